@@ -1,0 +1,270 @@
+"""Tool specification, results, artifact store, result cache and expert pool.
+
+A tool is a small class with a ``name``, a one-line ``description`` (prompt
+text), a pydantic ``Args`` model and ``run(args, ctx) -> ToolResult``. Heavy
+experts are loaded lazily through :class:`ExpertPool`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from lavr.tools.detections import Detections
+from lavr.tools.errors import ToolError
+
+logger = logging.getLogger(__name__)
+
+
+class ToolArgs(BaseModel):
+    """Base of every tool's ``Args`` model: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ToolResult(BaseModel):
+    """What one tool call returns.
+
+    Attributes:
+        summary: One or two sentences for the LLM and the trace.
+        value: A small JSON-able value (count, bool, colour name, text, list).
+        artifact_id: Id of a :class:`Detections` (or image) in the artifact store.
+        boxes: Up to a few XYXY pixel boxes worth citing.
+    """
+
+    summary: str
+    value: Any = None
+    artifact_id: str | None = None
+    boxes: list[list[float]] = Field(default_factory=list)
+
+
+class ArtifactStore:
+    """Process-local store for pixels, masks and detections, keyed by id.
+
+    Graph state holds only ids, so checkpoints stay small.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def put(self, obj: Any, *, key: str | None = None, prefix: str = "a") -> str:
+        """Store ``obj``; returns its id (``key`` if given)."""
+        art_id = key or f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with self._lock:
+            self._items[art_id] = obj
+        return art_id
+
+    def get(self, art_id: str) -> Any:
+        """The stored object. Raises KeyError naming the id when absent."""
+        with self._lock:
+            if art_id not in self._items:
+                raise KeyError(f"artifact {art_id!r} is not in the store")
+            return self._items[art_id]
+
+    def __contains__(self, art_id: object) -> bool:
+        return art_id in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def args_key(tool: str, args: BaseModel | dict[str, Any]) -> str:
+    """Stable key for ``(tool, args)``."""
+    data = args.model_dump(mode="json") if isinstance(args, BaseModel) else args
+    return tool + ":" + json.dumps(data, sort_keys=True, default=str)
+
+
+class ResultCache:
+    """LRU cache of tool results keyed by (image content hash, tool, args).
+
+    Values are ``(ToolResult, artifacts)`` so cached detections survive even if a
+    new artifact store is used.
+    """
+
+    def __init__(self, max_entries: int = 512) -> None:
+        self.max_entries = max_entries
+        self._data: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(image_hash: str, tool: str, args: BaseModel | dict[str, Any]) -> str:
+        return hashlib.sha1(f"{image_hash}|{args_key(tool, args)}".encode()).hexdigest()
+
+    def get(self, key: str) -> Any | None:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key]
+            self.misses += 1
+            return None
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+def estimate_bytes(obj: Any) -> int:
+    """Rough memory size of a loaded expert (torch parameters when found)."""
+    for attr in ("model", "net", "detector", "recognizer", "predictor"):
+        inner = getattr(obj, attr, None)
+        if inner is not None and inner is not obj:
+            n = estimate_bytes(inner)
+            if n:
+                return n
+    params = getattr(obj, "parameters", None)
+    if callable(params):
+        try:
+            return int(sum(p.numel() * p.element_size() for p in params()))
+        except Exception:  # noqa: BLE001 - not a torch module after all
+            return 0
+    return 0
+
+
+@dataclass
+class _Loaded:
+    value: Any
+    nbytes: int
+
+
+class ExpertPool:
+    """Loads experts on first use and unloads least-recently-used ones.
+
+    Args:
+        memory_budget_mb: When the estimated total of loaded experts exceeds
+            this, the least recently used ones are dropped (None: no limit).
+    """
+
+    def __init__(self, memory_budget_mb: float | None = None) -> None:
+        self.memory_budget_mb = memory_budget_mb
+        self._loaded: OrderedDict[str, _Loaded] = OrderedDict()
+        self._lock = threading.RLock()
+        self.load_count: dict[str, int] = {}
+
+    def get(self, key: str, loader: Callable[[], Any]) -> Any:
+        """Return the expert under ``key``, calling ``loader()`` the first time."""
+        with self._lock:
+            if key in self._loaded:
+                self._loaded.move_to_end(key)
+                return self._loaded[key].value
+            logger.info("loading expert %s", key)
+            value = loader()
+            self._loaded[key] = _Loaded(value, estimate_bytes(value))
+            self.load_count[key] = self.load_count.get(key, 0) + 1
+            self._enforce_budget(keep=key)
+            return value
+
+    def _enforce_budget(self, keep: str) -> None:
+        if self.memory_budget_mb is None:
+            return
+        budget = self.memory_budget_mb * 1024 * 1024
+        while self.total_bytes() > budget and len(self._loaded) > 1:
+            oldest = next(iter(self._loaded))
+            if oldest == keep:
+                break
+            logger.info("unloading expert %s (memory budget %.0f MB)", oldest,
+                        self.memory_budget_mb)
+            del self._loaded[oldest]
+
+    def unload(self, key: str) -> None:
+        with self._lock:
+            self._loaded.pop(key, None)
+
+    def total_bytes(self) -> int:
+        return sum(x.nbytes for x in self._loaded.values())
+
+    def loaded(self) -> list[str]:
+        return list(self._loaded)
+
+
+@dataclass
+class ToolContext:
+    """Everything a tool may use while running one step.
+
+    Attributes:
+        image: The ``HxWx3 uint8 RGB`` image.
+        image_hash: Content hash of ``image``.
+        artifacts: The artifact store.
+        experts: The expert pool (lazy loading, LRU unloading).
+        outputs: Results of earlier steps, by step id.
+        settings: Free-form options (``detector``, ``device``, ``model`` ...).
+    """
+
+    image: np.ndarray
+    image_hash: str
+    artifacts: ArtifactStore
+    experts: ExpertPool
+    outputs: dict[str, ToolResult] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def detections(self, ref: str, *, tool: str) -> Detections:
+        """The :class:`Detections` produced by step ``ref``.
+
+        Raises:
+            ToolError: ``ref`` is unknown or produced no detections.
+        """
+        out = self.outputs.get(ref)
+        if out is None:
+            raise ToolError(tool, f"step {ref!r} has no result (known: {sorted(self.outputs)})")
+        if out.artifact_id is None:
+            raise ToolError(tool, f"step {ref!r} produced no detections")
+        dets = self.artifacts.get(out.artifact_id)
+        if not isinstance(dets, Detections):
+            raise ToolError(tool, f"step {ref!r} produced {type(dets).__name__}, not detections")
+        return dets
+
+
+class Tool:
+    """Base class of tools. Subclasses set ``name``, ``description``, ``Args``, ``run``.
+
+    ``refs`` names the ``Args`` fields that hold step ids (dependencies).
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    Args: ClassVar[type[ToolArgs]] = ToolArgs
+    refs: ClassVar[tuple[str, ...]] = ()
+    #: Whether results may be cached by (image, tool, args). Tools that read
+    #: other steps' results are cached only through their inputs, so False.
+    cacheable: ClassVar[bool] = True
+
+    def run(self, args: ToolArgs, ctx: ToolContext) -> ToolResult:  # pragma: no cover
+        raise NotImplementedError
+
+    def dependencies(self, args: ToolArgs) -> list[str]:
+        """Step ids this call depends on (values of the ``refs`` fields)."""
+        deps: list[str] = []
+        for name in self.refs:
+            value = getattr(args, name, None)
+            if isinstance(value, str) and value:
+                deps.append(value)
+            elif isinstance(value, list):
+                deps.extend(v for v in value if isinstance(v, str))
+        return deps
+
+    def schema(self) -> dict[str, Any]:
+        """JSON schema of ``Args`` (for prompts)."""
+        return self.Args.model_json_schema()
+
+    def store_detections(self, dets: Detections, ctx: ToolContext) -> str:
+        return ctx.artifacts.put(dets, prefix="det")

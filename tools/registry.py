@@ -1,0 +1,94 @@
+"""The tool registry: name → tool, with argument validation and prompt text."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import ValidationError
+
+from lavr.tools.base import Tool, ToolArgs
+from lavr.tools.errors import ToolError, UnknownToolError
+
+logger = logging.getLogger(__name__)
+
+#: Modules that define the built-in tools; each exposes ``TOOLS: list[Tool]``.
+BUILTIN_MODULES = (
+    "lavr.tools.detect",
+    "lavr.tools.segment",
+    "lavr.tools.ocr",
+    "lavr.tools.colour",
+    "lavr.tools.zoom",
+    "lavr.tools.ops",
+)
+
+
+class ToolRegistry:
+    """Holds tools by name."""
+
+    def __init__(self, tools: Iterable[Tool] = ()) -> None:
+        self._tools: dict[str, Tool] = {}
+        for tool in tools:
+            self.register(tool)
+
+    def register(self, tool: Tool) -> None:
+        """Add a tool; a second tool with the same name replaces the first."""
+        if not tool.name:
+            raise ValueError(f"{type(tool).__name__} has no name")
+        self._tools[tool.name] = tool
+
+    def get(self, name: str) -> Tool:
+        try:
+            return self._tools[name]
+        except KeyError:
+            raise UnknownToolError(name, f"unknown tool (available: {', '.join(self.names())})") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def names(self) -> list[str]:
+        return sorted(self._tools)
+
+    def tools(self) -> list[Tool]:
+        return [self._tools[n] for n in self.names()]
+
+    def parse_args(self, name: str, args: dict[str, Any]) -> ToolArgs:
+        """Validate ``args`` against the tool's ``Args`` model.
+
+        Raises:
+            ToolError: With the validation message, phrased for an LLM to fix.
+        """
+        tool = self.get(name)
+        try:
+            return tool.Args.model_validate(args or {})
+        except ValidationError as exc:
+            msgs = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'args'}: {e['msg']}" for e in exc.errors()
+            )
+            raise ToolError(name, f"invalid arguments: {msgs}") from exc
+
+    def describe(self) -> str:
+        """Prompt text: one line per tool with its JSON argument schema."""
+        import json
+
+        lines = []
+        for tool in self.tools():
+            props = tool.Args.model_json_schema().get("properties", {})
+            compact = {k: v.get("type", v.get("anyOf", v.get("enum", ""))) for k, v in props.items()}
+            lines.append(f"- {tool.name}: {tool.description} args={json.dumps(compact, default=str)}")
+        return "\n".join(lines)
+
+
+def default_registry() -> ToolRegistry:
+    """A registry with every built-in tool whose module imports.
+
+    Importing a tool module never imports torch; experts load lazily.
+    """
+    reg = ToolRegistry()
+    for mod_name in BUILTIN_MODULES:
+        module = importlib.import_module(mod_name)
+        for tool in getattr(module, "TOOLS", []):
+            reg.register(tool)
+    return reg
