@@ -1,0 +1,633 @@
+"""Object detection with YOLO experts: shapes, COCO and open-vocabulary detectors.
+
+Detectors, by name:
+
+- ``shapes``: ``shapes-yolo11n.pt`` shipped in ``lavr/tools/weights`` (circle,
+  square, triangle).
+- ``coco`` (alias ``yolo11n``): ``yolo11n.pt``, the 80 COCO classes.
+- ``yolo-world`` (``yolov8s-worldv2.pt``) and ``yoloe`` (``yoloe-11s-seg.pt``):
+  open vocabulary; the requested labels become the model's classes.
+- any path ending in ``.pt``: that checkpoint.
+
+``auto`` picks the first detector whose vocabulary covers the requested labels
+and whose weights are on this machine. Importing this module never imports
+torch or ultralytics; models load on first use through the expert pool.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from lavr.core_model.errors import WeightsNotFoundError
+from lavr.core_model.weights import (
+    WeightStatus,
+    downloads_allowed,
+    locate_weights,
+    model_dir,
+    resolve_weights,
+)
+from lavr.tools.base import ExpertPool, Tool, ToolArgs, ToolContext, ToolResult
+from lavr.tools.detections import Detections, from_ultralytics
+from lavr.tools.errors import ExpertUnavailableError, ToolError
+from lavr.tools.labels import (
+    COCO_CLASSES,
+    SHAPES_CLASSES,
+    canonical_label,
+    clean_label,
+    normalise_label,
+)
+from pydantic import Field
+
+__all__ = [
+    "COCO_CLASSES", "SHAPES_CLASSES", "DETECTORS", "DetectTool", "DetectorRun", "DetectorSpec",
+    "TOOLS", "detect_batch", "detector_vocabulary", "detector_weights", "get_detector",
+    "list_detectors", "normalise_label", "resolve_device", "select_detectors",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Weights that ship inside the package.
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+#: Order in which ``auto`` tries detectors.
+AUTO_ORDER = ("shapes", "coco", "yolo-world", "yoloe")
+#: Closed-vocabulary detectors run together when no labels are asked for.
+CLOSED_DETECTORS = ("shapes", "coco")
+TOOL_NAME = "detect"
+MAX_BOXES = 10
+
+_ULTRALYTICS_RELEASES = "the Ultralytics assets releases (https://github.com/ultralytics/assets/releases)"
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """What a detector is, before anything loads.
+
+    Attributes:
+        name: Detector name (``shapes``, ``coco`` ...) or the checkpoint path.
+        weights: Candidate weight file names, preferred first (or one path).
+        vocabulary: Class names; empty for open-vocabulary detectors and for
+            checkpoints whose classes are only known once loaded.
+        kind: ``yolo`` (closed vocabulary), ``world`` or ``yoloe``.
+        imgsz: Inference size in pixels.
+        hint: How to get the weights, for error messages.
+        downloadable: Whether ultralytics can download the weights by name.
+        explicit: True when ``weights[0]`` is a user-given path.
+    """
+
+    name: str
+    weights: tuple[str, ...]
+    vocabulary: tuple[str, ...] = ()
+    kind: str = "yolo"
+    imgsz: int = 640
+    hint: str = ""
+    downloadable: bool = False
+    explicit: bool = False
+
+    @property
+    def open_vocabulary(self) -> bool:
+        """Whether any label can be asked for (YOLO-World, YOLOE)."""
+        return self.kind in ("world", "yoloe")
+
+
+def _download_hint(filename: str) -> str:
+    return f"Download {filename} from {_ULTRALYTICS_RELEASES} and put it in $LAVR_MODEL_DIR."
+
+
+DETECTORS: dict[str, DetectorSpec] = {
+    "shapes": DetectorSpec(
+        "shapes", ("shapes-yolo11n.pt",), SHAPES_CLASSES, "yolo", 320,
+        "The shapes detector ships with lavr in lavr/tools/weights; reinstall lavr."),
+    "coco": DetectorSpec(
+        "coco", ("yolo11n.pt",), COCO_CLASSES, "yolo", 640, _download_hint("yolo11n.pt"),
+        downloadable=True),
+    "yolo-world": DetectorSpec(
+        "yolo-world", ("yolov8s-worldv2.pt", "yolov8m-worldv2.pt", "yolov8l-worldv2.pt",
+                       "yolov8x-worldv2.pt"),
+        (), "world", 640, _download_hint("yolov8s-worldv2.pt"), downloadable=True),
+    "yoloe": DetectorSpec(
+        "yoloe", ("yoloe-11s-seg.pt", "yoloe-11m-seg.pt", "yoloe-11l-seg.pt",
+                  "yoloe-v8s-seg.pt"),
+        (), "yoloe", 640, _download_hint("yoloe-11s-seg.pt"), downloadable=True),
+}
+_ALIASES = {"yolo11n": "coco", "yolo11n.pt": "coco", "world": "yolo-world",
+            "yoloworld": "yolo-world", "yolo_world": "yolo-world"}
+
+
+# -- specs, weights and vocabularies ------------------------------------------------------
+def _read_sidecar(weights: Path) -> dict[str, Any]:
+    """The ``<weights>.json`` beside a checkpoint (imgsz, names), or ``{}``."""
+    sidecar = weights.with_suffix(".json")
+    if not sidecar.is_file():
+        return {}
+    try:
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        logger.warning("ignoring unreadable %s: %s", sidecar, exc)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _sidecar_imgsz(data: dict[str, Any], default: int) -> int:
+    value = data.get("imgsz", default)
+    if isinstance(value, (list, tuple)) and value:
+        value = max(value)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _sidecar_names(data: dict[str, Any]) -> tuple[str, ...]:
+    names = data.get("names", data.get("classes", ()))
+    if isinstance(names, dict):
+        names = [names[k] for k in sorted(names, key=lambda k: int(k))]
+    return tuple(str(n) for n in names) if isinstance(names, (list, tuple)) else ()
+
+
+def _path_spec(path: str) -> DetectorSpec:
+    p = Path(path).expanduser()
+    stem = p.stem.lower()
+    kind = "world" if "world" in stem else "yoloe" if "yoloe" in stem else "yolo"
+    data = _read_sidecar(p)
+    vocabulary = () if kind != "yolo" else _sidecar_names(data)
+    return DetectorSpec(str(p), (str(p),), vocabulary, kind, _sidecar_imgsz(data, 640),
+                        explicit=True)
+
+
+def get_detector(name: str) -> DetectorSpec:
+    """The :class:`DetectorSpec` for a detector name or a ``.pt`` path.
+
+    Raises:
+        ToolError: The name is neither a known detector nor a ``.pt`` path.
+    """
+    key = str(name).strip()
+    if key.lower().endswith(".pt") and key.lower() not in _ALIASES:
+        return _path_spec(key)
+    key = _ALIASES.get(key.lower(), key.lower())
+    if key not in DETECTORS:
+        raise ToolError(TOOL_NAME, f"unknown detector {name!r}; expected one of "
+                                   f"{', '.join(['auto', *DETECTORS])} or a path ending in .pt")
+    return DETECTORS[key]
+
+
+def detector_vocabulary(name: str) -> list[str]:
+    """Class names a detector knows, without loading it.
+
+    Open-vocabulary detectors (``yolo-world``, ``yoloe``) return ``[]``: they take
+    any label. A ``.pt`` path returns the names in its ``.json`` sidecar, else ``[]``.
+    """
+    return list(get_detector(name).vocabulary)
+
+
+def _library_weights_dirs() -> list[Path]:
+    """ultralytics' own weights folder (imports ultralytics; ``[]`` when not installed)."""
+    try:
+        from ultralytics.utils import SETTINGS
+    except ImportError:
+        return []
+    return [Path(SETTINGS["weights_dir"])]
+
+
+def detector_weights(spec: DetectorSpec) -> WeightStatus:
+    """Where a detector's weights are, without downloading (first present candidate)."""
+    if spec.explicit:
+        return locate_weights(Path(spec.weights[0]).name, explicit=spec.weights[0])
+    cache_dirs = [] if spec.name == "shapes" else _library_weights_dirs()
+    statuses = []
+    for filename in spec.weights:
+        status = locate_weights(filename, package_dirs=[WEIGHTS_DIR], cache_dirs=cache_dirs)
+        if status.present:
+            return status
+        statuses.append(status)
+    return statuses[0]
+
+
+def _download_ultralytics(filename: str) -> Path:
+    """Download an ultralytics asset into $LAVR_MODEL_DIR (else ultralytics' weights dir)."""
+    from ultralytics.utils.downloads import attempt_download_asset
+
+    target_dir = model_dir() or _library_weights_dirs()[0]
+    target_dir.mkdir(parents=True, exist_ok=True)
+    return Path(attempt_download_asset(str(target_dir / filename)))
+
+
+def _resolve_path(spec: DetectorSpec) -> Path:
+    """A local weights path for ``spec``, downloading only when allowed.
+
+    Raises:
+        ExpertUnavailableError: The weights are not here (message names file and hint).
+    """
+    status = detector_weights(spec)
+    if status.path is not None:
+        return status.path
+    if spec.explicit:
+        raise ExpertUnavailableError(
+            TOOL_NAME, f"detector weights {spec.weights[0]} do not exist; expected a YOLO "
+                       f"checkpoint (.pt) file")
+    filename = spec.weights[0]
+    download = (lambda: _download_ultralytics(filename)) if spec.downloadable else None
+    try:
+        return resolve_weights(filename, package_dirs=[WEIGHTS_DIR], download=download,
+                               cache_dirs=[] if spec.name == "shapes" else _library_weights_dirs(),
+                               hint=spec.hint)
+    except WeightsNotFoundError as exc:
+        raise ExpertUnavailableError(TOOL_NAME, f"detector {spec.name!r} unavailable: {exc}") from exc
+
+
+def list_detectors() -> list[dict[str, Any]]:
+    """One record per built-in detector, for ``lavr models``.
+
+    Returns:
+        Dicts with ``name``, ``weights`` (file name), ``path`` (resolved, or None),
+        ``present``, ``vocabulary_size`` (None for open vocabulary) and
+        ``open_vocabulary``.
+    """
+    rows = []
+    for spec in DETECTORS.values():
+        status = detector_weights(spec)
+        rows.append({
+            "name": spec.name,
+            "weights": status.filename,
+            "path": str(status.path) if status.path else None,
+            "present": status.present,
+            "vocabulary_size": None if spec.open_vocabulary else len(spec.vocabulary),
+            "open_vocabulary": spec.open_vocabulary,
+        })
+    return rows
+
+
+# -- choosing detectors ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class DetectorRun:
+    """One detector to run and the labels to keep (empty: everything it finds)."""
+
+    detector: str
+    labels: tuple[str, ...] = ()
+
+
+def _map_labels(labels: Sequence[str], spec: DetectorSpec) -> tuple[str, ...] | None:
+    """Labels in ``spec``'s vocabulary, or None when one of them is not in it."""
+    if spec.open_vocabulary:
+        return tuple(dict.fromkeys(canonical_label(w) for w in labels))
+    if not spec.vocabulary:  # a checkpoint whose classes are known only once loaded
+        return tuple(dict.fromkeys(clean_label(w) for w in labels))
+    mapped = [normalise_label(w, spec.vocabulary) for w in labels]
+    if any(m is None for m in mapped):
+        return None
+    return tuple(dict.fromkeys(m for m in mapped if m is not None))
+
+
+def _is_present(name: str) -> bool:
+    return detector_weights(get_detector(name)).present
+
+
+def _explicit_run(labels: Sequence[str], detector: str) -> list[DetectorRun]:
+    spec = get_detector(detector)
+    mapped = _map_labels(labels, spec)
+    if mapped is None:
+        unknown = [w for w in labels if normalise_label(w, spec.vocabulary) is None]
+        raise ToolError(TOOL_NAME, f"detector {spec.name!r} knows {', '.join(spec.vocabulary)}; "
+                                   f"got {', '.join(map(repr, unknown))}")
+    return [DetectorRun(spec.name, mapped)]
+
+
+def _split_closed(labels: Sequence[str], present: Callable[[str], bool]) -> list[DetectorRun]:
+    """Spread labels over present closed-vocabulary detectors; [] if one is left over."""
+    parts: dict[str, list[str]] = {}
+    for word in labels:
+        for name in CLOSED_DETECTORS:
+            mapped = normalise_label(word, DETECTORS[name].vocabulary)
+            if mapped is not None and present(name):
+                parts.setdefault(name, []).append(mapped)
+                break
+        else:
+            return []
+    return [DetectorRun(n, tuple(dict.fromkeys(ls))) for n, ls in parts.items()]
+
+
+def _missing_error(labels: Sequence[str], missing: Sequence[str]) -> ExpertUnavailableError:
+    specs = [DETECTORS[n] for n in missing]
+    first = specs[0]
+    what = f"labels {', '.join(map(repr, labels))} need" if labels else "detection needs"
+    msg = (f"{what} the {first.name!r} detector, whose weights {first.weights[0]} are not on "
+           f"this machine. {first.hint}")
+    if len(specs) > 1:
+        msg += " Alternatives: " + "; ".join(f"{s.name} ({s.weights[0]})" for s in specs[1:]) + "."
+    return ExpertUnavailableError(TOOL_NAME, msg)
+
+
+def select_detectors(
+    labels: Sequence[str] = (),
+    *,
+    detector: str = "auto",
+    present: Callable[[str], bool] | None = None,
+) -> list[DetectorRun]:
+    """Decide which detectors to run for ``labels``.
+
+    ``auto`` with labels: the first of shapes, coco whose vocabulary covers every
+    label and whose weights are present; else the labels spread over present
+    closed-vocabulary detectors; else a present open-vocabulary detector.
+    ``auto`` without labels: every present closed-vocabulary detector.
+
+    Args:
+        labels: Requested labels as written (synonyms and plurals allowed).
+        detector: ``auto``, a detector name or a ``.pt`` path.
+        present: Whether a detector's weights are on this machine (defaults to
+            looking for them); lets callers and tests decide without files.
+
+    Returns:
+        Detectors to run, each with its canonical labels.
+
+    Raises:
+        ExpertUnavailableError: Only detectors without weights could serve.
+        ToolError: Unknown detector, or labels a named detector does not know.
+    """
+    present = present or _is_present
+    if detector.strip().lower() != "auto":
+        return _explicit_run(labels, detector)
+    if not labels:
+        runs = [DetectorRun(n) for n in CLOSED_DETECTORS if present(n)]
+        if not runs:
+            raise _missing_error([], CLOSED_DETECTORS)
+        return runs
+    missing: list[str] = []
+    for name in CLOSED_DETECTORS:
+        mapped = _map_labels(labels, DETECTORS[name])
+        if mapped is not None:
+            if present(name):
+                return [DetectorRun(name, mapped)]
+            missing.append(name)
+    split = _split_closed(labels, present)
+    if split:
+        return split
+    for name in AUTO_ORDER:
+        if DETECTORS[name].open_vocabulary:
+            if present(name):
+                return [DetectorRun(name, _map_labels(labels, DETECTORS[name]) or ())]
+            missing.append(name)
+    raise _missing_error(labels, missing)
+
+
+# -- loading and running ---------------------------------------------------------------------
+def resolve_device(device: str | None = "auto") -> str:
+    """``auto`` → ``cuda`` when ``torch.cuda.is_available()`` else ``cpu``; others unchanged."""
+    if device and device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@dataclass
+class LoadedDetector:
+    """A loaded ultralytics model with what is needed to run it.
+
+    Attributes:
+        model: The ultralytics ``YOLO`` / ``YOLOWorld`` / ``YOLOE`` model.
+        spec: The detector it came from.
+        path: The weights file.
+        device: Torch device string.
+        imgsz: Inference size.
+        lock: Serialises predictions (ultralytics predictors are not thread-safe).
+    """
+
+    model: Any
+    spec: DetectorSpec
+    path: Path
+    device: str
+    imgsz: int
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def names(self) -> list[str]:
+        """Class names of the loaded model, by class id."""
+        names = self.model.names
+        return [names[k] for k in sorted(names)] if isinstance(names, dict) else list(names)
+
+
+def _import_ultralytics() -> Any:
+    try:
+        import ultralytics
+    except ImportError as exc:
+        raise ExpertUnavailableError(
+            TOOL_NAME, f"ultralytics is not installed ({exc}); pip install 'lavr[detect]'") from exc
+    return ultralytics
+
+
+def _text_encoder_missing(model: Any, kind: str) -> str | None:
+    """Which text-encoder file an open-vocabulary model would download, if missing."""
+    if downloads_allowed():
+        return None
+    dirs = [Path.cwd(), *_library_weights_dirs()]
+    if kind == "world":
+        files = [d / "clip" / "ViT-B-32.pt" for d in dirs]
+    else:
+        variant = getattr(getattr(model, "model", None), "text_model", "mobileclip:blt")
+        name = "mobileclip2_b.ts" if str(variant).startswith("mobileclip2") else "mobileclip_blt.ts"
+        files = [d / name for d in dirs]
+    if any(f.exists() for f in files):
+        return None
+    return files[-1].name
+
+
+def _set_vocabulary(model: Any, spec: DetectorSpec, labels: Sequence[str]) -> None:
+    if not labels:
+        raise ToolError(TOOL_NAME, f"open-vocabulary detector {spec.name!r} needs labels to look for")
+    missing = _text_encoder_missing(model, spec.kind)
+    if missing:
+        raise ExpertUnavailableError(
+            TOOL_NAME, f"detector {spec.name!r} needs its text encoder {missing} to set classes; "
+                       f"put it in ultralytics' weights folder or set LAVR_ALLOW_DOWNLOAD=1")
+    model.set_classes(list(labels))
+
+
+def load_detector(spec: DetectorSpec, *, labels: Sequence[str] = (), device: str = "cpu") -> LoadedDetector:
+    """Load a detector's model (weights resolved locally first).
+
+    Args:
+        spec: The detector.
+        labels: Classes to set on open-vocabulary models.
+        device: Torch device string.
+
+    Raises:
+        ExpertUnavailableError: ultralytics or the weights are missing.
+    """
+    path = _resolve_path(spec)
+    ultralytics = _import_ultralytics()
+    cls = {"world": ultralytics.YOLOWorld, "yoloe": ultralytics.YOLOE}.get(spec.kind,
+                                                                           ultralytics.YOLO)
+    model = cls(str(path))
+    if spec.open_vocabulary:
+        _set_vocabulary(model, spec, labels)
+    imgsz = _sidecar_imgsz(_read_sidecar(path), spec.imgsz)
+    logger.info("loaded detector %s from %s (imgsz %d, %s)", spec.name, path, imgsz, device)
+    return LoadedDetector(model, spec, path, device, imgsz)
+
+
+def _get_loaded(run: DetectorRun, experts: ExpertPool, device: str) -> LoadedDetector:
+    spec = get_detector(run.detector)
+    key = f"detect:{spec.name}:{device}"
+    if spec.open_vocabulary:
+        key += ":" + "|".join(run.labels)
+    return experts.get(key, lambda: load_detector(spec, labels=run.labels, device=device))
+
+
+def _keep_labels(loaded: LoadedDetector, run: DetectorRun) -> tuple[str, ...]:
+    """The run's labels spelled as the loaded model names them."""
+    if not run.labels or loaded.spec.vocabulary:
+        return run.labels
+    names = loaded.names
+    mapped = [normalise_label(w, names) for w in run.labels]
+    unknown = [w for w, m in zip(run.labels, mapped, strict=True) if m is None]
+    if unknown:
+        raise ToolError(TOOL_NAME, f"detector {loaded.spec.name!r} knows {', '.join(names)}; "
+                                   f"got {', '.join(map(repr, unknown))}")
+    return tuple(dict.fromkeys(m for m in mapped if m is not None))
+
+
+def _predict(loaded: LoadedDetector, images: Sequence[np.ndarray], conf: float) -> list[Detections]:
+    """Run the model on ``HxWx3 uint8 RGB`` images in one call."""
+    bgr = [np.ascontiguousarray(np.asarray(im)[..., ::-1]) for im in images]
+    with loaded.lock:
+        results = loaded.model.predict(bgr, imgsz=loaded.imgsz, conf=conf,
+                                       device=loaded.device, verbose=False)
+    return [from_ultralytics(r) for r in results]
+
+
+def _run_one(run: DetectorRun, images: Sequence[np.ndarray], *, experts: ExpertPool,
+             device: str, conf: float) -> tuple[list[Detections], tuple[str, ...]]:
+    loaded = _get_loaded(run, experts, device)
+    labels = _keep_labels(loaded, run)
+    out = []
+    for dets in _predict(loaded, images, conf):
+        if labels:
+            dets = dets[np.isin(dets.label.astype(str), labels)]
+        out.append(dets.with_data("detector", [loaded.spec.name] * len(dets)))
+    return out, labels
+
+
+def _check_images(images: Sequence[np.ndarray]) -> None:
+    for i, im in enumerate(images):
+        arr = np.asarray(im)
+        if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
+            raise ToolError(TOOL_NAME, f"image {i}: expected HxWx3 uint8 RGB, got "
+                                       f"shape {arr.shape} dtype {arr.dtype}")
+
+
+def _detect(images: Sequence[np.ndarray], runs: Sequence[DetectorRun], *, experts: ExpertPool,
+            device: str, conf: float) -> tuple[list[Detections], list[str]]:
+    _check_images(images)
+    per_run, labels = [], []
+    for run in runs:
+        dets, used = _run_one(run, images, experts=experts, device=device, conf=conf)
+        per_run.append(dets)
+        labels.extend(used)
+    merged = [Detections.merge(ds[i] for ds in per_run) for i in range(len(images))]
+    return merged, list(dict.fromkeys(labels))
+
+
+def detect_batch(
+    images: Sequence[np.ndarray],
+    *,
+    labels: Sequence[str] = (),
+    detector: str = "auto",
+    min_confidence: float = 0.25,
+    device: str = "auto",
+    experts: ExpertPool | None = None,
+) -> list[Detections]:
+    """Detect objects in many images with one ultralytics call per detector.
+
+    Args:
+        images: ``HxWx3 uint8 RGB`` arrays.
+        labels: Labels to keep (synonyms/plurals allowed); empty keeps everything.
+        detector: ``auto``, a detector name or a ``.pt`` path.
+        min_confidence: Score threshold in [0, 1].
+        device: ``auto``, ``cpu``, ``cuda``, ``cuda:1`` ...
+        experts: Pool to load models into (a new one when None: models load per call).
+
+    Returns:
+        One :class:`Detections` per image (XYXY pixels).
+    """
+    runs = select_detectors(labels, detector=detector)
+    dets, _ = _detect(images, runs, experts=experts or ExpertPool(),
+                      device=resolve_device(device), conf=min_confidence)
+    return dets
+
+
+# -- the tool ----------------------------------------------------------------------------------
+def _counts(dets: Detections, labels: Sequence[str]) -> dict[str, int]:
+    found = Counter(str(x) for x in dets.label)
+    if labels:
+        return {label: found.get(label, 0) for label in labels}
+    return dict(found.most_common())
+
+
+def _summary(name: str, counts: dict[str, int]) -> str:
+    total = sum(counts.values())
+    zero = [k for k, v in counts.items() if v == 0]
+    head = f"detect ({name}):"
+    if total == 0:
+        return f"{head} no {' or '.join(zero)} found" if zero else f"{head} nothing found"
+    parts = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+    text = f"{head} {total} object{'s' if total != 1 else ''} — {parts}"
+    if zero:
+        text += f"; no {' or '.join(zero)} found"
+    return text
+
+
+def _top_boxes(dets: Detections, limit: int = MAX_BOXES) -> list[list[float]]:
+    order = np.argsort(-dets.confidence)[:limit]
+    return [[round(float(v), 1) for v in dets.xyxy[i]] for i in order]
+
+
+class DetectArgs(ToolArgs):
+    """Arguments of ``detect``."""
+
+    labels: list[str] = Field(default_factory=list,
+                              description="object names to find; empty finds everything")
+    detector: str | None = Field(default=None,
+                                 description="auto, shapes, coco, yolo-world, yoloe or a .pt path")
+    min_confidence: float = Field(default=0.25, ge=0.0, le=1.0)
+
+
+class DetectTool(Tool):
+    """Find objects (boxes, labels, scores) with a YOLO detector."""
+
+    name = TOOL_NAME
+    description = ("Find objects and return their boxes and counts; "
+                   "labels like ['person', 'car'] or [] for everything.")
+    Args = DetectArgs
+
+    def run(self, args: ToolArgs, ctx: ToolContext) -> ToolResult:
+        """Detect in ``ctx.image``; stores :class:`Detections`, value = label → count."""
+        if not isinstance(args, DetectArgs):
+            raise ToolError(self.name, f"expected DetectArgs, got {type(args).__name__}")
+        detector = args.detector or str(ctx.settings.get("detector", "auto"))
+        runs = select_detectors(args.labels, detector=detector)
+        device = resolve_device(str(ctx.settings.get("device", "auto")))
+        (dets,), labels = _detect([ctx.image], runs, experts=ctx.experts, device=device,
+                                  conf=args.min_confidence)
+        counts = _counts(dets, labels if args.labels else ())
+        name = "+".join(_short_name(r.detector) for r in runs)
+        return ToolResult(summary=_summary(name, counts), value=counts,
+                          artifact_id=self.store_detections(dets, ctx), boxes=_top_boxes(dets))
+
+
+def _short_name(detector: str) -> str:
+    return Path(detector).name if detector.lower().endswith(".pt") else detector
+
+
+TOOLS: list[Tool] = [DetectTool()]
+
+
+def known_vocabularies() -> dict[str, list[str]]:
+    """Closed vocabularies by detector name (for planners)."""
+    return {n: list(s.vocabulary) for n, s in DETECTORS.items() if not s.open_vocabulary}
