@@ -1,0 +1,259 @@
+"""Graph nodes: plain module-level functions returning partial state updates."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from lavr.agents.refine import refine_answer
+from lavr.agents.state import AgentContext, AgentState, trace_record
+from lavr.core_model.errors import LavrError
+from lavr.core_model.images import image_hash, load_image
+from lavr.planners.decide import RuleDecider
+from lavr.planners.plan import Plan, Step, plan_problems, step_dependencies
+from lavr.planners.rule import RulePlanner
+from lavr.tools.base import ResultCache, ToolContext, ToolResult
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_STEPS = 12
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types only (numpy scalars and arrays converted)."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "item"):
+        return obj.item()
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    return str(obj)
+
+
+def ingest(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Validate and normalise the image; store pixels; keep only ids in state."""
+    ctx = runtime.context
+    t0 = time.perf_counter()
+    image = load_image(ctx.artifacts.get(state["image_ref"]))
+    digest = image_hash(image)
+    image_id = ctx.artifacts.put(image, key=f"img_{digest}")
+    h, w = image.shape[:2]
+    return {
+        "image_id": image_id, "image_hash": digest, "image_size": [w, h],
+        "max_steps": int(state.get("max_steps") or DEFAULT_MAX_STEPS), "rounds": 0,
+        "trace": [trace_record("ingest", summary=f"image {w}x{h} RGB, hash {digest}",
+                               seconds=time.perf_counter() - t0)],
+    }
+
+
+def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Controller: write a plan; invalid plans fall back to the rule planner."""
+    ctx = runtime.context
+    t0 = time.perf_counter()
+    trace: list[dict[str, Any]] = []
+    planner = ctx.planner
+    try:
+        result: Plan = planner.plan(state["question"])
+        problems = plan_problems(result, ctx.registry)
+        error = "; ".join(problems) if problems else None
+    except LavrError as exc:
+        result, error = None, str(exc)
+    for attempt in getattr(planner, "attempts", []) or []:
+        trace.append(trace_record("plan", summary=attempt.get("summary", ""),
+                                  error=attempt.get("error")))
+    if error is not None:
+        trace.append(trace_record("plan", summary=f"{getattr(planner, 'name', 'planner')} plan "
+                                  "rejected; falling back to the rule planner", error=error,
+                                  seconds=time.perf_counter() - t0))
+        result = RulePlanner().plan(state["question"])
+        t0 = time.perf_counter()
+    steps = ", ".join(f"{s.id}={s.tool}" for s in result.steps) or "no steps"
+    trace.append(trace_record("plan", summary=f"{result.planner} planner: intent "
+                              f"{result.intent}; {steps}", seconds=time.perf_counter() - t0,
+                              plan=result.model_dump(mode="json")))
+    return {"plan": result.model_dump(mode="json"), "trace": trace}
+
+
+def _status(state: AgentState, ctx: AgentContext) -> tuple[Plan, dict[str, dict], int]:
+    plan_ = Plan.model_validate(state["plan"])
+    done = {e["step_id"]: e for e in state.get("evidence", [])}
+    used = sum(1 for e in done.values() if not e.get("skipped"))
+    return plan_, done, int(state.get("max_steps") or DEFAULT_MAX_STEPS) - used
+
+
+def _ready(plan_: Plan, done: dict[str, dict], ctx: AgentContext) -> tuple[list[Step], list[tuple[Step, str]]]:
+    """Steps ready to run, and steps to skip (with reason) because a dependency failed."""
+    ready, skip = [], []
+    for step in plan_.steps:
+        if step.id in done:
+            continue
+        deps = step_dependencies(step, ctx.registry)
+        if any(d not in done for d in deps):
+            continue
+        failed = [d for d in deps if done[d].get("error")]
+        if failed:
+            skip.append((step, f"skipped: depends on failed step {', '.join(failed)}"))
+        else:
+            ready.append(step)
+    return ready, skip
+
+
+def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Mark steps that cannot run (failed dependency, budget); the router fans out the rest."""
+    ctx = runtime.context
+    plan_, done, budget = _status(state, ctx)
+    evidence, trace = [], []
+    # Skipping can cascade: a skipped step makes its dependents skippable too.
+    while True:
+        ready, skip = _ready(plan_, done, ctx)
+        if not skip:
+            break
+        for step, reason in skip:
+            rec = _evidence(step, error=reason, skipped=True)
+            evidence.append(rec)
+            done[step.id] = rec
+            trace.append(trace_record("execute", tool=step.tool, args=step.args, step=step.id,
+                                      summary=reason, error=reason))
+    over = ready[max(budget, 0):]
+    for step in over:
+        rec = _evidence(step, error="skipped: step budget spent", skipped=True)
+        evidence.append(rec)
+        trace.append(trace_record("execute", tool=step.tool, args=step.args, step=step.id,
+                                  summary="step budget spent", error="step budget spent"))
+    run = ready[:max(budget, 0)]
+    summary = ("dispatching " + ", ".join(f"{s.id}={s.tool}" for s in run)) if run else \
+        "nothing ready to run"
+    trace.append(trace_record("execute", summary=summary))
+    return {"evidence": evidence, "trace": trace}
+
+
+def dispatch(state: AgentState, runtime: Runtime[AgentContext]) -> list[Send] | str:
+    """Router: fan ready steps out to the ``tool`` node in parallel, else go to ``decide``."""
+    ctx = runtime.context
+    plan_, done, budget = _status(state, ctx)
+    ready, _ = _ready(plan_, done, ctx)
+    ready = ready[:max(budget, 0)]
+    if not ready:
+        return "decide"
+    sends = []
+    for step in ready:
+        deps = step_dependencies(step, ctx.registry)
+        sends.append(Send("tool", {
+            "step": step.model_dump(mode="json"), "image_id": state["image_id"],
+            "image_hash": state["image_hash"], "inputs": {d: done[d] for d in deps},
+        }))
+    return sends
+
+
+def _evidence(step: Step, *, result: ToolResult | None = None, error: str | None = None,
+              seconds: float = 0.0, cached: bool = False, skipped: bool = False) -> dict[str, Any]:
+    rec = {"step_id": step.id, "tool": step.tool, "args": _jsonable(step.args),
+           "summary": result.summary if result else (error or ""),
+           "value": _jsonable(result.value) if result else None,
+           "artifact_id": result.artifact_id if result else None,
+           "boxes": _jsonable(result.boxes) if result else [],
+           "error": error, "seconds": round(seconds, 4), "cached": cached, "skipped": skipped}
+    return rec
+
+
+def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Run one step (one parallel branch of the fan-out). Errors become evidence."""
+    ctx = runtime.context
+    step = Step.model_validate(payload["step"])
+    t0 = time.perf_counter()
+    result, error, cached = None, None, False
+    try:
+        result, cached = _run_step(step, payload, ctx)
+    except LavrError as exc:
+        error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - an expert crash must not lose the run
+        logger.exception("tool %s crashed", step.tool)
+        error = f"{step.tool} crashed: {type(exc).__name__}: {exc}"
+    seconds = time.perf_counter() - t0
+    rec = _evidence(step, result=result, error=error, seconds=seconds, cached=cached)
+    summary = rec["summary"] + (" (cached)" if cached else "")
+    return {"evidence": [rec], "trace": [trace_record(
+        "tool", tool=step.tool, args=rec["args"], summary=summary, seconds=seconds, error=error,
+        step=step.id, cached=cached, artifact_id=rec["artifact_id"])]}
+
+
+def _run_step(step: Step, payload: dict[str, Any], ctx: AgentContext) -> tuple[ToolResult, bool]:
+    spec = ctx.registry.get(step.tool)
+    args = ctx.registry.parse_args(step.tool, step.args)
+    key = None
+    if spec.cacheable:
+        key = ResultCache.key(payload["image_hash"], step.tool,
+                              {"args": args.model_dump(mode="json"),
+                               "settings": _jsonable(ctx.settings)})
+        hit = ctx.cache.get(key)
+        if hit is not None:
+            result, artifact = hit
+            if result.artifact_id and result.artifact_id not in ctx.artifacts:
+                ctx.artifacts.put(artifact, key=result.artifact_id)
+            return result, True
+    outputs = {sid: ToolResult.model_validate(ev) for sid, ev in payload["inputs"].items()}
+    tctx = ToolContext(image=ctx.artifacts.get(payload["image_id"]),
+                       image_hash=payload["image_hash"], artifacts=ctx.artifacts,
+                       experts=ctx.experts, outputs=outputs, settings=dict(ctx.settings))
+    result = spec.run(args, tctx)
+    if key is not None:
+        artifact = ctx.artifacts.get(result.artifact_id) if result.artifact_id else None
+        ctx.cache.put(key, (result, artifact))
+    return result, False
+
+
+def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Decision maker: stop, run pending steps, or add steps (bounded by the budget)."""
+    ctx = runtime.context
+    t0 = time.perf_counter()
+    plan_, done, budget = _status(state, ctx)
+    decider = ctx.settings.get("decider") or RuleDecider()
+    decision = decider.decide(plan_, list(done.values()), budget_left=budget)
+    update: dict[str, Any] = {"rounds": int(state.get("rounds", 0)) + 1}
+    if decision.action == "more" and decision.new_steps:
+        plan_ = plan_.model_copy(update={"steps": plan_.steps + decision.new_steps,
+                                         "reasoning": plan_.reasoning + [
+                                             f"{s.id}: {s.why}" for s in decision.new_steps]})
+        update["plan"] = plan_.model_dump(mode="json")
+        update["stop_reason"] = ""
+    elif decision.action == "continue":
+        update["stop_reason"] = ""
+    else:
+        update["stop_reason"] = decision.reason
+    update["trace"] = [trace_record("decide", summary=f"{decision.action}: {decision.reason}",
+                                    seconds=time.perf_counter() - t0)]
+    return update
+
+
+def after_decide(state: AgentState) -> str:
+    """Router: back to ``execute`` for more evidence, else ``refine``."""
+    return "refine" if state.get("stop_reason") else "execute"
+
+
+def refine(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Semantic refiner: write the answer from the evidence, citing step ids."""
+    ctx = runtime.context
+    t0 = time.perf_counter()
+    plan_ = Plan.model_validate(state["plan"])
+    answer, cited = refine_answer(plan_, state.get("evidence", []), ctx.artifacts,
+                                  image_size=state.get("image_size"))
+    return {"answer": answer, "cited": cited,
+            "trace": [trace_record("refine", summary=answer, seconds=time.perf_counter() - t0,
+                                   cited=cited)]}
+
+
+def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Verifier (Woodpecker-style correction). Pass-through until correction lands."""
+    ctx = runtime.context
+    summary = ("pass-through: claim correction is not implemented yet" if ctx.verify
+               else "off")
+    return {"trace": [trace_record("verify", summary=summary)]}

@@ -1,0 +1,109 @@
+"""What a run returns: :class:`AgentResult` and stream events."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from lavr.tools.base import ArtifactStore
+from lavr.tools.detections import Detections
+from lavr.tools.draw import draw_detections
+
+
+@dataclass
+class StepEvent:
+    """One streamed event: a node finished and added these trace records.
+
+    Attributes:
+        node: Graph node name (``ingest``, ``plan``, ``tool``, ``decide``...).
+        records: The trace records it added.
+        update: The raw partial state update (small values only).
+    """
+
+    node: str
+    records: list[dict[str, Any]]
+    update: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AgentResult:
+    """The answer and everything that led to it.
+
+    Attributes:
+        question: The question asked.
+        answer: The final answer text (cites evidence step ids).
+        steps: Trace records: ``node``, ``tool``, ``args``, ``summary``, ``seconds``, ``error``.
+        evidence: Tool results by step: ``step_id``, ``tool``, ``value``, ``boxes``...
+        plan: The final plan (``Plan.model_dump()``).
+        cited: Step ids the answer cites.
+        image: The normalised ``HxWx3 uint8 RGB`` image.
+        image_hash: Its content hash.
+        thread_id: Checkpointer thread, if any.
+    """
+
+    question: str
+    answer: str
+    steps: list[dict[str, Any]]
+    evidence: list[dict[str, Any]]
+    plan: dict[str, Any]
+    cited: list[str]
+    image: np.ndarray
+    image_hash: str
+    thread_id: str | None = None
+    _artifacts: ArtifactStore | None = field(default=None, repr=False)
+
+    def _dets_of(self, step_id: str) -> Detections | None:
+        rec = next((e for e in self.evidence if e["step_id"] == step_id), None)
+        if not rec or not rec.get("artifact_id") or self._artifacts is None:
+            return None
+        if rec["artifact_id"] not in self._artifacts:
+            return None
+        obj = self._artifacts.get(rec["artifact_id"])
+        return obj if isinstance(obj, Detections) else None
+
+    @property
+    def detections(self) -> Detections:
+        """Detections behind the answer: the latest cited step of each chain that has any."""
+        ids = self.cited or [e["step_id"] for e in self.evidence]
+        chosen = [sid for sid in ids if self._dets_of(sid) is not None]
+        steps = {s["id"]: s for s in self.plan.get("steps", [])}
+        feeds = {steps[sid]["args"].get(k) for sid in chosen if sid in steps
+                 for k in ("source", "a", "b")}
+        leaves = [sid for sid in chosen if sid not in feeds]
+        picked = [d for sid in leaves if (d := self._dets_of(sid)) is not None]
+        return Detections.merge(picked)
+
+    def annotated_image(self) -> Image.Image:
+        """The image with the answer's boxes, masks and OCR text drawn."""
+        return draw_detections(self.image, self.detections)
+
+    def save_annotated(self, path: str | Path) -> Path:
+        """Write :meth:`annotated_image` to ``path`` (format from the suffix)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.annotated_image().save(path)
+        return path
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary: answer, steps, evidence, plan, detections."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "cited": self.cited,
+            "image": {"width": int(self.image.shape[1]), "height": int(self.image.shape[0]),
+                      "hash": self.image_hash},
+            "plan": self.plan,
+            "steps": self.steps,
+            "evidence": [{k: v for k, v in e.items() if k != "artifact_id"} for e in self.evidence],
+            "detections": self.detections.to_records(),
+            "thread_id": self.thread_id,
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """:meth:`to_dict` as a JSON string."""
+        return json.dumps(self.to_dict(), indent=indent, default=str)

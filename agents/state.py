@@ -1,0 +1,82 @@
+"""Graph state and run-scoped context.
+
+State keeps ids and small values only; pixels and detections live in the
+artifact store, reached through :class:`AgentContext` (LangGraph runtime context).
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypedDict
+
+from lavr.planners.rule import RulePlanner
+from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
+from lavr.tools.registry import ToolRegistry
+
+
+class AgentState(TypedDict, total=False):
+    """LangGraph state of one question.
+
+    Keys:
+        question: The user's question.
+        image_ref: Artifact id of the raw image source (before ingest).
+        image_id: Artifact id of the normalised ``HxWx3 uint8`` image.
+        image_hash: Content hash of the image.
+        image_size: ``[width, height]``.
+        plan: ``Plan.model_dump()``.
+        evidence: One record per tool call (reducer: append).
+        trace: One record per node/tool event (reducer: append).
+        max_steps: Budget of tool calls for this question.
+        rounds: Number of decide rounds so far.
+        stop_reason: Why the loop stopped.
+        answer: Final answer text.
+        cited: Step ids the answer cites.
+    """
+
+    question: str
+    image_ref: str
+    image_id: str
+    image_hash: str
+    image_size: list[int]
+    plan: dict[str, Any]
+    evidence: Annotated[list[dict[str, Any]], operator.add]
+    trace: Annotated[list[dict[str, Any]], operator.add]
+    max_steps: int
+    rounds: int
+    stop_reason: str
+    answer: str
+    cited: list[str]
+
+
+@dataclass
+class AgentContext:
+    """Dependencies handed to every node through LangGraph's runtime context.
+
+    Attributes:
+        registry: Tools by name.
+        artifacts: Pixels, masks and detections by id.
+        experts: Lazily loaded experts (LRU under a memory budget).
+        cache: Tool results by (image hash, tool, args).
+        planner: The controller (rule planner or an LLM planner).
+        settings: Tool settings (``detector``, ``device``...).
+        verify: Whether the verify node checks the answer.
+    """
+
+    registry: ToolRegistry
+    artifacts: ArtifactStore = field(default_factory=ArtifactStore)
+    experts: ExpertPool = field(default_factory=ExpertPool)
+    cache: ResultCache = field(default_factory=ResultCache)
+    planner: Any = field(default_factory=RulePlanner)
+    settings: dict[str, Any] = field(default_factory=dict)
+    verify: bool = True
+
+
+def trace_record(node: str, *, tool: str | None = None, args: dict[str, Any] | None = None,
+                 summary: str = "", seconds: float = 0.0, error: str | None = None,
+                 **extra: Any) -> dict[str, Any]:
+    """One trace entry (what the CLI prints, the demo shows, evaluation scores)."""
+    rec = {"node": node, "tool": tool, "args": args or {}, "summary": summary,
+           "seconds": round(float(seconds), 4), "error": error}
+    rec.update(extra)
+    return rec

@@ -1,0 +1,168 @@
+"""Graph logic with scripted planners and tiny in-test tools (no experts)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from lavr.agents import VisualAgent
+from lavr.agents.graph import mermaid
+from lavr.planners.plan import Plan, Step
+from lavr.tools.base import Tool, ToolArgs, ToolContext, ToolResult
+from lavr.tools.detections import Detections
+from lavr.tools.errors import ToolError
+from lavr.tools.registry import ToolRegistry
+
+
+class FindArgs(ToolArgs):
+    n: int = 2
+
+
+class Find(Tool):
+    name = "find"
+    description = "find n boxes"
+    Args = FindArgs
+    calls = 0
+    active = 0
+    max_active = 0
+    lock = threading.Lock()
+
+    def run(self, args: FindArgs, ctx: ToolContext) -> ToolResult:
+        with Find.lock:
+            Find.calls += 1
+            Find.active += 1
+            Find.max_active = max(Find.max_active, Find.active)
+        time.sleep(0.05)  # lets parallel branches overlap; not a timing assertion
+        with Find.lock:
+            Find.active -= 1
+        dets = Detections(np.array([[0, 0, 4, 4]] * args.n, float), np.ones(args.n), ["dot"] * args.n)
+        return ToolResult(summary=f"found {args.n}", value=args.n,
+                          artifact_id=ctx.artifacts.put(dets))
+
+
+class CountArgs(ToolArgs):
+    source: str
+
+
+class CountTool(Tool):
+    name = "count"
+    description = "count"
+    Args = CountArgs
+    refs = ("source",)
+    cacheable = False
+
+    def run(self, args: CountArgs, ctx: ToolContext) -> ToolResult:
+        return ToolResult(summary="count", value=len(ctx.detections(args.source, tool=self.name)))
+
+
+class BoomArgs(ToolArgs):
+    pass
+
+
+class Boom(Tool):
+    name = "boom"
+    description = "always fails"
+    Args = BoomArgs
+
+    def run(self, args: BoomArgs, ctx: ToolContext) -> ToolResult:
+        raise ToolError(self.name, "the expert is unhappy")
+
+
+class Scripted:
+    name = "scripted"
+
+    def __init__(self, plan: Plan) -> None:
+        self._plan = plan
+
+    def plan(self, question: str) -> Plan:
+        return self._plan.model_copy(update={"question": question})
+
+
+IMG = np.full((32, 32, 3), 128, np.uint8)
+
+
+def _agent(plan: Plan, **kw) -> VisualAgent:
+    reg = ToolRegistry([Find(), CountTool(), Boom()])
+    return VisualAgent(planner=Scripted(plan), registry=reg, **kw)
+
+
+def _plan(steps: list[Step], answer: str | None = None) -> Plan:
+    return Plan(question="q", intent="count", steps=steps, answer_step=answer, target="dot")
+
+
+def test_independent_steps_fan_out_in_parallel_and_dependents_follow():
+    Find.calls = Find.max_active = 0
+    plan = _plan([Step(id="s1", tool="find", args={"n": 2}), Step(id="s2", tool="find", args={"n": 3}),
+                  Step(id="s3", tool="count", args={"source": "s2"})], "s3")
+    res = _agent(plan).run(IMG, "how many dots?")
+    assert Find.calls == 2
+    assert Find.max_active == 2  # both find steps were in flight together
+    ev = {e["step_id"]: e for e in res.evidence}
+    assert ev["s3"]["value"] == 3
+    assert res.answer.startswith("There are three dots")
+    assert "[s2, s3]" in res.answer
+    nodes = [s["node"] for s in res.steps]
+    assert nodes[:2] == ["ingest", "plan"] and nodes[-2:] == ["refine", "verify"]
+    for rec in res.steps:
+        assert set(rec) >= {"node", "tool", "args", "summary", "seconds", "error"}
+
+
+def test_budget_is_honoured():
+    plan = _plan([Step(id=f"s{i}", tool="find", args={"n": i}) for i in range(1, 6)], "s1")
+    res = _agent(plan, max_steps=2).run(IMG, "how many dots?")
+    ran = [e for e in res.evidence if not e["skipped"]]
+    assert len(ran) == 2
+    assert sum(1 for e in res.evidence if e["error"] == "skipped: step budget spent") == 3
+    assert "budget ran out" in res.answer
+
+
+def test_tool_error_is_evidence_and_dependents_are_skipped():
+    plan = _plan([Step(id="s1", tool="boom"), Step(id="s2", tool="count", args={"source": "s1"}),
+                  Step(id="s3", tool="count", args={"source": "s2"})], "s3")
+    res = _agent(plan).run(IMG, "how many dots?")
+    ev = {e["step_id"]: e for e in res.evidence}
+    assert "the expert is unhappy" in ev["s1"]["error"]
+    assert ev["s2"]["skipped"] and ev["s3"]["skipped"]
+    assert "could not gather the evidence" in res.answer and "unhappy" in res.answer
+
+
+def test_invalid_plan_falls_back_to_rule_planner_visibly():
+    bad = _plan([Step(id="s1", tool="nope")], "s1")
+    res = _agent(bad).run(IMG, "how many dots?")
+    plan_recs = [s for s in res.steps if s["node"] == "plan"]
+    assert any("falling back to the rule planner" in s["summary"] and "unknown tool 'nope'" in s["error"]
+               for s in plan_recs)
+    assert res.plan["planner"] == "rule"
+    # this registry lacks the rule planner's tools: the failure is reported, not raised
+    assert res.answer
+
+
+def test_cache_hit_on_repeat_question():
+    plan = _plan([Step(id="s1", tool="find", args={"n": 2}),
+                  Step(id="s2", tool="count", args={"source": "s1"})], "s2")
+    agent = _agent(plan)
+    Find.calls = 0
+    agent.run(IMG, "how many dots?")
+    res = agent.run(IMG, "how many dots?")
+    assert Find.calls == 1
+    assert any(s.get("cached") for s in res.steps if s["node"] == "tool")
+    assert res.evidence[-1]["value"] == 2 or any(e["value"] == 2 for e in res.evidence)
+
+
+def test_stream_yields_events_in_order_then_result():
+    plan = _plan([Step(id="s1", tool="find"), Step(id="s2", tool="count", args={"source": "s1"})], "s2")
+    events = list(_agent(plan).stream(IMG, "how many dots?"))
+    nodes = [e.node for e in events[:-1]]
+    assert nodes[0] == "ingest" and nodes[1] == "plan"
+    assert nodes.index("decide") > nodes.index("tool")
+    assert nodes[-2:] == ["refine", "verify"]
+    assert events[-1].answer.startswith("There are two dots")
+
+
+def test_mermaid_drawing_has_every_node():
+    text = mermaid()
+    for node in ("ingest", "plan", "execute", "tool", "decide", "refine", "verify"):
+        assert node in text
