@@ -13,7 +13,6 @@ import logging
 import os
 import warnings
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -30,7 +29,7 @@ MAX_SIDE = 4096
 #: Largest accepted file size in bytes.
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
-ImageLike = Union[str, os.PathLike, bytes, np.ndarray, Image.Image]
+ImageLike = str | os.PathLike | bytes | np.ndarray | Image.Image
 
 
 def _describe(source: ImageLike) -> str:
@@ -66,8 +65,16 @@ def _open_pil(source: ImageLike) -> Image.Image:
             raise ImageError(name, "no image data (0 bytes)")
         return _open_bytes(source, name)
     if isinstance(source, Image.Image):
-        return source
-    raise ImageError(name, "expected a path, bytes, a PIL image or an HxWx3 uint8 array")
+        return _check_and_load(source, name)
+    raise ImageError(
+        name, f"expected a path, bytes, a PIL image or a numpy array, got {type(source).__name__}"
+    )
+
+
+def _too_large(name: str, w: int, h: int, what: str = "image") -> ImageError:
+    return ImageError(
+        name, f"{what} is too large: {w}x{h} = {w * h} pixels, more than the {MAX_PIXELS} accepted"
+    )
 
 
 def _open_bytes(data: bytes, name: str) -> Image.Image:
@@ -79,9 +86,14 @@ def _open_bytes(data: bytes, name: str) -> Image.Image:
             raise ImageError(name, "not a recognised image format") from exc
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageError(name, f"image is too large (more than {MAX_PIXELS} pixels)") from exc
+    return _check_and_load(img, name)
+
+
+def _check_and_load(img: Image.Image, name: str) -> Image.Image:
+    """Refuse images over :data:`MAX_PIXELS` before decoding, then decode."""
     w, h = img.size
     if w * h > MAX_PIXELS:
-        raise ImageError(name, f"image is {w}x{h} = {w * h} pixels, more than the {MAX_PIXELS} accepted")
+        raise _too_large(name, w, h)
     if w == 0 or h == 0:
         raise ImageError(name, f"image has zero size ({w}x{h})")
     try:
@@ -97,23 +109,19 @@ def _to_rgb(img: Image.Image, name: str) -> Image.Image:
         img = ImageOps.exif_transpose(img) or img
     except Exception as exc:  # noqa: BLE001 - broken EXIF must not lose the image
         logger.warning("%s: ignoring unreadable EXIF orientation (%s)", name, exc)
+    if img.mode in ("P", "L", "RGB") and "transparency" in img.info:
+        # A transparent palette entry or a tRNS colour key: composite like alpha.
+        img = img.convert("RGBA")
     mode = img.mode
     if mode == "RGB":
         return img
     if mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img, dtype=np.float64)
-        hi = float(arr.max()) if arr.size else 0.0
-        scale = 255.0 / hi if hi > 255 else 1.0
-        arr8 = np.clip(arr * scale, 0, 255).astype(np.uint8)
-        return Image.fromarray(arr8, mode="L").convert("RGB")
+        return Image.fromarray(_scale_wide_int(np.asarray(img))).convert("RGB")
     if mode == "F":
         arr = np.asarray(img, dtype=np.float64)
         lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
         arr8 = ((arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)).astype(np.uint8)
-        return Image.fromarray(arr8, mode="L").convert("RGB")
-    if mode == "P" and "transparency" in img.info:
-        img = img.convert("RGBA")
-        mode = "RGBA"
+        return Image.fromarray(arr8).convert("RGB")
     if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -121,24 +129,64 @@ def _to_rgb(img: Image.Image, name: str) -> Image.Image:
     return img.convert("RGB")
 
 
+def _scale_wide_int(arr: np.ndarray) -> np.ndarray:
+    """Scale 16/32-bit integer pixels to ``uint8``: the brightest pixel maps to 255.
+
+    Arrays whose values already fit in 0..255 are kept as they are; negative
+    values clip to 0.
+    """
+    wide = arr.astype(np.float64)
+    hi = float(wide.max()) if wide.size else 0.0
+    scale = 255.0 / hi if hi > 255 else 1.0
+    return np.clip(np.rint(wide * scale), 0, 255).astype(np.uint8)
+
+
+def _array_to_u8(arr: np.ndarray, name: str) -> np.ndarray:
+    """Convert pixel values to ``uint8`` (shape unchanged).
+
+    ``bool`` → 0/255; ``uint16`` → scaled like a 16-bit image file; other
+    integers → clipped to 0..255; floats → ×255 when every value is within
+    0..1, else clipped to 0..255 (NaN → 0).
+    """
+    kind = arr.dtype.kind
+    if arr.dtype == np.uint8:
+        return arr
+    if kind == "b":
+        return arr.astype(np.uint8) * np.uint8(255)
+    if arr.dtype == np.uint16:
+        return _scale_wide_int(arr)
+    if kind in "iu":
+        return np.clip(arr, 0, 255).astype(np.uint8)
+    if kind == "f":
+        values = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=255.0, neginf=0.0)
+        if values.size and float(values.max()) <= 1.0:
+            values = values * 255.0
+        return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+    raise ImageError(
+        name, f"array dtype {arr.dtype} is not supported; expected uint8, bool, integer or float"
+    )
+
+
 def _from_array(arr: np.ndarray, name: str) -> np.ndarray:
-    if arr.ndim == 2:
-        arr = np.stack([arr] * 3, axis=-1)
-    if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4):
-        raise ImageError(name, "expected an HxW, HxWx3 or HxWx4 array")
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ImageError(name, "array has zero size")
-    if arr.shape[0] * arr.shape[1] > MAX_PIXELS:
-        raise ImageError(name, f"array has more than {MAX_PIXELS} pixels")
-    if arr.shape[2] == 1:
-        arr = np.repeat(arr, 3, axis=2)
-    if arr.shape[2] == 4:
-        arr = arr[..., :3]
-    if arr.dtype != np.uint8:
-        if np.issubdtype(arr.dtype, np.floating) and float(np.nanmax(arr)) <= 1.0:
-            arr = arr * 255.0
-        arr = np.clip(np.nan_to_num(arr), 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(arr)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (3, 4))):
+        raise ImageError(name, "expected an HxW, HxWx1, HxWx3 or HxWx4 array")
+    h, w = arr.shape[:2]
+    if h == 0 or w == 0:
+        raise ImageError(name, f"array has zero size ({w}x{h})")
+    # Size checks come before any conversion, so a huge array is never copied.
+    if h * w > MAX_PIXELS:
+        raise _too_large(name, w, h, what="array")
+    arr8 = _array_to_u8(arr, name)
+    if arr8.ndim == 2:
+        arr8 = np.repeat(arr8[..., None], 3, axis=2)
+    elif arr8.shape[2] == 4:
+        # Same compositing (on white) as an RGBA file gets.
+        arr8 = np.asarray(_to_rgb(Image.fromarray(np.ascontiguousarray(arr8)), name))
+    if max(h, w) > MAX_SIDE:
+        arr8 = np.asarray(_cap_size(Image.fromarray(np.ascontiguousarray(arr8))))
+    return np.ascontiguousarray(arr8)
 
 
 def _cap_size(img: Image.Image) -> Image.Image:
@@ -156,7 +204,8 @@ def load_image(source: ImageLike) -> np.ndarray:
 
     Args:
         source: A file path, encoded bytes, a PIL image, or an array
-            (``HxW`` grey, ``HxWx3`` RGB or ``HxWx4`` RGBA).
+            (``HxW`` or ``HxWx1`` grey, ``HxWx3`` RGB or ``HxWx4`` RGBA; uint8,
+            bool, integer, or float in 0..1 or 0..255).
 
     Returns:
         An ``HxWx3 uint8 RGB`` array, EXIF orientation applied, alpha

@@ -96,7 +96,9 @@ def run_one(lavr: str, image_ref: str, question: str, extra: list[str]) -> Outco
     try:
         proc = subprocess.run(cmd, check=False)
     except OSError as exc:
-        return Outcome(image_ref, question, False, time.perf_counter() - start, f"cannot run {lavr}: {exc}")
+        return Outcome(
+            image_ref, question, False, time.perf_counter() - start, f"cannot run {lavr}: {exc}"
+        )
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         return Outcome(image_ref, question, False, seconds, f"exit status {proc.returncode}")
@@ -106,8 +108,12 @@ def run_one(lavr: str, image_ref: str, question: str, extra: list[str]) -> Outco
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lavr", default=None, help="the lavr executable (default: beside python)")
-    parser.add_argument("--examples", type=Path, default=DEFAULT_EXAMPLES, help="examples JSON file")
-    parser.add_argument("extra", nargs="*", help="extra arguments passed to every `lavr ask` (after --)")
+    parser.add_argument(
+        "--examples", type=Path, default=DEFAULT_EXAMPLES, help="examples JSON file"
+    )
+    parser.add_argument(
+        "extra", nargs="*", help="extra arguments passed to every `lavr ask` (after --)"
+    )
     args = parser.parse_args(argv)
 
     lavr = args.lavr or default_lavr()
@@ -122,10 +128,15 @@ def main(argv: list[str] | None = None) -> int:
         outcomes.append(outcome)
 
     failed = [o for o in outcomes if not o.ok]
-    print(f"\n{'=' * 8} summary: {len(outcomes) - len(failed)}/{len(outcomes)} examples ok {'=' * 8}")
+    print(
+        f"\n{'=' * 8} summary: {len(outcomes) - len(failed)}/{len(outcomes)} examples ok {'=' * 8}"
+    )
     for o in outcomes:
         mark = "ok  " if o.ok else "FAIL"
-        print(f"  {mark} {o.seconds:6.1f}s  {o.image}  {o.question}" + (f"  [{o.note}]" if o.note else ""))
+        print(
+            f"  {mark} {o.seconds:6.1f}s  {o.image}  {o.question}"
+            + (f"  [{o.note}]" if o.note else "")
+        )
     return 1 if failed else 0
 
 
