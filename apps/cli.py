@@ -1,0 +1,159 @@
+"""The ``lavr`` command line.
+
+Exit codes: 0 on an answer, 2 on bad input or a usage error (one-line message),
+1 on an unexpected internal error (also one line; ``-v`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        self.exit(EXIT_INPUT, f"lavr: error: {message} (see 'lavr {self.prog.split()[-1]} -h')\n"
+                  if " " in self.prog else f"lavr: error: {message}\n")
+
+
+def _add_ask(sub: Any) -> None:
+    p = sub.add_parser("ask", help="answer a question about an image")
+    p.add_argument("image", help="image file (PNG, JPEG, WebP, TIFF, ...)")
+    p.add_argument("question", help="the question, e.g. 'How many red circles are there?'")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--detector", default="auto",
+                   help="auto (default), shapes, coco, yolo-world, yoloe or a .pt path")
+    p.add_argument("--save-annotated", metavar="PATH", help="write the image with evidence drawn")
+    p.add_argument("--max-steps", type=int, default=12, help="tool-call budget (default 12)")
+    p.add_argument("--no-verify", action="store_true", help="skip the verify node")
+    p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+
+
+def _add_eval(sub: Any) -> None:
+    p = sub.add_parser("eval", help="evaluate on generated or local benchmark data")
+    esub = p.add_subparsers(dest="suite", required=True, parser_class=_Parser)
+    s = esub.add_parser("synthetic", help="generated scenes with exact answers")
+    s.add_argument("--n", type=int, default=200, help="number of questions (default 200)")
+    s.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--detector", default="auto")
+    s.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    s.add_argument("--failures", metavar="PATH", help="write failed items as JSON lines")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lavr", description="LLM-aided visual reasoning with vision experts.")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_ask(sub)
+    p = sub.add_parser("models", help="list experts, the weights they would use, and presence")
+    p.add_argument("--json", action="store_true")
+    _add_eval(sub)
+    return parser
+
+
+def _print_trace(result: Any) -> None:
+    for rec in result.steps:
+        node = rec["node"]
+        tool = f" {rec['tool']}" if rec.get("tool") else ""
+        step = f" {rec['step']}" if rec.get("step") else ""
+        err = f"  ERROR: {rec['error']}" if rec.get("error") and not rec.get("summary", "").startswith(
+            str(rec["error"])) else ""
+        print(f"  [{node}{step}{tool}] {rec.get('summary', '')} ({rec['seconds']:.2f}s){err}")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from lavr.agents import VisualAgent
+
+    agent = VisualAgent(detector=args.detector, max_steps=args.max_steps,
+                        verify=not args.no_verify, device=args.device)
+    result = agent.run(args.image, args.question)
+    if args.save_annotated:
+        result.save_annotated(args.save_annotated)
+    if args.json:
+        print(result.to_json())
+        return EXIT_OK
+    print(f"Q: {result.question}")
+    print("Steps:")
+    _print_trace(result)
+    print(f"A: {result.answer}")
+    if args.save_annotated:
+        print(f"(annotated image written to {args.save_annotated})")
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from lavr.tools import detect, ocr, segment
+
+    rows: list[dict[str, Any]] = []
+    for d in detect.list_detectors():
+        rows.append({"expert": "detect", "name": d["name"], "weights": d["weights"],
+                     "path": d["path"], "present": d["present"]})
+    lister = getattr(segment, "list_segmenters", None)
+    for s in (lister() if lister else []):
+        rows.append({"expert": "segment", "name": s["name"], "weights": s.get("weights"),
+                     "path": s.get("path"), "present": s["present"]})
+    st = ocr.ocr_weights_status()
+    rows.append({"expert": "ocr", "name": "easyocr-en", "weights": ", ".join(st["files"]),
+                 "path": st["directory"], "present": st["present"]})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    print(f"{'expert':8} {'name':14} {'present':8} {'weights':28} path")
+    for r in rows:
+        print(f"{r['expert']:8} {r['name']:14} {'yes' if r['present'] else 'NO':8} "
+              f"{str(r['weights']):28} {r['path'] or '-'}")
+    print("\nMissing weights: put the file in $LAVR_MODEL_DIR, or set LAVR_ALLOW_DOWNLOAD=1 "
+          "to let the library download it where the network allows.")
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    if args.suite == "synthetic":
+        from lavr.apps.evaluate import run_synthetic_cli
+
+        return run_synthetic_cli(args)
+    raise SystemExit(EXIT_INPUT)
+
+
+COMMANDS = {"ask": cmd_ask, "models": cmd_models, "eval": cmd_eval}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lavr`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING if args.verbose == 0 else logging.INFO if args.verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    from lavr.core_model.errors import InputError, LavrError
+
+    try:
+        return COMMANDS[args.command](args)
+    except InputError as exc:
+        print(f"lavr: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except LavrError as exc:
+        print(f"lavr: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("lavr: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
+        if args.verbose:
+            raise
+        print(f"lavr: internal error: {type(exc).__name__}: {exc} (run with -v for details)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""``lavr eval synthetic``: generated scenes and questions with exact answers.
+
+Question types: count, exists, colour, spatial (left/right/above/below) and read
+(rendered text). Each item is answered by a :class:`~lavr.agents.VisualAgent`
+and scored against the scene's ground truth.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from lavr.tools.synthetic import COLOURS, SHAPES, WORDS, Scene, SceneObject, render_scene
+
+QUESTION_TYPES = ("count", "exists", "colour", "spatial", "read")
+_NUMBERS = {"no": 0, "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+            "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+
+
+@dataclass
+class Item:
+    """One evaluation question with its exact answer."""
+
+    qtype: str
+    question: str
+    answer: str  # normalised expected answer: "3", "yes", "red", "STOP"
+    seed: int
+
+
+def _plural(shape: str) -> str:
+    return shape + "s"
+
+
+def _area(o: SceneObject) -> float:
+    return (o.xyxy[2] - o.xyxy[0]) * (o.xyxy[3] - o.xyxy[1])
+
+
+def _unique(objs: list[SceneObject]) -> list[SceneObject]:
+    """Objects whose (colour, shape) is unique in the scene."""
+    keys = [(o.colour, o.shape) for o in objs]
+    return [o for o in objs if keys.count((o.colour, o.shape)) == 1]
+
+
+def _q_count(rng: np.random.Generator, scene: Scene) -> tuple[str, str]:
+    shape = str(rng.choice(SHAPES))
+    if rng.random() < 0.5 and scene.objects:
+        colour = str(rng.choice([o.colour for o in scene.objects]))
+        n = sum(1 for o in scene.objects if o.shape == shape and o.colour == colour)
+        return f"How many {colour} {_plural(shape)} are there?", str(n)
+    n = sum(1 for o in scene.objects if o.shape == shape)
+    return f"How many {_plural(shape)} are there?", str(n)
+
+
+def _q_exists(rng: np.random.Generator, scene: Scene) -> tuple[str, str]:
+    if rng.random() < 0.5 and scene.objects:
+        o = scene.objects[int(rng.integers(len(scene.objects)))]
+        colour, shape = o.colour, o.shape
+    else:
+        colour, shape = str(rng.choice(list(COLOURS))), str(rng.choice(SHAPES))
+    present = any(o.colour == colour and o.shape == shape for o in scene.objects)
+    return f"Is there a {colour} {shape}?", "yes" if present else "no"
+
+
+def _q_colour(rng: np.random.Generator, scene: Scene) -> tuple[str, str] | None:
+    by_shape = defaultdict(list)
+    for o in scene.objects:
+        by_shape[o.shape].append(o)
+    singles = [s for s, objs in by_shape.items() if len(objs) == 1]
+    if singles and rng.random() < 0.6:
+        shape = str(rng.choice(sorted(singles)))
+        return f"What colour is the {shape}?", by_shape[shape][0].colour
+    if len(scene.objects) >= 2:
+        areas = sorted(scene.objects, key=_area, reverse=True)
+        if _area(areas[0]) >= 1.5 * _area(areas[1]):
+            return "What colour is the largest shape?", areas[0].colour
+    return None
+
+
+def _q_spatial(rng: np.random.Generator, scene: Scene) -> tuple[str, str] | None:
+    objs = _unique(scene.objects)
+    if len(objs) < 2:
+        return None
+    i, j = rng.choice(len(objs), size=2, replace=False)
+    a, b = objs[int(i)], objs[int(j)]
+    ca = ((a.xyxy[0] + a.xyxy[2]) / 2, (a.xyxy[1] + a.xyxy[3]) / 2)
+    cb = ((b.xyxy[0] + b.xyxy[2]) / 2, (b.xyxy[1] + b.xyxy[3]) / 2)
+    axis = int(rng.integers(2))
+    if abs(ca[axis] - cb[axis]) < 20:  # too close to call: ask about the other axis
+        axis = 1 - axis
+        if abs(ca[axis] - cb[axis]) < 20:
+            return None
+    if axis == 0:
+        rel, truth = ("left of", ca[0] < cb[0]) if rng.random() < 0.5 else ("right of", ca[0] > cb[0])
+    else:
+        rel, truth = ("above", ca[1] < cb[1]) if rng.random() < 0.5 else ("below", ca[1] > cb[1])
+    q = f"Is the {a.colour} {a.shape} {rel} the {b.colour} {b.shape}?"
+    return q, "yes" if truth else "no"
+
+
+def make_item(seed: int, qtype: str) -> tuple[Item, Scene]:
+    """Render a scene for ``seed`` and ask a ``qtype`` question about it."""
+    for attempt in range(50):
+        rng = np.random.default_rng([seed, attempt])
+        text = str(rng.choice(WORDS)) if qtype == "read" else None
+        scene = render_scene(rng, text=text, n_objects=(1, 6) if qtype != "spatial" else (2, 6))
+        if qtype == "read":
+            qa: tuple[str, str] | None = ("What does the sign say?", text or "")
+        elif qtype == "count":
+            qa = _q_count(rng, scene)
+        elif qtype == "exists":
+            qa = _q_exists(rng, scene)
+        elif qtype == "colour":
+            qa = _q_colour(rng, scene)
+        else:
+            qa = _q_spatial(rng, scene)
+        if qa is not None:
+            return Item(qtype, qa[0], qa[1], seed), scene
+    raise RuntimeError(f"could not make a {qtype} question for seed {seed}")
+
+
+def make_items(n: int, seed: int) -> list[tuple[Item, Scene]]:
+    """``n`` items, question types in rotation, deterministic for ``seed``."""
+    return [make_item(seed * 100_003 + i, QUESTION_TYPES[i % len(QUESTION_TYPES)])
+            for i in range(n)]
+
+
+def parse_answer(qtype: str, answer: str) -> str:
+    """Normalise an answer text for scoring."""
+    text = answer.strip()
+    low = text.lower()
+    if qtype in ("exists", "spatial"):
+        m = re.match(r"\W*(yes|no)\b", low)
+        return m.group(1) if m else ""
+    if qtype == "count":
+        for tok in re.findall(r"[a-z]+|\d+", low):
+            if tok.isdigit():
+                return tok
+            if tok in _NUMBERS:
+                return str(_NUMBERS[tok])
+        return ""
+    if qtype == "colour":
+        m = re.search(r"\bis (\w+)|\bare (\w+)", low)
+        if m:
+            return m.group(1) or m.group(2)
+        return ""
+    quoted = re.findall(r'"([^"]*)"', text)
+    return " ".join(quoted)
+
+
+def score(item: Item, answer: str) -> bool:
+    """Whether ``answer`` is right for ``item``."""
+    got = parse_answer(item.qtype, answer)
+    if item.qtype == "read":
+        norm = lambda s: re.sub(r"[^a-z0-9]", "", s.lower())  # noqa: E731
+        return norm(got) == norm(item.answer)
+    return got == item.answer.lower()
+
+
+def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool = True,
+                       failures: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Run the synthetic suite.
+
+    Returns:
+        ``{"n", "seed", "overall", "per_type": {qtype: {"n", "correct", "accuracy"}},
+        "seconds", "mean_steps"}``.
+    """
+    from tqdm import tqdm
+
+    from lavr.agents import VisualAgent
+
+    agent = agent or VisualAgent()
+    items = make_items(n, seed)
+    per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    steps = 0
+    t0 = time.perf_counter()
+    bar = tqdm(items, desc="eval synthetic", unit="q", disable=not progress, file=sys.stderr)
+    for item, scene in bar:
+        res = agent.run(scene.image, item.question)
+        ok = score(item, res.answer)
+        per[item.qtype][0] += int(ok)
+        per[item.qtype][1] += 1
+        steps += sum(1 for s in res.steps if s["node"] == "tool")
+        if not ok and failures is not None:
+            failures.append({**asdict(item), "got": res.answer})
+        done = sum(c for c, _ in per.values())
+        total = sum(t for _, t in per.values())
+        bar.set_postfix(acc=f"{done / total:.1%}")
+    correct = sum(c for c, _ in per.values())
+    return {
+        "n": n, "seed": seed, "overall": correct / max(n, 1),
+        "per_type": {k: {"n": t, "correct": c, "accuracy": c / t} for k, (c, t) in sorted(per.items())},
+        "seconds": round(time.perf_counter() - t0, 2), "mean_steps": steps / max(n, 1),
+    }
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """A plain-text table of a report."""
+    lines = [f"{'type':10} {'n':>5} {'correct':>8} {'accuracy':>9}"]
+    for k, v in report["per_type"].items():
+        lines.append(f"{k:10} {v['n']:5d} {v['correct']:8d} {v['accuracy']:9.1%}")
+    total = sum(v["correct"] for v in report["per_type"].values())
+    lines.append(f"{'overall':10} {report['n']:5d} {total:8d} {report['overall']:9.1%}")
+    lines.append(f"({report['seconds']} s, {report['mean_steps']:.1f} tool calls per question)")
+    return "\n".join(lines)
+
+
+def run_synthetic_cli(args: Any) -> int:
+    """The ``lavr eval synthetic`` command."""
+    from lavr.agents import VisualAgent
+    from lavr.core_model.errors import InputError
+
+    if args.n < 1:
+        raise InputError(f"--n must be at least 1, got {args.n}")
+    failures: list[dict[str, Any]] = []
+    report = evaluate_synthetic(args.n, args.seed, agent=VisualAgent(detector=args.detector),
+                                progress=not args.no_progress and not args.json, failures=failures)
+    if args.failures:
+        with open(args.failures, "w", encoding="utf-8") as fh:
+            for f in failures:
+                fh.write(json.dumps(f) + "\n")
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_table(report))
+    return 0
