@@ -83,6 +83,8 @@ def find_mentions(question: str) -> list[Mention]:
         label, width = None, 0
         if i + 1 < len(toks):
             label = normalise(f"{toks[i]} {toks[i + 1]}", vocab)
+            if label and " " not in label:  # only true two-word classes ("stop sign")
+                label = None
             width = 2 if label else 0
         if not label:
             word = toks[i]
@@ -160,7 +162,11 @@ def _unknown_noun(question: str) -> str | None:
     if not m:
         return None
     word = m.group(1)
-    return None if word in STOP_WORDS or word in COLOUR_WORDS else word
+    if word in STOP_WORDS or word in COLOUR_WORDS:
+        return None
+    from lavr.tools.labels import canonical_label
+
+    return canonical_label(word)
 
 
 class _Builder:
