@@ -98,7 +98,8 @@ def _failure(ev: _Evidence) -> tuple[str, list[str]]:
     if not errs:
         return "", []
     first = errs[0]
-    return (f"I could not gather the evidence: {first['tool']} failed ({first['error']})."
+    reason = str(first["error"]).removeprefix(f"{first['tool']}: ").rstrip(".")
+    return (f"I could not gather the evidence: {first['tool']} failed ({reason})."
             f"{_cite([first['step_id']])}", [first["step_id"]])
 
 

@@ -132,6 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.WARNING if args.verbose == 0 else logging.INFO if args.verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        import warnings
+
+        warnings.filterwarnings("ignore")  # library deprecation noise; -v shows it
     from lavr.core_model.errors import InputError, LavrError
 
     try:
