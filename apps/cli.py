@@ -48,6 +48,11 @@ def _add_eval(sub: Any) -> None:
     s.add_argument("--failures", metavar="PATH", help="write failed items as JSON lines")
 
 
+#: Modules that add subcommands: each defines ``add_parser(sub)`` (registering a parser
+#: whose default ``func`` runs it) — add a line here for a new command.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lavr", description="LLM-aided visual reasoning with vision experts.")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv)")
@@ -56,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list experts, the weights they would use, and presence")
     p.add_argument("--json", action="store_true")
     _add_eval(sub)
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parser(sub)
     return parser
 
 
@@ -139,7 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from lavr.core_model.errors import InputError, LavrError
 
     try:
-        return COMMANDS[args.command](args)
+        func = getattr(args, "func", None) or COMMANDS[args.command]
+        return int(func(args) or 0)
     except InputError as exc:
         print(f"lavr: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
