@@ -8,7 +8,6 @@ an image into overlapping tiles for small objects or text.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -84,7 +83,8 @@ def tiles(image: np.ndarray, n_rows: int, n_cols: int, *,
         n_rows: Rows of the grid (>= 1).
         n_cols: Columns of the grid (>= 1).
         overlap: Each tile grows by this fraction of the grid cell size, half
-            on each side, clipped to the image (0 <= overlap < 1).
+            on each side, clipped to the image (0 <= overlap < 1). With 0 the
+            tiles partition the image exactly.
 
     Returns:
         ``(box, tile)`` pairs: ``box`` is ``(x1, y1, x2, y2)`` pixels in the
@@ -105,10 +105,10 @@ def tiles(image: np.ndarray, n_rows: int, n_cols: int, *,
     out: list[tuple[IntBox, np.ndarray]] = []
     for r in range(n_rows):
         for c in range(n_cols):
-            x1 = max(0, math.floor(c * cell_w - pad_x))
-            y1 = max(0, math.floor(r * cell_h - pad_y))
-            x2 = min(w, math.ceil((c + 1) * cell_w + pad_x))
-            y2 = min(h, math.ceil((r + 1) * cell_h + pad_y))
+            x1 = max(0, round(c * cell_w - pad_x))
+            y1 = max(0, round(r * cell_h - pad_y))
+            x2 = min(w, round((c + 1) * cell_w + pad_x))
+            y2 = min(h, round((r + 1) * cell_h + pad_y))
             out.append(((x1, y1, x2, y2), image[y1:y2, x1:x2]))
     return out
 
