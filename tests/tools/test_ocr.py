@@ -101,7 +101,7 @@ def test_reads_stop_and_a_two_word_phrase(reader: Any) -> None:
     lines = read_text(image, reader=reader)
     assert [t.lower() for t in lines.text] == ["stop", "main street"]
     assert set(lines.label) == {"text"}
-    for box, expected in zip(lines.xyxy, drawn):
+    for box, expected in zip(lines.xyxy, drawn, strict=True):
         assert iou(box, expected) > 0.5
 
 
