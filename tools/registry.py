@@ -70,15 +70,38 @@ class ToolRegistry:
             raise ToolError(name, f"invalid arguments: {msgs}") from exc
 
     def describe(self) -> str:
-        """Prompt text: one line per tool with its JSON argument schema."""
-        import json
-
+        """Prompt text: one line per tool with compact argument types and defaults."""
         lines = []
         for tool in self.tools():
-            props = tool.Args.model_json_schema().get("properties", {})
-            compact = {k: v.get("type", v.get("anyOf", v.get("enum", ""))) for k, v in props.items()}
-            lines.append(f"- {tool.name}: {tool.description} args={json.dumps(compact, default=str)}")
+            schema = tool.Args.model_json_schema()
+            required = set(schema.get("required", []))
+            args = []
+            for name, prop in schema.get("properties", {}).items():
+                typ = _compact_type(prop, schema.get("$defs", {}))
+                if name in required:
+                    args.append(f"{name}: {typ}")
+                else:
+                    default = prop.get("default", [] if prop.get("type") == "array" else None)
+                    args.append(f"{name}: {typ} = {default!r}")
+            lines.append(f"- {tool.name}({', '.join(args)}): {tool.description}")
         return "\n".join(lines)
+
+
+def _compact_type(prop: dict[str, Any], defs: dict[str, Any]) -> str:
+    """``{"enum": ["a", "b"]}`` → ``'a'|'b'``; arrays → ``list[number]``; anyOf joined."""
+    if "$ref" in prop:
+        return _compact_type(defs.get(prop["$ref"].split("/")[-1], {}), defs)
+    if "enum" in prop:
+        return "|".join(repr(v) for v in prop["enum"])
+    if "const" in prop:
+        return repr(prop["const"])
+    if "anyOf" in prop:
+        return " | ".join(_compact_type(p, defs) for p in prop["anyOf"])
+    typ = prop.get("type", "any")
+    if typ == "array":
+        return f"list[{_compact_type(prop.get('items', {}), defs)}]"
+    return {"null": "None", "string": "str", "integer": "int", "number": "float",
+            "boolean": "bool"}.get(typ, str(typ))
 
 
 def default_registry() -> ToolRegistry:
