@@ -180,10 +180,22 @@ def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, A
         error = f"{step.tool} crashed: {type(exc).__name__}: {exc}"
     seconds = time.perf_counter() - t0
     rec = _evidence(step, result=result, error=error, seconds=seconds, cached=cached)
+    rec["scores"] = _scores(result, ctx)
     summary = rec["summary"] + (" (cached)" if cached else "")
     return {"evidence": [rec], "trace": [trace_record(
         "tool", tool=step.tool, args=rec["args"], summary=summary, seconds=seconds, error=error,
         step=step.id, cached=cached, artifact_id=rec["artifact_id"])]}
+
+
+def _scores(result: ToolResult | None, ctx: AgentContext) -> list[float]:
+    """Confidences of the detections a step produced (for the decision maker)."""
+    if result is None or not result.artifact_id or result.artifact_id not in ctx.artifacts:
+        return []
+    obj = ctx.artifacts.get(result.artifact_id)
+    conf = getattr(obj, "confidence", None)
+    if conf is None or not hasattr(conf, "tolist"):
+        return []
+    return [round(float(c), 3) for c in conf.tolist()[:50]]
 
 
 def _run_step(step: Step, payload: dict[str, Any], ctx: AgentContext) -> tuple[ToolResult, bool]:

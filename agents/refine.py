@@ -157,16 +157,49 @@ def _answer_colour(ev: _Evidence, target: str) -> tuple[str, list[str]]:
             chain)
 
 
+def _inside(box: list[float], region: list[float]) -> bool:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return region[0] <= cx <= region[2] and region[1] <= cy <= region[3]
+
+
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs) if xs else 0.0
+
+
+def _merge_rereads(base: dict[str, Any], rereads: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """Lines of the first OCR pass, each replaced by a zoomed re-read that is more confident."""
+    lines = [str(t) for t in base["value"]]
+    scores = list(base.get("scores") or [])
+    boxes = base.get("boxes") or []
+    used = [base["step_id"]]
+    for rec in rereads:
+        region = rec.get("args", {}).get("region")
+        if not region or not rec.get("value"):
+            continue
+        for i, box in enumerate(boxes[:len(lines)]):
+            old = scores[i] if i < len(scores) else 0.0
+            if _inside(box, region) and _mean(rec.get("scores") or []) > old:
+                lines[i] = " ".join(str(t) for t in rec["value"])
+                used.append(rec["step_id"])
+    return lines, used
+
+
 def _answer_read(ev: _Evidence) -> tuple[str, list[str]]:
     ocr = [r for r in ev.records if r["tool"] == "ocr" and not r.get("skipped")]
     good = [r for r in ocr if not r.get("error") and r.get("value")]
-    if good:
-        rec = good[-1]
-        lines = [str(t) for t in rec["value"]]
+    whole = [r for r in good if not r.get("args", {}).get("region")]
+    if whole:
+        rereads = [r for r in good if r.get("args", {}).get("region")]
+        lines, used = _merge_rereads(whole[-1], rereads)
+        rec = whole[-1]
         quoted = ", ".join(f'"{t}"' for t in lines)
         where = f" (box {_box(rec['boxes'][0])})" if rec.get("boxes") and len(lines) == 1 else ""
         verb = "reads" if len(lines) == 1 else "reads, line by line,"
-        return f"The text {verb} {quoted}{where}.{_cite([rec['step_id']])}", [rec["step_id"]]
+        return f"The text {verb} {quoted}{where}.{_cite(used)}", used
+    if good:
+        rec = good[-1]
+        quoted = ", ".join(f'"{t}"' for t in rec["value"])
+        return f"The text reads {quoted}.{_cite([rec['step_id']])}", [rec["step_id"]]
     if ocr and all(r.get("error") for r in ocr):
         return _failure(ev)
     ids = [r["step_id"] for r in ocr]

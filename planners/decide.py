@@ -9,6 +9,12 @@ from lavr.planners.plan import Plan, Step
 
 #: Upsampling used when a first OCR pass found nothing.
 RETRY_ZOOM = 2.5
+#: OCR lines read with less confidence than this are read again, zoomed.
+REREAD_BELOW = 0.8
+#: Upsampling for re-reading one uncertain line.
+REREAD_ZOOM = 2.0
+#: At most this many lines are re-read.
+MAX_REREADS = 3
 
 
 @dataclass
@@ -55,11 +61,41 @@ class RuleDecider:
         if pending:
             return Decision("stop", f"step budget spent; {len(pending)} step(s) not run")
         if plan.intent == "read" and budget_left > 0:
-            ocr = [e for e in evidence if e["tool"] == "ocr"]
-            zoomed = any(float(e.get("args", {}).get("zoom", 1.0)) > 1.0 for e in ocr)
-            if ocr and not zoomed and not any(e.get("value") for e in ocr):
-                step = Step(id=_next_id(plan), tool="ocr", args={"zoom": RETRY_ZOOM},
-                            why=f"no text read at 1x; read again upsampled {RETRY_ZOOM}x "
-                                "for small text")
-                return Decision("more", "OCR found nothing; trying again with zoom", [step])
+            decision = self._read_more(plan, evidence, budget_left)
+            if decision is not None:
+                return decision
         return Decision("stop", "all planned evidence gathered")
+
+    def _read_more(self, plan: Plan, evidence: list[dict[str, Any]],
+                   budget_left: int) -> Decision | None:
+        """More OCR evidence: zoom when nothing was read, re-read uncertain lines."""
+        ocr = [e for e in evidence if e["tool"] == "ocr" and not e.get("error")]
+        if not ocr:
+            return None
+        zoomed = [e for e in ocr if float(e.get("args", {}).get("zoom", 1.0)) > 1.0]
+        if not zoomed and not any(e.get("value") for e in ocr):
+            step = Step(id=_next_id(plan), tool="ocr", args={"zoom": RETRY_ZOOM},
+                        why=f"no text read at 1x; read again upsampled {RETRY_ZOOM}x "
+                            "for small text")
+            return Decision("more", "OCR found nothing; trying again with zoom", [step])
+        if zoomed:
+            return None
+        first = ocr[0]
+        scores = first.get("scores") or []
+        boxes = first.get("boxes") or []
+        weak = [(i, s) for i, s in enumerate(scores) if s < REREAD_BELOW and i < len(boxes)]
+        weak = weak[:min(MAX_REREADS, budget_left)]
+        if not weak:
+            return None
+        steps = []
+        for i, score in weak:
+            x1, y1, x2, y2 = boxes[i]
+            pad = 0.15 * (y2 - y1) + 4
+            region = [round(max(0.0, x1 - pad), 1), round(max(0.0, y1 - pad), 1),
+                      round(x2 + pad, 1), round(y2 + pad, 1)]
+            sid = _next_id(plan.model_copy(update={"steps": plan.steps + steps}))
+            steps.append(Step(id=sid, tool="ocr",
+                              args={"region": region, "zoom": REREAD_ZOOM},
+                              why=f"line {i + 1} was read with confidence {score:.2f}; "
+                                  f"read it again zoomed {REREAD_ZOOM}x"))
+        return Decision("more", f"{len(steps)} OCR line(s) uncertain; re-reading zoomed", steps)

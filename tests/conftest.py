@@ -1,0 +1,25 @@
+"""Shared fixtures: one agent (experts loaded once) and generated scenes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+REPO = Path(__file__).resolve().parents[1]
+SHAPES_WEIGHTS = REPO / "tools" / "weights" / "shapes-yolo11n.pt"
+
+requires_shapes = pytest.mark.skipif(
+    not SHAPES_WEIGHTS.exists(), reason=f"shapes detector checkpoint missing: {SHAPES_WEIGHTS}")
+
+
+@pytest.fixture(scope="session")
+def shared_agent():
+    """A VisualAgent reused across tests so experts load once per session."""
+    from lavr.agents import VisualAgent
+
+    return VisualAgent()
