@@ -1,0 +1,132 @@
+"""lavr benchmark: figures measured side by side in one run.
+
+    .venv/bin/python benchmarks/bench.py [--n 40] [--seed 0] [--json]
+
+Prints:
+  * orchestration overhead: share of end-to-end time spent outside the experts;
+  * repeat-question speedup from the result cache (same agent, same question);
+  * framework throughput ÷ raw expert throughput on the same images (the agent
+    answering "How many circles are there?" vs the bare ultralytics model);
+  * peak RSS of this process;
+  * cold-start seconds of `lavr ask` (a new process, median of 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _scenes(n: int, seed: int) -> list[np.ndarray]:
+    from lavr.tools.synthetic import render_scene
+
+    return [render_scene(np.random.default_rng([seed, i])).image for i in range(n)]
+
+
+def _tool_seconds(result) -> float:
+    return sum(s["seconds"] for s in result.steps if s["node"] == "tool")
+
+
+def bench_agent(images: list[np.ndarray]) -> dict[str, float]:
+    """Overhead share and cache speedup, with experts already loaded."""
+    from lavr.agents import VisualAgent
+
+    agent = VisualAgent()
+    agent.run(images[0], "How many circles are there?")  # load the detector
+    question = "How many red circles are there?"
+    e2e, tools = 0.0, 0.0
+    for img in images:
+        t0 = time.perf_counter()
+        res = agent.run(img, question)
+        e2e += time.perf_counter() - t0
+        tools += _tool_seconds(res)
+    first = e2e / len(images)
+    t0 = time.perf_counter()
+    for img in images:
+        agent.run(img, question)
+    repeat = (time.perf_counter() - t0) / len(images)
+    return {"e2e_s_per_q": first, "overhead_share": (e2e - tools) / e2e,
+            "repeat_s_per_q": repeat, "cache_speedup": first / repeat}
+
+
+def bench_throughput(images: list[np.ndarray]) -> dict[str, float]:
+    """Images per second: agent (detect + count) vs the bare ultralytics model."""
+    from ultralytics import YOLO
+
+    from lavr.agents import VisualAgent
+    from lavr.tools.detect import WEIGHTS_DIR
+
+    model = YOLO(str(WEIGHTS_DIR / "shapes-yolo11n.pt"))
+    model.predict(images[0], imgsz=320, verbose=False, device="cpu")
+    t0 = time.perf_counter()
+    for img in images:
+        model.predict(img[..., ::-1], imgsz=320, verbose=False, device="cpu")
+    raw = len(images) / (time.perf_counter() - t0)
+    agent = VisualAgent()
+    agent.run(images[0], "How many circles are there?")
+    agent.context.cache.clear()
+    t0 = time.perf_counter()
+    for img in images:
+        agent.run(img, "How many circles are there?")
+    framework = len(images) / (time.perf_counter() - t0)
+    return {"raw_img_per_s": raw, "framework_img_per_s": framework,
+            "framework_over_raw": framework / raw}
+
+
+def bench_cold_start() -> dict[str, float]:
+    lavr = Path(sys.executable).parent / "lavr"
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run([str(lavr), "ask", str(REPO / "examples" / "shapes_1.png"),
+                        "How many circles are there?"], check=True, capture_output=True,
+                       env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        times.append(time.perf_counter() - t0)
+    return {"cold_start_s": statistics.median(times)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=40, help="images per measurement")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    import torch
+
+    images = _scenes(args.n, args.seed)
+    report = {"n": args.n, "seed": args.seed, "torch_threads": torch.get_num_threads(),
+              "cpu_count": os.cpu_count()}
+    report.update(bench_agent(images))
+    report.update(bench_throughput(images))
+    report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report.update(bench_cold_start())
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"lavr benchmark  (n={args.n} images, seed={args.seed}, {report['cpu_count']} CPUs, "
+          f"torch threads={report['torch_threads']})")
+    print(f"  end-to-end, 'How many red circles are there?'  {report['e2e_s_per_q'] * 1000:8.1f} ms/question")
+    print(f"  orchestration overhead (outside experts)     {report['overhead_share']:8.1%}")
+    print(f"  repeat question (cache hits)                  {report['repeat_s_per_q'] * 1000:8.1f} ms/question")
+    print(f"  cache speedup                                 {report['cache_speedup']:8.1f}x")
+    print(f"  raw expert (ultralytics predict)              {report['raw_img_per_s']:8.1f} img/s")
+    print(f"  framework (agent: detect + count)             {report['framework_img_per_s']:8.1f} img/s")
+    print(f"  framework / raw throughput                    {report['framework_over_raw']:8.2f}")
+    print(f"  peak RSS                                      {report['peak_rss_mb']:8.0f} MB")
+    print(f"  cold start of `lavr ask` (median of 3)        {report['cold_start_s']:8.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
