@@ -6,6 +6,7 @@ import colorsys
 
 import numpy as np
 import pytest
+
 from lavr.tools.synthetic import (
     BACKGROUNDS,
     COLOUR_JITTER,
