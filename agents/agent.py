@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import threading
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from langgraph.types import Overwrite
+from pydantic import ValidationError
 
 from lavr.agents.graph import compile_graph
 from lavr.agents.nodes import DEFAULT_MAX_STEPS
-from lavr.agents.result import AgentResult, StepEvent
-from lavr.agents.state import AgentContext
+from lavr.agents.result import AgentResult, PlanReview, StepEvent, StreamEvent
+from lavr.agents.session import SessionError, SessionStore
+from lavr.agents.state import AgentContext, trace_record
 from lavr.core_model.errors import InputError
 from lavr.core_model.images import ImageLike, load_image
+from lavr.planners.errors import PlanValidationError
+from lavr.planners.plan import Plan, validate_plan
 from lavr.planners.rule import RulePlanner
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
 from lavr.tools.registry import ToolRegistry, default_registry
@@ -51,7 +61,10 @@ class VisualAgent:
         verify: Whether the verify node runs after refine.
         planner: Controller with a ``plan(question) -> Plan`` method (rule planner by default).
         registry: Tools (all built-ins by default).
-        checkpointer: A LangGraph checkpointer (e.g. ``SqliteSaver``) for sessions.
+        checkpointer: A LangGraph checkpointer (e.g. ``InMemorySaver``) for threads.
+        sessions: A :class:`SessionStore` or SQLite path: persistent conversations
+            (checkpoints and thread images) that survive the process. Excludes
+            ``checkpointer``.
         memory_budget_mb: Unload least-recently-used experts beyond this estimate.
         device: ``auto`` (CUDA when present, else CPU), ``cpu`` or ``cuda``.
     """
@@ -59,9 +72,15 @@ class VisualAgent:
     def __init__(self, *, detector: str = "auto", max_steps: int = DEFAULT_MAX_STEPS,
                  verify: bool = True, planner: Any = None, registry: ToolRegistry | None = None,
                  checkpointer: Any = None, memory_budget_mb: float | None = None,
-                 device: str = "auto") -> None:
+                 device: str = "auto", sessions: SessionStore | str | Path | None = None) -> None:
         if max_steps < 1:
             raise InputError(f"max_steps must be at least 1, got {max_steps}")
+        if sessions is not None and checkpointer is not None:
+            raise InputError("give sessions= or checkpointer=, not both")
+        self.sessions = sessions if isinstance(sessions, SessionStore) or sessions is None \
+            else SessionStore(sessions)
+        if self.sessions is not None:
+            checkpointer = self.sessions.checkpointer
         self.context = AgentContext(
             registry=registry or default_registry(), artifacts=ArtifactStore(),
             experts=ExpertPool(memory_budget_mb), cache=ResultCache(),
@@ -71,12 +90,39 @@ class VisualAgent:
         self.checkpointer = checkpointer
         self.graph = compile_graph(checkpointer=checkpointer)
 
-    def _inputs(self, image: ImageLike, question: str, max_steps: int | None) -> dict[str, Any]:
+    def _session_store(self) -> SessionStore:
+        """Thread images: the ``sessions`` store, else an in-memory one made on first use."""
+        if self.sessions is None:
+            self.sessions = SessionStore(":memory:")
+        return self.sessions
+
+    def _inputs(self, image: ImageLike | None, question: str, max_steps: int | None,
+                cfg: dict[str, Any]) -> dict[str, Any]:
         q = clean_question(question)
-        arr = load_image(image)
-        ref = self.context.artifacts.put(arr, prefix="raw")
-        return {"question": q, "image_ref": ref, "max_steps": max_steps or self.max_steps,
-                "evidence": [], "trace": [], "stop_reason": "", "answer": "", "cited": []}
+        thread_id = cfg.get("configurable", {}).get("thread_id")
+        if image is None:
+            if thread_id is None:
+                raise InputError("an image is needed (or, with a checkpointer, the thread_id of "
+                                 "a conversation that has one)")
+            arr = self._session_store().thread_image(thread_id)
+        else:
+            arr = load_image(image)
+        # Evidence and trace have append reducers: a new question on a thread starts them anew.
+        inputs: dict[str, Any] = {
+            "question": q, "max_steps": max_steps or self.max_steps,
+            "evidence": Overwrite([]), "trace": Overwrite([]), "stop_reason": "", "answer": "",
+            "cited": []}
+        if thread_id is not None:
+            store = self._session_store()
+            store.attach(thread_id, store.put_image(arr))
+            prev = self.graph.get_state(cfg).values
+            if prev.get("answer"):
+                inputs["history"] = [{"question": prev.get("question", ""),
+                                      "answer": prev["answer"],
+                                      "cited": list(prev.get("cited", [])),
+                                      "image_hash": prev.get("image_hash", "")}]
+        inputs["image_ref"] = self.context.artifacts.put(arr, prefix="raw")
+        return inputs
 
     def _config(self, thread_id: str | None) -> dict[str, Any]:
         cfg: dict[str, Any] = {"recursion_limit": 200}
@@ -84,46 +130,175 @@ class VisualAgent:
             cfg["configurable"] = {"thread_id": thread_id or uuid.uuid4().hex}
         return cfg
 
-    def run(self, image: ImageLike, question: str, *, max_steps: int | None = None,
+    def run(self, image: ImageLike | None, question: str, *, max_steps: int | None = None,
             thread_id: str | None = None) -> AgentResult:
         """Answer ``question`` about ``image``.
 
         Args:
-            image: Path, bytes, PIL image or ``HxWx3`` array.
+            image: Path, bytes, PIL image or ``HxWx3`` array; None continues the
+                thread's image (needs a checkpointer and ``thread_id``).
             question: The question (at most :data:`MAX_QUESTION_CHARS` characters).
             max_steps: Override the tool-call budget for this question.
-            thread_id: Checkpointer thread (with a checkpointer).
+            thread_id: Checkpointer thread (with a checkpointer): earlier turns of
+                the thread become ``history``.
 
         Raises:
-            InputError: Bad image or question (``ImageError`` for images).
+            InputError: Bad image or question (``ImageError`` for images,
+                ``SessionError`` for a thread without an image).
         """
-        final: dict[str, Any] = {}
-        for _ in self._stream(image, question, max_steps, thread_id, final):
-            pass
-        return self._result(final, thread_id)
+        result: AgentResult | None = None
+        for event in self.stream(image, question, max_steps=max_steps, thread_id=thread_id):
+            if isinstance(event, AgentResult):
+                result = event
+        if result is None:  # pragma: no cover - stream always ends with a result
+            raise RuntimeError("the graph stream ended without a result")
+        return result
 
-    def stream(self, image: ImageLike, question: str, *, max_steps: int | None = None,
-               thread_id: str | None = None) -> Iterator[StepEvent | AgentResult]:
-        """Yield a :class:`StepEvent` as each node finishes, then the :class:`AgentResult`."""
-        final: dict[str, Any] = {}
-        yield from self._stream(image, question, max_steps, thread_id, final)
-        yield self._result(final, thread_id)
+    def chat(self, image: ImageLike | None, question: str, *, thread_id: str,
+             max_steps: int | None = None) -> AgentResult:
+        """One turn of a multi-turn conversation on a checkpointer thread.
 
-    def _stream(self, image: ImageLike, question: str, max_steps: int | None,
-                thread_id: str | None, final: dict[str, Any]) -> Iterator[StepEvent]:
-        inputs = self._inputs(image, question, max_steps)
+        The first turn needs an image; later turns may pass None to ask about
+        the same image again (re-attached from the session store, also in a new
+        process when the agent was made with ``sessions=PATH``). Expert results
+        are reused from the cache; earlier turns are in ``result.history``.
+
+        Raises:
+            InputError: No checkpointer, bad input, or no image for a new thread.
+        """
+        if self.checkpointer is None:
+            raise InputError("chat() needs persistent threads: VisualAgent(sessions='chats.sqlite')"
+                             " or VisualAgent(checkpointer=...)")
+        return self.run(image, question, max_steps=max_steps, thread_id=thread_id)
+
+    def stream(self, image: ImageLike | None, question: str, *, max_steps: int | None = None,
+               thread_id: str | None = None, review_plan: bool = False
+               ) -> Iterator[StreamEvent]:
+        """Yield a :class:`StepEvent` as each node finishes, then the :class:`AgentResult`.
+
+        Args:
+            image: As for :meth:`run`.
+            question: As for :meth:`run`.
+            max_steps: As for :meth:`run`.
+            thread_id: As for :meth:`run`.
+            review_plan: Pause after planning (human in the loop; needs a
+                checkpointer): the last event is then a :class:`PlanReview`
+                instead of the result; continue with :meth:`resume`.
+        """
+        if review_plan and self.checkpointer is None:
+            raise InputError("plan review needs a checkpointer: VisualAgent(sessions=...) or "
+                             "VisualAgent(checkpointer=...)")
         cfg = self._config(thread_id)
-        final["_thread"] = cfg.get("configurable", {}).get("thread_id")
+        inputs = self._inputs(image, question, max_steps, cfg)
+        yield from self._drive(inputs, cfg, review_plan=review_plan)
+
+    def resume(self, thread_id: str, *, plan: Plan | dict[str, Any] | str | None = None
+               ) -> Iterator[StreamEvent]:
+        """Continue a run paused by ``review_plan``, with the plan as is or edited.
+
+        Args:
+            thread_id: The paused thread (from :class:`PlanReview`).
+            plan: An edited plan (``Plan``, its dict or JSON text); None approves
+                the plan as it stands.
+
+        Raises:
+            SessionError: The thread has no paused run.
+            PlanValidationError: The edited plan is not valid for this agent's tools.
+        """
+        if self.checkpointer is None:
+            raise InputError("resume() needs a checkpointer")
+        cfg = self._config(thread_id)
+        snap = self.graph.get_state(cfg)
+        if not snap.next:
+            raise SessionError(thread_id, f"conversation {thread_id!r} has no run waiting for "
+                               "plan approval")
+        values = dict(snap.values)
+        self._reattach(thread_id, values)
+        if plan is not None:
+            checked = self._checked_plan(plan)
+            steps = ", ".join(f"{s['id']}={s['tool']}" for s in checked["steps"]) or "no steps"
+            rec = trace_record("plan", summary=f"plan edited by the user: {steps}", plan=checked)
+            self.graph.update_state(cfg, {"plan": checked, "trace": [rec]}, as_node="plan")
+            values["plan"] = checked
+            yield StepEvent(node="plan", records=[rec], update={"plan": checked})
+        yield from self._drive(None, cfg, review_plan=False, final=values)
+
+    async def arun(self, image: ImageLike | None, question: str, *,
+                   max_steps: int | None = None, thread_id: str | None = None) -> AgentResult:
+        """Async :meth:`run` (the graph runs in a worker thread; the event loop stays free)."""
+        result: AgentResult | None = None
+        async for event in self.astream(image, question, max_steps=max_steps,
+                                        thread_id=thread_id):
+            if isinstance(event, AgentResult):
+                result = event
+        if result is None:  # pragma: no cover - stream always ends with a result
+            raise RuntimeError("the graph stream ended without a result")
+        return result
+
+    def astream(self, image: ImageLike | None, question: str, *, max_steps: int | None = None,
+                thread_id: str | None = None, review_plan: bool = False
+                ) -> AsyncIterator[StreamEvent]:
+        """Async :meth:`stream`: the same typed events, as they happen.
+
+        Experts and the checkpointers lavr uses (``SqliteSaver``) are synchronous,
+        so the graph runs in a worker thread; leaving the loop early stops the
+        run after the node in progress.
+        """
+        return _iterate_in_thread(lambda: self.stream(
+            image, question, max_steps=max_steps, thread_id=thread_id, review_plan=review_plan))
+
+    def aresume(self, thread_id: str, *, plan: Plan | dict[str, Any] | str | None = None
+                ) -> AsyncIterator[StreamEvent]:
+        """Async :meth:`resume`."""
+        return _iterate_in_thread(lambda: self.resume(thread_id, plan=plan))
+
+    def _drive(self, inputs: dict[str, Any] | None, cfg: dict[str, Any], *, review_plan: bool,
+               final: dict[str, Any] | None = None) -> Iterator[StreamEvent]:
+        """Run (or resume, with ``inputs=None``) the graph and turn chunks into events."""
+        state = dict(final or {})
+        extra = {"interrupt_after": ["plan"]} if review_plan else {}
         for mode, chunk in self.graph.stream(inputs, cfg, context=self.context,
-                                             stream_mode=["updates", "values"]):
+                                             stream_mode=["updates", "values"], **extra):
             if mode == "values":
-                final.update(chunk)
+                state.update(chunk)
                 continue
             for node, update in chunk.items():
                 if not isinstance(update, dict):
                     continue
                 yield StepEvent(node=node, records=list(update.get("trace", [])),
                                 update={k: v for k, v in update.items() if k != "trace"})
+        thread_id = cfg.get("configurable", {}).get("thread_id")
+        if thread_id is not None and self.graph.get_state(cfg).next:
+            yield PlanReview(thread_id=thread_id, question=state.get("question", ""),
+                             plan=dict(state.get("plan", {})))
+            return
+        yield self._result(state, thread_id)
+
+    def _reattach(self, thread_id: str, values: dict[str, Any]) -> None:
+        """Put a paused thread's image back in the artifact store (e.g. in a new process)."""
+        image_id = values.get("image_id")
+        if not image_id or image_id in self.context.artifacts:
+            return
+        try:
+            image = self._session_store().get_image(values["image_hash"])
+        except KeyError as exc:
+            raise SessionError(thread_id, f"conversation {thread_id!r}: {exc.args[0]}") from exc
+        self.context.artifacts.put(image, key=image_id)
+
+    def _checked_plan(self, plan: Plan | dict[str, Any] | str) -> dict[str, Any]:
+        """A user-edited plan, parsed and validated against this agent's tools."""
+        if isinstance(plan, str):
+            try:
+                plan = json.loads(plan)
+            except json.JSONDecodeError as exc:
+                raise PlanValidationError([f"the plan is not valid JSON: {exc}"]) from exc
+        try:
+            parsed = plan if isinstance(plan, Plan) else Plan.model_validate(plan)
+        except ValidationError as exc:
+            raise PlanValidationError([
+                f"{'.'.join(str(p) for p in err['loc']) or 'plan'}: {err['msg']}"
+                for err in exc.errors()]) from exc
+        return validate_plan(parsed, self.context.registry).model_dump(mode="json")
 
     def _result(self, state: dict[str, Any], thread_id: str | None) -> AgentResult:
         image = self.context.artifacts.get(state["image_id"])
@@ -131,5 +306,57 @@ class VisualAgent:
             question=state["question"], answer=state.get("answer", ""),
             steps=list(state.get("trace", [])), evidence=list(state.get("evidence", [])),
             plan=dict(state.get("plan", {})), cited=list(state.get("cited", [])), image=image,
-            image_hash=state["image_hash"], thread_id=state.get("_thread") or thread_id,
-            _artifacts=self.context.artifacts)
+            image_hash=state["image_hash"], thread_id=thread_id,
+            history=list(state.get("history", [])), _artifacts=self.context.artifacts)
+
+
+_T = TypeVar("_T")
+
+
+async def _iterate_in_thread(make: Callable[[], Iterator[_T]]) -> AsyncIterator[_T]:
+    """Drive a synchronous iterator in a worker thread and yield its items asynchronously.
+
+    Exceptions raised by the iterator are re-raised here. Closing the generator
+    early (``aclose()``, ``contextlib.aclosing``) stops the worker after the item in
+    progress and waits for it.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    stop = threading.Event()
+
+    def post(kind: str, value: Any) -> None:
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, (kind, value))
+        except RuntimeError:  # the loop has closed: nobody is listening any more
+            stop.set()
+
+    def work() -> None:
+        try:
+            iterator = make()
+            try:
+                for item in iterator:
+                    post("item", item)
+                    if stop.is_set():
+                        break
+            finally:
+                close = getattr(iterator, "close", None)
+                if close is not None:
+                    close()
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
+            post("error", exc)
+        finally:
+            post("done", None)
+
+    worker = loop.run_in_executor(None, work)
+    try:
+        while True:
+            kind, value = await queue.get()
+            if kind == "item":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                break
+    finally:
+        stop.set()
+        await worker  # the run stops after the node in progress; work() never raises

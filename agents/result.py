@@ -1,4 +1,4 @@
-"""What a run returns: :class:`AgentResult` and stream events."""
+"""What a run returns: :class:`AgentResult` and the typed stream events."""
 
 from __future__ import annotations
 
@@ -31,6 +31,23 @@ class StepEvent:
 
 
 @dataclass
+class PlanReview:
+    """The run paused after planning and waits for approval (``review_plan=True``).
+
+    Continue with ``agent.resume(thread_id)`` or ``agent.resume(thread_id, plan=edited)``.
+
+    Attributes:
+        thread_id: The paused checkpointer thread.
+        question: The question being answered.
+        plan: The proposed plan (``Plan.model_dump()``), editable.
+    """
+
+    thread_id: str
+    question: str
+    plan: dict[str, Any]
+
+
+@dataclass
 class AgentResult:
     """The answer and everything that led to it.
 
@@ -44,6 +61,8 @@ class AgentResult:
         image: The normalised ``HxWx3 uint8 RGB`` image.
         image_hash: Its content hash.
         thread_id: Checkpointer thread, if any.
+        history: Earlier turns of the thread, oldest first: ``question``,
+            ``answer``, ``cited``, ``image_hash``.
     """
 
     question: str
@@ -55,6 +74,7 @@ class AgentResult:
     image: np.ndarray
     image_hash: str
     thread_id: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
     _artifacts: ArtifactStore | None = field(default=None, repr=False)
 
     def _dets_of(self, step_id: str) -> Detections | None:
@@ -65,6 +85,11 @@ class AgentResult:
             return None
         obj = self._artifacts.get(rec["artifact_id"])
         return obj if isinstance(obj, Detections) else None
+
+    def step_detections(self) -> dict[str, Detections]:
+        """Detections of every step that produced some, by step id, in evidence order."""
+        found = {e["step_id"]: self._dets_of(e["step_id"]) for e in self.evidence}
+        return {sid: d for sid, d in found.items() if d is not None}
 
     @property
     def detections(self) -> Detections:
@@ -89,6 +114,15 @@ class AgentResult:
         self.annotated_image().save(path)
         return path
 
+    def save_html(self, path: str | Path) -> Path:
+        """Write a self-contained HTML trace (pictures inlined as base64 PNG) to ``path``."""
+        from lavr.agents.html_report import render_html
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render_html(self), encoding="utf-8")
+        return path
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary: answer, steps, evidence, plan, detections."""
         return {
@@ -102,8 +136,14 @@ class AgentResult:
             "evidence": [{k: v for k, v in e.items() if k != "artifact_id"} for e in self.evidence],
             "detections": self.detections.to_records(),
             "thread_id": self.thread_id,
+            "history": self.history,
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """:meth:`to_dict` as a JSON string."""
         return json.dumps(self.to_dict(), indent=indent, default=str)
+
+
+#: What ``VisualAgent.stream`` / ``astream`` / ``resume`` yield: step events, then
+#: either the result or (with ``review_plan=True``) a plan waiting for approval.
+StreamEvent = StepEvent | PlanReview | AgentResult

@@ -32,6 +32,8 @@ class AgentState(TypedDict, total=False):
         stop_reason: Why the loop stopped.
         answer: Final answer text.
         cited: Step ids the answer cites.
+        history: Earlier turns of the thread (reducer: append): ``question``,
+            ``answer``, ``cited``, ``image_hash``.
     """
 
     question: str
@@ -47,6 +49,7 @@ class AgentState(TypedDict, total=False):
     stop_reason: str
     answer: str
     cited: list[str]
+    history: Annotated[list[dict[str, Any]], operator.add]
 
 
 @dataclass

@@ -25,7 +25,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_ask(sub: Any) -> None:
     p = sub.add_parser("ask", help="answer a question about an image")
-    p.add_argument("image", help="image file (PNG, JPEG, WebP, TIFF, ...)")
+    p.add_argument("image", nargs="?", help="image file (PNG, JPEG, WebP, TIFF, ...); may be "
+                   "left out to ask again about a --sessions thread's image")
     p.add_argument("question", help="the question, e.g. 'How many red circles are there?'")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--detector", default="auto",
@@ -34,6 +35,11 @@ def _add_ask(sub: Any) -> None:
     p.add_argument("--max-steps", type=int, default=12, help="tool-call budget (default 12)")
     p.add_argument("--no-verify", action="store_true", help="skip the verify node")
     p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    p.add_argument("--sessions", metavar="PATH",
+                   help="SQLite file of persistent conversations (created if missing)")
+    p.add_argument("--thread", default="default",
+                   help="conversation id within --sessions (default 'default')")
+    p.add_argument("--save-html", metavar="PATH", help="write a self-contained HTML trace")
 
 
 def _add_eval(sub: Any) -> None:
@@ -82,10 +88,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from lavr.agents import VisualAgent
 
     agent = VisualAgent(detector=args.detector, max_steps=args.max_steps,
-                        verify=not args.no_verify, device=args.device)
-    result = agent.run(args.image, args.question)
+                        verify=not args.no_verify, device=args.device, sessions=args.sessions)
+    if args.sessions:
+        result = agent.chat(args.image, args.question, thread_id=args.thread)
+    else:
+        result = agent.run(args.image, args.question)
     if args.save_annotated:
         result.save_annotated(args.save_annotated)
+    if args.save_html:
+        result.save_html(args.save_html)
     if args.json:
         print(result.to_json())
         return EXIT_OK
@@ -93,6 +104,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     print("Steps:")
     _print_trace(result)
     print(f"A: {result.answer}")
+    if args.sessions:
+        print(f"(conversation {args.thread!r}, turn {len(result.history) + 1}, "
+              f"in {args.sessions})")
     if args.save_annotated:
         print(f"(annotated image written to {args.save_annotated})")
     return EXIT_OK
