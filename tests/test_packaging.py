@@ -127,7 +127,11 @@ def test_wheel_has_every_source_module(wheel_names: set[str]) -> None:
         for rel in source_files(layer)
         if rel.suffix == ".py" and f"lavr/{layer}/{rel.as_posix()}" not in wheel_names
     ]
-    assert not missing, f"source modules missing from the wheel: {missing}"
+    assert not missing, (
+        f"source modules missing from the wheel: {missing}. A sub-package must be listed in "
+        "[tool.setuptools] packages in pyproject.toml (e.g. 'lavr.agents.verify') and have an "
+        "__init__.py; the editable install finds it anyway, so only the wheel shows this."
+    )
 
 
 def test_wheel_has_declared_package_data(wheel_names: set[str]) -> None:
