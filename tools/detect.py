@@ -80,6 +80,9 @@ class DetectorSpec:
         hint: How to get the weights, for error messages.
         downloadable: Whether ultralytics can download the weights by name.
         explicit: True when ``weights[0]`` is a user-given path.
+        conf: Default score threshold (when the caller gives none).
+        nms_iou: IoU threshold of non-maximum suppression.
+        agnostic_nms: Suppress overlapping boxes across classes (one object per place).
     """
 
     name: str
@@ -90,6 +93,9 @@ class DetectorSpec:
     hint: str = ""
     downloadable: bool = False
     explicit: bool = False
+    conf: float = 0.25
+    nms_iou: float = 0.7
+    agnostic_nms: bool = False
 
     @property
     def open_vocabulary(self) -> bool:
@@ -104,7 +110,10 @@ def _download_hint(filename: str) -> str:
 DETECTORS: dict[str, DetectorSpec] = {
     "shapes": DetectorSpec(
         "shapes", ("shapes-yolo11n.pt",), SHAPES_CLASSES, "yolo", 320,
-        "The shapes detector ships with lavr in lavr/tools/weights; reinstall lavr."),
+        "The shapes detector ships with lavr in lavr/tools/weights; reinstall lavr.",
+        # solid opaque shapes: one object per place; thresholds chosen on 300 generated
+        # scenes (seed 7), see README "Detector thresholds"
+        conf=0.5, nms_iou=0.5, agnostic_nms=True),
     "coco": DetectorSpec(
         "coco", ("yolo11n.pt",), COCO_CLASSES, "yolo", 640, _download_hint("yolo11n.pt"),
         downloadable=True),
@@ -493,17 +502,21 @@ def _keep_labels(loaded: LoadedDetector, run: DetectorRun) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m for m in mapped if m is not None))
 
 
-def _predict(loaded: LoadedDetector, images: Sequence[np.ndarray], conf: float) -> list[Detections]:
-    """Run the model on ``HxWx3 uint8 RGB`` images in one call."""
+def _predict(loaded: LoadedDetector, images: Sequence[np.ndarray],
+             conf: float | None) -> list[Detections]:
+    """Run the model on ``HxWx3 uint8 RGB`` images in one call (``conf`` None: spec default)."""
     bgr = [np.ascontiguousarray(np.asarray(im)[..., ::-1]) for im in images]
+    spec = loaded.spec
     with loaded.lock:
-        results = loaded.model.predict(bgr, imgsz=loaded.imgsz, conf=conf,
+        results = loaded.model.predict(bgr, imgsz=loaded.imgsz,
+                                       conf=spec.conf if conf is None else conf,
+                                       iou=spec.nms_iou, agnostic_nms=spec.agnostic_nms,
                                        device=loaded.device, verbose=False)
     return [from_ultralytics(r) for r in results]
 
 
 def _run_one(run: DetectorRun, images: Sequence[np.ndarray], *, experts: ExpertPool,
-             device: str, conf: float) -> tuple[list[Detections], tuple[str, ...]]:
+             device: str, conf: float | None) -> tuple[list[Detections], tuple[str, ...]]:
     loaded = _get_loaded(run, experts, device)
     labels = _keep_labels(loaded, run)
     out = []
@@ -523,7 +536,7 @@ def _check_images(images: Sequence[np.ndarray]) -> None:
 
 
 def _detect(images: Sequence[np.ndarray], runs: Sequence[DetectorRun], *, experts: ExpertPool,
-            device: str, conf: float) -> tuple[list[Detections], list[str]]:
+            device: str, conf: float | None) -> tuple[list[Detections], list[str]]:
     _check_images(images)
     per_run, labels = [], []
     for run in runs:
@@ -539,7 +552,7 @@ def detect_batch(
     *,
     labels: Sequence[str] = (),
     detector: str = "auto",
-    min_confidence: float = 0.25,
+    min_confidence: float | None = None,
     device: str = "auto",
     experts: ExpertPool | None = None,
 ) -> list[Detections]:
@@ -549,7 +562,7 @@ def detect_batch(
         images: ``HxWx3 uint8 RGB`` arrays.
         labels: Labels to keep (synonyms/plurals allowed); empty keeps everything.
         detector: ``auto``, a detector name or a ``.pt`` path.
-        min_confidence: Score threshold in [0, 1].
+        min_confidence: Score threshold in [0, 1]; None uses each detector's default.
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:1`` ...
         experts: Pool to load models into (a new one when None: models load per call).
 
@@ -595,7 +608,9 @@ class DetectArgs(ToolArgs):
                               description="object names to find; empty finds everything")
     detector: str | None = Field(default=None,
                                  description="auto, shapes, coco, yolo-world, yoloe or a .pt path")
-    min_confidence: float = Field(default=0.25, ge=0.0, le=1.0)
+    min_confidence: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="score threshold; null uses the detector's default (shapes 0.5, others 0.25)")
 
 
 class DetectTool(Tool):
