@@ -12,7 +12,9 @@ import io
 import logging
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -30,6 +32,33 @@ MAX_SIDE = 4096
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
 ImageLike = str | os.PathLike | bytes | np.ndarray | Image.Image
+
+#: ``PIL.Image.open`` as this module first saw it (see :func:`_pil_open`).
+_IMPORT_TIME_OPEN = Image.open
+
+
+def _pil_open() -> Callable[..., Image.Image]:
+    """Pillow's own ``Image.open``, even when another library has monkey-patched it.
+
+    ultralytics replaces ``PIL.Image.open`` on import with a wrapper that, for a
+    file Pillow cannot identify, runs its requirement check for a HEIF plugin
+    (which may try to pip-install it) and then fails with ``ModuleNotFoundError``.
+    lavr never installs packages at run time and wants Pillow's plain
+    ``UnidentifiedImageError``, so it looks through such wrappers.
+    """
+    fn: Any = Image.open
+    for _ in range(4):
+        if getattr(fn, "__module__", None) == Image.__name__:
+            return fn
+        inner = getattr(fn, "__wrapped__", None) or getattr(fn, "__globals__", {}).get(
+            "_image_open"
+        )
+        if not callable(inner):
+            break
+        fn = inner
+    if getattr(_IMPORT_TIME_OPEN, "__module__", None) == Image.__name__:
+        return _IMPORT_TIME_OPEN
+    return Image.open
 
 
 def _describe(source: ImageLike) -> str:
@@ -81,8 +110,9 @@ def _open_bytes(data: bytes, name: str) -> Image.Image:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            img = Image.open(io.BytesIO(data))
-        except UnidentifiedImageError as exc:
+            img = _pil_open()(io.BytesIO(data))
+        except (UnidentifiedImageError, ImportError) as exc:
+            # ImportError: a patched Image.open that wanted a missing plugin.
             raise ImageError(name, "not a recognised image format") from exc
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageError(name, f"image is too large (more than {MAX_PIXELS} pixels)") from exc

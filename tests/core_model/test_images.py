@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -477,3 +479,54 @@ def test_image_hash_same_for_same_file_loaded_twice(tmp_path: Path) -> None:
     path = tmp_path / "a.jpg"
     Image.fromarray(noise(16, 16)).save(path)
     assert image_hash(load_image(path)) == image_hash(load_image(path))
+
+
+# --------------------------------------------------------------------------- third-party patches
+
+
+def test_non_image_with_ultralytics_patched_pil_open(tmp_path: Path) -> None:
+    """ultralytics monkey-patches ``PIL.Image.open`` on import.
+
+    Its wrapper answers an unidentifiable file by checking for (and possibly
+    pip-installing) a HEIF plugin, then ``ModuleNotFoundError``. lavr must still
+    say "not a recognised image format" and must not trigger that. Runs in a
+    subprocess so the patch does not leak into other tests.
+    """
+    pytest.importorskip("ultralytics")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image\n" * 5)
+    good = tmp_path / "good.png"
+    Image.new("RGB", (3, 2), RED).save(good)
+    code = f"""
+import sys
+from PIL import Image
+import ultralytics.utils.patches  # applies the patch
+from lavr.core_model.errors import ImageError
+from lavr.core_model.images import load_image
+assert Image.open.__module__ != "PIL.Image", "ultralytics no longer patches Image.open"
+try:
+    load_image({str(text)!r})
+except ImageError as exc:
+    print("ImageError:", exc)
+assert load_image({str(good)!r}).shape == (2, 3, 3)
+assert "pi_heif" not in sys.modules
+"""
+    # check_requirements must not even be reached: make it fail loudly if it is.
+    code = code.replace(
+        "import ultralytics.utils.patches  # applies the patch",
+        "import ultralytics.utils.patches  # applies the patch\n"
+        "import ultralytics.utils.checks as _c\n"
+        "def _boom(*a, **k):\n"
+        "    raise SystemExit('check_requirements was called')\n"
+        "_c.check_requirements = _boom",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "not a recognised image format" in proc.stdout
