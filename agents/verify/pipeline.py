@@ -1,0 +1,289 @@
+"""The five stages end to end: :class:`Corrector` and :class:`CorrectionResult`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from lavr.agents.verify.claims import build_claims
+from lavr.agents.verify.correct import LLMCorrector, RuleCorrector
+from lavr.agents.verify.extract import LLMExtractor, RuleExtractor
+from lavr.agents.verify.questions import formulate
+from lavr.agents.verify.types import Answer, Claim, Concept, Evidence, Question, UnverifiablePolicy
+from lavr.agents.verify.validate import ExpertValidator, VisualKnowledge, VQAFunction
+from lavr.core_model.errors import InputError
+from lavr.tools.detections import Detections
+from lavr.tools.draw import draw_detections
+
+logger = logging.getLogger(__name__)
+
+#: Longest text accepted for correction, in characters.
+MAX_TEXT_CHARS = 20_000
+#: What the corrected text says when no sentence survives.
+NOTHING_LEFT = "(Nothing in the text could be confirmed by the vision experts.)"
+
+
+@dataclass
+class CheckResult:
+    """Stages 1–4 on one text: what it claims and whether the image supports it."""
+
+    concepts: list[Concept]
+    questions: list[Question]
+    answers: list[Answer]
+    knowledge: VisualKnowledge
+    claims: list[Claim]
+
+    @property
+    def refuted(self) -> list[Claim]:
+        """The refuted claims."""
+        return [k for k in self.claims if k.verdict == "refuted"]
+
+
+@dataclass
+class CorrectionResult:
+    """A corrected text with the claims checked on the way.
+
+    Attributes:
+        original: The text as given.
+        corrected: The text after correction (refuted claims removed or fixed,
+            supported objects with inline normalised boxes).
+        claims: Every claim with its verdict, evidence ids and boxes.
+        concepts: Stage-1 concepts.
+        questions: Stage-2 questions.
+        answers: Stage-3 answers.
+        evidence: Expert calls behind the answers.
+        image: The ``HxWx3 uint8 RGB`` image checked.
+        mode: ``rule`` or ``llm``.
+        policy: Unverifiable-claim policy used.
+        notes: Things worth knowing (LLM fallbacks, ...).
+        seconds: Wall time.
+    """
+
+    original: str
+    corrected: str
+    claims: list[Claim]
+    concepts: list[Concept]
+    questions: list[Question]
+    answers: list[Answer]
+    evidence: list[Evidence]
+    image: np.ndarray
+    mode: str = "rule"
+    policy: str = "mark"
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        """Whether correction changed the text."""
+        return self.corrected != self.original
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Claims per verdict."""
+        c = Counter(k.verdict for k in self.claims)
+        return {v: c.get(v, 0) for v in ("supported", "refuted", "unverifiable")}
+
+    def summary(self) -> str:
+        """One line: ``4 claims: 3 supported, 1 refuted, 0 unverifiable; text corrected``."""
+        c = self.counts
+        if not self.claims:
+            return "no checkable claims; text unchanged" if not self.changed else \
+                "no checkable claims"
+        what = "text corrected" if self.changed else "text unchanged"
+        if self.changed and not c["refuted"] and not c["unverifiable"]:
+            what = "boxes attached"
+        return (f"{len(self.claims)} claim(s): {c['supported']} supported, {c['refuted']} refuted, "
+                f"{c['unverifiable']} unverifiable; {what}")
+
+    def annotated_image(self) -> Image.Image:
+        """The image with each claim's boxes drawn and captioned ``k1 supported`` etc."""
+        boxes, captions = [], []
+        for k in self.claims:
+            for b in k.boxes[:6]:
+                boxes.append(b)
+                captions.append(f"{k.id} {k.verdict}")
+        if not boxes:
+            return Image.fromarray(self.image)
+        dets = Detections(np.asarray(boxes, np.float32), np.ones(len(boxes), np.float32),
+                          captions)
+        return draw_detections(self.image, dets, captions=captions)
+
+    def save_annotated(self, path: str | Path) -> Path:
+        """Write :meth:`annotated_image` to ``path`` (format from the suffix)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.annotated_image().save(path)
+        return path
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able: ``original``, ``corrected``, ``changed``, ``claims``, ``counts`` ..."""
+        return {
+            "original": self.original,
+            "corrected": self.corrected,
+            "changed": self.changed,
+            "mode": self.mode,
+            "policy": self.policy,
+            "counts": self.counts,
+            "claims": [k.public() for k in self.claims],
+            "questions": [{"id": q.id, "kind": q.kind, "text": q.text} for q in self.questions],
+            "evidence": [e.model_dump() for e in self.evidence],
+            "notes": self.notes,
+            "image": {"width": int(self.image.shape[1]), "height": int(self.image.shape[0])},
+            "seconds": round(self.seconds, 3),
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """:meth:`to_dict` as a JSON string."""
+        return json.dumps(self.to_dict(), indent=indent, default=str)
+
+
+class Corrector:
+    """Woodpecker-style correction: extract → question → validate → claim → correct.
+
+    Args:
+        validator: Answers questions with experts (a default :class:`ExpertValidator`).
+        extractor: Stage 1 (rule mode by default).
+        policy: Unverifiable claims: ``keep``, ``mark`` or ``remove``.
+        attach_boxes: Attach normalised boxes inline to supported objects.
+        rewriter: ``prompt -> reply`` text model for LLM-mode correction; None
+            uses rule mode.
+        max_rewrites: LLM rewrites tried before falling back to rule mode.
+    """
+
+    def __init__(self, *, validator: ExpertValidator | None = None, extractor: Any = None,
+                 policy: UnverifiablePolicy = "mark", attach_boxes: bool = True,
+                 rewriter: Callable[[str], str] | None = None, max_rewrites: int = 1) -> None:
+        self.validator = validator or ExpertValidator()
+        self.extractor = extractor or RuleExtractor()
+        self.rule = RuleCorrector(policy=policy, attach_boxes=attach_boxes)
+        self.llm = LLMCorrector(rewriter, policy=policy) if rewriter is not None else None
+        self.policy = policy
+        self.max_rewrites = max_rewrites
+
+    @classmethod
+    def from_model(cls, generate: Callable[[str], str], **kwargs: Any) -> Corrector:
+        """LLM mode for stages 1 and 5 with a ``prompt -> reply`` model."""
+        return cls(extractor=LLMExtractor(generate), rewriter=generate, **kwargs)
+
+    @property
+    def mode(self) -> str:
+        """``llm`` when a rewriter is set, else ``rule``."""
+        return "llm" if self.llm is not None else "rule"
+
+    def check(self, image: np.ndarray, text: str, *, extractor: Any = None) -> CheckResult:
+        """Stages 1–4: the claims ``text`` makes and their verdicts."""
+        concepts = (extractor or self.extractor).extract(text)
+        questions = formulate(concepts)
+        answers, kb = self.validator.validate(image, questions)
+        claims = build_claims(concepts, questions, answers, image_size=kb.image_size)
+        return CheckResult(concepts, questions, answers, kb, claims)
+
+    def correct(self, image: np.ndarray, text: str) -> CorrectionResult:
+        """Check ``text`` against ``image`` and correct it.
+
+        Args:
+            image: ``HxWx3 uint8 RGB``.
+            text: Any text about the image (an MLLM's answer, a caption, ...).
+
+        Raises:
+            InputError: ``text`` is not a string or is too long.
+        """
+        if not isinstance(text, str):
+            raise InputError(f"text must be a string, got {type(text).__name__}")
+        if len(text) > MAX_TEXT_CHARS:
+            raise InputError(f"text is {len(text)} characters long; the limit is "
+                             f"{MAX_TEXT_CHARS}")
+        t0 = time.perf_counter()
+        checked = self.check(image, text)
+        notes: list[str] = []
+        corrected = self.rule.correct(text, checked.concepts, checked.claims)
+        if self.llm is not None and (checked.refuted or (
+                self.policy != "keep" and any(k.verdict == "unverifiable" for k in checked.claims))):
+            corrected = self._llm_correct(image, text, checked, corrected, notes)
+        if text.strip() and not corrected.strip():
+            corrected = NOTHING_LEFT
+        return CorrectionResult(
+            original=text, corrected=corrected, claims=checked.claims, concepts=checked.concepts,
+            questions=checked.questions, answers=checked.answers,
+            evidence=list(checked.knowledge.evidence), image=image, mode=self.mode,
+            policy=self.policy, notes=notes, seconds=time.perf_counter() - t0)
+
+    def _llm_correct(self, image: np.ndarray, text: str, checked: CheckResult, fallback: str,
+                     notes: list[str]) -> str:
+        """The model's rewrite if a re-check finds nothing refuted in it, else ``fallback``."""
+        if self.llm is None:
+            return fallback
+        feedback = ""
+        for attempt in range(self.max_rewrites + 1):
+            rewrite = self.llm.correct(text, checked.claims, feedback=feedback)
+            if not rewrite.strip():
+                feedback = "the rewrite was empty"
+                continue
+            recheck = self.check(image, rewrite, extractor=RuleExtractor())
+            if not recheck.refuted:
+                notes.append(f"LLM rewrite accepted after {attempt + 1} attempt(s); the "
+                             f"re-check found nothing refuted")
+                return rewrite
+            feedback = "it still claims " + "; ".join(k.text for k in recheck.refuted)
+            logger.info("LLM rewrite rejected: %s", feedback)
+        notes.append(f"LLM rewrite rejected ({feedback}); used rule-mode correction")
+        return fallback
+
+
+def ocr_lines_from_evidence(evidence: list[dict[str, Any]], artifacts: Any) -> Detections | None:
+    """Every text line the agent's OCR steps read (None when none ran)."""
+    found = []
+    for rec in evidence:
+        if rec.get("tool") != "ocr" or rec.get("error") or not rec.get("artifact_id"):
+            continue
+        if rec["artifact_id"] in artifacts:
+            obj = artifacts.get(rec["artifact_id"])
+            if isinstance(obj, Detections) and obj.text is not None:
+                found.append(obj)
+    if not found:
+        return None
+    merged = Detections.merge(found)
+    return merged if merged.text is not None else None
+
+
+def corrector_for_context(context: Any, *, evidence: list[dict[str, Any]] | None = None,
+                          policy: UnverifiablePolicy | None = None,
+                          attach_boxes: bool | None = None,
+                          vqa: VQAFunction | None = None) -> Corrector:
+    """A :class:`Corrector` that uses an agent's experts, settings and tools.
+
+    Only experts the agent's registry offers are used (no ``detect`` tool: object
+    claims are unverifiable). Settings read: ``detector``, ``device``,
+    ``verify_policy``, ``verify_attach_boxes``, ``vqa`` and ``verify_model`` (a
+    ``prompt -> reply`` function for LLM mode).
+
+    Args:
+        context: An :class:`~lavr.agents.state.AgentContext`.
+        evidence: The run's evidence records; OCR lines in them are reused.
+        policy: Overrides ``verify_policy``.
+        attach_boxes: Overrides ``verify_attach_boxes``.
+        vqa: Overrides the ``vqa`` setting.
+    """
+    settings = context.settings
+    registry = context.registry
+    ocr_lines = ocr_lines_from_evidence(evidence or [], context.artifacts)
+    validator = ExpertValidator(
+        detector=str(settings.get("detector", "auto")), device=str(settings.get("device", "auto")),
+        experts=context.experts, use_detector="detect" in registry,
+        use_colour="colour" in registry, use_ocr="ocr" in registry,
+        vqa=vqa or settings.get("vqa"), ocr_lines=ocr_lines)
+    pol = policy or settings.get("verify_policy", "mark")
+    attach = settings.get("verify_attach_boxes", True) if attach_boxes is None else attach_boxes
+    model = settings.get("verify_model")
+    if model is not None:
+        return Corrector.from_model(model, validator=validator, policy=pol, attach_boxes=attach)
+    return Corrector(validator=validator, policy=pol, attach_boxes=attach)

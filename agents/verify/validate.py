@@ -1,0 +1,550 @@
+"""Stage 3 — visual knowledge validation: answer the questions with vision experts.
+
+:class:`ExpertValidator` gathers :class:`VisualKnowledge` — detected objects
+(with colours from the colour expert) and OCR text lines — running each
+expert at most once per image, then :func:`answer_questions` answers every
+question from that knowledge: counts and existence from the detector, colours
+from the colour expert, text from OCR, relations from boxes. Questions no
+expert can answer (e.g. COCO classes when ``yolo11n.pt`` is missing) are
+``unavailable``, unless a VQA function is given: then the multimodal model is
+asked, on a crop where there is one.
+
+The same :func:`answer_questions` runs on ground-truth knowledge in the
+evaluation suites, so expert answers and ground truth are read alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lavr.agents.verify.text import NUMBER_WORDS, similarity
+from lavr.agents.verify.types import Answer, Evidence, ObjectQuery, Question
+from lavr.planners.rule import COLOUR_WORDS
+from lavr.tools.base import ExpertPool
+from lavr.tools.detections import Detections
+from lavr.tools.errors import ExpertUnavailableError, ToolError
+from lavr.tools.ops import relation as box_relation
+from lavr.tools.ops import select
+
+logger = logging.getLogger(__name__)
+
+#: ``vqa(image, question) -> answer``: a multimodal model asked about an ``HxWx3`` image.
+VQAFunction = Callable[[np.ndarray, str], str]
+#: Opposite relation on the same axis (what holds when a claim is refuted).
+OPPOSITE = {"left_of": "right_of", "right_of": "left_of", "above": "below", "below": "above"}
+#: Relations closer than this many pixels (centre to centre, along the axis) are undecidable.
+RELATION_MARGIN_PX = 3.0
+#: OCR is read again at this zoom when the first pass finds nothing.
+OCR_RETRY_ZOOM = 2.5
+#: Padding around a box cropped for VQA, as a fraction of its size.
+CROP_PAD = 0.15
+
+
+@dataclass
+class VisualKnowledge:
+    """What the experts saw: the knowledge base questions are answered from.
+
+    Attributes:
+        objects: Detected objects (XYXY pixels); ``data["colour"]`` when colours
+            were named.
+        lines: OCR text lines, or None when OCR did not run.
+        image_size: ``(width, height)`` in pixels.
+        unavailable: Class → why no detector could look for it.
+        everything_reason: Why "all objects" counts are incomplete (a closed
+            detector's weights are missing), else None.
+        colour_reason: Why colours are unknown, else None.
+        ocr_reason: Why OCR could not run, else None.
+        evidence: The expert calls made.
+        object_evidence: Evidence ids behind ``objects`` (detector, colour).
+        ocr_evidence: Evidence ids behind ``lines``.
+    """
+
+    objects: Detections
+    lines: Detections | None = None
+    image_size: tuple[int, int] = (1, 1)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    everything_reason: str | None = None
+    colour_reason: str | None = None
+    ocr_reason: str | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    object_evidence: list[str] = field(default_factory=list)
+    ocr_evidence: list[str] = field(default_factory=list)
+
+    def add_evidence(self, tool: str, summary: str, *, boxes: Sequence[Sequence[float]] = (),
+                     error: str | None = None) -> str:
+        """Record an expert call; returns its id (``e1``, ``e2`` ...)."""
+        eid = f"e{len(self.evidence) + 1}"
+        self.evidence.append(Evidence(id=eid, tool=tool, summary=summary, error=error,
+                                      boxes=[[round(float(v), 1) for v in b] for b in boxes]))
+        return eid
+
+    @property
+    def colours(self) -> list[str] | None:
+        """Colour of every object, or None when colours were not named."""
+        col = self.objects.data.get("colour")
+        return None if col is None else [str(c) for c in col]
+
+
+# -- answering from knowledge ------------------------------------------------------------------
+def _boxes(dets: Detections) -> list[list[float]]:
+    return [[round(float(v), 1) for v in b] for b in dets.xyxy]
+
+
+def _match(query: ObjectQuery, kb: VisualKnowledge, *,
+           use_colour: bool = True) -> tuple[Detections | None, str]:
+    """Objects matching ``query`` (None + reason when the experts cannot tell)."""
+    labels = [query.label] if query.label else list(query.labels)
+    for label in labels:
+        if label in kb.unavailable:
+            return None, kb.unavailable[label]
+    if not labels and kb.everything_reason:
+        return None, kb.everything_reason
+    dets = kb.objects
+    if labels:
+        wanted = {lab.lower() for lab in labels}
+        dets = dets[np.array([str(x).lower() in wanted for x in dets.label], dtype=bool)]
+    if use_colour and query.colour:
+        colours = dets.data.get("colour")
+        if colours is None:
+            return None, kb.colour_reason or "colours were not named"
+        dets = dets[np.array([str(c) == query.colour for c in colours], dtype=bool)]
+    if query.qualifier and len(dets):
+        dets = select(dets, query.qualifier)
+    return dets, ""
+
+
+def _by_colour(query: ObjectQuery, kb: VisualKnowledge) -> dict[str, int]:
+    dets, _ = _match(query.model_copy(update={"colour": None, "qualifier": None}), kb)
+    if dets is None or "colour" not in dets.data:
+        return {}
+    return dict(Counter(str(c) for c in dets.data["colour"]).most_common())
+
+
+def _answer_count(q: Question, kb: VisualKnowledge) -> Answer:
+    assert_subject(q)
+    dets, reason = _match(q.subject, kb)
+    if dets is None:
+        return Answer(question=q.id, status="unavailable", note=reason)
+    return Answer(question=q.id, value=len(dets), boxes=_boxes(dets), by_colour=_by_colour(
+        q.subject, kb), evidence=list(kb.object_evidence), source="detector")
+
+
+def _answer_attribute(q: Question, kb: VisualKnowledge) -> Answer:
+    assert_subject(q)
+    dets, reason = _match(q.subject, kb)
+    if dets is None:
+        return Answer(question=q.id, status="unavailable", note=reason)
+    colours = dets.data.get("colour")
+    if colours is None:
+        return Answer(question=q.id, status="unavailable",
+                      note=kb.colour_reason or "colours were not named")
+    return Answer(question=q.id, value=[str(c) for c in colours], boxes=_boxes(dets),
+                  evidence=list(kb.object_evidence), source="colour")
+
+
+def _candidates(lines: list[str]) -> list[str]:
+    """Lines, consecutive pairs joined, and all lines joined: what a quote may match."""
+    out = list(lines)
+    out += [f"{a} {b}" for a, b in zip(lines, lines[1:], strict=False)]
+    if len(lines) > 2:
+        out.append(" ".join(lines))
+    return out
+
+
+def _answer_text(q: Question, kb: VisualKnowledge) -> Answer:
+    if kb.lines is None:
+        return Answer(question=q.id, status="unavailable", note=kb.ocr_reason or "OCR did not run")
+    texts = [str(t) for t in (kb.lines.text if kb.lines.text is not None else [])]
+    if not texts:
+        return Answer(question=q.id, value=[], evidence=list(kb.ocr_evidence), source="ocr",
+                      similarity=0.0, note="no text was read")
+    quoted = q.quoted or ""
+    cands = _candidates(texts)
+    scores = [similarity(quoted, c) for c in cands]
+    best = int(np.argmax(scores))
+    line_idx = [i for i, t in enumerate(texts) if t in cands[best]] or [0]
+    boxes = _boxes(kb.lines[np.array(line_idx)]) if best >= len(texts) else \
+        _boxes(kb.lines[best])
+    return Answer(question=q.id, value=texts, best=cands[best], similarity=round(scores[best], 3),
+                  boxes=boxes, evidence=list(kb.ocr_evidence), source="ocr")
+
+
+def _axis_gap(name: str, a: np.ndarray, b: np.ndarray) -> float:
+    axis = 0 if name in ("left_of", "right_of") else 1
+    return abs(float((a[axis] + a[axis + 2]) / 2 - (b[axis] + b[axis + 2]) / 2))
+
+
+def _answer_relation(q: Question, kb: VisualKnowledge) -> Answer:
+    assert_subject(q)
+    if q.target is None or q.relation is None:
+        raise ValueError(f"relation question {q.id} needs a target and a relation")
+    a, reason_a = _match(q.subject, kb)
+    b, reason_b = _match(q.target, kb)
+    if a is None or b is None:
+        return Answer(question=q.id, status="unavailable", note=reason_a or reason_b)
+    if len(a) == 0 or len(b) == 0:
+        missing = q.subject if len(a) == 0 else q.target
+        return Answer(question=q.id, value=None, note=f"no {missing.describe()} was found",
+                      evidence=list(kb.object_evidence), source="relation")
+    pairs = [(i, j) for i in range(len(a)) for j in range(len(b))
+             if not np.allclose(a.xyxy[i], b.xyxy[j])]
+    if not pairs:
+        return Answer(question=q.id, value=None, note="both descriptions fit the same object",
+                      source="relation")
+    holding, decidable = [], []
+    for i, j in pairs:
+        if q.relation in OPPOSITE and _axis_gap(q.relation, a.xyxy[i], b.xyxy[j]) < \
+                RELATION_MARGIN_PX:
+            continue
+        decidable.append((i, j))
+        if box_relation(a[i], b[j], q.relation).value:
+            holding.append((i, j))
+    if not decidable:
+        return Answer(question=q.id, value=None, note="the objects are level on that axis",
+                      source="relation")
+    i, j = holding[0] if holding else decidable[0]
+    truth = None
+    if not holding and q.relation in OPPOSITE:
+        truth = OPPOSITE[q.relation]
+    return Answer(question=q.id, value=bool(holding), truth=truth,
+                  boxes=[_boxes(a[i])[0], _boxes(b[j])[0]], evidence=list(kb.object_evidence),
+                  source="relation")
+
+
+def assert_subject(q: Question) -> None:
+    """Raise ValueError when an object question has no subject (a bug upstream)."""
+    if q.subject is None:
+        raise ValueError(f"{q.kind} question {q.id} has no subject")
+
+
+def answer_question(q: Question, kb: VisualKnowledge) -> Answer:
+    """Answer one question from the knowledge base (pure: no experts run)."""
+    if q.kind in ("count", "existence"):
+        return _answer_count(q, kb)
+    if q.kind == "attribute":
+        return _answer_attribute(q, kb)
+    if q.kind == "text":
+        return _answer_text(q, kb)
+    return _answer_relation(q, kb)
+
+
+# -- VQA fallback ------------------------------------------------------------------------------
+def _crop(image: np.ndarray, box: Sequence[float]) -> np.ndarray:
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = (float(v) for v in box)
+    dx, dy = (x2 - x1) * CROP_PAD, (y2 - y1) * CROP_PAD
+    xa, ya = max(0, int(x1 - dx)), max(0, int(y1 - dy))
+    xb, yb = min(w, int(np.ceil(x2 + dx))), min(h, int(np.ceil(y2 + dy)))
+    return image[ya:yb, xa:xb] if xb > xa and yb > ya else image
+
+
+def parse_yes_no(reply: str) -> bool | None:
+    """``"Yes, ..."`` → True, ``"No"`` → False, anything else → None."""
+    m = re.match(r"\W*(yes|no)\b", reply.strip().lower())
+    return None if m is None else m.group(1) == "yes"
+
+
+def parse_count(reply: str) -> int | None:
+    """The first number in a reply (digits or words), else None."""
+    for tok in re.findall(r"[a-z]+|\d+", reply.lower()):
+        if tok.isdigit():
+            return int(tok)
+        if tok in NUMBER_WORDS:
+            return NUMBER_WORDS[tok]
+    return None
+
+
+def parse_colour(reply: str) -> str | None:
+    """The first colour word in a reply, canonical (``gray`` → ``grey``), else None."""
+    for tok in re.findall(r"[a-z]+", reply.lower()):
+        if tok in COLOUR_WORDS:
+            return COLOUR_WORDS[tok]
+    return None
+
+
+def ask_vqa(q: Question, kb: VisualKnowledge, image: np.ndarray, vqa: VQAFunction) -> Answer | None:
+    """Ask a multimodal model what the experts could not answer; None if unusable.
+
+    Existence and count questions go to the whole image; colour questions go
+    to a crop of each object the detector found (when it could find them).
+    """
+    try:
+        if q.kind in ("existence", "count"):
+            prompt = q.text + (" Answer with a number." if q.kind == "count" else
+                               " Answer yes or no.")
+            reply = vqa(image, prompt)
+            value = parse_count(reply) if q.kind == "count" else parse_yes_no(reply)
+            if value is None:
+                return None
+            eid = kb.add_evidence("vqa", f"vqa: {prompt} → {reply.strip()[:80]}")
+            return Answer(question=q.id, value=int(value), evidence=[eid], source="vqa")
+        if q.kind == "attribute" and q.subject is not None:
+            dets, _ = _match(q.subject, kb, use_colour=False)
+            if dets is None or len(dets) == 0:
+                return None
+            colours = []
+            for box in dets.xyxy:
+                reply = vqa(_crop(image, box), "What colour is this object? Answer with one word.")
+                colour = parse_colour(reply)
+                if colour is None:
+                    return None
+                colours.append(colour)
+            eid = kb.add_evidence("vqa", f"vqa: colours of {len(dets)} crop(s) → "
+                                         f"{', '.join(colours)}", boxes=dets.xyxy.tolist())
+            return Answer(question=q.id, value=colours, boxes=_boxes(dets), evidence=[eid],
+                          source="vqa")
+    except Exception as exc:  # noqa: BLE001 - a model failure leaves the question unavailable
+        logger.warning("VQA failed on %r: %s", q.text, exc)
+    return None
+
+
+def answer_questions(questions: list[Question], kb: VisualKnowledge, *,
+                     image: np.ndarray | None = None, vqa: VQAFunction | None = None) -> list[Answer]:
+    """Answer every question from ``kb``; unavailable ones go to ``vqa`` when given."""
+    out = []
+    for q in questions:
+        ans = answer_question(q, kb)
+        if ans.status == "unavailable" and vqa is not None and image is not None:
+            ans = ask_vqa(q, kb, image, vqa) or ans
+        out.append(ans)
+    return out
+
+
+# -- gathering knowledge with experts ----------------------------------------------------------
+def _needed_labels(questions: list[Question]) -> tuple[list[str], bool, bool]:
+    """Classes to detect, whether "all objects" are needed, whether colours are."""
+    labels: list[str] = []
+    everything = False
+    for q in questions:
+        for query in (q.subject, q.target):
+            if query is None:
+                continue
+            if query.label:
+                labels.append(query.label)
+            elif query.labels:
+                labels.extend(query.labels)
+            else:
+                everything = True
+    # colours also serve count questions: they suggest fixes ("a green circle" → "a red circle")
+    return list(dict.fromkeys(labels)), everything, bool(labels) or everything
+
+
+class ExpertValidator:
+    """Answers verification questions with the detector, colour expert and OCR.
+
+    Args:
+        detector: ``auto``, a detector name or a ``.pt`` path.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        experts: Pool the models load into (share the agent's to load once).
+        min_confidence: Detector score threshold (the detect tool's default).
+        use_detector: Whether detection may run (False: object questions are
+            unavailable — an agent without a detector cannot check objects).
+        use_colour: Whether the colour expert may run.
+        use_ocr: Whether OCR may run.
+        vqa: ``vqa(image, question) -> answer`` for what the experts cannot answer.
+        ocr_lines: Text lines already read (e.g. by the agent's own OCR steps);
+            when given, OCR is not run again.
+    """
+
+    def __init__(self, *, detector: str = "auto", device: str = "auto",
+                 experts: ExpertPool | None = None, min_confidence: float = 0.25,
+                 use_detector: bool = True, use_colour: bool = True, use_ocr: bool = True,
+                 vqa: VQAFunction | None = None, ocr_lines: Detections | None = None) -> None:
+        self.detector = detector
+        self.device = device
+        self.experts = experts if experts is not None else ExpertPool()
+        self.min_confidence = min_confidence
+        self.use_detector = use_detector
+        self.use_colour = use_colour
+        self.use_ocr = use_ocr
+        self.vqa = vqa
+        self.ocr_lines = ocr_lines
+
+    def knowledge(self, image: np.ndarray, questions: list[Question]) -> VisualKnowledge:
+        """Run the experts the questions need, once each.
+
+        Args:
+            image: ``HxWx3 uint8 RGB``.
+            questions: Stage-2 questions.
+        """
+        kb = VisualKnowledge(objects=Detections.empty(),
+                             image_size=(int(image.shape[1]), int(image.shape[0])))
+        labels, everything, need_colours = _needed_labels(questions)
+        if labels or everything:
+            self._detect(image, labels, everything, kb)
+            if need_colours and len(kb.objects):
+                self._colour(image, kb)
+            elif need_colours:
+                kb.objects = kb.objects.with_data("colour", [])
+        if any(q.kind == "text" for q in questions):
+            self._read(image, kb)
+        return kb
+
+    def validate(self, image: np.ndarray,
+                 questions: list[Question]) -> tuple[list[Answer], VisualKnowledge]:
+        """Answer ``questions`` about ``image``: ``(answers, knowledge)``."""
+        kb = self.knowledge(image, questions)
+        return answer_questions(questions, kb, image=image, vqa=self.vqa), kb
+
+    # -- experts -------------------------------------------------------------------------------
+    def _groups(self, labels: list[str], everything: bool,
+                kb: VisualKnowledge) -> dict[str, list[str]]:
+        """Detector name → labels to ask it for ([] = everything it knows)."""
+        from lavr.tools.detect import CLOSED_DETECTORS, get_detector, select_detectors
+
+        groups: dict[str, list[str]] = {}
+        if everything:
+            try:
+                for run in select_detectors([], detector=self.detector):
+                    groups.setdefault(run.detector, [])
+            except ToolError as exc:
+                kb.everything_reason = exc.reason
+            if self.detector.strip().lower() == "auto" and kb.everything_reason is None:
+                from lavr.tools.detect import detector_weights
+
+                missing = [n for n in CLOSED_DETECTORS
+                           if not detector_weights(get_detector(n)).present]
+                if missing:
+                    kb.everything_reason = (
+                        f"counting every object needs all detectors; weights missing for "
+                        f"{', '.join(missing)}")
+        for label in labels:
+            try:
+                runs = select_detectors([label], detector=self.detector)
+            except ToolError as exc:
+                kb.unavailable[label] = exc.reason
+                continue
+            for run in runs:
+                spec = get_detector(run.detector)
+                wanted = groups.setdefault(run.detector, [])
+                if spec.open_vocabulary:
+                    wanted.extend(x for x in run.labels if x not in wanted)
+        return groups
+
+    def _detect(self, image: np.ndarray, labels: list[str], everything: bool,
+                kb: VisualKnowledge) -> None:
+        from lavr.tools.detect import detect_batch
+
+        if not self.use_detector:
+            reason = "no detector is available to this agent"
+            kb.unavailable.update(dict.fromkeys(labels, reason))
+            kb.everything_reason = reason
+            return
+        found: list[Detections] = []
+        for name, wanted in self._groups(labels, everything, kb).items():
+            try:
+                (dets,) = detect_batch([image], labels=wanted, detector=name,
+                                       min_confidence=self.min_confidence, device=self.device,
+                                       experts=self.experts)
+            except (ExpertUnavailableError, ToolError) as exc:
+                logger.info("detector %s unavailable for verification: %s", name, exc)
+                eid = kb.add_evidence("detect", f"detect ({name}) unavailable", error=exc.reason)
+                for label in labels:
+                    if _covers(name, label):
+                        kb.unavailable[label] = exc.reason
+                if everything:
+                    kb.everything_reason = exc.reason
+                kb.object_evidence.append(eid)
+                continue
+            counts = Counter(str(x) for x in dets.label)
+            what = ", ".join(f"{n} {lab}" for lab, n in counts.most_common()) or "nothing"
+            eid = kb.add_evidence("detect", f"detect ({name}): {len(dets)} object(s) — {what}",
+                                  boxes=dets.xyxy.tolist())
+            kb.object_evidence.append(eid)
+            found.append(dets)
+        kb.objects = Detections.merge(found)
+
+    def _colour(self, image: np.ndarray, kb: VisualKnowledge) -> None:
+        if not self.use_colour:
+            kb.colour_reason = "no colour expert is available to this agent"
+            return
+        from lavr.tools.colour import name_detections
+
+        colours = name_detections(image, kb.objects)
+        kb.objects = kb.objects.with_data("colour", colours)
+        eid = kb.add_evidence("colour", "colour: " + ", ".join(
+            kb.objects.describe(i) for i in range(len(kb.objects))), boxes=kb.objects.xyxy.tolist())
+        kb.object_evidence.append(eid)
+
+    def _read(self, image: np.ndarray, kb: VisualKnowledge) -> None:
+        if self.ocr_lines is not None:
+            kb.lines = self.ocr_lines
+            texts = [str(t) for t in (self.ocr_lines.text if self.ocr_lines.text is not None else [])]
+            eid = kb.add_evidence("ocr", "ocr (from the answer's evidence): " +
+                                  (", ".join(f'"{t}"' for t in texts) or "no text"),
+                                  boxes=self.ocr_lines.xyxy.tolist())
+            kb.ocr_evidence.append(eid)
+            return
+        if not self.use_ocr:
+            kb.ocr_reason = "no OCR expert is available to this agent"
+            return
+        from lavr.tools.ocr import get_reader, read_text
+
+        try:
+            reader = get_reader(self.experts, device=None if self.device == "auto" else self.device)
+            lines = read_text(image, reader=reader)
+            if len(lines) == 0:
+                lines = read_text(image, reader=reader, zoom=OCR_RETRY_ZOOM)
+        except ToolError as exc:
+            kb.ocr_reason = exc.reason
+            kb.ocr_evidence.append(kb.add_evidence("ocr", "ocr unavailable", error=exc.reason))
+            return
+        kb.lines = lines
+        texts = [str(t) for t in lines.text] if lines.text is not None else []
+        eid = kb.add_evidence("ocr", "ocr: " + (", ".join(f'"{t}"' for t in texts) or "no text"),
+                              boxes=lines.xyxy.tolist())
+        kb.ocr_evidence.append(eid)
+
+
+def _covers(detector: str, label: str) -> bool:
+    from lavr.tools.detect import get_detector
+
+    spec = get_detector(detector)
+    return spec.open_vocabulary or not spec.vocabulary or label in spec.vocabulary
+
+
+def knowledge_from_objects(objects: Sequence[tuple[str, str, Sequence[float]]],
+                           texts: Sequence[tuple[str, Sequence[float]]] = (), *,
+                           image_size: tuple[int, int], source: str = "scene") -> VisualKnowledge:
+    """Knowledge from known objects and text (ground truth, or another system's output).
+
+    Args:
+        objects: ``(label, colour, xyxy)`` per object, XYXY pixels.
+        texts: ``(text, xyxy)`` per text line.
+        image_size: ``(width, height)``.
+        source: Evidence tool name.
+    """
+    if objects:
+        dets = Detections(np.asarray([o[2] for o in objects], np.float32),
+                          np.ones(len(objects), np.float32), [o[0] for o in objects],
+                          data={"colour": [o[1] for o in objects]})
+    else:
+        dets = Detections.empty().with_data("colour", [])
+    lines = Detections(np.asarray([t[1] for t in texts], np.float32).reshape(-1, 4),
+                       np.ones(len(texts), np.float32), ["text"] * len(texts),
+                       text=[t[0] for t in texts])
+    kb = VisualKnowledge(objects=dets, lines=lines, image_size=image_size)
+    oid = kb.add_evidence(source, f"{source}: {len(dets)} object(s)", boxes=dets.xyxy.tolist())
+    tid = kb.add_evidence(source, f"{source}: {len(texts)} text line(s)",
+                          boxes=lines.xyxy.tolist())
+    kb.object_evidence.append(oid)
+    kb.ocr_evidence.append(tid)
+    return kb
+
+
+
+def describe_knowledge(kb: VisualKnowledge) -> dict[str, Any]:
+    """JSON-able summary of a knowledge base (for traces and the CLI)."""
+    return {
+        "objects": kb.objects.to_records(),
+        "text": [] if kb.lines is None or kb.lines.text is None else [str(t) for t in kb.lines.text],
+        "unavailable": dict(kb.unavailable),
+        "evidence": [e.model_dump() for e in kb.evidence],
+    }
