@@ -484,6 +484,7 @@ def test_image_hash_same_for_same_file_loaded_twice(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- third-party patches
 
 
+@pytest.mark.slow  # imports ultralytics (and torch) in a subprocess: ~5 s
 def test_non_image_with_ultralytics_patched_pil_open(tmp_path: Path) -> None:
     """ultralytics monkey-patches ``PIL.Image.open`` on import.
 
