@@ -30,15 +30,14 @@ except ModuleNotFoundError:  # Python 3.10
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ("core_model", "tools", "planners", "agents", "apps")
-PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 # Files at the repo root that a build may need besides the layer folders.
 BUILD_FILES = ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", "setup.py", "setup.cfg")
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
 
 
-def source_files(layer: str) -> list[Path]:
-    """Every file in a layer folder, relative to the folder, caches excluded."""
-    base = ROOT / layer
+def source_files(tree: Path, layer: str) -> list[Path]:
+    """Every file in a layer folder of ``tree``, relative to the folder, caches excluded."""
+    base = tree / layer
     return sorted(
         p.relative_to(base)
         for p in base.rglob("*")
@@ -58,20 +57,29 @@ def run(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None, timeout
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build a wheel from a copy of the source, so the repo gets no build/ or dist/.
+def build_src(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the files the build reads.
 
-    With the ``build`` package this goes source → sdist → wheel, so it also
-    checks that the sdist carries everything the wheel needs.
+    The contents checks compare the wheel with this copy, not with the live
+    checkout, so a file someone adds while the tests run cannot look "missing".
     """
-    tmp = tmp_path_factory.mktemp("wheel")
-    src, out = tmp / "src", tmp / "dist"
-    src.mkdir()
+    src = tmp_path_factory.mktemp("wheel-src")
     for name in BUILD_FILES:
         if (ROOT / name).is_file():
             shutil.copy2(ROOT / name, src / name)
     for layer in LAYERS:
         shutil.copytree(ROOT / layer, src / layer, ignore=IGNORE)
+    return src
+
+
+@pytest.fixture(scope="module")
+def wheel(build_src: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build a wheel from a copy of the source, so the repo gets no build/ or dist/.
+
+    With the ``build`` package this goes source → sdist → wheel, so it also
+    checks that the sdist carries everything the wheel needs.
+    """
+    src, out = build_src, tmp_path_factory.mktemp("dist")
     if importlib.util.find_spec("build") is not None:
         # -x: the build backend (setuptools) is installed; `wheel` is not needed by it.
         cmd = [sys.executable, "-m", "build", "--no-isolation", "-x", "--outdir", str(out), "."]
@@ -118,13 +126,13 @@ def test_wheel_has_key_modules(wheel_names: set[str], name: str) -> None:
     assert name in wheel_names
 
 
-def test_wheel_has_every_source_module(wheel_names: set[str]) -> None:
+def test_wheel_has_every_source_module(build_src: Path, wheel_names: set[str]) -> None:
     # Catches a sub-package (e.g. tools/experts/) that `packages` in pyproject
     # does not list: setuptools would silently leave it out.
     missing = [
         f"lavr/{layer}/{rel.as_posix()}"
         for layer in LAYERS
-        for rel in source_files(layer)
+        for rel in source_files(build_src, layer)
         if rel.suffix == ".py" and f"lavr/{layer}/{rel.as_posix()}" not in wheel_names
     ]
     assert not missing, (
@@ -134,26 +142,27 @@ def test_wheel_has_every_source_module(wheel_names: set[str]) -> None:
     )
 
 
-def test_wheel_has_declared_package_data(wheel_names: set[str]) -> None:
+def test_wheel_has_declared_package_data(build_src: Path, wheel_names: set[str]) -> None:
     """Every source file matching a package-data pattern is in the wheel.
 
     This covers ``tools/weights/*.pt`` (the bundled shapes detector) once it exists.
     """
-    patterns: dict[str, list[str]] = PYPROJECT["tool"]["setuptools"].get("package-data", {})
+    pyproject = tomllib.loads((build_src / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns: dict[str, list[str]] = pyproject["tool"]["setuptools"].get("package-data", {})
     expected = []
     for package, globs in patterns.items():
         layer = package.removeprefix("lavr.")
         if layer not in LAYERS:
             continue
-        for rel in source_files(layer):
+        for rel in source_files(build_src, layer):
             if any(fnmatch.fnmatch(rel.as_posix(), g) for g in globs):
                 expected.append(f"lavr/{layer}/{rel.as_posix()}")
     missing = [name for name in expected if name not in wheel_names]
     assert not missing, f"package data missing from the wheel: {missing}"
 
 
-def test_wheel_ships_bundled_weights(wheel_names: set[str]) -> None:
-    weights = sorted((ROOT / "tools" / "weights").glob("*.pt"))
+def test_wheel_ships_bundled_weights(build_src: Path, wheel_names: set[str]) -> None:
+    weights = sorted((build_src / "tools" / "weights").glob("*.pt"))
     if not weights:
         pytest.skip("no tools/weights/*.pt in the source tree yet")
     for w in weights:
