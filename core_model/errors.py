@@ -50,3 +50,56 @@ class WeightsNotFoundError(LavrError, FileNotFoundError):
 
 class ModelError(LavrError):
     """A model backend failed (load error, bad output, unreachable server)."""
+
+
+class ModelConfigError(InputError):
+    """A model was asked for in a way lavr cannot use (bad model string, missing backend).
+
+    Attributes:
+        spec: What the user passed.
+        reason: What was wrong and what is accepted.
+    """
+
+    def __init__(self, spec: str, reason: str) -> None:
+        self.spec = spec
+        self.reason = reason
+        super().__init__(f"model {spec!r}: {reason}")
+
+
+class ModelOutputError(ModelError):
+    """A model replied with text that does not parse or validate.
+
+    Attributes:
+        raw: The model's reply, as received.
+        problems: What was wrong with it, phrased so the model can fix it.
+    """
+
+    def __init__(self, raw: str, problems: list[str]) -> None:
+        self.raw = raw
+        self.problems = list(problems)
+        shown = raw if len(raw) <= 200 else raw[:200] + "..."
+        super().__init__(f"unusable model output ({'; '.join(self.problems)}): {shown!r}")
+
+
+class ModelServerError(ModelError):
+    """A model server refused the request or replied with something that is not an answer.
+
+    Attributes:
+        url: The endpoint called.
+        status: The HTTP status (None for connection errors and timeouts).
+        detail: The server's error message or what was wrong with the reply.
+        retryable: Whether a later attempt could succeed (timeouts, 429, 5xx).
+    """
+
+    def __init__(self, url: str, status: int | None, detail: str, *,
+                 retryable: bool = False) -> None:
+        self.url = url
+        self.status = status
+        self.detail = detail
+        self.retryable = retryable
+        where = f"HTTP {status} from {url}" if status is not None else url
+        super().__init__(f"{where}: {detail}")
+
+
+class ModelTimeoutError(ModelServerError):
+    """A model server did not answer in time."""

@@ -1,0 +1,136 @@
+"""Structured output: find the JSON in a model's reply and validate it with pydantic.
+
+Models wrap JSON in code fences, add a sentence before it, leave trailing
+commas or keep talking after the closing brace. :func:`extract_json` tolerates
+those; :func:`parse_structured` validates the result against a pydantic model
+and raises :class:`~lavr.core_model.errors.ModelOutputError` whose
+``problems`` are phrased so the model can fix its reply.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from lavr.core_model.errors import ModelOutputError
+
+T = TypeVar("T", bound=BaseModel)
+
+_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
+_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
+
+
+def _candidates(text: str) -> list[str]:
+    """Texts that may hold the JSON: fenced blocks first, then the whole reply."""
+    found = [m.group(1) for m in _FENCE.finditer(text)]
+    if "```" in text and not found:  # an unclosed fence: take what follows it
+        found.append(text.split("```", 1)[1].removeprefix("json").removeprefix("JSON"))
+    return found + [text]
+
+
+def _decode_first(text: str) -> Any:
+    """The first JSON object or array in ``text`` (ignoring what comes before and after)."""
+    decoder = json.JSONDecoder()
+    last_error: json.JSONDecodeError | None = None
+    for i, ch in enumerate(text):
+        if ch not in "{[":
+            continue
+        for candidate in (text[i:], _TRAILING_COMMA.sub(r"\1", text[i:])):
+            try:
+                value, _ = decoder.raw_decode(candidate)
+                return value
+            except json.JSONDecodeError as exc:
+                last_error = exc
+    if last_error is None:
+        raise ValueError("no JSON object found (expected a reply starting with '{')")
+    raise ValueError(f"invalid JSON: {last_error.msg} at line {last_error.lineno} "
+                     f"column {last_error.colno}")
+
+
+def extract_json(text: str) -> Any:
+    """The JSON value in a model reply.
+
+    Args:
+        text: The reply, possibly with code fences or prose around the JSON.
+
+    Returns:
+        The decoded object or array.
+
+    Raises:
+        ModelOutputError: No decodable JSON object or array in the reply.
+    """
+    if not text or not text.strip():
+        raise ModelOutputError(text or "", ["the reply is empty; expected one JSON object"])
+    error = "no JSON object found"
+    for candidate in _candidates(text):
+        try:
+            return _decode_first(candidate)
+        except ValueError as exc:
+            error = str(exc)
+    raise ModelOutputError(text, [error])
+
+
+def complete_json_prefix(text: str) -> bool:
+    """Whether ``text`` already holds one complete top-level JSON object.
+
+    Used as a stopping rule while generating: braces are counted outside
+    strings, so ``{"a": "}"}`` is recognised correctly.
+    """
+    depth, in_str, esc, started = 0, False, False, False
+    for ch in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+            continue
+        if ch == '"':
+            in_str = True
+        elif ch == "{":
+            depth += 1
+            started = True
+        elif ch == "}":
+            depth -= 1
+            if started and depth == 0:
+                return True
+    return False
+
+
+def format_validation_error(exc: ValidationError) -> list[str]:
+    """One line per pydantic error: ``steps.0.tool: Field required``."""
+    out = []
+    for e in exc.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        out.append(f"{loc}: {e['msg']}")
+    return out
+
+
+def parse_structured(text: str, output_type: type[T]) -> T:
+    """Parse and validate a model reply as ``output_type``.
+
+    Raises:
+        ModelOutputError: No JSON, or JSON that does not validate; ``problems``
+            lists each error.
+    """
+    data = extract_json(text)
+    try:
+        return output_type.model_validate(data)
+    except ValidationError as exc:
+        raise ModelOutputError(text, format_validation_error(exc)) from exc
+
+
+def json_schema_of(output_type: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema of ``output_type`` (what ``response_format`` sends)."""
+    return output_type.model_json_schema()
+
+
+def schema_instructions(output_type: type[BaseModel]) -> str:
+    """Prompt text asking for one JSON object that matches ``output_type``'s schema."""
+    schema = json.dumps(json_schema_of(output_type), separators=(",", ":"))
+    return ("Reply with exactly one JSON object and nothing else. It must match this JSON "
+            f"schema: {schema}")
