@@ -1,0 +1,128 @@
+"""What the demo shows, without a server: step messages, answer message, pictures."""
+
+from __future__ import annotations
+
+import numpy as np
+from langgraph.checkpoint.memory import InMemorySaver
+
+from lavr.agents import AgentResult, StepEvent, VisualAgent
+from lavr.apps import demo_render as render
+from lavr.planners.plan import Plan, Step
+from lavr.tools.base import Tool, ToolArgs, ToolContext, ToolResult
+from lavr.tools.detections import Detections
+from lavr.tools.errors import ToolError
+from lavr.tools.registry import ToolRegistry
+
+
+class FindArgs(ToolArgs):
+    n: int = 2
+
+
+class Find(Tool):
+    name = "find"
+    description = "find n dots"
+    Args = FindArgs
+
+    def run(self, args: FindArgs, ctx: ToolContext) -> ToolResult:
+        boxes = np.array([[2 + 6 * i, 2, 6 + 6 * i, 6] for i in range(args.n)], float)
+        dets = Detections(boxes, np.full(args.n, 0.8), ["dot"] * args.n)
+        return ToolResult(summary=f"found {args.n} dots", value=args.n,
+                          artifact_id=ctx.artifacts.put(dets))
+
+
+class Boom(Tool):
+    name = "boom"
+    description = "always fails"
+    Args = ToolArgs
+
+    def run(self, args: ToolArgs, ctx: ToolContext) -> ToolResult:
+        raise ToolError(self.name, "the expert is unhappy")
+
+
+class Scripted:
+    name = "scripted"
+
+    def __init__(self, steps: list[Step], answer: str) -> None:
+        self.steps, self.answer = steps, answer
+
+    def plan(self, question: str) -> Plan:
+        return Plan(question=question, intent="count", target="dot", answer_step=self.answer,
+                    steps=self.steps, reasoning=["look for dots"])
+
+
+IMG = np.full((24, 32, 3), 90, np.uint8)
+
+
+def run(steps: list[Step], answer: str) -> tuple[list[StepEvent], AgentResult]:
+    agent = VisualAgent(planner=Scripted(steps, answer), registry=ToolRegistry([Find(), Boom()]),
+                        checkpointer=InMemorySaver())
+    *events, result = agent.stream(IMG, "How many dots?", thread_id="t")
+    assert isinstance(result, AgentResult)
+    return events, result
+
+
+def test_every_step_becomes_a_titled_collapsible_message_with_status_and_duration():
+    events, result = run([Step(id="s1", tool="find", args={"n": 3})], "s1")
+    messages = [m for e in events for m in render.event_messages(e)]
+    titles = [m["metadata"]["title"] for m in messages]
+    assert titles == ["Image", "Plan", "s1 · find", "Decision: stop", "Answer drafted",
+                      "Check and correction"]
+    for m in messages:
+        assert m["role"] == "assistant" and m["content"]
+        assert m["metadata"]["status"] == "done"
+        assert isinstance(m["metadata"]["duration"], float)
+    plan = messages[1]["content"]
+    assert "**s1** `find` `{\"n\": 3}`" in plan and "> look for dots" in plan
+    assert "found 3 dots" in messages[2]["content"] and '"n": 3' in messages[2]["content"]
+
+
+def test_failed_steps_are_marked_with_their_error():
+    events, _ = run([Step(id="s1", tool="boom"), Step(id="s2", tool="find", args={"n": 1})], "s1")
+    messages = [m for e in events for m in render.event_messages(e)]
+    failed = [m for m in messages if m["metadata"]["title"].startswith(render.WARNING_SIGN)]
+    assert [m["metadata"]["title"] for m in failed] == [f"{render.WARNING_SIGN} s1 · boom failed"]
+    assert "the expert is unhappy" in failed[0]["content"]
+
+
+def test_cached_tool_calls_say_so():
+    record = {"node": "tool", "step": "s1", "tool": "detect", "args": {}, "summary": "3 circles",
+              "seconds": 0.0, "error": None, "cached": True}
+    msg = render.step_message(record)
+    assert msg is not None and msg["metadata"]["log"] == "cached"
+    assert render.step_message({"node": "execute", "summary": "dispatching s1=find"}) is None
+
+
+def test_answer_message_lists_the_cited_evidence():
+    _, result = run([Step(id="s1", tool="find", args={"n": 2})], "s1")
+    msg = render.answer_message(result)
+    assert "metadata" not in msg  # a normal message, not a collapsible step
+    assert msg["content"].startswith(result.answer)
+    assert "**Evidence**\n- s1 · find: found 2 dots" in msg["content"]
+
+
+def test_pictures_hold_the_answer_and_each_step_with_clipped_boxes():
+    _, result = run([Step(id="s1", tool="find", args={"n": 2})], "s1")
+    pictures = render.result_pictures(result)
+    assert list(pictures) == [render.ANSWER_CHOICE, "s1 · find (2)"]
+    image, items = pictures["s1 · find (2)"]
+    assert image.shape == IMG.shape
+    assert items == [((2, 2, 6, 6), "s1: dot 0.80"), ((8, 2, 12, 6), "s1: dot 0.80")]
+    dets = Detections(np.array([[-5, -5, 50, 50]], float), [0.5], ["text"], text=["STOP"])
+    _, [(box, label)] = render.annotations(IMG, dets)
+    assert box == (0, 0, 32, 24) and label == 'text "STOP"'
+
+
+def test_masks_are_drawn_as_masks():
+    mask = np.zeros((1, 24, 32), bool)
+    mask[0, 4:10, 4:10] = True
+    dets = Detections(np.array([[4, 4, 10, 10]], float), [0.9], ["blob"], mask=mask)
+    _, [(drawn, label)] = render.annotations(IMG, dets, prefix="s2: ")
+    assert isinstance(drawn, np.ndarray) and drawn.shape == (24, 32) and drawn.sum() == 36
+    assert label == "s2: blob 0.90"
+
+
+def test_pending_messages_name_the_next_work():
+    dispatch = StepEvent("execute", [{"node": "execute", "summary": "dispatching s1=detect"}])
+    assert render.next_work(dispatch) == "Running s1=detect…"
+    pending = render.pending_message(render.next_work(dispatch))
+    assert pending["metadata"] == {"title": "Running s1=detect…", "status": "pending"}
