@@ -56,7 +56,7 @@ def _add_eval(sub: Any) -> None:
 
 #: Modules that add subcommands: each defines ``add_parser(sub)`` (registering a parser
 #: whose default ``func`` runs it) — add a line here for a new command.
-COMMAND_MODULES: tuple[str, ...] = ("lavr.apps.demo",)
+COMMAND_MODULES: tuple[str, ...] = ("lavr.apps.demo", "lavr.apps.gui_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""GUI agent: sees screenshots, finds UI elements, acts with mouse and keyboard."""

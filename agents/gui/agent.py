@@ -1,0 +1,258 @@
+"""The GUI agent: a policy that reads the screen and carries out a plan of intents.
+
+Each decision perceives the current screenshot (:func:`find_elements`), reads
+the text of the elements the next intent may refer to (:class:`TextReader`),
+picks the element that best matches the intent and clicks its centre; a
+``type`` intent then types its text. After a click that moves things outside
+the clicked element (a tab switch, an expanding section) the agent waits until
+two consecutive screenshots agree before acting again. The agent never sees
+anything but the :class:`~lavr.agents.gui.loop.Observation`: pixels and the
+instruction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from lavr.agents.gui.instruction import GuiPlan, Intent, parse_instruction
+from lavr.agents.gui.loop import Action, Decision, Observation
+from lavr.agents.gui.perception import (
+    ScreenElement,
+    ScreenParse,
+    TextReader,
+    find_elements,
+    read_texts,
+    text_similarity,
+)
+
+logger = logging.getLogger(__name__)
+
+#: A text match below this similarity is no match.
+MATCH_THRESHOLD = 0.5
+#: A label is this close (px) above or left of the input it names.
+LABEL_DISTANCE = 30
+#: Changed pixels outside the clicked element (fraction of the screen) that mean "layout moved".
+LAYOUT_CHANGE = 0.004
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An element chosen for an intent, with its score and why."""
+
+    element: ScreenElement
+    score: float
+    reason: str
+
+
+def _box_slice(box: tuple[int, int, int, int], margin: int, shape: tuple[int, ...]) -> tuple[
+        slice, slice]:
+    x1, y1, x2, y2 = box
+    return (slice(max(y1 - margin, 0), min(y2 + margin, shape[0])),
+            slice(max(x1 - margin, 0), min(x2 + margin, shape[1])))
+
+
+class GuiAgent:
+    """Rule-driven GUI policy over pixels (see the module docstring).
+
+    Args:
+        text_reader: OCR for element texts; None makes one (offline EasyOCR,
+            loaded on first use, 3x zoom).
+        match_threshold: Smallest text similarity accepted as a match.
+        max_waits: Wait steps allowed per intent when its element is not on
+            screen (the page may still be drawing).
+        settle_steps: Wait steps allowed after a click for the screen to stop moving.
+    """
+
+    def __init__(self, *, text_reader: TextReader | None = None,
+                 match_threshold: float = MATCH_THRESHOLD, max_waits: int = 2,
+                 settle_steps: int = 4) -> None:
+        self.text_reader = text_reader if text_reader is not None else TextReader()
+        self.match_threshold = match_threshold
+        self.max_waits = max_waits
+        self.settle_steps = settle_steps
+        self.plan: GuiPlan = GuiPlan((), "none")
+        self._intents: deque[Intent] = deque()
+        self._pending: deque[Action] = deque()
+        self._parse_cache: tuple[str, ScreenParse] | None = None
+        self._waits = 0
+        self._after_click: tuple[np.ndarray, tuple[int, int, int, int]] | None = None
+        self._settling: np.ndarray | None = None
+        self._settle_count = 0
+
+    # -- policy protocol -------------------------------------------------------
+    def reset(self, instruction: str) -> None:
+        """Plan the intents for a new instruction and forget the previous episode."""
+        self.plan = parse_instruction(instruction)
+        self._intents = deque(self.plan.intents)
+        self._pending.clear()
+        self._parse_cache = None
+        self._waits = 0
+        self._after_click = None
+        self._settling = None
+        self._settle_count = 0
+        logger.info("plan (%s): %s", self.plan.rule, "; ".join(i.describe() for i in self.plan.intents)
+                    or "nothing understood")
+
+    def decide(self, observation: Observation) -> Decision:
+        """Choose the next action from the screenshot alone."""
+        image = observation.image
+        wait = self._settle(image)
+        if wait is not None:
+            return wait
+        if self._pending:
+            action = self._pending.popleft()
+            return Decision(action, f"continue: {action.describe()}")
+        if not self._intents:
+            why = "plan finished" if self.plan.intents else f"no rule understands {observation.instruction!r}"
+            return Decision(Action("done"), why)
+        intent = self._intents[0]
+        parse = self.perceive(image)
+        choice = self.choose(intent, parse)
+        overlay = parse.to_detections()
+        if choice is None:
+            self._waits += 1
+            if self._waits > self.max_waits:
+                self._intents.clear()
+                return Decision(Action("done"), f"gave up: nothing matches {intent.describe()}",
+                                overlay=overlay)
+            return Decision(Action("wait"), f"nothing matches {intent.describe()} yet; waiting",
+                            overlay=overlay)
+        self._intents.popleft()
+        self._waits = 0
+        el = choice.element
+        x, y = el.click_point
+        if intent.op == "type":
+            self._pending.append(Action.type_text(intent.text))
+        self._after_click = (image, el.box)
+        return Decision(Action.click(x, y),
+                        f"{intent.describe()} -> {el.describe()} ({choice.reason}, {choice.score:.2f})",
+                        point=(x, y), overlay=overlay, target=tuple(float(v) for v in el.box))
+
+    # -- perception ------------------------------------------------------------
+    def perceive(self, image: np.ndarray) -> ScreenParse:
+        """Elements on the screenshot (cached for an unchanged screen)."""
+        key = hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()
+        if self._parse_cache is not None and self._parse_cache[0] == key:
+            return self._parse_cache[1]
+        parse = find_elements(image)
+        self._parse_cache = (key, parse)
+        return parse
+
+    def _read(self, parse: ScreenParse, kinds: tuple[str, ...]) -> ScreenParse:
+        parse = read_texts(parse, self.text_reader, kinds=kinds)
+        if self._parse_cache is not None and self._parse_cache[1].image is parse.image:
+            self._parse_cache = (self._parse_cache[0], parse)
+        return parse
+
+    def _settle(self, image: np.ndarray) -> Decision | None:
+        """Wait while the screen is still moving after a click that changed the layout."""
+        if self._after_click is not None:
+            before, box = self._after_click
+            self._after_click = None
+            if before.shape == image.shape:
+                changed = np.any(before != image, axis=2)
+                changed[_box_slice(box, 4, image.shape)] = False
+                if changed.mean() > LAYOUT_CHANGE:
+                    self._settling, self._settle_count = image, 0
+                    return Decision(Action("wait"), "layout changed after the click; waiting for it "
+                                                    "to settle")
+        if self._settling is not None:
+            if self._settling.shape == image.shape and np.array_equal(self._settling, image):
+                self._settling = None
+                return None
+            self._settle_count += 1
+            if self._settle_count > self.settle_steps:
+                self._settling = None
+                return None
+            self._settling = image
+            return Decision(Action("wait"), "screen still changing; waiting")
+        return None
+
+    # -- choosing elements -----------------------------------------------------
+    def choose(self, intent: Intent, parse: ScreenParse) -> Choice | None:
+        """The element an intent refers to on this screen, or None.
+
+        Args:
+            intent: What to act on.
+            parse: The perceived screen.
+
+        Returns:
+            The best element with its score, or None when nothing qualifies.
+        """
+        cands = parse.of_kind(*intent.kinds)
+        if intent.require_icon is True:
+            cands = [c for c in cands if c.icon == intent.icon]
+        elif intent.require_icon is False:
+            cands = [c for c in cands if not c.icon]
+        if not cands:
+            return None
+        if intent.kinds == ("input",):
+            return self._choose_input(intent, parse, cands)
+        if intent.target:
+            parse = self._read(parse, intent.kinds)
+            keep = {c.box for c in cands}
+            cands = [e for e in parse.elements if e.box in keep and e.kind in intent.kinds]
+            scored = []
+            for c in cands:
+                score = text_similarity(c.text, intent.target)
+                if intent.icon and c.icon == intent.icon:
+                    score = max(score, 1.0)
+                scored.append((score, c))
+            score, best = max(scored, key=lambda t: t[0])
+            if score >= self.match_threshold:
+                return Choice(best, score, f'text "{best.text}"' if best.text else f"icon {best.icon}")
+            if intent.index is not None and intent.index < len(cands):
+                return Choice(cands[intent.index], score, f"position {intent.index + 1} "
+                                                          f"(best text match only {score:.2f})")
+            hidden = [c for c in cands if c.kind == "button" and not c.text and not c.icon]
+            if len(hidden) == 1:  # the label may be covered by another element
+                return Choice(hidden[0], score, "the one button whose label is hidden "
+                                                f"(best text match only {score:.2f})")
+            return None
+        if intent.index is not None:
+            if intent.index < len(cands):
+                return Choice(cands[intent.index], 1.0, f"position {intent.index + 1}")
+            return None
+        return Choice(cands[0], 1.0 if len(cands) == 1 else 0.5,
+                      "the only one" if len(cands) == 1 else "the first of several")
+
+    def _choose_input(self, intent: Intent, parse: ScreenParse,
+                      inputs: list[ScreenElement]) -> Choice | None:
+        if intent.target:
+            labels = self._labels(parse, inputs)
+            scored = [(text_similarity(labels.get(c.box, ""), intent.target), c) for c in inputs]
+            score, best = max(scored, key=lambda t: t[0])
+            if score >= self.match_threshold:
+                return Choice(best, score, f'label "{labels.get(best.box, "")}"')
+        if intent.index is not None:
+            if intent.index < len(inputs):
+                return Choice(inputs[intent.index], 1.0, f"position {intent.index + 1}")
+            return None
+        return Choice(inputs[0], 1.0 if len(inputs) == 1 else 0.5, "first text field")
+
+    def _labels(self, parse: ScreenParse, inputs: list[ScreenElement]) -> dict[
+            tuple[int, int, int, int], str]:
+        """Text right above or left of each input (read by OCR)."""
+        texts = parse.of_kind("text")
+        near: dict[tuple[int, int, int, int], ScreenElement] = {}
+        for inp in inputs:
+            x1, y1, x2, y2 = inp.box
+            best, best_d = None, float(LABEL_DISTANCE)
+            for t in texts:
+                tx1, ty1, tx2, ty2 = t.box
+                above = ty2 <= y1 + 2 and min(tx2, x2) - max(tx1, x1) > 0
+                left = tx2 <= x1 + 2 and min(ty2, y2) - max(ty1, y1) > 0
+                d = (y1 - ty2) if above else (x1 - tx2) if left else None
+                if d is not None and d < best_d:
+                    best, best_d = t, float(d)
+            if best is not None:
+                near[inp.box] = best
+        if not near:
+            return {}
+        reads = self.text_reader.read(parse.image, [t.text_boxes[0] for t in near.values()])
+        return {box: text for box, (text, _) in zip(near, reads, strict=True)}

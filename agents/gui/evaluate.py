@@ -1,0 +1,112 @@
+"""Score the GUI agent on MiniWoB++ tasks: success rate, mean reward, mean steps."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lavr.agents.gui.agent import GuiAgent
+from lavr.agents.gui.browser import MiniWoBEnv
+from lavr.agents.gui.loop import Episode, run_episode
+
+logger = logging.getLogger(__name__)
+
+#: MiniWoB++ tasks the rule planner and the screen perception handle.
+SUPPORTED_TASKS = (
+    "click-test", "click-test-2", "click-test-transfer", "click-button",
+    "click-button-sequence", "click-link", "click-dialog", "click-dialog-2", "click-tab",
+    "click-collapsible", "click-widget", "click-checkboxes", "click-option", "enter-text",
+    "enter-text-2", "focus-text", "focus-text-2", "login-user", "enter-password",
+)
+
+
+@dataclass
+class TaskResult:
+    """Aggregate of a task's episodes.
+
+    Attributes:
+        task: MiniWoB++ task name.
+        seed: Seed of the first episode (episode ``i`` uses ``seed + i``).
+        episodes: The episodes, in order.
+        seconds: Wall time for the task, browser start included.
+    """
+
+    task: str
+    seed: int
+    episodes: list[Episode] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def success_rate(self) -> float:
+        """Fraction of episodes the task reported as solved."""
+        return sum(e.success for e in self.episodes) / max(len(self.episodes), 1)
+
+    @property
+    def mean_reward(self) -> float:
+        """Mean MiniWoB++ reward (time-discounted, in [-1, 1])."""
+        return sum(e.reward for e in self.episodes) / max(len(self.episodes), 1)
+
+    @property
+    def mean_steps(self) -> float:
+        """Mean number of actions per episode."""
+        return sum(e.n_actions for e in self.episodes) / max(len(self.episodes), 1)
+
+    def to_json(self, *, episodes: bool = False) -> dict[str, Any]:
+        """JSON-able summary; with ``episodes`` each episode's trace too."""
+        out: dict[str, Any] = {
+            "task": self.task, "episodes": len(self.episodes), "seed": self.seed,
+            "success_rate": round(self.success_rate, 4), "mean_reward": round(self.mean_reward, 4),
+            "mean_steps": round(self.mean_steps, 2), "seconds": round(self.seconds, 1)}
+        if episodes:
+            out["runs"] = [e.to_json() for e in self.episodes]
+        return out
+
+
+def evaluate_task(task: str, *, episodes: int, seed: int = 0, max_steps: int = 15,
+                  agent: GuiAgent | None = None, trace_dir: str | Path | None = None,
+                  on_episode: Callable[[int, Episode], None] | None = None) -> TaskResult:
+    """Run ``episodes`` seeded episodes of one MiniWoB++ task in one Chromium.
+
+    Args:
+        task: MiniWoB++ task name.
+        episodes: Number of episodes (>= 1).
+        seed: Seed of the first episode; episode ``i`` uses ``seed + i``.
+        max_steps: Step budget per episode.
+        agent: The policy; None makes a :class:`GuiAgent`.
+        trace_dir: Write each episode's trace under ``trace_dir/task/seed``.
+        on_episode: Called after each episode with its index and result.
+
+    Returns:
+        The :class:`TaskResult`.
+
+    Raises:
+        ValueError: ``episodes`` < 1.
+    """
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    agent = agent if agent is not None else GuiAgent()
+    result = TaskResult(task=task, seed=seed)
+    start = time.perf_counter()
+    with MiniWoBEnv(task) as env:
+        for i in range(episodes):
+            ep = run_episode(env, agent, seed=seed + i, max_steps=max_steps,
+                             keep_images=trace_dir is not None)
+            result.episodes.append(ep)
+            if trace_dir is not None:
+                ep.save_trace(Path(trace_dir) / task / str(seed + i))
+            logger.info("%s seed %d: %s in %d steps (reward %.2f)", task, seed + i,
+                        "success" if ep.success else "FAIL", ep.n_actions, ep.reward)
+            if on_episode is not None:
+                on_episode(i, ep)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def evaluate_tasks(tasks: Sequence[str], **kwargs: Any) -> list[TaskResult]:
+    """:func:`evaluate_task` for each task (one browser at a time), sharing one agent."""
+    kwargs.setdefault("agent", GuiAgent())
+    return [evaluate_task(t, **kwargs) for t in tasks]

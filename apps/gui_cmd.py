@@ -1,0 +1,163 @@
+"""``lavr gui``: the pixel-only GUI agent on MiniWoB++ tasks or on any local page.
+
+    lavr gui miniwob --task click-button --episodes 50 --seed 0 [--json]
+    lavr gui miniwob --tasks all-supported --episodes 50 --seed 0
+    lavr gui url page.html 'Enter "abc" into the text field and press Submit' [--trace-dir DIR]
+    lavr gui tasks
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from lavr.core_model.errors import InputError
+
+ALL_SUPPORTED = "all-supported"
+
+
+def add_parser(sub: Any) -> None:
+    """Register ``lavr gui`` and its subcommands on the CLI's subparsers."""
+    p = sub.add_parser("gui", help="GUI agent from screenshots: MiniWoB++ benchmark or a local page")
+    gsub = p.add_subparsers(dest="gui_command", required=True, parser_class=type(p))
+    m = gsub.add_parser("miniwob", help="run MiniWoB++ tasks and print success/reward/steps")
+    which = m.add_mutually_exclusive_group(required=True)
+    which.add_argument("--task", help="one MiniWoB++ task, e.g. click-button")
+    which.add_argument("--tasks", help=f"comma-separated tasks, or '{ALL_SUPPORTED}'")
+    m.add_argument("--episodes", type=int, default=50, help="episodes per task (default 50)")
+    m.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
+    m.add_argument("--max-steps", type=int, default=15, help="step budget per episode (default 15)")
+    m.add_argument("--trace-dir", metavar="DIR", help="write every episode's step images here")
+    m.add_argument("--threads", type=int, default=1, help="torch CPU threads for OCR (default 1)")
+    m.add_argument("--json", action="store_true", help="print one JSON object")
+    m.set_defaults(func=run_miniwob)
+    u = gsub.add_parser("url", help="follow an instruction on a local page (file or loopback URL)")
+    u.add_argument("target", metavar="FILE_OR_URL", help="HTML file, file:// or loopback http URL")
+    u.add_argument("instruction", help='e.g. \'Click on the "Submit" button\'')
+    u.add_argument("--allow-remote", action="store_true",
+                   help="also open non-loopback URLs (off by default)")
+    u.add_argument("--max-steps", type=int, default=12, help="step budget (default 12)")
+    u.add_argument("--window", default="800x600", help="browser window WxH (default 800x600)")
+    u.add_argument("--trace-dir", metavar="DIR", help="write step images (elements and click drawn)")
+    u.add_argument("--threads", type=int, default=1, help="torch CPU threads for OCR (default 1)")
+    u.add_argument("--json", action="store_true", help="print one JSON object")
+    u.set_defaults(func=run_url)
+    t = gsub.add_parser("tasks", help="list the supported MiniWoB++ tasks")
+    t.set_defaults(func=run_tasks)
+
+
+def _threads(n: int) -> None:
+    if n < 1:
+        raise InputError(f"--threads must be >= 1, got {n}")
+    import torch
+
+    torch.set_num_threads(n)
+
+
+def _task_list(args: argparse.Namespace) -> list[str]:
+    from lavr.agents.gui.browser import miniwob_tasks
+    from lavr.agents.gui.evaluate import SUPPORTED_TASKS
+
+    if args.task:
+        names = [args.task]
+    elif args.tasks == ALL_SUPPORTED:
+        names = list(SUPPORTED_TASKS)
+    else:
+        names = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    known = set(miniwob_tasks())
+    bad = [t for t in names if t not in known]
+    if bad:
+        raise InputError(f"unknown MiniWoB++ task(s): {', '.join(bad)} (see 'lavr gui tasks')")
+    return names
+
+
+def run_miniwob(args: argparse.Namespace) -> int:
+    """``lavr gui miniwob``: evaluate tasks one browser at a time and print the table."""
+    from lavr.agents.gui.agent import GuiAgent
+    from lavr.agents.gui.evaluate import evaluate_task
+
+    if args.episodes < 1:
+        raise InputError(f"--episodes must be >= 1, got {args.episodes}")
+    if args.max_steps < 1:
+        raise InputError(f"--max-steps must be >= 1, got {args.max_steps}")
+    tasks = _task_list(args)
+    _threads(args.threads)
+    agent = GuiAgent()
+    results = []
+    if not args.json:
+        print(f"{'task':24} {'episodes':>8} {'success':>8} {'reward':>7} {'steps':>6}")
+    for task in tasks:
+        r = evaluate_task(task, episodes=args.episodes, seed=args.seed, max_steps=args.max_steps,
+                          agent=agent, trace_dir=args.trace_dir)
+        results.append(r)
+        if not args.json:
+            print(f"{task:24} {len(r.episodes):>8} {r.success_rate:>8.1%} {r.mean_reward:>7.3f} "
+                  f"{r.mean_steps:>6.2f}", flush=True)
+    mean_success = sum(r.success_rate for r in results) / len(results)
+    mean_reward = sum(r.mean_reward for r in results) / len(results)
+    if args.json:
+        print(json.dumps({"benchmark": "miniwob", "episodes": args.episodes, "seed": args.seed,
+                          "tasks": [r.to_json() for r in results],
+                          "mean_success_rate": round(mean_success, 4),
+                          "mean_reward": round(mean_reward, 4)}, indent=2))
+    elif len(results) > 1:
+        print(f"{'mean over ' + str(len(results)) + ' tasks':24} {'':>8} {mean_success:>8.1%} "
+              f"{mean_reward:>7.3f}")
+    return 0
+
+
+def _window(spec: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in spec.lower().split("x"))
+    except ValueError:
+        raise InputError(f"--window must look like 800x600, got {spec!r}") from None
+    if not (100 <= w <= 4000 and 100 <= h <= 4000):
+        raise InputError(f"--window sides must be 100..4000 px, got {spec}")
+    return w, h
+
+
+def run_url(args: argparse.Namespace) -> int:
+    """``lavr gui url``: follow the instruction on the page and print the trace."""
+    from lavr.agents.gui.agent import GuiAgent
+    from lavr.agents.gui.browser import PageEnv, check_url
+    from lavr.agents.gui.instruction import parse_instruction
+    from lavr.agents.gui.loop import run_episode
+
+    url = check_url(args.target, allow_remote=args.allow_remote)
+    if not args.instruction.strip():
+        raise InputError("the instruction is empty")
+    plan = parse_instruction(args.instruction)
+    if not plan.intents:
+        raise InputError(f"no rule understands the instruction {args.instruction!r} "
+                         f"(quote the text of what to click or type, e.g. 'Click \"OK\"')")
+    window = _window(args.window)
+    _threads(args.threads)
+    with PageEnv(url, args.instruction, window=window, allow_remote=args.allow_remote) as env:
+        episode = run_episode(env, GuiAgent(), max_steps=args.max_steps,
+                              keep_images=args.trace_dir is not None)
+    if args.trace_dir:
+        episode.save_trace(args.trace_dir, scale=1)
+    finished = episode.ended_by == "agent" and not episode.steps[-1].summary.startswith("gave up")
+    if args.json:
+        out = episode.to_json()
+        out.update({"url": url, "plan_rule": plan.rule, "completed": finished})
+        print(json.dumps(out, indent=2))
+    else:
+        print(f"Instruction: {episode.instruction}")
+        print(f"Plan ({plan.rule}): " + "; ".join(i.describe() for i in plan.intents))
+        for s in episode.steps:
+            print(f"  [{s.step}] {s.action.describe():28} {s.summary}")
+        print("Completed the plan." if finished else "Did NOT complete the plan.")
+        if args.trace_dir:
+            print(f"(step images written to {args.trace_dir})")
+    return 0 if finished else 1
+
+
+def run_tasks(args: argparse.Namespace) -> int:
+    """``lavr gui tasks``: print the supported MiniWoB++ tasks."""
+    from lavr.agents.gui.evaluate import SUPPORTED_TASKS
+
+    sys.stdout.write("\n".join(SUPPORTED_TASKS) + "\n")
+    return 0
