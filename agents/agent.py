@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,9 +19,12 @@ from lavr.agents.nodes import DEFAULT_MAX_STEPS
 from lavr.agents.result import AgentResult, PlanReview, StepEvent, StreamEvent
 from lavr.agents.session import SessionError, SessionStore
 from lavr.agents.state import AgentContext, trace_record
+from lavr.core_model.config import load_config
 from lavr.core_model.errors import InputError
 from lavr.core_model.images import ImageLike, load_image
+from lavr.core_model.model import MultimodalModel
 from lavr.planners.errors import PlanValidationError
+from lavr.planners.llm_roles import build_roles
 from lavr.planners.plan import Plan, validate_plan
 from lavr.planners.rule import RulePlanner
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
@@ -67,12 +70,22 @@ class VisualAgent:
             ``checkpointer``.
         memory_budget_mb: Unload least-recently-used experts beyond this estimate.
         device: ``auto`` (CUDA when present, else CPU), ``cpu`` or ``cuda``.
+        model: The MLLM: a model string (``rule``, ``transformers:<id-or-path>``,
+            ``gguf:<path>``, ``gemma``, ``openai:<model>@<base_url>``) or a
+            :class:`~lavr.core_model.model.MultimodalModel`; None for rules only.
+        model_roles: What the model does: any of ``plan``, ``decide``, ``refine``,
+            ``vqa`` (default all); the other roles stay with the rules.
+        model_options: Backend options for a model string (``timeout``, ``dtype``...).
+        model_retries: Re-asks after an unusable model reply before the rule fallback.
     """
 
     def __init__(self, *, detector: str = "auto", max_steps: int = DEFAULT_MAX_STEPS,
                  verify: bool = True, planner: Any = None, registry: ToolRegistry | None = None,
                  checkpointer: Any = None, memory_budget_mb: float | None = None,
-                 device: str = "auto", sessions: SessionStore | str | Path | None = None) -> None:
+                 device: str = "auto", sessions: SessionStore | str | Path | None = None,
+                 model: str | MultimodalModel | None = None,
+                 model_roles: str | Sequence[str] | None = None,
+                 model_options: dict[str, Any] | None = None, model_retries: int = 2) -> None:
         if max_steps < 1:
             raise InputError(f"max_steps must be at least 1, got {max_steps}")
         if sessions is not None and checkpointer is not None:
@@ -81,14 +94,37 @@ class VisualAgent:
             else SessionStore(sessions)
         if self.sessions is not None:
             checkpointer = self.sessions.checkpointer
+        registry = registry or default_registry()
+        roles = build_roles(model, registry, roles=model_roles, retries=model_retries,
+                            options=model_options)
+        #: The model in use (None: rules only).
+        self.model = roles.model
         self.context = AgentContext(
-            registry=registry or default_registry(), artifacts=ArtifactStore(),
+            registry=registry, artifacts=ArtifactStore(),
             experts=ExpertPool(memory_budget_mb), cache=ResultCache(),
-            planner=planner or RulePlanner(), settings={"detector": detector, "device": device},
-            verify=verify)
+            planner=planner or roles.planner or RulePlanner(),
+            settings={"detector": detector, "device": device},
+            verify=verify, model=roles.tool_model, decider=roles.decider, refiner=roles.refiner)
         self.max_steps = max_steps
         self.checkpointer = checkpointer
         self.graph = compile_graph(checkpointer=checkpointer)
+
+    @classmethod
+    def from_config(cls, path: str | Path | None = None, **overrides: Any) -> VisualAgent:
+        """An agent set up from ``lavr.toml`` (``path``, ``$LAVR_CONFIG`` or ``./lavr.toml``).
+
+        ``overrides`` are constructor arguments that win over the file.
+
+        Raises:
+            ConfigError: A missing or invalid config file.
+        """
+        cfg = load_config(path)
+        kwargs: dict[str, Any] = {**cfg.agent.model_dump(), "model": cfg.model.spec,
+                                  "model_roles": cfg.model.roles,
+                                  "model_options": cfg.model.options,
+                                  "model_retries": cfg.model.retries}
+        kwargs.update(overrides)
+        return cls(**kwargs)
 
     def _session_store(self) -> SessionStore:
         """Thread images: the ``sessions`` store, else an in-memory one made on first use."""

@@ -62,14 +62,14 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     trace: list[dict[str, Any]] = []
     planner = ctx.planner
     try:
-        result: Plan = planner.plan(state["question"])
+        see = {"image": ctx.artifacts.get(state["image_id"])} \
+            if getattr(planner, "uses_image", False) else {}
+        result: Plan = planner.plan(state["question"], **see)
         problems = plan_problems(result, ctx.registry)
         error = "; ".join(problems) if problems else None
     except LavrError as exc:
         result, error = None, str(exc)
-    for attempt in getattr(planner, "attempts", []) or []:
-        trace.append(trace_record("plan", summary=attempt.get("summary", ""),
-                                  error=attempt.get("error")))
+    trace += _attempt_records("plan", planner)
     if error is not None:
         trace.append(trace_record("plan", summary=f"{getattr(planner, 'name', 'planner')} plan "
                                   "rejected; falling back to the rule planner", error=error,
@@ -81,6 +81,12 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
                               f"{result.intent}; {steps}", seconds=time.perf_counter() - t0,
                               plan=result.model_dump(mode="json")))
     return {"plan": result.model_dump(mode="json"), "trace": trace}
+
+
+def _attempt_records(node: str, role: Any) -> list[dict[str, Any]]:
+    """Trace records for a model role's attempts (each re-ask and fallback a step)."""
+    return [trace_record(node, **{k: v for k, v in a.items() if k not in ("node", "tool", "args")})
+            for a in getattr(role, "attempts", None) or []]
 
 
 def _status(state: AgentState, ctx: AgentContext) -> tuple[Plan, dict[str, dict], int]:
@@ -215,7 +221,8 @@ def _run_step(step: Step, payload: dict[str, Any], ctx: AgentContext) -> tuple[T
     outputs = {sid: ToolResult.model_validate(ev) for sid, ev in payload["inputs"].items()}
     tctx = ToolContext(image=ctx.artifacts.get(payload["image_id"]),
                        image_hash=payload["image_hash"], artifacts=ctx.artifacts,
-                       experts=ctx.experts, outputs=outputs, settings=dict(ctx.settings))
+                       experts=ctx.experts, outputs=outputs, settings=dict(ctx.settings),
+                       model=ctx.model)
     result = spec.run(args, tctx)
     if key is not None:
         artifact = ctx.artifacts.get(result.artifact_id) if result.artifact_id else None
@@ -228,8 +235,9 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     ctx = runtime.context
     t0 = time.perf_counter()
     plan_, done, budget = _status(state, ctx)
-    decider = ctx.settings.get("decider") or RuleDecider()
+    decider = ctx.decider or ctx.settings.get("decider") or RuleDecider()
     decision = decider.decide(plan_, list(done.values()), budget_left=budget)
+    attempts = _attempt_records("decide", decider)
     update: dict[str, Any] = {"rounds": int(state.get("rounds", 0)) + 1}
     if decision.action == "more" and decision.new_steps:
         plan_ = plan_.model_copy(update={"steps": plan_.steps + decision.new_steps,
@@ -241,8 +249,9 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         update["stop_reason"] = ""
     else:
         update["stop_reason"] = decision.reason
-    update["trace"] = [trace_record("decide", summary=f"{decision.action}: {decision.reason}",
-                                    seconds=time.perf_counter() - t0)]
+    update["trace"] = attempts + [trace_record(
+        "decide", summary=f"{decision.action}: {decision.reason}",
+        seconds=time.perf_counter() - t0)]
     return update
 
 
@@ -256,11 +265,27 @@ def refine(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     ctx = runtime.context
     t0 = time.perf_counter()
     plan_ = Plan.model_validate(state["plan"])
-    answer, cited = refine_answer(plan_, state.get("evidence", []), ctx.artifacts,
-                                  image_size=state.get("image_size"))
-    return {"answer": answer, "cited": cited,
-            "trace": [trace_record("refine", summary=answer, seconds=time.perf_counter() - t0,
-                                   cited=cited)]}
+    trace: list[dict[str, Any]] = []
+    answer = None
+    if ctx.refiner is not None:
+        try:
+            answer, cited = ctx.refiner.refine(plan_, state.get("evidence", []),
+                                               image_size=state.get("image_size"))
+        except LavrError as exc:
+            trace += _attempt_records("refine", ctx.refiner)
+            trace.append(trace_record("refine", error=str(exc), summary=(
+                f"{getattr(ctx.refiner, 'name', 'refiner')} answer unusable; the rule refiner "
+                "writes it"), seconds=time.perf_counter() - t0))
+            t0 = time.perf_counter()
+            answer = None
+        else:
+            trace += _attempt_records("refine", ctx.refiner)[:-1]  # the last is the answer
+    if answer is None:
+        answer, cited = refine_answer(plan_, state.get("evidence", []), ctx.artifacts,
+                                      image_size=state.get("image_size"))
+    trace.append(trace_record("refine", summary=answer, seconds=time.perf_counter() - t0,
+                              cited=cited))
+    return {"answer": answer, "cited": cited, "trace": trace}
 
 
 def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:

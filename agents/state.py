@@ -64,6 +64,10 @@ class AgentContext:
         planner: The controller (rule planner or an LLM planner).
         settings: Tool settings (``detector``, ``device``...).
         verify: Whether the verify node checks the answer.
+        model: The multimodal model tools may ask (``vqa``), or None.
+        decider: The decision maker (None: the rule decider).
+        refiner: The semantic refiner (None: the rule refiner); when it fails
+            the rule refiner answers.
     """
 
     registry: ToolRegistry
@@ -73,6 +77,9 @@ class AgentContext:
     planner: Any = field(default_factory=RulePlanner)
     settings: dict[str, Any] = field(default_factory=dict)
     verify: bool = True
+    model: Any = None
+    decider: Any = None
+    refiner: Any = None
 
 
 def trace_record(node: str, *, tool: str | None = None, args: dict[str, Any] | None = None,

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from lavr.core_model.model import MultimodalModel
 from lavr.tools.detections import Detections
 from lavr.tools.errors import ToolError
 
@@ -208,6 +209,7 @@ class ToolContext:
         experts: The expert pool (lazy loading, LRU unloading).
         outputs: Results of earlier steps, by step id.
         settings: Free-form options (``detector``, ``device``, ``model`` ...).
+        model: The multimodal model tools may ask (the ``vqa`` expert), or None.
     """
 
     image: np.ndarray
@@ -216,6 +218,7 @@ class ToolContext:
     experts: ExpertPool
     outputs: dict[str, ToolResult] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    model: MultimodalModel | None = None
 
     def detections(self, ref: str, *, tool: str) -> Detections:
         """The :class:`Detections` produced by step ``ref``.

@@ -22,6 +22,7 @@ BUILTIN_MODULES = (
     "lavr.tools.colour",
     "lavr.tools.zoom",
     "lavr.tools.ops",
+    "lavr.tools.vqa",
 )
 
 

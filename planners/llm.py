@@ -1,0 +1,99 @@
+"""What the model roles share: role prompts, the tool catalog, evidence as prompt text.
+
+Role prompts live beside this file in ``prompts/`` (``plan.md``, ``decide.md``,
+``refine.md``) and use ``string.Template`` placeholders (``$tools``,
+``$question``...), so the JSON in them needs no escaping. Files are read once
+and never modified.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from collections.abc import Iterable, Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from lavr.planners.plan import Plan
+from lavr.tools.registry import ToolRegistry
+
+#: Longest evidence summary shown to a model, in characters.
+MAX_SUMMARY_CHARS = 300
+
+
+@cache
+def load_prompt(name: str) -> str:
+    """The text of ``prompts/<name>`` (e.g. ``plan.md``)."""
+    return resources.files("lavr.planners").joinpath("prompts", name).read_text(encoding="utf-8")
+
+
+def render_prompt(name: str, **values: Any) -> str:
+    """``prompts/<name>`` with ``$placeholders`` filled in.
+
+    Raises:
+        KeyError: A placeholder has no value (a bug in the caller).
+    """
+    return string.Template(load_prompt(name)).substitute(
+        {k: str(v) for k, v in values.items()}).strip()
+
+
+def tool_catalog(registry: ToolRegistry, *, exclude: Iterable[str] = (),
+                 only: Sequence[str] | None = None) -> str:
+    """The tools as prompt text, generated from their argument schemas.
+
+    Args:
+        registry: The tools.
+        exclude: Tool names to leave out (e.g. ``vqa`` without a model that sees).
+        only: When given, just these tools (in the registry's order).
+    """
+    drop = set(exclude)
+    keep = [t for t in registry.tools() if t.name not in drop and (only is None or t.name in only)]
+    return ToolRegistry(keep).describe()
+
+
+def compact_args(args: dict[str, Any]) -> str:
+    """``{"source": "s1", "colour": "red"}`` → ``source=s1, colour=red``."""
+    parts = []
+    for k, v in args.items():
+        shown = v if isinstance(v, str) else json.dumps(v, default=str)
+        parts.append(f"{k}={shown}")
+    return ", ".join(parts)
+
+
+def _short(text: str, limit: int = MAX_SUMMARY_CHARS) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def format_plan(plan: Plan) -> str:
+    """The plan's steps, one line each: ``s2 = colour(source=s1)``."""
+    return "\n".join(f"{s.id} = {s.tool}({compact_args(s.args)})" for s in plan.steps) \
+        or "(no steps)"
+
+
+def format_evidence(plan: Plan, evidence: Sequence[dict[str, Any]]) -> str:
+    """Evidence records as prompt lines, errors and skipped steps spelled out.
+
+    Each line: ``s2 colour(source=s1): <summary>`` or
+    ``s3 filter(...): ERROR <reason>`` or ``s4 count(...): NOT RUN (<reason>)``.
+    """
+    by_id = {e["step_id"]: e for e in evidence}
+    lines = []
+    for step in plan.steps:
+        rec = by_id.get(step.id)
+        call = f"{step.id} {step.tool}({compact_args(step.args)})"
+        if rec is None:
+            lines.append(f"{call}: pending")
+        elif rec.get("skipped"):
+            lines.append(f"{call}: NOT RUN ({_short(rec.get('error') or 'skipped')})")
+        elif rec.get("error"):
+            lines.append(f"{call}: ERROR {_short(rec['error'])}")
+        else:
+            lines.append(f"{call}: {_short(rec.get('summary', ''))}")
+    return "\n".join(lines) or "(no evidence yet)"
+
+
+def successful_steps(evidence: Sequence[dict[str, Any]]) -> list[str]:
+    """Ids of steps that ran without error."""
+    return [e["step_id"] for e in evidence if not e.get("error") and not e.get("skipped")]

@@ -1,0 +1,170 @@
+"""The LLM decider: the model as decision maker.
+
+While planned steps are pending it lets them run (no model call). Once the
+plan is exhausted it shows the model the evidence — failures spelled out — and
+the budget left, and the model stops or adds steps. New steps are validated
+against the registry and the plan; an unusable reply is re-asked with the
+problems a bounded number of times, then the rule decider decides. The budget
+always holds: with nothing left the loop stops without asking, and extra
+steps beyond the budget are dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lavr.core_model.errors import LavrError, ModelOutputError
+from lavr.core_model.messages import Message
+from lavr.core_model.model import MultimodalModel
+from lavr.core_model.structured import parse_structured
+from lavr.planners.decide import Decision, RuleDecider
+from lavr.planners.llm import format_evidence, render_prompt, tool_catalog
+from lavr.planners.llm_plan import StepDraft, draft_steps
+from lavr.planners.plan import Plan, plan_problems, step_dependencies
+from lavr.tools.registry import ToolRegistry
+
+logger = logging.getLogger(__name__)
+
+DECIDE_MAX_TOKENS = 256
+
+
+class DecisionDraft(BaseModel):
+    """The model's decision as it writes it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    action: Literal["stop", "more"]
+    reason: str = ""
+    steps: list[StepDraft] = Field(default_factory=list)
+
+
+def _next_number(plan: Plan) -> int:
+    nums = [int(s.id[1:]) for s in plan.steps if s.id[:1] == "s" and s.id[1:].isdigit()]
+    return max(nums, default=len(plan.steps)) + 1
+
+
+class LLMDecider:
+    """The model as decision maker (see the module docstring).
+
+    Args:
+        model: The model.
+        registry: The tools new steps may use.
+        retries: Re-asks after an unusable decision.
+        exclude_tools: Tools the model may not add (e.g. ``vqa`` without a seeing model).
+        fallback: Decides when the model cannot (default :class:`RuleDecider`).
+        max_new_tokens: Generation cap per decision.
+    """
+
+    def __init__(self, model: MultimodalModel, registry: ToolRegistry, *, retries: int = 1,
+                 exclude_tools: Sequence[str] = (), fallback: Any = None,
+                 max_new_tokens: int = DECIDE_MAX_TOKENS) -> None:
+        self.model = model
+        self.registry = registry
+        self.retries = max(int(retries), 0)
+        self.exclude_tools = tuple(exclude_tools)
+        self.fallback = fallback or RuleDecider()
+        self.max_new_tokens = max_new_tokens
+        self._local = threading.local()
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def attempts(self) -> list[dict[str, Any]]:
+        """Records of the last :meth:`decide` call in this thread (model calls only)."""
+        return getattr(self._local, "attempts", [])
+
+    def messages(self, plan: Plan, evidence: Sequence[dict[str, Any]],
+                 budget_left: int) -> list[Message]:
+        """The conversation sent to the model for one decision."""
+        prompt = render_prompt(
+            "decide.md", tools=tool_catalog(self.registry, exclude=self.exclude_tools),
+            question=plan.question, evidence=format_evidence(plan, evidence),
+            budget=budget_left, next_id=f"s{_next_number(plan)}")
+        return [Message.user(prompt)]
+
+    def _check(self, raw: str, plan: Plan, evidence: Sequence[dict[str, Any]],
+               budget_left: int) -> tuple[Decision | None, list[str]]:
+        try:
+            draft = parse_structured(raw, DecisionDraft)
+            if draft.action == "stop":
+                return Decision("stop", f"{self.name}: {draft.reason or 'evidence suffices'}"), []
+            if not draft.steps:
+                return None, ['action "more" needs at least one step in "steps"']
+            steps = draft_steps(draft.steps, first=_next_number(plan),
+                                taken=[s.id for s in plan.steps])
+        except ModelOutputError as exc:
+            return None, exc.problems
+        kept = steps[:budget_left]
+        problems = plan_problems(plan.model_copy(update={"steps": plan.steps + kept}),
+                                 self.registry)
+        failed = {e["step_id"] for e in evidence if e.get("error")}
+        for s in kept:
+            if s.tool in self.exclude_tools:
+                problems.append(f"step {s.id}: tool {s.tool!r} is not available here")
+            bad = [d for d in step_dependencies(s, self.registry) if d in failed]
+            if bad:
+                problems.append(f"step {s.id}: uses {', '.join(bad)}, which failed or did not "
+                                "run; use a step that succeeded")
+        if problems:
+            return None, problems
+        reason = f"{self.name}: {draft.reason or 'more evidence needed'}"
+        if len(kept) < len(steps):
+            reason += f" (kept {len(kept)} of {len(steps)} new steps: budget)"
+        return Decision("more", reason, kept), []
+
+    def decide(self, plan: Plan, evidence: list[dict[str, Any]], *,
+               budget_left: int) -> Decision:
+        """Decide after a round (see the module docstring)."""
+        attempts: list[dict[str, Any]] = []
+        self._local.attempts = attempts
+        done = {e["step_id"] for e in evidence}
+        pending = [s.id for s in plan.steps if s.id not in done]
+        if budget_left <= 0:
+            return Decision("stop", "step budget spent" + (
+                f"; {len(pending)} step(s) not run" if pending else ""))
+        if pending:
+            return Decision("continue", f"{len(pending)} planned step(s) still to run: "
+                            + ", ".join(pending))
+        msgs = self.messages(plan, evidence, budget_left)
+        total = self.retries + 1
+        problems: list[str] = []
+        schema = DecisionDraft.model_json_schema()
+        for i in range(1, total + 1):
+            t0 = time.perf_counter()
+            try:
+                raw = self.model.generate(msgs, json_schema=schema, schema_name="decision",
+                                          max_new_tokens=self.max_new_tokens, task="decide")
+            except Exception as exc:  # noqa: BLE001 - the rule decider takes over
+                if not isinstance(exc, LavrError):
+                    logger.exception("%s crashed while deciding", self.name)
+                problems = [f"model failed: {exc}"]
+                attempts.append(self._record(i, total, t0, error=problems[0]))
+                break
+            decision, problems = self._check(raw, plan, evidence, budget_left)
+            attempts.append(self._record(i, total, t0, raw=raw,
+                                         error="; ".join(problems) if problems else None))
+            if decision is not None:
+                return decision
+            msgs = msgs + [Message.assistant(raw), Message.user(
+                "That decision cannot be used: " + "; ".join(problems)
+                + ". Reply with a corrected JSON object only.")]
+        decision = self.fallback.decide(plan, evidence, budget_left=budget_left)
+        attempts.append({"summary": f"{self.name} decision unusable; the rule decider decides",
+                         "error": "; ".join(problems), "seconds": 0.0, "fallback": True})
+        return Decision(decision.action, f"rule fallback: {decision.reason}", decision.new_steps)
+
+    def _record(self, i: int, total: int, t0: float, *, raw: str = "",
+                error: str | None = None) -> dict[str, Any]:
+        verdict = "usable" if error is None else "rejected"
+        return {"summary": f"{self.name} decision attempt {i}/{total}: {verdict}",
+                "error": error, "seconds": round(time.perf_counter() - t0, 4),
+                "raw": raw[:1000], "attempt": i}
+

@@ -1,0 +1,283 @@
+"""The LLM planner: the model as controller.
+
+The model gets the role prompt (``prompts/plan.md``) with the tool catalog
+generated from the registry, a few demos chosen for the question (multimodal
+in-context learning) and the question with the image when it can see. Its
+reply is parsed into a :class:`~lavr.planners.plan.Plan` and validated with
+:func:`~lavr.planners.plan.plan_problems`; an unusable reply goes back to the
+model with the problems, at most ``retries`` times. Then
+:class:`~lavr.planners.errors.PlanValidationError` is raised and the plan node
+hands the question to the rule planner. Every attempt is kept in
+:attr:`LLMPlanner.attempts` for the trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lavr.core_model.errors import LavrError, ModelError, ModelOutputError
+from lavr.core_model.messages import ImagePart, Message
+from lavr.core_model.model import MultimodalModel
+from lavr.core_model.structured import format_validation_error, parse_structured
+from lavr.planners.errors import PlanValidationError
+from lavr.planners.llm import compact_args, load_prompt, render_prompt, tool_catalog
+from lavr.planners.plan import Intent, Plan, Step, plan_problems
+from lavr.planners.rule import COLOUR_WORDS, QUALIFIERS
+from lavr.tools.registry import ToolRegistry
+
+logger = logging.getLogger(__name__)
+
+#: Demos shown per question (the most similar ones, most similar last).
+DEFAULT_DEMOS = 6
+#: Generation cap for one plan.
+PLAN_MAX_TOKENS = 384
+_WORD = re.compile(r"[a-z]+")
+
+
+class StepDraft(BaseModel):
+    """One step as the model writes it; ``id`` defaults to ``s<position>``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = None
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    why: str = ""
+
+
+class PlanDraft(BaseModel):
+    """A plan as the model writes it (the question and planner are filled in by code)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    intent: Intent = "unknown"
+    target: str = ""
+    relation: str = ""
+    steps: list[StepDraft] = Field(min_length=1)
+    answer_step: str | None = None
+    reasoning: list[str] = Field(default_factory=list)
+
+
+def draft_steps(drafts: Sequence[StepDraft], *, first: int = 1,
+                taken: Sequence[str] = ()) -> list[Step]:
+    """Steps from drafts; missing ids become ``s<n>`` counting from ``first``.
+
+    Raises:
+        ModelOutputError: An id that is not a valid step id.
+    """
+    steps = []
+    used = set(taken)
+    for i, d in enumerate(drafts, start=first):
+        sid = d.id or f"s{i}"
+        if d.id is None:
+            while sid in used:
+                i += 1
+                sid = f"s{i}"
+        used.add(sid)
+        try:
+            steps.append(Step(id=sid, tool=d.tool, args=d.args, why=d.why))
+        except ValidationError as exc:
+            raise ModelOutputError(d.model_dump_json(), [
+                f"step {sid!r}: {p}" for p in format_validation_error(exc)]) from exc
+    return steps
+
+
+def draft_to_plan(draft: PlanDraft, question: str, *, planner: str) -> Plan:
+    """The :class:`Plan` a draft stands for (not yet checked against the registry)."""
+    steps = draft_steps(draft.steps)
+    answer = draft.answer_step or steps[-1].id
+    relation = draft.relation
+    if draft.intent == "relation" and not relation:
+        rel = next((s.args.get("relation") for s in steps if s.tool == "relation"), "")
+        relation = str(rel or "")
+    reasoning = draft.reasoning or [f"{s.id}: {s.why or s.tool + '(' + compact_args(s.args) + ')'}"
+                                    for s in steps]
+    return Plan(question=question, intent=draft.intent, steps=steps, answer_step=answer,
+                target=draft.target, relation=relation, reasoning=reasoning, planner=planner)
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A few-shot example: a question and the plan that answers it (as the model writes it)."""
+
+    question: str
+    plan: dict[str, Any]
+
+    def reply(self) -> str:
+        """The plan as the model should write it."""
+        return json.dumps(self.plan)
+
+
+@cache
+def _load_demos(name: str) -> tuple[Demo, ...]:
+    data = json.loads(load_prompt(name))
+    return tuple(Demo(d["question"], d["plan"]) for d in data)
+
+
+def load_demos(name: str = "plan_demos.json") -> list[Demo]:
+    """The demos in ``prompts/<name>``."""
+    return list(_load_demos(name))
+
+
+def _features(text: str) -> set[str]:
+    """Words and word pairs; colour and qualifier words also count as their class,
+    so "how many red circles" is close to "how many blue squares"."""
+    words = _WORD.findall(text.lower())
+    classed = ["<colour>" if w in COLOUR_WORDS else "<which>" if w in QUALIFIERS else w
+               for w in words]
+    feats = set(words) | set(classed)
+    for seq in (words, classed):
+        feats |= {f"{a} {b}" for a, b in zip(seq, seq[1:], strict=False)}
+    return feats
+
+
+def select_demos(question: str, demos: Sequence[Demo], k: int | None) -> list[Demo]:
+    """The ``k`` demos most similar to ``question`` (word and word-pair overlap).
+
+    Returned least similar first, so the closest example sits next to the
+    question. Ties keep the file order; ``k=None`` keeps every demo.
+    """
+    if k is None or k >= len(demos):
+        return list(demos)
+    q = _features(question)
+
+    def score(item: tuple[int, Demo]) -> tuple[float, int]:
+        f = _features(item[1].question)
+        return (len(q & f) / max(len(q | f), 1), -item[0])
+
+    best = sorted(enumerate(demos), key=score, reverse=True)[:max(k, 0)]
+    return [d for _, d in reversed(best)]
+
+
+class LLMPlanner:
+    """The model as controller, with validation, bounded re-asks and a visible record.
+
+    Args:
+        model: The model.
+        registry: The tools plans may use (their schemas become the catalog).
+        retries: Re-asks after an unusable plan (so at most ``retries + 1`` calls).
+        demos: Few-shot demos (default: ``prompts/plan_demos.json``).
+        n_demos: Demos shown per question (None: all).
+        exclude_tools: Tools left out of the catalog (``vqa`` without a seeing model).
+        max_new_tokens: Generation cap per plan.
+    """
+
+    def __init__(self, model: MultimodalModel, registry: ToolRegistry, *, retries: int = 2,
+                 demos: Sequence[Demo] | None = None, n_demos: int | None = DEFAULT_DEMOS,
+                 exclude_tools: Sequence[str] = (),
+                 max_new_tokens: int = PLAN_MAX_TOKENS) -> None:
+        if retries < 0:
+            raise ValueError(f"retries must be >= 0, got {retries}")
+        self.model = model
+        self.registry = registry
+        self.retries = retries
+        self.exclude_tools = tuple(exclude_tools)
+        all_demos = list(load_demos() if demos is None else demos)
+        self.demos = [d for d in all_demos
+                      if not {s["tool"] for s in d.plan.get("steps", [])} & set(exclude_tools)]
+        self.n_demos = n_demos
+        self.max_new_tokens = max_new_tokens
+        self._local = threading.local()
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def uses_image(self) -> bool:
+        """Whether :meth:`plan` wants the image (the model can see)."""
+        return self.model.sees_images
+
+    @property
+    def attempts(self) -> list[dict[str, Any]]:
+        """Records of the last :meth:`plan` call in this thread: ``summary``,
+        ``error``, ``seconds``, ``raw``."""
+        return getattr(self._local, "attempts", [])
+
+    def system_prompt(self) -> str:
+        """The controller's role prompt with the tool catalog."""
+        return render_prompt("plan.md",
+                             tools=tool_catalog(self.registry, exclude=self.exclude_tools))
+
+    def messages(self, question: str, image: np.ndarray | None = None) -> list[Message]:
+        """The conversation sent for ``question``: role prompt, demos, question."""
+        msgs = [Message.system(self.system_prompt())]
+        for demo in select_demos(question, self.demos, self.n_demos):
+            msgs += [Message.user(f"Question: {demo.question}"), Message.assistant(demo.reply())]
+        if image is not None and self.model.sees_images:
+            msgs.append(Message.user(ImagePart(image, "the image"), f"Question: {question}"))
+        else:
+            msgs.append(Message.user(f"Question: {question}"))
+        return msgs
+
+    def _check(self, raw: str, question: str) -> tuple[Plan | None, list[str]]:
+        try:
+            draft = parse_structured(raw, PlanDraft)
+            plan = draft_to_plan(draft, question, planner=self.name)
+        except ModelOutputError as exc:
+            return None, exc.problems
+        problems = plan_problems(plan, self.registry)
+        if any(s.tool in self.exclude_tools for s in plan.steps):
+            problems.append("uses a tool that is not available here: "
+                            + ", ".join(sorted({s.tool for s in plan.steps
+                                               if s.tool in self.exclude_tools})))
+        return (None, problems) if problems else (plan, [])
+
+    def plan(self, question: str, *, image: np.ndarray | None = None) -> Plan:
+        """Plan ``question``.
+
+        Args:
+            question: The question.
+            image: ``HxWx3 uint8 RGB``; shown to models that can see.
+
+        Raises:
+            PlanValidationError: Still no valid plan after the re-asks (``problems``
+                of the last attempt); the caller falls back to the rule planner.
+            ModelError: The model itself failed (server down, load error).
+        """
+        attempts: list[dict[str, Any]] = []
+        self._local.attempts = attempts
+        msgs = self.messages(question, image)
+        total = self.retries + 1
+        problems: list[str] = []
+        schema = PlanDraft.model_json_schema()
+        for i in range(1, total + 1):
+            t0 = time.perf_counter()
+            try:
+                raw = self.model.generate(msgs, json_schema=schema, schema_name="plan",
+                                          max_new_tokens=self.max_new_tokens, task="plan")
+            except LavrError as exc:
+                attempts.append(self._record(i, total, t0, error=f"model failed: {exc}"))
+                raise
+            except Exception as exc:  # noqa: BLE001 - a backend bug must not end the run
+                logger.exception("%s crashed while planning", self.name)
+                attempts.append(self._record(i, total, t0, error=f"model crashed: {exc}"))
+                raise ModelError(f"{self.name} crashed: {type(exc).__name__}: {exc}") from exc
+            plan, problems = self._check(raw, question)
+            attempts.append(self._record(i, total, t0, raw=raw,
+                                         error="; ".join(problems) if problems else None))
+            if plan is not None:
+                return plan
+            logger.info("%s plan attempt %d/%d rejected: %s", self.name, i, total, problems)
+            msgs = msgs + [Message.assistant(raw), Message.user(
+                "That plan cannot be used: " + "; ".join(problems)
+                + ". Reply with the corrected plan as one JSON object only.")]
+        raise PlanValidationError(problems)
+
+    def _record(self, i: int, total: int, t0: float, *, raw: str = "",
+                error: str | None = None) -> dict[str, Any]:
+        verdict = "valid plan" if error is None else "rejected"
+        return {"summary": f"{self.name} plan attempt {i}/{total}: {verdict}",
+                "error": error, "seconds": round(time.perf_counter() - t0, 4),
+                "raw": raw[:1000], "attempt": i}

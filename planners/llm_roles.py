@@ -1,0 +1,101 @@
+"""Give one model its roles: controller, decision maker, semantic refiner, VQA expert.
+
+:func:`build_roles` turns a model (object or string) and the roles it should
+take into the pieces the agent wires into its context; roles the model does
+not take stay with the rules.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from lavr.core_model.config import ALL_ROLES
+from lavr.core_model.errors import ModelConfigError
+from lavr.core_model.model import MultimodalModel
+from lavr.core_model.select import load_model
+from lavr.planners.llm_decide import LLMDecider
+from lavr.planners.llm_plan import LLMPlanner
+from lavr.planners.llm_refine import LLMRefiner
+from lavr.tools.registry import ToolRegistry
+
+logger = logging.getLogger(__name__)
+
+#: The tool that needs a model that sees.
+VQA_TOOL = "vqa"
+
+
+@dataclass
+class ModelRoles:
+    """What a model does in one agent.
+
+    Attributes:
+        model: The model (None: rules only).
+        planner: The LLM planner, or None (rule planner).
+        decider: The LLM decider, or None (rule decider).
+        refiner: The LLM refiner, or None (rule refiner).
+        tool_model: The model the ``vqa`` tool asks, or None.
+        roles: The roles taken.
+    """
+
+    model: MultimodalModel | None = None
+    planner: LLMPlanner | None = None
+    decider: LLMDecider | None = None
+    refiner: LLMRefiner | None = None
+    tool_model: MultimodalModel | None = None
+    roles: tuple[str, ...] = ()
+
+
+def parse_roles(roles: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Roles from ``"plan,decide"``, a list, or None (all).
+
+    Raises:
+        ModelConfigError: An unknown role.
+    """
+    if roles is None:
+        return ALL_ROLES
+    items = [r.strip() for r in (roles.split(",") if isinstance(roles, str) else roles)]
+    items = [r for r in items if r]
+    unknown = [r for r in items if r not in ALL_ROLES]
+    if unknown:
+        raise ModelConfigError(",".join(items), f"unknown role(s) {', '.join(unknown)}; "
+                               f"roles are {', '.join(ALL_ROLES)}")
+    return tuple(r for r in ALL_ROLES if r in items)
+
+
+def build_roles(model: str | MultimodalModel | None, registry: ToolRegistry, *,
+                roles: str | Iterable[str] | None = None, retries: int = 2,
+                options: dict[str, Any] | None = None) -> ModelRoles:
+    """The role objects for ``model``.
+
+    Args:
+        model: A model string (``rule``, ``openai:...``), a model object or None.
+        registry: The agent's tools.
+        roles: Roles the model takes (default: all of ``plan``, ``decide``,
+            ``refine``, ``vqa``).
+        retries: Re-asks after an unusable reply, per role call.
+        options: Backend options for a model string.
+
+    Raises:
+        ModelConfigError: Bad model string, option or role.
+    """
+    taken = parse_roles(roles)
+    resolved = load_model(model, **(options or {}))
+    if resolved is None:
+        return ModelRoles()
+    vqa = VQA_TOOL in taken and resolved.sees_images and VQA_TOOL in registry
+    if VQA_TOOL in taken and not resolved.sees_images:
+        logger.info("%s is text-only: the vqa tool stays unavailable", resolved.name)
+    exclude = () if vqa else (VQA_TOOL,)
+    return ModelRoles(
+        model=resolved,
+        planner=LLMPlanner(resolved, registry, retries=retries, exclude_tools=exclude)
+        if "plan" in taken else None,
+        decider=LLMDecider(resolved, registry, retries=min(retries, 1), exclude_tools=exclude)
+        if "decide" in taken else None,
+        refiner=LLMRefiner(resolved, retries=min(retries, 1)) if "refine" in taken else None,
+        tool_model=resolved if vqa else None,
+        roles=taken,
+    )
