@@ -190,6 +190,8 @@ def browser():
         shutil.rmtree(profile, ignore_errors=True)
 
 
+_SCROLL_CHAT_DOWN = """for (const el of document.querySelectorAll('#chat *'))
+    if (el.scrollHeight > el.clientHeight + 4) el.scrollTop = el.scrollHeight;"""
 _IMAGES_READY = """return Array.from(document.querySelectorAll('#evidence img'))
     .every(img => img.complete && img.naturalWidth > 0);"""
 
@@ -226,6 +228,7 @@ def test_browser_uploads_an_example_asks_and_sees_answer_and_boxes(served, brows
     step.click()
     wait.until(lambda d: '"labels"' in d.find_element(By.ID, "chat").text)
 
+    browser.execute_script(_SCROLL_CHAT_DOWN)  # the answer in view, below the opened step
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "browser_answer.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
