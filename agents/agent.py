@@ -19,6 +19,7 @@ from lavr.agents.nodes import DEFAULT_MAX_STEPS
 from lavr.agents.result import AgentResult, PlanReview, StepEvent, StreamEvent
 from lavr.agents.session import SessionError, SessionStore
 from lavr.agents.state import AgentContext, trace_record
+from lavr.agents.verify.pipeline import CorrectionResult
 from lavr.core_model.config import load_config
 from lavr.core_model.errors import InputError
 from lavr.core_model.images import ImageLike, load_image
@@ -189,6 +190,30 @@ class VisualAgent:
         if result is None:  # pragma: no cover - stream always ends with a result
             raise RuntimeError("the graph stream ended without a result")
         return result
+
+    def correct(self, image: ImageLike, text: str, *, policy: str | None = None,
+                attach_boxes: bool | None = None) -> CorrectionResult:
+        """Check any text about ``image`` claim by claim with this agent's experts and correct it.
+
+        Woodpecker-style: concepts are extracted, turned into questions, answered
+        by the detector, colour expert and OCR, and the text is rewritten —
+        refuted claims removed or fixed, supported objects given inline boxes.
+
+        Args:
+            image: Path, bytes, PIL image or ``HxWx3`` array.
+            text: An MLLM's answer, a caption, ... (at most 20,000 characters).
+            policy: Unverifiable claims: ``keep``, ``mark`` (default) or ``remove``.
+            attach_boxes: Attach ``entity([x1, y1, x2, y2])`` boxes (default True).
+
+        Raises:
+            InputError: Bad image or text.
+        """
+        from lavr.agents.verify.pipeline import corrector_for_context
+
+        arr = load_image(image)
+        corrector = corrector_for_context(self.context, policy=policy,  # type: ignore[arg-type]
+                                          attach_boxes=attach_boxes)
+        return corrector.correct(arr, text)
 
     def chat(self, image: ImageLike | None, question: str, *, thread_id: str,
              max_steps: int | None = None) -> AgentResult:

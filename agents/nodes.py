@@ -289,8 +289,31 @@ def refine(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
 
 
 def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Verifier (Woodpecker-style correction). Pass-through until correction lands."""
+    """Verifier: check the answer claim by claim with the experts and correct it (Woodpecker).
+
+    Uses only the experts the agent's registry offers and reuses the run's OCR
+    lines. The trace record lists every claim with its verdict; when the
+    answer changes, the original is kept in the record.
+    """
     ctx = runtime.context
-    summary = ("pass-through: claim correction is not implemented yet" if ctx.verify
-               else "off")
-    return {"trace": [trace_record("verify", summary=summary)]}
+    if not ctx.verify:
+        return {"trace": [trace_record("verify", summary="off")]}
+    answer = state.get("answer", "")
+    if not answer.strip():
+        return {"trace": [trace_record("verify", summary="no answer to check")]}
+    from lavr.agents.verify.pipeline import corrector_for_context
+
+    t0 = time.perf_counter()
+    try:
+        corrector = corrector_for_context(ctx, evidence=state.get("evidence", []))
+        result = corrector.correct(ctx.artifacts.get(state["image_id"]), answer)
+    except LavrError as exc:
+        return {"trace": [trace_record("verify", summary="could not check the answer",
+                                       error=str(exc), seconds=time.perf_counter() - t0)]}
+    record = trace_record("verify", summary=result.summary(), seconds=time.perf_counter() - t0,
+                          claims=[k.public() for k in result.claims], mode=result.mode)
+    update: dict[str, Any] = {"trace": [record]}
+    if result.changed:
+        record["original_answer"] = answer
+        update["answer"] = result.corrected
+    return update

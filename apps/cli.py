@@ -52,11 +52,20 @@ def _add_eval(sub: Any) -> None:
     s.add_argument("--detector", default="auto")
     s.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     s.add_argument("--failures", metavar="PATH", help="write failed items as JSON lines")
+    import importlib
+
+    for name in EVAL_MODULES:
+        importlib.import_module(name).add_eval_parser(esub)
+
+
+#: Modules that add ``lavr eval`` suites: each defines ``add_eval_parser(esub)`` (registering a
+#: parser whose default ``eval_func`` runs it) — add a line here for a new suite.
+EVAL_MODULES: tuple[str, ...] = ("lavr.apps.eval_hallucination", "lavr.apps.eval_pope")
 
 
 #: Modules that add subcommands: each defines ``add_parser(sub)`` (registering a parser
 #: whose default ``func`` runs it) — add a line here for a new command.
-COMMAND_MODULES: tuple[str, ...] = ("lavr.apps.demo", "lavr.apps.gui_cmd")
+COMMAND_MODULES: tuple[str, ...] = ("lavr.apps.demo", "lavr.apps.gui_cmd", "lavr.apps.correct_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,6 +148,9 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    suite = getattr(args, "eval_func", None)
+    if suite is not None:
+        return int(suite(args) or 0)
     if args.suite == "synthetic":
         from lavr.apps.evaluate import run_synthetic_cli
 

@@ -94,19 +94,23 @@ class _Builder:
                           boxes=[])
 
     # -- objects ---------------------------------------------------------------------------
-    def other_colours(self, c: Concept) -> set[str]:
-        """Colours the text gives to other objects of the same class."""
-        return {o.colour for o in self.objects.values()
-                if o.id != c.id and o.label == c.label and o.labels == c.labels and o.colour}
+    def mentioned_elsewhere(self, c: Concept) -> bool:
+        """Whether the text introduces other objects of the same class (not "the ..." ones)."""
+        return any(o.id != c.id and o.label == c.label and o.labels == c.labels
+                   and not o.definite for o in self.objects.values())
 
     def colour_swap(self, c: Concept, ans: Answer) -> str | None:
-        """A colour that makes the claim true, when the text names no other object so."""
-        if not c.colour or not ans.by_colour:
+        """A colour that makes the claim true, when the text introduces no other such object.
+
+        "There is a green circle" about a red circle becomes "a red circle"; but
+        "a square and a purple square" about one green square drops the second
+        mention instead of describing the same square twice.
+        """
+        if not c.colour or not ans.by_colour or self.mentioned_elsewhere(c):
             return None
-        taken = self.other_colours(c)
         for colour, n in ans.by_colour.items():
             ok = n == c.count if c.count is not None else n >= c.at_least
-            if colour != c.colour and ok and colour not in taken:
+            if colour != c.colour and ok:
                 return colour
         return None
 
@@ -122,6 +126,13 @@ class _Builder:
         if ok:
             return self.claim(c, kind, text, ans, verdict="supported",
                               reason=f"the detector found {n}")
+        low = n if ans.low is None else ans.low
+        high = n if ans.high is None else ans.high
+        possible = low <= c.count <= high if c.count is not None else high >= c.at_least
+        if possible:
+            return self.claim(c, kind, text, ans, verdict="unverifiable", boxes=[],
+                              reason=f"the detector is unsure: it found {n} ({low} with "
+                                     f"confidence, up to {high} counting uncertain boxes)")
         truth = _there(n, desc)
         swap = self.colour_swap(c, ans) if n == 0 else None
         if swap is not None:

@@ -40,6 +40,7 @@ from lavr.agents.verify.text import (
     split_sentences,
 )
 from lavr.agents.verify.types import Claim, Concept, UnverifiablePolicy
+from lavr.core_model.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ class RuleCorrector:
 
     def __init__(self, *, policy: UnverifiablePolicy = "mark", attach_boxes: bool = True) -> None:
         if policy not in ("keep", "mark", "remove"):
-            raise ValueError(f"policy must be keep, mark or remove, got {policy!r}")
+            raise InputError(f"policy must be keep, mark or remove, got {policy!r}")
         self.policy = policy
         self.attach_boxes = attach_boxes
 
@@ -284,8 +285,8 @@ class _SentenceEditor:
                 (k.verdict == "supported" or (fix is not None and fix.count)):
             at = c.noun_span[1] if c.noun_span is not None else c.span[1]
             local.append(_Edit(at, at, self.attachment(self.box_source(c, k))))
-        if self.owner.marks(k):
-            local.append(_Edit(c.span[1], c.span[1], UNVERIFIED_MARK))
+        if self.owner.marks(k) and not self.participant(c):
+            local.append(_Edit(c.span[1], c.span[1], UNVERIFIED_MARK))  # else its clause is marked
         new = _apply(self.text[c.span[0]:c.span[1]], start, local)
         return _fix_articles(new) if fix is not None else new
 

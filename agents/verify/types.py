@@ -189,6 +189,9 @@ class Answer(_Model):
         best: For ``text``: the line most similar to the quoted text.
         similarity: For ``text``: similarity of ``best`` to the quoted text (0..1).
         truth: For ``relation``: the relation that does hold on the same axis.
+        low: For counts: how many matching objects the detector is sure of.
+        high: For counts: how many there may be, counting uncertain detections
+            of other classes that could be this object misread.
     """
 
     question: str
@@ -202,6 +205,8 @@ class Answer(_Model):
     best: str | None = None
     similarity: float | None = None
     truth: str | None = None
+    low: int | None = None
+    high: int | None = None
 
 
 class Fix(_Model):

@@ -45,6 +45,12 @@ RELATION_MARGIN_PX = 3.0
 OCR_RETRY_ZOOM = 2.5
 #: Padding around a box cropped for VQA, as a fraction of its size.
 CROP_PAD = 0.15
+#: Detections scoring below this are uncertain: a claim they could make true or
+#: false is unverifiable rather than refuted.
+SURE_CONFIDENCE = 0.7
+#: A detection at least this much inside another of the same class and colour,
+#: and less confident, is a duplicate of it.
+DUPLICATE_INSIDE = 0.85
 
 
 @dataclass
@@ -127,13 +133,44 @@ def _by_colour(query: ObjectQuery, kb: VisualKnowledge) -> dict[str, int]:
     return dict(Counter(str(c) for c in dets.data["colour"]).most_common())
 
 
+def _occluded(dets: Detections, i: int) -> bool:
+    """Whether detection ``i``'s box meets another detection's box."""
+    a = dets.xyxy[i]
+    return any(_inside_fraction(a, dets.xyxy[j]) > 0 for j in range(len(dets)) if j != i)
+
+
+def _confusable(query: ObjectQuery, kb: VisualKnowledge) -> int:
+    """Uncertain detections of another class that may be the queried object misread.
+
+    A detection counts when it is uncertain (below :data:`SURE_CONFIDENCE`),
+    touches another object (occlusion is what makes shapes ambiguous) and, when
+    a colour is asked for, has that colour.
+    """
+    labels = {x.lower() for x in ([query.label] if query.label else query.labels)}
+    if not labels:
+        return 0
+    dets = kb.objects
+    colours = dets.data.get("colour")
+    n = 0
+    for i in range(len(dets)):
+        if str(dets.label[i]).lower() in labels or dets.confidence[i] >= SURE_CONFIDENCE:
+            continue
+        if query.colour and (colours is None or str(colours[i]) != query.colour):
+            continue
+        n += int(_occluded(dets, i))
+    return n
+
+
 def _answer_count(q: Question, kb: VisualKnowledge) -> Answer:
     assert_subject(q)
     dets, reason = _match(q.subject, kb)
     if dets is None:
         return Answer(question=q.id, status="unavailable", note=reason)
-    return Answer(question=q.id, value=len(dets), boxes=_boxes(dets), by_colour=_by_colour(
-        q.subject, kb), evidence=list(kb.object_evidence), source="detector")
+    sure = int((dets.confidence >= SURE_CONFIDENCE).sum())
+    return Answer(question=q.id, value=len(dets), low=sure,
+                  high=len(dets) + _confusable(q.subject, kb), boxes=_boxes(dets),
+                  by_colour=_by_colour(q.subject, kb), evidence=list(kb.object_evidence),
+                  source="detector")
 
 
 def _answer_attribute(q: Question, kb: VisualKnowledge) -> Answer:
@@ -468,7 +505,7 @@ class ExpertValidator:
         from lavr.tools.colour import name_detections
 
         colours = name_detections(image, kb.objects)
-        kb.objects = kb.objects.with_data("colour", colours)
+        kb.objects = drop_nested_duplicates(kb.objects.with_data("colour", colours))
         eid = kb.add_evidence("colour", "colour: " + ", ".join(
             kb.objects.describe(i) for i in range(len(kb.objects))), boxes=kb.objects.xyxy.tolist())
         kb.object_evidence.append(eid)
@@ -501,6 +538,36 @@ class ExpertValidator:
         eid = kb.add_evidence("ocr", "ocr: " + (", ".join(f'"{t}"' for t in texts) or "no text"),
                               boxes=lines.xyxy.tolist())
         kb.ocr_evidence.append(eid)
+
+
+def drop_nested_duplicates(dets: Detections) -> Detections:
+    """Drop detections lying mostly inside a more confident one of the same class and colour.
+
+    Non-maximum suppression keeps a small box inside a large one (low IoU); two
+    objects of one class and colour nested like that are almost always one
+    object found twice.
+    """
+    if len(dets) < 2 or "colour" not in dets.data:
+        return dets
+    keep = np.ones(len(dets), dtype=bool)
+    order = np.argsort(-dets.confidence)
+    for rank, i in enumerate(order):
+        for j in order[:rank]:
+            if not keep[j] or dets.label[i] != dets.label[j] or \
+                    dets.data["colour"][i] != dets.data["colour"][j]:
+                continue
+            if _inside_fraction(dets.xyxy[i], dets.xyxy[j]) >= DUPLICATE_INSIDE:
+                keep[i] = False
+                break
+    return dets[keep]
+
+
+def _inside_fraction(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of box ``a`` inside box ``b``."""
+    iw = max(0.0, float(min(a[2], b[2]) - max(a[0], b[0])))
+    ih = max(0.0, float(min(a[3], b[3]) - max(a[1], b[1])))
+    area = max(0.0, float(a[2] - a[0])) * max(0.0, float(a[3] - a[1]))
+    return iw * ih / area if area > 0 else 0.0
 
 
 def _covers(detector: str, label: str) -> bool:
