@@ -172,6 +172,12 @@ def accepts_model() -> bool:
     return "model" in inspect.signature(VisualAgent.__init__).parameters
 
 
+def model_choices() -> list[str]:
+    """``default`` (the agent's own choice) and the model strings that need no argument;
+    any other model string (``openai:<model>@<url>``, ``transformers:<id>``) can be typed."""
+    return ["default", "rule", "gemma"]
+
+
 def detector_choices() -> list[str]:
     """``auto`` and every detector whose weights are on this machine."""
     from lavr.tools.detect import list_detectors
@@ -513,8 +519,10 @@ def build_demo(*, sessions: SessionStore | str | Path | None = None,
                     budget = gr.Slider(1, 30, value=max_steps, step=1, label="Step budget")
                     verify = gr.Checkbox(True, label="Check and correct the answer")
                     review = gr.Checkbox(False, label="Approve the plan before it runs")
-                    model = gr.Dropdown(["default"], value="default", label="Model backend",
-                                        allow_custom_value=True, visible=accepts_model())
+                    model = gr.Dropdown(model_choices(), value="default", label="Model backend",
+                                        allow_custom_value=True, visible=accepts_model(),
+                                        info="rule, gemma, openai:<model>@<url>, "
+                                             "transformers:<id>")
                 new_btn = gr.Button("New conversation", elem_id="new")
         outputs = [chatbot, textbox, picture, pick, plan_code, review_box, state]
         inputs = [textbox, state, detector, budget, verify, review, model]
