@@ -235,6 +235,11 @@ def test_browser_uploads_an_example_asks_and_sees_answer_and_boxes(served, brows
     if os.environ.get("LAVR_DOCS_SCREENSHOT") == "1":
         shutil.copyfile(shot, REPO / "docs" / "demo.png")
 
+    # an example is one click away: it fills the box and asks
+    browser.find_element(By.XPATH, "//button[contains(., 'What colour is the square?')]").click()
+    wait.until(lambda d: "The square is green" in d.find_element(By.ID, "chat").text)
+    wait.until(lambda d: "square" in d.find_element(By.ID, "evidence").text)
+
 
 def test_picture_files_are_written_once_and_whole(tmp_path):
     import numpy as np
