@@ -1,0 +1,138 @@
+"""The LLM planner with scripted models: validation, re-asks, demos, prompts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from lavr.core_model.errors import ModelError
+from lavr.core_model.scripted import ScriptedModel
+from lavr.planners.errors import PlanValidationError
+from lavr.planners.llm import load_prompt, render_prompt, tool_catalog
+from lavr.planners.llm_plan import (
+    LLMPlanner,
+    PlanDraft,
+    draft_to_plan,
+    load_demos,
+    select_demos,
+)
+from lavr.planners.plan import plan_problems
+from lavr.tools.registry import default_registry
+
+REG = default_registry()
+IMG = np.full((16, 16, 3), 90, np.uint8)
+GOOD = {"intent": "count", "target": "red circle", "steps": [
+    {"tool": "detect", "args": {"labels": ["circle"]}},
+    {"tool": "colour", "args": {"source": "s1"}},
+    {"tool": "filter", "args": {"source": "s2", "colour": "red"}},
+    {"tool": "count", "args": {"source": "s3"}}]}
+
+
+@pytest.mark.parametrize("demo", load_demos(), ids=lambda d: d.question)
+def test_every_demo_is_a_valid_plan(demo):
+    draft = PlanDraft.model_validate_json(demo.reply())
+    plan = draft_to_plan(draft, demo.question, planner="demo")
+    assert plan_problems(plan, REG) == []
+    assert plan.answer_step == plan.steps[-1].id
+
+
+def test_role_prompts_render_with_every_placeholder_filled():
+    plan = render_prompt("plan.md", tools=tool_catalog(REG))
+    assert "- detect(labels: list[str]" in plan and "$" not in plan
+    decide = render_prompt("decide.md", tools="T", question="Q", evidence="E", budget=3,
+                           next_id="s5")
+    assert '"id": "s5"' in decide and "$" not in decide
+    refine = render_prompt("refine.md", question="Q", evidence="E")
+    assert "[s1, s3]" in refine and "$" not in refine
+    with pytest.raises(KeyError):
+        render_prompt("plan.md")
+    assert load_prompt("plan.md").startswith("You are the controller")
+
+
+def test_valid_reply_becomes_a_plan_with_positional_ids():
+    model = ScriptedModel([json.dumps(GOOD)], name="m")
+    planner = LLMPlanner(model, REG)
+    plan = planner.plan("How many red circles are there?")
+    assert [s.id for s in plan.steps] == ["s1", "s2", "s3", "s4"]
+    assert plan.answer_step == "s4" and plan.planner == "m" and plan.intent == "count"
+    assert plan.reasoning[0] == 's1: detect(labels=["circle"])'
+    assert [a["error"] for a in planner.attempts] == [None]
+    req = model.requests[0]
+    assert req.task == "plan" and req.options.json_schema == PlanDraft.model_json_schema()
+    assert req.messages[0].role == "system" and "- count(source: str)" in req.messages[0].text
+    assert req.messages[-1].text == "Question: How many red circles are there?"
+
+
+def test_invalid_plan_is_reasked_with_the_problems():
+    bad = {"intent": "count", "steps": [{"tool": "detector", "args": {}},
+                                        {"tool": "count", "args": {"source": "s9"}}]}
+    model = ScriptedModel(["I think we should detect circles.", json.dumps(bad), json.dumps(GOOD)])
+    planner = LLMPlanner(model, REG, retries=2)
+    plan = planner.plan("How many red circles are there?")
+    assert len(plan.steps) == 4
+    assert [a["attempt"] for a in planner.attempts] == [1, 2, 3]
+    assert "no JSON object" in planner.attempts[0]["error"]
+    assert "unknown tool 'detector'" in planner.attempts[1]["error"]
+    assert "refers to 's9'" in planner.attempts[1]["error"]
+    third = model.requests[2].messages
+    assert third[-2].role == "assistant" and third[-2].text == json.dumps(bad)
+    assert "unknown tool 'detector'" in third[-1].text
+
+
+def test_bounded_reasks_then_validation_error():
+    model = ScriptedModel(['{"intent": "count", "steps": []}'] * 2)
+    planner = LLMPlanner(model, REG, retries=1)
+    with pytest.raises(PlanValidationError) as info:
+        planner.plan("How many cats?")
+    assert "steps: List should have at least 1 item" in info.value.problems[0]
+    assert len(model.requests) == 2 and len(planner.attempts) == 2
+    assert all("rejected" in a["summary"] for a in planner.attempts)
+
+
+def test_bad_step_ids_and_args_are_problems_not_crashes():
+    model = ScriptedModel([json.dumps({"intent": "count", "steps": [
+        {"id": "step one", "tool": "detect"}]}), json.dumps({"intent": "count", "steps": [
+            {"tool": "detect", "args": {"labels": "circle", "size": 3}}]})])
+    planner = LLMPlanner(model, REG, retries=1)
+    with pytest.raises(PlanValidationError):
+        planner.plan("How many circles?")
+    assert "step 'step one'" in planner.attempts[0]["error"]
+    assert "labels" in planner.attempts[1]["error"] and "size" in planner.attempts[1]["error"]
+
+
+def test_model_failure_propagates_and_is_recorded():
+    planner = LLMPlanner(ScriptedModel([ModelError("server down")]), REG)
+    with pytest.raises(ModelError, match="server down"):
+        planner.plan("How many cats?")
+    assert "model failed: server down" in planner.attempts[0]["error"]
+
+
+def test_seeing_models_get_the_image_text_only_models_do_not():
+    vlm = ScriptedModel([json.dumps(GOOD)])
+    planner = LLMPlanner(vlm, REG)
+    assert planner.uses_image
+    planner.plan("How many red circles?", image=IMG)
+    assert len(vlm.requests[0].images) == 1
+    llm = ScriptedModel([json.dumps(GOOD)], sees_images=False)
+    assert not LLMPlanner(llm, REG).uses_image
+
+
+def test_demo_selection_puts_the_closest_demo_last():
+    demos = load_demos()
+    chosen = select_demos("How many yellow triangles are there?", demos, 3)
+    assert len(chosen) == 3 and chosen[-1].question == "How many blue squares are there?"
+    chosen = select_demos("Is the green square right of the red circle?", demos, 2)
+    assert all(d.plan["intent"] == "relation" for d in chosen)
+    assert select_demos("anything", demos, None) == demos
+
+
+def test_excluded_tools_leave_catalog_demos_and_plans():
+    model = ScriptedModel([json.dumps({"intent": "unknown", "steps": [
+        {"tool": "vqa", "args": {"question": "what is it?"}}]})])
+    planner = LLMPlanner(model, REG, retries=0, exclude_tools=("vqa",), n_demos=None)
+    assert "- vqa(" not in planner.system_prompt()
+    assert all("vqa" not in d.reply() for d in planner.demos)
+    with pytest.raises(PlanValidationError, match="not available here: vqa"):
+        planner.plan("What is it?")

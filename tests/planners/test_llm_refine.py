@@ -1,0 +1,56 @@
+"""The LLM refiner: citations and what makes an answer usable."""
+
+from __future__ import annotations
+
+import pytest
+
+from lavr.core_model.errors import ModelOutputError
+from lavr.core_model.scripted import ScriptedModel
+from lavr.planners.llm import format_evidence
+from lavr.planners.llm_refine import LLMRefiner, answer_problems, citations
+from lavr.planners.plan import Plan, Step
+
+PLAN = Plan(question="How many cats?", intent="count", target="cat",
+            steps=[Step(id="s1", tool="detect", args={"labels": ["cat"]}),
+                   Step(id="s2", tool="count", args={"source": "s1"}),
+                   Step(id="s3", tool="ocr")], answer_step="s2")
+EVIDENCE = [
+    {"step_id": "s1", "tool": "detect", "summary": "detect: 2 cats", "error": None},
+    {"step_id": "s2", "tool": "count", "summary": "count: 2", "error": None},
+    {"step_id": "s3", "tool": "ocr", "summary": "", "error": "ocr: weights missing"},
+]
+
+
+def test_citations_are_read_in_order():
+    assert citations("Two cats [s1, s2]; no text [s3] [s1]. [not an id!]") == ["s1", "s2", "s3"]
+
+
+def test_evidence_lines_show_failures():
+    text = format_evidence(PLAN, EVIDENCE)
+    assert 's1 detect(labels=["cat"]): detect: 2 cats' in text
+    assert "s3 ocr(): ERROR ocr: weights missing" in text
+
+
+@pytest.mark.parametrize(("answer", "fragment"), [
+    ("", "empty"), ("Two cats.", "cites no evidence"), ("Two cats [s9].", "cites s9"),
+    ("x [s1] " * 400, "characters long")])
+def test_unusable_answers(answer, fragment):
+    assert any(fragment in p for p in answer_problems(answer, PLAN, EVIDENCE))
+
+
+def test_refiner_returns_answer_and_known_citations():
+    model = ScriptedModel(["There are two cats [s1, s2]; the OCR failed [s3]."])
+    answer, cited = LLMRefiner(model).refine(PLAN, EVIDENCE, image_size=[64, 48])
+    assert cited == ["s1", "s2", "s3"] and answer.startswith("There are two cats")
+    prompt = model.requests[0].text
+    assert "Question: How many cats?" in prompt and "64x48 pixels" in prompt
+    assert "ERROR ocr: weights missing" in prompt
+
+
+def test_refiner_reasks_then_raises():
+    model = ScriptedModel(["Two cats.", "Two cats [s5]."])
+    refiner = LLMRefiner(model, retries=1)
+    with pytest.raises(ModelOutputError, match="cites s5"):
+        refiner.refine(PLAN, EVIDENCE)
+    assert "cites no evidence" in model.requests[1].messages[-1].text
+    assert [a["attempt"] for a in refiner.attempts] == [1, 2]
