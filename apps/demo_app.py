@@ -129,6 +129,8 @@ class Settings:
         verify: Whether the check/correction node runs.
         review_plan: Pause after planning for the user's approval.
         model: Model backend (only when :class:`VisualAgent` accepts ``model=``).
+        cot: Chain-of-thought mode, ``off``, ``chain`` or ``tree`` (when supported).
+        icl: Number of in-context demos (when supported).
     """
 
     detector: str = "auto"
@@ -136,6 +138,12 @@ class Settings:
     verify: bool = True
     review_plan: bool = False
     model: str | None = None
+    cot: str = "off"
+    icl: int = 0
+
+    def reasoning_kwargs(self) -> dict[str, Any]:
+        """``cot`` / ``icl`` arguments for ``VisualAgent.stream``, where it takes them."""
+        return {"cot": self.cot, "icl": self.icl} if accepts_reasoning() else {}
 
 
 @dataclass
@@ -170,6 +178,12 @@ class Example:
 def accepts_model() -> bool:
     """Whether this :class:`VisualAgent` takes a ``model=`` backend argument."""
     return "model" in inspect.signature(VisualAgent.__init__).parameters
+
+
+def accepts_reasoning() -> bool:
+    """Whether ``VisualAgent.stream`` takes per-question ``cot=`` and ``icl=`` options."""
+    params = inspect.signature(VisualAgent.stream).parameters
+    return "cot" in params and "icl" in params
 
 
 def model_choices() -> list[str]:
@@ -311,8 +325,8 @@ class DemoApp:
 
     # -- handlers -----------------------------------------------------------------------
     def ask(self, message: dict[str, Any] | None, state: ChatState | None, detector: str,
-            max_steps: float, verify: bool, review_plan: bool, model: str | None = None
-            ) -> Iterator[tuple[Any, ...]]:
+            max_steps: float, verify: bool, review_plan: bool, model: str | None = None,
+            cot: str | None = "off", icl: float | None = 0) -> Iterator[tuple[Any, ...]]:
         """Answer a question (with a new image, or about the session's image), streaming."""
         state = state or ChatState()
         message = message or {}
@@ -320,7 +334,8 @@ class DemoApp:
         files = [f for f in (message.get("files") or []) if f]
         settings = Settings(detector=detector or "auto", max_steps=max(1, int(max_steps or 12)),
                             verify=bool(verify), review_plan=bool(review_plan),
-                            model=(model or None) if model != "default" else None)
+                            model=(model or None) if model != "default" else None,
+                            cot=cot or "off", icl=max(0, int(icl or 0)))
         if files:
             state.messages.append({"role": "user", "content": {"path": str(files[-1])}})
         if question:
@@ -336,7 +351,8 @@ class DemoApp:
             agent = self.pool.get(settings)
             events = agent.stream(files[-1] if files else None, question,
                                   thread_id=state.thread_id, max_steps=settings.max_steps,
-                                  review_plan=settings.review_plan)
+                                  review_plan=settings.review_plan,
+                                  **settings.reasoning_kwargs())
             yield from self._play(state, agent, events, settings, image_given=bool(files))
         except Exception as exc:  # noqa: BLE001 - shown in the chat, never a broken page
             yield self._error(state, exc)
@@ -523,9 +539,13 @@ def build_demo(*, sessions: SessionStore | str | Path | None = None,
                                         allow_custom_value=True, visible=accepts_model(),
                                         info="rule, gemma, openai:<model>@<url>, "
                                              "transformers:<id>")
+                    cot = gr.Radio(["off", "chain", "tree"], value="off",
+                                   label="Chain of thought", visible=accepts_reasoning())
+                    icl = gr.Slider(0, 8, value=0, step=1, label="In-context examples (k)",
+                                    visible=accepts_reasoning())
                 new_btn = gr.Button("New conversation", elem_id="new")
         outputs = [chatbot, textbox, picture, pick, plan_code, review_box, state]
-        inputs = [textbox, state, detector, budget, verify, review, model]
+        inputs = [textbox, state, detector, budget, verify, review, model, cot, icl]
         textbox.submit(app.ask, inputs, outputs, api_name="ask")
         if app.examples:
             ex = gr.Examples(

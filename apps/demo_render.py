@@ -72,6 +72,12 @@ def step_message(rec: dict[str, Any]) -> Message | None:
     elif node == "verify":
         title = "Check and correction"
         body.append(_short(summary))
+    elif node == "demos":
+        title = "In-context examples"
+        body.append(_short(summary))
+    elif node == "reason":
+        title = "Chain of thought"
+        body.append(_short(summary))
     elif node == "ingest":
         title = "Image"
         body.append(_short(summary))
