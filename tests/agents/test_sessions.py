@@ -109,6 +109,22 @@ def test_threads_are_separate(tmp_path):
     assert [t.thread_id for t in agent.sessions.threads()] == ["b", "a"]
 
 
+def test_a_run_paused_for_plan_approval_resumes_in_a_new_agent(tmp_path):
+    from lavr.agents import AgentResult, PlanReview
+
+    db = tmp_path / "s.sqlite"
+    first = make_agent(sessions=db)
+    review = list(first.stream(image(2), "How many bands?", thread_id="p", review_plan=True))[-1]
+    assert isinstance(review, PlanReview)
+    first.sessions.close()
+
+    second = make_agent(sessions=db)  # the paused run's image is only in the database now
+    result = list(second.resume("p"))[-1]
+    assert isinstance(result, AgentResult)
+    assert result.answer.startswith("There are two bands")
+    assert np.array_equal(result.image, image(2))
+
+
 def test_follow_up_on_an_unknown_thread_is_a_clear_error(tmp_path):
     agent = make_agent(sessions=tmp_path / "s.sqlite")
     with pytest.raises(SessionError, match="no conversation 'ghost'.*start it with an image"):
