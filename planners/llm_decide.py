@@ -76,6 +76,10 @@ class LLMDecider:
     def name(self) -> str:
         return self.model.name
 
+    def _max_tokens(self) -> int:
+        """This role's cap, lowered to the model's own default when that is smaller."""
+        return min(self.max_new_tokens, self.model.default_options.max_new_tokens)
+
     @property
     def attempts(self) -> list[dict[str, Any]]:
         """Records of the last :meth:`decide` call in this thread (model calls only)."""
@@ -141,7 +145,7 @@ class LLMDecider:
             t0 = time.perf_counter()
             try:
                 raw = self.model.generate(msgs, json_schema=schema, schema_name="decision",
-                                          max_new_tokens=self.max_new_tokens, task="decide")
+                                          max_new_tokens=self._max_tokens(), task="decide")
             except Exception as exc:  # noqa: BLE001 - the rule decider takes over
                 if not isinstance(exc, LavrError):
                     logger.exception("%s crashed while deciding", self.name)

@@ -194,6 +194,10 @@ class LLMPlanner:
     def name(self) -> str:
         return self.model.name
 
+    def _max_tokens(self) -> int:
+        """This role's cap, lowered to the model's own default when that is smaller."""
+        return min(self.max_new_tokens, self.model.default_options.max_new_tokens)
+
     @property
     def uses_image(self) -> bool:
         """Whether :meth:`plan` wants the image (the model can see)."""
@@ -256,7 +260,7 @@ class LLMPlanner:
             t0 = time.perf_counter()
             try:
                 raw = self.model.generate(msgs, json_schema=schema, schema_name="plan",
-                                          max_new_tokens=self.max_new_tokens, task="plan")
+                                          max_new_tokens=self._max_tokens(), task="plan")
             except LavrError as exc:
                 attempts.append(self._record(i, total, t0, error=f"model failed: {exc}"))
                 raise

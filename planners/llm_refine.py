@@ -87,6 +87,10 @@ class LLMRefiner:
     def name(self) -> str:
         return self.model.name
 
+    def _max_tokens(self) -> int:
+        """This role's cap, lowered to the model's own default when that is smaller."""
+        return min(self.max_new_tokens, self.model.default_options.max_new_tokens)
+
     @property
     def attempts(self) -> list[dict[str, Any]]:
         """Records of the last :meth:`refine` call in this thread."""
@@ -128,7 +132,7 @@ class LLMRefiner:
         for i in range(1, total + 1):
             t0 = time.perf_counter()
             try:
-                raw = self.model.generate(msgs, max_new_tokens=self.max_new_tokens,
+                raw = self.model.generate(msgs, max_new_tokens=self._max_tokens(),
                                           task="refine")
             except LavrError as exc:
                 attempts.append(self._record(i, total, t0, error=f"model failed: {exc}"))
