@@ -24,9 +24,14 @@ from lavr.core_model.config import load_config
 from lavr.core_model.errors import InputError
 from lavr.core_model.images import ImageLike, load_image
 from lavr.core_model.model import MultimodalModel
+from lavr.planners.cot import CotOptions
+from lavr.planners.demos import DemoStore
+from lavr.planners.embed import TextEmbedder
 from lavr.planners.errors import PlanValidationError
 from lavr.planners.llm_roles import build_roles
 from lavr.planners.plan import Plan, validate_plan
+from lavr.planners.reasoning import ReasoningSetup
+from lavr.planners.select import IclOptions
 from lavr.planners.rule import RulePlanner
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
 from lavr.tools.registry import ToolRegistry, default_registry
@@ -78,6 +83,15 @@ class VisualAgent:
             ``vqa`` (default all); the other roles stay with the rules.
         model_options: Backend options for a model string (``timeout``, ``dtype``...).
         model_retries: Re-asks after an unusable model reply before the rule fallback.
+        cot: Default chain-of-thought: ``off``, ``chain``, ``tree`` or
+            :class:`~lavr.planners.cot.CotOptions` (per call: ``run(cot=...)``).
+        cot_steps: Fixed chain length (at most N reasoning steps and tool calls);
+            None is adaptive.
+        icl: Default in-context demos: a number ``k``, a dict or
+            :class:`~lavr.planners.select.IclOptions` (per call: ``run(icl=...)``).
+        demos: Demo store folder (default: the packaged starter bank).
+        embedder: Text embedder for demo retrieval (``minilm``, ``hashing`` or an
+            object; default MiniLM when installed).
     """
 
     def __init__(self, *, detector: str = "auto", max_steps: int = DEFAULT_MAX_STEPS,
@@ -86,7 +100,11 @@ class VisualAgent:
                  device: str = "auto", sessions: SessionStore | str | Path | None = None,
                  model: str | MultimodalModel | None = None,
                  model_roles: str | Sequence[str] | None = None,
-                 model_options: dict[str, Any] | None = None, model_retries: int = 2) -> None:
+                 model_options: dict[str, Any] | None = None, model_retries: int = 2,
+                 cot: CotOptions | str | dict[str, Any] = "off", cot_steps: int | None = None,
+                 icl: IclOptions | int | dict[str, Any] = 0,
+                 demos: DemoStore | str | Path | None = None,
+                 embedder: TextEmbedder | str | None = None) -> None:
         if max_steps < 1:
             raise InputError(f"max_steps must be at least 1, got {max_steps}")
         if sessions is not None and checkpointer is not None:
@@ -105,7 +123,11 @@ class VisualAgent:
             experts=ExpertPool(memory_budget_mb), cache=ResultCache(),
             planner=planner or roles.planner or RulePlanner(),
             settings={"detector": detector, "device": device},
-            verify=verify, model=roles.tool_model, decider=roles.decider, refiner=roles.refiner)
+            verify=verify, model=roles.tool_model, decider=roles.decider, refiner=roles.refiner,
+            reasoning=ReasoningSetup(store=demos, embedder=embedder))
+        defaults = _reasoning_options(self.context.reasoning, cot, cot_steps, icl)
+        self.context.reasoning.cot = CotOptions.model_validate(defaults["cot"])
+        self.context.reasoning.icl = IclOptions.model_validate(defaults["icl"])
         self.max_steps = max_steps
         self.checkpointer = checkpointer
         self.graph = compile_graph(checkpointer=checkpointer)
@@ -134,8 +156,12 @@ class VisualAgent:
         return self.sessions
 
     def _inputs(self, image: ImageLike | None, question: str, max_steps: int | None,
-                cfg: dict[str, Any]) -> dict[str, Any]:
+                cfg: dict[str, Any], reasoning: dict[str, Any] | None = None) -> dict[str, Any]:
         q = clean_question(question)
+        options = _reasoning_options(self.context.reasoning, **(reasoning or {}))
+        budget = max_steps or self.max_steps
+        if options["cot"]["mode"] != "off" and options["cot"]["steps"] is not None:
+            budget = min(budget, options["cot"]["steps"])  # fixed length caps the tool calls
         thread_id = cfg.get("configurable", {}).get("thread_id")
         if image is None:
             if thread_id is None:
@@ -146,9 +172,9 @@ class VisualAgent:
             arr = load_image(image)
         # Evidence and trace have append reducers: a new question on a thread starts them anew.
         inputs: dict[str, Any] = {
-            "question": q, "max_steps": max_steps or self.max_steps,
+            "question": q, "max_steps": budget,
             "evidence": Overwrite([]), "trace": Overwrite([]), "stop_reason": "", "answer": "",
-            "cited": []}
+            "cited": [], "reasoning_options": options, "demos": [], "cot": {}}
         if thread_id is not None:
             store = self._session_store()
             store.attach(thread_id, store.put_image(arr))
@@ -168,7 +194,9 @@ class VisualAgent:
         return cfg
 
     def run(self, image: ImageLike | None, question: str, *, max_steps: int | None = None,
-            thread_id: str | None = None) -> AgentResult:
+            thread_id: str | None = None, cot: CotOptions | str | dict[str, Any] | None = None,
+            cot_steps: int | None = None, icl: IclOptions | int | dict[str, Any] | None = None
+            ) -> AgentResult:
         """Answer ``question`` about ``image``.
 
         Args:
@@ -178,13 +206,20 @@ class VisualAgent:
             max_steps: Override the tool-call budget for this question.
             thread_id: Checkpointer thread (with a checkpointer): earlier turns of
                 the thread become ``history``.
+            cot: Chain-of-thought for this question: ``off``, ``chain``, ``tree``
+                or options (None: the agent's default); the chain or tree is
+                ``result.reasoning``.
+            cot_steps: Fixed length for this question (None: the agent's default).
+            icl: In-context demos for this question: ``k``, a dict or options
+                (None: the agent's default); the chosen demos are ``result.demos``.
 
         Raises:
-            InputError: Bad image or question (``ImageError`` for images,
+            InputError: Bad image, question or options (``ImageError`` for images,
                 ``SessionError`` for a thread without an image).
         """
         result: AgentResult | None = None
-        for event in self.stream(image, question, max_steps=max_steps, thread_id=thread_id):
+        for event in self.stream(image, question, max_steps=max_steps, thread_id=thread_id,
+                                 cot=cot, cot_steps=cot_steps, icl=icl):
             if isinstance(event, AgentResult):
                 result = event
         if result is None:  # pragma: no cover - stream always ends with a result
@@ -192,7 +227,7 @@ class VisualAgent:
         return result
 
     def correct(self, image: ImageLike, text: str, *, policy: str | None = None,
-                attach_boxes: bool | None = None) -> CorrectionResult:
+                attach_boxes: bool | None = None, mode: str = "rule") -> CorrectionResult:
         """Check any text about ``image`` claim by claim with this agent's experts and correct it.
 
         Woodpecker-style: concepts are extracted, turned into questions, answered
@@ -204,19 +239,29 @@ class VisualAgent:
             text: An MLLM's answer, a caption, ... (at most 20,000 characters).
             policy: Unverifiable claims: ``keep``, ``mark`` (default) or ``remove``.
             attach_boxes: Attach ``entity([x1, y1, x2, y2])`` boxes (default True).
+            mode: ``rule`` (no model needed) or ``llm``: this agent's model
+                extracts the claims and rewrites the text; the rewrite is
+                re-checked and replaced by the rule correction if still wrong.
 
         Raises:
-            InputError: Bad image or text.
+            InputError: Bad image, text or mode, or ``llm`` mode without a model.
         """
         from lavr.agents.verify.pipeline import corrector_for_context
 
+        if mode not in ("rule", "llm"):
+            raise InputError(f"mode must be rule or llm, got {mode!r}")
+        if mode == "llm" and self.model is None:
+            raise InputError("LLM-mode correction needs a model: VisualAgent(model=...)")
         arr = load_image(image)
-        corrector = corrector_for_context(self.context, policy=policy,  # type: ignore[arg-type]
-                                          attach_boxes=attach_boxes)
+        corrector = corrector_for_context(
+            self.context, policy=policy, attach_boxes=attach_boxes,  # type: ignore[arg-type]
+            model=self.model if mode == "llm" else None)
         return corrector.correct(arr, text)
 
     def chat(self, image: ImageLike | None, question: str, *, thread_id: str,
-             max_steps: int | None = None) -> AgentResult:
+             max_steps: int | None = None, cot: CotOptions | str | dict[str, Any] | None = None,
+             cot_steps: int | None = None, icl: IclOptions | int | dict[str, Any] | None = None
+             ) -> AgentResult:
         """One turn of a multi-turn conversation on a checkpointer thread.
 
         The first turn needs an image; later turns may pass None to ask about
@@ -230,10 +275,13 @@ class VisualAgent:
         if self.checkpointer is None:
             raise InputError("chat() needs persistent threads: VisualAgent(sessions='chats.sqlite')"
                              " or VisualAgent(checkpointer=...)")
-        return self.run(image, question, max_steps=max_steps, thread_id=thread_id)
+        return self.run(image, question, max_steps=max_steps, thread_id=thread_id, cot=cot,
+                        cot_steps=cot_steps, icl=icl)
 
     def stream(self, image: ImageLike | None, question: str, *, max_steps: int | None = None,
-               thread_id: str | None = None, review_plan: bool = False
+               thread_id: str | None = None, review_plan: bool = False,
+               cot: CotOptions | str | dict[str, Any] | None = None,
+               cot_steps: int | None = None, icl: IclOptions | int | dict[str, Any] | None = None
                ) -> Iterator[StreamEvent]:
         """Yield a :class:`StepEvent` as each node finishes, then the :class:`AgentResult`.
 
@@ -245,12 +293,16 @@ class VisualAgent:
             review_plan: Pause after planning (human in the loop; needs a
                 checkpointer): the last event is then a :class:`PlanReview`
                 instead of the result; continue with :meth:`resume`.
+            cot: As for :meth:`run`.
+            cot_steps: As for :meth:`run`.
+            icl: As for :meth:`run`.
         """
         if review_plan and self.checkpointer is None:
             raise InputError("plan review needs a checkpointer: VisualAgent(sessions=...) or "
                              "VisualAgent(checkpointer=...)")
         cfg = self._config(thread_id)
-        inputs = self._inputs(image, question, max_steps, cfg)
+        inputs = self._inputs(image, question, max_steps, cfg,
+                              {"cot": cot, "cot_steps": cot_steps, "icl": icl})
         yield from self._drive(inputs, cfg, review_plan=review_plan)
 
     def resume(self, thread_id: str, *, plan: Plan | dict[str, Any] | str | None = None
@@ -285,11 +337,15 @@ class VisualAgent:
         yield from self._drive(None, cfg, review_plan=False, final=values)
 
     async def arun(self, image: ImageLike | None, question: str, *,
-                   max_steps: int | None = None, thread_id: str | None = None) -> AgentResult:
+                   max_steps: int | None = None, thread_id: str | None = None,
+                   cot: CotOptions | str | dict[str, Any] | None = None,
+                   cot_steps: int | None = None,
+                   icl: IclOptions | int | dict[str, Any] | None = None) -> AgentResult:
         """Async :meth:`run` (the graph runs in a worker thread; the event loop stays free)."""
         result: AgentResult | None = None
         async for event in self.astream(image, question, max_steps=max_steps,
-                                        thread_id=thread_id):
+                                        thread_id=thread_id, cot=cot, cot_steps=cot_steps,
+                                        icl=icl):
             if isinstance(event, AgentResult):
                 result = event
         if result is None:  # pragma: no cover - stream always ends with a result
@@ -297,7 +353,10 @@ class VisualAgent:
         return result
 
     def astream(self, image: ImageLike | None, question: str, *, max_steps: int | None = None,
-                thread_id: str | None = None, review_plan: bool = False
+                thread_id: str | None = None, review_plan: bool = False,
+                cot: CotOptions | str | dict[str, Any] | None = None,
+                cot_steps: int | None = None,
+                icl: IclOptions | int | dict[str, Any] | None = None
                 ) -> AsyncIterator[StreamEvent]:
         """Async :meth:`stream`: the same typed events, as they happen.
 
@@ -306,7 +365,8 @@ class VisualAgent:
         run after the node in progress.
         """
         return _iterate_in_thread(lambda: self.stream(
-            image, question, max_steps=max_steps, thread_id=thread_id, review_plan=review_plan))
+            image, question, max_steps=max_steps, thread_id=thread_id, review_plan=review_plan,
+            cot=cot, cot_steps=cot_steps, icl=icl))
 
     def aresume(self, thread_id: str, *, plan: Plan | dict[str, Any] | str | None = None
                 ) -> AsyncIterator[StreamEvent]:
@@ -368,7 +428,24 @@ class VisualAgent:
             steps=list(state.get("trace", [])), evidence=list(state.get("evidence", [])),
             plan=dict(state.get("plan", {})), cited=list(state.get("cited", [])), image=image,
             image_hash=state["image_hash"], thread_id=thread_id,
-            history=list(state.get("history", [])), _artifacts=self.context.artifacts)
+            history=list(state.get("history", [])), reasoning=dict(state.get("cot") or {}),
+            demos=list(state.get("demos") or []), _artifacts=self.context.artifacts)
+
+
+def _reasoning_options(setup: ReasoningSetup, cot: Any = None, cot_steps: int | None = None,
+                       icl: Any = None) -> dict[str, Any]:
+    """Per-call chain-of-thought and demo options over the agent's defaults.
+
+    Raises:
+        InputError: An unknown mode, a bad number of steps or demos, ...
+    """
+    try:
+        return setup.resolve(cot, icl, cot_steps=cot_steps)
+    except (ValidationError, TypeError) as exc:
+        detail = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
+                           for e in exc.errors()) if isinstance(exc, ValidationError) else str(exc)
+        raise InputError(f"bad reasoning options (cot={cot!r}, cot_steps={cot_steps!r}, "
+                         f"icl={icl!r}): {detail}") from exc
 
 
 _T = TypeVar("_T")

@@ -63,6 +63,11 @@ class AgentResult:
         thread_id: Checkpointer thread, if any.
         history: Earlier turns of the thread, oldest first: ``question``,
             ``answer``, ``cited``, ``image_hash``.
+        reasoning: The reasoning chain or tree (``kind`` ``chain`` or ``tree``;
+            empty when chain-of-thought is off); print it with
+            :func:`lavr.planners.cot.render_reasoning`.
+        demos: The in-context demos chosen for the question (``id``, ``task``,
+            ``score``, ``text_sim``, ``image_sim``, ``instruction``).
     """
 
     question: str
@@ -75,6 +80,8 @@ class AgentResult:
     image_hash: str
     thread_id: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    reasoning: dict[str, Any] = field(default_factory=dict)
+    demos: list[dict[str, Any]] = field(default_factory=list)
     _artifacts: ArtifactStore | None = field(default=None, repr=False)
 
     def _dets_of(self, step_id: str) -> Detections | None:
@@ -137,6 +144,8 @@ class AgentResult:
             "detections": self.detections.to_records(),
             "thread_id": self.thread_id,
             "history": self.history,
+            "reasoning": self.reasoning or None,
+            "demos": self.demos,
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:

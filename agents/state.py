@@ -10,6 +10,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypedDict
 
+from lavr.planners.reasoning import ReasoningSetup
 from lavr.planners.rule import RulePlanner
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
 from lavr.tools.registry import ToolRegistry
@@ -34,6 +35,10 @@ class AgentState(TypedDict, total=False):
         cited: Step ids the answer cites.
         history: Earlier turns of the thread (reducer: append): ``question``,
             ``answer``, ``cited``, ``image_hash``.
+        reasoning_options: This question's ``{"cot": CotOptions, "icl": IclOptions}``
+            as dicts (absent: the agent's defaults).
+        demos: The in-context demos chosen for the question (id, task, scores).
+        cot: The reasoning chain or tree (``ReasoningChain``/``ReasoningTree`` dict).
     """
 
     question: str
@@ -50,6 +55,9 @@ class AgentState(TypedDict, total=False):
     answer: str
     cited: list[str]
     history: Annotated[list[dict[str, Any]], operator.add]
+    reasoning_options: dict[str, Any]
+    demos: list[dict[str, Any]]
+    cot: dict[str, Any]
 
 
 @dataclass
@@ -68,6 +76,8 @@ class AgentContext:
         decider: The decision maker (None: the rule decider).
         refiner: The semantic refiner (None: the rule refiner); when it fails
             the rule refiner answers.
+        reasoning: Chain-of-thought and in-context demo defaults, and the demo
+            selectors (:class:`~lavr.planners.reasoning.ReasoningSetup`).
     """
 
     registry: ToolRegistry
@@ -80,6 +90,7 @@ class AgentContext:
     model: Any = None
     decider: Any = None
     refiner: Any = None
+    reasoning: ReasoningSetup = field(default_factory=ReasoningSetup)
 
 
 def trace_record(node: str, *, tool: str | None = None, args: dict[str, Any] | None = None,

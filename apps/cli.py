@@ -40,6 +40,9 @@ def _add_ask(sub: Any) -> None:
     p.add_argument("--thread", default="default",
                    help="conversation id within --sessions (default 'default')")
     p.add_argument("--save-html", metavar="PATH", help="write a self-contained HTML trace")
+    from lavr.apps.cot_cli import add_reasoning_args
+
+    add_reasoning_args(p)
 
 
 def _add_eval(sub: Any) -> None:
@@ -96,22 +99,31 @@ def _print_trace(result: Any) -> None:
 def cmd_ask(args: argparse.Namespace) -> int:
     from lavr.agents import VisualAgent
 
+    from lavr.apps.cot_cli import agent_kwargs, reasoning_kwargs, reasoning_lines
+
     agent = VisualAgent(detector=args.detector, max_steps=args.max_steps,
-                        verify=not args.no_verify, device=args.device, sessions=args.sessions)
+                        verify=not args.no_verify, device=args.device, sessions=args.sessions,
+                        **agent_kwargs(args))
+    per_call = reasoning_kwargs(args)
     if args.sessions:
-        result = agent.chat(args.image, args.question, thread_id=args.thread)
+        result = agent.chat(args.image, args.question, thread_id=args.thread, **per_call)
     else:
-        result = agent.run(args.image, args.question)
+        result = agent.run(args.image, args.question, **per_call)
     if args.save_annotated:
         result.save_annotated(args.save_annotated)
     if args.save_html:
         result.save_html(args.save_html)
     if args.json:
-        print(result.to_json())
+        data = result.to_dict()
+        if args.image:  # lets 'lavr demos add --from-trace' find the image
+            data["image"]["path"] = str(Path(args.image).resolve())
+        print(json.dumps(data, indent=2, default=str))
         return EXIT_OK
     print(f"Q: {result.question}")
     print("Steps:")
     _print_trace(result)
+    for line in reasoning_lines(result):
+        print(line)
     print(f"A: {result.answer}")
     if args.sessions:
         print(f"(conversation {args.thread!r}, turn {len(result.history) + 1}, "

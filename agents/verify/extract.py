@@ -177,6 +177,10 @@ def _head_noun(toks: list[Token], i: int, text: str) -> tuple[str | None, tuple[
     if word in COLOUR_WORDS and (nxt in GENERIC_NOUNS or (nxt and noun_label(nxt))):
         return None, (), 0, False  # "orange circle": a colour, not a fruit
     label = noun_label(word)
+    if label is None and word in COLOUR_WORDS and i > 0 and \
+            _contiguous(text, toks[i - 1], toks[i]) and \
+            (toks[i - 1].word in _INDEFINITE | _DEFINITE or parse_number(toks[i - 1].word)):
+        label = normalise_label(word, vocabulary())  # "an orange", "two oranges": the fruit
     if label and word in _BOX_WORDS and (re.match(r"\s*\[", text[toks[i].end:]) or
                                          (i > 0 and toks[i - 1].word == "bounding")):
         return None, (), 0, False  # "(box [12, 30, 60, 80])" is a box, not a square

@@ -255,35 +255,78 @@ def ocr_lines_from_evidence(evidence: list[dict[str, Any]], artifacts: Any) -> D
     return merged if merged.text is not None else None
 
 
+#: Scripted-model task names of the LLM-mode stages.
+EXTRACT_TASK = "verify_extract"
+CORRECT_TASK = "verify_correct"
+
+
+def as_text_model(model: Any, *, task: str = CORRECT_TASK,
+                  max_new_tokens: int = 512) -> Callable[[str], str]:
+    """``prompt -> reply`` from a :class:`~lavr.core_model.model.MultimodalModel` or a callable."""
+    if not hasattr(model, "generate"):
+        if not callable(model):
+            raise InputError(f"expected a model or a prompt -> reply function, got "
+                             f"{type(model).__name__}")
+        return model
+
+    def generate(prompt: str) -> str:
+        from lavr.core_model.messages import Message
+
+        return model.generate([Message.user(prompt)], task=task, max_new_tokens=max_new_tokens)
+    return generate
+
+
+def vqa_from_registry(registry: Any, model: Any, experts: Any) -> VQAFunction | None:
+    """``vqa(image, question)`` through the registry's ``vqa`` tool, when a model sees images."""
+    if model is None or not getattr(model, "sees_images", False) or "vqa" not in registry:
+        return None
+    from lavr.tools.base import ArtifactStore, ToolContext
+
+    tool = registry.get("vqa")
+
+    def ask(image: np.ndarray, question: str) -> str:
+        ctx = ToolContext(image=image, image_hash="", artifacts=ArtifactStore(), experts=experts,
+                          model=model)
+        return str(tool.run(registry.parse_args("vqa", {"question": question}), ctx).value)
+    return ask
+
+
 def corrector_for_context(context: Any, *, evidence: list[dict[str, Any]] | None = None,
                           policy: UnverifiablePolicy | None = None,
-                          attach_boxes: bool | None = None,
-                          vqa: VQAFunction | None = None) -> Corrector:
-    """A :class:`Corrector` that uses an agent's experts, settings and tools.
+                          attach_boxes: bool | None = None, vqa: VQAFunction | None = None,
+                          model: Any = None) -> Corrector:
+    """A :class:`Corrector` that uses an agent's experts, settings, tools and model.
 
     Only experts the agent's registry offers are used (no ``detect`` tool: object
-    claims are unverifiable). Settings read: ``detector``, ``device``,
-    ``verify_policy``, ``verify_attach_boxes``, ``vqa`` and ``verify_model`` (a
-    ``prompt -> reply`` function for LLM mode).
+    claims are unverifiable). When the agent's multimodal model takes the
+    ``vqa`` role, it answers what the experts cannot. Settings read:
+    ``detector``, ``device``, ``verify_policy``, ``verify_attach_boxes``,
+    ``vqa`` and ``verify_model`` (LLM-mode correction).
 
     Args:
         context: An :class:`~lavr.agents.state.AgentContext`.
         evidence: The run's evidence records; OCR lines in them are reused.
         policy: Overrides ``verify_policy``.
         attach_boxes: Overrides ``verify_attach_boxes``.
-        vqa: Overrides the ``vqa`` setting.
+        vqa: Overrides the ``vqa`` setting and the agent's model.
+        model: A model (or ``prompt -> reply`` function) for LLM-mode extraction
+            and rewriting; overrides ``verify_model``. None: rule mode.
     """
     settings = context.settings
     registry = context.registry
     ocr_lines = ocr_lines_from_evidence(evidence or [], context.artifacts)
+    vqa = vqa or settings.get("vqa") or vqa_from_registry(
+        registry, getattr(context, "model", None), context.experts)
     validator = ExpertValidator(
         detector=str(settings.get("detector", "auto")), device=str(settings.get("device", "auto")),
         experts=context.experts, use_detector="detect" in registry,
-        use_colour="colour" in registry, use_ocr="ocr" in registry,
-        vqa=vqa or settings.get("vqa"), ocr_lines=ocr_lines)
+        use_colour="colour" in registry, use_ocr="ocr" in registry, vqa=vqa,
+        ocr_lines=ocr_lines)
     pol = policy or settings.get("verify_policy", "mark")
     attach = settings.get("verify_attach_boxes", True) if attach_boxes is None else attach_boxes
-    model = settings.get("verify_model")
+    model = model if model is not None else settings.get("verify_model")
     if model is not None:
-        return Corrector.from_model(model, validator=validator, policy=pol, attach_boxes=attach)
+        return Corrector(validator=validator, policy=pol, attach_boxes=attach,
+                         extractor=LLMExtractor(as_text_model(model, task=EXTRACT_TASK)),
+                         rewriter=as_text_model(model, task=CORRECT_TASK))
     return Corrector(validator=validator, policy=pol, attach_boxes=attach)

@@ -117,6 +117,9 @@ def split_sentences(text: str) -> list[Sentence]:
             start = end
     if text[start:].strip():
         bounds.append((start, len(text)))
+    bounds = [(s, _citation_end(text, e)) for s, e in bounds]
+    bounds = [(max(s, bounds[i - 1][1]) if i else s, e) for i, (s, e) in enumerate(bounds)]
+    bounds = [(s, e) for s, e in bounds if e > s]
     merged: list[tuple[int, int]] = []
     for s, e in bounds:
         if merged and not re.search(r"[A-Za-z0-9]", masked[s:e]) and text[s:e].strip():
@@ -129,6 +132,15 @@ def split_sentences(text: str) -> list[Sentence]:
             s += 1
         out.append(Sentence(i, s, e, text[s:e]))
     return out
+
+
+def _citation_end(text: str, end: int) -> int:
+    """``end`` moved past bracket groups right after a full stop (``". [s1, s2]"``)."""
+    while True:
+        m = re.match(r"[ \t]*(\[[^\[\]\n]*\])", text[end:])
+        if not m:
+            return end
+        end += m.end()
 
 
 def tokens(masked: str, start: int = 0, end: int | None = None) -> list[Token]:

@@ -15,9 +15,11 @@ evaluation suites, so expert answers and ground truth are read alike.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -524,11 +526,16 @@ class ExpertValidator:
             return
         from lavr.tools.ocr import get_reader, read_text
 
+        key = _image_key(image)
         try:
-            reader = get_reader(self.experts, device=None if self.device == "auto" else self.device)
-            lines = read_text(image, reader=reader)
-            if len(lines) == 0:
-                lines = read_text(image, reader=reader, zoom=OCR_RETRY_ZOOM)
+            lines = _OCR_CACHE.get(key)
+            if lines is None:
+                reader = get_reader(self.experts,
+                                    device=None if self.device == "auto" else self.device)
+                lines = read_text(image, reader=reader)
+                if len(lines) == 0:
+                    lines = read_text(image, reader=reader, zoom=OCR_RETRY_ZOOM)
+                _OCR_CACHE.put(key, lines)
         except ToolError as exc:
             kb.ocr_reason = exc.reason
             kb.ocr_evidence.append(kb.add_evidence("ocr", "ocr unavailable", error=exc.reason))
@@ -538,6 +545,35 @@ class ExpertValidator:
         eid = kb.add_evidence("ocr", "ocr: " + (", ".join(f'"{t}"' for t in texts) or "no text"),
                               boxes=lines.xyxy.tolist())
         kb.ocr_evidence.append(eid)
+
+
+class _LinesCache:
+    """A small thread-safe LRU of OCR lines by image content (OCR is the slow expert)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._data: OrderedDict[str, Detections] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Detections | None:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+            return None
+
+    def put(self, key: str, value: Detections) -> None:
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
+_OCR_CACHE = _LinesCache()
+
+
+def _image_key(image: np.ndarray) -> str:
+    return f"{image.shape}:{hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()}"
 
 
 def drop_nested_duplicates(dets: Detections) -> Detections:

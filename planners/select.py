@@ -1,0 +1,250 @@
+"""Choosing in-context demos for a question: random, by similarity, or diverse (MMR).
+
+The similarity of a demo to a query is a weighted mix of the cosine similarity
+of their instructions (a sentence embedding, :mod:`lavr.planners.embed`) and of
+their images (a colour/edge histogram)::
+
+    score = (1 - image_weight) * text_cos + image_weight * image_cos
+
+Demos under ``threshold`` are dropped before choosing (so fewer than ``k`` may
+be returned). ``mmr`` picks greedily by ``lambda * score - (1 - lambda) *
+max similarity to the demos already picked``. The chosen demos are then
+ordered: most similar last (next to the question, the default), most similar
+first, seeded random, or as stored. Everything is deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import zlib
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from lavr.planners.demos import DemoRecord, DemoStore
+from lavr.planners.embed import TextEmbedder, image_embedding, image_embeddings, text_embedder
+
+logger = logging.getLogger(__name__)
+
+Strategy = Literal["random", "similarity", "mmr"]
+Order = Literal["similar-last", "similar-first", "random", "stored"]
+PromptFormat = Literal["auto", "chat", "instruction"]
+STRATEGIES: tuple[str, ...] = ("random", "similarity", "mmr")
+ORDERS: tuple[str, ...] = ("similar-last", "similar-first", "random", "stored")
+
+
+class IclOptions(BaseModel):
+    """How to pick and show in-context demos for one question.
+
+    Attributes:
+        k: Demos to show (0: none).
+        strategy: ``random``, ``similarity`` or ``mmr`` (similar but diverse).
+        seed: Seed for ``random`` choice and ``random`` order.
+        threshold: Drop demos whose similarity is below this (None: keep all).
+        order: ``similar-last`` (closest next to the question), ``similar-first``,
+            ``random`` or ``stored``.
+        mmr_lambda: MMR trade-off: 1 is pure similarity, 0 pure diversity.
+        image_weight: Share of the image similarity in the score (0..1).
+        format: Prompt layout for models that see: ``chat`` turns, the classic
+            ``### Instruction / ### Image / ### Response`` layout, or ``auto``
+            (chat).
+        store: Demo store folder (None: the agent's store, by default the
+            packaged starter bank).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(0, ge=0, le=32)
+    strategy: Strategy = "similarity"
+    seed: int = 0
+    threshold: float | None = Field(None, ge=-1.0, le=1.0)
+    order: Order = "similar-last"
+    mmr_lambda: float = Field(0.7, ge=0.0, le=1.0)
+    image_weight: float = Field(0.25, ge=0.0, le=1.0)
+    format: PromptFormat = "auto"
+    store: str | None = None
+
+    @classmethod
+    def coerce(cls, value: IclOptions | dict[str, Any] | int | None, **overrides: Any
+               ) -> IclOptions:
+        """Options from ``k``, a dict or options; non-None ``overrides`` win."""
+        if value is None:
+            opts = cls()
+        elif isinstance(value, IclOptions):
+            opts = value
+        elif isinstance(value, bool):
+            raise TypeError("icl must be a number of demos, a dict or IclOptions, not a bool")
+        elif isinstance(value, int):
+            opts = cls(k=value)
+        else:
+            opts = cls.model_validate(value)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return cls.model_validate({**opts.model_dump(), **given}) if given else opts
+
+
+@dataclass(frozen=True)
+class SelectedDemo:
+    """A chosen demo and why.
+
+    Attributes:
+        demo: The demo.
+        score: Combined similarity to the query (None when not computed: random
+            choice without a threshold).
+        text_sim: Instruction cosine similarity (or None).
+        image_sim: Image cosine similarity (or None).
+    """
+
+    demo: DemoRecord
+    score: float | None = None
+    text_sim: float | None = None
+    image_sim: float | None = None
+
+    def public(self) -> dict[str, Any]:
+        """Small JSON-able record for the trace."""
+        r = (lambda x: None if x is None else round(float(x), 4))  # noqa: E731
+        return {"id": self.demo.id, "task": self.demo.task, "score": r(self.score),
+                "text_sim": r(self.text_sim), "image_sim": r(self.image_sim),
+                "instruction": self.demo.instruction}
+
+
+def _stable_hash(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8"))
+
+
+class DemoSelector:
+    """Chooses demos from a store for a question and image.
+
+    Embeddings of the store's demos are computed once, on first use.
+
+    Args:
+        store: The demo store.
+        embedder: Text embedder (name, object, or None for the default: MiniLM
+            when installed).
+    """
+
+    def __init__(self, store: DemoStore, *, embedder: TextEmbedder | str | None = None) -> None:
+        self.store = store
+        self._embedder_arg = embedder
+        self._embedder: TextEmbedder | None = None
+        self._text: np.ndarray | None = None
+        self._image: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def embedder(self) -> TextEmbedder:
+        """The text embedder (resolved on first use)."""
+        if self._embedder is None:
+            self._embedder = text_embedder(self._embedder_arg)  # type: ignore[arg-type]
+        return self._embedder
+
+    def demos(self) -> list[DemoRecord]:
+        """The store's demos."""
+        return self.store.records()
+
+    def _demo_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        with self._lock:
+            if self._text is None or self._image is None:
+                demos = self.demos()
+                self._text = self.embedder.embed([d.instruction for d in demos])
+                self._image = image_embeddings([self.store.images(d)[0] for d in demos])
+            return self._text, self._image
+
+    def similarities(self, question: str, image: np.ndarray | None, *,
+                     image_weight: float = 0.25) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(score, text_sim, image_sim)`` of every demo, in store order.
+
+        Without an image the score is the text similarity alone.
+        """
+        text_vecs, image_vecs = self._demo_vectors()
+        q_text = self.embedder.embed([question])[0]
+        text_sim = text_vecs @ q_text
+        if image is None:
+            return text_sim.copy(), text_sim, np.full_like(text_sim, np.nan)
+        image_sim = image_vecs @ image_embedding(image)
+        score = (1.0 - image_weight) * text_sim + image_weight * image_sim
+        return score, text_sim, image_sim
+
+    def demo_similarity(self, image_weight: float = 0.25) -> np.ndarray:
+        """``(N, N)`` demo-to-demo similarity (the same mix as the scores)."""
+        text_vecs, image_vecs = self._demo_vectors()
+        return (1.0 - image_weight) * (text_vecs @ text_vecs.T) + \
+            image_weight * (image_vecs @ image_vecs.T)
+
+    def select(self, question: str, image: np.ndarray | None, options: IclOptions, *,
+               exclude: Collection[str] = ()) -> list[SelectedDemo]:
+        """The demos to show for ``question`` about ``image``, in prompt order.
+
+        Args:
+            question: The question.
+            image: Its ``HxWx3 uint8 RGB`` image (None: text similarity only).
+            options: k, strategy, seed, threshold, order, ...
+            exclude: Demo ids never to pick (e.g. the query's own demo in an
+                evaluation on the bank).
+        """
+        demos = self.demos()
+        if options.k <= 0 or not demos:
+            return []
+        need_scores = options.strategy != "random" or options.threshold is not None
+        if need_scores:
+            score, tsim, isim = self.similarities(question, image,
+                                                  image_weight=options.image_weight)
+        else:
+            score = tsim = isim = None
+        candidates = [i for i, d in enumerate(demos) if d.id not in exclude]
+        if options.threshold is not None and score is not None:
+            kept = [i for i in candidates if score[i] >= options.threshold]
+            logger.debug("threshold %.2f kept %d of %d demos", options.threshold, len(kept),
+                         len(candidates))
+            candidates = kept
+        rng = np.random.default_rng([options.seed, _stable_hash(question)])
+        k = min(options.k, len(candidates))
+        if options.strategy == "random" or score is None:
+            chosen = [candidates[int(i)] for i in rng.choice(len(candidates), size=k,
+                                                              replace=False)] if k else []
+        elif options.strategy == "similarity":
+            chosen = sorted(candidates, key=lambda i: (-score[i], i))[:k]
+        else:
+            chosen = self._mmr(candidates, score, k, options)
+        chosen = self._order(chosen, score, options, rng)
+        return [SelectedDemo(demos[i], *(None if a is None else float(a[i])
+                                         for a in (score, tsim, isim)))
+                for i in chosen]
+
+    def _mmr(self, candidates: Sequence[int], score: np.ndarray, k: int,
+             options: IclOptions) -> list[int]:
+        sim = self.demo_similarity(options.image_weight)
+        lam = options.mmr_lambda
+        chosen: list[int] = []
+        left = list(candidates)
+        while left and len(chosen) < k:
+            def value(i: int) -> tuple[float, int]:
+                redundancy = max((sim[i, j] for j in chosen), default=0.0)
+                return (lam * score[i] - (1.0 - lam) * redundancy, -i)
+
+            best = max(left, key=value)
+            chosen.append(best)
+            left.remove(best)
+        return chosen
+
+    @staticmethod
+    def _order(chosen: list[int], score: np.ndarray | None, options: IclOptions,
+               rng: np.random.Generator) -> list[int]:
+        if options.order == "stored":
+            return sorted(chosen)
+        if options.order == "random":
+            return [chosen[int(i)] for i in rng.permutation(len(chosen))]
+        if score is None:  # random choice without scores: keep the drawn order
+            return chosen
+        ranked = sorted(chosen, key=lambda i: (-score[i], i))
+        return ranked if options.order == "similar-first" else ranked[::-1]
+
+
+def precision_at_k(selected: Sequence[SelectedDemo], task: str) -> float:
+    """Share of the selected demos whose task label is ``task`` (0 when none selected)."""
+    if not selected:
+        return 0.0
+    return sum(1 for s in selected if s.demo.task == task) / len(selected)
