@@ -76,6 +76,14 @@ class _Evidence:
             return None
         return step.args.get("source") or step.args.get("a")
 
+    def answer(self) -> tuple[str, dict[str, Any], list[str]] | None:
+        """``(answer step id, its record, its citation chain)``, or None if it failed."""
+        sid = self.plan.answer_step
+        rec = self.get(sid)
+        if sid is None or rec is None or rec.get("error"):
+            return None
+        return sid, rec, self.chain(sid)
+
     def errors(self) -> list[dict[str, Any]]:
         return [r for r in self.records if r.get("error") and not r.get("skipped")]
 
@@ -112,12 +120,11 @@ def _describe_all(dets: Detections) -> str:
 
 
 def _answer_count(ev: _Evidence, target: str, exists: bool) -> tuple[str, list[str]]:
-    sid = ev.plan.answer_step
-    rec = ev.get(sid)
-    if rec is None or rec.get("error"):
+    got = ev.answer()
+    if got is None:
         return _failure(ev)
+    sid, rec, chain = got
     n = int(rec.get("value") or 0)
-    chain = ev.chain(sid)
     dets = ev.dets(ev.source_of(sid) if sid else None)
     boxes = ""
     if dets is not None and 0 < len(dets) <= 6:
@@ -133,12 +140,11 @@ def _answer_count(ev: _Evidence, target: str, exists: bool) -> tuple[str, list[s
 
 
 def _answer_colour(ev: _Evidence, target: str) -> tuple[str, list[str]]:
-    sid = ev.plan.answer_step
-    rec = ev.get(sid)
-    if rec is None or rec.get("error"):
+    got = ev.answer()
+    if got is None:
         return _failure(ev)
+    sid, rec, chain = got
     dets = ev.dets(sid)
-    chain = ev.chain(sid)
     noun = target or "object"
     if dets is None or len(dets) == 0:
         return f"I found no {noun}, so I cannot name its colour.{_cite(chain)}", chain
@@ -207,12 +213,11 @@ def _answer_read(ev: _Evidence) -> tuple[str, list[str]]:
 
 
 def _answer_locate(ev: _Evidence, target: str, size: list[int] | None) -> tuple[str, list[str]]:
-    sid = ev.plan.answer_step
-    rec = ev.get(sid)
-    if rec is None or rec.get("error"):
+    got = ev.answer()
+    if got is None:
         return _failure(ev)
+    sid, rec, chain = got
     dets = ev.dets(sid)
-    chain = ev.chain(sid)
     noun = target or "object"
     if dets is None or len(dets) == 0:
         return f"I found no {noun} in the image.{_cite(chain)}", chain
@@ -226,7 +231,6 @@ def _answer_locate(ev: _Evidence, target: str, size: list[int] | None) -> tuple[
 def _answer_relation(ev: _Evidence) -> tuple[str, list[str]]:
     sid = ev.plan.answer_step
     rec = ev.get(sid)
-    chain = ev.chain(sid)
     step = next((s for s in ev.plan.steps if s.id == sid), None)
     if rec is None:
         return _failure(ev)
@@ -246,11 +250,10 @@ def _answer_relation(ev: _Evidence) -> tuple[str, list[str]]:
 
 
 def _answer_segment(ev: _Evidence, target: str) -> tuple[str, list[str]]:
-    sid = ev.plan.answer_step
-    rec = ev.get(sid)
-    if rec is None or rec.get("error"):
+    got = ev.answer()
+    if got is None:
         return _failure(ev)
-    chain = ev.chain(sid)
+    sid, rec, chain = got
     areas = [int(a) for a in (rec.get("value") or [])]
     noun = target or "object"
     if not areas:
@@ -260,12 +263,11 @@ def _answer_segment(ev: _Evidence, target: str) -> tuple[str, list[str]]:
 
 
 def _answer_list(ev: _Evidence) -> tuple[str, list[str]]:
-    sid = ev.plan.answer_step
-    rec = ev.get(sid)
-    if rec is None or rec.get("error"):
+    got = ev.answer()
+    if got is None:
         return _failure(ev)
+    sid, rec, chain = got
     dets = ev.dets(sid)
-    chain = ev.chain(sid)
     if dets is None or len(dets) == 0:
         return f"I did not detect any objects I know.{_cite(chain)}", chain
     return f"I see {_describe_all(dets)}.{_cite(chain)}", chain
