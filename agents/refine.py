@@ -258,7 +258,7 @@ def _answer_segment(ev: _Evidence, target: str) -> tuple[str, list[str]]:
     noun = target or "object"
     if not areas:
         return f"I found no {noun} to segment.{_cite(chain)}", chain
-    return (f"I segmented {_num(len(areas))} {_plural(noun, len(areas))}; mask areas "
+    return (f"I segmented {_num(len(areas))} {_plural(noun, len(areas))}; mask area" + ("s " if len(areas) > 1 else " ")
             + ", ".join(f"{a} px" for a in areas) + f".{_cite(chain)}"), chain
 
 
