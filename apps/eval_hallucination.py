@@ -100,7 +100,8 @@ class _CountItem:
     @property
     def phrase(self) -> str:
         what = f"{self.colour} {self.shape}" if self.colour else self.shape
-        return f"{self.word} {_plural(what, self.n)}"
+        word = "an" if self.word == "a" and what[0] in "aeiou" else self.word
+        return f"{word} {_plural(what, self.n)}"
 
 
 def _count_items(scene: Scene, rng: np.random.Generator, by_colour: bool) -> list[_CountItem]:
@@ -197,8 +198,10 @@ def make_caption(scene: Scene, rng: np.random.Generator, *, n_hallucinations: in
             items.insert(pos, _CountItem(shape, colour, 1, "a"))
             count_facts.insert(pos, fact)
         else:
-            absent_sentence = (f"There is also a {colour} {shape}." if rng.random() < 0.5 else
-                               f"A {colour} {shape} is in the picture.")
+            article = "an" if colour[0] in "aeiou" else "a"
+            absent_sentence = (f"There is also {article} {colour} {shape}."
+                               if rng.random() < 0.5 else
+                               f"{article.capitalize()} {colour} {shape} is in the picture.")
             count_facts.append(fact)
     opener = str(rng.choice(["there", "see", "shows"]))
     cap.sentences.append(_count_sentence(items, opener))

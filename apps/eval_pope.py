@@ -245,13 +245,15 @@ def evaluate(items: list[PopeItem], image_of: Callable[[PopeItem], Any], *,
         progress: Show a progress bar on stderr.
 
     Returns:
-        ``{"rows": [{answerer, corrected, setting, metrics...}], "changed": {...}}``.
+        ``{"rows": [{answerer, corrected, setting, metrics...}], "flipped": {answerer: n},
+        "no_yes_no": {answerer: n}, "questions": n}``.
     """
     from tqdm import tqdm
 
     answers: dict[tuple[str, str, bool], str] = {}
     cache: dict[tuple[str, str, str], tuple[str, str]] = {}
-    changed = Counter()
+    changed: Counter[str] = Counter()
+    unclear: Counter[str] = Counter()
     todo = [(name, it) for name in answerers for it in items]
     for name, it in tqdm(todo, desc="eval pope", unit="q", disable=not progress, file=sys.stderr):
         key = (name, it.image, it.question)
@@ -260,6 +262,7 @@ def evaluate(items: list[PopeItem], image_of: Callable[[PopeItem], Any], *,
             fixed = correct(image_of(it), raw)
             cache[key] = (raw, fixed)
             changed[name] += int(parse_yes_no(fixed) != parse_yes_no(raw))
+            unclear[name] += int(not re.match(r"\W*(yes|no)\b", raw.strip().lower()))
         answers[(name, it.qid, False)], answers[(name, it.qid, True)] = cache[key]
     rows = []
     settings = list(dict.fromkeys(it.setting for it in items))
@@ -270,7 +273,8 @@ def evaluate(items: list[PopeItem], image_of: Callable[[PopeItem], Any], *,
                 preds = [parse_yes_no(answers[(name, it.qid, corrected)]) for it in sel]
                 rows.append({"answerer": name, "corrected": corrected, "setting": setting,
                              **metrics([it.label for it in sel], preds)})
-    return {"rows": rows, "flipped": dict(changed), "questions": len(items)}
+    return {"rows": rows, "flipped": dict(changed), "no_yes_no": dict(unclear),
+            "questions": len(items)}
 
 
 def format_table(rep: dict[str, Any]) -> str:
@@ -282,8 +286,9 @@ def format_table(rep: dict[str, Any]) -> str:
         lines.append(f"{name:28} {r['setting']:12} {r['n']:4d} {r['accuracy']:6.1%} "
                      f"{r['precision']:6.1%} {r['recall']:6.1%} {r['f1']:6.1%} "
                      f"{r['yes_ratio']:6.1%}")
-    lines.append(f"({rep['questions']} questions; {rep.get('seconds', 0)} s; answers whose "
-                 f"yes/no correction flipped: {rep['flipped']})")
+    lines.append(f"({rep['questions']} questions; {rep.get('seconds', 0)} s; distinct answers "
+                 f"whose yes/no the correction flipped: {rep['flipped']}; answers without a "
+                 f"leading yes/no, read POPE's way: {rep['no_yes_no']})")
     return "\n".join(lines)
 
 
