@@ -8,3 +8,12 @@
 
 :class:`~lavr.agents.verify.pipeline.Corrector` runs all five.
 """
+
+from lavr.agents.verify.extract import LLMExtractor, RuleExtractor
+from lavr.agents.verify.pipeline import CheckResult, CorrectionResult, Corrector
+from lavr.agents.verify.types import Answer, Claim, Concept, Evidence, Fix, Question
+from lavr.agents.verify.validate import ExpertValidator, VisualKnowledge
+
+__all__ = ["Answer", "CheckResult", "Claim", "Concept", "CorrectionResult", "Corrector",
+           "Evidence", "ExpertValidator", "Fix", "LLMExtractor", "Question", "RuleExtractor",
+           "VisualKnowledge"]
