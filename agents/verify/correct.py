@@ -284,7 +284,8 @@ class _SentenceEditor:
         if k is not None and self.owner.attach_boxes and not self.has_boxes and \
                 (k.verdict == "supported" or (fix is not None and fix.count)):
             at = c.noun_span[1] if c.noun_span is not None else c.span[1]
-            local.append(_Edit(at, at, self.attachment(self.box_source(c, k))))
+            if not self.text.startswith("([", at):  # not boxed already (a corrected text)
+                local.append(_Edit(at, at, self.attachment(self.box_source(c, k))))
         if self.owner.marks(k) and not self.participant(c):
             local.append(_Edit(c.span[1], c.span[1], UNVERIFIED_MARK))  # else its clause is marked
         new = _apply(self.text[c.span[0]:c.span[1]], start, local)
