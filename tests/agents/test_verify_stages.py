@@ -196,3 +196,26 @@ def test_result_json_has_corrected_and_claims(scene, corrector, tmp_path):
     assert {"text", "verdict", "boxes"} <= set(claim) and claim["verdict"] == "refuted"
     path = out.save_annotated(tmp_path / "a.png")
     assert path.stat().st_size > 0
+
+
+def test_correction_is_idempotent_on_ground_truth_knowledge():
+    from lavr.agents.verify.correct import RuleCorrector
+    from lavr.agents.verify.validate import answer_questions, knowledge_from_objects
+
+    kb = knowledge_from_objects([("circle", "red", (10, 10, 50, 50)),
+                                 ("circle", "green", (200, 10, 240, 50)),
+                                 ("square", "blue", (100, 100, 150, 150))],
+                                [("EXIT", (5, 200, 60, 220))], image_size=(320, 320))
+
+    def fix(text: str) -> str:
+        concepts = RuleExtractor().extract(text)
+        questions = formulate(concepts)
+        claims = build_claims(concepts, questions, answer_questions(questions, kb),
+                              image_size=(320, 320))
+        return RuleCorrector().correct(text, concepts, claims)
+
+    once = fix('There are three circles. The square is red. The sign says "STOP". '
+               "The red circle is right of the green circle.")
+    assert strip_attachments(once) == ('There are two circles. The square is blue. The sign says '
+                                       '"EXIT". The red circle is left of the green circle.')
+    assert fix(once) == once
