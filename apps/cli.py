@@ -41,8 +41,10 @@ def _add_ask(sub: Any) -> None:
                    help="conversation id within --sessions (default 'default')")
     p.add_argument("--save-html", metavar="PATH", help="write a self-contained HTML trace")
     from lavr.apps.cot_cli import add_reasoning_args
+    from lavr.apps.model_cmd import add_model_args
 
     add_reasoning_args(p)
+    add_model_args(p)
 
 
 def _add_eval(sub: Any) -> None:
@@ -55,6 +57,11 @@ def _add_eval(sub: Any) -> None:
     s.add_argument("--detector", default="auto")
     s.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     s.add_argument("--failures", metavar="PATH", help="write failed items as JSON lines")
+    s.add_argument("--plan-only", action="store_true",
+                   help="measure plan validity and accuracy only (no experts run)")
+    from lavr.apps.model_cmd import add_model_args
+
+    add_model_args(s)
     import importlib
 
     for name in EVAL_MODULES:
@@ -69,6 +76,7 @@ EVAL_MODULES: tuple[str, ...] = ("lavr.apps.eval_hallucination", "lavr.apps.eval
 #: Modules that add subcommands: each defines ``add_parser(sub)`` (registering a parser
 #: whose default ``func`` runs it) — add a line here for a new command.
 COMMAND_MODULES: tuple[str, ...] = ("lavr.apps.demo", "lavr.apps.gui_cmd", "lavr.apps.correct_cmd")
+COMMAND_MODULES += ("lavr.apps.model_cmd",)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,9 +109,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     from lavr.apps.cot_cli import agent_kwargs, reasoning_kwargs, reasoning_lines
 
+    from lavr.apps.model_cmd import model_agent_kwargs
+
+    model_kwargs = model_agent_kwargs(args)  # also applies lavr.toml's [agent] defaults
     agent = VisualAgent(detector=args.detector, max_steps=args.max_steps,
                         verify=not args.no_verify, device=args.device, sessions=args.sessions,
-                        **agent_kwargs(args))
+                        **agent_kwargs(args), **model_kwargs)
     per_call = reasoning_kwargs(args)
     if args.sessions:
         result = agent.chat(args.image, args.question, thread_id=args.thread, **per_call)

@@ -174,15 +174,22 @@ def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool =
     from tqdm import tqdm
 
     from lavr.agents import VisualAgent
+    from lavr.apps.plan_eval import PlanReport, plan_outcome, score_plan
 
     agent = agent or VisualAgent()
     items = make_items(n, seed)
     per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     steps = 0
+    model = getattr(agent, "model", None)
+    plans = PlanReport(model.name if model is not None else "rule")
     t0 = time.perf_counter()
     bar = tqdm(items, desc="eval synthetic", unit="q", disable=not progress, file=sys.stderr)
     for item, scene in bar:
         res = agent.run(scene.image, item.question)
+        own, first_try = plan_outcome(res.plan, res.steps, agent.context.registry)
+        plan_seconds = sum(s["seconds"] for s in res.steps if s["node"] == "plan")
+        plans.scores.append(score_plan(item.question, item.qtype, own, agent.context.registry,
+                                       first_try=first_try, seconds=plan_seconds))
         ok = score(item, res.answer)
         per[item.qtype][0] += int(ok)
         per[item.qtype][1] += 1
@@ -197,17 +204,27 @@ def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool =
         "n": n, "seed": seed, "overall": correct / max(n, 1),
         "per_type": {k: {"n": t, "correct": c, "accuracy": c / t} for k, (c, t) in sorted(per.items())},
         "seconds": round(time.perf_counter() - t0, 2), "mean_steps": steps / max(n, 1),
+        "model": plans.planner, "plan": plans.to_dict(),
     }
 
 
 def format_table(report: dict[str, Any]) -> str:
     """A plain-text table of a report."""
-    lines = [f"{'type':10} {'n':>5} {'correct':>8} {'accuracy':>9}"]
+    plan = report.get("plan", {}).get("per_type", {})
+    lines = [f"{'type':10} {'n':>5} {'correct':>8} {'accuracy':>9}"
+             + (f" {'plan acc':>9}" if plan else "")]
     for k, v in report["per_type"].items():
-        lines.append(f"{k:10} {v['n']:5d} {v['correct']:8d} {v['accuracy']:9.1%}")
+        extra = f" {plan[k]['accuracy']:9.1%}" if k in plan else ""
+        lines.append(f"{k:10} {v['n']:5d} {v['correct']:8d} {v['accuracy']:9.1%}{extra}")
     total = sum(v["correct"] for v in report["per_type"].values())
-    lines.append(f"{'overall':10} {report['n']:5d} {total:8d} {report['overall']:9.1%}")
+    extra = f" {report['plan']['accuracy']:9.1%}" if plan else ""
+    lines.append(f"{'overall':10} {report['n']:5d} {total:8d} {report['overall']:9.1%}{extra}")
     lines.append(f"({report['seconds']} s, {report['mean_steps']:.1f} tool calls per question)")
+    if plan:
+        p = report["plan"]
+        lines.append(f"planner {p['planner']}: plan validity {p['validity']:.1%} (first try "
+                     f"{p['first_try_validity']:.1%}), plan accuracy {p['accuracy']:.1%}, "
+                     f"{p['seconds_per_plan']} s per plan")
     return "\n".join(lines)
 
 
@@ -218,8 +235,14 @@ def run_synthetic_cli(args: Any) -> int:
 
     if args.n < 1:
         raise InputError(f"--n must be at least 1, got {args.n}")
+    from lavr.apps.model_cmd import model_agent_kwargs
+
     failures: list[dict[str, Any]] = []
-    report = evaluate_synthetic(args.n, args.seed, agent=VisualAgent(detector=args.detector),
+    kwargs = model_agent_kwargs(args)
+    if getattr(args, "plan_only", False):
+        return _plan_only(args, kwargs)
+    agent = VisualAgent(detector=args.detector, **kwargs)
+    report = evaluate_synthetic(args.n, args.seed, agent=agent,
                                 progress=not args.no_progress and not args.json, failures=failures)
     if args.failures:
         with open(args.failures, "w", encoding="utf-8") as fh:
@@ -229,4 +252,29 @@ def run_synthetic_cli(args: Any) -> int:
         print(json.dumps(report, indent=2))
     else:
         print(format_table(report))
+    return 0
+
+
+def _plan_only(args: Any, kwargs: dict[str, Any]) -> int:
+    """``lavr eval synthetic --plan-only``: plan validity and accuracy, no experts run."""
+    from tqdm import tqdm
+
+    from lavr.agents import VisualAgent
+    from lavr.apps.plan_eval import evaluate_planner, format_plan_report
+
+    agent = VisualAgent(detector=args.detector, **kwargs)
+    items = make_items(args.n, args.seed)
+    bar = tqdm(total=len(items), desc="eval plans", unit="q", file=sys.stderr,
+               disable=args.no_progress or args.json)
+    report = evaluate_planner(agent.context.planner, [(i.question, i.qtype) for i, _ in items],
+                              agent.context.registry, images=[s.image for _, s in items],
+                              progress=lambda done, total: bar.update(1))
+    bar.close()
+    data = report.to_dict()
+    if args.failures:
+        with open(args.failures, "w", encoding="utf-8") as fh:
+            for s in report.scores:
+                if not s.accurate:
+                    fh.write(json.dumps(asdict(s)) + "\n")
+    print(json.dumps(data, indent=2) if args.json else format_plan_report(data))
     return 0

@@ -48,6 +48,8 @@ ENV_CACHE_DIR = "LAVR_CACHE_DIR"
 #: Turn markers for models without a chat template (base models).
 PLAIN_ROLES = {"system": "", "user": "User: ", "assistant": "Assistant: "}
 PLAIN_STOPS = ("\nUser:", "\nSystem:")
+#: Shortest shared prompt beginning worth keeping an attention cache for.
+MIN_PREFIX_TOKENS = 64
 
 
 def cache_dir() -> Path:
@@ -122,6 +124,15 @@ class TransformersModel(MultimodalModel):
         convert_cache: Keep a converted copy of GGUF checkpoints in
             :func:`cache_dir` (parsing a GGUF takes minutes on a small CPU;
             the converted copy loads in about a second).
+        threads: CPU threads for torch (``torch.set_num_threads``, process-wide)
+            when loading; None leaves torch's default. On a busy machine 1 can
+            be several times faster than the default.
+        prompt_lookup: Text-only greedy generation drafts up to this many tokens
+            by copying from the prompt (prompt-lookup decoding: same output,
+            fewer forward passes; plans copy a lot from their demos). None: off.
+        prefix_cache: Text-only models keep the attention cache of up to this
+            many shared prompt prefixes (role prompt and tool catalog), so the
+            next call with the same beginning skips that part. 0: off.
         name: Shown in traces (default from the model id).
     """
 
@@ -131,7 +142,9 @@ class TransformersModel(MultimodalModel):
                  max_image_side: int = DEFAULT_MAX_IMAGE_SIDE, batch_size: int = 4,
                  max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, temperature: float = 0.0,
                  trust_remote_code: bool = False, local_files_only: bool | None = None,
-                 convert_cache: bool = True, name: str | None = None) -> None:
+                 convert_cache: bool = True, threads: int | None = None,
+                 prompt_lookup: int | None = 10, prefix_cache: int = 4,
+                 name: str | None = None) -> None:
         super().__init__(max_new_tokens=max_new_tokens, temperature=temperature)
         model_id = str(model_id)
         if gguf_file is None and model_id.endswith(".gguf"):
@@ -154,6 +167,11 @@ class TransformersModel(MultimodalModel):
         self.local_files_only = (not downloads_allowed()) if local_files_only is None \
             else local_files_only
         self.convert_cache = convert_cache
+        self.threads = threads
+        self.prompt_lookup = prompt_lookup
+        self.prefix_cache = max(int(prefix_cache), 0)
+        self._prefixes: list[tuple[tuple[int, ...], Any]] = []
+        self._last_ids: tuple[int, ...] = ()
         stem = Path(gguf_file).stem if gguf_file else model_id.rstrip("/").split("/")[-1]
         self.name = name or (f"gguf:{stem}" if gguf_file else f"transformers:{stem}")
         self.sees_images = self.kind != "causal"
@@ -262,8 +280,11 @@ class TransformersModel(MultimodalModel):
         return self
 
     def _load(self) -> None:
+        import torch
         import transformers
 
+        if self.threads:
+            torch.set_num_threads(int(self.threads))
         device, dtype = self._resolve_device_dtype()
         source, kwargs = self._source()
         if self.kind == "auto":
@@ -372,14 +393,63 @@ class TransformersModel(MultimodalModel):
             kw["streamer"] = streamer
         return kw
 
+    def _cached_prefix(self, ids: Any) -> Any:
+        """A copy of the attention cache for the longest known prefix of ``ids``, or None.
+
+        A prefix is learnt when two prompts in a row share at least
+        :data:`MIN_PREFIX_TOKENS` tokens (a role prompt with its tool catalog).
+        """
+        with self._lock:
+            return self._cached_prefix_locked(ids)
+
+    def _cached_prefix_locked(self, ids: Any) -> Any:
+        import copy
+
+        import torch
+        from transformers import DynamicCache
+
+        seq = tuple(int(t) for t in ids.tolist())
+        best = max((p for p in self._prefixes if len(p[0]) < len(seq)
+                    and seq[:len(p[0])] == p[0]), key=lambda p: len(p[0]), default=None)
+        if best is None:
+            shared = 0
+            for a, b in zip(self._last_ids, seq, strict=False):
+                if a != b:
+                    break
+                shared += 1
+            shared = min(shared, len(seq) - 1)
+            self._last_ids = seq
+            if shared < MIN_PREFIX_TOKENS:
+                return None
+            prefix = seq[:shared]
+            with torch.inference_mode():
+                cache = DynamicCache(config=self.model.config)
+                self.model(input_ids=torch.tensor([prefix], device=self.device),
+                           past_key_values=cache, use_cache=True)
+            best = (prefix, cache)
+            self._prefixes = [best] + self._prefixes[:self.prefix_cache - 1]
+            logger.debug("%s: cached a %d-token prompt prefix", self.name, len(prefix))
+        else:
+            self._prefixes.remove(best)
+            self._prefixes.insert(0, best)
+        return copy.deepcopy(best[1])
+
     def _run(self, convs: list[list[Message]], options: GenerationOptions) -> list[str]:
         import torch
 
         inputs = self._inputs(convs)
         n_in = int(inputs["input_ids"].shape[1])
+        kw = self._generate_kwargs(inputs, options)
+        if self.kind == "causal" and len(convs) == 1:
+            if self.prompt_lookup and options.temperature <= 0:
+                kw["prompt_lookup_num_tokens"] = int(self.prompt_lookup)
+            if self.prefix_cache:
+                cache = self._cached_prefix(inputs["input_ids"][0])
+                if cache is not None:
+                    kw["past_key_values"] = cache
         try:
             with torch.inference_mode():
-                out = self.model.generate(**self._generate_kwargs(inputs, options))
+                out = self.model.generate(**kw)
         except Exception as exc:
             raise ModelError(f"{self.name}: generation failed: {type(exc).__name__}: "
                              f"{exc}") from exc

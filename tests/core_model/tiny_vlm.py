@@ -90,13 +90,14 @@ def build_tiny_vlm(path: Path, *, seed: int = 0) -> Path:
 
 
 def build_tiny_causal_lm(path: Path, *, seed: int = 0) -> Path:
-    """Write a tiny text-only Qwen2 causal LM without a chat template to ``path``.
+    """Write a tiny text-only causal LM (GLM architecture) without a chat template to ``path``.
 
     Without a template the backend writes a plain ``User:``/``Assistant:`` transcript.
+    (GLM, because ``AutoTokenizer`` loads its tokenizer exactly as saved.)
     """
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+    from transformers import GlmConfig, GlmForCausalLM, PreTrainedTokenizerFast
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -107,12 +108,13 @@ def build_tiny_causal_lm(path: Path, *, seed: int = 0) -> Path:
         [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()])
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, unk_token="[UNK]",
                                         pad_token="<|endoftext|>", eos_token="<|im_end|>")
-    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=2048, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
+    config = GlmConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                       num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                       head_dim=8, max_position_embeddings=2048,
+                       eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                       tie_word_embeddings=True)
     torch.manual_seed(seed)
-    model = Qwen2ForCausalLM(config).eval()
+    model = GlmForCausalLM(config).eval()
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
