@@ -27,6 +27,7 @@ from lavr.planners.cot import (
     ReasoningTree,
     build_reasoning,
 )
+from lavr.planners.icl import IclPrompt, resolve_layout
 from lavr.planners.plan import Plan
 from lavr.planners.reasoning import ReasoningSetup
 from lavr.planners.select import IclOptions
@@ -90,6 +91,35 @@ def after_decide(state: AgentState) -> str:
     from lavr.agents.nodes import after_decide as route
 
     return "reason" if route(state) == "refine" else "execute"
+
+
+def icl_prompt(state: AgentState, ctx: AgentContext) -> IclPrompt | None:
+    """Demos and chain-of-thought text for a controller that reads demos (None: neither asked).
+
+    The demos are the ones the ``demos`` node chose (state ``demos``); with
+    ``few-shot`` prompting their rationales are shown, with ``zero-shot`` the
+    controller is told to reason step by step.
+    """
+    cot = cot_options(state, ctx)
+    icl = icl_options(state, ctx)
+    chosen = state.get("demos") or []
+    if not cot.enabled and icl.k <= 0:
+        return None
+    records = None
+    store = None
+    if icl.k > 0:
+        store = _setup(ctx).store_for(icl.store)
+        records = []
+        for d in chosen:
+            try:
+                records.append(store.get(d["id"]))
+            except KeyError:
+                logger.warning("demo %s is no longer in %s", d["id"], store.root)
+    zero_shot = cot.enabled and cot.prompting == "zero-shot"
+    return IclPrompt(demos=None if records is None else tuple(records), store=store,
+                     layout=resolve_layout(icl.format),
+                     rationale=cot.enabled and cot.prompting == "few-shot",
+                     cot_instructions=cot.instructions() if zero_shot else "")
 
 
 def _answer_fn(ctx: AgentContext, state: AgentState) -> AnswerFn | None:

@@ -10,6 +10,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
+from lavr.agents import cot_nodes
 from lavr.agents.refine import refine_answer
 from lavr.agents.state import AgentContext, AgentState, trace_record
 from lavr.core_model.errors import LavrError
@@ -64,6 +65,8 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     try:
         see = {"image": ctx.artifacts.get(state["image_id"])} \
             if getattr(planner, "uses_image", False) else {}
+        if getattr(planner, "reads_demos", False):  # in-context demos, chain-of-thought
+            see["icl"] = cot_nodes.icl_prompt(state, ctx)
         result: Plan = planner.plan(state["question"], **see)
         problems = plan_problems(result, ctx.registry)
         error = "; ".join(problems) if problems else None

@@ -381,7 +381,8 @@ def build_tree(plan: Plan, evidence: list[dict[str, Any]], *,
                max_steps: int | None = None) -> ReasoningTree:
     """The DDCoT-style tree of ``plan``: sub-questions answered, then aggregated.
 
-    Every tool step answers one sub-question; a step's sub-question has as
+    Every tool step answers one sub-question (the controller's wording when a
+    reasoning line asks it for that step, else one phrased from the step); a step's sub-question has as
     children the sub-questions of the steps it reads (a step read by several is
     drawn once and referred to by id elsewhere). Reasoning lines of the plan that
     ask a question no step answers become sub-questions for the model
@@ -403,6 +404,13 @@ def build_tree(plan: Plan, evidence: list[dict[str, Any]], *,
             if line.strip().endswith("?") and not cited_steps(line, ids)]
     if plan.answer_step is None and plan.question.strip() in free:
         free.remove(plan.question.strip())
+    # Sub-questions the controller wrote for a step ("s1: Where are the circles?").
+    asked: dict[str, str] = {}
+    for line in plan.reasoning:
+        refs = cited_steps(line, ids)
+        text = _strip_ref(line, refs)
+        if len(refs) == 1 and text.endswith("?"):
+            asked.setdefault(refs[0], text)
     budget = [max_steps if max_steps is not None else 10**6]
     dropped = [0]
     counter = [0]
@@ -441,7 +449,7 @@ def build_tree(plan: Plan, evidence: list[dict[str, Any]], *,
             child = node_for(dep)
             if child is not None:
                 children.append(child)
-        text = sub_question(step, plan)
+        text = asked.get(sid) or sub_question(step, plan)
         ans, source = answer(text, [sid])
         return SubQuestion(id=qid, question=text, step_ids=[sid], answer=ans, source=source,
                            children=children, refers_to=refers)

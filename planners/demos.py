@@ -351,7 +351,7 @@ def _short(text: str, limit: int) -> str:
 def image_summary(evidence: Sequence[dict[str, Any]], *,
                   limit: int = MAX_SUMMARY_CHARS) -> str:
     """What the experts found, in words: the summaries of the steps that ran."""
-    parts = [f"{e.get('tool')}: {e['summary']}" for e in evidence
+    parts = [str(e["summary"]) for e in evidence
              if e.get("summary") and not e.get("error") and not e.get("skipped")]
     return _short("; ".join(parts), limit)
 
@@ -412,11 +412,15 @@ def demo_from_trace(trace: dict[str, Any], images: Sequence[np.ndarray], *, demo
                         f"was made on (hash {want})")
     plan = trace.get("plan") or None
     rationale = _rationale(trace)
-    return DemoRecord(
-        id=demo_id, images=["pending.png"], instruction=str(trace["question"]),
-        response=str(trace["answer"]), task=task or str((plan or {}).get("intent") or ""),
-        plan=plan, rationale=rationale,
-        image_summary=image_summary(trace.get("evidence", [])), source=source)
+    try:
+        return DemoRecord(
+            id=demo_id, images=["pending.png"], instruction=str(trace["question"]),
+            response=str(trace["answer"]), task=task or str((plan or {}).get("intent") or ""),
+            plan=plan, rationale=rationale,
+            image_summary=image_summary(trace.get("evidence", [])), source=source)
+    except ValidationError as exc:
+        raise DemoError(source or "trace", "cannot make a demo: " + _validation_text(exc)) \
+            from exc
 
 
 def _rationale(trace: dict[str, Any]) -> list[str]:

@@ -182,6 +182,38 @@ def text_embedder(name: str | TextEmbedder | None) -> TextEmbedder:
     raise ValueError(f"unknown text embedder {name!r}: use minilm, hashing or auto")
 
 
+# -- question form ----------------------------------------------------------------------------
+
+#: Placeholders of :func:`question_form`.
+COLOUR_SLOT, OBJECT_SLOT = "colour", "thing"
+_TOKEN = re.compile(r"[A-Za-z]+|[0-9]+|[^A-Za-z0-9\s]+")
+
+
+def question_form(text: str) -> str:
+    """The question with colour and object words replaced by placeholders.
+
+    ``"Is the red circle left of the blue square?"`` → ``"Is the colour thing
+    left of the colour thing ?"``. Retrieving demos by the form of the question
+    (what is asked) rather than its topic (which objects) finds demos whose
+    plan has the right structure; the object words only fill in the arguments.
+    Object words are the detectors' class names (and their plurals/synonyms)
+    and generic words like "shape".
+    """
+    from lavr.planners.rule import COLOUR_WORDS, GENERIC_WORDS, _vocabulary
+
+    vocab, normalise = _vocabulary()
+    out = []
+    for tok in _TOKEN.findall(text):
+        low = tok.lower()
+        if low in COLOUR_WORDS:
+            out.append(COLOUR_SLOT)
+        elif low in GENERIC_WORDS - {"one", "ones"} or (low.isalpha() and normalise(low, vocab)):
+            out.append(OBJECT_SLOT)
+        else:
+            out.append(tok)
+    return " ".join(out)
+
+
 # -- image ------------------------------------------------------------------------------------
 
 def _colour_hist(hsv: np.ndarray) -> np.ndarray:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -163,3 +164,33 @@ def icl_messages(demos: Sequence[SelectedDemo | DemoRecord], store: DemoStore, q
 def resolve_layout(fmt: str) -> Layout:
     """``auto`` → ``chat``; ``chat`` and ``instruction`` stay."""
     return "instruction" if fmt == "instruction" else "chat"
+
+
+@dataclass(frozen=True)
+class IclPrompt:
+    """What the plan node hands a controller that reads demos (``reads_demos = True``).
+
+    Attributes:
+        demos: Demos in prompt order; None keeps the controller's own default
+            demos, an empty list means none (zero-shot).
+        store: The store holding the demos' images.
+        layout: ``chat`` turns or the classic ``instruction`` layout.
+        rationale: Show each demo's reasoning chain (few-shot chain-of-thought).
+        cot_instructions: Zero-shot chain-of-thought text for the system prompt.
+    """
+
+    demos: tuple[DemoRecord, ...] | None = None
+    store: DemoStore | None = None
+    layout: Layout = "chat"
+    rationale: bool = False
+    cot_instructions: str = ""
+
+    def messages(self, question: str, image: np.ndarray | None, *, sees_images: bool,
+                 question_prefix: str = "Question: ") -> list[Message]:
+        """The demo turns and the question (no system turn), replies as plan JSON."""
+        if not self.demos or self.store is None:
+            return icl_messages([], DemoStore("."), question, image, layout=self.layout,
+                                sees_images=sees_images, question_prefix=question_prefix)
+        return icl_messages(list(self.demos), self.store, question, image, layout=self.layout,
+                            sees_images=sees_images, response="plan", rationale=self.rationale,
+                            question_prefix=question_prefix)

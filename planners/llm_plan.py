@@ -31,6 +31,7 @@ from lavr.core_model.messages import ImagePart, Message
 from lavr.core_model.model import MultimodalModel
 from lavr.core_model.structured import format_validation_error, parse_structured
 from lavr.planners.errors import PlanValidationError
+from lavr.planners.icl import IclPrompt
 from lavr.planners.llm import compact_args, load_prompt, render_prompt, tool_catalog
 from lavr.planners.plan import Intent, Plan, Step, plan_problems
 from lavr.planners.rule import COLOUR_WORDS, QUALIFIERS
@@ -214,9 +215,27 @@ class LLMPlanner:
         return render_prompt("plan.md",
                              tools=tool_catalog(self.registry, exclude=self.exclude_tools))
 
-    def messages(self, question: str, image: np.ndarray | None = None) -> list[Message]:
-        """The conversation sent for ``question``: role prompt, demos, question."""
-        msgs = [Message.system(self.system_prompt())]
+    #: The plan node hands this planner retrieved in-context demos and chain-of-thought options.
+    reads_demos = True
+
+    def messages(self, question: str, image: np.ndarray | None = None, *,
+                 icl: IclPrompt | None = None) -> list[Message]:
+        """The conversation sent for ``question``: role prompt, demos, question.
+
+        Args:
+            question: The question.
+            image: Shown to models that can see.
+            icl: Demos chosen from a demo store (with their images, or their
+                expert summaries for text-only models) replacing the built-in
+                demos, and chain-of-thought instructions (see
+                :class:`~lavr.planners.icl.IclPrompt`).
+        """
+        system = self.system_prompt()
+        if icl is not None and icl.cot_instructions:
+            system += "\n" + icl.cot_instructions
+        msgs = [Message.system(system)]
+        if icl is not None and icl.demos is not None:
+            return msgs + icl.messages(question, image, sees_images=self.model.sees_images)
         for demo in select_demos(question, self.demos, self.n_demos):
             msgs += [Message.user(f"Question: {demo.question}"), Message.assistant(demo.reply())]
         if image is not None and self.model.sees_images:
@@ -238,12 +257,15 @@ class LLMPlanner:
                                                if s.tool in self.exclude_tools})))
         return (None, problems) if problems else (plan, [])
 
-    def plan(self, question: str, *, image: np.ndarray | None = None) -> Plan:
+    def plan(self, question: str, *, image: np.ndarray | None = None,
+             icl: IclPrompt | None = None) -> Plan:
         """Plan ``question``.
 
         Args:
             question: The question.
             image: ``HxWx3 uint8 RGB``; shown to models that can see.
+            icl: In-context demos and chain-of-thought options (None: the
+                built-in demos, no chain-of-thought instruction).
 
         Raises:
             PlanValidationError: Still no valid plan after the re-asks (``problems``
@@ -252,7 +274,7 @@ class LLMPlanner:
         """
         attempts: list[dict[str, Any]] = []
         self._local.attempts = attempts
-        msgs = self.messages(question, image)
+        msgs = self.messages(question, image, icl=icl)
         total = self.retries + 1
         problems: list[str] = []
         schema = PlanDraft.model_json_schema()

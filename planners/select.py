@@ -1,8 +1,9 @@
 """Choosing in-context demos for a question: random, by similarity, or diverse (MMR).
 
 The similarity of a demo to a query is a weighted mix of the cosine similarity
-of their instructions (a sentence embedding, :mod:`lavr.planners.embed`) and of
-their images (a colour/edge histogram)::
+of their instructions (a sentence embedding, :mod:`lavr.planners.embed`, of the
+question's *form* — colour and object words replaced by placeholders — by
+default) and of their images (a colour/edge histogram)::
 
     score = (1 - image_weight) * text_cos + image_weight * image_cos
 
@@ -26,11 +27,18 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from lavr.planners.demos import DemoRecord, DemoStore
-from lavr.planners.embed import TextEmbedder, image_embedding, image_embeddings, text_embedder
+from lavr.planners.embed import (
+    TextEmbedder,
+    image_embedding,
+    image_embeddings,
+    question_form,
+    text_embedder,
+)
 
 logger = logging.getLogger(__name__)
 
 Strategy = Literal["random", "similarity", "mmr"]
+TextView = Literal["form", "raw"]
 Order = Literal["similar-last", "similar-first", "random", "stored"]
 PromptFormat = Literal["auto", "chat", "instruction"]
 STRATEGIES: tuple[str, ...] = ("random", "similarity", "mmr")
@@ -49,6 +57,9 @@ class IclOptions(BaseModel):
             ``random`` or ``stored``.
         mmr_lambda: MMR trade-off: 1 is pure similarity, 0 pure diversity.
         image_weight: Share of the image similarity in the score (0..1).
+        text_view: What of the instruction is embedded: its ``form`` (colour and
+            object words replaced by placeholders, so demos that ask the same
+            kind of thing match; the default) or the ``raw`` text.
         format: Prompt layout for models that see: ``chat`` turns, the classic
             ``### Instruction / ### Image / ### Response`` layout, or ``auto``
             (chat).
@@ -64,7 +75,8 @@ class IclOptions(BaseModel):
     threshold: float | None = Field(None, ge=-1.0, le=1.0)
     order: Order = "similar-last"
     mmr_lambda: float = Field(0.7, ge=0.0, le=1.0)
-    image_weight: float = Field(0.25, ge=0.0, le=1.0)
+    image_weight: float = Field(0.1, ge=0.0, le=1.0)
+    text_view: TextView = "form"
     format: PromptFormat = "auto"
     store: str | None = None
 
@@ -111,6 +123,10 @@ class SelectedDemo:
                 "instruction": self.demo.instruction}
 
 
+def _view(text: str, view: str) -> str:
+    return question_form(text) if view == "form" else text
+
+
 def _stable_hash(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
 
@@ -130,7 +146,7 @@ class DemoSelector:
         self.store = store
         self._embedder_arg = embedder
         self._embedder: TextEmbedder | None = None
-        self._text: np.ndarray | None = None
+        self._text: dict[str, np.ndarray] = {}
         self._image: np.ndarray | None = None
         self._lock = threading.Lock()
 
@@ -145,22 +161,25 @@ class DemoSelector:
         """The store's demos."""
         return self.store.records()
 
-    def _demo_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+    def _demo_vectors(self, view: str = "form") -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
-            if self._text is None or self._image is None:
-                demos = self.demos()
-                self._text = self.embedder.embed([d.instruction for d in demos])
+            demos = self.demos()
+            if view not in self._text:
+                self._text[view] = self.embedder.embed([_view(d.instruction, view)
+                                                        for d in demos])
+            if self._image is None:
                 self._image = image_embeddings([self.store.images(d)[0] for d in demos])
-            return self._text, self._image
+            return self._text[view], self._image
 
     def similarities(self, question: str, image: np.ndarray | None, *,
-                     image_weight: float = 0.25) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     image_weight: float = 0.1, text_view: str = "form"
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(score, text_sim, image_sim)`` of every demo, in store order.
 
         Without an image the score is the text similarity alone.
         """
-        text_vecs, image_vecs = self._demo_vectors()
-        q_text = self.embedder.embed([question])[0]
+        text_vecs, image_vecs = self._demo_vectors(text_view)
+        q_text = self.embedder.embed([_view(question, text_view)])[0]
         text_sim = text_vecs @ q_text
         if image is None:
             return text_sim.copy(), text_sim, np.full_like(text_sim, np.nan)
@@ -168,9 +187,9 @@ class DemoSelector:
         score = (1.0 - image_weight) * text_sim + image_weight * image_sim
         return score, text_sim, image_sim
 
-    def demo_similarity(self, image_weight: float = 0.25) -> np.ndarray:
+    def demo_similarity(self, image_weight: float = 0.1, text_view: str = "form") -> np.ndarray:
         """``(N, N)`` demo-to-demo similarity (the same mix as the scores)."""
-        text_vecs, image_vecs = self._demo_vectors()
+        text_vecs, image_vecs = self._demo_vectors(text_view)
         return (1.0 - image_weight) * (text_vecs @ text_vecs.T) + \
             image_weight * (image_vecs @ image_vecs.T)
 
@@ -191,7 +210,8 @@ class DemoSelector:
         need_scores = options.strategy != "random" or options.threshold is not None
         if need_scores:
             score, tsim, isim = self.similarities(question, image,
-                                                  image_weight=options.image_weight)
+                                                  image_weight=options.image_weight,
+                                                  text_view=options.text_view)
         else:
             score = tsim = isim = None
         candidates = [i for i, d in enumerate(demos) if d.id not in exclude]
@@ -216,7 +236,7 @@ class DemoSelector:
 
     def _mmr(self, candidates: Sequence[int], score: np.ndarray, k: int,
              options: IclOptions) -> list[int]:
-        sim = self.demo_similarity(options.image_weight)
+        sim = self.demo_similarity(options.image_weight, options.text_view)
         lam = options.mmr_lambda
         chosen: list[int] = []
         left = list(candidates)
