@@ -24,7 +24,7 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lavr.core_model.errors import LavrError, ModelError, ModelOutputError
 from lavr.core_model.messages import ImagePart, Message
@@ -57,6 +57,15 @@ class StepDraft(BaseModel):
     why: str = ""
 
 
+#: Intent words models use for the canonical ones (American spelling, near synonyms).
+INTENT_ALIASES = {
+    "color": "colour", "counting": "count", "number": "count", "exist": "exists",
+    "existence": "exists", "presence": "exists", "text": "read", "ocr": "read",
+    "reading": "read", "location": "locate", "where": "locate", "spatial": "relation",
+    "segmentation": "segment", "describe": "list", "objects": "list",
+}
+
+
 class PlanDraft(BaseModel):
     """A plan as the model writes it (the question and planner are filled in by code)."""
 
@@ -68,6 +77,14 @@ class PlanDraft(BaseModel):
     steps: list[StepDraft] = Field(min_length=1)
     answer_step: str | None = None
     reasoning: list[str] = Field(default_factory=list)
+
+    @field_validator("intent", mode="before")
+    @classmethod
+    def _alias(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            key = value.strip().lower()
+            return INTENT_ALIASES.get(key, key)
+        return value
 
 
 def draft_steps(drafts: Sequence[StepDraft], *, first: int = 1,
@@ -298,7 +315,8 @@ class LLMPlanner:
             logger.info("%s plan attempt %d/%d rejected: %s", self.name, i, total, problems)
             msgs = msgs + [Message.assistant(raw), Message.user(
                 "That plan cannot be used: " + "; ".join(problems)
-                + ". Reply with the corrected plan as one JSON object only.")]
+                + ". Reply with the corrected plan as one JSON object only.\n\n"
+                f"Question: {question}")]
         raise PlanValidationError(problems)
 
     def _record(self, i: int, total: int, t0: float, *, raw: str = "",

@@ -5,10 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import threading
-from collections import deque
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
@@ -19,76 +15,7 @@ from pydantic import BaseModel
 from lavr.core_model.errors import ModelOutputError, ModelServerError, ModelTimeoutError
 from lavr.core_model.messages import Message
 from lavr.core_model.openai_compat import OpenAICompatibleModel
-
-
-@dataclass
-class Reply:
-    """One scripted server reply."""
-
-    status: int = 200
-    body: Any = None  # dict → JSON; str → raw text
-    headers: dict[str, str] = field(default_factory=dict)
-    hang: bool = False  # never answer (until the test ends)
-    stream: list[str] | None = None  # SSE data lines
-
-
-def chat(content: str) -> dict[str, Any]:
-    return {"id": "x", "object": "chat.completion",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                         "finish_reason": "stop"}]}
-
-
-class Server:
-    """A scripted OpenAI-style server; records every request."""
-
-    def __init__(self) -> None:
-        self.replies: deque[Reply] = deque()
-        self.requests: list[dict[str, Any]] = []
-        self.release = threading.Event()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # keep test output clean
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 - http.server API
-                length = int(self.headers.get("content-length", 0))
-                raw = self.rfile.read(length)
-                outer.requests.append({"path": self.path, "headers": dict(self.headers),
-                                       "json": json.loads(raw)})
-                reply = outer.replies.popleft() if outer.replies else Reply(500, {"error": {
-                    "message": "no scripted reply left"}})
-                if reply.hang:
-                    outer.release.wait(30)
-                    return
-                if reply.stream is not None:
-                    self.send_response(200)
-                    self.send_header("content-type", "text/event-stream")
-                    self.end_headers()
-                    for line in reply.stream:
-                        self.wfile.write(f"data: {line}\n\n".encode())
-                        self.wfile.flush()
-                    return
-                data = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
-                self.send_response(reply.status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data.encode())))
-                for k, v in reply.headers.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data.encode())
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                                       daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from tests.core_model.http_server import Reply, Server, chat
 
 
 @pytest.fixture
