@@ -47,6 +47,10 @@ class WeightsNotFoundError(LavrError, FileNotFoundError):
             msg += f". {hint}"
         super().__init__(msg)
 
+    def __str__(self) -> str:
+        # OSError would print "[Errno None] None: <filename>" because ``filename`` is set
+        return str(self.args[0])
+
 
 class ModelError(LavrError):
     """A model backend failed (load error, bad output, unreachable server)."""
