@@ -151,10 +151,12 @@ def cmd_models(args: argparse.Namespace) -> int:
     for d in detect.list_detectors():
         rows.append({"expert": "detect", "name": d["name"], "weights": d["weights"],
                      "path": d["path"], "present": d["present"]})
-    lister = getattr(segment, "list_segmenters", None)
-    for s in (lister() if lister else []):
-        rows.append({"expert": "segment", "name": s["name"], "weights": s.get("weights"),
-                     "path": s.get("path"), "present": s["present"]})
+    for method in ("sam", "mobile_sam"):
+        st = segment.segment_weights(method)
+        rows.append({"expert": "segment", "name": method, "weights": st.filename,
+                     "path": str(st.path) if st.path else None, "present": st.present})
+    rows.append({"expert": "segment", "name": "grabcut", "weights": "(none: OpenCV)",
+                 "path": None, "present": True})
     st = ocr.ocr_weights_status()
     rows.append({"expert": "ocr", "name": "easyocr-en", "weights": ", ".join(st["files"]),
                  "path": st["directory"], "present": st["present"]})
