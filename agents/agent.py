@@ -88,7 +88,8 @@ class VisualAgent:
         cot_steps: Fixed chain length (at most N reasoning steps and tool calls);
             None is adaptive.
         icl: Default in-context demos: a number ``k``, a dict or
-            :class:`~lavr.planners.select.IclOptions` (per call: ``run(icl=...)``).
+            :class:`~lavr.planners.select.IclOptions` (per call: ``run(icl=...)``);
+            None leaves a model controller its built-in demos, 0 shows none.
         demos: Demo store folder (default: the packaged starter bank).
         embedder: Text embedder for demo retrieval (``minilm``, ``hashing`` or an
             object; default MiniLM when installed).
@@ -102,7 +103,7 @@ class VisualAgent:
                  model_roles: str | Sequence[str] | None = None,
                  model_options: dict[str, Any] | None = None, model_retries: int = 2,
                  cot: CotOptions | str | dict[str, Any] = "off", cot_steps: int | None = None,
-                 icl: IclOptions | int | dict[str, Any] = 0,
+                 icl: IclOptions | int | dict[str, Any] | None = None,
                  demos: DemoStore | str | Path | None = None,
                  embedder: TextEmbedder | str | None = None) -> None:
         if max_steps < 1:

@@ -58,11 +58,12 @@ def icl_options(state: AgentState, ctx: AgentContext) -> IclOptions:
 def demos(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any] | None:
     """Choose the in-context demos for this question.
 
-    With ``k`` = 0 the node changes nothing and leaves no trace record.
+    Without demos to choose (``k`` 0 or None) the node changes nothing and leaves
+    no trace record.
     """
     ctx = runtime.context
     opts = icl_options(state, ctx)
-    if opts.k <= 0:
+    if not opts.k:
         return None
     t0 = time.perf_counter()
     try:
@@ -96,18 +97,19 @@ def after_decide(state: AgentState) -> str:
 def icl_prompt(state: AgentState, ctx: AgentContext) -> IclPrompt | None:
     """Demos and chain-of-thought text for a controller that reads demos (None: neither asked).
 
-    The demos are the ones the ``demos`` node chose (state ``demos``); with
+    The demos are the ones the ``demos`` node chose (state ``demos``): none for
+    ``k`` = 0 (zero-shot), the controller's built-in demos for ``k`` None; with
     ``few-shot`` prompting their rationales are shown, with ``zero-shot`` the
     controller is told to reason step by step.
     """
     cot = cot_options(state, ctx)
     icl = icl_options(state, ctx)
     chosen = state.get("demos") or []
-    if not cot.enabled and icl.k <= 0:
+    if not cot.enabled and icl.k is None:
         return None
-    records = None
+    records: list | None = None if icl.k is None else []
     store = None
-    if icl.k > 0:
+    if icl.k:
         store = _setup(ctx).store_for(icl.store)
         records = []
         for d in chosen:

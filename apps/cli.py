@@ -59,9 +59,11 @@ def _add_eval(sub: Any) -> None:
     s.add_argument("--failures", metavar="PATH", help="write failed items as JSON lines")
     s.add_argument("--plan-only", action="store_true",
                    help="measure plan validity and accuracy only (no experts run)")
+    from lavr.apps.cot_cli import add_reasoning_args
     from lavr.apps.model_cmd import add_model_args
 
     add_model_args(s)
+    add_reasoning_args(s)
     import importlib
 
     for name in EVAL_MODULES:
@@ -70,13 +72,15 @@ def _add_eval(sub: Any) -> None:
 
 #: Modules that add ``lavr eval`` suites: each defines ``add_eval_parser(esub)`` (registering a
 #: parser whose default ``eval_func`` runs it) — add a line here for a new suite.
-EVAL_MODULES: tuple[str, ...] = ("lavr.apps.eval_hallucination", "lavr.apps.eval_pope")
+EVAL_MODULES: tuple[str, ...] = ("lavr.apps.eval_hallucination", "lavr.apps.eval_pope",
+                                 "lavr.apps.eval_reasoning")
 
 
 #: Modules that add subcommands: each defines ``add_parser(sub)`` (registering a parser
 #: whose default ``func`` runs it) — add a line here for a new command.
 COMMAND_MODULES: tuple[str, ...] = ("lavr.apps.demo", "lavr.apps.gui_cmd", "lavr.apps.correct_cmd")
 COMMAND_MODULES += ("lavr.apps.model_cmd",)
+COMMAND_MODULES += ("lavr.apps.demos_cmd",)
 
 
 def build_parser() -> argparse.ArgumentParser:

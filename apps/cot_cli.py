@@ -78,9 +78,21 @@ def reasoning_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def agent_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """Constructor arguments for ``VisualAgent`` from the options (the embedder)."""
+    """Constructor arguments for ``VisualAgent``: the config file's ``cot``, ``cot_steps``,
+    ``icl`` and ``demos`` defaults (``[agent]`` in ``lavr.toml``) and ``--embedder``.
+
+    Raises:
+        ConfigError: A named config file is missing or invalid.
+    """
+    from lavr.apps.model_cmd import resolve_config
+
+    agent = resolve_config(args).agent
+    out: dict[str, Any] = {k: getattr(agent, k) for k in ("cot", "cot_steps", "icl", "demos")
+                           if getattr(agent, k) not in (None, "off")}
     emb = getattr(args, "embedder", None)
-    return {"embedder": emb} if emb and emb != "auto" else {}
+    if emb and emb != "auto":
+        out["embedder"] = emb
+    return out
 
 
 def reasoning_lines(result: Any) -> list[str]:

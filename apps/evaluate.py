@@ -164,8 +164,11 @@ def score(item: Item, answer: str) -> bool:
 
 
 def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool = True,
-                       failures: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                       failures: list[dict[str, Any]] | None = None,
+                       run_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run the synthetic suite.
+
+    ``run_kwargs`` go to every ``agent.run`` call (``cot``, ``cot_steps``, ``icl``).
 
     Returns:
         ``{"n", "seed", "overall", "per_type": {qtype: {"n", "correct", "accuracy"}},
@@ -185,7 +188,7 @@ def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool =
     t0 = time.perf_counter()
     bar = tqdm(items, desc="eval synthetic", unit="q", disable=not progress, file=sys.stderr)
     for item, scene in bar:
-        res = agent.run(scene.image, item.question)
+        res = agent.run(scene.image, item.question, **(run_kwargs or {}))
         own, first_try = plan_outcome(res.plan, res.steps, agent.context.registry)
         plan_seconds = sum(s["seconds"] for s in res.steps if s["node"] == "plan")
         plans.scores.append(score_plan(item.question, item.qtype, own, agent.context.registry,
@@ -241,9 +244,12 @@ def run_synthetic_cli(args: Any) -> int:
     kwargs = model_agent_kwargs(args)
     if getattr(args, "plan_only", False):
         return _plan_only(args, kwargs)
-    agent = VisualAgent(detector=args.detector, **kwargs)
+    from lavr.apps.cot_cli import agent_kwargs, reasoning_kwargs
+
+    agent = VisualAgent(detector=args.detector, **kwargs, **agent_kwargs(args))
     report = evaluate_synthetic(args.n, args.seed, agent=agent,
-                                progress=not args.no_progress and not args.json, failures=failures)
+                                progress=not args.no_progress and not args.json, failures=failures,
+                                run_kwargs=reasoning_kwargs(args))
     if args.failures:
         with open(args.failures, "w", encoding="utf-8") as fh:
             for f in failures:

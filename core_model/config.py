@@ -16,6 +16,8 @@ Example::
     max_steps = 12
     verify = true
     device = "auto"
+    cot = "tree"              # chain-of-thought: off, chain, tree
+    icl = 4                   # in-context demos shown to a model controller
 
 The file is found at ``--config PATH``, else ``$LAVR_CONFIG``, else ``./lavr.toml``.
 """
@@ -72,7 +74,13 @@ class ModelSettings(BaseModel):
 
 
 class AgentSettings(BaseModel):
-    """The ``[agent]`` table (each is also a ``VisualAgent`` argument)."""
+    """The ``[agent]`` table (each is also a ``VisualAgent`` argument).
+
+    ``cot`` (``off``, ``chain``, ``tree``), ``cot_steps`` (fixed length) and
+    ``icl`` (number of in-context demos, or a table of demo options such as
+    ``{k = 4, strategy = "mmr"}``) with ``demos`` (a demo store folder) set the
+    chain-of-thought and in-context defaults.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -80,6 +88,10 @@ class AgentSettings(BaseModel):
     max_steps: int = Field(12, ge=1, le=200)
     verify: bool = True
     device: str = "auto"
+    cot: Literal["off", "chain", "tree"] = "off"
+    cot_steps: int | None = Field(None, ge=1, le=64)
+    icl: int | dict[str, Any] | None = None
+    demos: str | None = None
 
 
 class LavrConfig(BaseModel):

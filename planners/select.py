@@ -49,7 +49,8 @@ class IclOptions(BaseModel):
     """How to pick and show in-context demos for one question.
 
     Attributes:
-        k: Demos to show (0: none).
+        k: Demos to show from the store; 0 shows none (zero-shot); None (the
+            default) leaves the controller its own built-in demos.
         strategy: ``random``, ``similarity`` or ``mmr`` (similar but diverse).
         seed: Seed for ``random`` choice and ``random`` order.
         threshold: Drop demos whose similarity is below this (None: keep all).
@@ -69,7 +70,7 @@ class IclOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    k: int = Field(0, ge=0, le=32)
+    k: int | None = Field(None, ge=0, le=32)
     strategy: Strategy = "similarity"
     seed: int = 0
     threshold: float | None = Field(None, ge=-1.0, le=1.0)
@@ -205,7 +206,7 @@ class DemoSelector:
                 evaluation on the bank).
         """
         demos = self.demos()
-        if options.k <= 0 or not demos:
+        if not options.k or not demos:
             return []
         need_scores = options.strategy != "random" or options.threshold is not None
         if need_scores:
