@@ -190,7 +190,9 @@ def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool =
     for item, scene in bar:
         res = agent.run(scene.image, item.question, **(run_kwargs or {}))
         own, first_try = plan_outcome(res.plan, res.steps, agent.context.registry)
-        plan_seconds = sum(s["seconds"] for s in res.steps if s["node"] == "plan")
+        # attempt records repeat time the plan node's own records already cover
+        plan_seconds = sum(s["seconds"] for s in res.steps
+                           if s["node"] == "plan" and "attempt" not in s)
         plans.scores.append(score_plan(item.question, item.qtype, own, agent.context.registry,
                                        first_try=first_try, seconds=plan_seconds))
         ok = score(item, res.answer)
