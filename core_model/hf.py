@@ -336,6 +336,9 @@ class TransformersModel(MultimodalModel):
         """The prompt text for ``messages`` (chat template, or a plain transcript)."""
         self.load()
         if self.chat_template is None:
+            if self.kind == "vlm" and any(m.images for m in messages):
+                raise ModelError(f"{self.name} has no chat template, so lavr cannot place "
+                                 "images in its prompt; use an instruction-tuned checkpoint")
             return plain_transcript(messages)
         owner = self.processor if self.kind == "vlm" else self.tokenizer
         conv = self._hf_conversation(messages)
