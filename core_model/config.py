@@ -36,7 +36,7 @@ ENV_CONFIG = "LAVR_CONFIG"
 CONFIG_NAME = "lavr.toml"
 Role = Literal["plan", "decide", "refine", "vqa"]
 #: Every role a model can take, in graph order.
-ALL_ROLES: tuple[str, ...] = ("plan", "decide", "refine", "vqa")
+ALL_ROLES: tuple[Role, ...] = ("plan", "decide", "refine", "vqa")
 
 
 class ConfigError(InputError):

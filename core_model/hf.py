@@ -231,7 +231,8 @@ class TransformersModel(MultimodalModel):
         try:
             tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
             model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-            model.hf_quantizer = None  # weights are dequantized; save them as plain tensors
+            # the weights are dequantized already: save them as plain tensors
+            model.hf_quantizer = None  # type: ignore[assignment]
             if hasattr(model.config, "quantization_config"):
                 del model.config.quantization_config
             tok.save_pretrained(tmp)

@@ -121,7 +121,7 @@ def packaged_gguf() -> Path:
 
 
 def _check_options(cls: type, options: dict[str, Any], spec: str) -> None:
-    params = inspect.signature(cls.__init__).parameters
+    params = inspect.signature(cls).parameters
     accepted = sorted(p for p, v in params.items()
                       if v.kind is inspect.Parameter.KEYWORD_ONLY)
     unknown = sorted(set(options) - set(accepted))

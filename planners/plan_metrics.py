@@ -55,7 +55,7 @@ def plan_signature(plan: Plan, registry: ToolRegistry, step_id: str | None = Non
         return None
     target = step_id or plan.answer_step or (plan.steps[-1].id if plan.steps else None)
     steps = {s.id: s for s in plan.steps}
-    if target not in steps:
+    if target is None or target not in steps:
         return None
     memo: dict[str, tuple[str, frozenset[str] | None]] = {}
 
