@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/bench.py [--n 40] [--seed 0] [--json]
 
 Prints:
-  * orchestration overhead: share of end-to-end time spent outside the experts;
+  * orchestration overhead: share of end-to-end time spent outside the experts
+    (verify node off), and the extra time of the verify node;
   * repeat-question speedup from the result cache (same agent, same question);
   * framework throughput ÷ raw expert throughput on the same images (the agent
     answering "How many circles are there?" vs the bare ultralytics model);
@@ -39,10 +40,11 @@ def _tool_seconds(result) -> float:
 
 
 def bench_agent(images: list[np.ndarray]) -> dict[str, float]:
-    """Overhead share and cache speedup, with experts already loaded."""
+    """Overhead share and cache speedup, with experts already loaded (verify node off:
+    its own expert calls are reported separately by :func:`bench_verify`)."""
     from lavr.agents import VisualAgent
 
-    agent = VisualAgent()
+    agent = VisualAgent(verify=False)
     agent.run(images[0], "How many circles are there?")  # load the detector
     question = "How many red circles are there?"
     e2e, tools = 0.0, 0.0
@@ -60,6 +62,19 @@ def bench_agent(images: list[np.ndarray]) -> dict[str, float]:
             "repeat_s_per_q": repeat, "cache_speedup": first / repeat}
 
 
+def bench_verify(images: list[np.ndarray]) -> dict[str, float]:
+    """Extra time per question of the in-loop verify (Woodpecker) node."""
+    from lavr.agents import VisualAgent
+
+    agent = VisualAgent(verify=True)
+    agent.run(images[0], "How many circles are there?")
+    total = 0.0
+    for img in images:
+        res = agent.run(img, "How many red circles are there?")
+        total += sum(s["seconds"] for s in res.steps if s["node"] == "verify")
+    return {"verify_s_per_q": total / len(images)}
+
+
 def bench_throughput(images: list[np.ndarray]) -> dict[str, float]:
     """Images per second: agent (detect + count) vs the bare ultralytics model."""
     from ultralytics import YOLO
@@ -73,7 +88,7 @@ def bench_throughput(images: list[np.ndarray]) -> dict[str, float]:
     for img in images:
         model.predict(img[..., ::-1], imgsz=320, verbose=False, device="cpu")
     raw = len(images) / (time.perf_counter() - t0)
-    agent = VisualAgent()
+    agent = VisualAgent(verify=False)
     agent.run(images[0], "How many circles are there?")
     agent.context.cache.clear()
     t0 = time.perf_counter()
@@ -108,6 +123,7 @@ def main() -> int:
     report = {"n": args.n, "seed": args.seed, "torch_threads": torch.get_num_threads(),
               "cpu_count": os.cpu_count()}
     report.update(bench_agent(images))
+    report.update(bench_verify(images))
     report.update(bench_throughput(images))
     report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report.update(bench_cold_start())
@@ -120,6 +136,7 @@ def main() -> int:
     print(f"  orchestration overhead (outside experts)     {report['overhead_share']:8.1%}")
     print(f"  repeat question (cache hits)                  {report['repeat_s_per_q'] * 1000:8.1f} ms/question")
     print(f"  cache speedup                                 {report['cache_speedup']:8.1f}x")
+    print(f"  verify node (claim check) adds                {report['verify_s_per_q'] * 1000:8.1f} ms/question")
     print(f"  raw expert (ultralytics predict)              {report['raw_img_per_s']:8.1f} img/s")
     print(f"  framework (agent: detect + count)             {report['framework_img_per_s']:8.1f} img/s")
     print(f"  framework / raw throughput                    {report['framework_over_raw']:8.2f}")
