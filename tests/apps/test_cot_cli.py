@@ -100,3 +100,16 @@ def test_config_file_sets_reasoning_defaults(image_path, tmp_path, capsys):
     assert main(["ask", image_path, ITEM.question, "--config", str(cfg), "--cot", "off",
                  "--json", *FAST]) == 0
     assert json.loads(capsys.readouterr().out)["reasoning"] is None
+
+
+@requires_shapes
+def test_reasoning_grid_compares_cot_modes(capsys):
+    assert main(["eval", "reasoning", "--grid", "cot", "--n", "3", "--steps", "1",
+                 "--detector", "shapes", "--embedder", "hashing"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+            for line in out.splitlines() if line.startswith("| ") and "---" not in line}
+    assert set(rows) >= {"off", "chain", "tree", "chain, 1 steps", "tree, 1 steps"}
+    assert rows["off"][0] == rows["chain"][0] == rows["tree"][0] == "100%"
+    assert rows["off"][5] == "0.0" and float(rows["chain"][5]) == float(rows["chain"][4]) > 1
+    assert rows["chain, 1 steps"][4] == "1.0"  # one tool call at fixed length 1
