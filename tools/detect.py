@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field
+
 from lavr.core_model.errors import WeightsNotFoundError
 from lavr.core_model.weights import (
     WeightStatus,
@@ -44,7 +46,6 @@ from lavr.tools.labels import (
     clean_label,
     normalise_label,
 )
-from pydantic import Field
 
 __all__ = [
     "COCO_CLASSES", "SHAPES_CLASSES", "DETECTORS", "DetectTool", "DetectorRun", "DetectorSpec",

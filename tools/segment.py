@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import numpy as np
+from pydantic import Field, field_validator, model_validator
+
 from lavr.core_model.errors import WeightsNotFoundError
 from lavr.core_model.weights import WeightStatus, locate_weights, model_dir, resolve_weights
 from lavr.tools.base import Tool, ToolArgs, ToolContext, ToolResult
@@ -31,7 +33,6 @@ from lavr.tools.detect import WEIGHTS_DIR, _library_weights_dirs, resolve_device
 from lavr.tools.detections import Detections
 from lavr.tools.errors import ExpertUnavailableError, ToolError
 from lavr.tools.pixels import check_image, clip_box
-from pydantic import Field, field_validator, model_validator
 
 __all__ = ["GrabCutSegmenter", "SamSegmenter", "SegmentArgs", "SegmentTool", "Segmenter",
            "TOOLS", "UltralyticsSamSegmenter", "choose_method", "segment_weights"]
@@ -53,6 +54,8 @@ _HINTS = {
                    "(https://github.com/ultralytics/assets/releases) and put it in "
                    "$LAVR_MODEL_DIR, or use method 'grabcut'."),
 }
+#: GrabCut runs on crops downscaled to at most this many pixels a side.
+GRABCUT_MAX_SIDE = 400
 #: Largest number of mask areas quoted in a summary.
 _SUMMARY_AREAS = 8
 
@@ -224,7 +227,6 @@ class GrabCutSegmenter:
 
     def box_mask(self, image: np.ndarray, box: Sequence[float]) -> np.ndarray:
         """``(H, W) bool`` mask of the object inside a XYXY pixel box."""
-        import cv2
 
         h, w = image.shape[:2]
         x1, y1, x2, y2 = clip_box(box, image.shape, tool=TOOL_NAME)
@@ -238,10 +240,7 @@ class GrabCutSegmenter:
             logger.info("grabcut: box %s leaves no background; using the box as the mask", box)
             full[y1:y2, x1:x2] = True
             return full
-        gc = np.zeros(crop.shape[:2], np.uint8)
-        cv2.grabCut(crop, gc, rect, np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64),
-                    self.iterations, cv2.GC_INIT_WITH_RECT)
-        fg = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
+        fg = _grabcut_rect(crop, rect, self.iterations)
         if not fg.any():
             logger.warning("grabcut found nothing in box %s; using the box as the mask", box)
             full[y1:y2, x1:x2] = True
@@ -314,6 +313,32 @@ class GrabCutSegmenter:
         out = np.zeros((h, w), bool)
         out[cy1:cy2, cx1:cx2] = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
         return out
+
+
+def _grabcut_rect(crop: np.ndarray, rect: tuple[int, int, int, int], iterations: int
+                  ) -> np.ndarray:
+    """Foreground of ``crop`` (``HxWx3 uint8 BGR``) from a rectangle, at most
+    :data:`GRABCUT_MAX_SIDE` pixels a side (larger crops run downscaled)."""
+    import cv2
+
+    h, w = crop.shape[:2]
+    scale = min(1.0, GRABCUT_MAX_SIDE / max(h, w))
+    small, small_rect = crop, rect
+    if scale < 1.0:
+        small = cv2.resize(crop, (max(1, round(w * scale)), max(1, round(h * scale))),
+                           interpolation=cv2.INTER_AREA)
+        x, y, rw, rh = rect
+        sh, sw = small.shape[:2]
+        sx, sy = min(sw - 2, round(x * scale)), min(sh - 2, round(y * scale))
+        small_rect = (sx, sy, max(1, min(sw - sx, round(rw * scale))),
+                      max(1, min(sh - sy, round(rh * scale))))
+    gc = np.zeros(small.shape[:2], np.uint8)
+    cv2.grabCut(small, gc, small_rect, np.zeros((1, 65), np.float64),
+                np.zeros((1, 65), np.float64), iterations, cv2.GC_INIT_WITH_RECT)
+    fg = ((gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)).astype(np.uint8)
+    if scale < 1.0:
+        fg = cv2.resize(fg, (w, h), interpolation=cv2.INTER_NEAREST)
+    return fg > 0
 
 
 def _inner_rect(rect: tuple[int, int, int, int], shape: tuple[int, int]
