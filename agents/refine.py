@@ -124,7 +124,15 @@ def _answer_count(ev: _Evidence, target: str, exists: bool) -> tuple[str, list[s
     if got is None:
         return _failure(ev)
     sid, rec, chain = got
-    n = int(rec.get("value") or 0)
+    value = rec.get("value")
+    if value is not None and not isinstance(value, (int, float)):
+        # a model's plan may end a count on a step that gives objects, not a number
+        own = ev.dets(sid)
+        if own is None:
+            return (f"The plan's last step ({rec['tool']}) does not give a number.{_cite(chain)}",
+                    chain)
+        value = len(own)
+    n = int(value or 0)
     dets = ev.dets(ev.source_of(sid) if sid else None)
     boxes = ""
     if dets is not None and 0 < len(dets) <= 6:
