@@ -550,7 +550,7 @@ class SegmentTool(Tool):
             masks, scores = segmenter.segment(image, ctx.image_hash, boxes=prompts.all_boxes,
                                               points=prompts.points)
             dets = _build(prompts, masks, scores)
-        areas = [int(a) for a in dets.area]
+        areas = [int(m.sum()) for m in dets.mask] if dets.mask is not None else []
         return ToolResult(summary=_summary(method, areas, args.source), value=areas,
                           artifact_id=self.store_detections(dets, ctx),
                           boxes=[[round(float(v), 1) for v in b] for b in dets.xyxy[:10]])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from lavr.tools.detect import (
     SHAPES_CLASSES,
     DetectTool,
     detect_batch,
+    detector_vocabulary,
     get_detector,
     list_detectors,
     normalise_label,
@@ -99,7 +101,7 @@ def test_real_shapes_detector_finds_a_drawn_circle_and_square():
     res = tool.run(tool.Args(labels=["circles", "squares"]), ctx)
     assert res.value == {"circle": 1, "square": 1}
     dets = ctx.artifacts.get(res.artifact_id)
-    by_label = {str(lbl): box for lbl, box in zip(dets.label, dets.xyxy.tolist())}
+    by_label = {str(lbl): box for lbl, box in zip(dets.label, dets.xyxy.tolist(), strict=True)}
     cx = (by_label["circle"][0] + by_label["circle"][2]) / 2
     assert 65 <= cx <= 85
     assert "shapes" in res.summary
@@ -116,3 +118,100 @@ def test_detect_batch_matches_single_calls():
     assert [len(d) for d in batch] == [1, 1]
     assert batch[1].xyxy[0][0] > 180  # mirrored image: the circle moved right
     assert pool.load_count == {k: 1 for k in pool.load_count}  # loaded once
+
+
+@pytest.mark.parametrize("word,vocab,expected", [
+    ("man", COCO_CLASSES, "person"),
+    ("Women", COCO_CLASSES, "person"),
+    ("TV", COCO_CLASSES, "tv"),
+    ("the hot-dogs", COCO_CLASSES, "hot dog"),
+    ("wine glasses", COCO_CLASSES, "wine glass"),
+    ("cell phones", COCO_CLASSES, "cell phone"),
+    ("skis", COCO_CLASSES, "skis"),
+    ("puppies", COCO_CLASSES, "dog"),
+    ("balls", COCO_CLASSES, "sports ball"),
+    ("balls", SHAPES_CLASSES, "circle"),
+    ("dots", SHAPES_CLASSES, "circle"),
+    ("boxes", SHAPES_CLASSES, "square"),
+    ("boxes", COCO_CLASSES, None),
+    ("person", SHAPES_CLASSES, None),
+])
+def test_normalise_label_synonyms_and_vocabulary(word, vocab, expected):
+    assert normalise_label(word, vocab) == expected
+
+
+def test_detector_vocabulary_needs_no_model():
+    assert detector_vocabulary("shapes") == ["circle", "square", "triangle"]
+    assert detector_vocabulary("yolo11n") == list(COCO_CLASSES) and len(COCO_CLASSES) == 80
+    assert detector_vocabulary("yolo-world") == []  # open vocabulary
+
+
+def test_auto_spreads_mixed_labels_and_falls_back_to_open_vocabulary():
+    closed = lambda name: name in ("shapes", "coco")  # noqa: E731
+    runs = select_detectors(["circles", "men"], present=closed)
+    assert [(r.detector, r.labels) for r in runs] == [("shapes", ("circle",)),
+                                                       ("coco", ("person",))]
+    world = lambda name: name in ("shapes", "yolo-world")  # noqa: E731
+    runs = select_detectors(["people", "red kites"], present=world)
+    assert [(r.detector, r.labels) for r in runs] == [("yolo-world", ("person", "red kite"))]
+    assert [r.detector for r in select_detectors([], present=lambda n: n == "shapes")] == ["shapes"]
+
+
+def test_named_detector_refuses_labels_it_does_not_know():
+    with pytest.raises(ToolError) as err:
+        select_detectors(["dog"], detector="shapes")
+    assert "circle, square, triangle" in str(err.value) and "'dog'" in str(err.value)
+
+
+def test_missing_yolo11n_on_disk_is_clear_and_downloads_nothing(tmp_path, monkeypatch):
+    """Real weight lookup in empty folders: an error naming the file; no download attempt."""
+    from lavr.tools import detect
+
+    monkeypatch.setenv("LAVR_MODEL_DIR", str(tmp_path / "models"))
+    monkeypatch.delenv("LAVR_ALLOW_DOWNLOAD", raising=False)
+    monkeypatch.chdir(tmp_path)
+    # ultralytics' own weights folder may hold yolo11n.pt on a developer machine
+    monkeypatch.setattr(detect, "_library_weights_dirs", lambda: [tmp_path / "ultralytics"])
+    downloads: list[str] = []
+    monkeypatch.setattr(detect, "_download_ultralytics", downloads.append)
+    tool = DetectTool()
+    for args in (tool.Args(detector="coco"), tool.Args(labels=["people"])):
+        with pytest.raises(ExpertUnavailableError) as err:
+            tool.run(args, _ctx(np.zeros((32, 32, 3), np.uint8)))
+        msg = str(err.value)
+        assert "yolo11n.pt" in msg and "LAVR_MODEL_DIR" in msg
+    assert downloads == []
+    assert not list(tmp_path.rglob("*.pt"))
+
+
+@requires_shapes
+def test_a_pt_path_runs_that_checkpoint_with_its_sidecar_vocabulary():
+    from conftest import SHAPES_WEIGHTS
+
+    assert detector_vocabulary(str(SHAPES_WEIGHTS)) == ["circle", "square", "triangle"]
+    ctx = _ctx(_drawn())
+    tool = DetectTool()
+    res = tool.run(tool.Args(labels=["balls"], detector=str(SHAPES_WEIGHTS)), ctx)
+    assert res.value == {"circle": 1}
+    assert res.summary.startswith("detect (shapes-yolo11n.pt): 1 object — 1 circle")
+
+
+@requires_shapes
+def test_no_labels_reports_everything_found():
+    ctx = _ctx(_drawn())
+    tool = DetectTool()
+    res = tool.run(tool.Args(detector="shapes"), ctx)
+    assert res.value == {"circle": 1, "square": 1}
+    assert len(res.boxes) == 2
+    assert res.summary.startswith("detect (shapes): 2 objects — ")
+    res = tool.run(tool.Args(labels=["triangles"], detector="shapes"), ctx)
+    assert res.summary == "detect (shapes): no triangle found"
+
+
+@pytest.mark.parametrize("module", ["lavr.tools.detect", "lavr.tools.segment"])
+def test_importing_the_tool_loads_no_heavy_library(module):
+    code = (f"import sys, {module}; "
+            "heavy = [m for m in ('torch', 'ultralytics', 'cv2', 'segment_anything') "
+            "if m in sys.modules]; print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -140,3 +142,55 @@ def test_sam_predictor_plumbing_with_a_tiny_random_sam():
     assert scores.shape == (2,)
     seg.segment(arr, "hash-1", boxes=[[116, 46, 175, 115]], points=[])
     assert calls == [(160, 200, 3)]  # the image embedding is computed once per image
+
+
+def test_boxes_and_points_through_the_tool():
+    """Explicit box and point prompts (a flat-coloured square is the hard case for a point)."""
+    arr, circle, square = _scene()
+    ctx = _ctx(arr)
+    tool = SegmentTool()
+    res = tool.run(tool.Args(boxes=[[26, 36, 95, 105]], points=[[145, 80], [60, 70]],
+                             method="grabcut"), ctx)
+    out = ctx.artifacts.get(res.artifact_id)
+    assert list(out.label) == ["object"] * 3
+    assert min(_iou(m, t) for m, t in zip(out.mask, [circle, square, circle], strict=True)) >= 0.8
+    assert res.summary.startswith("segment (grabcut): 3 masks, areas ")
+    assert res.summary.endswith(" px")
+    # boxes are tightened to the masks
+    assert out.xyxy[1].tolist() == pytest.approx([120, 50, 171, 111], abs=2)
+
+
+def test_source_without_detections_segments_nothing():
+    arr, _, _ = _scene()
+    ctx = _ctx(arr)
+    ctx.outputs["d1"] = ToolResult(summary="", artifact_id=ctx.artifacts.put(Detections.empty()))
+    tool = SegmentTool()
+    res = tool.run(tool.Args(source="d1", method="grabcut"), ctx)
+    assert res.value == []
+    assert ctx.artifacts.get(res.artifact_id).mask.shape == (0, 160, 200)
+    assert "nothing to segment" in res.summary
+
+
+def test_unknown_source_step_and_box_off_the_image_are_tool_errors():
+    arr, _, _ = _scene()
+    tool = SegmentTool()
+    with pytest.raises(ToolError) as err:
+        tool.run(tool.Args(source="nope", method="grabcut"), _ctx(arr))
+    assert "'nope'" in str(err.value)
+    with pytest.raises(ToolError) as err:
+        tool.run(tool.Args(boxes=[[300, 300, 400, 400]], method="grabcut"), _ctx(arr))
+    assert "outside" in str(err.value)
+
+
+def test_grabcut_on_a_photo_stays_inside_the_box():
+    import ultralytics
+
+    from lavr.core_model.images import load_image
+
+    bus = load_image(Path(ultralytics.__file__).parent / "assets" / "bus.jpg")
+    box = [50, 400, 250, 900]
+    mask = GrabCutSegmenter().box_mask(bus, box)
+    assert mask.shape == bus.shape[:2]
+    ys, xs = np.nonzero(mask)
+    assert xs.min() >= 50 and xs.max() < 250 and ys.min() >= 400 and ys.max() < 900
+    assert 0.1 < mask.sum() / (200 * 500) < 0.95
