@@ -539,7 +539,8 @@ def _check_images(images: Sequence[np.ndarray]) -> None:
 def _detect(images: Sequence[np.ndarray], runs: Sequence[DetectorRun], *, experts: ExpertPool,
             device: str, conf: float | None) -> tuple[list[Detections], list[str]]:
     _check_images(images)
-    per_run, labels = [], []
+    per_run: list[list[Detections]] = []
+    labels: list[str] = []
     for run in runs:
         dets, used = _run_one(run, images, experts=experts, device=device, conf=conf)
         per_run.append(dets)

@@ -201,7 +201,7 @@ def _resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     from PIL import Image
 
     resized = Image.fromarray(mask.astype(np.uint8) * 255).resize((shape[1], shape[0]),
-                                                                  Image.NEAREST)
+                                                                  Image.Resampling.NEAREST)
     return np.asarray(resized) > 127
 
 
@@ -305,7 +305,7 @@ class GrabCutSegmenter:
             return region
         crop = np.ascontiguousarray(image[cy1:cy2, cx1:cx2, ::-1])
         try:
-            cv2.grabCut(crop, gc, None, np.zeros((1, 65), np.float64),
+            cv2.grabCut(crop, gc, (0, 0, 0, 0), np.zeros((1, 65), np.float64),
                         np.zeros((1, 65), np.float64), self.iterations, cv2.GC_INIT_WITH_MASK)
         except cv2.error as exc:
             logger.info("grabcut refinement failed (%s); using the colour region", exc)
