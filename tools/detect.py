@@ -367,6 +367,10 @@ def select_detectors(
         runs = [DetectorRun(n) for n in CLOSED_DETECTORS if present(n)]
         if not runs:
             raise _missing_error([], CLOSED_DETECTORS)
+        skipped = [n for n in CLOSED_DETECTORS if not any(r.detector == n for r in runs)]
+        if skipped:
+            logger.info("detect auto: skipping %s (weights not on this machine)",
+                        ", ".join(skipped))
         return runs
     missing: list[str] = []
     for name in CLOSED_DETECTORS:
