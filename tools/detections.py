@@ -116,6 +116,8 @@ class Detections:
     @property
     def area(self) -> np.ndarray:
         """``(N,)`` mask areas where masks exist, else box areas, in pixels."""
+        if len(self) == 0:
+            return np.zeros(0, np.float32)
         if self.mask is not None:
             return self.mask.reshape(len(self), -1).sum(axis=1).astype(np.float32)
         wh = np.clip(self.xyxy[:, 2:] - self.xyxy[:, :2], 0, None)
