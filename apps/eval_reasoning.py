@@ -9,7 +9,8 @@
   validity and plan accuracy (:mod:`lavr.apps.plan_eval`), tool calls and
   seconds per question. ``icl``: no demos (k=0), the controller's built-in
   demos, random-k and retrieved-k; ``cot``: off, chain, tree (adaptive) and
-  chain/tree at a fixed length.
+  chain/tree at a fixed length; ``cot-few-shot``: chain/tree with k retrieved
+  demos that show their rationales.
 """
 
 from __future__ import annotations
@@ -86,6 +87,11 @@ def grid(kind: str, ks: Sequence[int], steps: Sequence[int]) -> list[tuple[str, 
             out.append((f"random-{k}", {"icl": {"k": k, "strategy": "random"}}))
             out.append((f"retrieved-{k}", {"icl": {"k": k, "strategy": "similarity"}}))
         return out
+    if kind == "cot-few-shot":
+        few = {"mode": "chain", "prompting": "few-shot"}
+        return [(f"chain, few-shot, retrieved-{k}", {"cot": few, "icl": k}) for k in ks] + \
+            [(f"tree, few-shot, retrieved-{k}", {"cot": {**few, "mode": "tree"}, "icl": k})
+             for k in ks]
     out = [("off", {"cot": "off"}), ("chain", {"cot": "chain"}), ("tree", {"cot": "tree"})]
     for n in steps:
         out.append((f"chain, {n} steps", {"cot": "chain", "cot_steps": n}))
@@ -189,7 +195,10 @@ def add_eval_parser(esub: Any) -> None:
     r.set_defaults(eval_func=run_retrieval_cli)
     g = esub.add_parser("reasoning", help="chain-of-thought or in-context demo configurations "
                         "on the synthetic suite")
-    g.add_argument("--grid", choices=("icl", "cot"), required=True)
+    g.add_argument("--grid", choices=("icl", "cot", "cot-few-shot"), required=True,
+                   help="icl: k=0, built-in, random-k, retrieved-k; cot: off, chain, tree and "
+                        "fixed lengths; cot-few-shot: chain/tree with k retrieved demos "
+                        "showing their rationales")
     g.add_argument("--n", type=int, default=10, help="questions (default 10)")
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--k", type=_ints, default=[2, 4, 8], help="icl grid k values (default 2,4,8)")

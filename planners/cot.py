@@ -232,8 +232,16 @@ def _status(ids: list[str], evidence: dict[str, dict[str, Any]]) -> EvidenceStat
 
 
 def cited_steps(text: str, step_ids: list[str]) -> list[str]:
-    """Step ids of the plan that ``text`` mentions, in order of first mention."""
+    """Step ids of the plan that ``text`` is about.
+
+    A line that starts with a step id (``"s2: colour(source=s1)"``) is about that
+    step alone (ids later in it are the step's inputs); otherwise every step id
+    it mentions counts, in order of first mention.
+    """
     known = set(step_ids)
+    lead = re.match(r"^\s*\[?([A-Za-z][A-Za-z0-9_]{0,15})\]?\s*[:.)\-–]", text)
+    if lead and lead.group(1) in known:
+        return [lead.group(1)]
     out: list[str] = []
     for m in _STEP_REF.finditer(text):
         sid = m.group(1)

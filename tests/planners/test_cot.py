@@ -60,6 +60,16 @@ def test_chain_statuses_failed_not_run_and_uncited_lines():
     assert chain.steps[3].step_ids == ["s3"] and chain.steps[3].status == "not_run"
 
 
+def test_a_line_that_starts_with_a_step_id_is_about_that_step_only():
+    plan = Plan(question="q", intent="count", answer_step="s2", planner="m",
+                steps=[Step(id="s1", tool="detect"), Step(id="s2", tool="count",
+                                                          args={"source": "s1"})],
+                reasoning=["s1: detect(labels=[])", "s2: count(source=s1)"])
+    chain = build_chain(plan, [_ev("s1", "detect", "3"), _ev("s2", "count", "count: 3")])
+    assert [s.step_ids for s in chain.steps] == [["s1"], ["s2"]]
+    assert chain.steps[1].text == "count(source=s1)"
+
+
 def test_fixed_length_chain_keeps_the_first_n_steps():
     plan = RulePlanner().plan("How many red circles are there?")
     chain = build_chain(plan, [], max_steps=2)
