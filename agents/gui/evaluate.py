@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lavr.agents.gui.agent import GuiAgent
 from lavr.agents.gui.browser import MiniWoBEnv
-from lavr.agents.gui.loop import Episode, run_episode
+from lavr.agents.gui.loop import Episode, TaskResult, run_episode
 
 logger = logging.getLogger(__name__)
 
@@ -22,48 +21,6 @@ SUPPORTED_TASKS = (
     "click-collapsible", "click-widget", "click-checkboxes", "click-option", "enter-text",
     "enter-text-2", "focus-text", "focus-text-2", "login-user", "enter-password",
 )
-
-
-@dataclass
-class TaskResult:
-    """Aggregate of a task's episodes.
-
-    Attributes:
-        task: MiniWoB++ task name.
-        seed: Seed of the first episode (episode ``i`` uses ``seed + i``).
-        episodes: The episodes, in order.
-        seconds: Wall time for the task, browser start included.
-    """
-
-    task: str
-    seed: int
-    episodes: list[Episode] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def success_rate(self) -> float:
-        """Fraction of episodes the task reported as solved."""
-        return sum(e.success for e in self.episodes) / max(len(self.episodes), 1)
-
-    @property
-    def mean_reward(self) -> float:
-        """Mean MiniWoB++ reward (time-discounted, in [-1, 1])."""
-        return sum(e.reward for e in self.episodes) / max(len(self.episodes), 1)
-
-    @property
-    def mean_steps(self) -> float:
-        """Mean number of actions per episode."""
-        return sum(e.n_actions for e in self.episodes) / max(len(self.episodes), 1)
-
-    def to_json(self, *, episodes: bool = False) -> dict[str, Any]:
-        """JSON-able summary; with ``episodes`` each episode's trace too."""
-        out: dict[str, Any] = {
-            "task": self.task, "episodes": len(self.episodes), "seed": self.seed,
-            "success_rate": round(self.success_rate, 4), "mean_reward": round(self.mean_reward, 4),
-            "mean_steps": round(self.mean_steps, 2), "seconds": round(self.seconds, 1)}
-        if episodes:
-            out["runs"] = [e.to_json() for e in self.episodes]
-        return out
 
 
 def evaluate_task(task: str, *, episodes: int, seed: int = 0, max_steps: int = 15,

@@ -350,3 +350,45 @@ def run_episode(env: Environment, policy: Policy, *, seed: int | None = None, ma
             break
     episode.success = bool(episode.info.get("success", False))
     return episode
+
+
+@dataclass
+class TaskResult:
+    """Aggregate of one task's seeded episodes (any benchmark).
+
+    Attributes:
+        task: Task or environment name.
+        seed: Seed of the first episode (episode ``i`` uses ``seed + i``).
+        episodes: The episodes, in order.
+        seconds: Wall time for the task, browser start included.
+    """
+
+    task: str
+    seed: int
+    episodes: list[Episode] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def success_rate(self) -> float:
+        """Fraction of episodes the task reported as solved."""
+        return sum(e.success for e in self.episodes) / max(len(self.episodes), 1)
+
+    @property
+    def mean_reward(self) -> float:
+        """Mean episode reward (MiniWoB++ and BabyAI both discount it by time)."""
+        return sum(e.reward for e in self.episodes) / max(len(self.episodes), 1)
+
+    @property
+    def mean_steps(self) -> float:
+        """Mean number of actions per episode."""
+        return sum(e.n_actions for e in self.episodes) / max(len(self.episodes), 1)
+
+    def to_json(self, *, episodes: bool = False) -> dict[str, Any]:
+        """JSON-able summary; with ``episodes`` each episode's trace too."""
+        out: dict[str, Any] = {
+            "task": self.task, "episodes": len(self.episodes), "seed": self.seed,
+            "success_rate": round(self.success_rate, 4), "mean_reward": round(self.mean_reward, 4),
+            "mean_steps": round(self.mean_steps, 2), "seconds": round(self.seconds, 1)}
+        if episodes:
+            out["runs"] = [e.to_json() for e in self.episodes]
+        return out

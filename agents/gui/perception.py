@@ -455,6 +455,8 @@ def find_elements(image: np.ndarray) -> ScreenParse:
     # a button partly covered by another one: rectangular once the cover counts as its own
     buttons = [w.box for w in widgets if w.kind == "button"]
     for region in rejected:
+        if any(_contains(w.box, region.box, 1) for w in widgets):
+            continue  # an icon or glyph inside a widget, not a covered widget
         if _outline_coverage_with(region, buttons) >= RECT_OUTLINE_COVERAGE and \
                 _classify(dataclasses.replace(region, outline=1.0), grey, shape) == "button":
             widgets.append(ScreenElement("button", region.box, region.fill,

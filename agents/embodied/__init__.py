@@ -1,0 +1,1 @@
+"""Embodied agent: reads BabyAI/MiniGrid frames, parses the mission, plans paths, acts."""
