@@ -551,7 +551,7 @@ def render_chain(chain: ReasoningChain) -> list[str]:
     for s in chain.steps:
         cite = f" [{', '.join(s.step_ids)}]" if s.step_ids else ""
         out.append(f"{s.index}. {s.text}{cite} {_MARK[s.status]}")
-        for sid, ev in zip(s.step_ids, s.evidence):
+        for sid, ev in zip(s.step_ids, s.evidence, strict=True):
             out.append(f"     {sid}: {ev}")
     if chain.dropped:
         out.append(f"   ({chain.dropped} more step(s) left out: fixed length {chain.max_steps})")

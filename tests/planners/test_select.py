@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from lavr.apps.evaluate import make_item
-from tests.conftest import REPO
 from lavr.planners.demos import DemoRecord, DemoStore, packaged_store
 from lavr.planners.embed import HashingEmbedder, MiniLMEmbedder, image_embedding
 from lavr.planners.select import DemoSelector, IclOptions, precision_at_k
 from lavr.tools.synthetic import render_scene
+from tests.conftest import REPO
 
 
 @pytest.fixture(scope="module")
