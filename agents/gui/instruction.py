@@ -153,11 +153,11 @@ RULES: tuple[tuple[str, str, Builder], ...] = (
 )
 
 _GENERIC_TYPE = re.compile(r'(?:type|enter|write) "(.*?)"(?: (?:in|into) (?:the )?(.+?))?'
-                           r'(?: and | then |[.,;]|$)')
+                           r'(?: and | then |[.,;]|$)', re.IGNORECASE)
 _GENERIC_PRESS = re.compile(r'(?:press|click|hit|submit with) (?:on )?(?:the )?"?([\w #]+?)"?'
-                            r'(?: button)?[.!]?$')
+                            r'(?: button)?[.!]?$', re.IGNORECASE)
 _GENERIC_CLICK = re.compile(r'(?:click|press|select|choose|open|tap)(?: on)?(?: the)?'
-                            r'(?: (link|button|tab|checkbox|option))? "(.+?)"')
+                            r'(?: (link|button|tab|checkbox|option))? "(.+?)"', re.IGNORECASE)
 _KIND_WORDS = {"link": ("link",), "button": ("button",), "tab": ("button",),
                "checkbox": ("checkbox",), "option": ("radio", "checkbox")}
 _ANY = ("button", "link", "checkbox", "radio", "input", "text")

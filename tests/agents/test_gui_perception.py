@@ -1,0 +1,51 @@
+"""Screen elements from a drawn screenshot (classical CV, no OCR, no browser)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from lavr.agents.gui.perception import find_elements, text_similarity
+
+
+def _screen() -> np.ndarray:
+    img = Image.new("RGB", (200, 160), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, 0, 199, 30], fill=(255, 255, 0))  # instruction banner
+    d.rectangle([10, 40, 70, 60], fill=(239, 239, 239), outline=(118, 118, 118))  # button
+    d.text((22, 44), "OK", fill=(0, 0, 0))
+    d.rectangle([10, 70, 150, 88], fill=(255, 255, 255), outline=(118, 118, 118))  # text field
+    d.rectangle([10, 100, 22, 112], fill=(255, 255, 255), outline=(118, 118, 118))  # checkbox
+    d.text((28, 100), "Yes", fill=(0, 0, 0))
+    d.text((10, 125), "home", fill=(0, 0, 238))  # link
+    d.line([10, 136, 32, 136], fill=(0, 0, 238))
+    return np.asarray(img)
+
+
+def test_finds_each_kind_where_it_was_drawn() -> None:
+    parse = find_elements(_screen())
+    kinds = {e.kind: e for e in parse.elements}
+    assert parse.banner == (0, 0, 200, 31)
+    assert set(kinds) >= {"button", "input", "checkbox", "link"}
+    bx1, by1, bx2, by2 = kinds["button"].box  # the fill, or the 1-px border ring around it
+    assert abs(bx1 - 10.5) <= 1 and abs(by1 - 40.5) <= 1 and abs(bx2 - 70.5) <= 1 and abs(by2 - 60.5) <= 1
+    assert kinds["input"].box == (11, 71, 150, 88)
+    x1, y1, x2, y2 = kinds["checkbox"].box
+    assert (x1, y1) == (11, 101) and x2 - x1 == 11
+    assert kinds["checkbox"].text_boxes and kinds["checkbox"].text_boxes[0][0] >= 28
+    assert 10 <= kinds["link"].box[0] <= 12
+    dets = parse.to_detections()
+    assert len(dets) == len(parse.elements)
+
+
+def test_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="HxWx3 uint8"):
+        find_elements(np.zeros((10, 10), np.uint8))
+
+
+def test_text_similarity_prefers_exact_and_tolerates_ocr_slips() -> None:
+    assert text_similarity("Submit", "Submit") > 0.99
+    assert text_similarity("Tab #L", "Tab #1") > text_similarity("Tab #2", "Tab #1")
+    assert text_similarity("Eget", "Eget") > text_similarity("eget", "Eget")
+    assert text_similarity("", "x") == 0.0
