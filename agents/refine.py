@@ -329,4 +329,7 @@ def refine_answer(plan: Plan, evidence: list[dict[str, Any]], artifacts: Artifac
     skipped = [r for r in evidence if r.get("skipped") and "budget" in str(r.get("error"))]
     if skipped:
         answer += f" (The step budget ran out before {len(skipped)} step(s) could run.)"
+    elif not answer and plan.answer_step and plan.answer_step not in ev.by_id:
+        # the loop stopped on the budget before the answer step was reached (fixed-length CoT)
+        answer = "I could not answer: the step budget ran out before the answer step could run."
     return answer, cited

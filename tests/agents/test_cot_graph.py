@@ -104,3 +104,10 @@ def test_model_planner_gets_retrieved_demos_with_images_and_its_sub_questions_sh
     assert tree["children"][0]["source"] == "uncertain"
     assert tree["children"][-1]["question"] == "Is the image a photograph?"
     assert model.requests_for("subquestion")
+
+
+def test_fixed_length_that_stops_before_the_answer_says_so(agent):
+    res = agent.run(SCENE.image, ITEM.question, cot="tree", cot_steps=1)
+    assert res.answer == ("I could not answer: the step budget ran out before the answer step "
+                          "could run.")
+    assert not score(ITEM, res.answer)
