@@ -78,7 +78,7 @@ EVAL_MODULES: tuple[str, ...] = ("lavr.apps.eval_hallucination", "lavr.apps.eval
 
 #: Modules that add subcommands: each defines ``add_parser(sub)`` (registering a parser
 #: whose default ``func`` runs it) — add a line here for a new command.
-COMMAND_MODULES: tuple[str, ...] = ("lavr.apps.demo", "lavr.apps.gui_cmd", "lavr.apps.correct_cmd", "lavr.apps.embodied_cmd")
+COMMAND_MODULES: tuple[str, ...] = ("lavr.apps.demo", "lavr.apps.correct_cmd", "lavr.apps.gui_cmd", "lavr.apps.embodied_cmd")
 COMMAND_MODULES += ("lavr.apps.model_cmd",)
 COMMAND_MODULES += ("lavr.apps.demos_cmd",)
 
