@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import string
+import threading
 from collections.abc import Iterable, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
 
+from lavr.core_model.model import MultimodalModel
 from lavr.planners.plan import Plan
 from lavr.tools.registry import ToolRegistry
 
@@ -97,3 +99,30 @@ def format_evidence(plan: Plan, evidence: Sequence[dict[str, Any]]) -> str:
 def successful_steps(evidence: Sequence[dict[str, Any]]) -> list[str]:
     """Ids of steps that ran without error."""
     return [e["step_id"] for e in evidence if not e.get("error") and not e.get("skipped")]
+
+
+class ModelRole:
+    """What the model roles (planner, decider, refiner) share: the model, a per-role token
+    cap, and per-thread records of the last call's attempts (read by the graph's trace)."""
+
+    model: MultimodalModel
+    max_new_tokens: int
+    _local: threading.local
+
+    def _init_role(self, model: MultimodalModel, max_new_tokens: int) -> None:
+        self.model = model
+        self.max_new_tokens = max_new_tokens
+        self._local = threading.local()
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    def _max_tokens(self) -> int:
+        """This role's cap, lowered to the model's own default when that is smaller."""
+        return min(self.max_new_tokens, self.model.default_options.max_new_tokens)
+
+    @property
+    def attempts(self) -> list[dict[str, Any]]:
+        """Records of the last call in this thread (model calls only)."""
+        return getattr(self._local, "attempts", [])

@@ -12,7 +12,6 @@ steps beyond the budget are dropped.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -24,7 +23,7 @@ from lavr.core_model.messages import Message
 from lavr.core_model.model import MultimodalModel
 from lavr.core_model.structured import parse_structured
 from lavr.planners.decide import Decision, RuleDecider
-from lavr.planners.llm import format_evidence, render_prompt, tool_catalog
+from lavr.planners.llm import ModelRole, format_evidence, render_prompt, tool_catalog
 from lavr.planners.llm_plan import StepDraft, draft_steps
 from lavr.planners.plan import Plan, plan_problems, step_dependencies
 from lavr.tools.registry import ToolRegistry
@@ -49,7 +48,7 @@ def _next_number(plan: Plan) -> int:
     return max(nums, default=len(plan.steps)) + 1
 
 
-class LLMDecider:
+class LLMDecider(ModelRole):
     """The model as decision maker (see the module docstring).
 
     Args:
@@ -64,26 +63,12 @@ class LLMDecider:
     def __init__(self, model: MultimodalModel, registry: ToolRegistry, *, retries: int = 1,
                  exclude_tools: Sequence[str] = (), fallback: Any = None,
                  max_new_tokens: int = DECIDE_MAX_TOKENS) -> None:
-        self.model = model
         self.registry = registry
         self.retries = max(int(retries), 0)
         self.exclude_tools = tuple(exclude_tools)
         self.fallback = fallback or RuleDecider()
-        self.max_new_tokens = max_new_tokens
-        self._local = threading.local()
+        self._init_role(model, max_new_tokens)
 
-    @property
-    def name(self) -> str:
-        return self.model.name
-
-    def _max_tokens(self) -> int:
-        """This role's cap, lowered to the model's own default when that is smaller."""
-        return min(self.max_new_tokens, self.model.default_options.max_new_tokens)
-
-    @property
-    def attempts(self) -> list[dict[str, Any]]:
-        """Records of the last :meth:`decide` call in this thread (model calls only)."""
-        return getattr(self._local, "attempts", [])
 
     def messages(self, plan: Plan, evidence: Sequence[dict[str, Any]],
                  budget_left: int) -> list[Message]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from lavr.core_model.model import MultimodalModel
 from lavr.core_model.structured import format_validation_error, parse_structured
 from lavr.planners.errors import PlanValidationError
 from lavr.planners.icl import IclPrompt
-from lavr.planners.llm import compact_args, load_prompt, render_prompt, tool_catalog
+from lavr.planners.llm import ModelRole, compact_args, load_prompt, render_prompt, tool_catalog
 from lavr.planners.plan import Intent, Plan, Step, plan_problems
 from lavr.planners.rule import COLOUR_WORDS, QUALIFIERS
 from lavr.tools.registry import ToolRegistry
@@ -178,7 +177,7 @@ def select_demos(question: str, demos: Sequence[Demo], k: int | None) -> list[De
     return [d for _, d in reversed(best)]
 
 
-class LLMPlanner:
+class LLMPlanner(ModelRole):
     """The model as controller, with validation, bounded re-asks and a visible record.
 
     Args:
@@ -197,7 +196,6 @@ class LLMPlanner:
                  max_new_tokens: int = PLAN_MAX_TOKENS) -> None:
         if retries < 0:
             raise ValueError(f"retries must be >= 0, got {retries}")
-        self.model = model
         self.registry = registry
         self.retries = retries
         self.exclude_tools = tuple(exclude_tools)
@@ -205,27 +203,13 @@ class LLMPlanner:
         self.demos = [d for d in all_demos
                       if not {s["tool"] for s in d.plan.get("steps", [])} & set(exclude_tools)]
         self.n_demos = n_demos
-        self.max_new_tokens = max_new_tokens
-        self._local = threading.local()
+        self._init_role(model, max_new_tokens)
 
-    @property
-    def name(self) -> str:
-        return self.model.name
-
-    def _max_tokens(self) -> int:
-        """This role's cap, lowered to the model's own default when that is smaller."""
-        return min(self.max_new_tokens, self.model.default_options.max_new_tokens)
 
     @property
     def uses_image(self) -> bool:
         """Whether :meth:`plan` wants the image (the model can see)."""
         return self.model.sees_images
-
-    @property
-    def attempts(self) -> list[dict[str, Any]]:
-        """Records of the last :meth:`plan` call in this thread: ``summary``,
-        ``error``, ``seconds``, ``raw``."""
-        return getattr(self._local, "attempts", [])
 
     def system_prompt(self) -> str:
         """The controller's role prompt with the tool catalog."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 from lavr.core_model.errors import LavrError, ModelError, ModelOutputError
 from lavr.core_model.messages import Message
 from lavr.core_model.model import MultimodalModel
-from lavr.planners.llm import format_evidence, render_prompt, successful_steps
+from lavr.planners.llm import ModelRole, format_evidence, render_prompt, successful_steps
 from lavr.planners.plan import Plan
 
 logger = logging.getLogger(__name__)
@@ -64,7 +63,7 @@ def answer_problems(answer: str, plan: Plan, evidence: Sequence[dict[str, Any]],
     return problems
 
 
-class LLMRefiner:
+class LLMRefiner(ModelRole):
     """The model as semantic refiner (see the module docstring).
 
     Args:
@@ -77,24 +76,10 @@ class LLMRefiner:
     def __init__(self, model: MultimodalModel, *, retries: int = 1,
                  max_new_tokens: int = REFINE_MAX_TOKENS,
                  max_chars: int = MAX_ANSWER_CHARS) -> None:
-        self.model = model
         self.retries = max(int(retries), 0)
-        self.max_new_tokens = max_new_tokens
         self.max_chars = max_chars
-        self._local = threading.local()
+        self._init_role(model, max_new_tokens)
 
-    @property
-    def name(self) -> str:
-        return self.model.name
-
-    def _max_tokens(self) -> int:
-        """This role's cap, lowered to the model's own default when that is smaller."""
-        return min(self.max_new_tokens, self.model.default_options.max_new_tokens)
-
-    @property
-    def attempts(self) -> list[dict[str, Any]]:
-        """Records of the last :meth:`refine` call in this thread."""
-        return getattr(self._local, "attempts", [])
 
     def messages(self, plan: Plan, evidence: Sequence[dict[str, Any]]) -> list[Message]:
         """The conversation sent to the model: the role prompt with question and evidence."""
