@@ -17,8 +17,7 @@ from lavr.core_model.errors import LavrError
 from lavr.core_model.messages import ImagePart, Message
 from lavr.tools.base import Tool, ToolArgs, ToolContext, ToolResult
 from lavr.tools.errors import ExpertUnavailableError, ToolError
-from lavr.tools.pixels import format_box
-from lavr.tools.zoom import MARGIN, crop
+from lavr.tools.zoom import crop, target_region
 
 logger = logging.getLogger(__name__)
 
@@ -86,16 +85,8 @@ class VqaTool(Tool):
                           boxes=[box] if box else [])
 
     def _region(self, args: VqaArgs, ctx: ToolContext) -> tuple[list[float], float, str]:
-        if args.box is not None:
-            return list(args.box), 0.0, f"box {format_box(args.box)}"
-        dets = ctx.detections(args.source or "", tool=self.name)
-        if len(dets) == 0:
-            raise ToolError(self.name, f"step {args.source!r} found no objects to look at")
-        if args.index >= len(dets):
-            raise ToolError(self.name, f"index {args.index} is out of range: step "
-                                       f"{args.source!r} has {len(dets)} objects")
-        box = [float(v) for v in dets.xyxy[args.index]]
-        return box, MARGIN, f"{dets.describe(args.index)} {format_box(box)} of {args.source}"
+        return target_region(self.name, ctx, box=args.box, source=args.source, index=args.index,
+                             verb="look at")
 
 
 TOOLS: list[Tool] = [VqaTool()]

@@ -135,6 +135,29 @@ class ZoomArgs(CropArgs):
     scale: float = Field(2.0, ge=1.0, le=8.0, description="upsampling factor")
 
 
+def target_region(tool: str, ctx: ToolContext, *, box: list[float] | None, source: str | None,
+                  index: int, verb: str) -> tuple[list[float], float, str]:
+    """The region a tool looks at: an explicit XYXY box, or object ``index`` of step ``source``.
+
+    Returns:
+        ``(box, margin, words)``: pixels, the margin to add (0 for explicit boxes), and a
+        phrase naming the region for summaries.
+
+    Raises:
+        ToolError: The step found no objects, or ``index`` is out of range.
+    """
+    if box is not None:
+        return list(box), 0.0, f"box {format_box(box)}"
+    dets = ctx.detections(source or "", tool=tool)
+    if len(dets) == 0:
+        raise ToolError(tool, f"step {source!r} has no objects to {verb}")
+    if index >= len(dets):
+        raise ToolError(tool, f"index {index} is out of range: step {source!r} "
+                              f"has {len(dets)} objects (0..{len(dets) - 1})")
+    region = [float(v) for v in dets.xyxy[index]]
+    return region, MARGIN, f"{dets.describe(index)} {format_box(region)} of {source}"
+
+
 class CropTool(Tool):
     """Cut a box, or an object of an earlier step, out of the image."""
 
@@ -149,16 +172,8 @@ class CropTool(Tool):
 
     def _target(self, args: CropArgs, ctx: ToolContext) -> tuple[list[float], float, str]:
         """The box to cut, its margin, and words naming it."""
-        if args.box is not None:
-            return list(args.box), 0.0, f"box {format_box(args.box)}"
-        dets = ctx.detections(args.source or "", tool=self.name)
-        if len(dets) == 0:
-            raise ToolError(self.name, f"step {args.source!r} has no objects to {self.name}")
-        if args.index >= len(dets):
-            raise ToolError(self.name, f"index {args.index} is out of range: step {args.source!r} "
-                                       f"has {len(dets)} objects (0..{len(dets) - 1})")
-        box = [float(v) for v in dets.xyxy[args.index]]
-        return box, MARGIN, f"{dets.describe(args.index)} {format_box(box)} of {args.source}"
+        return target_region(self.name, ctx, box=args.box, source=args.source, index=args.index,
+                             verb=self.name)
 
     def run(self, args: CropArgs, ctx: ToolContext) -> ToolResult:
         """Cut (and for zoom, upsample) the target; store the crop as an image artifact."""
