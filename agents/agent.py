@@ -31,8 +31,8 @@ from lavr.planners.errors import PlanValidationError
 from lavr.planners.llm_roles import build_roles
 from lavr.planners.plan import Plan, validate_plan
 from lavr.planners.reasoning import ReasoningSetup
-from lavr.planners.select import IclOptions
 from lavr.planners.rule import RulePlanner
+from lavr.planners.select import IclOptions
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
 from lavr.tools.registry import ToolRegistry, default_registry
 

@@ -110,9 +110,7 @@ def _print_trace(result: Any) -> None:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from lavr.agents import VisualAgent
-
     from lavr.apps.cot_cli import agent_kwargs, reasoning_kwargs, reasoning_lines
-
     from lavr.apps.model_cmd import model_agent_kwargs
 
     model_kwargs = model_agent_kwargs(args)  # also applies lavr.toml's [agent] defaults

@@ -6,7 +6,6 @@ import threading
 import time
 
 import numpy as np
-import pytest
 
 from lavr.agents import VisualAgent
 from lavr.agents.graph import mermaid

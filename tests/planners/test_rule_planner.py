@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lavr.planners.plan import Plan, Step, plan_problems, validate_plan
 from lavr.planners.errors import PlanValidationError
+from lavr.planners.plan import Plan, Step, plan_problems, validate_plan
 from lavr.planners.rule import RulePlanner, find_mentions
 from lavr.tools.registry import default_registry
 
