@@ -40,6 +40,8 @@ API_KEY_ENV = ("LAVR_OPENAI_API_KEY", "OPENAI_API_KEY")
 #: Environment variables read for the base URL when none is given, in order.
 BASE_URL_ENV = ("LAVR_OPENAI_BASE_URL", "OPENAI_BASE_URL")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+#: Extra base URLs (comma-separated) the operator allows to receive the key from the environment.
+KEY_URLS_ENV = "LAVR_OPENAI_KEY_URLS"
 #: HTTP statuses worth another attempt.
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 STRUCTURED_MODES = ("auto", "json_schema", "json_object", "prompt")
@@ -54,6 +56,51 @@ def default_base_url() -> str:
         if value:
             return value
     return DEFAULT_BASE_URL
+
+
+def _origin(url: str) -> str:
+    """``scheme://host:port`` of ``url``, lower-cased, default ports made explicit."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme, 0)
+    except ValueError:  # a malformed port: matches nothing
+        return ""
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def key_urls() -> list[str]:
+    """Base URLs the operator configured, the only ones the key from the environment goes to.
+
+    The base URL from ``$LAVR_OPENAI_BASE_URL`` / ``$OPENAI_BASE_URL`` (or the
+    OpenAI API when neither is set) and every URL listed in ``$LAVR_OPENAI_KEY_URLS``.
+    """
+    urls = [default_base_url()]
+    urls += [u.strip() for u in os.environ.get(KEY_URLS_ENV, "").split(",") if u.strip()]
+    return urls
+
+
+def env_api_key(base_url: str, names: Sequence[str] = API_KEY_ENV) -> str | None:
+    """The first set variable of ``names``, if ``base_url`` may receive it (else None).
+
+    A key from the environment belongs to the server the operator configured
+    (:func:`key_urls`), never to whatever URL a model string names: a model
+    string can come from a less trusted place (a config shared around, a web
+    form) and must not be able to send the key elsewhere.
+    """
+    for var in names:
+        value = os.environ.get(var, "").strip()
+        if not value:
+            continue
+        if _origin(base_url) in {_origin(u) for u in key_urls()}:
+            return value
+        logger.warning("not sending $%s to %s: the key from the environment goes only to "
+                       "$LAVR_OPENAI_BASE_URL (or the OpenAI API) and the URLs in $%s",
+                       var, base_url, KEY_URLS_ENV)
+        return None
+    return None
 
 
 def image_data_url(image: np.ndarray, *, max_side: int = 1024, fmt: str = "png",
@@ -98,7 +145,9 @@ class OpenAICompatibleModel(MultimodalModel):
         model: The server's model name (``gpt-4o-mini``, ``Qwen/Qwen2.5-VL-7B-Instruct``...).
         base_url: Endpoint root ending in ``/v1`` (default: ``$LAVR_OPENAI_BASE_URL``,
             ``$OPENAI_BASE_URL`` or the OpenAI API).
-        api_key: The key; default from ``api_key_env``. Local servers need none.
+        api_key: The key. Local servers need none. Without it, the first set
+            variable of ``api_key_env`` is read once, here, and only when the base
+            URL is one the operator configured (see :func:`env_api_key`).
         api_key_env: Environment variables tried for the key, in order.
         timeout: Seconds to wait for a reply (per attempt).
         max_retries: Extra attempts after a timeout, connection error, 429 or 5xx.
@@ -138,10 +187,10 @@ class OpenAICompatibleModel(MultimodalModel):
             raise ModelConfigError(model, f"base URL must start with http:// or https://, "
                                    f"got {base!r}")
         self.model = model
-        self.base_url = base
-        self.url = base + "/chat/completions"
-        self._api_key = api_key
+        self._base_url = base
         self.api_key_env = tuple(api_key_env)
+        # bound now, to this URL: never looked up again for another one
+        self._api_key = api_key or env_api_key(base, self.api_key_env)
         self.timeout = float(timeout)
         self.max_retries = int(max_retries)
         self.backoff = float(backoff)
@@ -160,15 +209,19 @@ class OpenAICompatibleModel(MultimodalModel):
 
     # -- request building ---------------------------------------------------------------
     @property
+    def base_url(self) -> str:
+        """The endpoint root (fixed when the model is made: the key is bound to it)."""
+        return self._base_url
+
+    @property
+    def url(self) -> str:
+        """The ``/chat/completions`` URL every request goes to."""
+        return self._base_url + "/chat/completions"
+
+    @property
     def api_key(self) -> str | None:
-        """The key in use: the explicit one, else the first set variable of ``api_key_env``."""
-        if self._api_key:
-            return self._api_key
-        for var in self.api_key_env:
-            value = os.environ.get(var, "").strip()
-            if value:
-                return value
-        return None
+        """The key sent to :attr:`base_url` (bound when the model was made), or None."""
+        return self._api_key
 
     def _content(self, message: Message) -> str | list[dict[str, Any]]:
         if not message.images:

@@ -170,3 +170,20 @@ def test_text_only_model_behind_a_server_gets_no_image_parts(server):
     model.generate([Message.user("look", IMG)])
     content = server.requests[0]["json"]["messages"][0]["content"]
     assert isinstance(content, str) and "not shown" in content
+
+
+def test_the_environment_key_never_reaches_a_url_the_operator_did_not_configure(
+        server, monkeypatch):
+    monkeypatch.delenv("LAVR_OPENAI_KEY_URLS", raising=False)
+    monkeypatch.setenv("LAVR_OPENAI_API_KEY", "sk-secret")
+    monkeypatch.setenv("LAVR_OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # the operator's server
+    server.replies.append(Reply(body=chat("ok")))
+    model = OpenAICompatibleModel("m", server.url, max_retries=0, timeout=5)
+    assert model.generate([Message.user("hi")]) == "ok"
+    assert "Authorization" not in server.requests[0]["headers"]
+    assert "sk-secret" not in json.dumps(server.requests[0])
+    monkeypatch.setenv("LAVR_OPENAI_BASE_URL", server.url)  # now it is the configured one
+    server.replies.append(Reply(body=chat("ok")))
+    OpenAICompatibleModel("m", server.url, max_retries=0, timeout=5).generate(
+        [Message.user("hi")])
+    assert server.requests[1]["headers"]["Authorization"] == "Bearer sk-secret"

@@ -69,14 +69,28 @@ def test_transformers_and_gguf_strings_do_not_import_torch_until_used(tmp_path):
         load_model(f"gguf:{tmp_path}")
 
 
-def test_api_key_comes_from_the_environment(monkeypatch):
-    monkeypatch.delenv("LAVR_OPENAI_API_KEY", raising=False)
+def test_api_key_from_the_environment_goes_only_to_the_configured_url(monkeypatch):
+    for var in ("LAVR_OPENAI_API_KEY", "LAVR_OPENAI_BASE_URL", "OPENAI_BASE_URL",
+                "LAVR_OPENAI_KEY_URLS"):
+        monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-generic")
-    model = load_model("openai:m@http://h/v1")
-    assert model.api_key == "sk-generic"
+    assert load_model("openai:m").api_key == "sk-generic"  # the OpenAI API by default
+    assert load_model("openai:m@https://API.openai.com:443/v1/").api_key == "sk-generic"
+    assert load_model("openai:m@http://h/v1").api_key is None  # a URL nobody configured
+    monkeypatch.setenv("LAVR_OPENAI_BASE_URL", "http://h/v1")
     monkeypatch.setenv("LAVR_OPENAI_API_KEY", "sk-lavr")
+    model = load_model("openai:m@http://h/v1")
     assert model.api_key == "sk-lavr"
-    assert load_model("openai:m@http://h/v1", api_key="sk-explicit").api_key == "sk-explicit"
+    assert load_model("openai:m@https://api.openai.com/v1").api_key is None
+    monkeypatch.setenv("LAVR_OPENAI_KEY_URLS", "https://api.openai.com/v1, http://other:8000")
+    assert load_model("openai:m@http://other:8000/v1").api_key == "sk-lavr"
+    assert load_model("openai:m@http://other:8001/v1").api_key is None
+    # bound when the model is made: neither the environment nor the URL can move it later
+    monkeypatch.setenv("LAVR_OPENAI_API_KEY", "sk-changed")
+    assert model.api_key == "sk-lavr"
+    with pytest.raises(AttributeError):
+        model.base_url = "http://evil/v1"
+    assert load_model("openai:m@http://x/v1", api_key="sk-explicit").api_key == "sk-explicit"
 
 
 def test_config_file(tmp_path, monkeypatch):
