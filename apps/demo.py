@@ -18,7 +18,16 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--sessions", metavar="PATH",
                    help="SQLite file keeping conversations across restarts (default: in memory)")
-    p.add_argument("--examples", metavar="PATH", help="examples.json to offer (default: bundled)")
+    p.add_argument("--examples", metavar="PATH",
+                   help="JSON list of {image, question} to offer (default: the starter examples)")
+    p.add_argument("--model", action="append", default=[], metavar="[NAME=]SPEC",
+                   help="a model web clients may pick by NAME (repeatable; the first is the "
+                        "default): rule, gemma, openai:<model>@<url>, transformers:<id>. "
+                        "Default: the config file's [model] spec, else rule. Clients never "
+                        "send model strings or URLs")
+    p.add_argument("--config", default=None, metavar="PATH",
+                   help="lavr.toml whose [model] (spec, options, roles) is offered when no "
+                        "--model is given, and whose [agent] sets the defaults")
     p.add_argument("--detector", default="auto", help="detector selected at start (default auto)")
     p.add_argument("--max-steps", type=int, default=12, help="step budget at start (default 12)")
     p.add_argument("--concurrency", type=int, default=2,
@@ -28,12 +37,34 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+def offered_models(args: argparse.Namespace) -> list[Any]:
+    """The operator's models: each ``--model``, else the config file's ``[model]``.
+
+    Raises:
+        InputError: A bad model string or config file.
+    """
+    from lavr.apps.demo_app import ModelChoice, model_choice
+    from lavr.apps.model_cmd import resolve_config
+
+    flags = list(args.model or [])
+    args.model = None  # resolve_config reads one --model; the demo's list is handled here
+    cfg = resolve_config(args)
+    if flags:
+        return [model_choice(text) for text in flags]
+    m = cfg.model
+    choice = model_choice(m.spec)
+    return [ModelChoice(choice.name, choice.spec, options=dict(m.options),
+                        roles=tuple(m.roles), retries=m.retries)]
+
+
 def run(args: argparse.Namespace) -> int:
     """Build and serve the demo until interrupted."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from lavr.apps.demo_app import build_demo, find_examples, launch
 
-    demo = build_demo(sessions=args.sessions, examples=find_examples(args.examples),
+    models = offered_models(args)
+    examples = find_examples(args.examples)
+    demo = build_demo(sessions=args.sessions, examples=examples, models=models,
                       default_detector=args.detector, max_steps=args.max_steps,
                       device=args.device)
     print(f"lavr demo on http://{args.host}:{args.port} (Ctrl+C stops it)", flush=True)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import inspect
 import io
 import json
 import logging
 import os
+import re
+import shutil
 import tempfile
 import threading
 import uuid
@@ -36,7 +37,7 @@ from PIL import Image
 
 from lavr.agents import AgentResult, PlanReview, SessionStore, StepEvent, VisualAgent
 from lavr.apps import demo_render as render
-from lavr.core_model.errors import LavrError
+from lavr.core_model.errors import InputError, LavrError
 from lavr.planners.errors import PlanValidationError
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
 from lavr.tools.detections import Detections
@@ -120,30 +121,134 @@ def evidence_image(**kwargs: Any) -> gr.AnnotatedImage:
 
 
 @dataclass(frozen=True)
+class ModelChoice:
+    """A model the operator offers in the demo; web clients pick it by :attr:`name`.
+
+    Attributes:
+        name: What the settings panel and the API show (never a URL).
+        spec: The model string (``rule``, ``gemma``, ``openai:<model>@<url>``...).
+        options: Backend options (``timeout``, ``max_new_tokens``...).
+        roles: What the model does (None: all roles).
+        retries: Re-asks after an unusable reply.
+    """
+
+    name: str
+    spec: str
+    options: dict[str, Any] = field(default_factory=dict)
+    roles: tuple[str, ...] | None = None
+    retries: int = 2
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def model_choice(text: str) -> ModelChoice:
+    """``NAME=SPEC`` or ``SPEC`` (named after the spec without its URL) as a :class:`ModelChoice`.
+
+    Raises:
+        InputError: A bad model string.
+    """
+    from lavr.core_model.select import parse_model_spec
+
+    name, sep, spec = text.partition("=")
+    if not sep or not _NAME.match(name.strip()):
+        name, spec = "", text
+    parsed = parse_model_spec(spec.strip())
+    if not name:
+        name = parsed.backend if parsed.backend in ("rule", "gemma") \
+            else f"{parsed.backend}:{parsed.target}"
+    return ModelChoice(name=name.strip(), spec=str(parsed))
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What web clients may choose from: set by the operator, checked on the server.
+
+    A browser (or any API client) picks a model and a detector by name from
+    these lists; it never supplies a model string, a URL or a weights path.
+
+    Attributes:
+        models: Models by name; the first is the default.
+        detectors: Detector names.
+        max_steps: Largest step budget a client may ask for.
+    """
+
+    models: dict[str, ModelChoice]
+    detectors: list[str]
+    max_steps: int = 30
+
+    @classmethod
+    def build(cls, models: list[ModelChoice] | None = None, *,
+              detectors: list[str] | None = None, max_steps: int = 30) -> Offer:
+        """An offer from the operator's models (default: ``rule``) and detectors
+        (default: ``auto`` and every detector whose weights are here).
+
+        Raises:
+            InputError: Two models with one name.
+        """
+        chosen: dict[str, ModelChoice] = {}
+        for m in models or [ModelChoice("rule", "rule")]:
+            if m.name in chosen:
+                raise InputError(f"two demo models are named {m.name!r}; name them with "
+                                 "--model NAME=SPEC")
+            chosen[m.name] = m
+        return cls(chosen, list(detectors or detector_choices()), max_steps)
+
+    def settings(self, *, detector: str | None, max_steps: Any, verify: Any, review_plan: Any,
+                 model: str | None, cot: str | None, icl: Any) -> Settings:
+        """Check a client's choices against the offer.
+
+        Raises:
+            InputError: A value that is not on offer (one line naming it and what is).
+        """
+        model = model or next(iter(self.models))
+        if model not in self.models:
+            raise InputError(f"unknown model {_shown(model)}; this demo offers: "
+                             + ", ".join(self.models))
+        detector = detector or "auto"
+        if detector not in self.detectors:
+            raise InputError(f"unknown detector {_shown(detector)}; this demo offers: "
+                             + ", ".join(self.detectors))
+        if (cot or "off") not in ("off", "chain", "tree"):
+            raise InputError(f"chain of thought must be off, chain or tree, not {_shown(cot)}")
+        try:
+            steps, k = int(max_steps if max_steps is not None else 12), int(icl or 0)
+        except (TypeError, ValueError) as exc:
+            raise InputError("the step budget and the number of in-context examples must "
+                             "be whole numbers") from exc
+        if not 1 <= steps <= self.max_steps or not 0 <= k <= 8:
+            raise InputError(f"the step budget must be 1-{self.max_steps} and in-context "
+                             "examples 0-8")
+        return Settings(detector=detector, max_steps=steps, verify=bool(verify),
+                        review_plan=bool(review_plan), model=model, cot=cot or "off", icl=k)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "…'"
+
+
+@dataclass(frozen=True)
 class Settings:
-    """What the settings panel chooses for one question.
+    """What the settings panel chose for one question (checked by :meth:`Offer.settings`).
 
     Attributes:
         detector: Detector name (``auto``, ``shapes``, ...).
         max_steps: Tool-call budget.
         verify: Whether the check/correction node runs.
         review_plan: Pause after planning for the user's approval.
-        model: Model backend (only when :class:`VisualAgent` accepts ``model=``).
-        cot: Chain-of-thought mode, ``off``, ``chain`` or ``tree`` (when supported).
-        icl: Number of in-context demos (when supported).
+        model: Name of one of the offered models.
+        cot: Chain-of-thought mode, ``off``, ``chain`` or ``tree``.
+        icl: Number of in-context demos.
     """
 
     detector: str = "auto"
     max_steps: int = 12
     verify: bool = True
     review_plan: bool = False
-    model: str | None = None
+    model: str = "rule"
     cot: str = "off"
     icl: int = 0
-
-    def reasoning_kwargs(self) -> dict[str, Any]:
-        """``cot`` / ``icl`` arguments for ``VisualAgent.stream``, where it takes them."""
-        return {"cot": self.cot, "icl": self.icl} if accepts_reasoning() else {}
 
 
 @dataclass
@@ -175,23 +280,6 @@ class Example:
     question: str
 
 
-def accepts_model() -> bool:
-    """Whether this :class:`VisualAgent` takes a ``model=`` backend argument."""
-    return "model" in inspect.signature(VisualAgent.__init__).parameters
-
-
-def accepts_reasoning() -> bool:
-    """Whether ``VisualAgent.stream`` takes per-question ``cot=`` and ``icl=`` options."""
-    params = inspect.signature(VisualAgent.stream).parameters
-    return "cot" in params and "icl" in params
-
-
-def model_choices() -> list[str]:
-    """``default`` (the agent's own choice) and the model strings that need no argument;
-    any other model string (``openai:<model>@<url>``, ``transformers:<id>``) can be typed."""
-    return ["default", "rule", "gemma"]
-
-
 def detector_choices() -> list[str]:
     """``auto`` and every detector whose weights are on this machine."""
     from lavr.tools.detect import list_detectors
@@ -205,18 +293,20 @@ class AgentPool:
 
     Args:
         sessions: Where the threads live (SQLite file or in memory).
+        offer: The models and detectors on offer.
         memory_budget_mb: Unload least-recently-used experts beyond this.
         device: ``auto``, ``cpu`` or ``cuda``.
     """
 
-    def __init__(self, sessions: SessionStore, *, memory_budget_mb: float | None = None,
-                 device: str = "auto") -> None:
+    def __init__(self, sessions: SessionStore, offer: Offer, *,
+                 memory_budget_mb: float | None = None, device: str = "auto") -> None:
         self.sessions = sessions
+        self.offer = offer
         self.device = device
         self.experts = ExpertPool(memory_budget_mb)
         self.cache = ResultCache()
         self.artifacts = ArtifactStore()
-        self._agents: dict[tuple[str, bool, str | None], VisualAgent] = {}
+        self._agents: dict[tuple[str, bool, str], VisualAgent] = {}
         self._lock = threading.Lock()
 
     def get(self, settings: Settings) -> VisualAgent:
@@ -225,12 +315,13 @@ class AgentPool:
         with self._lock:
             agent = self._agents.get(key)
             if agent is None:
-                extra: dict[str, Any] = {}
-                if settings.model and accepts_model():
-                    extra["model"] = settings.model
+                choice = self.offer.models[settings.model]
                 agent = VisualAgent(detector=settings.detector, verify=settings.verify,
                                     max_steps=settings.max_steps, device=self.device,
-                                    sessions=self.sessions, **extra)
+                                    sessions=self.sessions, model=choice.spec,
+                                    model_options=dict(choice.options),
+                                    model_roles=list(choice.roles) if choice.roles else None,
+                                    model_retries=choice.retries)
                 agent.context.experts = self.experts
                 agent.context.cache = self.cache
                 agent.context.artifacts = self.artifacts
@@ -238,48 +329,91 @@ class AgentPool:
             return agent
 
 
+#: The starter examples shipped inside the package (present in a wheel install too).
+PACKAGED_EXAMPLES = Path(__file__).resolve().parent / "data" / "examples" / "examples.json"
+
+
 def find_examples(path: str | Path | None = None) -> list[Example]:
-    """The bundled examples whose image files exist.
+    """The examples of an ``examples.json`` whose image files exist.
 
     Args:
-        path: An ``examples.json``; by default ``./examples/examples.json``, then
-            the one beside the source tree. Without any, two scenes are rendered
-            with :func:`lavr.tools.synthetic.render_scene`.
+        path: A JSON list of ``{"image", "question"}``; image paths are relative to
+            the file's folder (or its parent, as in the repository's ``examples/``).
+            By default the starter examples shipped with the package.
+
+    Raises:
+        InputError: ``path`` is missing, not such a list, or names no existing image.
     """
-    candidates = [Path(path)] if path else [
-        Path.cwd() / "examples" / "examples.json",
-        Path(__file__).resolve().parents[1] / "examples" / "examples.json"]
-    for file in candidates:
-        if not file.is_file():
+    file = Path(path).expanduser() if path else PACKAGED_EXAMPLES
+    try:
+        items = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(f"examples file {file} does not exist") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"examples file {file} is not readable JSON: {exc}") from exc
+    if not isinstance(items, list) or not all(
+            isinstance(i, dict) and isinstance(i.get("image"), str)
+            and isinstance(i.get("question"), str) for i in items):
+        raise InputError(f"examples file {file} must be a JSON list of "
+                         '{"image": PATH, "question": TEXT}')
+    found = []
+    for item in items:
+        image = Path(item["image"]).expanduser()
+        where = [image] if image.is_absolute() else [file.parent / image,
+                                                     file.parent.parent / image]
+        hit = next((p for p in where if p.is_file()), None)
+        if hit is None:
+            logger.warning("example image %s not found; skipped", item["image"])
             continue
-        found = []
-        for item in json.loads(file.read_text(encoding="utf-8")):
-            image = Path(item["image"])
-            if not image.is_absolute():
-                image = file.parent.parent / image
-            if image.is_file():
-                found.append(Example(image.resolve(), item["question"]))
-        if found:
-            return found
-    if path:
-        logger.warning("no usable examples in %s", path)
-    return rendered_examples(Path(tempfile.mkdtemp(prefix="lavr-examples-")))
+        found.append(Example(hit.resolve(), item["question"]))
+    if not found:
+        raise InputError(f"examples file {file} names no existing image")
+    return found
 
 
-def rendered_examples(folder: Path) -> list[Example]:
-    """Render two example scenes into ``folder`` (when no bundled examples are found)."""
-    from lavr.tools.synthetic import render_scene
+def stage_examples(examples: list[Example], folder: Path | None = None) -> list[Example]:
+    """Copy the example images, and nothing else, into a folder of their own.
 
-    folder.mkdir(parents=True, exist_ok=True)
-    shapes = render_scene(np.random.default_rng(3), width=480, height=360, n_objects=4)
-    sign = render_scene(np.random.default_rng(5), width=480, height=320, n_objects=0,
-                        text="OPEN DAILY")
-    out = []
-    for name, scene, question in (("shapes.png", shapes, "How many circles are there?"),
-                                  ("sign.png", sign, "What does the sign say?")):
-        Image.fromarray(scene.image).save(folder / name)
-        out.append(Example(folder / name, question))
-    return out
+    The demo serves examples from this copy, so nothing beside an example image
+    in its original folder is ever reachable from the browser.
+
+    Args:
+        examples: The examples (any folders).
+        folder: Where to copy (default: a new temporary folder).
+    """
+    folder = folder or Path(tempfile.mkdtemp(prefix="lavr-demo-examples-"))
+    staged, copies = [], {}
+    for ex in examples:
+        if ex.image not in copies:
+            target = folder / f"{len(copies)}{ex.image.suffix.lower()}"
+            shutil.copyfile(ex.image, target)
+            copies[ex.image] = target
+        staged.append(Example(copies[ex.image], ex.question))
+    return staged
+
+
+def image_problem(path: str | Path) -> str | None:
+    """Why an uploaded file cannot be used as an image (None when it can).
+
+    The check reads the file's content (Pillow), not its name or the browser's word.
+    """
+    try:
+        with Image.open(path) as img:
+            img.verify()
+    except Exception:  # noqa: BLE001 - anything Pillow cannot read is refused
+        return ("The uploaded file is not an image. Upload a picture (PNG, JPEG, WebP, "
+                "BMP or GIF).")
+    return None
+
+
+def scrub_paths(text: str, paths: list[str]) -> str:
+    """``text`` with server-side upload paths replaced by "the uploaded image"."""
+    for p in sorted(filter(None, paths), key=len, reverse=True):
+        text = text.replace(p, "the uploaded image")
+    folders = {tempfile.gettempdir(), os.environ.get("GRADIO_TEMP_DIR", "")}
+    for folder in filter(None, folders):
+        text = re.sub(re.escape(folder.rstrip("/")) + r"/[^\s'\"]+", "the uploaded image", text)
+    return text
 
 
 class DemoApp:
@@ -332,30 +466,36 @@ class DemoApp:
         message = message or {}
         question = str(message.get("text") or "").strip()
         files = [f for f in (message.get("files") or []) if f]
-        settings = Settings(detector=detector or "auto", max_steps=max(1, int(max_steps or 12)),
-                            verify=bool(verify), review_plan=bool(review_plan),
-                            model=(model or None) if model != "default" else None,
-                            cot=cot or "off", icl=max(0, int(icl or 0)))
         if files:
             state.messages.append({"role": "user", "content": {"path": str(files[-1])}})
         if question:
             state.messages.append({"role": "user", "content": question})
+        try:
+            settings = self.pool.offer.settings(
+                detector=detector, max_steps=max_steps, verify=verify, review_plan=review_plan,
+                model=model, cot=cot, icl=icl)
+        except InputError as exc:
+            yield self._fail(state, str(exc))
+            return
         if not question:
             yield self._fail(state, "Type a question about the image.")
             return
         if not files and not state.has_image:
             yield self._fail(state, "Drop an image first (or click an example below).")
             return
+        if files and (problem := image_problem(files[-1])):
+            yield self._fail(state, problem)
+            return
         state.paused = None
         try:
             agent = self.pool.get(settings)
             events = agent.stream(files[-1] if files else None, question,
                                   thread_id=state.thread_id, max_steps=settings.max_steps,
-                                  review_plan=settings.review_plan,
-                                  **settings.reasoning_kwargs())
+                                  review_plan=settings.review_plan, cot=settings.cot,
+                                  icl=settings.icl)
             yield from self._play(state, agent, events, settings, image_given=bool(files))
         except Exception as exc:  # noqa: BLE001 - shown in the chat, never a broken page
-            yield self._error(state, exc)
+            yield self._error(state, exc, uploads=[str(f) for f in files])
 
     def approve(self, plan_text: str, state: ChatState | None) -> Iterator[tuple[Any, ...]]:
         """Run the paused plan, as shown or as edited in the plan editor."""
@@ -473,24 +613,29 @@ class DemoApp:
                                                            prefix=f"{rec.get('step')}: ")
         return label
 
-    def _error(self, state: ChatState, exc: Exception) -> tuple[Any, ...]:
+    def _error(self, state: ChatState, exc: Exception, *, uploads: list[str] | None = None
+               ) -> tuple[Any, ...]:
         if isinstance(exc, LavrError):
-            return self._fail(state, str(exc))
+            return self._fail(state, scrub_paths(str(exc), uploads or []))
         logger.exception("demo request failed")
-        return self._fail(state, f"Internal error: {type(exc).__name__}: {exc}")
+        return self._fail(state, "Internal error: "
+                          + scrub_paths(f"{type(exc).__name__}: {exc}", uploads or []))
 
 
 def build_demo(*, sessions: SessionStore | str | Path | None = None,
-               examples: list[Example] | None = None, default_detector: str = "auto",
-               max_steps: int = 12, memory_budget_mb: float | None = None,
-               device: str = "auto") -> gr.Blocks:
+               examples: list[Example] | None = None, models: list[ModelChoice] | None = None,
+               default_detector: str = "auto", max_steps: int = 12,
+               memory_budget_mb: float | None = None, device: str = "auto") -> gr.Blocks:
     """The demo's page.
 
     Args:
         sessions: Session store or SQLite path for the threads (in memory by default;
             a file keeps conversations across restarts of the demo).
-        examples: Example images and questions (found with :func:`find_examples` by default).
-        default_detector: Detector selected at start.
+        examples: Example images and questions (the packaged starter examples by
+            default); they are served from a copy of their own (:func:`stage_examples`).
+        models: The models web clients may pick, by name (default: ``rule`` only);
+            the first is selected at start.
+        default_detector: Detector selected at start (offered beside the installed ones).
         max_steps: Step budget selected at start.
         memory_budget_mb: Unload least-recently-used experts beyond this.
         device: ``auto``, ``cpu`` or ``cuda``.
@@ -499,11 +644,13 @@ def build_demo(*, sessions: SessionStore | str | Path | None = None,
         The ``gr.Blocks``; call :func:`launch` (or ``.queue().launch()``) on it.
     """
     store = sessions if isinstance(sessions, SessionStore) else SessionStore(sessions or ":memory:")
-    app = DemoApp(AgentPool(store, memory_budget_mb=memory_budget_mb, device=device),
-                  examples if examples is not None else find_examples())
     detectors = detector_choices()
     if default_detector not in detectors:
         detectors.append(default_detector)
+    offer = Offer.build(models, detectors=detectors)
+    staged = stage_examples(examples if examples is not None else find_examples())
+    app = DemoApp(AgentPool(store, offer, memory_budget_mb=memory_budget_mb, device=device),
+                  staged)
     with gr.Blocks(title="lavr: visual reasoning with vision experts") as demo:
         gr.Markdown("## lavr: ask about an image, watch the agent reason\n"
                     "Drop an image (or pick an example), ask a question, and follow the plan, "
@@ -532,17 +679,14 @@ def build_demo(*, sessions: SessionStore | str | Path | None = None,
                 pick = gr.Radio(label="Show the evidence of", choices=[], elem_id="pick")
                 with gr.Accordion("Settings", open=False, elem_id="settings"):
                     detector = gr.Dropdown(detectors, value=default_detector, label="Detector")
-                    budget = gr.Slider(1, 30, value=max_steps, step=1, label="Step budget")
+                    budget = gr.Slider(1, offer.max_steps, value=max_steps, step=1, label="Step budget")
                     verify = gr.Checkbox(True, label="Check and correct the answer")
                     review = gr.Checkbox(False, label="Approve the plan before it runs")
-                    model = gr.Dropdown(model_choices(), value="default", label="Model backend",
-                                        allow_custom_value=True, visible=accepts_model(),
-                                        info="rule, gemma, openai:<model>@<url>, "
-                                             "transformers:<id>")
+                    model = gr.Dropdown(list(offer.models), value=next(iter(offer.models)),
+                                        label="Model", info="the models this server offers")
                     cot = gr.Radio(["off", "chain", "tree"], value="off",
-                                   label="Chain of thought", visible=accepts_reasoning())
-                    icl = gr.Slider(0, 8, value=0, step=1, label="In-context examples (k)",
-                                    visible=accepts_reasoning())
+                                   label="Chain of thought")
+                    icl = gr.Slider(0, 8, value=0, step=1, label="In-context examples (k)")
                 new_btn = gr.Button("New conversation", elem_id="new")
         outputs = [chatbot, textbox, picture, pick, plan_code, review_box, state]
         inputs = [textbox, state, detector, budget, verify, review, model, cot, icl]
@@ -571,13 +715,9 @@ def launch(demo: gr.Blocks, *, host: str = "127.0.0.1", port: int | None = None,
         What ``gr.Blocks.launch`` returns (app, local URL, share URL).
     """
     demo.queue(default_concurrency_limit=concurrency, max_size=MAX_QUEUE)
-    app: DemoApp | None = getattr(demo, "lavr_app", None)
-    paths = list(allowed_paths or [])
-    if app is not None:
-        paths += sorted({str(e.image.parent) for e in app.examples})
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "monospace"])
     return demo.launch(server_name=host, server_port=port, share=False, inbrowser=False,
                        max_file_size=max_file_size, prevent_thread_lock=prevent_thread_lock,
-                       allowed_paths=paths, show_error=True, ssr_mode=False, theme=theme,
-                       css=_CSS, quiet=True)
+                       allowed_paths=list(allowed_paths or []), show_error=True,
+                       ssr_mode=False, theme=theme, css=_CSS, quiet=True)

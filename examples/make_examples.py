@@ -17,6 +17,8 @@ from PIL import Image
 from lavr.tools.synthetic import Scene, render_scene
 
 HERE = Path(__file__).parent
+#: The demo's starter examples ship inside the package (``lavr.apps``) as copies of these.
+PACKAGED = HERE.parent / "apps" / "data" / "examples"
 
 
 def _first(fits, **kwargs) -> Scene:
@@ -49,6 +51,7 @@ def main() -> None:
     }
     for name, scene in scenes.items():
         Image.fromarray(scene.image).save(HERE / name)
+        Image.fromarray(scene.image).save(PACKAGED / name)
         print(name, [(o.colour, o.shape) for o in scene.objects], [t.text for t in scene.texts])
 
 

@@ -55,7 +55,7 @@ def _client(url: str):
 
 def _ask(client, text: str, image: Path | None = None, *, review: bool = False):
     files = [gradio_client.handle_file(str(image))] if image else []
-    return client.predict({"text": text, "files": files}, "auto", 12, True, review, "default",
+    return client.predict({"text": text, "files": files}, "auto", 12, True, review, "rule",
                           "off", 0, api_name="/ask")
 
 
@@ -84,7 +84,7 @@ def test_client_asks_a_bundled_example_and_gets_streamed_steps_then_the_answer(s
     client = _client(url)
     job = client.submit({"text": "How many circles are there?",
                          "files": [gradio_client.handle_file(str(EXAMPLES / "shapes_1.png"))]},
-                        "auto", 12, True, False, "default", "off", 0, api_name="/ask")
+                        "auto", 12, True, False, "rule", "off", 0, api_name="/ask")
     job.result(timeout=120)
     outputs = job.outputs()
     chats = [out[0] for out in outputs]
@@ -144,15 +144,11 @@ def test_plan_approval_pauses_and_runs_the_edited_plan(served):
 
 
 def test_chain_of_thought_setting_adds_its_step(served):
-    from lavr.apps.demo_app import accepts_reasoning
-
-    if not accepts_reasoning():
-        pytest.skip("this VisualAgent has no per-question chain-of-thought option")
     _, url = served
     chat = _client(url).predict(
         {"text": "How many circles are there?",
          "files": [gradio_client.handle_file(str(EXAMPLES / "shapes_1.png"))]},
-        "auto", 12, True, False, "default", "chain", 0, api_name="/ask")[0]
+        "auto", 12, True, False, "rule", "chain", 0, api_name="/ask")[0]
     titles = [_title(m) for m in chat]
     assert "Chain of thought" in titles
     assert titles.index("Chain of thought") < titles.index("Answer drafted")
@@ -167,7 +163,7 @@ def test_errors_are_chat_messages(served, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_text("this is not a picture")
     chat = _ask(client, "What colour is it?", broken)[0]
-    assert _text(chat[-1]).startswith("\u26a0") and "not a recognised image" in _text(chat[-1])
+    assert _text(chat[-1]).startswith("\u26a0") and "not an image" in _text(chat[-1])
     chat = _ask(client, "   ", EXAMPLES / "shapes_1.png")[0]
     assert "Type a question" in _text(chat[-1])
 
