@@ -34,6 +34,7 @@ from lavr.planners.reasoning import ReasoningSetup
 from lavr.planners.rule import RulePlanner
 from lavr.planners.select import IclOptions
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
+from lavr.tools.detect import check_detector_setting
 from lavr.tools.registry import ToolRegistry, default_registry
 
 logger = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ class VisualAgent:
             else SessionStore(sessions)
         if self.sessions is not None:
             checkpointer = self.sessions.checkpointer
+        check_detector_setting(detector)  # a .pt path must pass the checkpoint safety check
         registry = registry or default_registry()
         roles = build_roles(model, registry, roles=model_roles, retries=model_retries,
                             options=model_options)

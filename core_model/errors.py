@@ -107,3 +107,17 @@ class ModelServerError(ModelError):
 
 class ModelTimeoutError(ModelServerError):
     """A model server did not answer in time."""
+
+
+class UnsafeCheckpointError(InputError):
+    """A checkpoint was refused before loading: it could run code, or is not a checkpoint.
+
+    Attributes:
+        path: The file refused.
+        reason: Why, naming what it refers to.
+    """
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"checkpoint {self.path}: {reason}")

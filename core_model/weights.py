@@ -84,7 +84,7 @@ def locate_weights(
         candidates.append((ENV_MODEL_DIR, md / filename))
     candidates += [("package", Path(d) / filename) for d in package_dirs]
     candidates += [("cache", Path(d) / filename) for d in cache_dirs]
-    candidates.append(("cwd", Path.cwd() / filename))
+    # Never the working directory: a file planted there must not become a model.
     for source, path in candidates:
         searched.append(str(path))
         if path.exists():

@@ -23,3 +23,14 @@ def shared_agent():
     from lavr.agents import VisualAgent
 
     return VisualAgent()
+
+
+@pytest.fixture(scope="session")
+def built_yolo11n(tmp_path_factory) -> Path:
+    """A YOLO11n checkpoint built here from ultralytics' ``yolo11n.yaml`` (random weights)."""
+    pytest.importorskip("ultralytics")
+    from ultralytics import YOLO
+
+    path = tmp_path_factory.mktemp("weights") / "yolo11n.pt"
+    YOLO("yolo11n.yaml").save(str(path))
+    return path

@@ -7,7 +7,11 @@ Detectors, by name:
 - ``coco`` (alias ``yolo11n``): ``yolo11n.pt``, the 80 COCO classes.
 - ``yolo-world`` (``yolov8s-worldv2.pt``) and ``yoloe`` (``yoloe-11s-seg.pt``):
   open vocabulary; the requested labels become the model's classes.
-- any path ending in ``.pt``: that checkpoint.
+- a path ending in ``.pt``, from the operator only (``--detector PATH``,
+  ``VisualAgent(detector=PATH)``): that checkpoint. A plan (written by a model or
+  edited in the demo) may name only the detectors above: :class:`DetectArgs` refuses
+  paths. Every checkpoint passes :func:`~lavr.core_model.checkpoints.check_checkpoint`
+  before ultralytics unpickles it.
 
 ``auto`` picks the first detector whose vocabulary covers the requested labels
 and whose weights are on this machine. Importing this module never imports
@@ -26,9 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from lavr.core_model.errors import WeightsNotFoundError
+from lavr.core_model.checkpoints import check_checkpoint
+from lavr.core_model.errors import InputError, UnsafeCheckpointError, WeightsNotFoundError
 from lavr.core_model.weights import (
     WeightStatus,
     downloads_allowed,
@@ -49,7 +54,8 @@ from lavr.tools.labels import (
 
 __all__ = [
     "COCO_CLASSES", "SHAPES_CLASSES", "DETECTORS", "DetectTool", "DetectorRun", "DetectorSpec",
-    "TOOLS", "detect_batch", "detector_vocabulary", "detector_weights", "get_detector",
+    "TOOLS", "check_detector_setting", "detect_batch", "detector_names", "detector_vocabulary", "detector_weights",
+    "get_detector", "is_detector_name",
     "list_detectors", "normalise_label", "resolve_device", "select_detectors",
 ]
 
@@ -172,8 +178,22 @@ def _path_spec(path: str) -> DetectorSpec:
                         explicit=True)
 
 
+def is_detector_name(name: str) -> bool:
+    """Whether ``name`` is ``auto`` or a registered detector name or alias (not a path)."""
+    key = str(name).strip().lower()
+    return key == "auto" or key in DETECTORS or key in _ALIASES
+
+
+def detector_names() -> list[str]:
+    """``auto`` and the registered detector names, for messages and pickers."""
+    return ["auto", *DETECTORS]
+
+
 def get_detector(name: str) -> DetectorSpec:
-    """The :class:`DetectorSpec` for a detector name or a ``.pt`` path.
+    """The :class:`DetectorSpec` for a detector name or an operator's ``.pt`` path.
+
+    Paths are operator configuration: callers holding a name from a plan, a model
+    or a web client check it with :func:`is_detector_name` first.
 
     Raises:
         ToolError: The name is neither a known detector nor a ``.pt`` path.
@@ -186,6 +206,35 @@ def get_detector(name: str) -> DetectorSpec:
         raise ToolError(TOOL_NAME, f"unknown detector {name!r}; expected one of "
                                    f"{', '.join(['auto', *DETECTORS])} or a path ending in .pt")
     return DETECTORS[key]
+
+
+def check_detector_setting(detector: str) -> str:
+    """Check an operator's detector setting up front: a registered name, or a ``.pt``
+    file that exists and passes the checkpoint safety check.
+
+    Args:
+        detector: ``auto``, a detector name, or a path to a ``.pt`` checkpoint.
+
+    Returns:
+        ``detector`` unchanged.
+
+    Raises:
+        InputError: Not a name and not an existing ``.pt`` file.
+        UnsafeCheckpointError: The file could run code when unpickled (or is not a
+            checkpoint); nothing in it was run.
+    """
+    value = str(detector).strip()
+    if is_detector_name(value):
+        return detector
+    if not value.lower().endswith(".pt"):
+        raise InputError(f"detector {value!r}: expected one of {', '.join(detector_names())} "
+                         f"or a path to a .pt checkpoint")
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise InputError(f"detector {value!r}: no such file; expected a YOLO checkpoint (.pt) or "
+                         f"one of {', '.join(detector_names())}")
+    check_checkpoint(path)
+    return detector
 
 
 def detector_vocabulary(name: str) -> list[str]:
@@ -475,6 +524,10 @@ def load_detector(spec: DetectorSpec, *, labels: Sequence[str] = (), device: str
         ExpertUnavailableError: ultralytics or the weights are missing.
     """
     path = _resolve_path(spec)
+    try:
+        check_checkpoint(path)
+    except UnsafeCheckpointError as exc:
+        raise ExpertUnavailableError(TOOL_NAME, f"detector {spec.name!r}: {exc}") from exc
     ultralytics = _import_ultralytics()
     cls = {"world": ultralytics.YOLOWorld, "yoloe": ultralytics.YOLOE}.get(spec.kind,
                                                                            ultralytics.YOLO)
@@ -613,10 +666,20 @@ class DetectArgs(ToolArgs):
     labels: list[str] = Field(default_factory=list,
                               description="object names to find; empty finds everything")
     detector: str | None = Field(default=None,
-                                 description="auto, shapes, coco, yolo-world, yoloe or a .pt path")
+                                 description="auto, shapes, coco, yolo-world or yoloe")
     min_confidence: float | None = Field(
         default=None, ge=0.0, le=1.0,
         description="score threshold; null uses the detector's default (shapes 0.5, others 0.25)")
+
+    @field_validator("detector")
+    @classmethod
+    def _registered_name(cls, value: str | None) -> str | None:
+        # A plan comes from a model or a web client: a path here would make lavr
+        # unpickle a file of their choosing. Only registered names are accepted.
+        if value is not None and not is_detector_name(value):
+            raise ValueError(f"detector must be one of {', '.join(detector_names())} "
+                             f"(a plan cannot name a weights file), got {value[:40]!r}")
+        return value
 
 
 class DetectTool(Tool):
@@ -631,6 +694,8 @@ class DetectTool(Tool):
         """Detect in ``ctx.image``; stores :class:`Detections`, value = label → count."""
         if not isinstance(args, DetectArgs):
             raise ToolError(self.name, f"expected DetectArgs, got {type(args).__name__}")
+        if args.detector is not None and not is_detector_name(args.detector):
+            raise ToolError(self.name, f"detector must be one of {', '.join(detector_names())}")
         detector = args.detector or str(ctx.settings.get("detector", "auto"))
         runs = select_detectors(args.labels, detector=detector)
         device = resolve_device(str(ctx.settings.get("device", "auto")))

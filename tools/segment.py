@@ -26,7 +26,8 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from lavr.core_model.errors import WeightsNotFoundError
+from lavr.core_model.checkpoints import check_checkpoint, safe_torch_load
+from lavr.core_model.errors import UnsafeCheckpointError, WeightsNotFoundError
 from lavr.core_model.weights import WeightStatus, locate_weights, model_dir, resolve_weights
 from lavr.tools.base import Tool, ToolArgs, ToolContext, ToolResult
 from lavr.tools.detect import WEIGHTS_DIR, _library_weights_dirs, resolve_device
@@ -462,7 +463,17 @@ def load_segmenter(method: str, *, device: str = "cpu") -> Segmenter:
             raise ExpertUnavailableError(
                 TOOL_NAME, f"segment-anything is not installed ({exc}); "
                            f"pip install 'lavr[segment]'") from exc
-        sam = sam_model_registry[_sam_model_type(path)](checkpoint=str(path))
+        try:
+            state = safe_torch_load(path)  # weights only: tensors, never code
+        except UnsafeCheckpointError as exc:
+            raise ExpertUnavailableError(TOOL_NAME, f"method 'sam': {exc}") from exc
+        sam = sam_model_registry[_sam_model_type(path)](checkpoint=None)
+        try:
+            sam.load_state_dict(state)
+        except (RuntimeError, TypeError) as exc:
+            raise ExpertUnavailableError(
+                TOOL_NAME, f"method 'sam': {path} is not a segment-anything checkpoint "
+                           f"({str(exc).splitlines()[0]})") from exc
         sam.to(device)
         return SamSegmenter(SamPredictor(sam))
     try:
@@ -470,6 +481,10 @@ def load_segmenter(method: str, *, device: str = "cpu") -> Segmenter:
     except ImportError as exc:
         raise ExpertUnavailableError(
             TOOL_NAME, f"ultralytics is not installed ({exc}); pip install 'lavr[detect]'") from exc
+    try:
+        check_checkpoint(path)  # ultralytics unpickles it fully
+    except UnsafeCheckpointError as exc:
+        raise ExpertUnavailableError(TOOL_NAME, f"method 'mobile_sam': {exc}") from exc
     return UltralyticsSamSegmenter(SAM(str(path)), device=device)
 
 

@@ -68,8 +68,9 @@ def test_unknown_detector_and_missing_path_are_clear(tmp_path):
     assert "unknown detector 'nonsense'" in str(err.value)
     ctx = _ctx(np.zeros((32, 32, 3), np.uint8))
     tool = DetectTool()
+    ctx.settings["detector"] = str(tmp_path / "missing.pt")  # operator config, not a plan
     with pytest.raises((ToolError, ExpertUnavailableError)) as err:
-        tool.run(tool.Args(labels=[], detector=str(tmp_path / "missing.pt")), ctx)
+        tool.run(tool.Args(labels=[]), ctx)
     assert "missing.pt" in str(err.value)
 
 
@@ -190,8 +191,9 @@ def test_a_pt_path_runs_that_checkpoint_with_its_sidecar_vocabulary():
 
     assert detector_vocabulary(str(SHAPES_WEIGHTS)) == ["circle", "square", "triangle"]
     ctx = _ctx(_drawn())
+    ctx.settings["detector"] = str(SHAPES_WEIGHTS)  # an operator's path (--detector PATH)
     tool = DetectTool()
-    res = tool.run(tool.Args(labels=["balls"], detector=str(SHAPES_WEIGHTS)), ctx)
+    res = tool.run(tool.Args(labels=["balls"]), ctx)
     assert res.value == {"circle": 1}
     assert res.summary.startswith("detect (shapes-yolo11n.pt): 1 object — 1 circle")
 
