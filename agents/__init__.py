@@ -2,8 +2,9 @@
 
 from lavr.agents.agent import VisualAgent, clean_question
 from lavr.agents.result import AgentResult, PlanReview, StepEvent, StreamEvent
-from lavr.agents.session import SessionError, SessionStore
+from lavr.agents.session import SessionBusyError, SessionError, SessionStore, SessionStoreError
 from lavr.agents.state import AgentContext, AgentState
 
-__all__ = ["AgentContext", "AgentResult", "AgentState", "PlanReview", "SessionError",
-           "SessionStore", "StepEvent", "StreamEvent", "VisualAgent", "clean_question"]
+__all__ = ["AgentContext", "AgentResult", "AgentState", "PlanReview", "SessionBusyError",
+           "SessionError", "SessionStore", "SessionStoreError", "StepEvent", "StreamEvent",
+           "VisualAgent", "clean_question"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -122,7 +123,10 @@ class VisualAgent:
         #: The model in use (None: rules only).
         self.model = roles.model
         self.context = AgentContext(
-            registry=registry, artifacts=ArtifactStore(),
+            registry=registry,
+            # with a sessions file, finished steps' detections outlive the process (resume)
+            artifacts=ArtifactStore(backing=None if self.sessions is None
+                                    or self.sessions.in_memory else self.sessions),
             experts=ExpertPool(memory_budget_mb), cache=ResultCache(),
             planner=planner or roles.planner or RulePlanner(),
             settings={"detector": detector, "device": device},
@@ -304,40 +308,80 @@ class VisualAgent:
             raise InputError("plan review needs a checkpointer: VisualAgent(sessions=...) or "
                              "VisualAgent(checkpointer=...)")
         cfg = self._config(thread_id)
-        inputs = self._inputs(image, question, max_steps, cfg,
-                              {"cot": cot, "cot_steps": cot_steps, "icl": icl})
-        yield from self._drive(inputs, cfg, review_plan=review_plan)
+        with self._lease(thread_id):
+            inputs = self._inputs(image, question, max_steps, cfg,
+                                  {"cot": cot, "cot_steps": cot_steps, "icl": icl})
+            yield from self._drive(inputs, cfg, review_plan=review_plan)
+
+    def _lease(self, thread_id: str | None) -> contextlib.AbstractContextManager[None]:
+        """One run at a time on a named thread (queue, or ``SessionBusyError``)."""
+        if thread_id is None or self.checkpointer is None:
+            return contextlib.nullcontext()
+        return self._session_store().lease(thread_id)
 
     def resume(self, thread_id: str, *, plan: Plan | dict[str, Any] | str | None = None
                ) -> Iterator[StreamEvent]:
-        """Continue a run paused by ``review_plan``, with the plan as is or edited.
+        """Continue a thread's unfinished run from its last checkpoint.
+
+        The run was paused by ``review_plan`` (then ``plan`` may edit it) or
+        interrupted: the process was killed, crashed or lost power. Tool steps
+        that finished before the interruption are not run again; with a
+        sessions file their detections are read back from it, also in a new
+        process.
 
         Args:
-            thread_id: The paused thread (from :class:`PlanReview`).
-            plan: An edited plan (``Plan``, its dict or JSON text); None approves
+            thread_id: The thread (from :class:`PlanReview`, or the one asked on).
+            plan: An edited plan (``Plan``, its dict or JSON text); None keeps
                 the plan as it stands.
 
         Raises:
-            SessionError: The thread has no paused run.
+            SessionError: The thread has no unfinished run.
+            SessionBusyError: Another run holds the thread beyond the busy timeout.
             PlanValidationError: The edited plan is not valid for this agent's tools.
         """
         if self.checkpointer is None:
             raise InputError("resume() needs a checkpointer")
         cfg = self._config(thread_id)
-        snap = self.graph.get_state(cfg)
-        if not snap.next:
-            raise SessionError(thread_id, f"conversation {thread_id!r} has no run waiting for "
-                               "plan approval")
-        values = dict(snap.values)
-        self._reattach(thread_id, values)
-        if plan is not None:
-            checked = self._checked_plan(plan)
-            steps = ", ".join(f"{s['id']}={s['tool']}" for s in checked["steps"]) or "no steps"
-            rec = trace_record("plan", summary=f"plan edited by the user: {steps}", plan=checked)
-            self.graph.update_state(cfg, {"plan": checked, "trace": [rec]}, as_node="plan")
-            values["plan"] = checked
-            yield StepEvent(node="plan", records=[rec], update={"plan": checked})
-        yield from self._drive(None, cfg, review_plan=False, final=values)
+        with self._lease(thread_id):
+            snap = self.graph.get_state(cfg)
+            if not snap.next:
+                raise SessionError(thread_id, f"conversation {thread_id!r} has no unfinished "
+                                   "run to resume (none paused for plan approval or interrupted)")
+            values = dict(snap.values)
+            self._reattach(thread_id, values)
+            if plan is not None:
+                checked = self._checked_plan(plan)
+                steps = ", ".join(f"{s['id']}={s['tool']}" for s in checked["steps"]) or \
+                    "no steps"
+                rec = trace_record("plan", summary=f"plan edited by the user: {steps}",
+                                   plan=checked)
+                self.graph.update_state(cfg, {"plan": checked, "trace": [rec]}, as_node="plan")
+                values["plan"] = checked
+                yield StepEvent(node="plan", records=[rec], update={"plan": checked})
+            yield from self._drive(None, cfg, review_plan=False, final=values)
+
+    def finish(self, thread_id: str, *, plan: Plan | dict[str, Any] | str | None = None
+               ) -> AgentResult:
+        """:meth:`resume` the thread's unfinished run and return its result.
+
+        Raises:
+            SessionError: The thread has no unfinished run.
+            SessionBusyError: Another run holds the thread beyond the busy timeout.
+            PlanValidationError: The edited plan is not valid for this agent's tools.
+        """
+        result: AgentResult | None = None
+        for event in self.resume(thread_id, plan=plan):
+            if isinstance(event, AgentResult):
+                result = event
+        if result is None:  # pragma: no cover - a resumed run always ends with a result
+            raise RuntimeError("the resumed run ended without a result")
+        return result
+
+    def unfinished(self, thread_id: str) -> bool:
+        """Whether ``thread_id`` has a run to :meth:`resume` (paused or interrupted)."""
+        if self.checkpointer is None:
+            return False
+        return bool(self.graph.get_state(self._config(thread_id)).next)
 
     async def arun(self, image: ImageLike | None, question: str, *,
                    max_steps: int | None = None, thread_id: str | None = None,
@@ -380,7 +424,11 @@ class VisualAgent:
                final: dict[str, Any] | None = None) -> Iterator[StreamEvent]:
         """Run (or resume, with ``inputs=None``) the graph and turn chunks into events."""
         state = dict(final or {})
-        extra = {"interrupt_after": ["plan"]} if review_plan else {}
+        extra: dict[str, Any] = {"interrupt_after": ["plan"]} if review_plan else {}
+        if self.checkpointer is not None:
+            # each step's checkpoint is written before the next starts: a killed run resumes
+            # from its last finished step (its tool results are not lost and not re-run)
+            extra["durability"] = "sync"
         for mode, chunk in self.graph.stream(inputs, cfg, context=self.context,
                                              stream_mode=["updates", "values"], **extra):
             if mode == "values":
@@ -392,22 +440,26 @@ class VisualAgent:
                 yield StepEvent(node=node, records=list(update.get("trace", [])),
                                 update={k: v for k, v in update.items() if k != "trace"})
         thread_id = cfg.get("configurable", {}).get("thread_id")
-        if thread_id is not None and self.graph.get_state(cfg).next:
+        if review_plan and thread_id is not None and self.graph.get_state(cfg).next:
             yield PlanReview(thread_id=thread_id, question=state.get("question", ""),
                              plan=dict(state.get("plan", {})))
             return
         yield self._result(state, thread_id)
 
     def _reattach(self, thread_id: str, values: dict[str, Any]) -> None:
-        """Put a paused thread's image back in the artifact store (e.g. in a new process)."""
-        image_id = values.get("image_id")
-        if not image_id or image_id in self.context.artifacts:
-            return
-        try:
-            image = self._session_store().get_image(values["image_hash"])
-        except KeyError as exc:
-            raise SessionError(thread_id, f"conversation {thread_id!r}: {exc.args[0]}") from exc
-        self.context.artifacts.put(image, key=image_id)
+        """Put an unfinished run's image back in the artifact store (e.g. in a new process)."""
+        image_id, ref = values.get("image_id"), values.get("image_ref")
+        if image_id:
+            if image_id in self.context.artifacts:
+                return
+            try:
+                image = self._session_store().get_image(values["image_hash"])
+            except KeyError as exc:
+                raise SessionError(thread_id, f"conversation {thread_id!r}: {exc.args[0]}") \
+                    from exc
+            self.context.artifacts.put(image, key=image_id)
+        elif ref and ref not in self.context.artifacts:  # interrupted before ingest finished
+            self.context.artifacts.put(self._session_store().thread_image(thread_id), key=ref)
 
     def _checked_plan(self, plan: Plan | dict[str, Any] | str) -> dict[str, Any]:
         """A user-edited plan, parsed and validated against this agent's tools."""

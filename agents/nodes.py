@@ -188,6 +188,8 @@ def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, A
         logger.exception("tool %s crashed", step.tool)
         error = f"{step.tool} crashed: {type(exc).__name__}: {exc}"
     seconds = time.perf_counter() - t0
+    if result is not None and result.artifact_id:
+        ctx.artifacts.keep(result.artifact_id)  # before the checkpoint that cites it
     rec = _evidence(step, result=result, error=error, seconds=seconds, cached=cached)
     rec["scores"] = _scores(result, ctx)
     summary = rec["summary"] + (" (cached)" if cached else "")

@@ -10,16 +10,34 @@ A :class:`SessionStore` is one SQLite file (or ``":memory:"``) holding
 Graph state keeps only ids (pixels live in the process-local artifact store,
 which does not survive the process). The image table is what lets a follow-up
 question *without* an image continue a thread in a new process: the agent
-re-attaches the thread's image from here.
+re-attaches the thread's image from here. The artifact table keeps the
+detections (and images) that finished tool steps produced, so a run killed
+mid-way resumes in a new process without re-running those steps.
+
+Durability and concurrency:
+
+- the database runs in WAL mode with a busy timeout: a process killed at any
+  point (``kill -9``) leaves it intact, and several processes may share it;
+- one run at a time per thread: :meth:`SessionStore.lease` takes a per-thread
+  lock (an ``flock`` on a small file beside the database, released by the
+  kernel when its process dies), so two processes continuing one thread queue
+  instead of interleaving checkpoints, or get a :class:`SessionBusyError`
+  after the busy timeout.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
+import json
 import logging
+import os
+import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -30,6 +48,12 @@ from PIL import Image
 
 from lavr.core_model.errors import InputError
 from lavr.core_model.images import image_hash
+from lavr.tools.detections import Detections
+
+try:  # POSIX: per-thread run locks across processes
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: runs are serialised within a process only
+    fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +72,20 @@ CREATE TABLE IF NOT EXISTS lavr_threads (
     created REAL NOT NULL,
     updated REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS lavr_artifacts (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    npz BLOB NOT NULL,
+    created REAL NOT NULL
+);
 """
+
+#: Seconds a run waits for another run on the same thread before :class:`SessionBusyError`.
+DEFAULT_BUSY_TIMEOUT = 60.0
+
+#: Seconds SQLite waits for a write lock held by another connection.
+SQLITE_BUSY_TIMEOUT = 30.0
 
 
 class SessionError(InputError):
@@ -61,6 +98,38 @@ class SessionError(InputError):
     def __init__(self, thread_id: str, message: str) -> None:
         self.thread_id = thread_id
         super().__init__(message)
+
+
+class SessionBusyError(SessionError):
+    """Another run holds the thread and did not finish within the busy timeout.
+
+    Attributes:
+        thread_id: The thread concerned.
+        waited: Seconds this run waited.
+        holder: Who holds it (``pid … on host …, since …``), when known.
+    """
+
+    def __init__(self, thread_id: str, *, path: str, waited: float, holder: str) -> None:
+        self.waited = waited
+        self.holder = holder
+        by = f" ({holder})" if holder else ""
+        super().__init__(thread_id, f"conversation {thread_id!r} in {path} is busy: another run"
+                         f"{by} is still on it after {waited:.0f} s; try again when it ends or "
+                         "wait longer (busy_timeout / --busy-timeout)")
+
+
+class SessionStoreError(InputError):
+    """The sessions file cannot be used (not a SQLite database, a folder, not writable).
+
+    Attributes:
+        path: The sessions path.
+        reason: What went wrong.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"sessions file {path}: {reason}")
 
 
 @dataclass(frozen=True)
@@ -89,31 +158,121 @@ def encode_png(image: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def _str_array(values: Any) -> np.ndarray | None:
+    """An object array of text as a fixed-width unicode array (None if not all text)."""
+    items = list(values)
+    if not all(isinstance(v, str) for v in items):
+        return None
+    return np.array(items, dtype=str) if items else np.zeros(0, dtype="<U1")
+
+
+def encode_artifact(obj: Any) -> tuple[str, dict[str, Any], bytes] | None:
+    """``(kind, meta, npz bytes)`` for a numeric array or :class:`Detections`, else None.
+
+    Stored without pickle (``np.load(..., allow_pickle=False)`` reads it back):
+    text columns become unicode arrays, other object columns JSON in ``meta``.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    meta: dict[str, Any] = {}
+    if isinstance(obj, np.ndarray):
+        if obj.dtype == object:
+            return None
+        kind, arrays["value"] = "array", obj
+    elif isinstance(obj, Detections):
+        kind = "detections"
+        arrays.update(xyxy=obj.xyxy, confidence=obj.confidence)
+        columns = {"label": obj.label, "text": obj.text, **{f"data.{k}": v
+                                                           for k, v in obj.data.items()}}
+        if obj.mask is not None:
+            arrays["mask"] = obj.mask
+        for name, col in columns.items():
+            if col is None:
+                continue
+            if col.dtype != object:
+                arrays[name] = col
+            elif (text := _str_array(col)) is not None:
+                arrays[name] = text
+            else:
+                try:
+                    meta[name] = json.loads(json.dumps(col.tolist()))
+                except (TypeError, ValueError):
+                    return None
+    else:
+        return None
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return kind, meta, buf.getvalue()
+
+
+def decode_artifact(kind: str, meta: dict[str, Any], blob: bytes) -> Any:
+    """The object :func:`encode_artifact` stored."""
+    with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    if kind == "array":
+        return arrays["value"]
+    cols: dict[str, Any] = {**arrays, **meta}
+    obj = lambda v: None if v is None else np.asarray(list(v), dtype=object)  # noqa: E731
+    return Detections(
+        cols["xyxy"], cols["confidence"], obj(cols.get("label", [])), mask=cols.get("mask"),
+        text=obj(cols.get("text")),
+        data={k[5:]: (np.asarray(v) if isinstance(v, np.ndarray) and v.dtype.kind != "U"
+                      else obj(v)) for k, v in cols.items() if k.startswith("data.")})
+
+
 class SessionStore:
-    """Checkpoints and thread images in one SQLite database.
+    """Checkpoints, thread images and step artifacts in one SQLite database.
 
     Args:
         path: Database file (created with its folder if missing) or ``":memory:"``.
+        busy_timeout: Seconds a run waits for another run on the same thread
+            (in this or another process) before :class:`SessionBusyError`; 0
+            fails at once.
 
     The connection is opened on first use, not in the constructor. Safe to
     share between threads (one lock per connection).
     """
 
-    def __init__(self, path: str | Path = ":memory:") -> None:
+    def __init__(self, path: str | Path = ":memory:", *,
+                 busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
+        if busy_timeout < 0:
+            raise InputError(f"busy_timeout must be 0 or more seconds, got {busy_timeout}")
         self.path = str(path)
+        self.busy_timeout = float(busy_timeout)
         self._conn: sqlite3.Connection | None = None
         self._saver: Any = None
         self._lock = threading.Lock()
+        self._thread_locks: dict[str, threading.Lock] = {}
+
+    @property
+    def in_memory(self) -> bool:
+        return self.path == ":memory:"
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=SQLITE_BUSY_TIMEOUT)
+        if not self.in_memory:
+            # WAL: readers never block the writer, and a killed writer leaves the file intact
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+        return conn
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
-            if self.path != ":memory:":
-                conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
-            conn.commit()
+            try:
+                if not self.in_memory:
+                    if Path(self.path).is_dir():
+                        raise SessionStoreError(self.path, "is a folder; give a file path "
+                                                "such as chats.sqlite")
+                    Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                conn = self._connect()
+                conn.executescript(_SCHEMA)
+                conn.commit()
+            except sqlite3.DatabaseError as exc:
+                raise SessionStoreError(self.path, f"not a usable SQLite database ({exc}); "
+                                        "give a new file or an existing lavr sessions file") \
+                    from exc
+            except OSError as exc:
+                raise SessionStoreError(self.path, f"cannot be created ({exc.strerror or exc})") \
+                    from exc
             self._conn = conn
         return self._conn
 
@@ -126,10 +285,91 @@ class SessionStore:
 
                 own = self._db()  # creates the folder and lavr's tables
                 # In memory, the saver must share the connection to share the database.
-                conn = (own if self.path == ":memory:" else
-                        sqlite3.connect(self.path, check_same_thread=False, timeout=30))
-                self._saver = SqliteSaver(conn)
+                self._saver = SqliteSaver(own if self.in_memory else self._connect())
             return self._saver
+
+    @contextlib.contextmanager
+    def lease(self, thread_id: str, *, timeout: float | None = None) -> Iterator[None]:
+        """Hold ``thread_id`` for one run: other runs on it (any process) wait or fail.
+
+        Waits up to ``timeout`` seconds (default :attr:`busy_timeout`) for the
+        run that holds the thread. A process that dies (even ``kill -9``) lets
+        go at once: the lock is an ``flock`` that the kernel releases.
+
+        Raises:
+            SessionBusyError: The thread is still held after ``timeout``.
+        """
+        wait = self.busy_timeout if timeout is None else max(float(timeout), 0.0)
+        if self.in_memory or fcntl is None:
+            with self._lock:
+                lock = self._thread_locks.setdefault(thread_id, threading.Lock())
+            acquired = lock.acquire(timeout=wait) if wait > 0 else lock.acquire(blocking=False)
+            if not acquired:
+                raise SessionBusyError(thread_id, path=self.path, waited=wait, holder="")
+            try:
+                yield
+            finally:
+                lock.release()
+            return
+        fd = self._lock_file(thread_id)
+        try:
+            self._flock(fd, thread_id, wait)
+            note = f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%H:%M:%S')}"
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, note.encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _lock_file(self, thread_id: str) -> int:
+        folder = Path(self.path + ".locks")
+        name = hashlib.sha1(thread_id.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+        try:
+            folder.mkdir(exist_ok=True)
+            return os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise SessionStoreError(self.path, f"cannot create run locks in {folder} "
+                                    f"({exc.strerror or exc})") from exc
+
+    def _flock(self, fd: int, thread_id: str, wait: float) -> None:
+        deadline = time.monotonic() + wait
+        delay = 0.005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    try:
+                        holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+                    except OSError:
+                        holder = ""
+                    raise SessionBusyError(thread_id, path=self.path, waited=wait,
+                                           holder=holder) from None
+                time.sleep(min(delay, left))
+                delay = min(delay * 2, 0.1)
+
+    def save_artifact(self, art_id: str, obj: Any) -> bool:
+        """Keep a step's detections or image so a resumed run finds them; False if not storable."""
+        encoded = encode_artifact(obj)
+        if encoded is None:
+            logger.debug("artifact %s (%s) is not stored", art_id, type(obj).__name__)
+            return False
+        kind, meta, blob = encoded
+        with self._lock:
+            db = self._db()
+            db.execute("INSERT OR REPLACE INTO lavr_artifacts VALUES (?, ?, ?, ?, ?)",
+                       (art_id, kind, json.dumps(meta), blob, time.time()))
+            db.commit()
+        return True
+
+    def load_artifact(self, art_id: str) -> Any | None:
+        """A stored artifact (None when absent)."""
+        with self._lock:
+            row = self._db().execute("SELECT kind, meta, npz FROM lavr_artifacts WHERE id = ?",
+                                     (art_id,)).fetchone()
+        return None if row is None else decode_artifact(row[0], json.loads(row[1]), row[2])
 
     def put_image(self, image: np.ndarray) -> str:
         """Store a normalised ``HxWx3 uint8 RGB`` image once; returns its content hash."""

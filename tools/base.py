@@ -15,7 +15,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,15 +49,33 @@ class ToolResult(BaseModel):
     boxes: list[list[float]] = Field(default_factory=list)
 
 
+class ArtifactBacking(Protocol):
+    """Durable storage behind an :class:`ArtifactStore` (e.g. the sessions database)."""
+
+    def save_artifact(self, art_id: str, obj: Any) -> bool:
+        """Store ``obj`` under ``art_id``; False when it cannot be stored."""
+
+    def load_artifact(self, art_id: str) -> Any | None:
+        """The stored object, or None."""
+
+
 class ArtifactStore:
     """Process-local store for pixels, masks and detections, keyed by id.
 
-    Graph state holds only ids, so checkpoints stay small.
+    Graph state holds only ids, so checkpoints stay small. Ids are unique per
+    object (or content-derived), so runs sharing a store never see each
+    other's objects change.
+
+    Args:
+        backing: Durable storage: :meth:`keep` writes an artifact through to it
+            and lookups that miss read it back (a run resumed in a new process
+            finds the detections its finished steps produced).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, backing: ArtifactBacking | None = None) -> None:
         self._items: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self.backing = backing
 
     def put(self, obj: Any, *, key: str | None = None, prefix: str = "a") -> str:
         """Store ``obj``; returns its id (``key`` if given)."""
@@ -66,15 +84,38 @@ class ArtifactStore:
             self._items[art_id] = obj
         return art_id
 
+    def keep(self, art_id: str) -> bool:
+        """Write the artifact through to the backing store (False: no backing or not storable)."""
+        if self.backing is None:
+            return False
+        with self._lock:
+            obj = self._items.get(art_id)
+        return obj is not None and self.backing.save_artifact(art_id, obj)
+
     def get(self, art_id: str) -> Any:
         """The stored object. Raises KeyError naming the id when absent."""
         with self._lock:
-            if art_id not in self._items:
-                raise KeyError(f"artifact {art_id!r} is not in the store")
-            return self._items[art_id]
+            if art_id in self._items:
+                return self._items[art_id]
+        obj = self._restore(art_id)
+        if obj is None:
+            raise KeyError(f"artifact {art_id!r} is not in the store")
+        return obj
+
+    def _restore(self, art_id: str) -> Any | None:
+        if self.backing is None:
+            return None
+        obj = self.backing.load_artifact(art_id)
+        if obj is not None:
+            with self._lock:
+                self._items.setdefault(art_id, obj)
+        return obj
 
     def __contains__(self, art_id: object) -> bool:
-        return art_id in self._items
+        with self._lock:
+            if art_id in self._items:
+                return True
+        return isinstance(art_id, str) and self._restore(art_id) is not None
 
     def __len__(self) -> int:
         return len(self._items)
@@ -192,10 +233,12 @@ class ExpertPool:
             self._loaded.pop(key, None)
 
     def total_bytes(self) -> int:
-        return sum(x.nbytes for x in self._loaded.values())
+        with self._lock:
+            return sum(x.nbytes for x in self._loaded.values())
 
     def loaded(self) -> list[str]:
-        return list(self._loaded)
+        with self._lock:
+            return list(self._loaded)
 
 
 @dataclass

@@ -181,7 +181,7 @@ def test_resume_refuses_invalid_plans_and_unpaused_threads():
         list(agent.resume("t1", plan={**review.plan, "steps": "s1"}))
     result = list(agent.resume("t1"))[-1]  # still paused: approve as is
     assert result.answer.startswith("There are two dots")
-    with pytest.raises(SessionError, match="no run waiting"):
+    with pytest.raises(SessionError, match="no unfinished run to resume"):
         list(agent.resume("t1"))
 
 
