@@ -76,6 +76,9 @@ def _open_pil(source: ImageLike) -> Image.Image:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
+            if "://" in str(source):
+                raise ImageError(name, "is a URL; lavr reads local image files and bytes only "
+                                       "(download the image first)")
             raise ImageError(name, "no such file")
         if path.is_dir():
             raise ImageError(name, "is a directory, expected an image file")

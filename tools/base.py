@@ -27,10 +27,22 @@ from lavr.tools.errors import ToolError
 logger = logging.getLogger(__name__)
 
 
-class ToolArgs(BaseModel):
-    """Base of every tool's ``Args`` model: unknown fields are refused."""
+#: Longest string any tool argument may hold (labels, step ids, questions ...).
+MAX_ARG_CHARS = 500
+#: Longest step id a tool argument may name (plan step ids are 1-16 characters).
+MAX_STEP_ID = 16
 
-    model_config = ConfigDict(extra="forbid")
+
+class ToolArgs(BaseModel):
+    """Base of every tool's ``Args`` model.
+
+    Unknown fields, strings over :data:`MAX_ARG_CHARS` characters and non-finite
+    numbers (NaN, inf) are refused, so arguments written by a model stay small;
+    each tool caps its own lists and factors so one step cannot outlive its deadline.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_max_length=MAX_ARG_CHARS,
+                              allow_inf_nan=False)
 
 
 class ToolResult(BaseModel):

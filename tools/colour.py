@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
+from pydantic import Field
 
-from lavr.tools.base import Tool, ToolArgs, ToolContext, ToolResult
+from lavr.tools.base import MAX_STEP_ID, Tool, ToolArgs, ToolContext, ToolResult
 from lavr.tools.detections import Detections
 from lavr.tools.errors import ToolError
 from lavr.tools.pixels import check_image, clip_box
@@ -194,7 +195,7 @@ class ColourTool(Tool):
     cacheable: ClassVar[bool] = False
 
     class Args(ToolArgs):
-        source: str
+        source: str = Field(max_length=MAX_STEP_ID)
 
     def run(self, args: Args, ctx: ToolContext) -> ToolResult:
         """Add ``data["colour"]``; value is the list of colour names."""

@@ -27,10 +27,10 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
 from lavr.core_model.checkpoints import check_checkpoint
 from lavr.core_model.errors import InputError, UnsafeCheckpointError, WeightsNotFoundError
@@ -69,6 +69,10 @@ AUTO_ORDER = ("shapes", "coco", "yolo-world", "yoloe")
 CLOSED_DETECTORS = ("shapes", "coco")
 TOOL_NAME = "detect"
 MAX_BOXES = 10
+#: Most labels one detect step may ask for (an open-vocabulary model embeds each).
+MAX_LABELS = 20
+#: Longest label, in characters.
+MAX_LABEL_CHARS = 60
 
 _ULTRALYTICS_RELEASES = "the Ultralytics assets releases (https://github.com/ultralytics/assets/releases)"
 
@@ -663,8 +667,9 @@ def _top_boxes(dets: Detections, limit: int = MAX_BOXES) -> list[list[float]]:
 class DetectArgs(ToolArgs):
     """Arguments of ``detect``."""
 
-    labels: list[str] = Field(default_factory=list,
-                              description="object names to find; empty finds everything")
+    labels: list[Annotated[str, StringConstraints(max_length=MAX_LABEL_CHARS)]] = Field(
+        default_factory=list, max_length=MAX_LABELS,
+        description="object names to find; empty finds everything")
     detector: str | None = Field(default=None,
                                  description="auto, shapes, coco, yolo-world or yoloe")
     min_confidence: float | None = Field(

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from lavr.tools.base import Tool, ToolArgs, ToolContext, ToolResult
+from lavr.tools.base import MAX_STEP_ID, Tool, ToolArgs, ToolContext, ToolResult
 from lavr.tools.detections import Detections
 from lavr.tools.errors import ToolError
 from lavr.tools.pixels import format_box
@@ -280,7 +280,7 @@ def _boxes(dets: Detections) -> list[list[float]]:
 
 
 class _SourceArgs(ToolArgs):
-    source: str = Field(description="step id whose detections to use")
+    source: str = Field(max_length=MAX_STEP_ID, description="step id whose detections to use")
 
 
 class CountTool(Tool):
@@ -304,9 +304,11 @@ class CountTool(Tool):
 class FilterArgs(_SourceArgs):
     """Conditions; every given one must hold."""
 
-    label: str | None = Field(None, description="class name (plurals accepted)")
-    colour: str | None = Field(None, description="colour name; needs the colour tool's output")
-    text: str | None = Field(None, description="case-insensitive substring of OCR text")
+    label: str | None = Field(None, max_length=60, description="class name (plurals accepted)")
+    colour: str | None = Field(None, max_length=30,
+                               description="colour name; needs the colour tool's output")
+    text: str | None = Field(None, max_length=200,
+                             description="case-insensitive substring of OCR text")
     min_area: float | None = Field(None, ge=0, description="pixels")
     max_area: float | None = Field(None, ge=0, description="pixels")
 
@@ -360,8 +362,8 @@ class SelectTool(Tool):
 
 
 class RelationArgs(ToolArgs):
-    a: str = Field(description="step id of the first objects")
-    b: str = Field(description="step id of the second objects")
+    a: str = Field(max_length=MAX_STEP_ID, description="step id of the first objects")
+    b: str = Field(max_length=MAX_STEP_ID, description="step id of the second objects")
     relation: RelationName
 
 

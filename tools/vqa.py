@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 
 from lavr.core_model.errors import LavrError
 from lavr.core_model.messages import ImagePart, Message
-from lavr.tools.base import Tool, ToolArgs, ToolContext, ToolResult
+from lavr.tools.base import MAX_STEP_ID, Tool, ToolArgs, ToolContext, ToolResult
 from lavr.tools.errors import ExpertUnavailableError, ToolError
 from lavr.tools.zoom import crop, target_region
 
@@ -35,8 +35,9 @@ class VqaArgs(ToolArgs):
     question: str = Field(min_length=1, max_length=500, description="what to ask the model")
     box: list[float] | None = Field(None, min_length=4, max_length=4,
                                     description="XYXY pixel box to look at; null = whole image")
-    source: str | None = Field(None, description="step id whose detection to look at")
-    index: int = Field(0, ge=0, description="which detection of source (0 = first)")
+    source: str | None = Field(None, max_length=MAX_STEP_ID,
+                               description="step id whose detection to look at")
+    index: int = Field(0, ge=0, le=999, description="which detection of source (0 = first)")
 
     @model_validator(mode="after")
     def _one_region(self) -> VqaArgs:

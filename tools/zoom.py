@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field, model_validator
 
-from lavr.tools.base import Tool, ToolArgs, ToolContext, ToolResult
+from lavr.tools.base import MAX_STEP_ID, Tool, ToolArgs, ToolContext, ToolResult
 from lavr.tools.errors import ToolError
 from lavr.tools.pixels import IntBox, check_image, clip_box, expand_box, format_box, resize
 
@@ -118,8 +118,9 @@ class CropArgs(ToolArgs):
 
     box: list[float] | None = Field(None, min_length=4, max_length=4,
                                     description="XYXY pixel box; or give source instead")
-    source: str | None = Field(None, description="step id whose detections to cut from")
-    index: int = Field(0, ge=0, description="which detection of source (0 = first)")
+    source: str | None = Field(None, max_length=MAX_STEP_ID,
+                               description="step id whose detections to cut from")
+    index: int = Field(0, ge=0, le=999, description="which detection of source (0 = first)")
 
     @model_validator(mode="after")
     def _one_target(self) -> CropArgs:

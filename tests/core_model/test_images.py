@@ -531,3 +531,10 @@ assert "pi_heif" not in sys.modules
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "not a recognised image format" in proc.stdout
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/x.png", "https://example.com/cat.jpg",
+                                 "file:///etc/passwd", "http://169.254.169.254/latest"])
+def test_urls_are_never_fetched(url):
+    with pytest.raises(ImageError, match="is a URL; lavr reads local image files"):
+        load_image(url)
