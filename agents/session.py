@@ -234,8 +234,8 @@ class SessionStore:
 
     def __init__(self, path: str | Path = ":memory:", *,
                  busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
-        if busy_timeout < 0:
-            raise InputError(f"busy_timeout must be 0 or more seconds, got {busy_timeout}")
+        if not isinstance(busy_timeout, int | float) or not busy_timeout >= 0:
+            raise InputError(f"busy_timeout must be 0 or more seconds, got {busy_timeout!r}")
         self.path = str(path)
         self.busy_timeout = float(busy_timeout)
         self._conn: sqlite3.Connection | None = None
@@ -299,7 +299,8 @@ class SessionStore:
         Raises:
             SessionBusyError: The thread is still held after ``timeout``.
         """
-        wait = self.busy_timeout if timeout is None else max(float(timeout), 0.0)
+        wait = min(self.busy_timeout if timeout is None else max(float(timeout), 0.0),
+                   threading.TIMEOUT_MAX)
         if self.in_memory or fcntl is None:
             with self._lock:
                 lock = self._thread_locks.setdefault(thread_id, threading.Lock())

@@ -27,7 +27,8 @@ def _add_ask(sub: Any) -> None:
     p = sub.add_parser("ask", help="answer a question about an image")
     p.add_argument("image", nargs="?", help="image file (PNG, JPEG, WebP, TIFF, ...); may be "
                    "left out to ask again about a --sessions thread's image")
-    p.add_argument("question", help="the question, e.g. 'How many red circles are there?'")
+    p.add_argument("question", nargs="?",
+                   help="the question, e.g. 'How many red circles are there?'")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--detector", default="auto",
                    help="auto (default), shapes, coco, yolo-world, yoloe or a .pt path")
@@ -39,6 +40,13 @@ def _add_ask(sub: Any) -> None:
                    help="SQLite file of persistent conversations (created if missing)")
     p.add_argument("--thread", default="default",
                    help="conversation id within --sessions (default 'default')")
+    p.add_argument("--resume", action="store_true",
+                   help="finish the --thread's unfinished run (killed, crashed or paused) from its "
+                   "last checkpoint instead of asking a new question; finished tool steps are "
+                   "not run again")
+    p.add_argument("--busy-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="how long to wait while another process runs on the same --thread "
+                   "(default 60; 0 fails at once)")
     p.add_argument("--save-html", metavar="PATH", help="write a self-contained HTML trace")
     from lavr.apps.cot_cli import add_reasoning_args
     from lavr.apps.model_cmd import add_model_args
@@ -109,16 +117,31 @@ def _print_trace(result: Any) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from lavr.agents import VisualAgent
+    from lavr.agents import SessionStore, VisualAgent
     from lavr.apps.cot_cli import agent_kwargs, reasoning_kwargs, reasoning_lines
     from lavr.apps.model_cmd import model_agent_kwargs
+    from lavr.core_model.errors import InputError
 
+    if args.resume:
+        if not args.sessions:
+            raise InputError("--resume needs --sessions FILE (and --thread ID)")
+        if args.image is not None:
+            raise InputError("--resume finishes the thread's unfinished run: leave out the "
+                             "image and the question")
+    elif args.question is None:  # one positional: the question, about the thread's image
+        if args.image is None:
+            raise InputError("a question is needed")
+        args.image, args.question = None, args.image
     model_kwargs = model_agent_kwargs(args)  # also applies lavr.toml's [agent] defaults
+    sessions = SessionStore(args.sessions, busy_timeout=args.busy_timeout) \
+        if args.sessions else None
     agent = VisualAgent(detector=args.detector, max_steps=args.max_steps,
-                        verify=not args.no_verify, device=args.device, sessions=args.sessions,
+                        verify=not args.no_verify, device=args.device, sessions=sessions,
                         **agent_kwargs(args), **model_kwargs)
     per_call = reasoning_kwargs(args)
-    if args.sessions:
+    if args.resume:
+        result = agent.finish(args.thread)
+    elif args.sessions:
         result = agent.chat(args.image, args.question, thread_id=args.thread, **per_call)
     else:
         result = agent.run(args.image, args.question, **per_call)

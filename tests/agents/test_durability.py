@@ -7,6 +7,7 @@ SQLite file and the checkpoints are what a crash leaves behind.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -244,3 +245,34 @@ def test_a_sessions_path_that_is_not_a_database_is_a_one_line_error(tmp_path, ki
     with pytest.raises(SessionStoreError, match=r"sessions file .*x\.png: (is a folder|not a "
                        r"usable SQLite database)"):
         VisualAgent(sessions=path)
+
+
+def test_cli_resume_finishes_a_killed_run(tmp_path, capsys, monkeypatch):
+    import lavr.agents
+    from lavr.apps.cli import main
+
+    class Agent(VisualAgent):
+        def __init__(self, **kw):
+            kw.update(planner=ChainPlanner(), registry=ToolRegistry([Record()]))
+            super().__init__(**kw)
+
+    monkeypatch.setattr(lavr.agents, "VisualAgent", Agent)
+    db, log = tmp_path / "s.sqlite", tmp_path / "calls.log"
+    Record.log, Record.kill_at = log, None
+    assert _child(_ask_and_die, db, log, 2, True) == -signal.SIGKILL
+    args = ["ask", "--sessions", str(db), "--thread", "t"]
+    assert main([*args, "--resume", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["answer"].startswith("There are three bands") and data["thread_id"] == "t"
+    assert sorted(ln for ln in log.read_text().split("\n") if ln.startswith("end")) == [
+        "end a", "end b", "end c"]
+    assert main([*args, "--resume"]) == 2
+    assert "has no unfinished run to resume" in capsys.readouterr().err
+    assert main([*args, "How many bands now?"]) == 0  # one positional: the question
+    assert "There are three bands" in capsys.readouterr().out
+    assert main(["ask", "--resume", "--thread", "t"]) == 2
+    assert "--resume needs --sessions" in capsys.readouterr().err
+    assert main([*args, "--resume", "x.png"]) == 2
+    assert "leave out the image" in capsys.readouterr().err
+    assert main([*args, "--busy-timeout", "-1", "How many?"]) == 2
+    assert "busy_timeout must be 0 or more" in capsys.readouterr().err

@@ -78,8 +78,10 @@ def test_bad_question_exits_2(question, words, capsys):
 
 def test_usage_error_is_one_line_exit_2(capsys):
     with pytest.raises(SystemExit) as exc:
-        main(["ask"])
+        main(["ask", "--max-steps", "many", "How many?"])
     assert exc.value.code == 2
+    assert main(["ask"]) == 2  # image and question are optional positionals (--resume, threads)
+    assert capsys.readouterr().err.strip().endswith("a question is needed")
 
 
 # -- valid but unusual images get correct answers -----------------------------------------
