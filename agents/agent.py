@@ -114,6 +114,7 @@ class VisualAgent:
             raise InputError("give sessions= or checkpointer=, not both")
         self.sessions = sessions if isinstance(sessions, SessionStore) or sessions is None \
             else SessionStore(sessions)
+        self._store_lock = threading.Lock()
         if self.sessions is not None:
             checkpointer = self.sessions.checkpointer
         check_detector_setting(detector)  # a .pt path must pass the checkpoint safety check
@@ -158,9 +159,10 @@ class VisualAgent:
 
     def _session_store(self) -> SessionStore:
         """Thread images: the ``sessions`` store, else an in-memory one made on first use."""
-        if self.sessions is None:
-            self.sessions = SessionStore(":memory:")
-        return self.sessions
+        with self._store_lock:  # concurrent first runs must not make two stores
+            if self.sessions is None:
+                self.sessions = SessionStore(":memory:")
+            return self.sessions
 
     def _inputs(self, image: ImageLike | None, question: str, max_steps: int | None,
                 cfg: dict[str, Any], reasoning: dict[str, Any] | None = None) -> dict[str, Any]:
