@@ -16,13 +16,14 @@ from langgraph.types import Overwrite
 from pydantic import ValidationError
 
 from lavr.agents.graph import compile_graph
-from lavr.agents.nodes import DEFAULT_MAX_STEPS
+from lavr.agents.nodes import DEFAULT_MAX_STEPS, recursion_limit
 from lavr.agents.result import AgentResult, PlanReview, StepEvent, StreamEvent
 from lavr.agents.session import SessionError, SessionStore
+from lavr.agents.settings import DEFAULT_DEADLINE, MAX_STEPS_LIMIT, RunSettings
 from lavr.agents.state import AgentContext, trace_record
 from lavr.agents.verify.pipeline import CorrectionResult
 from lavr.core_model.config import load_config
-from lavr.core_model.errors import InputError
+from lavr.core_model.errors import InputError, SettingsError
 from lavr.core_model.images import ImageLike, load_image
 from lavr.core_model.model import MultimodalModel
 from lavr.planners.cot import CotOptions
@@ -35,7 +36,6 @@ from lavr.planners.reasoning import ReasoningSetup
 from lavr.planners.rule import RulePlanner
 from lavr.planners.select import IclOptions
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
-from lavr.tools.detect import check_detector_setting
 from lavr.tools.registry import ToolRegistry, default_registry
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,21 @@ def clean_question(question: str) -> str:
         raise InputError(f"question is {len(q)} characters long; the limit is "
                          f"{MAX_QUESTION_CHARS}")
     return q
+
+
+def check_max_steps(value: Any) -> int:
+    """A per-call tool-call budget: a whole number from 1 to :data:`MAX_STEPS_LIMIT`.
+
+    Raises:
+        SettingsError: Not an ``int`` (``"3"``, ``3.0`` and ``True`` are refused) or out of range.
+    """
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise SettingsError("max_steps", value, f"expected a whole number from 1 to "
+                            f"{MAX_STEPS_LIMIT} (got {type(value).__name__})")
+    if not 1 <= value <= MAX_STEPS_LIMIT:
+        raise SettingsError("max_steps", value, f"expected a whole number from 1 to "
+                            f"{MAX_STEPS_LIMIT}")
+    return value
 
 
 class VisualAgent:
@@ -95,6 +110,14 @@ class VisualAgent:
         demos: Demo store folder (default: the packaged starter bank).
         embedder: Text embedder for demo retrieval (``minilm``, ``hashing`` or an
             object; default MiniLM when installed).
+        deadline: Whole-run deadline in seconds (default 600): past it no model or
+            expert is asked any more and the answer is written from the evidence so
+            far (the trace says so); model calls never outlive it.
+
+    Raises:
+        SettingsError: A bad setting (type, range, a device this machine lacks, a
+            detector that cannot load, an unusable sessions file), before anything runs.
+        ModelConfigError: A bad model string, role or backend option.
     """
 
     def __init__(self, *, detector: str = "auto", max_steps: int = DEFAULT_MAX_STEPS,
@@ -107,17 +130,25 @@ class VisualAgent:
                  cot: CotOptions | str | dict[str, Any] = "off", cot_steps: int | None = None,
                  icl: IclOptions | int | dict[str, Any] | None = None,
                  demos: DemoStore | str | Path | None = None,
-                 embedder: TextEmbedder | str | None = None) -> None:
-        if max_steps < 1:
-            raise InputError(f"max_steps must be at least 1, got {max_steps}")
+                 embedder: TextEmbedder | str | None = None,
+                 deadline: float = DEFAULT_DEADLINE) -> None:
+        #: The validated settings (raises SettingsError for a bad one, before anything loads).
+        self.settings = RunSettings.checked(
+            detector=detector, max_steps=max_steps, verify=verify, device=device,
+            deadline=deadline, model_retries=model_retries, memory_budget_mb=memory_budget_mb,
+            sessions=None if isinstance(sessions, SessionStore) else sessions)
         if sessions is not None and checkpointer is not None:
             raise InputError("give sessions= or checkpointer=, not both")
+        _check_objects(registry=registry, planner=planner, checkpointer=checkpointer,
+                       demos=demos, embedder=embedder)
+        if model_options is not None and not isinstance(model_options, dict):
+            raise SettingsError("model_options", model_options, "expected a dict of backend "
+                                "options such as {'timeout': 60}")
         self.sessions = sessions if isinstance(sessions, SessionStore) or sessions is None \
-            else SessionStore(sessions)
+            else SessionStore(self.settings.sessions or sessions)
         self._store_lock = threading.Lock()
         if self.sessions is not None:
             checkpointer = self.sessions.checkpointer
-        check_detector_setting(detector)  # a .pt path must pass the checkpoint safety check
         registry = registry or default_registry()
         roles = build_roles(model, registry, roles=model_roles, retries=model_retries,
                             options=model_options)
@@ -136,7 +167,9 @@ class VisualAgent:
         defaults = _reasoning_options(self.context.reasoning, cot, cot_steps, icl)
         self.context.reasoning.cot = CotOptions.model_validate(defaults["cot"])
         self.context.reasoning.icl = IclOptions.model_validate(defaults["icl"])
-        self.max_steps = max_steps
+        self.max_steps = self.settings.max_steps
+        #: Whole-run deadline in seconds.
+        self.deadline = self.settings.deadline
         self.checkpointer = checkpointer
         self.graph = compile_graph(checkpointer=checkpointer)
 
@@ -168,7 +201,7 @@ class VisualAgent:
                 cfg: dict[str, Any], reasoning: dict[str, Any] | None = None) -> dict[str, Any]:
         q = clean_question(question)
         options = _reasoning_options(self.context.reasoning, **(reasoning or {}))
-        budget = max_steps or self.max_steps
+        budget = self.max_steps if max_steps is None else check_max_steps(max_steps)
         if options["cot"]["mode"] != "off" and options["cot"]["steps"] is not None:
             budget = min(budget, options["cot"]["steps"])  # fixed length caps the tool calls
         thread_id = cfg.get("configurable", {}).get("thread_id")
@@ -196,8 +229,8 @@ class VisualAgent:
         inputs["image_ref"] = self.context.artifacts.put(arr, prefix="raw")
         return inputs
 
-    def _config(self, thread_id: str | None) -> dict[str, Any]:
-        cfg: dict[str, Any] = {"recursion_limit": 200}
+    def _config(self, thread_id: str | None, max_steps: int | None = None) -> dict[str, Any]:
+        cfg: dict[str, Any] = {"recursion_limit": recursion_limit(max_steps or self.max_steps)}
         if self.checkpointer is not None:
             cfg["configurable"] = {"thread_id": thread_id or uuid.uuid4().hex}
         return cfg
@@ -313,6 +346,7 @@ class VisualAgent:
         with self._lease(thread_id):
             inputs = self._inputs(image, question, max_steps, cfg,
                                   {"cot": cot, "cot_steps": cot_steps, "icl": icl})
+            cfg["recursion_limit"] = recursion_limit(inputs["max_steps"])
             yield from self._drive(inputs, cfg, review_plan=review_plan)
 
     def _lease(self, thread_id: str | None) -> contextlib.AbstractContextManager[None]:
@@ -346,6 +380,8 @@ class VisualAgent:
         cfg = self._config(thread_id)
         with self._lease(thread_id):
             snap = self.graph.get_state(cfg)
+            cfg["recursion_limit"] = recursion_limit(int(snap.values.get("max_steps")
+                                                         or self.max_steps))
             if not snap.next:
                 raise SessionError(thread_id, f"conversation {thread_id!r} has no unfinished "
                                    "run to resume (none paused for plan approval or interrupted)")
@@ -489,6 +525,33 @@ class VisualAgent:
             demos=list(state.get("demos") or []), _artifacts=self.context.artifacts)
 
 
+def _check_objects(*, registry: Any, planner: Any, checkpointer: Any, demos: Any,
+                   embedder: Any) -> None:
+    """Collaborators passed to :class:`VisualAgent` have the type they need.
+
+    Raises:
+        SettingsError: One of them is of the wrong kind.
+    """
+    if registry is not None and not isinstance(registry, ToolRegistry):
+        raise SettingsError("registry", registry, "expected a ToolRegistry (or None for the "
+                            "built-in tools)")
+    if planner is not None and not callable(getattr(planner, "plan", None)):
+        raise SettingsError("planner", planner, "expected an object with a plan(question) "
+                            "method (or None for the rule planner)")
+    if checkpointer is not None:
+        from langgraph.checkpoint.base import BaseCheckpointSaver
+
+        if not isinstance(checkpointer, BaseCheckpointSaver):
+            raise SettingsError("checkpointer", checkpointer, "expected a LangGraph "
+                                "checkpointer such as InMemorySaver(), or use sessions=PATH")
+    if demos is not None and not isinstance(demos, (DemoStore, str, Path)):
+        raise SettingsError("demos", demos, "expected a demo store folder or a DemoStore")
+    if embedder is not None and not isinstance(embedder, str) \
+            and not callable(getattr(embedder, "embed", None)):
+        raise SettingsError("embedder", embedder, "expected minilm, hashing or an object with "
+                            "an embed(texts) method")
+
+
 def _reasoning_options(setup: ReasoningSetup, cot: Any = None, cot_steps: int | None = None,
                        icl: Any = None) -> dict[str, Any]:
     """Per-call chain-of-thought and demo options over the agent's defaults.
@@ -496,6 +559,9 @@ def _reasoning_options(setup: ReasoningSetup, cot: Any = None, cot_steps: int | 
     Raises:
         InputError: An unknown mode, a bad number of steps or demos, ...
     """
+    if cot_steps is not None and (not isinstance(cot_steps, int) or isinstance(cot_steps, bool)):
+        raise SettingsError("cot_steps", cot_steps, "expected a whole number of steps, or None "
+                            "for an adaptive length")
     try:
         return setup.resolve(cot, icl, cot_steps=cot_steps)
     except (ValidationError, TypeError) as exc:

@@ -13,9 +13,9 @@ from langgraph.types import Send
 from lavr.agents import cot_nodes
 from lavr.agents.refine import refine_answer
 from lavr.agents.state import AgentContext, AgentState, trace_record
-from lavr.core_model.errors import LavrError
+from lavr.core_model.errors import LavrError, log_recovered
 from lavr.core_model.images import image_hash, load_image
-from lavr.planners.decide import RuleDecider
+from lavr.planners.decide import Decision, RuleDecider
 from lavr.planners.plan import Plan, Step, plan_problems, step_dependencies
 from lavr.planners.rule import RulePlanner
 from lavr.tools.base import ResultCache, ToolContext, ToolResult
@@ -23,6 +23,24 @@ from lavr.tools.base import ResultCache, ToolContext, ToolResult
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_STEPS = 12
+#: Decision rounds allowed beyond the step budget (a round that runs no step still
+#: counts, so a decider that keeps adding unrunnable steps cannot loop forever).
+EXTRA_ROUNDS = 2
+
+
+def max_rounds(max_steps: int) -> int:
+    """Decision rounds allowed for a tool-call budget of ``max_steps``."""
+    return max(int(max_steps), 1) + EXTRA_ROUNDS
+
+
+def recursion_limit(max_steps: int) -> int:
+    """LangGraph ``recursion_limit`` for a budget: every allowed round fits, with room to spare.
+
+    A round is at most three supersteps (execute, the tool fan-out, decide); ingest,
+    demos, plan, reason, refine and verify add six. The graph stops the loop itself
+    (:func:`decide`), so this limit is only reached by a bug, never by a budget.
+    """
+    return 4 * (max_rounds(max_steps) + 1) + 25
 
 
 def _jsonable(value: Any) -> Any:
@@ -185,7 +203,7 @@ def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, A
     except LavrError as exc:
         error = str(exc)
     except Exception as exc:  # noqa: BLE001 - an expert crash must not lose the run
-        logger.exception("tool %s crashed", step.tool)
+        log_recovered(logger, exc, "tool %s crashed; the run goes on without it", step.tool)
         error = f"{step.tool} crashed: {type(exc).__name__}: {exc}"
     seconds = time.perf_counter() - t0
     if result is not None and result.artifact_id:
@@ -241,9 +259,16 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     t0 = time.perf_counter()
     plan_, done, budget = _status(state, ctx)
     decider = ctx.decider or ctx.settings.get("decider") or RuleDecider()
+    rounds = int(state.get("rounds", 0)) + 1
+    limit = max_rounds(int(state.get("max_steps") or DEFAULT_MAX_STEPS))
     decision = decider.decide(plan_, list(done.values()), budget_left=budget)
     attempts = _attempt_records("decide", decider)
-    update: dict[str, Any] = {"rounds": int(state.get("rounds", 0)) + 1}
+    update: dict[str, Any] = {"rounds": rounds}
+    if decision.action == "more" and budget <= 0:  # "continue" lets execute mark them not run
+        decision = _stopped(decision, "step budget spent")
+    elif decision.action != "stop" and rounds >= limit:
+        decision = _stopped(decision, f"round limit reached ({rounds} decision rounds for a "
+                            f"budget of {state.get('max_steps')} steps)")
     if decision.action == "more" and decision.new_steps:
         plan_ = plan_.model_copy(update={"steps": plan_.steps + decision.new_steps,
                                          "reasoning": plan_.reasoning + [
@@ -258,6 +283,12 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         "decide", summary=f"{decision.action}: {decision.reason}",
         seconds=time.perf_counter() - t0)]
     return update
+
+
+def _stopped(decision: Decision, why: str) -> Decision:
+    """The graph's own stop: the budget or the round limit overrides a decider's "more"."""
+    return Decision("stop", f"{why}; the decider's {decision.action!r} ({decision.reason}) "
+                    "was not followed")
 
 
 def after_decide(state: AgentState) -> str:
@@ -312,7 +343,9 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     try:
         corrector = corrector_for_context(ctx, evidence=state.get("evidence", []))
         result = corrector.correct(ctx.artifacts.get(state["image_id"]), answer)
-    except LavrError as exc:
+    except Exception as exc:  # noqa: BLE001 - the answer stands, marked unchecked
+        if not isinstance(exc, LavrError):
+            log_recovered(logger, exc, "verify crashed; the answer is left unchecked")
         return {"trace": [trace_record("verify", summary="could not check the answer",
                                        error=str(exc), seconds=time.perf_counter() - t0)]}
     record = trace_record("verify", summary=result.summary(), seconds=time.perf_counter() - t0,

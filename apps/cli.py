@@ -1,7 +1,10 @@
 """The ``lavr`` command line.
 
-Exit codes: 0 on an answer, 2 on bad input or a usage error (one-line message),
-1 on an unexpected internal error (also one line; ``-v`` shows the traceback).
+Exit codes: 0 on an answer, 2 on bad input, a bad setting or a usage error, 3 when a
+backend, device or expert is unavailable (each a one-line message), 1 only for an
+unexpected internal error (also one line; ``-v`` shows the traceback). Settings are
+checked before anything runs (:class:`~lavr.agents.settings.RunSettings`), so a bad
+``--save-annotated`` path never costs the answer.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,11 +51,21 @@ def _add_ask(sub: Any) -> None:
                    help="how long to wait while another process runs on the same --thread "
                    "(default 60; 0 fails at once)")
     p.add_argument("--save-html", metavar="PATH", help="write a self-contained HTML trace")
+    add_deadline_arg(p)
     from lavr.apps.cot_cli import add_reasoning_args
     from lavr.apps.model_cmd import add_model_args
 
     add_reasoning_args(p)
     add_model_args(p)
+
+
+def add_deadline_arg(p: argparse.ArgumentParser) -> None:
+    """Add ``--deadline SECONDS`` (the whole-run deadline)."""
+    from lavr.agents.settings import DEFAULT_DEADLINE
+
+    p.add_argument("--deadline", type=float, default=DEFAULT_DEADLINE, metavar="SECONDS",
+                   help=f"whole-run deadline (default {DEFAULT_DEADLINE:g}); past it no model "
+                        "or expert is asked any more and the answer comes from the evidence so far")
 
 
 def _add_eval(sub: Any) -> None:
@@ -118,6 +131,7 @@ def _print_trace(result: Any) -> None:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from lavr.agents import SessionStore, VisualAgent
+    from lavr.agents.settings import RunSettings
     from lavr.apps.cot_cli import agent_kwargs, reasoning_kwargs, reasoning_lines
     from lavr.apps.model_cmd import model_agent_kwargs
     from lavr.core_model.errors import InputError
@@ -133,10 +147,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
             raise InputError("a question is needed")
         args.image, args.question = None, args.image
     model_kwargs = model_agent_kwargs(args)  # also applies lavr.toml's [agent] defaults
-    sessions = SessionStore(args.sessions, busy_timeout=args.busy_timeout) \
-        if args.sessions else None
-    agent = VisualAgent(detector=args.detector, max_steps=args.max_steps,
-                        verify=not args.no_verify, device=args.device, sessions=sessions,
+    settings = RunSettings.checked(  # every setting checked before anything loads or runs
+        detector=args.detector, max_steps=args.max_steps, verify=not args.no_verify,
+        device=args.device, sessions=args.sessions, thread=args.thread,
+        save_annotated=args.save_annotated, save_html=args.save_html, deadline=args.deadline,
+        model_retries=model_kwargs["model_retries"])
+    sessions = SessionStore(settings.sessions, busy_timeout=args.busy_timeout) \
+        if settings.sessions else None
+    agent = VisualAgent(detector=settings.detector, max_steps=settings.max_steps,
+                        verify=settings.verify, device=settings.device,
+                        sessions=sessions, deadline=settings.deadline,
                         **agent_kwargs(args), **model_kwargs)
     per_call = reasoning_kwargs(args)
     if args.resume:
@@ -211,6 +231,30 @@ def cmd_eval(args: argparse.Namespace) -> int:
 COMMANDS = {"ask": cmd_ask, "models": cmd_models, "eval": cmd_eval}
 
 
+def exit_code(exc: BaseException) -> int:
+    """The exit code for an error: 3 when something is unavailable here (a device, an
+    expert's weights, an unreachable or overloaded model server), 2 for bad input."""
+    from lavr.core_model.errors import LavrError, ModelServerError, UnavailableError
+
+    if isinstance(exc, UnavailableError) or (isinstance(exc, ModelServerError)
+                                              and exc.unavailable):
+        return EXIT_UNAVAILABLE
+    return EXIT_INPUT if isinstance(exc, (LavrError, OSError)) else EXIT_INTERNAL
+
+
+def _as_flag(exc: BaseException, settings_error: type) -> str:
+    """A settings error worded with the command-line flag (``--save-annotated 'x.xyz': ...``)."""
+    if isinstance(exc, settings_error) and str(exc).startswith(f"{exc.name}="):
+        return f"--{exc.name.replace('_', '-')} " + str(exc)[len(exc.name) + 1:]
+    return str(exc)
+
+
+def one_line(exc: BaseException | str, limit: int = 600) -> str:
+    """An exception's message on one line (newlines folded), at most ``limit`` characters."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lavr`` console script."""
     parser = build_parser()
@@ -221,16 +265,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         import warnings
 
         warnings.filterwarnings("ignore")  # library deprecation noise; -v shows it
-    from lavr.core_model.errors import InputError, LavrError
+    from lavr.core_model.errors import LavrError, SettingsError
 
     try:
         func = getattr(args, "func", None) or COMMANDS[args.command]
         return int(func(args) or 0)
-    except InputError as exc:
-        print(f"lavr: error: {exc}", file=sys.stderr)
-        return EXIT_INPUT
     except LavrError as exc:
-        print(f"lavr: error: {exc}", file=sys.stderr)
+        print(f"lavr: error: {one_line(_as_flag(exc, SettingsError))}", file=sys.stderr)
+        return exit_code(exc)
+    except OSError as exc:  # a file the user named could not be read or written
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"lavr: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("lavr: interrupted", file=sys.stderr)
@@ -240,8 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
         if args.verbose:
             raise
-        print(f"lavr: internal error: {type(exc).__name__}: {exc} (run with -v for details)",
-              file=sys.stderr)
+        print(f"lavr: internal error: {type(exc).__name__}: {one_line(exc)} (run with -v for "
+              "details)", file=sys.stderr)
         return EXIT_INTERNAL
 
 

@@ -13,6 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+#: Largest ``--text-file`` accepted, in bytes.
+MAX_TEXT_FILE_BYTES = 1_000_000
+
 
 def add_parser(sub: Any) -> None:
     """Register the ``correct`` subcommand."""
@@ -40,12 +43,31 @@ def _read_text(args: argparse.Namespace) -> str:
     if args.text is not None:
         text = args.text
     elif args.text_file == "-":
-        text = sys.stdin.read()
+        stream = getattr(sys.stdin, "buffer", None)
+        data = stream.read(MAX_TEXT_FILE_BYTES + 1) if stream is not None else \
+            sys.stdin.read(MAX_TEXT_FILE_BYTES + 1).encode("utf-8", "surrogateescape")
+        if len(data) > MAX_TEXT_FILE_BYTES:
+            raise InputError(f"stdin: more than {MAX_TEXT_FILE_BYTES} bytes of text to check")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"stdin: not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
     else:
         path = Path(args.text_file)
         if not path.is_file():
             raise InputError(f"{args.text_file}: no such file")
-        text = path.read_text(encoding="utf-8")
+        if path.stat().st_size > MAX_TEXT_FILE_BYTES:
+            raise InputError(f"{args.text_file}: {path.stat().st_size} bytes; the text to "
+                             f"check may be at most {MAX_TEXT_FILE_BYTES} bytes")
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{args.text_file}: not UTF-8 text (byte {exc.start}: "
+                             f"{exc.reason}); give a plain-text file") from exc
+        except OSError as exc:
+            raise InputError(f"{args.text_file}: cannot read: {exc.strerror or exc}") from exc
+    if "\x00" in text:
+        raise InputError(f"{args.text_file or '--text'}: holds NUL bytes; give plain text")
     if not text.strip():
         raise InputError("the text to check is empty")
     return text.strip()
@@ -71,9 +93,12 @@ def _print_human(result: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """The ``lavr correct`` command."""
     from lavr.agents import VisualAgent
+    from lavr.agents.settings import RunSettings
 
+    settings = RunSettings.checked(detector=args.detector, device=args.device, verify=False,
+                                   save_annotated=args.save_annotated)
     text = _read_text(args)
-    agent = VisualAgent(detector=args.detector, device=args.device, verify=False)
+    agent = VisualAgent(detector=settings.detector, device=settings.device, verify=False)
     result = agent.correct(args.image, text, policy=args.policy, attach_boxes=not args.no_boxes)
     if args.save_annotated:
         result.save_annotated(args.save_annotated)

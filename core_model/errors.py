@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+
 
 class LavrError(Exception):
     """Base class of every error lavr raises on purpose.
 
-    The CLI turns a ``LavrError`` into a one-line message and exit code 2.
+    The CLI turns a ``LavrError`` into a one-line message: exit code 3 for an
+    :class:`UnavailableError` (a backend, device or expert that is not there),
+    2 for everything else (bad input or settings).
+    """
+
+
+class UnavailableError(LavrError):
+    """Something lavr needs is not available here: a device, an expert, a model server.
+
+    A mixin-style base: the CLI exits 3 for these (2 is for bad input).
     """
 
 
@@ -28,7 +39,29 @@ class ImageError(InputError):
         super().__init__(f"{source}: {reason}")
 
 
-class WeightsNotFoundError(LavrError, FileNotFoundError):
+class SettingsError(InputError):
+    """A setting has a value lavr cannot use (checked before the run starts).
+
+    Attributes:
+        name: The setting (``device``, ``max_steps``, ``sessions``...).
+        value: The value given.
+        reason: What is wrong and what would work.
+    """
+
+    def __init__(self, name: str, value: object, reason: str) -> None:
+        self.name = name
+        self.value = value
+        self.reason = reason
+        shown = repr(value) if not isinstance(value, str) or len(value) <= 120 \
+            else repr(value[:120] + "...")
+        super().__init__(f"{name}={shown}: {reason}")
+
+
+class DeviceUnavailableError(SettingsError, UnavailableError):
+    """A well-formed device that this machine does not have (``cuda`` without CUDA)."""
+
+
+class WeightsNotFoundError(UnavailableError, FileNotFoundError):
     """Model weights are not on this machine and could not be downloaded.
 
     Attributes:
@@ -54,6 +87,20 @@ class WeightsNotFoundError(LavrError, FileNotFoundError):
 
 class ModelError(LavrError):
     """A model backend failed (load error, bad output, unreachable server)."""
+
+
+class DeadlineError(ModelError):
+    """A run or a model call reached its deadline (the run falls back to the rules).
+
+    Attributes:
+        what: What ran out of time (``the run``, ``model call``...).
+        seconds: The deadline that was reached, in seconds.
+    """
+
+    def __init__(self, what: str, seconds: float) -> None:
+        self.what = what
+        self.seconds = seconds
+        super().__init__(f"{what} reached its deadline of {seconds:g} s")
 
 
 class ModelConfigError(InputError):
@@ -104,6 +151,11 @@ class ModelServerError(ModelError):
         where = f"HTTP {status} from {url}" if status is not None else url
         super().__init__(f"{where}: {detail}")
 
+    @property
+    def unavailable(self) -> bool:
+        """Whether the server is unreachable or overloaded (not a refusal of the request)."""
+        return self.status is None or self.retryable
+
 
 class ModelTimeoutError(ModelServerError):
     """A model server did not answer in time."""
@@ -121,3 +173,19 @@ class UnsafeCheckpointError(InputError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"checkpoint {self.path}: {reason}")
+
+
+def log_recovered(logger: logging.Logger, exc: BaseException, msg: str, *args: object) -> None:
+    """Log a failure the run recovers from: one WARNING line, the traceback only at DEBUG.
+
+    Args:
+        logger: The caller's logger.
+        exc: The exception that was handled.
+        msg: ``%``-style message (what failed and what happens instead).
+        *args: Arguments for ``msg``.
+    """
+    detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+    if len(detail) > 300:
+        detail = detail[:297] + "..."
+    logger.warning(msg + " (%s)", *args, detail)
+    logger.debug("traceback of the recovered failure", exc_info=exc)

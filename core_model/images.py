@@ -11,6 +11,7 @@ import hashlib
 import io
 import logging
 import os
+import struct
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -119,6 +120,9 @@ def _open_bytes(data: bytes, name: str) -> Image.Image:
             raise ImageError(name, "not a recognised image format") from exc
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageError(name, f"image is too large (more than {MAX_PIXELS} pixels)") from exc
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+            # A header cut short (a JPEG truncated at 200 bytes) fails already in open().
+            raise ImageError(name, f"image data is truncated or corrupt ({exc})") from exc
     return _check_and_load(img, name)
 
 
@@ -131,7 +135,7 @@ def _check_and_load(img: Image.Image, name: str) -> Image.Image:
         raise ImageError(name, f"image has zero size ({w}x{h})")
     try:
         img.load()
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
         raise ImageError(name, f"image data is truncated or corrupt ({exc})") from exc
     return img
 

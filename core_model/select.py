@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import inspect
 import logging
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
 
 from lavr.core_model.errors import ModelConfigError, WeightsNotFoundError
 from lavr.core_model.model import MultimodalModel
@@ -120,7 +123,18 @@ def packaged_gguf() -> Path:
     return Path(pkg.assemble(cache / GEMMA_FILE))
 
 
-def _check_options(cls: type, options: dict[str, Any], spec: str) -> None:
+def _check_options(cls: type, options: dict[str, Any], spec: str) -> dict[str, Any]:
+    """Backend options checked against the constructor: known names, values of the right type.
+
+    Numbers given as text (``timeout="60"``, as a config or a form may give them) are
+    converted; anything else that does not fit the annotation is refused.
+
+    Returns:
+        The options, converted where that was needed.
+
+    Raises:
+        ModelConfigError: An unknown option, or a value of the wrong type.
+    """
     params = inspect.signature(cls).parameters
     accepted = sorted(p for p, v in params.items()
                       if v.kind is inspect.Parameter.KEYWORD_ONLY)
@@ -128,6 +142,22 @@ def _check_options(cls: type, options: dict[str, Any], spec: str) -> None:
     if unknown:
         raise ModelConfigError(spec, f"unknown option(s) {', '.join(unknown)} for "
                                f"{cls.__name__}; accepted: {', '.join(accepted)}")
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: leave the values as given
+        return dict(options)
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        hint = hints.get(key)
+        if hint is None or hint is Any:
+            out[key] = value
+            continue
+        try:
+            out[key] = TypeAdapter(hint).validate_python(value)
+        except (ValidationError, TypeError) as exc:
+            want = getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+            raise ModelConfigError(spec, f"option {key}={value!r}: expected {want}") from exc
+    return out
 
 
 def load_model(spec: str | ModelSpec | MultimodalModel | None,
@@ -147,6 +177,9 @@ def load_model(spec: str | ModelSpec | MultimodalModel | None,
     """
     if spec is None:
         return None
+    if not isinstance(spec, (str, ModelSpec, MultimodalModel)):
+        raise ModelConfigError(repr(spec), "expected a model string (" + ", ".join(FORMS)
+                               + f") or a MultimodalModel, not {type(spec).__name__}")
     if isinstance(spec, MultimodalModel):
         if options:
             raise ModelConfigError(spec.name, "options apply to model strings, not to a "
@@ -159,11 +192,11 @@ def load_model(spec: str | ModelSpec | MultimodalModel | None,
     if parsed.backend == "openai":
         from lavr.core_model.openai_compat import OpenAICompatibleModel
 
-        _check_options(OpenAICompatibleModel, options, text)
+        options = _check_options(OpenAICompatibleModel, options, text)
         return OpenAICompatibleModel(parsed.target, parsed.base_url, **options)
     from lavr.core_model.hf import TransformersModel
 
-    _check_options(TransformersModel, options, text)
+    options = _check_options(TransformersModel, options, text)
     if parsed.backend == "transformers":
         return TransformersModel(parsed.target, **options)
     if parsed.backend == "gemma":

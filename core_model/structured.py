@@ -5,6 +5,12 @@ commas or keep talking after the closing brace. :func:`extract_json` tolerates
 those; :func:`parse_structured` validates the result against a pydantic model
 and raises :class:`~lavr.core_model.errors.ModelOutputError` whose
 ``problems`` are phrased so the model can fix its reply.
+
+Replies are untrusted: before anything is decoded, a reply longer than
+:data:`MAX_REPLY_CHARS` or nested deeper than :data:`MAX_JSON_DEPTH` is refused
+(Python's decoder recurses per level, so ``[[[[...`` 50,000 deep would otherwise
+raise ``RecursionError``), and at most :data:`MAX_JSON_STARTS` start positions are
+tried, so a long reply cannot make parsing quadratic.
 """
 
 from __future__ import annotations
@@ -19,6 +25,13 @@ from lavr.core_model.errors import ModelOutputError
 
 T = TypeVar("T", bound=BaseModel)
 
+#: Longest model reply that is parsed, in characters.
+MAX_REPLY_CHARS = 100_000
+#: Deepest nesting of arrays and objects accepted in a reply.
+MAX_JSON_DEPTH = 40
+#: Positions of ``{`` or ``[`` tried as the start of the JSON, per candidate text.
+MAX_JSON_STARTS = 16
+
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 
@@ -31,13 +44,77 @@ def _candidates(text: str) -> list[str]:
     return found + [text]
 
 
+def json_depth(text: str, limit: int = MAX_JSON_DEPTH) -> int:
+    """Deepest nesting of ``[`` and ``{`` in ``text`` outside strings, counting stops past ``limit``.
+
+    Unbalanced closers are ignored; the scan is linear and never recurses.
+    """
+    depth = deepest = 0
+    in_str = esc = False
+    for ch in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    return deepest
+        elif ch in "]}" and depth:
+            depth -= 1
+    return deepest
+
+
+def check_reply_shape(text: str, *, max_chars: int = MAX_REPLY_CHARS,
+                      max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Refuse a reply too long or too deeply nested to decode safely.
+
+    Raises:
+        ModelOutputError: Longer than ``max_chars`` or nested deeper than ``max_depth``.
+    """
+    if len(text) > max_chars:
+        raise ModelOutputError(text[:200], [f"the reply is {len(text)} characters long; at most "
+                                            f"{max_chars} are read"])
+    if json_depth(text, max_depth) > max_depth:
+        raise ModelOutputError(text[:200], [f"the JSON is nested deeper than {max_depth} levels"])
+
+
+def safe_raw_decode(text: str) -> tuple[Any, int]:
+    """``json.JSONDecoder().raw_decode(text)`` behind the size and depth caps.
+
+    Raises:
+        ValueError: Invalid JSON, too long or too deep (``ModelOutputError`` is not used
+            here so callers keep their own error types).
+    """
+    if len(text) > MAX_REPLY_CHARS:
+        raise ValueError(f"the reply is {len(text)} characters long; at most "
+                         f"{MAX_REPLY_CHARS} are read")
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise ValueError(f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.JSONDecoder().raw_decode(text)
+    except RecursionError as exc:  # pragma: no cover - the depth cap comes first
+        raise ValueError("the JSON is nested too deeply") from exc
+
+
 def _decode_first(text: str) -> Any:
     """The first JSON object or array in ``text`` (ignoring what comes before and after)."""
     decoder = json.JSONDecoder()
     last_error: json.JSONDecodeError | None = None
+    tried = 0
     for i, ch in enumerate(text):
         if ch not in "{[":
             continue
+        tried += 1
+        if tried > MAX_JSON_STARTS:
+            break
         for candidate in (text[i:], _TRAILING_COMMA.sub(r"\1", text[i:])):
             try:
                 value, _ = decoder.raw_decode(candidate)
@@ -60,16 +137,23 @@ def extract_json(text: str) -> Any:
         The decoded object or array.
 
     Raises:
-        ModelOutputError: No decodable JSON object or array in the reply.
+        ModelOutputError: No decodable JSON object or array in the reply, or a reply
+            too long or too deeply nested (:func:`check_reply_shape`).
     """
+    if not isinstance(text, str):
+        raise ModelOutputError(repr(text)[:200], [f"the reply is {type(text).__name__}, "
+                                                  "not text"])
     if not text or not text.strip():
         raise ModelOutputError(text or "", ["the reply is empty; expected one JSON object"])
+    check_reply_shape(text)
     error = "no JSON object found"
     for candidate in _candidates(text):
         try:
             return _decode_first(candidate)
         except ValueError as exc:
             error = str(exc)
+        except RecursionError:  # pragma: no cover - check_reply_shape caps the depth first
+            error = "the JSON is nested too deeply"
     raise ModelOutputError(text, [error])
 
 

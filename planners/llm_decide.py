@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lavr.core_model.errors import LavrError, ModelOutputError
+from lavr.core_model.errors import LavrError, ModelOutputError, log_recovered
 from lavr.core_model.messages import Message
 from lavr.core_model.model import MultimodalModel
 from lavr.core_model.structured import parse_structured
@@ -133,7 +133,8 @@ class LLMDecider(ModelRole):
                                           max_new_tokens=self._max_tokens(), task="decide")
             except Exception as exc:  # noqa: BLE001 - the rule decider takes over
                 if not isinstance(exc, LavrError):
-                    logger.exception("%s crashed while deciding", self.name)
+                    log_recovered(logger, exc, "%s crashed while deciding; the rule decider "
+                                  "decides", self.name)
                 problems = [f"model failed: {exc}"]
                 attempts.append(self._record(i, total, t0, error=problems[0]))
                 break

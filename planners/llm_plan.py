@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from lavr.core_model.errors import LavrError, ModelError, ModelOutputError
+from lavr.core_model.errors import LavrError, ModelError, ModelOutputError, log_recovered
 from lavr.core_model.messages import ImagePart, Message
 from lavr.core_model.model import MultimodalModel
 from lavr.core_model.structured import format_validation_error, parse_structured
@@ -288,7 +288,8 @@ class LLMPlanner(ModelRole):
                 attempts.append(self._record(i, total, t0, error=f"model failed: {exc}"))
                 raise
             except Exception as exc:  # noqa: BLE001 - a backend bug must not end the run
-                logger.exception("%s crashed while planning", self.name)
+                log_recovered(logger, exc, "%s crashed while planning; the rule planner plans",
+                              self.name)
                 attempts.append(self._record(i, total, t0, error=f"model crashed: {exc}"))
                 raise ModelError(f"{self.name} crashed: {type(exc).__name__}: {exc}") from exc
             plan, problems = self._check(raw, question)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from lavr.core_model.errors import LavrError, ModelError, ModelOutputError
+from lavr.core_model.errors import LavrError, ModelError, ModelOutputError, log_recovered
 from lavr.core_model.messages import Message
 from lavr.core_model.model import MultimodalModel
 from lavr.planners.llm import ModelRole, format_evidence, render_prompt, successful_steps
@@ -123,7 +123,8 @@ class LLMRefiner(ModelRole):
                 attempts.append(self._record(i, total, t0, error=f"model failed: {exc}"))
                 raise
             except Exception as exc:  # noqa: BLE001 - a backend bug must not end the run
-                logger.exception("%s crashed while refining", self.name)
+                log_recovered(logger, exc, "%s crashed while refining; the rule refiner writes "
+                              "the answer", self.name)
                 attempts.append(self._record(i, total, t0, error=f"model crashed: {exc}"))
                 raise ModelError(f"{self.name} crashed: {type(exc).__name__}: {exc}") from exc
             answer = raw.strip()

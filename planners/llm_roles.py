@@ -56,6 +56,10 @@ def parse_roles(roles: str | Iterable[str] | None) -> tuple[str, ...]:
     """
     if roles is None:
         return ALL_ROLES
+    if not isinstance(roles, str) and (not isinstance(roles, Iterable)
+                                       or not all(isinstance(r, str) for r in roles)):
+        raise ModelConfigError(repr(roles), "roles must be a comma-separated string or a list "
+                               f"of role names from {', '.join(ALL_ROLES)}")
     items = [r.strip() for r in (roles.split(",") if isinstance(roles, str) else roles)]
     items = [r for r in items if r]
     unknown = [r for r in items if r not in ALL_ROLES]

@@ -68,8 +68,11 @@ class ReasoningSetup:
             c = CotOptions.model_validate({**self.cot.model_dump(), "mode": cot.strip().lower()})
         elif isinstance(cot, dict):
             c = CotOptions.model_validate({**self.cot.model_dump(), **cot})
-        else:
+        elif cot is None or isinstance(cot, CotOptions):
             c = cot or self.cot
+        else:
+            raise TypeError(f"cot must be off, chain, tree, a dict or CotOptions, not "
+                            f"{type(cot).__name__}")
         if cot_steps is not None:
             c = CotOptions.coerce(c, steps=cot_steps)
         if isinstance(icl, bool):
@@ -78,8 +81,11 @@ class ReasoningSetup:
             i = IclOptions.coerce(self.icl, k=icl)
         elif isinstance(icl, dict):
             i = IclOptions.model_validate({**self.icl.model_dump(), **icl})
-        else:
+        elif icl is None or isinstance(icl, IclOptions):
             i = icl or self.icl
+        else:
+            raise TypeError(f"icl must be a number of demos, a dict or IclOptions, not "
+                            f"{type(icl).__name__} (e.g. icl=4 or icl={{'k': 4}})")
         return {"cot": c.model_dump(mode="json"), "icl": i.model_dump(mode="json")}
 
     @property

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lavr.core_model.errors import LavrError
+from lavr.core_model.errors import LavrError, UnavailableError
 
 
 class ToolError(LavrError):
@@ -19,7 +19,7 @@ class ToolError(LavrError):
         super().__init__(f"{tool}: {reason}")
 
 
-class ExpertUnavailableError(ToolError):
+class ExpertUnavailableError(ToolError, UnavailableError):
     """An expert's library or weights are missing on this machine."""
 
 

@@ -15,7 +15,6 @@ could not ...") are skipped.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from lavr.agents.verify.text import (
     tokens,
 )
 from lavr.agents.verify.types import RELATION_NAMES, Concept
+from lavr.core_model.structured import safe_raw_decode
 from lavr.planners.rule import COLOUR_WORDS
 from lavr.tools.labels import COCO_CLASSES, SHAPES_CLASSES, normalise_label
 
@@ -454,7 +454,7 @@ def _json_payload(raw: str) -> Any:
     if not starts:
         raise ExtractionError("no JSON found; answer with a JSON array of concepts")
     try:
-        value, _ = json.JSONDecoder().raw_decode(text[min(starts):])
+        value, _ = safe_raw_decode(text[min(starts):])
     except ValueError as exc:
         raise ExtractionError(f"invalid JSON: {exc}") from exc
     return value
