@@ -132,32 +132,40 @@ def check_output_path(name: str, value: str | os.PathLike[str], *,
 def check_sessions_path(value: str | os.PathLike[str]) -> str:
     """Check a sessions database: ``:memory:``, or a file that is (or can become) SQLite.
 
+    Nothing is created or opened for writing here.
+
     Raises:
-        SettingsError: A folder, a file that is not a SQLite database, or an unwritable place.
+        SessionStoreError: A folder, a file that is not a SQLite database, or an unwritable
+            place.
     """
+    from lavr.agents.session import SessionStoreError
+
     text = os.fspath(value)
     if text == ":memory:":
         return text
     if not text.strip():
-        raise SettingsError("sessions", text, "empty path; give a file such as chats.sqlite")
+        raise SessionStoreError(repr(text), "empty path; give a file such as chats.sqlite")
     path = Path(text).expanduser()
     if path.is_dir() or text.endswith(("/", os.sep)):
-        raise SettingsError("sessions", text, "is a folder; give a file such as "
-                            f"{Path(text) / 'chats.sqlite'}")
+        raise SessionStoreError(text, "is a folder; give a file path such as "
+                                f"{Path(text) / 'chats.sqlite'}")
     if path.exists():
         if not path.is_file():
-            raise SettingsError("sessions", text, "is not a regular file")
+            raise SessionStoreError(text, "is not a regular file")
         try:
             with path.open("rb") as fh:
                 head = fh.read(len(_SQLITE_MAGIC))
         except OSError as exc:
-            raise SettingsError("sessions", text, f"cannot read: {exc.strerror or exc}") from exc
+            raise SessionStoreError(text, f"cannot be read ({exc.strerror or exc})") from exc
         if head and head != _SQLITE_MAGIC:
-            raise SettingsError("sessions", text, "is not a SQLite database (lavr would not "
-                                "overwrite it); give a new file name such as chats.sqlite")
+            raise SessionStoreError(text, "not a usable SQLite database (lavr will not "
+                                    "overwrite it); give a new file name such as chats.sqlite")
         if not os.access(path, os.R_OK | os.W_OK):
-            raise SettingsError("sessions", text, "the file is not readable and writable")
-    _writable_dir("sessions", text, path.parent if str(path.parent) else Path("."))
+            raise SessionStoreError(text, "is not readable and writable")
+    try:
+        _writable_dir("sessions", text, path.parent if str(path.parent) else Path("."))
+    except SettingsError as exc:
+        raise SessionStoreError(text, f"cannot be created: {exc.reason}") from exc
     return text
 
 
