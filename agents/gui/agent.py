@@ -84,6 +84,10 @@ class GuiAgent:
         self._settling: np.ndarray | None = None
         self._settle_count = 0
 
+    def warm_up(self) -> None:
+        """Load the perception experts now (OCR), so no timed episode pays for loading."""
+        _ = self.text_reader.reader
+
     # -- policy protocol -------------------------------------------------------
     def reset(self, instruction: str) -> None:
         """Plan the intents for a new instruction and forget the previous episode."""

@@ -46,6 +46,7 @@ def evaluate_task(task: str, *, episodes: int, seed: int = 0, max_steps: int = 1
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     agent = agent if agent is not None else GuiAgent()
+    agent.warm_up()  # MiniWoB++ episodes run against the clock: load experts before the first
     result = TaskResult(task=task, seed=seed)
     start = time.perf_counter()
     with MiniWoBEnv(task) as env:

