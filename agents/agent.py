@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
+import dataclasses
 import json
 import logging
 import threading
@@ -15,7 +17,7 @@ from typing import Any, TypeVar
 from langgraph.types import Overwrite
 from pydantic import ValidationError
 
-from lavr.agents.graph import compile_graph
+from lavr.agents.graph import compile_graph, run_direct
 from lavr.agents.nodes import DEFAULT_MAX_STEPS, recursion_limit
 from lavr.agents.result import AgentResult, PlanReview, StepEvent, StreamEvent
 from lavr.agents.session import SessionError, SessionStore
@@ -24,7 +26,7 @@ from lavr.agents.state import AgentContext, trace_record
 from lavr.agents.verify.pipeline import CorrectionResult
 from lavr.core_model.config import load_config
 from lavr.core_model.errors import InputError, SettingsError
-from lavr.core_model.images import ImageLike, load_image
+from lavr.core_model.images import ImageLike, image_hash, load_image
 from lavr.core_model.model import MultimodalModel
 from lavr.planners.cot import CotOptions
 from lavr.planners.demos import DemoStore
@@ -110,6 +112,10 @@ class VisualAgent:
         demos: Demo store folder (default: the packaged starter bank).
         embedder: Text embedder for demo retrieval (``minilm``, ``hashing`` or an
             object; default MiniLM when installed).
+        answer_cache: :meth:`run` answers a repeated question (same image
+            content, question, budget and options; not on a conversation thread)
+            from the result cache; its trace ends with a ``cache`` record.
+            :meth:`stream` always runs the graph.
         deadline: Whole-run deadline in seconds (default 600): past it no model or
             expert is asked any more and the answer is written from the evidence so
             far (the trace says so); model calls never outlive it.
@@ -131,7 +137,7 @@ class VisualAgent:
                  icl: IclOptions | int | dict[str, Any] | None = None,
                  demos: DemoStore | str | Path | None = None,
                  embedder: TextEmbedder | str | None = None,
-                 deadline: float = DEFAULT_DEADLINE) -> None:
+                 deadline: float = DEFAULT_DEADLINE, answer_cache: bool = True) -> None:
         #: The validated settings (raises SettingsError for a bad one, before anything loads).
         self.settings = RunSettings.checked(
             detector=detector, max_steps=max_steps, verify=verify, device=device,
@@ -170,6 +176,9 @@ class VisualAgent:
         self.max_steps = self.settings.max_steps
         #: Whole-run deadline in seconds.
         self.deadline = self.settings.deadline
+        #: Whether a repeated question (same image content, question and options, no
+        #: thread) is answered from the result cache instead of running the graph again.
+        self.answer_cache = answer_cache
         self.checkpointer = checkpointer
         self.graph = compile_graph(checkpointer=checkpointer)
 
@@ -189,6 +198,18 @@ class VisualAgent:
                                   "model_retries": cfg.model.retries}
         kwargs.update(overrides)
         return cls(**kwargs)
+
+    def fork(self) -> VisualAgent:
+        """This agent with its own artifact store; experts, caches, models, graph and
+        settings are shared.
+
+        Runs of a fork keep their pixels and detections in the fork's store, so a
+        long job (``lavr batch``, a server) that drops each fork after its question
+        frees them; cached expert results are still shared.
+        """
+        clone = copy.copy(self)
+        clone.context = dataclasses.replace(self.context, artifacts=ArtifactStore())
+        return clone
 
     def _session_store(self) -> SessionStore:
         """Thread images: the ``sessions`` store, else an in-memory one made on first use."""
@@ -259,6 +280,9 @@ class VisualAgent:
             InputError: Bad image, question or options (``ImageError`` for images,
                 ``SessionError`` for a thread without an image).
         """
+        if self.checkpointer is None:
+            return self._run_direct(image, question, max_steps=max_steps, cot=cot,
+                                    cot_steps=cot_steps, icl=icl)
         result: AgentResult | None = None
         for event in self.stream(image, question, max_steps=max_steps, thread_id=thread_id,
                                  cot=cot, cot_steps=cot_steps, icl=icl):
@@ -266,6 +290,27 @@ class VisualAgent:
                 result = event
         if result is None:  # pragma: no cover - stream always ends with a result
             raise RuntimeError("the graph stream ended without a result")
+        return result
+
+    def _run_direct(self, image: ImageLike | None, question: str, *, max_steps: int | None,
+                    cot: Any, cot_steps: int | None, icl: Any) -> AgentResult:
+        """:meth:`run` without a checkpointer: the graph's nodes run in plain Python
+        (:func:`~lavr.agents.graph.run_direct`), and with ``answer_cache`` a repeat
+        question is answered from the result cache."""
+        cfg = self._config(None)
+        inputs = self._inputs(image, question, max_steps, cfg,
+                              {"cot": cot, "cot_steps": cot_steps, "icl": icl})
+        key = self._answer_key(inputs) if self.answer_cache else None
+        if key is not None:
+            hit = self.context.cache.get(key)
+            if hit is not None:
+                self.context.artifacts.discard(inputs["image_ref"])
+                return _reused(hit)
+        state = run_direct(inputs, self.context,
+                           max_supersteps=recursion_limit(inputs["max_steps"]))
+        result = self._result(state, None)
+        if key is not None:
+            self.context.cache.put(key, _memo(result))
         return result
 
     def correct(self, image: ImageLike, text: str, *, policy: str | None = None,
@@ -354,6 +399,14 @@ class VisualAgent:
         if thread_id is None or self.checkpointer is None:
             return contextlib.nullcontext()
         return self._session_store().lease(thread_id)
+
+    def _answer_key(self, inputs: dict[str, Any]) -> str:
+        """Result-cache key of a whole answer: image content, question, budget, options."""
+        image = self.context.artifacts.get(inputs["image_ref"])
+        return ResultCache.key(image_hash(image), "agent.answer", {
+            "question": inputs["question"], "max_steps": inputs["max_steps"],
+            "reasoning": inputs["reasoning_options"], "verify": self.context.verify,
+            "settings": self.context.settings})
 
     def resume(self, thread_id: str, *, plan: Plan | dict[str, Any] | str | None = None
                ) -> Iterator[StreamEvent]:
@@ -550,6 +603,29 @@ def _check_objects(*, registry: Any, planner: Any, checkpointer: Any, demos: Any
             and not callable(getattr(embedder, "embed", None)):
         raise SettingsError("embedder", embedder, "expected minilm, hashing or an object with "
                             "an embed(texts) method")
+
+
+_REUSED_NOTE = ("answer reused from the result cache: the same question about the same image "
+                "with the same options was answered before")
+
+
+def _memo(result: AgentResult) -> AgentResult:
+    """What the answer cache keeps: the result with its own store of its detections."""
+    store = ArtifactStore()
+    for ev in result.evidence:
+        art = ev.get("artifact_id")
+        if art and result._artifacts is not None and art in result._artifacts:
+            store.put(result._artifacts.get(art), key=art)
+    return dataclasses.replace(result, steps=[dict(s) for s in result.steps],
+                               evidence=[dict(e) for e in result.evidence], _artifacts=store)
+
+
+def _reused(memo: AgentResult) -> AgentResult:
+    """A cached answer handed out again (lists copied; a trace record says it was reused)."""
+    return dataclasses.replace(
+        memo, steps=[dict(s) for s in memo.steps] + [trace_record("cache", summary=_REUSED_NOTE)],
+        evidence=[dict(e) for e in memo.evidence], cited=list(memo.cited),
+        plan=dict(memo.plan))
 
 
 def _reasoning_options(setup: ReasoningSetup, cot: Any = None, cot_steps: int | None = None,

@@ -1,37 +1,57 @@
-"""The LangGraph state machine: ingest → demos → plan → execute ⇉ tool → decide → reason → refine → verify."""
+"""The LangGraph state machine: ingest → demos → plan → execute ⇉ tool → decide → reason → refine → verify.
+
+The wiring is one table (:data:`NODES`, :data:`EDGES`, :data:`BRANCHES`) read by
+:func:`build_graph` (LangGraph: streaming, checkpoints, plan review) and by
+:func:`run_direct`, which runs the same node functions with the same reducers in
+plain Python for a question that needs none of that (``VisualAgent.run`` without
+a checkpointer): LangGraph's per-superstep bookkeeping costs about half a
+millisecond of CPU a step, more than the rule planner, decider and refiner
+together.
+"""
 
 from __future__ import annotations
 
+import inspect
+import typing
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Overwrite, Send
 
 from lavr.agents import cot_nodes, nodes
 from lavr.agents.state import AgentContext, AgentState
+from lavr.core_model.errors import LavrError
+
+#: Nodes in order: name → function ``(state, runtime) -> update | None``.
+NODES: dict[str, Callable[..., Any]] = {
+    "ingest": nodes.ingest, "demos": cot_nodes.demos, "plan": nodes.plan,
+    "execute": nodes.execute, "tool": nodes.tool, "decide": nodes.decide,
+    "reason": cot_nodes.reason, "refine": nodes.refine, "verify": nodes.verify,
+}
+#: Fixed edges.
+EDGES: tuple[tuple[str, str], ...] = (
+    (START, "ingest"), ("ingest", "demos"), ("demos", "plan"), ("plan", "execute"),
+    ("tool", "decide"), ("reason", "refine"), ("refine", "verify"), ("verify", END),
+)
+#: Conditional edges: source → (router, the nodes it may choose).
+BRANCHES: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
+    "execute": (nodes.dispatch, ("tool", "decide")),
+    "decide": (cot_nodes.after_decide, ("execute", "reason")),
+}
 
 
 def build_graph() -> StateGraph:
     """The uncompiled graph (nodes and edges)."""
     g = StateGraph(AgentState, context_schema=AgentContext)
-    g.add_node("ingest", nodes.ingest)
-    g.add_node("demos", cot_nodes.demos)
-    g.add_node("plan", nodes.plan)
-    g.add_node("execute", nodes.execute)
-    g.add_node("tool", nodes.tool)
-    g.add_node("decide", nodes.decide)
-    g.add_node("reason", cot_nodes.reason)
-    g.add_node("refine", nodes.refine)
-    g.add_node("verify", nodes.verify)
-    g.add_edge(START, "ingest")
-    g.add_edge("ingest", "demos")
-    g.add_edge("demos", "plan")
-    g.add_edge("plan", "execute")
-    g.add_conditional_edges("execute", nodes.dispatch, ["tool", "decide"])
-    g.add_edge("tool", "decide")
-    g.add_conditional_edges("decide", cot_nodes.after_decide, ["execute", "reason"])
-    g.add_edge("reason", "refine")
-    g.add_edge("refine", "verify")
-    g.add_edge("verify", END)
+    for name, fn in NODES.items():
+        g.add_node(name, fn)
+    for a, b in EDGES:
+        g.add_edge(a, b)
+    for source, (router, ends) in BRANCHES.items():
+        g.add_conditional_edges(source, router, list(ends))
     return g
 
 
@@ -43,3 +63,86 @@ def compile_graph(checkpointer: Any = None, **kwargs: Any) -> Any:
 def mermaid() -> str:
     """The graph drawn as Mermaid text (snapshot-tested)."""
     return compile_graph().get_graph().draw_mermaid()
+
+
+class GraphLoopError(LavrError):
+    """The graph took more supersteps than its limit (a loop that does not end)."""
+
+
+def _reducers() -> dict[str, Callable[[Any, Any], Any]]:
+    hints = typing.get_type_hints(AgentState, include_extras=True)
+    return {k: h.__metadata__[0] for k, h in hints.items()
+            if getattr(h, "__metadata__", None) and callable(h.__metadata__[0])}
+
+
+_REDUCERS = _reducers()
+#: Routers that take the runtime as well as the state.
+_WANTS_RUNTIME = {src: "runtime" in inspect.signature(router).parameters
+                  for src, (router, _) in BRANCHES.items()}
+
+
+def _apply(state: dict[str, Any], update: dict[str, Any] | None) -> None:
+    """Write a node's update into ``state`` with the state's reducers (as LangGraph does)."""
+    for key, value in (update or {}).items():
+        if isinstance(value, Overwrite):
+            state[key] = value.value
+        elif key in _REDUCERS:
+            state[key] = _REDUCERS[key](state.get(key, []), value)
+        else:
+            state[key] = value
+
+
+def _next(node: str, state: dict[str, Any], runtime: Runtime[AgentContext]) -> list[Any]:
+    """Where ``node`` leads: node names and :class:`Send` packets."""
+    out: list[Any] = [b for a, b in EDGES if a == node]
+    if node in BRANCHES:
+        router = BRANCHES[node][0]
+        chosen = router(state, runtime) if _WANTS_RUNTIME[node] else router(state)
+        out.extend(chosen if isinstance(chosen, list) else [chosen])
+    return out
+
+
+def run_direct(inputs: dict[str, Any], context: AgentContext, *,
+               max_supersteps: int = 200) -> dict[str, Any]:
+    """Run the graph on ``inputs`` in plain Python; returns the final state.
+
+    Supersteps as in LangGraph: every node scheduled for a step sees the state as
+    it was at the step's start, their updates are applied in order with the
+    state's reducers, and the next step runs the nodes they lead to (a node that
+    several lead to runs once). ``Send`` packets to ``tool`` run in parallel threads.
+
+    Raises:
+        GraphLoopError: More than ``max_supersteps`` supersteps.
+    """
+    state: dict[str, Any] = {}
+    _apply(state, inputs)
+    runtime: Runtime[AgentContext] = Runtime(context=context)
+    todo: list[Any] = _next(START, state, runtime)
+    pool: ThreadPoolExecutor | None = None
+    try:
+        for _ in range(max_supersteps):
+            tasks = [t for t in dict.fromkeys(t for t in todo if isinstance(t, str)) if t != END]
+            sends = [t for t in todo if isinstance(t, Send)]
+            if not tasks and not sends:
+                return state
+            snapshot = dict(state)
+            calls: list[tuple[str, Any]] = [(name, snapshot) for name in tasks]
+            calls += [(s.node, s.arg) for s in sends]
+            if len(calls) > 1:
+                pool = pool or ThreadPoolExecutor(max_workers=8, thread_name_prefix="lavr-node")
+                updates = list(pool.map(lambda c: NODES[c[0]](c[1], runtime), calls))
+            else:
+                updates = [NODES[calls[0][0]](calls[0][1], runtime)]
+            for update in updates:
+                _apply(state, update)
+            todo = []
+            for name in dict.fromkeys(name for name, _ in calls):
+                todo.extend(_next(name, state, runtime))
+        raise GraphLoopError(f"the graph did not finish within {max_supersteps} supersteps")
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+__all__ = ["BRANCHES", "EDGES", "NODES", "GraphLoopError", "build_graph", "compile_graph",
+           "mermaid", "run_direct"]

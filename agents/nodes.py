@@ -245,7 +245,7 @@ def _run_step(step: Step, payload: dict[str, Any], ctx: AgentContext) -> tuple[T
     tctx = ToolContext(image=ctx.artifacts.get(payload["image_id"]),
                        image_hash=payload["image_hash"], artifacts=ctx.artifacts,
                        experts=ctx.experts, outputs=outputs, settings=dict(ctx.settings),
-                       model=ctx.model)
+                       model=ctx.model, cache=ctx.cache)
     result = spec.run(args, tctx)
     if key is not None:
         artifact = ctx.artifacts.get(result.artifact_id) if result.artifact_id else None

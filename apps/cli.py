@@ -33,12 +33,7 @@ def _add_ask(sub: Any) -> None:
     p.add_argument("question", nargs="?",
                    help="the question, e.g. 'How many red circles are there?'")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--detector", default="auto",
-                   help="auto (default), shapes, coco, yolo-world, yoloe or a .pt path")
     p.add_argument("--save-annotated", metavar="PATH", help="write the image with evidence drawn")
-    p.add_argument("--max-steps", type=int, default=12, help="tool-call budget (default 12)")
-    p.add_argument("--no-verify", action="store_true", help="skip the verify node")
-    p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     p.add_argument("--sessions", metavar="PATH",
                    help="SQLite file of persistent conversations (created if missing)")
     p.add_argument("--thread", default="default",
@@ -51,6 +46,17 @@ def _add_ask(sub: Any) -> None:
                    help="how long to wait while another process runs on the same --thread "
                    "(default 60; 0 fails at once)")
     p.add_argument("--save-html", metavar="PATH", help="write a self-contained HTML trace")
+    add_agent_args(p)
+
+
+def add_agent_args(p: argparse.ArgumentParser) -> None:
+    """The agent options shared by ``lavr ask`` and ``lavr batch`` (experts, budget,
+    verify, device, reasoning, model); :func:`agent_from_args` reads them."""
+    p.add_argument("--detector", default="auto",
+                   help="auto (default), shapes, coco, yolo-world, yoloe or a .pt path")
+    p.add_argument("--max-steps", type=int, default=12, help="tool-call budget (default 12)")
+    p.add_argument("--no-verify", action="store_true", help="skip the verify node")
+    p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     add_deadline_arg(p)
     from lavr.apps.cot_cli import add_reasoning_args
     from lavr.apps.model_cmd import add_model_args
@@ -66,6 +72,23 @@ def add_deadline_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--deadline", type=float, default=DEFAULT_DEADLINE, metavar="SECONDS",
                    help=f"whole-run deadline (default {DEFAULT_DEADLINE:g}); past it no model "
                         "or expert is asked any more and the answer comes from the evidence so far")
+
+
+def agent_from_args(args: argparse.Namespace, **extra: Any) -> Any:
+    """The :class:`~lavr.agents.VisualAgent` that :func:`add_agent_args`'s flags describe
+    (``lavr.toml``'s ``[agent]`` defaults applied); ``extra`` are more constructor arguments."""
+    from lavr.agents import VisualAgent
+    from lavr.agents.settings import RunSettings
+    from lavr.apps.cot_cli import agent_kwargs
+    from lavr.apps.model_cmd import model_agent_kwargs
+
+    model_kwargs = model_agent_kwargs(args)  # also applies lavr.toml's [agent] defaults
+    settings = RunSettings.checked(  # every setting checked before anything loads or runs
+        detector=args.detector, max_steps=args.max_steps, verify=not args.no_verify,
+        device=args.device, deadline=args.deadline, model_retries=model_kwargs["model_retries"])
+    return VisualAgent(detector=settings.detector, max_steps=settings.max_steps,
+                       verify=settings.verify, device=settings.device, deadline=settings.deadline,
+                       **agent_kwargs(args), **model_kwargs, **extra)
 
 
 def _add_eval(sub: Any) -> None:
@@ -102,6 +125,7 @@ EVAL_MODULES: tuple[str, ...] = ("lavr.apps.eval_hallucination", "lavr.apps.eval
 COMMAND_MODULES: tuple[str, ...] = ("lavr.apps.demo", "lavr.apps.correct_cmd", "lavr.apps.gui_cmd", "lavr.apps.embodied_cmd")
 COMMAND_MODULES += ("lavr.apps.model_cmd",)
 COMMAND_MODULES += ("lavr.apps.demos_cmd",)
+COMMAND_MODULES += ("lavr.apps.batch_cmd",)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,13 +1,17 @@
 """lavr benchmark: figures measured side by side in one run.
 
-    .venv/bin/python benchmarks/bench.py [--n 40] [--seed 0] [--json]
+    .venv/bin/python benchmarks/bench.py [--n 40] [--batch-n 200] [--seed 0] [--json]
 
 Prints:
-  * orchestration overhead: share of end-to-end time spent outside the experts
-    (verify node off), and the extra time of the verify node;
+  * orchestration: time per question spent outside the experts (ms and share of
+    end-to-end, verify node off), and the extra time of the verify node;
   * repeat-question speedup from the result cache (same agent, same question);
   * framework throughput ÷ raw expert throughput on the same images (the agent
-    answering "How many circles are there?" vs the bare ultralytics model);
+    answering "How many circles are there?" one question at a time vs the bare
+    ultralytics model);
+  * `lavr batch` throughput (the command's local engine: worker threads, the
+    micro-batched detector, images read from PNG files) ÷ the bare per-image
+    ultralytics loop on the same images, over --batch-n generated scenes;
   * peak RSS of this process;
   * cold-start seconds of `lavr ask` (a new process, median of 3).
 """
@@ -21,6 +25,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -59,6 +64,7 @@ def bench_agent(images: list[np.ndarray]) -> dict[str, float]:
         agent.run(img, question)
     repeat = (time.perf_counter() - t0) / len(images)
     return {"e2e_s_per_q": first, "overhead_share": (e2e - tools) / e2e,
+            "overhead_s_per_q": (e2e - tools) / len(images),
             "repeat_s_per_q": repeat, "cache_speedup": first / repeat}
 
 
@@ -99,6 +105,45 @@ def bench_throughput(images: list[np.ndarray]) -> dict[str, float]:
             "framework_over_raw": framework / raw}
 
 
+def bench_batch(n: int, seed: int, *, workers: int = 4, batch_size: int = 8,
+                wait_ms: float = 2.0) -> dict[str, float]:
+    """``lavr batch``'s local engine vs the bare per-image ultralytics loop, same images.
+
+    The bare loop gets the images decoded in memory (no file reading); ``lavr batch``
+    reads the PNG files, runs the whole agent (verify off) and writes the results file.
+    """
+    from PIL import Image
+    from ultralytics import YOLO
+
+    from lavr.agents import VisualAgent
+    from lavr.apps.batch_cmd import load_items, run_local
+    from lavr.tools.detect import WEIGHTS_DIR
+
+    images = _scenes(n, seed + 1000)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp, "scenes")
+        folder.mkdir()
+        for i, img in enumerate(images):
+            Image.fromarray(img).save(folder / f"{i:04d}.png")
+        bgr = [np.ascontiguousarray(img[..., ::-1]) for img in images]
+        model = YOLO(str(WEIGHTS_DIR / "shapes-yolo11n.pt"))
+        model.predict(bgr[0], imgsz=320, verbose=False, device="cpu")
+        t0 = time.perf_counter()
+        for img in bgr:
+            model.predict(img, imgsz=320, verbose=False, device="cpu")
+        bare = n / (time.perf_counter() - t0)
+        agent = VisualAgent(verify=False)
+        agent.run(_scenes(1, seed + 2000)[0], "How many circles are there?")  # load the detector
+        agent.context.settings.update(batch_size=batch_size, batch_wait_ms=wait_ms)
+        items = load_items(folder, question="How many circles are there?")
+        t0 = time.perf_counter()
+        report = run_local(items, agent, Path(tmp, "out.jsonl"), workers=workers, progress=False)
+        batch = n / (time.perf_counter() - t0)
+        assert report["errors"] == 0 and report["answered"] == n
+    return {"batch_n": n, "bare_loop_img_per_s": bare, "lavr_batch_img_per_s": batch,
+            "batch_over_bare": batch / bare, "batch_workers": workers}
+
+
 def bench_cold_start() -> dict[str, float]:
     lavr = Path(sys.executable).parent / "lavr"
     times = []
@@ -114,7 +159,9 @@ def bench_cold_start() -> dict[str, float]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=40, help="images per measurement")
+    ap.add_argument("--batch-n", type=int, default=200, help="scenes for the lavr batch figure")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-cold-start", action="store_true", help="skip the cold-start figure")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     import torch
@@ -125,23 +172,30 @@ def main() -> int:
     report.update(bench_agent(images))
     report.update(bench_verify(images))
     report.update(bench_throughput(images))
+    report.update(bench_batch(args.batch_n, args.seed))
     report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    report.update(bench_cold_start())
+    if not args.no_cold_start:
+        report.update(bench_cold_start())
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     print(f"lavr benchmark  (n={args.n} images, seed={args.seed}, {report['cpu_count']} CPUs, "
           f"torch threads={report['torch_threads']})")
     print(f"  end-to-end, 'How many red circles are there?'  {report['e2e_s_per_q'] * 1000:8.1f} ms/question")
-    print(f"  orchestration overhead (outside experts)     {report['overhead_share']:8.1%}")
+    print(f"  orchestration (outside experts)               {report['overhead_s_per_q'] * 1000:8.2f} ms/question")
+    print(f"  orchestration share of end-to-end             {report['overhead_share']:8.1%}")
     print(f"  repeat question (cache hits)                  {report['repeat_s_per_q'] * 1000:8.1f} ms/question")
     print(f"  cache speedup                                 {report['cache_speedup']:8.1f}x")
     print(f"  verify node (claim check) adds                {report['verify_s_per_q'] * 1000:8.1f} ms/question")
     print(f"  raw expert (ultralytics predict)              {report['raw_img_per_s']:8.1f} img/s")
     print(f"  framework (agent: detect + count)             {report['framework_img_per_s']:8.1f} img/s")
     print(f"  framework / raw throughput                    {report['framework_over_raw']:8.2f}")
+    print(f"  bare per-image ultralytics loop ({report['batch_n']} scenes)   {report['bare_loop_img_per_s']:8.1f} img/s")
+    print(f"  lavr batch, local engine ({report['batch_workers']} workers)        {report['lavr_batch_img_per_s']:8.1f} img/s")
+    print(f"  lavr batch / bare loop                        {report['batch_over_bare']:8.2f}")
     print(f"  peak RSS                                      {report['peak_rss_mb']:8.0f} MB")
-    print(f"  cold start of `lavr ask` (median of 3)        {report['cold_start_s']:8.2f} s")
+    if "cold_start_s" in report:
+        print(f"  cold start of `lavr ask` (median of 3)        {report['cold_start_s']:8.2f} s")
     return 0
 
 

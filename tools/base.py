@@ -123,6 +123,11 @@ class ArtifactStore:
                 self._items.setdefault(art_id, obj)
         return obj
 
+    def discard(self, art_id: str) -> None:
+        """Drop ``art_id`` if present."""
+        with self._lock:
+            self._items.pop(art_id, None)
+
     def __contains__(self, art_id: object) -> bool:
         with self._lock:
             if art_id in self._items:
@@ -265,6 +270,8 @@ class ToolContext:
         outputs: Results of earlier steps, by step id.
         settings: Free-form options (``detector``, ``device``, ``model`` ...).
         model: The multimodal model tools may ask (the ``vqa`` expert), or None.
+        cache: The run's result cache, for experts that share raw model output
+            across calls (the detector's predictions), or None.
     """
 
     image: np.ndarray
@@ -274,6 +281,7 @@ class ToolContext:
     outputs: dict[str, ToolResult] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     model: MultimodalModel | None = None
+    cache: ResultCache | None = None
 
     def detections(self, ref: str, *, tool: str) -> Detections:
         """The :class:`Detections` produced by step ``ref``.

@@ -41,7 +41,8 @@ from lavr.core_model.weights import (
     model_dir,
     resolve_weights,
 )
-from lavr.tools.base import ExpertPool, Tool, ToolArgs, ToolContext, ToolResult
+from lavr.tools.base import ExpertPool, ResultCache, Tool, ToolArgs, ToolContext, ToolResult
+from lavr.tools.batching import MicroBatcher
 from lavr.tools.detections import Detections, from_ultralytics
 from lavr.tools.errors import ExpertUnavailableError, ToolError
 from lavr.tools.labels import (
@@ -54,8 +55,8 @@ from lavr.tools.labels import (
 
 __all__ = [
     "COCO_CLASSES", "SHAPES_CLASSES", "DETECTORS", "DetectTool", "DetectorRun", "DetectorSpec",
-    "TOOLS", "check_detector_setting", "detect_batch", "detector_names", "detector_vocabulary", "detector_weights",
-    "get_detector", "is_detector_name",
+    "TOOLS", "Batching", "PredictOptions", "check_detector_setting", "detect_batch",
+    "detector_names", "detector_vocabulary", "detector_weights", "get_detector", "is_detector_name",
     "list_detectors", "normalise_label", "resolve_device", "select_detectors",
 ]
 
@@ -73,6 +74,11 @@ MAX_BOXES = 10
 MAX_LABELS = 20
 #: Longest label, in characters.
 MAX_LABEL_CHARS = 60
+#: The model runs at no more than this score threshold and its output is then cut at the
+#: asked one, so calls at different thresholds (the agent's detect step, the verifier) share
+#: one model pass through the result cache. Exact: a box above the asked threshold can only
+#: be suppressed by a higher-scoring box, which both passes keep.
+PREDICT_CONF_CEILING = 0.25
 
 _ULTRALYTICS_RELEASES = "the Ultralytics assets releases (https://github.com/ultralytics/assets/releases)"
 
@@ -464,6 +470,7 @@ class LoadedDetector:
         device: Torch device string.
         imgsz: Inference size.
         lock: Serialises predictions (ultralytics predictors are not thread-safe).
+        key: Identity of the loaded model in the expert pool (result-cache keys use it).
     """
 
     model: Any
@@ -472,6 +479,20 @@ class LoadedDetector:
     device: str
     imgsz: int
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    key: str = ""
+    _batchers: dict[Any, MicroBatcher[np.ndarray, Detections]] = field(
+        default_factory=dict, repr=False)
+
+    def batcher(self, key: Any, batching: Batching,
+                fn: Callable[[list[np.ndarray]], list[Detections]]) -> MicroBatcher[np.ndarray, Detections]:
+        """The micro-batcher of single-image calls that share ``key`` (threshold, image shape)."""
+        full = (key, batching)
+        with self.lock:
+            found = self._batchers.get(full)
+            if found is None:
+                found = MicroBatcher(fn, max_size=batching.max_size, max_wait_s=batching.max_wait_s)
+                self._batchers[full] = found
+            return found
 
     @property
     def names(self) -> list[str]:
@@ -548,7 +569,13 @@ def _get_loaded(run: DetectorRun, experts: ExpertPool, device: str) -> LoadedDet
     key = f"detect:{spec.name}:{device}"
     if spec.open_vocabulary:
         key += ":" + "|".join(run.labels)
-    return experts.get(key, lambda: load_detector(spec, labels=run.labels, device=device))
+
+    def load() -> LoadedDetector:
+        loaded = load_detector(spec, labels=run.labels, device=device)
+        loaded.key = f"{key}:{loaded.path}"
+        return loaded
+
+    return experts.get(key, load)
 
 
 def _keep_labels(loaded: LoadedDetector, run: DetectorRun) -> tuple[str, ...]:
@@ -564,25 +591,91 @@ def _keep_labels(loaded: LoadedDetector, run: DetectorRun) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m for m in mapped if m is not None))
 
 
-def _predict(loaded: LoadedDetector, images: Sequence[np.ndarray],
-             conf: float | None) -> list[Detections]:
-    """Run the model on ``HxWx3 uint8 RGB`` images in one call (``conf`` None: spec default)."""
+@dataclass(frozen=True)
+class Batching:
+    """How one-image detector calls from concurrent threads are grouped (see
+    :class:`~lavr.tools.batching.MicroBatcher`).
+
+    Attributes:
+        max_size: Most images in one model call.
+        max_wait_s: How long the first call waits for others (0: never waits;
+            calls that arrive while the model runs still join the next batch).
+    """
+
+    max_size: int = 8
+    max_wait_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class PredictOptions:
+    """Where predictions may be shared: the result cache and the micro-batcher.
+
+    Attributes:
+        cache: Result cache for raw model output, keyed by (image hash, model, threshold).
+        image_hashes: Content hashes of the images (needed for the cache).
+        batching: Group one-image calls across threads (None: call the model directly).
+    """
+
+    cache: ResultCache | None = None
+    image_hashes: Sequence[str] | None = None
+    batching: Batching | None = None
+
+
+def _predict_now(loaded: LoadedDetector, images: Sequence[np.ndarray],
+                 conf: float) -> list[Detections]:
+    """Run the model on ``HxWx3 uint8 RGB`` images in one call."""
     bgr = [np.ascontiguousarray(np.asarray(im)[..., ::-1]) for im in images]
     spec = loaded.spec
     with loaded.lock:
-        results = loaded.model.predict(bgr, imgsz=loaded.imgsz,
-                                       conf=spec.conf if conf is None else conf,
+        results = loaded.model.predict(bgr, imgsz=loaded.imgsz, conf=conf,
                                        iou=spec.nms_iou, agnostic_nms=spec.agnostic_nms,
                                        device=loaded.device, verbose=False)
     return [from_ultralytics(r) for r in results]
 
 
+def _predict(loaded: LoadedDetector, images: Sequence[np.ndarray], conf: float | None,
+             options: PredictOptions | None = None) -> list[Detections]:
+    """Detections of ``HxWx3 uint8 RGB`` images at threshold ``conf`` (None: spec default).
+
+    Cached raw output is reused; the rest goes to the model in one call, or through
+    the micro-batcher when a single image is asked for and batching is on.
+    """
+    opts = options or PredictOptions()
+    want = loaded.spec.conf if conf is None else conf
+    pconf = min(want, PREDICT_CONF_CEILING)
+    out: list[Detections | None] = [None] * len(images)
+    keys: list[str | None] = [None] * len(images)
+    if opts.cache is not None and opts.image_hashes is not None:
+        for i, digest in enumerate(opts.image_hashes):
+            keys[i] = ResultCache.key(digest, "detect.predict", {"model": loaded.key,
+                                                                  "conf": pconf})
+            out[i] = opts.cache.get(keys[i])  # type: ignore[arg-type]
+    todo = [i for i, d in enumerate(out) if d is None]
+    if len(todo) == 1 and opts.batching is not None:
+        image = np.asarray(images[todo[0]])
+        batcher = loaded.batcher((pconf, image.shape), opts.batching,
+                                 lambda ims: _predict_now(loaded, ims, pconf))
+        fresh = [batcher(image)]
+    elif todo:
+        fresh = _predict_now(loaded, [images[i] for i in todo], pconf)
+    else:
+        fresh = []
+    for i, dets in zip(todo, fresh, strict=True):
+        out[i] = dets
+        key = keys[i]
+        if key is not None and opts.cache is not None:
+            opts.cache.put(key, dets)
+    done = [d for d in out if d is not None]
+    return [d[d.confidence > want] if want > pconf else d for d in done]
+
+
 def _run_one(run: DetectorRun, images: Sequence[np.ndarray], *, experts: ExpertPool,
-             device: str, conf: float | None) -> tuple[list[Detections], tuple[str, ...]]:
+             device: str, conf: float | None,
+             options: PredictOptions | None = None) -> tuple[list[Detections], tuple[str, ...]]:
     loaded = _get_loaded(run, experts, device)
     labels = _keep_labels(loaded, run)
     out = []
-    for dets in _predict(loaded, images, conf):
+    for dets in _predict(loaded, images, conf, options):
         if labels:
             dets = dets[np.isin(dets.label.astype(str), labels)]
         out.append(dets.with_data("detector", [loaded.spec.name] * len(dets)))
@@ -598,12 +691,14 @@ def _check_images(images: Sequence[np.ndarray]) -> None:
 
 
 def _detect(images: Sequence[np.ndarray], runs: Sequence[DetectorRun], *, experts: ExpertPool,
-            device: str, conf: float | None) -> tuple[list[Detections], list[str]]:
+            device: str, conf: float | None,
+            options: PredictOptions | None = None) -> tuple[list[Detections], list[str]]:
     _check_images(images)
     per_run: list[list[Detections]] = []
     labels: list[str] = []
     for run in runs:
-        dets, used = _run_one(run, images, experts=experts, device=device, conf=conf)
+        dets, used = _run_one(run, images, experts=experts, device=device, conf=conf,
+                              options=options)
         per_run.append(dets)
         labels.extend(used)
     merged = [Detections.merge(ds[i] for ds in per_run) for i in range(len(images))]
@@ -618,6 +713,7 @@ def detect_batch(
     min_confidence: float | None = None,
     device: str = "auto",
     experts: ExpertPool | None = None,
+    options: PredictOptions | None = None,
 ) -> list[Detections]:
     """Detect objects in many images with one ultralytics call per detector.
 
@@ -628,13 +724,14 @@ def detect_batch(
         min_confidence: Score threshold in [0, 1]; None uses each detector's default.
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:1`` ...
         experts: Pool to load models into (a new one when None: models load per call).
+        options: Result cache and micro-batching to share predictions through.
 
     Returns:
         One :class:`Detections` per image (XYXY pixels).
     """
     runs = select_detectors(labels, detector=detector)
     dets, _ = _detect(images, runs, experts=experts or ExpertPool(),
-                      device=resolve_device(device), conf=min_confidence)
+                      device=resolve_device(device), conf=min_confidence, options=options)
     return dets
 
 
@@ -705,11 +802,20 @@ class DetectTool(Tool):
         runs = select_detectors(args.labels, detector=detector)
         device = resolve_device(str(ctx.settings.get("device", "auto")))
         (dets,), labels = _detect([ctx.image], runs, experts=ctx.experts, device=device,
-                                  conf=args.min_confidence)
+                                  conf=args.min_confidence, options=predict_options(ctx))
         counts = _counts(dets, labels if args.labels else ())
         name = "+".join(_short_name(r.detector) for r in runs)
         return ToolResult(summary=_summary(name, counts), value=counts,
                           artifact_id=self.store_detections(dets, ctx), boxes=_top_boxes(dets))
+
+
+def predict_options(ctx: ToolContext) -> PredictOptions:
+    """Prediction sharing for a tool call: the run's result cache, and micro-batching
+    unless ``settings['batch_size']`` is 0 or 1 (``batch_wait_ms``: the leader's wait)."""
+    size = int(ctx.settings.get("batch_size", Batching.max_size) or 1)
+    wait = float(ctx.settings.get("batch_wait_ms", 0.0) or 0.0) / 1000
+    return PredictOptions(cache=ctx.cache, image_hashes=[ctx.image_hash],
+                          batching=Batching(size, wait) if size > 1 else None)
 
 
 def _short_name(detector: str) -> str:

@@ -7,6 +7,7 @@ The planner and the detect tool share these so that "people", "cars" or
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 
@@ -102,6 +103,11 @@ _LEADING_WORDS = ("a", "an", "the", "some", "all", "any", "every", "each")
 
 def clean_label(word: str) -> str:
     """Lower-case, trim, drop articles and punctuation: ``"The Hot-Dogs!"`` → ``"hot dogs"``."""
+    return _clean_label(str(word))
+
+
+@functools.lru_cache(maxsize=8192)
+def _clean_label(word: str) -> str:
     text = re.sub(r"[_\-]+", " ", str(word).lower())
     text = re.sub(r"[^\w\s]", "", text)
     tokens = text.split()
@@ -162,7 +168,7 @@ def normalise_label(word: str, vocabulary: Iterable[str]) -> str | None:
     Returns:
         The matching class name exactly as spelled in ``vocabulary``, or None.
     """
-    vocab = {clean_label(v): v for v in vocabulary}
+    vocab = _vocabulary_index(tuple(vocabulary))
     text = clean_label(word)
     if not text:
         return None
@@ -170,6 +176,15 @@ def normalise_label(word: str, vocabulary: Iterable[str]) -> str | None:
         if candidate in vocab:
             return vocab[candidate]
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _vocabulary_index(vocabulary: tuple[str, ...]) -> dict[str, str]:
+    """Cleaned class name → class name (the last spelling wins), built once per vocabulary."""
+    index: dict[str, str] = {}
+    for v in vocabulary:
+        index[clean_label(v)] = v
+    return index
 
 
 def canonical_label(word: str) -> str:

@@ -321,7 +321,7 @@ def corrector_for_context(context: Any, *, evidence: list[dict[str, Any]] | None
         detector=str(settings.get("detector", "auto")), device=str(settings.get("device", "auto")),
         experts=context.experts, use_detector="detect" in registry,
         use_colour="colour" in registry, use_ocr="ocr" in registry, vqa=vqa,
-        ocr_lines=ocr_lines)
+        ocr_lines=ocr_lines, cache=getattr(context, "cache", None))
     pol = policy or settings.get("verify_policy", "mark")
     attach = settings.get("verify_attach_boxes", True) if attach_boxes is None else attach_boxes
     model = model if model is not None else settings.get("verify_model")

@@ -28,8 +28,9 @@ import numpy as np
 
 from lavr.agents.verify.text import NUMBER_WORDS, similarity
 from lavr.agents.verify.types import Answer, Evidence, ObjectQuery, Question
+from lavr.core_model.images import image_hash
 from lavr.planners.rule import COLOUR_WORDS
-from lavr.tools.base import ExpertPool
+from lavr.tools.base import ExpertPool, ResultCache
 from lavr.tools.detections import Detections
 from lavr.tools.errors import ExpertUnavailableError, ToolError
 from lavr.tools.ops import relation as box_relation
@@ -390,12 +391,15 @@ class ExpertValidator:
         vqa: ``vqa(image, question) -> answer`` for what the experts cannot answer.
         ocr_lines: Text lines already read (e.g. by the agent's own OCR steps);
             when given, OCR is not run again.
+        cache: The agent's result cache: detector output the run already has for
+            this image is reused instead of running the model again.
     """
 
     def __init__(self, *, detector: str = "auto", device: str = "auto",
                  experts: ExpertPool | None = None, min_confidence: float = 0.25,
                  use_detector: bool = True, use_colour: bool = True, use_ocr: bool = True,
-                 vqa: VQAFunction | None = None, ocr_lines: Detections | None = None) -> None:
+                 vqa: VQAFunction | None = None, ocr_lines: Detections | None = None,
+                 cache: ResultCache | None = None) -> None:
         self.detector = detector
         self.device = device
         self.experts = experts if experts is not None else ExpertPool()
@@ -405,6 +409,7 @@ class ExpertValidator:
         self.use_ocr = use_ocr
         self.vqa = vqa
         self.ocr_lines = ocr_lines
+        self.cache = cache
 
     def knowledge(self, image: np.ndarray, questions: list[Question]) -> VisualKnowledge:
         """Run the experts the questions need, once each.
@@ -469,7 +474,7 @@ class ExpertValidator:
 
     def _detect(self, image: np.ndarray, labels: list[str], everything: bool,
                 kb: VisualKnowledge) -> None:
-        from lavr.tools.detect import detect_batch
+        from lavr.tools.detect import PredictOptions, detect_batch
 
         if not self.use_detector:
             reason = "no detector is available to this agent"
@@ -477,11 +482,13 @@ class ExpertValidator:
             kb.everything_reason = reason
             return
         found: list[Detections] = []
+        shared = None if self.cache is None else PredictOptions(
+            cache=self.cache, image_hashes=[image_hash(image)])
         for name, wanted in self._groups(labels, everything, kb).items():
             try:
                 (dets,) = detect_batch([image], labels=wanted, detector=name,
                                        min_confidence=self.min_confidence, device=self.device,
-                                       experts=self.experts)
+                                       experts=self.experts, options=shared)
             except (ExpertUnavailableError, ToolError) as exc:
                 logger.info("detector %s unavailable for verification: %s", name, exc)
                 eid = kb.add_evidence("detect", f"detect ({name}) unavailable", error=exc.reason)

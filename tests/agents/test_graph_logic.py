@@ -142,13 +142,30 @@ def test_invalid_plan_falls_back_to_rule_planner_visibly():
 def test_cache_hit_on_repeat_question():
     plan = _plan([Step(id="s1", tool="find", args={"n": 2}),
                   Step(id="s2", tool="count", args={"source": "s1"})], "s2")
-    agent = _agent(plan)
+    agent = _agent(plan, answer_cache=False)  # the graph runs again; tools hit the cache
     Find.calls = 0
     agent.run(IMG, "how many dots?")
     res = agent.run(IMG, "how many dots?")
     assert Find.calls == 1
     assert any(s.get("cached") for s in res.steps if s["node"] == "tool")
     assert res.evidence[-1]["value"] == 2 or any(e["value"] == 2 for e in res.evidence)
+
+
+def test_repeat_question_is_answered_from_the_answer_cache():
+    plan = _plan([Step(id="s1", tool="find", args={"n": 2}),
+                  Step(id="s2", tool="count", args={"source": "s1"})], "s2")
+    agent = _agent(plan)
+    Find.calls = 0
+    first = agent.run(IMG, "how many dots?")
+    again = agent.run(IMG.copy(), "  how many   dots? ")  # same pixels, same cleaned question
+    assert Find.calls == 1
+    assert again.answer == first.answer and again.evidence == first.evidence
+    assert again.steps[:-1] == first.steps and again.steps[-1]["node"] == "cache"
+    assert len(again.detections) == len(first.detections) == 2  # its detections travel with it
+    other = agent.run(IMG, "how many dots?", max_steps=3)  # other options: the graph runs
+    assert other.steps[-1]["node"] != "cache"
+    forked = agent.fork().run(IMG, "how many dots?")  # forks share the cache
+    assert forked.steps[-1]["node"] == "cache" and Find.calls == 1
 
 
 def test_stream_yields_events_in_order_then_result():
@@ -165,3 +182,27 @@ def test_mermaid_drawing_has_every_node():
     text = mermaid()
     for node in ("ingest", "plan", "execute", "tool", "decide", "refine", "verify"):
         assert node in text
+
+
+def _comparable(result) -> dict:
+    """A result without timings and artifact ids (they differ between any two runs)."""
+    def clean(rec: dict) -> dict:
+        return {k: v for k, v in rec.items() if k not in ("seconds", "artifact_id")}
+    return {"answer": result.answer, "cited": result.cited, "plan": result.plan,
+            "steps": [clean(s) for s in result.steps],
+            "evidence": [clean(e) for e in result.evidence]}
+
+
+def test_direct_run_matches_the_langgraph_run_step_for_step():
+    plans = [
+        _plan([Step(id="s1", tool="find", args={"n": 2}), Step(id="s2", tool="find", args={"n": 3}),
+               Step(id="s3", tool="count", args={"source": "s2"})], "s3"),  # fan-out, then a join
+        _plan([Step(id="s1", tool="boom"), Step(id="s2", tool="count", args={"source": "s1"}),
+               Step(id="s3", tool="find", args={"n": 1})], "s3"),  # a failure skips its dependant
+        _plan([Step(id=f"s{i}", tool="find", args={"n": i}) for i in range(1, 6)], "s5"),
+    ]
+    for plan in plans:
+        for budget in (None, 2):
+            direct = _agent(plan).run(IMG, "how many dots?", max_steps=budget)
+            graph = [e for e in _agent(plan).stream(IMG, "how many dots?", max_steps=budget)][-1]
+            assert _comparable(direct) == _comparable(graph)

@@ -1,0 +1,41 @@
+"""The fast path (``run`` without a checkpointer) with real experts gives what LangGraph gives."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lavr.tools.synthetic import render_scene
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from conftest import requires_shapes  # noqa: E402
+
+
+def _comparable(result) -> dict:
+    """Without timings, artifact ids and cache marks (a second run hits the tool cache)."""
+    def clean(rec: dict) -> dict:
+        out = {k: v for k, v in rec.items() if k not in ("seconds", "artifact_id", "cached")}
+        if isinstance(out.get("summary"), str):
+            out["summary"] = out["summary"].removesuffix(" (cached)")
+        return out
+    return {"answer": result.answer, "cited": result.cited, "plan": result.plan,
+            "steps": [clean(s) for s in result.steps],
+            "evidence": [clean(e) for e in result.evidence]}
+
+
+@requires_shapes
+@pytest.mark.parametrize("question", [
+    "How many red circles are there?",
+    "Is there a blue square?",
+    "What colour is the triangle?",
+    "Is the red circle left of the blue square?",
+])
+def test_run_matches_the_langgraph_stream_with_verify(shared_agent, question):
+    image = render_scene(np.random.default_rng([11, len(question)])).image
+    direct = shared_agent.run(image, question)
+    graph = list(shared_agent.stream(image, question))[-1]
+    assert _comparable(direct) == _comparable(graph)
+    assert any(s["node"] == "verify" for s in direct.steps)

@@ -1,0 +1,166 @@
+"""Micro-batching: concurrent single-item expert calls grouped into one batched call.
+
+Many questions answered at once (``lavr batch --workers N``, a server) each ask an
+expert about one image. :class:`MicroBatcher` lets those calls meet: the first
+caller becomes the *leader*, waits at most ``max_wait_s`` for others (or until
+``max_size`` items are queued), runs the batch function once on the whole list,
+and hands every caller its own result. Callers that arrive while a batch is
+running queue up and go together in the next one, so with ``max_wait_s=0`` a lone
+caller pays nothing and a busy expert still batches.
+
+No background thread is started: batches run in the callers' threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+X = TypeVar("X")
+Y = TypeVar("Y")
+
+
+@dataclass
+class _Pending(Generic[X]):
+    item: X
+    done: bool = False
+    result: Any = None
+    error: BaseException | None = None
+
+
+@dataclass
+class BatchStats:
+    """Counters of a :class:`MicroBatcher` (read them for tests and benchmarks).
+
+    Attributes:
+        calls: Single-item calls served.
+        batches: Batched calls made.
+        largest: Largest batch so far.
+    """
+
+    calls: int = 0
+    batches: int = 0
+    largest: int = 0
+
+    @property
+    def mean_size(self) -> float:
+        """Average batch size (0 before the first batch)."""
+        return self.calls / self.batches if self.batches else 0.0
+
+
+class MicroBatcher(Generic[X, Y]):
+    """Group concurrent calls of ``fn(items) -> results`` into batches.
+
+    Args:
+        fn: Batched function: a list of items in, one result per item out (same order).
+        max_size: Most items in one call.
+        max_wait_s: How long a leader waits for more items before running a batch
+            that is not full (0: run at once; callers that come during a run still
+            join the next batch).
+
+    Raises:
+        ValueError: ``max_size`` below 1 or a negative wait.
+    """
+
+    def __init__(self, fn: Callable[[list[X]], Sequence[Y]], *, max_size: int = 8,
+                 max_wait_s: float = 0.0) -> None:
+        if max_size < 1:
+            raise ValueError(f"max_size must be at least 1, got {max_size}")
+        if max_wait_s < 0:
+            raise ValueError(f"max_wait_s must be >= 0, got {max_wait_s}")
+        self.fn = fn
+        self.max_size = max_size
+        self.max_wait_s = max_wait_s
+        self.stats = BatchStats()
+        self._cond = threading.Condition()
+        self._pending: list[_Pending[X]] = []
+        self._busy = False
+
+    def __call__(self, item: X) -> Y:
+        """Submit one item and block until its result is ready.
+
+        Raises:
+            BaseException: Whatever the batch function raised for the batch the item was in.
+        """
+        mine: _Pending[X] = _Pending(item)
+        with self._cond:
+            self._pending.append(mine)
+            self._cond.notify_all()  # a gathering leader may now have a full batch
+            while not mine.done:
+                if self._busy:
+                    self._cond.wait()
+                    continue
+                self._busy = True
+                batch = self._gather()
+                self._cond.release()
+                try:
+                    self._run(batch)
+                finally:
+                    self._cond.acquire()
+                    self._busy = False
+                    self.stats.calls += len(batch)
+                    self.stats.batches += 1
+                    self.stats.largest = max(self.stats.largest, len(batch))
+                    self._cond.notify_all()
+        if mine.error is not None:
+            raise mine.error
+        return mine.result
+
+    def _gather(self) -> list[_Pending[X]]:
+        """Called by the leader with the lock held: wait for a full batch or the deadline."""
+        deadline = time.monotonic() + self.max_wait_s
+        while len(self._pending) < self.max_size:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._cond.wait(left)
+        batch = self._pending[:self.max_size]
+        del self._pending[:self.max_size]
+        return batch
+
+    def _run(self, batch: list[_Pending[X]]) -> None:
+        """Run the batch function outside the lock and fill every pending result."""
+        try:
+            results = list(self.fn([p.item for p in batch]))
+            if len(results) != len(batch):
+                raise RuntimeError(f"batch function returned {len(results)} results for "
+                                   f"{len(batch)} items")
+            for p, r in zip(batch, results, strict=True):
+                p.result = r
+        except BaseException as exc:  # noqa: BLE001 - handed to every caller in the batch
+            for p in batch:
+                p.error = exc
+        for p in batch:
+            p.done = True
+
+
+class BatcherGroup:
+    """One :class:`MicroBatcher` per key (expert, options, image shape), made on first use.
+
+    Args:
+        max_size: Passed to each batcher.
+        max_wait_s: Passed to each batcher.
+    """
+
+    def __init__(self, *, max_size: int = 8, max_wait_s: float = 0.0) -> None:
+        self.max_size = max_size
+        self.max_wait_s = max_wait_s
+        self._batchers: dict[Hashable, MicroBatcher[Any, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, fn: Callable[[list[Any]], Sequence[Any]]) -> MicroBatcher[Any, Any]:
+        """The batcher for ``key`` (``fn`` is used only when it is made)."""
+        with self._lock:
+            batcher = self._batchers.get(key)
+            if batcher is None:
+                batcher = MicroBatcher(fn, max_size=self.max_size, max_wait_s=self.max_wait_s)
+                self._batchers[key] = batcher
+            return batcher
+
+    def stats(self) -> dict[str, BatchStats]:
+        """Counters by key (as text)."""
+        with self._lock:
+            return {str(k): b.stats for k, b in self._batchers.items()}
