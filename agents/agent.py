@@ -9,6 +9,7 @@ import dataclasses
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ from lavr.agents.session import SessionError, SessionStore
 from lavr.agents.settings import DEFAULT_DEADLINE, MAX_STEPS_LIMIT, RunSettings
 from lavr.agents.state import AgentContext, trace_record
 from lavr.agents.verify.pipeline import CorrectionResult
+from lavr.core_model import deadline
 from lavr.core_model.config import load_config
 from lavr.core_model.errors import InputError, SettingsError
 from lavr.core_model.images import ImageLike, image_hash, load_image
@@ -520,8 +522,17 @@ class VisualAgent:
             # each step's checkpoint is written before the next starts: a killed run resumes
             # from its last finished step (its tool results are not lost and not re-run)
             extra["durability"] = "sync"
-        for mode, chunk in self.graph.stream(inputs, cfg, context=self.context,
-                                             stream_mode=["updates", "values"], **extra):
+        chunks = self.graph.stream(inputs, cfg, context=self.context,
+                                   stream_mode=["updates", "values"], **extra)
+        end = time.monotonic() + self.deadline
+        while True:
+            # The run's deadline is in force while the graph works (nodes, model calls, HTTP
+            # attempts all end by it), not while the caller holds an event.
+            with deadline.deadline_scope(self.deadline, "the run", at=end):
+                try:
+                    mode, chunk = next(chunks)
+                except StopIteration:
+                    break
             if mode == "values":
                 state.update(chunk)
                 continue

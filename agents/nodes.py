@@ -13,6 +13,7 @@ from langgraph.types import Send
 from lavr.agents import cot_nodes
 from lavr.agents.refine import refine_answer
 from lavr.agents.state import AgentContext, AgentState, trace_record
+from lavr.core_model import deadline
 from lavr.core_model.errors import LavrError, log_recovered
 from lavr.core_model.images import image_hash, load_image
 from lavr.planners.decide import Decision, RuleDecider
@@ -94,7 +95,7 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     if error is not None:
         trace.append(trace_record("plan", summary=f"{getattr(planner, 'name', 'planner')} plan "
                                   "rejected; falling back to the rule planner", error=error,
-                                  seconds=time.perf_counter() - t0))
+                                  seconds=time.perf_counter() - t0, fallback=True))
         result = RulePlanner().plan(state["question"])
         t0 = time.perf_counter()
     steps = ", ".join(f"{s.id}={s.tool}" for s in result.steps) or "no steps"
@@ -150,6 +151,14 @@ def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
             done[step.id] = rec
             trace.append(trace_record("execute", tool=step.tool, args=step.args, step=step.id,
                                       summary=reason, error=reason))
+    if deadline.expired():  # past the run's deadline no expert is started
+        for step in ready:
+            reason = "skipped: the run's deadline passed"
+            rec = _evidence(step, error=reason, skipped=True)
+            evidence.append(rec)
+            trace.append(trace_record("execute", tool=step.tool, args=step.args, step=step.id,
+                                      summary=reason, error=reason, fallback=True))
+        ready = []
     over = ready[max(budget, 0):]
     for step in over:
         rec = _evidence(step, error="skipped: step budget spent", skipped=True)
@@ -169,7 +178,7 @@ def dispatch(state: AgentState, runtime: Runtime[AgentContext]) -> list[Send] | 
     plan_, done, budget = _status(state, ctx)
     ready, _ = _ready(plan_, done, ctx)
     ready = ready[:max(budget, 0)]
-    if not ready:
+    if not ready or deadline.expired():
         return "decide"
     sends = []
     for step in ready:
@@ -261,8 +270,12 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     decider = ctx.decider or ctx.settings.get("decider") or RuleDecider()
     rounds = int(state.get("rounds", 0)) + 1
     limit = max_rounds(int(state.get("max_steps") or DEFAULT_MAX_STEPS))
-    decision = decider.decide(plan_, list(done.values()), budget_left=budget)
-    attempts = _attempt_records("decide", decider)
+    if deadline.expired():
+        decision, attempts = Decision("stop", "the run's deadline passed; answering from the "
+                                      "evidence so far"), []
+    else:
+        decision = decider.decide(plan_, list(done.values()), budget_left=budget)
+        attempts = _attempt_records("decide", decider)
     update: dict[str, Any] = {"rounds": rounds}
     if decision.action == "more" and budget <= 0:  # "continue" lets execute mark them not run
         decision = _stopped(decision, "step budget spent")
@@ -279,9 +292,10 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         update["stop_reason"] = ""
     else:
         update["stop_reason"] = decision.reason
+    graph_stop = decision.reason.startswith(("the run's deadline", "round limit"))
     update["trace"] = attempts + [trace_record(
         "decide", summary=f"{decision.action}: {decision.reason}",
-        seconds=time.perf_counter() - t0)]
+        seconds=time.perf_counter() - t0, **({"fallback": True} if graph_stop else {}))]
     return update
 
 
@@ -311,7 +325,7 @@ def refine(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
             trace += _attempt_records("refine", ctx.refiner)
             trace.append(trace_record("refine", error=str(exc), summary=(
                 f"{getattr(ctx.refiner, 'name', 'refiner')} answer unusable; the rule refiner "
-                "writes it"), seconds=time.perf_counter() - t0))
+                "writes it"), seconds=time.perf_counter() - t0, fallback=True))
             t0 = time.perf_counter()
             answer = None
         else:
@@ -337,6 +351,9 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     answer = state.get("answer", "")
     if not answer.strip():
         return {"trace": [trace_record("verify", summary="no answer to check")]}
+    if deadline.expired():
+        return {"trace": [trace_record("verify", summary="not checked: the run's deadline "
+                                       "passed", fallback=True)]}
     from lavr.agents.verify.pipeline import corrector_for_context
 
     t0 = time.perf_counter()
@@ -347,7 +364,8 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         if not isinstance(exc, LavrError):
             log_recovered(logger, exc, "verify crashed; the answer is left unchecked")
         return {"trace": [trace_record("verify", summary="could not check the answer",
-                                       error=str(exc), seconds=time.perf_counter() - t0)]}
+                                       error=str(exc), seconds=time.perf_counter() - t0,
+                                       fallback=True)]}
     record = trace_record("verify", summary=result.summary(), seconds=time.perf_counter() - t0,
                           claims=[k.public() for k in result.claims], mode=result.mode)
     update: dict[str, Any] = {"trace": [record]}

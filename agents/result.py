@@ -130,11 +130,27 @@ class AgentResult:
         path.write_text(render_html(self), encoding="utf-8")
         return path
 
+    @property
+    def fallbacks(self) -> list[str]:
+        """Where the run fell back, one line each (``[]``: nothing did).
+
+        A model reply that stayed unusable after its re-asks (the rules took over), a
+        model or expert that failed, a check that could not run, the run's deadline.
+        """
+        out = []
+        for rec in self.steps:
+            if rec.get("fallback"):
+                why = f" ({rec['error']})" if rec.get("error") else ""
+                line = f"{rec['node']}: {rec.get('summary', '')}{why}"
+                out.append(line if len(line) <= 300 else line[:297] + "...")
+        return out
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able summary: answer, steps, evidence, plan, detections."""
+        """JSON-able summary: answer, steps, evidence, plan, detections, fallbacks."""
         return {
             "question": self.question,
             "answer": self.answer,
+            "fallbacks": self.fallbacks,
             "cited": self.cited,
             "image": {"width": int(self.image.shape[1]), "height": int(self.image.shape[0]),
                       "hash": self.image_hash},

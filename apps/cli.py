@@ -204,6 +204,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     _print_trace(result)
     for line in reasoning_lines(result):
         print(line)
+    if result.fallbacks:
+        print("Fell back:")
+        for line in result.fallbacks:
+            print(f"  {line}")
     print(f"A: {result.answer}")
     if args.sessions:
         print(f"(conversation {args.thread!r}, turn {len(result.history) + 1}, "

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from lavr.core_model import deadline
 from lavr.core_model.errors import ModelOutputError
 from lavr.core_model.messages import Message, check_messages, count_images
 from lavr.core_model.structured import json_schema_of, parse_structured, schema_instructions
@@ -158,10 +159,12 @@ class MultimodalModel:
 
         Raises:
             InputError: Bad messages.
+            DeadlineError: The run's deadline (:mod:`lavr.core_model.deadline`) has passed.
             ModelError: The backend failed.
         """
         msgs = self.prepare(messages)
         opts = self.options(**options)
+        deadline.check()  # past the run's deadline no model is asked
         t0 = time.perf_counter()
         try:
             text = self.complete(msgs, opts)
@@ -178,6 +181,7 @@ class MultimodalModel:
         """The reply to ``messages`` in pieces as they are generated."""
         msgs = self.prepare(messages)
         opts = self.options(**options)
+        deadline.check()
         t0 = time.perf_counter()
         try:
             yield from self.complete_stream(msgs, opts)
@@ -193,6 +197,7 @@ class MultimodalModel:
         if not convs:
             return []
         opts = self.options(**options)
+        deadline.check()
         t0 = time.perf_counter()
         try:
             out = self.complete_batch(convs, opts)

@@ -7,11 +7,20 @@ server accepts it; a server that refuses it is remembered and asked in the
 prompt instead (the reply is parsed either way). Timeouts, connection errors,
 429 and 5xx are retried a bounded number of times with exponential backoff;
 other errors fail at once with the server's own message.
+
+Time is bounded in total, not per read: ``timeout`` is the most one HTTP attempt
+may take from sending to the last byte of the reply (a server trickling a byte every
+half second cannot stretch it), ``deadline`` the most one reply may take with every
+retry and wait, and both end earlier when the run's deadline
+(:mod:`lavr.core_model.deadline`) comes first. A ``Retry-After`` longer than what is
+left is not waited for. An attempt runs in a worker thread that is told to stop, and
+its connection dropped, when its time is up.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import logging
@@ -23,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from lavr.core_model import deadline
 from lavr.core_model.errors import ModelConfigError, ModelServerError, ModelTimeoutError
 from lavr.core_model.messages import ImagePart, Message, TextPart
 from lavr.core_model.model import (
@@ -47,6 +57,10 @@ RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 STRUCTURED_MODES = ("auto", "json_schema", "json_object", "prompt")
 #: Longest wait honoured from a ``Retry-After`` header, in seconds.
 MAX_RETRY_AFTER = 30.0
+#: Largest reply body read, in bytes.
+MAX_REPLY_BYTES = 8 * 1024 * 1024
+#: Default for the ``deadline`` option: the most one reply may take, retries included.
+DEFAULT_CALL_DEADLINE = 300.0
 
 
 def default_base_url() -> str:
@@ -127,6 +141,18 @@ def image_data_url(image: np.ndarray, *, max_side: int = 1024, fmt: str = "png",
     return f"data:{mime};base64,{base64.b64encode(buf.getvalue()).decode('ascii')}"
 
 
+class _TimeUp(Exception):
+    """Raised inside an attempt's worker when its time is up or it was cancelled."""
+
+
+def _safe_text(resp: Any) -> str:
+    """A reply body as text, whatever its encoding ("" when it cannot be read)."""
+    try:
+        return str(resp.text)
+    except Exception:  # noqa: BLE001 - a body that cannot be decoded is shown as empty
+        return ""
+
+
 def _error_detail(body: Any, text: str) -> str:
     """The server's error message from an error body (OpenAI style or plain)."""
     if isinstance(body, dict):
@@ -149,7 +175,9 @@ class OpenAICompatibleModel(MultimodalModel):
             variable of ``api_key_env`` is read once, here, and only when the base
             URL is one the operator configured (see :func:`env_api_key`).
         api_key_env: Environment variables tried for the key, in order.
-        timeout: Seconds to wait for a reply (per attempt).
+        timeout: Most seconds one attempt may take in total, from sending the request to
+            the last byte of the reply (not a per-read timeout).
+        deadline: Most seconds one reply may take, every retry and wait included.
         max_retries: Extra attempts after a timeout, connection error, 429 or 5xx.
         backoff: First retry waits this many seconds; each later one twice as long.
         max_backoff: Longest wait between attempts.
@@ -168,6 +196,7 @@ class OpenAICompatibleModel(MultimodalModel):
 
     def __init__(self, model: str, base_url: str | None = None, *, api_key: str | None = None,
                  api_key_env: Sequence[str] = API_KEY_ENV, timeout: float = 120.0,
+                 deadline: float = DEFAULT_CALL_DEADLINE,
                  max_retries: int = 2, backoff: float = 0.5, max_backoff: float = 8.0,
                  structured: str = "auto", sees_images: bool = True,
                  max_image_side: int = 1024, image_format: str = "png",
@@ -180,8 +209,9 @@ class OpenAICompatibleModel(MultimodalModel):
         if structured not in STRUCTURED_MODES:
             raise ModelConfigError(model, f"structured must be one of {STRUCTURED_MODES}, "
                                    f"got {structured!r}")
-        if timeout <= 0 or max_retries < 0:
-            raise ModelConfigError(model, "timeout must be > 0 and max_retries >= 0")
+        if timeout <= 0 or deadline <= 0 or max_retries < 0:
+            raise ModelConfigError(model, "timeout and deadline must be > 0 and max_retries "
+                                   ">= 0")
         base = (base_url or default_base_url()).rstrip("/")
         if not base.startswith(("http://", "https://")):
             raise ModelConfigError(model, f"base URL must start with http:// or https://, "
@@ -192,6 +222,7 @@ class OpenAICompatibleModel(MultimodalModel):
         # bound now, to this URL: never looked up again for another one
         self._api_key = api_key or env_api_key(base, self.api_key_env)
         self.timeout = float(timeout)
+        self.deadline = float(deadline)
         self.max_retries = int(max_retries)
         self.backoff = float(backoff)
         self.max_backoff = float(max_backoff)
@@ -273,54 +304,143 @@ class OpenAICompatibleModel(MultimodalModel):
                     headers=headers, transport=self._transport)
             return self._client
 
-    def _wait(self, attempt: int, retry_after: str | None) -> None:
+    def _drop_client(self, client: Any) -> None:
+        """Close ``client`` (abandoned by a timed-out attempt) so its sockets stop reading."""
+        with self._lock:
+            if self._client is client:
+                self._client = None
+        with contextlib.suppress(Exception):
+            client.close()
+
+    def _wait(self, attempt: int, retry_after: str | None) -> bool:
+        """Wait before the next attempt; False when the wait would pass the deadline."""
         delay = min(self.backoff * (2 ** attempt), self.max_backoff)
         if retry_after:
             try:
-                delay = min(max(float(retry_after), delay), MAX_RETRY_AFTER)
+                asked = float(retry_after)
             except ValueError:
-                pass
+                asked = 0.0
+            if asked == asked:  # not NaN
+                delay = min(max(asked, delay), MAX_RETRY_AFTER)
+        left = deadline.remaining()
+        if left is not None and delay >= left:
+            return False
         if delay > 0:
             self._sleep(delay)
+        return True
+
+    def _attempt(self, client: Any, body: dict[str, Any], *, stream: bool) -> Any:
+        """One POST that takes at most ``min(timeout, time left)`` seconds in total.
+
+        The request runs in a worker thread. Without ``stream`` the whole body is read
+        there (at most :data:`MAX_REPLY_BYTES`), checking the clock after every chunk;
+        with ``stream`` only the headers are (the caller reads the body with
+        :meth:`_chunks`). When time is up the caller gets ``ModelTimeoutError`` at
+        once; the worker is told to stop and its connection is closed.
+        """
+        import httpx
+
+        limit = deadline.budget(self.timeout)
+        if limit <= 0:
+            raise ModelTimeoutError(self.url, None, "no time left before the deadline",
+                                    retryable=False)
+        end = time.monotonic() + limit
+        cancel = threading.Event()
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def work() -> None:
+            resp = None
+            try:
+                request = client.build_request(
+                    "POST", self.url, json=body,
+                    timeout=httpx.Timeout(limit, connect=min(limit, 10.0)))
+                resp = client.send(request, stream=True)
+                box["resp"] = resp
+                if not stream or resp.status_code >= 400:
+                    data = bytearray()
+                    for chunk in resp.iter_bytes():
+                        if cancel.is_set() or time.monotonic() > end:
+                            raise _TimeUp
+                        data += chunk
+                        if len(data) > MAX_REPLY_BYTES:
+                            raise ModelServerError(self.url, resp.status_code, "reply larger "
+                                                   f"than {MAX_REPLY_BYTES} bytes")
+                    resp.close()
+                    box["resp"] = httpx.Response(resp.status_code, headers=resp.headers,
+                                                 content=bytes(data), request=resp.request)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                box["error"] = exc
+                if resp is not None:
+                    with contextlib.suppress(Exception):
+                        resp.close()
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=work, name="lavr-http", daemon=True)
+        worker.start()
+        if not done.wait(max(0.0, end - time.monotonic()) + 0.05):
+            cancel.set()
+            resp = box.get("resp")
+            if resp is not None:
+                with contextlib.suppress(Exception):
+                    resp.close()
+            self._drop_client(client)
+            raise ModelTimeoutError(self.url, None, f"no reply within {limit:.3g} s",
+                                    retryable=True)
+        error = box.get("error")
+        if isinstance(error, _TimeUp) or isinstance(error, httpx.TimeoutException):
+            raise ModelTimeoutError(self.url, None, f"no reply within {limit:.3g} s "
+                                    f"({type(error).__name__})", retryable=True) from error
+        if error is not None:
+            raise error
+        return box["resp"]
 
     def _send(self, body: dict[str, Any], *, stream: bool = False) -> Any:
         """POST ``body`` with retries; returns the ``httpx.Response`` of a 2xx reply.
 
-        With ``stream`` the response body is left unread (the caller closes it).
+        With ``stream`` the response body is left unread (the caller closes it). All
+        attempts and waits end by ``deadline`` seconds (or the run's deadline).
+
+        Raises:
+            ModelServerError: Refused, unreachable, or no usable reply in time
+                (``ModelTimeoutError``).
         """
         import httpx
 
-        client = self._http()
         last: ModelServerError | None = None
-        for attempt in range(self.max_retries + 1):
-            retry_after = None
-            try:
-                resp = client.send(client.build_request("POST", self.url, json=body),
-                                   stream=stream)
-                if stream and resp.status_code >= 400:
-                    resp.read()
-                    resp.close()
-            except httpx.TimeoutException as exc:
-                last = ModelTimeoutError(self.url, None, f"no reply within {self.timeout:g} s "
-                                         f"({type(exc).__name__})", retryable=True)
-            except httpx.TransportError as exc:
-                last = ModelServerError(self.url, None, f"cannot connect: {exc}", retryable=True)
-            else:
-                if resp.status_code < 400:
-                    return resp
+        with deadline.deadline_scope(self.deadline, "the model call"):
+            for attempt in range(self.max_retries + 1):
+                retry_after = None
                 try:
-                    err_body: Any = resp.json()
-                except ValueError:
-                    err_body = None
-                detail = _error_detail(err_body, resp.text)
-                last = ModelServerError(self.url, resp.status_code, detail,
-                                        retryable=resp.status_code in RETRY_STATUSES)
-                retry_after = resp.headers.get("retry-after")
-            if not last.retryable or attempt == self.max_retries:
-                break
-            logger.warning("%s: %s; retrying (%d/%d)", self.name, last, attempt + 1,
-                           self.max_retries)
-            self._wait(attempt, retry_after)
+                    resp = self._attempt(self._http(), body, stream=stream)
+                except ModelServerError as exc:
+                    last = exc
+                except httpx.TransportError as exc:
+                    last = ModelServerError(self.url, None, f"cannot connect: {exc}",
+                                            retryable=True)
+                except (httpx.HTTPError, httpx.StreamError, ValueError) as exc:
+                    last = ModelServerError(self.url, None, f"broken reply: {exc}",
+                                            retryable=True)
+                else:
+                    if resp.status_code < 400:
+                        return resp
+                    try:
+                        err_body: Any = resp.json()
+                    except (ValueError, UnicodeDecodeError):
+                        err_body = None
+                    detail = _error_detail(err_body, _safe_text(resp))
+                    last = ModelServerError(self.url, resp.status_code, detail,
+                                            retryable=resp.status_code in RETRY_STATUSES)
+                    retry_after = resp.headers.get("retry-after")
+                if not last.retryable or attempt == self.max_retries:
+                    break
+                if not self._wait(attempt, retry_after):
+                    last.args = (f"{last} (no time left to retry before the deadline)",)
+                    last.retryable = True
+                    raise last
+                logger.warning("%s: %s; retrying (%d/%d)", self.name, last, attempt + 1,
+                               self.max_retries)
         if last is not None and last.retryable and self.max_retries:
             last.args = (f"{last} (gave up after {self.max_retries + 1} attempts)",)
         raise last if last is not None else ModelServerError(self.url, None, "no attempt made")
@@ -352,7 +472,8 @@ class OpenAICompatibleModel(MultimodalModel):
             data = resp.json()
         except ValueError as exc:
             raise ModelServerError(self.url, resp.status_code,
-                                   f"reply is not JSON: {resp.text[:200]!r}") from exc
+                                   f"reply is not JSON: {_safe_text(resp)[:200]!r}",
+                                   retryable=True) from exc
         try:
             choice = data["choices"][0]
             content = choice["message"].get("content")
@@ -371,15 +492,16 @@ class OpenAICompatibleModel(MultimodalModel):
     # -- MultimodalModel ----------------------------------------------------------------
     def complete(self, messages: list[Message], options: GenerationOptions) -> str:
         last: ModelServerError | None = None
-        for attempt in range(self.max_retries + 1):
-            resp = self._post(messages, options)
-            try:
-                return cut_at_stop(self._parse(resp), options.stop).strip()
-            except ModelServerError as exc:  # a garbled 200 reply: worth another try
-                last = exc
-                if attempt < self.max_retries:
+        with deadline.deadline_scope(self.deadline, "the model call"):
+            for attempt in range(self.max_retries + 1):
+                resp = self._post(messages, options)
+                try:
+                    return cut_at_stop(self._parse(resp), options.stop).strip()
+                except ModelServerError as exc:  # a garbled 200 reply: worth another try
+                    last = exc
+                    if attempt == self.max_retries or not self._wait(attempt, None):
+                        break
                     logger.warning("%s: %s; retrying", self.name, exc)
-                    self._wait(attempt, None)
         raise last if last is not None else ModelServerError(self.url, None, "no reply")
 
     def complete_stream(self, messages: list[Message],
@@ -390,13 +512,15 @@ class OpenAICompatibleModel(MultimodalModel):
                        options: GenerationOptions) -> Iterator[str]:
         import httpx
 
+        end = time.monotonic() + deadline.budget(self.deadline)
         resp = self._post(messages, options, stream=True)
         try:
             if "text/event-stream" not in resp.headers.get("content-type", ""):
-                resp.read()  # the server ignored stream=True and sent one reply
-                yield self._parse(resp)
+                body = b"".join(self._chunks(resp, end))  # the server ignored stream=True
+                yield self._parse(httpx.Response(resp.status_code, headers=resp.headers,
+                                                 content=body, request=resp.request))
                 return
-            for line in resp.iter_lines():
+            for line in self._lines(resp, end):
                 line = line.strip()
                 if not line.startswith("data:"):
                     continue
@@ -414,8 +538,34 @@ class OpenAICompatibleModel(MultimodalModel):
         except httpx.TimeoutException as exc:
             raise ModelTimeoutError(self.url, None, f"stream stalled for {self.timeout:g} s "
                                     f"({type(exc).__name__})") from exc
+        except (httpx.TransportError, httpx.StreamError) as exc:
+            raise ModelServerError(self.url, None, f"stream broken: {exc}") from exc
         finally:
             resp.close()
+
+    def _chunks(self, resp: Any, end: float) -> Iterator[bytes]:
+        """A streamed body's bytes, stopping with ``ModelTimeoutError`` at monotonic ``end``."""
+        size = 0
+        for chunk in resp.iter_bytes():
+            if time.monotonic() > end:
+                raise ModelTimeoutError(self.url, None, "the streamed reply did not finish "
+                                        "before the deadline")
+            size += len(chunk)
+            if size > MAX_REPLY_BYTES:
+                raise ModelServerError(self.url, resp.status_code,
+                                       f"reply larger than {MAX_REPLY_BYTES} bytes")
+            yield chunk
+
+    def _lines(self, resp: Any, end: float) -> Iterator[str]:
+        """A streamed body's lines (UTF-8, bad bytes replaced), with :meth:`_chunks`' limits."""
+        buf = b""
+        for chunk in self._chunks(resp, end):
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                yield line.decode("utf-8", "replace")
+        if buf:
+            yield buf.decode("utf-8", "replace")
 
     def close(self) -> None:
         """Close the HTTP connection pool."""

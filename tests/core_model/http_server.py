@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -20,6 +22,9 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     hang: bool = False  # never answer (until the test ends)
     stream: list[str] | None = None  # SSE data lines
+    trickle: float | None = None  # send the reply one byte every `trickle` seconds
+    trickle_headers: bool = False  # with trickle: the status line and headers too
+    reset: bool = False  # drop the connection with a TCP reset instead of answering
 
 
 def chat(content: str) -> dict[str, Any]:
@@ -58,6 +63,15 @@ class Server:
                 if reply.hang:
                     outer.release.wait(30)
                     return
+                if reply.reset:
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                               struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if reply.trickle is not None:
+                    self._trickle(reply)
+                    return
                 if reply.stream is not None:
                     self.send_response(200)
                     self.send_header("content-type", "text/event-stream")
@@ -74,6 +88,28 @@ class Server:
                     self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(data.encode())
+
+            def _trickle(self, reply: Reply) -> None:
+                """One byte at a time, paced by the server (the behaviour under test)."""
+                data = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+                body = data.encode()
+                head = (f"HTTP/1.1 {reply.status} OK\r\ncontent-type: application/json\r\n"
+                        f"content-length: {len(body)}\r\n\r\n").encode()
+                out = head + body
+                if not reply.trickle_headers:
+                    self.wfile.write(head)
+                    self.wfile.flush()
+                    out = body
+                try:
+                    for i in range(len(out)):
+                        if outer.release.wait(reply.trickle):
+                            return
+                        self.wfile.write(out[i:i + 1])
+                        self.wfile.flush()
+                except OSError:  # the client gave up and closed the connection
+                    return
+                finally:
+                    self.close_connection = True
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
