@@ -126,6 +126,7 @@ COMMAND_MODULES: tuple[str, ...] = ("lavr.apps.demo", "lavr.apps.correct_cmd", "
 COMMAND_MODULES += ("lavr.apps.model_cmd",)
 COMMAND_MODULES += ("lavr.apps.demos_cmd",)
 COMMAND_MODULES += ("lavr.apps.batch_cmd",)
+COMMAND_MODULES += ("lavr.apps.train_cmd",)
 
 
 def build_parser() -> argparse.ArgumentParser:

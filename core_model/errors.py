@@ -189,3 +189,17 @@ def log_recovered(logger: logging.Logger, exc: BaseException, msg: str, *args: o
         detail = detail[:297] + "..."
     logger.warning(msg + " (%s)", *args, detail)
     logger.debug("traceback of the recovered failure", exc_info=exc)
+
+
+class TrainingError(LavrError):
+    """``lavr train`` cannot start or continue (bad data, unknown base model, no disk space).
+
+    Attributes:
+        what: The file, folder or model concerned.
+        reason: Why.
+    """
+
+    def __init__(self, what: str, reason: str) -> None:
+        self.what = what
+        self.reason = reason
+        super().__init__(f"{what}: {reason}")

@@ -136,6 +136,9 @@ class TransformersModel(MultimodalModel):
         name: Shown in traces (default from the model id).
     """
 
+    #: Pass the processor's ``token_type_ids`` to the model (Gemma 3 marks image tokens so).
+    keeps_token_type_ids = False
+
     def __init__(self, model_id: str | os.PathLike, *, gguf_file: str | None = None,
                  kind: str = "auto", dtype: str = "auto", device: str = "auto",
                  device_map: str | dict | None = None,
@@ -370,7 +373,8 @@ class TransformersModel(MultimodalModel):
         else:
             inputs = tok(prompts, return_tensors="pt", padding=True,
                          add_special_tokens=add_special)
-        inputs.pop("token_type_ids", None)
+        if not self.keeps_token_type_ids:
+            inputs.pop("token_type_ids", None)
         return inputs.to(self.device)
 
     # -- generation ---------------------------------------------------------------------

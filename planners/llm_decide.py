@@ -22,6 +22,7 @@ from lavr.core_model.errors import LavrError, ModelOutputError, log_recovered
 from lavr.core_model.messages import Message
 from lavr.core_model.model import MultimodalModel
 from lavr.core_model.structured import parse_structured
+from lavr.planners import compact
 from lavr.planners.decide import Decision, RuleDecider
 from lavr.planners.llm import ModelRole, format_evidence, render_prompt, tool_catalog
 from lavr.planners.llm_plan import StepDraft, draft_steps
@@ -73,6 +74,8 @@ class LLMDecider(ModelRole):
     def messages(self, plan: Plan, evidence: Sequence[dict[str, Any]],
                  budget_left: int) -> list[Message]:
         """The conversation sent to the model for one decision."""
+        if compact.wants_compact(self.model):
+            return compact.decide_messages(plan, evidence, budget_left)
         prompt = render_prompt(
             "decide.md", tools=tool_catalog(self.registry, exclude=self.exclude_tools),
             question=plan.question, evidence=format_evidence(plan, evidence),

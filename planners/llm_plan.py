@@ -29,6 +29,7 @@ from lavr.core_model.errors import LavrError, ModelError, ModelOutputError, log_
 from lavr.core_model.messages import ImagePart, Message
 from lavr.core_model.model import MultimodalModel
 from lavr.core_model.structured import format_validation_error, parse_structured
+from lavr.planners import compact
 from lavr.planners.errors import PlanValidationError
 from lavr.planners.icl import IclPrompt
 from lavr.planners.llm import ModelRole, compact_args, load_prompt, render_prompt, tool_catalog
@@ -231,6 +232,8 @@ class LLMPlanner(ModelRole):
                 demos, and chain-of-thought instructions (see
                 :class:`~lavr.planners.icl.IclPrompt`).
         """
+        if compact.wants_compact(self.model):
+            return compact.plan_messages(question, image if self.model.sees_images else None)
         system = self.system_prompt()
         if icl is not None and icl.cot_instructions:
             system += "\n" + icl.cot_instructions

@@ -19,6 +19,7 @@ from typing import Any
 from lavr.core_model.errors import LavrError, ModelError, ModelOutputError, log_recovered
 from lavr.core_model.messages import Message
 from lavr.core_model.model import MultimodalModel
+from lavr.planners import compact
 from lavr.planners.llm import ModelRole, format_evidence, render_prompt, successful_steps
 from lavr.planners.plan import Plan
 
@@ -83,6 +84,8 @@ class LLMRefiner(ModelRole):
 
     def messages(self, plan: Plan, evidence: Sequence[dict[str, Any]]) -> list[Message]:
         """The conversation sent to the model: the role prompt with question and evidence."""
+        if compact.wants_compact(self.model):
+            return compact.refine_messages(plan, evidence)
         prompt = render_prompt("refine.md", question=plan.question,
                                evidence=format_evidence(plan, evidence))
         if plan.note:

@@ -1,0 +1,84 @@
+"""Compact role prompts for a model trained on lavr's roles (``lavr-mllm``).
+
+A model fine-tuned on the four roles needs no instructions, tool catalog or
+few-shot demos: a short tag and the role's inputs say what to do, which keeps
+its prompts (and so its cost on a CPU) small. The roles send these instead of
+their full prompts when the model says ``compact_prompts = True``, and
+``lavr train`` builds its role data with the same functions, so training and
+use see the same text.
+
+A trained model's replies are the same as any model's: the plan and decision
+as JSON objects, the answer as text citing step ids.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from lavr.core_model.messages import ImagePart, Message
+from lavr.planners.llm import format_evidence
+from lavr.planners.plan import Plan
+
+#: Tags that start each role's prompt.
+PLAN_TAG, DECIDE_TAG, REFINE_TAG = "Plan:", "Decide:", "Answer from evidence:"
+
+
+def wants_compact(model: Any) -> bool:
+    """Whether ``model`` was trained on the compact prompts."""
+    return bool(getattr(model, "compact_prompts", False))
+
+
+def plan_messages(question: str, image: np.ndarray | None) -> list[Message]:
+    """The controller's prompt: the image (when given) and the tagged question."""
+    text = f"{PLAN_TAG} {question.strip()}"
+    if image is None:
+        return [Message.user(text)]
+    return [Message.user(ImagePart(image, "the image"), text)]
+
+
+def decide_messages(plan: Plan, evidence: Sequence[dict[str, Any]],
+                    budget_left: int) -> list[Message]:
+    """The decision maker's prompt: question, evidence lines, budget."""
+    return [Message.user(f"{DECIDE_TAG} {plan.question.strip()}\n"
+                         f"{format_evidence(plan, evidence)}\nbudget {budget_left}")]
+
+
+def refine_messages(plan: Plan, evidence: Sequence[dict[str, Any]]) -> list[Message]:
+    """The refiner's prompt: question and evidence lines."""
+    text = f"{REFINE_TAG} {plan.question.strip()}\n{format_evidence(plan, evidence)}"
+    if plan.note:
+        text += f"\nnote: {plan.note}"
+    return [Message.user(text)]
+
+
+def vqa_messages(question: str, image: np.ndarray) -> list[Message]:
+    """The seeing expert's prompt (also ``--direct``): the image and the question."""
+    return [Message.user(ImagePart(image, "the image"), question.strip())]
+
+
+def plan_reply(plan: dict[str, Any] | Plan) -> str:
+    """A plan as the trained controller writes it: intent, target, relation, steps
+    (id, tool, args) and the answer step, as compact JSON."""
+    data = plan.model_dump() if isinstance(plan, Plan) else dict(plan)
+    out: dict[str, Any] = {"intent": data.get("intent", "unknown")}
+    for key in ("target", "relation"):
+        if data.get(key):
+            out[key] = data[key]
+    out["steps"] = [{"id": s["id"], "tool": s["tool"], "args": s.get("args", {})}
+                    for s in data.get("steps", [])]
+    if data.get("answer_step"):
+        out["answer_step"] = data["answer_step"]
+    return json.dumps(out, separators=(",", ":"))
+
+
+def decision_reply(action: str, reason: str, steps: Sequence[dict[str, Any]] = ()) -> str:
+    """A decision as the trained decision maker writes it."""
+    out: dict[str, Any] = {"action": action, "reason": reason}
+    if steps:
+        out["steps"] = [{"id": s["id"], "tool": s["tool"], "args": s.get("args", {})}
+                        for s in steps]
+    return json.dumps(out, separators=(",", ":"))
