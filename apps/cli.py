@@ -58,6 +58,8 @@ def add_agent_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-verify", action="store_true", help="skip the verify node")
     p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     add_deadline_arg(p)
+    p.add_argument("--direct", action="store_true",
+                   help="answer from the --model alone, no experts (the MLLM-only baseline)")
     from lavr.apps.cot_cli import add_reasoning_args
     from lavr.apps.model_cmd import add_model_args
 
@@ -117,7 +119,7 @@ def _add_eval(sub: Any) -> None:
 #: Modules that add ``lavr eval`` suites: each defines ``add_eval_parser(esub)`` (registering a
 #: parser whose default ``eval_func`` runs it) — add a line here for a new suite.
 EVAL_MODULES: tuple[str, ...] = ("lavr.apps.eval_hallucination", "lavr.apps.eval_pope",
-                                 "lavr.apps.eval_reasoning")
+                                 "lavr.apps.eval_reasoning", "lavr.apps.eval_mllm")
 
 
 #: Modules that add subcommands: each defines ``add_parser(sub)`` (registering a parser
@@ -155,6 +157,10 @@ def _print_trace(result: Any) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    if args.direct:
+        from lavr.apps.eval_mllm import cmd_ask_direct
+
+        return cmd_ask_direct(args)
     from lavr.agents import SessionStore, VisualAgent
     from lavr.agents.settings import RunSettings
     from lavr.apps.cot_cli import agent_kwargs, reasoning_kwargs, reasoning_lines

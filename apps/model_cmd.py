@@ -38,7 +38,8 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model (controller, decision maker, refiner, vqa expert)")
     g.add_argument("--model", default=None, metavar="SPEC",
                    help="rule (default), transformers:<hub-id-or-path>, gguf:<file.gguf>, gemma "
-                        "(packaged Gemma 3 270M), openai:<model>@<base_url>")
+                        "(packaged Gemma 3 270M), lavr-mllm (lavr's own VLM), "
+                        "openai:<model>@<base_url>")
     g.add_argument("--roles", default=None, metavar="LIST",
                    help="what the model does: plan,decide,refine,vqa (default all)")
     g.add_argument("--model-option", action="append", type=_option, default=[],

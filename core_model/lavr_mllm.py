@@ -305,7 +305,10 @@ def assemble(parts: str | os.PathLike = PARTS_DIR, *, target: str | os.PathLike 
         raise WeightsNotFoundError(MLLM_NAME, [str(parts)],
                                    "The trained parts are missing: train them with "
                                    "'lavr train' or reinstall lavr.")
-    out = Path(target) if target else cache_dir() / MLLM_NAME / parts_key(parts)
+    key = parts_key(parts)
+    if lm_dir is not None:
+        key += "-" + hashlib.sha1(str(Path(lm_dir).resolve()).encode()).hexdigest()[:8]
+    out = Path(target) if target else cache_dir() / MLLM_NAME / key
     if (out / ASSEMBLED_MARK).is_file():
         return out
     lm = Path(lm_dir) if lm_dir else gemma_dir()
@@ -337,22 +340,25 @@ class LavrMLLM(TransformersModel):
 
     Args:
         parts: The trained parts (default: the committed ones).
+        lm_dir: The language model folder (default: the packaged Gemma 3 270M).
         **options: :class:`~lavr.core_model.hf.TransformersModel` options.
     """
 
     compact_prompts = True
     keeps_token_type_ids = True
 
-    def __init__(self, parts: str | os.PathLike = PARTS_DIR, **options: Any) -> None:
+    def __init__(self, parts: str | os.PathLike = PARTS_DIR, *,
+                 lm_dir: str | os.PathLike | None = None, **options: Any) -> None:
         options.setdefault("name", MLLM_NAME)
         options.setdefault("max_image_side", IMAGE_SIZE * 4)
         options.setdefault("prompt_lookup", None)
         super().__init__(str(parts), kind="vlm", local_files_only=True, **options)
         self.parts = Path(parts)
+        self.lm_dir = lm_dir
 
     def _source(self) -> tuple[str, dict[str, Any]]:
-        return str(assemble(self.parts)), {"local_files_only": True,
-                                           "trust_remote_code": False}
+        folder = assemble(self.parts, lm_dir=self.lm_dir)
+        return str(folder), {"local_files_only": True, "trust_remote_code": False}
 
     def render(self, messages: Sequence[Message]) -> str:
         """The prompt without system turns (the model was trained without instructions)."""

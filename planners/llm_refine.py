@@ -111,7 +111,7 @@ class LLMRefiner(ModelRole):
         attempts: list[dict[str, Any]] = []
         self._local.attempts = attempts
         msgs = self.messages(plan, evidence)
-        if image_size:
+        if image_size and not compact.wants_compact(self.model):
             msgs[0] = Message.user(msgs[0].text + f"\n\nImage size: {image_size[0]}x"
                                    f"{image_size[1]} pixels; boxes are [x1, y1, x2, y2] pixels.")
         total = self.retries + 1
