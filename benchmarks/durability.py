@@ -1,0 +1,299 @@
+"""lavr durability and concurrency benchmark: kill -9, resume, two processes, concurrent runs.
+
+    .venv/bin/python benchmarks/durability.py [--kills 10] [--turns 19] [--seed 0] [--json]
+
+Prints, from real processes on one SQLite sessions file (shapes detector,
+rule controller, verify on, generated scenes with count / exists / colour /
+spatial / read questions):
+
+  * kill -9 at ``--kills`` random points of a session run (a uniform random
+    moment between the start of the run and its usual end): after each kill,
+    ``PRAGMA integrity_check``, whether the run was left unfinished, ``lavr ask
+    --resume`` (a new process) and whether it re-ran a tool step that had
+    finished before the kill, then the next question on the thread;
+  * two processes continuing one thread, ``--turns`` each: turns lost and
+    errors, with the per-thread lease and (for comparison) without it;
+  * 20 threads and 20 asyncio tasks on one agent vs the same 20 runs
+    sequentially: equal answers and traces, wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+THREAD = "bench"
+
+
+# -- the child process: one session run, printing each node as it finishes -------------------
+def _counted_agent(db: str, log: str | None, *, lease: bool = True) -> Any:
+    """A default agent on ``db`` whose tools append ``end <tool> <image> <args>`` to ``log``."""
+    from lavr.agents import VisualAgent
+    from lavr.tools.registry import default_registry
+
+    registry = default_registry()
+    if log:
+        for tool in registry.tools():
+            tool.run = _logging_run(tool.run, tool.name, log)  # type: ignore[method-assign]
+    agent = VisualAgent(detector="shapes", registry=registry, sessions=db)
+    if not lease:  # the behaviour before the per-thread lease, for comparison
+        agent._lease = lambda thread_id: contextlib.nullcontext()  # type: ignore[method-assign]
+    return agent
+
+
+def _logging_run(run: Any, name: str, log: str) -> Any:
+    def logged(args: Any, ctx: Any) -> Any:
+        result = run(args, ctx)
+        key = json.dumps(args.model_dump(mode="json"), sort_keys=True)
+        with open(log, "a") as f:
+            f.write(f"end {name} {ctx.image_hash} {key}\n")
+        return result
+    return logged
+
+
+def child(argv: list[str]) -> int:
+    """``child DB LOG resume|IMAGE.npy QUESTION``: one run on the thread, nodes printed."""
+    db, log, what = argv[0], argv[1], argv[2]
+    agent = _counted_agent(db, log)
+    print("ready", flush=True)
+    if what == "resume":
+        events = agent.resume(THREAD)
+    else:
+        events = agent.stream(np.load(what), argv[3], thread_id=THREAD)
+    for event in events:
+        print(getattr(event, "node", "result"), flush=True)
+    return 0
+
+
+def turns(argv: list[str]) -> int:
+    """``turns DB NAME N lease|nolease``: N follow-up questions on the thread; errors printed."""
+    db, name, n, lease = argv[0], argv[1], int(argv[2]), argv[3] == "lease"
+    agent = _counted_agent(db, None, lease=lease)
+    for i in range(n):
+        try:
+            agent.chat(None, f"How many shapes are there? ({name}{i})", thread_id=THREAD)
+        except Exception as exc:  # noqa: BLE001 - counted by the parent
+            print(f"error {type(exc).__name__}: {exc}", flush=True)
+    return 0
+
+
+# -- the parent ------------------------------------------------------------------------------
+def _py(*args: str) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), *args]
+
+
+def _integrity(db: Path) -> str:
+    with sqlite3.connect(db) as conn:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _items(n: int, seed: int) -> list[tuple[np.ndarray, str]]:
+    from lavr.apps.evaluate import make_items
+
+    return [(scene.image, item.question) for item, scene in make_items(n, seed)]
+
+
+def _run_child(db: Path, log: Path, what: str, question: str = "", *,
+               kill_after: float | None = None) -> tuple[int, list[str], float]:
+    """Run a child; with ``kill_after``, SIGKILL it that many seconds after it is ready."""
+    proc = subprocess.Popen(_py("child", str(db), str(log), what, question),
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    t0 = time.perf_counter()
+    nodes: list[str] = []
+    timer = None
+    if kill_after is not None:
+        timer = threading.Timer(kill_after, lambda: proc.send_signal(signal.SIGKILL))
+        timer.start()
+    for line in proc.stdout:
+        nodes.append(line.strip())
+    code = proc.wait()
+    if timer is not None:
+        timer.cancel()
+    return code, nodes, time.perf_counter() - t0
+
+
+def _ends(log: Path) -> list[str]:
+    return [ln for ln in log.read_text().splitlines() if ln.startswith("end")] \
+        if log.exists() else []
+
+
+def bench_kills(work: Path, kills: int, seed: int) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    db = work / "kill.sqlite"
+    items = _items(kills + 2, seed)
+    paths = []
+    for i, (image, _) in enumerate(items):
+        paths.append(work / f"img{i}.npy")
+        np.save(paths[-1], image)
+    # a finished first turn, and the usual length of a run (ready -> result)
+    code, _, _ = _run_child(db, work / "warm.log", str(paths[0]), items[0][1])
+    assert code == 0
+    lengths = [_run_child(db, work / "warm.log", str(paths[1]), items[1][1])[2]]
+    usual = float(np.median(lengths))
+    rows = []
+    for k in range(kills):
+        image_path, question = paths[k + 2], items[k + 2][1]
+        at = float(rng.uniform(0, usual))
+        log = work / f"kill{k}.log"
+        code, nodes, _ = _run_child(db, log, str(image_path), question, kill_after=at)
+        last = nodes[-1] if nodes else "(none)"
+        row: dict[str, Any] = {"kill_at_s": round(at, 3),
+                               "killed_mid_run": code == -signal.SIGKILL and last != "result",
+                               "last_node": last,
+                               "integrity": _integrity(db)}
+        before = _ends(log)
+        from lavr.agents import VisualAgent
+
+        probe = VisualAgent(sessions=db)
+        row["unfinished"] = probe.unfinished(THREAD)
+        probe.sessions.close()
+        if row["unfinished"]:  # resume in a new process with the same counting tools
+            code, nodes, _ = _run_child(db, log, "resume")
+            row["resume_exit"] = code
+            row["resumed_answered"] = code == 0 and nodes[-1:] == ["result"]
+        row["tool_steps_finished_before_kill"] = len(before)
+        after = _ends(log)
+        row["finished_steps_rerun"] = sum(after.count(e) - 1 for e in set(before))
+        nxt = work / f"next{k}.log"
+        code, nodes, _ = _run_child(db, nxt, str(paths[(k + 3) % len(paths)]),
+                                    "How many shapes are there?")
+        row["next_question_exit"] = code
+        row["next_question_answered"] = code == 0 and nodes[-1:] == ["result"]
+        row["integrity_after"] = _integrity(db)
+        rows.append(row)
+        print(f"  kill {k + 1:2d} at {at:5.2f}s (last node {row['last_node']:>7}): "
+              f"integrity {row['integrity']}, unfinished {row['unfinished']}, "
+              f"resume exit {row.get('resume_exit', '-')}, tool steps finished before the "
+              f"kill {len(before)}, re-run "
+              f"{row['finished_steps_rerun']}, next question "
+              f"{'answered' if row['next_question_answered'] else 'FAILED'}", flush=True)
+    return {"usual_run_s": round(usual, 3), "rows": rows,
+            "integrity_ok": sum(r["integrity"] == "ok" and r["integrity_after"] == "ok"
+                                for r in rows),
+            "killed_mid_run": sum(r["killed_mid_run"] for r in rows),
+            "resumed_ok": sum(bool(r.get("resumed_answered")) for r in rows if r["unfinished"]),
+            "unfinished": sum(r["unfinished"] for r in rows),
+            "finished_steps_rerun": sum(r["finished_steps_rerun"] for r in rows),
+            "next_answered": sum(r["next_question_answered"] for r in rows), "kills": kills}
+
+
+def bench_two_processes(work: Path, n: int, seed: int, *, lease: bool) -> dict[str, Any]:
+    db = work / f"two-{'lease' if lease else 'nolease'}.sqlite"
+    image = work / "two.npy"
+    np.save(image, _items(1, seed + 7)[0][0])
+    assert _run_child(db, work / "two.log", str(image), "How many shapes are there?")[0] == 0
+    arg = "lease" if lease else "nolease"
+    procs = [subprocess.Popen(_py("turns", str(db), name, str(n), arg), stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True) for name in "AB"]
+    errors = []
+    for p in procs:
+        out, _ = p.communicate(timeout=1800)
+        errors += [ln for ln in out.splitlines() if ln.startswith("error")]
+    from lavr.agents import VisualAgent
+
+    agent = VisualAgent(detector="shapes", sessions=db)
+    last = agent.chat(None, "How many shapes are there now?", thread_id=THREAD)
+    asked = {t["question"] for t in last.history}
+    kept = sum(f"({name}{i})" in q for name in "AB" for i in range(n) for q in asked)
+    agent.sessions.close()
+    return {"lease": lease, "turns": 2 * n, "kept_in_history": kept, "lost": 2 * n - kept,
+            "errors": len(errors), "error_kinds": sorted({e.split(":")[0] for e in errors}),
+            "integrity": _integrity(db)}
+
+
+def bench_concurrency(seed: int, n: int = 20) -> dict[str, Any]:
+    from lavr.agents import VisualAgent
+
+    items = _items(n, seed + 11)
+
+    def sig(r: Any) -> tuple:
+        return (r.answer, tuple(r.cited), tuple((s["node"], s.get("tool"), s.get("summary"))
+                                                for s in r.steps))
+
+    t0 = time.perf_counter()
+    seq_agent = VisualAgent(detector="shapes")
+    seq = [sig(seq_agent.run(img, q)) for img, q in items]
+    t_seq = time.perf_counter() - t0
+
+    agent = VisualAgent(detector="shapes")
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(n) as pool:
+        thr = list(pool.map(lambda it: sig(agent.run(*it)), items))
+    t_thr = time.perf_counter() - t0
+
+    agent2 = VisualAgent(detector="shapes")
+
+    async def main() -> list[Any]:
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(n))
+        return await asyncio.gather(*(agent2.arun(img, q) for img, q in items))
+
+    t0 = time.perf_counter()
+    tasks = [sig(r) for r in asyncio.run(main())]
+    t_async = time.perf_counter() - t0
+    return {"runs": n, "threads_equal": sum(a == b for a, b in zip(thr, seq, strict=True)),
+            "tasks_equal": sum(a == b for a, b in zip(tasks, seq, strict=True)),
+            "sequential_s": round(t_seq, 2), "threads_s": round(t_thr, 2),
+            "tasks_s": round(t_async, 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["child"]:
+        return child(argv[1:])
+    if argv[:1] == ["turns"]:
+        return turns(argv[1:])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--kills", type=int, default=10)
+    ap.add_argument("--turns", type=int, default=19, help="turns per process (two processes)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    warnings.filterwarnings("ignore")  # torch/easyocr deprecation noise
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="lavr-durability-") as tmp:
+        work = Path(tmp)
+        print(f"kill -9 at {args.kills} random points of a session run:", flush=True)
+        out["kill"] = bench_kills(work, args.kills, args.seed)
+        print("two processes on one thread:", flush=True)
+        out["two_processes"] = [bench_two_processes(work, args.turns, args.seed, lease=lease)
+                                for lease in (True, False)]
+        for r in out["two_processes"]:
+            print(f"  {'with' if r['lease'] else 'without'} the lease: {r['lost']} of "
+                  f"{r['turns']} turns lost, {r['errors']} errors {r['error_kinds']}, "
+                  f"integrity {r['integrity']}", flush=True)
+        print("20 threads / 20 asyncio tasks on one agent vs sequential:", flush=True)
+        out["concurrency"] = bench_concurrency(args.seed)
+    k, c = out["kill"], out["concurrency"]
+    print(f"\nkill -9: {k['kills']} kills ({k['killed_mid_run']} mid-run, run ~{k['usual_run_s']} s)"
+          f": integrity ok {k['integrity_ok']}/{k['kills']}, left unfinished {k['unfinished']}, "
+          f"resumed to an answer {k['resumed_ok']}/{k['unfinished']}, finished tool steps "
+          f"re-run {k['finished_steps_rerun']}, next question answered "
+          f"{k['next_answered']}/{k['kills']}")
+    print(f"concurrency: threads equal {c['threads_equal']}/{c['runs']} "
+          f"({c['threads_s']} s), asyncio tasks equal {c['tasks_equal']}/{c['runs']} "
+          f"({c['tasks_s']} s), sequential {c['sequential_s']} s")
+    if args.json:
+        print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
