@@ -204,19 +204,21 @@ def encode_artifact(obj: Any) -> tuple[str, dict[str, Any], bytes] | None:
     return kind, meta, buf.getvalue()
 
 
+def _objects(values: Any) -> np.ndarray | None:
+    return None if values is None else np.asarray(list(values), dtype=object)
+
+
 def decode_artifact(kind: str, meta: dict[str, Any], blob: bytes) -> Any:
-    """The object :func:`encode_artifact` stored."""
+    """The object :func:`encode_artifact` stored (read without pickle)."""
     with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}
     if kind == "array":
         return arrays["value"]
     cols: dict[str, Any] = {**arrays, **meta}
-    obj = lambda v: None if v is None else np.asarray(list(v), dtype=object)  # noqa: E731
-    return Detections(
-        cols["xyxy"], cols["confidence"], obj(cols.get("label", [])), mask=cols.get("mask"),
-        text=obj(cols.get("text")),
-        data={k[5:]: (np.asarray(v) if isinstance(v, np.ndarray) and v.dtype.kind != "U"
-                      else obj(v)) for k, v in cols.items() if k.startswith("data.")})
+    data = {name[5:]: value if isinstance(value, np.ndarray) and value.dtype.kind != "U"
+            else _objects(value) for name, value in cols.items() if name.startswith("data.")}
+    return Detections(cols["xyxy"], cols["confidence"], _objects(cols.get("label", [])),
+                      mask=cols.get("mask"), text=_objects(cols.get("text")), data=data)
 
 
 class SessionStore:
