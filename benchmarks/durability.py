@@ -7,7 +7,8 @@ rule controller, verify on, generated scenes with count / exists / colour /
 spatial / read questions):
 
   * kill -9 at ``--kills`` random points of a session run (a uniform random
-    moment between the start of the run and its usual end): after each kill,
+    moment between the start of the run and its usual end, in a process whose
+    experts are already loaded, as in a server): after each kill,
     ``PRAGMA integrity_check``, whether the run was left unfinished, ``lavr ask
     --resume`` (a new process) and whether it re-ran a tool step that had
     finished before the kill, then the next question on the thread;
@@ -43,18 +44,22 @@ THREAD = "bench"
 
 # -- the child process: one session run, printing each node as it finishes -------------------
 def _counted_agent(db: str, log: str | None, *, lease: bool = True) -> Any:
-    """A default agent on ``db`` whose tools append ``end <tool> <image> <args>`` to ``log``."""
+    """A default agent on ``db``; with ``log``, its tools append ``end <tool> <image> <args>``."""
     from lavr.agents import VisualAgent
     from lavr.tools.registry import default_registry
 
     registry = default_registry()
     if log:
-        for tool in registry.tools():
-            tool.run = _logging_run(tool.run, tool.name, log)  # type: ignore[method-assign]
+        _count_calls(registry, log)
     agent = VisualAgent(detector="shapes", registry=registry, sessions=db)
     if not lease:  # the behaviour before the per-thread lease, for comparison
         agent._lease = lambda thread_id: contextlib.nullcontext()  # type: ignore[method-assign]
     return agent
+
+
+def _count_calls(registry: Any, log: str) -> None:
+    for tool in registry.tools():
+        tool.run = _logging_run(tool.run, tool.name, log)  # type: ignore[method-assign]
 
 
 def _logging_run(run: Any, name: str, log: str) -> Any:
@@ -68,9 +73,19 @@ def _logging_run(run: Any, name: str, log: str) -> Any:
 
 
 def child(argv: list[str]) -> int:
-    """``child DB LOG resume|IMAGE.npy QUESTION``: one run on the thread, nodes printed."""
+    """``child DB LOG resume|IMAGE.npy QUESTION``: one run on the thread, nodes printed.
+
+    The process first answers a warm-up question on another thread (experts
+    loaded, as in a long-lived server), then prints ``ready`` and starts the run.
+    """
     db, log, what = argv[0], argv[1], argv[2]
-    agent = _counted_agent(db, log)
+    from lavr.tools.synthetic import render_scene
+
+    agent = _counted_agent(db, None)
+    warm = render_scene(np.random.default_rng(12345), text="WARM").image
+    agent.chat(warm, "What does the sign say?", thread_id="warm-up")
+    agent.chat(None, "How many red circles are there?", thread_id="warm-up")
+    _count_calls(agent.context.registry, log)  # from now on (the cache holds only warm-up)
     print("ready", flush=True)
     if what == "resume":
         events = agent.resume(THREAD)
