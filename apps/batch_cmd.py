@@ -175,8 +175,11 @@ class ResultWriter:
 
     def write(self, record: dict[str, Any]) -> None:
         """Append ``record`` as one line."""
-        data = (json.dumps(record, default=_json_default, ensure_ascii=False) + "\n").encode()
-        view = memoryview(data)
+        self.write_line(encode_record(record))
+
+    def write_line(self, line: str) -> None:
+        """Append one already encoded line (no newline inside)."""
+        view = memoryview((line + "\n").encode())
         while view:
             n = os.write(self._fd, view)
             view = view[n:]
@@ -190,6 +193,11 @@ class ResultWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def encode_record(record: dict[str, Any]) -> str:
+    """A result as its results-file line (JSON, no newline)."""
+    return json.dumps(record, default=_json_default, ensure_ascii=False)
 
 
 def _json_default(obj: Any) -> Any:
@@ -286,11 +294,15 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--question", help="the question for every image of a folder input")
     p.add_argument("--image-dir", metavar="DIR",
                    help="folder relative image paths are read from (default: the input's)")
-    p.add_argument("--workers", type=int, default=4, help="questions in parallel (default 4)")
+    p.add_argument("--workers", type=int, default=16,
+                   help="questions in flight at once (threads; per actor with --engine ray; "
+                   "default 16)")
     p.add_argument("--batch-size", type=int, default=8,
                    help="most images per expert call across workers (default 8; 1: no batching)")
-    p.add_argument("--batch-wait-ms", type=float, default=2.0,
-                   help="how long an expert call waits for others to batch with (default 2)")
+    p.add_argument("--batch-wait-ms", type=float, default=20.0,
+                   help="how long an expert call waits for others to batch with (default 20)")
+    p.add_argument("--actors", type=int, default=1,
+                   help="--engine ray: agent actors, each with its own experts (default 1)")
     p.add_argument("--limit", type=int, default=None, help="only the first N items")
     p.add_argument("--engine", choices=("local", "ray"), default="local",
                    help="local threads (default) or a Ray Data pipeline (pip install 'lavr[ray]')")
@@ -311,13 +323,15 @@ def check_args(args: argparse.Namespace) -> None:
         raise InputError(f"--batch-wait-ms must be >= 0, got {args.batch_wait_ms}")
     if args.limit is not None and args.limit < 1:
         raise InputError(f"--limit must be at least 1, got {args.limit}")
+    if args.actors < 1:
+        raise InputError(f"--actors must be at least 1, got {args.actors}")
     if args.address and args.engine != "ray":
         raise InputError("--address is for --engine ray")
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run ``lavr batch``."""
-    from lavr.apps.cli import agent_from_args
+    from lavr.apps.cli import agent_from_args, check_agent_args
     from lavr.apps.cot_cli import reasoning_kwargs
 
     check_args(args)
@@ -332,14 +346,17 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if not todo:
         print(f"nothing to do: all {len(items)} items are in {args.out}")
         return 0
-    agent = agent_from_args(args)
-    agent.context.settings.update(batch_size=args.batch_size, batch_wait_ms=args.batch_wait_ms)
     progress = not args.no_progress
     if args.engine == "ray":
-        from lavr.apps.batch_ray import run_ray
+        from lavr.apps.batch_ray import import_ray, run_ray
 
+        import_ray()  # a missing Ray is a one-line error before anything loads
+        check_agent_args(args)  # bad agent options fail here, not inside an actor
         report = run_ray(todo, args, out=args.out, progress=progress)
     else:
+        agent = agent_from_args(args)
+        agent.context.settings.update(batch_size=args.batch_size,
+                                      batch_wait_ms=args.batch_wait_ms)
         report = run_local(todo, agent, args.out, workers=args.workers,
                            run_kwargs=reasoning_kwargs(args), progress=progress)
     print(f"answered {report['answered']} items in {report['seconds']:.1f} s "

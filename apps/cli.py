@@ -76,18 +76,31 @@ def add_deadline_arg(p: argparse.ArgumentParser) -> None:
                         "or expert is asked any more and the answer comes from the evidence so far")
 
 
+def check_agent_args(args: argparse.Namespace, model_kwargs: dict[str, Any] | None = None) -> Any:
+    """The validated :class:`~lavr.agents.settings.RunSettings` of :func:`add_agent_args`'s
+    flags (nothing is loaded).
+
+    Raises:
+        SettingsError: A bad value, named with what would work.
+    """
+    from lavr.agents.settings import RunSettings
+    from lavr.apps.model_cmd import model_agent_kwargs
+
+    model_kwargs = model_kwargs or model_agent_kwargs(args)
+    return RunSettings.checked(  # every setting checked before anything loads or runs
+        detector=args.detector, max_steps=args.max_steps, verify=not args.no_verify,
+        device=args.device, deadline=args.deadline, model_retries=model_kwargs["model_retries"])
+
+
 def agent_from_args(args: argparse.Namespace, **extra: Any) -> Any:
     """The :class:`~lavr.agents.VisualAgent` that :func:`add_agent_args`'s flags describe
     (``lavr.toml``'s ``[agent]`` defaults applied); ``extra`` are more constructor arguments."""
     from lavr.agents import VisualAgent
-    from lavr.agents.settings import RunSettings
     from lavr.apps.cot_cli import agent_kwargs
     from lavr.apps.model_cmd import model_agent_kwargs
 
     model_kwargs = model_agent_kwargs(args)  # also applies lavr.toml's [agent] defaults
-    settings = RunSettings.checked(  # every setting checked before anything loads or runs
-        detector=args.detector, max_steps=args.max_steps, verify=not args.no_verify,
-        device=args.device, deadline=args.deadline, model_retries=model_kwargs["model_retries"])
+    settings = check_agent_args(args, model_kwargs)
     return VisualAgent(detector=settings.detector, max_steps=settings.max_steps,
                        verify=settings.verify, device=settings.device, deadline=settings.deadline,
                        **agent_kwargs(args), **model_kwargs, **extra)

@@ -482,12 +482,13 @@ class LoadedDetector:
     key: str = ""
     _batchers: dict[Any, MicroBatcher[np.ndarray, Detections]] = field(
         default_factory=dict, repr=False)
+    _batchers_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def batcher(self, key: Any, batching: Batching,
                 fn: Callable[[list[np.ndarray]], list[Detections]]) -> MicroBatcher[np.ndarray, Detections]:
         """The micro-batcher of single-image calls that share ``key`` (threshold, image shape)."""
         full = (key, batching)
-        with self.lock:
+        with self._batchers_lock:  # not ``lock``: that one is held while the model runs
             found = self._batchers.get(full)
             if found is None:
                 found = MicroBatcher(fn, max_size=batching.max_size, max_wait_s=batching.max_wait_s)
