@@ -114,6 +114,7 @@ def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
     items = make_items(n, seed)
     per: dict[str, dict[str, list[int]]] = {m: defaultdict(lambda: [0, 0]) for m in modes}
     seconds = dict.fromkeys(modes, 0.0)
+    by_role: dict[str, float] = defaultdict(float)
     plans = PlanReport(resolved.name)
     rows = []
     for k, (item, scene) in enumerate(tqdm(items, desc="eval mllm", unit="q",
@@ -133,6 +134,11 @@ def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
             t0 = time.perf_counter()
             res = agent.run(scene.image, question)
             seconds["experts"] += time.perf_counter() - t0
+            for s in res.steps:
+                if s["node"] in ("plan", "decide", "refine") and "attempt" not in s:
+                    by_role[s["node"]] += s["seconds"]
+                elif s.get("tool") == "vqa":
+                    by_role["vqa (tool)"] += s["seconds"]
             own, first_try = plan_outcome(res.plan, res.steps, agent.context.registry)
             plan_s = sum(s["seconds"] for s in res.steps
                          if s["node"] == "plan" and "attempt" not in s)
@@ -155,6 +161,8 @@ def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
                                   for t, (c, tot) in sorted(per[m].items())}}
     if agent is not None:
         report["plan"] = plans.to_dict()
+        report["experts"]["seconds_per_question_by_role"] = {
+            k: round(v / max(n, 1), 3) for k, v in sorted(by_role.items())}
     return report
 
 
@@ -182,15 +190,21 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append(f"({report['model']}, phrasings {report['phrasings']}; s/question: "
                  + ", ".join(f"{m} {report[m]['seconds_per_question']}" for m in modes)
                  + f"; peak memory {report['peak_rss_mb']} MB)")
+    roles = report.get("experts", {}).get("seconds_per_question_by_role")
+    if roles:
+        lines.append("(with experts, s/question by node: "
+                     + ", ".join(f"{k} {v}" for k, v in roles.items()) + ")")
     return "\n".join(lines)
 
 
 def run_cli(args: argparse.Namespace) -> int:
     """``lavr eval mllm``."""
+    from lavr.apps.eval_hallucination import set_threads
     from lavr.core_model.errors import InputError
 
     if args.n < 1:
         raise InputError(f"--n must be at least 1, got {args.n}")
+    set_threads(args.threads)
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
     if not modes or any(m not in MODES for m in modes):
         raise InputError(f"--modes takes {', '.join(MODES)}, got {args.modes!r}")
@@ -220,6 +234,7 @@ def add_eval_parser(esub: Any) -> None:
                    "held-out phrasings")
     p.add_argument("--modes", default="direct,experts", help="direct,experts (default both)")
     p.add_argument("--detector", default="auto")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     p.add_argument("--out", help="write the full report (every answer) as JSON")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--json", action="store_true")

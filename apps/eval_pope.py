@@ -299,14 +299,20 @@ def _agent_answerer(agent: Any, image_of: Callable[[PopeItem], Any]) -> Answerer
 
 
 def run_synthetic(n: int, seed: int, *, agent: Any, simulate: bool = False,
-                  progress: bool = True) -> dict[str, Any]:
-    """Synthetic POPE with the agent (and optionally the simulated MLLM)."""
+                  direct_model: Any = None, progress: bool = True) -> dict[str, Any]:
+    """Synthetic POPE with the agent, optionally a real model's own direct answers
+    (``direct_model``: no experts, see :mod:`lavr.apps.eval_mllm`) and the simulated MLLM."""
     scenes, items = build_synthetic(n, seed)
 
     def image_of(it: PopeItem) -> np.ndarray:
         return scenes[int(it.image)].image
 
     answerers: dict[str, Answerer] = {"lavr": _agent_answerer(agent, image_of)}
+    if direct_model is not None:
+        from lavr.apps.eval_mllm import answer_direct
+
+        answerers[f"{direct_model.name} direct"] = \
+            lambda it: answer_direct(direct_model, image_of(it), it.question)
     if simulate:
         answerers["simulated MLLM"] = lambda it: simulated_answer(it, seed=seed)
     t0 = time.perf_counter()
@@ -372,6 +378,9 @@ def add_eval_parser(esub: Any) -> None:
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--simulate", action="store_true",
                    help="add a simulated yes-biased MLLM to show correction on hallucinations")
+    p.add_argument("--direct-model", metavar="SPEC",
+                   help="synthetic mode: add this vision-language model's own answers (no "
+                   "experts), with and without correction, e.g. lavr-mllm")
     p.add_argument("--pope-file", action="append", metavar="PATH",
                    help="a POPE question file (repeatable): real mode")
     p.add_argument("--images", metavar="DIR", help="folder of COCO val2014 images (real mode)")
@@ -406,7 +415,12 @@ def run(args: Any) -> int:
             raise InputError(f"--n must be at least 1, got {args.n}")
         if args.answers:
             raise InputError("--answers needs --pope-file (answers refer to POPE question ids)")
+        direct = None
+        if args.direct_model:
+            from lavr.core_model.select import load_model
+
+            direct = load_model(args.direct_model)
         rep = run_synthetic(args.n, args.seed, agent=agent, simulate=args.simulate,
-                            progress=progress)
+                            direct_model=direct, progress=progress)
     print(json.dumps(rep, indent=2) if args.json else format_table(rep))
     return 0

@@ -61,16 +61,19 @@ def vqa_messages(question: str, image: np.ndarray) -> list[Message]:
 
 
 def plan_reply(plan: dict[str, Any] | Plan) -> str:
-    """A plan as the trained controller writes it: intent, target, relation, steps
-    (id, tool, args) and the answer step, as compact JSON."""
+    """A plan as the trained controller writes it, as compact JSON: intent, target,
+    relation, steps (tool, args; ids only when they are not ``s1, s2...`` in order) and
+    the answer step (only when it is not the last step), so replies stay short."""
     data = plan.model_dump() if isinstance(plan, Plan) else dict(plan)
     out: dict[str, Any] = {"intent": data.get("intent", "unknown")}
     for key in ("target", "relation"):
         if data.get(key):
             out[key] = data[key]
-    out["steps"] = [{"id": s["id"], "tool": s["tool"], "args": s.get("args", {})}
-                    for s in data.get("steps", [])]
-    if data.get("answer_step"):
+    steps = data.get("steps", [])
+    positional = all(s["id"] == f"s{i}" for i, s in enumerate(steps, start=1))
+    out["steps"] = [({} if positional else {"id": s["id"]})
+                    | {"tool": s["tool"], "args": s.get("args", {})} for s in steps]
+    if data.get("answer_step") and (not steps or data["answer_step"] != steps[-1]["id"]):
         out["answer_step"] = data["answer_step"]
     return json.dumps(out, separators=(",", ":"))
 
