@@ -308,8 +308,9 @@ class VisualAgent:
             if hit is not None:
                 self.context.artifacts.discard(inputs["image_ref"])
                 return _reused(hit)
-        state = run_direct(inputs, self.context,
-                           max_supersteps=recursion_limit(inputs["max_steps"]))
+        with deadline.deadline_scope(self.deadline, "the run"):
+            state = run_direct(inputs, self.context,
+                               max_supersteps=recursion_limit(inputs["max_steps"]))
         result = self._result(state, None)
         if key is not None:
             self.context.cache.put(key, _memo(result))

@@ -11,6 +11,7 @@ together.
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import typing
 from collections.abc import Callable
@@ -130,7 +131,10 @@ def run_direct(inputs: dict[str, Any], context: AgentContext, *,
             calls += [(s.node, s.arg) for s in sends]
             if len(calls) > 1:
                 pool = pool or ThreadPoolExecutor(max_workers=8, thread_name_prefix="lavr-node")
-                updates = list(pool.map(lambda c: NODES[c[0]](c[1], runtime), calls))
+                # each branch runs in a copy of this thread's context (the run's deadline)
+                contexts = [contextvars.copy_context() for _ in calls]
+                updates = list(pool.map(lambda cc: cc[0].run(NODES[cc[1][0]], cc[1][1], runtime),
+                                        zip(contexts, calls, strict=True)))
             else:
                 updates = [NODES[calls[0][0]](calls[0][1], runtime)]
             for update in updates:
