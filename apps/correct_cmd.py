@@ -54,6 +54,8 @@ def _read_text(args: argparse.Namespace) -> str:
             raise InputError(f"stdin: not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
     else:
         path = Path(args.text_file)
+        if path.is_dir():
+            raise InputError(f"{args.text_file}: is a folder; give a text file")
         if not path.is_file():
             raise InputError(f"{args.text_file}: no such file")
         if path.stat().st_size > MAX_TEXT_FILE_BYTES:
