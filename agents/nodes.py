@@ -206,11 +206,12 @@ def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, A
     ctx = runtime.context
     step = Step.model_validate(payload["step"])
     t0 = time.perf_counter()
-    result, error, cached = None, None, False
+    result, error, cached, advice = None, None, False, None
     try:
         result, cached = _run_step(step, payload, ctx)
     except LavrError as exc:
         error = str(exc)
+        advice = getattr(exc, "user_message", None)  # sentences for the person who asked
     except Exception as exc:  # noqa: BLE001 - an expert crash must not lose the run
         log_recovered(logger, exc, "tool %s crashed; the run goes on without it", step.tool)
         error = f"{step.tool} crashed: {type(exc).__name__}: {exc}"
@@ -218,6 +219,8 @@ def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, A
     if result is not None and result.artifact_id:
         ctx.artifacts.keep(result.artifact_id)  # before the checkpoint that cites it
     rec = _evidence(step, result=result, error=error, seconds=seconds, cached=cached)
+    if advice:
+        rec["user_message"] = advice
     rec["scores"] = _scores(result, ctx)
     summary = rec["summary"] + (" (cached)" if cached else "")
     return {"evidence": [rec], "trace": [trace_record(

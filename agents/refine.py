@@ -106,6 +106,8 @@ def _failure(ev: _Evidence) -> tuple[str, list[str]]:
     if not errs:
         return "", []
     first = errs[0]
+    if first.get("user_message"):  # the tool already said it for a person
+        return f"{first['user_message']}{_cite([first['step_id']])}", [first["step_id"]]
     reason = str(first["error"]).removeprefix(f"{first['tool']}: ").rstrip(".")
     return (f"I could not gather the evidence: {first['tool']} failed ({reason})."
             f"{_cite([first['step_id']])}", [first["step_id"]])

@@ -1,8 +1,11 @@
 """Weight resolution shared by every expert and model backend.
 
-Order: explicit path → ``$LAVR_MODEL_DIR`` → the library's own cache folders →
-the library's download (only when allowed) → :class:`WeightsNotFoundError`
-naming the file, the places searched and how to get it.
+Order: explicit path → ``$LAVR_MODEL_DIR`` → weights shipped in packages →
+lavr's download cache (``~/.cache/lavr/weights``) → the library's own cache
+folders → a download on first use (unless offline, see
+:func:`~lavr.core_model.download.offline_reason`) → :class:`WeightsNotFoundError`
+naming the file, the places searched and how to get it. The working directory is
+never searched: a file planted there must not become a model.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lavr.core_model.errors import WeightsNotFoundError
+from lavr.core_model.download import cache_dir, offline_reason
+from lavr.core_model.errors import LavrError, WeightsNotFoundError
 
 logger = logging.getLogger(__name__)
 
 ENV_MODEL_DIR = "LAVR_MODEL_DIR"
-#: Set to ``1`` to allow library downloads (off by default: lavr is offline-first).
+#: Set to ``0`` to turn downloads off (``LAVR_OFFLINE=1`` and ``HF_HUB_OFFLINE=1`` do too).
 ENV_ALLOW_DOWNLOAD = "LAVR_ALLOW_DOWNLOAD"
 
 
@@ -29,8 +33,8 @@ def model_dir() -> Path | None:
 
 
 def downloads_allowed() -> bool:
-    """Whether library downloads may be attempted (``LAVR_ALLOW_DOWNLOAD=1``)."""
-    return os.environ.get(ENV_ALLOW_DOWNLOAD, "").strip().lower() in ("1", "true", "yes")
+    """Whether standard weights may be downloaded on first use (yes unless offline)."""
+    return offline_reason() is None
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,8 @@ class WeightStatus:
     Attributes:
         filename: The file looked for.
         path: The resolved path, or None when absent.
-        source: ``explicit``, ``LAVR_MODEL_DIR``, ``package``, ``cache`` or ``missing``.
+        source: ``explicit``, ``LAVR_MODEL_DIR``, ``package``, ``lavr-cache``, ``cache``
+            or ``missing``.
         searched: Places searched, in order.
     """
 
@@ -83,6 +88,7 @@ def locate_weights(
     if md is not None:
         candidates.append((ENV_MODEL_DIR, md / filename))
     candidates += [("package", Path(d) / filename) for d in package_dirs]
+    candidates.append(("lavr-cache", cache_dir() / filename))
     candidates += [("cache", Path(d) / filename) for d in cache_dirs]
     # Never the working directory: a file planted there must not become a model.
     for source, path in candidates:
@@ -109,7 +115,7 @@ def resolve_weights(
         package_dirs: Folders that ship with lavr or a weights package.
         cache_dirs: The owning library's cache folders.
         download: Called to fetch the file when nothing local exists and
-            ``LAVR_ALLOW_DOWNLOAD=1``; returns the downloaded path.
+            downloads are allowed; returns the downloaded path.
         hint: Appended to the error: how to get the file.
 
     Returns:
@@ -123,16 +129,20 @@ def resolve_weights(
     if status.path is not None:
         logger.debug("weights %s from %s: %s", filename, status.source, status.path)
         return status.path
-    if explicit is None and download is not None and downloads_allowed():
+    reason = offline_reason()
+    if explicit is None and download is not None and reason is None:
         logger.info("downloading weights %s", filename)
         try:
             path = Path(download())
+        except WeightsNotFoundError as exc:
+            raise WeightsNotFoundError(filename, list(status.searched), exc.hint) from exc
+        except LavrError:
+            raise
         except Exception as exc:  # noqa: BLE001 - any library failure becomes our error
             raise WeightsNotFoundError(filename, list(status.searched),
                                        f"download failed: {exc}. {hint}".strip()) from exc
         if path.exists():
             return path
-    if explicit is None and download is not None and not downloads_allowed():
-        hint = (hint + " " if hint else "") + (
-            f"Set {ENV_ALLOW_DOWNLOAD}=1 to let lavr download it, or put it in ${ENV_MODEL_DIR}.")
+    if explicit is None and download is not None and reason is not None:
+        hint = f"{reason}. {hint}".strip()
     raise WeightsNotFoundError(filename, list(status.searched), hint)

@@ -134,7 +134,7 @@ def classify(question: str, mentions: list[Mention]) -> tuple[str, str]:
         return "segment", ""
     if re.search(r"\bwhat does\b.*\bsay\b|\bread\b|\bwritten\b|\bwhat (text|word|words)\b|"
                  r"\bwhat is the (text|word)\b|\bwhat's the (text|word)\b|\bwhich (text|word)\b|"
-                 r"\btext say\b|\bsays?\b", q):
+                 r"\btext say\b|\bsays?\b|\b(text|writing|lettering|inscription)\b", q):
         return "read", ""
     if len(mentions) >= 2 or re.search(r"\bnearest\b|\bclosest\b", q):
         for pattern, rel in RELATIONS:
@@ -156,8 +156,11 @@ def classify(question: str, mentions: list[Mention]) -> tuple[str, str]:
 
 
 def _unknown_noun(question: str) -> str | None:
-    """The head noun after 'how many' / 'is there a' when no detector knows it."""
-    m = re.search(r"\b(?:how many|are there any|are there|is there an?|is there any|any)\s+"
+    """The head noun after 'how many' / 'is there a' / 'what colour is the' / 'where is the'
+    / 'segment the' when no detector knows it."""
+    m = re.search(r"\b(?:how many|are there any|are there|is there an?|is there any|any|"
+                  r"colou?r (?:is|are|of) (?:the|that|this|those|these)|"
+                  r"where (?:is|are) (?:the|a|an)|segment (?:the|a|an|all))\s+"
                   r"([a-z][a-z\-]*)", question.lower())
     if not m:
         return None
@@ -228,7 +231,7 @@ class RulePlanner:
         elif intent in ("count", "exists", "locate", "segment", "colour"):
             if not mentions:
                 raw = _unknown_noun(question)
-                if raw and intent in ("count", "exists"):
+                if raw:
                     mentions = [Mention(label=raw, raw=raw)]
                     target = raw
             ids = _object_steps(b, mentions[:1], need_colour=intent == "colour")

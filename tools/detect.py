@@ -33,12 +33,18 @@ import numpy as np
 from pydantic import Field, StringConstraints, field_validator
 
 from lavr.core_model.checkpoints import check_checkpoint
+from lavr.core_model.download import (
+    WeightAsset,
+    asset_url,
+    download_asset,
+    offline_reason,
+    reachable,
+)
 from lavr.core_model.errors import InputError, UnsafeCheckpointError, WeightsNotFoundError
 from lavr.core_model.weights import (
     WeightStatus,
     downloads_allowed,
     locate_weights,
-    model_dir,
     resolve_weights,
 )
 from lavr.tools.base import ExpertPool, ResultCache, Tool, ToolArgs, ToolContext, ToolResult
@@ -100,6 +106,12 @@ class DetectorSpec:
         conf: Default score threshold (when the caller gives none).
         nms_iou: IoU threshold of non-maximum suppression.
         agnostic_nms: Suppress overlapping boxes across classes (one object per place).
+        size_mb: Approximate size of the first weights file (for ``lavr models``).
+        extra: Other files the detector needs, in words (for ``lavr models``).
+        min_decisive_share: For detectors trained on a narrow kind of image: the
+            share of candidate boxes (score >= :data:`CANDIDATE_FLOOR`) that must
+            reach ``conf`` for the image to count as one of its kind; below it the
+            detector reports nothing for that image. None: no such check.
     """
 
     name: str
@@ -113,6 +125,9 @@ class DetectorSpec:
     conf: float = 0.25
     nms_iou: float = 0.7
     agnostic_nms: bool = False
+    size_mb: float = 0.0
+    extra: str = ""
+    min_decisive_share: float | None = None
 
     @property
     def open_vocabulary(self) -> bool:
@@ -121,7 +136,8 @@ class DetectorSpec:
 
 
 def _download_hint(filename: str) -> str:
-    return f"Download {filename} from {_ULTRALYTICS_RELEASES} and put it in $LAVR_MODEL_DIR."
+    return (f"lavr downloads {filename} on first use when online; or download it from "
+            f"{_ULTRALYTICS_RELEASES} and put it in $LAVR_MODEL_DIR.")
 
 
 DETECTORS: dict[str, DetectorSpec] = {
@@ -129,20 +145,27 @@ DETECTORS: dict[str, DetectorSpec] = {
         "shapes", ("shapes-yolo11n.pt",), SHAPES_CLASSES, "yolo", 320,
         "The shapes detector ships with lavr in lavr/tools/weights; reinstall lavr.",
         # solid opaque shapes: one object per place; thresholds chosen on 300 generated
-        # scenes (seed 7), see README "Detector thresholds"
-        conf=0.5, nms_iou=0.5, agnostic_nms=True),
+        # scenes (seed 7), see README "Detector thresholds". Decisive share: generated
+        # scenes >= 0.6, photos and natural textures <= 0.42 (README "Expert choice").
+        conf=0.5, nms_iou=0.5, agnostic_nms=True, size_mb=5.4, min_decisive_share=0.5),
     "coco": DetectorSpec(
         "coco", ("yolo11n.pt",), COCO_CLASSES, "yolo", 640, _download_hint("yolo11n.pt"),
-        downloadable=True),
+        downloadable=True, size_mb=5.4),
     "yolo-world": DetectorSpec(
         "yolo-world", ("yolov8s-worldv2.pt", "yolov8m-worldv2.pt", "yolov8l-worldv2.pt",
                        "yolov8x-worldv2.pt"),
-        (), "world", 640, _download_hint("yolov8s-worldv2.pt"), downloadable=True),
+        (), "world", 640, _download_hint("yolov8s-worldv2.pt"), downloadable=True,
+        size_mb=25.0, extra="CLIP ViT-B/32 text encoder (~340 MB, fetched by ultralytics)"),
     "yoloe": DetectorSpec(
         "yoloe", ("yoloe-11s-seg.pt", "yoloe-11m-seg.pt", "yoloe-11l-seg.pt",
                   "yoloe-v8s-seg.pt"),
-        (), "yoloe", 640, _download_hint("yoloe-11s-seg.pt"), downloadable=True),
+        (), "yoloe", 640, _download_hint("yoloe-11s-seg.pt"), downloadable=True,
+        size_mb=27.0, extra="MobileCLIP text encoder (~240 MB, fetched by ultralytics)"),
 }
+#: Where ultralytics publishes its standard weights (``$LAVR_WEIGHTS_URL`` overrides).
+ULTRALYTICS_ASSETS_URL = "https://github.com/ultralytics/assets/releases/download/v8.3.0/"
+#: Lowest score counted as a candidate box by the decisiveness check.
+CANDIDATE_FLOOR = 0.05
 _ALIASES = {"yolo11n": "coco", "yolo11n.pt": "coco", "world": "yolo-world",
             "yoloworld": "yolo-world", "yolo_world": "yolo-world"}
 
@@ -279,13 +302,28 @@ def detector_weights(spec: DetectorSpec) -> WeightStatus:
     return statuses[0]
 
 
-def _download_ultralytics(filename: str) -> Path:
-    """Download an ultralytics asset into $LAVR_MODEL_DIR (else ultralytics' weights dir)."""
-    from ultralytics.utils.downloads import attempt_download_asset
+def weight_asset(spec: DetectorSpec) -> WeightAsset | None:
+    """The downloadable file of a built-in detector, or None."""
+    if not spec.downloadable or spec.explicit:
+        return None
+    filename = spec.weights[0]
+    return WeightAsset(filename, ULTRALYTICS_ASSETS_URL + filename, spec.size_mb)
 
-    target_dir = model_dir() or _library_weights_dirs()[0]
-    target_dir.mkdir(parents=True, exist_ok=True)
-    return Path(attempt_download_asset(str(target_dir / filename)))
+
+def _download_ultralytics(filename: str) -> Path:
+    """Fetch an ultralytics asset into lavr's download folder; it must pass the
+    checkpoint safety check before it is kept."""
+    spec = next(s for s in DETECTORS.values() if s.weights[0] == filename)
+    asset = weight_asset(spec)
+    if asset is None:
+        raise ToolError(TOOL_NAME, f"{filename} is not downloadable")
+    return download_asset(asset, verify=check_checkpoint)
+
+
+def would_download(spec: DetectorSpec) -> bool:
+    """Whether ``spec``'s missing weights would be fetched on first use right now."""
+    asset = weight_asset(spec)
+    return asset is not None and downloads_allowed() and reachable(asset_url(asset))
 
 
 def _resolve_path(spec: DetectorSpec) -> Path:
@@ -308,7 +346,14 @@ def _resolve_path(spec: DetectorSpec) -> Path:
                                cache_dirs=[] if spec.name == "shapes" else _library_weights_dirs(),
                                hint=spec.hint)
     except WeightsNotFoundError as exc:
-        raise ExpertUnavailableError(TOOL_NAME, f"detector {spec.name!r} unavailable: {exc}") from exc
+        raise ExpertUnavailableError(TOOL_NAME, f"detector {spec.name!r} unavailable: {exc}",
+                                     detail=exc.hint) from exc
+    except UnsafeCheckpointError as exc:  # a downloaded file that failed the safety check
+        raise ExpertUnavailableError(
+            TOOL_NAME, f"detector {spec.name!r}: the downloaded {filename} was not kept: {exc}",
+            user_message=f"I can't use the {spec.name} detector: the {filename} downloaded from "
+                         f"{asset_url(weight_asset(spec) or WeightAsset(filename, '', 0))} failed "
+                         f"lavr's safety check ({exc.reason}), so it was deleted.") from exc
 
 
 def list_detectors() -> list[dict[str, Any]]:
@@ -358,6 +403,70 @@ def _is_present(name: str) -> bool:
     return detector_weights(get_detector(name)).present
 
 
+def is_usable(name: str) -> bool:
+    """Whether a detector can run here: weights present, or fetched on first use."""
+    spec = get_detector(name)
+    return detector_weights(spec).present or would_download(spec)
+
+
+def _plural(word: str) -> str:
+    if word.endswith(("s", "x", "z", "ch", "sh")):
+        return word + "es"
+    if word.endswith("y") and word[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return word[:-1] + "ies"
+    if word.endswith("person"):
+        return word[:-6] + "people"
+    return word + "s"
+
+
+def _words(labels: Sequence[str]) -> str:
+    names = [_plural(str(w)) for w in dict.fromkeys(labels)]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def cannot_look_message(labels: Sequence[str], detector: str, *, detail: str = "",
+                        context: str = "") -> str:
+    """What to tell a user when the detector that could answer is not on this machine.
+
+    Args:
+        labels: What was asked for (empty: the whole picture).
+        detector: The built-in detector that would serve.
+        detail: Why its weights are missing (offline, download failed ...).
+        context: Why the detectors that are here do not help, if known.
+
+    Returns:
+        Plain sentences: what lavr cannot do, why, and what the user can do.
+    """
+    spec = DETECTORS[detector]
+    file = spec.weights[0]
+    size = f", about {spec.size_mb:g} MB" if spec.size_mb else ""
+    what = f"look for {_words(labels)}" if labels else "describe this picture"
+    if not labels:
+        knows = f"the {spec.name} detector can"
+    elif spec.open_vocabulary:
+        knows = f"an open-vocabulary detector ({spec.name}) could look for them"
+    else:
+        knows = f"the {spec.name} detector knows them"
+    offline = offline_reason()
+    why = offline or (detail.split(". ")[0].rstrip(". ") if detail else "")
+    if why.startswith("download failed: "):
+        why = "the download failed: " + why.removeprefix("download failed: ")
+    here = f" ({context})" if context else ""
+    text = (f"I can't {what} with the detectors installed here{here}: {knows}, but its weights "
+            f"({file}{size}) are not on this machine" + (f" and {why}" if why else "") + ". ")
+    if offline:
+        text += (f"Turn offline mode off and ask again to download {file}, or put the file "
+                 f"in $LAVR_MODEL_DIR.")
+    elif spec.downloadable:
+        text += (f"Connect to the internet and ask again (lavr downloads {file} on first use), "
+                 f"or put the file in $LAVR_MODEL_DIR.")
+    else:
+        text += spec.hint
+    if spec.extra:
+        text += f" It also needs its {spec.extra}."
+    return text
+
+
 def _explicit_run(labels: Sequence[str], detector: str) -> list[DetectorRun]:
     spec = get_detector(detector)
     mapped = _map_labels(labels, spec)
@@ -384,13 +493,10 @@ def _split_closed(labels: Sequence[str], present: Callable[[str], bool]) -> list
 
 def _missing_error(labels: Sequence[str], missing: Sequence[str]) -> ExpertUnavailableError:
     specs = [DETECTORS[n] for n in missing]
-    first = specs[0]
-    what = f"labels {', '.join(map(repr, labels))} need" if labels else "detection needs"
-    msg = (f"{what} the {first.name!r} detector, whose weights {first.weights[0]} are not on "
-           f"this machine. {first.hint}")
+    msg = cannot_look_message(labels, specs[0].name)
     if len(specs) > 1:
-        msg += " Alternatives: " + "; ".join(f"{s.name} ({s.weights[0]})" for s in specs[1:]) + "."
-    return ExpertUnavailableError(TOOL_NAME, msg)
+        logger.info("detect: %s would also serve", ", ".join(s.name for s in specs[1:]))
+    return ExpertUnavailableError(TOOL_NAME, msg, user_message=msg)
 
 
 def select_detectors(
@@ -409,8 +515,8 @@ def select_detectors(
     Args:
         labels: Requested labels as written (synonyms and plurals allowed).
         detector: ``auto``, a detector name or a ``.pt`` path.
-        present: Whether a detector's weights are on this machine (defaults to
-            looking for them); lets callers and tests decide without files.
+        present: Whether a detector can run (defaults to :func:`is_usable`: weights
+            on this machine or fetched on first use); lets tests decide without files.
 
     Returns:
         Detectors to run, each with its canonical labels.
@@ -419,7 +525,7 @@ def select_detectors(
         ExpertUnavailableError: Only detectors without weights could serve.
         ToolError: Unknown detector, or labels a named detector does not know.
     """
-    present = present or _is_present
+    present = present or is_usable
     if detector.strip().lower() != "auto":
         return _explicit_run(labels, detector)
     if not labels:
@@ -553,7 +659,11 @@ def load_detector(spec: DetectorSpec, *, labels: Sequence[str] = (), device: str
     try:
         check_checkpoint(path)
     except UnsafeCheckpointError as exc:
-        raise ExpertUnavailableError(TOOL_NAME, f"detector {spec.name!r}: {exc}") from exc
+        raise ExpertUnavailableError(
+            TOOL_NAME, f"detector {spec.name!r}: {exc}",
+            user_message=f"I can't use the {spec.name} detector: its weights file {path.name} "
+                         f"failed lavr's safety check ({exc.reason}). Replace it with a genuine "
+                         f"copy.") from exc
     ultralytics = _import_ultralytics()
     cls = {"world": ultralytics.YOLOWorld, "yoloe": ultralytics.YOLOE}.get(spec.kind,
                                                                            ultralytics.YOLO)
@@ -634,16 +744,42 @@ def _predict_now(loaded: LoadedDetector, images: Sequence[np.ndarray],
     return [from_ultralytics(r) for r in results]
 
 
+def _decisive(spec: DetectorSpec, raw: Detections, want: float, pconf: float
+              ) -> tuple[Detections, str]:
+    """Keep the detections above ``want``; for a narrow-domain detector, none at all when
+    too few of its candidate boxes are confident (the image is not of its kind).
+
+    Returns:
+        The detections and a note ("" or why they were all dropped).
+    """
+    dets = raw[raw.confidence > want] if want > pconf else raw
+    share = spec.min_decisive_share
+    if share is None or not len(dets) or len(dets) >= share * len(raw):
+        return dets, ""
+    note = (f"this picture does not look like the {spec.name} detector's images (only "
+            f"{len(dets)} of {len(raw)} candidate boxes are confident); its "
+            f"{len(dets)} detection{'s' if len(dets) != 1 else ''} were not used")
+    logger.info("detect %s: %s", spec.name, note)
+    return dets[np.zeros(len(dets), bool)], note
+
+
 def _predict(loaded: LoadedDetector, images: Sequence[np.ndarray], conf: float | None,
-             options: PredictOptions | None = None) -> list[Detections]:
+             options: PredictOptions | None = None) -> list[tuple[Detections, str]]:
     """Detections of ``HxWx3 uint8 RGB`` images at threshold ``conf`` (None: spec default).
 
     Cached raw output is reused; the rest goes to the model in one call, or through
-    the micro-batcher when a single image is asked for and batching is on.
+    the micro-batcher when a single image is asked for and batching is on. A detector
+    with ``min_decisive_share`` predicts down to :data:`CANDIDATE_FLOOR` so its
+    decisiveness can be measured (see :func:`_decisive`).
+
+    Returns:
+        Per image, the detections and a note ("" unless they were all dropped).
     """
     opts = options or PredictOptions()
-    want = loaded.spec.conf if conf is None else conf
-    pconf = min(want, PREDICT_CONF_CEILING)
+    spec = loaded.spec
+    want = spec.conf if conf is None else conf
+    ceiling = CANDIDATE_FLOOR if spec.min_decisive_share is not None else PREDICT_CONF_CEILING
+    pconf = min(want, ceiling)
     out: list[Detections | None] = [None] * len(images)
     keys: list[str | None] = [None] * len(images)
     if opts.cache is not None and opts.image_hashes is not None:
@@ -667,20 +803,29 @@ def _predict(loaded: LoadedDetector, images: Sequence[np.ndarray], conf: float |
         if key is not None and opts.cache is not None:
             opts.cache.put(key, dets)
     done = [d for d in out if d is not None]
-    return [d[d.confidence > want] if want > pconf else d for d in done]
+    return [_decisive(spec, d, want, pconf) for d in done]
 
 
 def _run_one(run: DetectorRun, images: Sequence[np.ndarray], *, experts: ExpertPool,
-             device: str, conf: float | None,
-             options: PredictOptions | None = None) -> tuple[list[Detections], tuple[str, ...]]:
-    loaded = _get_loaded(run, experts, device)
+             device: str, conf: float | None, options: PredictOptions | None = None
+             ) -> tuple[list[Detections], tuple[str, ...], list[str]]:
+    try:
+        loaded = _get_loaded(run, experts, device)
+    except ExpertUnavailableError as exc:
+        if exc.user_message is not None or run.detector not in DETECTORS:
+            raise
+        logger.info("detect: %s", exc.reason)
+        msg = cannot_look_message(run.labels, run.detector, detail=exc.detail)
+        raise ExpertUnavailableError(TOOL_NAME, msg, user_message=msg,
+                                     detail=exc.detail) from exc
     labels = _keep_labels(loaded, run)
-    out = []
-    for dets in _predict(loaded, images, conf, options):
+    out, notes = [], []
+    for dets, note in _predict(loaded, images, conf, options):
         if labels:
             dets = dets[np.isin(dets.label.astype(str), labels)]
         out.append(dets.with_data("detector", [loaded.spec.name] * len(dets)))
-    return out, labels
+        notes.append(note)
+    return out, labels, notes
 
 
 def _check_images(images: Sequence[np.ndarray]) -> None:
@@ -691,19 +836,53 @@ def _check_images(images: Sequence[np.ndarray]) -> None:
                                        f"shape {arr.shape} dtype {arr.dtype}")
 
 
+@dataclass
+class _Outcome:
+    """What :func:`_detect` found, per image, and what it could not use."""
+
+    dets: list[Detections]
+    labels: list[str]
+    notes: list[list[str]]
+    ran: list[str]
+    failed: list[ExpertUnavailableError]
+    unsuited: list[str]
+
+
 def _detect(images: Sequence[np.ndarray], runs: Sequence[DetectorRun], *, experts: ExpertPool,
-            device: str, conf: float | None,
-            options: PredictOptions | None = None) -> tuple[list[Detections], list[str]]:
+            device: str, conf: float | None, options: PredictOptions | None = None,
+            skip_unavailable: bool = False) -> _Outcome:
+    """Run every detector of ``runs``; with ``skip_unavailable``, one whose weights
+    cannot be had is left out (recorded in ``failed``) while another can run."""
     _check_images(images)
     per_run: list[list[Detections]] = []
     labels: list[str] = []
+    notes: list[list[str]] = [[] for _ in images]
+    ran: list[str] = []
+    failed: list[ExpertUnavailableError] = []
+    unsuited: list[str] = []
     for run in runs:
-        dets, used = _run_one(run, images, experts=experts, device=device, conf=conf,
-                              options=options)
+        try:
+            dets, used, run_notes = _run_one(run, images, experts=experts, device=device,
+                                             conf=conf, options=options)
+        except ExpertUnavailableError as exc:
+            if not skip_unavailable:
+                raise
+            logger.info("detect: skipping %s: %s", run.detector, exc)
+            failed.append(exc)
+            continue
         per_run.append(dets)
         labels.extend(used)
-    merged = [Detections.merge(ds[i] for ds in per_run) for i in range(len(images))]
-    return merged, list(dict.fromkeys(labels))
+        ran.append(run.detector)
+        for i, note in enumerate(run_notes):
+            if note:
+                notes[i].append(note)
+                unsuited.append(run.detector)
+    if not ran and failed:
+        raise failed[0]
+    merged = [Detections.merge(ds[i] for ds in per_run) if per_run else Detections.empty()
+              for i in range(len(images))]
+    return _Outcome(merged, list(dict.fromkeys(labels)), notes, ran, failed,
+                    list(dict.fromkeys(unsuited)))
 
 
 def detect_batch(
@@ -720,7 +899,8 @@ def detect_batch(
 
     Args:
         images: ``HxWx3 uint8 RGB`` arrays.
-        labels: Labels to keep (synonyms/plurals allowed); empty keeps everything.
+        labels: Labels to keep (synonyms/plurals allowed); empty keeps everything
+            (then a detector whose weights cannot be had is skipped while another runs).
         detector: ``auto``, a detector name or a ``.pt`` path.
         min_confidence: Score threshold in [0, 1]; None uses each detector's default.
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:1`` ...
@@ -731,9 +911,8 @@ def detect_batch(
         One :class:`Detections` per image (XYXY pixels).
     """
     runs = select_detectors(labels, detector=detector)
-    dets, _ = _detect(images, runs, experts=experts or ExpertPool(),
-                      device=resolve_device(device), conf=min_confidence, options=options)
-    return dets
+    return _detect(images, runs, experts=experts or ExpertPool(), device=resolve_device(device),
+                   conf=min_confidence, options=options, skip_unavailable=not labels).dets
 
 
 # -- the tool ----------------------------------------------------------------------------------
@@ -802,12 +981,35 @@ class DetectTool(Tool):
         detector = args.detector or str(ctx.settings.get("detector", "auto"))
         runs = select_detectors(args.labels, detector=detector)
         device = resolve_device(str(ctx.settings.get("device", "auto")))
-        (dets,), labels = _detect([ctx.image], runs, experts=ctx.experts, device=device,
-                                  conf=args.min_confidence, options=predict_options(ctx))
-        counts = _counts(dets, labels if args.labels else ())
-        name = "+".join(_short_name(r.detector) for r in runs)
-        return ToolResult(summary=_summary(name, counts), value=counts,
+        out = _detect([ctx.image], runs, experts=ctx.experts, device=device,
+                      conf=args.min_confidence, options=predict_options(ctx),
+                      skip_unavailable=not args.labels)
+        dets, notes = out.dets[0], out.notes[0]
+        if not args.labels and len(dets) == 0 and out.unsuited:
+            _raise_cannot_describe(out)
+        counts = _counts(dets, out.labels if args.labels else ())
+        name = "+".join(_short_name(r) for r in out.ran)
+        summary = _summary(name, counts)
+        if notes:
+            summary += "; " + "; ".join(notes)
+        if out.failed:
+            summary += "; not run: " + "; ".join(e.reason for e in out.failed)
+        return ToolResult(summary=summary, value=counts,
                           artifact_id=self.store_detections(dets, ctx), boxes=_top_boxes(dets))
+
+
+def _raise_cannot_describe(out: _Outcome) -> None:
+    """Only detectors made for other kinds of images ran on a whole-picture question,
+    and a general one is missing: say so, and what would help."""
+    general = [n for n in CLOSED_DETECTORS if not DETECTORS[n].min_decisive_share]
+    missing = [n for n in general if n not in out.ran]
+    if not missing:
+        return
+    names = " and ".join(f"the {n} detector" for n in out.unsuited)
+    context = f"{names} {'is' if len(out.unsuited) == 1 else 'are'} made for other kinds of images"
+    detail = next((e.detail for e in out.failed if e.detail), "")
+    msg = cannot_look_message([], missing[0], detail=detail, context=context)
+    raise ExpertUnavailableError(TOOL_NAME, msg, user_message=msg)
 
 
 def predict_options(ctx: ToolContext) -> PredictOptions:

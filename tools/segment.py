@@ -6,8 +6,9 @@ Backends:
 - ``mobile_sam``: ultralytics ``SAM`` with ``mobile_sam.pt`` or a SAM 2.1 checkpoint.
 - ``grabcut``: classical OpenCV GrabCut, no weights; always available.
 
-``auto`` takes the first of these whose weights are on this machine. Weights
-resolve locally first and download only with ``LAVR_ALLOW_DOWNLOAD=1``.
+``auto`` takes the first of these whose weights are on this machine (it never
+downloads). Naming ``sam`` or ``mobile_sam`` fetches its weights on first use unless
+offline (``LAVR_OFFLINE=1``); SAM checkpoints load weights-only.
 Importing this module imports neither torch nor OpenCV.
 """
 
@@ -27,10 +28,16 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from lavr.core_model.checkpoints import check_checkpoint, safe_torch_load
+from lavr.core_model.download import WeightAsset, download_asset
 from lavr.core_model.errors import UnsafeCheckpointError, WeightsNotFoundError
-from lavr.core_model.weights import WeightStatus, locate_weights, model_dir, resolve_weights
+from lavr.core_model.weights import WeightStatus, locate_weights, resolve_weights
 from lavr.tools.base import MAX_STEP_ID, Tool, ToolArgs, ToolContext, ToolResult
-from lavr.tools.detect import WEIGHTS_DIR, _library_weights_dirs, resolve_device
+from lavr.tools.detect import (
+    ULTRALYTICS_ASSETS_URL,
+    WEIGHTS_DIR,
+    _library_weights_dirs,
+    resolve_device,
+)
 from lavr.tools.detections import Detections
 from lavr.tools.errors import ExpertUnavailableError, ToolError
 from lavr.tools.pixels import check_image, clip_box
@@ -415,19 +422,18 @@ def choose_method(method: str = "auto") -> str:
     return "grabcut"
 
 
-def _download(method: str) -> Path:
-    target = model_dir() or (_torch_hub_checkpoints() if method == "sam"
-                             else _library_weights_dirs()[0])
-    target.mkdir(parents=True, exist_ok=True)
+def weight_asset(method: str) -> WeightAsset:
+    """The file ``sam`` or ``mobile_sam`` downloads on first use."""
     if method == "sam":
-        import torch
+        return WeightAsset(SAM_WEIGHTS[0], _SAM_URL + SAM_WEIGHTS[0], 375.0)
+    return WeightAsset(MOBILE_SAM_WEIGHTS[0], ULTRALYTICS_ASSETS_URL + MOBILE_SAM_WEIGHTS[0], 40.7)
 
-        path = target / SAM_WEIGHTS[0]
-        torch.hub.download_url_to_file(_SAM_URL + SAM_WEIGHTS[0], str(path))
-        return path
-    from ultralytics.utils.downloads import attempt_download_asset
 
-    return Path(attempt_download_asset(str(target / MOBILE_SAM_WEIGHTS[0])))
+def _download(method: str) -> Path:
+    # sam loads weights-only (tensors, no code); mobile_sam is unpickled by ultralytics,
+    # so the download must pass the checkpoint safety check before it is kept
+    verify = None if method == "sam" else check_checkpoint
+    return download_asset(weight_asset(method), verify=verify, hint=_HINTS[method])
 
 
 def _weights_path(method: str) -> Path:
