@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from lavr.core_model import download
-from lavr.core_model.errors import UnsafeCheckpointError, WeightsNotFoundError
 from lavr.core_model.download import WeightAsset, download_asset, download_file
+from lavr.core_model.errors import UnsafeCheckpointError, WeightsNotFoundError
 from lavr.tools import detect
 from lavr.tools.base import ExpertPool
 from lavr.tools.errors import ExpertUnavailableError
