@@ -15,6 +15,8 @@ tried, so a long reply cannot make parsing quadratic.
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 from typing import Any, TypeVar
@@ -209,7 +211,16 @@ def parse_structured(text: str, output_type: type[T]) -> T:
 
 
 def json_schema_of(output_type: type[BaseModel]) -> dict[str, Any]:
-    """The JSON schema of ``output_type`` (what ``response_format`` sends)."""
+    """The JSON schema of ``output_type`` (what ``response_format`` sends).
+
+    Generated once per class (pydantic's generation costs milliseconds, and every
+    model-role call and tool catalog needs it); each caller gets its own copy.
+    """
+    return copy.deepcopy(_cached_schema(output_type))
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_schema(output_type: type[BaseModel]) -> dict[str, Any]:
     return output_type.model_json_schema()
 
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lavr.core_model.errors import LavrError, ModelOutputError, log_recovered
 from lavr.core_model.messages import Message
 from lavr.core_model.model import MultimodalModel
-from lavr.core_model.structured import parse_structured
+from lavr.core_model.structured import json_schema_of, parse_structured
 from lavr.planners import compact
 from lavr.planners.decide import Decision, RuleDecider
 from lavr.planners.llm import ModelRole, format_evidence, render_prompt, tool_catalog
@@ -128,7 +128,7 @@ class LLMDecider(ModelRole):
         msgs = self.messages(plan, evidence, budget_left)
         total = self.retries + 1
         problems: list[str] = []
-        schema = DecisionDraft.model_json_schema()
+        schema = json_schema_of(DecisionDraft)
         for i in range(1, total + 1):
             t0 = time.perf_counter()
             try:

@@ -28,7 +28,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from lavr.core_model.errors import LavrError, ModelError, ModelOutputError, log_recovered
 from lavr.core_model.messages import ImagePart, Message
 from lavr.core_model.model import MultimodalModel
-from lavr.core_model.structured import format_validation_error, parse_structured
+from lavr.core_model.structured import (
+    format_validation_error,
+    json_schema_of,
+    parse_structured,
+)
 from lavr.planners import compact
 from lavr.planners.errors import PlanValidationError
 from lavr.planners.icl import IclPrompt
@@ -281,7 +285,7 @@ class LLMPlanner(ModelRole):
         msgs = self.messages(question, image, icl=icl)
         total = self.retries + 1
         problems: list[str] = []
-        schema = PlanDraft.model_json_schema()
+        schema = json_schema_of(PlanDraft)
         for i in range(1, total + 1):
             t0 = time.perf_counter()
             try:

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from lavr.core_model.structured import json_schema_of
 from lavr.tools.base import Tool, ToolArgs
 from lavr.tools.errors import ToolError, UnknownToolError
 
@@ -74,7 +75,7 @@ class ToolRegistry:
         """Prompt text: one line per tool with compact argument types and defaults."""
         lines = []
         for tool in self.tools():
-            schema = tool.Args.model_json_schema()
+            schema = json_schema_of(tool.Args)
             required = set(schema.get("required", []))
             args = []
             for name, prop in schema.get("properties", {}).items():
