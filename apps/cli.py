@@ -238,30 +238,22 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from lavr.tools import detect, ocr, segment
+    from lavr.tools.inventory import expert_inventory, inventory_footer
 
-    rows: list[dict[str, Any]] = []
-    for d in detect.list_detectors():
-        rows.append({"expert": "detect", "name": d["name"], "weights": d["weights"],
-                     "path": d["path"], "present": d["present"]})
-    for method in ("sam", "mobile_sam"):
-        st = segment.segment_weights(method)
-        rows.append({"expert": "segment", "name": method, "weights": st.filename,
-                     "path": str(st.path) if st.path else None, "present": st.present})
-    rows.append({"expert": "segment", "name": "grabcut", "weights": "(none: OpenCV)",
-                 "path": None, "present": True})
-    st = ocr.ocr_weights_status()
-    rows.append({"expert": "ocr", "name": "easyocr-en", "weights": ", ".join(st["files"]),
-                 "path": st["directory"], "present": st["present"]})
+    rows = expert_inventory()
     if args.json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
-    print(f"{'expert':8} {'name':14} {'present':8} {'weights':28} path")
+    print(f"{'expert':8} {'name':11} {'status':23} {'size':>8}  {'weights':22} finds")
     for r in rows:
-        print(f"{r['expert']:8} {r['name']:14} {'yes' if r['present'] else 'NO':8} "
-              f"{str(r['weights']):28} {r['path'] or '-'}")
-    print("\nMissing weights: put the file in $LAVR_MODEL_DIR, or set LAVR_ALLOW_DOWNLOAD=1 "
-          "to let the library download it where the network allows.")
+        size = f"{r['size_mb']:g} MB" if r["size_mb"] else "-"
+        print(f"{r['expert']:8} {r['name']:11} {r['status']:23} {size:>8}  "
+              f"{str(r['weights'])[:22]:22} {r['finds']}")
+        if r["path"] or r["needs"]:
+            print(f"{'':21}{'at ' + r['path'] if r['path'] else ''}"
+                  f"{'; ' if r['path'] and r['needs'] else ''}"
+                  f"{'also needs ' + r['needs'] if r['needs'] else ''}")
+    print("\n" + inventory_footer())
     return EXIT_OK
 
 

@@ -160,7 +160,7 @@ DETECTORS: dict[str, DetectorSpec] = {
         "yoloe", ("yoloe-11s-seg.pt", "yoloe-11m-seg.pt", "yoloe-11l-seg.pt",
                   "yoloe-v8s-seg.pt"),
         (), "yoloe", 640, _download_hint("yoloe-11s-seg.pt"), downloadable=True,
-        size_mb=27.0, extra="MobileCLIP text encoder (~240 MB, fetched by ultralytics)"),
+        size_mb=27.0, extra="MobileCLIP text encoder (fetched by ultralytics)"),
 }
 #: Where ultralytics publishes its standard weights (``$LAVR_WEIGHTS_URL`` overrides).
 ULTRALYTICS_ASSETS_URL = "https://github.com/ultralytics/assets/releases/download/v8.3.0/"
