@@ -140,7 +140,7 @@ EVAL_MODULES: tuple[str, ...] = ("lavr.apps.eval_hallucination", "lavr.apps.eval
 COMMAND_MODULES: tuple[str, ...] = ("lavr.apps.demo", "lavr.apps.correct_cmd", "lavr.apps.gui_cmd", "lavr.apps.embodied_cmd")
 COMMAND_MODULES += ("lavr.apps.model_cmd",)
 COMMAND_MODULES += ("lavr.apps.demos_cmd",)
-COMMAND_MODULES += ("lavr.apps.batch_cmd",)
+COMMAND_MODULES += ("lavr.apps.batch_cmd", "lavr.apps.serve")
 COMMAND_MODULES += ("lavr.apps.train_cmd",)
 
 

@@ -61,7 +61,7 @@ from lavr.tools.labels import (
 
 __all__ = [
     "COCO_CLASSES", "SHAPES_CLASSES", "DETECTORS", "DetectTool", "DetectorRun", "DetectorSpec",
-    "TOOLS", "Batching", "PredictOptions", "check_detector_setting", "detect_batch",
+    "TOOLS", "Batching", "DetectorLoader", "PredictOptions", "predict_raw", "check_detector_setting", "detect_batch",
     "detector_names", "detector_vocabulary", "detector_weights", "get_detector", "is_detector_name",
     "list_detectors", "normalise_label", "resolve_device", "select_detectors",
 ]
@@ -577,6 +577,8 @@ class LoadedDetector:
         imgsz: Inference size.
         lock: Serialises predictions (ultralytics predictors are not thread-safe).
         key: Identity of the loaded model in the expert pool (result-cache keys use it).
+        remote: Runs the model elsewhere (a served expert): ``remote(images, conf)``
+            returns the raw detections; ``model`` is then None.
     """
 
     model: Any
@@ -586,6 +588,8 @@ class LoadedDetector:
     imgsz: int
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     key: str = ""
+    remote: Callable[[list[np.ndarray], float], list[Detections]] | None = field(
+        default=None, repr=False)
     _batchers: dict[Any, MicroBatcher[np.ndarray, Detections]] = field(
         default_factory=dict, repr=False)
     _batchers_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -604,6 +608,8 @@ class LoadedDetector:
     @property
     def names(self) -> list[str]:
         """Class names of the loaded model, by class id."""
+        if self.model is None:  # served elsewhere: the spec's vocabulary
+            return list(self.spec.vocabulary)
         names = self.model.names
         return [names[k] for k in sorted(names)] if isinstance(names, dict) else list(names)
 
@@ -675,18 +681,59 @@ def load_detector(spec: DetectorSpec, *, labels: Sequence[str] = (), device: str
     return LoadedDetector(model, spec, path, device, imgsz)
 
 
+@dataclass(frozen=True)
+class DetectorLoader:
+    """Loads one detector into an expert pool; a pool that serves experts elsewhere
+    builds a :meth:`proxy` instead (see ``lavr serve``).
+
+    Attributes:
+        spec: The detector.
+        labels: Classes set on an open-vocabulary model.
+        device: Torch device string.
+        key: The pool key.
+    """
+
+    spec: DetectorSpec
+    labels: tuple[str, ...]
+    device: str
+    key: str
+
+    def __call__(self) -> LoadedDetector:
+        loaded = load_detector(self.spec, labels=self.labels, device=self.device)
+        loaded.key = f"{self.key}:{loaded.path}"
+        return loaded
+
+    def proxy(self, remote: Callable[[list[np.ndarray], float], list[Detections]]
+              ) -> LoadedDetector:
+        """A stand-in whose predictions come from ``remote(images, conf)`` (no model here)."""
+        return LoadedDetector(None, self.spec, Path(self.spec.weights[0]), self.device,
+                              self.spec.imgsz, key=f"{self.key}:served", remote=remote)
+
+
 def _get_loaded(run: DetectorRun, experts: ExpertPool, device: str) -> LoadedDetector:
     spec = get_detector(run.detector)
     key = f"detect:{spec.name}:{device}"
     if spec.open_vocabulary:
         key += ":" + "|".join(run.labels)
+    return experts.get(key, DetectorLoader(spec, tuple(run.labels), device, key))
 
-    def load() -> LoadedDetector:
-        loaded = load_detector(spec, labels=run.labels, device=device)
-        loaded.key = f"{key}:{loaded.path}"
-        return loaded
 
-    return experts.get(key, load)
+def predict_raw(detector: str, labels: Sequence[str], images: Sequence[np.ndarray], conf: float,
+                *, experts: ExpertPool, device: str = "auto") -> list[Detections]:
+    """One model call on ``HxWx3 uint8 RGB`` images, unfiltered by label (what a served
+    detector answers for :meth:`DetectorLoader.proxy`).
+
+    Args:
+        detector: Detector name or ``.pt`` path.
+        labels: Classes set on an open-vocabulary model (ignored by closed ones).
+        images: The images.
+        conf: Score threshold.
+        experts: Pool the model loads into.
+        device: ``auto``, ``cpu``, ``cuda`` ...
+    """
+    _check_images(images)
+    loaded = _get_loaded(DetectorRun(detector, tuple(labels)), experts, resolve_device(device))
+    return _predict_now(loaded, images, conf)
 
 
 def _keep_labels(loaded: LoadedDetector, run: DetectorRun) -> tuple[str, ...]:
@@ -735,6 +782,8 @@ class PredictOptions:
 def _predict_now(loaded: LoadedDetector, images: Sequence[np.ndarray],
                  conf: float) -> list[Detections]:
     """Run the model on ``HxWx3 uint8 RGB`` images in one call."""
+    if loaded.remote is not None:
+        return loaded.remote(list(images), conf)
     bgr = [np.ascontiguousarray(np.asarray(im)[..., ::-1]) for im in images]
     spec = loaded.spec
     with loaded.lock:
