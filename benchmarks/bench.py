@@ -123,7 +123,7 @@ def bench_throughput(images: list[np.ndarray]) -> dict[str, float]:
 
 
 def bench_batch(n: int, seed: int, *, workers: int = 16, batch_size: int = 8,
-                wait_ms: float = 20.0) -> dict[str, float]:
+                wait_ms: float = 20.0, rounds: int = 4) -> dict[str, float]:
     """``lavr batch``'s local engine vs the bare per-image ultralytics loop, same image files.
 
     Both start from the same PNG files: the bare loop is ``model.predict(path)`` per
@@ -148,24 +148,31 @@ def bench_batch(n: int, seed: int, *, workers: int = 16, batch_size: int = 8,
         bgr = [np.ascontiguousarray(img[..., ::-1]) for img in images]
         model = YOLO(str(WEIGHTS_DIR / "shapes-yolo11n.pt"))
         model.predict(bgr[0], imgsz=320, verbose=False, device="cpu")
-        t0 = time.perf_counter()
-        for path in paths:
-            model.predict(str(path), imgsz=320, verbose=False, device="cpu")
-        bare = n / (time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        for img in bgr:
-            model.predict(img, imgsz=320, verbose=False, device="cpu")
-        bare_arrays = n / (time.perf_counter() - t0)
         agent = VisualAgent(verify=False)
         agent.run(_scenes(1, seed + 2000)[0], "How many circles are there?")  # load the detector
         agent.context.settings.update(batch_size=batch_size, batch_wait_ms=wait_ms)
         items = load_items(folder, question="How many circles are there?")
-        t0 = time.perf_counter()
-        report = run_local(items, agent, Path(tmp, "out.jsonl"), workers=workers, progress=False)
-        batch = n / (time.perf_counter() - t0)
-        if report["errors"] or report["answered"] != n:
-            raise RuntimeError(f"lavr batch answered {report['answered']} of {n} items, "
-                               f"{report['errors']} with an error")
+        # Alternate the three measurements over slices of the images (A B C A B C ...), so
+        # a change in the machine's load hits all three alike.
+        t_bare = t_arrays = t_batch = 0.0
+        for part in range(rounds):
+            sl = slice(part * n // rounds, (part + 1) * n // rounds)
+            t0 = time.perf_counter()
+            for path in paths[sl]:
+                model.predict(str(path), imgsz=320, verbose=False, device="cpu")
+            t_bare += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            for img in bgr[sl]:
+                model.predict(img, imgsz=320, verbose=False, device="cpu")
+            t_arrays += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            report = run_local(items[sl], agent, Path(tmp, "out.jsonl"), workers=workers,
+                               progress=False)
+            t_batch += time.perf_counter() - t0
+            if report["errors"] or report["answered"] != len(items[sl]):
+                raise RuntimeError(f"lavr batch answered {report['answered']} items, "
+                                   f"{report['errors']} with an error")
+        bare, bare_arrays, batch = n / t_bare, n / t_arrays, n / t_batch
     return {"batch_n": n, "bare_loop_img_per_s": bare, "bare_arrays_img_per_s": bare_arrays,
             "lavr_batch_img_per_s": batch, "batch_over_bare": batch / bare,
             "batch_over_bare_arrays": batch / bare_arrays, "batch_workers": workers,
