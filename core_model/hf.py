@@ -8,7 +8,8 @@
   messages become placeholders, so prompts carry the experts' summaries instead.
 
 Nothing is imported or loaded until the first call. Hub ids resolve from the
-local Hugging Face cache only, unless ``LAVR_ALLOW_DOWNLOAD=1``.
+Hugging Face hub (cache first) unless offline (``LAVR_OFFLINE=1``, ``HF_HUB_OFFLINE=1``
+or ``LAVR_ALLOW_DOWNLOAD=0``): then from the local cache only.
 """
 
 from __future__ import annotations
@@ -119,8 +120,8 @@ class TransformersModel(MultimodalModel):
         max_new_tokens: Default generation length.
         temperature: Default sampling temperature (0 = greedy).
         trust_remote_code: Allow the checkpoint's own code (InternVL and kin).
-        local_files_only: Never touch the network; default: unless
-            ``LAVR_ALLOW_DOWNLOAD=1``.
+        local_files_only: Never touch the network; default: when offline
+            (see :func:`~lavr.core_model.download.offline_reason`).
         convert_cache: Keep a converted copy of GGUF checkpoints in
             :func:`cache_dir` (parsing a GGUF takes minutes on a small CPU;
             the converted copy loads in about a second).
@@ -273,7 +274,8 @@ class TransformersModel(MultimodalModel):
             except (ModelError, ModelConfigError, WeightsNotFoundError):
                 raise
             except OSError as exc:
-                hint = ("Set LAVR_ALLOW_DOWNLOAD=1 to let transformers download it."
+                hint = ("Downloads are off (LAVR_OFFLINE, HF_HUB_OFFLINE or "
+                        "LAVR_ALLOW_DOWNLOAD=0); turn them on to let transformers fetch it."
                         if self.local_files_only else "")
                 raise WeightsNotFoundError(self.model_id, [self.model_id],
                                            f"{exc}. {hint}".strip()) from exc

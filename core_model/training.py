@@ -382,7 +382,7 @@ def _load_vlm(base: str) -> tuple[Any, Any]:
         processor = AutoProcessor.from_pretrained(base, local_files_only=offline)
         model = AutoModelForImageTextToText.from_pretrained(base, local_files_only=offline)
     except (OSError, ValueError) as exc:
-        hint = " (offline: set LAVR_ALLOW_DOWNLOAD=1 to download it)" if offline else ""
+        hint = " (offline: unset LAVR_OFFLINE/HF_HUB_OFFLINE to download it)" if offline else ""
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TrainingError(base, f"cannot load this base model{hint}: {first}") from exc
     return model, processor

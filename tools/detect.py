@@ -646,7 +646,7 @@ def _set_vocabulary(model: Any, spec: DetectorSpec, labels: Sequence[str]) -> No
     if missing:
         raise ExpertUnavailableError(
             TOOL_NAME, f"detector {spec.name!r} needs its text encoder {missing} to set classes; "
-                       f"put it in ultralytics' weights folder or set LAVR_ALLOW_DOWNLOAD=1")
+                       f"put it in ultralytics' weights folder, or turn offline mode off")
     model.set_classes(list(labels))
 
 
