@@ -118,6 +118,8 @@ class VisualAgent:
             content, question, budget and options; not on a conversation thread)
             from the result cache; its trace ends with a ``cache`` record.
             :meth:`stream` always runs the graph.
+        allow_url: Fetch images given as ``http(s)://`` URLs (public addresses only,
+            20 MB and 20 s at most); off by default: images are files, bytes or arrays.
         deadline: Whole-run deadline in seconds (default 600): past it no model or
             expert is asked any more and the answer is written from the evidence so
             far (the trace says so); model calls never outlive it.
@@ -139,7 +141,8 @@ class VisualAgent:
                  icl: IclOptions | int | dict[str, Any] | None = None,
                  demos: DemoStore | str | Path | None = None,
                  embedder: TextEmbedder | str | None = None,
-                 deadline: float = DEFAULT_DEADLINE, answer_cache: bool = True) -> None:
+                 deadline: float = DEFAULT_DEADLINE, answer_cache: bool = True,
+                 allow_url: bool = False) -> None:
         #: The validated settings (raises SettingsError for a bad one, before anything loads).
         self.settings = RunSettings.checked(
             detector=detector, max_steps=max_steps, verify=verify, device=device,
@@ -175,6 +178,8 @@ class VisualAgent:
         defaults = _reasoning_options(self.context.reasoning, cot, cot_steps, icl)
         self.context.reasoning.cot = CotOptions.model_validate(defaults["cot"])
         self.context.reasoning.icl = IclOptions.model_validate(defaults["icl"])
+        #: Whether http(s) image URLs are fetched (public addresses only, capped).
+        self.allow_url = bool(allow_url)
         self.max_steps = self.settings.max_steps
         #: Whole-run deadline in seconds.
         self.deadline = self.settings.deadline
@@ -234,7 +239,7 @@ class VisualAgent:
                                  "a conversation that has one)")
             arr = self._session_store().thread_image(thread_id)
         else:
-            arr = load_image(image)
+            arr = load_image(image, allow_url=self.allow_url)
         # Evidence and trace have append reducers: a new question on a thread starts them anew.
         inputs: dict[str, Any] = {
             "question": q, "max_steps": budget,
@@ -342,7 +347,7 @@ class VisualAgent:
             raise InputError(f"mode must be rule or llm, got {mode!r}")
         if mode == "llm" and self.model is None:
             raise InputError("LLM-mode correction needs a model: VisualAgent(model=...)")
-        arr = load_image(image)
+        arr = load_image(image, allow_url=self.allow_url)
         corrector = corrector_for_context(
             self.context, policy=policy, attach_boxes=attach_boxes,  # type: ignore[arg-type]
             model=self.model if mode == "llm" else None)

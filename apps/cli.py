@@ -58,6 +58,8 @@ def add_agent_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-verify", action="store_true", help="skip the verify node")
     p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     add_deadline_arg(p)
+    p.add_argument("--allow-url", action="store_true",
+                   help="fetch images given as http(s) URLs (public addresses only, 20 MB, 20 s)")
     p.add_argument("--direct", action="store_true",
                    help="answer from the --model alone, no experts (the MLLM-only baseline)")
     from lavr.apps.cot_cli import add_reasoning_args
@@ -103,6 +105,7 @@ def agent_from_args(args: argparse.Namespace, **extra: Any) -> Any:
     settings = check_agent_args(args, model_kwargs)
     return VisualAgent(detector=settings.detector, max_steps=settings.max_steps,
                        verify=settings.verify, device=settings.device, deadline=settings.deadline,
+                       allow_url=bool(getattr(args, "allow_url", False)),
                        **agent_kwargs(args), **model_kwargs, **extra)
 
 
@@ -201,6 +204,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     agent = VisualAgent(detector=settings.detector, max_steps=settings.max_steps,
                         verify=settings.verify, device=settings.device,
                         sessions=sessions, deadline=settings.deadline,
+                        allow_url=bool(getattr(args, "allow_url", False)),
                         **agent_kwargs(args), **model_kwargs)
     per_call = reasoning_kwargs(args)
     if args.resume:

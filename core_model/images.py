@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lavr.core_model.errors import ImageError
+from lavr.core_model.fetch import fetch_url, is_url
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def _open_pil(source: ImageLike) -> Image.Image:
         if not path.exists():
             if "://" in str(source):
                 raise ImageError(name, "is a URL; lavr reads local image files and bytes only "
-                                       "(download the image first)")
+                                       "(download it first, or allow URLs: --allow-url)")
             raise ImageError(name, "no such file")
         if path.is_dir():
             raise ImageError(name, "is a directory, expected an image file")
@@ -236,7 +237,8 @@ def _cap_size(img: Image.Image) -> Image.Image:
     return img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.LANCZOS)
 
 
-def load_image(source: ImageLike) -> np.ndarray:
+def load_image(source: ImageLike, *, allow_url: bool = False,
+               allow_private_urls: bool = False) -> np.ndarray:
     """Load and normalise an image.
 
     Args:
@@ -249,6 +251,10 @@ def load_image(source: ImageLike) -> np.ndarray:
         composited on white, 16-bit and palette images converted, and the
         longer side capped at :data:`MAX_SIDE` pixels.
 
+    URLs (``http://``, ``https://``) are fetched only with ``allow_url`` (public
+    addresses only, size and time capped: :func:`~lavr.core_model.fetch.fetch_url`);
+    otherwise a URL is refused, never read.
+
     Raises:
         ImageError: The source is missing, empty, not an image, truncated,
             too large, or of an unsupported kind.
@@ -256,6 +262,8 @@ def load_image(source: ImageLike) -> np.ndarray:
     name = _describe(source)
     if isinstance(source, np.ndarray):
         return _from_array(source, name)
+    if allow_url and is_url(source):
+        source = fetch_url(str(source), allow_private=allow_private_urls)
     img = _open_pil(source)
     try:
         rgb = _to_rgb(img, name)
