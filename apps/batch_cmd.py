@@ -222,7 +222,7 @@ def result_record(item: BatchItem, result: Any = None, *, seconds: float,
     return rec
 
 
-def answer_item(agent: Any, item: BatchItem, run_kwargs: dict[str, Any] | None = None
+def answer_item(agent: Any, item: BatchItem, *, run_kwargs: dict[str, Any] | None = None
                 ) -> dict[str, Any]:
     """Answer one item with a fork of ``agent``; bad input becomes the line's ``error``."""
     t0 = time.perf_counter()
@@ -255,7 +255,8 @@ def run_local(items: list[BatchItem], agent: Any, out: str | Path, *, workers: i
     answered = errors = 0
     t0 = time.perf_counter()
     with ResultWriter(out) as writer, ThreadPoolExecutor(max_workers=workers) as pool:
-        for rec in _bounded(pool, agent, iter(items), 2 * workers, run_kwargs):
+        for rec in _bounded(pool, agent, items=iter(items), limit=2 * workers,
+                            run_kwargs=run_kwargs):
             writer.write(rec)
             logger.info("wrote %s", rec["id"])
             answered += 1
@@ -267,7 +268,7 @@ def run_local(items: list[BatchItem], agent: Any, out: str | Path, *, workers: i
             "items_per_s": answered / seconds if seconds > 0 else 0.0}
 
 
-def _bounded(pool: ThreadPoolExecutor, agent: Any, items: Iterator[BatchItem], limit: int,
+def _bounded(pool: ThreadPoolExecutor, agent: Any, *, items: Iterator[BatchItem], limit: int,
              run_kwargs: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
     """Results in completion order, never more than ``limit`` items submitted at once."""
     running: set[Future[dict[str, Any]]] = set()
@@ -275,7 +276,7 @@ def _bounded(pool: ThreadPoolExecutor, agent: Any, items: Iterator[BatchItem], l
         if len(running) >= limit:
             done, running = wait(running, return_when=FIRST_COMPLETED)
             yield from (f.result() for f in done)
-        running.add(pool.submit(answer_item, agent, item, run_kwargs))
+        running.add(pool.submit(answer_item, agent, item, run_kwargs=run_kwargs))
     while running:
         done, running = wait(running, return_when=FIRST_COMPLETED)
         yield from (f.result() for f in done)

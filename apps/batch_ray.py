@@ -69,7 +69,7 @@ class AgentActor:
         items = [BatchItem(str(i), str(im), str(q), json.loads(str(e)))
                  for i, im, q, e in zip(batch["id"], batch["image"], batch["question"],
                                         batch["extra"], strict=True)]
-        records = self.pool.map(lambda it: answer_item(self.agent, it, self.run_kwargs), items)
+        records = self.pool.map(lambda it: answer_item(self.agent, it, run_kwargs=self.run_kwargs), items)
         return {"line": np.array([encode_record(r) for r in records], dtype=object)}
 
 

@@ -121,8 +121,8 @@ def _detector_deployment(serve: Any, *, gpus: float, max_replicas: int) -> Any:
             for (spec, conf, _), where in groups.items():
                 detector, labels, device = spec
                 images = [calls[ci][1][ii] for ci, ii in where]
-                dets = await asyncio.to_thread(predict_raw, detector, labels, images, conf,
-                                               experts=self.pool, device=device)
+                dets = await asyncio.to_thread(predict_raw, detector, images, labels=labels,
+                                               conf=conf, experts=self.pool, device=device)
                 for (ci, ii), d in zip(where, dets, strict=True):
                     out[ci][ii] = d
             return out

@@ -718,8 +718,8 @@ def _get_loaded(run: DetectorRun, experts: ExpertPool, device: str) -> LoadedDet
     return experts.get(key, DetectorLoader(spec, tuple(run.labels), device, key))
 
 
-def predict_raw(detector: str, labels: Sequence[str], images: Sequence[np.ndarray], conf: float,
-                *, experts: ExpertPool, device: str = "auto") -> list[Detections]:
+def predict_raw(detector: str, images: Sequence[np.ndarray], *, labels: Sequence[str], conf: float,
+                experts: ExpertPool, device: str = "auto") -> list[Detections]:
     """One model call on ``HxWx3 uint8 RGB`` images, unfiltered by label (what a served
     detector answers for :meth:`DetectorLoader.proxy`).
 
