@@ -213,16 +213,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
         result = agent.chat(args.image, args.question, thread_id=args.thread, **per_call)
     else:
         result = agent.run(args.image, args.question, **per_call)
-    if args.save_annotated:
-        result.save_annotated(args.save_annotated)
-    if args.save_html:
-        result.save_html(args.save_html)
+    failed = _save_outputs(result, args)  # checked up front; a disk can still fill up
     if args.json:
         data = result.to_dict()
         if args.image:  # lets 'lavr demos add --from-trace' find the image
             data["image"]["path"] = str(Path(args.image).resolve())
         print(json.dumps(data, indent=2, default=str))
-        return EXIT_OK
+        return _report_failed(failed)
     print(f"Q: {result.question}")
     print("Steps:")
     _print_trace(result)
@@ -236,9 +233,35 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.sessions:
         print(f"(conversation {args.thread!r}, turn {len(result.history) + 1}, "
               f"in {args.sessions})")
-    if args.save_annotated:
+    if args.save_annotated and not failed:
         print(f"(annotated image written to {args.save_annotated})")
-    return EXIT_OK
+    return _report_failed(failed)
+
+
+def _save_outputs(result: Any, args: argparse.Namespace) -> str | None:
+    """Write ``--save-annotated`` and ``--save-html``; the first failure as one line, or None.
+
+    The answer is printed whatever happens here, so a failed write never loses it.
+    """
+    from lavr.core_model.errors import LavrError
+
+    for flag, path, save in (("--save-annotated", args.save_annotated, result.save_annotated),
+                             ("--save-html", args.save_html, result.save_html)):
+        if not path:
+            continue
+        try:
+            save(path)
+        except (OSError, LavrError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            return f"{flag} {path!r}: could not write ({reason}); the answer above is complete"
+    return None
+
+
+def _report_failed(failed: str | None) -> int:
+    if failed is None:
+        return EXIT_OK
+    print(f"lavr: error: {one_line(failed)}", file=sys.stderr)
+    return EXIT_INPUT
 
 
 def cmd_models(args: argparse.Namespace) -> int:

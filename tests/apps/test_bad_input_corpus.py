@@ -59,3 +59,42 @@ def test_case_through_a_real_process(name, tmp_path):
             proc.stderr
     else:
         assert proc.stdout.startswith("Q: ") and "\nA: " in proc.stdout
+
+
+def test_a_write_that_fails_after_the_run_keeps_the_answer(tmp_path, capsys, monkeypatch):
+    from lavr.agents.result import AgentResult
+    from lavr.apps.cli import main
+
+    def disk_full(self, path):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(AgentResult, "save_annotated", disk_full)
+    code = main(["ask", BY_NAME["ask-good"].argv(tmp_path)[1], "How many red circles are there?",
+                 "--no-verify", "--save-annotated", str(tmp_path / "a.png")])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert "\nA: " in out  # the answer was printed
+    assert err.count("\n") == 1 and "No space left on device" in err and "answer above" in err
+
+
+def test_a_recovered_backend_failure_is_one_warning_line(caplog):
+    import logging
+
+    import numpy as np
+
+    from lavr.agents import VisualAgent
+    from lavr.core_model.scripted import FunctionModel
+
+    def broken(messages, options):
+        raise RuntimeError("backend bug\nwith a second line")
+
+    agent = VisualAgent(model=FunctionModel(broken, name="broken"), verify=False,
+                        detector="shapes", answer_cache=False)
+    with caplog.at_level(logging.WARNING):
+        result = agent.run(np.zeros((16, 16, 3), np.uint8), "How many circles are there?")
+    assert result.answer and result.fallbacks
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING
+                and "broken crashed" in r.getMessage()]
+    assert warnings  # plan, decide, refine: each one line
+    for r in warnings:
+        assert r.exc_info is None and "\n" not in r.getMessage()
