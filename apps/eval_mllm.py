@@ -90,7 +90,8 @@ def peak_rss_mb() -> float:
 
 def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
                   modes: tuple[str, ...] = MODES, detector: str = "auto",
-                  roles: str | None = None, progress: bool = True) -> dict[str, Any]:
+                  roles: str | None = None, retries: int = 0,
+                  progress: bool = True) -> dict[str, Any]:
     """Direct and with-experts accuracy of ``model`` on the same synthetic items.
 
     Args:
@@ -99,6 +100,7 @@ def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
             (:data:`lavr.apps.train_data.PHRASINGS`).
         modes: ``direct`` and/or ``experts``.
         roles: Roles the model takes with experts (default all).
+        retries: Re-asks after an unusable reply (default 0: first replies only).
     """
     from tqdm import tqdm
 
@@ -109,8 +111,8 @@ def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
     from lavr.core_model.select import load_model
 
     resolved = load_model(model) if isinstance(model, str) else model
-    agent = VisualAgent(detector=detector, verify=False, model=resolved, model_roles=roles) \
-        if "experts" in modes else None
+    agent = VisualAgent(detector=detector, verify=False, model=resolved, model_roles=roles,
+                        model_retries=retries) if "experts" in modes else None
     items = make_items(n, seed)
     per: dict[str, dict[str, list[int]]] = {m: defaultdict(lambda: [0, 0]) for m in modes}
     seconds = dict.fromkeys(modes, 0.0)
@@ -210,6 +212,7 @@ def run_cli(args: argparse.Namespace) -> int:
         raise InputError(f"--modes takes {', '.join(MODES)}, got {args.modes!r}")
     report = evaluate_mllm(args.model, n=args.n, seed=args.seed, phrasings=args.phrasings,
                            modes=modes, detector=args.detector, roles=args.roles,
+                           retries=args.model_retries,
                            progress=not args.no_progress and not args.json)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
@@ -227,6 +230,8 @@ def add_eval_parser(esub: Any) -> None:
                         "experts, per question type")
     p.add_argument("--model", default="lavr-mllm", help="model string (default lavr-mllm)")
     p.add_argument("--roles", default=None, help="roles with experts (default all)")
+    p.add_argument("--model-retries", type=int, default=0,
+                   help="re-asks after an unusable reply (default 0)")
     p.add_argument("--n", type=int, default=50)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--phrasings", choices=("original", "train", "heldout"), default="original",

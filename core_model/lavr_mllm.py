@@ -62,6 +62,8 @@ CHAT_TEMPLATE = (
 #: Files of the trained parts.
 CONFIG_FILE, PROCESSOR_FILE, VISION_FILE, ADAPTER_DIR = (
     "config.json", "processor.json", "vision.safetensors", "adapter")
+#: Generation cap: the longest trained reply (a five-step plan) is about 115 tokens.
+MAX_NEW_TOKENS = 120
 #: Marks a finished assembly.
 ASSEMBLED_MARK = "lavr_assembled.json"
 #: Trainable (non-LM) module prefixes of Gemma3ForConditionalGeneration.
@@ -352,6 +354,7 @@ class LavrMLLM(TransformersModel):
         options.setdefault("name", MLLM_NAME)
         options.setdefault("max_image_side", IMAGE_SIZE * 4)
         options.setdefault("prompt_lookup", None)
+        options.setdefault("max_new_tokens", MAX_NEW_TOKENS)
         super().__init__(str(parts), kind="vlm", local_files_only=True, **options)
         self.parts = Path(parts)
         self.lm_dir = lm_dir

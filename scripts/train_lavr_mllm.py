@@ -57,6 +57,9 @@ def main() -> None:
     p.add_argument("--captions", type=int, default=120)
     p.add_argument("--per-role", default="plan=120,refine=70,decide=20,vqa=70")
     p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--align-steps", type=int, default=15,
+                   help="alignment optimiser steps of 4 records (-1: --epochs)")
+    p.add_argument("--grad-accum", type=int, default=2, help="roles: records per step")
     p.add_argument("--align-lr", type=float, default=1e-3)
     p.add_argument("--roles-lr", type=float, default=5e-4)
     p.add_argument("--threads", type=int, default=1)
@@ -75,9 +78,11 @@ def main() -> None:
     common = ["--threads", str(args.threads), "--device", args.device, "--seed",
               str(args.seed), "--epochs", str(args.epochs), "--save-steps", "5"]
     run("train", "align", str(data / "align.jsonl"), "--out", str(work / "align"),
-        "--base", "new", "--lr", str(args.align_lr), *common)
+        "--base", "new", "--lr", str(args.align_lr), "--max-steps", str(args.align_steps),
+        *common)
     run("train", "roles", str(data / "roles.jsonl"), "--out", str(work / "roles"),
-        "--base", str(work / "align"), "--lr", str(args.roles_lr), *common)
+        "--base", str(work / "align"), "--lr", str(args.roles_lr), "--grad-accum",
+        str(args.grad_accum), *common)
     if args.install:
         target = Path(__file__).resolve().parents[1] / "core_model" / "weights" / "lavr-mllm"
         shutil.rmtree(target, ignore_errors=True)
