@@ -30,6 +30,7 @@ from typing import Any
 from lavr.core_model.errors import ModelError, WeightsNotFoundError
 from lavr.core_model.hf import TransformersModel, cache_dir
 from lavr.core_model.messages import Message
+from lavr.core_model.model import GenerationOptions
 
 logger = logging.getLogger(__name__)
 
@@ -362,6 +363,10 @@ class LavrMLLM(TransformersModel):
     def _source(self) -> tuple[str, dict[str, Any]]:
         folder = assemble(self.parts, lm_dir=self.lm_dir)
         return str(folder), {"local_files_only": True, "trust_remote_code": False}
+
+    def _stops(self, options: GenerationOptions) -> tuple[str, ...]:
+        """Every trained reply is one line, so a line break ends a reply too."""
+        return (*super()._stops(options), "\n")
 
     def render(self, messages: Sequence[Message]) -> str:
         """The prompt without system turns (the model was trained without instructions)."""
