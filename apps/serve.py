@@ -70,14 +70,23 @@ def start(args: argparse.Namespace) -> bool:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run ``lavr serve`` until interrupted."""
+    """Run ``lavr serve`` until Ctrl-C or SIGTERM."""
+    import signal
+    import time
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
     started = start(args)
     print(f"lavr serving on http://{args.host}:{args.port} (POST /v1/ask, POST /v1/correct, "
           "GET /healthz); Ctrl-C stops", file=sys.stderr)
+    signal.signal(signal.SIGINT, stop)  # Ray installs its own handlers: take them back
+    signal.signal(signal.SIGTERM, stop)
     try:
-        import threading
-
-        threading.Event().wait()
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("lavr serve: stopping", file=sys.stderr)
     finally:
         from ray import serve
 
