@@ -411,7 +411,8 @@ class VisualAgent:
     def _answer_key(self, inputs: dict[str, Any]) -> str:
         """Result-cache key of a whole answer: image content, question, budget, options."""
         image = self.context.artifacts.get(inputs["image_ref"])
-        return ResultCache.key(image_hash(image), "agent.answer", {
+        inputs["image_ref_hash"] = digest = image_hash(image)  # ingest reuses it
+        return ResultCache.key(digest, "agent.answer", {
             "question": inputs["question"], "max_steps": inputs["max_steps"],
             "reasoning": inputs["reasoning_options"], "verify": self.context.verify,
             "settings": self.context.settings})

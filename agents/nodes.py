@@ -63,8 +63,10 @@ def ingest(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Validate and normalise the image; store pixels; keep only ids in state."""
     ctx = runtime.context
     t0 = time.perf_counter()
-    image = load_image(ctx.artifacts.get(state["image_ref"]))
-    digest = image_hash(image)
+    raw = ctx.artifacts.get(state["image_ref"])
+    image = load_image(raw)
+    known = state.get("image_ref_hash")  # the caller hashed these very pixels already
+    digest = known if known and image is raw else image_hash(image)
     image_id = ctx.artifacts.put(image, key=f"img_{digest}")
     h, w = image.shape[:2]
     return {

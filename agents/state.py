@@ -22,6 +22,9 @@ class AgentState(TypedDict, total=False):
     Keys:
         question: The user's question.
         image_ref: Artifact id of the raw image source (before ingest).
+        image_ref_hash: Content hash of the array under ``image_ref`` when the caller
+            already computed it (``run()`` does, for the answer cache); ingest then
+            does not hash the pixels again.
         image_id: Artifact id of the normalised ``HxWx3 uint8`` image.
         image_hash: Content hash of the image.
         image_size: ``[width, height]``.
@@ -43,6 +46,7 @@ class AgentState(TypedDict, total=False):
 
     question: str
     image_ref: str
+    image_ref_hash: str
     image_id: str
     image_hash: str
     image_size: list[int]
