@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 GOOD = str(REPO / "examples" / "shapes_1.png")
 Q = "How many red circles are there?"
 #: Deadline given to every command-line case (seconds).
-DEADLINE = "30"
+DEADLINE = "60"
 DEAD_URL = "openai:m@http://127.0.0.1:9/v1"  # nothing listens on port 9
 
 
@@ -174,11 +174,12 @@ CASES: list[Case] = [
         ("jpeg-cut-10", "image"), ("png-half", "truncated"), ("png-bomb", "too large"),
         ("html", "not a recognised image"), ("pdf-header", "not a recognised image")]],
     # ask: questions
-    Case("ask-question-empty", 2, "empty", argv=lambda tmp: ["ask", GOOD, ""]),
+    Case("ask-question-empty", 2, "empty", argv=lambda tmp: ["ask", GOOD, "", "--deadline", DEADLINE]),
     Case("ask-question-blank", 2, "empty", argv=lambda tmp: ["ask", GOOD, " \n\t "]),
     Case("ask-question-100k", 2, "limit is", argv=lambda tmp: ["ask", GOOD, "x" * 100_000]),
     Case("ask-question-control-chars", 0, argv=lambda tmp: [
-        "ask", GOOD, "How many\x00 red\x1b[31m circles\u202e?", "--no-verify"]),
+        "ask", GOOD, "How many\x00 red\x1b[31m circles\u202e?", "--no-verify", "--deadline",
+        DEADLINE]),
     Case("ask-no-image-no-sessions", 2, "image", argv=lambda tmp: ["ask", Q]),
     # ask: settings
     Case("ask-max-steps-0", 2, "--max-steps", argv=ask("--max-steps", "0")),
