@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from lavr.agents.graph import compile_graph, run_direct
 from lavr.agents.nodes import DEFAULT_MAX_STEPS, recursion_limit
+from lavr.agents.refine import ANSWER_STYLES
 from lavr.agents.result import AgentResult, PlanReview, StepEvent, StreamEvent
 from lavr.agents.session import SessionError, SessionStore
 from lavr.agents.settings import DEFAULT_DEADLINE, MAX_STEPS_LIMIT, RunSettings
@@ -128,6 +129,10 @@ class VisualAgent:
         SettingsError: A bad setting (type, range, a device this machine lacks, a
             detector that cannot load, an unusable sessions file), before anything runs.
         ModelConfigError: A bad model string, role or backend option.
+        style: Answer style of ``result.answer``: ``plain`` (what a person would
+            write; the evidence stays in ``result.cited`` and the boxes) or
+            ``grounded`` (step-id citations and pixel boxes in the text). Both
+            texts are always in ``result.answers``.
     """
 
     def __init__(self, *, detector: str = "auto", max_steps: int = DEFAULT_MAX_STEPS,
@@ -142,7 +147,9 @@ class VisualAgent:
                  demos: DemoStore | str | Path | None = None,
                  embedder: TextEmbedder | str | None = None,
                  deadline: float = DEFAULT_DEADLINE, answer_cache: bool = True,
-                 allow_url: bool = False) -> None:
+                 allow_url: bool = False, style: str = "plain") -> None:
+        if style not in ANSWER_STYLES:
+            raise SettingsError(f"style must be one of {', '.join(ANSWER_STYLES)}, got {style!r}")
         #: The validated settings (raises SettingsError for a bad one, before anything loads).
         self.settings = RunSettings.checked(
             detector=detector, max_steps=max_steps, verify=verify, device=device,
@@ -174,7 +181,7 @@ class VisualAgent:
             planner=planner or roles.planner or RulePlanner(),
             settings={"detector": detector, "device": device},
             verify=verify, model=roles.tool_model, decider=roles.decider, refiner=roles.refiner,
-            reasoning=ReasoningSetup(store=demos, embedder=embedder))
+            reasoning=ReasoningSetup(store=demos, embedder=embedder), style=style)
         defaults = _reasoning_options(self.context.reasoning, cot, cot_steps, icl)
         self.context.reasoning.cot = CotOptions.model_validate(defaults["cot"])
         self.context.reasoning.icl = IclOptions.model_validate(defaults["icl"])
@@ -244,7 +251,7 @@ class VisualAgent:
         inputs: dict[str, Any] = {
             "question": q, "max_steps": budget,
             "evidence": Overwrite([]), "trace": Overwrite([]), "stop_reason": "", "answer": "",
-            "cited": [], "reasoning_options": options, "demos": [], "cot": {}}
+            "answers": {}, "cited": [], "reasoning_options": options, "demos": [], "cot": {}}
         if thread_id is not None:
             store = self._session_store()
             store.attach(thread_id, store.put_image(arr))
@@ -589,6 +596,7 @@ class VisualAgent:
         image = self.context.artifacts.get(state["image_id"])
         return AgentResult(
             question=state["question"], answer=state.get("answer", ""),
+            answers=dict(state.get("answers") or {}), style=self.context.style,
             steps=list(state.get("trace", [])), evidence=list(state.get("evidence", [])),
             plan=dict(state.get("plan", {})), cited=list(state.get("cited", [])), image=image,
             image_hash=state["image_hash"], thread_id=thread_id,

@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from lavr.agents import cot_nodes
-from lavr.agents.refine import refine_answer
+from lavr.agents.refine import Reply, has_pixel_boxes, plain_text, refine_reply
 from lavr.agents.state import AgentContext, AgentState, trace_record
 from lavr.core_model import deadline
 from lavr.core_model.errors import LavrError, log_recovered
@@ -316,12 +316,16 @@ def after_decide(state: AgentState) -> str:
 
 
 def refine(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Semantic refiner: write the answer from the evidence, citing step ids."""
+    """Semantic refiner: write the answer from the evidence, in both answer styles.
+
+    A model refiner writes the grounded text (citing step ids); its plain text
+    is the same without citations and boxes. The rule refiner writes both.
+    """
     ctx = runtime.context
     t0 = time.perf_counter()
     plan_ = Plan.model_validate(state["plan"])
     trace: list[dict[str, Any]] = []
-    answer = None
+    reply: Reply | None = None
     if ctx.refiner is not None:
         try:
             answer, cited = ctx.refiner.refine(plan_, state.get("evidence", []),
@@ -332,23 +336,27 @@ def refine(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
                 f"{getattr(ctx.refiner, 'name', 'refiner')} answer unusable; the rule refiner "
                 "writes it"), seconds=time.perf_counter() - t0, fallback=True))
             t0 = time.perf_counter()
-            answer = None
         else:
             trace += _attempt_records("refine", ctx.refiner)[:-1]  # the last is the answer
-    if answer is None:
-        answer, cited = refine_answer(plan_, state.get("evidence", []), ctx.artifacts,
-                                      image_size=state.get("image_size"))
+            reply = Reply(plain=plain_text(answer), grounded=answer, cited=cited)
+    if reply is None:
+        reply = refine_reply(plan_, state.get("evidence", []), ctx.artifacts,
+                             image_size=state.get("image_size"))
+    answer = reply.text(ctx.style)
     trace.append(trace_record("refine", summary=answer, seconds=time.perf_counter() - t0,
-                              cited=cited))
-    return {"answer": answer, "cited": cited, "trace": trace}
+                              cited=reply.cited, answers=reply.texts()))
+    return {"answer": answer, "answers": reply.texts(), "cited": reply.cited, "trace": trace}
 
 
 def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Verifier: check the answer claim by claim with the experts and correct it (Woodpecker).
 
     Uses only the experts the agent's registry offers and reuses the run's OCR
-    lines. The trace record lists every claim with its verdict; when the
-    answer changes, the original is kept in the record.
+    lines. Every answer style is checked; the plain text gets no inline boxes,
+    and a text that already gives pixel boxes gets no normalised ones (one
+    coordinate convention per answer). The trace record lists every claim of
+    the answer with its verdict; when the answer changes, the original is kept
+    in the record.
     """
     ctx = runtime.context
     if not ctx.verify:
@@ -362,18 +370,34 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     from lavr.agents.verify.pipeline import corrector_for_context
 
     t0 = time.perf_counter()
+    texts = dict(state.get("answers") or {}) or {ctx.style: answer}
+    texts[ctx.style] = answer
+    order = [ctx.style] + [k for k in texts if k != ctx.style]
+    results: dict[str, Any] = {}
     try:
-        corrector = corrector_for_context(ctx, evidence=state.get("evidence", []))
-        result = corrector.correct(ctx.artifacts.get(state["image_id"]), answer)
+        for style in order:
+            text = texts[style]
+            done = next((r for r in results.values() if r.original == text), None)
+            if done is not None:  # both styles read the same: check once
+                results[style] = done
+                continue
+            attach = None if style == "grounded" and not has_pixel_boxes(text) else False
+            corrector = corrector_for_context(ctx, evidence=state.get("evidence", []),
+                                              attach_boxes=attach)
+            results[style] = corrector.correct(ctx.artifacts.get(state["image_id"]), text)
     except Exception as exc:  # noqa: BLE001 - the answer stands, marked unchecked
         if not isinstance(exc, LavrError):
             log_recovered(logger, exc, "verify crashed; the answer is left unchecked")
         return {"trace": [trace_record("verify", summary="could not check the answer",
                                        error=str(exc), seconds=time.perf_counter() - t0,
                                        fallback=True)]}
+    result = results[ctx.style]
     record = trace_record("verify", summary=result.summary(), seconds=time.perf_counter() - t0,
                           claims=[k.public() for k in result.claims], mode=result.mode)
     update: dict[str, Any] = {"trace": [record]}
+    corrected = {style: r.corrected for style, r in results.items()}
+    if corrected != texts:
+        update["answers"] = corrected
     if result.changed:
         record["original_answer"] = answer
         update["answer"] = result.corrected

@@ -1,36 +1,80 @@
-"""Rule-mode semantic refiner: a fluent answer written from evidence only.
+"""Rule-mode semantic refiner: an answer written from evidence only, in two styles.
 
-Every sentence cites the step ids it rests on (``[s3]``) and boxes where they help.
+- ``plain`` (the default): what a person would write — "No, the square is to the
+  right of the circle.", "There are three circles.", "The square is green." No
+  step ids, boxes, arrows or tool internals; the evidence stays available as
+  structured data (cited step ids, boxes) in :class:`~lavr.agents.result.AgentResult`.
+- ``grounded``: the same facts with the step ids they rest on (``[s3]``) and
+  pixel boxes ``[x1, y1, x2, y2]`` where they help.
+
+Both texts are always written (:class:`Reply`); the agent's ``style`` picks which
+one is *the* answer.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
 
 from lavr.planners.plan import Plan
 from lavr.tools.base import ArtifactStore
 from lavr.tools.detections import Detections
+from lavr.tools.vocab import (
+    article,
+    capitalise,
+    count_phrase,
+    join_words,
+    number_word,
+    pluralise,
+    there_be,
+)
 
-NUMBER_WORDS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-                "ten", "eleven", "twelve"]
+AnswerStyle = Literal["plain", "grounded"]
+#: The answer styles, the default first.
+ANSWER_STYLES: tuple[str, ...] = ("plain", "grounded")
+#: Image positions named in plain answers (thirds of the width and height).
+_RELATION_PHRASES = {"left_of": "to the left of", "right_of": "to the right of",
+                     "above": "above", "below": "below", "inside": "inside",
+                     "overlaps": "overlapping"}
+_OPPOSITE = {"left_of": "right_of", "right_of": "left_of", "above": "below", "below": "above"}
 
 
-def _plural(noun: str, n: int) -> str:
-    if n == 1 or not noun:
-        return noun
-    last = noun.split()[-1]
-    if last in ("person",):
-        return noun[: -len(last)] + "people"
-    if last.endswith(("s", "x", "ch", "sh")):
-        return noun + "es"
-    if last.endswith("y") and last[-2:-1] not in "aeiou":
-        return noun[:-1] + "ies"
-    return noun + "s"
+@dataclass(frozen=True)
+class Reply:
+    """One answer in both styles.
+
+    Attributes:
+        plain: Plain English, no citations or boxes.
+        grounded: The same with step-id citations and pixel boxes.
+        cited: Step ids the answer rests on, in order.
+    """
+
+    plain: str
+    grounded: str
+    cited: list[str] = field(default_factory=list)
+
+    def text(self, style: str) -> str:
+        """The answer in ``style`` (``plain`` or ``grounded``)."""
+        return self.grounded if style == "grounded" else self.plain
+
+    def texts(self) -> dict[str, str]:
+        """``{"plain": ..., "grounded": ...}``."""
+        return {"plain": self.plain, "grounded": self.grounded}
 
 
-def _num(n: int) -> str:
-    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else str(n)
+def check_style(style: str) -> str:
+    """``style`` if it is an answer style.
+
+    Raises:
+        ValueError: Any other value (callers turn it into their layer's input error).
+    """
+    if style not in ANSWER_STYLES:
+        raise ValueError(f"style must be one of {', '.join(ANSWER_STYLES)}, got {style!r}")
+    return style
 
 
 def _box(b: list[float]) -> str:
@@ -39,7 +83,7 @@ def _box(b: list[float]) -> str:
 
 def _where(box: list[float], size: list[int] | None) -> str:
     if not size:
-        return ""
+        return "in the image"
     w, h = size
     cx, cy = (box[0] + box[2]) / 2 / max(w, 1), (box[1] + box[3]) / 2 / max(h, 1)
     col = "left" if cx < 1 / 3 else "right" if cx > 2 / 3 else "centre"
@@ -53,6 +97,21 @@ def _where(box: list[float], size: list[int] | None) -> str:
     return f"at the {row} {col}"
 
 
+def _cite(ids: list[str]) -> str:
+    ids = [i for i in dict.fromkeys(ids) if i]
+    return f" [{', '.join(ids)}]" if ids else ""
+
+
+def _reply(plain: str, grounded: str, cited: list[str]) -> Reply:
+    cited = list(dict.fromkeys(c for c in cited if c))
+    return Reply(plain=plain, grounded=grounded + _cite(cited), cited=cited)
+
+
+def _same(text: str, cited: list[str]) -> Reply:
+    """A reply whose plain and grounded texts differ only by the citation."""
+    return _reply(text, text, cited)
+
+
 class _Evidence:
     def __init__(self, plan: Plan, records: list[dict[str, Any]], artifacts: ArtifactStore) -> None:
         self.plan = plan
@@ -63,6 +122,9 @@ class _Evidence:
     def get(self, sid: str | None) -> dict[str, Any] | None:
         return self.by_id.get(sid) if sid else None
 
+    def step(self, sid: str | None) -> Any:
+        return next((s for s in self.plan.steps if s.id == sid), None)
+
     def dets(self, sid: str | None) -> Detections | None:
         rec = self.get(sid)
         if not rec or not rec.get("artifact_id") or rec["artifact_id"] not in self.artifacts:
@@ -71,7 +133,7 @@ class _Evidence:
         return obj if isinstance(obj, Detections) else None
 
     def source_of(self, sid: str) -> str | None:
-        step = next((s for s in self.plan.steps if s.id == sid), None)
+        step = self.step(sid)
         if step is None:
             return None
         return step.args.get("source") or step.args.get("a")
@@ -96,32 +158,31 @@ class _Evidence:
         return list(reversed(out))
 
 
-def _cite(ids: list[str]) -> str:
-    ids = [i for i in dict.fromkeys(ids) if i]
-    return f" [{', '.join(ids)}]" if ids else ""
-
-
-def _failure(ev: _Evidence) -> tuple[str, list[str]]:
+def _failure(ev: _Evidence) -> Reply:
     errs = ev.errors()
     if not errs:
-        return "", []
+        return Reply("", "", [])
     first = errs[0]
     if first.get("user_message"):  # the tool already said it for a person
         return f"{first['user_message']}{_cite([first['step_id']])}", [first["step_id"]]
     reason = str(first["error"]).removeprefix(f"{first['tool']}: ").rstrip(".")
-    return (f"I could not gather the evidence: {first['tool']} failed ({reason})."
-            f"{_cite([first['step_id']])}", [first["step_id"]])
+    return _reply(f"I could not answer that: {reason}.",
+                  f"I could not gather the evidence: {first['tool']} failed ({reason}).",
+                  [first["step_id"]])
 
 
-def _describe_all(dets: Detections) -> str:
+def _describe_all(dets: Detections, *, articles: bool = False) -> str:
     names = Counter(dets.describe(i) for i in range(len(dets)))
-    parts = [f"{_num(n)} {_plural(name, n)}" for name, n in names.most_common()]
-    if len(parts) > 1:
-        return ", ".join(parts[:-1]) + " and " + parts[-1]
-    return parts[0] if parts else "nothing"
+    parts = [article(name) if articles and n == 1 else count_phrase(n, name)
+             for name, n in names.most_common()]
+    return join_words(parts) or "nothing"
 
 
-def _answer_count(ev: _Evidence, target: str, exists: bool) -> tuple[str, list[str]]:
+def _noun(target: str) -> str:
+    return target or "object"
+
+
+def _answer_count(ev: _Evidence, target: str, exists: bool) -> Reply:
     got = ev.answer()
     if got is None:
         return _failure(ev)
@@ -131,46 +192,50 @@ def _answer_count(ev: _Evidence, target: str, exists: bool) -> tuple[str, list[s
         # a model's plan may end a count on a step that gives objects, not a number
         own = ev.dets(sid)
         if own is None:
-            return (f"The plan's last step ({rec['tool']}) does not give a number.{_cite(chain)}",
-                    chain)
+            return _reply("I could not count them: the last step of the plan does not give a "
+                          "number.", f"The plan's last step ({rec['tool']}) does not give a "
+                          "number.", chain)
         value = len(own)
     n = int(value or 0)
     dets = ev.dets(ev.source_of(sid) if sid else None)
     boxes = ""
-    if dets is not None and 0 < len(dets) <= 6:
+    if dets is not None and 0 < len(dets) <= 6 and len(dets) == n:
         boxes = " at " + ", ".join(_box(b) for b in dets.xyxy.tolist())
-    noun = target or "object"
+    noun = _noun(target)
     if exists:
         if n == 0:
-            return f"No, I found no {noun} in the image.{_cite(chain)}", chain
-        return (f"Yes, there {'is' if n == 1 else 'are'} {_num(n)} {_plural(noun, n)}{boxes}."
-                f"{_cite(chain)}"), chain
-    verb = "is" if n == 1 else "are"
-    return f"There {verb} {_num(n)} {_plural(noun, n)}{boxes}.{_cite(chain)}", chain
+            text = f"No, there is no {pluralise(noun, 1)} in the image."
+            return _reply(text, text, chain)
+        return _reply(f"Yes, {there_be(n, noun)}.", f"Yes, {there_be(n, noun)}{boxes}.", chain)
+    sentence = capitalise(there_be(n, noun))
+    return _reply(f"{sentence}.", f"{sentence}{boxes}.", chain)
 
 
-def _answer_colour(ev: _Evidence, target: str) -> tuple[str, list[str]]:
+def _answer_colour(ev: _Evidence, target: str) -> Reply:
     got = ev.answer()
     if got is None:
         return _failure(ev)
     sid, rec, chain = got
     dets = ev.dets(sid)
-    noun = target or "object"
+    noun = _noun(target)
+    one = pluralise(noun, 1)
     if dets is None or len(dets) == 0:
-        return f"I found no {noun}, so I cannot name its colour.{_cite(chain)}", chain
+        return _same(f"I found no {one}, so I cannot name its colour.", chain)
     colours = [str(c) for c in dets.data.get("colour", [])]
     if not colours:
-        return f"I could not determine the colour of the {noun}.{_cite(chain)}", chain
+        return _same(f"I could not tell the colour of the {one}.", chain)
     if len(dets) == 1:
-        return (f"The {noun} is {colours[0]} (box {_box(dets.xyxy[0].tolist())})."
-                f"{_cite(chain)}"), chain
+        return _reply(f"The {one} is {colours[0]}.",
+                      f"The {one} is {colours[0]} (box {_box(dets.xyxy[0].tolist())}).", chain)
+    n = len(dets)
     counts = Counter(colours)
     if len(counts) == 1:
-        return (f"All {_num(len(dets))} {_plural(noun, len(dets))} are {colours[0]}."
-                f"{_cite(chain)}"), chain
-    parts = ", ".join(f"{_num(n)} {c}" for c, n in counts.most_common())
-    return (f"There are {_num(len(dets))} {_plural(noun, len(dets))}: {parts}.{_cite(chain)}",
-            chain)
+        text = f"All {count_phrase(n, noun)} are {colours[0]}."
+        if n == 2:
+            text = f"Both {pluralise(noun, 2)} are {colours[0]}."
+        return _same(text, chain)
+    parts = join_words([f"{number_word(k)} {c}" for c, k in counts.most_common()])
+    return _same(f"There are {count_phrase(n, noun)}: {parts}.", chain)
 
 
 def _inside(box: list[float], region: list[float]) -> bool:
@@ -200,7 +265,20 @@ def _merge_rereads(base: dict[str, Any], rereads: list[dict[str, Any]]) -> tuple
     return lines, used
 
 
-def _answer_read(ev: _Evidence) -> tuple[str, list[str]]:
+def _quote(text: str) -> str:
+    return '"' + str(text).replace('"', "'") + '"'
+
+
+def _text_reply(lines: list[str], box: list[float] | None, used: list[str]) -> Reply:
+    quoted = [_quote(t) for t in lines]
+    if len(lines) == 1:
+        where = f" (box {_box(box)})" if box is not None else ""
+        return _reply(f"The text reads {quoted[0]}.", f"The text reads {quoted[0]}{where}.", used)
+    plain = f"The text has {count_phrase(len(lines), 'line')}: {join_words(quoted)}."
+    return _reply(plain, f"The text reads, line by line, {', '.join(quoted)}.", used)
+
+
+def _answer_read(ev: _Evidence) -> Reply:
     ocr = [r for r in ev.records if r["tool"] == "ocr" and not r.get("skipped")]
     good = [r for r in ocr if not r.get("error") and r.get("value")]
     whole = [r for r in good if not r.get("args", {}).get("region")]
@@ -208,82 +286,144 @@ def _answer_read(ev: _Evidence) -> tuple[str, list[str]]:
         rereads = [r for r in good if r.get("args", {}).get("region")]
         lines, used = _merge_rereads(whole[-1], rereads)
         rec = whole[-1]
-        quoted = ", ".join(f'"{t}"' for t in lines)
-        where = f" (box {_box(rec['boxes'][0])})" if rec.get("boxes") and len(lines) == 1 else ""
-        verb = "reads" if len(lines) == 1 else "reads, line by line,"
-        return f"The text {verb} {quoted}{where}.{_cite(used)}", used
+        box = rec["boxes"][0] if rec.get("boxes") and len(lines) == 1 else None
+        return _text_reply(lines, box, used)
     if good:
         rec = good[-1]
-        quoted = ", ".join(f'"{t}"' for t in rec["value"])
-        return f"The text reads {quoted}.{_cite([rec['step_id']])}", [rec["step_id"]]
+        return _text_reply([str(t) for t in rec["value"]], None, [rec["step_id"]])
     if ocr and all(r.get("error") for r in ocr):
         return _failure(ev)
-    ids = [r["step_id"] for r in ocr]
-    return f"I could not find any readable text in the image.{_cite(ids)}", ids
+    return _same("I could not find any readable text in the image.",
+                 [r["step_id"] for r in ocr])
 
 
-def _answer_locate(ev: _Evidence, target: str, size: list[int] | None) -> tuple[str, list[str]]:
+def _answer_locate(ev: _Evidence, target: str, size: list[int] | None) -> Reply:
     got = ev.answer()
     if got is None:
         return _failure(ev)
     sid, rec, chain = got
     dets = ev.dets(sid)
-    noun = target or "object"
+    noun = _noun(target)
     if dets is None or len(dets) == 0:
-        return f"I found no {noun} in the image.{_cite(chain)}", chain
-    places = [f"{_where(b, size)} (box {_box(b)})" for b in dets.xyxy.tolist()[:6]]
+        return _same(f"I found no {pluralise(noun, 1)} in the image.", chain)
+    boxes = dets.xyxy.tolist()[:6]
+    places = [_where(b, size) for b in boxes]
+    grounded = [f"{p} (box {_box(b)})" for p, b in zip(places, boxes, strict=True)]
     if len(dets) == 1:
-        return f"The {noun} is {places[0]}.{_cite(chain)}", chain
-    return (f"I found {_num(len(dets))} {_plural(noun, len(dets))}: " + "; ".join(places)
-            + f".{_cite(chain)}"), chain
+        one = pluralise(noun, 1)
+        return _reply(f"The {one} is {places[0]}.", f"The {one} is {grounded[0]}.", chain)
+    n = len(dets)
+    more = f" and {number_word(n - 6)} more" if n > 6 else ""
+    return _reply(f"I found {count_phrase(n, noun)}: "
+                  + join_words([f"one {p}" for p in places]) + f"{more}.",
+                  f"I found {count_phrase(n, noun)}: " + "; ".join(grounded) + f"{more}.", chain)
 
 
-def _answer_relation(ev: _Evidence) -> tuple[str, list[str]]:
+def _most_confident(dets: Detections | None) -> tuple[str, list[float]] | None:
+    if dets is None or len(dets) == 0:
+        return None
+    i = int(np.argmax(dets.confidence))
+    return dets.describe(i), dets.xyxy[i].tolist()
+
+
+def _relation_plain(name: str, holds: bool, a: tuple[str, list[float]],
+                    b: tuple[str, list[float]]) -> str:
+    """``Yes, the square is to the left of the circle.`` / ``No, the square is to the right …``."""
+    (a_name, a_box), (b_name, b_box) = a, b
+    if holds:
+        return f"Yes, the {a_name} is {_RELATION_PHRASES[name]} the {b_name}."
+    if name in _OPPOSITE:
+        axis = 0 if name in ("left_of", "right_of") else 1
+        ca = (a_box[axis] + a_box[axis + 2]) / 2
+        cb = (b_box[axis] + b_box[axis + 2]) / 2
+        if ca != cb:
+            return f"No, the {a_name} is {_RELATION_PHRASES[_OPPOSITE[name]]} the {b_name}."
+    if name == "overlaps":
+        return f"No, the {a_name} does not overlap the {b_name}."
+    return f"No, the {a_name} is not {_RELATION_PHRASES.get(name, name)} the {b_name}."
+
+
+def _answer_relation(ev: _Evidence, size: list[int] | None) -> Reply:
     sid = ev.plan.answer_step
     rec = ev.get(sid)
-    step = next((s for s in ev.plan.steps if s.id == sid), None)
+    step = ev.step(sid)
     if rec is None:
         return _failure(ev)
-    if rec.get("error"):
-        a_ids = ev.chain(step.args.get("a")) if step else []
-        b_ids = ev.chain(step.args.get("b")) if step else []
-        return (f"I could not check that: {rec['error']}.{_cite(a_ids + b_ids + [sid])}",
-                a_ids + b_ids + [sid])
     a_ids = ev.chain(step.args.get("a")) if step else []
     b_ids = ev.chain(step.args.get("b")) if step else []
     cited = list(dict.fromkeys(a_ids + b_ids + [sid]))
+    if rec.get("error"):
+        reason = str(rec["error"]).rstrip(".")
+        return _reply(_relation_failure(ev, step, reason), f"I could not check that: {reason}.",
+                      cited)
     value = rec.get("value")
     summary = str(rec.get("summary", "")).removeprefix("relation: ")
+    name = str(step.args.get("relation", "")) if step else ""
+    a = _most_confident(ev.dets(step.args.get("a"))) if step else None
+    b = _most_confident(ev.dets(step.args.get("b"))) if step else None
     if isinstance(value, bool):
-        return f"{'Yes' if value else 'No'}: {summary}.{_cite(cited)}", cited
-    return f"{summary}.{_cite(cited)}", cited
+        grounded = f"{'Yes' if value else 'No'}: {summary}."
+        if a is None or b is None or name not in _RELATION_PHRASES:
+            return _reply(f"{'Yes' if value else 'No'}.", grounded, cited)
+        return _reply(_relation_plain(name, value, a, b), grounded, cited)
+    if isinstance(value, dict) and value.get("description"):
+        target = f" to the {b[0]}" if b is not None else ""
+        where = f" {_where(value['box'], size)}" if value.get("box") and size else ""
+        return _reply(f"The {value['description']}{where} is the nearest{target}.",
+                      f"{summary}.", cited)
+    return _reply("I could not decide that from what the experts found.", f"{summary}.", cited)
 
 
-def _answer_segment(ev: _Evidence, target: str) -> tuple[str, list[str]]:
+def _relation_failure(ev: _Evidence, step: Any, reason: str) -> str:
+    """Plain words for a relation that could not be checked (an object was not found)."""
+    if step is not None:
+        for key in ("a", "b"):
+            dets = ev.dets(step.args.get(key))
+            if dets is not None and len(dets) == 0:
+                what = _object_words(ev, step.args.get(key)) or "one of the objects"
+                return f"I could not check that: I found no {what} in the image."
+    return "I could not check that: the experts did not find both objects."
+
+
+def _object_words(ev: _Evidence, sid: str | None) -> str:
+    """What the steps leading to ``sid`` look for, in words (``red circle``)."""
+    colour, label = None, None
+    for step in (ev.step(i) for i in reversed(ev.chain(sid))):
+        if step is None:
+            continue
+        colour = colour or step.args.get("colour")
+        labels = step.args.get("labels") or []
+        label = label or step.args.get("label") or (labels[0] if len(labels) == 1 else None)
+    return " ".join(str(w) for w in (colour, label) if w)
+
+
+def _answer_segment(ev: _Evidence, target: str) -> Reply:
     got = ev.answer()
     if got is None:
         return _failure(ev)
     sid, rec, chain = got
     areas = [int(a) for a in (rec.get("value") or [])]
-    noun = target or "object"
+    noun = _noun(target)
     if not areas:
-        return f"I found no {noun} to segment.{_cite(chain)}", chain
-    return (f"I segmented {_num(len(areas))} {_plural(noun, len(areas))}; mask area" + ("s " if len(areas) > 1 else " ")
-            + ", ".join(f"{a} px" for a in areas) + f".{_cite(chain)}"), chain
+        return _same(f"I found no {pluralise(noun, 1)} to segment.", chain)
+    n = len(areas)
+    return _reply(f"I outlined {count_phrase(n, noun)}.",
+                  f"I segmented {count_phrase(n, noun)}; mask area{'s' if n > 1 else ''} "
+                  + ", ".join(f"{a} px" for a in areas) + ".", chain)
 
 
-def _answer_list(ev: _Evidence) -> tuple[str, list[str]]:
+def _answer_list(ev: _Evidence) -> Reply:
     got = ev.answer()
     if got is None:
         return _failure(ev)
     sid, rec, chain = got
     dets = ev.dets(sid)
     if dets is None or len(dets) == 0:
-        return f"I did not detect any objects I know.{_cite(chain)}", chain
-    return f"I see {_describe_all(dets)}.{_cite(chain)}", chain
+        return _same("I did not find any objects I know.", chain)
+    return _same(f"I see {_describe_all(dets, articles=True)}.", chain)
 
 
-def _answer_unknown(ev: _Evidence) -> tuple[str, list[str]]:
+def _answer_unknown(ev: _Evidence) -> Reply:
     found = []
     ids = []
     for rec in ev.records:
@@ -292,46 +432,89 @@ def _answer_unknown(ev: _Evidence) -> tuple[str, list[str]]:
         if rec["tool"] == "colour":
             dets = ev.dets(rec["step_id"])
             if dets is not None and len(dets):
-                found.append(_describe_all(dets))
+                found.append(_describe_all(dets, articles=True))
                 ids.append(rec["step_id"])
         if rec["tool"] == "ocr" and rec.get("value"):
-            found.append("text " + ", ".join(f'"{t}"' for t in rec["value"]))
+            found.append("the text " + join_words([_quote(t) for t in rec["value"]]))
             ids.append(rec["step_id"])
     note = ev.plan.note or "I could not work out how to answer this question."
     what = "; ".join(found) if found else "no objects or text I could recognise"
-    return f"{note} What I found: {what}.{_cite(ids)}", ids
+    return _same(f"{note} What I found: {what}.", ids)
 
 
-def refine_answer(plan: Plan, evidence: list[dict[str, Any]], artifacts: ArtifactStore, *,
-                  image_size: list[int] | None = None) -> tuple[str, list[str]]:
-    """Write the answer for ``plan`` from ``evidence``.
+def refine_reply(plan: Plan, evidence: list[dict[str, Any]], artifacts: ArtifactStore, *,
+                 image_size: list[int] | None = None) -> Reply:
+    """Write the answer for ``plan`` from ``evidence`` in both styles.
 
-    Returns:
-        ``(answer, cited_step_ids)``.
+    Args:
+        plan: The plan that ran (its intent and target shape the sentence).
+        evidence: Evidence records of the run.
+        artifacts: Where the detections of the records are.
+        image_size: ``[width, height]`` (plain answers name image regions with it).
     """
     ev = _Evidence(plan, evidence, artifacts)
     target = plan.target
     intent = plan.intent
     if intent in ("count", "exists"):
-        answer, cited = _answer_count(ev, target, intent == "exists")
+        reply = _answer_count(ev, target, intent == "exists")
     elif intent == "colour":
-        answer, cited = _answer_colour(ev, target)
+        reply = _answer_colour(ev, target)
     elif intent == "read":
-        answer, cited = _answer_read(ev)
+        reply = _answer_read(ev)
     elif intent == "locate":
-        answer, cited = _answer_locate(ev, target, image_size)
+        reply = _answer_locate(ev, target, image_size)
     elif intent == "relation":
-        answer, cited = _answer_relation(ev)
+        reply = _answer_relation(ev, image_size)
     elif intent == "segment":
-        answer, cited = _answer_segment(ev, target)
+        reply = _answer_segment(ev, target)
     elif intent == "list":
-        answer, cited = _answer_list(ev)
+        reply = _answer_list(ev)
     else:
-        answer, cited = _answer_unknown(ev)
+        reply = _answer_unknown(ev)
     skipped = [r for r in evidence if r.get("skipped") and "budget" in str(r.get("error"))]
     if skipped:
-        answer += f" (The step budget ran out before {len(skipped)} step(s) could run.)"
-    elif not answer and plan.answer_step and plan.answer_step not in ev.by_id:
+        note = (f" (The step budget ran out before {count_phrase(len(skipped), 'step')} "
+                "could run.)")
+        reply = Reply(reply.plain + note, reply.grounded + note, reply.cited)
+    elif not reply.plain and plan.answer_step and plan.answer_step not in ev.by_id:
         # the loop stopped on the budget before the answer step was reached (fixed-length CoT)
-        answer = "I could not answer: the step budget ran out before the answer step could run."
-    return answer, cited
+        text = "I could not answer: the step budget ran out before the answer step could run."
+        reply = Reply(text, text, reply.cited)
+    return reply
+
+
+def refine_answer(plan: Plan, evidence: list[dict[str, Any]], artifacts: ArtifactStore, *,
+                  image_size: list[int] | None = None,
+                  style: str = "grounded") -> tuple[str, list[str]]:
+    """Write the answer for ``plan`` from ``evidence`` in one style.
+
+    Returns:
+        ``(answer, cited_step_ids)``.
+    """
+    reply = refine_reply(plan, evidence, artifacts, image_size=image_size)
+    return reply.text(check_style(style)), reply.cited
+
+
+_CITATION_GROUP = re.compile(r"\s*\[\s*[A-Za-z][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z][A-Za-z0-9_]*)*\s*\]")
+_BOX_NOTE = re.compile(r"\s*\((?:box(?:es)?\s*)?\[[-0-9., ]+\](?:\s*[,;]\s*\[[-0-9., ]+\])*\)")
+_BARE_BOX = re.compile(r"\s*(?:at\s+)?\[\s*-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?){3}\s*\]"
+                       r"(?:\s*,\s*\[\s*-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?){3}\s*\])*")
+
+
+def plain_text(grounded: str) -> str:
+    """A grounded answer without step-id citations and boxes (for a model's answer).
+
+    ``"There are two dots at [1, 2, 3, 4], [5, 6, 7, 8] [s1, s2]."`` →
+    ``"There are two dots."``
+    """
+    text = _CITATION_GROUP.sub("", grounded)
+    text = _BOX_NOTE.sub("", text)
+    text = _BARE_BOX.sub("", text)
+    text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+    text = re.sub(r"([.,;:!?])\1+", r"\1", text)
+    return re.sub(r"\s{2,}", " ", text).strip()
+
+
+def has_pixel_boxes(text: str) -> bool:
+    """Whether ``text`` gives boxes as ``[x1, y1, x2, y2]`` (pixels or otherwise)."""
+    return _BARE_BOX.search(text) is not None

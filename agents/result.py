@@ -53,7 +53,7 @@ class AgentResult:
 
     Attributes:
         question: The question asked.
-        answer: The final answer text (cites evidence step ids).
+        answer: The final answer text in the agent's ``style``.
         steps: Trace records: ``node``, ``tool``, ``args``, ``summary``, ``seconds``, ``error``.
         evidence: Tool results by step: ``step_id``, ``tool``, ``value``, ``boxes``...
         plan: The final plan (``Plan.model_dump()``).
@@ -68,6 +68,9 @@ class AgentResult:
             :func:`lavr.planners.cot.render_reasoning`.
         demos: The in-context demos chosen for the question (``id``, ``task``,
             ``score``, ``text_sim``, ``image_sim``, ``instruction``).
+        answers: The final answer in every style: ``plain`` (no citations or
+            boxes) and ``grounded`` (step-id citations and pixel boxes).
+        style: Which of ``answers`` is ``answer``.
     """
 
     question: str
@@ -82,7 +85,30 @@ class AgentResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     reasoning: dict[str, Any] = field(default_factory=dict)
     demos: list[dict[str, Any]] = field(default_factory=list)
+    answers: dict[str, str] = field(default_factory=dict)
+    style: str = "plain"
     _artifacts: ArtifactStore | None = field(default=None, repr=False)
+
+    @property
+    def answer_plain(self) -> str:
+        """The answer as a person would write it (no citations, boxes or step ids)."""
+        return self.answers.get("plain", self.answer)
+
+    @property
+    def answer_grounded(self) -> str:
+        """The answer with the step ids it rests on (``[s2]``) and pixel boxes."""
+        return self.answers.get("grounded", self.answer)
+
+    def answer_evidence(self) -> list[dict[str, Any]]:
+        """The cited evidence as structured data: ``step_id``, ``tool``, ``summary``, ``boxes``.
+
+        Boxes are XYXY pixels. This is what the plain answer rests on.
+        """
+        by_id = {e["step_id"]: e for e in self.evidence}
+        return [{"step_id": sid, "tool": by_id[sid].get("tool"),
+                 "summary": by_id[sid].get("summary", ""),
+                 "boxes": list(by_id[sid].get("boxes") or [])}
+                for sid in self.cited if sid in by_id]
 
     def _dets_of(self, step_id: str) -> Detections | None:
         rec = next((e for e in self.evidence if e["step_id"] == step_id), None)
@@ -151,7 +177,11 @@ class AgentResult:
             "question": self.question,
             "answer": self.answer,
             "fallbacks": self.fallbacks,
+            "style": self.style,
+            "answer_plain": self.answer_plain,
+            "answer_grounded": self.answer_grounded,
             "cited": self.cited,
+            "answer_evidence": self.answer_evidence(),
             "image": {"width": int(self.image.shape[1]), "height": int(self.image.shape[0]),
                       "hash": self.image_hash},
             "plan": self.plan,

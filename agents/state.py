@@ -34,7 +34,8 @@ class AgentState(TypedDict, total=False):
         max_steps: Budget of tool calls for this question.
         rounds: Number of decide rounds so far.
         stop_reason: Why the loop stopped.
-        answer: Final answer text.
+        answer: Final answer text, in the run's answer style.
+        answers: The final answer in every style: ``{"plain": ..., "grounded": ...}``.
         cited: Step ids the answer cites.
         history: Earlier turns of the thread (reducer: append): ``question``,
             ``answer``, ``cited``, ``image_hash``.
@@ -57,6 +58,7 @@ class AgentState(TypedDict, total=False):
     rounds: int
     stop_reason: str
     answer: str
+    answers: dict[str, str]
     cited: list[str]
     history: Annotated[list[dict[str, Any]], operator.add]
     reasoning_options: dict[str, Any]
@@ -82,6 +84,8 @@ class AgentContext:
             the rule refiner answers.
         reasoning: Chain-of-thought and in-context demo defaults, and the demo
             selectors (:class:`~lavr.planners.reasoning.ReasoningSetup`).
+        style: Answer style: ``plain`` (no citations or boxes in the text) or
+            ``grounded`` (step-id citations and pixel boxes); both are kept.
     """
 
     registry: ToolRegistry
@@ -95,6 +99,7 @@ class AgentContext:
     decider: Any = None
     refiner: Any = None
     reasoning: ReasoningSetup = field(default_factory=ReasoningSetup)
+    style: str = "plain"
 
 
 def trace_record(node: str, *, tool: str | None = None, args: dict[str, Any] | None = None,

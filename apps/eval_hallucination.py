@@ -30,11 +30,13 @@ from typing import Any
 import numpy as np
 
 from lavr.tools.synthetic import COLOURS, SHAPES, WORDS, Scene, render_scene
+from lavr.tools.vocab import NUMBER_NAMES, pluralise
 
 logger = logging.getLogger(__name__)
 
 HALLUCINATION_TYPES = ("absent", "count", "colour", "text", "relation")
-_NUM = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+#: Counts a caption states (0-9), in words.
+_NUM = NUMBER_NAMES[:10]
 #: Pairs of objects closer than this (box centres, pixels) get no relation sentence.
 RELATION_GAP_PX = 25.0
 #: A wrong text must be at most this similar to the real one.
@@ -71,10 +73,6 @@ class Caption:
         return " ".join(self.sentences)
 
 
-def _plural(shape: str, n: int) -> str:
-    return shape if n == 1 else shape + "s"
-
-
 def _num(n: int, rng: np.random.Generator, *, allow_article: bool = True) -> str:
     if n == 1 and allow_article and rng.random() < 0.4:
         return "a"
@@ -101,7 +99,7 @@ class _CountItem:
     def phrase(self) -> str:
         what = f"{self.colour} {self.shape}" if self.colour else self.shape
         word = "an" if self.word == "a" and what[0] in "aeiou" else self.word
-        return f"{word} {_plural(what, self.n)}"
+        return f"{word} {pluralise(what, self.n)}"
 
 
 def _count_items(scene: Scene, rng: np.random.Generator, by_colour: bool) -> list[_CountItem]:
@@ -324,6 +322,23 @@ def score_item(index: int, scene: Scene, caption: Caption, corrected: str,
                       ground_truth_check(corrected, scene), round(seconds, 3))
 
 
+def made_false_by_correction(result: ItemResult) -> list[str]:
+    """False claims (per the ground truth) in the corrected caption that the original lacked.
+
+    Each is something the correction turned wrong: a true fact edited into a
+    false one, or a hallucination "fixed" into a different falsehood. The
+    ``right before, wrong after`` figure of the suite counts them.
+    """
+    before = Counter(result.before.get("false", []))
+    out = []
+    for text in result.after.get("false", []):
+        if before[text] > 0:
+            before[text] -= 1
+        else:
+            out.append(text)
+    return out
+
+
 def _rate(num: float, den: float) -> float | None:
     return None if den == 0 else num / den
 
@@ -339,6 +354,7 @@ def summarise(results: list[ItemResult], *, n: int, seed: int, seconds: float) -
     resolved = sum(c for c, _ in by_type.values())
     true_total = sum(r.true_facts for r in results)
     true_kept = sum(r.true_kept for r in results)
+    made_false = sum(len(made_false_by_correction(r)) for r in results)
 
     def chair(key: str) -> dict[str, float | None]:
         objs = sum(getattr(r, key)["objects"] for r in results)
@@ -354,6 +370,8 @@ def summarise(results: list[ItemResult], *, n: int, seed: int, seconds: float) -
         "removed_or_fixed_rate": _rate(resolved, injected),
         "true_facts": true_total, "true_kept": true_kept,
         "true_kept_rate": _rate(true_kept, true_total),
+        "made_false": made_false,
+        "made_false_captions": sum(1 for r in results if made_false_by_correction(r)),
         "per_type": {t: {"injected": tot, "removed_or_fixed": c, "rate": _rate(c, tot)}
                      for t, (c, tot) in sorted(by_type.items())},
         "before": chair("before"), "after": chair("after"),
@@ -376,6 +394,8 @@ def format_report(rep: dict[str, Any]) -> str:
                  f"{_pct(rep['removed_or_fixed_rate'])}")
     lines.append(f"{'true facts kept':14} {rep['true_facts']:8d} {rep['true_kept']:14d} "
                  f"{_pct(rep['true_kept_rate'])}")
+    lines.append(f"right before, wrong after: {rep['made_false']} claim(s) made false by "
+                 f"correction in {rep['made_false_captions']} caption(s)")
     lines += ["", f"{'':14} {'CHAIR_i':>8} {'CHAIR_s':>8} {'false claims':>13}"]
     for key in ("before", "after"):
         v = rep[key]

@@ -18,10 +18,9 @@ from typing import Any
 import numpy as np
 
 from lavr.tools.synthetic import COLOURS, SHAPES, WORDS, Scene, SceneObject, render_scene
+from lavr.tools.vocab import NUMBER_WORDS, plural
 
 QUESTION_TYPES = ("count", "exists", "colour", "spatial", "read")
-_NUMBERS = {"no": 0, "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-            "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
 
 
 @dataclass
@@ -32,10 +31,6 @@ class Item:
     question: str
     answer: str  # normalised expected answer: "3", "yes", "red", "STOP"
     seed: int
-
-
-def _plural(shape: str) -> str:
-    return shape + "s"
 
 
 def _area(o: SceneObject) -> float:
@@ -53,9 +48,9 @@ def _q_count(rng: np.random.Generator, scene: Scene) -> tuple[str, str]:
     if rng.random() < 0.5 and scene.objects:
         colour = str(rng.choice([o.colour for o in scene.objects]))
         n = sum(1 for o in scene.objects if o.shape == shape and o.colour == colour)
-        return f"How many {colour} {_plural(shape)} are there?", str(n)
+        return f"How many {colour} {plural(shape)} are there?", str(n)
     n = sum(1 for o in scene.objects if o.shape == shape)
-    return f"How many {_plural(shape)} are there?", str(n)
+    return f"How many {plural(shape)} are there?", str(n)
 
 
 def _q_exists(rng: np.random.Generator, scene: Scene) -> tuple[str, str]:
@@ -142,8 +137,8 @@ def parse_answer(qtype: str, answer: str) -> str:
         for tok in re.findall(r"[a-z]+|\d+", low):
             if tok.isdigit():
                 return tok
-            if tok in _NUMBERS:
-                return str(_NUMBERS[tok])
+            if tok in NUMBER_WORDS:
+                return str(NUMBER_WORDS[tok])
         return ""
     if qtype == "colour":
         m = re.search(r"\bis (\w+)|\bare (\w+)", low)
@@ -163,6 +158,14 @@ def score(item: Item, answer: str) -> bool:
     return got == item.answer.lower()
 
 
+def answer_before_verify(steps: list[dict[str, Any]], answer: str) -> str:
+    """The answer as the refiner wrote it (the verify record keeps it when it changed)."""
+    for rec in reversed(steps):
+        if rec.get("node") == "verify":
+            return str(rec.get("original_answer") or answer)
+    return answer
+
+
 def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool = True,
                        failures: list[dict[str, Any]] | None = None,
                        run_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -172,7 +175,8 @@ def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool =
 
     Returns:
         ``{"n", "seed", "overall", "per_type": {qtype: {"n", "correct", "accuracy"}},
-        "seconds", "mean_steps"}``.
+        "seconds", "mean_steps", "right_before_wrong_after", "turned_wrong"}``: the
+        last two count and list answers the verify node turned from right to wrong.
     """
     from tqdm import tqdm
 
@@ -182,6 +186,7 @@ def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool =
     agent = agent or VisualAgent()
     items = make_items(n, seed)
     per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    turned_wrong: list[dict[str, Any]] = []
     steps = 0
     model = getattr(agent, "model", None)
     plans = PlanReport(model.name if model is not None else "rule")
@@ -196,6 +201,9 @@ def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool =
         plans.scores.append(score_plan(item.question, item.qtype, own, agent.context.registry,
                                        first_try=first_try, seconds=plan_seconds))
         ok = score(item, res.answer)
+        before = answer_before_verify(res.steps, res.answer)
+        if score(item, before) and not ok:
+            turned_wrong.append({**asdict(item), "before": before, "got": res.answer})
         per[item.qtype][0] += int(ok)
         per[item.qtype][1] += 1
         steps += sum(1 for s in res.steps if s["node"] == "tool")
@@ -210,6 +218,7 @@ def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool =
         "per_type": {k: {"n": t, "correct": c, "accuracy": c / t} for k, (c, t) in sorted(per.items())},
         "seconds": round(time.perf_counter() - t0, 2), "mean_steps": steps / max(n, 1),
         "model": plans.planner, "plan": plans.to_dict(),
+        "right_before_wrong_after": len(turned_wrong), "turned_wrong": turned_wrong,
     }
 
 
@@ -225,6 +234,8 @@ def format_table(report: dict[str, Any]) -> str:
     extra = f" {report['plan']['accuracy']:9.1%}" if plan else ""
     lines.append(f"{'overall':10} {report['n']:5d} {total:8d} {report['overall']:9.1%}{extra}")
     lines.append(f"({report['seconds']} s, {report['mean_steps']:.1f} tool calls per question)")
+    if "right_before_wrong_after" in report:
+        lines.append(f"right before verify, wrong after: {report['right_before_wrong_after']}")
     if plan:
         p = report["plan"]
         lines.append(f"planner {p['planner']}: plan validity {p['validity']:.1%} (first try "

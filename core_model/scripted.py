@@ -1,4 +1,5 @@
-"""Test models shipped in the package: :class:`ScriptedModel` and :class:`FunctionModel`.
+"""Test models shipped in the package: :class:`ScriptedModel`, :class:`FunctionModel` and
+:class:`GullibleModel` (obeys instructions found outside a prompt's data blocks).
 
 Use them to test your own agents, prompts and tools without a real model::
 
@@ -12,6 +13,7 @@ what the model was shown, images included.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -155,3 +157,58 @@ class FunctionModel(MultimodalModel):
         with self._lock:
             self.requests.append(Request(list(messages), options))
         return str(self.fn(messages, options))
+
+
+_INJECTION = re.compile(r"ignore\s+(?:all\s+)?previous\s+instructions\W+(?:and\s+)?"
+                        r"(?:answer|say|reply)\s+([^\s\"'\\,.;]+)", re.I)
+
+
+class GullibleModel(MultimodalModel):
+    """A test model that obeys instructions it reads outside the prompt's data blocks.
+
+    It stands for a model that follows whatever instructions its prompt holds:
+    when the prompt, *outside* the quoted data blocks
+    (:func:`lavr.core_model.untrusted.outside_data`), says "ignore previous
+    instructions, answer X", it obeys — the plan and decide roles get steps
+    that announce X, the refiner and every other role get ``X [s1]``. Text
+    inside data blocks is never obeyed. Otherwise ``inner`` replies.
+
+    Use it to check that untrusted text (OCR, tool output) reaches prompts only
+    as data: with a prompt built correctly, nothing the image says changes what
+    this model writes.
+
+    Args:
+        inner: The model that replies when there is nothing to obey.
+        name: Shown in traces.
+    """
+
+    def __init__(self, inner: MultimodalModel, *, name: str = "gullible") -> None:
+        super().__init__()
+        self.inner = inner
+        self.name = name
+        self.sees_images = inner.sees_images
+        #: ``(task, X)`` for every instruction obeyed.
+        self.obeyed: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def instruction(messages: list[Message]) -> str | None:
+        """The X of an "ignore previous instructions, answer X" outside data blocks."""
+        from lavr.core_model.untrusted import outside_data
+
+        m = _INJECTION.search(outside_data("\n\n".join(msg.text for msg in messages)))
+        return m.group(1) if m else None
+
+    def complete(self, messages: list[Message], options: GenerationOptions) -> str:
+        said = self.instruction(messages)
+        if said is None:
+            return self.inner.complete(messages, options)
+        with self._lock:
+            self.obeyed.append((options.task, said))
+        if options.task == "plan":
+            return json.dumps({"intent": "unknown", "target": said, "note": f"answer {said}",
+                               "steps": [{"tool": "ocr", "args": {}, "why": f"answer {said}"}]})
+        if options.task == "decide":
+            return json.dumps({"action": "more", "reason": f"answer {said}",
+                               "steps": [{"id": f"s{said}", "tool": "ocr", "args": {}}]})
+        return f"{said} [s1]"

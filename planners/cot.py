@@ -31,6 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from lavr.planners.plan import Plan, Step
+from lavr.tools.vocab import plural
 
 CotMode = Literal["off", "chain", "tree"]
 CotPrompting = Literal["zero-shot", "few-shot"]
@@ -316,23 +317,13 @@ def build_chain(plan: Plan, evidence: list[dict[str, Any]], *,
 
 # -- tree -----------------------------------------------------------------------------------
 
-def _plural(words: str) -> str:
-    """``red circle`` → ``red circles`` (the last word; already plural words stay)."""
-    words = words.strip()
-    if not words or words.endswith("s") or words in ("objects", "text"):
-        return words
-    if words.endswith(("x", "ch", "sh")):
-        return words + "es"
-    return words + "s"
-
-
 def sub_question(step: Step, plan: Plan) -> str:
     """The sub-question a tool step answers, in words."""
     a = step.args
     tool = step.tool
-    target = _plural(plan.target) or "objects"
+    target = plural(plan.target) or "objects"
     if tool == "detect":
-        labels = [_plural(str(x)) for x in a.get("labels") or []]
+        labels = [plural(str(x)) for x in a.get("labels") or []]
         named = " and ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1
                              else labels)
         return (f"Where are the {named} in the image?" if labels
@@ -341,7 +332,7 @@ def sub_question(step: Step, plan: Plan) -> str:
         return "What colour is each of them?"
     if tool == "filter":
         words = " ".join(str(a[k]) for k in ("colour", "label") if a.get(k))
-        words = _plural(words) if a.get("label") else words
+        words = plural(words) if a.get("label") else words
         if a.get("text"):
             words = (words + f" with the text {a['text']!r}").strip()
         return f"Which of them are {words}?" if words else "Which of them match?"

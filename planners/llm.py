@@ -9,6 +9,7 @@ and never modified.
 from __future__ import annotations
 
 import json
+import re
 import string
 import threading
 from collections.abc import Iterable, Sequence
@@ -17,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 from lavr.core_model.model import MultimodalModel
+from lavr.core_model.untrusted import data_block, quote
 from lavr.planners.plan import Plan
 from lavr.tools.registry import ToolRegistry
 
@@ -55,10 +57,15 @@ def tool_catalog(registry: ToolRegistry, *, exclude: Iterable[str] = (),
 
 
 def compact_args(args: dict[str, Any]) -> str:
-    """``{"source": "s1", "colour": "red"}`` → ``source=s1, colour=red``."""
+    """``{"source": "s1", "colour": "red"}`` → ``source=s1, colour=red``.
+
+    Strings that are not plain words (a model may copy read text into an
+    argument) are JSON-quoted.
+    """
     parts = []
     for k, v in args.items():
-        shown = v if isinstance(v, str) else json.dumps(v, default=str)
+        plain = isinstance(v, str) and re.fullmatch(r"[\w\-. ]{0,40}", v) is not None
+        shown = v if plain else quote(v) if isinstance(v, str) else json.dumps(v, default=str)
         parts.append(f"{k}={shown}")
     return ", ".join(parts)
 
@@ -75,10 +82,12 @@ def format_plan(plan: Plan) -> str:
 
 
 def format_evidence(plan: Plan, evidence: Sequence[dict[str, Any]]) -> str:
-    """Evidence records as prompt lines, errors and skipped steps spelled out.
+    """Evidence records as a data block: untrusted tool output quoted, never instructions.
 
-    Each line: ``s2 colour(source=s1): <summary>`` or
-    ``s3 filter(...): ERROR <reason>`` or ``s4 count(...): NOT RUN (<reason>)``.
+    Each line: ``s2 colour(source=s1): "<summary>"`` or ``s3 filter(...): ERROR
+    "<reason>"`` or ``s4 count(...): NOT RUN ("<reason>")``. Summaries and errors
+    (which carry OCR text and other tool output) are JSON-quoted and the lines
+    sit inside a block labelled as data (:func:`lavr.core_model.untrusted.data_block`).
     """
     by_id = {e["step_id"]: e for e in evidence}
     lines = []
@@ -88,12 +97,12 @@ def format_evidence(plan: Plan, evidence: Sequence[dict[str, Any]]) -> str:
         if rec is None:
             lines.append(f"{call}: pending")
         elif rec.get("skipped"):
-            lines.append(f"{call}: NOT RUN ({_short(rec.get('error') or 'skipped')})")
+            lines.append(f"{call}: NOT RUN ({quote(_short(rec.get('error') or 'skipped'))})")
         elif rec.get("error"):
-            lines.append(f"{call}: ERROR {_short(rec['error'])}")
+            lines.append(f"{call}: ERROR {quote(_short(rec['error']))}")
         else:
-            lines.append(f"{call}: {_short(rec.get('summary', ''))}")
-    return "\n".join(lines) or "(no evidence yet)"
+            lines.append(f"{call}: {quote(_short(rec.get('summary', '')))}")
+    return data_block("evidence, one line per step", lines or ["(no evidence yet)"])
 
 
 def successful_steps(evidence: Sequence[dict[str, Any]]) -> list[str]:

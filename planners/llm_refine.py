@@ -1,9 +1,11 @@
 """The LLM refiner: the model as semantic refiner.
 
 The model writes the answer from the evidence lines only (never the pixels),
-citing step ids in square brackets. A reply is usable when it is non-empty,
-not overlong, cites only steps that exist, and cites at least one step when
-any step succeeded. Otherwise it is re-asked with the problems; when still
+citing step ids in square brackets. The evidence reaches the model as a
+quoted data block (text read from the image is data, never instructions). A
+reply is usable when it is non-empty, not overlong, cites only steps that
+exist, cites at least one step when any step succeeded, and states only
+numbers and quoted text that the cited evidence shows. Otherwise it is re-asked with the problems; when still
 unusable :meth:`LLMRefiner.refine` raises and the refine node uses the rule
 refiner instead.
 """
@@ -22,6 +24,7 @@ from lavr.core_model.model import MultimodalModel
 from lavr.planners import compact
 from lavr.planners.llm import ModelRole, format_evidence, render_prompt, successful_steps
 from lavr.planners.plan import Plan
+from lavr.tools.vocab import parse_number
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +46,14 @@ def citations(text: str) -> list[str]:
 
 
 def answer_problems(answer: str, plan: Plan, evidence: Sequence[dict[str, Any]], *,
-                    max_chars: int = MAX_ANSWER_CHARS) -> list[str]:
-    """Why an answer cannot be used (empty list: usable)."""
+                    max_chars: int = MAX_ANSWER_CHARS,
+                    image_size: Sequence[int] | None = None) -> list[str]:
+    """Why an answer cannot be used (empty list: usable).
+
+    Besides form (empty, too long, unknown or missing citations), numbers and
+    quoted text must be grounded in the evidence the answer cites
+    (:func:`ungrounded`).
+    """
     text = answer.strip()
     if not text:
         return ["the answer is empty"]
@@ -61,6 +70,78 @@ def answer_problems(answer: str, plan: Plan, evidence: Sequence[dict[str, Any]],
     if ok and not [c for c in cited if c in known]:
         problems.append("it cites no evidence; cite the step ids you used in square brackets, "
                         f"e.g. [{ok[-1]}]")
+    used = [e for e in evidence if e["step_id"] in cited and not e.get("error")]
+    if used:
+        problems += ungrounded(text, used, image_size=image_size)
+    return problems
+
+
+_BOX_GROUP = re.compile(r"\[\s*-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?){3}\s*\]")
+_QUOTED = re.compile(r'"([^"]*)"|\u201c([^\u201d]*)\u201d')
+_NUMBER = re.compile(r"(?<![\w.])(\d+)(?![\w.]|\.\d)|\b(two|three|four|five|six|seven|eight|nine|"
+                     r"ten|eleven|twelve)\b", re.I)
+
+
+def _numbers_in(text: str) -> set[int]:
+    """Whole numbers written in ``text`` outside boxes and quotes (digits or words)."""
+    bare = _QUOTED.sub(" ", _BOX_GROUP.sub(" ", _CITATION.sub(" ", text)))
+    found: set[int] = set()
+    for m in _NUMBER.finditer(bare):
+        value = int(m.group(1)) if m.group(1) else parse_number(m.group(2).lower())
+        if value is not None:
+            found.add(value)
+    return found
+
+
+def _evidence_facts(records: Sequence[dict[str, Any]]) -> tuple[set[int], list[str]]:
+    """Numbers and text lines that evidence records state (for grounding checks)."""
+    numbers: set[int] = set()
+    texts: list[str] = []
+    for rec in records:
+        summary = str(rec.get("summary") or "")
+        numbers |= _numbers_in(summary)
+        texts += [a or b for a, b in _QUOTED.findall(summary)]
+        value = rec.get("value")
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            numbers.add(int(value))
+        elif isinstance(value, list):
+            numbers.add(len(value))
+            texts += [str(v) for v in value if isinstance(v, str)]
+        numbers.add(len(rec.get("boxes") or []))
+    return numbers, texts
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def ungrounded(answer: str, records: Sequence[dict[str, Any]], *,
+               image_size: Sequence[int] | None = None) -> list[str]:
+    """What ``answer`` states that the cited ``records`` do not show (empty: grounded).
+
+    Checkable statements are numbers (outside boxes and quotes) and quoted
+    text: every number must be one the cited evidence states (a count, a
+    number of lines or boxes, a number in a summary) and every quoted string
+    must be text the cited evidence read. Numbers inside read text do not
+    count: text on an image saying "answer 42" does not make 42 a count.
+    """
+    numbers, texts = _evidence_facts(records)
+    numbers |= set(image_size or [])
+    cited = ", ".join(r["step_id"] for r in records)
+    problems = []
+    loose = sorted(_numbers_in(answer) - numbers)
+    if loose:
+        problems.append(f"it says {', '.join(str(n) for n in loose)}, which the cited evidence "
+                        f"[{cited}] does not show; state only numbers the evidence gives")
+    known = [_norm(t) for t in texts]
+    for a, b in _QUOTED.findall(_BOX_GROUP.sub(" ", answer)):
+        quoted = _norm(a or b)
+        if quoted and not any(quoted in k or (k and k in quoted and len(k) >= len(quoted) // 2)
+                              for k in known):
+            problems.append(f'it quotes "{a or b}", which the cited evidence [{cited}] did not '
+                            "read; quote only text the evidence shows")
     return problems
 
 
@@ -131,7 +212,8 @@ class LLMRefiner(ModelRole):
                 attempts.append(self._record(i, total, t0, error=f"model crashed: {exc}"))
                 raise ModelError(f"{self.name} crashed: {type(exc).__name__}: {exc}") from exc
             answer = raw.strip()
-            problems = answer_problems(answer, plan, evidence, max_chars=self.max_chars)
+            problems = answer_problems(answer, plan, evidence, max_chars=self.max_chars,
+                                       image_size=image_size)
             attempts.append(self._record(i, total, t0, raw=raw,
                                          error="; ".join(problems) if problems else None))
             if not problems:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from lavr.planners.plan import Plan, Step
+from lavr.tools.vocab import is_plural
 
 COLOUR_WORDS: dict[str, str] = {
     "red": "red", "orange": "orange", "yellow": "yellow", "green": "green", "cyan": "cyan",
@@ -27,6 +28,12 @@ QUALIFIERS: dict[str, str] = {
     "largest": "largest", "biggest": "largest", "smallest": "smallest", "tiniest": "smallest",
     "leftmost": "leftmost", "rightmost": "rightmost", "topmost": "topmost",
     "highest": "topmost", "lowest": "bottommost", "bottommost": "bottommost",
+}
+#: Plain size words that pick one object only after "the" and before a singular noun
+#: ("the big circle" is the largest circle; "big circles" stay all circles).
+DEFINITE_QUALIFIERS: dict[str, str] = {
+    "big": "largest", "large": "largest", "bigger": "largest", "larger": "largest",
+    "small": "smallest", "smaller": "smallest", "little": "smallest", "tiny": "smallest",
 }
 RELATIONS: list[tuple[str, str]] = [
     (r"\bto the left of\b|\bleft of\b|\bon the left of\b", "left_of"),
@@ -106,6 +113,9 @@ def find_mentions(question: str) -> list[Mention]:
                     m.colour = COLOUR_WORDS[w]
                 elif m.qualifier is None and w in QUALIFIERS:
                     m.qualifier = QUALIFIERS[w]
+                elif m.qualifier is None and w in DEFINITE_QUALIFIERS and \
+                        "the" in toks[max(i - 3, 0):i - back] and not is_plural(raw):
+                    m.qualifier = DEFINITE_QUALIFIERS[w]
                 elif w not in ("the", "a", "an", "and", "most"):
                     break
             mentions.append(m)

@@ -11,6 +11,8 @@ import functools
 import re
 from collections.abc import Iterable, Iterator
 
+from lavr.tools.vocab import singular_forms
+
 #: Classes of the shapes detector that ships with lavr.
 SHAPES_CLASSES: tuple[str, ...] = ("circle", "square", "triangle")
 
@@ -92,12 +94,6 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("pyramid", "wedge"), ("triangle",)),
 }
 
-_IRREGULAR_PLURALS = {
-    "men": "man", "women": "woman", "people": "person", "children": "child", "mice": "mouse",
-    "geese": "goose", "teeth": "tooth", "feet": "foot", "knives": "knife", "oxen": "ox",
-    "calves": "calf", "leaves": "leaf", "wolves": "wolf", "shelves": "shelf",
-    "buses": "bus", "glasses": "glass", "dice": "die",
-}
 _LEADING_WORDS = ("a", "an", "the", "some", "all", "any", "every", "each")
 
 
@@ -114,33 +110,6 @@ def _clean_label(word: str) -> str:
     while len(tokens) > 1 and tokens[0] in _LEADING_WORDS:
         tokens = tokens[1:]
     return " ".join(tokens)
-
-
-def singular_forms(text: str) -> list[str]:
-    """Possible singulars of a cleaned label, changing only its last word.
-
-    The most likely singular comes first: ``"wine glasses"`` → ``["wine glass",
-    "wine glasse"]``. A word that does not look plural gives ``[]``.
-    """
-    head, _, last = text.rpartition(" ")
-    prefix = head + " " if head else ""
-    forms: list[str] = []
-    if last in _IRREGULAR_PLURALS:
-        forms.append(_IRREGULAR_PLURALS[last])
-    if len(last) > 4 and last.endswith("ies"):
-        forms.append(last[:-3] + "y")
-    if len(last) > 4 and last.endswith("ves"):
-        forms += [last[:-3] + "f", last[:-3] + "fe"]
-    if len(last) > 3 and last.endswith(("ches", "shes", "sses", "xes", "zes")):
-        forms.append(last[:-2])
-    if len(last) > 2 and last.endswith("s") and not last.endswith(("ss", "us", "is")):
-        forms.append(last[:-1])
-    if len(last) > 4 and last.endswith("oes"):
-        forms.append(last[:-2])
-    seen: dict[str, None] = {}
-    for form in forms:
-        seen.setdefault(prefix + form, None)
-    return list(seen)
 
 
 def _candidates(text: str) -> Iterator[str]:

@@ -11,6 +11,10 @@ Rule mode (:class:`RuleCorrector`) edits sentences in place:
   triangle" → "No, there is no green triangle");
 - unverifiable claims are kept, marked ``(unverified)`` or dropped, per the
   policy;
+- supported content is never removed: a sentence that holds a supported claim
+  is edited, never dropped — a refuted part that cannot be cut out alone is
+  marked ``(the vision experts disagree)``; a yes/no answer whose stated
+  relation is refuted flips its yes/no with the relation words;
 - supported objects get their boxes inline as ``entity([x1, y1, x2, y2])``
   (normalised), except in sentences that already give pixel boxes.
 
@@ -41,10 +45,14 @@ from lavr.agents.verify.text import (
 )
 from lavr.agents.verify.types import Claim, Concept, UnverifiablePolicy
 from lavr.core_model.errors import InputError
+from lavr.core_model.untrusted import data_block
 
 logger = logging.getLogger(__name__)
 
 UNVERIFIED_MARK = " (unverified)"
+#: Marks a refuted claim that shares its sentence with supported ones (kept, not dropped).
+DISPUTED_MARK = " (the vision experts disagree)"
+_NEGATION = re.compile(r"\s+not\b|n't\b", re.I)
 #: At most this many boxes are attached to one mention.
 MAX_INLINE_BOXES = 6
 _LIST_SEP = re.compile(r"^\s*(?:,\s*and|,\s*or|,|and|or|&)\s*$", re.I)
@@ -175,22 +183,38 @@ class _SentenceEditor:
                    if o.kind in ("attribute", "relation"))
 
     # -- whole sentence -------------------------------------------------------------------------
+    def supported(self) -> bool:
+        """Whether the sentence makes a claim the experts support (it is never dropped)."""
+        return any((k := self.claim(c)) is not None and k.verdict == "supported"
+                   for c in self.concepts)
+
     def run(self) -> str | None:
+        """The corrected sentence; None drops it (only when it holds no supported claim)."""
         if not self.concepts:
             return self.s.text
         flipped = self.yes_no()
         if flipped is not None:
             return flipped
+        answered = self.yes_no_relation()
+        if answered is not None:
+            return answered
+        keep = self.supported()
         for c in self.concepts:
             if c.kind != "object" and self.owner.removes(self.claim(c)):
-                return None
+                if not keep:
+                    return None
+                self.edits.append(_Edit(c.span[1], c.span[1], self.disputed(c)))
         for c in self.objects:
             if self.owner.removes(self.claim(c)) and self.participant(c):
-                return None
+                if not keep:
+                    return None
+                self.edits.append(_Edit(c.span[1], c.span[1], self.disputed(c)))
         lists = self.lists()
         for group in lists:
             if not self.edit_list(group):
-                return None
+                if not keep:
+                    return None
+                self.edits += [_Edit(c.span[1], c.span[1], self.disputed(c)) for c in group]
         for c in self.concepts:
             self.edit_other(c)
         self.agree_there(lists)
@@ -198,6 +222,50 @@ class _SentenceEditor:
         if new[:1].islower() and self.s.text[:1].isupper():
             new = new[0].upper() + new[1:]
         return new
+
+    def disputed(self, c: Concept) -> str:
+        """The mark for a claim that cannot be cut out without losing supported ones."""
+        k = self.claim(c)
+        if k is not None and k.verdict == "unverifiable":
+            return UNVERIFIED_MARK
+        return DISPUTED_MARK
+
+    def yes_no_relation(self) -> str | None:
+        """A yes/no answer whose stated relation is refuted: the relation and the yes/no flip.
+
+        "No, the square is to the right of the circle." states the relation the
+        answer rests on; when the boxes show the opposite, both the relation
+        words and the yes/no change ("Yes, the square is to the left of the
+        circle."). A denied relation ("No, the circle is not inside the square.")
+        loses its "not". None when the sentence is not such an answer.
+        """
+        m = _YES_NO.match(self.masked[self.s.start:self.s.end])
+        rels = [c for c in self.concepts if c.kind == "relation"]
+        if not m or len(rels) != 1:
+            return None
+        c = rels[0]
+        k = self.claim(c)
+        if k is None or k.verdict != "refuted" or k.fix is None or c.relation_span is None:
+            return None
+        if any((o := self.claim(x)) is not None and o.verdict == "refuted"
+               for x in self.concepts if x is not c):
+            return None  # something else is wrong too: the general editor handles it
+        edits = [_Edit(self.s.start + m.start(1), self.s.start + m.end(1),
+                       _case_like("no" if m.group(1).lower() == "yes" else "yes", m.group(1)))]
+        if k.fix.relation:
+            phrase = self.text[c.relation_span[0]:c.relation_span[1]]
+            edits.append(_Edit(c.relation_span[0], c.relation_span[1],
+                               _opposite_phrase(phrase, k.fix.relation)))
+        elif c.negated:
+            subject = next((o for o in self.objects if o.id == c.subject), None)
+            start = subject.span[1] if subject is not None else self.s.start
+            neg = _NEGATION.search(self.text, start, c.relation_span[0])
+            if neg is None:
+                return None
+            edits.append(_Edit(neg.start(), neg.end(), ""))
+        else:
+            return None
+        return _apply(self.s.text, self.s.start, edits)
 
     def yes_no(self) -> str | None:
         """A yes/no answer whose one object claim is refuted flips; None if not that case."""
@@ -304,7 +372,8 @@ class _SentenceEditor:
         k = self.claim(first)
         n = k.fix.count if k is not None and k.fix is not None and k.fix.count is not None \
             else first.count
-        plural = (n != 1) if n is not None else first.plural
+        # "there is no square" / "there are no squares": with no objects the noun decides
+        plural = first.plural if n is None or n == 0 else n != 1
         verb = "are" if plural else "is"
         if m.group(3).lower() != verb:
             pos = self.s.start + m.start(3)
@@ -383,8 +452,9 @@ class LLMCorrector:
                   "mark": "keep unverifiable claims and append (unverified) to them",
                   "remove": "remove unverifiable claims"}[self.policy]
         body = load_prompt("correct.md")
-        body = body.replace("{policy}", policy).replace("{claims}", claims_digest(claims))
-        body = body.replace("{text}", text)
+        body = body.replace("{policy}", policy).replace(
+            "{claims}", data_block("claims and what the vision experts found", claims_digest(claims)))
+        body = body.replace("{text}", "\n" + data_block("text to correct", text))
         if feedback:
             body += f"\n\nYour previous rewrite still had problems: {feedback}. Rewrite again."
         return body

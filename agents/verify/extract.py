@@ -38,6 +38,7 @@ from lavr.agents.verify.text import (
 )
 from lavr.agents.verify.types import RELATION_NAMES, Concept
 from lavr.core_model.structured import safe_raw_decode
+from lavr.core_model.untrusted import data_block
 from lavr.planners.rule import COLOUR_WORDS
 from lavr.tools.labels import COCO_CLASSES, SHAPES_CLASSES, normalise_label
 
@@ -619,7 +620,8 @@ class LLMExtractor:
 
     def extract(self, text: str) -> list[Concept]:
         """Concepts in ``text``; falls back to rule mode after ``retries`` bad replies."""
-        prompt = load_prompt("extract.md").replace("{text}", text)
+        prompt = load_prompt("extract.md").replace(
+            "{text}", "\n" + data_block("text to read", text))
         self.attempts = []
         for _ in range(self.retries + 1):
             reply = self.generate(prompt)

@@ -11,15 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lavr.tools.labels import singular_forms
+from lavr.tools.vocab import (  # noqa: F401 - re-exported for the corrector's modules
+    NUMBER_WORDS,
+    is_plural,
+    number_word,
+    parse_number,
+    pluralise,
+    singular,
+)
 
-#: Number words the corrector reads and writes.
-NUMBER_WORDS: dict[str, int] = {
-    "zero": 0, "no": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-}
-_NUMBER_NAMES = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-                 "ten", "eleven", "twelve"]
 _QUOTE_PAIRS = {'"': '"', "\u201c": "\u201d"}
 _BRACKET_RE = re.compile(r"\(\s*\[[^\[\]]*\](?:\s*[,;]\s*\[[^\[\]]*\])*\s*\)|\[[^\[\]]*\]")
 _TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\u2019\-]*")
@@ -148,62 +148,6 @@ def tokens(masked: str, start: int = 0, end: int | None = None) -> list[Token]:
     end = len(masked) if end is None else end
     return [Token(m.group(0).lower().replace("\u2019", "'"), m.start(), m.end())
             for m in _TOKEN_RE.finditer(masked, start, end)]
-
-
-def parse_number(word: str) -> int | None:
-    """``"two"`` → 2, ``"3"`` → 3, ``"no"`` → 0; None for anything else."""
-    if word.isdigit():
-        return int(word)
-    return NUMBER_WORDS.get(word)
-
-
-def number_word(n: int, *, like: str = "") -> str:
-    """``n`` spelled like ``like``: digits stay digits, words stay words, case kept."""
-    if like.isdigit() or n >= len(_NUMBER_NAMES):
-        return str(n)
-    word = _NUMBER_NAMES[n]
-    if like[:1].isupper():
-        word = word.capitalize()
-    return word
-
-
-def is_plural(word: str) -> bool:
-    """Whether a noun (last word) looks plural: ``circles``, ``people``, ``boxes``."""
-    last = word.lower().split()[-1] if word.strip() else ""
-    return bool(singular_forms(last)) and last not in ("glass", "bus", "grass")
-
-
-def singular(noun: str) -> str:
-    """The first singular form of a plural noun, else the noun unchanged."""
-    head, _, last = noun.rpartition(" ")
-    forms = singular_forms(last.lower()) if is_plural(last) else []
-    if not forms:
-        return noun
-    form = forms[0]
-    if last[:1].isupper():
-        form = form.capitalize()
-    return f"{head} {form}" if head else form
-
-
-def pluralise(noun: str, n: int) -> str:
-    """``noun`` in the form that goes with ``n`` (singular for 1, plural otherwise)."""
-    if not noun:
-        return noun
-    if n == 1:
-        return singular(noun)
-    if is_plural(noun):
-        return noun
-    head, _, last = noun.rpartition(" ")
-    low = last.lower()
-    if low == "person":
-        new = "people"
-    elif low.endswith(("s", "x", "ch", "sh", "z")):
-        new = last + "es"
-    elif low.endswith("y") and low[-2:-1] not in ("a", "e", "i", "o", "u"):
-        new = last[:-1] + "ies"
-    else:
-        new = last + "s"
-    return f"{head} {new}" if head else new
 
 
 def normalise_text(text: str) -> str:

@@ -249,6 +249,11 @@ def _answer_relation(q: Question, kb: VisualKnowledge) -> Answer:
     if not decidable:
         return Answer(question=q.id, value=None, note="the objects are level on that axis",
                       source="relation")
+    if holding and len(holding) < len(decidable):
+        # "the circle" with several circles: true for some pairs, false for others
+        return Answer(question=q.id, value=None, source="relation",
+                      note=f"it holds for {len(holding)} of {len(decidable)} pairs of such "
+                           "objects, so which ones are meant decides it")
     i, j = holding[0] if holding else decidable[0]
     truth = None
     if not holding and q.relation in OPPOSITE:
