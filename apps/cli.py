@@ -46,6 +46,9 @@ def _add_ask(sub: Any) -> None:
                    help="how long to wait while another process runs on the same --thread "
                    "(default 60; 0 fails at once)")
     p.add_argument("--save-html", metavar="PATH", help="write a self-contained HTML trace")
+    p.add_argument("--style", choices=("plain", "grounded"), default="plain",
+                   help="answer text: plain English (default) or grounded (step-id citations "
+                        "and pixel boxes); --json carries both")
     add_agent_args(p)
 
 
@@ -203,7 +206,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if settings.sessions else None
     agent = VisualAgent(detector=settings.detector, max_steps=settings.max_steps,
                         verify=settings.verify, device=settings.device,
-                        sessions=sessions, deadline=settings.deadline,
+                        sessions=sessions, deadline=settings.deadline, style=args.style,
                         allow_url=bool(getattr(args, "allow_url", False)),
                         **agent_kwargs(args), **model_kwargs)
     per_call = reasoning_kwargs(args)

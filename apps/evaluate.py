@@ -158,6 +158,23 @@ def score(item: Item, answer: str) -> bool:
     return got == item.answer.lower()
 
 
+_INTERNALS = (
+    (re.compile(r"\[\s*[a-z]\w*\s*(?:,\s*[a-z]\w*\s*)*\]", re.I), "step-id citation"),
+    (re.compile(r"\u2192|->"), "arrow"),
+    (re.compile(r"\[\s*-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?){3}\s*\]"), "box"),
+    (re.compile(r"\bstep\s+'?s\d+|\bs\d+\b|\bpx\b"), "tool internals"),
+)
+
+
+def plain_problems(answer: str) -> list[str]:
+    """What in ``answer`` does not belong in a plain answer (citations, arrows, boxes...).
+
+    Quoted text (what OCR read) is not looked at.
+    """
+    bare = re.sub(r'"[^"]*"', '""', answer)
+    return [what for pattern, what in _INTERNALS if pattern.search(bare)]
+
+
 def answer_before_verify(steps: list[dict[str, Any]], answer: str) -> str:
     """The answer as the refiner wrote it (the verify record keeps it when it changed)."""
     for rec in reversed(steps):
@@ -175,8 +192,9 @@ def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool =
 
     Returns:
         ``{"n", "seed", "overall", "per_type": {qtype: {"n", "correct", "accuracy"}},
-        "seconds", "mean_steps", "right_before_wrong_after", "turned_wrong"}``: the
-        last two count and list answers the verify node turned from right to wrong.
+        "seconds", "mean_steps", "right_before_wrong_after", "turned_wrong", "not_plain",
+        "not_plain_answers"}``: answers the verify node turned from right to wrong,
+        and plain-style answers that show citations, arrows, boxes or step ids.
     """
     from tqdm import tqdm
 
@@ -187,6 +205,7 @@ def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool =
     items = make_items(n, seed)
     per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     turned_wrong: list[dict[str, Any]] = []
+    not_plain: list[dict[str, Any]] = []
     steps = 0
     model = getattr(agent, "model", None)
     plans = PlanReport(model.name if model is not None else "rule")
@@ -201,6 +220,9 @@ def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool =
         plans.scores.append(score_plan(item.question, item.qtype, own, agent.context.registry,
                                        first_try=first_try, seconds=plan_seconds))
         ok = score(item, res.answer)
+        if getattr(res, "style", "plain") == "plain" and plain_problems(res.answer):
+            not_plain.append({**asdict(item), "got": res.answer,
+                              "problems": plain_problems(res.answer)})
         before = answer_before_verify(res.steps, res.answer)
         if score(item, before) and not ok:
             turned_wrong.append({**asdict(item), "before": before, "got": res.answer})
@@ -219,6 +241,7 @@ def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool =
         "seconds": round(time.perf_counter() - t0, 2), "mean_steps": steps / max(n, 1),
         "model": plans.planner, "plan": plans.to_dict(),
         "right_before_wrong_after": len(turned_wrong), "turned_wrong": turned_wrong,
+        "not_plain": len(not_plain), "not_plain_answers": not_plain,
     }
 
 
@@ -236,6 +259,9 @@ def format_table(report: dict[str, Any]) -> str:
     lines.append(f"({report['seconds']} s, {report['mean_steps']:.1f} tool calls per question)")
     if "right_before_wrong_after" in report:
         lines.append(f"right before verify, wrong after: {report['right_before_wrong_after']}")
+    if "not_plain" in report:
+        lines.append(f"plain answers with citations, arrows, boxes or step ids: "
+                     f"{report['not_plain']}")
     if plan:
         p = report["plan"]
         lines.append(f"planner {p['planner']}: plan validity {p['validity']:.1%} (first try "

@@ -143,6 +143,12 @@ class _Builder:
         elif n == 0:
             fix = Fix(remove=True)
             reason = f"the detector found no {desc}"
+        elif low != high:
+            # the number is wrong, but which number is right is uncertain: drop, do not guess
+            fix = Fix(remove=True)
+            truth = f"there are between {low} and {high} {pluralise(desc, 2)}"
+            reason = (f"the detector found {n} ({low} with confidence, up to {high}), not "
+                      f"{c.count if c.count is not None else 'several'}")
         else:
             fix = Fix(count=n)
             reason = f"the detector found {n}, not {c.count if c.count is not None else 'several'}"

@@ -184,9 +184,32 @@ class _SentenceEditor:
 
     # -- whole sentence -------------------------------------------------------------------------
     def supported(self) -> bool:
-        """Whether the sentence makes a claim the experts support (it is never dropped)."""
-        return any((k := self.claim(c)) is not None and k.verdict == "supported"
-                   for c in self.concepts)
+        """Whether the sentence holds content the experts support (then it is never dropped).
+
+        That is a yes/no answer, or a supported claim other than an object that
+        only takes part in a refuted relation or attribute ("the yellow circle"
+        in "the purple triangle is left of the yellow circle" when there is no
+        purple triangle).
+        """
+        if _YES_NO.match(self.masked[self.s.start:self.s.end]):
+            return True
+        removed = [c for c in self.concepts if self.owner.removes(self.claim(c))]
+        in_removed = {x for c in removed for x in (c.subject, c.target) if x}
+        in_removed |= {o.id for o in self.concepts if o.kind != "object" and any(
+            o.subject == c.id or o.target == c.id for c in removed)}
+        for c in self.concepts:
+            k = self.claim(c)
+            if k is None or k.verdict != "supported":
+                continue
+            if c.kind != "object" or c.id not in in_removed:
+                return True
+        return False
+
+    def mark_once(self, at: int, mark: str) -> None:
+        """Add ``mark`` at ``at`` unless the sentence already carries a mark."""
+        if not any(e.text in (DISPUTED_MARK, UNVERIFIED_MARK) and e.text == mark
+                   for e in self.edits):
+            self.edits.append(_Edit(at, at, mark))
 
     def run(self) -> str | None:
         """The corrected sentence; None drops it (only when it holds no supported claim)."""
@@ -203,18 +226,19 @@ class _SentenceEditor:
             if c.kind != "object" and self.owner.removes(self.claim(c)):
                 if not keep:
                     return None
-                self.edits.append(_Edit(c.span[1], c.span[1], self.disputed(c)))
+                self.mark_once(c.span[1], self.disputed(c))
         for c in self.objects:
             if self.owner.removes(self.claim(c)) and self.participant(c):
                 if not keep:
                     return None
-                self.edits.append(_Edit(c.span[1], c.span[1], self.disputed(c)))
+                self.mark_once(c.span[1], self.disputed(c))
         lists = self.lists()
         for group in lists:
             if not self.edit_list(group):
                 if not keep:
                     return None
-                self.edits += [_Edit(c.span[1], c.span[1], self.disputed(c)) for c in group]
+                for c in group:
+                    self.mark_once(c.span[1], self.disputed(c))
         for c in self.concepts:
             self.edit_other(c)
         self.agree_there(lists)

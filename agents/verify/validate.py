@@ -50,7 +50,7 @@ OCR_RETRY_ZOOM = 2.5
 CROP_PAD = 0.15
 #: Detections scoring below this are uncertain: a claim they could make true or
 #: false is unverifiable rather than refuted.
-SURE_CONFIDENCE = 0.7
+SURE_CONFIDENCE = 0.85
 #: A detection at least this much inside another of the same class and colour,
 #: and less confident, is a duplicate of it.
 DUPLICATE_INSIDE = 0.85
@@ -142,6 +142,13 @@ def _occluded(dets: Detections, i: int) -> bool:
     return any(_inside_fraction(a, dets.xyxy[j]) > 0 for j in range(len(dets)) if j != i)
 
 
+def _occluded_in(dets: Detections, i: int, kb: VisualKnowledge) -> bool:
+    """Whether detection ``i`` of ``dets`` touches another object the knowledge holds."""
+    a = dets.xyxy[i]
+    others = kb.objects.xyxy
+    return any(_inside_fraction(a, b) > 0 and not np.allclose(a, b) for b in others)
+
+
 def _confusable(query: ObjectQuery, kb: VisualKnowledge) -> int:
     """Uncertain detections of another class that may be the queried object misread.
 
@@ -169,7 +176,10 @@ def _answer_count(q: Question, kb: VisualKnowledge) -> Answer:
     dets, reason = _match(q.subject, kb)
     if dets is None:
         return Answer(question=q.id, status="unavailable", note=reason)
-    sure = int((dets.confidence >= SURE_CONFIDENCE).sum())
+    # a confident detection that touches another object may still be a shape misread
+    # under occlusion: it does not make a smaller count impossible
+    sure = sum(1 for i in range(len(dets))
+               if dets.confidence[i] >= SURE_CONFIDENCE and not _occluded_in(dets, i, kb))
     return Answer(question=q.id, value=len(dets), low=sure,
                   high=len(dets) + _confusable(q.subject, kb), boxes=_boxes(dets),
                   by_colour=_by_colour(q.subject, kb), evidence=list(kb.object_evidence),

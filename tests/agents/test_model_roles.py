@@ -83,6 +83,7 @@ DETECT_COUNT = plan_json(("detect", {"labels": ["dot"]}), ("count", {"source": "
 
 def agent(model: ScriptedModel, *extra: Tool, **kw: Any) -> VisualAgent:
     kw.setdefault("verify", False)
+    kw.setdefault("style", "grounded")  # these tests read the model's citations
     return VisualAgent(model=model, registry=registry(*extra), **kw)
 
 
@@ -97,6 +98,7 @@ def test_model_plan_runs_and_its_attempt_is_in_the_trace():
     res = agent(model).run(IMG, "How many dots are there?")
     assert res.plan["planner"] == "scripted"
     assert res.answer == "There are two dots [s1, s2]." and res.cited == ["s1", "s2"]
+    assert res.answer_plain == "There are two dots."  # the plain text drops the citations
     plan_recs = nodes(res, "plan")
     assert plan_recs[0]["summary"] == "scripted plan attempt 1/3: valid plan"
     assert plan_recs[0]["raw"] == DETECT_COUNT and plan_recs[0]["error"] is None
@@ -131,7 +133,7 @@ def test_decider_adds_steps_over_rounds_then_stops():
     decide = [r["summary"] for r in nodes(res, "decide") if "attempt" not in r["summary"]]
     assert decide == ["more: scripted: need a count", "stop: scripted: counted"]
     second = model.requests_for("decide")[1].text
-    assert "s2 count(source=s1): count: 2" in second  # the new evidence was shown
+    assert 's2 count(source=s1): "count: 2"' in second  # the new evidence was shown
 
 
 def test_budget_always_holds_however_much_the_model_wants():
@@ -168,8 +170,8 @@ def test_tool_errors_are_shown_to_the_model_which_works_around_them():
         "refine": ["There are two dots [s3, s4]."]})
     res = agent(model).run(IMG, "How many dots are there?")
     shown = model.requests_for("decide")[0].text
-    assert "s1 boom(): ERROR boom: the expert is unhappy" in shown
-    assert "s2 count(source=s1): NOT RUN (skipped: depends on failed step s1)" in shown
+    assert 's1 boom(): ERROR "boom: the expert is unhappy"' in shown
+    assert 's2 count(source=s1): NOT RUN ("skipped: depends on failed step s1")' in shown
     ev = {e["step_id"]: e for e in res.evidence}
     assert ev["s4"]["value"] == 2 and res.answer.endswith("[s3, s4].")
 

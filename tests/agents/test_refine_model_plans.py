@@ -24,4 +24,5 @@ def test_count_intent_ending_on_a_detect_step_counts_its_objects():
                                              args={"labels": ["circle"]})]),
                         detector="shapes", verify=False)
     res = agent.run(REPO / "examples" / "shapes_1.png", "How many circles?")
-    assert res.answer == "There are three objects. [s1]"
+    assert res.answer_grounded == "There are three objects. [s1]"
+    assert res.answer == "There are three objects."

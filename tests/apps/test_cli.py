@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import struct
 import subprocess
 import sys
@@ -149,7 +150,10 @@ def test_ask_json_on_shapes_example(capsys, tmp_path):
                              str(out_png))
     assert code == 0, err
     data = json.loads(out)
-    assert data["answer"].startswith("There are three circles")
+    assert data["answer"] == data["answer_plain"] == "There are three circles."
+    assert data["style"] == "plain" and data["answer_grounded"].endswith("[s1, s2]")
+    assert [e["step_id"] for e in data["answer_evidence"]] == ["s1", "s2"]
+    assert len(data["answer_evidence"][0]["boxes"]) == 3  # the boxes stay as structured evidence
     for step in data["steps"]:
         assert set(step) >= {"node", "tool", "args", "summary", "seconds", "error"}
     assert [s["tool"] for s in data["steps"] if s["node"] == "tool"] == ["detect", "count"]
@@ -158,9 +162,12 @@ def test_ask_json_on_shapes_example(capsys, tmp_path):
 
 
 def test_ask_reads_the_sign_with_real_ocr(capsys):
-    code, out, err = run_cli(capsys, "ask", str(EXAMPLES / "sign.png"), "What does the sign say?")
+    code, out, err = run_cli(capsys, "ask", str(EXAMPLES / "sign.png"), "What does the sign say?",
+                             "--style", "grounded")
     assert code == 0, err
     assert '"OPEN DAILY"' in out
+    answer = [ln for ln in out.splitlines() if ln.startswith("A: ")][0]
+    assert re.search(r"\(box \[\d+, \d+, \d+, \d+\]\)\. \[s1(, s\d+)*\]$", answer), answer
     assert "[ocr]" in out or " ocr]" in out
 
 

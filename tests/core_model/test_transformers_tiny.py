@@ -174,4 +174,5 @@ def test_noise_model_in_the_graph_reasks_falls_back_and_still_answers(vlm):
     assert any("the rule decider decides" in r["summary"] for r in decide)
     refine = [r for r in res.steps if r["node"] == "refine"]
     assert any("the rule refiner writes it" in r["summary"] for r in refine)
-    assert res.answer.startswith("There are two ") and res.answer.endswith("[s1, s2]")
+    assert res.answer_grounded.startswith("There are two ") and res.answer_grounded.endswith("[s1, s2]")
+    assert res.answer.startswith("There are two ") and "[s" not in res.answer
