@@ -142,11 +142,18 @@ def _occluded(dets: Detections, i: int) -> bool:
     return any(_inside_fraction(a, dets.xyxy[j]) > 0 for j in range(len(dets)) if j != i)
 
 
-def _occluded_in(dets: Detections, i: int, kb: VisualKnowledge) -> bool:
-    """Whether detection ``i`` of ``dets`` touches another object the knowledge holds."""
-    a = dets.xyxy[i]
-    others = kb.objects.xyxy
-    return any(_inside_fraction(a, b) > 0 and not np.allclose(a, b) for b in others)
+def _misread_risk(dets: Detections, i: int, kb: VisualKnowledge) -> bool:
+    """Whether detection ``i`` may be another shape misread: it touches an object of
+    another class (a shape partly hidden by a different one can look like a third).
+
+    Known objects (confidence 1, e.g. ground truth) are never at risk.
+    """
+    if dets.confidence[i] >= 1.0:
+        return False
+    a, label = dets.xyxy[i], str(dets.label[i])
+    objs = kb.objects
+    return any(_inside_fraction(a, objs.xyxy[j]) > 0 and str(objs.label[j]) != label
+               for j in range(len(objs)))
 
 
 def _confusable(query: ObjectQuery, kb: VisualKnowledge) -> int:
@@ -176,10 +183,10 @@ def _answer_count(q: Question, kb: VisualKnowledge) -> Answer:
     dets, reason = _match(q.subject, kb)
     if dets is None:
         return Answer(question=q.id, status="unavailable", note=reason)
-    # a confident detection that touches another object may still be a shape misread
-    # under occlusion: it does not make a smaller count impossible
+    # a confident detection touching a different shape may still be a misread under
+    # occlusion: it does not make a smaller count impossible
     sure = sum(1 for i in range(len(dets))
-               if dets.confidence[i] >= SURE_CONFIDENCE and not _occluded_in(dets, i, kb))
+               if dets.confidence[i] >= SURE_CONFIDENCE and not _misread_risk(dets, i, kb))
     return Answer(question=q.id, value=len(dets), low=sure,
                   high=len(dets) + _confusable(q.subject, kb), boxes=_boxes(dets),
                   by_colour=_by_colour(q.subject, kb), evidence=list(kb.object_evidence),
