@@ -158,7 +158,8 @@ def role_records(result: Any, question: str, image: np.ndarray, image_path: str,
                                            d.reason, [s.model_dump() for s in d.new_steps])
             msgs = compact.decide_messages(plan, result.evidence, left)
         elif role == "refine":
-            msgs, reply = compact.refine_messages(plan, result.evidence), result.answer
+            # the grounded text: it cites step ids, as a model refiner's answer must
+            msgs, reply = compact.refine_messages(plan, result.evidence), result.answer_grounded
         elif role == "vqa":
             msgs, reply = compact.vqa_messages(question, image), vqa_answer(qtype, gold)
         else:

@@ -144,11 +144,12 @@ class _Builder:
             fix = Fix(remove=True)
             reason = f"the detector found no {desc}"
         elif low != high:
-            # the number is wrong, but which number is right is uncertain: drop, do not guess
+            # the number is wrong, but with uncertain detections (a shape that may be
+            # misread) the right one is not known: the claim is dropped, not guessed
             fix = Fix(remove=True)
-            truth = f"there are between {low} and {high} {pluralise(desc, 2)}"
-            reason = (f"the detector found {n} ({low} with confidence, up to {high}), not "
-                      f"{c.count if c.count is not None else 'several'}")
+            truth = f"there are {number_word(low)} to {number_word(high)} {pluralise(desc, 2)}"
+            reason = (f"the detector found {n} ({low} with confidence, up to {high} counting "
+                      f"uncertain ones), not {c.count if c.count is not None else 'several'}")
         else:
             fix = Fix(count=n)
             reason = f"the detector found {n}, not {c.count if c.count is not None else 'several'}"
