@@ -422,7 +422,7 @@ class VisualAgent:
         return ResultCache.key(digest, "agent.answer", {
             "question": inputs["question"], "max_steps": inputs["max_steps"],
             "reasoning": inputs["reasoning_options"], "verify": self.context.verify,
-            "settings": self.context.settings})
+            "settings": self.context.settings, "style": self.context.style})
 
     def resume(self, thread_id: str, *, plan: Plan | dict[str, Any] | str | None = None
                ) -> Iterator[StreamEvent]:
