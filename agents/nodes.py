@@ -338,7 +338,7 @@ def refine(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
             t0 = time.perf_counter()
         else:
             trace += _attempt_records("refine", ctx.refiner)[:-1]  # the last is the answer
-            reply = Reply(plain=plain_text(answer), grounded=answer, cited=cited)
+            reply = Reply(plain=plain_text(answer) or answer, grounded=answer, cited=cited)
     if reply is None:
         reply = refine_reply(plan_, state.get("evidence", []), ctx.artifacts,
                              image_size=state.get("image_size"))

@@ -58,6 +58,9 @@ def answer_problems(answer: str, plan: Plan, evidence: Sequence[dict[str, Any]],
     if not text:
         return ["the answer is empty"]
     problems = []
+    if not re.search(r"\w", _BOX_GROUP.sub(" ", _CITATION.sub(" ", text))):
+        problems.append("it says nothing besides citations and boxes; write the answer in "
+                        "words")
     if len(text) > max_chars:
         problems.append(f"the answer is {len(text)} characters long; keep it under {max_chars}")
     known = {e["step_id"] for e in evidence} | {s.id for s in plan.steps}
