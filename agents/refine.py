@@ -164,7 +164,7 @@ def _failure(ev: _Evidence) -> Reply:
         return Reply("", "", [])
     first = errs[0]
     if first.get("user_message"):  # the tool already said it for a person
-        return f"{first['user_message']}{_cite([first['step_id']])}", [first["step_id"]]
+        return _same(str(first["user_message"]), [first["step_id"]])
     reason = str(first["error"]).removeprefix(f"{first['tool']}: ").rstrip(".")
     return _reply(f"I could not answer that: {reason}.",
                   f"I could not gather the evidence: {first['tool']} failed ({reason}).",
