@@ -2,10 +2,16 @@
 
 Every graph step (plan, tool calls, decisions, refine, check) arrives as a
 collapsible chat message with a title, a status and a duration while the run
-is in progress; the answer follows as a normal message with its evidence. The
-picture on the right shows the boxes, masks and OCR regions of the answer or of
-any single step. Each browser session is one checkpointer thread, so follow-up
-questions reuse the image, the cached expert results and the history.
+is in progress; the answer follows as a normal message with its evidence, and
+as data (answer, evidence, boxes) beside the chat. The picture on the right
+outlines the boxes, masks and OCR regions of the answer or of any single step
+(outlines and labels only: the objects keep their colours). Each browser
+session is one checkpointer thread, so follow-up questions reuse the image,
+the cached expert results and the history.
+
+One run per conversation at a time: the run happens in a worker thread, send
+and the examples are disabled while it goes, and Stop ends it at once in the
+page and after the node in progress in the worker (no later node starts).
 
 Import this module only where Gradio is wanted (``lavr demo``): importing
 :mod:`lavr.agents` never imports Gradio.
@@ -19,28 +25,43 @@ import io
 import json
 import logging
 import os
-import re
-import shutil
+import queue
 import tempfile
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
-import numpy as np
-from gradio.components.annotated_image import AnnotatedImageData, Annotation
-from gradio.data_classes import FileData
 from PIL import Image
 
 from lavr.agents import AgentResult, PlanReview, SessionStore, StepEvent, VisualAgent
 from lavr.apps import demo_render as render
+from lavr.apps.demo_config import (
+    PACKAGED_EXAMPLES,
+    Example,
+    ModelChoice,
+    Offer,
+    Settings,
+    detector_choices,
+    experts_line,
+    find_examples,
+    image_problem,
+    model_choice,
+    scrub_paths,
+    stage_examples,
+)
 from lavr.core_model.errors import InputError, LavrError
 from lavr.planners.errors import PlanValidationError
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
 from lavr.tools.detections import Detections
+
+__all__ = ["PACKAGED_EXAMPLES", "AgentPool", "ChatState", "DemoApp", "Example", "ModelChoice",
+           "Offer", "Run", "Settings", "build_demo", "find_examples", "launch", "model_choice",
+           "stage_examples"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,15 +73,38 @@ CONCURRENCY = 2
 MAX_QUEUE = 32
 #: Seconds a browser session's state is kept after its last use.
 STATE_TTL = 3 * 3600
+#: How often a waiting handler looks for Stop, in seconds.
+POLL = 0.1
+#: Shortest time between two streamed updates of the page, in seconds: steps that
+#: finish faster than this arrive together (the browser redraws the chat less often).
+MIN_UPDATE = 0.25
+
+#: Brings the plan editor (and its errors) into view when it is open.
+_SHOW_REVIEW = """() => {
+  let tries = 0;
+  const show = () => {
+    const box = document.querySelector('#review');
+    if (box && box.offsetParent !== null)
+      requestAnimationFrame(() => box.scrollIntoView({block: 'nearest'}));
+    else if (tries++ < 20) setTimeout(show, 50);  // the update may still be on its way
+  };
+  show();
+}"""
 
 _CSS = """
 #evidence img { object-fit: contain; }
+.lavr-busy { pointer-events: none; opacity: 0.45; }
+#plan-error:empty { display: none; }
 footer { display: none !important; }
 """
 
 
 def _cached_png(cache_dir: str, image: Image.Image) -> str:
-    """Write ``image`` as PNG under ``cache_dir``, named by content, once and atomically."""
+    """Write ``image`` as PNG under ``cache_dir``, named by content, once and atomically.
+
+    The browser may fetch a picture while the next one is being written: a file
+    is never rewritten in place, so it never sees half of one.
+    """
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     data = buf.getvalue()
@@ -74,181 +118,13 @@ def _cached_png(cache_dir: str, image: Image.Image) -> str:
     return str(path)
 
 
-def _stable_postprocess(component: gr.AnnotatedImage, value: render.Annotated | None
-                        ) -> AnnotatedImageData | None:
-    """``(HxWx3 uint8 image, [(XYXY box or HxW mask in 0..1, label), ...])`` to picture files.
-
-    Boxes are drawn as the stock component draws them (a 3-pixel border over a
-    half-transparent fill, red, tinted per overlay by the frontend).
-    """
-    if value is None:
-        return None
-    image, items = value
-    h, w = image.shape[:2]
-    sections = []
-    for mask, label in items:
-        if isinstance(mask, np.ndarray):
-            alpha = np.clip(mask.astype(np.float32), 0.0, 1.0)
-        else:
-            alpha = np.zeros((h, w), np.float32)
-            x1, y1, x2, y2 = mask
-            b = 3
-            alpha[y1:y2, x1:x2] = 0.5
-            alpha[y1:y2, x1:x1 + b] = alpha[y1:y2, max(x2 - b, x1):x2] = 1.0
-            alpha[y1:y1 + b, x1:x2] = alpha[max(y2 - b, y1):y2, x1:x2] = 1.0
-        rgba = np.zeros((h, w, 4), np.uint8)
-        rgba[..., 0] = np.where(alpha > 0, 255, 0)
-        rgba[..., 3] = (alpha * 255).astype(np.uint8)
-        mask_file = _cached_png(component.GRADIO_CACHE, Image.fromarray(rgba))
-        sections.append(Annotation(image=FileData(path=mask_file), label=label))
-    base = FileData(path=_cached_png(component.GRADIO_CACHE, Image.fromarray(image)))
-    return AnnotatedImageData(image=base, annotations=sections)
-
-
-def evidence_image(**kwargs: Any) -> gr.AnnotatedImage:
-    """A ``gr.AnnotatedImage`` whose picture files are written once, atomically.
-
-    The stock component rewrites its content-addressed cache files in place on
-    every update, so while a run streams the browser can fetch a half-written
-    overlay and lose a box. This instance writes each file under a temporary
-    name and renames it, and never rewrites it. (An instance attribute, not a
-    subclass: Gradio writes a ``.pyi`` beside the source of every component subclass.)
-    """
-    component = gr.AnnotatedImage(**kwargs)
-    component.postprocess = functools.partial(  # type: ignore[method-assign]
-        _stable_postprocess, component)
-    return component
-
-
-@dataclass(frozen=True)
-class ModelChoice:
-    """A model the operator offers in the demo; web clients pick it by :attr:`name`.
-
-    Attributes:
-        name: What the settings panel and the API show (never a URL).
-        spec: The model string (``rule``, ``gemma``, ``openai:<model>@<url>``...).
-        options: Backend options (``timeout``, ``max_new_tokens``...).
-        roles: What the model does (None: all roles).
-        retries: Re-asks after an unusable reply.
-    """
-
-    name: str
-    spec: str
-    options: dict[str, Any] = field(default_factory=dict)
-    roles: tuple[str, ...] | None = None
-    retries: int = 2
-
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-def model_choice(text: str) -> ModelChoice:
-    """``NAME=SPEC`` or ``SPEC`` (named after the spec without its URL) as a :class:`ModelChoice`.
-
-    Raises:
-        InputError: A bad model string.
-    """
-    from lavr.core_model.select import parse_model_spec
-
-    name, sep, spec = text.partition("=")
-    if not sep or not _NAME.match(name.strip()):
-        name, spec = "", text
-    parsed = parse_model_spec(spec.strip())
-    if not name:
-        name = parsed.backend if parsed.backend in ("rule", "gemma") \
-            else f"{parsed.backend}:{parsed.target}"
-    return ModelChoice(name=name.strip(), spec=str(parsed))
-
-
-@dataclass(frozen=True)
-class Offer:
-    """What web clients may choose from: set by the operator, checked on the server.
-
-    A browser (or any API client) picks a model and a detector by name from
-    these lists; it never supplies a model string, a URL or a weights path.
-
-    Attributes:
-        models: Models by name; the first is the default.
-        detectors: Detector names.
-        max_steps: Largest step budget a client may ask for.
-    """
-
-    models: dict[str, ModelChoice]
-    detectors: list[str]
-    max_steps: int = 30
-
-    @classmethod
-    def build(cls, models: list[ModelChoice] | None = None, *,
-              detectors: list[str] | None = None, max_steps: int = 30) -> Offer:
-        """An offer from the operator's models (default: ``rule``) and detectors
-        (default: ``auto`` and every detector whose weights are here).
-
-        Raises:
-            InputError: Two models with one name.
-        """
-        chosen: dict[str, ModelChoice] = {}
-        for m in models or [ModelChoice("rule", "rule")]:
-            if m.name in chosen:
-                raise InputError(f"two demo models are named {m.name!r}; name them with "
-                                 "--model NAME=SPEC")
-            chosen[m.name] = m
-        return cls(chosen, list(detectors or detector_choices()), max_steps)
-
-    def settings(self, *, detector: str | None, max_steps: Any, verify: Any, review_plan: Any,
-                 model: str | None, cot: str | None, icl: Any) -> Settings:
-        """Check a client's choices against the offer.
-
-        Raises:
-            InputError: A value that is not on offer (one line naming it and what is).
-        """
-        model = model or next(iter(self.models))
-        if model not in self.models:
-            raise InputError(f"unknown model {_shown(model)}; this demo offers: "
-                             + ", ".join(self.models))
-        detector = detector or "auto"
-        if detector not in self.detectors:
-            raise InputError(f"unknown detector {_shown(detector)}; this demo offers: "
-                             + ", ".join(self.detectors))
-        if (cot or "off") not in ("off", "chain", "tree"):
-            raise InputError(f"chain of thought must be off, chain or tree, not {_shown(cot)}")
-        try:
-            steps, k = int(max_steps if max_steps is not None else 12), int(icl or 0)
-        except (TypeError, ValueError) as exc:
-            raise InputError("the step budget and the number of in-context examples must "
-                             "be whole numbers") from exc
-        if not 1 <= steps <= self.max_steps or not 0 <= k <= 8:
-            raise InputError(f"the step budget must be 1-{self.max_steps} and in-context "
-                             "examples 0-8")
-        return Settings(detector=detector, max_steps=steps, verify=bool(verify),
-                        review_plan=bool(review_plan), model=model, cot=cot or "off", icl=k)
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "…'"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the settings panel chose for one question (checked by :meth:`Offer.settings`).
-
-    Attributes:
-        detector: Detector name (``auto``, ``shapes``, ...).
-        max_steps: Tool-call budget.
-        verify: Whether the check/correction node runs.
-        review_plan: Pause after planning for the user's approval.
-        model: Name of one of the offered models.
-        cot: Chain-of-thought mode, ``off``, ``chain`` or ``tree``.
-        icl: Number of in-context demos.
-    """
-
-    detector: str = "auto"
-    max_steps: int = 12
-    verify: bool = True
-    review_plan: bool = False
-    model: str = "rule"
-    cot: str = "off"
-    icl: int = 0
+def _lenient_radio(**kwargs: Any) -> gr.Radio:
+    """A ``gr.Radio`` whose value is passed through even when the server's copy of its
+    choices is behind the page's (the handler ignores unknown values instead of the
+    component raising an error toast)."""
+    radio = gr.Radio(**kwargs)
+    radio.preprocess = lambda payload: payload  # type: ignore[method-assign]
+    return radio
 
 
 @dataclass
@@ -258,33 +134,103 @@ class ChatState:
     Attributes:
         thread_id: Checkpointer thread of this browser session.
         messages: The chat as shown (Gradio messages format).
-        pictures: ``AnnotatedImage`` values by picture-choice label.
+        pictures: Evidence pictures by picture-choice label.
+        shown: The picture choice on display.
         has_image: Whether the thread has an image to ask about again.
         paused: Settings of the run waiting for plan approval, if any.
         plan_shown: The plan JSON shown for approval (to tell an edit from none).
+        plan_error: Why the edited plan cannot run (shown beside the editor).
+        answer: The last run's answer as data (see :func:`demo_render.structured_answer`).
     """
 
     thread_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     messages: list[dict[str, Any]] = field(default_factory=list)
-    pictures: dict[str, render.Annotated] = field(default_factory=dict)
+    pictures: dict[str, render.Picture] = field(default_factory=dict)
+    shown: str | None = None
     has_image: bool = False
     paused: Settings | None = None
     plan_shown: str = ""
+    plan_error: str = ""
+    answer: dict[str, Any] = field(default_factory=dict)
+
+    def show(self, label: str | None) -> None:
+        """Put picture ``label`` on display (when it exists)."""
+        if label in self.pictures:
+            self.shown = label
 
 
-@dataclass(frozen=True)
-class Example:
-    """A bundled example: an image file and a question about it."""
-
-    image: Path
-    question: str
+class RunStopped(Exception):
+    """The user pressed Stop."""
 
 
-def detector_choices() -> list[str]:
-    """``auto`` and every detector whose weights are on this machine."""
-    from lavr.tools.detect import list_detectors
+class Run:
+    """One agent run in a worker thread that Stop can end between graph nodes.
 
-    return ["auto"] + [d["name"] for d in list_detectors() if d["present"]]
+    The handler reads events with :meth:`events`; :meth:`stop` makes it raise
+    :class:`RunStopped` within :data:`POLL` seconds, and the worker closes the
+    agent's stream after the node in progress, so no later node starts.
+    """
+
+    def __init__(self) -> None:
+        self.stop_requested = threading.Event()
+        self.finished = threading.Event()
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def start(self, make: Callable[[], Iterator[Any]]) -> None:
+        """Run ``make()`` (an agent event iterator) in a worker thread."""
+        self._thread = threading.Thread(target=self._work, args=(make,), daemon=True,
+                                        name="lavr-demo-run")
+        self._thread.start()
+
+    def _work(self, make: Callable[[], Iterator[Any]]) -> None:
+        try:
+            events = make()
+            try:
+                for event in events:
+                    self._queue.put(("event", event))
+                    if self.stop_requested.is_set():
+                        break
+            finally:
+                close = getattr(events, "close", None)
+                if close is not None:
+                    close()
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader, shown in the chat
+            self._queue.put(("error", exc))
+        finally:
+            self._queue.put(("done", None))
+            self.finished.set()
+
+    def events(self) -> Iterator[Any]:
+        """The run's events as they come, and None every :data:`POLL` seconds without one;
+        raises the run's error, or :class:`RunStopped`."""
+        while True:
+            if self.stop_requested.is_set():
+                raise RunStopped
+            try:
+                kind, value = self._queue.get(timeout=POLL)
+            except queue.Empty:
+                yield None
+                continue
+            if kind == "event":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+
+    def stop(self) -> None:
+        """End the run: the reader at once, the worker after the node in progress."""
+        self.stop_requested.set()
+        if self._thread is None:
+            self.finished.set()
+
+    def wait_finished(self, stop: threading.Event) -> bool:
+        """Wait for the worker to end (True), unless ``stop`` is set first (False)."""
+        while not self.finished.wait(POLL):
+            if stop.is_set():
+                return False
+        return True
 
 
 class AgentPool:
@@ -328,92 +274,33 @@ class AgentPool:
                 self._agents[key] = agent
             return agent
 
+    def forget(self, thread_id: str) -> None:
+        """Delete a conversation's checkpoints (its messages and image reference)."""
+        try:
+            self.sessions.checkpointer.delete_thread(thread_id)
+        except Exception:  # noqa: BLE001 - a fresh thread is used either way
+            logger.warning("could not delete conversation %s", thread_id, exc_info=True)
 
-#: The starter examples shipped inside the package (present in a wheel install too).
-PACKAGED_EXAMPLES = Path(__file__).resolve().parent / "data" / "examples" / "examples.json"
 
+@dataclass
+class View:
+    """What one handler step shows; :meth:`DemoApp.ui` / :meth:`DemoApp.api` turn it into
+    the outputs of the page's events or of the API's.
 
-def find_examples(path: str | Path | None = None) -> list[Example]:
-    """The examples of an ``examples.json`` whose image files exist.
-
-    Args:
-        path: A JSON list of ``{"image", "question"}``; image paths are relative to
-            the file's folder (or its parent, as in the repository's ``examples/``).
-            By default the starter examples shipped with the package.
-
-    Raises:
-        InputError: ``path`` is missing, not such a list, or names no existing image.
+    Attributes:
+        state: The conversation.
+        busy: A run is going (send, examples disabled; Stop enabled).
+        review: The plan editor is open.
+        plan: New text for the plan editor (None: leave it).
+        refused: Why nothing changes (a second run while one goes): a warning in the
+            page, an error for API clients.
     """
-    file = Path(path).expanduser() if path else PACKAGED_EXAMPLES
-    try:
-        items = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InputError(f"examples file {file} does not exist") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"examples file {file} is not readable JSON: {exc}") from exc
-    if not isinstance(items, list) or not all(
-            isinstance(i, dict) and isinstance(i.get("image"), str)
-            and isinstance(i.get("question"), str) for i in items):
-        raise InputError(f"examples file {file} must be a JSON list of "
-                         '{"image": PATH, "question": TEXT}')
-    found = []
-    for item in items:
-        image = Path(item["image"]).expanduser()
-        where = [image] if image.is_absolute() else [file.parent / image,
-                                                     file.parent.parent / image]
-        hit = next((p for p in where if p.is_file()), None)
-        if hit is None:
-            logger.warning("example image %s not found; skipped", item["image"])
-            continue
-        found.append(Example(hit.resolve(), item["question"]))
-    if not found:
-        raise InputError(f"examples file {file} names no existing image")
-    return found
 
-
-def stage_examples(examples: list[Example], folder: Path | None = None) -> list[Example]:
-    """Copy the example images, and nothing else, into a folder of their own.
-
-    The demo serves examples from this copy, so nothing beside an example image
-    in its original folder is ever reachable from the browser.
-
-    Args:
-        examples: The examples (any folders).
-        folder: Where to copy (default: a new temporary folder).
-    """
-    folder = folder or Path(tempfile.mkdtemp(prefix="lavr-demo-examples-"))
-    staged, copies = [], {}
-    for ex in examples:
-        if ex.image not in copies:
-            target = folder / f"{len(copies)}{ex.image.suffix.lower()}"
-            shutil.copyfile(ex.image, target)
-            copies[ex.image] = target
-        staged.append(Example(copies[ex.image], ex.question))
-    return staged
-
-
-def image_problem(path: str | Path) -> str | None:
-    """Why an uploaded file cannot be used as an image (None when it can).
-
-    The check reads the file's content (Pillow), not its name or the browser's word.
-    """
-    try:
-        with Image.open(path) as img:
-            img.verify()
-    except Exception:  # noqa: BLE001 - anything Pillow cannot read is refused
-        return ("The uploaded file is not an image. Upload a picture (PNG, JPEG, WebP, "
-                "BMP or GIF).")
-    return None
-
-
-def scrub_paths(text: str, paths: list[str]) -> str:
-    """``text`` with server-side upload paths replaced by "the uploaded image"."""
-    for p in sorted(filter(None, paths), key=len, reverse=True):
-        text = text.replace(p, "the uploaded image")
-    folders = {tempfile.gettempdir(), os.environ.get("GRADIO_TEMP_DIR", "")}
-    for folder in filter(None, folders):
-        text = re.sub(re.escape(folder.rstrip("/")) + r"/[^\s'\"]+", "the uploaded image", text)
-    return text
+    state: ChatState
+    busy: bool = False
+    review: bool = False
+    plan: str | None = None
+    refused: str | None = None
 
 
 class DemoApp:
@@ -427,53 +314,121 @@ class DemoApp:
     def __init__(self, pool: AgentPool, examples: list[Example]) -> None:
         self.pool = pool
         self.examples = examples
+        #: Where evidence pictures are written (the page's picture component's cache).
+        self.cache_dir = os.path.join(tempfile.gettempdir(), "lavr-demo")
+        #: Shortest time between two streamed updates (see :data:`MIN_UPDATE`).
+        self.min_update = MIN_UPDATE
+        self._runs: dict[str, Run] = {}
+        self._lock = threading.Lock()
 
     # -- views --------------------------------------------------------------------------
-    def _view(self, state: ChatState, *, picture: str | None = None, busy: bool = False,
-              review: PlanReview | None = None, keep_review: bool = False) -> tuple[Any, ...]:
-        """Outputs: chatbot, textbox, picture, picture choice, plan editor, review box, state."""
-        choices = list(state.pictures)
-        shown = picture if picture in state.pictures else (choices[-1] if choices else None)
-        if review is not None:
-            plan_update = gr.update(value=state.plan_shown)
-            review_update = gr.update(visible=True)
-        elif keep_review:
-            plan_update, review_update = gr.update(), gr.update(visible=True)
-        else:
-            plan_update, review_update = gr.update(), gr.update(visible=False)
-        return (list(state.messages),
-                gr.update(value=None, interactive=not busy),
-                state.pictures.get(shown) if shown else None,
-                gr.update(choices=choices, value=shown),
-                plan_update, review_update, state)
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - pictures are immutable, few and small
+    def _png(self, picture: render.Picture) -> str:
+        return _cached_png(self.cache_dir, picture.render())
+
+    def picture(self, state: ChatState) -> str | None:
+        """The PNG file of the picture on display (None when there is none)."""
+        pic = state.pictures.get(state.shown or "")
+        return self._png(pic) if pic is not None else None
+
+    def ui(self, view: View, n: int) -> tuple[Any, ...]:
+        """Outputs of the page's events: chatbot, textbox, picture, picture choice,
+        answer data, review box, plan editor, plan error, stop button, examples, state."""
+        if view.refused:
+            gr.Warning(view.refused)
+            return tuple(gr.update() for _ in range(n))
+        state = view.state
+        out = (list(state.messages),
+               gr.update(value={"text": "", "files": []}, interactive=not view.busy),
+               self.picture(state),
+               gr.update(choices=list(state.pictures), value=state.shown),
+               state.answer or None,
+               gr.update(visible=view.review),
+               gr.update(value=view.plan) if view.plan is not None else gr.update(),
+               state.plan_error,
+               gr.update(interactive=view.busy),
+               gr.update(elem_classes=["lavr-busy"] if view.busy else []),
+               state)
+        return out[:n]
+
+    def api(self, view: View) -> tuple[Any, ...]:
+        """Outputs of the API's events: chat, answer data, evidence picture, state."""
+        if view.refused:
+            raise gr.Error(view.refused)
+        state = view.state
+        return list(state.messages), state.answer or None, self.picture(state), state
 
     @staticmethod
     def _drop_pending(state: ChatState) -> None:
         state.messages = [m for m in state.messages
                           if (m.get("metadata") or {}).get("status") != "pending"]
 
-    def _fail(self, state: ChatState, text: str) -> tuple[Any, ...]:
+    def _fail(self, state: ChatState, text: str) -> View:
         self._drop_pending(state)
         state.messages.append(render.error_message(text))
-        return self._view(state)
+        state.answer = render.status_answer("error", error=text)
+        return View(state)
+
+    # -- one run per conversation -------------------------------------------------------
+    def _claim(self, state: ChatState) -> tuple[Run, Run | None] | None:
+        """A new run slot for the conversation, and the stopped run still finishing (if any);
+        None while another run of the conversation is going."""
+        with self._lock:
+            previous = self._runs.get(state.thread_id)
+            if previous is not None and not previous.finished.is_set():
+                if not previous.stop_requested.is_set():
+                    return None
+            else:
+                previous = None
+            run = Run()
+            self._runs[state.thread_id] = run
+            return run, previous
+
+    def _release(self, state: ChatState, run: Run) -> None:
+        run.stop()  # no-op for a run that ended; ends the worker of one the page left
+        with self._lock:
+            if self._runs.get(state.thread_id) is run and run.finished.is_set():
+                del self._runs[state.thread_id]
+
+    def running(self) -> dict[str, Run]:
+        """The runs whose worker has not ended yet, by conversation thread."""
+        with self._lock:
+            return {t: r for t, r in self._runs.items() if not r.finished.is_set()}
+
+    @staticmethod
+    def _refuse(state: ChatState) -> View:
+        return View(state, refused="Still answering the last question: wait for it, "
+                                   "or press Stop.")
 
     # -- handlers -----------------------------------------------------------------------
     def ask(self, message: dict[str, Any] | None, state: ChatState | None, detector: str,
-            max_steps: float, verify: bool, review_plan: bool, model: str | None = None,
-            cot: str | None = "off", icl: float | None = 0) -> Iterator[tuple[Any, ...]]:
+            max_steps: float, verify: bool, review_plan: bool, model: str,
+            cot: str, icl: float) -> Iterator[View]:
         """Answer a question (with a new image, or about the session's image), streaming."""
         state = state or ChatState()
-        message = message or {}
+        claimed = self._claim(state)
+        if claimed is None:
+            yield self._refuse(state)
+            return
+        run, previous = claimed
+        try:
+            yield from self._ask(run, previous, message or {}, state, detector=detector,
+                                 max_steps=max_steps, verify=verify, review_plan=review_plan,
+                                 model=model, cot=cot, icl=icl)
+        finally:
+            self._release(state, run)
+
+    def _ask(self, run: Run, previous: Run | None, message: dict[str, Any], state: ChatState,
+             **choices: Any) -> Iterator[View]:
         question = str(message.get("text") or "").strip()
-        files = [f for f in (message.get("files") or []) if f]
+        files = [str(f) for f in (message.get("files") or []) if f]
+        state.messages = render.compact_steps(state.messages)
         if files:
-            state.messages.append({"role": "user", "content": {"path": str(files[-1])}})
+            state.messages.append({"role": "user", "content": {"path": files[-1]}})
         if question:
             state.messages.append({"role": "user", "content": question})
         try:
-            settings = self.pool.offer.settings(
-                detector=detector, max_steps=max_steps, verify=verify, review_plan=review_plan,
-                model=model, cot=cot, icl=icl)
+            settings = self.pool.offer.settings(**choices)
         except InputError as exc:
             yield self._fail(state, str(exc))
             return
@@ -486,69 +441,105 @@ class DemoApp:
         if files and (problem := image_problem(files[-1])):
             yield self._fail(state, problem)
             return
-        state.paused = None
-        try:
-            agent = self.pool.get(settings)
-            events = agent.stream(files[-1] if files else None, question,
-                                  thread_id=state.thread_id, max_steps=settings.max_steps,
-                                  review_plan=settings.review_plan, cot=settings.cot,
-                                  icl=settings.icl)
-            yield from self._play(state, agent, events, settings, image_given=bool(files))
-        except Exception as exc:  # noqa: BLE001 - shown in the chat, never a broken page
-            yield self._error(state, exc, uploads=[str(f) for f in files])
+        state.paused, state.plan_error = None, ""
+        if files:  # the picture at once, before any expert runs
+            with Image.open(files[-1]) as img:
+                state.pictures = {render.IMAGE_CHOICE: render.Picture(
+                    _display_pixels(img))}
+            state.shown = render.IMAGE_CHOICE
+        state.answer = render.status_answer("running", question=question)
+        if previous is not None:
+            state.messages.append(render.pending_message(
+                "Waiting for the stopped run to finish its step…"))
+            yield View(state, busy=True)
+            if not previous.wait_finished(run.stop_requested):
+                yield self._stopped(state)
+                return
+            self._drop_pending(state)
+        agent = self.pool.get(settings)
+        run.start(lambda: agent.stream(files[-1] if files else None, question,
+                                       thread_id=state.thread_id, max_steps=settings.max_steps,
+                                       review_plan=settings.review_plan, cot=settings.cot,
+                                       icl=settings.icl))
+        yield from self._play(state, agent, run, settings, uploads=files)
 
-    def approve(self, plan_text: str, state: ChatState | None) -> Iterator[tuple[Any, ...]]:
+    def approve(self, plan_text: str, state: ChatState | None) -> Iterator[View]:
         """Run the paused plan, as shown or as edited in the plan editor."""
         state = state or ChatState()
+        claimed = self._claim(state)
+        if claimed is None:
+            yield self._refuse(state)
+            return
+        run, _ = claimed
+        try:
+            yield from self._approve(run, plan_text, state)
+        finally:
+            self._release(state, run)
+
+    def _approve(self, run: Run, plan_text: str, state: ChatState) -> Iterator[View]:
         if state.paused is None:
             yield self._fail(state, "No plan is waiting for approval.")
             return
         settings = state.paused
         edited = self._edited(plan_text, state.plan_shown)
+        agent = self.pool.get(settings)
         try:
-            agent = self.pool.get(settings)
             events = agent.resume(state.thread_id, plan=edited)
             first = next(events)  # validates the edited plan before anything runs
         except PlanValidationError as exc:
-            self._drop_pending(state)
-            state.messages.append(render.error_message(f"That plan cannot run: {exc}. "
-                                                       "Fix it and press Run again."))
-            state.messages.append(render.review_message())
-            yield self._view(state, keep_review=True)
+            state.plan_error = f"{render.WARNING_SIGN} That plan cannot run: {exc}"
+            state.answer = {**state.answer, "error": f"That plan cannot run: {exc}"}
+            yield View(state, review=True)
             return
         except Exception as exc:  # noqa: BLE001 - shown in the chat, never a broken page
             state.paused = None
             yield self._error(state, exc)
             return
-        state.paused = None
+        state.paused, state.plan_error = None, ""
 
         def chained() -> Iterator[Any]:
             yield first
             yield from events
 
-        try:
-            yield from self._play(state, agent, chained(), settings, image_given=False)
-        except Exception as exc:  # noqa: BLE001 - shown in the chat, never a broken page
-            yield self._error(state, exc)
+        run.start(chained)
+        yield from self._play(state, agent, run, settings, uploads=[])
 
-    def cancel(self, state: ChatState | None) -> tuple[Any, ...]:
+    def discard(self, state: ChatState | None) -> View:
         """Discard the paused plan."""
         state = state or ChatState()
-        state.paused = None
+        state.paused, state.plan_error = None, ""
         self._drop_pending(state)
         state.messages.append({"role": "assistant",
                                "content": "Plan discarded. Ask again when you are ready."})
-        return self._view(state)
+        state.answer = render.status_answer("discarded")
+        return View(state)
+
+    def stop(self, state: ChatState | None) -> None:
+        """Stop the conversation's run (its handler shows "Stopped" within a moment)."""
+        if state is None:
+            return
+        with self._lock:
+            run = self._runs.get(state.thread_id)
+        if run is not None:
+            run.stop()
 
     def show(self, choice: str | None, state: ChatState | None) -> Any:
-        """The picture of one step (or of the answer's evidence)."""
-        if not state or not choice:
-            return None
-        return state.pictures.get(choice)
+        """The picture of one step (or of the answer's evidence); unknown choices change nothing."""
+        if state is None or not isinstance(choice, str) or choice not in state.pictures:
+            return gr.update()
+        state.shown = choice
+        return self.picture(state)
 
-    def new_conversation(self) -> tuple[Any, ...]:
-        """Forget this browser session's conversation (a new thread)."""
-        return self._view(ChatState())
+    def new_conversation(self, state: ChatState | None) -> View:
+        """Forget this browser session's conversation: stop its run, delete its thread, and
+        start a new one (no history, no image)."""
+        if state is not None:
+            self.stop(state)
+            with self._lock:
+                run = self._runs.get(state.thread_id)
+            if run is None or run.finished.is_set():
+                self.pool.forget(state.thread_id)
+        return View(ChatState())
 
     # -- streaming ----------------------------------------------------------------------
     @staticmethod
@@ -561,43 +552,75 @@ class DemoApp:
             pass
         return plan_text
 
-    def _play(self, state: ChatState, agent: VisualAgent, events: Iterator[Any],
-              settings: Settings, *, image_given: bool) -> Iterator[tuple[Any, ...]]:
-        """Turn agent events into chat updates as they arrive."""
+    def _stopped(self, state: ChatState) -> View:
+        self._drop_pending(state)
+        state.messages.append({"role": "assistant", "content": "Stopped.",
+                               "metadata": {"title": f"{render.WARNING_SIGN} Stopped",
+                                            "status": "done"}})
+        state.paused = None
+        state.answer = render.status_answer("stopped")
+        return View(state)
+
+    def _play(self, state: ChatState, agent: VisualAgent, run: Run, settings: Settings, *,
+              uploads: list[str]) -> Iterator[View]:
+        """Turn the run's events into chat updates as they arrive."""
         state.messages.append(render.pending_message("Reading the image…"))
-        if image_given:
-            state.pictures = {}
-        yield self._view(state, busy=True)
-        image: np.ndarray | None = None
-        shown: str | None = None
-        for event in events:
-            self._drop_pending(state)
-            if isinstance(event, StepEvent):
-                if event.node == "ingest" and event.update.get("image_id"):
-                    image = agent.context.artifacts.get(event.update["image_id"])
+        yield View(state, busy=True)
+        image = None
+        last, dirty = time.monotonic(), False
+        try:
+            for event in run.events():
+                if event is None or isinstance(event, StepEvent):
+                    if event is not None:
+                        image = self._add_step(state, agent, event, image)
+                        dirty = True
+                    if dirty and time.monotonic() - last >= self.min_update:
+                        last, dirty = time.monotonic(), False
+                        yield View(state, busy=True)
+                    continue
+                self._drop_pending(state)
+                if isinstance(event, PlanReview):
+                    state.paused = settings
+                    state.plan_shown = json.dumps(event.plan, indent=2)
+                    state.messages.append(render.review_message())
+                    state.answer = render.status_answer("waiting for plan approval",
+                                                        question=event.question,
+                                                        plan=event.plan)
+                    yield View(state, review=True, plan=state.plan_shown)
+                    return
+                elif isinstance(event, AgentResult):
                     state.has_image = True
-                    state.pictures = {}
-                shown = self._step_pictures(state, agent, event, image) or shown
-                state.messages.extend(render.event_messages(event))
-                state.messages.append(render.pending_message(render.next_work(event)))
-                yield self._view(state, picture=shown, busy=True)
-            elif isinstance(event, PlanReview):
-                state.paused = settings
-                state.plan_shown = json.dumps(event.plan, indent=2)
-                state.messages.append(render.review_message())
-                yield self._view(state, picture=shown, review=event)
-                return
-            elif isinstance(event, AgentResult):
-                state.has_image = True
-                state.pictures = render.result_pictures(event)
-                state.messages.append(render.answer_message(event))
-                yield self._view(state, picture=render.ANSWER_CHOICE)
-                return
-        yield self._view(state)  # pragma: no cover - the agent always ends with a result
+                    state.pictures = render.result_pictures(event)
+                    state.shown = render.ANSWER_CHOICE
+                    state.messages.append(render.answer_message(event))
+                    state.answer = render.structured_answer(event)
+                    yield View(state)
+                    return
+        except RunStopped:
+            yield self._stopped(state)
+            return
+        except Exception as exc:  # noqa: BLE001 - shown in the chat, never a broken page
+            yield self._error(state, exc, uploads=uploads)
+            return
+        yield View(state)  # pragma: no cover - the agent always ends with a result
+
+    def _add_step(self, state: ChatState, agent: VisualAgent, event: StepEvent,
+                  image: Any) -> Any:
+        """Put one node's messages and pictures in the chat; returns the run's image."""
+        self._drop_pending(state)
+        if event.node == "ingest" and event.update.get("image_id"):
+            image = agent.context.artifacts.get(event.update["image_id"])
+            state.has_image = True
+            state.pictures = {render.IMAGE_CHOICE: render.Picture(image)}
+            state.show(render.IMAGE_CHOICE)
+        state.show(self._step_pictures(state, agent, event, image))
+        state.messages.extend(render.event_messages(event))
+        state.messages.append(render.pending_message(render.next_work(event)))
+        return image
 
     @staticmethod
     def _step_pictures(state: ChatState, agent: VisualAgent, event: StepEvent,
-                       image: np.ndarray | None) -> str | None:
+                       image: Any) -> str | None:
         """Add the pictures of the tool steps in ``event``; returns the last label added."""
         if image is None:
             return None
@@ -609,17 +632,46 @@ class DemoApp:
             dets = agent.context.artifacts.get(aid)
             if isinstance(dets, Detections):
                 label = render.step_choice(rec, len(dets))
-                state.pictures[label] = render.annotations(image, dets,
-                                                           prefix=f"{rec.get('step')}: ")
+                state.pictures[label] = render.Picture(image, dets)
         return label
 
-    def _error(self, state: ChatState, exc: Exception, *, uploads: list[str] | None = None
-               ) -> tuple[Any, ...]:
+    def _error(self, state: ChatState, exc: BaseException, *, uploads: list[str] | None = None
+               ) -> View:
         if isinstance(exc, LavrError):
             return self._fail(state, scrub_paths(str(exc), uploads or []))
-        logger.exception("demo request failed")
+        logger.error("demo request failed", exc_info=exc)
         return self._fail(state, "Internal error: "
                           + scrub_paths(f"{type(exc).__name__}: {exc}", uploads or []))
+
+
+def _display_pixels(img: Image.Image) -> Any:
+    """An uploaded picture as ``HxWx3 uint8 RGB`` for display (EXIF rotation applied)."""
+    import numpy as np
+    from PIL import ImageOps
+
+    return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
+
+
+def _outputs(handler: Callable[..., Iterator[View]], convert: Callable[[View], tuple[Any, ...]]
+             ) -> Callable[..., Iterator[tuple[Any, ...]]]:
+    """``handler`` with its views converted to one event's outputs (signature kept: Gradio
+    names the API's parameters after it)."""
+
+    @functools.wraps(handler)
+    def run(*args: Any) -> Iterator[tuple[Any, ...]]:
+        for view in handler(*args):
+            yield convert(view)
+
+    return run
+
+
+def _output(handler: Callable[..., View], convert: Callable[[View], tuple[Any, ...]]
+            ) -> Callable[..., tuple[Any, ...]]:
+    @functools.wraps(handler)
+    def run(*args: Any) -> tuple[Any, ...]:
+        return convert(handler(*args))
+
+    return run
 
 
 def build_demo(*, sessions: SessionStore | str | Path | None = None,
@@ -656,30 +708,46 @@ def build_demo(*, sessions: SessionStore | str | Path | None = None,
                     "Drop an image (or pick an example), ask a question, and follow the plan, "
                     "every expert call and the decisions. Ask a follow-up without a new image "
                     "to talk about the same picture.")
+        gr.Markdown(experts_line(), elem_id="experts")
         state = gr.State(None, time_to_live=STATE_TTL)
         with gr.Row():
             with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Reasoning", height=560, elem_id="chat",
+                chatbot = gr.Chatbot(label="Reasoning", height=520, elem_id="chat",
                                      feedback_options=None, buttons=["copy_all"],
                                      placeholder="The plan, tool calls and decisions "
                                                  "appear here as they happen.")
                 textbox = gr.MultimodalTextbox(
                     file_types=["image"], file_count="single", sources=["upload"],
-                    placeholder="Drop an image and ask a question…", show_label=False,
-                    elem_id="ask", autofocus=True)
+                    placeholder="Drop an image and ask a question…", label="Question",
+                    show_label=False, elem_id="ask", autofocus=True)
+                with gr.Row():
+                    stop_btn = gr.Button("Stop", variant="stop", interactive=False,
+                                         elem_id="stop", size="sm")
+                    new_btn = gr.Button("New conversation", elem_id="new", size="sm")
+                ex = gr.Examples(
+                    [[{"text": e.question, "files": [str(e.image)]}] for e in app.examples],
+                    inputs=[textbox], label="Examples (one click asks)",
+                    example_labels=[e.question for e in app.examples])
+            with gr.Column(scale=2):
                 with gr.Group(visible=False, elem_id="review") as review_box:
+                    plan_error = gr.Markdown("", elem_id="plan-error")
                     plan_code = gr.Code(label="Plan (edit the JSON, then approve)",
-                                        language="json", interactive=True, elem_id="plan")
+                                        language="json", interactive=True, elem_id="plan",
+                                        max_lines=14)
                     with gr.Row():
                         approve_btn = gr.Button("Run this plan", variant="primary",
                                                 elem_id="approve")
-                        cancel_btn = gr.Button("Discard", elem_id="discard")
-            with gr.Column(scale=2):
-                picture = evidence_image(label="Evidence", elem_id="evidence", height=420)
-                pick = gr.Radio(label="Show the evidence of", choices=[], elem_id="pick")
+                        discard_btn = gr.Button("Discard", elem_id="discard")
+                picture = gr.Image(label="Evidence", elem_id="evidence", height=400,
+                                   type="filepath", interactive=False,
+                                   buttons=["download", "fullscreen"])
+                pick = _lenient_radio(label="Show the evidence of", choices=[],
+                                      elem_id="pick")
+                answer = gr.JSON(label="Answer", elem_id="answer", open=False)
                 with gr.Accordion("Settings", open=False, elem_id="settings"):
                     detector = gr.Dropdown(detectors, value=default_detector, label="Detector")
-                    budget = gr.Slider(1, offer.max_steps, value=max_steps, step=1, label="Step budget")
+                    budget = gr.Slider(1, offer.max_steps, value=max_steps, step=1,
+                                       label="Step budget")
                     verify = gr.Checkbox(True, label="Check and correct the answer")
                     review = gr.Checkbox(False, label="Approve the plan before it runs")
                     model = gr.Dropdown(list(offer.models), value=next(iter(offer.models)),
@@ -687,20 +755,43 @@ def build_demo(*, sessions: SessionStore | str | Path | None = None,
                     cot = gr.Radio(["off", "chain", "tree"], value="off",
                                    label="Chain of thought")
                     icl = gr.Slider(0, 8, value=0, step=1, label="In-context examples (k)")
-                new_btn = gr.Button("New conversation", elem_id="new")
-        outputs = [chatbot, textbox, picture, pick, plan_code, review_box, state]
-        inputs = [textbox, state, detector, budget, verify, review, model, cot, icl]
-        textbox.submit(app.ask, inputs, outputs, api_name="ask")
-        if app.examples:
-            ex = gr.Examples(
-                [[{"text": e.question, "files": [str(e.image)]}] for e in app.examples],
-                inputs=[textbox], label="Examples (one click asks)",
-                example_labels=[f"{e.question} ({e.image.name})" for e in app.examples])
-            ex.load_input_event.then(app.ask, inputs, outputs, api_visibility="private")
-        approve_btn.click(app.approve, [plan_code, state], outputs, api_name="approve")
-        cancel_btn.click(app.cancel, [state], outputs, api_name="discard")
-        pick.change(app.show, [pick, state], [picture], api_visibility="private")
-        new_btn.click(app.new_conversation, None, outputs, api_name="new_conversation")
+        ui_out = [chatbot, textbox, picture, pick, answer, review_box, plan_code, plan_error,
+                  stop_btn, ex.dataset, state]
+        api_out = [chatbot, answer, picture, state]
+        asked = [textbox, state, detector, budget, verify, review, model, cot, icl]
+        n = len(ui_out)
+
+        def to_ui(view: View) -> tuple[Any, ...]:
+            return app.ui(view, n)
+
+        def private(name: str) -> dict[str, Any]:  # page events, not part of the API
+            return {"api_visibility": "private", "api_name": f"page_{name}"}
+
+        for event in (
+                textbox.submit(_outputs(app.ask, to_ui), asked, ui_out, **private("ask")),
+                ex.load_input_event.then(_outputs(app.ask, to_ui), asked, ui_out,
+                                         **private("example")),
+                approve_btn.click(_outputs(app.approve, to_ui), [plan_code, state], ui_out,
+                                  **private("approve"))):
+            event.then(None, js=_SHOW_REVIEW)
+        discard_btn.click(_output(app.discard, to_ui), [state], ui_out, **private("discard"))
+        new_btn.click(_output(app.new_conversation, to_ui), [state], ui_out, **private("new"))
+        chatbot.clear(_output(app.new_conversation, to_ui), [state], ui_out,
+                      **private("clear"))
+        stop_btn.click(app.stop, [state], None, queue=False, **private("stop"))
+        pick.input(app.show, [pick, state], [picture], **private("show"))
+        # the API: the same handlers, with named outputs (chat, answer data, picture)
+        with gr.Row(visible=False):
+            api_ask, api_approve, api_discard, api_stop, api_new = (
+                gr.Button(visible=False) for _ in range(5))
+        api_ask.click(_outputs(app.ask, app.api), asked, api_out, api_name="ask")
+        api_approve.click(_outputs(app.approve, app.api), [plan_code, state], api_out,
+                          api_name="approve")
+        api_discard.click(_output(app.discard, app.api), [state], api_out, api_name="discard")
+        api_stop.click(app.stop, [state], None, queue=False, api_name="stop")
+        api_new.click(_output(app.new_conversation, app.api), [state], api_out,
+                      api_name="new_conversation")
+    app.cache_dir = picture.GRADIO_CACHE
     demo.lavr_app = app  # type: ignore[attr-defined]  # handy in tests and notebooks
     return demo
 

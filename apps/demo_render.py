@@ -1,26 +1,32 @@
-"""What the demo shows, as plain data: chat messages for steps and answers, evidence pictures.
+"""What the demo shows, as plain data: chat messages for steps and answers, evidence
+pictures and the structured answer.
 
 Nothing here imports Gradio: messages are ``{"role", "content", "metadata"}``
 dicts (the Gradio ``Chatbot`` messages format, metadata as in
-``gr.ChatMessage``), pictures are ``gr.AnnotatedImage`` values
-``(HxWx3 uint8 image, [(box_or_mask, label), ...])``.
+``gr.ChatMessage``); a :class:`Picture` is an image with the detections to
+outline on it (drawn by :func:`lavr.tools.draw.draw_detections`: outlines and
+labels on the picture, object pixels untouched).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from lavr.agents.result import AgentResult, StepEvent
 from lavr.tools.detections import Detections
+from lavr.tools.draw import draw_detections
 
 Message = dict[str, Any]
-Annotated = tuple[np.ndarray, list[tuple[Any, str]]]
 
 #: Label of the picture choice showing the evidence the answer cites.
 ANSWER_CHOICE = "Answer evidence"
+#: Label of the picture choice showing the image alone.
+IMAGE_CHOICE = "Image"
 
 #: Marks a failed step (U+26A0, in common text fonts: no emoji font needed).
 WARNING_SIGN = "\u26a0"
@@ -103,6 +109,50 @@ def event_messages(event: StepEvent) -> list[Message]:
     return [m for rec in event.records if (m := step_message(rec)) is not None]
 
 
+#: Title prefix of the one message that holds the steps of an earlier turn.
+STEPS_PREFIX = "Reasoning: "
+
+
+def _is_step(message: Message) -> bool:
+    meta = message.get("metadata") or {}
+    return meta.get("status") == "done" and bool(meta.get("title"))
+
+
+def compact_steps(messages: list[Message]) -> list[Message]:
+    """Earlier turns with each turn's step messages folded into one collapsible message.
+
+    A long conversation stays light for the browser: a finished turn keeps its
+    question, one "Reasoning: N steps" message (each step's title and first
+    line) and its answer.
+    """
+    out: list[Message] = []
+    group: list[Message] = []
+
+    def flush() -> None:
+        if len(group) == 1 and str(group[0]["metadata"]["title"]).startswith(STEPS_PREFIX):
+            out.append(group[0])
+        elif group:
+            seconds = sum(float(m["metadata"].get("duration") or 0.0) for m in group)
+            lines = []
+            for m in group:
+                first = str(m.get("content") or "").strip().splitlines()
+                lines.append(f"- **{m['metadata']['title']}**"
+                             + (f" — {_short(first[0], 160)}" if first else ""))
+            out.append({"role": "assistant", "content": "\n".join(lines),
+                        "metadata": {"title": f"{STEPS_PREFIX}{len(group)} steps",
+                                     "status": "done", "duration": round(seconds, 2)}})
+        group.clear()
+
+    for message in messages:
+        if _is_step(message):
+            group.append(message)
+        else:
+            flush()
+            out.append(message)
+    flush()
+    return out
+
+
 def pending_message(what: str) -> Message:
     """A spinner message saying what runs now (replaced when the next event arrives)."""
     return {"role": "assistant", "content": "…",
@@ -150,35 +200,58 @@ def error_message(text: str) -> Message:
     return {"role": "assistant", "content": f"{WARNING_SIGN} {text}"}
 
 
-def _label(dets: Detections, i: int, prefix: str) -> str:
-    text = dets.describe(i)
-    if dets.text is None or not dets.text[i]:
-        text += f" {float(dets.confidence[i]):.2f}"
-    return f"{prefix}{text}"
+@dataclass(frozen=True, eq=False)
+class Picture:
+    """An image and what to outline on it.
 
-
-def annotations(image: np.ndarray, dets: Detections, *, prefix: str = "") -> Annotated:
-    """An ``AnnotatedImage`` value: boxes (XYXY pixels, clipped) or masks, labelled.
-
-    Args:
+    Attributes:
         image: ``HxWx3 uint8 RGB``.
-        dets: Boxes, masks (``(N, H, W)`` bool, drawn as masks when they match
-            the image) and OCR text.
-        prefix: Put before each label (e.g. the step id).
+        dets: Boxes (XYXY pixels), masks and OCR text to outline; None for the image alone.
     """
-    h, w = image.shape[:2]
-    items: list[tuple[Any, str]] = []
-    use_masks = dets.mask is not None and dets.mask.shape[1:] == (h, w)
+
+    image: np.ndarray
+    dets: Detections | None = None
+
+    def captions(self) -> list[str]:
+        """The label written beside each detection: what it is, and the confidence."""
+        if self.dets is None:
+            return []
+        out = []
+        for i in range(len(self.dets)):
+            text = self.dets.describe(i)
+            if self.dets.text is None or not self.dets.text[i]:
+                text += f" {float(self.dets.confidence[i]):.2f}"
+            out.append(text)
+        return out
+
+    def render(self) -> Image.Image:
+        """The picture as shown: outlines and labels drawn, object pixels untouched."""
+        if self.dets is None or not len(self.dets):
+            return Image.fromarray(self.image)
+        return draw_detections(self.image, self.dets, captions=self.captions())
+
+    def boxes(self) -> list[dict[str, Any]]:
+        """``label``, ``xyxy`` (pixels, clipped to the image), ``confidence`` and ``text``."""
+        if self.dets is None:
+            return []
+        return boxes_of(self.dets, self.image.shape[:2])
+
+
+def boxes_of(dets: Detections, shape: tuple[int, ...]) -> list[dict[str, Any]]:
+    """Detections as JSON-able boxes: ``label``, ``xyxy`` (int pixels, clipped), ``confidence``,
+    and ``text`` for OCR."""
+    h, w = shape[:2]
+    out = []
     for i in range(len(dets)):
-        label = _label(dets, i, prefix)
-        if use_masks and dets.mask is not None:
-            items.append((dets.mask[i].astype(np.float32), label))
-            continue
         x1, y1, x2, y2 = (int(round(float(v))) for v in dets.xyxy[i])
-        box = (max(0, min(x1, w - 1)), max(0, min(y1, h - 1)),
-               max(0, min(x2, w)), max(0, min(y2, h)))
-        items.append((box, label))
-    return image, items
+        box: dict[str, Any] = {"label": str(dets.label[i]),
+                               "xyxy": [max(0, min(x1, w)), max(0, min(y1, h)),
+                                        max(0, min(x2, w)), max(0, min(y2, h))],
+                               "confidence": round(float(dets.confidence[i]), 3)}
+        if dets.text is not None and dets.text[i]:
+            box["text"] = str(dets.text[i])
+        out.append(box)
+    return out
 
 
 def step_choice(rec: dict[str, Any], n: int) -> str:
@@ -186,12 +259,43 @@ def step_choice(rec: dict[str, Any], n: int) -> str:
     return f"{rec.get('step', '?')} · {rec.get('tool', '?')} ({n})"
 
 
-def result_pictures(result: AgentResult) -> dict[str, Annotated]:
-    """Every picture of a finished run: the answer's evidence first, then each step."""
-    pictures = {ANSWER_CHOICE: annotations(result.image, result.detections)}
+def result_pictures(result: AgentResult) -> dict[str, Picture]:
+    """Every picture of a finished run: the answer's evidence, each step, the image alone."""
+    pictures = {ANSWER_CHOICE: Picture(result.image, result.detections)}
     tools = {e["step_id"]: e for e in result.evidence}
     for sid, dets in result.step_detections().items():
         rec = {"step": sid, "tool": tools.get(sid, {}).get("tool", "?")}
-        pictures[step_choice(rec, len(dets))] = annotations(result.image, dets,
-                                                            prefix=f"{sid}: ")
+        pictures[step_choice(rec, len(dets))] = Picture(result.image, dets)
+    pictures[IMAGE_CHOICE] = Picture(result.image)
     return pictures
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def structured_answer(result: AgentResult) -> dict[str, Any]:
+    """The answer as data, for API clients: ``answer``, ``evidence`` and ``boxes``.
+
+    ``evidence`` lists every tool step (``step_id``, ``tool``, ``summary``,
+    ``cited``, ``boxes``); ``boxes`` are the detections behind the answer
+    (``label``, ``xyxy`` pixels, ``confidence``, ``text``).
+    """
+    steps = result.step_detections()
+    cited = set(result.cited)
+    evidence = [{"step_id": e["step_id"], "tool": e.get("tool"),
+                 "summary": str(e.get("summary", "")), "cited": e["step_id"] in cited,
+                 "boxes": boxes_of(steps[e["step_id"]], result.image.shape)
+                 if e["step_id"] in steps else []}
+                for e in result.evidence]
+    return _jsonable({"status": "answered", "question": result.question,
+                      "answer": result.answer, "cited": result.cited, "evidence": evidence,
+                      "boxes": boxes_of(result.detections, result.image.shape),
+                      "image": {"width": int(result.image.shape[1]),
+                                "height": int(result.image.shape[0])}})
+
+
+def status_answer(status: str, **extra: Any) -> dict[str, Any]:
+    """The structured answer of a run without a result (``running``, ``stopped``, ``error``,
+    ``waiting for plan approval``)."""
+    return _jsonable({"status": status, **extra})

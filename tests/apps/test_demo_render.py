@@ -100,25 +100,33 @@ def test_answer_message_lists_the_cited_evidence():
     assert "**Evidence**\n- s1 · find: found 2 dots" in msg["content"]
 
 
-def test_pictures_hold_the_answer_and_each_step_with_clipped_boxes():
+def test_pictures_hold_the_answer_each_step_and_the_image_with_clipped_boxes():
     _, result = run([Step(id="s1", tool="find", args={"n": 2})], "s1")
     pictures = render.result_pictures(result)
-    assert list(pictures) == [render.ANSWER_CHOICE, "s1 · find (2)"]
-    image, items = pictures["s1 · find (2)"]
-    assert image.shape == IMG.shape
-    assert items == [((2, 2, 6, 6), "s1: dot 0.80"), ((8, 2, 12, 6), "s1: dot 0.80")]
+    assert list(pictures) == [render.ANSWER_CHOICE, "s1 · find (2)", render.IMAGE_CHOICE]
+    step = pictures["s1 · find (2)"]
+    assert step.image.shape == IMG.shape and step.captions() == ["dot 0.80", "dot 0.80"]
+    assert [b["xyxy"] for b in step.boxes()] == [[2, 2, 6, 6], [8, 2, 12, 6]]
+    assert pictures[render.IMAGE_CHOICE].dets is None
+    assert np.array_equal(np.asarray(pictures[render.IMAGE_CHOICE].render()), IMG)
+    drawn = np.asarray(step.render())
+    assert drawn.shape == IMG.shape and (drawn != IMG).any()
     dets = Detections(np.array([[-5, -5, 50, 50]], float), [0.5], ["text"], text=["STOP"])
-    _, [(box, label)] = render.annotations(IMG, dets)
-    assert box == (0, 0, 32, 24) and label == 'text "STOP"'
+    pic = render.Picture(IMG, dets)
+    assert pic.boxes() == [{"label": "text", "xyxy": [0, 0, 32, 24], "confidence": 0.5,
+                            "text": "STOP"}]
+    assert pic.captions() == ['text "STOP"']
 
 
-def test_masks_are_drawn_as_masks():
-    mask = np.zeros((1, 24, 32), bool)
-    mask[0, 4:10, 4:10] = True
-    dets = Detections(np.array([[4, 4, 10, 10]], float), [0.9], ["blob"], mask=mask)
-    _, [(drawn, label)] = render.annotations(IMG, dets, prefix="s2: ")
-    assert isinstance(drawn, np.ndarray) and drawn.shape == (24, 32) and drawn.sum() == 36
-    assert label == "s2: blob 0.90"
+def test_structured_answer_has_the_answer_evidence_and_boxes():
+    _, result = run([Step(id="s1", tool="find", args={"n": 2})], "s1")
+    data = render.structured_answer(result)
+    assert data["status"] == "answered" and data["answer"] == result.answer
+    assert data["evidence"][0]["step_id"] == "s1" and data["evidence"][0]["cited"] is True
+    assert data["evidence"][0]["summary"] == "found 2 dots"
+    assert len(data["evidence"][0]["boxes"]) == 2
+    assert data["boxes"] == [{"label": "dot", "xyxy": [2, 2, 6, 6], "confidence": 0.8},
+                             {"label": "dot", "xyxy": [8, 2, 12, 6], "confidence": 0.8}]
 
 
 def test_pending_messages_name_the_next_work():
@@ -126,3 +134,16 @@ def test_pending_messages_name_the_next_work():
     assert render.next_work(dispatch) == "Running s1=detect…"
     pending = render.pending_message(render.next_work(dispatch))
     assert pending["metadata"] == {"title": "Running s1=detect…", "status": "pending"}
+
+
+def test_earlier_turns_fold_their_steps_into_one_message():
+    events, result = run([Step(id="s1", tool="find", args={"n": 2})], "s1")
+    steps = [m for e in events for m in render.event_messages(e)]
+    turn = [{"role": "user", "content": "How many dots?"}, *steps, render.answer_message(result)]
+    folded = render.compact_steps(turn + turn)
+    assert len(folded) == 6
+    reasoning = folded[1]
+    assert reasoning["metadata"]["title"] == f"Reasoning: {len(steps)} steps"
+    assert reasoning["metadata"]["status"] == "done"
+    assert "- **s1 · find** — found 2 dots" in reasoning["content"]
+    assert render.compact_steps(folded) == folded  # folding twice changes nothing

@@ -22,7 +22,7 @@ from conftest import requires_shapes  # noqa: E402
 pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 
-from lavr.apps.demo_app import (  # noqa: E402
+from lavr.apps.demo_config import (  # noqa: E402
     PACKAGED_EXAMPLES,
     ModelChoice,
     Offer,
@@ -101,7 +101,7 @@ def test_a_model_string_from_a_web_client_is_refused_and_no_request_leaves(serve
     app = demo.lavr_app
     outputs = list(app.ask({"text": "How many circles?", "files": []}, None, "auto", 12, True,
                            False, evil, "off", 0))
-    refusal = _text(outputs[-1][0][-1])
+    refusal = _text(outputs[-1].state.messages[-1])
     assert "unknown model" in refusal and "this demo offers: rule" in refusal
     assert attacker.requests == []
 
@@ -111,7 +111,7 @@ def test_a_weights_path_as_detector_is_refused(served):
     app = demo.lavr_app
     outputs = list(app.ask({"text": "How many circles?", "files": []}, None,
                            str(folder / "evil.pt"), 12, True, False, "rule", "off", 0))
-    assert "unknown detector" in _text(outputs[-1][0][-1])
+    assert "unknown detector" in _text(outputs[-1].state.messages[-1])
 
 
 def test_server_side_choices():
