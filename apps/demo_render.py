@@ -277,7 +277,8 @@ def _jsonable(value: Any) -> Any:
 def structured_answer(result: AgentResult) -> dict[str, Any]:
     """The answer as data, for API clients: ``answer``, ``evidence`` and ``boxes``.
 
-    ``evidence`` lists every tool step (``step_id``, ``tool``, ``summary``,
+    ``answer`` is in the agent's style (plain by default) and
+    ``answer_grounded`` carries step citations and pixel boxes. ``evidence`` lists every tool step (``step_id``, ``tool``, ``summary``,
     ``cited``, ``boxes``); ``boxes`` are the detections behind the answer
     (``label``, ``xyxy`` pixels, ``confidence``, ``text``).
     """
@@ -289,7 +290,8 @@ def structured_answer(result: AgentResult) -> dict[str, Any]:
                  if e["step_id"] in steps else []}
                 for e in result.evidence]
     return _jsonable({"status": "answered", "question": result.question,
-                      "answer": result.answer, "cited": result.cited, "evidence": evidence,
+                      "answer": result.answer, "answer_grounded": result.answer_grounded,
+                      "cited": result.cited, "evidence": evidence,
                       "boxes": boxes_of(result.detections, result.image.shape),
                       "image": {"width": int(result.image.shape[1]),
                                 "height": int(result.image.shape[0])}})

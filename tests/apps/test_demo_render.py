@@ -122,6 +122,7 @@ def test_structured_answer_has_the_answer_evidence_and_boxes():
     _, result = run([Step(id="s1", tool="find", args={"n": 2})], "s1")
     data = render.structured_answer(result)
     assert data["status"] == "answered" and data["answer"] == result.answer
+    assert data["answer_grounded"] == result.answer_grounded and "[s1]" in data["answer_grounded"]
     assert data["evidence"][0]["step_id"] == "s1" and data["evidence"][0]["cited"] is True
     assert data["evidence"][0]["summary"] == "found 2 dots"
     assert len(data["evidence"][0]["boxes"]) == 2
