@@ -23,6 +23,7 @@ import numpy as np
 from lavr.planners.plan import Plan
 from lavr.tools.base import ArtifactStore
 from lavr.tools.detections import Detections
+from lavr.tools.ops import same_label
 from lavr.tools.vocab import (
     article,
     capitalise,
@@ -30,6 +31,7 @@ from lavr.tools.vocab import (
     join_words,
     number_word,
     pluralise,
+    split_nouns,
     there_be,
 )
 
@@ -202,6 +204,12 @@ def _answer_count(ev: _Evidence, target: str, exists: bool) -> Reply:
     if dets is not None and 0 < len(dets) <= 6 and len(dets) == n:
         boxes = " at " + ", ".join(_box(b) for b in dets.xyxy.tolist())
     noun = _noun(target)
+    parts = _per_class(dets, target) if dets is not None and len(dets) == n else None
+    if parts:
+        listed = join_words([count_phrase(k, name) for name, k in parts])
+        verb = "is" if parts[0][1] == 1 else "are"
+        lead = ("Yes, t" if n else "No, t") if exists else "T"
+        return _reply(f"{lead}here {verb} {listed}.", f"{lead}here {verb} {listed}{boxes}.", chain)
     if exists:
         if n == 0:
             text = f"No, there is no {pluralise(noun, 1)} in the image."
@@ -209,6 +217,15 @@ def _answer_count(ev: _Evidence, target: str, exists: bool) -> Reply:
         return _reply(f"Yes, {there_be(n, noun)}.", f"Yes, {there_be(n, noun)}{boxes}.", chain)
     sentence = capitalise(there_be(n, noun))
     return _reply(f"{sentence}.", f"{sentence}{boxes}.", chain)
+
+
+def _per_class(dets: Detections, target: str) -> list[tuple[str, int]] | None:
+    """``[("circle", 3), ("square", 2)]`` when the target names several classes, else None."""
+    names = split_nouns(target)
+    if len(names) < 2:
+        return None
+    labels = [str(x) for x in dets.label]
+    return [(name, sum(1 for x in labels if same_label(x, name))) for name in names]
 
 
 def _answer_colour(ev: _Evidence, target: str) -> Reply:

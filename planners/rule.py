@@ -244,7 +244,16 @@ class RulePlanner:
                 if raw:
                     mentions = [Mention(label=raw, raw=raw)]
                     target = raw
-            ids = _object_steps(b, mentions[:1], need_colour=intent == "colour")
+            several = [m for m in mentions if m.label]
+            if intent in ("count", "exists") and len(several) > 1 and len(several) == len(
+                    mentions) and not any(m.colour or m.qualifier for m in mentions):
+                # "how many circles and squares": one detection of every class named
+                mentions = [Mention(label=None, raw=target, pos=0)]
+                labels = list(dict.fromkeys(m.label for m in several if m.label))
+                ids = [b.add("detect", f"find {', '.join(labels)} with the detector",
+                             labels=labels)]
+            else:
+                ids = _object_steps(b, mentions[:1], need_colour=intent == "colour")
             answer = ids[0]
             if intent == "count" or intent == "exists":
                 answer = b.add("count", f"count the {target or 'objects'}", source=ids[0])

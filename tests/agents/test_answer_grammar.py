@@ -112,6 +112,12 @@ def test_answers_are_grammatical_for_every_count(intent, noun):
                 assert not pattern.search(text), f"{what}: {text!r} ({intent}, {n}, {noun})"
         plain = reply.plain
         assert "[s" not in plain and "→" not in plain and not re.search(r"\[\d", plain), plain
+        if intent in ("count", "exists") and "," in noun:  # a count per class
+            circles = count_phrase(n, "circle")
+            lead = "" if intent == "count" else "Yes, t" if n else "No, t"
+            want = f"{lead or 'T'}here {'is' if n == 1 else 'are'} {circles} and no squares."
+            assert plain == want
+            continue
         if intent == "count":
             want = f"There is one {one}." if n == 1 else f"There are {NUMBER_NAMES[n]} {many}."
             assert plain == want
@@ -156,3 +162,17 @@ def test_the_big_circle_names_one_circle():
     reply = refine_reply(plan, evidence, store)
     assert reply.plain == "The largest circle is blue."
     assert RulePlanner().plan("How many big circles are there?").steps[-1].tool == "count"
+
+
+def test_how_many_of_two_classes_counts_both():
+    """"How many circles and squares" detects both classes; the answer names both."""
+    from lavr.planners.rule import RulePlanner
+
+    plan = RulePlanner().plan("How many circles and squares are there?")
+    assert plan.steps[0].args["labels"] == ["circle", "square"]
+    assert [s.tool for s in plan.steps] == ["detect", "count"]
+    plan_, evidence, store = _case("count", 5, plan.target)
+    plan_.steps[0].args["labels"] = ["circle", "square"]
+    dets = store.get(evidence[0]["artifact_id"])
+    dets.label[:] = ["circle", "circle", "circle", "square", "square"]
+    assert refine_reply(plan_, evidence, store).plain == "There are three circles and two squares."
