@@ -335,23 +335,43 @@ class SessionStore:
                                     f"({exc.strerror or exc})") from exc
 
     def _flock(self, fd: int, thread_id: str, wait: float) -> None:
-        deadline = time.monotonic() + wait
-        delay = 0.005
-        while True:
+        """Lock ``fd`` within ``wait`` seconds, else :class:`SessionBusyError`.
+
+        The wait is a blocking ``flock`` in a helper thread (on a duplicate of
+        the descriptor), so the kernel hands the lock over as soon as the holder
+        lets go: a process running turn after turn cannot starve a waiter the
+        way polling would. After a timeout the helper still holds a reference;
+        if it gets the lock later it closes its duplicate, the descriptor's
+        last reference goes, and the lock is released at once.
+        """
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        done, failed = threading.Event(), []
+        dup = os.dup(fd)
+
+        def block() -> None:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(dup, fcntl.LOCK_EX)
+            except OSError as exc:
+                failed.append(exc)
+            finally:
+                os.close(dup)
+                done.set()
+
+        if wait > 0:
+            threading.Thread(target=block, name="lavr-session-lease", daemon=True).start()
+            if done.wait(wait) and not failed:
                 return
-            except BlockingIOError:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    try:
-                        holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
-                    except OSError:
-                        holder = ""
-                    raise SessionBusyError(thread_id, path=self.path, waited=wait,
-                                           holder=holder) from None
-                time.sleep(min(delay, left))
-                delay = min(delay * 2, 0.1)
+        else:
+            os.close(dup)
+        try:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+        except OSError:
+            holder = ""
+        raise SessionBusyError(thread_id, path=self.path, waited=wait, holder=holder)
 
     def save_artifact(self, art_id: str, obj: Any) -> bool:
         """Keep a step's detections or image so a resumed run finds them; False if not storable."""

@@ -125,24 +125,31 @@ def _items(n: int, seed: int) -> list[tuple[np.ndarray, str]]:
 
 
 def _run_child(db: Path, log: Path, what: str, question: str = "", *,
-               kill_after: float | None = None) -> tuple[int, list[str], float]:
-    """Run a child; with ``kill_after``, SIGKILL it that many seconds after it is ready."""
+               kill_after: float | None = None) -> tuple[int, list[str], float | None]:
+    """Run a child; with ``kill_after``, SIGKILL it that many seconds after it is ready.
+
+    Returns the exit code, the nodes it reported and the seconds from ``ready``
+    to its result (None when it died first).
+    """
     proc = subprocess.Popen(_py("child", str(db), str(log), what, question),
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
     t0 = time.perf_counter()
     nodes: list[str] = []
+    took = None
     timer = None
     if kill_after is not None:
         timer = threading.Timer(kill_after, lambda: proc.send_signal(signal.SIGKILL))
         timer.start()
     for line in proc.stdout:
         nodes.append(line.strip())
+        if nodes[-1] == "result":
+            took = time.perf_counter() - t0
     code = proc.wait()
     if timer is not None:
         timer.cancel()
-    return code, nodes, time.perf_counter() - t0
+    return code, nodes, took
 
 
 def _ends(log: Path) -> list[str]:
@@ -151,28 +158,39 @@ def _ends(log: Path) -> list[str]:
 
 
 def bench_kills(work: Path, kills: int, seed: int) -> dict[str, Any]:
+    """``kills`` kill -9 at a uniform random moment of a run, each on a new question.
+
+    A kill that comes after the run has already answered is not a point of
+    the run: it is counted apart (``finished_first``), the estimate of a run's
+    length becomes that run's, and another question is asked.
+    """
     rng = np.random.default_rng(seed)
     db = work / "kill.sqlite"
-    items = _items(kills + 2, seed)
+    items = _items(3 * kills + 2, seed)
     paths = []
     for i, (image, _) in enumerate(items):
         paths.append(work / f"img{i}.npy")
         np.save(paths[-1], image)
-    # a finished first turn, and the usual length of a run (ready -> result)
-    code, _, _ = _run_child(db, work / "warm.log", str(paths[0]), items[0][1])
-    assert code == 0
-    lengths = [_run_child(db, work / "warm.log", str(paths[1]), items[1][1])[2]]
-    usual = float(np.median(lengths))
-    rows = []
-    for k in range(kills):
-        image_path, question = paths[k + 2], items[k + 2][1]
+    # a finished first turn, and the length of a run (ready -> result)
+    assert _run_child(db, work / "warm.log", str(paths[0]), items[0][1])[0] == 0
+    code, _, usual = _run_child(db, work / "warm.log", str(paths[1]), items[1][1])
+    assert code == 0 and usual is not None
+    rows: list[dict[str, Any]] = []
+    finished_first = 0
+    for j in range(2, len(items)):
+        if len(rows) == kills:
+            break
         at = float(rng.uniform(0, usual))
-        log = work / f"kill{k}.log"
-        code, nodes, _ = _run_child(db, log, str(image_path), question, kill_after=at)
-        last = nodes[-1] if nodes else "(none)"
-        row: dict[str, Any] = {"kill_at_s": round(at, 3),
-                               "killed_mid_run": code == -signal.SIGKILL and last != "result",
-                               "last_node": last,
+        log = work / f"kill{j}.log"
+        code, nodes, took = _run_child(db, log, str(paths[j]), items[j][1], kill_after=at)
+        if took is not None:  # answered before the kill
+            finished_first += 1
+            usual = took
+            assert _integrity(db) == "ok"
+            continue
+        assert code == -signal.SIGKILL, f"child exited with {code}"
+        row: dict[str, Any] = {"kill_at_s": round(at, 3), "question": items[j][1],
+                               "last_node": nodes[-1] if nodes else "(none)",
                                "integrity": _integrity(db)}
         before = _ends(log)
         from lavr.agents import VisualAgent
@@ -181,33 +199,31 @@ def bench_kills(work: Path, kills: int, seed: int) -> dict[str, Any]:
         row["unfinished"] = probe.unfinished(THREAD)
         probe.sessions.close()
         if row["unfinished"]:  # resume in a new process with the same counting tools
-            code, nodes, _ = _run_child(db, log, "resume")
+            code, nodes, took = _run_child(db, log, "resume")
             row["resume_exit"] = code
-            row["resumed_answered"] = code == 0 and nodes[-1:] == ["result"]
+            row["resumed_answered"] = code == 0 and took is not None
         row["tool_steps_finished_before_kill"] = len(before)
         after = _ends(log)
         row["finished_steps_rerun"] = sum(after.count(e) - 1 for e in set(before))
-        nxt = work / f"next{k}.log"
-        code, nodes, _ = _run_child(db, nxt, str(paths[(k + 3) % len(paths)]),
-                                    "How many shapes are there?")
-        row["next_question_exit"] = code
-        row["next_question_answered"] = code == 0 and nodes[-1:] == ["result"]
+        code, nodes, took = _run_child(db, work / f"next{j}.log", str(paths[(j + 1) % len(paths)]),
+                                       "How many shapes are there?")
+        row["next_question_answered"] = code == 0 and took is not None
         row["integrity_after"] = _integrity(db)
         rows.append(row)
-        print(f"  kill {k + 1:2d} at {at:5.2f}s (last node {row['last_node']:>7}): "
+        print(f"  kill {len(rows):2d} at {at:5.2f}s (last node {row['last_node']:>7}): "
               f"integrity {row['integrity']}, unfinished {row['unfinished']}, "
               f"resume exit {row.get('resume_exit', '-')}, tool steps finished before the "
-              f"kill {len(before)}, re-run "
-              f"{row['finished_steps_rerun']}, next question "
+              f"kill {len(before)}, re-run {row['finished_steps_rerun']}, next question "
               f"{'answered' if row['next_question_answered'] else 'FAILED'}", flush=True)
-    return {"usual_run_s": round(usual, 3), "rows": rows,
+    return {"rows": rows, "kills": len(rows), "finished_first": finished_first,
             "integrity_ok": sum(r["integrity"] == "ok" and r["integrity_after"] == "ok"
                                 for r in rows),
-            "killed_mid_run": sum(r["killed_mid_run"] for r in rows),
-            "resumed_ok": sum(bool(r.get("resumed_answered")) for r in rows if r["unfinished"]),
             "unfinished": sum(r["unfinished"] for r in rows),
+            "resumed_ok": sum(bool(r.get("resumed_answered")) for r in rows if r["unfinished"]),
+            "finished_steps_before_kills": sum(r["tool_steps_finished_before_kill"]
+                                               for r in rows),
             "finished_steps_rerun": sum(r["finished_steps_rerun"] for r in rows),
-            "next_answered": sum(r["next_question_answered"] for r in rows), "kills": kills}
+            "next_answered": sum(r["next_question_answered"] for r in rows)}
 
 
 def bench_two_processes(work: Path, n: int, seed: int, *, lease: bool) -> dict[str, Any]:
@@ -280,31 +296,39 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--turns", type=int, default=19, help="turns per process (two processes)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--parts", default="kill,two,concurrency",
+                    help="comma-separated parts: kill, two (with and without the lease), "
+                    "two-lease, concurrency (default kill,two,concurrency)")
     args = ap.parse_args(argv)
+    parts = set(args.parts.split(","))
     warnings.filterwarnings("ignore")  # torch/easyocr deprecation noise
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="lavr-durability-") as tmp:
         work = Path(tmp)
-        print(f"kill -9 at {args.kills} random points of a session run:", flush=True)
-        out["kill"] = bench_kills(work, args.kills, args.seed)
-        print("two processes on one thread:", flush=True)
-        out["two_processes"] = [bench_two_processes(work, args.turns, args.seed, lease=lease)
-                                for lease in (True, False)]
-        for r in out["two_processes"]:
-            print(f"  {'with' if r['lease'] else 'without'} the lease: {r['lost']} of "
-                  f"{r['turns']} turns lost, {r['errors']} errors {r['error_kinds']}, "
-                  f"integrity {r['integrity']}", flush=True)
-        print("20 threads / 20 asyncio tasks on one agent vs sequential:", flush=True)
-        out["concurrency"] = bench_concurrency(args.seed)
-    k, c = out["kill"], out["concurrency"]
-    print(f"\nkill -9: {k['kills']} kills ({k['killed_mid_run']} mid-run, run ~{k['usual_run_s']} s)"
-          f": integrity ok {k['integrity_ok']}/{k['kills']}, left unfinished {k['unfinished']}, "
-          f"resumed to an answer {k['resumed_ok']}/{k['unfinished']}, finished tool steps "
-          f"re-run {k['finished_steps_rerun']}, next question answered "
-          f"{k['next_answered']}/{k['kills']}")
-    print(f"concurrency: threads equal {c['threads_equal']}/{c['runs']} "
-          f"({c['threads_s']} s), asyncio tasks equal {c['tasks_equal']}/{c['runs']} "
-          f"({c['tasks_s']} s), sequential {c['sequential_s']} s")
+        if "kill" in parts:
+            print(f"kill -9 at {args.kills} random points of a session run:", flush=True)
+            k = out["kill"] = bench_kills(work, args.kills, args.seed)
+            print(f"kill -9: {k['kills']} kills mid-run ({k['finished_first']} more came after "
+                  f"the answer): integrity ok {k['integrity_ok']}/{k['kills']}, left unfinished "
+                  f"{k['unfinished']}, resumed to an answer {k['resumed_ok']}/{k['unfinished']}, "
+                  f"tool steps finished before the kills {k['finished_steps_before_kills']}, "
+                  f"re-run {k['finished_steps_rerun']}, next question answered "
+                  f"{k['next_answered']}/{k['kills']}", flush=True)
+        if parts & {"two", "two-lease"}:
+            print("two processes on one thread:", flush=True)
+            out["two_processes"] = [bench_two_processes(work, args.turns, args.seed,
+                                                        lease=lease)
+                                    for lease in ((True, False) if "two" in parts else (True,))]
+            for r in out["two_processes"]:
+                print(f"  {'with' if r['lease'] else 'without'} the lease: {r['lost']} of "
+                      f"{r['turns']} turns lost, {r['errors']} errors {r['error_kinds']}, "
+                      f"integrity {r['integrity']}", flush=True)
+        if "concurrency" in parts:
+            print("20 threads / 20 asyncio tasks on one agent vs sequential:", flush=True)
+            c = out["concurrency"] = bench_concurrency(args.seed)
+            print(f"  threads equal {c['threads_equal']}/{c['runs']} ({c['threads_s']} s), "
+                  f"asyncio tasks equal {c['tasks_equal']}/{c['runs']} ({c['tasks_s']} s), "
+                  f"sequential {c['sequential_s']} s", flush=True)
     if args.json:
         print(json.dumps(out, indent=2))
     return 0

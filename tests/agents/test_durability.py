@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import signal
 import sqlite3
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -163,6 +164,7 @@ def _take_lease_and_die(db: Path, ready: Path) -> None:
 
 def test_a_busy_thread_is_a_clear_error_and_a_killed_holder_lets_go(tmp_path):
     db = tmp_path / "s.sqlite"
+    Record.log, Record.kill_at = tmp_path / "calls.log", None
     holder, waiter = SessionStore(db), SessionStore(db, busy_timeout=0)
     agent = make_agent(waiter)
     agent.chat(bands(2), "How many bands?", thread_id="t")
@@ -276,3 +278,25 @@ def test_cli_resume_finishes_a_killed_run(tmp_path, capsys, monkeypatch):
     assert "leave out the image" in capsys.readouterr().err
     assert main([*args, "--busy-timeout", "-1", "How many?"]) == 2
     assert "busy_timeout must be 0 or more" in capsys.readouterr().err
+
+
+def test_a_waiting_run_gets_the_thread_when_the_holder_lets_go(tmp_path):
+    db = tmp_path / "s.sqlite"
+    holder, waiter = SessionStore(db), SessionStore(db)
+    got = threading.Event()
+
+    def wait_for_it() -> None:
+        with waiter.lease("t", timeout=60):
+            got.set()
+
+    with holder.lease("t"):
+        with pytest.raises(SessionBusyError, match="after 0 s"):
+            with waiter.lease("t", timeout=0.05):  # a waiter that gives up lets go for good
+                pass
+        worker = threading.Thread(target=wait_for_it)
+        worker.start()
+        assert not got.is_set()
+    worker.join(60)
+    assert got.is_set()
+    with holder.lease("t", timeout=5):  # nothing left holding the thread
+        pass
