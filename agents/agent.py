@@ -563,19 +563,23 @@ class VisualAgent:
         yield self._result(state, thread_id)
 
     def _reattach(self, thread_id: str, values: dict[str, Any]) -> None:
-        """Put an unfinished run's image back in the artifact store (e.g. in a new process)."""
-        image_id, ref = values.get("image_id"), values.get("image_ref")
-        if image_id:
-            if image_id in self.context.artifacts:
-                return
+        """Put an unfinished run's images back in the artifact store (e.g. in a new process).
+
+        Both ids may be needed: the raw image when the run stopped before ingest
+        finished (``image_id`` may then still be the previous turn's), the
+        normalised one after.
+        """
+        store = self._session_store()
+        ref, image_id = values.get("image_ref"), values.get("image_id")
+        if ref and ref not in self.context.artifacts:  # the image the run was asked about
+            self.context.artifacts.put(store.thread_image(thread_id), key=ref)
+        if image_id and image_id not in self.context.artifacts:
             try:
-                image = self._session_store().get_image(values["image_hash"])
+                image = store.get_image(values["image_hash"])
             except KeyError as exc:
                 raise SessionError(thread_id, f"conversation {thread_id!r}: {exc.args[0]}") \
                     from exc
             self.context.artifacts.put(image, key=image_id)
-        elif ref and ref not in self.context.artifacts:  # interrupted before ingest finished
-            self.context.artifacts.put(self._session_store().thread_image(thread_id), key=ref)
 
     def _checked_plan(self, plan: Plan | dict[str, Any] | str) -> dict[str, Any]:
         """A user-edited plan, parsed and validated against this agent's tools."""

@@ -92,8 +92,13 @@ def bands(n: int) -> np.ndarray:
 
 
 def _ask_and_die(db: Path, log: Path, kill_at: int | None, first: bool) -> None:
-    """Child process: ask on thread 't' (killing itself at tool call ``kill_at``)."""
-    Record.log, Record.kill_at = log, kill_at
+    """Child process: ask on thread 't' (killing itself at tool call ``kill_at``; 0: while
+    ingesting the image, before the run's first step is checkpointed)."""
+    Record.log, Record.kill_at = log, kill_at or None
+    if kill_at == 0:
+        import lavr.agents.nodes
+
+        lavr.agents.nodes.load_image = lambda source: os.kill(os.getpid(), signal.SIGKILL)
     make_agent(db).chat(bands(3) if first else None, "How many bands?", thread_id="t")
     os._exit(0)
 
@@ -111,7 +116,7 @@ def integrity(db: Path) -> str:
         return conn.execute("PRAGMA integrity_check").fetchone()[0]
 
 
-@pytest.mark.parametrize("kill_at", [1, 2, 3])
+@pytest.mark.parametrize("kill_at", [0, 1, 2, 3])
 def test_kill_9_mid_run_leaves_the_file_intact_and_resume_reruns_no_finished_step(
         tmp_path, kill_at):
     db, log = tmp_path / "s.sqlite", tmp_path / "calls.log"
@@ -122,7 +127,7 @@ def test_kill_9_mid_run_leaves_the_file_intact_and_resume_reruns_no_finished_ste
     assert integrity(db) == "ok"
     finished_before = [line.split()[1] for line in log.read_text().splitlines()
                        if line.startswith("end")]
-    assert finished_before == ["a", "b", "c"][:kill_at - 1]
+    assert finished_before == ["a", "b", "c"][:max(kill_at - 1, 0)]
 
     agent = make_agent(db)  # this process has no artifacts or cache: only the file carries over
     assert agent.unfinished("t")
@@ -131,7 +136,8 @@ def test_kill_9_mid_run_leaves_the_file_intact_and_resume_reruns_no_finished_ste
     ends = [line.split()[1] for line in log.read_text().splitlines() if line.startswith("end")]
     assert sorted(ends) == ["a", "b", "c"]  # each step finished exactly once over both processes
     starts = [line.split()[1] for line in log.read_text().splitlines() if line.startswith("start")]
-    assert starts.count(["a", "b", "c"][kill_at - 1]) == 2  # only the killed step ran again
+    if kill_at:
+        assert starts.count(["a", "b", "c"][kill_at - 1]) == 2  # only the killed step ran again
     assert [e["step_id"] for e in result.evidence] == ["s1", "s2", "s3"]
     assert [t["question"] for t in result.history] == ["How many bands?"]
     assert not agent.unfinished("t")
