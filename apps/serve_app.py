@@ -220,12 +220,8 @@ def build_app(args: argparse.Namespace, *, gpus: float = 0.0) -> Any:
                                              media_type="text/event-stream")
                 result = await asyncio.to_thread(agent.run, image, question, max_steps=steps)
                 return JSONResponse(_jsonable(result.to_dict()))
-            except _TooLarge as exc:
-                return _error(413, f"the request is {exc.size} bytes; the limit is {max_bytes}")
-            except _Unsupported as exc:
-                return _error(415, f"send application/json or multipart/form-data, not {exc}")
-            except InputError as exc:
-                return _error(400, str(exc))
+            except (_TooLarge, _Unsupported, InputError) as exc:
+                return _refusal(exc, max_bytes)
 
         @api.post("/v1/correct")
         async def correct(self, request: Request) -> Any:
@@ -236,14 +232,19 @@ def build_app(args: argparse.Namespace, *, gpus: float = 0.0) -> Any:
                 result = await asyncio.to_thread(self.agent.fork().correct, image, text,
                                                  policy=data.get("policy"))
                 return JSONResponse(_jsonable(result.to_dict()))
-            except _TooLarge as exc:
-                return _error(413, f"the request is {exc.size} bytes; the limit is {max_bytes}")
-            except _Unsupported as exc:
-                return _error(415, f"send application/json or multipart/form-data, not {exc}")
-            except InputError as exc:
-                return _error(400, str(exc))
+            except (_TooLarge, _Unsupported, InputError) as exc:
+                return _refusal(exc, max_bytes)
 
     return Agent.bind(detector.bind())
+
+
+def _refusal(exc: Exception, max_bytes: int) -> Any:
+    """The 4xx response for a request the server refuses (too large, wrong type, bad input)."""
+    if isinstance(exc, _TooLarge):
+        return _error(413, f"the request is {exc.size} bytes; the limit is {max_bytes}")
+    if isinstance(exc, _Unsupported):
+        return _error(415, f"send application/json or multipart/form-data, not {exc}")
+    return _error(400, str(exc))
 
 
 class _TooLarge(Exception):

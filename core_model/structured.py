@@ -19,6 +19,7 @@ import copy
 import functools
 import json
 import re
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -46,12 +47,8 @@ def _candidates(text: str) -> list[str]:
     return found + [text]
 
 
-def json_depth(text: str, limit: int = MAX_JSON_DEPTH) -> int:
-    """Deepest nesting of ``[`` and ``{`` in ``text`` outside strings, counting stops past ``limit``.
-
-    Unbalanced closers are ignored; the scan is linear and never recurses.
-    """
-    depth = deepest = 0
+def _structural(text: str) -> Iterator[str]:
+    """The characters of ``text`` that lie outside JSON strings (escapes honoured)."""
     in_str = esc = False
     for ch in text:
         if in_str:
@@ -63,7 +60,18 @@ def json_depth(text: str, limit: int = MAX_JSON_DEPTH) -> int:
                 in_str = False
         elif ch == '"':
             in_str = True
-        elif ch in "[{":
+        else:
+            yield ch
+
+
+def json_depth(text: str, limit: int = MAX_JSON_DEPTH) -> int:
+    """Deepest nesting of ``[`` and ``{`` in ``text`` outside strings, counting stops past ``limit``.
+
+    Unbalanced closers are ignored; the scan is linear and never recurses.
+    """
+    depth = deepest = 0
+    for ch in _structural(text):
+        if ch in "[{":
             depth += 1
             if depth > deepest:
                 deepest = depth
@@ -165,19 +173,9 @@ def complete_json_prefix(text: str) -> bool:
     Used as a stopping rule while generating: braces are counted outside
     strings, so ``{"a": "}"}`` is recognised correctly.
     """
-    depth, in_str, esc, started = 0, False, False, False
-    for ch in text:
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-            continue
-        if ch == '"':
-            in_str = True
-        elif ch == "{":
+    depth, started = 0, False
+    for ch in _structural(text):
+        if ch == "{":
             depth += 1
             started = True
         elif ch == "}":
