@@ -187,8 +187,28 @@ class DemoStore:
             ImageError: A file is missing or not an image.
         """
         if demo.id not in self._images:
-            self._images[demo.id] = [load_image(self.root / rel) for rel in demo.images]
+            self._images[demo.id] = [load_image(self.image_path(demo, rel)) for rel in demo.images]
         return self._images[demo.id]
+
+    def image_path(self, demo: DemoRecord, rel: str) -> Path:
+        """Where one of ``demo``'s images is: a file inside the store, never outside it.
+
+        Raises:
+            DemoError: ``rel`` is absolute, climbs out with ``..``, or leads out of
+                the store through a link.
+        """
+        path = self.root / rel
+        root = self.root.resolve()
+        inside = not Path(rel).is_absolute() and ".." not in Path(rel).parts
+        if inside:
+            try:
+                path.resolve().relative_to(root)
+            except ValueError:
+                inside = False
+        if not inside:
+            raise DemoError(demo.id, f"image path {rel!r} must be relative and inside the "
+                            f"store {self.root}; the demo's image is not read")
+        return path
 
     def check(self, registry: ToolRegistry | None = None) -> list[DemoProblem]:
         """Every problem in the store; an empty list means all demos are usable.
@@ -247,8 +267,9 @@ class DemoStore:
         if rec.image_hashes and len(rec.image_hashes) != len(rec.images):
             out.append(f"{len(rec.images)} image(s) but {len(rec.image_hashes)} hash(es)")
         for i, rel in enumerate(rec.images):
-            path = self.root / rel
-            if Path(rel).is_absolute() or ".." in Path(rel).parts:
+            try:
+                path = self.image_path(rec, rel)
+            except DemoError:
                 out.append(f"image path {rel!r} must be relative and inside the store")
                 continue
             if not path.is_file():

@@ -136,3 +136,24 @@ def test_missing_store_is_a_clear_error(tmp_path):
     with pytest.raises(DemoError, match="no demos.jsonl"):
         DemoStore(tmp_path / "nowhere").records()
     assert "no demos.jsonl" in str(DemoStore(tmp_path / "nowhere").check()[0])
+
+
+@pytest.mark.parametrize("where", ["parent", "absolute", "link"])
+def test_demo_images_outside_the_store_are_refused_at_use(tmp_path, where):
+    """A demo naming an image outside its store is refused when used, not only by ``check``."""
+    from PIL import Image
+
+    secret = tmp_path / "secret.png"
+    Image.fromarray(_scene(3)).save(secret)
+    store = DemoStore(tmp_path / "bank")
+    img = _scene(4)
+    rec = store.add(demo_from_trace(_trace(img), [img], demo_id="d-1"), [img])
+    rel = {"parent": "../secret.png", "absolute": str(secret), "link": "images/link.png"}[where]
+    if where == "link":
+        (store.root / "images" / "link.png").symlink_to(secret)
+    data = json.loads(rec.model_dump_json()) | {"images": [rel]}
+    store.records_path.write_text(json.dumps(data) + "\n")
+    fresh = DemoStore(store.root)
+    with pytest.raises(DemoError, match="inside the store"):
+        fresh.images(fresh.get("d-1"))
+    assert any("inside the store" in str(p) for p in fresh.check())
