@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -114,8 +115,14 @@ def _py(*args: str) -> list[str]:
 
 
 def _integrity(db: Path) -> str:
-    with sqlite3.connect(db) as conn:
+    """``ok``, or what ``PRAGMA integrity_check`` (or opening the file) reported."""
+    conn = sqlite3.connect(db)
+    try:
         return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+    except sqlite3.DatabaseError as exc:
+        return f"error: {exc}"
+    finally:
+        conn.close()
 
 
 def _items(n: int, seed: int) -> list[tuple[np.ndarray, str]]:
@@ -177,6 +184,7 @@ def bench_kills(work: Path, kills: int, seed: int) -> dict[str, Any]:
     assert code == 0 and usual is not None
     rows: list[dict[str, Any]] = []
     finished_first = 0
+    bad_after_answer: list[str] = []
     for j in range(2, len(items)):
         if len(rows) == kills:
             break
@@ -186,7 +194,9 @@ def bench_kills(work: Path, kills: int, seed: int) -> dict[str, Any]:
         if took is not None:  # answered before the kill
             finished_first += 1
             usual = took
-            assert _integrity(db) == "ok"
+            if (state := _integrity(db)) != "ok":
+                bad_after_answer.append(state)
+                break
             continue
         assert code == -signal.SIGKILL, f"child exited with {code}"
         row: dict[str, Any] = {"kill_at_s": round(at, 3), "question": items[j][1],
@@ -214,8 +224,12 @@ def bench_kills(work: Path, kills: int, seed: int) -> dict[str, Any]:
               f"integrity {row['integrity']}, unfinished {row['unfinished']}, "
               f"resume exit {row.get('resume_exit', '-')}, tool steps finished before the "
               f"kill {len(before)}, re-run {row['finished_steps_rerun']}, next question "
-              f"{'answered' if row['next_question_answered'] else 'FAILED'}", flush=True)
+              f"{'answered' if row['next_question_answered'] else 'FAILED'}, integrity "
+              f"after {row['integrity_after']}", flush=True)
+        if row["integrity"] != "ok" or row["integrity_after"] != "ok":
+            break  # keep the damaged file for a look (the work folder is kept)
     return {"rows": rows, "kills": len(rows), "finished_first": finished_first,
+            "integrity_bad_after_answer": bad_after_answer,
             "integrity_ok": sum(r["integrity"] == "ok" and r["integrity_after"] == "ok"
                                 for r in rows),
             "unfinished": sum(r["unfinished"] for r in rows),
@@ -303,32 +317,38 @@ def main(argv: list[str] | None = None) -> int:
     parts = set(args.parts.split(","))
     warnings.filterwarnings("ignore")  # torch/easyocr deprecation noise
     out: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="lavr-durability-") as tmp:
-        work = Path(tmp)
-        if "kill" in parts:
-            print(f"kill -9 at {args.kills} random points of a session run:", flush=True)
-            k = out["kill"] = bench_kills(work, args.kills, args.seed)
-            print(f"kill -9: {k['kills']} kills mid-run ({k['finished_first']} more came after "
-                  f"the answer): integrity ok {k['integrity_ok']}/{k['kills']}, left unfinished "
-                  f"{k['unfinished']}, resumed to an answer {k['resumed_ok']}/{k['unfinished']}, "
-                  f"tool steps finished before the kills {k['finished_steps_before_kills']}, "
-                  f"re-run {k['finished_steps_rerun']}, next question answered "
-                  f"{k['next_answered']}/{k['kills']}", flush=True)
-        if parts & {"two", "two-lease"}:
-            print("two processes on one thread:", flush=True)
-            out["two_processes"] = [bench_two_processes(work, args.turns, args.seed,
-                                                        lease=lease)
-                                    for lease in ((True, False) if "two" in parts else (True,))]
-            for r in out["two_processes"]:
-                print(f"  {'with' if r['lease'] else 'without'} the lease: {r['lost']} of "
-                      f"{r['turns']} turns lost, {r['errors']} errors {r['error_kinds']}, "
-                      f"integrity {r['integrity']}", flush=True)
-        if "concurrency" in parts:
-            print("20 threads / 20 asyncio tasks on one agent vs sequential:", flush=True)
-            c = out["concurrency"] = bench_concurrency(args.seed)
-            print(f"  threads equal {c['threads_equal']}/{c['runs']} ({c['threads_s']} s), "
-                  f"asyncio tasks equal {c['tasks_equal']}/{c['runs']} ({c['tasks_s']} s), "
-                  f"sequential {c['sequential_s']} s", flush=True)
+    work = Path(tempfile.mkdtemp(prefix="lavr-durability-"))
+    print(f"(work folder {work}: kept when a check fails)", flush=True)
+    if "kill" in parts:
+        print(f"kill -9 at {args.kills} random points of a session run:", flush=True)
+        k = out["kill"] = bench_kills(work, args.kills, args.seed)
+        print(f"kill -9: {k['kills']} kills mid-run ({k['finished_first']} more came after "
+              f"the answer): integrity ok {k['integrity_ok']}/{k['kills']}, left unfinished "
+              f"{k['unfinished']}, resumed to an answer {k['resumed_ok']}/{k['unfinished']}, "
+              f"tool steps finished before the kills {k['finished_steps_before_kills']}, "
+              f"re-run {k['finished_steps_rerun']}, next question answered "
+              f"{k['next_answered']}/{k['kills']}", flush=True)
+    if parts & {"two", "two-lease"}:
+        print("two processes on one thread:", flush=True)
+        out["two_processes"] = [bench_two_processes(work, args.turns, args.seed,
+                                                    lease=lease)
+                                for lease in ((True, False) if "two" in parts else (True,))]
+        for r in out["two_processes"]:
+            print(f"  {'with' if r['lease'] else 'without'} the lease: {r['lost']} of "
+                  f"{r['turns']} turns lost, {r['errors']} errors {r['error_kinds']}, "
+                  f"integrity {r['integrity']}", flush=True)
+    if "concurrency" in parts:
+        print("20 threads / 20 asyncio tasks on one agent vs sequential:", flush=True)
+        c = out["concurrency"] = bench_concurrency(args.seed)
+        print(f"  threads equal {c['threads_equal']}/{c['runs']} ({c['threads_s']} s), "
+              f"asyncio tasks equal {c['tasks_equal']}/{c['runs']} ({c['tasks_s']} s), "
+              f"sequential {c['sequential_s']} s", flush=True)
+    failed = bool(out.get("kill", {}).get("integrity_bad_after_answer")) or any(
+        r["integrity"] != "ok" or r["integrity_after"] != "ok"
+        for r in out.get("kill", {}).get("rows", [])) or any(
+        r["integrity"] != "ok" for r in out.get("two_processes", []))
+    if not failed:
+        shutil.rmtree(work, ignore_errors=True)
     if args.json:
         print(json.dumps(out, indent=2))
     return 0
