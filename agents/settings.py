@@ -37,7 +37,6 @@ MAX_DEADLINE = 86_400.0
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 #: Extensions ``save_html`` writes.
 HTML_EXTENSIONS = (".html", ".htm")
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def check_device(device: str) -> str:
@@ -129,6 +128,28 @@ def check_output_path(name: str, value: str | os.PathLike[str], *,
     return path
 
 
+def _is_sqlite(path: Path) -> bool:
+    """Whether ``path`` is a SQLite database (an empty file counts), asked through SQLite.
+
+    The file is never opened with a plain ``open()``: closing such a descriptor drops
+    every POSIX lock this process holds on the file, including those of open SQLite
+    connections (another process could then checkpoint or delete the WAL under them).
+    """
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return False
+    try:
+        conn.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        return "not a database" not in str(exc) and "malformed" not in str(exc)
+    finally:
+        conn.close()
+    return True
+
+
 def check_sessions_path(value: str | os.PathLike[str]) -> str:
     """Check a sessions database: ``:memory:``, or a file that is (or can become) SQLite.
 
@@ -152,16 +173,11 @@ def check_sessions_path(value: str | os.PathLike[str]) -> str:
     if path.exists():
         if not path.is_file():
             raise SessionStoreError(text, "is not a regular file")
-        try:
-            with path.open("rb") as fh:
-                head = fh.read(len(_SQLITE_MAGIC))
-        except OSError as exc:
-            raise SessionStoreError(text, f"cannot be read ({exc.strerror or exc})") from exc
-        if head and head != _SQLITE_MAGIC:
-            raise SessionStoreError(text, "not a usable SQLite database (lavr will not "
-                                    "overwrite it); give a new file name such as chats.sqlite")
         if not os.access(path, os.R_OK | os.W_OK):
             raise SessionStoreError(text, "is not readable and writable")
+        if not _is_sqlite(path):
+            raise SessionStoreError(text, "not a usable SQLite database (lavr will not "
+                                    "overwrite it); give a new file name such as chats.sqlite")
     try:
         _writable_dir("sessions", text, path.parent if str(path.parent) else Path("."))
     except SettingsError as exc:
