@@ -12,13 +12,19 @@ from lavr.tools.errors import ExpertUnavailableError
 from tests.security.payloads import evil_checkpoint
 
 
-def test_a_sam_payload_is_refused_by_weights_only_loading(tmp_path, monkeypatch):
-    pytest.importorskip("segment_anything")
+@pytest.mark.parametrize(("name", "weights", "needs", "refusal"), [
+    ("sam", segment.SAM_WEIGHTS[0], "segment_anything", "weights-only loading refused"),
+    ("mobile_sam", segment.MOBILE_SAM_WEIGHTS[0], "ultralytics", "refusing to load it"),
+])
+def test_a_segmenter_payload_is_refused_before_it_runs(tmp_path, monkeypatch, name, weights,
+                                                       needs, refusal):
+    """SAM loads weights-only; MobileSAM is checked before ultralytics unpickles it."""
+    pytest.importorskip(needs)
     marker = tmp_path / "MARKER"
-    evil_checkpoint(tmp_path / segment.SAM_WEIGHTS[0], marker)
+    evil_checkpoint(tmp_path / weights, marker)
     monkeypatch.setenv("LAVR_MODEL_DIR", str(tmp_path))
-    with pytest.raises(ExpertUnavailableError, match="weights-only loading refused"):
-        segment.load_segmenter("sam", device="cpu")
+    with pytest.raises(ExpertUnavailableError, match=refusal):
+        segment.load_segmenter(name, device="cpu")
     assert not marker.exists()
 
 
@@ -28,16 +34,6 @@ def test_a_sam_file_with_the_wrong_tensors_is_a_clear_error(tmp_path, monkeypatc
     monkeypatch.setenv("LAVR_MODEL_DIR", str(tmp_path))
     with pytest.raises(ExpertUnavailableError, match="not a segment-anything checkpoint"):
         segment.load_segmenter("sam", device="cpu")
-
-
-def test_a_mobile_sam_payload_is_refused_before_ultralytics_loads_it(tmp_path, monkeypatch):
-    pytest.importorskip("ultralytics")
-    marker = tmp_path / "MARKER"
-    evil_checkpoint(tmp_path / segment.MOBILE_SAM_WEIGHTS[0], marker)
-    monkeypatch.setenv("LAVR_MODEL_DIR", str(tmp_path))
-    with pytest.raises(ExpertUnavailableError, match="refusing to load it"):
-        segment.load_segmenter("mobile_sam", device="cpu")
-    assert not marker.exists()
 
 
 def test_an_easyocr_payload_fails_easyocrs_md5_pin(tmp_path):
