@@ -20,7 +20,6 @@ from pydantic import ValidationError
 
 from lavr.agents.graph import compile_graph, run_direct
 from lavr.agents.nodes import DEFAULT_MAX_STEPS, recursion_limit
-from lavr.agents.refine import ANSWER_STYLES
 from lavr.agents.result import AgentResult, PlanReview, StepEvent, StreamEvent
 from lavr.agents.session import SessionError, SessionStore
 from lavr.agents.settings import DEFAULT_DEADLINE, MAX_STEPS_LIMIT, RunSettings
@@ -35,10 +34,11 @@ from lavr.planners.cot import CotOptions
 from lavr.planners.demos import DemoStore
 from lavr.planners.embed import TextEmbedder
 from lavr.planners.errors import PlanValidationError
-from lavr.planners.llm_roles import build_roles
 from lavr.planners.plan import Plan, validate_plan
 from lavr.planners.reasoning import ReasoningSetup
-from lavr.planners.rule import RulePlanner
+from lavr.planners.roles.assign import build_roles
+from lavr.planners.roles.rule_planner import RulePlanner
+from lavr.planners.roles.rule_refiner import ANSWER_STYLES
 from lavr.planners.select import IclOptions
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
 from lavr.tools.registry import ToolRegistry, default_registry

@@ -11,14 +11,14 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from lavr.agents import cot_nodes
-from lavr.agents.refine import Reply, has_pixel_boxes, plain_text, refine_reply
 from lavr.agents.state import AgentContext, AgentState, trace_record
 from lavr.core_model import deadline
 from lavr.core_model.errors import LavrError, log_recovered
 from lavr.core_model.images import image_hash, load_image
-from lavr.planners.decide import Decision, RuleDecider
 from lavr.planners.plan import Plan, Step, plan_problems, step_dependencies
-from lavr.planners.rule import RulePlanner
+from lavr.planners.roles.rule_decider import Decision, RuleDecider
+from lavr.planners.roles.rule_planner import RulePlanner
+from lavr.planners.roles.rule_refiner import Reply, has_pixel_boxes, plain_text, refine_reply
 from lavr.tools.base import ResultCache, ToolContext, ToolResult
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, TypedDict
 
 from lavr.planners.reasoning import ReasoningSetup
-from lavr.planners.rule import RulePlanner
+from lavr.planners.roles.rule_planner import RulePlanner
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
 from lavr.tools.registry import ToolRegistry
 

@@ -30,7 +30,7 @@ MODES = ("direct", "experts")
 
 def direct_messages(model: MultimodalModel, image: np.ndarray, question: str) -> list[Message]:
     """What ``--direct`` sends: the ``vqa`` expert's prompt on the whole image."""
-    from lavr.planners import compact
+    from lavr.planners.roles import compact
     from lavr.tools.vqa import VQA_PROMPT
 
     if compact.wants_compact(model):

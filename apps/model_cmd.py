@@ -75,7 +75,7 @@ def resolve_config(args: argparse.Namespace) -> LavrConfig:
             model.options = {}  # the file's options belong to the file's model
         model.spec = args.model
     if getattr(args, "roles", None) is not None:
-        from lavr.planners.llm_roles import parse_roles
+        from lavr.planners.roles.assign import parse_roles
 
         model.roles = list(parse_roles(args.roles))  # type: ignore[arg-type]
     model.options.update(dict(getattr(args, "model_option", None) or []))
@@ -155,7 +155,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     """``lavr model plan``: the model's plan for one question, every attempt shown."""
     from lavr.core_model.images import load_image
-    from lavr.planners.llm_plan import LLMPlanner
+    from lavr.planners.roles.llm_planner import LLMPlanner
     from lavr.tools.registry import default_registry
 
     model = _load(args.spec, args.model_option)

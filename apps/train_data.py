@@ -6,7 +6,7 @@ rule agent answers it with the experts. A run is kept only when its answer is
 right against the scene's ground truth, its plan has the expected intent and
 its detections match the scene (as the demo bank is made). A kept run gives
 one record per role, built with the same compact prompts the roles send a
-trained model (:mod:`lavr.planners.compact`):
+trained model (:mod:`lavr.planners.roles.compact`):
 
 - ``plan``: image + question → the run's plan as JSON;
 - ``decide``: question + evidence → the rule decision (stop, or more steps);
@@ -141,9 +141,9 @@ def role_records(result: Any, question: str, image: np.ndarray, image_path: str,
                  qtype: str, gold: str, roles: Iterable[str], max_steps: int,
                  meta: dict[str, Any]) -> list[dict[str, Any]]:
     """The records one successful run gives, for ``roles``."""
-    from lavr.planners import compact
-    from lavr.planners.decide import RuleDecider
     from lavr.planners.plan import Plan
+    from lavr.planners.roles import compact
+    from lavr.planners.roles.rule_decider import RuleDecider
 
     plan = Plan.model_validate(result.plan)
     used = sum(1 for e in result.evidence)

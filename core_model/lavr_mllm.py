@@ -338,7 +338,7 @@ def assemble(parts: str | os.PathLike = PARTS_DIR, *, target: str | os.PathLike 
 class LavrMLLM(TransformersModel):
     """``lavr-mllm`` through the transformers backend, assembled on first load.
 
-    It was trained on lavr's compact role prompts (``lavr.planners.compact``),
+    It was trained on lavr's compact role prompts (``lavr.planners.roles.compact``),
     so the roles send those instead of the long instructions with demos.
 
     Args:

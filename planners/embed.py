@@ -199,7 +199,7 @@ def question_form(text: str) -> str:
     Object words are the detectors' class names (and their plurals/synonyms)
     and generic words like "shape".
     """
-    from lavr.planners.rule import COLOUR_WORDS, GENERIC_WORDS, _vocabulary
+    from lavr.planners.roles.rule_planner import COLOUR_WORDS, GENERIC_WORDS, _vocabulary
 
     vocab, normalise = _vocabulary()
     out = []

@@ -29,7 +29,7 @@ import numpy as np
 from lavr.agents.verify.text import NUMBER_WORDS, similarity
 from lavr.agents.verify.types import Answer, Evidence, ObjectQuery, Question
 from lavr.core_model.images import image_hash
-from lavr.planners.rule import COLOUR_WORDS
+from lavr.planners.roles.rule_planner import COLOUR_WORDS
 from lavr.tools.base import ExpertPool, ResultCache
 from lavr.tools.detections import Detections
 from lavr.tools.errors import ExpertUnavailableError, ToolError

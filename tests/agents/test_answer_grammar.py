@@ -11,8 +11,8 @@ import re
 import numpy as np
 import pytest
 
-from lavr.agents.refine import ANSWER_STYLES, refine_reply
 from lavr.planners.plan import Plan, Step
+from lavr.planners.roles.rule_refiner import ANSWER_STYLES, refine_reply
 from lavr.tools.base import ArtifactStore
 from lavr.tools.detections import Detections
 from lavr.tools.vocab import NUMBER_NAMES, count_phrase, plural, pluralise, singular
@@ -149,7 +149,7 @@ def test_plural_is_idempotent():
 
 def test_the_big_circle_names_one_circle():
     """``What colour is the big circle?`` picks the largest circle, and the answer names one."""
-    from lavr.planners.rule import RulePlanner
+    from lavr.planners.roles.rule_planner import RulePlanner
 
     plan = RulePlanner().plan("What colour is the big circle?")
     assert [s.tool for s in plan.steps][-1] == "select"
@@ -166,7 +166,7 @@ def test_the_big_circle_names_one_circle():
 
 def test_how_many_of_two_classes_counts_both():
     """"How many circles and squares" detects both classes; the answer names both."""
-    from lavr.planners.rule import RulePlanner
+    from lavr.planners.roles.rule_planner import RulePlanner
 
     plan = RulePlanner().plan("How many circles and squares are there?")
     assert plan.steps[0].args["labels"] == ["circle", "square"]

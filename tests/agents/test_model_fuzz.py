@@ -20,7 +20,7 @@ import pytest
 
 from lavr.agents import VisualAgent
 from lavr.core_model.scripted import FunctionModel
-from lavr.planners.llm_decide import LLMDecider
+from lavr.planners.roles.llm_decider import LLMDecider
 from tests.agents.fuzz_replies import malformed_replies
 from tests.core_model.http_server import Reply, Server, chat
 

@@ -1,7 +1,7 @@
 """The compact role prompts that lavr-mllm was trained on, pinned byte for byte.
 
 lavr-mllm (``core_model/lavr_mllm.py``) was fine-tuned on the texts that
-:mod:`lavr.planners.compact` builds; a model trained on them sees anything else as a
+:mod:`lavr.planners.roles.compact` builds; a model trained on them sees anything else as a
 new task. This test runs the agent with a scripted model that asks for the compact
 prompts (plan, decide and refine, each with one unusable reply first, so the re-ask
 turns are pinned too) and compares every request with the texts recorded when the

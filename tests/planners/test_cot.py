@@ -15,7 +15,7 @@ from lavr.planners.cot import (
     render_reasoning,
 )
 from lavr.planners.plan import Plan, Step
-from lavr.planners.rule import RulePlanner
+from lavr.planners.roles.rule_planner import RulePlanner
 
 
 def _ev(sid: str, tool: str, summary: str, *, error: str | None = None,

@@ -19,7 +19,7 @@ from lavr.planners.demos import (
 )
 from lavr.planners.errors import DemoError
 from lavr.planners.plan import Plan
-from lavr.planners.rule import classify, find_mentions
+from lavr.planners.roles.rule_planner import classify, find_mentions
 from lavr.tools.synthetic import render_scene
 
 BANK = packaged_store()

@@ -48,7 +48,7 @@ def gemma():
 
 def test_gemma_plans_simple_questions(gemma, record_property):
     from lavr.apps.plan_eval import evaluate_planner
-    from lavr.planners.llm_plan import LLMPlanner
+    from lavr.planners.roles.llm_planner import LLMPlanner
     from lavr.tools.registry import default_registry
 
     registry = default_registry()

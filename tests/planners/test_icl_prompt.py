@@ -15,8 +15,8 @@ from lavr.core_model.scripted import ScriptedModel
 from lavr.core_model.structured import parse_structured
 from lavr.planners.demos import packaged_store
 from lavr.planners.icl import IclPrompt, icl_messages, plan_reply
-from lavr.planners.llm_plan import LLMPlanner, PlanDraft, draft_to_plan
 from lavr.planners.plan import plan_problems
+from lavr.planners.roles.llm_planner import LLMPlanner, PlanDraft, draft_to_plan
 from lavr.tools.registry import default_registry
 from lavr.tools.synthetic import render_scene
 

@@ -10,15 +10,15 @@ import pytest
 from lavr.core_model.errors import ModelError
 from lavr.core_model.scripted import ScriptedModel
 from lavr.planners.errors import PlanValidationError
-from lavr.planners.llm import load_prompt, render_prompt, tool_catalog
-from lavr.planners.llm_plan import (
+from lavr.planners.plan import plan_problems
+from lavr.planners.roles.llm_planner import (
     LLMPlanner,
     PlanDraft,
     draft_to_plan,
     load_demos,
     select_demos,
 )
-from lavr.planners.plan import plan_problems
+from lavr.planners.roles.model_role import load_prompt, render_prompt, tool_catalog
 from lavr.tools.registry import default_registry
 
 REG = default_registry()

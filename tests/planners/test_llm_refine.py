@@ -6,9 +6,9 @@ import pytest
 
 from lavr.core_model.errors import ModelOutputError
 from lavr.core_model.scripted import ScriptedModel
-from lavr.planners.llm import format_evidence
-from lavr.planners.llm_refine import LLMRefiner, answer_problems, citations
 from lavr.planners.plan import Plan, Step
+from lavr.planners.roles.llm_refiner import LLMRefiner, answer_problems, citations
+from lavr.planners.roles.model_role import format_evidence
 
 PLAN = Plan(question="How many cats?", intent="count", target="cat",
             steps=[Step(id="s1", tool="detect", args={"labels": ["cat"]}),

@@ -8,7 +8,7 @@ from lavr.apps.evaluate import QUESTION_TYPES, make_items
 from lavr.apps.plan_eval import evaluate_planner, gold_plan
 from lavr.planners.plan import Plan, Step
 from lavr.planners.plan_metrics import plan_signature, plans_match
-from lavr.planners.rule import RulePlanner
+from lavr.planners.roles.rule_planner import RulePlanner
 from lavr.tools.registry import default_registry
 
 REG = default_registry()

@@ -1,7 +1,7 @@
 """Rule decision maker: continue, stop, zoom retry and re-reading uncertain OCR lines."""
 
-from lavr.planners.decide import REREAD_ZOOM, RETRY_ZOOM, RuleDecider
 from lavr.planners.plan import Plan, Step
+from lavr.planners.roles.rule_decider import REREAD_ZOOM, RETRY_ZOOM, RuleDecider
 
 
 def _ev(sid, tool="ocr", value=None, scores=None, boxes=None, args=None, error=None):

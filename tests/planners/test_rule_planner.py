@@ -6,7 +6,7 @@ import pytest
 
 from lavr.planners.errors import PlanValidationError
 from lavr.planners.plan import Plan, Step, plan_problems, validate_plan
-from lavr.planners.rule import RulePlanner, find_mentions
+from lavr.planners.roles.rule_planner import RulePlanner, find_mentions
 from lavr.tools.registry import default_registry
 
 CASES = [

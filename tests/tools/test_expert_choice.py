@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from lavr.planners.rule import RulePlanner
+from lavr.planners.roles.rule_planner import RulePlanner
 from lavr.tools import detect
 from lavr.tools.base import ExpertPool
 from lavr.tools.synthetic import render_scene

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from lavr.core_model.messages import ImagePart, Message
-from lavr.planners.llm import format_evidence
 from lavr.planners.plan import Plan
+from lavr.planners.roles.model_role import format_evidence
 
 #: Tags that start each role's prompt.
 PLAN_TAG, DECIDE_TAG, REFINE_TAG = "Plan:", "Decide:", "Answer from evidence:"

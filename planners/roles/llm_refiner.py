@@ -21,9 +21,14 @@ from typing import Any
 from lavr.core_model.errors import LavrError, ModelError, ModelOutputError, log_recovered
 from lavr.core_model.messages import Message
 from lavr.core_model.model import MultimodalModel
-from lavr.planners import compact
-from lavr.planners.llm import ModelRole, format_evidence, render_prompt, successful_steps
 from lavr.planners.plan import Plan
+from lavr.planners.roles import compact
+from lavr.planners.roles.model_role import (
+    ModelRole,
+    format_evidence,
+    render_prompt,
+    successful_steps,
+)
 from lavr.tools.vocab import parse_number
 
 logger = logging.getLogger(__name__)

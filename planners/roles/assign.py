@@ -16,9 +16,9 @@ from lavr.core_model.config import ALL_ROLES
 from lavr.core_model.errors import ModelConfigError
 from lavr.core_model.model import MultimodalModel
 from lavr.core_model.select import load_model
-from lavr.planners.llm_decide import LLMDecider
-from lavr.planners.llm_plan import LLMPlanner
-from lavr.planners.llm_refine import LLMRefiner
+from lavr.planners.roles.llm_decider import LLMDecider
+from lavr.planners.roles.llm_planner import LLMPlanner
+from lavr.planners.roles.llm_refiner import LLMRefiner
 from lavr.tools.registry import ToolRegistry
 
 logger = logging.getLogger(__name__)

@@ -22,11 +22,11 @@ from lavr.core_model.errors import LavrError, ModelOutputError, log_recovered
 from lavr.core_model.messages import Message
 from lavr.core_model.model import MultimodalModel
 from lavr.core_model.structured import json_schema_of, parse_structured
-from lavr.planners import compact
-from lavr.planners.decide import Decision, RuleDecider
-from lavr.planners.llm import ModelRole, format_evidence, render_prompt, tool_catalog
-from lavr.planners.llm_plan import StepDraft, draft_steps
 from lavr.planners.plan import Plan, plan_problems, step_dependencies
+from lavr.planners.roles import compact
+from lavr.planners.roles.llm_planner import StepDraft, draft_steps
+from lavr.planners.roles.model_role import ModelRole, format_evidence, render_prompt, tool_catalog
+from lavr.planners.roles.rule_decider import Decision, RuleDecider
 from lavr.tools.registry import ToolRegistry
 
 logger = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ MAX_SUMMARY_CHARS = 300
 @cache
 def load_prompt(name: str) -> str:
     """The text of ``prompts/<name>`` (e.g. ``plan.md``)."""
-    return resources.files("lavr.planners").joinpath("prompts", name).read_text(encoding="utf-8")
+    return resources.files("lavr.planners.roles").joinpath("prompts", name).read_text(encoding="utf-8")
 
 
 def render_prompt(name: str, **values: Any) -> str:

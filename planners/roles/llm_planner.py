@@ -33,12 +33,18 @@ from lavr.core_model.structured import (
     json_schema_of,
     parse_structured,
 )
-from lavr.planners import compact
 from lavr.planners.errors import PlanValidationError
 from lavr.planners.icl import IclPrompt
-from lavr.planners.llm import ModelRole, compact_args, load_prompt, render_prompt, tool_catalog
 from lavr.planners.plan import Intent, Plan, Step, plan_problems
-from lavr.planners.rule import COLOUR_WORDS, QUALIFIERS
+from lavr.planners.roles import compact
+from lavr.planners.roles.model_role import (
+    ModelRole,
+    compact_args,
+    load_prompt,
+    render_prompt,
+    tool_catalog,
+)
+from lavr.planners.roles.rule_planner import COLOUR_WORDS, QUALIFIERS
 from lavr.tools.registry import ToolRegistry
 
 logger = logging.getLogger(__name__)
