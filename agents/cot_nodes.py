@@ -27,10 +27,10 @@ from lavr.planners.cot import (
     ReasoningTree,
     build_reasoning,
 )
-from lavr.planners.icl import IclPrompt, resolve_layout
+from lavr.planners.demos.prompt import IclPrompt, resolve_layout
+from lavr.planners.demos.select import IclOptions
 from lavr.planners.plan import Plan
 from lavr.planners.reasoning import ReasoningSetup
-from lavr.planners.select import IclOptions
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import argparse
 from typing import Any
 
 from lavr.planners.cot import COT_MODES, render_reasoning
-from lavr.planners.select import ORDERS, STRATEGIES
+from lavr.planners.demos.select import ORDERS, STRATEGIES
 
 
 def add_reasoning_args(p: argparse.ArgumentParser, *, defaults_from_config: bool = True) -> None:

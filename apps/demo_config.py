@@ -54,7 +54,7 @@ def model_choice(text: str) -> ModelChoice:
     Raises:
         InputError: A bad model string.
     """
-    from lavr.core_model.select import parse_model_spec
+    from lavr.core_model.backends import parse_model_spec
 
     name, sep, spec = text.partition("=")
     if not sep or not _NAME.match(name.strip()):

@@ -52,7 +52,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _store(path: str | None, *, for_add: bool = False) -> Any:
-    from lavr.planners.demos import DemoStore, packaged_store
+    from lavr.planners.demos.store import DemoStore, packaged_store
 
     chosen = path or os.environ.get(ENV_DEMOS, "").strip() or None
     if chosen is None:
@@ -64,7 +64,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     """``lavr demos add --from-trace``."""
     from lavr.core_model.errors import InputError
     from lavr.core_model.images import load_image
-    from lavr.planners.demos import demo_from_trace, packaged_store_path
+    from lavr.planners.demos.store import demo_from_trace, packaged_store_path
 
     trace_path = Path(args.from_trace)
     try:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from lavr.tools.synthetic import COLOURS, SHAPES, WORDS, Scene, render_scene
+from lavr.apps.synthetic_scenes import COLOURS, SHAPES, WORDS, Scene, render_scene
 from lavr.tools.vocab import NUMBER_NAMES, pluralise
 
 logger = logging.getLogger(__name__)

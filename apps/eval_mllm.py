@@ -56,9 +56,9 @@ def answer_direct(model: MultimodalModel, image: np.ndarray, question: str) -> s
 def cmd_ask_direct(args: argparse.Namespace) -> int:
     """``lavr ask IMG Q --model SPEC --direct``."""
     from lavr.apps.model_cmd import resolve_config
+    from lavr.core_model.backends import load_model
     from lavr.core_model.errors import InputError
     from lavr.core_model.images import load_image
-    from lavr.core_model.select import load_model
 
     cfg = resolve_config(args)
     spec = args.model or cfg.model.spec
@@ -108,7 +108,7 @@ def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
     from lavr.apps.evaluate import make_items, score
     from lavr.apps.plan_eval import PlanReport, plan_outcome, score_plan
     from lavr.apps.train_data import phrase
-    from lavr.core_model.select import load_model
+    from lavr.core_model.backends import load_model
 
     resolved = load_model(model) if isinstance(model, str) else model
     agent = VisualAgent(detector=detector, verify=False, model=resolved, model_roles=roles,

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from lavr.tools.synthetic import COLOURS, SHAPES, Scene, render_scene
+from lavr.apps.synthetic_scenes import COLOURS, SHAPES, Scene, render_scene
 
 logger = logging.getLogger(__name__)
 
@@ -417,7 +417,7 @@ def run(args: Any) -> int:
             raise InputError("--answers needs --pope-file (answers refer to POPE question ids)")
         direct = None
         if args.direct_model:
-            from lavr.core_model.select import load_model
+            from lavr.core_model.backends import load_model
 
             direct = load_model(args.direct_model)
         rep = run_synthetic(args.n, args.seed, agent=agent, simulate=args.simulate,

@@ -46,8 +46,8 @@ def retrieval_precision(n: int, seed: int, ks: Sequence[int], *, store: str | No
     Returns:
         ``{"n", "seed", "store", "embedder", "ks", "rows": [{"config", "p@k": {k: p}}]}``.
     """
-    from lavr.planners.demos import open_store
-    from lavr.planners.select import DemoSelector, IclOptions, precision_at_k
+    from lavr.planners.demos.select import DemoSelector, IclOptions, precision_at_k
+    from lavr.planners.demos.store import open_store
 
     items = make_items(n, seed)
     selector = DemoSelector(open_store(store), embedder=embedder)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from lavr.tools.synthetic import COLOURS, SHAPES, WORDS, Scene, SceneObject, render_scene
+from lavr.apps.synthetic_scenes import COLOURS, SHAPES, WORDS, Scene, SceneObject, render_scene
 from lavr.tools.vocab import NUMBER_WORDS, plural
 
 QUESTION_TYPES = ("count", "exists", "colour", "spatial", "read")

@@ -118,7 +118,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _load(spec: str, options: list[tuple[str, Any]]) -> Any:
-    from lavr.core_model.select import load_model
+    from lavr.core_model.backends import load_model
 
     model = load_model(spec, **dict(options))
     if model is None:

@@ -127,7 +127,7 @@ def chat_record(messages: Sequence[Message], reply: str, image_paths: Sequence[s
 
 
 def _detections_right(result: Any, scene: Any) -> bool:
-    from lavr.tools.synthetic import SHAPES
+    from lavr.apps.synthetic_scenes import SHAPES
 
     truth = Counter(o.shape for o in scene.objects)
     for e in result.evidence:

@@ -29,7 +29,7 @@ QUESTIONS = ("How many circles are there?", "Is there a red square?",
 def _write_items(folder: Path, n: int, seed: int) -> Path:
     from PIL import Image
 
-    from lavr.tools.synthetic import render_scene
+    from lavr.apps.synthetic_scenes import render_scene
 
     (folder / "imgs").mkdir(parents=True)
     lines = []

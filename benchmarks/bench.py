@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _scenes(n: int, seed: int) -> list[np.ndarray]:
-    from lavr.tools.synthetic import render_scene
+    from lavr.apps.synthetic_scenes import render_scene
 
     return [render_scene(np.random.default_rng([seed, i])).image for i in range(n)]
 

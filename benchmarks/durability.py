@@ -80,7 +80,7 @@ def child(argv: list[str]) -> int:
     loaded, as in a long-lived server), then prints ``ready`` and starts the run.
     """
     db, log, what = argv[0], argv[1], argv[2]
-    from lavr.tools.synthetic import render_scene
+    from lavr.apps.synthetic_scenes import render_scene
 
     agent = _counted_agent(db, None)
     warm = render_scene(np.random.default_rng(12345), text="WARM").image

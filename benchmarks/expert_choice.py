@@ -54,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--photos", nargs="*", default=[])
     args = p.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from lavr.apps.synthetic_scenes import render_scene
     from lavr.core_model.images import load_image
     from lavr.tools.base import ExpertPool
-    from lavr.tools.synthetic import render_scene
     from tests.tools.test_expert_choice import natural_texture
 
     pool = ExpertPool()

@@ -33,7 +33,7 @@ QUESTION = "How many circles are there?"
 def _png(seed: int) -> tuple[np.ndarray, bytes]:
     from PIL import Image
 
-    from lavr.tools.synthetic import render_scene
+    from lavr.apps.synthetic_scenes import render_scene
 
     image = render_scene(np.random.default_rng([77, seed])).image
     buf = io.BytesIO()

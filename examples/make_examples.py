@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lavr.tools.synthetic import Scene, render_scene
+from lavr.apps.synthetic_scenes import Scene, render_scene
 
 HERE = Path(__file__).parent
 #: The demo's starter examples ship inside the package (``lavr.apps``) as copies of these.

@@ -16,7 +16,7 @@ Length is *adaptive* (``steps=None``: as many steps as the decision maker
 gathers) or *fixed* (at most ``steps`` reasoning steps, which also caps the
 tool calls). Prompting is *zero-shot* (an instruction to reason step by step,
 citing step ids) or *few-shot* (demos with rationales, see
-:mod:`lavr.planners.demos`).
+:mod:`lavr.planners.demos.store`).
 
 The rule controller's chain is honest by construction: its plan's reasoning
 lines are ``"s1: find circles with the detector"``, one per step it runs.

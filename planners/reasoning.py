@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from lavr.planners.cot import CotOptions
-from lavr.planners.demos import DemoStore, open_store, packaged_store_path
-from lavr.planners.embed import TextEmbedder
-from lavr.planners.select import DemoSelector, IclOptions
+from lavr.planners.demos.embed import TextEmbedder
+from lavr.planners.demos.select import DemoSelector, IclOptions
+from lavr.planners.demos.store import DemoStore, open_store, packaged_store_path
 
 
 @dataclass

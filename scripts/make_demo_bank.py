@@ -1,4 +1,4 @@
-"""Build the starter demo bank shipped with lavr (``planners/data/demos``).
+"""Build the starter demo bank shipped with lavr (``planners/demos/data/demos``).
 
 Every demo is a *successful run*: a synthetic scene (``lavr.apps.evaluate.make_item``,
 seeds far from the evaluation seeds), a paraphrase of its question, and the
@@ -27,8 +27,8 @@ from PIL import Image
 
 from lavr.agents import VisualAgent
 from lavr.apps.evaluate import QUESTION_TYPES, make_item, score
-from lavr.planners.demos import DemoStore, demo_from_trace, packaged_store_path
-from lavr.tools.synthetic import SHAPES
+from lavr.apps.synthetic_scenes import SHAPES
+from lavr.planners.demos.store import DemoStore, demo_from_trace, packaged_store_path
 
 logger = logging.getLogger("make_demo_bank")
 

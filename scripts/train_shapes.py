@@ -1,6 +1,6 @@
 """Train the ``shapes`` detector (YOLO11n from scratch) on synthetic scenes.
 
-Generates train / val / held-out test splits with :mod:`lavr.tools.synthetic`
+Generates train / val / held-out test splits with :mod:`lavr.apps.synthetic_scenes`
 (different seeds, exact YOLO labels, some scenes with printed-word
 distractors), trains ``yolo11n.yaml`` on CPU with nothing downloaded, evaluates
 mAP50 and mAP50-95 on the held-out split, and writes a stripped half-precision
@@ -34,7 +34,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from lavr.tools.synthetic import SHAPES, WORDS, render_scene  # noqa: E402
+from lavr.apps.synthetic_scenes import SHAPES, WORDS, render_scene  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = {"train": 0, "val": 1, "test": 2}

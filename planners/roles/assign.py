@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from lavr.core_model.backends import load_model
 from lavr.core_model.config import ALL_ROLES
 from lavr.core_model.errors import ModelConfigError
 from lavr.core_model.model import MultimodalModel
-from lavr.core_model.select import load_model
 from lavr.planners.roles.llm_decider import LLMDecider
 from lavr.planners.roles.llm_planner import LLMPlanner
 from lavr.planners.roles.llm_refiner import LLMRefiner

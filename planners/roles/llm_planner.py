@@ -33,8 +33,8 @@ from lavr.core_model.structured import (
     json_schema_of,
     parse_structured,
 )
+from lavr.planners.demos.prompt import IclPrompt
 from lavr.planners.errors import PlanValidationError
-from lavr.planners.icl import IclPrompt
 from lavr.planners.plan import Intent, Plan, Step, plan_problems
 from lavr.planners.roles import compact
 from lavr.planners.roles.model_role import (

@@ -20,7 +20,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from PIL import Image
 
 from lavr.agents import AgentResult, PlanReview, SessionError, StepEvent, VisualAgent
-from lavr.agents.agent import _iterate_in_thread
+from lavr.agents.visual_agent import _iterate_in_thread
 from lavr.core_model.errors import InputError
 from lavr.planners.errors import PlanValidationError
 from lavr.planners.plan import Plan, Step

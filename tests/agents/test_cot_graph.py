@@ -11,8 +11,8 @@ from lavr.agents import VisualAgent
 from lavr.apps.evaluate import make_item, score
 from lavr.core_model.errors import InputError
 from lavr.core_model.scripted import ScriptedModel
-from lavr.planners.demos import packaged_store
-from lavr.planners.icl import plan_reply
+from lavr.planners.demos.prompt import plan_reply
+from lavr.planners.demos.store import packaged_store
 from tests.conftest import requires_shapes
 
 pytestmark = requires_shapes

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lavr.tools.synthetic import render_scene
+from lavr.apps.synthetic_scenes import render_scene
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import requires_shapes  # noqa: E402

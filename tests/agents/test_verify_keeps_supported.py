@@ -18,7 +18,7 @@ from lavr.agents.verify.extract import RuleExtractor
 from lavr.agents.verify.pipeline import NOTHING_LEFT
 from lavr.agents.verify.questions import formulate
 from lavr.agents.verify.validate import answer_questions, knowledge_from_objects
-from lavr.tools.synthetic import render_scene
+from lavr.apps.synthetic_scenes import render_scene
 
 #: The held-out scene of the report: two squares and two circles (seed found by search,
 #: not used by any benchmark), and the answer the agent wrote before verify destroyed it.

@@ -12,9 +12,9 @@ import pytest
 
 from lavr.agents import VisualAgent
 from lavr.agents.verify.text import strip_attachments
+from lavr.apps.synthetic_scenes import render_scene
 from lavr.core_model.errors import InputError
 from lavr.core_model.scripted import ScriptedModel
-from lavr.tools.synthetic import render_scene
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import requires_shapes  # noqa: E402

@@ -17,8 +17,8 @@ from lavr.agents.verify.pipeline import Corrector
 from lavr.agents.verify.questions import formulate
 from lavr.agents.verify.text import strip_attachments
 from lavr.agents.verify.validate import ExpertValidator
+from lavr.apps.synthetic_scenes import COLOURS, render_scene
 from lavr.tools.detect import detector_weights, get_detector
-from lavr.tools.synthetic import COLOURS, render_scene
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import requires_shapes  # noqa: E402

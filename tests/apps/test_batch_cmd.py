@@ -15,8 +15,8 @@ from PIL import Image
 
 from lavr.apps.batch_cmd import BatchItem, done_ids, load_items, result_record
 from lavr.apps.cli import main
+from lavr.apps.synthetic_scenes import render_scene
 from lavr.core_model.errors import InputError
-from lavr.tools.synthetic import render_scene
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import requires_shapes  # noqa: E402

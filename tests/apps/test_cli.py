@@ -87,7 +87,7 @@ def test_usage_error_is_one_line_exit_2(capsys):
 
 # -- valid but unusual images get correct answers -----------------------------------------
 def _scene_image() -> tuple[np.ndarray, int]:
-    from lavr.tools.synthetic import render_scene
+    from lavr.apps.synthetic_scenes import render_scene
 
     for seed in range(100):
         scene = render_scene(np.random.default_rng(seed), n_objects=(3, 4), allow_overlap=False)

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from lavr.apps.cli import main
-from lavr.tools.synthetic import render_scene
+from lavr.apps.synthetic_scenes import render_scene
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import requires_shapes  # noqa: E402

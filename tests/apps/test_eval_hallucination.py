@@ -17,7 +17,7 @@ from lavr.agents.verify.validate import ExpertValidator
 from lavr.apps import eval_hallucination as eh
 from lavr.apps import eval_pope as ep
 from lavr.apps.cli import build_parser, main
-from lavr.tools.synthetic import render_scene
+from lavr.apps.synthetic_scenes import render_scene
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import requires_shapes  # noqa: E402

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lavr.tools.synthetic import render_scene
+from lavr.apps.synthetic_scenes import render_scene
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import requires_shapes  # noqa: E402

@@ -75,7 +75,7 @@ def test_phrasings_split_and_answers():
     assert vqa_answer("colour", "red") == "It is red."
     assert vqa_answer("read", "EXIT") == 'It says "EXIT".'
 
-    from lavr.tools.synthetic import render_scene
+    from lavr.apps.synthetic_scenes import render_scene
 
     scene = render_scene(np.random.default_rng(3), text="STOP")
     text = caption(scene)

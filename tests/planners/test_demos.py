@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from lavr.apps.evaluate import make_item, score
+from lavr.apps.synthetic_scenes import render_scene
 from lavr.core_model.images import image_hash
-from lavr.planners.demos import (
+from lavr.planners.demos.store import (
     DemoRecord,
     DemoStore,
     demo_from_trace,
@@ -20,7 +21,6 @@ from lavr.planners.demos import (
 from lavr.planners.errors import DemoError
 from lavr.planners.plan import Plan
 from lavr.planners.roles.rule_planner import classify, find_mentions
-from lavr.tools.synthetic import render_scene
 
 BANK = packaged_store()
 INTENT = {"count": "count", "exists": "exists", "colour": "colour", "spatial": "relation",

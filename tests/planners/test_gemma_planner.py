@@ -40,7 +40,7 @@ SLACK = 1
 
 @pytest.fixture(scope="module")
 def gemma():
-    from lavr.core_model.select import load_model
+    from lavr.core_model.backends import load_model
 
     model = load_model("gemma", max_new_tokens=200, threads=1)
     return model.load()

@@ -7,18 +7,18 @@ import json
 import numpy as np
 import pytest
 
+from lavr.apps.synthetic_scenes import render_scene
 from lavr.core_model.hf import plain_transcript
 from lavr.core_model.messages import ImagePart, TextPart
 from lavr.core_model.model import GenerationOptions
 from lavr.core_model.openai_compat import OpenAICompatibleModel
 from lavr.core_model.scripted import ScriptedModel
 from lavr.core_model.structured import parse_structured
-from lavr.planners.demos import packaged_store
-from lavr.planners.icl import IclPrompt, icl_messages, plan_reply
+from lavr.planners.demos.prompt import IclPrompt, icl_messages, plan_reply
+from lavr.planners.demos.store import packaged_store
 from lavr.planners.plan import plan_problems
 from lavr.planners.roles.llm_planner import LLMPlanner, PlanDraft, draft_to_plan
 from lavr.tools.registry import default_registry
-from lavr.tools.synthetic import render_scene
 
 STORE = packaged_store()
 DEMOS = [STORE.get("count-1"), STORE.get("spatial-2"), STORE.get("read-3")]

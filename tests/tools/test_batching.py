@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lavr.apps.synthetic_scenes import render_scene
 from lavr.core_model.images import image_hash
 from lavr.tools import detect
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache, ToolContext
 from lavr.tools.batching import MicroBatcher
-from lavr.tools.synthetic import render_scene
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import requires_shapes  # noqa: E402

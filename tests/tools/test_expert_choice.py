@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
+from lavr.apps.synthetic_scenes import render_scene
 from lavr.planners.roles.rule_planner import RulePlanner
 from lavr.tools import detect
 from lavr.tools.base import ExpertPool
-from lavr.tools.synthetic import render_scene
 from tests.conftest import REPO, requires_shapes
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import lavr.tools
-from lavr.tools.synthetic import SHAPES, WORDS, Scene, render_scene
+from lavr.apps.synthetic_scenes import SHAPES, WORDS, Scene, render_scene
 
 WEIGHTS = Path(lavr.tools.__file__).parent / "weights" / "shapes-yolo11n.pt"
 CARD = WEIGHTS.with_suffix(".json")

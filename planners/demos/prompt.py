@@ -35,8 +35,8 @@ from typing import Any, Literal
 import numpy as np
 
 from lavr.core_model.messages import ImagePart, Message, Part, TextPart
-from lavr.planners.demos import DemoRecord, DemoStore
-from lavr.planners.select import SelectedDemo
+from lavr.planners.demos.select import SelectedDemo
+from lavr.planners.demos.store import DemoRecord, DemoStore
 
 Layout = Literal["chat", "instruction"]
 #: What a text-only model is told about the question's own image.

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from lavr.core_model.backends import ModelSpec, load_model, parse_model_spec
 from lavr.core_model.config import ConfigError, find_config, load_config
 from lavr.core_model.errors import ModelConfigError, WeightsNotFoundError
 from lavr.core_model.openai_compat import OpenAICompatibleModel
 from lavr.core_model.scripted import ScriptedModel
-from lavr.core_model.select import ModelSpec, load_model, parse_model_spec
 
 
 @pytest.mark.parametrize(("text", "spec"), [

@@ -1,4 +1,4 @@
-"""Tests for lavr.tools.synthetic: determinism, exact boxes, colours, text."""
+"""Tests for lavr.apps.synthetic_scenes: determinism, exact boxes, colours, text."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import colorsys
 import numpy as np
 import pytest
 
-from lavr.tools.synthetic import (
+from lavr.apps.synthetic_scenes import (
     BACKGROUNDS,
     COLOUR_JITTER,
     COLOURS,

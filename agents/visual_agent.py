@@ -31,15 +31,15 @@ from lavr.core_model.errors import InputError, SettingsError
 from lavr.core_model.images import ImageLike, image_hash, load_image
 from lavr.core_model.model import MultimodalModel
 from lavr.planners.cot import CotOptions
-from lavr.planners.demos import DemoStore
-from lavr.planners.embed import TextEmbedder
+from lavr.planners.demos.embed import TextEmbedder
+from lavr.planners.demos.select import IclOptions
+from lavr.planners.demos.store import DemoStore
 from lavr.planners.errors import PlanValidationError
 from lavr.planners.plan import Plan, validate_plan
 from lavr.planners.reasoning import ReasoningSetup
 from lavr.planners.roles.assign import build_roles
 from lavr.planners.roles.rule_planner import RulePlanner
 from lavr.planners.roles.rule_refiner import ANSWER_STYLES
-from lavr.planners.select import IclOptions
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
 from lavr.tools.registry import ToolRegistry, default_registry
 

@@ -1,7 +1,7 @@
 """Choosing in-context demos for a question: random, by similarity, or diverse (MMR).
 
 The similarity of a demo to a query is a weighted mix of the cosine similarity
-of their instructions (a sentence embedding, :mod:`lavr.planners.embed`, of the
+of their instructions (a sentence embedding, :mod:`lavr.planners.demos.embed`, of the
 question's *form* — colour and object words replaced by placeholders — by
 default) and of their images (a colour/edge histogram)::
 
@@ -26,14 +26,14 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from lavr.planners.demos import DemoRecord, DemoStore
-from lavr.planners.embed import (
+from lavr.planners.demos.embed import (
     TextEmbedder,
     image_embedding,
     image_embeddings,
     question_form,
     text_embedder,
 )
+from lavr.planners.demos.store import DemoRecord, DemoStore
 
 logger = logging.getLogger(__name__)
 

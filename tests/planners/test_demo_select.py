@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from lavr.apps.evaluate import make_item
-from lavr.planners.demos import DemoRecord, DemoStore, packaged_store
-from lavr.planners.embed import HashingEmbedder, MiniLMEmbedder, image_embedding
-from lavr.planners.select import DemoSelector, IclOptions, precision_at_k
-from lavr.tools.synthetic import render_scene
+from lavr.apps.synthetic_scenes import render_scene
+from lavr.planners.demos.embed import HashingEmbedder, MiniLMEmbedder, image_embedding
+from lavr.planners.demos.select import DemoSelector, IclOptions, precision_at_k
+from lavr.planners.demos.store import DemoRecord, DemoStore, packaged_store
 from tests.conftest import REPO
 
 
@@ -96,7 +96,7 @@ def test_mmr_trades_similarity_for_diversity(tmp_path):
 
 
 def test_question_form_masks_colours_and_objects():
-    from lavr.planners.embed import question_form
+    from lavr.planners.demos.embed import question_form
 
     assert question_form("Is the red circle left of the blue square?") == (
         "Is the colour thing left of the colour thing ?")
