@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from lavr.tools.draw import draw_detections
+from lavr.tools.evidence import Evidence
 
 if TYPE_CHECKING:
     from lavr.agents.result import AgentResult
@@ -106,12 +107,12 @@ def _plan_html(plan: dict[str, Any]) -> str:
             + rows + "</table>")
 
 
-def _evidence_html(evidence: list[dict[str, Any]]) -> str:
+def _evidence_html(evidence: list[Evidence]) -> str:
     rows = "".join(
-        f"<tr><td>{_esc(e.get('step_id'))}</td><td>{_esc(e.get('tool'))}</td>"
-        f"<td>{_esc(e.get('summary', ''))}</td>"
-        f"<td><code>{_esc(json.dumps(e.get('value'), default=str))}</code></td>"
-        f"<td>{_esc(e.get('error') or '')}</td></tr>" for e in evidence)
+        f"<tr><td>{_esc(e.step_id)}</td><td>{_esc(e.tool)}</td>"
+        f"<td>{_esc(e.summary)}</td>"
+        f"<td><code>{_esc(json.dumps(e.value, default=str))}</code></td>"
+        f"<td>{_esc(e.error or '')}</td></tr>" for e in evidence)
     return ("<table><tr><th>step</th><th>tool</th><th>summary</th><th>value</th><th>error</th>"
             "</tr>" + rows + "</table>")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -20,6 +19,7 @@ from lavr.planners.roles.rule_decider import Decision, RuleDecider
 from lavr.planners.roles.rule_planner import RulePlanner
 from lavr.planners.roles.rule_refiner import Reply, has_pixel_boxes, plain_text, refine_reply
 from lavr.tools.base import ResultCache, ToolContext, ToolResult
+from lavr.tools.evidence import Evidence, by_step, jsonable
 
 logger = logging.getLogger(__name__)
 
@@ -42,21 +42,6 @@ def recursion_limit(max_steps: int) -> int:
     (:func:`decide`), so this limit is only reached by a bug, never by a budget.
     """
     return 4 * (max_rounds(max_steps) + 1) + 25
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types only (numpy scalars and arrays converted)."""
-    return json.loads(json.dumps(value, default=_json_default))
-
-
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if hasattr(obj, "item"):
-        return obj.item()
-    if hasattr(obj, "model_dump"):
-        return obj.model_dump(mode="json")
-    return str(obj)
 
 
 def ingest(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -113,14 +98,14 @@ def _attempt_records(node: str, role: Any) -> list[dict[str, Any]]:
             for a in getattr(role, "attempts", None) or []]
 
 
-def _status(state: AgentState, ctx: AgentContext) -> tuple[Plan, dict[str, dict], int]:
+def _status(state: AgentState, ctx: AgentContext) -> tuple[Plan, dict[str, Evidence], int]:
     plan_ = Plan.model_validate(state["plan"])
-    done = {e["step_id"]: e for e in state.get("evidence", [])}
-    used = sum(1 for e in done.values() if not e.get("skipped"))
+    done = by_step(state.get("evidence", []))
+    used = sum(1 for e in done.values() if not e.skipped)
     return plan_, done, int(state.get("max_steps") or DEFAULT_MAX_STEPS) - used
 
 
-def _ready(plan_: Plan, done: dict[str, dict], ctx: AgentContext) -> tuple[list[Step], list[tuple[Step, str]]]:
+def _ready(plan_: Plan, done: dict[str, Evidence], ctx: AgentContext) -> tuple[list[Step], list[tuple[Step, str]]]:
     """Steps ready to run, and steps to skip (with reason) because a dependency failed."""
     ready, skip = [], []
     for step in plan_.steps:
@@ -129,7 +114,7 @@ def _ready(plan_: Plan, done: dict[str, dict], ctx: AgentContext) -> tuple[list[
         deps = step_dependencies(step, ctx.registry)
         if any(d not in done for d in deps):
             continue
-        failed = [d for d in deps if done[d].get("error")]
+        failed = [d for d in deps if done[d].failed]
         if failed:
             skip.append((step, f"skipped: depends on failed step {', '.join(failed)}"))
         else:
@@ -148,7 +133,7 @@ def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
         if not skip:
             break
         for step, reason in skip:
-            rec = _evidence(step, error=reason, skipped=True)
+            rec = Evidence.failure(step.id, step.tool, step.args, reason, skipped=True)
             evidence.append(rec)
             done[step.id] = rec
             trace.append(trace_record("execute", tool=step.tool, args=step.args, step=step.id,
@@ -156,14 +141,15 @@ def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
     if deadline.expired():  # past the run's deadline no expert is started
         for step in ready:
             reason = "skipped: the run's deadline passed"
-            rec = _evidence(step, error=reason, skipped=True)
+            rec = Evidence.failure(step.id, step.tool, step.args, reason, skipped=True)
             evidence.append(rec)
             trace.append(trace_record("execute", tool=step.tool, args=step.args, step=step.id,
                                       summary=reason, error=reason, fallback=True))
         ready = []
     over = ready[max(budget, 0):]
     for step in over:
-        rec = _evidence(step, error="skipped: step budget spent", skipped=True)
+        rec = Evidence.failure(step.id, step.tool, step.args, "skipped: step budget spent",
+                               skipped=True)
         evidence.append(rec)
         trace.append(trace_record("execute", tool=step.tool, args=step.args, step=step.id,
                                   summary="step budget spent", error="step budget spent"))
@@ -192,17 +178,6 @@ def dispatch(state: AgentState, runtime: Runtime[AgentContext]) -> list[Send] | 
     return sends
 
 
-def _evidence(step: Step, *, result: ToolResult | None = None, error: str | None = None,
-              seconds: float = 0.0, cached: bool = False, skipped: bool = False) -> dict[str, Any]:
-    rec = {"step_id": step.id, "tool": step.tool, "args": _jsonable(step.args),
-           "summary": result.summary if result else (error or ""),
-           "value": _jsonable(result.value) if result else None,
-           "artifact_id": result.artifact_id if result else None,
-           "boxes": _jsonable(result.boxes) if result else [],
-           "error": error, "seconds": round(seconds, 4), "cached": cached, "skipped": skipped}
-    return rec
-
-
 def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Run one step (one parallel branch of the fan-out). Errors become evidence."""
     ctx = runtime.context
@@ -220,14 +195,16 @@ def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, A
     seconds = time.perf_counter() - t0
     if result is not None and result.artifact_id:
         ctx.artifacts.keep(result.artifact_id)  # before the checkpoint that cites it
-    rec = _evidence(step, result=result, error=error, seconds=seconds, cached=cached)
-    if advice:
-        rec["user_message"] = advice
-    rec["scores"] = _scores(result, ctx)
-    summary = rec["summary"] + (" (cached)" if cached else "")
+    if result is None:
+        rec = Evidence.failure(step.id, step.tool, step.args, error or "no result",
+                               seconds=seconds, user_message=advice)
+    else:
+        rec = Evidence.success(step.id, step.tool, step.args, result, seconds=seconds,
+                               cached=cached, scores=_scores(result, ctx))
+    summary = rec.summary + (" (cached)" if cached else "")
     return {"evidence": [rec], "trace": [trace_record(
-        "tool", tool=step.tool, args=rec["args"], summary=summary, seconds=seconds, error=error,
-        step=step.id, cached=cached, artifact_id=rec["artifact_id"])]}
+        "tool", tool=step.tool, args=rec.args, summary=summary, seconds=seconds, error=error,
+        step=step.id, cached=cached, artifact_id=rec.artifact_id)]}
 
 
 def _scores(result: ToolResult | None, ctx: AgentContext) -> list[float]:
@@ -248,14 +225,14 @@ def _run_step(step: Step, payload: dict[str, Any], ctx: AgentContext) -> tuple[T
     if spec.cacheable:
         key = ResultCache.key(payload["image_hash"], step.tool,
                               {"args": args.model_dump(mode="json"),
-                               "settings": _jsonable(ctx.settings)})
+                               "settings": jsonable(ctx.settings)})
         hit = ctx.cache.get(key)
         if hit is not None:
             result, artifact = hit
             if result.artifact_id and result.artifact_id not in ctx.artifacts:
                 ctx.artifacts.put(artifact, key=result.artifact_id)
             return result, True
-    outputs = {sid: ToolResult.model_validate(ev) for sid, ev in payload["inputs"].items()}
+    outputs = {sid: ev.result for sid, ev in payload["inputs"].items() if ev.result is not None}
     tctx = ToolContext(image=ctx.artifacts.get(payload["image_id"]),
                        image_hash=payload["image_hash"], artifacts=ctx.artifacts,
                        experts=ctx.experts, outputs=outputs, settings=dict(ctx.settings),

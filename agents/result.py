@@ -13,6 +13,7 @@ from PIL import Image
 from lavr.tools.base import ArtifactStore
 from lavr.tools.detections import Detections
 from lavr.tools.draw import draw_detections
+from lavr.tools.evidence import Evidence, by_step
 
 
 @dataclass
@@ -55,7 +56,7 @@ class AgentResult:
         question: The question asked.
         answer: The final answer text in the agent's ``style``.
         steps: Trace records: ``node``, ``tool``, ``args``, ``summary``, ``seconds``, ``error``.
-        evidence: Tool results by step: ``step_id``, ``tool``, ``value``, ``boxes``...
+        evidence: One :class:`~lavr.tools.evidence.Evidence` per tool step.
         plan: The final plan (``Plan.model_dump()``).
         cited: Step ids the answer cites.
         image: The normalised ``HxWx3 uint8 RGB`` image.
@@ -76,7 +77,7 @@ class AgentResult:
     question: str
     answer: str
     steps: list[dict[str, Any]]
-    evidence: list[dict[str, Any]]
+    evidence: list[Evidence]
     plan: dict[str, Any]
     cited: list[str]
     image: np.ndarray
@@ -104,30 +105,29 @@ class AgentResult:
 
         Boxes are XYXY pixels. This is what the plain answer rests on.
         """
-        by_id = {e["step_id"]: e for e in self.evidence}
-        return [{"step_id": sid, "tool": by_id[sid].get("tool"),
-                 "summary": by_id[sid].get("summary", ""),
-                 "boxes": list(by_id[sid].get("boxes") or [])}
+        by_id = by_step(self.evidence)
+        return [{"step_id": sid, "tool": by_id[sid].tool, "summary": by_id[sid].summary,
+                 "boxes": list(by_id[sid].boxes)}
                 for sid in self.cited if sid in by_id]
 
     def _dets_of(self, step_id: str) -> Detections | None:
-        rec = next((e for e in self.evidence if e["step_id"] == step_id), None)
-        if not rec or not rec.get("artifact_id") or self._artifacts is None:
+        rec = next((e for e in self.evidence if e.step_id == step_id), None)
+        if rec is None or not rec.artifact_id or self._artifacts is None:
             return None
-        if rec["artifact_id"] not in self._artifacts:
+        if rec.artifact_id not in self._artifacts:
             return None
-        obj = self._artifacts.get(rec["artifact_id"])
+        obj = self._artifacts.get(rec.artifact_id)
         return obj if isinstance(obj, Detections) else None
 
     def step_detections(self) -> dict[str, Detections]:
         """Detections of every step that produced some, by step id, in evidence order."""
-        found = {e["step_id"]: self._dets_of(e["step_id"]) for e in self.evidence}
+        found = {e.step_id: self._dets_of(e.step_id) for e in self.evidence}
         return {sid: d for sid, d in found.items() if d is not None}
 
     @property
     def detections(self) -> Detections:
         """Detections behind the answer: the latest cited step of each chain that has any."""
-        ids = self.cited or [e["step_id"] for e in self.evidence]
+        ids = self.cited or [e.step_id for e in self.evidence]
         chosen = [sid for sid in ids if self._dets_of(sid) is not None]
         steps = {s["id"]: s for s in self.plan.get("steps", [])}
         feeds = {steps[sid]["args"].get(k) for sid in chosen if sid in steps
@@ -186,7 +186,8 @@ class AgentResult:
                       "hash": self.image_hash},
             "plan": self.plan,
             "steps": self.steps,
-            "evidence": [{k: v for k, v in e.items() if k != "artifact_id"} for e in self.evidence],
+            "evidence": [{k: v for k, v in e.to_record().items() if k != "artifact_id"}
+                         for e in self.evidence],
             "detections": self.detections.to_records(),
             "thread_id": self.thread_id,
             "history": self.history,

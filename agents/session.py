@@ -49,6 +49,7 @@ from PIL import Image
 from lavr.core_model.errors import InputError
 from lavr.core_model.images import image_hash
 from lavr.tools.detections import Detections
+from lavr.tools.evidence import STATE_TYPES
 
 try:  # POSIX: per-thread run locks across processes
     import fcntl
@@ -283,11 +284,15 @@ class SessionStore:
         """The LangGraph ``SqliteSaver`` on the same database (one per store)."""
         with self._lock:
             if self._saver is None:
+                from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
                 from langgraph.checkpoint.sqlite import SqliteSaver
 
                 own = self._db()  # creates the folder and lavr's tables
                 # In memory, the saver must share the connection to share the database.
-                self._saver = SqliteSaver(own if self.in_memory else self._connect())
+                # Only the types the graph state holds may be rebuilt from a checkpoint.
+                self._saver = SqliteSaver(own if self.in_memory else self._connect(),
+                                          serde=JsonPlusSerializer(
+                                              allowed_msgpack_modules=STATE_TYPES))
             return self._saver
 
     @contextlib.contextmanager

@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypedDict
 from lavr.planners.reasoning import ReasoningSetup
 from lavr.planners.roles.rule_planner import RulePlanner
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
+from lavr.tools.evidence import Evidence
 from lavr.tools.registry import ToolRegistry
 
 
@@ -29,7 +30,7 @@ class AgentState(TypedDict, total=False):
         image_hash: Content hash of the image.
         image_size: ``[width, height]``.
         plan: ``Plan.model_dump()``.
-        evidence: One record per tool call (reducer: append).
+        evidence: One :class:`~lavr.tools.evidence.Evidence` per tool step (reducer: append).
         trace: One record per node/tool event (reducer: append).
         max_steps: Budget of tool calls for this question.
         rounds: Number of decide rounds so far.
@@ -52,7 +53,7 @@ class AgentState(TypedDict, total=False):
     image_hash: str
     image_size: list[int]
     plan: dict[str, Any]
-    evidence: Annotated[list[dict[str, Any]], operator.add]
+    evidence: Annotated[list[Evidence], operator.add]
     trace: Annotated[list[dict[str, Any]], operator.add]
     max_steps: int
     rounds: int

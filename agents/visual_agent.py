@@ -643,18 +643,18 @@ def _memo(result: AgentResult) -> AgentResult:
     """What the answer cache keeps: the result with its own store of its detections."""
     store = ArtifactStore()
     for ev in result.evidence:
-        art = ev.get("artifact_id")
+        art = ev.artifact_id
         if art and result._artifacts is not None and art in result._artifacts:
             store.put(result._artifacts.get(art), key=art)
     return dataclasses.replace(result, steps=[dict(s) for s in result.steps],
-                               evidence=[dict(e) for e in result.evidence], _artifacts=store)
+                               evidence=list(result.evidence), _artifacts=store)
 
 
 def _reused(memo: AgentResult) -> AgentResult:
     """A cached answer handed out again (lists copied; a trace record says it was reused)."""
     return dataclasses.replace(
         memo, steps=[dict(s) for s in memo.steps] + [trace_record("cache", summary=_REUSED_NOTE)],
-        evidence=[dict(e) for e in memo.evidence], cited=list(memo.cited),
+        evidence=list(memo.evidence), cited=list(memo.cited),
         plan=dict(memo.plan))
 
 

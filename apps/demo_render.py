@@ -20,6 +20,7 @@ from PIL import Image
 from lavr.agents.result import AgentResult, StepEvent
 from lavr.tools.detections import Detections
 from lavr.tools.draw import draw_detections
+from lavr.tools.evidence import by_step
 
 Message = dict[str, Any]
 
@@ -178,13 +179,12 @@ def next_work(event: StepEvent) -> str:
 
 def answer_message(result: AgentResult) -> Message:
     """The final answer as a normal message, with the evidence it cites."""
-    by_id = {e["step_id"]: e for e in result.evidence}
+    by_id = by_step(result.evidence)
     cited = [by_id[s] for s in result.cited if s in by_id]
     text = result.answer
     if cited:
         text += "\n\n**Evidence**\n" + "\n".join(
-            f"- {e['step_id']} · {e['tool']}: {_short(str(e.get('summary', '')), 200)}"
-            for e in cited)
+            f"- {e.step_id} · {e.tool}: {_short(e.summary, 200)}" for e in cited)
     return {"role": "assistant", "content": text}
 
 
@@ -262,9 +262,9 @@ def step_choice(rec: dict[str, Any], n: int) -> str:
 def result_pictures(result: AgentResult) -> dict[str, Picture]:
     """Every picture of a finished run: the answer's evidence, each step, the image alone."""
     pictures = {ANSWER_CHOICE: Picture(result.image, result.detections)}
-    tools = {e["step_id"]: e for e in result.evidence}
+    tools = {e.step_id: e.tool for e in result.evidence}
     for sid, dets in result.step_detections().items():
-        rec = {"step": sid, "tool": tools.get(sid, {}).get("tool", "?")}
+        rec = {"step": sid, "tool": tools.get(sid, "?")}
         pictures[step_choice(rec, len(dets))] = Picture(result.image, dets)
     pictures[IMAGE_CHOICE] = Picture(result.image)
     return pictures
@@ -284,10 +284,10 @@ def structured_answer(result: AgentResult) -> dict[str, Any]:
     """
     steps = result.step_detections()
     cited = set(result.cited)
-    evidence = [{"step_id": e["step_id"], "tool": e.get("tool"),
-                 "summary": str(e.get("summary", "")), "cited": e["step_id"] in cited,
-                 "boxes": boxes_of(steps[e["step_id"]], result.image.shape)
-                 if e["step_id"] in steps else []}
+    evidence = [{"step_id": e.step_id, "tool": e.tool, "summary": e.summary,
+                 "cited": e.step_id in cited,
+                 "boxes": boxes_of(steps[e.step_id], result.image.shape)
+                 if e.step_id in steps else []}
                 for e in result.evidence]
     return _jsonable({"status": "answered", "question": result.question,
                       "answer": result.answer, "answer_grounded": result.answer_grounded,

@@ -48,8 +48,10 @@ def _records(path: Path) -> dict[str, dict]:
 
 
 def _key(rec: dict) -> tuple:
-    ev = [(e["step_id"], e["tool"], json.dumps(e["value"], sort_keys=True), e["error"])
-          for e in rec["evidence"]]
+    from lavr.tools.evidence import Evidence
+
+    ev = [(e.step_id, e.tool, json.dumps(e.value, sort_keys=True), e.error)
+          for e in map(Evidence.from_record, rec["evidence"])]
     return rec["answer"], rec["error"], tuple(ev)
 
 

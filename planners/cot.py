@@ -31,6 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from lavr.planners.plan import Plan, Step
+from lavr.tools.evidence import Evidence, by_step
 from lavr.tools.vocab import plural
 
 CotMode = Literal["off", "chain", "tree"]
@@ -221,13 +222,13 @@ Reasoning = ReasoningChain | ReasoningTree
 
 # -- helpers over plan and evidence ------------------------------------------------------
 
-def _status(ids: list[str], evidence: dict[str, dict[str, Any]]) -> EvidenceStatus:
+def _status(ids: list[str], evidence: dict[str, Evidence]) -> EvidenceStatus:
     if not ids:
         return "no_evidence"
     recs = [evidence.get(i) for i in ids]
-    if any(r is None or r.get("skipped") for r in recs):
+    if any(r is None or r.skipped for r in recs):
         return "not_run"
-    if any(r.get("error") for r in recs if r is not None):
+    if any(r.failed for r in recs if r is not None):
         return "failed"
     return "supported"
 
@@ -260,13 +261,13 @@ def _strip_ref(text: str, ids: list[str]) -> str:
     return text.strip()
 
 
-def _summary(rec: dict[str, Any] | None) -> str:
+def _summary(rec: Evidence | None) -> str:
     if rec is None:
         return "not run"
-    return str(rec.get("summary") or rec.get("error") or "").strip()
+    return rec.summary.strip()
 
 
-def _answer_summary(plan: Plan, evidence: dict[str, dict[str, Any]]) -> tuple[str, list[str]]:
+def _answer_summary(plan: Plan, evidence: dict[str, Evidence]) -> tuple[str, list[str]]:
     if plan.answer_step and plan.answer_step in evidence:
         return _summary(evidence[plan.answer_step]), [plan.answer_step]
     return "", []
@@ -274,7 +275,7 @@ def _answer_summary(plan: Plan, evidence: dict[str, dict[str, Any]]) -> tuple[st
 
 # -- chain ----------------------------------------------------------------------------------
 
-def build_chain(plan: Plan, evidence: list[dict[str, Any]], *,
+def build_chain(plan: Plan, evidence: list[Evidence], *,
                 max_steps: int | None = None) -> ReasoningChain:
     """The reasoning chain of ``plan``, each step tied to the evidence that supports it.
 
@@ -285,10 +286,10 @@ def build_chain(plan: Plan, evidence: list[dict[str, Any]], *,
 
     Args:
         plan: The final plan (with any steps the decision maker added).
-        evidence: Evidence records (``step_id``, ``summary``, ``error``, ``skipped``).
+        evidence: The run's evidence.
         max_steps: Fixed length: keep at most this many reasoning steps.
     """
-    by_id = {e["step_id"]: e for e in evidence}
+    by_id = by_step(evidence)
     ids = [s.id for s in plan.steps]
     lines: list[tuple[str, list[str]]] = []
     mentioned: set[str] = set()
@@ -375,7 +376,7 @@ def _step_sources(step: Step) -> list[str]:
 AnswerFn = Callable[[str], "str | None"]
 
 
-def build_tree(plan: Plan, evidence: list[dict[str, Any]], *,
+def build_tree(plan: Plan, evidence: list[Evidence], *,
                answer_fn: AnswerFn | None = None,
                max_steps: int | None = None) -> ReasoningTree:
     """The DDCoT-style tree of ``plan``: sub-questions answered, then aggregated.
@@ -394,7 +395,7 @@ def build_tree(plan: Plan, evidence: list[dict[str, Any]], *,
         answer_fn: Asks the MLLM a sub-question about the image; None without one.
         max_steps: Fixed length: at most this many sub-questions.
     """
-    by_id = {e["step_id"]: e for e in evidence}
+    by_id = by_step(evidence)
     steps = {s.id: s for s in plan.steps}
     ids = list(steps)
     # Free sub-questions: reasoning lines that ask something but cite no step; and,
@@ -487,7 +488,7 @@ def build_tree(plan: Plan, evidence: list[dict[str, Any]], *,
     return tree
 
 
-def aggregate(tree: ReasoningTree, plan: Plan, evidence: dict[str, dict[str, Any]]) -> str:
+def aggregate(tree: ReasoningTree, plan: Plan, evidence: dict[str, Evidence]) -> str:
     """The final reasoning from the sub-answers (what the answer rests on, what is unsure)."""
     nodes = tree.nodes()
     answered = [n for n in nodes if n.source != "uncertain"]
@@ -511,7 +512,7 @@ def aggregate(tree: ReasoningTree, plan: Plan, evidence: dict[str, dict[str, Any
     return "; ".join(parts) + "."
 
 
-def build_reasoning(mode: CotMode, plan: Plan, evidence: list[dict[str, Any]], *,
+def build_reasoning(mode: CotMode, plan: Plan, evidence: list[Evidence], *,
                     max_steps: int | None = None,
                     answer_fn: AnswerFn | None = None) -> Reasoning | None:
     """A chain, a tree, or None for ``off``."""

@@ -23,6 +23,7 @@ from lavr.agents.verify.validate import ExpertValidator, VisualKnowledge, VQAFun
 from lavr.core_model.errors import InputError
 from lavr.tools.detections import Detections
 from lavr.tools.draw import draw_detections
+from lavr.tools.evidence import Evidence as StepEvidence
 
 logger = logging.getLogger(__name__)
 
@@ -239,14 +240,14 @@ class Corrector:
         return fallback
 
 
-def ocr_lines_from_evidence(evidence: list[dict[str, Any]], artifacts: Any) -> Detections | None:
+def ocr_lines_from_evidence(evidence: list[StepEvidence], artifacts: Any) -> Detections | None:
     """Every text line the agent's OCR steps read (None when none ran)."""
     found = []
     for rec in evidence:
-        if rec.get("tool") != "ocr" or rec.get("error") or not rec.get("artifact_id"):
+        if rec.tool != "ocr" or rec.failed or not rec.artifact_id:
             continue
-        if rec["artifact_id"] in artifacts:
-            obj = artifacts.get(rec["artifact_id"])
+        if rec.artifact_id in artifacts:
+            obj = artifacts.get(rec.artifact_id)
             if isinstance(obj, Detections) and obj.text is not None:
                 found.append(obj)
     if not found:
@@ -291,7 +292,7 @@ def vqa_from_registry(registry: Any, model: Any, experts: Any) -> VQAFunction | 
     return ask
 
 
-def corrector_for_context(context: Any, *, evidence: list[dict[str, Any]] | None = None,
+def corrector_for_context(context: Any, *, evidence: list[StepEvidence] | None = None,
                           policy: UnverifiablePolicy | None = None,
                           attach_boxes: bool | None = None, vqa: VQAFunction | None = None,
                           model: Any = None) -> Corrector:

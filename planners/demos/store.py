@@ -33,6 +33,7 @@ from lavr.core_model.errors import ImageError
 from lavr.core_model.images import image_hash, load_image
 from lavr.planners.errors import DemoError
 from lavr.planners.plan import Plan, plan_problems
+from lavr.tools.evidence import Evidence, by_step
 from lavr.tools.registry import ToolRegistry
 
 logger = logging.getLogger(__name__)
@@ -369,12 +370,26 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def image_summary(evidence: Sequence[dict[str, Any]], *,
+def image_summary(evidence: Sequence[Evidence], *,
                   limit: int = MAX_SUMMARY_CHARS) -> str:
     """What the experts found, in words: the summaries of the steps that ran."""
-    parts = [str(e["summary"]) for e in evidence
-             if e.get("summary") and not e.get("error") and not e.get("skipped")]
+    parts = [e.summary for e in evidence if e.summary and e.ok]
     return _short("; ".join(parts), limit)
+
+
+def trace_evidence(trace: dict[str, Any]) -> list[Evidence]:
+    """The evidence of a trace (``lavr ask --json`` output).
+
+    Raises:
+        ValueError: A record is not an evidence record.
+    """
+    records = trace.get("evidence") or []
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ValueError("'evidence' is not a list of records")
+    try:
+        return [Evidence.from_record(r) for r in records]
+    except (ValidationError, TypeError, ValueError) as exc:
+        raise ValueError(f"an evidence record is malformed: {exc}") from None
 
 
 def trace_problems(trace: dict[str, Any]) -> list[str]:
@@ -393,8 +408,11 @@ def trace_problems(trace: dict[str, Any]) -> list[str]:
     if plan.get("intent") == "unknown":
         problems.append("the planner could not work out the question (intent unknown)")
     answer_step = plan.get("answer_step")
-    by_id = {e.get("step_id"): e for e in trace.get("evidence", [])}
-    if answer_step and (answer_step not in by_id or by_id[answer_step].get("error")):
+    try:
+        by_id = by_step(trace_evidence(trace))
+    except ValueError as exc:
+        return problems + [str(exc)]
+    if answer_step and (answer_step not in by_id or by_id[answer_step].failed):
         problems.append(f"the answer step {answer_step} failed or did not run")
     for rec in trace.get("steps", []):
         if rec.get("node") == "plan" and rec.get("error"):
@@ -434,11 +452,15 @@ def demo_from_trace(trace: dict[str, Any], images: Sequence[np.ndarray], *, demo
     plan = trace.get("plan") or None
     rationale = _rationale(trace)
     try:
+        evidence = trace_evidence(trace)
+    except ValueError as exc:
+        raise DemoError(source or "trace", str(exc)) from None
+    try:
         return DemoRecord(
             id=demo_id, images=["pending.png"], instruction=str(trace["question"]),
             response=str(trace["answer"]), task=task or str((plan or {}).get("intent") or ""),
             plan=plan, rationale=rationale,
-            image_summary=image_summary(trace.get("evidence", [])), source=source)
+            image_summary=image_summary(evidence), source=source)
     except ValidationError as exc:
         raise DemoError(source or "trace", "cannot make a demo: " + _validation_text(exc)) \
             from exc

@@ -22,6 +22,7 @@ import numpy as np
 from lavr.core_model.messages import ImagePart, Message
 from lavr.planners.plan import Plan
 from lavr.planners.roles.model_role import format_evidence
+from lavr.tools.evidence import Evidence
 
 #: Tags that start each role's prompt.
 PLAN_TAG, DECIDE_TAG, REFINE_TAG = "Plan:", "Decide:", "Answer from evidence:"
@@ -40,14 +41,14 @@ def plan_messages(question: str, image: np.ndarray | None) -> list[Message]:
     return [Message.user(ImagePart(image, "the image"), text)]
 
 
-def decide_messages(plan: Plan, evidence: Sequence[dict[str, Any]],
+def decide_messages(plan: Plan, evidence: Sequence[Evidence],
                     budget_left: int) -> list[Message]:
     """The decision maker's prompt: question, evidence lines, budget."""
     return [Message.user(f"{DECIDE_TAG} {plan.question.strip()}\n"
                          f"{format_evidence(plan, evidence)}\nbudget {budget_left}")]
 
 
-def refine_messages(plan: Plan, evidence: Sequence[dict[str, Any]]) -> list[Message]:
+def refine_messages(plan: Plan, evidence: Sequence[Evidence]) -> list[Message]:
     """The refiner's prompt: question and evidence lines."""
     text = f"{REFINE_TAG} {plan.question.strip()}\n{format_evidence(plan, evidence)}"
     if plan.note:
@@ -78,7 +79,7 @@ def plan_reply(plan: dict[str, Any] | Plan) -> str:
     return json.dumps(out, separators=(",", ":"))
 
 
-def decision_reply(action: str, reason: str, steps: Sequence[dict[str, Any]] = ()) -> str:
+def decision_reply(action: str, reason: str, steps: Sequence[Evidence] = ()) -> str:
     """A decision as the trained decision maker writes it."""
     out: dict[str, Any] = {"action": action, "reason": reason}
     if steps:

@@ -27,6 +27,7 @@ from lavr.planners.roles import compact
 from lavr.planners.roles.llm_planner import StepDraft, draft_steps
 from lavr.planners.roles.model_role import ModelRole, format_evidence, render_prompt, tool_catalog
 from lavr.planners.roles.rule_decider import Decision, RuleDecider
+from lavr.tools.evidence import Evidence
 from lavr.tools.registry import ToolRegistry
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class LLMDecider(ModelRole):
         self._init_role(model, max_new_tokens)
 
 
-    def messages(self, plan: Plan, evidence: Sequence[dict[str, Any]],
+    def messages(self, plan: Plan, evidence: Sequence[Evidence],
                  budget_left: int) -> list[Message]:
         """The conversation sent to the model for one decision."""
         if compact.wants_compact(self.model):
@@ -82,7 +83,7 @@ class LLMDecider(ModelRole):
             budget=budget_left, next_id=f"s{_next_number(plan)}")
         return [Message.user(prompt)]
 
-    def _check(self, raw: str, plan: Plan, evidence: Sequence[dict[str, Any]],
+    def _check(self, raw: str, plan: Plan, evidence: Sequence[Evidence],
                budget_left: int) -> tuple[Decision | None, list[str]]:
         try:
             draft = parse_structured(raw, DecisionDraft)
@@ -97,7 +98,7 @@ class LLMDecider(ModelRole):
         kept = steps[:budget_left]
         problems = plan_problems(plan.model_copy(update={"steps": plan.steps + kept}),
                                  self.registry)
-        failed = {e["step_id"] for e in evidence if e.get("error")}
+        failed = {e.step_id for e in evidence if e.failed}
         for s in kept:
             if s.tool in self.exclude_tools:
                 problems.append(f"step {s.id}: tool {s.tool!r} is not available here")
@@ -112,12 +113,12 @@ class LLMDecider(ModelRole):
             reason += f" (kept {len(kept)} of {len(steps)} new steps: budget)"
         return Decision("more", reason, kept), []
 
-    def decide(self, plan: Plan, evidence: list[dict[str, Any]], *,
+    def decide(self, plan: Plan, evidence: list[Evidence], *,
                budget_left: int) -> Decision:
         """Decide after a round (see the module docstring)."""
         attempts: list[dict[str, Any]] = []
         self._local.attempts = attempts
-        done = {e["step_id"] for e in evidence}
+        done = {e.step_id for e in evidence}
         pending = [s.id for s in plan.steps if s.id not in done]
         if budget_left <= 0:
             return Decision("stop", "step budget spent" + (

@@ -29,6 +29,7 @@ from lavr.planners.roles.model_role import (
     render_prompt,
     successful_steps,
 )
+from lavr.tools.evidence import Evidence
 from lavr.tools.vocab import parse_number
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def citations(text: str) -> list[str]:
     return ids
 
 
-def answer_problems(answer: str, plan: Plan, evidence: Sequence[dict[str, Any]], *,
+def answer_problems(answer: str, plan: Plan, evidence: Sequence[Evidence], *,
                     max_chars: int = MAX_ANSWER_CHARS,
                     image_size: Sequence[int] | None = None) -> list[str]:
     """Why an answer cannot be used (empty list: usable).
@@ -68,7 +69,7 @@ def answer_problems(answer: str, plan: Plan, evidence: Sequence[dict[str, Any]],
                         "words")
     if len(text) > max_chars:
         problems.append(f"the answer is {len(text)} characters long; keep it under {max_chars}")
-    known = {e["step_id"] for e in evidence} | {s.id for s in plan.steps}
+    known = {e.step_id for e in evidence} | {s.id for s in plan.steps}
     cited = citations(text)
     unknown = [c for c in cited if c not in known]
     if unknown:
@@ -78,7 +79,7 @@ def answer_problems(answer: str, plan: Plan, evidence: Sequence[dict[str, Any]],
     if ok and not [c for c in cited if c in known]:
         problems.append("it cites no evidence; cite the step ids you used in square brackets, "
                         f"e.g. [{ok[-1]}]")
-    used = [e for e in evidence if e["step_id"] in cited and not e.get("error")]
+    used = [e for e in evidence if e.step_id in cited and e.ok]
     if used:
         problems += ungrounded(text, used, image_size=image_size)
     return problems
@@ -101,15 +102,15 @@ def _numbers_in(text: str) -> set[int]:
     return found
 
 
-def _evidence_facts(records: Sequence[dict[str, Any]]) -> tuple[set[int], list[str]]:
+def _evidence_facts(records: Sequence[Evidence]) -> tuple[set[int], list[str]]:
     """Numbers and text lines that evidence records state (for grounding checks)."""
     numbers: set[int] = set()
     texts: list[str] = []
     for rec in records:
-        summary = str(rec.get("summary") or "")
+        summary = rec.summary
         numbers |= _numbers_in(summary)
         texts += [a or b for a, b in _QUOTED.findall(summary)]
-        value = rec.get("value")
+        value = rec.value
         if isinstance(value, bool):
             continue
         if isinstance(value, (int, float)):
@@ -117,7 +118,7 @@ def _evidence_facts(records: Sequence[dict[str, Any]]) -> tuple[set[int], list[s
         elif isinstance(value, list):
             numbers.add(len(value))
             texts += [str(v) for v in value if isinstance(v, str)]
-        numbers.add(len(rec.get("boxes") or []))
+        numbers.add(len(rec.boxes))
     return numbers, texts
 
 
@@ -125,7 +126,7 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
-def ungrounded(answer: str, records: Sequence[dict[str, Any]], *,
+def ungrounded(answer: str, records: Sequence[Evidence], *,
                image_size: Sequence[int] | None = None) -> list[str]:
     """What ``answer`` states that the cited ``records`` do not show (empty: grounded).
 
@@ -137,7 +138,7 @@ def ungrounded(answer: str, records: Sequence[dict[str, Any]], *,
     """
     numbers, texts = _evidence_facts(records)
     numbers |= set(image_size or [])
-    cited = ", ".join(r["step_id"] for r in records)
+    cited = ", ".join(r.step_id for r in records)
     problems = []
     loose = sorted(_numbers_in(answer) - numbers)
     if loose:
@@ -171,7 +172,7 @@ class LLMRefiner(ModelRole):
         self._init_role(model, max_new_tokens)
 
 
-    def messages(self, plan: Plan, evidence: Sequence[dict[str, Any]]) -> list[Message]:
+    def messages(self, plan: Plan, evidence: Sequence[Evidence]) -> list[Message]:
         """The conversation sent to the model: the role prompt with question and evidence."""
         if compact.wants_compact(self.model):
             return compact.refine_messages(plan, evidence)
@@ -181,13 +182,13 @@ class LLMRefiner(ModelRole):
             prompt += f"\n\nNote for the user: {plan.note}"
         return [Message.user(prompt)]
 
-    def refine(self, plan: Plan, evidence: Sequence[dict[str, Any]], *,
+    def refine(self, plan: Plan, evidence: Sequence[Evidence], *,
                image_size: list[int] | None = None) -> tuple[str, list[str]]:
         """Write the answer.
 
         Args:
             plan: The plan that ran (its question is answered).
-            evidence: Evidence records (``step_id``, ``summary``, ``error``...).
+            evidence: The run's evidence.
             image_size: ``[width, height]``, mentioned when boxes are cited.
 
         Returns:
@@ -225,7 +226,7 @@ class LLMRefiner(ModelRole):
             attempts.append(self._record(i, total, t0, raw=raw,
                                          error="; ".join(problems) if problems else None))
             if not problems:
-                known = {e["step_id"] for e in evidence}
+                known = {e.step_id for e in evidence}
                 return answer, [c for c in citations(answer) if c in known]
             msgs = msgs + [Message.assistant(raw), Message.user(
                 "That answer cannot be used: " + "; ".join(problems)

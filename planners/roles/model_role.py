@@ -20,6 +20,7 @@ from typing import Any
 from lavr.core_model.model import MultimodalModel
 from lavr.core_model.untrusted import data_block, quote
 from lavr.planners.plan import Plan
+from lavr.tools.evidence import Evidence, by_step
 from lavr.tools.registry import ToolRegistry
 
 #: Longest evidence summary shown to a model, in characters.
@@ -81,7 +82,7 @@ def format_plan(plan: Plan) -> str:
         or "(no steps)"
 
 
-def format_evidence(plan: Plan, evidence: Sequence[dict[str, Any]]) -> str:
+def format_evidence(plan: Plan, evidence: Sequence[Evidence]) -> str:
     """Evidence records as a data block: untrusted tool output quoted, never instructions.
 
     Each line: ``s2 colour(source=s1): "<summary>"`` or ``s3 filter(...): ERROR
@@ -89,25 +90,25 @@ def format_evidence(plan: Plan, evidence: Sequence[dict[str, Any]]) -> str:
     (which carry OCR text and other tool output) are JSON-quoted and the lines
     sit inside a block labelled as data (:func:`lavr.core_model.untrusted.data_block`).
     """
-    by_id = {e["step_id"]: e for e in evidence}
+    by_id = by_step(evidence)
     lines = []
     for step in plan.steps:
         rec = by_id.get(step.id)
         call = f"{step.id} {step.tool}({compact_args(step.args)})"
         if rec is None:
             lines.append(f"{call}: pending")
-        elif rec.get("skipped"):
-            lines.append(f"{call}: NOT RUN ({quote(_short(rec.get('error') or 'skipped'))})")
-        elif rec.get("error"):
-            lines.append(f"{call}: ERROR {quote(_short(rec['error']))}")
+        elif rec.skipped:
+            lines.append(f"{call}: NOT RUN ({quote(_short(rec.error or 'skipped'))})")
+        elif rec.failed:
+            lines.append(f"{call}: ERROR {quote(_short(rec.error or ''))}")
         else:
-            lines.append(f"{call}: {quote(_short(rec.get('summary', '')))}")
+            lines.append(f"{call}: {quote(_short(rec.summary))}")
     return data_block("evidence, one line per step", lines or ["(no evidence yet)"])
 
 
-def successful_steps(evidence: Sequence[dict[str, Any]]) -> list[str]:
+def successful_steps(evidence: Sequence[Evidence]) -> list[str]:
     """Ids of steps that ran without error."""
-    return [e["step_id"] for e in evidence if not e.get("error") and not e.get("skipped")]
+    return [e.step_id for e in evidence if e.ok]
 
 
 class ModelRole:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from lavr.planners.plan import Plan, Step
+from lavr.tools.evidence import Evidence
 
 #: Upsampling used when a first OCR pass found nothing.
 RETRY_ZOOM = 2.5
@@ -45,15 +46,15 @@ class RuleDecider:
 
     name = "rule"
 
-    def decide(self, plan: Plan, evidence: list[dict[str, Any]], *, budget_left: int) -> Decision:
+    def decide(self, plan: Plan, evidence: list[Evidence], *, budget_left: int) -> Decision:
         """Decide after a round.
 
         Args:
             plan: The current plan.
-            evidence: Evidence records so far (``step_id``, ``tool``, ``value``, ``error``...).
+            evidence: Evidence so far.
             budget_left: Tool calls still allowed.
         """
-        done = {e["step_id"] for e in evidence}
+        done = {e.step_id for e in evidence}
         pending = [s.id for s in plan.steps if s.id not in done]
         if pending and budget_left > 0:
             return Decision("continue", f"{len(pending)} planned step(s) still to run: "
@@ -66,14 +67,14 @@ class RuleDecider:
                 return decision
         return Decision("stop", "all planned evidence gathered")
 
-    def _read_more(self, plan: Plan, evidence: list[dict[str, Any]],
+    def _read_more(self, plan: Plan, evidence: list[Evidence],
                    budget_left: int) -> Decision | None:
         """More OCR evidence: zoom when nothing was read, re-read uncertain lines."""
-        ocr = [e for e in evidence if e["tool"] == "ocr" and not e.get("error")]
+        ocr = [e for e in evidence if e.tool == "ocr" and e.ok]
         if not ocr:
             return None
-        zoomed = [e for e in ocr if float(e.get("args", {}).get("zoom", 1.0)) > 1.0]
-        if not zoomed and not any(e.get("value") for e in ocr):
+        zoomed = [e for e in ocr if float(e.arg("zoom", 1.0)) > 1.0]
+        if not zoomed and not any(e.value for e in ocr):
             step = Step(id=_next_id(plan), tool="ocr", args={"zoom": RETRY_ZOOM},
                         why=f"no text read at 1x; read again upsampled {RETRY_ZOOM}x "
                             "for small text")
@@ -81,8 +82,8 @@ class RuleDecider:
         if zoomed:
             return None
         first = ocr[0]
-        scores = first.get("scores") or []
-        boxes = first.get("boxes") or []
+        scores = first.scores
+        boxes = first.boxes
         weak = [(i, s) for i, s in enumerate(scores) if s < REREAD_BELOW and i < len(boxes)]
         weak = weak[:min(MAX_REREADS, budget_left)]
         if not weak:

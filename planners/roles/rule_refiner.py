@@ -23,6 +23,7 @@ import numpy as np
 from lavr.planners.plan import Plan
 from lavr.tools.base import ArtifactStore
 from lavr.tools.detections import Detections
+from lavr.tools.evidence import Evidence, Status, by_step
 from lavr.tools.ops import same_label
 from lavr.tools.vocab import (
     article,
@@ -115,13 +116,13 @@ def _same(text: str, cited: list[str]) -> Reply:
 
 
 class _Evidence:
-    def __init__(self, plan: Plan, records: list[dict[str, Any]], artifacts: ArtifactStore) -> None:
+    def __init__(self, plan: Plan, records: list[Evidence], artifacts: ArtifactStore) -> None:
         self.plan = plan
-        self.by_id = {r["step_id"]: r for r in records}
+        self.by_id = by_step(records)
         self.records = records
         self.artifacts = artifacts
 
-    def get(self, sid: str | None) -> dict[str, Any] | None:
+    def get(self, sid: str | None) -> Evidence | None:
         return self.by_id.get(sid) if sid else None
 
     def step(self, sid: str | None) -> Any:
@@ -129,9 +130,9 @@ class _Evidence:
 
     def dets(self, sid: str | None) -> Detections | None:
         rec = self.get(sid)
-        if not rec or not rec.get("artifact_id") or rec["artifact_id"] not in self.artifacts:
+        if rec is None or not rec.artifact_id or rec.artifact_id not in self.artifacts:
             return None
-        obj = self.artifacts.get(rec["artifact_id"])
+        obj = self.artifacts.get(rec.artifact_id)
         return obj if isinstance(obj, Detections) else None
 
     def source_of(self, sid: str) -> str | None:
@@ -140,16 +141,16 @@ class _Evidence:
             return None
         return step.args.get("source") or step.args.get("a")
 
-    def answer(self) -> tuple[str, dict[str, Any], list[str]] | None:
+    def answer(self) -> tuple[str, Evidence, list[str]] | None:
         """``(answer step id, its record, its citation chain)``, or None if it failed."""
         sid = self.plan.answer_step
         rec = self.get(sid)
-        if sid is None or rec is None or rec.get("error"):
+        if sid is None or rec is None or rec.failed:
             return None
         return sid, rec, self.chain(sid)
 
-    def errors(self) -> list[dict[str, Any]]:
-        return [r for r in self.records if r.get("error") and not r.get("skipped")]
+    def errors(self) -> list[Evidence]:
+        return [r for r in self.records if r.status is Status.ERROR]
 
     def chain(self, sid: str | None) -> list[str]:
         """sid and the steps it derives from (for citation)."""
@@ -165,12 +166,12 @@ def _failure(ev: _Evidence) -> Reply:
     if not errs:
         return Reply("", "", [])
     first = errs[0]
-    if first.get("user_message"):  # the tool already said it for a person
-        return _same(str(first["user_message"]), [first["step_id"]])
-    reason = str(first["error"]).removeprefix(f"{first['tool']}: ").rstrip(".")
+    if first.user_message:  # the tool already said it for a person
+        return _same(first.user_message, [first.step_id])
+    reason = str(first.error).removeprefix(f"{first.tool}: ").rstrip(".")
     return _reply(f"I could not answer that: {reason}.",
-                  f"I could not gather the evidence: {first['tool']} failed ({reason}).",
-                  [first["step_id"]])
+                  f"I could not gather the evidence: {first.tool} failed ({reason}).",
+                  [first.step_id])
 
 
 def _describe_all(dets: Detections, *, articles: bool = False) -> str:
@@ -189,13 +190,13 @@ def _answer_count(ev: _Evidence, target: str, exists: bool) -> Reply:
     if got is None:
         return _failure(ev)
     sid, rec, chain = got
-    value = rec.get("value")
+    value = rec.value
     if value is not None and not isinstance(value, (int, float)):
         # a model's plan may end a count on a step that gives objects, not a number
         own = ev.dets(sid)
         if own is None:
             return _reply("I could not count them: the last step of the plan does not give a "
-                          "number.", f"The plan's last step ({rec['tool']}) does not give a "
+                          "number.", f"The plan's last step ({rec.tool}) does not give a "
                           "number.", chain)
         value = len(own)
     n = int(value or 0)
@@ -264,21 +265,21 @@ def _mean(xs: list[float]) -> float:
     return sum(xs) / len(xs) if xs else 0.0
 
 
-def _merge_rereads(base: dict[str, Any], rereads: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+def _merge_rereads(base: Evidence, rereads: list[Evidence]) -> tuple[list[str], list[str]]:
     """Lines of the first OCR pass, each replaced by a zoomed re-read that is more confident."""
-    lines = [str(t) for t in base["value"]]
-    scores = list(base.get("scores") or [])
-    boxes = base.get("boxes") or []
-    used = [base["step_id"]]
+    lines = [str(t) for t in base.value]
+    scores = list(base.scores)
+    boxes = base.boxes
+    used = [base.step_id]
     for rec in rereads:
-        region = rec.get("args", {}).get("region")
-        if not region or not rec.get("value"):
+        region = rec.arg("region")
+        if not region or not rec.value:
             continue
         for i, box in enumerate(boxes[:len(lines)]):
             old = scores[i] if i < len(scores) else 0.0
-            if _inside(box, region) and _mean(rec.get("scores") or []) > old:
-                lines[i] = " ".join(str(t) for t in rec["value"])
-                used.append(rec["step_id"])
+            if _inside(box, region) and _mean(rec.scores) > old:
+                lines[i] = " ".join(str(t) for t in rec.value)
+                used.append(rec.step_id)
     return lines, used
 
 
@@ -296,22 +297,22 @@ def _text_reply(lines: list[str], box: list[float] | None, used: list[str]) -> R
 
 
 def _answer_read(ev: _Evidence) -> Reply:
-    ocr = [r for r in ev.records if r["tool"] == "ocr" and not r.get("skipped")]
-    good = [r for r in ocr if not r.get("error") and r.get("value")]
-    whole = [r for r in good if not r.get("args", {}).get("region")]
+    ocr = [r for r in ev.records if r.tool == "ocr" and not r.skipped]
+    good = [r for r in ocr if r.ok and r.value]
+    whole = [r for r in good if not r.arg("region")]
     if whole:
-        rereads = [r for r in good if r.get("args", {}).get("region")]
+        rereads = [r for r in good if r.arg("region")]
         lines, used = _merge_rereads(whole[-1], rereads)
         rec = whole[-1]
-        box = rec["boxes"][0] if rec.get("boxes") and len(lines) == 1 else None
+        box = rec.boxes[0] if rec.boxes and len(lines) == 1 else None
         return _text_reply(lines, box, used)
     if good:
         rec = good[-1]
-        return _text_reply([str(t) for t in rec["value"]], None, [rec["step_id"]])
-    if ocr and all(r.get("error") for r in ocr):
+        return _text_reply([str(t) for t in rec.value], None, [rec.step_id])
+    if ocr and all(r.failed for r in ocr):
         return _failure(ev)
     return _same("I could not find any readable text in the image.",
-                 [r["step_id"] for r in ocr])
+                 [r.step_id for r in ocr])
 
 
 def _answer_locate(ev: _Evidence, target: str, size: list[int] | None) -> Reply:
@@ -369,12 +370,12 @@ def _answer_relation(ev: _Evidence, size: list[int] | None) -> Reply:
     a_ids = ev.chain(step.args.get("a")) if step else []
     b_ids = ev.chain(step.args.get("b")) if step else []
     cited = list(dict.fromkeys(a_ids + b_ids + [sid]))
-    if rec.get("error"):
-        reason = str(rec["error"]).rstrip(".")
+    if rec.failed:
+        reason = str(rec.error).rstrip(".")
         return _reply(_relation_failure(ev, step, reason), f"I could not check that: {reason}.",
                       cited)
-    value = rec.get("value")
-    summary = str(rec.get("summary", "")).removeprefix("relation: ")
+    value = rec.value
+    summary = rec.summary.removeprefix("relation: ")
     name = str(step.args.get("relation", "")) if step else ""
     a = _most_confident(ev.dets(step.args.get("a"))) if step else None
     b = _most_confident(ev.dets(step.args.get("b"))) if step else None
@@ -419,7 +420,7 @@ def _answer_segment(ev: _Evidence, target: str) -> Reply:
     if got is None:
         return _failure(ev)
     sid, rec, chain = got
-    areas = [int(a) for a in (rec.get("value") or [])]
+    areas = [int(a) for a in (rec.value or [])]
     noun = _noun(target)
     if not areas:
         return _same(f"I found no {pluralise(noun, 1)} to segment.", chain)
@@ -444,22 +445,22 @@ def _answer_unknown(ev: _Evidence) -> Reply:
     found = []
     ids = []
     for rec in ev.records:
-        if rec.get("error"):
+        if rec.failed:
             continue
-        if rec["tool"] == "colour":
-            dets = ev.dets(rec["step_id"])
+        if rec.tool == "colour":
+            dets = ev.dets(rec.step_id)
             if dets is not None and len(dets):
                 found.append(_describe_all(dets, articles=True))
-                ids.append(rec["step_id"])
-        if rec["tool"] == "ocr" and rec.get("value"):
-            found.append("the text " + join_words([_quote(t) for t in rec["value"]]))
-            ids.append(rec["step_id"])
+                ids.append(rec.step_id)
+        if rec.tool == "ocr" and rec.value:
+            found.append("the text " + join_words([_quote(t) for t in rec.value]))
+            ids.append(rec.step_id)
     note = ev.plan.note or "I could not work out how to answer this question."
     what = "; ".join(found) if found else "no objects or text I could recognise"
     return _same(f"{note} What I found: {what}.", ids)
 
 
-def refine_reply(plan: Plan, evidence: list[dict[str, Any]], artifacts: ArtifactStore, *,
+def refine_reply(plan: Plan, evidence: list[Evidence], artifacts: ArtifactStore, *,
                  image_size: list[int] | None = None) -> Reply:
     """Write the answer for ``plan`` from ``evidence`` in both styles.
 
@@ -488,7 +489,7 @@ def refine_reply(plan: Plan, evidence: list[dict[str, Any]], artifacts: Artifact
         reply = _answer_list(ev)
     else:
         reply = _answer_unknown(ev)
-    skipped = [r for r in evidence if r.get("skipped") and "budget" in str(r.get("error"))]
+    skipped = [r for r in evidence if r.skipped and "budget" in str(r.error)]
     if skipped:
         note = (f" (The step budget ran out before {count_phrase(len(skipped), 'step')} "
                 "could run.)")
@@ -500,7 +501,7 @@ def refine_reply(plan: Plan, evidence: list[dict[str, Any]], artifacts: Artifact
     return reply
 
 
-def refine_answer(plan: Plan, evidence: list[dict[str, Any]], artifacts: ArtifactStore, *,
+def refine_answer(plan: Plan, evidence: list[Evidence], artifacts: ArtifactStore, *,
                   image_size: list[int] | None = None,
                   style: str = "grounded") -> tuple[str, list[str]]:
     """Write the answer for ``plan`` from ``evidence`` in one style.

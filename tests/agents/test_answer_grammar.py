@@ -15,6 +15,7 @@ from lavr.planners.plan import Plan, Step
 from lavr.planners.roles.rule_refiner import ANSWER_STYLES, refine_reply
 from lavr.tools.base import ArtifactStore
 from lavr.tools.detections import Detections
+from lavr.tools.evidence import Evidence
 from lavr.tools.vocab import NUMBER_NAMES, count_phrase, plural, pluralise, singular
 
 #: noun as a plan's target → (singular, plural) a person would write.
@@ -53,7 +54,7 @@ def _dets(n: int, *, label: str = "circle", colours: list[str] | None = None) ->
                       np.zeros(0, np.float32), np.array([label] * n, dtype=object), data=data)
 
 
-def _case(intent: str, n: int, noun: str) -> tuple[Plan, list[dict], ArtifactStore]:
+def _case(intent: str, n: int, noun: str) -> tuple[Plan, list[Evidence], ArtifactStore]:
     store = ArtifactStore()
     label = singular(noun.split(",")[0])
     colours = (["red", "blue"] * 7)[:n]
@@ -94,7 +95,7 @@ def _case(intent: str, n: int, noun: str) -> tuple[Plan, list[dict], ArtifactSto
                      "scores": [0.9] * n}]
     answer_step = steps[-1].id
     plan = Plan(question="q?", intent=intent, target=noun, steps=steps, answer_step=answer_step)
-    return plan, evidence, store
+    return plan, [Evidence.from_record(r) for r in evidence], store
 
 
 @pytest.mark.parametrize("intent", INTENTS)
@@ -156,8 +157,9 @@ def test_the_big_circle_names_one_circle():
     store = ArtifactStore()
     big = _dets(1, colours=["blue"])
     steps = {s.id: s for s in plan.steps}
-    evidence = [{"step_id": sid, "tool": s.tool, "args": s.args, "error": None, "summary": "",
-                 "value": None, "artifact_id": store.put(big), "boxes": []}
+    evidence = [Evidence.from_record({"step_id": sid, "tool": s.tool, "args": s.args,
+                                      "error": None, "summary": "", "value": None,
+                                      "artifact_id": store.put(big), "boxes": []})
                 for sid, s in steps.items()]
     reply = refine_reply(plan, evidence, store)
     assert reply.plain == "The largest circle is blue."
@@ -173,6 +175,6 @@ def test_how_many_of_two_classes_counts_both():
     assert [s.tool for s in plan.steps] == ["detect", "count"]
     plan_, evidence, store = _case("count", 5, plan.target)
     plan_.steps[0].args["labels"] = ["circle", "square"]
-    dets = store.get(evidence[0]["artifact_id"])
+    dets = store.get(evidence[0].artifact_id)
     dets.label[:] = ["circle", "circle", "circle", "square", "square"]
     assert refine_reply(plan_, evidence, store).plain == "There are three circles and two squares."

@@ -101,7 +101,7 @@ def test_stream_yields_typed_events_in_graph_order_then_the_result():
     plan_event = steps[1]
     assert plan_event.update["plan"]["steps"][0]["tool"] == "find"
     s1 = next(e for e in steps if e.node == "tool")
-    assert s1.records[0]["artifact_id"] and s1.update["evidence"][0]["value"] == 2
+    assert s1.records[0]["artifact_id"] and s1.update["evidence"][0].value == 2
     assert result.answer.startswith("There are two dots")
 
 

@@ -77,7 +77,7 @@ IMAGE = np.zeros((8, 8, 3), np.uint8)
                                               (1000, 25)])
 def test_a_decider_that_always_wants_more_stops_exactly_at_the_budget(budget, per_round):
     result = _agent(budget, AlwaysMore(per_round)).run(IMAGE, "poke it")
-    ran = [e for e in result.evidence if not e.get("skipped")]
+    ran = [e for e in result.evidence if not e.skipped]
     assert len(ran) == budget
     decides = [s for s in result.steps if s["node"] == "decide"]
     assert decides[-1]["summary"].startswith("stop: step budget spent")
@@ -87,7 +87,7 @@ def test_a_decider_that_always_wants_more_stops_exactly_at_the_budget(budget, pe
 def test_per_call_budget_overrides_and_holds():
     agent = _agent(12, AlwaysMore())
     result = agent.run(IMAGE, "poke it", max_steps=100)
-    assert len([e for e in result.evidence if not e.get("skipped")]) == 100
+    assert len([e for e in result.evidence if not e.skipped]) == 100
 
 
 def test_a_decider_that_never_stops_is_stopped_by_the_round_limit():

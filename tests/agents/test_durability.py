@@ -138,7 +138,7 @@ def test_kill_9_mid_run_leaves_the_file_intact_and_resume_reruns_no_finished_ste
     starts = [line.split()[1] for line in log.read_text().splitlines() if line.startswith("start")]
     if kill_at:
         assert starts.count(["a", "b", "c"][kill_at - 1]) == 2  # only the killed step ran again
-    assert [e["step_id"] for e in result.evidence] == ["s1", "s2", "s3"]
+    assert [e.step_id for e in result.evidence] == ["s1", "s2", "s3"]
     assert [t["question"] for t in result.history] == ["How many bands?"]
     assert not agent.unfinished("t")
 

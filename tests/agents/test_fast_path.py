@@ -23,7 +23,7 @@ def _comparable(result) -> dict:
         return out
     return {"answer": result.answer, "cited": result.cited, "plan": result.plan,
             "steps": [clean(s) for s in result.steps],
-            "evidence": [clean(e) for e in result.evidence]}
+            "evidence": [clean(e.to_record()) for e in result.evidence]}
 
 
 @requires_shapes

@@ -99,8 +99,8 @@ def test_independent_steps_fan_out_in_parallel_and_dependents_follow():
     res = _agent(plan).run(IMG, "how many dots?")
     assert Find.calls == 2
     assert Find.max_active == 2  # both find steps were in flight together
-    ev = {e["step_id"]: e for e in res.evidence}
-    assert ev["s3"]["value"] == 3
+    ev = {e.step_id: e for e in res.evidence}
+    assert ev["s3"].value == 3
     assert res.answer.startswith("There are three dots")
     assert "[s2, s3]" in res.answer_grounded and "[s" not in res.answer
     nodes = [s["node"] for s in res.steps]
@@ -112,9 +112,9 @@ def test_independent_steps_fan_out_in_parallel_and_dependents_follow():
 def test_budget_is_honoured():
     plan = _plan([Step(id=f"s{i}", tool="find", args={"n": i}) for i in range(1, 6)], "s1")
     res = _agent(plan, max_steps=2).run(IMG, "how many dots?")
-    ran = [e for e in res.evidence if not e["skipped"]]
+    ran = [e for e in res.evidence if not e.skipped]
     assert len(ran) == 2
-    assert sum(1 for e in res.evidence if e["error"] == "skipped: step budget spent") == 3
+    assert sum(1 for e in res.evidence if e.error == "skipped: step budget spent") == 3
     assert "budget ran out" in res.answer
 
 
@@ -122,9 +122,9 @@ def test_tool_error_is_evidence_and_dependents_are_skipped():
     plan = _plan([Step(id="s1", tool="boom"), Step(id="s2", tool="count", args={"source": "s1"}),
                   Step(id="s3", tool="count", args={"source": "s2"})], "s3")
     res = _agent(plan).run(IMG, "how many dots?")
-    ev = {e["step_id"]: e for e in res.evidence}
-    assert "the expert is unhappy" in ev["s1"]["error"]
-    assert ev["s2"]["skipped"] and ev["s3"]["skipped"]
+    ev = {e.step_id: e for e in res.evidence}
+    assert "the expert is unhappy" in ev["s1"].error
+    assert ev["s2"].skipped and ev["s3"].skipped
     assert "could not gather the evidence" in res.answer_grounded and "unhappy" in res.answer
     assert res.answer == "I could not answer that: the expert is unhappy."
 
@@ -149,7 +149,7 @@ def test_cache_hit_on_repeat_question():
     res = agent.run(IMG, "how many dots?")
     assert Find.calls == 1
     assert any(s.get("cached") for s in res.steps if s["node"] == "tool")
-    assert res.evidence[-1]["value"] == 2 or any(e["value"] == 2 for e in res.evidence)
+    assert res.evidence[-1].value == 2 or any(e.value == 2 for e in res.evidence)
 
 
 def test_repeat_question_is_answered_from_the_answer_cache():
@@ -191,7 +191,7 @@ def _comparable(result) -> dict:
         return {k: v for k, v in rec.items() if k not in ("seconds", "artifact_id")}
     return {"answer": result.answer, "cited": result.cited, "plan": result.plan,
             "steps": [clean(s) for s in result.steps],
-            "evidence": [clean(e) for e in result.evidence]}
+            "evidence": [clean(e.to_record()) for e in result.evidence]}
 
 
 def test_direct_run_matches_the_langgraph_run_step_for_step():

@@ -67,7 +67,7 @@ def test_the_corpus_has_over_500_replies_of_every_kind():
 
 
 def _check_run(result, reply: str, *, vqa: bool) -> None:
-    ran = [e for e in result.evidence if not e.get("skipped")]
+    ran = [e for e in result.evidence if not e.skipped]
     assert len(ran) <= MAX_STEPS
     assert isinstance(result.answer, str) and result.answer.strip()
     notes = result.fallbacks
@@ -92,7 +92,7 @@ def test_malformed_replies_through_every_role(fuzz, start):
             holder.plan = VQA_PLAN  # a valid plan, so the vqa expert gets the reply
             result = agent.run(IMAGE, "What is in the image?")
             _check_run(result, reply, vqa=True)
-            assert any(e["tool"] == "vqa" for e in result.evidence)
+            assert any(e.tool == "vqa" for e in result.evidence)
             holder.plan = None
             corrected = agent.correct(IMAGE, "There are two red circles.", mode="llm")
             assert isinstance(corrected.corrected, str)
@@ -107,7 +107,7 @@ def test_a_decider_that_fails_on_every_reply_still_keeps_the_budget(fuzz):
     holder.reply, holder.plan = '{"action": "more", "steps": [{"tool": "detect", "args": ' \
                                 '{"labels": ["circle"]}}]}', None
     result = agent.run(IMAGE, QUESTION)
-    assert len([e for e in result.evidence if not e.get("skipped")]) <= MAX_STEPS
+    assert len([e for e in result.evidence if not e.skipped]) <= MAX_STEPS
     assert isinstance(agent.context.decider, LLMDecider)
 
 
@@ -167,4 +167,4 @@ def test_malformed_replies_over_http(server):
         finally:
             server.responder = None
         assert result.answer.strip()
-        assert len([e for e in result.evidence if not e.get("skipped")]) <= MAX_STEPS
+        assert len([e for e in result.evidence if not e.skipped]) <= MAX_STEPS

@@ -143,7 +143,7 @@ def test_budget_always_holds_however_much_the_model_wants():
     model = ScriptedModel({"plan": [plan_json(("detect", {"labels": ["dot"]}))],
                            "decide": [more], "refine": ["Dots [s1]."]}, repeat_last=True)
     res = agent(model, max_steps=3).run(IMG, "How many dots are there?")
-    ran = [e for e in res.evidence if not e["skipped"]]
+    ran = [e for e in res.evidence if not e.skipped]
     assert len(ran) == 3
     assert len(model.requests_for("decide")) == 1  # with no budget left the model is not asked
     summaries = [r["summary"] for r in nodes(res, "decide")]
@@ -157,7 +157,7 @@ def test_adaptive_stop_after_one_round():
                            "refine": ["Two [s2]."]})
     res = agent(model, max_steps=10).run(IMG, "How many dots are there?")
     assert len(model.requests_for("decide")) == 1
-    assert len([e for e in res.evidence if not e["skipped"]]) == 2
+    assert len([e for e in res.evidence if not e.skipped]) == 2
 
 
 def test_tool_errors_are_shown_to_the_model_which_works_around_them():
@@ -172,8 +172,8 @@ def test_tool_errors_are_shown_to_the_model_which_works_around_them():
     shown = model.requests_for("decide")[0].text
     assert 's1 boom(): ERROR "boom: the expert is unhappy"' in shown
     assert 's2 count(source=s1): NOT RUN ("skipped: depends on failed step s1")' in shown
-    ev = {e["step_id"]: e for e in res.evidence}
-    assert ev["s4"]["value"] == 2 and res.answer.endswith("[s3, s4].")
+    ev = {e.step_id: e for e in res.evidence}
+    assert ev["s4"].value == 2 and res.answer.endswith("[s3, s4].")
 
 
 def test_unusable_decisions_are_reasked_then_the_rule_decider_decides():
@@ -219,8 +219,8 @@ def test_vqa_expert_asks_the_model_about_a_crop():
         "vqa": ["It is grey."], "decide": ['{"action": "stop"}'],
         "refine": ["The second dot is grey [s2]."]})
     res = agent(model, VqaTool()).run(IMG, "What colour is the second dot?")
-    ev = {e["step_id"]: e for e in res.evidence}
-    assert ev["s2"]["value"] == "It is grey." and ev["s2"]["error"] is None
+    ev = {e.step_id: e for e in res.evidence}
+    assert ev["s2"].value == "It is grey." and ev["s2"].error is None
     (req,) = model.requests_for("vqa")
     (crop,) = req.images
     assert crop.shape[0] >= 30 and crop.shape[1] >= 30 and crop.shape[:2] != IMG.shape[:2]

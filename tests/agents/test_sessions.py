@@ -75,7 +75,7 @@ def test_a_conversation_continues_in_a_new_agent_on_the_same_file(tmp_path):
     assert r2.history == [{"question": "How many bands?", "answer": r1.answer,
                            "cited": r1.cited, "image_hash": r1.image_hash}]
     # this turn's evidence and trace only: the reducers started afresh
-    assert [e["step_id"] for e in r2.evidence] == ["s1"]
+    assert [e.step_id for e in r2.evidence] == ["s1"]
     assert [s["node"] for s in r2.steps].count("ingest") == 1
 
     r3 = second.chat(image(5), "How many bands in this one?", thread_id="alice")

@@ -16,11 +16,13 @@ from lavr.planners.cot import (
 )
 from lavr.planners.plan import Plan, Step
 from lavr.planners.roles.rule_planner import RulePlanner
+from lavr.tools.evidence import Evidence
 
 
 def _ev(sid: str, tool: str, summary: str, *, error: str | None = None,
-        skipped: bool = False) -> dict:
-    return {"step_id": sid, "tool": tool, "summary": summary, "error": error, "skipped": skipped}
+        skipped: bool = False) -> Evidence:
+    return Evidence.from_record({"step_id": sid, "tool": tool, "summary": summary,
+                                 "error": error, "skipped": skipped})
 
 
 def _relation_plan() -> Plan:

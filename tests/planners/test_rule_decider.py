@@ -2,11 +2,13 @@
 
 from lavr.planners.plan import Plan, Step
 from lavr.planners.roles.rule_decider import REREAD_ZOOM, RETRY_ZOOM, RuleDecider
+from lavr.tools.evidence import Evidence
 
 
 def _ev(sid, tool="ocr", value=None, scores=None, boxes=None, args=None, error=None):
-    return {"step_id": sid, "tool": tool, "value": value, "scores": scores or [],
-            "boxes": boxes or [], "args": args or {}, "error": error}
+    return Evidence.from_record({"step_id": sid, "tool": tool, "value": value,
+                                 "scores": scores or [], "boxes": boxes or [],
+                                 "args": args or {}, "error": error})
 
 
 READ = Plan(question="what does it say", intent="read", steps=[Step(id="s1", tool="ocr")],
