@@ -40,7 +40,7 @@ EDGES: tuple[tuple[str, str], ...] = (
 #: Conditional edges: source → (router, the nodes it may choose).
 BRANCHES: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
     "execute": (nodes.dispatch, ("tool", "decide")),
-    "decide": (cot_nodes.after_decide, ("execute", "reason")),
+    "decide": (nodes.after_decide, ("execute", "reason")),
 }
 
 

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from lavr.agents import cot_nodes
 from lavr.agents.state import AgentContext, AgentState, trace_record
 from lavr.core_model import deadline
+from lavr.core_model.config import DEFAULT_MAX_STEPS
 from lavr.core_model.errors import LavrError, log_recovered
 from lavr.core_model.images import image_hash, load_image
+from lavr.core_model.structured import Attempt
 from lavr.planners.plan import Plan, Step, plan_problems, step_dependencies
-from lavr.planners.roles.rule_decider import Decision, RuleDecider
+from lavr.planners.roles.rule_decider import Decision
 from lavr.planners.roles.rule_planner import RulePlanner
-from lavr.planners.roles.rule_refiner import Reply, has_pixel_boxes, plain_text, refine_reply
+from lavr.planners.roles.rule_refiner import RuleRefiner, has_pixel_boxes
 from lavr.tools.base import ResultCache, ToolContext, ToolResult
 from lavr.tools.evidence import Evidence, by_step, jsonable
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_STEPS = 12
 #: Decision rounds allowed beyond the step budget (a round that runs no step still
 #: counts, so a decider that keeps adding unrunnable steps cannot loop forever).
 EXTRA_ROUNDS = 2
@@ -68,20 +68,21 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     t0 = time.perf_counter()
     trace: list[dict[str, Any]] = []
     planner = ctx.planner
+    attempts: list[Attempt] = []
     try:
-        see = {"image": ctx.artifacts.get(state["image_id"])} \
-            if getattr(planner, "uses_image", False) else {}
-        if getattr(planner, "reads_demos", False):  # in-context demos, chain-of-thought
-            see["icl"] = cot_nodes.icl_prompt(state, ctx)
-        result: Plan = planner.plan(state["question"], **see)
+        image = ctx.artifacts.get(state["image_id"]) if planner.sees_images else None
+        icl = ctx.reasoning.icl_prompt(*ctx.reasoning.for_question(
+            state.get("reasoning_options")), state.get("demos") or []) if planner.reads_demos \
+            else None
+        result: Plan = planner.plan(state["question"], image=image, icl=icl, attempts=attempts)
         problems = plan_problems(result, ctx.registry)
         error = "; ".join(problems) if problems else None
     except LavrError as exc:
         result, error = None, str(exc)
-    trace += _attempt_records("plan", planner)
+    trace += _attempt_records("plan", attempts)
     if error is not None:
-        trace.append(trace_record("plan", summary=f"{getattr(planner, 'name', 'planner')} plan "
-                                  "rejected; falling back to the rule planner", error=error,
+        trace.append(trace_record("plan", summary=f"{planner.name} plan rejected; falling back "
+                                  "to the rule planner", error=error,
                                   seconds=time.perf_counter() - t0, fallback=True))
         result = RulePlanner().plan(state["question"])
         t0 = time.perf_counter()
@@ -92,10 +93,9 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     return {"plan": result.model_dump(mode="json"), "trace": trace}
 
 
-def _attempt_records(node: str, role: Any) -> list[dict[str, Any]]:
+def _attempt_records(node: str, attempts: list[Attempt]) -> list[dict[str, Any]]:
     """Trace records for a model role's attempts (each re-ask and fallback a step)."""
-    return [trace_record(node, **{k: v for k, v in a.items() if k not in ("node", "tool", "args")})
-            for a in getattr(role, "attempts", None) or []]
+    return [trace_record(node, **a.record()) for a in attempts]
 
 
 def _status(state: AgentState, ctx: AgentContext) -> tuple[Plan, dict[str, Evidence], int]:
@@ -157,19 +157,22 @@ def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
     summary = ("dispatching " + ", ".join(f"{s.id}={s.tool}" for s in run)) if run else \
         "nothing ready to run"
     trace.append(trace_record("execute", summary=summary))
-    return {"evidence": evidence, "trace": trace}
+    return {"evidence": evidence, "trace": trace, "ready": [s.id for s in run]}
 
 
-def dispatch(state: AgentState, runtime: Runtime[AgentContext]) -> list[Send] | str:
-    """Router: fan ready steps out to the ``tool`` node in parallel, else go to ``decide``."""
-    ctx = runtime.context
-    plan_, done, budget = _status(state, ctx)
-    ready, _ = _ready(plan_, done, ctx)
-    ready = ready[:max(budget, 0)]
-    if not ready or deadline.expired():
+def dispatch(state: AgentState,
+             runtime: Runtime[AgentContext]) -> list[Send] | Literal["decide"]:
+    """Router: fan the steps ``execute`` found ready out to the ``tool`` node in parallel,
+    else go to ``decide``."""
+    ready = state.get("ready") or []
+    if not ready:
         return "decide"
+    ctx = runtime.context
+    steps = {s.id: s for s in Plan.model_validate(state["plan"]).steps}
+    done = by_step(state.get("evidence", []))
     sends = []
-    for step in ready:
+    for sid in ready:
+        step = steps[sid]
         deps = step_dependencies(step, ctx.registry)
         sends.append(Send("tool", {
             "step": step.model_dump(mode="json"), "image_id": state["image_id"],
@@ -249,15 +252,15 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     ctx = runtime.context
     t0 = time.perf_counter()
     plan_, done, budget = _status(state, ctx)
-    decider = ctx.decider or ctx.settings.get("decider") or RuleDecider()
     rounds = int(state.get("rounds", 0)) + 1
     limit = max_rounds(int(state.get("max_steps") or DEFAULT_MAX_STEPS))
+    attempts: list[Attempt] = []
     if deadline.expired():
-        decision, attempts = Decision("stop", "the run's deadline passed; answering from the "
-                                      "evidence so far"), []
+        decision = Decision("stop", "the run's deadline passed; answering from the evidence "
+                            "so far")
     else:
-        decision = decider.decide(plan_, list(done.values()), budget_left=budget)
-        attempts = _attempt_records("decide", decider)
+        decision = ctx.decider.decide(plan_, list(done.values()), budget_left=budget,
+                                      attempts=attempts)
     update: dict[str, Any] = {"rounds": rounds}
     if decision.action == "more" and budget <= 0:  # "continue" lets execute mark them not run
         decision = _stopped(decision, "step budget spent")
@@ -275,7 +278,7 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     else:
         update["stop_reason"] = decision.reason
     graph_stop = decision.reason.startswith(("the run's deadline", "round limit"))
-    update["trace"] = attempts + [trace_record(
+    update["trace"] = _attempt_records("decide", attempts) + [trace_record(
         "decide", summary=f"{decision.action}: {decision.reason}",
         seconds=time.perf_counter() - t0, **({"fallback": True} if graph_stop else {}))]
     return update
@@ -287,38 +290,34 @@ def _stopped(decision: Decision, why: str) -> Decision:
                     "was not followed")
 
 
-def after_decide(state: AgentState) -> str:
-    """Router: back to ``execute`` for more evidence, else ``refine``."""
-    return "refine" if state.get("stop_reason") else "execute"
+def after_decide(state: AgentState) -> Literal["execute", "reason"]:
+    """Router: back to ``execute`` for more evidence, else ``reason`` (then ``refine``)."""
+    return "reason" if state.get("stop_reason") else "execute"
 
 
 def refine(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Semantic refiner: write the answer from the evidence, in both answer styles.
 
     A model refiner writes the grounded text (citing step ids); its plain text
-    is the same without citations and boxes. The rule refiner writes both.
+    is the same without citations and boxes. The rule refiner writes both, and
+    answers when a model refiner cannot.
     """
     ctx = runtime.context
     t0 = time.perf_counter()
     plan_ = Plan.model_validate(state["plan"])
-    trace: list[dict[str, Any]] = []
-    reply: Reply | None = None
-    if ctx.refiner is not None:
-        try:
-            answer, cited = ctx.refiner.refine(plan_, state.get("evidence", []),
-                                               image_size=state.get("image_size"))
-        except LavrError as exc:
-            trace += _attempt_records("refine", ctx.refiner)
-            trace.append(trace_record("refine", error=str(exc), summary=(
-                f"{getattr(ctx.refiner, 'name', 'refiner')} answer unusable; the rule refiner "
-                "writes it"), seconds=time.perf_counter() - t0, fallback=True))
-            t0 = time.perf_counter()
-        else:
-            trace += _attempt_records("refine", ctx.refiner)[:-1]  # the last is the answer
-            reply = Reply(plain=plain_text(answer) or answer, grounded=answer, cited=cited)
-    if reply is None:
-        reply = refine_reply(plan_, state.get("evidence", []), ctx.artifacts,
-                             image_size=state.get("image_size"))
+    evidence = state.get("evidence", [])
+    attempts: list[Attempt] = []
+    try:
+        reply = ctx.refiner.refine(plan_, evidence, artifacts=ctx.artifacts,
+                                   image_size=state.get("image_size"), attempts=attempts)
+        trace = _attempt_records("refine", attempts[:-1])  # the last is the answer
+    except LavrError as exc:
+        trace = _attempt_records("refine", attempts) + [trace_record(
+            "refine", error=str(exc), summary=f"{ctx.refiner.name} answer unusable; the rule "
+            "refiner writes it", seconds=time.perf_counter() - t0, fallback=True)]
+        t0 = time.perf_counter()
+        reply = RuleRefiner().refine(plan_, evidence, artifacts=ctx.artifacts,
+                                     image_size=state.get("image_size"))
     answer = reply.text(ctx.style)
     trace.append(trace_record("refine", summary=answer, seconds=time.perf_counter() - t0,
                               cited=reply.cited, answers=reply.texts()))

@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from lavr.core_model.config import DEFAULT_MAX_STEPS
 from lavr.core_model.errors import DeviceUnavailableError, InputError, SettingsError
 
 #: Largest accepted tool-call budget per question.
@@ -206,7 +207,7 @@ class RunSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     detector: str = "auto"
-    max_steps: int = Field(12, ge=1, le=MAX_STEPS_LIMIT)
+    max_steps: int = Field(DEFAULT_MAX_STEPS, ge=1, le=MAX_STEPS_LIMIT)
     verify: bool = True
     device: str = "auto"
     sessions: str | None = None

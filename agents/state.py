@@ -10,8 +10,13 @@ import operator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypedDict
 
+from lavr.core_model.model import MultimodalModel
 from lavr.planners.reasoning import ReasoningSetup
+from lavr.planners.roles.protocols import Decider, Planner, Reasoner, Refiner
+from lavr.planners.roles.rule_decider import RuleDecider
 from lavr.planners.roles.rule_planner import RulePlanner
+from lavr.planners.roles.rule_reasoner import RuleReasoner
+from lavr.planners.roles.rule_refiner import RuleRefiner
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
 from lavr.tools.evidence import Evidence
 from lavr.tools.registry import ToolRegistry
@@ -32,6 +37,8 @@ class AgentState(TypedDict, total=False):
         plan: ``Plan.model_dump()``.
         evidence: One :class:`~lavr.tools.evidence.Evidence` per tool step (reducer: append).
         trace: One record per node/tool event (reducer: append).
+        ready: Ids of the steps ``execute`` found ready to run within the budget (the
+            ``dispatch`` router fans them out).
         max_steps: Budget of tool calls for this question.
         rounds: Number of decide rounds so far.
         stop_reason: Why the loop stopped.
@@ -55,6 +62,7 @@ class AgentState(TypedDict, total=False):
     plan: dict[str, Any]
     evidence: Annotated[list[Evidence], operator.add]
     trace: Annotated[list[dict[str, Any]], operator.add]
+    ready: list[str]
     max_steps: int
     rounds: int
     stop_reason: str
@@ -76,13 +84,13 @@ class AgentContext:
         artifacts: Pixels, masks and detections by id.
         experts: Lazily loaded experts (LRU under a memory budget).
         cache: Tool results by (image hash, tool, args).
-        planner: The controller (rule planner or an LLM planner).
-        settings: Tool settings (``detector``, ``device``...).
+        planner: The controller (rule planner or a model planner).
+        decider: The decision maker (rule decider or a model decider).
+        refiner: The semantic refiner; when a model refiner fails the rule refiner answers.
+        reasoner: Builds the reasoning chain or tree when chain-of-thought is on.
+        settings: Tool settings, plain values only (``detector``, ``device``...).
         verify: Whether the verify node checks the answer.
         model: The multimodal model tools may ask (``vqa``), or None.
-        decider: The decision maker (None: the rule decider).
-        refiner: The semantic refiner (None: the rule refiner); when it fails
-            the rule refiner answers.
         reasoning: Chain-of-thought and in-context demo defaults, and the demo
             selectors (:class:`~lavr.planners.reasoning.ReasoningSetup`).
         style: Answer style: ``plain`` (no citations or boxes in the text) or
@@ -93,12 +101,13 @@ class AgentContext:
     artifacts: ArtifactStore = field(default_factory=ArtifactStore)
     experts: ExpertPool = field(default_factory=ExpertPool)
     cache: ResultCache = field(default_factory=ResultCache)
-    planner: Any = field(default_factory=RulePlanner)
-    settings: dict[str, Any] = field(default_factory=dict)
+    planner: Planner = field(default_factory=RulePlanner)
+    decider: Decider = field(default_factory=RuleDecider)
+    refiner: Refiner = field(default_factory=RuleRefiner)
+    reasoner: Reasoner = field(default_factory=RuleReasoner)
+    settings: dict[str, str | int | float | bool | None] = field(default_factory=dict)
     verify: bool = True
-    model: Any = None
-    decider: Any = None
-    refiner: Any = None
+    model: MultimodalModel | None = None
     reasoning: ReasoningSetup = field(default_factory=ReasoningSetup)
     style: str = "plain"
 

@@ -19,14 +19,14 @@ from langgraph.types import Overwrite
 from pydantic import ValidationError
 
 from lavr.agents.graph import compile_graph, run_direct
-from lavr.agents.nodes import DEFAULT_MAX_STEPS, recursion_limit
+from lavr.agents.nodes import recursion_limit
 from lavr.agents.result import AgentResult, PlanReview, StepEvent, StreamEvent
 from lavr.agents.session import SessionError, SessionStore
 from lavr.agents.settings import DEFAULT_DEADLINE, MAX_STEPS_LIMIT, RunSettings
 from lavr.agents.state import AgentContext, trace_record
 from lavr.agents.verify.pipeline import CorrectionResult
 from lavr.core_model import deadline
-from lavr.core_model.config import load_config
+from lavr.core_model.config import DEFAULT_MAX_STEPS, load_config
 from lavr.core_model.errors import InputError, SettingsError
 from lavr.core_model.images import ImageLike, image_hash, load_image
 from lavr.core_model.model import MultimodalModel
@@ -38,7 +38,7 @@ from lavr.planners.errors import PlanValidationError
 from lavr.planners.plan import Plan, validate_plan
 from lavr.planners.reasoning import ReasoningSetup
 from lavr.planners.roles.assign import build_roles
-from lavr.planners.roles.rule_planner import RulePlanner
+from lavr.planners.roles.protocols import Planner, SimplePlanner, as_planner
 from lavr.planners.roles.rule_refiner import ANSWER_STYLES
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
 from lavr.tools.registry import ToolRegistry, default_registry
@@ -136,7 +136,8 @@ class VisualAgent:
     """
 
     def __init__(self, *, detector: str = "auto", max_steps: int = DEFAULT_MAX_STEPS,
-                 verify: bool = True, planner: Any = None, registry: ToolRegistry | None = None,
+                 verify: bool = True, planner: Planner | SimplePlanner | None = None,
+                 registry: ToolRegistry | None = None,
                  checkpointer: Any = None, memory_budget_mb: float | None = None,
                  device: str = "auto", sessions: SessionStore | str | Path | None = None,
                  model: str | MultimodalModel | None = None,
@@ -178,9 +179,10 @@ class VisualAgent:
             artifacts=ArtifactStore(backing=None if self.sessions is None
                                     or self.sessions.in_memory else self.sessions),
             experts=ExpertPool(memory_budget_mb), cache=ResultCache(),
-            planner=planner or roles.planner or RulePlanner(),
+            planner=roles.planner if planner is None else as_planner(planner),
+            decider=roles.decider, refiner=roles.refiner, reasoner=roles.reasoner,
             settings={"detector": detector, "device": device},
-            verify=verify, model=roles.tool_model, decider=roles.decider, refiner=roles.refiner,
+            verify=verify, model=roles.tool_model,
             reasoning=ReasoningSetup(store=demos, embedder=embedder), style=style)
         defaults = _reasoning_options(self.context.reasoning, cot, cot_steps, icl)
         self.context.reasoning.cot = CotOptions.model_validate(defaults["cot"])

@@ -21,6 +21,7 @@ from typing import Any
 
 from PIL import Image
 
+from lavr.core_model.config import DEFAULT_MAX_STEPS
 from lavr.core_model.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ class Settings:
     """
 
     detector: str = "auto"
-    max_steps: int = 12
+    max_steps: int = DEFAULT_MAX_STEPS
     verify: bool = True
     review_plan: bool = False
     model: str = "rule"

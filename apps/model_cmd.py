@@ -155,6 +155,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     """``lavr model plan``: the model's plan for one question, every attempt shown."""
     from lavr.core_model.images import load_image
+    from lavr.core_model.structured import Attempt
     from lavr.planners.roles.llm_planner import LLMPlanner
     from lavr.tools.registry import default_registry
 
@@ -164,20 +165,22 @@ def cmd_plan(args: argparse.Namespace) -> int:
     planner = LLMPlanner(model, registry, retries=args.retries, exclude_tools=exclude)
     image = load_image(args.image) if args.image else None
     plan, error = None, None
+    attempts: list[Attempt] = []
     try:
-        plan = planner.plan(args.question, image=image)
+        plan = planner.plan(args.question, image=image, attempts=attempts)
     except Exception as exc:  # noqa: BLE001 - reported below with the attempts
         error = str(exc)
     if args.json:
         print(json.dumps({"plan": plan.model_dump(mode="json") if plan else None,
-                          "attempts": planner.attempts, "error": error}, indent=2))
+                          "attempts": [a.record() for a in attempts], "error": error},
+                         indent=2))
         return 0 if plan else 2
-    for a in planner.attempts:
-        print(f"[{a['summary']}] ({a['seconds']:.2f}s)")
-        if a.get("error"):
-            print(f"  problems: {a['error']}")
-        if a.get("raw"):
-            print("  reply: " + a["raw"].replace("\n", "\n         "))
+    for a in attempts:
+        print(f"[{a.summary}] ({a.seconds:.2f}s)")
+        if a.error:
+            print(f"  problems: {a.error}")
+        if a.raw:
+            print("  reply: " + a.raw.replace("\n", "\n         "))
     if plan is None:
         print(f"no valid plan: {error}")
         return 2

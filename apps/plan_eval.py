@@ -22,8 +22,10 @@ from typing import Any
 import numpy as np
 
 from lavr.core_model.errors import LavrError
+from lavr.core_model.structured import Attempt
 from lavr.planners.plan import Plan, Step, plan_problems
 from lavr.planners.plan_metrics import plan_signature, plans_match
+from lavr.planners.roles.protocols import Planner, SimplePlanner, as_planner
 from lavr.tools.registry import ToolRegistry
 
 TEMPLATES: list[tuple[str, re.Pattern[str]]] = [
@@ -134,33 +136,33 @@ def score_plan(question: str, qtype: str, plan: Plan | None, registry: ToolRegis
                      plan_signature(gold, registry) if gold is not None else None, error)
 
 
-def evaluate_planner(planner: Any, questions: Sequence[tuple[str, str]],
+def evaluate_planner(planner: Planner | SimplePlanner, questions: Sequence[tuple[str, str]],
                      registry: ToolRegistry, *, images: Sequence[np.ndarray] | None = None,
                      progress: Any = None) -> PlanReport:
     """Plan each ``(question, qtype)`` and score validity and accuracy.
 
     Args:
-        planner: Anything with ``plan(question) -> Plan`` (``attempts`` is read
-            when present, for first-try validity).
+        planner: A :class:`Planner` (its model attempts give first-try validity), or
+            anything with ``plan(question) -> Plan``.
         questions: ``(question, question type)`` pairs.
         registry: The tools plans may use.
         images: One ``HxWx3 uint8`` image per question, given to planners whose
-            ``uses_image`` is true.
+            ``sees_images`` is true.
         progress: Optional callable ``(done, total)`` after each question.
     """
-    report = PlanReport(getattr(planner, "name", type(planner).__name__))
-    see = bool(getattr(planner, "uses_image", False)) and images is not None
+    role = as_planner(planner)
+    report = PlanReport(role.name)
     for i, (question, qtype) in enumerate(questions, start=1):
         t0 = time.perf_counter()
         plan: Plan | None = None
         error = None
+        attempts: list[Attempt] = []
+        image = images[i - 1] if role.sees_images and images is not None else None
         try:
-            plan = planner.plan(question, image=images[i - 1]) if see and images is not None \
-                else planner.plan(question)
+            plan = role.plan(question, image=image, attempts=attempts)
         except LavrError as exc:
             error = str(exc)
-        attempts = getattr(planner, "attempts", None) or []
-        first_try = not attempts or attempts[0].get("error") is None
+        first_try = not attempts or attempts[0].error is None
         report.scores.append(score_plan(question, qtype, plan, registry, first_try=first_try,
                                         seconds=time.perf_counter() - t0, error=error))
         if progress is not None:

@@ -32,6 +32,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lavr.core_model.errors import InputError
 
+#: Tool calls allowed per question unless a caller says otherwise (the one default
+#: behind ``lavr.toml``, :class:`~lavr.agents.settings.RunSettings` and ``VisualAgent``).
+DEFAULT_MAX_STEPS = 12
+
 ENV_CONFIG = "LAVR_CONFIG"
 CONFIG_NAME = "lavr.toml"
 Role = Literal["plan", "decide", "refine", "vqa"]
@@ -85,7 +89,7 @@ class AgentSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     detector: str = "auto"
-    max_steps: int = Field(12, ge=1, le=200)
+    max_steps: int = Field(DEFAULT_MAX_STEPS, ge=1, le=200)
     verify: bool = True
     device: str = "auto"
     cot: Literal["off", "chain", "tree"] = "off"

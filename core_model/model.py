@@ -12,20 +12,28 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from lavr.core_model import deadline
-from lavr.core_model.errors import ModelOutputError
+from lavr.core_model.errors import LavrError, ModelError, ModelOutputError, log_recovered
 from lavr.core_model.messages import Message, check_messages, count_images
-from lavr.core_model.structured import json_schema_of, parse_structured, schema_instructions
+from lavr.core_model.structured import (
+    Attempt,
+    Structured,
+    default_reask,
+    json_schema_of,
+    parse_structured,
+    schema_instructions,
+)
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=BaseModel)
+V = TypeVar("V")
 
 #: Default cap on generated tokens when a caller gives none.
 DEFAULT_MAX_NEW_TOKENS = 512
@@ -208,35 +216,74 @@ class MultimodalModel:
                        seconds=time.perf_counter() - t0)
         return out
 
-    def structured(self, messages: Sequence[Message], output_type: type[T], *,
-                   retries: int = 1, instructions: bool = True, **options: Any) -> T:
-        """A validated ``output_type`` object from the model.
+    def structured(self, messages: Sequence[Message], output: type[T] | Callable[[str], V], *,
+                   retries: int = 1, instructions: bool | None = None,
+                   reask: Callable[[list[str]], str] = default_reask, what: str = "reply",
+                   usable: str = "usable", **options: Any) -> Structured[Any]:
+        """Ask until a reply is usable, at most ``retries + 1`` times; every model role uses this.
 
-        The schema goes to the backend (``json_schema``) and, unless
-        ``instructions`` is False, into the last user turn. A reply that does not
-        parse or validate is sent back with the errors, at most ``retries`` times.
+        Args:
+            messages: The conversation.
+            output: A pydantic class (its JSON schema goes to the backend as
+                ``json_schema``) or a function that turns the reply into the value and
+                raises :class:`ModelOutputError` with the ``problems`` of an unusable
+                one (it may check more than the form: a plan's tools, an answer's
+                citations).
+            retries: Re-asks after an unusable reply.
+            instructions: Append the schema as prompt text (default: for a pydantic class).
+            reask: The user turn sent after an unusable reply, from its problems.
+            what: What is asked for, in the attempts' summaries (``plan``, ``answer``).
+            usable: How a usable reply is called in the summaries.
+            **options: Generation options (``task``, ``max_new_tokens``, ``json_schema``...).
 
-        Raises:
-            ModelOutputError: Still unusable after the retries (``raw`` is the last reply).
-            ModelError: The backend failed.
+        Returns:
+            The value and the attempts (:class:`Structured`); it never raises for an
+            unusable reply or a failing model (``failure``): the caller decides, and
+            :meth:`Structured.unwrap` raises.
         """
         msgs = list(messages)
-        if instructions:
-            msgs.append(Message.user(schema_instructions(output_type)))
-        schema = json_schema_of(output_type)
-        name = options.pop("schema_name", output_type.__name__)
-        attempts = max(retries, 0) + 1
-        for attempt in range(attempts):
-            raw = self.generate(msgs, json_schema=schema, schema_name=name, **options)
+        if isinstance(output, type) and issubclass(output, BaseModel):
+            model_type = output
+            parse: Callable[[str], Any] = lambda raw: parse_structured(raw, model_type)  # noqa: E731
+            options.setdefault("json_schema", json_schema_of(output))
+            options.setdefault("schema_name", output.__name__)
+            if instructions is not False:
+                msgs.append(Message.user(schema_instructions(output)))
+        else:
+            parse = output
+        total = max(int(retries), 0) + 1
+        attempts: list[Attempt] = []
+        problems: list[str] = []
+        raw = ""
+
+        def note(i: int, t0: float, error: str | None, reply: str = "") -> None:
+            verdict = usable if error is None else "rejected"
+            attempts.append(Attempt(i, total, f"{self.name} {what} attempt {i}/{total}: {verdict}",
+                                    time.perf_counter() - t0, reply[:1000], error))
+
+        for i in range(1, total + 1):
+            t0 = time.perf_counter()
             try:
-                return parse_structured(raw, output_type)
+                raw = self.generate(msgs, **options)
+            except Exception as exc:  # noqa: BLE001 - a backend bug must not end the run
+                failure = exc if isinstance(exc, LavrError) else ModelError(
+                    f"{self.name} crashed: {type(exc).__name__}: {exc}")
+                if not isinstance(exc, LavrError):
+                    log_recovered(logger, exc, "%s crashed while asked for a %s", self.name, what)
+                error = f"model {'failed' if isinstance(exc, LavrError) else 'crashed'}: {exc}"
+                note(i, t0, error)
+                return Structured(None, tuple(attempts), False, (error,), raw, failure)
+            try:
+                value = parse(raw)
             except ModelOutputError as exc:
-                if attempt == attempts - 1:
-                    raise
-                msgs = msgs + [Message.assistant(raw), Message.user(
-                    "That reply could not be used: " + "; ".join(exc.problems)
-                    + ". Reply again with one corrected JSON object only.")]
-        raise ModelOutputError("", ["no reply"])  # pragma: no cover - the loop returns or raises
+                problems = list(exc.problems)
+                note(i, t0, "; ".join(problems), raw)
+                logger.info("%s %s attempt %d/%d rejected: %s", self.name, what, i, total, problems)
+                msgs = msgs + [Message.assistant(raw), Message.user(reask(problems))]
+                continue
+            note(i, t0, None, raw)
+            return Structured(value, tuple(attempts), True, (), raw)
+        return Structured(None, tuple(attempts), False, tuple(problems), raw)
 
     def close(self) -> None:
         """Release connections or memory (no-op by default)."""

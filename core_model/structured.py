@@ -6,6 +6,10 @@ those; :func:`parse_structured` validates the result against a pydantic model
 and raises :class:`~lavr.core_model.errors.ModelOutputError` whose
 ``problems`` are phrased so the model can fix its reply.
 
+:meth:`~lavr.core_model.model.MultimodalModel.structured` asks, validates and re-asks
+with the problems; it returns a :class:`Structured` — the value and every
+:class:`Attempt` — which every model role (planner, decider, refiner) is built on.
+
 Replies are untrusted: before anything is decoded, a reply longer than
 :data:`MAX_REPLY_CHARS` or nested deeper than :data:`MAX_JSON_DEPTH` is refused
 (Python's decoder recurses per level, so ``[[[[...`` 50,000 deep would otherwise
@@ -20,13 +24,15 @@ import functools
 import json
 import re
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from lavr.core_model.errors import ModelOutputError
+from lavr.core_model.errors import LavrError, ModelOutputError
 
 T = TypeVar("T", bound=BaseModel)
+V = TypeVar("V")
 
 #: Longest model reply that is parsed, in characters.
 MAX_REPLY_CHARS = 100_000
@@ -227,3 +233,77 @@ def schema_instructions(output_type: type[BaseModel]) -> str:
     schema = json.dumps(json_schema_of(output_type), separators=(",", ":"))
     return ("Reply with exactly one JSON object and nothing else. It must match this JSON "
             f"schema: {schema}")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One model call of a structured request, as the trace shows it.
+
+    Attributes:
+        number: 1-based call number (0: not a model call, e.g. a fallback note).
+        total: Calls allowed (``retries + 1``).
+        summary: One line: ``<model> plan attempt 1/3: valid plan``.
+        seconds: Wall time of the call.
+        raw: The reply (first 1000 characters; empty when the model failed).
+        error: Why the reply was unusable or the call failed (None: usable).
+        fallback: The rules took over after this record.
+    """
+
+    number: int
+    total: int
+    summary: str
+    seconds: float = 0.0
+    raw: str = ""
+    error: str | None = None
+    fallback: bool = False
+
+    def record(self) -> dict[str, Any]:
+        """The trace fields of this attempt (``summary``, ``error``, ``seconds``...)."""
+        rec: dict[str, Any] = {"summary": self.summary, "error": self.error,
+                               "seconds": round(self.seconds, 4)}
+        if self.number:
+            rec |= {"raw": self.raw, "attempt": self.number}
+        if self.fallback:
+            rec["fallback"] = True
+        return rec
+
+
+@dataclass(frozen=True)
+class Structured(Generic[V]):
+    """What a structured request gave: the value (when a reply was usable) and every attempt.
+
+    Attributes:
+        value: The parsed value, or None when no reply was usable.
+        attempts: One :class:`Attempt` per model call.
+        ok: Whether ``value`` holds a usable reply.
+        problems: Why the last reply was unusable (empty when ``ok``).
+        raw: The last reply.
+        failure: The error of the model itself (backend down, crash, deadline), if any;
+            then no further call was made.
+    """
+
+    value: V | None
+    attempts: tuple[Attempt, ...]
+    ok: bool
+    problems: tuple[str, ...] = ()
+    raw: str = ""
+    failure: LavrError | None = None
+
+    def unwrap(self) -> V:
+        """The value.
+
+        Raises:
+            LavrError: The model failed (:attr:`failure`).
+            ModelOutputError: No usable reply (``problems`` of the last one).
+        """
+        if self.ok:
+            return self.value  # type: ignore[return-value]
+        if self.failure is not None:
+            raise self.failure
+        raise ModelOutputError(self.raw, list(self.problems))
+
+
+def default_reask(problems: list[str]) -> str:
+    """The re-ask turn after an unusable JSON reply."""
+    return ("That reply could not be used: " + "; ".join(problems)
+            + ". Reply again with one corrected JSON object only.")

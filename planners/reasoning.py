@@ -9,15 +9,20 @@ on first use so demo embeddings are computed once per process.
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lavr.planners.cot import CotOptions
 from lavr.planners.demos.embed import TextEmbedder
+from lavr.planners.demos.prompt import IclPrompt, resolve_layout
 from lavr.planners.demos.select import DemoSelector, IclOptions
-from lavr.planners.demos.store import DemoStore, open_store, packaged_store_path
+from lavr.planners.demos.store import DemoRecord, DemoStore, open_store, packaged_store_path
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -87,6 +92,40 @@ class ReasoningSetup:
             raise TypeError(f"icl must be a number of demos, a dict or IclOptions, not "
                             f"{type(icl).__name__} (e.g. icl=4 or icl={{'k': 4}})")
         return {"cot": c.model_dump(mode="json"), "icl": i.model_dump(mode="json")}
+
+    def for_question(self, given: dict[str, Any] | None) -> tuple[CotOptions, IclOptions]:
+        """A question's options: those :meth:`resolve` put in its state, else the defaults."""
+        given = given or {}
+        cot = CotOptions.model_validate(given["cot"]) if given.get("cot") else self.cot
+        icl = IclOptions.model_validate(given["icl"]) if given.get("icl") else self.icl
+        return cot, icl
+
+    def icl_prompt(self, cot: CotOptions, icl: IclOptions,
+                   chosen: Sequence[dict[str, Any]]) -> IclPrompt | None:
+        """Demos and chain-of-thought text for a controller that reads demos (None: neither).
+
+        ``chosen`` are the demos the ``demos`` node picked (their ``id``): none for
+        ``k`` = 0 (zero-shot), the controller's built-in demos for ``k`` None; with
+        ``few-shot`` prompting their rationales are shown, with ``zero-shot`` the
+        controller is told to reason step by step.
+        """
+        if not cot.enabled and icl.k is None:
+            return None
+        records: list[DemoRecord] | None = None if icl.k is None else []
+        store = None
+        if icl.k:
+            store = self.store_for(icl.store)
+            records = []
+            for d in chosen:
+                try:
+                    records.append(store.get(d["id"]))
+                except KeyError:
+                    logger.warning("demo %s is no longer in %s", d["id"], store.root)
+        zero_shot = cot.enabled and cot.prompting == "zero-shot"
+        return IclPrompt(demos=None if records is None else tuple(records), store=store,
+                         layout=resolve_layout(icl.format),
+                         rationale=cot.enabled and cot.prompting == "few-shot",
+                         cot_instructions=cot.instructions() if zero_shot else "")
 
     @property
     def default_store_path(self) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lavr.core_model.backends import load_model
@@ -18,7 +18,13 @@ from lavr.core_model.errors import ModelConfigError
 from lavr.core_model.model import MultimodalModel
 from lavr.planners.roles.llm_decider import LLMDecider
 from lavr.planners.roles.llm_planner import LLMPlanner
+from lavr.planners.roles.llm_reasoner import LLMReasoner
 from lavr.planners.roles.llm_refiner import LLMRefiner
+from lavr.planners.roles.protocols import Decider, Planner, Reasoner, Refiner
+from lavr.planners.roles.rule_decider import RuleDecider
+from lavr.planners.roles.rule_planner import RulePlanner
+from lavr.planners.roles.rule_reasoner import RuleReasoner
+from lavr.planners.roles.rule_refiner import RuleRefiner
 from lavr.tools.registry import ToolRegistry
 
 logger = logging.getLogger(__name__)
@@ -29,21 +35,24 @@ VQA_TOOL = "vqa"
 
 @dataclass
 class ModelRoles:
-    """What a model does in one agent.
+    """What a model does in one agent: every role, the model's or the rules'.
 
     Attributes:
         model: The model (None: rules only).
-        planner: The LLM planner, or None (rule planner).
-        decider: The LLM decider, or None (rule decider).
-        refiner: The LLM refiner, or None (rule refiner).
+        planner: The controller (the rule planner unless the model plans).
+        decider: The decision maker (the rule decider unless the model decides).
+        refiner: The semantic refiner (the rule refiner unless the model refines).
+        reasoner: Builds the reasoning chain or tree (the model answers tree
+            sub-questions when it sees and takes the ``vqa`` role).
         tool_model: The model the ``vqa`` tool asks, or None.
-        roles: The roles taken.
+        roles: The roles the model takes.
     """
 
     model: MultimodalModel | None = None
-    planner: LLMPlanner | None = None
-    decider: LLMDecider | None = None
-    refiner: LLMRefiner | None = None
+    planner: Planner = field(default_factory=RulePlanner)
+    decider: Decider = field(default_factory=RuleDecider)
+    refiner: Refiner = field(default_factory=RuleRefiner)
+    reasoner: Reasoner = field(default_factory=RuleReasoner)
     tool_model: MultimodalModel | None = None
     roles: tuple[str, ...] = ()
 
@@ -96,10 +105,12 @@ def build_roles(model: str | MultimodalModel | None, registry: ToolRegistry, *,
     return ModelRoles(
         model=resolved,
         planner=LLMPlanner(resolved, registry, retries=retries, exclude_tools=exclude)
-        if "plan" in taken else None,
+        if "plan" in taken else RulePlanner(),
         decider=LLMDecider(resolved, registry, retries=min(retries, 1), exclude_tools=exclude)
-        if "decide" in taken else None,
-        refiner=LLMRefiner(resolved, retries=min(retries, 1)) if "refine" in taken else None,
+        if "decide" in taken else RuleDecider(),
+        refiner=LLMRefiner(resolved, retries=min(retries, 1)) if "refine" in taken
+        else RuleRefiner(),
+        reasoner=LLMReasoner(resolved) if vqa else RuleReasoner(),
         tool_model=resolved if vqa else None,
         roles=taken,
     )

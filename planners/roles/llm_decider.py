@@ -12,20 +12,20 @@ steps beyond the budget are dropped.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lavr.core_model.errors import LavrError, ModelOutputError, log_recovered
+from lavr.core_model.errors import ModelOutputError
 from lavr.core_model.messages import Message
 from lavr.core_model.model import MultimodalModel
-from lavr.core_model.structured import json_schema_of, parse_structured
+from lavr.core_model.structured import Attempt, json_schema_of, parse_structured
 from lavr.planners.plan import Plan, plan_problems, step_dependencies
 from lavr.planners.roles import compact
 from lavr.planners.roles.llm_planner import StepDraft, draft_steps
 from lavr.planners.roles.model_role import ModelRole, format_evidence, render_prompt, tool_catalog
+from lavr.planners.roles.protocols import Decider
 from lavr.planners.roles.rule_decider import Decision, RuleDecider
 from lavr.tools.evidence import Evidence
 from lavr.tools.registry import ToolRegistry
@@ -63,14 +63,12 @@ class LLMDecider(ModelRole):
     """
 
     def __init__(self, model: MultimodalModel, registry: ToolRegistry, *, retries: int = 1,
-                 exclude_tools: Sequence[str] = (), fallback: Any = None,
+                 exclude_tools: Sequence[str] = (), fallback: Decider | None = None,
                  max_new_tokens: int = DECIDE_MAX_TOKENS) -> None:
+        super().__init__(model, retries=retries, max_new_tokens=max_new_tokens)
         self.registry = registry
-        self.retries = max(int(retries), 0)
         self.exclude_tools = tuple(exclude_tools)
-        self.fallback = fallback or RuleDecider()
-        self._init_role(model, max_new_tokens)
-
+        self.fallback: Decider = fallback or RuleDecider()
 
     def messages(self, plan: Plan, evidence: Sequence[Evidence],
                  budget_left: int) -> list[Message]:
@@ -83,18 +81,20 @@ class LLMDecider(ModelRole):
             budget=budget_left, next_id=f"s{_next_number(plan)}")
         return [Message.user(prompt)]
 
-    def _check(self, raw: str, plan: Plan, evidence: Sequence[Evidence],
-               budget_left: int) -> tuple[Decision | None, list[str]]:
-        try:
-            draft = parse_structured(raw, DecisionDraft)
-            if draft.action == "stop":
-                return Decision("stop", f"{self.name}: {draft.reason or 'evidence suffices'}"), []
-            if not draft.steps:
-                return None, ['action "more" needs at least one step in "steps"']
-            steps = draft_steps(draft.steps, first=_next_number(plan),
-                                taken=[s.id for s in plan.steps])
-        except ModelOutputError as exc:
-            return None, exc.problems
+    def _parse(self, raw: str, plan: Plan, evidence: Sequence[Evidence],
+               budget_left: int) -> Decision:
+        """The decision in ``raw``, its new steps checked against the registry and the plan.
+
+        Raises:
+            ModelOutputError: Unusable, with the problems the model is shown.
+        """
+        draft = parse_structured(raw, DecisionDraft)
+        if draft.action == "stop":
+            return Decision("stop", f"{self.name}: {draft.reason or 'evidence suffices'}")
+        if not draft.steps:
+            raise ModelOutputError(raw, ['action "more" needs at least one step in "steps"'])
+        steps = draft_steps(draft.steps, first=_next_number(plan),
+                            taken=[s.id for s in plan.steps])
         kept = steps[:budget_left]
         problems = plan_problems(plan.model_copy(update={"steps": plan.steps + kept}),
                                  self.registry)
@@ -107,17 +107,16 @@ class LLMDecider(ModelRole):
                 problems.append(f"step {s.id}: uses {', '.join(bad)}, which failed or did not "
                                 "run; use a step that succeeded")
         if problems:
-            return None, problems
+            raise ModelOutputError(raw, problems)
         reason = f"{self.name}: {draft.reason or 'more evidence needed'}"
         if len(kept) < len(steps):
             reason += f" (kept {len(kept)} of {len(steps)} new steps: budget)"
-        return Decision("more", reason, kept), []
+        return Decision("more", reason, kept)
 
-    def decide(self, plan: Plan, evidence: list[Evidence], *,
-               budget_left: int) -> Decision:
-        """Decide after a round (see the module docstring)."""
-        attempts: list[dict[str, Any]] = []
-        self._local.attempts = attempts
+    def decide(self, plan: Plan, evidence: list[Evidence], *, budget_left: int,
+               attempts: list[Attempt] | None = None) -> Decision:
+        """Decide after a round (see the module docstring); ``attempts`` receives one
+        record per model call and one for a fallback to the rules."""
         done = {e.step_id for e in evidence}
         pending = [s.id for s in plan.steps if s.id not in done]
         if budget_left <= 0:
@@ -126,39 +125,21 @@ class LLMDecider(ModelRole):
         if pending:
             return Decision("continue", f"{len(pending)} planned step(s) still to run: "
                             + ", ".join(pending))
-        msgs = self.messages(plan, evidence, budget_left)
-        total = self.retries + 1
-        problems: list[str] = []
-        schema = json_schema_of(DecisionDraft)
-        for i in range(1, total + 1):
-            t0 = time.perf_counter()
-            try:
-                raw = self.model.generate(msgs, json_schema=schema, schema_name="decision",
-                                          max_new_tokens=self._max_tokens(), task="decide")
-            except Exception as exc:  # noqa: BLE001 - the rule decider takes over
-                if not isinstance(exc, LavrError):
-                    log_recovered(logger, exc, "%s crashed while deciding; the rule decider "
-                                  "decides", self.name)
-                problems = [f"model failed: {exc}"]
-                attempts.append(self._record(i, total, t0, error=problems[0]))
-                break
-            decision, problems = self._check(raw, plan, evidence, budget_left)
-            attempts.append(self._record(i, total, t0, raw=raw,
-                                         error="; ".join(problems) if problems else None))
-            if decision is not None:
-                return decision
-            msgs = msgs + [Message.assistant(raw), Message.user(
-                "That decision cannot be used: " + "; ".join(problems)
-                + ". Reply with a corrected JSON object only.")]
+        reply = self.ask(self.messages(plan, evidence, budget_left),
+                         lambda raw: self._parse(raw, plan, evidence, budget_left),
+                         what="decision", reask=_reask, attempts=attempts,
+                         json_schema=json_schema_of(DecisionDraft), schema_name="decision",
+                         task="decide")
+        if reply.ok and reply.value is not None:
+            return reply.value
         decision = self.fallback.decide(plan, evidence, budget_left=budget_left)
-        attempts.append({"summary": f"{self.name} decision unusable; the rule decider decides",
-                         "error": "; ".join(problems), "seconds": 0.0, "fallback": True})
+        if attempts is not None:
+            attempts.append(Attempt(0, self.retries + 1, f"{self.name} decision unusable; the "
+                                    "rule decider decides", error="; ".join(reply.problems),
+                                    fallback=True))
         return Decision(decision.action, f"rule fallback: {decision.reason}", decision.new_steps)
 
-    def _record(self, i: int, total: int, t0: float, *, raw: str = "",
-                error: str | None = None) -> dict[str, Any]:
-        verdict = "usable" if error is None else "rejected"
-        return {"summary": f"{self.name} decision attempt {i}/{total}: {verdict}",
-                "error": error, "seconds": round(time.perf_counter() - t0, 4),
-                "raw": raw[:1000], "attempt": i}
 
+def _reask(problems: list[str]) -> str:
+    return ("That decision cannot be used: " + "; ".join(problems)
+            + ". Reply with a corrected JSON object only.")

@@ -7,8 +7,8 @@ reply is parsed into a :class:`~lavr.planners.plan.Plan` and validated with
 :func:`~lavr.planners.plan.plan_problems`; an unusable reply goes back to the
 model with the problems, at most ``retries`` times. Then
 :class:`~lavr.planners.errors.PlanValidationError` is raised and the plan node
-hands the question to the rule planner. Every attempt is kept in
-:attr:`LLMPlanner.attempts` for the trace.
+hands the question to the rule planner. Every attempt goes to the ``attempts``
+list the caller gives, for the trace.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -25,10 +24,11 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from lavr.core_model.errors import LavrError, ModelError, ModelOutputError, log_recovered
+from lavr.core_model.errors import ModelOutputError
 from lavr.core_model.messages import ImagePart, Message
 from lavr.core_model.model import MultimodalModel
 from lavr.core_model.structured import (
+    Attempt,
     format_validation_error,
     json_schema_of,
     parse_structured,
@@ -207,18 +207,16 @@ class LLMPlanner(ModelRole):
                  max_new_tokens: int = PLAN_MAX_TOKENS) -> None:
         if retries < 0:
             raise ValueError(f"retries must be >= 0, got {retries}")
+        super().__init__(model, retries=retries, max_new_tokens=max_new_tokens)
         self.registry = registry
-        self.retries = retries
         self.exclude_tools = tuple(exclude_tools)
         all_demos = list(load_demos() if demos is None else demos)
         self.demos = [d for d in all_demos
                       if not {s["tool"] for s in d.plan.get("steps", [])} & set(exclude_tools)]
         self.n_demos = n_demos
-        self._init_role(model, max_new_tokens)
-
 
     @property
-    def uses_image(self) -> bool:
+    def sees_images(self) -> bool:
         """Whether :meth:`plan` wants the image (the model can see)."""
         return self.model.sees_images
 
@@ -258,21 +256,24 @@ class LLMPlanner(ModelRole):
             msgs.append(Message.user(f"Question: {question}"))
         return msgs
 
-    def _check(self, raw: str, question: str) -> tuple[Plan | None, list[str]]:
-        try:
-            draft = parse_structured(raw, PlanDraft)
-            plan = draft_to_plan(draft, question, planner=self.name)
-        except ModelOutputError as exc:
-            return None, exc.problems
+    def _parse(self, raw: str, question: str) -> Plan:
+        """The plan in ``raw``, checked against the registry.
+
+        Raises:
+            ModelOutputError: Unusable, with the problems the model is shown.
+        """
+        plan = draft_to_plan(parse_structured(raw, PlanDraft), question, planner=self.name)
         problems = plan_problems(plan, self.registry)
         if any(s.tool in self.exclude_tools for s in plan.steps):
             problems.append("uses a tool that is not available here: "
                             + ", ".join(sorted({s.tool for s in plan.steps
                                                if s.tool in self.exclude_tools})))
-        return (None, problems) if problems else (plan, [])
+        if problems:
+            raise ModelOutputError(raw, problems)
+        return plan
 
     def plan(self, question: str, *, image: np.ndarray | None = None,
-             icl: IclPrompt | None = None) -> Plan:
+             icl: IclPrompt | None = None, attempts: list[Attempt] | None = None) -> Plan:
         """Plan ``question``.
 
         Args:
@@ -280,46 +281,25 @@ class LLMPlanner(ModelRole):
             image: ``HxWx3 uint8 RGB``; shown to models that can see.
             icl: In-context demos and chain-of-thought options (None: the
                 built-in demos, no chain-of-thought instruction).
+            attempts: Receives one record per model call (for the trace).
 
         Raises:
             PlanValidationError: Still no valid plan after the re-asks (``problems``
                 of the last attempt); the caller falls back to the rule planner.
-            ModelError: The model itself failed (server down, load error).
+            ModelError: The model itself failed (server down, load error, crash).
         """
-        attempts: list[dict[str, Any]] = []
-        self._local.attempts = attempts
-        msgs = self.messages(question, image, icl=icl)
-        total = self.retries + 1
-        problems: list[str] = []
-        schema = json_schema_of(PlanDraft)
-        for i in range(1, total + 1):
-            t0 = time.perf_counter()
-            try:
-                raw = self.model.generate(msgs, json_schema=schema, schema_name="plan",
-                                          max_new_tokens=self._max_tokens(), task="plan")
-            except LavrError as exc:
-                attempts.append(self._record(i, total, t0, error=f"model failed: {exc}"))
-                raise
-            except Exception as exc:  # noqa: BLE001 - a backend bug must not end the run
-                log_recovered(logger, exc, "%s crashed while planning; the rule planner plans",
-                              self.name)
-                attempts.append(self._record(i, total, t0, error=f"model crashed: {exc}"))
-                raise ModelError(f"{self.name} crashed: {type(exc).__name__}: {exc}") from exc
-            plan, problems = self._check(raw, question)
-            attempts.append(self._record(i, total, t0, raw=raw,
-                                         error="; ".join(problems) if problems else None))
-            if plan is not None:
-                return plan
-            logger.info("%s plan attempt %d/%d rejected: %s", self.name, i, total, problems)
-            msgs = msgs + [Message.assistant(raw), Message.user(
-                "That plan cannot be used: " + "; ".join(problems)
-                + ". Reply with the corrected plan as one JSON object only.\n\n"
-                f"Question: {question}")]
-        raise PlanValidationError(problems)
 
-    def _record(self, i: int, total: int, t0: float, *, raw: str = "",
-                error: str | None = None) -> dict[str, Any]:
-        verdict = "valid plan" if error is None else "rejected"
-        return {"summary": f"{self.name} plan attempt {i}/{total}: {verdict}",
-                "error": error, "seconds": round(time.perf_counter() - t0, 4),
-                "raw": raw[:1000], "attempt": i}
+        def reask(problems: list[str]) -> str:
+            return ("That plan cannot be used: " + "; ".join(problems)
+                    + ". Reply with the corrected plan as one JSON object only.\n\n"
+                    f"Question: {question}")
+
+        reply = self.ask(self.messages(question, image, icl=icl),
+                         lambda raw: self._parse(raw, question), what="plan",
+                         usable="valid plan", reask=reask, attempts=attempts,
+                         json_schema=json_schema_of(PlanDraft), schema_name="plan", task="plan")
+        if reply.ok and reply.value is not None:
+            return reply.value
+        if reply.failure is not None:
+            raise reply.failure
+        raise PlanValidationError(list(reply.problems))

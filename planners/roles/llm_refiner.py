@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Sequence
-from typing import Any
 
-from lavr.core_model.errors import LavrError, ModelError, ModelOutputError, log_recovered
+from lavr.core_model.errors import ModelOutputError
 from lavr.core_model.messages import Message
 from lavr.core_model.model import MultimodalModel
+from lavr.core_model.structured import Attempt
 from lavr.planners.plan import Plan
 from lavr.planners.roles import compact
 from lavr.planners.roles.model_role import (
@@ -29,6 +28,8 @@ from lavr.planners.roles.model_role import (
     render_prompt,
     successful_steps,
 )
+from lavr.planners.roles.rule_refiner import Reply, plain_text
+from lavr.tools.base import ArtifactStore
 from lavr.tools.evidence import Evidence
 from lavr.tools.vocab import parse_number
 
@@ -167,10 +168,8 @@ class LLMRefiner(ModelRole):
     def __init__(self, model: MultimodalModel, *, retries: int = 1,
                  max_new_tokens: int = REFINE_MAX_TOKENS,
                  max_chars: int = MAX_ANSWER_CHARS) -> None:
-        self.retries = max(int(retries), 0)
+        super().__init__(model, retries=retries, max_new_tokens=max_new_tokens)
         self.max_chars = max_chars
-        self._init_role(model, max_new_tokens)
-
 
     def messages(self, plan: Plan, evidence: Sequence[Evidence]) -> list[Message]:
         """The conversation sent to the model: the role prompt with question and evidence."""
@@ -183,59 +182,44 @@ class LLMRefiner(ModelRole):
         return [Message.user(prompt)]
 
     def refine(self, plan: Plan, evidence: Sequence[Evidence], *,
-               image_size: list[int] | None = None) -> tuple[str, list[str]]:
+               artifacts: ArtifactStore | None = None, image_size: list[int] | None = None,
+               attempts: list[Attempt] | None = None) -> Reply:
         """Write the answer.
 
         Args:
             plan: The plan that ran (its question is answered).
             evidence: The run's evidence.
+            artifacts: Unused (the model reads the evidence lines, never the pixels).
             image_size: ``[width, height]``, mentioned when boxes are cited.
+            attempts: Receives one record per model call (for the trace).
 
         Returns:
-            ``(answer, cited_step_ids)``.
+            The model's text as the grounded answer, the same without citations and
+            boxes as the plain one, and the steps it cites.
 
         Raises:
             ModelOutputError: No usable answer after the re-asks.
             ModelError: The model failed.
         """
-        attempts: list[dict[str, Any]] = []
-        self._local.attempts = attempts
         msgs = self.messages(plan, evidence)
         if image_size and not compact.wants_compact(self.model):
             msgs[0] = Message.user(msgs[0].text + f"\n\nImage size: {image_size[0]}x"
                                    f"{image_size[1]} pixels; boxes are [x1, y1, x2, y2] pixels.")
-        total = self.retries + 1
-        problems: list[str] = []
-        raw = ""
-        for i in range(1, total + 1):
-            t0 = time.perf_counter()
-            try:
-                raw = self.model.generate(msgs, max_new_tokens=self._max_tokens(),
-                                          task="refine")
-            except LavrError as exc:
-                attempts.append(self._record(i, total, t0, error=f"model failed: {exc}"))
-                raise
-            except Exception as exc:  # noqa: BLE001 - a backend bug must not end the run
-                log_recovered(logger, exc, "%s crashed while refining; the rule refiner writes "
-                              "the answer", self.name)
-                attempts.append(self._record(i, total, t0, error=f"model crashed: {exc}"))
-                raise ModelError(f"{self.name} crashed: {type(exc).__name__}: {exc}") from exc
+
+        def parse(raw: str) -> str:
             answer = raw.strip()
             problems = answer_problems(answer, plan, evidence, max_chars=self.max_chars,
                                        image_size=image_size)
-            attempts.append(self._record(i, total, t0, raw=raw,
-                                         error="; ".join(problems) if problems else None))
-            if not problems:
-                known = {e.step_id for e in evidence}
-                return answer, [c for c in citations(answer) if c in known]
-            msgs = msgs + [Message.assistant(raw), Message.user(
-                "That answer cannot be used: " + "; ".join(problems)
-                + ". Write the answer again.")]
-        raise ModelOutputError(raw, problems)
+            if problems:
+                raise ModelOutputError(raw, problems)
+            return answer
 
-    def _record(self, i: int, total: int, t0: float, *, raw: str = "",
-                error: str | None = None) -> dict[str, Any]:
-        verdict = "usable" if error is None else "rejected"
-        return {"summary": f"{self.name} answer attempt {i}/{total}: {verdict}",
-                "error": error, "seconds": round(time.perf_counter() - t0, 4),
-                "raw": raw[:1000], "attempt": i}
+        answer = self.ask(msgs, parse, what="answer", reask=_reask, attempts=attempts,
+                          task="refine").unwrap()
+        known = {e.step_id for e in evidence}
+        return Reply(plain=plain_text(answer) or answer, grounded=answer,
+                     cited=[c for c in citations(answer) if c in known])
+
+
+def _reask(problems: list[str]) -> str:
+    return "That answer cannot be used: " + "; ".join(problems) + ". Write the answer again."

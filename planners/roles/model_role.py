@@ -11,17 +11,20 @@ from __future__ import annotations
 import json
 import re
 import string
-import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
+from lavr.core_model.messages import Message
 from lavr.core_model.model import MultimodalModel
+from lavr.core_model.structured import Attempt, Structured
 from lavr.core_model.untrusted import data_block, quote
 from lavr.planners.plan import Plan
 from lavr.tools.evidence import Evidence, by_step
 from lavr.tools.registry import ToolRegistry
+
+V = TypeVar("V")
 
 #: Longest evidence summary shown to a model, in characters.
 MAX_SUMMARY_CHARS = 300
@@ -113,16 +116,19 @@ def successful_steps(evidence: Sequence[Evidence]) -> list[str]:
 
 class ModelRole:
     """What the model roles (planner, decider, refiner) share: the model, a per-role token
-    cap, and per-thread records of the last call's attempts (read by the graph's trace)."""
+    cap, the number of re-asks, and one way to ask (:meth:`ask`, built on
+    :meth:`MultimodalModel.structured <lavr.core_model.model.MultimodalModel.structured>`).
 
-    model: MultimodalModel
-    max_new_tokens: int
-    _local: threading.local
+    Args:
+        model: The model.
+        retries: Re-asks after an unusable reply (so at most ``retries + 1`` calls).
+        max_new_tokens: Generation cap per call.
+    """
 
-    def _init_role(self, model: MultimodalModel, max_new_tokens: int) -> None:
+    def __init__(self, model: MultimodalModel, *, retries: int, max_new_tokens: int) -> None:
         self.model = model
+        self.retries = max(int(retries), 0)
         self.max_new_tokens = max_new_tokens
-        self._local = threading.local()
 
     @property
     def name(self) -> str:
@@ -132,7 +138,13 @@ class ModelRole:
         """This role's cap, lowered to the model's own default when that is smaller."""
         return min(self.max_new_tokens, self.model.default_options.max_new_tokens)
 
-    @property
-    def attempts(self) -> list[dict[str, Any]]:
-        """Records of the last call in this thread (model calls only)."""
-        return getattr(self._local, "attempts", [])
+    def ask(self, messages: list[Message], parse: Callable[[str], V], *, what: str,
+            reask: Callable[[list[str]], str], attempts: list[Attempt] | None,
+            usable: str = "usable", **options: Any) -> Structured[V]:
+        """Ask the model until ``parse`` accepts a reply; the attempts go to ``attempts``."""
+        reply = self.model.structured(messages, parse, retries=self.retries, reask=reask,
+                                      what=what, usable=usable,
+                                      max_new_tokens=self._max_tokens(), **options)
+        if attempts is not None:
+            attempts.extend(reply.attempts)
+        return reply

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from lavr.core_model.structured import Attempt
 from lavr.planners.plan import Plan, Step
 from lavr.tools.evidence import Evidence
 
@@ -46,13 +47,15 @@ class RuleDecider:
 
     name = "rule"
 
-    def decide(self, plan: Plan, evidence: list[Evidence], *, budget_left: int) -> Decision:
+    def decide(self, plan: Plan, evidence: list[Evidence], *, budget_left: int,
+               attempts: list[Attempt] | None = None) -> Decision:
         """Decide after a round.
 
         Args:
             plan: The current plan.
             evidence: Evidence so far.
             budget_left: Tool calls still allowed.
+            attempts: Unused (the rules call no model); part of the ``Decider`` interface.
         """
         done = {e.step_id for e in evidence}
         pending = [s.id for s in plan.steps if s.id not in done]

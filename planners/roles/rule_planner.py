@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
+
+from lavr.core_model.structured import Attempt
 from lavr.planners.plan import Plan, Step
 from lavr.tools.vocab import is_plural
 
@@ -226,9 +230,16 @@ class RulePlanner:
     """Turns a question into a :class:`Plan` with pattern rules."""
 
     name = "rule"
+    sees_images = False
+    reads_demos = False
 
-    def plan(self, question: str) -> Plan:
-        """Plan ``question``; never raises on odd text (see module docstring)."""
+    def plan(self, question: str, *, image: np.ndarray | None = None, icl: Any = None,
+             attempts: list[Attempt] | None = None) -> Plan:
+        """Plan ``question``; never raises on odd text (see module docstring).
+
+        ``image``, ``icl`` and ``attempts`` are part of the :class:`Planner` interface;
+        the rules read only the question.
+        """
         mentions = find_mentions(question)
         intent, relation = classify(question, mentions)
         b = _Builder()

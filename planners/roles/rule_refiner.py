@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
+from lavr.core_model.structured import Attempt
 from lavr.planners.plan import Plan
 from lavr.tools.base import ArtifactStore
 from lavr.tools.detections import Detections
@@ -536,3 +538,15 @@ def plain_text(grounded: str) -> str:
 def has_pixel_boxes(text: str) -> bool:
     """Whether ``text`` gives boxes as ``[x1, y1, x2, y2]`` (pixels or otherwise)."""
     return _BARE_BOX.search(text) is not None
+
+
+class RuleRefiner:
+    """The rule refiner as a ``Refiner`` role (:func:`refine_reply`); it never fails."""
+
+    name = "rule"
+
+    def refine(self, plan: Plan, evidence: Sequence[Evidence], *, artifacts: ArtifactStore,
+               image_size: list[int] | None = None,
+               attempts: list[Attempt] | None = None) -> Reply:
+        """Both answer styles for ``plan`` from ``evidence`` (``attempts``: unused, no model)."""
+        return refine_reply(plan, list(evidence), artifacts, image_size=image_size)

@@ -46,10 +46,13 @@ class OnePoke:
 class AlwaysMore:
     """Asks for ``per_round`` more steps every round, whatever the budget says."""
 
+    name = "always-more"
+
     def __init__(self, per_round: int = 1) -> None:
         self.per_round = per_round
 
-    def decide(self, plan: Plan, evidence: list, *, budget_left: int) -> Decision:
+    def decide(self, plan: Plan, evidence: list, *, budget_left: int,
+               attempts: list | None = None) -> Decision:
         n = len(plan.steps)
         return Decision("more", "need more evidence", [
             Step(id=f"s{n + i + 1}", tool="poke", args={"n": n + i + 1})
@@ -59,7 +62,10 @@ class AlwaysMore:
 class NeverDone:
     """Says "continue" forever without adding a step (nothing is pending)."""
 
-    def decide(self, plan: Plan, evidence: list, *, budget_left: int) -> Decision:
+    name = "never-done"
+
+    def decide(self, plan: Plan, evidence: list, *, budget_left: int,
+               attempts: list | None = None) -> Decision:
         return Decision("continue", "keep going")
 
 

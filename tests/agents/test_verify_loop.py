@@ -15,6 +15,7 @@ from lavr.agents.verify.text import strip_attachments
 from lavr.apps.synthetic_scenes import render_scene
 from lavr.core_model.errors import InputError
 from lavr.core_model.scripted import ScriptedModel
+from lavr.planners.roles.rule_refiner import Reply, plain_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import requires_shapes  # noqa: E402
@@ -35,10 +36,10 @@ class HallucinatingRefiner:
     """Stands in for an MLLM refiner that invents objects (the node must catch it)."""
 
     name = "hallucinating"
-    attempts: list = []
 
-    def refine(self, plan, evidence, *, image_size=None):
-        return "There are four circles and a purple circle. [s1]", ["s1"]
+    def refine(self, plan, evidence, *, artifacts, image_size=None, attempts=None):
+        text = "There are four circles and a purple circle. [s1]"
+        return Reply(plain_text(text), text, ["s1"])
 
 
 def agent_like(shared_agent, **kwargs) -> VisualAgent:

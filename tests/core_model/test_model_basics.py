@@ -98,7 +98,7 @@ def test_scripted_model_replies_in_order_and_records_requests():
     model = ScriptedModel(["one", {"value": 2}, Answer(value=3)])
     assert model.generate([Message.user("a", IMG)], task="plan") == "one"
     assert model.generate([Message.user("b")]) == '{"value": 2}'
-    assert model.structured([Message.user("c")], Answer).value == 3
+    assert model.structured([Message.user("c")], Answer).unwrap().value == 3
     assert [r.task for r in model.requests] == ["plan", "", ""]
     assert len(model.requests[0].images) == 1
     assert model.stats.calls == 3 and model.stats.images == 1
@@ -123,12 +123,12 @@ def test_text_only_models_get_placeholders_not_pixels():
 
 def test_structured_reasks_with_the_problems_then_gives_up():
     model = ScriptedModel(["nonsense", '{"unit": "cm"}', '{"value": 5}'])
-    assert model.structured([Message.user("q")], Answer, retries=2).value == 5
+    assert model.structured([Message.user("q")], Answer, retries=2).unwrap().value == 5
     third = model.requests[2]
     assert "value: Field required" in third.text  # the second reply's problem went back
     model = ScriptedModel(["nonsense", "still nonsense"])
     with pytest.raises(ModelOutputError) as info:
-        model.structured([Message.user("q")], Answer, retries=1)
+        model.structured([Message.user("q")], Answer, retries=1).unwrap()
     assert info.value.raw == "still nonsense" and len(model.requests) == 2
     assert model.requests[0].options.json_schema == Answer.model_json_schema()
 

@@ -66,7 +66,7 @@ def test_wire_format_text_image_parts_and_auth(server):
 def test_structured_output_sends_a_json_schema(server):
     server.replies.append(Reply(body=chat('{"count": 4}')))
     model, _ = model_for(server)
-    assert model.structured([Message.user("count")], Count).count == 4
+    assert model.structured([Message.user("count")], Count).unwrap().count == 4
     fmt = server.requests[0]["json"]["response_format"]
     assert fmt["type"] == "json_schema"
     assert fmt["json_schema"]["name"] == "Count"
@@ -79,11 +79,11 @@ def test_server_without_response_format_falls_back_to_the_prompt(server):
         Reply(body=chat('Here: {"count": 2}')),
         Reply(body=chat('{"count": 5}'))])
     model, waits = model_for(server)
-    assert model.structured([Message.user("count")], Count).count == 2
+    assert model.structured([Message.user("count")], Count).unwrap().count == 2
     assert "response_format" in server.requests[0]["json"]
     assert "response_format" not in server.requests[1]["json"]
     assert "JSON schema" in server.requests[1]["json"]["messages"][-1]["content"]
-    assert model.structured([Message.user("again")], Count).count == 5  # remembered
+    assert model.structured([Message.user("again")], Count).unwrap().count == 5  # remembered
     assert "response_format" not in server.requests[2]["json"] and waits == []
 
 
@@ -91,7 +91,7 @@ def test_malformed_model_json_is_reasked_then_reported(server):
     server.replies.extend([Reply(body=chat("four")), Reply(body=chat('{"count": "many"}'))])
     model, _ = model_for(server)
     with pytest.raises(ModelOutputError) as info:
-        model.structured([Message.user("count")], Count, retries=1)
+        model.structured([Message.user("count")], Count, retries=1).unwrap()
     assert "count:" in info.value.problems[0]
     second = server.requests[1]["json"]["messages"]
     assert second[-2] == {"role": "assistant", "content": "four"}

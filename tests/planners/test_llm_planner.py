@@ -9,6 +9,7 @@ import pytest
 
 from lavr.core_model.errors import ModelError
 from lavr.core_model.scripted import ScriptedModel
+from lavr.core_model.structured import Attempt
 from lavr.planners.errors import PlanValidationError
 from lavr.planners.plan import plan_problems
 from lavr.planners.roles.llm_planner import (
@@ -52,13 +53,14 @@ def test_role_prompts_render_with_every_placeholder_filled():
 
 
 def test_valid_reply_becomes_a_plan_with_positional_ids():
+    attempts: list[Attempt] = []
     model = ScriptedModel([json.dumps(GOOD)], name="m")
     planner = LLMPlanner(model, REG)
-    plan = planner.plan("How many red circles are there?")
+    plan = planner.plan("How many red circles are there?", attempts=attempts)
     assert [s.id for s in plan.steps] == ["s1", "s2", "s3", "s4"]
     assert plan.answer_step == "s4" and plan.planner == "m" and plan.intent == "count"
     assert plan.reasoning[0] == 's1: detect(labels=["circle"])'
-    assert [a["error"] for a in planner.attempts] == [None]
+    assert [a.error for a in attempts] == [None]
     req = model.requests[0]
     assert req.task == "plan" and req.options.json_schema == PlanDraft.model_json_schema()
     assert req.messages[0].role == "system" and "- count(source: str)" in req.messages[0].text
@@ -66,57 +68,61 @@ def test_valid_reply_becomes_a_plan_with_positional_ids():
 
 
 def test_invalid_plan_is_reasked_with_the_problems():
+    attempts: list[Attempt] = []
     bad = {"intent": "count", "steps": [{"tool": "detector", "args": {}},
                                         {"tool": "count", "args": {"source": "s9"}}]}
     model = ScriptedModel(["I think we should detect circles.", json.dumps(bad), json.dumps(GOOD)])
     planner = LLMPlanner(model, REG, retries=2)
-    plan = planner.plan("How many red circles are there?")
+    plan = planner.plan("How many red circles are there?", attempts=attempts)
     assert len(plan.steps) == 4
-    assert [a["attempt"] for a in planner.attempts] == [1, 2, 3]
-    assert "no JSON object" in planner.attempts[0]["error"]
-    assert "unknown tool 'detector'" in planner.attempts[1]["error"]
-    assert "refers to 's9'" in planner.attempts[1]["error"]
+    assert [a.number for a in attempts] == [1, 2, 3]
+    assert "no JSON object" in attempts[0].error
+    assert "unknown tool 'detector'" in attempts[1].error
+    assert "refers to 's9'" in attempts[1].error
     third = model.requests[2].messages
     assert third[-2].role == "assistant" and third[-2].text == json.dumps(bad)
     assert "unknown tool 'detector'" in third[-1].text
 
 
 def test_bounded_reasks_then_validation_error():
+    attempts: list[Attempt] = []
     model = ScriptedModel(['{"intent": "count", "steps": []}'] * 2)
     planner = LLMPlanner(model, REG, retries=1)
     with pytest.raises(PlanValidationError) as info:
-        planner.plan("How many cats?")
+        planner.plan("How many cats?", attempts=attempts)
     assert "steps: List should have at least 1 item" in info.value.problems[0]
-    assert len(model.requests) == 2 and len(planner.attempts) == 2
-    assert all("rejected" in a["summary"] for a in planner.attempts)
+    assert len(model.requests) == 2 and len(attempts) == 2
+    assert all("rejected" in a.summary for a in attempts)
 
 
 def test_bad_step_ids_and_args_are_problems_not_crashes():
+    attempts: list[Attempt] = []
     model = ScriptedModel([json.dumps({"intent": "count", "steps": [
         {"id": "step one", "tool": "detect"}]}), json.dumps({"intent": "count", "steps": [
             {"tool": "detect", "args": {"labels": "circle", "size": 3}}]})])
     planner = LLMPlanner(model, REG, retries=1)
     with pytest.raises(PlanValidationError):
-        planner.plan("How many circles?")
-    assert "step 'step one'" in planner.attempts[0]["error"]
-    assert "labels" in planner.attempts[1]["error"] and "size" in planner.attempts[1]["error"]
+        planner.plan("How many circles?", attempts=attempts)
+    assert "step 'step one'" in attempts[0].error
+    assert "labels" in attempts[1].error and "size" in attempts[1].error
 
 
 def test_model_failure_propagates_and_is_recorded():
+    attempts: list[Attempt] = []
     planner = LLMPlanner(ScriptedModel([ModelError("server down")]), REG)
     with pytest.raises(ModelError, match="server down"):
-        planner.plan("How many cats?")
-    assert "model failed: server down" in planner.attempts[0]["error"]
+        planner.plan("How many cats?", attempts=attempts)
+    assert "model failed: server down" in attempts[0].error
 
 
 def test_seeing_models_get_the_image_text_only_models_do_not():
     vlm = ScriptedModel([json.dumps(GOOD)])
     planner = LLMPlanner(vlm, REG)
-    assert planner.uses_image
+    assert planner.sees_images
     planner.plan("How many red circles?", image=IMG)
     assert len(vlm.requests[0].images) == 1
     llm = ScriptedModel([json.dumps(GOOD)], sees_images=False)
-    assert not LLMPlanner(llm, REG).uses_image
+    assert not LLMPlanner(llm, REG).sees_images
 
 
 def test_demo_selection_puts_the_closest_demo_last():

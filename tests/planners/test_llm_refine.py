@@ -6,6 +6,7 @@ import pytest
 
 from lavr.core_model.errors import ModelOutputError
 from lavr.core_model.scripted import ScriptedModel
+from lavr.core_model.structured import Attempt
 from lavr.planners.plan import Plan, Step
 from lavr.planners.roles.llm_refiner import LLMRefiner, answer_problems, citations
 from lavr.planners.roles.model_role import format_evidence
@@ -41,7 +42,8 @@ def test_unusable_answers(answer, fragment):
 
 def test_refiner_returns_answer_and_known_citations():
     model = ScriptedModel(["There are two cats [s1, s2]; the OCR failed [s3]."])
-    answer, cited = LLMRefiner(model).refine(PLAN, EVIDENCE, image_size=[64, 48])
+    reply = LLMRefiner(model).refine(PLAN, EVIDENCE, image_size=[64, 48])
+    answer, cited = reply.grounded, reply.cited
     assert cited == ["s1", "s2", "s3"] and answer.startswith("There are two cats")
     prompt = model.requests[0].text
     assert "Question: How many cats?" in prompt and "64x48 pixels" in prompt
@@ -51,10 +53,11 @@ def test_refiner_returns_answer_and_known_citations():
 def test_refiner_reasks_then_raises():
     model = ScriptedModel(["Two cats.", "Two cats [s5]."])
     refiner = LLMRefiner(model, retries=1)
+    attempts: list[Attempt] = []
     with pytest.raises(ModelOutputError, match="cites s5"):
-        refiner.refine(PLAN, EVIDENCE)
+        refiner.refine(PLAN, EVIDENCE, attempts=attempts)
     assert "cites no evidence" in model.requests[1].messages[-1].text
-    assert [a["attempt"] for a in refiner.attempts] == [1, 2]
+    assert [a.number for a in attempts] == [1, 2]
 
 
 OCR_PLAN = Plan(question="What does the sign say?", intent="read", target="text",

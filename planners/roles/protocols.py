@@ -1,0 +1,125 @@
+"""The four roles as typed interfaces: :class:`Planner`, :class:`Decider`, :class:`Refiner`,
+:class:`Reasoner`.
+
+The graph's nodes call roles only through these; each has a rule implementation
+and a model implementation in this package. A model role appends one
+:class:`~lavr.core_model.structured.Attempt` per model call (re-asks and the
+fallback note included) to the ``attempts`` list it is given; the node turns
+them into trace records. Rule roles make no model calls and append nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from lavr.core_model.structured import Attempt
+from lavr.planners.cot import CotOptions, ReasoningChain, ReasoningTree
+from lavr.planners.demos.prompt import IclPrompt
+from lavr.planners.plan import Plan
+from lavr.planners.roles.rule_decider import Decision
+from lavr.planners.roles.rule_refiner import Reply
+from lavr.tools.base import ArtifactStore
+from lavr.tools.evidence import Evidence
+
+
+@runtime_checkable
+class Planner(Protocol):
+    """The controller: a question (and the image, when it sees) in, a :class:`Plan` out.
+
+    Attributes:
+        name: Shown in the trace.
+        sees_images: Whether :meth:`plan` wants the image.
+        reads_demos: Whether :meth:`plan` reads in-context demos and chain-of-thought
+            instructions (``icl``).
+    """
+
+    name: str
+    sees_images: bool
+    reads_demos: bool
+
+    def plan(self, question: str, *, image: np.ndarray | None = None,
+             icl: IclPrompt | None = None, attempts: list[Attempt] | None = None) -> Plan:
+        """Plan ``question``.
+
+        Raises:
+            LavrError: No usable plan (the plan node then asks the rule planner).
+        """
+        ...
+
+
+@runtime_checkable
+class Decider(Protocol):
+    """The decision maker: after each round, continue, stop or add steps."""
+
+    name: str
+
+    def decide(self, plan: Plan, evidence: list[Evidence], *, budget_left: int,
+               attempts: list[Attempt] | None = None) -> Decision:
+        """Decide after a round (never raises: a model decider falls back to the rules)."""
+        ...
+
+
+@runtime_checkable
+class Refiner(Protocol):
+    """The semantic refiner: the answer, in every style, from the evidence only."""
+
+    name: str
+
+    def refine(self, plan: Plan, evidence: Sequence[Evidence], *, artifacts: ArtifactStore,
+               image_size: list[int] | None = None,
+               attempts: list[Attempt] | None = None) -> Reply:
+        """Write the answer.
+
+        Raises:
+            LavrError: No usable answer (the refine node then asks the rule refiner).
+        """
+        ...
+
+
+@runtime_checkable
+class Reasoner(Protocol):
+    """Builds the reasoning chain or tree from the final plan and the evidence."""
+
+    name: str
+
+    def reason(self, plan: Plan, evidence: Sequence[Evidence], *, options: CotOptions,
+               image: np.ndarray | None = None) -> ReasoningChain | ReasoningTree | None:
+        """The chain or tree for ``options`` (None: chain-of-thought is off)."""
+        ...
+
+
+class SimplePlanner(Protocol):
+    """Any object with ``plan(question) -> Plan``: what users may hand the agent as controller."""
+
+    def plan(self, question: str) -> Plan:
+        """Plan ``question``."""
+        ...
+
+
+class QuestionPlanner:
+    """A :class:`Planner` around any object with a ``plan(question) -> Plan`` method.
+
+    Users may hand :class:`~lavr.agents.VisualAgent` such a simple controller; it
+    sees neither the image nor demos.
+    """
+
+    sees_images = False
+    reads_demos = False
+
+    def __init__(self, planner: SimplePlanner) -> None:
+        self.planner = planner
+        self.name: str = type(planner).__name__
+
+    def plan(self, question: str, *, image: np.ndarray | None = None,
+             icl: IclPrompt | None = None, attempts: list[Attempt] | None = None) -> Plan:
+        """The wrapped planner's plan for ``question``."""
+        result: Plan = self.planner.plan(question)
+        return result
+
+
+def as_planner(planner: Planner | SimplePlanner) -> Planner:
+    """``planner`` as a :class:`Planner` (a simple ``plan(question)`` object is wrapped)."""
+    return planner if isinstance(planner, Planner) else QuestionPlanner(planner)
