@@ -62,7 +62,7 @@ def model_choice(text: str) -> ModelChoice:
         name, spec = "", text
     parsed = parse_model_spec(spec.strip())
     if not name:
-        name = parsed.backend if parsed.backend in ("rule", "gemma") \
+        name = parsed.backend if parsed.backend in ("rule", "gemma") or not parsed.target \
             else f"{parsed.backend}:{parsed.target}"
     return ModelChoice(name=name.strip(), spec=str(parsed))
 

@@ -57,6 +57,11 @@ def add_parser(sub: Any) -> None:
         s.add_argument("--max-length", type=int, default=384, help="tokens per record")
         s.add_argument("--threads", type=int, help="torch CPU threads")
         s.add_argument("--restart", action="store_true", help="ignore existing checkpoints")
+        s.add_argument("--bf16", choices=("auto", "on", "off"), default="auto",
+                       help="bfloat16 autocast (default auto: when the GPU or CPU supports it)")
+        if stage == "roles":
+            s.add_argument("--new-adapter", action="store_true", help="lavr-mllm parts with "
+                           "a LoRA adapter: start a fresh adapter (default: continue it)")
         s.add_argument("--no-progress", action="store_true")
         s.add_argument("--json", action="store_true", help="print the result as JSON")
         s.set_defaults(func=cmd_train, stage=stage)
@@ -91,7 +96,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         learning_rate=args.lr, batch_size=args.batch_size, grad_accum=args.grad_accum,
         lora_r=args.lora_r, lora_alpha=args.lora_alpha, seed=args.seed, device=args.device,
         save_steps=args.save_steps, max_length=args.max_length, threads=args.threads,
-        restart=args.restart, progress=not args.no_progress)
+        restart=args.restart, progress=not args.no_progress,
+        new_adapter=bool(getattr(args, "new_adapter", False)),
+        bf16=None if args.bf16 == "auto" else args.bf16 == "on")
     res = train(opts)
     if args.json:
         print(json.dumps({"out": str(res.out), "steps": res.steps, "seconds": round(res.seconds, 1),

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lavr.core_model.errors import ModelError, WeightsNotFoundError
+from lavr.core_model.errors import ModelConfigError, ModelError, WeightsNotFoundError
 from lavr.core_model.hf import TransformersModel, cache_dir
 from lavr.core_model.messages import Message
 from lavr.core_model.model import GenerationOptions
@@ -65,6 +65,8 @@ CONFIG_FILE, PROCESSOR_FILE, VISION_FILE, ADAPTER_DIR = (
     "config.json", "processor.json", "vision.safetensors", "adapter")
 #: Generation cap: the longest trained reply (a five-step plan) is about 115 tokens.
 MAX_NEW_TOKENS = 120
+#: ``quantize`` choices of :class:`LavrMLLM`.
+QUANTIZE = ("auto", "int8", "none")
 #: Marks a finished assembly.
 ASSEMBLED_MARK = "lavr_assembled.json"
 #: Trainable (non-LM) module prefixes of Gemma3ForConditionalGeneration.
@@ -335,30 +337,78 @@ def assemble(parts: str | os.PathLike = PARTS_DIR, *, target: str | os.PathLike 
     return out
 
 
+def quantize_language_model(model: Any) -> Any:
+    """Make the language model's linear layers and output layer dynamic int8 (CPU, in place).
+
+    Weights are quantised per output channel once; activations per call. The
+    vision tower and projector are left in float32.
+
+    Returns:
+        ``model``.
+    """
+    import warnings
+
+    import torch
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    spec = {torch.nn.Linear: per_channel_dynamic_qconfig}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's notice that eager quantisation moves to torchao
+        quantize_dynamic(model.model.language_model, spec, dtype=torch.qint8, inplace=True)
+        holder = torch.nn.Module()
+        holder.lm_head = model.lm_head
+        quantize_dynamic(holder, spec, dtype=torch.qint8, inplace=True)
+        model.lm_head = holder.lm_head
+    logger.info("%s: language model quantised to int8 (dynamic, per channel)", MLLM_NAME)
+    return model
+
+
 class LavrMLLM(TransformersModel):
     """``lavr-mllm`` through the transformers backend, assembled on first load.
 
     It was trained on lavr's compact role prompts (``lavr.planners.roles.compact``),
     so the roles send those instead of the long instructions with demos.
 
+    On a CPU the language model's linear layers (and the output layer over the
+    262k-word vocabulary) run as dynamically quantised int8 matrices
+    (``quantize="int8"``, the default there): decoding one token reads every
+    weight once, so it is memory-bound, and int8 reads a quarter of float32's
+    bytes (measured on the shared 2-core machine, one thread: 0.42 s per token
+    in float32, 0.16 s in int8; the output layer alone 192 ms vs. 32 ms).
+    The vision encoder stays float32.
+
     Args:
         parts: The trained parts (default: the committed ones).
         lm_dir: The language model folder (default: the packaged Gemma 3 270M).
+        quantize: ``auto`` (int8 on a CPU, none on a GPU), ``int8`` or ``none``.
         **options: :class:`~lavr.core_model.hf.TransformersModel` options.
+
+    Raises:
+        ModelConfigError: ``quantize`` is not one of the above.
     """
 
     compact_prompts = True
     keeps_token_type_ids = True
 
     def __init__(self, parts: str | os.PathLike = PARTS_DIR, *,
-                 lm_dir: str | os.PathLike | None = None, **options: Any) -> None:
+                 lm_dir: str | os.PathLike | None = None, quantize: str = "auto",
+                 **options: Any) -> None:
         options.setdefault("name", MLLM_NAME)
         options.setdefault("max_image_side", IMAGE_SIZE * 4)
         options.setdefault("prompt_lookup", None)
         options.setdefault("max_new_tokens", MAX_NEW_TOKENS)
         super().__init__(str(parts), kind="vlm", local_files_only=True, **options)
+        if quantize not in QUANTIZE:
+            raise ModelConfigError(MLLM_NAME, f"quantize must be one of {', '.join(QUANTIZE)}, "
+                                   f"got {quantize!r}")
         self.parts = Path(parts)
         self.lm_dir = lm_dir
+        self.quantize = quantize
+
+    def _load(self) -> None:
+        super()._load()
+        if self.quantize == "int8" or (self.quantize == "auto" and self.device.type == "cpu"):
+            quantize_language_model(self.model)
 
     def _source(self) -> tuple[str, dict[str, Any]]:
         folder = assemble(self.parts, lm_dir=self.lm_dir)

@@ -120,6 +120,7 @@ def test_server_side_choices():
     assert list(offer.models) == ["rule", "local"]
     assert offer.models["local"].spec == "openai:qwen@http://h:1/v1"
     assert model_choice("openai:qwen@http://h:1/v1").name == "openai:qwen"  # no URL shown
+    assert model_choice("lavr-mllm").name == "lavr-mllm"  # lavr's own model, offered by name
     ok = offer.settings(detector="shapes", max_steps=3, verify=True, review_plan=False,
                         model="local", cot="tree", icl=2)
     assert (ok.model, ok.detector, ok.max_steps, ok.cot, ok.icl) == ("local", "shapes", 3,

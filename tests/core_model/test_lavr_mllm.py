@@ -89,6 +89,10 @@ def test_two_step_training_reloads_through_the_auto_classes(tmp_path, tiny_lm, m
                              Message.user(ImagePart(image, "x"), "how many circles ?")])
     assert isinstance(text, str)
     assert backend.sees_images and backend.compact_prompts
+    # on a CPU the language model decodes with int8 weights (the vision tower stays float32)
+    assert "quantized" in type(backend.model.lm_head).__module__
+    assert "quantized" not in type(backend.model.model.vision_tower.vision_model.encoder
+                                   .layers[0].mlp.fc1).__module__
     assert "ignored" not in backend.render([Message.system("ignored"), Message.user("hi")])
 
 
@@ -106,6 +110,11 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(tmp_path, tiny_lm):
     state = json.loads((tmp_path / "out/checkpoints/checkpoint-3/trainer_state.json")
                        .read_text())
     assert state["global_step"] == 3
+    # run again when every step is done: no extra step, the same result
+    same = train(TrainOptions(max_steps=3, **opts))
+    assert same.steps == 3 and not (tmp_path / "out/checkpoints/checkpoint-4").exists()
+    with pytest.raises(TrainingError, match="past --max-steps 2"):
+        train(TrainOptions(max_steps=2, **opts))
     # other data in the same folder: refused instead of mixing runs
     other = write_records(tmp_path / "other", n=2)
     with pytest.raises(TrainingError, match="other data"):
@@ -168,3 +177,27 @@ def test_missing_data_file_and_unknown_base_model_get_one_line_errors(tmp_path, 
     assert main(["train", "align", str(data), "--out", str(tmp_path / "o"),
                  "--base", str(tmp_path / "nothing-here")]) == 2
     assert "align stage trains lavr-mllm" in capsys.readouterr().err
+
+
+def test_roles_continues_the_adapter_of_its_base_parts_unless_told_not_to(tmp_path):
+    from lavr.core_model.lavr_mllm import ADAPTER_DIR, VISION_FILE
+    from lavr.core_model.training import base_adapter
+
+    parts = tmp_path / "parts"
+    (parts / ADAPTER_DIR).mkdir(parents=True)
+    (parts / VISION_FILE).write_bytes(b"")
+    opts = {"data": tmp_path / "r.jsonl", "out": tmp_path / "o", "base": str(parts)}
+    assert base_adapter(TrainOptions(stage="roles", **opts)) is None  # no adapter yet
+    (parts / ADAPTER_DIR / "adapter_config.json").write_text("{}", encoding="utf-8")
+    assert base_adapter(TrainOptions(stage="roles", **opts)) == parts / ADAPTER_DIR
+    assert base_adapter(TrainOptions(stage="roles", new_adapter=True, **opts)) is None
+    assert base_adapter(TrainOptions(stage="align", **opts)) is None
+    assert base_adapter(TrainOptions(stage="roles", **{**opts, "base": "Qwen/x"})) is None
+
+
+def test_an_unknown_quantize_option_is_refused():
+    from lavr.core_model.errors import ModelConfigError
+    from lavr.core_model.lavr_mllm import LavrMLLM
+
+    with pytest.raises(ModelConfigError, match="quantize must be one of auto, int8, none"):
+        LavrMLLM(quantize="int4")
