@@ -122,6 +122,8 @@ def _add_eval(sub: Any) -> None:
     s.add_argument("--detector", default="auto")
     s.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     s.add_argument("--failures", metavar="PATH", help="write failed items as JSON lines")
+    s.add_argument("--shard", metavar="K/N", help="run only every N-th question from the K-th "
+                   "(0 <= K < N), so N processes share one run; add their counts")
     s.add_argument("--plan-only", action="store_true",
                    help="measure plan validity and accuracy only (no experts run)")
     from lavr.apps.cot_cli import add_reasoning_args

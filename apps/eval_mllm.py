@@ -91,7 +91,7 @@ def peak_rss_mb() -> float:
 def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
                   modes: tuple[str, ...] = MODES, detector: str = "auto",
                   roles: str | None = None, retries: int = 0,
-                  progress: bool = True) -> dict[str, Any]:
+                  progress: bool = True, shard: tuple[int, int] | None = None) -> dict[str, Any]:
     """Direct and with-experts accuracy of ``model`` on the same synthetic items.
 
     Args:
@@ -101,11 +101,13 @@ def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
         modes: ``direct`` and/or ``experts``.
         roles: Roles the model takes with experts (default all).
         retries: Re-asks after an unusable reply (default 0: first replies only).
+        shard: ``(k, n)``: only every n-th item from the k-th
+            (:func:`lavr.apps.evaluate.shard_items`).
     """
     from tqdm import tqdm
 
     from lavr.agents import VisualAgent
-    from lavr.apps.evaluate import make_items, score
+    from lavr.apps.evaluate import make_items, score, shard_items
     from lavr.apps.plan_eval import PlanReport, plan_outcome, score_plan
     from lavr.apps.train_data import phrase
     from lavr.core_model.backends import load_model
@@ -113,14 +115,15 @@ def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
     resolved = load_model(model) if isinstance(model, str) else model
     agent = VisualAgent(detector=detector, verify=False, model=resolved, model_roles=roles,
                         model_retries=retries) if "experts" in modes else None
-    items = make_items(n, seed)
+    items = shard_items(make_items(n, seed), shard)
+    n = len(items)
     per: dict[str, dict[str, list[int]]] = {m: defaultdict(lambda: [0, 0]) for m in modes}
     seconds = dict.fromkeys(modes, 0.0)
     by_role: dict[str, float] = defaultdict(float)
     plans = PlanReport(resolved.name)
     rows = []
-    for k, (item, scene) in enumerate(tqdm(items, desc="eval mllm", unit="q",
-                                           disable=not progress, file=sys.stderr)):
+    for k, (item, scene) in tqdm(items, desc="eval mllm", unit="q", disable=not progress,
+                                 file=sys.stderr):
         question = item.question if phrasings == "original" else phrase(
             item.qtype, item.question, k // 5, split=phrasings)
         row: dict[str, Any] = {"qtype": item.qtype, "question": question, "gold": item.answer}
@@ -153,6 +156,7 @@ def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
             row["experts"] = res.answer
         rows.append(row)
     report: dict[str, Any] = {"model": resolved.name, "n": n, "seed": seed,
+                              "shard": list(shard) if shard else None,
                               "phrasings": phrasings, "peak_rss_mb": round(peak_rss_mb()),
                               "rows": rows}
     for m in modes:
@@ -202,6 +206,7 @@ def format_report(report: dict[str, Any]) -> str:
 def run_cli(args: argparse.Namespace) -> int:
     """``lavr eval mllm``."""
     from lavr.apps.eval_hallucination import set_threads
+    from lavr.apps.evaluate import parse_shard
     from lavr.core_model.errors import InputError
 
     if args.n < 1:
@@ -213,7 +218,8 @@ def run_cli(args: argparse.Namespace) -> int:
     report = evaluate_mllm(args.model, n=args.n, seed=args.seed, phrasings=args.phrasings,
                            modes=modes, detector=args.detector, roles=args.roles,
                            retries=args.model_retries,
-                           progress=not args.no_progress and not args.json)
+                           progress=not args.no_progress and not args.json,
+                           shard=parse_shard(args.shard))
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
             json.dump(report, fh, indent=1)
@@ -240,6 +246,8 @@ def add_eval_parser(esub: Any) -> None:
     p.add_argument("--modes", default="direct,experts", help="direct,experts (default both)")
     p.add_argument("--detector", default="auto")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument("--shard", metavar="K/N", help="only every N-th question from the K-th "
+                   "(0 <= K < N): N processes share one run")
     p.add_argument("--out", help="write the full report (every answer) as JSON")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--json", action="store_true")

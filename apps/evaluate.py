@@ -183,10 +183,37 @@ def answer_before_verify(steps: list[dict[str, Any]], answer: str) -> str:
     return answer
 
 
+def shard_items(items: list[Any], shard: tuple[int, int] | None) -> list[tuple[int, Any]]:
+    """``(index, item)`` pairs of shard ``(k, n)``: every n-th item from the k-th (all: None).
+
+    Shards of one run are disjoint and together hold every item, so separate
+    processes (one per core or machine) can share a run and add their counts.
+    """
+    k, of = shard or (0, 1)
+    return [(i, it) for i, it in enumerate(items) if i % of == k]
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``"K/N"`` (0 <= K < N) as ``(K, N)``; None stays None.
+
+    Raises:
+        InputError: Anything else.
+    """
+    from lavr.core_model.errors import InputError
+
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not m or not int(m.group(1)) < int(m.group(2)):
+        raise InputError(f"--shard takes K/N with 0 <= K < N (e.g. 0/2), got {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
 def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool = True,
                        failures: list[dict[str, Any]] | None = None,
-                       run_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run the synthetic suite.
+                       run_kwargs: dict[str, Any] | None = None,
+                       shard: tuple[int, int] | None = None) -> dict[str, Any]:
+    """Run the synthetic suite (or one shard of it, see :func:`shard_items`).
 
     ``run_kwargs`` go to every ``agent.run`` call (``cot``, ``cot_steps``, ``icl``).
 
@@ -202,7 +229,8 @@ def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool =
     from lavr.apps.plan_eval import PlanReport, plan_outcome, score_plan
 
     agent = agent or VisualAgent()
-    items = make_items(n, seed)
+    items = [it for _, it in shard_items(make_items(n, seed), shard)]
+    n = len(items)
     per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     turned_wrong: list[dict[str, Any]] = []
     not_plain: list[dict[str, Any]] = []
@@ -236,7 +264,8 @@ def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool =
         bar.set_postfix(acc=f"{done / total:.1%}")
     correct = sum(c for c, _ in per.values())
     return {
-        "n": n, "seed": seed, "overall": correct / max(n, 1),
+        "n": n, "seed": seed, "shard": list(shard) if shard else None,
+        "overall": correct / max(n, 1),
         "per_type": {k: {"n": t, "correct": c, "accuracy": c / t} for k, (c, t) in sorted(per.items())},
         "seconds": round(time.perf_counter() - t0, 2), "mean_steps": steps / max(n, 1),
         "model": plans.planner, "plan": plans.to_dict(),
@@ -288,7 +317,8 @@ def run_synthetic_cli(args: Any) -> int:
     agent = VisualAgent(detector=args.detector, **kwargs, **agent_kwargs(args))
     report = evaluate_synthetic(args.n, args.seed, agent=agent,
                                 progress=not args.no_progress and not args.json, failures=failures,
-                                run_kwargs=reasoning_kwargs(args))
+                                run_kwargs=reasoning_kwargs(args),
+                                shard=parse_shard(getattr(args, "shard", None)))
     if args.failures:
         with open(args.failures, "w", encoding="utf-8") as fh:
             for f in failures:

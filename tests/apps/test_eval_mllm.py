@@ -41,3 +41,18 @@ def test_direct_mode_scores_every_question_type_on_the_same_items():
     assert rep["direct"]["accuracy"] == pytest.approx(yes / 10)
     assert per["count"]["correct"] == 0 and len(model.requests) == 10
     assert rep["rows"][0]["question"] != "" and "direct" in format_report(rep)
+
+
+def test_shards_are_disjoint_and_cover_the_run():
+    from lavr.apps.evaluate import parse_shard, shard_items
+    from lavr.core_model.errors import InputError
+
+    items = list("abcdefg")
+    parts = [shard_items(items, (k, 3)) for k in range(3)]
+    assert sorted(i for p in parts for i, _ in p) == list(range(7))
+    assert parts[1] == [(1, "b"), (4, "e")]
+    assert shard_items(items, None) == list(enumerate(items))
+    assert parse_shard("1/2") == (1, 2) and parse_shard(None) is None
+    for bad in ("2/2", "x", "1/0", "-1/2"):
+        with pytest.raises(InputError, match="--shard takes K/N"):
+            parse_shard(bad)
