@@ -1,60 +1,105 @@
-"""``lavr embodied``: the pixel-only embodied agent on BabyAI/MiniGrid levels.
+"""``lavr embodied``: the embodied agent on BabyAI/MiniGrid levels, from pixels.
 
-    lavr embodied babyai --env BabyAI-GoToRedBall-v0 --episodes 100 --seed 0 [--json]
-    lavr embodied babyai --envs all-supported --episodes 100 --seed 0
+    lavr embodied babyai --level BabyAI-GoToRedBall-v0 --episodes 100 --seed 0 [--json]
+    lavr embodied babyai --levels all --episodes 100 --seed 0 --view partial
+    lavr embodied babyai --level BabyAI-BossLevel-v0 --episodes 3 --save-html /tmp/reports
+    lavr embodied babyai --level BabyAI-GoToLocal-v0 --episodes 5 --model openai:...
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from lavr.core_model.errors import InputError
 
-ALL_SUPPORTED = "all-supported"
+ALL_LEVELS = "all"
 
 
 def add_parser(sub: Any) -> None:
     """Register ``lavr embodied`` on the CLI's subparsers."""
-    p = sub.add_parser("embodied", help="embodied agent from RGB frames: BabyAI/MiniGrid levels")
+    p = sub.add_parser("embodied", help="embodied agent from RGB pictures: BabyAI/MiniGrid levels")
     esub = p.add_subparsers(dest="embodied_command", required=True, parser_class=type(p))
     b = esub.add_parser("babyai", help="run BabyAI levels and print success rate and mean steps")
     which = b.add_mutually_exclusive_group(required=True)
-    which.add_argument("--env", help="one environment id, e.g. BabyAI-GoToRedBall-v0")
-    which.add_argument("--envs", help=f"comma-separated ids, or '{ALL_SUPPORTED}'")
+    which.add_argument("--level", "--env", dest="level",
+                       help="one environment id, e.g. BabyAI-GoToRedBall-v0")
+    which.add_argument("--levels", "--envs", dest="levels",
+                       help=f"comma-separated ids, or '{ALL_LEVELS}' (GoToRedBall to BossLevel)")
+    b.add_argument("--view", choices=("partial", "full"), default="partial",
+                   help="partial: the standard 7x7 egocentric view (default); full: top-down frame")
     b.add_argument("--episodes", type=int, default=100, help="episodes per level (default 100)")
     b.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
-    b.add_argument("--trace-dir", metavar="DIR", help="write every episode's frames here")
-    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.add_argument("--model", default=None,
+                   help="controller model (rule, openai:..., transformers:...); default: rules")
+    b.add_argument("--max-steps", type=int, default=None,
+                   help="agent-side step budget per episode (default: the level's own limit)")
+    b.add_argument("--trace-dir", metavar="DIR", help="write every episode's step pictures here")
+    b.add_argument("--save-html", metavar="DIR",
+                   help="write one self-contained HTML report per episode into DIR")
+    b.add_argument("--json", action="store_true", help="print one JSON object (with traces)")
     b.set_defaults(func=run_babyai)
 
 
+def _levels(args: argparse.Namespace) -> list[str]:
+    from lavr.episodes.embodied.babyai import LEVELS
+
+    if args.level:
+        return [args.level]
+    if args.levels.strip() == ALL_LEVELS:
+        return list(LEVELS)
+    levels = [e.strip() for e in args.levels.split(",") if e.strip()]
+    if not levels:
+        raise InputError("--levels is empty")
+    return levels
+
+
+def _controller(args: argparse.Namespace) -> Any:
+    from lavr.core_model.select import load_model
+    from lavr.episodes.controller import ModelController
+    from lavr.episodes.embodied.agent import EmbodiedAgent
+    from lavr.episodes.embodied.babyai import ACTIONS
+
+    rules = EmbodiedAgent(view=args.view)
+    model = load_model(args.model) if args.model else None
+    if model is None:
+        return rules
+    return ModelController(model, rules, actions=ACTIONS)
+
+
 def run_babyai(args: argparse.Namespace) -> int:
-    """``lavr embodied babyai``: evaluate levels and print the table."""
-    from lavr.agents.embodied.agent import EmbodiedAgent
-    from lavr.agents.embodied.babyai import SUPPORTED_ENVS, evaluate_env
+    """``lavr embodied babyai``: evaluate levels and print the table (or JSON)."""
+    from lavr.episodes.embodied.babyai import evaluate_env
 
     if args.episodes < 1:
         raise InputError(f"--episodes must be >= 1, got {args.episodes}")
-    if args.env:
-        envs = [args.env]
-    elif args.envs == ALL_SUPPORTED:
-        envs = list(SUPPORTED_ENVS)
-    else:
-        envs = [e.strip() for e in args.envs.split(",") if e.strip()]
-    agent = EmbodiedAgent()
+    if args.max_steps is not None and args.max_steps < 1:
+        raise InputError(f"--max-steps must be >= 1, got {args.max_steps}")
+    levels = _levels(args)
+    agent = _controller(args)
+    html_dir = Path(args.save_html) if args.save_html else None
     results = []
     if not args.json:
-        print(f"{'environment':30} {'episodes':>8} {'success':>8} {'reward':>7} {'steps':>7}")
-    for env_id in envs:
-        r = evaluate_env(env_id, episodes=args.episodes, seed=args.seed, agent=agent,
-                         trace_dir=args.trace_dir)
+        print(f"{'level':34} {'episodes':>8} {'success':>8} {'reward':>7} {'steps':>7}")
+    for level in levels:
+        def save(i: int, ep: Any, level: str = level) -> None:
+            if html_dir is not None:
+                ep.save_html(html_dir / f"{level}-{args.seed + i}.html",
+                             title=f"{level}, seed {args.seed + i}")
+
+        r = evaluate_env(level, episodes=args.episodes, seed=args.seed, agent=agent,
+                         view=args.view, max_steps=args.max_steps, trace_dir=args.trace_dir,
+                         on_episode=save, keep_images=html_dir is not None)
         results.append(r)
         if not args.json:
-            print(f"{env_id:30} {len(r.episodes):>8} {r.success_rate:>8.1%} {r.mean_reward:>7.3f} "
+            print(f"{level:34} {len(r.episodes):>8} {r.success_rate:>8.1%} {r.mean_reward:>7.3f} "
                   f"{r.mean_steps:>7.2f}", flush=True)
     if args.json:
-        print(json.dumps({"benchmark": "babyai", "episodes": args.episodes, "seed": args.seed,
-                          "envs": [r.to_json() for r in results]}, indent=2))
+        print(json.dumps({"benchmark": "babyai", "view": args.view, "episodes": args.episodes,
+                          "seed": args.seed, "controller": args.model or "rules",
+                          "levels": [r.to_json(episodes=True) for r in results]}, indent=2))
+    elif html_dir is not None:
+        print(f"reports: {html_dir}/")
     return 0

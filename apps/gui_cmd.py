@@ -57,8 +57,8 @@ def _threads(n: int) -> None:
 
 
 def _task_list(args: argparse.Namespace) -> list[str]:
-    from lavr.agents.gui.browser import miniwob_tasks
-    from lavr.agents.gui.evaluate import SUPPORTED_TASKS
+    from lavr.episodes.gui.browser import miniwob_tasks
+    from lavr.episodes.gui.evaluate import SUPPORTED_TASKS
 
     if args.task:
         names = [args.task]
@@ -75,8 +75,8 @@ def _task_list(args: argparse.Namespace) -> list[str]:
 
 def run_miniwob(args: argparse.Namespace) -> int:
     """``lavr gui miniwob``: evaluate tasks one browser at a time and print the table."""
-    from lavr.agents.gui.agent import GuiAgent
-    from lavr.agents.gui.evaluate import evaluate_task
+    from lavr.episodes.gui.agent import GuiAgent
+    from lavr.episodes.gui.evaluate import evaluate_task
 
     if args.episodes < 1:
         raise InputError(f"--episodes must be >= 1, got {args.episodes}")
@@ -120,10 +120,10 @@ def _window(spec: str) -> tuple[int, int]:
 
 def run_url(args: argparse.Namespace) -> int:
     """``lavr gui url``: follow the instruction on the page and print the trace."""
-    from lavr.agents.gui.agent import GuiAgent
-    from lavr.agents.gui.browser import PageEnv, check_url
-    from lavr.agents.gui.instruction import parse_instruction
-    from lavr.agents.gui.loop import run_episode
+    from lavr.episodes.gui.agent import GuiAgent
+    from lavr.episodes.gui.browser import PageEnv, check_url
+    from lavr.episodes.gui.instruction import parse_instruction
+    from lavr.episodes.loop import run_episode
 
     url = check_url(args.target, allow_remote=args.allow_remote)
     if not args.instruction.strip():
@@ -157,7 +157,7 @@ def run_url(args: argparse.Namespace) -> int:
 
 def run_tasks(args: argparse.Namespace) -> int:
     """``lavr gui tasks``: print the supported MiniWoB++ tasks."""
-    from lavr.agents.gui.evaluate import SUPPORTED_TASKS
+    from lavr.episodes.gui.evaluate import SUPPORTED_TASKS
 
     sys.stdout.write("\n".join(SUPPORTED_TASKS) + "\n")
     return 0

@@ -1,4 +1,4 @@
-"""Imports flow one way: ``core_model ← tools ← planners ← agents ← apps``.
+"""Imports flow one way: ``core_model ← tools ← planners ← agents ← episodes ← apps``.
 
 The first half reads every module with :mod:`ast` (nothing is imported) and
 fails on any import of a higher layer: ``import lavr.X``, ``from lavr.X import``,
@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ("core_model", "tools", "planners", "agents", "apps")
+LAYERS = ("core_model", "tools", "planners", "agents", "episodes", "apps")
 RANK = {name: i for i, name in enumerate(LAYERS)}
 HEAVY = ("torch", "torchvision", "ultralytics", "easyocr", "transformers", "segment_anything")
 
@@ -138,7 +138,7 @@ def test_no_upward_imports() -> None:
         rel_name = path.relative_to(ROOT).as_posix()
         violations += check_source(path.read_text(encoding="utf-8"), layer, rel, rel_name)
     assert not violations, "imports against the layer order (core_model ← tools ← planners ← "
-    "agents ← apps):\n" + "\n".join(map(str, violations))
+    "agents ← episodes ← apps):\n" + "\n".join(map(str, violations))
 
 
 # The checker itself must catch what it claims to: these run it on snippets.
@@ -159,6 +159,9 @@ def test_no_upward_imports() -> None:
         ("planners", "rule.py", "if TYPE_CHECKING:\n    from lavr.agents.state import S\n"),
         ("agents", "graph.py", "import apps.cli"),
         ("agents", "graph.py", "from tools.detect import x"),
+        ("agents", "graph.py", "from lavr.episodes.loop import run_episode"),
+        ("episodes", "loop.py", "from lavr.apps.cli import main"),
+        ("episodes", "embodied/agent.py", "from ...apps import cli"),
     ],
 )
 def test_checker_catches(layer: str, rel: str, source: str) -> None:
@@ -175,6 +178,8 @@ def test_checker_catches(layer: str, rel: str, source: str) -> None:
         ("tools", "__init__.py", "from . import detections"),
         ("planners", "rule.py", "from lavr.tools.registry import ToolRegistry"),
         ("agents", "graph.py", "import lavr.planners.plan\nfrom lavr import tools"),
+        ("episodes", "loop.py", "from lavr.agents.html_report import png_data_uri"),
+        ("episodes", "embodied/agent.py", "from ..loop import Action"),
         ("apps", "cli.py", "from lavr.agents import VisualAgent\nimport importlib"),
         ("apps", "cli.py", "import numpy, torch\nfrom PIL import Image"),
     ],

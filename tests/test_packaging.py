@@ -1,6 +1,6 @@
 """Install-mode tests: the wheel, a plain (non-editable) install, the editable install.
 
-The repository root holds ``core_model/ tools/ planners/ agents/ apps/``; the
+The repository root holds ``core_model/ tools/ planners/ agents/ episodes/ apps/``; the
 ``package-dir`` mapping in pyproject.toml installs them as ``lavr.core_model``
 ... ``lavr.apps``. These tests check that the mapping really produces that
 layout outside the repository, so nothing works only because the tests run
@@ -29,7 +29,7 @@ except ModuleNotFoundError:  # Python 3.10
     tomllib = pytest.importorskip("tomli")
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ("core_model", "tools", "planners", "agents", "apps")
+LAYERS = ("core_model", "tools", "planners", "agents", "episodes", "apps")
 # Files at the repo root that a build may need besides the layer folders.
 BUILD_FILES = ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", "setup.py", "setup.cfg")
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")

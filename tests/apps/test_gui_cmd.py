@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lavr.agents.gui.browser import BrowserUnavailableError, check_url, chromium_paths
 from lavr.apps.cli import main
 from lavr.core_model.errors import InputError
+from lavr.episodes.gui.browser import BrowserUnavailableError, check_url, chromium_paths
 
 try:
     chromium_paths()
@@ -57,12 +57,29 @@ def test_url_follows_instruction_on_local_page(tmp_path: Path,
 
 def test_embodied_babyai_json(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("minigrid")
-    assert main(["embodied", "babyai", "--env", "BabyAI-GoToObj-v0", "--episodes", "2",
+    assert main(["embodied", "babyai", "--level", "BabyAI-GoToObj-v0", "--episodes", "2",
                  "--seed", "3", "--json"]) == 0
-    out = capsys.readouterr().out
-    data = json.loads(out[out.index("{"):])
-    env = data["envs"][0]
-    assert env["episodes"] == 2 and env["success_rate"] == 1.0 and env["mean_steps"] > 0
+    data = json.loads(capsys.readouterr().out)  # stdout is the JSON object only
+    level = data["levels"][0]
+    assert data["view"] == "partial" and data["controller"] == "rules"
+    assert level["episodes"] == 2 and level["success_rate"] == 1.0 and level["mean_steps"] > 0
+    step = level["runs"][0]["trace"][0]
+    assert step["percepts"][0]["tool"] == "grid_cells" and step["controller"] == "rules"
+
+
+def test_embodied_babyai_html_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("minigrid")
+    assert main(["embodied", "babyai", "--level", "BabyAI-GoToRedBall-v0", "--episodes", "1",
+                 "--seed", "5", "--save-html", str(tmp_path)]) == 0
+    page = (tmp_path / "BabyAI-GoToRedBall-v0-5.html").read_text()
+    assert "data:image/png;base64," in page and "grid_cells" in page and "success" in page
+
+
+def test_embodied_unknown_level_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("minigrid")
+    assert main(["embodied", "babyai", "--level", "BabyAI-NoSuchLevel-v0", "--episodes", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "unknown environment" in err and "Traceback" not in err and len(err.splitlines()) == 1
 
 
 def test_unknown_task_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lavr.agents.gui.instruction import Intent, parse_instruction
+from lavr.episodes.gui.instruction import Intent, parse_instruction
 
 
 @pytest.mark.parametrize(("text", "rule", "ops"), [

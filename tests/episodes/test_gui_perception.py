@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from lavr.agents.gui.perception import find_elements, text_similarity
+from lavr.episodes.gui.perception import find_elements, text_similarity
 
 
 def _screen() -> np.ndarray:

@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lavr.agents.gui.agent import GuiAgent
-from lavr.agents.gui.browser import MiniWoBEnv
-from lavr.agents.gui.loop import Episode, TaskResult, run_episode
+from lavr.episodes.gui.agent import GuiAgent
+from lavr.episodes.gui.browser import MiniWoBEnv
+from lavr.episodes.loop import Episode, TaskResult, run_episode
 
 logger = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ class Intent:
         target: Text to match on the element, or on its label for inputs and
             checkboxes; empty to choose by ``index`` or kind alone.
         kinds: Element kinds that may be chosen (see
-            :data:`lavr.agents.gui.perception.ELEMENT_KINDS`).
+            :data:`lavr.episodes.gui.perception.ELEMENT_KINDS`).
         index: 0-based position among the elements of ``kinds`` in reading
             order, used when ``target`` is empty (or as a fallback for labels).
         text: What to type (``op == "type"``).

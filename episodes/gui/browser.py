@@ -1,6 +1,6 @@
 """Headless Chromium environments: MiniWoB++ tasks and any local page.
 
-Both hand the agent only :class:`~lavr.agents.gui.loop.Observation` objects
+Both hand the agent only :class:`~lavr.episodes.loop.Observation` objects
 (screenshot + instruction). :class:`MiniWoBEnv` wraps the ``miniwob`` gymnasium
 package; the page's DOM, which MiniWoB++ puts in every observation, is kept out
 of it (the number of DOM elements goes to ``info`` for logs only).
@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from lavr.agents.gui.loop import Action, Observation, Transition
 from lavr.core_model.errors import InputError, LavrError
+from lavr.episodes.loop import Action, Observation, Transition
 
 logger = logging.getLogger(__name__)
 

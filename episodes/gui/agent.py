@@ -6,7 +6,7 @@ picks the element that best matches the intent and clicks its centre; a
 ``type`` intent then types its text. After a click that moves things outside
 the clicked element (a tab switch, an expanding section) the agent waits until
 two consecutive screenshots agree before acting again. The agent never sees
-anything but the :class:`~lavr.agents.gui.loop.Observation`: pixels and the
+anything but the :class:`~lavr.episodes.loop.Observation`: pixels and the
 instruction.
 """
 
@@ -15,13 +15,13 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from lavr.agents.gui.instruction import GuiPlan, Intent, parse_instruction
-from lavr.agents.gui.loop import Action, Decision, Observation
-from lavr.agents.gui.perception import (
+from lavr.episodes.gui.instruction import GuiPlan, Intent, parse_instruction
+from lavr.episodes.gui.perception import (
     ScreenElement,
     ScreenParse,
     TextReader,
@@ -29,6 +29,7 @@ from lavr.agents.gui.perception import (
     read_texts,
     text_similarity,
 )
+from lavr.episodes.loop import Action, Decision, Observation, Percept, PerceptionCall
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,9 @@ class GuiAgent:
         settle_steps: Wait steps allowed after a click for the screen to stop moving.
     """
 
+    #: The GUI agent reads the screen itself (no registered perception tools yet).
+    perception: tuple[PerceptionCall, ...] = ()
+
     def __init__(self, *, text_reader: TextReader | None = None,
                  match_threshold: float = MATCH_THRESHOLD, max_waits: int = 2,
                  settle_steps: int = 4) -> None:
@@ -102,7 +106,11 @@ class GuiAgent:
         logger.info("plan (%s): %s", self.plan.rule, "; ".join(i.describe() for i in self.plan.intents)
                     or "nothing understood")
 
-    def decide(self, observation: Observation) -> Decision:
+    def acted(self, action: Action) -> None:
+        """Nothing to record: the GUI agent re-reads the screen every step."""
+
+    def decide(self, observation: Observation,
+               percepts: Mapping[str, Percept] | None = None) -> Decision:
         """Choose the next action from the screenshot alone."""
         image = observation.image
         wait = self._settle(image)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lavr.agents.gui.browser import BrowserUnavailableError, chromium_paths
+from lavr.episodes.gui.browser import BrowserUnavailableError, chromium_paths
 
 try:
     chromium_paths()
@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.slow,
 def gui_agent():
     import torch
 
-    from lavr.agents.gui.agent import GuiAgent
+    from lavr.episodes.gui.agent import GuiAgent
 
     torch.set_num_threads(1)
     return GuiAgent()
@@ -36,7 +36,7 @@ def gui_agent():
 @pytest.mark.parametrize("task", ["click-button", "click-dialog", "enter-text", "click-checkboxes",
                                   "login-user"])
 def test_solves_fixed_seeds(task: str, gui_agent, tmp_path: Path) -> None:
-    from lavr.agents.gui.evaluate import evaluate_task
+    from lavr.episodes.gui.evaluate import evaluate_task
 
     result = evaluate_task(task, episodes=2, seed=100, agent=gui_agent, trace_dir=tmp_path)
     failed = [e.to_json() for e in result.episodes if not e.success]
@@ -47,7 +47,7 @@ def test_solves_fixed_seeds(task: str, gui_agent, tmp_path: Path) -> None:
 
 
 def test_agent_never_sees_the_dom(gui_agent) -> None:
-    from lavr.agents.gui.browser import MiniWoBEnv
+    from lavr.episodes.gui.browser import MiniWoBEnv
 
     with MiniWoBEnv("click-button") as env:
         obs = env.reset(seed=3)

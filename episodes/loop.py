@@ -1,11 +1,24 @@
-"""The perceive–plan–act loop shared by the GUI and the embodied agents.
+"""The episode loop shared by the GUI and the embodied agents.
 
 An :class:`Environment` hands out :class:`Observation` objects — pixels and the
-instruction, nothing else — and takes :class:`Action` objects. A
-:class:`Policy` turns an observation into a :class:`Decision`. :func:`run_episode`
-alternates the two under a step budget and keeps a trace (one
-:class:`StepRecord` per decision, with the screenshot and the chosen point)
-that :meth:`Episode.save_trace` draws to PNG files.
+instruction, nothing else — and takes :class:`Action` objects. Each step
+:func:`run_episode`
+
+1. observes;
+2. runs the policy's perception tools (:class:`PerceptionCall`: a tool name
+   and arguments) from a :class:`~lavr.tools.registry.ToolRegistry` on the
+   observation, through the same argument validation and result cache as a
+   visual question's steps;
+3. lets the controller (a :class:`Policy`: rules, or
+   :class:`~lavr.episodes.controller.ModelController`) choose the next action
+   from the observation and the percepts;
+4. acts, and decides whether the episode is done (the environment ended it,
+   the controller said ``done``, or the step budget is spent).
+
+Every step is traced (:class:`StepRecord`: percepts with timings, the
+controller that chose, the action, the picture with the chosen point);
+:meth:`Episode.to_json` is the ``--json`` form, :meth:`Episode.save_trace`
+draws PNG files and :meth:`Episode.save_html` writes a self-contained report.
 
 Environment bookkeeping (reward, episode end, the benchmark's own info such as
 a DOM) stays in :class:`Transition` and never reaches the policy.
@@ -13,9 +26,11 @@ a DOM) stays in :class:`Transition` and never reaches the policy.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,8 +38,11 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image, ImageDraw
 
+from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache, ToolContext
 from lavr.tools.detections import Detections
 from lavr.tools.draw import draw_detections
+from lavr.tools.errors import ToolError
+from lavr.tools.registry import ToolRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +162,8 @@ class Decision:
         point: The chosen point, pixels (drawn on the trace image).
         overlay: Perceived elements/objects to draw on the trace image.
         target: Box of the chosen element, XYXY pixels.
+        controller: Who chose (``rules``, a model's name, or a fallback note).
+        attempts: A model controller's replies and their problems.
     """
 
     action: Action
@@ -151,6 +171,54 @@ class Decision:
     point: tuple[float, float] | None = None
     overlay: Detections | None = None
     target: tuple[float, float, float, float] | None = None
+    controller: str = "rules"
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PerceptionCall:
+    """A perception tool a policy wants run on every observation.
+
+    Attributes:
+        tool: Registered tool name, e.g. ``grid_cells``.
+        args: The tool's arguments (validated against its ``Args`` model).
+    """
+
+    tool: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Percept:
+    """One perception tool's result on one observation.
+
+    Attributes:
+        tool: Tool name.
+        args: Arguments as validated.
+        summary: The tool's one-line summary (or the error).
+        value: The tool's small JSON-able value.
+        artifact: The object the tool stored (e.g. a ``TileReading``), or None.
+        seconds: Time the tool took (0 when cached).
+        cached: The result came from the result cache.
+        error: The tool's error message, or ``""``.
+    """
+
+    tool: str
+    args: dict[str, Any]
+    summary: str
+    value: Any = None
+    artifact: Any = None
+    seconds: float = 0.0
+    cached: bool = False
+    error: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-able record (no artifact)."""
+        out: dict[str, Any] = {"tool": self.tool, "args": self.args, "summary": self.summary,
+                               "seconds": round(self.seconds, 4), "cached": self.cached}
+        if self.error:
+            out["error"] = self.error
+        return out
 
 
 class Environment(Protocol):
@@ -164,13 +232,80 @@ class Environment(Protocol):
 
 
 class Policy(Protocol):
-    """Anything that chooses actions from observations."""
+    """A controller: chooses actions from observations and percepts.
+
+    Attributes:
+        perception: Perception tools to run on every observation before :meth:`decide`.
+    """
+
+    perception: Sequence[PerceptionCall]
 
     def reset(self, instruction: str) -> None:
         """Forget the previous episode; plan for ``instruction``."""
 
-    def decide(self, observation: Observation) -> Decision:
+    def decide(self, observation: Observation, percepts: Mapping[str, Percept]) -> Decision:
         """Choose the next action."""
+
+    def acted(self, action: Action) -> None:
+        """The action actually taken this step (another controller may have chosen it)."""
+
+
+class Perceiver:
+    """Runs perception tools on observations through a registry and a result cache.
+
+    Args:
+        registry: The tools.
+        cache: Result cache keyed by (image content, tool, args); repeated views are free.
+    """
+
+    def __init__(self, registry: ToolRegistry, *, cache: ResultCache | None = None) -> None:
+        self.registry = registry
+        self.cache = cache if cache is not None else ResultCache(max_entries=256)
+        self.artifacts = ArtifactStore()
+        self.experts = ExpertPool()
+
+    def run(self, image: np.ndarray, calls: Sequence[PerceptionCall]) -> dict[str, Percept]:
+        """Every call's :class:`Percept`, by tool name (errors are recorded, not raised)."""
+        digest = hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()
+        ctx = ToolContext(image=image, image_hash=digest, artifacts=self.artifacts,
+                          experts=self.experts, cache=self.cache)
+        out: dict[str, Percept] = {}
+        for call in calls:
+            out[call.tool] = self._one(call, ctx)
+        return out
+
+    def _one(self, call: PerceptionCall, ctx: ToolContext) -> Percept:
+        start = time.perf_counter()
+        try:
+            tool = self.registry.get(call.tool)
+            args = self.registry.parse_args(call.tool, dict(call.args))
+        except ToolError as exc:
+            return Percept(call.tool, dict(call.args), str(exc), error=str(exc))
+        key = ResultCache.key(ctx.image_hash, call.tool, args) if tool.cacheable else None
+        hit = self.cache.get(key) if key is not None else None
+        if hit is not None:
+            result, artifact = hit
+            return Percept(call.tool, args.model_dump(), result.summary, result.value, artifact,
+                           0.0, True)
+        try:
+            result = tool.run(args, ctx)
+        except ToolError as exc:
+            return Percept(call.tool, args.model_dump(), str(exc), error=str(exc),
+                           seconds=time.perf_counter() - start)
+        artifact = self.artifacts.get(result.artifact_id) if result.artifact_id else None
+        if result.artifact_id:
+            self.artifacts.discard(result.artifact_id)
+        if key is not None:
+            self.cache.put(key, (result, artifact))
+        return Percept(call.tool, args.model_dump(), result.summary, result.value, artifact,
+                       time.perf_counter() - start)
+
+
+def episode_registry() -> ToolRegistry:
+    """The perception tools episodes use (the grid-world tile reader)."""
+    from lavr.tools.gridworld import TOOLS
+
+    return ToolRegistry(TOOLS)
 
 
 @dataclass
@@ -187,6 +322,9 @@ class StepRecord:
         point: Chosen point in pixels.
         overlay: Elements/objects perceived.
         target: Box of the chosen element.
+        percepts: The perception tools' results this step.
+        controller: Who chose the action (``rules``, a model's name, or a fallback note).
+        attempts: The model controller's replies and problems, when it was asked.
     """
 
     step: int
@@ -198,12 +336,20 @@ class StepRecord:
     point: tuple[float, float] | None = None
     overlay: Detections | None = None
     target: tuple[float, float, float, float] | None = None
+    percepts: list[Percept] = field(default_factory=list)
+    controller: str = "rules"
+    attempts: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-able dict (no pixels)."""
         out: dict[str, Any] = {"step": self.step, "action": self.action.to_json(),
                                "summary": self.summary, "seconds": round(self.seconds, 3),
-                               "reward": round(float(self.reward), 4)}
+                               "reward": round(float(self.reward), 4),
+                               "controller": self.controller}
+        if self.percepts:
+            out["percepts"] = [p.to_json() for p in self.percepts]
+        if self.attempts:
+            out["attempts"] = self.attempts
         if self.point is not None:
             out["point"] = [round(float(v), 1) for v in self.point]
         if self.target is not None:
@@ -267,6 +413,15 @@ class Episode:
         files.append(js)
         return files
 
+    def save_html(self, path: str | Path, *, title: str = "", scale: int = 4) -> Path:
+        """Write the self-contained HTML report (:func:`lavr.episodes.report.episode_html`)."""
+        from lavr.episodes.report import episode_html
+
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(episode_html(self, title=title, scale=scale), encoding="utf-8")
+        return out
+
 
 def draw_step(rec: StepRecord, *, scale: int = 3) -> Image.Image:
     """A step's image with perceived elements, the chosen element and point, and the action.
@@ -305,15 +460,17 @@ def draw_step(rec: StepRecord, *, scale: int = 3) -> Image.Image:
 
 
 def run_episode(env: Environment, policy: Policy, *, seed: int | None = None, max_steps: int = 20,
-                keep_images: bool = True) -> Episode:
-    """Run one episode: observe, decide, act, until the environment or the policy ends it.
+                keep_images: bool = True, perceiver: Perceiver | None = None) -> Episode:
+    """Run one episode: observe, perceive, choose, act, until the episode is done.
 
     Args:
         env: The environment.
-        policy: The policy; it sees only :class:`Observation` objects.
+        policy: The controller; it sees only :class:`Observation` objects and percepts.
         seed: Seed for ``env.reset``.
         max_steps: Step budget (decisions, ``done`` included).
         keep_images: Keep each step's observation image in the trace.
+        perceiver: Runs the policy's perception tools (default: one over
+            :func:`episode_registry`, made when the policy asks for any).
 
     Returns:
         The :class:`Episode`; ``success`` comes from ``info["success"]`` of the
@@ -324,16 +481,22 @@ def run_episode(env: Environment, policy: Policy, *, seed: int | None = None, ma
     """
     if max_steps < 1:
         raise ValueError(f"max_steps must be >= 1, got {max_steps}")
+    calls = tuple(getattr(policy, "perception", ()))
+    if calls and perceiver is None:
+        perceiver = Perceiver(episode_registry())
     obs = env.reset(seed=seed)
     policy.reset(obs.instruction)
     episode = Episode(instruction=obs.instruction)
     for step in range(1, max_steps + 1):
         start = time.perf_counter()
-        decision = policy.decide(obs)
+        percepts = perceiver.run(obs.image, calls) if perceiver is not None and calls else {}
+        decision = policy.decide(obs, percepts)
         seconds = time.perf_counter() - start
         rec = StepRecord(step, decision.action, decision.summary, seconds,
                          image=obs.image if keep_images else None, point=decision.point,
-                         overlay=decision.overlay, target=decision.target)
+                         overlay=decision.overlay, target=decision.target,
+                         percepts=list(percepts.values()), controller=decision.controller,
+                         attempts=decision.attempts)
         episode.steps.append(rec)
         logger.debug("step %d: %s  %s (%.2fs)", step, decision.action.describe(),
                      decision.summary, seconds)

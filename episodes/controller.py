@@ -1,0 +1,168 @@
+"""The controller role for episodes: a model chooses the next action, the rules stand by.
+
+:class:`ModelController` wraps a rule controller (the fallback). Every step the
+fallback reads the percepts first (so its map and mission state stay current
+whatever is chosen), then the model is shown the instruction, the picture (if
+it sees images), the fallback's description of the state, the actions
+allowed, and asked for one typed JSON object (:class:`ActionChoice`). A reply
+that does not parse or names an action that is not allowed goes back to the
+model with the problems, a bounded number of times; after that the rules'
+action is taken and the step says so — the same validate / re-ask / fall back
+contract as plans. Whatever is chosen is reported to the fallback
+(:meth:`Policy.acted`), so it keeps track of the world.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lavr.core_model.errors import LavrError, ModelOutputError, log_recovered
+from lavr.core_model.messages import Message
+from lavr.core_model.model import MultimodalModel
+from lavr.core_model.structured import json_schema_of, parse_structured
+from lavr.episodes.loop import Action, Decision, Observation, Percept, PerceptionCall
+
+logger = logging.getLogger(__name__)
+
+#: Generation cap per action choice.
+ACT_MAX_TOKENS = 96
+#: The prompt (a constant, never mutated).
+ACT_PROMPT = """You control an agent in an environment, one action per turn.
+Instruction: {instruction}
+
+What the agent knows:
+{state}
+
+Perception this step:
+{percepts}
+
+Allowed actions: {actions}.
+The rules would choose: {suggestion}.
+Reply with one JSON object: {{"action": "<one allowed action>", "reason": "<a few words>"}}"""
+
+
+class ActionChoice(BaseModel):
+    """The model's action as it writes it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    action: str = Field(min_length=1, max_length=40)
+    reason: str = Field(default="", max_length=300)
+
+
+class RuleController(Protocol):
+    """What a model controller needs from the rules it falls back on."""
+
+    perception: Sequence[PerceptionCall]
+
+    def reset(self, instruction: str) -> None: ...
+
+    def decide(self, observation: Observation, percepts: Mapping[str, Percept]) -> Decision: ...
+
+    def acted(self, action: Action) -> None: ...
+
+    def describe_state(self) -> str: ...
+
+    def finished(self) -> bool: ...
+
+
+class ModelController:
+    """A model as the episode's controller (see the module docstring).
+
+    Args:
+        model: The model.
+        fallback: The rule controller (also keeps the map and the mission state).
+        actions: Action names the environment accepts.
+        retries: Re-asks after an unusable reply.
+        max_new_tokens: Generation cap per choice.
+        show_suggestion: Show the model what the rules would do (off: the model decides alone).
+    """
+
+    def __init__(self, model: MultimodalModel, fallback: RuleController, *,
+                 actions: Sequence[str], retries: int = 1,
+                 max_new_tokens: int = ACT_MAX_TOKENS, show_suggestion: bool = False) -> None:
+        self.model = model
+        self.fallback = fallback
+        self.actions = tuple(actions)
+        self.retries = max(int(retries), 0)
+        self.max_new_tokens = max_new_tokens
+        self.show_suggestion = show_suggestion
+        self.perception = tuple(fallback.perception)
+
+    def reset(self, instruction: str) -> None:
+        """Start an episode (the fallback parses the instruction)."""
+        self.instruction = instruction
+        self.fallback.reset(instruction)
+
+    def acted(self, action: Action) -> None:
+        """Pass the action taken on to the fallback."""
+        self.fallback.acted(action)
+
+    def messages(self, observation: Observation, percepts: Mapping[str, Percept],
+                 rules: Decision) -> list[Message]:
+        """The conversation for one choice."""
+        seen = "\n".join(f"- {p.tool}: {p.summary}" for p in percepts.values()) or "- none"
+        suggestion = (f"{rules.action.kind} ({rules.summary})" if self.show_suggestion
+                      else "(not shown)")
+        text = ACT_PROMPT.format(instruction=observation.instruction,
+                                 state=self.fallback.describe_state(), percepts=seen,
+                                 actions=", ".join(self.actions), suggestion=suggestion)
+        if self.model.sees_images:
+            return [Message.user(observation.image, text)]
+        return [Message.user(text)]
+
+    def _check(self, raw: str) -> tuple[ActionChoice | None, list[str]]:
+        try:
+            choice = parse_structured(raw, ActionChoice)
+        except ModelOutputError as exc:
+            return None, exc.problems
+        if choice.action not in self.actions:
+            return None, [f"action {choice.action!r} is not allowed; choose one of "
+                          f"{', '.join(self.actions)}"]
+        return choice, []
+
+    def decide(self, observation: Observation, percepts: Mapping[str, Percept]) -> Decision:
+        """The model's action, or the rules' after unusable replies."""
+        rules = self.fallback.decide(observation, percepts)
+        if self.fallback.finished():
+            return rules  # the mission is done by the environment's rules: nothing to choose
+        msgs = self.messages(observation, percepts, rules)
+        schema = json_schema_of(ActionChoice)
+        attempts: list[dict[str, Any]] = []
+        problems: list[str] = []
+        for i in range(1, self.retries + 2):
+            t0 = time.perf_counter()
+            try:
+                raw = self.model.generate(msgs, json_schema=schema, schema_name="action",
+                                          max_new_tokens=self.max_new_tokens, task="act")
+            except Exception as exc:  # noqa: BLE001 - the rules take over
+                if not isinstance(exc, LavrError):
+                    log_recovered(logger, exc, "%s crashed while choosing an action; the rules "
+                                  "choose", self.model.name)
+                problems = [f"model failed: {exc}"]
+                attempts.append({"attempt": i, "error": problems[0],
+                                 "seconds": round(time.perf_counter() - t0, 4)})
+                break
+            choice, problems = self._check(raw)
+            attempts.append({"attempt": i, "raw": raw[:500],
+                             "error": "; ".join(problems) or None,
+                             "seconds": round(time.perf_counter() - t0, 4)})
+            if choice is not None:
+                action = Action(choice.action)
+                if action.kind != rules.action.kind:
+                    self.fallback.acted(action)
+                return Decision(action, f"{self.model.name}: {choice.reason or choice.action}",
+                                overlay=rules.overlay, controller=self.model.name,
+                                attempts=attempts)
+            msgs = msgs + [Message.assistant(raw), Message.user(
+                "That reply cannot be used: " + "; ".join(problems)
+                + ". Reply with one corrected JSON object only.")]
+        return Decision(rules.action, f"rule fallback: {rules.summary}", point=rules.point,
+                        overlay=rules.overlay, target=rules.target,
+                        controller=f"rules (fallback: {'; '.join(problems)[:200]})",
+                        attempts=attempts)

@@ -1,0 +1,78 @@
+"""A self-contained HTML report of one episode: instruction, outcome, and every step.
+
+Like a visual question's report (:mod:`lavr.agents.html_report`): pictures are
+inlined as PNG data URIs and the style sheet is inline, so the file opens
+anywhere offline. Each step shows the observation with the perceived objects,
+the chosen cell or element and point drawn, the perception tools' summaries
+and timings, who chose the action (rules or a model, and any fallback) and why.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import TYPE_CHECKING, Any
+
+from lavr.agents.html_report import png_data_uri
+
+if TYPE_CHECKING:
+    from lavr.episodes.loop import Episode
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #222;
+       line-height: 1.45; padding: 0 1rem; }
+h1 { font-size: 1.4rem; margin-bottom: .2rem; }
+.outcome { font-size: 1.1rem; padding: .6rem .9rem; margin: 1rem 0; border-left: 4px solid; }
+.ok { background: #eef6ee; border-color: #3c8c3c; }
+.fail { background: #fff4f4; border-color: #d66; }
+.meta { color: #666; font-size: .85rem; }
+details { border: 1px solid #ddd; border-radius: 4px; margin: .35rem 0; padding: .3rem .6rem; }
+summary { cursor: pointer; }
+figure { margin: .5rem 0; }
+figure img { max-width: 100%; border: 1px solid #ccc; image-rendering: pixelated; }
+pre { background: #f6f6f6; padding: .5rem; overflow-x: auto; font-size: .8rem; }
+"""
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def episode_html(episode: Episode, *, title: str = "", scale: int = 4) -> str:
+    """The report as one HTML document.
+
+    Args:
+        episode: A finished episode (steps keep their images when run with ``keep_images``).
+        title: Heading (default: the instruction).
+        scale: Integer enlargement of the step pictures.
+    """
+    from lavr.episodes.loop import draw_step
+
+    outcome = "success" if episode.success else "not solved"
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{_esc(title or episode.instruction)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_esc(title or episode.instruction)}</h1>",
+        f"<p class='meta'>instruction: {_esc(episode.instruction)}</p>",
+        f"<div class='outcome {'ok' if episode.success else 'fail'}'>{outcome}: "
+        f"{episode.n_actions} actions, reward {episode.reward:.3f}, ended by "
+        f"{_esc(episode.ended_by)}</div>",
+    ]
+    for rec in episode.steps:
+        secs = rec.seconds
+        head = (f"<summary><strong>{rec.step}</strong> {_esc(rec.action.describe())} "
+                f"<span class='meta'>[{_esc(rec.controller)}] {secs:.3f} s</span></summary>")
+        body = [f"<p>{_esc(rec.summary)}</p>"]
+        if rec.image is not None:
+            img = draw_step(rec, scale=scale)
+            body.append(f"<figure><img src='{png_data_uri(img)}' alt='step {rec.step}'></figure>")
+        for p in rec.percepts:
+            cached = " (cached)" if p.cached else ""
+            body.append(f"<p class='meta'>perception <strong>{_esc(p.tool)}</strong>"
+                        f"{cached} {p.seconds:.3f} s: {_esc(p.summary)}</p>")
+        if rec.attempts:
+            body.append(f"<pre>{_esc(json.dumps(rec.attempts, indent=1, default=str))}</pre>")
+        parts.append(f"<details{' open' if rec.step == 1 else ''}>{head}{''.join(body)}"
+                     "</details>")
+    parts.append("</body></html>")
+    return "".join(parts)

@@ -1,0 +1,53 @@
+"""The episode loop's controller role: a scripted model chooses actions; bad replies fall back."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lavr.core_model.scripted import ScriptedModel
+from lavr.episodes.controller import ModelController
+
+pytest.importorskip("minigrid")
+
+
+def _run(model: ScriptedModel, *, seed: int = 1004, max_steps: int = 60):
+    from lavr.episodes.embodied.agent import EmbodiedAgent
+    from lavr.episodes.embodied.babyai import ACTIONS, BabyAIEnv
+    from lavr.episodes.loop import run_episode
+
+    ctl = ModelController(model, EmbodiedAgent(), actions=ACTIONS, retries=1)
+    with BabyAIEnv("BabyAI-GoToRedBall-v0") as env:
+        return run_episode(env, ctl, seed=seed, max_steps=max_steps, keep_images=False)
+
+
+def test_model_actions_are_taken_and_the_map_follows_them() -> None:
+    # the model turns twice (a full half-turn the rules would not make), then says invalid things
+    replies = [json.dumps({"action": "left", "reason": "look around"}),
+               json.dumps({"action": "left", "reason": "look around"})]
+    replies += [json.dumps({"action": "fly"})] * 200
+    ep = _run(ScriptedModel(replies, repeat_last=True))
+    first, second = ep.steps[0], ep.steps[1]
+    assert first.action.kind == "left" and first.controller == "scripted"
+    assert second.action.kind == "left" and "look around" in second.summary
+    later = ep.steps[2]
+    assert later.controller.startswith("rules (fallback:") and "not allowed" in later.controller
+    assert len(later.attempts) == 2 and later.attempts[0]["raw"] == '{"action": "fly"}'
+    # the rules kept track of the model's turns, so they still solve the mission
+    assert ep.success, ep.to_json()["trace"][-3:]
+
+
+def test_broken_model_falls_back_to_rules_every_step() -> None:
+    ep = _run(ScriptedModel(["not json at all"], repeat_last=True))
+    assert ep.success
+    assert all(s.controller.startswith("rules (fallback:") for s in ep.steps[:-1])
+
+
+def test_model_is_shown_state_and_picture() -> None:
+    model = ScriptedModel([json.dumps({"action": "forward"})], repeat_last=True)
+    _run(model, max_steps=2)
+    req = model.requests_for("act")[0]
+    text = " ".join(getattr(p, "text", "") for m in req.messages for p in m.parts)
+    assert "go to the red ball" in text and "grid_cells" in text and "forward" in text
+    assert any(getattr(p, "image", None) is not None for m in req.messages for p in m.parts)
