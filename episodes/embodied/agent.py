@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from lavr.core_model.errors import InputError
 from lavr.episodes.embodied.mission import Mission, ObjectDesc, SubTask, parse_mission
-from lavr.episodes.embodied.planner import Plan, plan_to_face
+from lavr.episodes.embodied.planner import Plan, Reach
 from lavr.episodes.embodied.world import PORTABLE, Pos, Thing, WorldMap, step_pos
 from lavr.episodes.loop import Action, Decision, Observation, Percept, PerceptionCall
 from lavr.tools.gridworld import HEADINGS, TOOL_NAME, Tile, TileReading
@@ -93,6 +93,7 @@ class EmbodiedAgent:
         self._explore_goal: Pos | None = None
         self._started = False
         self._reading: TileReading | None = None
+        self._reach: dict[tuple[bool, frozenset[Pos]], Reach] = {}
         try:
             self.mission = parse_mission(instruction) if instruction else Mission("", ())
         except InputError as exc:
@@ -157,6 +158,17 @@ class EmbodiedAgent:
         elif last == "drop" and self._held_before is not None and self._front_tile is not None \
                 and self._front_tile.type == "floor":
             w.dropped(w.front())
+
+    def _plan(self, goals: Iterable[Pos], *, blockers: bool = False,
+              avoid: Iterable[Pos] = ()) -> Plan | None:
+        """Cheapest plan to face one of ``goals`` (searches are shared within one decision)."""
+        goal_set = set(goals)
+        if not goal_set:
+            return None
+        key = (blockers, frozenset(avoid))
+        if key not in self._reach:
+            self._reach[key] = Reach(self.world, blockers=blockers, avoid=key[1])
+        return self._reach[key].to_face(goal_set)
 
     def _perceive(self, percepts: Mapping[str, Percept]) -> TileReading:
         p = percepts.get(TOOL_NAME)
@@ -229,6 +241,7 @@ class EmbodiedAgent:
         """Choose the next action from the perception of this step."""
         reading = self._perceive(percepts)
         self._reading = reading
+        self._reach = {}
         w = self.world
         self._apply_last_action()
         if self.view == "full":
@@ -290,12 +303,10 @@ class EmbodiedAgent:
     def _go(self, goals: Iterable[Pos], why: str, *, final: str | None = None,
             avoid: Iterable[Pos] = ()) -> Choice | None:
         """Walk towards facing one of ``goals``; ``final`` is the action once facing one."""
-        w = self.world
         goals = set(goals)
         if not goals:
             return None
-        plan = plan_to_face(w, goals, avoid=avoid) or plan_to_face(w, goals, blockers=True,
-                                                                     avoid=avoid)
+        plan = self._plan(goals, avoid=avoid) or self._plan(goals, blockers=True, avoid=avoid)
         if plan is None:
             return None
         if not plan.actions:
@@ -390,9 +401,9 @@ class EmbodiedAgent:
             colour = w.things[p].tile.colour
             held = w.carrying
             has_key = held is not None and held.tile.type == "key" and held.tile.colour == colour
-            path = plan_to_face(w, {p})
+            path = self._plan({p})
             if path is None:
-                blocked = plan_to_face(w, {p}, blockers=True)
+                blocked = self._plan({p}, blockers=True)
                 if blocked is not None:  # move what stands in the way first
                     options.append(self._step(blocked, f"{why}: clearing the way to it"))
                 continue
@@ -433,11 +444,11 @@ class EmbodiedAgent:
                   and any(not w.known(step_pos(p, h)) for h in range(4))}
         goals = unseen | closed
         if self._explore_goal in goals:
-            keep = plan_to_face(w, {self._explore_goal})
-            best = plan_to_face(w, goals)
+            keep = self._plan({self._explore_goal})
+            best = self._plan(goals)
             if keep is not None and best is not None and keep.cost <= best.cost + 2:
                 return self._explore_step(keep)
-        plan = plan_to_face(w, goals) or plan_to_face(w, goals, blockers=True)
+        plan = self._plan(goals) or self._plan(goals, blockers=True)
         if plan is not None:
             self._explore_goal = plan.goal
             return self._explore_step(plan)

@@ -63,6 +63,57 @@ def _enter_cost(world: WorldMap, pos: Pos, *, blockers: bool) -> tuple[str, ...]
     return None
 
 
+class Reach:
+    """Every pose the agent can reach now, with the cheapest way there (one Dijkstra search).
+
+    Args:
+        world: The map (agent pose included).
+        blockers: Allow moving portable objects out of the way.
+        avoid: Cells not to walk through.
+    """
+
+    def __init__(self, world: WorldMap, *, blockers: bool = False,
+                 avoid: frozenset[Pos] = frozenset()) -> None:
+        start: State = (world.pos[0], world.pos[1], world.heading)
+        tie = itertools.count()
+        frontier: list[tuple[int, int, State]] = [(0, next(tie), start)]
+        self.cost: dict[State, int] = {start: 0}
+        self.back: dict[State, tuple[State, tuple[str, ...]]] = {}
+        enter: dict[Pos, tuple[tuple[str, ...], int] | None] = {}
+        while frontier:
+            cost, _, state = heapq.heappop(frontier)
+            if cost > self.cost.get(state, 1 << 30):
+                continue
+            x, y, d = state
+            moves: list[tuple[State, tuple[str, ...], int]] = [
+                ((x, y, (d - 1) % 4), ("left",), 1), ((x, y, (d + 1) % 4), ("right",), 1)]
+            ahead = step_pos((x, y), d)
+            if ahead not in avoid:
+                if ahead not in enter:
+                    pre = _enter_cost(world, ahead, blockers=blockers)
+                    enter[ahead] = None if pre is None else (
+                        (*pre, "forward"), 1 + sum(CLEAR_COST if a == "clear" else 1 for a in pre))
+                how = enter[ahead]
+                if how is not None:
+                    moves.append(((ahead[0], ahead[1], d), how[0], how[1]))
+            for nxt, acts, step_cost in moves:
+                c = cost + step_cost
+                if c < self.cost.get(nxt, 1 << 30):
+                    self.cost[nxt] = c
+                    self.back[nxt] = (state, acts)
+                    heapq.heappush(frontier, (c, next(tie), nxt))
+
+    def to_face(self, goals: Iterable[Pos]) -> Plan | None:
+        """Cheapest plan that leaves one of ``goals`` in front of the agent, or None."""
+        goal_set = set(goals)
+        best: tuple[int, State, Pos] | None = None
+        for state, cost in self.cost.items():
+            ahead = step_pos((state[0], state[1]), state[2])
+            if ahead in goal_set and (best is None or (cost, state) < best[:2]):
+                best = (cost, state, ahead)
+        return None if best is None else _unwind(self.back, best[1], best[2])
+
+
 def plan_to_face(world: WorldMap, goals: Iterable[Pos], *, blockers: bool = False,
                  avoid: Iterable[Pos] = ()) -> Plan | None:
     """Cheapest plan that leaves one of ``goals`` in front of the agent.
@@ -79,33 +130,7 @@ def plan_to_face(world: WorldMap, goals: Iterable[Pos], *, blockers: bool = Fals
     goal_set = set(goals)
     if not goal_set:
         return None
-    avoid_set = set(avoid)
-    start: State = (world.pos[0], world.pos[1], world.heading)
-    tie = itertools.count()
-    frontier: list[tuple[int, int, State]] = [(0, next(tie), start)]
-    best: dict[State, int] = {start: 0}
-    back: dict[State, tuple[State, tuple[str, ...]]] = {}
-    while frontier:
-        cost, _, state = heapq.heappop(frontier)
-        if cost > best.get(state, 1 << 30):
-            continue
-        x, y, d = state
-        ahead = step_pos((x, y), d)
-        if ahead in goal_set:
-            return _unwind(back, state, ahead)
-        moves: list[tuple[State, tuple[str, ...]]] = [((x, y, (d - 1) % 4), ("left",)),
-                                                       ((x, y, (d + 1) % 4), ("right",))]
-        if ahead not in avoid_set:
-            pre = _enter_cost(world, ahead, blockers=blockers)
-            if pre is not None:
-                moves.append(((ahead[0], ahead[1], d), (*pre, "forward")))
-        for nxt, acts in moves:
-            c = cost + sum(CLEAR_COST if a == "clear" else 1 for a in acts)
-            if c < best.get(nxt, 1 << 30):
-                best[nxt] = c
-                back[nxt] = (state, acts)
-                heapq.heappush(frontier, (c, next(tie), nxt))
-    return None
+    return Reach(world, blockers=blockers, avoid=frozenset(avoid)).to_face(goal_set)
 
 
 def _unwind(back: dict[State, tuple[State, tuple[str, ...]]], state: State, goal: Pos) -> Plan:
