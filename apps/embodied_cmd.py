@@ -57,7 +57,7 @@ def _levels(args: argparse.Namespace) -> list[str]:
 
 
 def _controller(args: argparse.Namespace) -> Any:
-    from lavr.core_model.select import load_model
+    from lavr.core_model.backends import load_model
     from lavr.episodes.controller import ModelController
     from lavr.episodes.embodied.agent import EmbodiedAgent
     from lavr.episodes.embodied.babyai import ACTIONS
