@@ -225,6 +225,8 @@ class EmbodiedAgent:
         return False
 
     def _advance(self) -> None:
+        if self._last is None:  # the environment checks the mission after actions only
+            return
         while self.stage < len(self.mission.stages):
             stage = self.mission.stages[self.stage]
             for i, task in enumerate(stage):
@@ -352,7 +354,9 @@ class EmbodiedAgent:
         w = self.world
         held = w.carrying
         if task.verb == "goto":
-            return self._go(self.targets(task.obj), f"{task.describe()}: going there")
+            # facing it before any action: turn away and back, so a move ends facing it
+            return self._go(self.targets(task.obj), f"{task.describe()}: going there",
+                            final="left")
         if task.verb == "pickup":
             goals = self.targets(task.obj)
             if not goals:
