@@ -6,22 +6,22 @@ whatever is chosen), then the model is shown the instruction, the picture (if
 it sees images), the fallback's description of the state, the actions
 allowed, and asked for one typed JSON object (:class:`ActionChoice`). A reply
 that does not parse or names an action that is not allowed goes back to the
-model with the problems, a bounded number of times; after that the rules'
-action is taken and the step says so — the same validate / re-ask / fall back
-contract as plans. Whatever is chosen is reported to the fallback
+model with the problems, a bounded number of times (one
+:meth:`~lavr.core_model.model.MultimodalModel.structured` loop, as every model
+role); after that the rules' action is taken and the step says so — the same
+validate / re-ask / fall back contract as plans. Whatever is chosen is reported to the fallback
 (:meth:`Policy.acted`), so it keeps track of the world.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lavr.core_model.errors import LavrError, ModelOutputError, log_recovered
+from lavr.core_model.errors import ModelOutputError
 from lavr.core_model.messages import Message
 from lavr.core_model.model import MultimodalModel
 from lavr.core_model.structured import json_schema_of, parse_structured
@@ -116,53 +116,35 @@ class ModelController:
             return [Message.user(observation.image, text)]
         return [Message.user(text)]
 
-    def _check(self, raw: str) -> tuple[ActionChoice | None, list[str]]:
-        try:
-            choice = parse_structured(raw, ActionChoice)
-        except ModelOutputError as exc:
-            return None, exc.problems
+    def _parse(self, raw: str) -> ActionChoice:
+        """The reply as an allowed action.
+
+        Raises:
+            ModelOutputError: Not the JSON asked for, or an action that is not allowed.
+        """
+        choice = parse_structured(raw, ActionChoice)
         if choice.action not in self.actions:
-            return None, [f"action {choice.action!r} is not allowed; choose one of "
-                          f"{', '.join(self.actions)}"]
-        return choice, []
+            raise ModelOutputError(raw[:200], [f"action {choice.action!r} is not allowed; choose "
+                                               f"one of {', '.join(self.actions)}"])
+        return choice
 
     def decide(self, observation: Observation, percepts: Mapping[str, Percept]) -> Decision:
         """The model's action, or the rules' after unusable replies."""
         rules = self.fallback.decide(observation, percepts)
         if self.fallback.finished():
             return rules  # the mission is done by the environment's rules: nothing to choose
-        msgs = self.messages(observation, percepts, rules)
-        schema = json_schema_of(ActionChoice)
-        attempts: list[dict[str, Any]] = []
-        problems: list[str] = []
-        for i in range(1, self.retries + 2):
-            t0 = time.perf_counter()
-            try:
-                raw = self.model.generate(msgs, json_schema=schema, schema_name="action",
-                                          max_new_tokens=self.max_new_tokens, task="act")
-            except Exception as exc:  # noqa: BLE001 - the rules take over
-                if not isinstance(exc, LavrError):
-                    log_recovered(logger, exc, "%s crashed while choosing an action; the rules "
-                                  "choose", self.model.name)
-                problems = [f"model failed: {exc}"]
-                attempts.append({"attempt": i, "error": problems[0],
-                                 "seconds": round(time.perf_counter() - t0, 4)})
-                break
-            choice, problems = self._check(raw)
-            attempts.append({"attempt": i, "raw": raw[:500],
-                             "error": "; ".join(problems) or None,
-                             "seconds": round(time.perf_counter() - t0, 4)})
-            if choice is not None:
-                action = Action(choice.action)
-                if action.kind != rules.action.kind:
-                    self.fallback.acted(action)
-                return Decision(action, f"{self.model.name}: {choice.reason or choice.action}",
-                                overlay=rules.overlay, controller=self.model.name,
-                                attempts=attempts)
-            msgs = msgs + [Message.assistant(raw), Message.user(
-                "That reply cannot be used: " + "; ".join(problems)
-                + ". Reply with one corrected JSON object only.")]
+        got = self.model.structured(
+            self.messages(observation, percepts, rules), self._parse, retries=self.retries,
+            what="action", json_schema=json_schema_of(ActionChoice), schema_name="action",
+            max_new_tokens=self.max_new_tokens, task="act")
+        attempts = [a.record() for a in got.attempts]
+        if got.ok and got.value is not None:
+            action = Action(got.value.action)
+            if action.kind != rules.action.kind:
+                self.fallback.acted(action)
+            return Decision(action, f"{self.model.name}: {got.value.reason or action.kind}",
+                            overlay=rules.overlay, controller=self.model.name, attempts=attempts)
+        why = str(got.failure) if got.failure is not None else "; ".join(got.problems)
         return Decision(rules.action, f"rule fallback: {rules.summary}", point=rules.point,
                         overlay=rules.overlay, target=rules.target,
-                        controller=f"rules (fallback: {'; '.join(problems)[:200]})",
-                        attempts=attempts)
+                        controller=f"rules (fallback: {why[:200]})", attempts=attempts)

