@@ -49,11 +49,6 @@ class Deadline:
 _CURRENT: ContextVar[Deadline | None] = ContextVar("lavr_deadline", default=None)
 
 
-def current() -> Deadline | None:
-    """The innermost deadline in force (None: no deadline)."""
-    return _CURRENT.get()
-
-
 def remaining(default: float | None = None) -> float | None:
     """Seconds left before the deadline in force (``default`` when there is none)."""
     d = _CURRENT.get()

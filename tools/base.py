@@ -245,10 +245,6 @@ class ExpertPool:
                         self.memory_budget_mb)
             del self._loaded[oldest]
 
-    def unload(self, key: str) -> None:
-        with self._lock:
-            self._loaded.pop(key, None)
-
     def total_bytes(self) -> int:
         with self._lock:
             return sum(x.nbytes for x in self._loaded.values())

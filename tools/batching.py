@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -135,32 +135,3 @@ class MicroBatcher(Generic[X, Y]):
                 p.error = exc
         for p in batch:
             p.done = True
-
-
-class BatcherGroup:
-    """One :class:`MicroBatcher` per key (expert, options, image shape), made on first use.
-
-    Args:
-        max_size: Passed to each batcher.
-        max_wait_s: Passed to each batcher.
-    """
-
-    def __init__(self, *, max_size: int = 8, max_wait_s: float = 0.0) -> None:
-        self.max_size = max_size
-        self.max_wait_s = max_wait_s
-        self._batchers: dict[Hashable, MicroBatcher[Any, Any]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, fn: Callable[[list[Any]], Sequence[Any]]) -> MicroBatcher[Any, Any]:
-        """The batcher for ``key`` (``fn`` is used only when it is made)."""
-        with self._lock:
-            batcher = self._batchers.get(key)
-            if batcher is None:
-                batcher = MicroBatcher(fn, max_size=self.max_size, max_wait_s=self.max_wait_s)
-                self._batchers[key] = batcher
-            return batcher
-
-    def stats(self) -> dict[str, BatchStats]:
-        """Counters by key (as text)."""
-        with self._lock:
-            return {str(k): b.stats for k, b in self._batchers.items()}

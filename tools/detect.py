@@ -399,10 +399,6 @@ def _map_labels(labels: Sequence[str], spec: DetectorSpec) -> tuple[str, ...] | 
     return tuple(dict.fromkeys(m for m in mapped if m is not None))
 
 
-def _is_present(name: str) -> bool:
-    return detector_weights(get_detector(name)).present
-
-
 def is_usable(name: str) -> bool:
     """Whether a detector can run here: weights present, or fetched on first use."""
     spec = get_detector(name)
@@ -1075,8 +1071,3 @@ def _short_name(detector: str) -> str:
 
 
 TOOLS: list[Tool] = [DetectTool()]
-
-
-def known_vocabularies() -> dict[str, list[str]]:
-    """Closed vocabularies by detector name (for planners)."""
-    return {n: list(s.vocabulary) for n, s in DETECTORS.items() if not s.open_vocabulary}

@@ -134,10 +134,6 @@ class Detections:
         data[key] = np.asarray(list(values), dtype=object)
         return Detections(self.xyxy, self.confidence, self.label, self.mask, self.text, data)
 
-    def with_mask(self, mask: np.ndarray) -> Detections:
-        """A copy with masks ``(N, H, W) bool`` attached."""
-        return Detections(self.xyxy, self.confidence, self.label, mask, self.text, dict(self.data))
-
     def describe(self, i: int) -> str:
         """Short human text for detection ``i``: ``"red circle"`` or ``'text "STOP"'``."""
         parts = []

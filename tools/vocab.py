@@ -160,11 +160,6 @@ def there_be(n: int, noun: str) -> str:
     return f"there {'is' if n == 1 else 'are'} {count_phrase(n, noun)}"
 
 
-def be(n: int) -> str:
-    """``is`` for one, ``are`` otherwise."""
-    return "is" if n == 1 else "are"
-
-
 def article(noun: str) -> str:
     """``"a circle"`` / ``"an orange square"``."""
     word = noun.strip().lower()

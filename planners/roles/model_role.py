@@ -79,12 +79,6 @@ def _short(text: str, limit: int = MAX_SUMMARY_CHARS) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def format_plan(plan: Plan) -> str:
-    """The plan's steps, one line each: ``s2 = colour(source=s1)``."""
-    return "\n".join(f"{s.id} = {s.tool}({compact_args(s.args)})" for s in plan.steps) \
-        or "(no steps)"
-
-
 def format_evidence(plan: Plan, evidence: Sequence[Evidence]) -> str:
     """Evidence records as a data block: untrusted tool output quoted, never instructions.
 

@@ -42,11 +42,7 @@ class Planner(Protocol):
 
     def plan(self, question: str, *, image: np.ndarray | None = None,
              icl: IclPrompt | None = None, attempts: list[Attempt] | None = None) -> Plan:
-        """Plan ``question``.
-
-        Raises:
-            LavrError: No usable plan (the plan node then asks the rule planner).
-        """
+        """Plan ``question``; a ``LavrError`` (no usable plan) sends the node to the rules."""
         ...
 
 
@@ -71,11 +67,7 @@ class Refiner(Protocol):
     def refine(self, plan: Plan, evidence: Sequence[Evidence], *, artifacts: ArtifactStore,
                image_size: list[int] | None = None,
                attempts: list[Attempt] | None = None) -> Reply:
-        """Write the answer.
-
-        Raises:
-            LavrError: No usable answer (the refine node then asks the rule refiner).
-        """
+        """Write the answer; a ``LavrError`` (no usable answer) sends the node to the rules."""
         ...
 
 

@@ -503,18 +503,6 @@ def refine_reply(plan: Plan, evidence: list[Evidence], artifacts: ArtifactStore,
     return reply
 
 
-def refine_answer(plan: Plan, evidence: list[Evidence], artifacts: ArtifactStore, *,
-                  image_size: list[int] | None = None,
-                  style: str = "grounded") -> tuple[str, list[str]]:
-    """Write the answer for ``plan`` from ``evidence`` in one style.
-
-    Returns:
-        ``(answer, cited_step_ids)``.
-    """
-    reply = refine_reply(plan, evidence, artifacts, image_size=image_size)
-    return reply.text(check_style(style)), reply.cited
-
-
 _CITATION_GROUP = re.compile(r"\s*\[\s*[A-Za-z][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z][A-Za-z0-9_]*)*\s*\]")
 _BOX_NOTE = re.compile(r"\s*\((?:box(?:es)?\s*)?\[[-0-9., ]+\](?:\s*[,;]\s*\[[-0-9., ]+\])*\)")
 _BARE_BOX = re.compile(r"\s*(?:at\s+)?\[\s*-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?){3}\s*\]"
