@@ -350,6 +350,7 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     texts[ctx.style] = answer
     order = [ctx.style] + [k for k in texts if k != ctx.style]
     results: dict[str, Any] = {}
+    validator = None  # shared by the styles: the experts look at the image once
     try:
         for style in order:
             text = texts[style]
@@ -359,7 +360,10 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
                 continue
             attach = None if style == "grounded" and not has_pixel_boxes(text) else False
             corrector = corrector_for_context(ctx, evidence=state.get("evidence", []),
-                                              attach_boxes=attach)
+                                              attach_boxes=attach,
+                                              image_hash=state.get("image_hash"),
+                                              validator=validator)
+            validator = corrector.validator
             results[style] = corrector.correct(ctx.artifacts.get(state["image_id"]), text)
     except Exception as exc:  # noqa: BLE001 - the answer stands, marked unchecked
         if not isinstance(exc, LavrError):

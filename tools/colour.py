@@ -15,7 +15,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from lavr.tools.base import MAX_STEP_ID, Tool, ToolArgs, ToolContext, ToolResult
+from lavr.tools.base import MAX_STEP_ID, ResultCache, Tool, ToolArgs, ToolContext, ToolResult
 from lavr.tools.detections import Detections
 from lavr.tools.errors import ToolError
 from lavr.tools.pixels import check_image, clip_box
@@ -178,10 +178,34 @@ def dominant_colour(image: np.ndarray, box: Sequence[float] | None = None,
     return _majority(image.reshape(-1, 3))
 
 
-def name_detections(image: np.ndarray, dets: Detections) -> list[str]:
-    """The dominant colour of every detection (mask when present, else box)."""
-    return [dominant_colour(image, dets.xyxy[i], None if dets.mask is None else dets.mask[i])
-            for i in range(len(dets))]
+def name_detections(image: np.ndarray, dets: Detections, *, cache: ResultCache | None = None,
+                    image_hash: str = "") -> list[str]:
+    """The dominant colour of every detection (mask when present, else box).
+
+    Args:
+        image: ``HxWx3 uint8 RGB``.
+        dets: The objects (XYXY pixels).
+        cache: The run's result cache: a box already named on this image (by an
+            earlier step, or by verification) is not named again. Masked objects
+            are always named afresh.
+        image_hash: Content hash of ``image`` (no caching without it).
+    """
+    names = []
+    for i in range(len(dets)):
+        mask = None if dets.mask is None else dets.mask[i]
+        key = None
+        if cache is not None and image_hash and mask is None:
+            key = ResultCache.key(image_hash, "colour.box",
+                                  {"xyxy": [float(v) for v in dets.xyxy[i]]})
+            hit = cache.get(key)
+            if isinstance(hit, str):
+                names.append(hit)
+                continue
+        name = dominant_colour(image, dets.xyxy[i], mask)
+        if key is not None and cache is not None:
+            cache.put(key, name)
+        names.append(name)
+    return names
 
 
 class ColourTool(Tool):
@@ -200,7 +224,8 @@ class ColourTool(Tool):
     def run(self, args: Args, ctx: ToolContext) -> ToolResult:
         """Add ``data["colour"]``; value is the list of colour names."""
         dets = ctx.detections(args.source, tool=self.name)
-        coloured = dets.with_data("colour", name_detections(ctx.image, dets))
+        coloured = dets.with_data("colour", name_detections(
+            ctx.image, dets, cache=ctx.cache, image_hash=ctx.image_hash))
         if len(coloured) == 0:
             summary = f"colour: no objects to name (step {args.source!r} found none)"
         else:

@@ -293,6 +293,8 @@ def vqa_from_registry(registry: Any, model: Any, experts: Any) -> VQAFunction | 
 
 
 def corrector_for_context(context: Any, *, evidence: list[StepEvidence] | None = None,
+                          image_hash: str | None = None,
+                          validator: ExpertValidator | None = None,
                           policy: UnverifiablePolicy | None = None,
                           attach_boxes: bool | None = None, vqa: VQAFunction | None = None,
                           model: Any = None) -> Corrector:
@@ -307,6 +309,10 @@ def corrector_for_context(context: Any, *, evidence: list[StepEvidence] | None =
     Args:
         context: An :class:`~lavr.agents.state.AgentContext`.
         evidence: The run's evidence records; OCR lines in them are reused.
+        image_hash: Content hash of the image to check (the run's), so it is not hashed
+            again.
+        validator: A validator to share (another corrector's): what its experts saw
+            on the image is reused.
         policy: Overrides ``verify_policy``.
         attach_boxes: Overrides ``verify_attach_boxes``.
         vqa: Overrides the ``vqa`` setting and the agent's model.
@@ -318,11 +324,11 @@ def corrector_for_context(context: Any, *, evidence: list[StepEvidence] | None =
     ocr_lines = ocr_lines_from_evidence(evidence or [], context.artifacts)
     vqa = vqa or settings.get("vqa") or vqa_from_registry(
         registry, getattr(context, "model", None), context.experts)
-    validator = ExpertValidator(
+    validator = validator or ExpertValidator(
         detector=str(settings.get("detector", "auto")), device=str(settings.get("device", "auto")),
         experts=context.experts, use_detector="detect" in registry,
         use_colour="colour" in registry, use_ocr="ocr" in registry, vqa=vqa,
-        ocr_lines=ocr_lines, cache=getattr(context, "cache", None))
+        ocr_lines=ocr_lines, cache=getattr(context, "cache", None), image_hash=image_hash)
     pol = policy or settings.get("verify_policy", "mark")
     attach = settings.get("verify_attach_boxes", True) if attach_boxes is None else attach_boxes
     model = model if model is not None else settings.get("verify_model")

@@ -15,6 +15,7 @@ evaluation suites, so expert answers and ground truth are read alike.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
@@ -413,15 +414,17 @@ class ExpertValidator:
         vqa: ``vqa(image, question) -> answer`` for what the experts cannot answer.
         ocr_lines: Text lines already read (e.g. by the agent's own OCR steps);
             when given, OCR is not run again.
-        cache: The agent's result cache: detector output the run already has for
-            this image is reused instead of running the model again.
+        cache: The agent's result cache: detector output and colour names the run
+            already has for this image are reused instead of computed again.
+        image_hash: Content hash of the image checked, when the caller knows it (the
+            agent's run does); otherwise it is computed once per image.
     """
 
     def __init__(self, *, detector: str = "auto", device: str = "auto",
                  experts: ExpertPool | None = None, min_confidence: float = 0.25,
                  use_detector: bool = True, use_colour: bool = True, use_ocr: bool = True,
                  vqa: VQAFunction | None = None, ocr_lines: Detections | None = None,
-                 cache: ResultCache | None = None) -> None:
+                 cache: ResultCache | None = None, image_hash: str | None = None) -> None:
         self.detector = detector
         self.device = device
         self.experts = experts if experts is not None else ExpertPool()
@@ -432,24 +435,55 @@ class ExpertValidator:
         self.vqa = vqa
         self.ocr_lines = ocr_lines
         self.cache = cache
+        self._known_hash = image_hash
+        self._digest: tuple[np.ndarray, str] | None = None
+        #: The last image checked and what the experts saw on it, by what was asked.
+        self._seen: tuple[np.ndarray, dict[tuple[Any, ...], VisualKnowledge]] | None = None
+
+    def _hash(self, image: np.ndarray) -> str:
+        """Content hash of ``image`` (the known one for the first image checked)."""
+        if self._digest is not None and self._digest[0] is image:
+            return self._digest[1]
+        digest = self._known_hash if self._known_hash and self._digest is None \
+            else image_hash(image)
+        self._digest = (image, digest)
+        return digest
 
     def knowledge(self, image: np.ndarray, questions: list[Question]) -> VisualKnowledge:
         """Run the experts the questions need, once each.
+
+        Questions about the same image that need the same experts (the same answer in
+        two styles, a rewrite checked again) reuse what the experts saw.
 
         Args:
             image: ``HxWx3 uint8 RGB``.
             questions: Stage-2 questions.
         """
+        labels, everything, need_colours = _needed_labels(questions)
+        needs = (tuple(labels), everything, need_colours, any(q.kind == "text" for q in questions))
+        if self._seen is None or self._seen[0] is not image:
+            self._seen = (image, {})
+        known = self._seen[1].get(needs)
+        if known is None:
+            known = self._seen[1][needs] = self._gather(image, labels, everything,
+                                                        need_colours, needs[3])
+        # answering may add evidence (VQA): each caller gets its own lists
+        return dataclasses.replace(known, unavailable=dict(known.unavailable),
+                                   evidence=list(known.evidence),
+                                   object_evidence=list(known.object_evidence),
+                                   ocr_evidence=list(known.ocr_evidence))
+
+    def _gather(self, image: np.ndarray, labels: list[str], everything: bool,
+                need_colours: bool, need_text: bool) -> VisualKnowledge:
         kb = VisualKnowledge(objects=Detections.empty(),
                              image_size=(int(image.shape[1]), int(image.shape[0])))
-        labels, everything, need_colours = _needed_labels(questions)
         if labels or everything:
             self._detect(image, labels, everything, kb)
             if need_colours and len(kb.objects):
                 self._colour(image, kb)
             elif need_colours:
                 kb.objects = kb.objects.with_data("colour", [])
-        if any(q.kind == "text" for q in questions):
+        if need_text:
             self._read(image, kb)
         return kb
 
@@ -505,7 +539,7 @@ class ExpertValidator:
             return
         found: list[Detections] = []
         shared = None if self.cache is None else PredictOptions(
-            cache=self.cache, image_hashes=[image_hash(image)])
+            cache=self.cache, image_hashes=[self._hash(image)])
         for name, wanted in self._groups(labels, everything, kb).items():
             try:
                 (dets,) = detect_batch([image], labels=wanted, detector=name,
@@ -535,7 +569,8 @@ class ExpertValidator:
             return
         from lavr.tools.colour import name_detections
 
-        colours = name_detections(image, kb.objects)
+        colours = name_detections(image, kb.objects, cache=self.cache,
+                                  image_hash=self._hash(image) if self.cache is not None else "")
         kb.objects = drop_nested_duplicates(kb.objects.with_data("colour", colours))
         eid = kb.add_evidence("colour", "colour: " + ", ".join(
             kb.objects.describe(i) for i in range(len(kb.objects))), boxes=kb.objects.xyxy.tolist())

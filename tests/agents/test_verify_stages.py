@@ -219,3 +219,18 @@ def test_correction_is_idempotent_on_ground_truth_knowledge():
     assert strip_attachments(once) == ('There are two circles. The square is blue. The sign says '
                                        '"EXIT". The red circle is left of the green circle.')
     assert fix(once) == once
+
+
+def test_one_validator_looks_at_an_image_once_for_several_texts(scene, shared_agent, monkeypatch):
+    """Both answer styles (or a rewrite checked again) share what the experts saw."""
+    validator = ExpertValidator(experts=shared_agent.context.experts)
+    corrector = Corrector(validator=validator)
+    runs = []
+    real = validator._gather
+    monkeypatch.setattr(validator, "_gather", lambda *a, **k: runs.append(1) or real(*a, **k))
+    plain = corrector.correct(scene.image, "There are two circles.")
+    grounded = corrector.correct(scene.image, "There are two circles [s1, s2].")
+    assert len(runs) == 1
+    assert [k.verdict for k in plain.claims] == [k.verdict for k in grounded.claims]
+    corrector.correct(scene.image.copy(), "There are two circles.")  # another image object
+    assert len(runs) == 2

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from lavr.core_model.images import image_hash
-from lavr.tools.base import ArtifactStore, ExpertPool, ToolContext, ToolResult
+from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache, ToolContext, ToolResult
 from lavr.tools.colour import COLOUR_NAMES, ColourTool, dominant_colour, name_colour
 from lavr.tools.detections import Detections
 from lavr.tools.errors import ToolError
@@ -167,3 +167,27 @@ def test_colour_tool_with_mismatched_masks_is_a_tool_error() -> None:
     dets = Detections([[0, 0, 5, 5]], [0.9], ["thing"], mask=np.ones((1, 10, 10), bool))
     with pytest.raises(ToolError, match="mask is"):
         ColourTool().run(ColourTool.Args(source="s1"), make_ctx(scene(), s1=dets))
+
+
+def test_colour_names_are_reused_through_the_result_cache(monkeypatch) -> None:
+    """A box named once on an image (by a step, or by verification) is not named again."""
+    import lavr.tools.colour as colour
+
+    image = scene()
+    dets = Detections([[20, 20, 120, 120], [160, 40, 260, 140]], [0.9, 0.8], ["circle", "square"])
+    calls = []
+    real = colour.dominant_colour
+    monkeypatch.setattr(colour, "dominant_colour",
+                        lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    ctx = make_ctx(image, s1=dets)
+    ctx.cache = ResultCache()
+    first = ColourTool().run(ColourTool.Args(source="s1"), ctx)
+    assert first.value == ["red", "blue"] and len(calls) == 2
+    # verification asks again about the same boxes and one new one
+    more = Detections([[160, 40, 260, 140], [20, 20, 120, 120], [0, 0, 10, 10]], [0.8, 0.9, 0.3],
+                      ["square", "circle", "dot"])
+    names = colour.name_detections(image, more, cache=ctx.cache, image_hash=ctx.image_hash)
+    assert names[:2] == ["blue", "red"] and len(calls) == 3
+    # another image's hash never reads this one's names
+    colour.name_detections(image, more, cache=ctx.cache, image_hash="other")
+    assert len(calls) == 6
