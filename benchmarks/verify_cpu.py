@@ -1,0 +1,57 @@
+"""CPU time of the verify node per question, beside the whole run's.
+
+    .venv/bin/python benchmarks/verify_cpu.py [--n 30]
+
+Asks "How many red circles are there?" about --n generated scenes (experts warm,
+verify on) and prints the verify node's CPU milliseconds per question (thread
+time of the node, so other processes on a loaded machine do not inflate it), its
+wall time, and its share of the process's CPU time. Run it on two commits one
+after the other to compare them under the same load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=30)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    import lavr.agents.graph as graph
+    from lavr.agents import VisualAgent
+    from lavr.apps.synthetic_scenes import render_scene
+
+    images = [render_scene(np.random.default_rng([args.seed, i])).image for i in range(args.n)]
+    agent = VisualAgent(verify=True)
+    agent.run(images[0], "How many circles are there?")  # load the detector
+    node = graph.NODES["verify"]
+    cpu = [0.0]
+
+    def timed(state, runtime):
+        t0 = time.thread_time()
+        try:
+            return node(state, runtime)
+        finally:
+            cpu[0] += time.thread_time() - t0
+
+    graph.NODES["verify"] = timed
+    wall = 0.0
+    t0 = time.process_time()
+    for image in images:
+        res = agent.run(image, "How many red circles are there?")
+        wall += sum(s["seconds"] for s in res.steps if s["node"] == "verify")
+    total = time.process_time() - t0
+    print(f"verify node CPU {cpu[0] / args.n * 1000:.2f} ms/question, wall "
+          f"{wall / args.n * 1000:.1f} ms/question; whole run CPU {total / args.n * 1000:.1f} "
+          f"ms/question; verify share of CPU {cpu[0] / total:.1%}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
