@@ -41,6 +41,7 @@ def add_parser(sub: Any) -> None:
     u.add_argument("--max-steps", type=int, default=12, help="step budget (default 12)")
     u.add_argument("--window", default="800x600", help="browser window WxH (default 800x600)")
     u.add_argument("--trace-dir", metavar="DIR", help="write step images (elements and click drawn)")
+    u.add_argument("--save-html", metavar="PATH", help="write a self-contained HTML report")
     u.add_argument("--threads", type=int, default=1, help="torch CPU threads for OCR (default 1)")
     u.add_argument("--json", action="store_true", help="print one JSON object")
     u.set_defaults(func=run_url)
@@ -136,9 +137,11 @@ def run_url(args: argparse.Namespace) -> int:
     _threads(args.threads)
     with PageEnv(url, args.instruction, window=window, allow_remote=args.allow_remote) as env:
         episode = run_episode(env, GuiAgent(), max_steps=args.max_steps,
-                              keep_images=args.trace_dir is not None)
+                              keep_images=args.trace_dir is not None or bool(args.save_html))
     if args.trace_dir:
         episode.save_trace(args.trace_dir, scale=1)
+    if args.save_html:
+        episode.save_html(args.save_html, title=args.instruction, scale=1)
     finished = episode.ended_by == "agent" and not episode.steps[-1].summary.startswith("gave up")
     if args.json:
         out = episode.to_json()

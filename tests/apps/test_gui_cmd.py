@@ -47,12 +47,14 @@ def test_url_follows_instruction_on_local_page(tmp_path: Path,
     page = tmp_path / "p.html"
     page.write_text(PAGE)
     code = main(["gui", "url", str(page), 'Enter "alice" into the username field and press Login',
-                 "--json", "--trace-dir", str(tmp_path / "trace")])
+                 "--json", "--trace-dir", str(tmp_path / "trace"),
+                 "--save-html", str(tmp_path / "report.html")])
     out = json.loads(capsys.readouterr().out)
     assert code == 0, out
     assert out["completed"] is True
     assert [s["action"]["kind"] for s in out["trace"]] == ["click", "type", "click", "done"]
     assert (tmp_path / "trace" / "step_01.png").is_file()
+    assert (tmp_path / "report.html").read_text().count("data:image/png;base64,") == 4
 
 
 def test_embodied_babyai_json(capsys: pytest.CaptureFixture[str]) -> None:
