@@ -1,6 +1,6 @@
 """A self-contained HTML report of one episode: instruction, outcome, and every step.
 
-Like a visual question's report (:mod:`lavr.agents.html_report`): pictures are
+Like a visual question's report (``lavr.agents.html_report``): pictures are
 inlined as PNG data URIs and the style sheet is inline, so the file opens
 anywhere offline. Each step shows the observation with the perceived objects,
 the chosen cell or element and point drawn, the perception tools' summaries
@@ -9,11 +9,13 @@ and timings, who chose the action (rules or a model, and any fallback) and why.
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 import json
 from typing import TYPE_CHECKING, Any
 
-from lavr.agents.html_report import png_data_uri
+from PIL import Image
 
 if TYPE_CHECKING:
     from lavr.episodes.loop import Episode
@@ -32,6 +34,13 @@ figure { margin: .5rem 0; }
 figure img { max-width: 100%; border: 1px solid #ccc; image-rendering: pixelated; }
 pre { background: #f6f6f6; padding: .5rem; overflow-x: auto; font-size: .8rem; }
 """
+
+
+def _data_uri(image: Image.Image) -> str:
+    """``data:image/png;base64,...`` (importing :mod:`lavr.agents` for this would load the graph)."""
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _esc(value: Any) -> str:
@@ -65,7 +74,7 @@ def episode_html(episode: Episode, *, title: str = "", scale: int = 4) -> str:
         body = [f"<p>{_esc(rec.summary)}</p>"]
         if rec.image is not None:
             img = draw_step(rec, scale=scale)
-            body.append(f"<figure><img src='{png_data_uri(img)}' alt='step {rec.step}'></figure>")
+            body.append(f"<figure><img src='{_data_uri(img)}' alt='step {rec.step}'></figure>")
         for p in rec.percepts:
             cached = " (cached)" if p.cached else ""
             body.append(f"<p class='meta'>perception <strong>{_esc(p.tool)}</strong>"
