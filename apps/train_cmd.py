@@ -46,6 +46,8 @@ def add_parser(sub: Any) -> None:
         s.add_argument("--epochs", type=float, default=1.0)
         s.add_argument("--max-steps", type=int, default=-1, help="optimiser steps (wins over "
                        "--epochs)")
+        s.add_argument("--stop-after", type=int, metavar="N", help="stop after N optimiser "
+                       "steps, keeping the learning-rate schedule of the whole run")
         s.add_argument("--lr", type=float, help="learning rate (default 1e-3 align, 2e-4 roles)")
         s.add_argument("--batch-size", type=int, default=1)
         s.add_argument("--grad-accum", type=int, default=4)
@@ -98,7 +100,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         save_steps=args.save_steps, max_length=args.max_length, threads=args.threads,
         restart=args.restart, progress=not args.no_progress,
         new_adapter=bool(getattr(args, "new_adapter", False)),
-        bf16=None if args.bf16 == "auto" else args.bf16 == "on")
+        bf16=None if args.bf16 == "auto" else args.bf16 == "on",
+        stop_after=args.stop_after)
     res = train(opts)
     if args.json:
         print(json.dumps({"out": str(res.out), "steps": res.steps, "seconds": round(res.seconds, 1),

@@ -95,6 +95,9 @@ class TrainOptions:
         vision: Vision encoder sizes for ``base="new"`` (None: the default).
         new_adapter: ``roles`` on lavr-mllm parts that have a LoRA adapter: start a
             fresh adapter instead of continuing to train that one.
+        stop_after: Stop after this many optimiser steps while keeping the learning-rate
+            schedule of the whole run (``epochs`` / ``max_steps``): a time budget that
+            does not change what the finished steps did. None: run to the end.
         bf16: Compute in bfloat16 autocast (weights and optimiser stay float32). None:
             when the device supports it (a CUDA GPU with bf16, or a CPU with AVX512-BF16 /
             AMX; measured on this 2-core CPU: 1.6 s instead of 2.2 s per 160-token record).
@@ -123,6 +126,7 @@ class TrainOptions:
     image_tokens: int | None = None
     vision: dict[str, int] | None = None
     new_adapter: bool = False
+    stop_after: int | None = None
     bf16: bool | None = None
 
 
@@ -467,7 +471,9 @@ def train(opts: TrainOptions) -> TrainResult:
         if made.get("data") != data_key or made.get("stage") != opts.stage:
             raise TrainingError(str(ckpt_dir), "these checkpoints were made from other data "
                                 "or another stage; use --restart or another --out")
-    done = _finished_checkpoint(resume, opts.max_steps)
+    last = min(x for x in (opts.max_steps, opts.stop_after or 0) if x > 0) \
+        if max(opts.max_steps, opts.stop_after or 0) > 0 else -1
+    done = _finished_checkpoint(resume, last)
     if opts.threads:
         import torch
 
@@ -505,7 +511,8 @@ def train(opts: TrainOptions) -> TrainResult:
 
 
 def _finished_checkpoint(resume: Path | None, max_steps: int) -> bool:
-    """Whether the checkpoint resumed from already holds all ``max_steps`` steps.
+    """Whether the checkpoint resumed from already holds all ``max_steps`` steps
+    (the last step a run makes: ``max_steps`` or ``stop_after``).
 
     Raises:
         TrainingError: It holds more steps than ``max_steps`` asks for.
@@ -515,8 +522,9 @@ def _finished_checkpoint(resume: Path | None, max_steps: int) -> bool:
     state = json.loads((resume / "trainer_state.json").read_text(encoding="utf-8"))
     step = int(state.get("global_step", 0))
     if step > max_steps:
-        raise TrainingError(str(resume), f"the last checkpoint is at step {step}, past "
-                            f"--max-steps {max_steps}; use --restart or a larger --max-steps")
+        raise TrainingError(str(resume), f"the last checkpoint is at step {step}, past the "
+                            f"{max_steps} steps asked for (--max-steps / --stop-after); use "
+                            "--restart or ask for more steps")
     return step == max_steps
 
 
@@ -553,9 +561,25 @@ def _make_trainer(model: Any, processor: Any, records: list[Record], opts: Train
         remove_unused_columns=False, dataloader_num_workers=0, use_cpu=not cuda,
         bf16=bf16, disable_tqdm=not opts.progress, save_only_model=False)
     trainer = _trainer_class()(model=model, args=args, train_dataset=_ListDataset(records),
-                               data_collator=ChatCollator(processor, max_length=opts.max_length))
+                               data_collator=ChatCollator(processor, max_length=opts.max_length),
+                               callbacks=[_stop_after(opts.stop_after)] if opts.stop_after
+                               else None)
     trainer.model_accepts_loss_kwargs = True
     return trainer
+
+
+def _stop_after(steps: int) -> Any:
+    """A ``TrainerCallback`` that ends training (with a checkpoint) after ``steps`` steps."""
+    from transformers import TrainerCallback
+
+    class StopAfter(TrainerCallback):
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+            if state.global_step >= steps:
+                control.should_training_stop = True
+                control.should_save = True
+            return control
+
+    return StopAfter()
 
 
 def _bf16_supported(cuda: bool) -> bool:

@@ -113,8 +113,14 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(tmp_path, tiny_lm):
     # run again when every step is done: no extra step, the same result
     same = train(TrainOptions(max_steps=3, **opts))
     assert same.steps == 3 and not (tmp_path / "out/checkpoints/checkpoint-4").exists()
-    with pytest.raises(TrainingError, match="past --max-steps 2"):
+    with pytest.raises(TrainingError, match="past the 2 steps asked for"):
         train(TrainOptions(max_steps=2, **opts))
+    # --stop-after: a time budget inside a longer schedule; run again, it is done
+    cut = {**opts, "out": tmp_path / "cut"}
+    first = train(TrainOptions(max_steps=3, stop_after=1, **cut))
+    assert first.steps == 1 and (tmp_path / "cut/adapter/adapter_config.json").is_file()
+    assert train(TrainOptions(max_steps=3, stop_after=1, **cut)).steps == 1
+    assert not (tmp_path / "cut/checkpoints/checkpoint-2").exists()
     # other data in the same folder: refused instead of mixing runs
     other = write_records(tmp_path / "other", n=2)
     with pytest.raises(TrainingError, match="other data"):
