@@ -502,7 +502,8 @@ def train(opts: TrainOptions) -> TrainResult:
     seconds = time.perf_counter() - t0
     record = {"stage": opts.stage, "base": opts.base, "records": len(records),
               "roles": _role_counts(records), "steps": int(trainer.state.global_step),
-              "train_seconds": round(seconds, 1), "loss": _last_loss(trainer),
+              "train_seconds": None if done else round(seconds, 1),
+              "loss": _last_loss(trainer),
               "options": {k: (str(v) if isinstance(v, Path) else v)
                           for k, v in asdict(opts).items()}}
     files = _export(trainer.model, processor, out, own=own, record=record)
