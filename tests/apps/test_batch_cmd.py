@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lavr.apps.batch_cmd import BatchItem, done_ids, load_items, result_record
+from lavr.apps.batch import BatchItem, done_ids, load_items, result_record
 from lavr.apps.cli import main
 from lavr.apps.synthetic_scenes import render_scene
 from lavr.core_model.errors import InputError
@@ -142,7 +142,7 @@ def test_kill_9_mid_run_then_rerun_gives_every_id_exactly_once(tmp_path):
     written = 0
     assert proc.stderr is not None
     for line in proc.stderr:  # blocks until the process logs; no sleeping
-        if "batch_cmd: wrote" in line:
+        if "lavr.apps.batch: wrote" in line:
             written += 1
             if written == 3:
                 os.kill(proc.pid, signal.SIGKILL)
