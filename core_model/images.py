@@ -205,6 +205,15 @@ def _array_to_u8(arr: np.ndarray, name: str) -> np.ndarray:
     )
 
 
+def _is_normalised(arr: np.ndarray) -> bool:
+    """Whether ``arr`` is already a C-contiguous ``HxWx3 uint8`` within the size caps."""
+    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8 or \
+            not arr.flags.c_contiguous:
+        return False
+    h, w = arr.shape[:2]
+    return 0 < h <= MAX_SIDE and 0 < w <= MAX_SIDE and h * w <= MAX_PIXELS
+
+
 def _from_array(arr: np.ndarray, name: str) -> np.ndarray:
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
@@ -259,9 +268,11 @@ def load_image(source: ImageLike, *, allow_url: bool = False,
         ImageError: The source is missing, empty, not an image, truncated,
             too large, or of an unsupported kind.
     """
-    name = _describe(source)
     if isinstance(source, np.ndarray):
-        return _from_array(source, name)
+        if _is_normalised(source):  # already what the loader returns: no copy, no checks
+            return source
+        return _from_array(source, _describe(source))
+    name = _describe(source)
     if allow_url and is_url(source):
         source = fetch_url(str(source), allow_private=allow_private_urls)
     img = _open_pil(source)
@@ -275,8 +286,11 @@ def load_image(source: ImageLike, *, allow_url: bool = False,
 
 
 def image_hash(image: np.ndarray) -> str:
-    """Content hash of an ``HxWx3 uint8`` array (shape included), 16 hex chars."""
-    h = hashlib.blake2b(digest_size=8)
-    h.update(str(image.shape).encode())
-    h.update(np.ascontiguousarray(image).tobytes())
-    return h.hexdigest()
+    """Content hash of an ``HxWx3 uint8`` array (shape and dtype included), 16 hex chars.
+
+    SHA-256 (hardware-accelerated on current x86 and ARM CPUs, about 3x faster
+    than BLAKE2b there), read straight from the array's buffer without a copy.
+    """
+    h = hashlib.sha256(f"{image.shape}|{image.dtype.str}|".encode())
+    h.update(np.ascontiguousarray(image))
+    return h.hexdigest()[:16]

@@ -9,6 +9,7 @@ saying honestly that it could not be planned.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +73,7 @@ class Mention:
         return " ".join(parts + [noun])
 
 
+@functools.cache
 def _vocabulary() -> tuple[list[str], object]:
     from lavr.tools.detect import COCO_CLASSES, SHAPES_CLASSES, normalise_label
 
@@ -238,8 +240,15 @@ class RulePlanner:
         """Plan ``question``; never raises on odd text (see module docstring).
 
         ``image``, ``icl`` and ``attempts`` are part of the :class:`Planner` interface;
-        the rules read only the question.
+        the rules read only the question. So the plan is worked out once per question
+        (many images asked the same question reuse it); every call returns a new
+        :class:`Plan`.
         """
+        if type(self) is not RulePlanner or self.name != RulePlanner.name:
+            return self._plan(question)  # a subclass or renamed planner: no shared memo
+        return Plan.model_validate_json(_planned(question))
+
+    def _plan(self, question: str) -> Plan:
         mentions = find_mentions(question)
         intent, relation = classify(question, mentions)
         b = _Builder()
@@ -300,3 +309,9 @@ class RulePlanner:
         return Plan(question=question, intent=intent, steps=b.steps, answer_step=answer,
                     target=target, relation=relation, reasoning=b.reasoning, planner=self.name,
                     note=note)
+
+
+@functools.lru_cache(maxsize=2048)
+def _planned(question: str) -> str:
+    """The rule planner's plan of ``question`` as JSON (memoised)."""
+    return RulePlanner()._plan(question).model_dump_json()
