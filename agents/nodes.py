@@ -364,7 +364,8 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
                                               image_hash=state.get("image_hash"),
                                               validator=validator)
             validator = corrector.validator
-            results[style] = corrector.correct(ctx.artifacts.get(state["image_id"]), text)
+            results[style] = corrector.correct(ctx.artifacts.get(state["image_id"]), text,
+                                               question=state["question"])
     except Exception as exc:  # noqa: BLE001 - the answer stands, marked unchecked
         if not isinstance(exc, LavrError):
             log_recovered(logger, exc, "verify crashed; the answer is left unchecked")

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lavr.agents.verify.claims import normalise_box
-from lavr.agents.verify.extract import load_prompt
+from lavr.agents.verify.extract import load_prompt, relations_in
 from lavr.agents.verify.text import (
     Sentence,
     format_box_n,
@@ -129,8 +129,17 @@ class RuleCorrector:
         self.policy = policy
         self.attach_boxes = attach_boxes
 
-    def correct(self, text: str, concepts: list[Concept], claims: list[Claim]) -> str:
-        """The corrected text ("" when nothing survives)."""
+    def correct(self, text: str, concepts: list[Concept], claims: list[Claim], *,
+                question: str | None = None) -> str:
+        """The corrected text ("" when nothing survives).
+
+        Args:
+            text: The text to correct.
+            concepts: Its stage-1 concepts.
+            claims: Their verdicts.
+            question: The question ``text`` answers, when known: a yes/no answer that
+                restates the asked relation then gets the yes/no its verdict implies.
+        """
         masked = mask(text, protected_spans(text))
         by_concept = {k.concept: k for k in claims}
         pieces: list[str] = []
@@ -138,7 +147,8 @@ class RuleCorrector:
         sentences = split_sentences(text)
         for s in sentences:
             mine = [c for c in concepts if c.sentence == s.index]
-            new = _SentenceEditor(self, text, masked, s, mine, by_concept).run()
+            new = _SentenceEditor(self, text, masked, s, mine, by_concept,
+                                  question=question).run()
             gap = text[prev_end:s.start]
             prev_end = s.end
             if new is None:
@@ -164,8 +174,10 @@ class _SentenceEditor:
     """Edits one sentence; :meth:`run` returns the new sentence or None to drop it."""
 
     def __init__(self, owner: RuleCorrector, text: str, masked: str, sentence: Sentence,
-                 concepts: list[Concept], claims: dict[str, Claim]) -> None:
+                 concepts: list[Concept], claims: dict[str, Claim], *,
+                 question: str | None = None) -> None:
         self.owner = owner
+        self.question = question or ""
         self.text = text
         self.masked = masked
         self.s = sentence
@@ -254,14 +266,33 @@ class _SentenceEditor:
             return UNVERIFIED_MARK
         return DISPUTED_MARK
 
+    def asks(self, c: Concept) -> bool:
+        """Whether the question asks about relation ``c`` itself: the same relation, with
+        ``c``'s subject named before it and its target after it ("Is the square below the
+        circle?" for "the square is below the circle")."""
+        found = relations_in(self.question)
+        if len(found) != 1 or found[0][2] != c.relation:
+            return False
+        start, end, _ = found[0]
+
+        def named(cid: str | None, segment: str) -> bool:
+            o = next((x for x in self.objects if x.id == cid), None)
+            words = {w for w in (o.noun, o.label) if w} if o is not None else set()
+            return any(re.search(rf"\b{re.escape(w)}", segment, re.I) for w in words)
+
+        return named(c.subject, self.question[:start]) and named(c.target, self.question[end:])
+
     def yes_no_relation(self) -> str | None:
-        """A yes/no answer whose stated relation is refuted: the relation and the yes/no flip.
+        """A yes/no answer resting on one relation gets the yes/no its verdict implies.
 
         "No, the square is to the right of the circle." states the relation the
         answer rests on; when the boxes show the opposite, both the relation
         words and the yes/no change ("Yes, the square is to the left of the
         circle."). A denied relation ("No, the circle is not inside the square.")
-        loses its "not". None when the sentence is not such an answer.
+        loses its "not". When the sentence restates the relation the question asks
+        about ("Is the square below the circle?" → "No: the square is below the
+        circle."), the yes/no is the verdict itself: refuted → "No" with the relation
+        words fixed, supported → "Yes". None when the sentence is not such an answer.
         """
         m = _YES_NO.match(self.masked[self.s.start:self.s.end])
         rels = [c for c in self.concepts if c.kind == "relation"]
@@ -269,13 +300,23 @@ class _SentenceEditor:
             return None
         c = rels[0]
         k = self.claim(c)
-        if k is None or k.verdict != "refuted" or k.fix is None or c.relation_span is None:
+        if k is None or k.verdict not in ("supported", "refuted"):
             return None
         if any((o := self.claim(x)) is not None and o.verdict == "refuted"
                for x in self.concepts if x is not c):
             return None  # something else is wrong too: the general editor handles it
-        edits = [_Edit(self.s.start + m.start(1), self.s.start + m.end(1),
-                       _case_like("no" if m.group(1).lower() == "yes" else "yes", m.group(1)))]
+        asked = not c.negated and self.asks(c)
+        said = m.group(1).lower()
+        if k.verdict == "supported":
+            if not asked or said == "yes":
+                return None
+            return _apply(self.s.text, self.s.start, [
+                _Edit(self.s.start + m.start(1), self.s.start + m.end(1), _case_like("yes", m.group(1)))])
+        if k.fix is None or c.relation_span is None:
+            return None
+        want = "no" if asked else ("no" if said == "yes" else "yes")
+        edits = [] if want == said else [_Edit(self.s.start + m.start(1),
+                                               self.s.start + m.end(1), _case_like(want, m.group(1)))]
         if k.fix.relation:
             phrase = self.text[c.relation_span[0]:c.relation_span[1]]
             edits.append(_Edit(c.relation_span[0], c.relation_span[1],

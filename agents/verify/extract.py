@@ -96,6 +96,16 @@ _RELATION_RE = re.compile(
     r"stand|was|were|seems to be|seem to be)?(?P<neg>\s+not|n't)?\s*(?:located\s+|positioned\s+|"
     r"placed\s+|directly\s+|just\s+|slightly\s+|somewhat\s+|far\s+|also\s+)*(?P<rel>" + _REL_ALT +
     r")\s*$", re.I)
+_RELATION_WORDS = re.compile(r"\b(?P<rel>" + _REL_ALT + r")\b", re.I)
+
+
+def relations_in(text: str) -> list[tuple[int, int, str]]:
+    """Every relation phrase in ``text`` as ``(start, end, relation name)``, in text order."""
+    return [(m.start(), m.end(),
+             next(n for p, n in _RELATION_PATTERNS if p == m.group("rel").lower()))
+            for m in _RELATION_WORDS.finditer(text)]
+
+
 _COLOUR_ALT = "|".join(sorted(COLOUR_WORDS, key=len, reverse=True))
 _PREDICATE_RE = re.compile(
     r"^\s*,?\s*(?:which\s+|that\s+)?(?P<verb>is|are|was|were|looks|look|appears|appear|seems|"

@@ -188,12 +188,15 @@ class Corrector:
         claims = build_claims(concepts, questions, answers, image_size=kb.image_size)
         return CheckResult(concepts, questions, answers, kb, claims)
 
-    def correct(self, image: np.ndarray, text: str) -> CorrectionResult:
+    def correct(self, image: np.ndarray, text: str, *,
+                question: str | None = None) -> CorrectionResult:
         """Check ``text`` against ``image`` and correct it.
 
         Args:
             image: ``HxWx3 uint8 RGB``.
             text: Any text about the image (an MLLM's answer, a caption, ...).
+            question: The question ``text`` answers, when there is one (a yes/no
+                answer is then made to agree with what the experts found).
 
         Raises:
             InputError: ``text`` is not a string or is too long.
@@ -206,7 +209,8 @@ class Corrector:
         t0 = time.perf_counter()
         checked = self.check(image, text)
         notes: list[str] = []
-        corrected = self.rule.correct(text, checked.concepts, checked.claims)
+        corrected = self.rule.correct(text, checked.concepts, checked.claims,
+                                      question=question)
         if self.llm is not None and (checked.refuted or (
                 self.policy != "keep" and any(k.verdict == "unverifiable" for k in checked.claims))):
             corrected = self._llm_correct(image, text, checked, corrected, notes)

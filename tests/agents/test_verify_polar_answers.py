@@ -1,0 +1,59 @@
+"""A yes/no answer that restates the asked relation gets the yes/no its verdict implies.
+
+lavr-mllm's refiner wrote "No: blue square is below green triangle." for "Is the blue
+square below the green triangle?" (the square is above): the "No" was right, the
+relation words were not. Verify fixed the relation and also flipped the "No", making a
+right answer wrong (11 of 200 synthetic questions). With the question known, the yes/no
+of a sentence that restates the asked relation follows the verdict instead.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lavr.agents import VisualAgent
+from lavr.apps.evaluate import make_item
+from lavr.core_model.scripted import ScriptedModel
+
+#: A generated scene with a blue square above a green triangle.
+SEED = 100041
+QUESTION = "Is the blue square below the green triangle?"
+
+
+@pytest.fixture(scope="module")
+def scene():
+    item, scene = make_item(SEED, "spatial")
+    assert item.question == QUESTION and item.answer == "no"
+    return scene.image
+
+
+def answer(image, question: str, reply: str) -> str:
+    model = ScriptedModel({"refine": [reply]}, repeat_last=True)
+    model.compact_prompts = True
+    agent = VisualAgent(model=model, model_roles="refine", detector="shapes")
+    return agent.run(image, question).answer
+
+
+@pytest.mark.parametrize("question,reply,want", [
+    # restates the asked relation, which is false: "No" stays, the relation is fixed
+    (QUESTION, "No: blue square is below green triangle. [s5]",
+     "No: blue square is above green triangle."),
+    # the same with a wrong "Yes": it becomes "No"
+    (QUESTION, "Yes: blue square is below green triangle. [s5]",
+     "No: blue square is above green triangle."),
+    # restates the asked relation, which holds: "No" becomes "Yes"
+    ("Is the blue square above the green triangle?",
+     "No: blue square is above green triangle. [s5]",
+     "Yes: blue square is above green triangle."),
+    # a right answer with its reason (not the asked relation) is left alone
+    (QUESTION, "No, the blue square is above the green triangle. [s5]",
+     "No, the blue square is above the green triangle."),
+])
+def test_the_yes_no_follows_the_verdict_of_the_asked_relation(scene, question, reply, want):
+    assert answer(scene, question, reply) == want
+
+
+def test_without_a_question_a_refuted_reason_still_flips_the_answer(scene):
+    fixed = VisualAgent(detector="shapes").correct(
+        scene, "No, the blue square is below the green triangle.", attach_boxes=False)
+    assert fixed.corrected == "Yes, the blue square is above the green triangle."
