@@ -802,13 +802,30 @@ def launch(demo: gr.Blocks, *, host: str = "127.0.0.1", port: int | None = None,
            ) -> Any:
     """Queue (bounded concurrency and length) and serve ``demo`` locally, offline.
 
+    Uploads pass :class:`~lavr.apps.demo_uploads.UploadGuard` first: only images up
+    to ``max_file_size`` reach Gradio (Gradio's own limit applies too).
+
     Returns:
         What ``gr.Blocks.launch`` returns (app, local URL, share URL).
+
+    Raises:
+        InputError: ``max_file_size`` is not a size.
     """
+    from starlette.middleware import Middleware
+
+    from lavr.apps.demo_uploads import UploadGuard, parse_size
+
+    try:
+        limit = parse_size(max_file_size)
+    except ValueError as exc:
+        raise InputError(f"--max-file-size: {exc}") from exc
     demo.queue(default_concurrency_limit=concurrency, max_size=MAX_QUEUE)
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "monospace"])
     return demo.launch(server_name=host, server_port=port, share=False, inbrowser=False,
                        max_file_size=max_file_size, prevent_thread_lock=prevent_thread_lock,
                        allowed_paths=list(allowed_paths or []), show_error=True,
-                       ssr_mode=False, theme=theme, css=_CSS, quiet=True)
+                       ssr_mode=False, theme=theme, css=_CSS, quiet=True,
+                       # no static-file worker processes: uploads must pass the guard
+                       num_workers=0,
+                       app_kwargs={"middleware": [Middleware(UploadGuard, max_bytes=limit)]})

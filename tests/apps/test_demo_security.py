@@ -5,11 +5,13 @@ beside an example image is served."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
 import socket
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -135,25 +137,98 @@ def test_server_side_choices():
         Offer.build([model_choice("rule"), model_choice("rule")], detectors=["auto"])
 
 
+def _stored(demo) -> set[str]:
+    """Every file in the demo's upload folder (Gradio writes uploads there)."""
+    root = Path(demo.server_app.uploaded_file_dir)
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def _post(url: str, body: bytes, content_type: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def _multipart(*files: tuple[str, bytes, str]) -> tuple[bytes, str]:
+    boundary = "lavr-test-boundary-7d2f"
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+        f"Content-Type: {ctype}\r\n\r\n".encode() + data + b"\r\n"
+        for name, data, ctype in files) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def test_the_upload_endpoint_stores_images_only(served):
+    """Gradio's own ``/gradio_api/upload`` stored any file and returned its server path;
+    now a non-image (whatever its name or declared type), an image signature with junk
+    behind it, a part smuggled as a large plain field, an oversized body and a file named
+    by URL are refused with a 4xx before anything is written, and a PNG still goes in."""
+    demo, url, _ = served
+    upload = f"{url.rstrip('/')}/gradio_api/upload"
+    png = (PACKAGED_EXAMPLES.parent / "shapes_1.png").read_bytes()
+    before = _stored(demo)
+    refused = [
+        _multipart(("evil.pt", b"\x80\x04\x95payload: a pickle" * 20, "application/octet-stream")),
+        _multipart(("notes.png", b"just text, named like a picture\n" * 10, "image/png")),
+        _multipart(("half.png", png[:64] + b"\x00" * 400, "image/png")),
+        _multipart(("ok.png", png, "image/png"), ("evil.pt", b"\x80\x04payload", "image/png")),
+    ]
+    field = b"x" * 5000  # a large part without a filename is no loophole
+    boundary = "lavr-field-boundary"
+    refused.append((f'--{boundary}\r\nContent-Disposition: form-data; name="files"\r\n\r\n'
+                    .encode() + field + f"\r\n--{boundary}--\r\n".encode(),
+                    f"multipart/form-data; boundary={boundary}"))
+    for body, ctype in refused:
+        status, text = _post(upload, body, ctype)
+        assert status == 415, (status, text)
+        assert text.startswith(b"refused:")
+    # over the limit (10 MB by default): refused from its Content-Length, unread
+    parts = urllib.parse.urlsplit(upload)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    conn.putrequest("POST", parts.path)
+    conn.putheader("Content-Type", ctype)
+    conn.putheader("Content-Length", str(10_200_000))
+    conn.endheaders(png)
+    assert conn.getresponse().status == 413
+    conn.close()
+    assert _stored(demo) == before  # nothing written: no temporary file, no upload
+    # a file object naming a URL is never fetched into the cache
+    join = {"data": [{"text": "hi", "files": [{"path": "https://example.com/evil.pt",
+                                               "meta": {"_type": "gradio.FileData"}}]},
+                     None, "auto", 12, True, False, "rule", "off", 0],
+            "fn_index": 0, "session_hash": "abc123", "event_data": None}
+    status, text = _post(f"{url.rstrip('/')}/gradio_api/queue/join",
+                         json.dumps(join).encode(), "application/json")
+    assert status == 400 and b"never fetched from a URL" in text
+    # an image goes in as before
+    status, text = _post(upload, *_multipart(("shapes.png", png, "image/png")))
+    assert status == 200, text
+    (path,) = json.loads(text)
+    assert Path(path).read_bytes() == png
+    assert len(_stored(demo) - before) == 1
+
+
 @requires_shapes
 def test_uploads_must_be_images_and_temp_paths_never_show(served, tmp_path):
-    _, url, _ = served
+    demo, url, _ = served
     client = _client(url)
     fake = tmp_path / "evil.png"
     fake.write_bytes(b"\x80\x04not a picture, a pickle" * 10)
-    chat_ = client.predict({"text": "What colour is it?",
-                            "files": [gradio_client.handle_file(str(fake))]},
-                           "auto", 12, True, False, "rule", "off", 0, api_name="/ask")[0]
-    message = _text(chat_[-1])
-    assert "not an image" in message
+    with pytest.raises(Exception):  # noqa: B017 - refused at upload (415), before any handler
+        client.predict({"text": "What colour is it?",
+                        "files": [gradio_client.handle_file(str(fake))]},
+                       "auto", 12, True, False, "rule", "off", 0, api_name="/ask")
+    # a file that got onto the server another way is still refused at use, path unshown
+    outputs = list(demo.lavr_app.ask({"text": "What colour is it?", "files": [str(fake)]},
+                                     None, "auto", 12, True, False, "rule", "off", 0))
+    chat_ = outputs[-1].state.messages
+    assert "not an image" in _text(chat_[-1])
     shown = " ".join(_text(m) for m in chat_ if isinstance(m["content"], str))
     assert "/tmp" not in shown and "gradio" not in shown
-    with pytest.raises(Exception, match="Invalid file type"):  # the component's own check
-        text = tmp_path / "evil.pt"
-        text.write_bytes(b"\x80\x04payload")
-        client.predict({"text": "What colour is it?",
-                        "files": [gradio_client.handle_file(str(text))]},
-                       "auto", 12, True, False, "rule", "off", 0, api_name="/ask")
 
 
 def test_scrub_paths():
