@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 import time
 from typing import Any, Literal
 
@@ -140,7 +142,7 @@ def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
                                       summary=reason, error=reason))
     if deadline.expired():  # past the run's deadline no expert is started
         for step in ready:
-            reason = "skipped: the run's deadline passed"
+            reason = f"skipped: {_time_up()}"
             rec = Evidence.failure(step.id, step.tool, step.args, reason, skipped=True)
             evidence.append(rec)
             trace.append(trace_record("execute", tool=step.tool, args=step.args, step=step.id,
@@ -188,7 +190,9 @@ def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, A
     t0 = time.perf_counter()
     result, error, cached, advice = None, None, False, None
     try:
-        result, cached = _run_step(step, payload, ctx)
+        result, cached = _run_watched(step, payload, ctx)
+    except _Abandoned as exc:
+        error = str(exc)
     except LavrError as exc:
         error = str(exc)
         advice = getattr(exc, "user_message", None)  # sentences for the person who asked
@@ -208,6 +212,57 @@ def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, A
     return {"evidence": [rec], "trace": [trace_record(
         "tool", tool=step.tool, args=rec.args, summary=summary, seconds=seconds, error=error,
         step=step.id, cached=cached, artifact_id=rec.artifact_id)]}
+
+
+def _time_up() -> str:
+    """Why the run ends early: its deadline passed, or it was stopped."""
+    run = deadline.current()
+    return "the run was stopped" if run is not None and run.cancelled() else \
+        "the run's deadline passed"
+
+
+class _Abandoned(Exception):
+    """A step still running when the run's deadline passed or the run was stopped."""
+
+
+def _run_watched(step: Step, payload: dict[str, Any], ctx: AgentContext
+                 ) -> tuple[ToolResult, bool]:
+    """:func:`_run_step` in a worker thread that the graph stops waiting for when the
+    run's deadline passes or the run is stopped.
+
+    The worker shares the run's deadline (its context is copied), so a tool's own
+    cooperative checks (:func:`lavr.core_model.deadline.check` in its loops, model
+    calls) end it soon after; its late result is not used.
+
+    Raises:
+        _Abandoned: Time ran out (or Stop) before the step finished.
+    """
+    run = deadline.current()
+    if run is None:  # no deadline and nothing can stop the run: no need to watch
+        return _run_step(step, payload, ctx)
+    box: dict[str, Any] = {}
+    done = threading.Event()
+    context = contextvars.copy_context()
+
+    def work() -> None:
+        try:
+            box["value"] = context.run(_run_step, step, payload, ctx)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the graph's thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    t0 = time.perf_counter()
+    threading.Thread(target=work, name=f"lavr-step-{step.id}", daemon=True).start()
+    if not run.wait(done):
+        took = time.perf_counter() - t0
+        why = _time_up() + ("" if run.cancelled() else f" ({run.seconds:g} s)")
+        logger.warning("step %s (%s) abandoned after %.1f s: %s", step.id, step.tool, took, why)
+        raise _Abandoned(f"stopped: {why} while {step.tool} was running ({took:.1f} s); "
+                         f"its result is not used")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def _scores(result: ToolResult | None, ctx: AgentContext) -> list[float]:
@@ -256,8 +311,7 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     limit = max_rounds(int(state.get("max_steps") or DEFAULT_MAX_STEPS))
     attempts: list[Attempt] = []
     if deadline.expired():
-        decision = Decision("stop", "the run's deadline passed; answering from the evidence "
-                            "so far")
+        decision = Decision("stop", f"{_time_up()}; answering from the evidence so far")
     else:
         decision = ctx.decider.decide(plan_, list(done.values()), budget_left=budget,
                                       attempts=attempts)
@@ -277,7 +331,8 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         update["stop_reason"] = ""
     else:
         update["stop_reason"] = decision.reason
-    graph_stop = decision.reason.startswith(("the run's deadline", "round limit"))
+    graph_stop = decision.reason.startswith(("the run's deadline", "the run was stopped",
+                                             "round limit"))
     update["trace"] = _attempt_records("decide", attempts) + [trace_record(
         "decide", summary=f"{decision.action}: {decision.reason}",
         seconds=time.perf_counter() - t0, **({"fallback": True} if graph_stop else {}))]
@@ -341,8 +396,8 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     if not answer.strip():
         return {"trace": [trace_record("verify", summary="no answer to check")]}
     if deadline.expired():
-        return {"trace": [trace_record("verify", summary="not checked: the run's deadline "
-                                       "passed", fallback=True)]}
+        return {"trace": [trace_record("verify", summary=f"not checked: {_time_up()}",
+                                       fallback=True)]}
     from lavr.agents.verify.pipeline import corrector_for_context
 
     t0 = time.perf_counter()

@@ -385,8 +385,8 @@ class VisualAgent:
     def stream(self, image: ImageLike | None, question: str, *, max_steps: int | None = None,
                thread_id: str | None = None, review_plan: bool = False,
                cot: CotOptions | str | dict[str, Any] | None = None,
-               cot_steps: int | None = None, icl: IclOptions | int | dict[str, Any] | None = None
-               ) -> Iterator[StreamEvent]:
+               cot_steps: int | None = None, icl: IclOptions | int | dict[str, Any] | None = None,
+               cancel: threading.Event | None = None) -> Iterator[StreamEvent]:
         """Yield a :class:`StepEvent` as each node finishes, then the :class:`AgentResult`.
 
         Args:
@@ -400,6 +400,10 @@ class VisualAgent:
             cot: As for :meth:`run`.
             cot_steps: As for :meth:`run`.
             icl: As for :meth:`run`.
+            cancel: Stops the run when set, from any thread (Stop): a tool step in
+                progress is no longer waited for, no model or expert starts, and the
+                answer is written from the evidence so far. Closing the stream early
+                does the same.
         """
         if review_plan and self.checkpointer is None:
             raise InputError("plan review needs a checkpointer: VisualAgent(sessions=...) or "
@@ -409,7 +413,7 @@ class VisualAgent:
             inputs = self._inputs(image, question, max_steps, cfg,
                                   {"cot": cot, "cot_steps": cot_steps, "icl": icl})
             cfg["recursion_limit"] = recursion_limit(inputs["max_steps"])
-            yield from self._drive(inputs, cfg, review_plan=review_plan)
+            yield from self._drive(inputs, cfg, review_plan=review_plan, cancel=cancel)
 
     def _lease(self, thread_id: str | None) -> contextlib.AbstractContextManager[None]:
         """One run at a time on a named thread (queue, or ``SessionBusyError``)."""
@@ -426,8 +430,8 @@ class VisualAgent:
             "reasoning": inputs["reasoning_options"], "verify": self.context.verify,
             "settings": self.context.settings, "style": self.context.style})
 
-    def resume(self, thread_id: str, *, plan: Plan | dict[str, Any] | str | None = None
-               ) -> Iterator[StreamEvent]:
+    def resume(self, thread_id: str, *, plan: Plan | dict[str, Any] | str | None = None,
+               cancel: threading.Event | None = None) -> Iterator[StreamEvent]:
         """Continue a thread's unfinished run from its last checkpoint.
 
         The run was paused by ``review_plan`` (then ``plan`` may edit it) or
@@ -440,6 +444,7 @@ class VisualAgent:
             thread_id: The thread (from :class:`PlanReview`, or the one asked on).
             plan: An edited plan (``Plan``, its dict or JSON text); None keeps
                 the plan as it stands.
+            cancel: As for :meth:`stream`.
 
         Raises:
             SessionError: The thread has no unfinished run.
@@ -467,7 +472,7 @@ class VisualAgent:
                 self.graph.update_state(cfg, {"plan": checked, "trace": [rec]}, as_node="plan")
                 values["plan"] = checked
                 yield StepEvent(node="plan", records=[rec], update={"plan": checked})
-            yield from self._drive(None, cfg, review_plan=False, final=values)
+            yield from self._drive(None, cfg, review_plan=False, final=values, cancel=cancel)
 
     def finish(self, thread_id: str, *, plan: Plan | dict[str, Any] | str | None = None
                ) -> AgentResult:
@@ -520,17 +525,18 @@ class VisualAgent:
         so the graph runs in a worker thread; leaving the loop early stops the
         run after the node in progress.
         """
-        return _iterate_in_thread(lambda: self.stream(
+        return _iterate_in_thread(lambda stop: self.stream(
             image, question, max_steps=max_steps, thread_id=thread_id, review_plan=review_plan,
-            cot=cot, cot_steps=cot_steps, icl=icl))
+            cot=cot, cot_steps=cot_steps, icl=icl, cancel=stop))
 
     def aresume(self, thread_id: str, *, plan: Plan | dict[str, Any] | str | None = None
                 ) -> AsyncIterator[StreamEvent]:
         """Async :meth:`resume`."""
-        return _iterate_in_thread(lambda: self.resume(thread_id, plan=plan))
+        return _iterate_in_thread(lambda stop: self.resume(thread_id, plan=plan, cancel=stop))
 
     def _drive(self, inputs: dict[str, Any] | None, cfg: dict[str, Any], *, review_plan: bool,
-               final: dict[str, Any] | None = None) -> Iterator[StreamEvent]:
+               final: dict[str, Any] | None = None, cancel: threading.Event | None = None
+               ) -> Iterator[StreamEvent]:
         """Run (or resume, with ``inputs=None``) the graph and turn chunks into events."""
         state = dict(final or {})
         extra: dict[str, Any] = {"interrupt_after": ["plan"]} if review_plan else {}
@@ -541,22 +547,28 @@ class VisualAgent:
         chunks = self.graph.stream(inputs, cfg, context=self.context,
                                    stream_mode=["updates", "values"], **extra)
         end = time.monotonic() + self.deadline
-        while True:
-            # The run's deadline is in force while the graph works (nodes, model calls, HTTP
-            # attempts all end by it), not while the caller holds an event.
-            with deadline.deadline_scope(self.deadline, "the run", at=end):
-                try:
-                    mode, chunk = next(chunks)
-                except StopIteration:
-                    break
-            if mode == "values":
-                state.update(chunk)
-                continue
-            for node, update in chunk.items():
-                if not isinstance(update, dict):
+        closed = threading.Event()  # set when this stream ends, however it ends
+        try:
+            while True:
+                # The run's deadline is in force while the graph works (nodes, model calls,
+                # HTTP attempts all end by it), not while the caller holds an event; ``cancel``
+                # and the stream's end stop a tool step still running in a worker thread.
+                with deadline.deadline_scope(None, cancel=closed), \
+                        deadline.deadline_scope(self.deadline, "the run", at=end, cancel=cancel):
+                    try:
+                        mode, chunk = next(chunks)
+                    except StopIteration:
+                        break
+                if mode == "values":
+                    state.update(chunk)
                     continue
-                yield StepEvent(node=node, records=list(update.get("trace", [])),
-                                update={k: v for k, v in update.items() if k != "trace"})
+                for node, update in chunk.items():
+                    if not isinstance(update, dict):
+                        continue
+                    yield StepEvent(node=node, records=list(update.get("trace", [])),
+                                    update={k: v for k, v in update.items() if k != "trace"})
+        finally:
+            closed.set()
         thread_id = cfg.get("configurable", {}).get("thread_id")
         if review_plan and thread_id is not None and self.graph.get_state(cfg).next:
             yield PlanReview(thread_id=thread_id, question=state.get("question", ""),
@@ -682,7 +694,8 @@ def _reasoning_options(setup: ReasoningSetup, cot: Any = None, cot_steps: int | 
 _T = TypeVar("_T")
 
 
-async def _iterate_in_thread(make: Callable[[], Iterator[_T]]) -> AsyncIterator[_T]:
+async def _iterate_in_thread(make: Callable[[threading.Event], Iterator[_T]]
+                             ) -> AsyncIterator[_T]:
     """Drive a synchronous iterator in a worker thread and yield its items asynchronously.
 
     Exceptions raised by the iterator are re-raised here. Closing the generator
@@ -701,7 +714,7 @@ async def _iterate_in_thread(make: Callable[[], Iterator[_T]]) -> AsyncIterator[
 
     def work() -> None:
         try:
-            iterator = make()
+            iterator = make(stop)  # ``stop`` also cancels the run (a step in progress)
             try:
                 for item in iterator:
                     post("item", item)

@@ -11,7 +11,9 @@ the cached expert results and the history.
 
 One run per conversation at a time: the run happens in a worker thread, send
 and the examples are disabled while it goes, and Stop ends it at once in the
-page and after the node in progress in the worker (no later node starts).
+page and cancels it in the worker: a tool step in progress is no longer waited
+for (its expert stops at its next cooperative check), no later model or expert
+starts, and a model call in flight drops its connection.
 
 Import this module only where Gradio is wanted (``lavr demo``): importing
 :mod:`lavr.agents` never imports Gradio.
@@ -164,11 +166,13 @@ class RunStopped(Exception):
 
 
 class Run:
-    """One agent run in a worker thread that Stop can end between graph nodes.
+    """One agent run in a worker thread that Stop ends.
 
     The handler reads events with :meth:`events`; :meth:`stop` makes it raise
-    :class:`RunStopped` within :data:`POLL` seconds, and the worker closes the
-    agent's stream after the node in progress, so no later node starts.
+    :class:`RunStopped` within :data:`POLL` seconds, and cancels the agent's run
+    (``stream(cancel=...)``): a tool step in progress is no longer waited for, and
+    the worker closes the agent's stream at its next event, so no later node starts
+    an expert or a model.
     """
 
     def __init__(self) -> None:
@@ -460,7 +464,7 @@ class DemoApp:
         run.start(lambda: agent.stream(files[-1] if files else None, question,
                                        thread_id=state.thread_id, max_steps=settings.max_steps,
                                        review_plan=settings.review_plan, cot=settings.cot,
-                                       icl=settings.icl))
+                                       icl=settings.icl, cancel=run.stop_requested))
         yield from self._play(state, agent, run, settings, uploads=files)
 
     def approve(self, plan_text: str, state: ChatState | None) -> Iterator[View]:
@@ -484,7 +488,7 @@ class DemoApp:
         edited = self._edited(plan_text, state.plan_shown)
         agent = self.pool.get(settings)
         try:
-            events = agent.resume(state.thread_id, plan=edited)
+            events = agent.resume(state.thread_id, plan=edited, cancel=run.stop_requested)
             first = next(events)  # validates the edited plan before anything runs
         except PlanValidationError as exc:
             state.plan_error = f"{render.WARNING_SIGN} That plan cannot run: {exc}"

@@ -103,6 +103,19 @@ class DeadlineError(ModelError):
         super().__init__(f"{what} reached its deadline of {seconds:g} s")
 
 
+class RunStoppedError(DeadlineError):
+    """A run was stopped on purpose (Stop in the demo, a closed stream) before it finished.
+
+    Attributes:
+        what: What was stopped (``the run``).
+        seconds: The deadline that was in force, in seconds (``inf`` when none).
+    """
+
+    def __init__(self, what: str, seconds: float) -> None:
+        super().__init__(what, seconds)
+        self.args = (f"{what} was stopped",)
+
+
 class ModelConfigError(InputError):
     """A model was asked for in a way lavr cannot use (bad model string, missing backend).
 

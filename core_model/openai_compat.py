@@ -379,13 +379,16 @@ class OpenAICompatibleModel(MultimodalModel):
 
         worker = threading.Thread(target=work, name="lavr-http", daemon=True)
         worker.start()
-        if not done.wait(max(0.0, end - time.monotonic()) + 0.05):
+        if not deadline.wait(done, until=end + 0.05):  # also ends at once on a cancel
             cancel.set()
             resp = box.get("resp")
             if resp is not None:
                 with contextlib.suppress(Exception):
                     resp.close()
             self._drop_client(client)
+            run = deadline.current()
+            if run is not None and run.cancelled():
+                raise run.error()  # stopped on purpose: no retry; the connection is closed
             raise ModelTimeoutError(self.url, None, f"no reply within {limit:.3g} s",
                                     retryable=True)
         error = box.get("error")
@@ -547,7 +550,7 @@ class OpenAICompatibleModel(MultimodalModel):
         """A streamed body's bytes, stopping with ``ModelTimeoutError`` at monotonic ``end``."""
         size = 0
         for chunk in resp.iter_bytes():
-            if time.monotonic() > end:
+            if time.monotonic() > end or deadline.expired():
                 raise ModelTimeoutError(self.url, None, "the streamed reply did not finish "
                                         "before the deadline")
             size += len(chunk)

@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from lavr.core_model import deadline
+
 X = TypeVar("X")
 Y = TypeVar("Y")
 
@@ -91,7 +93,12 @@ class MicroBatcher(Generic[X, Y]):
             self._cond.notify_all()  # a gathering leader may now have a full batch
             while not mine.done:
                 if self._busy:
-                    self._cond.wait()
+                    run = deadline.current()
+                    self._cond.wait(None if run is None else deadline.POLL)
+                    if run is not None and run.expired() and any(
+                            p is mine for p in self._pending):  # not in a batch yet: give up
+                        self._pending = [p for p in self._pending if p is not mine]
+                        raise run.error()
                     continue
                 self._busy = True
                 batch = self._gather()
@@ -111,9 +118,9 @@ class MicroBatcher(Generic[X, Y]):
 
     def _gather(self) -> list[_Pending[X]]:
         """Called by the leader with the lock held: wait for a full batch or the deadline."""
-        deadline = time.monotonic() + self.max_wait_s
+        until = time.monotonic() + self.max_wait_s
         while len(self._pending) < self.max_size:
-            left = deadline - time.monotonic()
+            left = until - time.monotonic()
             if left <= 0:
                 break
             self._cond.wait(left)

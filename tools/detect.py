@@ -32,6 +32,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field, StringConstraints, field_validator
 
+from lavr.core_model import deadline
 from lavr.core_model.checkpoints import check_checkpoint
 from lavr.core_model.download import (
     WeightAsset,
@@ -906,6 +907,7 @@ def _detect(images: Sequence[np.ndarray], runs: Sequence[DetectorRun], *, expert
     failed: list[ExpertUnavailableError] = []
     unsuited: list[str] = []
     for run in runs:
+        deadline.check()  # past the run's deadline (or Stop) no further detector starts
         try:
             dets, used, run_notes = _run_one(run, images, experts=experts, device=device,
                                              conf=conf, options=options)

@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
+from lavr.core_model import deadline
 from lavr.core_model.checkpoints import check_checkpoint, safe_torch_load
 from lavr.core_model.download import WeightAsset, download_asset
 from lavr.core_model.errors import UnsafeCheckpointError, WeightsNotFoundError
@@ -151,11 +152,13 @@ class SamSegmenter:
                 self.predictor.set_image(image)
                 self._image_hash = image_hash
             for box in boxes:
+                deadline.check()  # one prompt at a time: Stop or the deadline ends the loop
                 m, s, _ = self.predictor.predict(box=np.asarray(box, np.float32),
                                                  multimask_output=False)
                 masks.append(m[0])
                 scores.append(float(s[0]))
             for point in points:
+                deadline.check()
                 m, s, _ = self.predictor.predict(point_coords=np.asarray([point], np.float32),
                                                  point_labels=np.ones(1, int),
                                                  multimask_output=True)
@@ -241,7 +244,7 @@ class GrabCutSegmenter:
 
     def box_mask(self, image: np.ndarray, box: Sequence[float]) -> np.ndarray:
         """``(H, W) bool`` mask of the object inside a XYXY pixel box."""
-
+        deadline.check()  # once a prompt: Stop or the run's deadline ends a long loop
         h, w = image.shape[:2]
         x1, y1, x2, y2 = clip_box(box, image.shape, tool=TOOL_NAME)
         margin = max(10, round(0.25 * max(x2 - x1, y2 - y1)))
@@ -268,6 +271,7 @@ class GrabCutSegmenter:
         The colour region around the point (flood fill) seeds GrabCut; a region
         that is tiny or covers most of the image falls back to a box around the point.
         """
+        deadline.check()
         h, w = image.shape[:2]
         x, y = _check_point(point, (h, w))
         region = self._flood(image, (x, y))

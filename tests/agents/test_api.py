@@ -131,7 +131,7 @@ def test_astream_raises_input_errors_in_the_consumer():
 def test_closing_an_async_stream_early_closes_the_sync_iterator():
     closed = []
 
-    def numbers():
+    def numbers(stop):  # stop: the cancel event the worker's iterator is given
         try:
             yield from range(10_000)
         finally:
