@@ -6,7 +6,9 @@ Detectors, by name:
   square, triangle).
 - ``coco`` (alias ``yolo11n``): ``yolo11n.pt``, the 80 COCO classes.
 - ``yolo-world`` (``yolov8s-worldv2.pt``) and ``yoloe`` (``yoloe-11s-seg.pt``):
-  open vocabulary; the requested labels become the model's classes.
+  open vocabulary; the requested labels become the model's classes, embedded by a
+  text encoder (CLIP, MobileCLIP) that lavr resolves itself, never from the working
+  directory (:mod:`lavr.tools.text_encoders`).
 - a path ending in ``.pt``, from the operator only (``--detector PATH``,
   ``VisualAgent(detector=PATH)``): that checkpoint. A plan (written by a model or
   edited in the demo) may name only the detectors above: :class:`DetectArgs` refuses
@@ -620,31 +622,15 @@ def _import_ultralytics() -> Any:
     return ultralytics
 
 
-def _text_encoder_missing(model: Any, kind: str) -> str | None:
-    """Which text-encoder file an open-vocabulary model would download, if missing."""
-    if downloads_allowed():
-        return None
-    dirs = [Path.cwd(), *_library_weights_dirs()]
-    if kind == "world":
-        files = [d / "clip" / "ViT-B-32.pt" for d in dirs]
-    else:
-        variant = getattr(getattr(model, "model", None), "text_model", "mobileclip:blt")
-        name = "mobileclip2_b.ts" if str(variant).startswith("mobileclip2") else "mobileclip_blt.ts"
-        files = [d / name for d in dirs]
-    if any(f.exists() for f in files):
-        return None
-    return files[-1].name
-
-
 def _set_vocabulary(model: Any, spec: DetectorSpec, labels: Sequence[str]) -> None:
+    """Set an open-vocabulary model's classes; its text encoder is resolved by lavr
+    (:mod:`lavr.tools.text_encoders`: configured folders or lavr's download, never the
+    working directory), not by ultralytics."""
+    from lavr.tools.text_encoders import set_classes
+
     if not labels:
         raise ToolError(TOOL_NAME, f"open-vocabulary detector {spec.name!r} needs labels to look for")
-    missing = _text_encoder_missing(model, spec.kind)
-    if missing:
-        raise ExpertUnavailableError(
-            TOOL_NAME, f"detector {spec.name!r} needs its text encoder {missing} to set classes; "
-                       f"put it in ultralytics' weights folder, or turn offline mode off")
-    model.set_classes(list(labels))
+    set_classes(model, spec.kind, labels)
 
 
 def load_detector(spec: DetectorSpec, *, labels: Sequence[str] = (), device: str = "cpu") -> LoadedDetector:
