@@ -14,7 +14,7 @@ from langgraph.types import Send
 from lavr.agents.state import AgentContext, AgentState, trace_record
 from lavr.core_model import deadline
 from lavr.core_model.config import DEFAULT_MAX_STEPS
-from lavr.core_model.errors import LavrError, log_recovered
+from lavr.core_model.errors import DeadlineError, LavrError, log_recovered
 from lavr.core_model.images import image_hash, load_image
 from lavr.core_model.structured import Attempt
 from lavr.planners.plan import Plan, Step, plan_problems, step_dependencies
@@ -254,14 +254,17 @@ def _run_watched(step: Step, payload: dict[str, Any], ctx: AgentContext
 
     t0 = time.perf_counter()
     threading.Thread(target=work, name=f"lavr-step-{step.id}", daemon=True).start()
-    if not run.wait(done):
+    finished = run.wait(done)
+    error = box.get("error")
+    if not finished or (isinstance(error, DeadlineError) and run.expired()):
+        # abandoned, or the tool saw the deadline / Stop first: the same message either way
         took = time.perf_counter() - t0
         why = _time_up() + ("" if run.cancelled() else f" ({run.seconds:g} s)")
-        logger.warning("step %s (%s) abandoned after %.1f s: %s", step.id, step.tool, took, why)
+        logger.warning("step %s (%s) stopped after %.1f s: %s", step.id, step.tool, took, why)
         raise _Abandoned(f"stopped: {why} while {step.tool} was running ({took:.1f} s); "
                          f"its result is not used")
-    if "error" in box:
-        raise box["error"]
+    if error is not None:
+        raise error
     return box["value"]
 
 
