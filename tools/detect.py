@@ -158,12 +158,12 @@ DETECTORS: dict[str, DetectorSpec] = {
         "yolo-world", ("yolov8s-worldv2.pt", "yolov8m-worldv2.pt", "yolov8l-worldv2.pt",
                        "yolov8x-worldv2.pt"),
         (), "world", 640, _download_hint("yolov8s-worldv2.pt"), downloadable=True,
-        size_mb=25.0, extra="CLIP ViT-B/32 text encoder (~340 MB, fetched by ultralytics)"),
+        size_mb=25.0, extra="CLIP ViT-B/32 text encoder (~340 MB, fetched by lavr on first use)"),
     "yoloe": DetectorSpec(
         "yoloe", ("yoloe-11s-seg.pt", "yoloe-11m-seg.pt", "yoloe-11l-seg.pt",
                   "yoloe-v8s-seg.pt"),
         (), "yoloe", 640, _download_hint("yoloe-11s-seg.pt"), downloadable=True,
-        size_mb=27.0, extra="MobileCLIP text encoder (fetched by ultralytics)"),
+        size_mb=27.0, extra="MobileCLIP text encoder (~570 MB, fetched by lavr on first use)"),
 }
 #: Where ultralytics publishes its standard weights (``$LAVR_WEIGHTS_URL`` overrides).
 ULTRALYTICS_ASSETS_URL = "https://github.com/ultralytics/assets/releases/download/v8.3.0/"

@@ -61,6 +61,8 @@ def served(tmp_path_factory):
     (folder / "examples.json").write_text(json.dumps(
         [{"image": "shapes.png", "question": "How many circles are there?"}]))
     mp = pytest.MonkeyPatch()
+    # an upload folder of its own (Gradio's default, /tmp/gradio, is shared by every run)
+    mp.setenv("GRADIO_TEMP_DIR", str(tmp_path_factory.mktemp("gradio")))
     mp.setenv("OPENAI_API_KEY", "sk-server-secret")
     mp.setenv("LAVR_OPENAI_API_KEY", "sk-server-secret")
     demo = build_demo(sessions=tmp_path_factory.mktemp("demo") / "s.sqlite",
