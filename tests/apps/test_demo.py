@@ -248,7 +248,11 @@ def test_errors_are_chat_messages(served, tmp_path):
     assert "Drop an image first" in _text(chat[-1]) and answer["status"] == "error"
     broken = tmp_path / "broken.png"
     broken.write_text("this is not a picture")
-    chat = _ask(client, "What colour is it?", broken)[0]
+    with pytest.raises(Exception, match="415"):  # refused at upload, before it is stored
+        _ask(client, "What colour is it?", broken)
+    app = served[0].lavr_app  # a non-image that reached the server another way: refused at use
+    chat = list(app.ask({"text": "What colour is it?", "files": [str(broken)]}, None, "auto",
+                        12, True, False, "rule", "off", 0))[-1].state.messages
     assert _text(chat[-1]).startswith("\u26a0") and "not an image" in _text(chat[-1])
     chat = _ask(client, "   ", EXAMPLES / "shapes_1.png")[0]
     assert "Type a question" in _text(chat[-1])
