@@ -138,8 +138,9 @@ def _run_child(db: Path, log: Path, what: str, question: str = "", *,
     Returns the exit code, the nodes it reported and the seconds from ``ready``
     to its result (None when it died first).
     """
-    proc = subprocess.Popen(_py("child", str(db), str(log), what, question),
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    with open(log.with_suffix(".err"), "a") as err:  # kept: why a child failed
+        proc = subprocess.Popen(_py("child", str(db), str(log), what, question),
+                                stdout=subprocess.PIPE, stderr=err, text=True)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
     t0 = time.perf_counter()
@@ -212,6 +213,9 @@ def bench_kills(work: Path, kills: int, seed: int) -> dict[str, Any]:
             code, nodes, took = _run_child(db, log, "resume")
             row["resume_exit"] = code
             row["resumed_answered"] = code == 0 and took is not None
+            if code != 0:  # the child's last stderr line says why
+                lines = log.with_suffix(".err").read_text().strip().splitlines()
+                row["resume_error"] = lines[-1][:300] if lines else ""
         row["tool_steps_finished_before_kill"] = len(before)
         after = _ends(log)
         row["finished_steps_rerun"] = sum(after.count(e) - 1 for e in set(before))
@@ -225,7 +229,9 @@ def bench_kills(work: Path, kills: int, seed: int) -> dict[str, Any]:
               f"resume exit {row.get('resume_exit', '-')}, tool steps finished before the "
               f"kill {len(before)}, re-run {row['finished_steps_rerun']}, next question "
               f"{'answered' if row['next_question_answered'] else 'FAILED'}, integrity "
-              f"after {row['integrity_after']}", flush=True)
+              f"after {row['integrity_after']}"
+              + (f"; resume error: {row['resume_error']}" if row.get("resume_error") else ""),
+              flush=True)
         if row["integrity"] != "ok" or row["integrity_after"] != "ok":
             break  # keep the damaged file for a look (the work folder is kept)
     return {"rows": rows, "kills": len(rows), "finished_first": finished_first,
