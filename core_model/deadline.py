@@ -82,6 +82,13 @@ class Deadline:
 _CURRENT: ContextVar[Deadline | None] = ContextVar("lavr_deadline", default=None)
 
 
+def current() -> Deadline | None:
+    """The innermost deadline in force (None: no deadline); the tool node, the
+    micro-batcher and model calls use it to wait for work and to tell a cancel from
+    the clock."""
+    return _CURRENT.get()
+
+
 def remaining(default: float | None = None) -> float | None:
     """Seconds left before the deadline in force (``default`` when there is none)."""
     d = _CURRENT.get()
