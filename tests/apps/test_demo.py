@@ -267,6 +267,7 @@ def test_one_run_per_conversation_and_stop_ends_it_at_once(served):
     job = client.submit(json.dumps(plan), api_name="/approve")
     assert GATE.entered.wait(60)
     (thread_id,) = app.running()
+    run = app.running()[thread_id]
 
     # a second question on the conversation mid-run is refused, and not run
     with pytest.raises(Exception, match="Still answering the last question"):
@@ -280,14 +281,16 @@ def test_one_run_per_conversation_and_stop_ends_it_at_once(served):
     assert _title(chat[-1]).endswith("Stopped") and answer["status"] == "stopped"
     assert not any("How many squares" in _text(m) for m in chat)
 
-    # the worker really stops: it finishes the held step, and no later node runs
-    run = app.running()[thread_id]
-    GATE.release.set()
+    # the worker really stops: Stop cancels the run, so it does not wait for the held
+    # step (still blocked on the gate), and no later node runs
     assert run.finished.wait(30)
+    assert not GATE.release.is_set()
+    GATE.release.set()
     agent = next(iter(app.pool._agents.values()))
     values = agent.graph.get_state({"configurable": {"thread_id": thread_id}}).values
     nodes = [r["node"] for r in values.get("trace", [])]
-    assert nodes[-1] == "tool" and "hold" in json.dumps(values["trace"][-1])
+    last = json.dumps(values["trace"][-1])
+    assert nodes[-1] == "tool" and "hold" in last and "the run was stopped" in last
     assert not app.running()
 
     # the conversation goes on
