@@ -143,6 +143,14 @@ class _Evidence:
             return None
         return step.args.get("source") or step.args.get("a")
 
+    def answer_objects(self) -> tuple[Detections | None, list[str]] | None:
+        """The answer step's objects and its chain of step ids; None when there is no answer."""
+        got = self.answer()
+        if got is None:
+            return None
+        sid, _, chain = got
+        return self.dets(sid), chain
+
     def answer(self) -> tuple[str, Evidence, list[str]] | None:
         """``(answer step id, its record, its citation chain)``, or None if it failed."""
         sid = self.plan.answer_step
@@ -232,11 +240,10 @@ def _per_class(dets: Detections, target: str) -> list[tuple[str, int]] | None:
 
 
 def _answer_colour(ev: _Evidence, target: str) -> Reply:
-    got = ev.answer()
+    got = ev.answer_objects()
     if got is None:
         return _failure(ev)
-    sid, rec, chain = got
-    dets = ev.dets(sid)
+    dets, chain = got
     noun = _noun(target)
     one = pluralise(noun, 1)
     if dets is None or len(dets) == 0:
@@ -318,11 +325,10 @@ def _answer_read(ev: _Evidence) -> Reply:
 
 
 def _answer_locate(ev: _Evidence, target: str, size: list[int] | None) -> Reply:
-    got = ev.answer()
+    got = ev.answer_objects()
     if got is None:
         return _failure(ev)
-    sid, rec, chain = got
-    dets = ev.dets(sid)
+    dets, chain = got
     noun = _noun(target)
     if dets is None or len(dets) == 0:
         return _same(f"I found no {pluralise(noun, 1)} in the image.", chain)
@@ -433,11 +439,10 @@ def _answer_segment(ev: _Evidence, target: str) -> Reply:
 
 
 def _answer_list(ev: _Evidence) -> Reply:
-    got = ev.answer()
+    got = ev.answer_objects()
     if got is None:
         return _failure(ev)
-    sid, rec, chain = got
-    dets = ev.dets(sid)
+    dets, chain = got
     if dets is None or len(dets) == 0:
         return _same("I did not find any objects I know.", chain)
     return _same(f"I see {_describe_all(dets, articles=True)}.", chain)
