@@ -294,3 +294,17 @@ def image_hash(image: np.ndarray) -> str:
     h = hashlib.sha256(f"{image.shape}|{image.dtype.str}|".encode())
     h.update(np.ascontiguousarray(image))
     return h.hexdigest()[:16]
+
+
+def hash_matches(image: np.ndarray, stored: str) -> bool:
+    """Whether ``stored`` is ``image``'s content hash, now or as lavr wrote it before.
+
+    Demo stores and saved traces written before the switch to SHA-256 hold the
+    earlier BLAKE2b hash (shape, then the pixels); both are accepted so they stay valid.
+    """
+    if image_hash(image) == stored:
+        return True
+    legacy = hashlib.blake2b(digest_size=8)
+    legacy.update(str(image.shape).encode())
+    legacy.update(np.ascontiguousarray(image).tobytes())
+    return legacy.hexdigest() == stored

@@ -30,7 +30,7 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lavr.core_model.errors import ImageError
-from lavr.core_model.images import image_hash, load_image
+from lavr.core_model.images import hash_matches, image_hash, load_image
 from lavr.planners.errors import DemoError
 from lavr.planners.plan import Plan, plan_problems
 from lavr.tools.evidence import Evidence, by_step
@@ -281,7 +281,7 @@ class DemoStore:
             except ImageError as exc:
                 out.append(f"image {rel}: {exc.reason}")
                 continue
-            if i < len(rec.image_hashes) and image_hash(arr) != rec.image_hashes[i]:
+            if i < len(rec.image_hashes) and not hash_matches(arr, rec.image_hashes[i]):
                 out.append(f"image {rel} does not match its hash (was the file replaced?)")
         return out
 
@@ -445,8 +445,9 @@ def demo_from_trace(trace: dict[str, Any], images: Sequence[np.ndarray], *, demo
     if not images:
         raise DemoError(source or "trace", "the demo needs the run's image")
     want = (trace.get("image") or {}).get("hash")
-    got = image_hash(load_image(images[0]))
-    if want and want != got:
+    first = load_image(images[0])
+    got = image_hash(first)
+    if want and not hash_matches(first, want):
         raise DemoError(source or "trace", f"the image (hash {got}) is not the one the trace "
                         f"was made on (hash {want})")
     plan = trace.get("plan") or None

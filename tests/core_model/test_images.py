@@ -7,6 +7,7 @@ source and says what went wrong; good ones must come back as ``HxWx3 uint8``.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import struct
 import subprocess
@@ -538,3 +539,16 @@ assert "pi_heif" not in sys.modules
 def test_urls_are_never_fetched(url):
     with pytest.raises(ImageError, match="is a URL; lavr reads local image files"):
         load_image(url)
+
+
+def test_hashes_written_before_the_sha256_switch_still_match() -> None:
+    from lavr.core_model.images import hash_matches, image_hash
+
+    img = np.zeros((4, 5, 3), dtype=np.uint8)
+    img[1, 2] = (9, 8, 7)
+    # the BLAKE2b hash lavr wrote for this image before (shape, then the pixels)
+    legacy = hashlib.blake2b(str(img.shape).encode() + img.tobytes(), digest_size=8).hexdigest()
+    assert hash_matches(img, legacy) and hash_matches(img, image_hash(img))
+    other = img.copy()
+    other[0, 0] = 1
+    assert not hash_matches(other, legacy) and not hash_matches(other, image_hash(img))
