@@ -410,15 +410,20 @@ class DemoApp:
             cot: str, icl: float) -> Iterator[View]:
         """Answer a question (with a new image, or about the session's image), streaming."""
         state = state or ChatState()
+        yield from self._claimed(state, lambda run, previous: self._ask(
+            run, previous, message or {}, state, detector=detector, max_steps=max_steps,
+            verify=verify, review_plan=review_plan, model=model, cot=cot, icl=icl))
+
+    def _claimed(self, state: ChatState,
+                 work: Callable[[Run, Run | None], Iterator[View]]) -> Iterator[View]:
+        """Run ``work`` holding the session's run slot (refused while another run holds it)."""
         claimed = self._claim(state)
         if claimed is None:
             yield self._refuse(state)
             return
         run, previous = claimed
         try:
-            yield from self._ask(run, previous, message or {}, state, detector=detector,
-                                 max_steps=max_steps, verify=verify, review_plan=review_plan,
-                                 model=model, cot=cot, icl=icl)
+            yield from work(run, previous)
         finally:
             self._release(state, run)
 
@@ -470,15 +475,7 @@ class DemoApp:
     def approve(self, plan_text: str, state: ChatState | None) -> Iterator[View]:
         """Run the paused plan, as shown or as edited in the plan editor."""
         state = state or ChatState()
-        claimed = self._claim(state)
-        if claimed is None:
-            yield self._refuse(state)
-            return
-        run, _ = claimed
-        try:
-            yield from self._approve(run, plan_text, state)
-        finally:
-            self._release(state, run)
+        yield from self._claimed(state, lambda run, _: self._approve(run, plan_text, state))
 
     def _approve(self, run: Run, plan_text: str, state: ChatState) -> Iterator[View]:
         if state.paused is None:
