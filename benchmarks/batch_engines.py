@@ -68,12 +68,16 @@ def main() -> int:
         src = _write_items(Path(tmp), args.n, args.seed)
         common = ["--no-progress", "--no-verify"]
         t0 = time.perf_counter()
-        lavr(["batch", str(src), "--out", f"{tmp}/local.jsonl", *common])
+        code = lavr(["batch", str(src), "--out", f"{tmp}/local.jsonl", *common])
         local_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        lavr(["batch", str(src), "--out", f"{tmp}/ray.jsonl", "--engine", "ray",
-              "--actors", str(args.actors), *common])
+        code = code or lavr(["batch", str(src), "--out", f"{tmp}/ray.jsonl", "--engine", "ray",
+                             "--actors", str(args.actors), *common])
         ray_s = time.perf_counter() - t0
+        if code or not Path(tmp, "ray.jsonl").is_file():
+            print(f"batch_engines: a lavr batch run failed (exit code {code}; its message is "
+                  "above), so there is nothing to compare", file=sys.stderr)
+            return code or 1
         local, ray_ = _records(Path(tmp, "local.jsonl")), _records(Path(tmp, "ray.jsonl"))
     same = sum(1 for k in local if k in ray_ and _key(local[k]) == _key(ray_[k]))
     print(f"items: {args.n}; ids in both files: {len(set(local) & set(ray_))}; "
