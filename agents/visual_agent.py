@@ -331,7 +331,8 @@ class VisualAgent:
         return result
 
     def correct(self, image: ImageLike, text: str, *, policy: str | None = None,
-                attach_boxes: bool | None = None, mode: str = "rule") -> CorrectionResult:
+                attach_boxes: bool | None = None, mode: str = "rule",
+                question: str | None = None) -> CorrectionResult:
         """Check any text about ``image`` claim by claim with this agent's experts and correct it.
 
         Woodpecker-style: concepts are extracted, turned into questions, answered
@@ -346,6 +347,9 @@ class VisualAgent:
             mode: ``rule`` (no model needed) or ``llm``: this agent's model
                 extracts the claims and rewrites the text; the rewrite is
                 re-checked and replaced by the rule correction if still wrong.
+            question: The question ``text`` answers, when there is one: a yes/no
+                answer then gets the yes/no the experts' verdict on what the
+                question asks implies (a bare "Yes." or "No." included).
 
         Raises:
             InputError: Bad image, text or mode, or ``llm`` mode without a model.
@@ -360,7 +364,7 @@ class VisualAgent:
         corrector = corrector_for_context(
             self.context, policy=policy, attach_boxes=attach_boxes,  # type: ignore[arg-type]
             model=self.model if mode == "llm" else None)
-        return corrector.correct(arr, text)
+        return corrector.correct(arr, text, question=question)
 
     def chat(self, image: ImageLike | None, question: str, *, thread_id: str,
              max_steps: int | None = None, cot: CotOptions | str | dict[str, Any] | None = None,

@@ -332,13 +332,32 @@ class _SentenceEditor:
             return None
         return _apply(self.s.text, self.s.start, edits)
 
+    def asks_existence(self, c: Concept) -> bool:
+        """Whether the yes/no of the answer is about object ``c`` being there: the question
+        is unknown, or it names ``c`` and asks no relation ("Is there a purple circle?",
+        not "Is the purple circle left of the square?", whose yes/no is about the relation).
+        """
+        if not self.question:
+            return True
+        if relations_in(self.question):
+            return False
+        words = {w for w in (c.noun, c.label) if w}
+        return any(re.search(rf"\b{re.escape(w)}", self.question, re.I) for w in words)
+
     def yes_no(self) -> str | None:
-        """A yes/no answer whose one object claim is refuted flips; None if not that case."""
+        """A yes/no answer whose one object claim is refuted flips; None if not that case.
+
+        Only when the yes/no answers whether the object is there (:meth:`asks_existence`):
+        "No, there is no purple circle." to "Is the purple circle left of the square?"
+        keeps its "No" (the relation decides it); the general editor fixes the reason.
+        """
         m = _YES_NO.match(self.masked[self.s.start:self.s.end])
         others = [c for c in self.concepts if c.kind != "object"]
         if not m or len(self.objects) != 1 or others:
             return None
         c = self.objects[0]
+        if not self.asks_existence(c):
+            return None
         k = self.claim(c)
         if k is None or k.verdict != "refuted" or k.fix is None:
             return None

@@ -514,15 +514,30 @@ _BARE_BOX = re.compile(r"\s*(?:at\s+)?\[\s*-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d
                        r"(?:\s*,\s*\[\s*-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?){3}\s*\])*")
 
 
+#: A checked statement in the tools' notation: ``"<a> is left of <b> → no"`` (a verb, the
+#: rest of the clause up to the arrow, and the verdict).
+_VERDICT_ARROW = re.compile(r"\b(is|are)\b(?!\s+not\b)([^.;:!?→]*?)\s*(?:→|->)\s*(yes|no)\b",
+                            re.I)
+
+
+def _verdict_in_words(m: re.Match[str]) -> str:
+    verb, rest, verdict = m.group(1), m.group(2), m.group(3).lower()
+    return f"{verb}{rest}" if verdict == "yes" else f"{verb} not{rest}"
+
+
 def plain_text(grounded: str) -> str:
     """A grounded answer without step-id citations and boxes (for a model's answer).
 
     ``"There are two dots at [1, 2, 3, 4], [5, 6, 7, 8] [s1, s2]."`` →
-    ``"There are two dots."``
+    ``"There are two dots."``. A checked statement copied in the tools' notation
+    reads as words: ``"No: the square [..] is below the circle [..] → no."`` →
+    ``"No: the square is not below the circle."`` (``→ yes`` simply goes).
     """
     text = _CITATION_GROUP.sub("", grounded)
     text = _BOX_NOTE.sub("", text)
     text = _BARE_BOX.sub("", text)
+    text = _VERDICT_ARROW.sub(_verdict_in_words, text)
+    text = re.sub(r"\s*(?:→|->)\s*(?:yes|no)\b", "", text, flags=re.I)
     text = re.sub(r"\s+([.,;:!?])", r"\1", text)
     text = re.sub(r"([.,;:!?])\1+", r"\1", text)
     return re.sub(r"\s{2,}", " ", text).strip()

@@ -57,3 +57,32 @@ def test_without_a_question_a_refuted_reason_still_flips_the_answer(scene):
     fixed = VisualAgent(detector="shapes").correct(
         scene, "No, the blue square is below the green triangle.", attach_boxes=False)
     assert fixed.corrected == "Yes, the blue square is above the green triangle."
+
+
+
+#: A generated scene with an orange square apart from a green circle (the square is
+#: not above it).
+APART_SEED = 200029
+APART_QUESTION = "Is the orange square above the green circle?"
+
+
+@pytest.fixture(scope="module")
+def apart():
+    item, scene = make_item(APART_SEED, "spatial")
+    assert item.question == APART_QUESTION and item.answer == "no"
+    return scene.image
+
+
+@pytest.mark.parametrize("question,want", [
+    # the yes/no answers the relation, not whether the square is there: it stays "No"
+    (APART_QUESTION, "No"),
+    # the question asks whether the square is there: the "No" flips
+    ("Is there an orange square in the image?", "Yes"),
+    # no question known: the answer is read as being about the square (as before)
+    (None, "Yes"),
+])
+def test_an_existence_answer_flips_only_when_the_question_asks_existence(apart, question, want):
+    fixed = VisualAgent(detector="shapes").correct(
+        apart, "No, there is no orange square in the image.", question=question,
+        attach_boxes=False)
+    assert fixed.corrected.split(",")[0] == want, fixed.corrected

@@ -89,3 +89,20 @@ def test_ungrounded_refine_reply_is_reasked_then_refused():
     with pytest.raises(ModelOutputError, match="does not show"):
         LLMRefiner(model, retries=1).refine(OCR_PLAN, OCR_EVIDENCE)
     assert "42, which the cited evidence [s1] does not show" in model.requests[1].messages[-1].text
+
+
+@pytest.mark.parametrize(("grounded", "plain"), [
+    # the relation tool's notation, copied by a model, reads as words in the plain answer
+    ("No: blue square [40, 10, 80, 50] is below green triangle [5, 60, 45, 99] → no. [s5]",
+     "No: blue square is not below green triangle."),
+    ("Yes: red circle [2, 3, 9, 9] is left of blue square [20, 3, 30, 9] → yes. [s5]",
+     "Yes: red circle is left of blue square."),
+    ("No, the circle is inside the square → no (two circles) [s3].",
+     "No, the circle is not inside the square (two circles)."),
+    ("There are two dots at [1, 2, 3, 4], [5, 6, 7, 8] [s1, s2].", "There are two dots."),
+])
+def test_plain_answers_read_as_plain_english(grounded, plain):
+    from lavr.planners.roles.rule_refiner import plain_text
+
+    assert plain_text(grounded) == plain
+    assert "→" not in plain_text(grounded)
