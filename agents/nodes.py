@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextvars
+import hashlib
+import json
 import logging
 import threading
 import time
@@ -179,20 +181,34 @@ def dispatch(state: AgentState,
         sends.append(Send("tool", {
             "step": step.model_dump(mode="json"), "image_id": state["image_id"],
             "image_hash": state["image_hash"], "inputs": {d: done[d] for d in deps},
+            "run_id": state.get("run_id"),
         }))
     return sends
 
 
 def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Run one step (one parallel branch of the fan-out). Errors become evidence."""
+    """Run one step (one parallel branch of the fan-out). Errors become evidence.
+
+    With a journal (a sessions file), a step of this run that already finished (the
+    process died before LangGraph saved its result) is read back, not run again; a
+    step that finishes is journaled before the node returns.
+    """
     ctx = runtime.context
     step = Step.model_validate(payload["step"])
+    journal, run_id = ctx.journal, payload.get("run_id")
+    key = _journal_key(step, payload) if journal is not None and run_id else None
+    if key is not None and (kept := _journaled(journal, run_id, key, ctx)) is not None:
+        return {"evidence": [kept], "trace": [trace_record(
+            "tool", tool=step.tool, args=kept.args, step=step.id, seconds=0.0,
+            summary=kept.summary + " (finished before the run was interrupted; not run again)",
+            error=kept.error, cached=kept.cached, artifact_id=kept.artifact_id,
+            journaled=True)]}
     t0 = time.perf_counter()
-    result, error, cached, advice = None, None, False, None
+    result, error, cached, advice, abandoned = None, None, False, None, False
     try:
         result, cached = _run_watched(step, payload, ctx)
     except _Abandoned as exc:
-        error = str(exc)
+        error, abandoned = str(exc), True
     except LavrError as exc:
         error = str(exc)
         advice = getattr(exc, "user_message", None)  # sentences for the person who asked
@@ -200,7 +216,7 @@ def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, A
         log_recovered(logger, exc, "tool %s crashed; the run goes on without it", step.tool)
         error = f"{step.tool} crashed: {type(exc).__name__}: {exc}"
     seconds = time.perf_counter() - t0
-    if result is not None and result.artifact_id:
+    if result is not None and result.artifact_id and key is None:
         ctx.artifacts.keep(result.artifact_id)  # before the checkpoint that cites it
     if result is None:
         rec = Evidence.failure(step.id, step.tool, step.args, error or "no result",
@@ -208,10 +224,39 @@ def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, A
     else:
         rec = Evidence.success(step.id, step.tool, step.args, result, seconds=seconds,
                                cached=cached, scores=_scores(result, ctx))
+    if key is not None and not abandoned:  # a stopped step did not finish: it may run again
+        # the step's detections and its evidence in one commit, before the checkpoint
+        art = rec.artifact_id
+        try:
+            journal.save_step(run_id, key, rec.model_dump_json(), artifacts={
+                art: ctx.artifacts.get(art)} if art and art in ctx.artifacts else None)
+        except Exception as exc:  # noqa: BLE001 - the run goes on; a resume would re-run it
+            log_recovered(logger, exc, "step %s could not be journaled", step.id)
     summary = rec.summary + (" (cached)" if cached else "")
     return {"evidence": [rec], "trace": [trace_record(
         "tool", tool=step.tool, args=rec.args, summary=summary, seconds=seconds, error=error,
         step=step.id, cached=cached, artifact_id=rec.artifact_id)]}
+
+
+def _journal_key(step: Step, payload: dict[str, Any]) -> str:
+    """A finished step's journal key: its id, tool, arguments and image."""
+    data = {"step": step.id, "tool": step.tool, "args": jsonable(step.args),
+            "image": payload["image_hash"]}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _journaled(journal: Any, run_id: str, key: str, ctx: AgentContext) -> Evidence | None:
+    """The journaled evidence of a finished step of ``run_id`` (None: not there, unreadable,
+    or the detections it cites are not to be found)."""
+    try:
+        record = journal.load_step(run_id, key)
+        kept = None if record is None else Evidence.model_validate_json(record)
+    except Exception as exc:  # noqa: BLE001 - then the step simply runs again
+        log_recovered(logger, exc, "a journaled step could not be read; it runs again")
+        return None
+    if kept is not None and kept.artifact_id and kept.artifact_id not in ctx.artifacts:
+        return None
+    return kept
 
 
 def _time_up() -> str:

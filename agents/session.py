@@ -11,8 +11,10 @@ Graph state keeps only ids (pixels live in the process-local artifact store,
 which does not survive the process). The image table is what lets a follow-up
 question *without* an image continue a thread in a new process: the agent
 re-attaches the thread's image from here. The artifact table keeps the
-detections (and images) that finished tool steps produced, so a run killed
-mid-way resumes in a new process without re-running those steps.
+detections (and images) that finished tool steps produced, and the step table
+each finished step's evidence, written the moment the step ends (before
+LangGraph checkpoints it): a run killed mid-way resumes in a new process without
+re-running those steps, even one killed between a step's end and its checkpoint.
 
 Durability and concurrency:
 
@@ -79,6 +81,13 @@ CREATE TABLE IF NOT EXISTS lavr_artifacts (
     meta TEXT NOT NULL,
     npz BLOB NOT NULL,
     created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lavr_steps (
+    run_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    record TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (run_id, key)
 );
 """
 
@@ -393,11 +402,51 @@ class SessionStore:
         return True
 
     def load_artifact(self, art_id: str) -> Any | None:
-        """A stored artifact (None when absent)."""
+        """A stored artifact (None when absent); ``img_<hash>`` is the stored image ``<hash>``."""
         with self._lock:
             row = self._db().execute("SELECT kind, meta, npz FROM lavr_artifacts WHERE id = ?",
                                      (art_id,)).fetchone()
-        return None if row is None else decode_artifact(row[0], json.loads(row[1]), row[2])
+        if row is not None:
+            return decode_artifact(row[0], json.loads(row[1]), row[2])
+        if art_id.startswith("img_"):  # images are kept once, by content, in lavr_images
+            with contextlib.suppress(KeyError):
+                return self.get_image(art_id[4:])
+        return None
+
+    def save_step(self, run_id: str, key: str, record: str,
+                  artifacts: dict[str, Any] | None = None) -> None:
+        """Record a finished tool step of run ``run_id`` (committed before this returns).
+
+        ``key`` names the step (its id, tool, arguments and image); ``record`` is its
+        evidence as JSON; ``artifacts`` the detections it produced, stored in the same
+        transaction (one that cannot be stored is left out, as in :meth:`save_artifact`).
+        A resumed run finds the step with :meth:`load_step` and does not call the tool
+        again, even when the process died before the step's checkpoint was written.
+        """
+        rows = []
+        for art_id, obj in (artifacts or {}).items():
+            if (encoded := encode_artifact(obj)) is not None:
+                rows.append((art_id, encoded[0], json.dumps(encoded[1]), encoded[2], time.time()))
+        with self._lock:
+            db = self._db()
+            db.executemany("INSERT OR REPLACE INTO lavr_artifacts VALUES (?, ?, ?, ?, ?)", rows)
+            db.execute("INSERT OR REPLACE INTO lavr_steps VALUES (?, ?, ?, ?)",
+                       (run_id, key, record, time.time()))
+            db.commit()
+
+    def load_step(self, run_id: str, key: str) -> str | None:
+        """The record :meth:`save_step` kept for this run and step (None when absent)."""
+        with self._lock:
+            row = self._db().execute("SELECT record FROM lavr_steps WHERE run_id = ? AND "
+                                     "key = ?", (run_id, key)).fetchone()
+        return None if row is None else str(row[0])
+
+    def forget_steps(self, run_id: str) -> None:
+        """Drop the step records of a run that ended (or that a new question replaced)."""
+        with self._lock:
+            db = self._db()
+            db.execute("DELETE FROM lavr_steps WHERE run_id = ?", (run_id,))
+            db.commit()
 
     def put_image(self, image: np.ndarray) -> str:
         """Store a normalised ``HxWx3 uint8 RGB`` image once; returns its content hash."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, Protocol, TypedDict
 
 from lavr.core_model.model import MultimodalModel
 from lavr.planners.reasoning import ReasoningSetup
@@ -51,9 +51,12 @@ class AgentState(TypedDict, total=False):
             as dicts (absent: the agent's defaults).
         demos: The in-context demos chosen for the question (id, task, scores).
         cot: The reasoning chain or tree (``ReasoningChain``/``ReasoningTree`` dict).
+        run_id: This question's run (a resumed run keeps it): the key under which its
+            finished tool steps are journaled (:class:`StepJournal`).
     """
 
     question: str
+    run_id: str
     image_ref: str
     image_ref_hash: str
     image_id: str
@@ -73,6 +76,22 @@ class AgentState(TypedDict, total=False):
     reasoning_options: dict[str, Any]
     demos: list[dict[str, Any]]
     cot: dict[str, Any]
+
+
+class StepJournal(Protocol):
+    """Durable record of finished tool steps (the sessions file): a resumed run reads a
+    step's evidence back instead of calling its tool again."""
+
+    def save_step(self, run_id: str, key: str, record: str,
+                  artifacts: dict[str, Any] | None = None) -> None:
+        """Keep ``record`` (the step's evidence as JSON) for ``run_id`` under ``key``, and
+        the ``artifacts`` it cites, at once."""
+
+    def load_step(self, run_id: str, key: str) -> str | None:
+        """The record kept for ``run_id`` and ``key``, or None."""
+
+    def forget_steps(self, run_id: str) -> None:
+        """Drop every record of ``run_id`` (its run ended)."""
 
 
 @dataclass
@@ -95,6 +114,8 @@ class AgentContext:
             selectors (:class:`~lavr.planners.reasoning.ReasoningSetup`).
         style: Answer style: ``plain`` (no citations or boxes in the text) or
             ``grounded`` (step-id citations and pixel boxes); both are kept.
+        journal: Where each finished tool step is recorded the moment it ends (the
+            sessions file), so a resumed run does not run it again; None: nowhere.
     """
 
     registry: ToolRegistry
@@ -110,6 +131,7 @@ class AgentContext:
     model: MultimodalModel | None = None
     reasoning: ReasoningSetup = field(default_factory=ReasoningSetup)
     style: str = "plain"
+    journal: StepJournal | None = None
 
 
 def trace_record(node: str, *, tool: str | None = None, args: dict[str, Any] | None = None,

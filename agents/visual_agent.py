@@ -183,7 +183,9 @@ class VisualAgent:
             decider=roles.decider, refiner=roles.refiner, reasoner=roles.reasoner,
             settings={"detector": detector, "device": device},
             verify=verify, model=roles.tool_model,
-            reasoning=ReasoningSetup(store=demos, embedder=embedder), style=style)
+            reasoning=ReasoningSetup(store=demos, embedder=embedder), style=style,
+            # finished tool steps are journaled in the sessions file: a resume never re-runs one
+            journal=None if self.sessions is None or self.sessions.in_memory else self.sessions)
         defaults = _reasoning_options(self.context.reasoning, cot, cot_steps, icl)
         self.context.reasoning.cot = CotOptions.model_validate(defaults["cot"])
         self.context.reasoning.icl = IclOptions.model_validate(defaults["icl"])
@@ -253,17 +255,28 @@ class VisualAgent:
         inputs: dict[str, Any] = {
             "question": q, "max_steps": budget,
             "evidence": Overwrite([]), "trace": Overwrite([]), "stop_reason": "", "answer": "",
-            "answers": {}, "cited": [], "reasoning_options": options, "demos": [], "cot": {}}
-        if thread_id is not None:
-            store = self._session_store()
-            store.attach(thread_id, store.put_image(arr))
-            prev = self.graph.get_state(cfg).values
-            if prev.get("answer"):
-                inputs["history"] = [{"question": prev.get("question", ""),
-                                      "answer": prev["answer"],
-                                      "cited": list(prev.get("cited", [])),
-                                      "image_hash": prev.get("image_hash", "")}]
-        inputs["image_ref"] = self.context.artifacts.put(arr, prefix="raw")
+            "answers": {}, "cited": [], "reasoning_options": options, "demos": [], "cot": {},
+            "run_id": uuid.uuid4().hex}
+        if thread_id is None:
+            inputs["image_ref"] = self.context.artifacts.put(arr, prefix="raw")
+            return inputs
+        store = self._session_store()
+        digest = store.put_image(arr)
+        store.attach(thread_id, digest)
+        snap = self.graph.get_state(cfg)
+        prev = snap.values
+        if snap.next and prev.get("run_id"):  # a new question replaces an unfinished run
+            self._forget_steps(prev["run_id"])
+        if prev.get("answer"):
+            inputs["history"] = [{"question": prev.get("question", ""),
+                                  "answer": prev["answer"],
+                                  "cited": list(prev.get("cited", [])),
+                                  "image_hash": prev.get("image_hash", "")}]
+        # On a thread the image is named by its content, which the sessions file already
+        # holds: a run killed before ingest (even right after its input was saved, before
+        # any node ran) resumes in a new process and finds its image there.
+        inputs["image_ref"] = self.context.artifacts.put(arr, key=f"img_{digest}")
+        inputs["image_ref_hash"] = digest
         return inputs
 
     def _config(self, thread_id: str | None, max_steps: int | None = None) -> dict[str, Any]:
@@ -578,7 +591,18 @@ class VisualAgent:
             yield PlanReview(thread_id=thread_id, question=state.get("question", ""),
                              plan=dict(state.get("plan", {})))
             return
+        if state.get("run_id"):  # the run is over and checkpointed: its journal is not needed
+            self._forget_steps(state["run_id"])
         yield self._result(state, thread_id)
+
+    def _forget_steps(self, run_id: str) -> None:
+        """Drop a run's journaled steps (a failure to do so only leaves a few rows)."""
+        if self.context.journal is None:
+            return
+        try:
+            self.context.journal.forget_steps(run_id)
+        except Exception as exc:  # noqa: BLE001 - the answer stands
+            logger.warning("could not drop the step journal of run %s (%s)", run_id, exc)
 
     def _reattach(self, thread_id: str, values: dict[str, Any]) -> None:
         """Put an unfinished run's images back in the artifact store (e.g. in a new process).

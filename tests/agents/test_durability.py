@@ -91,14 +91,60 @@ def bands(n: int) -> np.ndarray:
     return img
 
 
-def _ask_and_die(db: Path, log: Path, kill_at: int | None, first: bool) -> None:
-    """Child process: ask on thread 't' (killing itself at tool call ``kill_at``; 0: while
-    ingesting the image, before the run's first step is checkpointed)."""
-    Record.log, Record.kill_at = log, kill_at or None
-    if kill_at == 0:
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _kill_at(point: str) -> None:
+    """Make this (child) process SIGKILL itself at ``point`` of its next run:
+
+    - ``before-input``: before the run's first checkpoint (its input) is written;
+    - ``input``: right after it, before any node ran;
+    - ``ingest``: while ingesting the image;
+    - ``tool-N``: as tool call N starts;
+    - ``done-N``: after tool call N returned, before LangGraph saved its result
+      (the checkpointer is about to write the step's evidence).
+    """
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    kind, _, n = point.partition("-")
+    if kind == "tool":
+        Record.kill_at = int(n)
+    elif kind == "ingest":
         import lavr.agents.nodes
 
-        lavr.agents.nodes.load_image = lambda source: os.kill(os.getpid(), signal.SIGKILL)
+        lavr.agents.nodes.load_image = lambda source: _die()
+    elif point in ("before-input", "input"):
+        put = SqliteSaver.put
+
+        def put_then_die(self, *args, **kwargs):
+            if point == "before-input":
+                _die()
+            out = put(self, *args, **kwargs)
+            _die()
+            return out
+
+        SqliteSaver.put = put_then_die
+    elif kind == "done":
+        put_writes, seen = SqliteSaver.put_writes, []
+
+        def die_before_the_nth_step_is_saved(self, config, writes, task_id, *args, **kwargs):
+            seen.extend(v for channel, v in writes  # a tool step's result (execute writes [])
+                        if channel == "evidence" and isinstance(v, list) and v)
+            if len(seen) >= int(n):
+                _die()
+            return put_writes(self, config, writes, task_id, *args, **kwargs)
+
+        SqliteSaver.put_writes = die_before_the_nth_step_is_saved
+    else:
+        raise ValueError(point)
+
+
+def _ask_and_die(db: Path, log: Path, kill: str | None, first: bool) -> None:
+    """Child process: ask on thread 't', killing itself at ``kill`` (see :func:`_kill_at`)."""
+    Record.log, Record.kill_at = log, None
+    if kill:
+        _kill_at(kill)
     make_agent(db).chat(bands(3) if first else None, "How many bands?", thread_id="t")
     os._exit(0)
 
@@ -116,18 +162,21 @@ def integrity(db: Path) -> str:
         return conn.execute("PRAGMA integrity_check").fetchone()[0]
 
 
-@pytest.mark.parametrize("kill_at", [0, 1, 2, 3])
+@pytest.mark.parametrize("kill", ["input", "ingest", "tool-1", "tool-2", "tool-3", "done-1",
+                                  "done-2", "done-3"])
 def test_kill_9_mid_run_leaves_the_file_intact_and_resume_reruns_no_finished_step(
-        tmp_path, kill_at):
+        tmp_path, kill):
     db, log = tmp_path / "s.sqlite", tmp_path / "calls.log"
     Record.log, Record.kill_at = log, None
     assert _child(_ask_and_die, db, log, None, True) == 0  # a finished first turn
     log.write_text("")
-    assert _child(_ask_and_die, db, log, kill_at, False) == -signal.SIGKILL
+    assert _child(_ask_and_die, db, log, kill, False) == -signal.SIGKILL
     assert integrity(db) == "ok"
+    kind, _, n = kill.partition("-")
+    finished = {"tool": int(n or 0) - 1, "done": int(n or 0)}.get(kind, 0)
     finished_before = [line.split()[1] for line in log.read_text().splitlines()
                        if line.startswith("end")]
-    assert finished_before == ["a", "b", "c"][:max(kill_at - 1, 0)]
+    assert finished_before == ["a", "b", "c"][:finished]
 
     agent = make_agent(db)  # this process has no artifacts or cache: only the file carries over
     assert agent.unfinished("t")
@@ -136,11 +185,13 @@ def test_kill_9_mid_run_leaves_the_file_intact_and_resume_reruns_no_finished_ste
     ends = [line.split()[1] for line in log.read_text().splitlines() if line.startswith("end")]
     assert sorted(ends) == ["a", "b", "c"]  # each step finished exactly once over both processes
     starts = [line.split()[1] for line in log.read_text().splitlines() if line.startswith("start")]
-    if kill_at:
-        assert starts.count(["a", "b", "c"][kill_at - 1]) == 2  # only the killed step ran again
+    # only a step killed while running runs again; one that had returned (done-N) does not
+    assert sorted(starts) == sorted(["a", "b", "c"] + (["abc"[int(n) - 1]] if kind == "tool"
+                                                       else []))
     assert [e.step_id for e in result.evidence] == ["s1", "s2", "s3"]
     assert [t["question"] for t in result.history] == ["How many bands?"]
     assert not agent.unfinished("t")
+    assert agent.sessions._db().execute("SELECT COUNT(*) FROM lavr_steps").fetchone()[0] == 0
 
     nxt = agent.chat(None, "How many bands are there?", thread_id="t")  # the thread goes on
     assert nxt.answer.startswith("There are three bands") and len(nxt.history) == 2
@@ -148,10 +199,30 @@ def test_kill_9_mid_run_leaves_the_file_intact_and_resume_reruns_no_finished_ste
     assert integrity(db) == "ok"
 
 
+@pytest.mark.parametrize("first", [True, False])
+def test_a_kill_before_the_first_checkpoint_leaves_nothing_to_resume_and_the_thread_answers(
+        tmp_path, first):
+    db, log = tmp_path / "s.sqlite", tmp_path / "calls.log"
+    Record.log, Record.kill_at = log, None
+    if not first:
+        assert _child(_ask_and_die, db, log, None, True) == 0
+    assert _child(_ask_and_die, db, log, "before-input", first) == -signal.SIGKILL
+    assert integrity(db) == "ok"
+    agent = make_agent(db)
+    assert not agent.unfinished("t")
+    with pytest.raises(SessionError, match="has no unfinished run to resume"):
+        agent.finish("t")
+    result = agent.chat(None, "How many bands?", thread_id="t")  # the killed turn's image
+    assert result.answer.startswith("There are three bands")
+    assert len(result.history) == (0 if first else 1)
+    agent.sessions.close()
+    assert integrity(db) == "ok"
+
+
 def test_a_new_question_after_a_kill_answers_without_resuming(tmp_path):
     db, log = tmp_path / "s.sqlite", tmp_path / "calls.log"
     Record.log, Record.kill_at = log, None
-    assert _child(_ask_and_die, db, log, 2, True) == -signal.SIGKILL
+    assert _child(_ask_and_die, db, log, "tool-2", True) == -signal.SIGKILL
     assert integrity(db) == "ok"
     agent = make_agent(db)
     result = agent.chat(None, "How many bands?", thread_id="t")  # image from the killed turn
@@ -267,7 +338,7 @@ def test_cli_resume_finishes_a_killed_run(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(lavr.agents, "VisualAgent", Agent)
     db, log = tmp_path / "s.sqlite", tmp_path / "calls.log"
     Record.log, Record.kill_at = log, None
-    assert _child(_ask_and_die, db, log, 2, True) == -signal.SIGKILL
+    assert _child(_ask_and_die, db, log, "tool-2", True) == -signal.SIGKILL
     args = ["ask", "--sessions", str(db), "--thread", "t"]
     assert main([*args, "--resume", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
