@@ -36,14 +36,43 @@ VIEWS = ("partial", "full")
 VIEW_SIZE = 7
 
 
+#: Actions an intent may take before it is dropped (a guard against new loops).
+INTENT_PATIENCE = 40
+#: Extra cost of putting down an object a pending sub-task still needs.
+NEEDED_PENALTY = 30
+
+
+@dataclass(frozen=True)
+class Intent:
+    """Housekeeping the agent has committed to, kept across steps until it is done.
+
+    ``drop``: put the carried object ``thing`` down (on ``cell`` once chosen),
+    off the cells in ``avoid``; ``clear``: pick up the object ``thing`` standing
+    on ``cell`` (then drop it off ``avoid``). Without commitment, a re-plan from
+    the pose the first turn left could undo that turn, and the agent swung
+    between two plans until the step limit.
+    """
+
+    kind: str
+    thing: int
+    cell: Pos | None
+    avoid: frozenset[Pos]
+    why: str
+    age: int = 0
+
+
 @dataclass(frozen=True)
 class Choice:
-    """A candidate next action with its reason, cost and the cell it works towards."""
+    """A candidate next action with its reason, cost and the cell it works towards.
+
+    ``intents`` are commitments to adopt when this choice is taken.
+    """
 
     action: str
     why: str
     cost: int = 0
     goal: Pos | None = None
+    intents: tuple[Intent, ...] = ()
 
 
 def location_ok(pos: Pos, loc: str, start: tuple[Pos, int]) -> bool:
@@ -91,6 +120,8 @@ class EmbodiedAgent:
         self._front_tile: Tile | None = None
         self._held_before: Thing | None = None
         self._explore_goal: Pos | None = None
+        self._intents: list[Intent] = []
+        self._lenient = False
         self._started = False
         self._reading: TileReading | None = None
         self._reach: dict[tuple[bool, frozenset[Pos]], Reach] = {}
@@ -292,14 +323,83 @@ class EmbodiedAgent:
         return None
 
     def _choose(self) -> Choice:
+        choice = self._follow_intents()
+        if choice is None:
+            choice = self._choose_fresh()
+        if choice.intents:
+            self._intents = list(choice.intents)
+        return choice
+
+    def _choose_fresh(self) -> Choice:
         options = [c for t in self.pending() if (c := self._for_task(t)) is not None]
         if options:
             return min(options, key=lambda c: c.cost)
         explore = self._explore()
         if explore is not None:
             return explore
+        self._lenient = True  # nothing left to see: fetch objects even with nowhere to take them
+        try:
+            options = [c for t in self.pending() if (c := self._for_task(t)) is not None]
+        finally:
+            self._lenient = False
+        if options:
+            return min(options, key=lambda c: c.cost)
         what = "; ".join(t.describe() for t in self.pending())
         return Choice("done", f"giving up: nothing left to explore for {what}")
+
+    # -- commitments -----------------------------------------------------------------
+    def _follow_intents(self) -> Choice | None:
+        """The next action of the committed housekeeping, or None (nothing committed)."""
+        w = self.world
+        while self._intents:
+            it = self._intents[0]
+            held = w.carrying
+            if it.age >= INTENT_PATIENCE:
+                logger.debug("giving up the intent %s", it)
+                self._intents.clear()
+                return None
+            if it.kind == "clear":
+                if held is not None and held.id == it.thing:  # picked up: now put it away
+                    self._intents[0] = Intent("drop", it.thing, None, it.avoid, it.why)
+                    continue
+                there = w.things.get(it.cell) if it.cell is not None else None
+                if there is None or there.id != it.thing or held is not None:
+                    self._intents.pop(0)
+                    continue
+                choice = self._go({it.cell}, f"{it.why}: picking up the object in the way",
+                                  final="pickup")
+            else:
+                if held is None or held.id != it.thing:  # dropped
+                    self._intents.pop(0)
+                    continue
+                choice = None
+                if it.cell is not None and self._drop_cell_ok(it.cell, it.avoid):
+                    choice = self._go({it.cell}, f"{it.why}: putting it down", final="drop",
+                                      avoid=it.avoid)
+                if choice is None:
+                    choice = self._free_hands(f"{it.why}: putting it down", avoid=it.avoid,
+                                              commit=False)
+                    self._intents[0] = Intent("drop", it.thing, choice.goal, it.avoid, it.why,
+                                              it.age)
+            if choice is None:
+                self._intents.pop(0)
+                continue
+            now = self._intents[0]
+            self._intents[0] = Intent(now.kind, it.thing, now.cell, it.avoid, it.why, it.age + 1)
+            self._intents[:0] = choice.intents  # nested housekeeping comes first
+            return Choice(choice.action, choice.why, choice.cost, choice.goal)
+        return None
+
+    def _needed(self, thing: Thing | None) -> bool:
+        """A pending sub-task still needs the carried ``thing`` carried (it is to be put somewhere)."""
+        return thing is not None and any(
+            t.verb == "putnext" and self._matches(thing, t.obj) for t in self.pending())
+
+    def _drop_cell_ok(self, p: Pos, avoid: Iterable[Pos] = ()) -> bool:
+        w = self.world
+        doors = {q for q, t in w.things.items() if t.tile.type == "door"}
+        return p in w.floor and p not in set(avoid) and p != w.pos and not any(
+            step_pos(p, h) in doors for h in range(4))
 
     # -- sub-task handlers ---------------------------------------------------------
     def _go(self, goals: Iterable[Pos], why: str, *, final: str | None = None,
@@ -318,31 +418,50 @@ class EmbodiedAgent:
         return self._step(plan, why)
 
     def _step(self, plan: Plan, why: str) -> Choice:
+        """The plan's first action; an object in the way is moved off the plan's cells."""
         first = plan.actions[0]
         cost = plan.cost + 1
         if first == "clear":  # an object stands in the way
-            if self.world.carrying is not None:
-                return self._free_hands(f"{why}: freeing my hands to move the object in the way",
-                                        avoid=plan.cells, cost=cost)
+            w = self.world
+            blocker = w.things.get(w.front())
+            avoid = frozenset(plan.cells) | {w.pos}
+            clear = () if blocker is None else (
+                Intent("clear", blocker.id, w.front(), avoid, why),)
+            if w.carrying is not None:
+                hands = self._free_hands(f"{why}: freeing my hands to move the object in the way",
+                                         avoid=avoid, cost=cost)
+                return Choice(hands.action, hands.why, hands.cost, hands.goal,
+                              hands.intents + clear)
+            after = () if blocker is None else (Intent("drop", blocker.id, None, avoid, why),)
             return Choice("pickup", f"{why}: picking up the object in the way", cost,
-                          self.world.front())
+                          w.front(), after)
         return Choice(first, f"{why} ({len(plan.actions)} actions)", cost, plan.goal)
 
-    def _free_hands(self, why: str, *, avoid: Iterable[Pos] = (), cost: int = 0) -> Choice:
-        """Drop what is carried on a free floor cell away from doorways (turning there first)."""
+    def _free_hands(self, why: str, *, avoid: Iterable[Pos] = (), cost: int = 0,
+                    commit: bool = True) -> Choice:
+        """Drop what is carried on a free floor cell away from doorways (turning there first).
+
+        The choice commits to the drop (an :class:`Intent`) unless ``commit`` is off;
+        putting down an object a pending sub-task still needs costs more.
+        """
         w = self.world
-        avoid = set(avoid)
-        doors = {p for p, t in w.things.items() if t.tile.type == "door"}
+        avoid = frozenset(avoid)
+        if self._needed(w.carrying):
+            cost += NEEDED_PENALTY
+        choice = self._hands_choice(why, avoid, cost)
+        if not commit or w.carrying is None or choice.action == "drop":
+            return choice
+        intent = Intent("drop", w.carrying.id, choice.goal, avoid, why)
+        return Choice(choice.action, choice.why, choice.cost, choice.goal, (intent,))
 
-        def good(p: Pos) -> bool:
-            return p in w.floor and p not in avoid and p != w.pos and not any(
-                step_pos(p, h) in doors for h in range(4))
-
-        if good(w.front()):
+    def _hands_choice(self, why: str, avoid: frozenset[Pos], cost: int) -> Choice:
+        w = self.world
+        if self._drop_cell_ok(w.front(), avoid):
             return Choice("drop", why, cost, w.front())
-        near = [p for p in (step_pos(w.pos, h) for h in range(4)) if good(p)]
+        near = [p for p in (step_pos(w.pos, h) for h in range(4)) if self._drop_cell_ok(p, avoid)]
         if not near:
-            near = [p for p in w.floor if good(p) and abs(p[0] - w.pos[0]) + abs(p[1] - w.pos[1]) < 6]
+            near = [p for p in w.floor if self._drop_cell_ok(p, avoid)
+                    and abs(p[0] - w.pos[0]) + abs(p[1] - w.pos[1]) < 6]
         choice = self._go(near, why, final="drop", avoid=avoid)
         if choice is not None:
             return Choice(choice.action, choice.why, cost + choice.cost, choice.goal)
@@ -371,13 +490,26 @@ class EmbodiedAgent:
                 goals = self.targets(task.obj)
                 if not goals:
                     return None
+                # fetch it only once there is a place to take it (else other work, or explore;
+                # its own cell counts: picking it up frees that cell)
+                spots = self._spots(task.other, None, also=set(goals))
+                if not self._lenient and (not spots or (
+                        self._plan(spots) or self._plan(spots, blockers=True)) is None):
+                    return None
                 if held is not None:
                     return self._free_hands(f"{task.describe()}: freeing my hands")
                 return self._go(goals, f"{task.describe()}: fetching it", final="pickup")
-            fixed = [p for p, t in self.targets(task.other).items() if t.id != held.id]
-            spots = {q for p in fixed for q in (step_pos(p, h) for h in range(4)) if q in w.floor}
+            spots = self._spots(task.other, held)
             return self._go(spots, f"{task.describe()}: taking it there", final="drop")
         return None
+
+    def _spots(self, desc: ObjectDesc, held: Thing | None, also: set[Pos] = frozenset()
+               ) -> set[Pos]:
+        """Free floor cells (or ``also`` cells) next to an object ``desc`` means (not ``held``)."""
+        w = self.world
+        fixed = [p for p, t in self.targets(desc).items() if held is None or t.id != held.id]
+        return {q for p in fixed for q in (step_pos(p, h) for h in range(4))
+                if q in w.floor or q in also}
 
     def _open(self, task: SubTask) -> Choice | None:
         w = self.world

@@ -11,14 +11,16 @@ cell is *in front* of the agent.
 
 from __future__ import annotations
 
-import heapq
-import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lavr.episodes.embodied.world import Pos, WorldMap, step_pos
+from lavr.tools.gridworld import HEADINGS
 
 State = tuple[int, int, int]
+_LEFT = ("left",)
+_RIGHT = ("right",)
+_UNSET: object = object()
 #: Extra cost of moving an object out of the way (pick up, turn, drop, turn back).
 CLEAR_COST = 8
 
@@ -74,34 +76,42 @@ class Reach:
 
     def __init__(self, world: WorldMap, *, blockers: bool = False,
                  avoid: frozenset[Pos] = frozenset()) -> None:
+        # Dijkstra with a bucket queue: step costs are small integers
         start: State = (world.pos[0], world.pos[1], world.heading)
-        tie = itertools.count()
-        frontier: list[tuple[int, int, State]] = [(0, next(tie), start)]
         self.cost: dict[State, int] = {start: 0}
         self.back: dict[State, tuple[State, tuple[str, ...]]] = {}
         enter: dict[Pos, tuple[tuple[str, ...], int] | None] = {}
-        while frontier:
-            cost, _, state = heapq.heappop(frontier)
-            if cost > self.cost.get(state, 1 << 30):
-                continue
-            x, y, d = state
-            moves: list[tuple[State, tuple[str, ...], int]] = [
-                ((x, y, (d - 1) % 4), ("left",), 1), ((x, y, (d + 1) % 4), ("right",), 1)]
-            ahead = step_pos((x, y), d)
-            if ahead not in avoid:
-                if ahead not in enter:
-                    pre = _enter_cost(world, ahead, blockers=blockers)
-                    enter[ahead] = None if pre is None else (
-                        (*pre, "forward"), 1 + sum(CLEAR_COST if a == "clear" else 1 for a in pre))
-                how = enter[ahead]
-                if how is not None:
-                    moves.append(((ahead[0], ahead[1], d), how[0], how[1]))
-            for nxt, acts, step_cost in moves:
-                c = cost + step_cost
-                if c < self.cost.get(nxt, 1 << 30):
-                    self.cost[nxt] = c
-                    self.back[nxt] = (state, acts)
-                    heapq.heappush(frontier, (c, next(tie), nxt))
+        buckets: list[list[State]] = [[start]]
+        cost = 0
+        best = self.cost
+        while cost < len(buckets):
+            for state in buckets[cost]:
+                if best[state] != cost:
+                    continue
+                x, y, d = state
+                dx, dy = HEADINGS[d]
+                ahead = (x + dx, y + dy)
+                moves: list[tuple[State, tuple[str, ...], int]] = [
+                    ((x, y, (d - 1) % 4), _LEFT, 1), ((x, y, (d + 1) % 4), _RIGHT, 1)]
+                if ahead not in avoid:
+                    how = enter.get(ahead, _UNSET)
+                    if how is _UNSET:
+                        pre = _enter_cost(world, ahead, blockers=blockers)
+                        how = None if pre is None else (
+                            (*pre, "forward"),
+                            1 + sum(CLEAR_COST if a == "clear" else 1 for a in pre))
+                        enter[ahead] = how
+                    if how is not None:
+                        moves.append(((ahead[0], ahead[1], d), how[0], how[1]))
+                for nxt, acts, step_cost in moves:
+                    c = cost + step_cost
+                    if c < best.get(nxt, 1 << 30):
+                        best[nxt] = c
+                        self.back[nxt] = (state, acts)
+                        while len(buckets) <= c:
+                            buckets.append([])
+                        buckets[c].append(nxt)
+            cost += 1
 
     def to_face(self, goals: Iterable[Pos]) -> Plan | None:
         """Cheapest plan that leaves one of ``goals`` in front of the agent, or None."""
