@@ -56,6 +56,7 @@ from lavr.apps.demo_config import (
     scrub_paths,
     stage_examples,
 )
+from lavr.apps.demo_episodes import add_episode_panel
 from lavr.core_model.errors import InputError, LavrError
 from lavr.planners.errors import PlanValidationError
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
@@ -756,6 +757,7 @@ def build_demo(*, sessions: SessionStore | str | Path | None = None,
                     cot = gr.Radio(["off", "chain", "tree"], value="off",
                                    label="Chain of thought")
                     icl = gr.Slider(0, 8, value=0, step=1, label="In-context examples (k)")
+        episodes = add_episode_panel()
         ui_out = [chatbot, textbox, picture, pick, answer, review_box, plan_code, plan_error,
                   stop_btn, ex.dataset, state]
         api_out = [chatbot, answer, picture, state]
@@ -793,6 +795,8 @@ def build_demo(*, sessions: SessionStore | str | Path | None = None,
         api_new.click(_output(app.new_conversation, app.api), [state], api_out,
                       api_name="new_conversation")
     app.cache_dir = picture.GRADIO_CACHE
+    episodes.cache_dir = picture.GRADIO_CACHE
+    demo.lavr_episodes = episodes  # type: ignore[attr-defined]
     demo.lavr_app = app  # type: ignore[attr-defined]  # handy in tests and notebooks
     return demo
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
@@ -21,6 +21,9 @@ from lavr.agents.result import AgentResult, StepEvent
 from lavr.tools.detections import Detections
 from lavr.tools.draw import draw_detections
 from lavr.tools.evidence import by_step
+
+if TYPE_CHECKING:
+    from lavr.episodes.loop import Episode
 
 Message = dict[str, Any]
 
@@ -72,6 +75,12 @@ def step_message(rec: dict[str, Any]) -> Message | None:
         action, _, reason = summary.partition(": ")
         title = f"Decision: {action}"
         body.append(_short(reason or summary))
+    elif node == "act":  # an episode step: the controller's action
+        action, _, reason = summary.partition(": ")
+        title = f"{rec.get('step', '')} · {action}".strip(" ·")
+        body.append(_short(reason or summary))
+        if rec.get("controller") and rec["controller"] != "rules":
+            body.append(f"Chosen by {_short(str(rec['controller']))}.")
     elif node == "refine":
         title = "Answer drafted"
         cited = rec.get("cited") or []
@@ -301,3 +310,26 @@ def status_answer(status: str, **extra: Any) -> dict[str, Any]:
     """The structured answer of a run without a result (``running``, ``stopped``, ``error``,
     ``waiting for plan approval``)."""
     return _jsonable({"status": status, **extra})
+
+
+def episode_messages(episode: Episode) -> list[Message]:
+    """Chat messages of an episode (GUI or embodied): the instruction, then each step's
+    perception, action and decision (:meth:`Episode.records`), then the outcome."""
+    out: list[Message] = [{"role": "user", "content": episode.instruction}]
+    out += [m for rec in episode.records() if (m := step_message(rec)) is not None]
+    outcome = "Solved" if episode.success else "Not solved"
+    out.append({"role": "assistant",
+                "content": f"{outcome}: {episode.n_actions} actions, reward "
+                           f"{episode.reward:.3f}, ended by {episode.ended_by}."})
+    return out
+
+
+def episode_pictures(episode: Episode, *, scale: int = 4) -> dict[str, Picture]:
+    """Each step's observation with what was perceived, the chosen cell or point and the
+    action drawn (:func:`lavr.episodes.loop.draw_step`), by picture-choice label
+    ``"t3 · forward"``; steps kept without images are left out."""
+    from lavr.episodes.loop import draw_step
+
+    return {f"t{rec.step} · {rec.action.describe()}":
+            Picture(np.asarray(draw_step(rec, scale=scale)))
+            for rec in episode.steps if rec.image is not None}

@@ -340,6 +340,25 @@ class StepRecord:
     controller: str = "rules"
     attempts: list[dict[str, Any]] = field(default_factory=list)
 
+    def records(self) -> list[dict[str, Any]]:
+        """The step as trace records shaped like a visual question's (``node``, ``step``,
+        ``tool``, ``args``, ``summary``, ``seconds``, ``cached``, ``error``): one ``tool``
+        record per perception tool (step ids ``t3.p1`` ...) and one ``act`` record for the
+        controller's choice (``summary`` = ``"action: why"``, plus ``controller``)."""
+        sid = f"t{self.step}"
+        out: list[dict[str, Any]] = []
+        for i, p in enumerate(self.percepts, 1):
+            rec: dict[str, Any] = {"node": "tool", "step": f"{sid}.p{i}", "tool": p.tool,
+                                   "args": p.args, "summary": p.summary,
+                                   "seconds": round(p.seconds, 4), "cached": p.cached}
+            if p.error:
+                rec["error"] = p.error
+            out.append(rec)
+        out.append({"node": "act", "step": sid, "action": self.action.to_json(),
+                    "summary": f"{self.action.describe()}: {self.summary}",
+                    "controller": self.controller, "seconds": round(self.seconds, 4)})
+        return out
+
     def to_json(self) -> dict[str, Any]:
         """JSON-able dict (no pixels)."""
         out: dict[str, Any] = {"step": self.step, "action": self.action.to_json(),
@@ -388,6 +407,24 @@ class Episode:
         return {"instruction": self.instruction, "success": self.success,
                 "reward": round(float(self.reward), 4), "steps": self.n_actions,
                 "ended_by": self.ended_by, "trace": [s.to_json() for s in self.steps]}
+
+    def decision(self, rec: StepRecord) -> dict[str, Any]:
+        """The ``decide`` record after step ``rec``: ``continue``, or ``done`` and why."""
+        last = rec is self.steps[-1]
+        if not last:
+            summary = f"continue: reward {rec.reward:.3f}"
+        else:
+            why = {"env": "the environment ended the episode", "agent": "the controller said done",
+                   "budget": "the step budget is spent"}.get(self.ended_by, self.ended_by)
+            summary = (f"done: {why}, {'success' if self.success else 'not solved'}, "
+                       f"reward {self.reward:.3f}")
+        return {"node": "decide", "step": f"t{rec.step}", "summary": summary, "seconds": 0.0}
+
+    def records(self) -> list[dict[str, Any]]:
+        """The whole trace as records shaped like a visual question's (see
+        :meth:`StepRecord.records`), each step followed by its ``decide`` record; the demo
+        and the HTML report render these."""
+        return [r for rec in self.steps for r in (*rec.records(), self.decision(rec))]
 
     def save_trace(self, directory: str | Path, *, scale: int = 3) -> list[Path]:
         """Write one PNG per step (perceived elements, chosen element and point drawn) and trace.json.

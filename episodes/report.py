@@ -3,8 +3,10 @@
 Like a visual question's report (``lavr.agents.html_report``): pictures are
 inlined as PNG data URIs and the style sheet is inline, so the file opens
 anywhere offline. Each step shows the observation with the perceived objects,
-the chosen cell or element and point drawn, the perception tools' summaries
-and timings, who chose the action (rules or a model, and any fallback) and why.
+the chosen cell or element and point drawn, then the step's trace records
+(:meth:`~lavr.episodes.loop.Episode.records`, the same the demo shows): the
+perception tools' summaries and timings, the action with who chose it (rules or a
+model, and any fallback) and why, and the decision (continue, or done and why).
 """
 
 from __future__ import annotations
@@ -47,6 +49,22 @@ def _esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
+def _record_html(rec: dict[str, Any]) -> str:
+    """One trace record (:meth:`Episode.records`): perception, the choice, or the decision."""
+    node = rec.get("node")
+    if node == "tool":
+        cached = " (cached)" if rec.get("cached") else ""
+        error = f" <strong>error:</strong> {_esc(rec['error'])}" if rec.get("error") else ""
+        return (f"<p class='meta'>perception <strong>{_esc(rec.get('tool'))}</strong>{cached} "
+                f"{float(rec.get('seconds') or 0):.3f} s: {_esc(rec.get('summary', ''))}{error}</p>")
+    if node == "act":
+        action, _, why = str(rec.get("summary", "")).partition(": ")
+        return (f"<p class='act'>action <strong>{_esc(action)}</strong> "
+                f"<span class='meta'>chosen by {_esc(rec.get('controller', '?'))}</span>: "
+                f"{_esc(why)}</p>")
+    return f"<p class='decide'>decision: {_esc(rec.get('summary', ''))}</p>"
+
+
 def episode_html(episode: Episode, *, title: str = "", scale: int = 4) -> str:
     """The report as one HTML document.
 
@@ -68,17 +86,14 @@ def episode_html(episode: Episode, *, title: str = "", scale: int = 4) -> str:
         f"{_esc(episode.ended_by)}</div>",
     ]
     for rec in episode.steps:
-        secs = rec.seconds
         head = (f"<summary><strong>{rec.step}</strong> {_esc(rec.action.describe())} "
-                f"<span class='meta'>[{_esc(rec.controller)}] {secs:.3f} s</span></summary>")
-        body = [f"<p>{_esc(rec.summary)}</p>"]
+                f"<span class='meta'>[{_esc(rec.controller)}] {rec.seconds:.3f} s</span></summary>")
+        body = []
         if rec.image is not None:
             img = draw_step(rec, scale=scale)
             body.append(f"<figure><img src='{_data_uri(img)}' alt='step {rec.step}'></figure>")
-        for p in rec.percepts:
-            cached = " (cached)" if p.cached else ""
-            body.append(f"<p class='meta'>perception <strong>{_esc(p.tool)}</strong>"
-                        f"{cached} {p.seconds:.3f} s: {_esc(p.summary)}</p>")
+        for r in (*rec.records(), episode.decision(rec)):
+            body.append(_record_html(r))
         if rec.attempts:
             body.append(f"<pre>{_esc(json.dumps(rec.attempts, indent=1, default=str))}</pre>")
         parts.append(f"<details{' open' if rec.step == 1 else ''}>{head}{''.join(body)}"

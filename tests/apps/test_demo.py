@@ -137,7 +137,7 @@ def test_api_has_named_outputs_and_a_structured_answer(served):
     client = _client(url)
     api = client.view_api(return_format="dict", print_info=False)
     assert set(api["named_endpoints"]) == {"/ask", "/approve", "/discard", "/stop",
-                                           "/new_conversation"}
+                                           "/new_conversation", "/episode"}
     described = json.dumps(api)
     assert "value_" not in described and "Literal[]" not in described
     ask = api["named_endpoints"]["/ask"]

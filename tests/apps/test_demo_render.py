@@ -148,3 +148,37 @@ def test_earlier_turns_fold_their_steps_into_one_message():
     assert reasoning["metadata"]["status"] == "done"
     assert "- **s1 · find** — found 2 dots" in reasoning["content"]
     assert render.compact_steps(folded) == folded  # folding twice changes nothing
+
+
+def _episode():
+    """A two-step episode built by hand (no environment): perception, actions, the end."""
+    from lavr.episodes.loop import Action, Episode, Percept, StepRecord
+
+    frame = np.zeros((56, 56, 3), np.uint8)
+    seen = Percept("grid_cells", {"cols": 7, "rows": 7}, "7x7 tiles: 1 ball", seconds=0.01)
+    steps = [StepRecord(1, Action("forward"), "go to red ball: going there", 0.002, image=frame,
+                        percepts=[seen], target=(20.0, 20.0, 30.0, 30.0)),
+             StepRecord(2, Action("left"), "go to red ball: going there", 0.001, reward=0.9,
+                        image=frame, percepts=[seen], controller="scripted-model")]
+    return Episode("go to the red ball", steps, reward=0.9, success=True, ended_by="env")
+
+
+def test_episode_steps_become_the_same_messages_as_a_question_s_steps():
+    ep = _episode()
+    records = ep.records()
+    assert [r["node"] for r in records] == ["tool", "act", "decide"] * 2
+    assert records[2]["summary"].startswith("continue") and records[-1]["summary"].startswith(
+        "done: the environment ended the episode, success")
+    messages = render.episode_messages(ep)
+    assert messages[0] == {"role": "user", "content": "go to the red ball"}
+    titles = [m["metadata"]["title"] for m in messages[1:-1]]
+    assert titles == ["t1.p1 · grid_cells", "t1 · forward", "Decision: continue",
+                      "t2.p1 · grid_cells", "t2 · left", "Decision: done"]
+    assert "Chosen by scripted-model." in messages[5]["content"]
+    assert messages[-1]["content"].startswith("Solved: 2 actions")
+    pictures = render.episode_pictures(ep, scale=2)
+    assert list(pictures) == ["t1 · forward", "t2 · left"]
+    shot = pictures["t1 · forward"].render()
+    assert shot.size == (112, 112)
+    red = (np.asarray(shot) == (255, 0, 0)).all(axis=-1)
+    assert red[40:61, 40].all() and not red[20:30, 20:30].any()  # the target box's edge

@@ -113,6 +113,18 @@ def test_solves_fixed_seeds_from_the_egocentric_view(level: str, seed: int) -> N
     assert all(s.percepts and s.percepts[0].tool == "grid_cells" for s in ep.steps)
 
 
+# BossLevel seeds whose failures (loops until the step limit) led to the commitments and
+# the put-next rules: a re-plan undoing the first turn of "free my hands" (10012), a
+# drop/pick-up swing between two put-next sub-tasks (10056), fetching an object with
+# nowhere to take it yet (10096).
+@pytest.mark.parametrize("seed", [10012, 10056, 10096])
+def test_boss_level_loops_fixed(seed: int) -> None:
+    from lavr.episodes.embodied.babyai import evaluate_env
+
+    ep = evaluate_env("BabyAI-BossLevel-v0", episodes=1, seed=seed).episodes[0]
+    assert ep.success and ep.n_actions < 300, ep.to_json()["trace"][-3:]
+
+
 def test_full_view_still_works() -> None:
     from lavr.episodes.embodied.babyai import evaluate_env
 
@@ -129,6 +141,12 @@ def test_episode_html_report(tmp_path: Path) -> None:
     assert page.count("<details") == len(ep.steps)
     assert page.count("data:image/png;base64,") == len(ep.steps)
     assert "grid_cells" in page and ep.instruction in page
+    # per step: picture, perception, the action and who chose it, the decision
+    assert page.count("perception <strong>grid_cells</strong>") == len(ep.steps)
+    assert page.count("class='act'>action <strong>") == len(ep.steps)
+    assert page.count("chosen by rules") == len(ep.steps)
+    assert page.count("decision: continue") == len(ep.steps) - 1
+    assert "decision: done: the environment ended the episode, success" in page
 
 
 # --------------------------------------------------------------------------- no level names

@@ -1,0 +1,37 @@
+"""The demo's episode panel runs a real BabyAI episode and shows its trace (no browser)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("gradio")
+pytest.importorskip("minigrid")
+
+
+def test_episode_panel_shows_every_step_with_its_picture(tmp_path: Path) -> None:
+    from lavr.apps.demo_episodes import EpisodePanel
+
+    panel = EpisodePanel(str(tmp_path))
+    messages, outcome, picture, slider, state = panel.run("BabyAI-GoToRedBall-v0", 1003,
+                                                          "partial")
+    assert outcome["success"] is True and outcome["seed"] == 1003
+    n = outcome["actions"]
+    acts = [m for m in messages if m.get("metadata", {}).get("title", "").startswith("t")
+            and " · grid_cells" not in m["metadata"]["title"]]
+    assert len(acts) == n  # one action message per step, the episode ends on the environment
+    assert sum("grid_cells" in m.get("metadata", {}).get("title", "") for m in messages) == n
+    assert len(state.pictures) == n and slider["maximum"] == n
+    assert picture is not None and Path(picture).is_file()
+    last = panel.picture(n, state)
+    assert last is not None and last != picture and Path(last).is_file()
+
+
+def test_episode_panel_reports_a_bad_level_in_one_message(tmp_path: Path) -> None:
+    from lavr.apps.demo_episodes import EpisodePanel
+
+    messages, outcome, picture, _, state = EpisodePanel(str(tmp_path)).run("NoSuchLevel", 0,
+                                                                           "partial")
+    assert len(messages) == 1 and "unknown environment" in messages[0]["content"]
+    assert outcome["status"] == "error" and picture is None and not state.pictures
