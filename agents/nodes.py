@@ -6,8 +6,11 @@ import contextvars
 import hashlib
 import json
 import logging
+import os
+import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
@@ -23,7 +26,7 @@ from lavr.planners.plan import Plan, Step, plan_problems, step_dependencies
 from lavr.planners.roles.rule_decider import Decision
 from lavr.planners.roles.rule_planner import RulePlanner
 from lavr.planners.roles.rule_refiner import RuleRefiner, has_pixel_boxes
-from lavr.tools.base import ResultCache, ToolContext, ToolResult
+from lavr.tools.base import ResultCache, Tool, ToolArgs, ToolContext, ToolResult
 from lavr.tools.evidence import Evidence, by_step, jsonable
 
 logger = logging.getLogger(__name__)
@@ -192,6 +195,10 @@ def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, A
     With a journal (a sessions file), a step of this run that already finished (the
     process died before LangGraph saved its result) is read back, not run again; a
     step that finishes is journaled before the node returns.
+
+    The step's ``seconds`` are the time its tool worked (or, for a step the graph
+    stopped waiting for, the time it waited); a hand-off to a worker thread is not
+    counted in them.
     """
     ctx = runtime.context
     step = Step.model_validate(payload["step"])
@@ -204,9 +211,9 @@ def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, A
             error=kept.error, cached=kept.cached, artifact_id=kept.artifact_id,
             journaled=True)]}
     t0 = time.perf_counter()
-    result, error, cached, advice, abandoned = None, None, False, None, False
+    result, error, cached, advice, abandoned, seconds = None, None, False, None, False, None
     try:
-        result, cached = _run_watched(step, payload, ctx)
+        result, cached, seconds = _run_watched(step, payload, ctx)
     except _Abandoned as exc:
         error, abandoned = str(exc), True
     except LavrError as exc:
@@ -215,7 +222,8 @@ def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, A
     except Exception as exc:  # noqa: BLE001 - an expert crash must not lose the run
         log_recovered(logger, exc, "tool %s crashed; the run goes on without it", step.tool)
         error = f"{step.tool} crashed: {type(exc).__name__}: {exc}"
-    seconds = time.perf_counter() - t0
+    if seconds is None:
+        seconds = time.perf_counter() - t0
     if result is not None and result.artifact_id and key is None:
         ctx.artifacts.keep(result.artifact_id)  # before the checkpoint that cites it
     if result is None:
@@ -270,35 +278,87 @@ class _Abandoned(Exception):
     """A step still running when the run's deadline passed or the run was stopped."""
 
 
+class _StepWorkers:
+    """Daemon threads that run watched steps, kept for reuse.
+
+    A step goes to an idle worker (a new one when none is idle); a worker whose step
+    is done waits for the next (at most ``keep`` wait, the rest end). Reusing a
+    thread saves starting one per step, and OpenMP (torch) keeps the thread pool it
+    made for that thread. A step the graph stopped waiting for keeps its worker until
+    it ends, so a step that never ends costs one thread, never the next step's.
+    """
+
+    def __init__(self, keep: int = 8) -> None:
+        self.keep = keep
+        self._idle: list[queue.SimpleQueue[Callable[[], None]]] = []
+        self._lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._idle.clear)  # no threads in a forked child
+
+    def submit(self, job: Callable[[], None]) -> None:
+        """Run ``job`` (which must not raise) in a worker thread."""
+        with self._lock:
+            inbox = self._idle.pop() if self._idle else None
+        if inbox is None:
+            inbox = queue.SimpleQueue()
+            threading.Thread(target=self._serve, args=(inbox,), name="lavr-step",
+                             daemon=True).start()
+        inbox.put(job)
+
+    def _serve(self, inbox: queue.SimpleQueue[Callable[[], None]]) -> None:
+        while True:
+            inbox.get()()
+            with self._lock:
+                if len(self._idle) >= self.keep:
+                    return
+                self._idle.append(inbox)
+
+
+_WORKERS = _StepWorkers()
+
+
 def _run_watched(step: Step, payload: dict[str, Any], ctx: AgentContext
-                 ) -> tuple[ToolResult, bool]:
-    """:func:`_run_step` in a worker thread that the graph stops waiting for when the
-    run's deadline passes or the run is stopped.
+                 ) -> tuple[ToolResult, bool, float]:
+    """Run a step: a cached result or a tool that is not ``watched`` in this thread, any
+    other in a worker thread that the graph stops waiting for when the run's deadline
+    passes or the run is stopped.
 
     The worker shares the run's deadline (its context is copied), so a tool's own
     cooperative checks (:func:`lavr.core_model.deadline.check` in its loops, model
     calls) end it soon after; its late result is not used.
 
+    Returns:
+        The result, whether it came from the cache, and the seconds the tool worked.
+
     Raises:
         _Abandoned: Time ran out (or Stop) before the step finished.
     """
+    t0 = time.perf_counter()
+    spec = ctx.registry.get(step.tool)
+    args = ctx.registry.parse_args(step.tool, step.args)
+    key = _cache_key(spec, args, payload, ctx)
+    if key is not None:
+        hit = _cache_hit(key, ctx)
+        if hit is not None:
+            return hit, True, time.perf_counter() - t0
     run = deadline.current()
-    if run is None:  # no deadline and nothing can stop the run: no need to watch
-        return _run_step(step, payload, ctx)
+    if run is None or not spec.watched:  # nothing can stop the run, or the step cannot hang
+        result = _compute(spec, args, key, payload, ctx)
+        return result, False, time.perf_counter() - t0
     box: dict[str, Any] = {}
     done = threading.Event()
     context = contextvars.copy_context()
 
     def work() -> None:
+        w0 = time.perf_counter()
         try:
-            box["value"] = context.run(_run_step, step, payload, ctx)
+            box["value"] = context.run(_compute, spec, args, key, payload, ctx)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the graph's thread
             box["error"] = exc
         finally:
+            box["seconds"] = time.perf_counter() - w0
             done.set()
 
-    t0 = time.perf_counter()
-    threading.Thread(target=work, name=f"lavr-step-{step.id}", daemon=True).start()
+    _WORKERS.submit(work)
     finished = run.wait(done)
     error = box.get("error")
     if not finished or (isinstance(error, DeadlineError) and run.expired()):
@@ -310,7 +370,7 @@ def _run_watched(step: Step, payload: dict[str, Any], ctx: AgentContext
                          f"its result is not used")
     if error is not None:
         raise error
-    return box["value"]
+    return box["value"], False, box["seconds"]
 
 
 def _scores(result: ToolResult | None, ctx: AgentContext) -> list[float]:
@@ -324,20 +384,29 @@ def _scores(result: ToolResult | None, ctx: AgentContext) -> list[float]:
     return [round(float(c), 3) for c in conf.tolist()[:50]]
 
 
-def _run_step(step: Step, payload: dict[str, Any], ctx: AgentContext) -> tuple[ToolResult, bool]:
-    spec = ctx.registry.get(step.tool)
-    args = ctx.registry.parse_args(step.tool, step.args)
-    key = None
-    if spec.cacheable:
-        key = ResultCache.key(payload["image_hash"], step.tool,
-                              {"args": args.model_dump(mode="json"),
-                               "settings": jsonable(ctx.settings)})
-        hit = ctx.cache.get(key)
-        if hit is not None:
-            result, artifact = hit
-            if result.artifact_id and result.artifact_id not in ctx.artifacts:
-                ctx.artifacts.put(artifact, key=result.artifact_id)
-            return result, True
+def _cache_key(spec: Tool, args: ToolArgs, payload: dict[str, Any], ctx: AgentContext
+               ) -> str | None:
+    """Result-cache key of a step (None: the tool's results are not cached)."""
+    if not spec.cacheable:
+        return None
+    return ResultCache.key(payload["image_hash"], spec.name,
+                           {"args": args.model_dump(mode="json"),
+                            "settings": jsonable(ctx.settings)})
+
+
+def _cache_hit(key: str, ctx: AgentContext) -> ToolResult | None:
+    hit = ctx.cache.get(key)
+    if hit is None:
+        return None
+    result, artifact = hit
+    if result.artifact_id and result.artifact_id not in ctx.artifacts:
+        ctx.artifacts.put(artifact, key=result.artifact_id)
+    return result
+
+
+def _compute(spec: Tool, args: ToolArgs, key: str | None, payload: dict[str, Any],
+             ctx: AgentContext) -> ToolResult:
+    """Run the tool and cache its result under ``key``."""
     outputs = {sid: ev.result for sid, ev in payload["inputs"].items() if ev.result is not None}
     tctx = ToolContext(image=ctx.artifacts.get(payload["image_id"]),
                        image_hash=payload["image_hash"], artifacts=ctx.artifacts,
@@ -347,7 +416,7 @@ def _run_step(step: Step, payload: dict[str, Any], ctx: AgentContext) -> tuple[T
     if key is not None:
         artifact = ctx.artifacts.get(result.artifact_id) if result.artifact_id else None
         ctx.cache.put(key, (result, artifact))
-    return result, False
+    return result
 
 
 def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:

@@ -309,6 +309,12 @@ class Tool:
     #: Whether results may be cached by (image, tool, args). Tools that read
     #: other steps' results are cached only through their inputs, so False.
     cacheable: ClassVar[bool] = True
+    #: Whether the graph runs a step of this tool in a worker thread that it stops
+    #: waiting for when the run's deadline passes or the run is stopped. False for
+    #: tools that only compute, in bounded time, on the image and earlier steps'
+    #: results (no model, no I/O, nothing that can hang): they run in the graph's own
+    #: thread, which saves the hand-off to a worker and back (two thread wake-ups).
+    watched: ClassVar[bool] = True
 
     def run(self, args: ToolArgs, ctx: ToolContext) -> ToolResult:  # pragma: no cover
         raise NotImplementedError

@@ -217,6 +217,7 @@ class ColourTool(Tool):
         "brown, white, grey, black) of each object found by an earlier step.")
     refs: ClassVar[tuple[str, ...]] = ("source",)
     cacheable: ClassVar[bool] = False
+    watched: ClassVar[bool] = False  # bounded work on earlier results: runs in the graph's thread
 
     class Args(ToolArgs):
         source: str = Field(max_length=MAX_STEP_ID)

@@ -291,6 +291,7 @@ class CountTool(Tool):
     Args: ClassVar[type[ToolArgs]] = _SourceArgs
     refs: ClassVar[tuple[str, ...]] = ("source",)
     cacheable: ClassVar[bool] = False
+    watched: ClassVar[bool] = False  # bounded work on earlier results: runs in the graph's thread
 
     def run(self, args: _SourceArgs, ctx: ToolContext) -> ToolResult:
         """Value is the count."""
@@ -323,6 +324,7 @@ class FilterTool(Tool):
     Args: ClassVar[type[ToolArgs]] = FilterArgs
     refs: ClassVar[tuple[str, ...]] = ("source",)
     cacheable: ClassVar[bool] = False
+    watched: ClassVar[bool] = False  # bounded work on earlier results: runs in the graph's thread
 
     def run(self, args: FilterArgs, ctx: ToolContext) -> ToolResult:
         """New detections; value is how many were kept."""
@@ -351,6 +353,7 @@ class SelectTool(Tool):
     Args: ClassVar[type[ToolArgs]] = SelectArgs
     refs: ClassVar[tuple[str, ...]] = ("source",)
     cacheable: ClassVar[bool] = False
+    watched: ClassVar[bool] = False  # bounded work on earlier results: runs in the graph's thread
 
     def run(self, args: SelectArgs, ctx: ToolContext) -> ToolResult:
         """Detections of one; value is its description."""
@@ -377,6 +380,7 @@ class RelationTool(Tool):
     Args: ClassVar[type[ToolArgs]] = RelationArgs
     refs: ClassVar[tuple[str, ...]] = ("a", "b")
     cacheable: ClassVar[bool] = False
+    watched: ClassVar[bool] = False  # bounded work on earlier results: runs in the graph's thread
 
     def run(self, args: RelationArgs, ctx: ToolContext) -> ToolResult:
         """Value is a bool, or for ``nearest`` the index and description of the object."""

@@ -28,13 +28,19 @@ class Find(Tool):
     active = 0
     max_active = 0
     lock = threading.Lock()
+    #: When set, every call waits here for the others (parallel branches meet; on a
+    #: loaded machine a fixed sleep may end before the other branch starts).
+    barrier: threading.Barrier | None = None
 
     def run(self, args: FindArgs, ctx: ToolContext) -> ToolResult:
         with Find.lock:
             Find.calls += 1
             Find.active += 1
             Find.max_active = max(Find.max_active, Find.active)
-        time.sleep(0.05)  # lets parallel branches overlap; not a timing assertion
+        if Find.barrier is not None:
+            Find.barrier.wait()  # raises (the step fails) if the other branch never comes
+        else:
+            time.sleep(0.05)
         with Find.lock:
             Find.active -= 1
         dets = Detections(np.array([[0, 0, 4, 4]] * args.n, float), np.ones(args.n), ["dot"] * args.n)
@@ -94,9 +100,13 @@ def _plan(steps: list[Step], answer: str | None = None) -> Plan:
 
 def test_independent_steps_fan_out_in_parallel_and_dependents_follow():
     Find.calls = Find.max_active = 0
+    Find.barrier = threading.Barrier(2, timeout=30)
     plan = _plan([Step(id="s1", tool="find", args={"n": 2}), Step(id="s2", tool="find", args={"n": 3}),
                   Step(id="s3", tool="count", args={"source": "s2"})], "s3")
-    res = _agent(plan).run(IMG, "how many dots?")
+    try:
+        res = _agent(plan).run(IMG, "how many dots?")
+    finally:
+        Find.barrier = None
     assert Find.calls == 2
     assert Find.max_active == 2  # both find steps were in flight together
     ev = {e.step_id: e for e in res.evidence}
