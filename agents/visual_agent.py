@@ -265,7 +265,7 @@ class VisualAgent:
         store.attach(thread_id, digest)
         snap = self.graph.get_state(cfg)
         prev = snap.values
-        if snap.next and prev.get("run_id"):  # a new question replaces an unfinished run
+        if _in_progress(snap) and prev.get("run_id"):  # a new question replaces an unfinished run
             self._forget_steps(prev["run_id"])
         if prev.get("answer"):
             inputs["history"] = [{"question": prev.get("question", ""),
@@ -475,7 +475,7 @@ class VisualAgent:
             snap = self.graph.get_state(cfg)
             cfg["recursion_limit"] = recursion_limit(int(snap.values.get("max_steps")
                                                          or self.max_steps))
-            if not snap.next:
+            if not _in_progress(snap):
                 raise SessionError(thread_id, f"conversation {thread_id!r} has no unfinished "
                                    "run to resume (none paused for plan approval or interrupted)")
             values = dict(snap.values)
@@ -512,7 +512,7 @@ class VisualAgent:
         """Whether ``thread_id`` has a run to :meth:`resume` (paused or interrupted)."""
         if self.checkpointer is None:
             return False
-        return bool(self.graph.get_state(self._config(thread_id)).next)
+        return _in_progress(self.graph.get_state(self._config(thread_id)))
 
     async def arun(self, image: ImageLike | None, question: str, *,
                    max_steps: int | None = None, thread_id: str | None = None,
@@ -648,6 +648,18 @@ class VisualAgent:
             image_hash=state["image_hash"], thread_id=thread_id,
             history=list(state.get("history", [])), reasoning=dict(state.get("cot") or {}),
             demos=list(state.get("demos") or []), _artifacts=self.context.artifacts)
+
+
+def _in_progress(snap: Any) -> bool:
+    """Whether a thread's latest checkpoint is of a run that has not ended.
+
+    ``snap.next`` alone is not enough: when every task of a step finished and
+    saved its writes but the process died before the step's checkpoint, LangGraph
+    lists those tasks (with their writes) in ``snap.tasks`` and none in ``next``,
+    yet the run has not reached its end; resuming applies the saved writes and
+    goes on. A run that ended has no tasks left.
+    """
+    return bool(snap.next or snap.tasks)
 
 
 def _check_objects(*, registry: Any, planner: Any, checkpointer: Any, demos: Any,

@@ -103,7 +103,9 @@ def _kill_at(point: str) -> None:
     - ``ingest``: while ingesting the image;
     - ``tool-N``: as tool call N starts;
     - ``done-N``: after tool call N returned, before LangGraph saved its result
-      (the checkpointer is about to write the step's evidence).
+      (the checkpointer is about to write the step's evidence);
+    - ``saved-N``: right after tool call N's result was saved, before the step's
+      checkpoint (LangGraph then lists no step as next, yet the run has not ended).
     """
     from langgraph.checkpoint.sqlite import SqliteSaver
 
@@ -125,17 +127,20 @@ def _kill_at(point: str) -> None:
             return out
 
         SqliteSaver.put = put_then_die
-    elif kind == "done":
+    elif kind in ("done", "saved"):
         put_writes, seen = SqliteSaver.put_writes, []
 
-        def die_before_the_nth_step_is_saved(self, config, writes, task_id, *args, **kwargs):
+        def die_around_the_nth_step_write(self, config, writes, task_id, *args, **kwargs):
             seen.extend(v for channel, v in writes  # a tool step's result (execute writes [])
                         if channel == "evidence" and isinstance(v, list) and v)
+            if kind == "done" and len(seen) >= int(n):
+                _die()
+            out = put_writes(self, config, writes, task_id, *args, **kwargs)
             if len(seen) >= int(n):
                 _die()
-            return put_writes(self, config, writes, task_id, *args, **kwargs)
+            return out
 
-        SqliteSaver.put_writes = die_before_the_nth_step_is_saved
+        SqliteSaver.put_writes = die_around_the_nth_step_write
     else:
         raise ValueError(point)
 
@@ -163,7 +168,7 @@ def integrity(db: Path) -> str:
 
 
 @pytest.mark.parametrize("kill", ["input", "ingest", "tool-1", "tool-2", "tool-3", "done-1",
-                                  "done-2", "done-3"])
+                                  "done-2", "done-3", "saved-1", "saved-3"])
 def test_kill_9_mid_run_leaves_the_file_intact_and_resume_reruns_no_finished_step(
         tmp_path, kill):
     db, log = tmp_path / "s.sqlite", tmp_path / "calls.log"
@@ -173,7 +178,7 @@ def test_kill_9_mid_run_leaves_the_file_intact_and_resume_reruns_no_finished_ste
     assert _child(_ask_and_die, db, log, kill, False) == -signal.SIGKILL
     assert integrity(db) == "ok"
     kind, _, n = kill.partition("-")
-    finished = {"tool": int(n or 0) - 1, "done": int(n or 0)}.get(kind, 0)
+    finished = {"tool": int(n or 0) - 1, "done": int(n or 0), "saved": int(n or 0)}.get(kind, 0)
     finished_before = [line.split()[1] for line in log.read_text().splitlines()
                        if line.startswith("end")]
     assert finished_before == ["a", "b", "c"][:finished]
