@@ -20,10 +20,18 @@ Example::
     icl = 4                   # in-context demos shown to a model controller
 
 The file is found at ``--config PATH``, else ``$LAVR_CONFIG``, else ``./lavr.toml``.
+
+A config file is operator configuration: it may name a model server URL (the
+model gets images and questions; an API key from the environment still goes only
+to the URLs the operator configured in the environment), a model folder or
+``.gguf`` file, an operator ``.pt`` detector (checked like ``--detector PATH``)
+and a demo store. A ``./lavr.toml`` that was only *found* in the working
+directory may not turn on ``trust_remote_code`` (code shipped beside the weights).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -32,11 +40,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lavr.core_model.errors import InputError
 
+logger = logging.getLogger(__name__)
+
 #: Tool calls allowed per question unless a caller says otherwise (the one default
 #: behind ``lavr.toml``, :class:`~lavr.agents.settings.RunSettings` and ``VisualAgent``).
 DEFAULT_MAX_STEPS = 12
 
 ENV_CONFIG = "LAVR_CONFIG"
+#: Backend options that run code shipped beside the weights: a ``./lavr.toml`` that was
+#: only found in the working directory (not named by the operator) may not set them.
+RUNS_CODE = ("trust_remote_code",)
 CONFIG_NAME = "lavr.toml"
 Role = Literal["plan", "decide", "refine", "vqa"]
 #: Every role a model can take, in graph order.
@@ -158,7 +171,17 @@ def load_config(path: str | os.PathLike | None = None) -> LavrConfig:
         raise ConfigError(str(found), f"cannot read: {exc.strerror or exc}") from exc
     except ValueError as exc:  # tomllib.TOMLDecodeError
         raise ConfigError(str(found), f"not valid TOML: {exc}") from exc
-    return config_from_dict(data, path=str(found))
+    cfg = config_from_dict(data, path=str(found))
+    named = path is not None or bool(os.environ.get(ENV_CONFIG, "").strip())
+    if not named:
+        logger.info("settings from %s (found in the working directory)", found)
+        for key in RUNS_CODE:
+            if cfg.model.options.get(key):
+                raise ConfigError(str(found), f"model option {key} = true runs code from the "
+                                  "model's folder; a lavr.toml found in the working directory "
+                                  "may not turn it on: name the file with --config or "
+                                  f"${ENV_CONFIG}, or pass --model-option {key}=true")
+    return cfg
 
 
 def config_from_dict(data: dict[str, Any], *, path: str = "<dict>") -> LavrConfig:

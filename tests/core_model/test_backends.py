@@ -109,6 +109,19 @@ def test_config_file(tmp_path, monkeypatch):
     assert load_config().agent.detector == "coco"
 
 
+def test_a_lavr_toml_found_in_the_working_directory_cannot_turn_on_remote_code(tmp_path,
+                                                                                monkeypatch):
+    text = '[model]\nspec = "transformers:./m"\n[model.options]\ntrust_remote_code = true\n'
+    (tmp_path / "lavr.toml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LAVR_CONFIG", raising=False)
+    with pytest.raises(ConfigError, match="may not turn it on: name the file with --config"):
+        load_config()
+    assert load_config(tmp_path / "lavr.toml").model.options == {"trust_remote_code": True}
+    monkeypatch.setenv("LAVR_CONFIG", str(tmp_path / "lavr.toml"))
+    assert load_config().model.options == {"trust_remote_code": True}
+
+
 @pytest.mark.parametrize(("text", "fragment"), [
     ("[model\n", "not valid TOML"), ('[model]\nspek = "rule"\n', "model.spek: Extra inputs"),
     ('[model]\nroles = ["paint"]\n', "model.roles.0"), ("[agent]\nmax_steps = 0\n", "max_steps")])
