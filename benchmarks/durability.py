@@ -74,18 +74,23 @@ def _logging_run(run: Any, name: str, log: str) -> Any:
 
 
 def child(argv: list[str]) -> int:
-    """``child DB LOG resume|IMAGE.npy QUESTION``: one run on the thread, nodes printed.
+    """``child DB LOG resume|IMAGE.npy QUESTION warm|cold``: one run on the thread, nodes
+    printed.
 
-    The process first answers a warm-up question on another thread (experts
-    loaded, as in a long-lived server), then prints ``ready`` and starts the run.
+    ``warm``: the process first answers warm-up questions on another thread
+    (experts loaded, as in a long-lived server), then prints ``ready`` and starts
+    the run; a run to be killed is warm, so the kill lands in the run and not in
+    loading. ``cold``: no warm-up (a resume or the next question in a new process;
+    the experts it needs load on first use).
     """
-    db, log, what = argv[0], argv[1], argv[2]
+    db, log, what, warm = argv[0], argv[1], argv[2], argv[4] == "warm"
     from lavr.apps.synthetic_scenes import render_scene
 
     agent = _counted_agent(db, None)
-    warm = render_scene(np.random.default_rng(12345), text="WARM").image
-    agent.chat(warm, "What does the sign say?", thread_id="warm-up")
-    agent.chat(None, "How many red circles are there?", thread_id="warm-up")
+    if warm:
+        image = render_scene(np.random.default_rng(12345), text="WARM").image
+        agent.chat(image, "What does the sign say?", thread_id="warm-up")
+        agent.chat(None, "How many red circles are there?", thread_id="warm-up")
     _count_calls(agent.context.registry, log)  # from now on (the cache holds only warm-up)
     print("ready", flush=True)
     if what == "resume":
@@ -132,14 +137,16 @@ def _items(n: int, seed: int) -> list[tuple[np.ndarray, str]]:
 
 
 def _run_child(db: Path, log: Path, what: str, question: str = "", *,
-               kill_after: float | None = None) -> tuple[int, list[str], float | None]:
+               kill_after: float | None = None, warm: bool = True
+               ) -> tuple[int, list[str], float | None]:
     """Run a child; with ``kill_after``, SIGKILL it that many seconds after it is ready.
 
     Returns the exit code, the nodes it reported and the seconds from ``ready``
     to its result (None when it died first).
     """
     with open(log.with_suffix(".err"), "a") as err:  # kept: why a child failed
-        proc = subprocess.Popen(_py("child", str(db), str(log), what, question),
+        proc = subprocess.Popen(_py("child", str(db), str(log), what, question,
+                                    "warm" if warm else "cold"),
                                 stdout=subprocess.PIPE, stderr=err, text=True)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
@@ -179,14 +186,14 @@ def bench_kills(work: Path, kills: int, seed: int) -> dict[str, Any]:
     for i, (image, _) in enumerate(items):
         paths.append(work / f"img{i}.npy")
         np.save(paths[-1], image)
-    # a finished first turn, and the length of a run (ready -> result)
-    assert _run_child(db, work / "warm.log", str(paths[0]), items[0][1])[0] == 0
-    code, _, usual = _run_child(db, work / "warm.log", str(paths[1]), items[1][1])
+    # a finished first turn; its length (ready -> result, warm) is the first estimate
+    # of a run's length
+    code, _, usual = _run_child(db, work / "warm.log", str(paths[0]), items[0][1])
     assert code == 0 and usual is not None
     rows: list[dict[str, Any]] = []
     finished_first = 0
     bad_after_answer: list[str] = []
-    for j in range(2, len(items)):
+    for j in range(1, len(items)):
         if len(rows) == kills:
             break
         at = float(rng.uniform(0, usual))
@@ -210,7 +217,7 @@ def bench_kills(work: Path, kills: int, seed: int) -> dict[str, Any]:
         row["unfinished"] = probe.unfinished(THREAD)
         probe.sessions.close()
         if row["unfinished"]:  # resume in a new process with the same counting tools
-            code, nodes, took = _run_child(db, log, "resume")
+            code, nodes, took = _run_child(db, log, "resume", warm=False)
             row["resume_exit"] = code
             row["resumed_answered"] = code == 0 and took is not None
             if code != 0:  # the child's last stderr line says why
@@ -220,7 +227,7 @@ def bench_kills(work: Path, kills: int, seed: int) -> dict[str, Any]:
         after = _ends(log)
         row["finished_steps_rerun"] = sum(after.count(e) - 1 for e in set(before))
         code, nodes, took = _run_child(db, work / f"next{j}.log", str(paths[(j + 1) % len(paths)]),
-                                       "How many shapes are there?")
+                                       "How many shapes are there?", warm=False)
         row["next_question_answered"] = code == 0 and took is not None
         row["integrity_after"] = _integrity(db)
         rows.append(row)
