@@ -286,7 +286,21 @@ def ground_truth_check(text: str, scene: Scene) -> dict[str, Any]:
               and (k.fix.remove or k.fix.colour)]
     return {"objects": len(objects), "hallucinated_objects": len(absent),
             "false_claims": sum(1 for k in claims if k.verdict == "refuted"),
-            "claims": len(claims), "false": [k.text for k in claims if k.verdict == "refuted"]}
+            "true_claims": sum(1 for k in claims if k.verdict == "supported"),
+            "claims": len(claims), "false": [k.text for k in claims if k.verdict == "refuted"],
+            "false_kinds": [_false_kind(by_concept[k.concept], k) for k in claims
+                            if k.verdict == "refuted"]}
+
+
+def _false_kind(concept: Any, claim: Any) -> str:
+    """The hallucination type of a claim the ground truth refutes (the suite's types)."""
+    fix = claim.fix
+    if concept.kind == "object":
+        if fix is not None and fix.colour:
+            return "colour"
+        return "absent" if fix is not None and fix.remove else "count"
+    return {"attribute": "colour", "relation": "relation", "text": "text"}.get(concept.kind,
+                                                                              concept.kind)
 
 
 @dataclass
@@ -343,7 +357,8 @@ def _rate(num: float, den: float) -> float | None:
     return None if den == 0 else num / den
 
 
-def summarise(results: list[ItemResult], *, n: int, seed: int, seconds: float) -> dict[str, Any]:
+def summarise(results: list[ItemResult], *, n: int, seed: int, seconds: float,
+              captioner: str | None = None) -> dict[str, Any]:
     """Aggregate item scores into the report printed by the CLI."""
     by_type: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for r in results:
@@ -364,8 +379,16 @@ def summarise(results: list[ItemResult], *, n: int, seed: int, seconds: float) -
                 "false_claims": sum(getattr(r, key)["false_claims"] for r in results),
                 "claims": sum(getattr(r, key)["claims"] for r in results)}
 
+    def kinds(key: str) -> dict[str, int]:
+        return dict(sorted(Counter(x for r in results
+                                   for x in getattr(r, key).get("false_kinds", [])).items()))
+
     return {
-        "suite": "hallucination", "n": n, "seed": seed,
+        "suite": "hallucination", "n": n, "seed": seed, "captioner": captioner,
+        "false_by_type": {"before": kinds("before"), "after": kinds("after")},
+        "true_claims": {"before": sum(r.before.get("true_claims", 0) for r in results),
+                        "after": sum(r.after.get("true_claims", 0) for r in results)},
+        "changed": sum(1 for r in results if r.corrected.strip() != r.original.strip()),
         "injected": injected, "removed_or_fixed": resolved,
         "removed_or_fixed_rate": _rate(resolved, injected),
         "true_facts": true_total, "true_kept": true_kept,
@@ -386,6 +409,8 @@ def _pct(x: float | None) -> str:
 
 def format_report(rep: dict[str, Any]) -> str:
     """Plain-text tables of a report."""
+    if rep.get("captioner"):
+        return _format_model_report(rep)
     lines = [f"hallucination correction — {rep['n']} captions, seed {rep['seed']}",
              "", f"{'hallucination':14} {'injected':>8} {'removed/fixed':>14} {'rate':>7}"]
     for t, v in rep["per_type"].items():
@@ -405,9 +430,59 @@ def format_report(rep: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _format_model_report(rep: dict[str, Any]) -> str:
+    """The tables for a model's own captions (no injected facts: claims checked against
+    the ground truth before and after correction)."""
+    lines = [f"hallucination correction of {rep['captioner']}'s own captions — {rep['n']} "
+             f"captions, seed {rep['seed']}", "",
+             f"{'':14} {'CHAIR_i':>8} {'CHAIR_s':>8} {'false claims':>13} {'true claims':>12}"]
+    for key in ("before", "after"):
+        v = rep[key]
+        lines.append(f"{key:14} {_pct(v['chair_i']):>8} {_pct(v['chair_s']):>8} "
+                     f"{v['false_claims']:6d} / {v['claims']:<5d} {rep['true_claims'][key]:12d}")
+    types = sorted(set(rep["false_by_type"]["before"]) | set(rep["false_by_type"]["after"]))
+    lines += ["", f"{'false claims':14} {'before':>8} {'after':>8}"]
+    for t in types:
+        lines.append(f"{t:14} {rep['false_by_type']['before'].get(t, 0):8d} "
+                     f"{rep['false_by_type']['after'].get(t, 0):8d}")
+    lines.append(f"captions changed by correction: {rep['changed']}; right before, wrong "
+                 f"after: {rep['made_false']} claim(s) in {rep['made_false_captions']} caption(s)")
+    lines.append(f"({rep['seconds']} s, {rep['seconds_per_caption']} s per caption)")
+    return "\n".join(lines)
+
+
+#: What a captioning model is asked (the alignment records of ``lavr train data``).
+CAPTION_PROMPT = "Describe the image."
+#: Generation cap for a model's caption.
+CAPTION_MAX_TOKENS = 96
+
+
+def model_caption(model: Any, image: np.ndarray, prompt: str = CAPTION_PROMPT) -> str:
+    """A vision-language model's own description of ``image``.
+
+    Raises:
+        InputError: The model cannot see images.
+    """
+    from lavr.core_model.errors import InputError
+    from lavr.core_model.messages import ImagePart, Message
+
+    if not model.sees_images:
+        raise InputError(f"{model.name} is text-only: it cannot describe an image "
+                         "(--captioner needs a vision-language model)")
+    return model.generate([Message.user(ImagePart(image, "the image"), prompt)],
+                          max_new_tokens=CAPTION_MAX_TOKENS, task="caption").strip()
+
+
 def evaluate_hallucination(n: int, seed: int, *, corrector: Any = None, progress: bool = True,
-                           items_out: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                           items_out: list[dict[str, Any]] | None = None,
+                           captioner: Any = None, caption_prompt: str = CAPTION_PROMPT,
+                           shard: tuple[int, int] | None = None) -> dict[str, Any]:
     """Run the suite.
+
+    With ``captioner`` (a vision-language model) the captions are the model's own
+    descriptions of the same scenes instead of ground-truth captions with injected
+    hallucinations; they are scored by their claims against the ground truth (CHAIR,
+    false and true claims, before and after correction).
 
     Args:
         n: Number of captions.
@@ -416,6 +491,9 @@ def evaluate_hallucination(n: int, seed: int, *, corrector: Any = None, progress
             with the built-in experts).
         progress: Show a progress bar on stderr.
         items_out: If given, receives one JSON-able record per caption.
+        captioner: A model that writes the captions (see above).
+        caption_prompt: What the captioner is asked.
+        shard: ``(k, n)``: only every n-th caption from the k-th.
     """
     from tqdm import tqdm
 
@@ -424,21 +502,29 @@ def evaluate_hallucination(n: int, seed: int, *, corrector: Any = None, progress
     corrector = corrector or Corrector()
     results = []
     t0 = time.perf_counter()
-    for i, (scene, caption) in enumerate(tqdm(make_items(n, seed), desc="eval hallucination",
-                                              unit="caption", disable=not progress,
-                                              file=sys.stderr)):
+    items = list(enumerate(make_items(n, seed)))
+    if shard is not None:
+        items = items[shard[0]::shard[1]]
+    for i, (scene, caption) in tqdm(items, desc="eval hallucination", unit="caption",
+                                    disable=not progress, file=sys.stderr):
         t = time.perf_counter()
+        if captioner is not None:
+            own = model_caption(captioner, scene.image, caption_prompt)
+            caption = Caption(sentences=[own])  # no injected facts: claims are scored
         out = corrector.correct(scene.image, caption.text)
         res = score_item(i, scene, caption, out.corrected, time.perf_counter() - t)
         results.append(res)
         if items_out is not None:
             items_out.append(asdict(res))
-    return summarise(results, n=n, seed=seed, seconds=time.perf_counter() - t0)
+    return summarise(results, n=len(items), seed=seed, seconds=time.perf_counter() - t0,
+                     captioner=getattr(captioner, "name", None))
 
 
 # -- CLI ----------------------------------------------------------------------------------------
 def add_eval_parser(esub: Any) -> None:
     """Register ``lavr eval hallucination``."""
+    from lavr.apps.model_cmd import _option as model_option
+
     p = esub.add_parser("hallucination",
                         help="correct synthetic captions with injected hallucinations")
     p.add_argument("--n", type=int, default=100, help="number of captions (default 100)")
@@ -451,6 +537,16 @@ def add_eval_parser(esub: Any) -> None:
                    help="torch CPU threads for the experts (default 1)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--items", metavar="PATH", help="write every caption's scores as JSON lines")
+    p.add_argument("--captioner", metavar="SPEC",
+                   help="captions from this vision-language model describing each scene "
+                   "(e.g. lavr-mllm) instead of ground-truth captions with injected "
+                   "hallucinations; scored by their claims against the ground truth")
+    p.add_argument("--caption-prompt", default=CAPTION_PROMPT,
+                   help=f"what --captioner is asked (default {CAPTION_PROMPT!r})")
+    p.add_argument("--model-option", action="append", type=model_option, default=[],
+                   metavar="KEY=VALUE", help="an option for --captioner's backend (repeatable)")
+    p.add_argument("--shard", metavar="K/N", help="only every N-th caption from the K-th "
+                   "(0 <= K < N): N processes share one run")
     p.set_defaults(eval_func=run)
 
 
@@ -473,10 +569,19 @@ def run(args: Any) -> int:
         raise InputError(f"--n must be at least 1, got {args.n}")
     set_threads(args.threads)
     corrector = Corrector(validator=ExpertValidator(detector=args.detector), policy=args.policy)
+    captioner = None
+    if args.captioner:
+        from lavr.core_model.backends import load_model
+
+        captioner = load_model(args.captioner, **dict(args.model_option))
+    from lavr.apps.evaluate import parse_shard
+
     items: list[dict[str, Any]] = []
     rep = evaluate_hallucination(args.n, args.seed, corrector=corrector,
                                  progress=not args.no_progress and not args.json,
-                                 items_out=items)
+                                 items_out=items, captioner=captioner,
+                                 caption_prompt=args.caption_prompt,
+                                 shard=parse_shard(args.shard))
     if args.items:
         with open(args.items, "w", encoding="utf-8") as fh:
             for rec in items:

@@ -16,6 +16,7 @@ import resource
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -28,18 +29,25 @@ DIRECT_MAX_TOKENS = 48
 MODES = ("direct", "experts")
 
 
-def direct_messages(model: MultimodalModel, image: np.ndarray, question: str) -> list[Message]:
-    """What ``--direct`` sends: the ``vqa`` expert's prompt on the whole image."""
+def direct_messages(model: MultimodalModel, image: np.ndarray, question: str, *,
+                    demos: Sequence[Any] = (), store: Any = None) -> list[Message]:
+    """What ``--direct`` sends: the ``vqa`` expert's prompt on the whole image, after any
+    in-context demos as (image, instruction, answer) turns."""
+    from lavr.planners.demos.prompt import icl_messages
     from lavr.planners.roles import compact
     from lavr.tools.vqa import VQA_PROMPT
 
     if compact.wants_compact(model):
-        return compact.vqa_messages(question, image)
+        return compact.vqa_messages(question, image, demos=demos, store=store)
+    if demos:
+        return icl_messages(list(demos), store, question, image, system=VQA_PROMPT)
     return [Message.system(VQA_PROMPT), Message.user(ImagePart(image, "the image"), question)]
 
 
-def answer_direct(model: MultimodalModel, image: np.ndarray, question: str) -> str:
-    """The model's own answer from the pixels, no experts.
+def answer_direct(model: MultimodalModel, image: np.ndarray, question: str, *,
+                  demos: Sequence[Any] = (), store: Any = None) -> str:
+    """The model's own answer from the pixels, no experts (``demos``: in-context demos
+    from ``store`` shown first, with their images).
 
     Raises:
         InputError: The model cannot see images.
@@ -49,7 +57,7 @@ def answer_direct(model: MultimodalModel, image: np.ndarray, question: str) -> s
     if not model.sees_images:
         raise InputError(f"{model.name} is text-only: it cannot answer from the image alone "
                          "(--direct needs a vision-language model)")
-    return model.generate(direct_messages(model, image, question),
+    return model.generate(direct_messages(model, image, question, demos=demos, store=store),
                           max_new_tokens=DIRECT_MAX_TOKENS, task="vqa").strip()
 
 
@@ -91,7 +99,8 @@ def peak_rss_mb() -> float:
 def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
                   modes: tuple[str, ...] = MODES, detector: str = "auto",
                   roles: str | None = None, retries: int = 0,
-                  progress: bool = True, shard: tuple[int, int] | None = None) -> dict[str, Any]:
+                  progress: bool = True, shard: tuple[int, int] | None = None,
+                  icl: Any = None, demos: Any = None) -> dict[str, Any]:
     """Direct and with-experts accuracy of ``model`` on the same synthetic items.
 
     Args:
@@ -103,6 +112,10 @@ def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
         retries: Re-asks after an unusable reply (default 0: first replies only).
         shard: ``(k, n)``: only every n-th item from the k-th
             (:func:`lavr.apps.evaluate.shard_items`).
+        icl: In-context demos (:class:`~lavr.planners.demos.select.IclOptions`, a dict or
+            k): chosen per question from the demo store and shown with their images,
+            to the direct answer (vqa turns) and to the controller with experts.
+        demos: The demo store (default: the packaged starter bank).
     """
     from tqdm import tqdm
 
@@ -111,10 +124,17 @@ def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
     from lavr.apps.plan_eval import PlanReport, plan_outcome, score_plan
     from lavr.apps.train_data import phrase
     from lavr.core_model.backends import load_model
+    from lavr.planners.demos.select import DemoSelector, IclOptions
+    from lavr.planners.demos.store import open_store
 
     resolved = load_model(model) if isinstance(model, str) else model
+    icl_opts = IclOptions.coerce(icl) if icl is not None else None
+    store = open_store(demos) if icl_opts is not None and icl_opts.k else None
+    selector = DemoSelector(store) if store is not None else None
     agent = VisualAgent(detector=detector, verify=False, model=resolved, model_roles=roles,
-                        model_retries=retries) if "experts" in modes else None
+                        model_retries=retries, icl=icl_opts,
+                        demos=store) \
+        if "experts" in modes else None
     items = shard_items(make_items(n, seed), shard)
     n = len(items)
     per: dict[str, dict[str, list[int]]] = {m: defaultdict(lambda: [0, 0]) for m in modes}
@@ -129,7 +149,9 @@ def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
         row: dict[str, Any] = {"qtype": item.qtype, "question": question, "gold": item.answer}
         if "direct" in modes:
             t0 = time.perf_counter()
-            got = answer_direct(resolved, scene.image, question)
+            chosen = selector.select(question, scene.image, icl_opts) \
+                if selector is not None and icl_opts is not None else []
+            got = answer_direct(resolved, scene.image, question, demos=chosen, store=store)
             seconds["direct"] += time.perf_counter() - t0
             ok = score(item, got)
             per["direct"][item.qtype][0] += int(ok)
@@ -158,6 +180,8 @@ def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
     report: dict[str, Any] = {"model": resolved.name, "n": n, "seed": seed,
                               "shard": list(shard) if shard else None,
                               "phrasings": phrasings, "peak_rss_mb": round(peak_rss_mb()),
+                              "icl": icl_opts.model_dump(include={"k", "strategy", "seed"})
+                              if icl_opts is not None else None,
                               "rows": rows}
     for m in modes:
         correct = sum(c for c, _ in per[m].values())
@@ -193,7 +217,9 @@ def format_report(report: dict[str, Any]) -> str:
     if plan:
         line += f" {report['plan']['validity']:8.1%} {report['plan']['accuracy']:8.1%}"
     lines.append(line)
-    lines.append(f"({report['model']}, phrasings {report['phrasings']}; s/question: "
+    icl = report.get("icl")
+    shown = f", demos {icl['strategy']}-{icl['k']}" if icl and icl.get("k") else ""
+    lines.append(f"({report['model']}, phrasings {report['phrasings']}{shown}; s/question: "
                  + ", ".join(f"{m} {report[m]['seconds_per_question']}" for m in modes)
                  + f"; peak memory {report['peak_rss_mb']} MB)")
     roles = report.get("experts", {}).get("seconds_per_question_by_role")
@@ -219,7 +245,11 @@ def run_cli(args: argparse.Namespace) -> int:
                            modes=modes, detector=args.detector, roles=args.roles,
                            retries=args.model_retries,
                            progress=not args.no_progress and not args.json,
-                           shard=parse_shard(args.shard))
+                           shard=parse_shard(args.shard),
+                           icl=None if args.icl is None else {"k": args.icl,
+                                                              "strategy": args.icl_select,
+                                                              "seed": args.icl_seed},
+                           demos=args.demos)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
             json.dump(report, fh, indent=1)
@@ -248,6 +278,13 @@ def add_eval_parser(esub: Any) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     p.add_argument("--shard", metavar="K/N", help="only every N-th question from the K-th "
                    "(0 <= K < N): N processes share one run")
+    p.add_argument("--icl", type=int, default=None, metavar="K",
+                   help="show K in-context demos with their images (0: none; default: the "
+                   "roles' own prompts)")
+    p.add_argument("--icl-select", choices=("similarity", "mmr", "random"),
+                   default="similarity", help="how demos are chosen (default similarity)")
+    p.add_argument("--icl-seed", type=int, default=0, help="seed of random demo choice")
+    p.add_argument("--demos", metavar="DIR", help="demo store (default: the starter bank)")
     p.add_argument("--out", help="write the full report (every answer) as JSON")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--json", action="store_true")

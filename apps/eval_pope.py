@@ -233,7 +233,7 @@ Answerer = Callable[[PopeItem], str]
 
 
 def evaluate(items: list[PopeItem], image_of: Callable[[PopeItem], Any], *,
-             answerers: dict[str, Answerer], correct: Callable[[Any, str], str],
+             answerers: dict[str, Answerer], correct: Callable[[Any, str, str], str],
              progress: bool = True) -> dict[str, Any]:
     """Answer every item with every answerer, correct each answer, and score.
 
@@ -241,7 +241,8 @@ def evaluate(items: list[PopeItem], image_of: Callable[[PopeItem], Any], *,
         items: POPE questions.
         image_of: The image of an item (array or path).
         answerers: Name → ``item -> answer text``.
-        correct: ``(image, answer) -> corrected answer``.
+        correct: ``(image, answer, question) -> corrected answer`` (the question lets a
+            bare "Yes." / "No." be checked: it asserts or denies the question).
         progress: Show a progress bar on stderr.
 
     Returns:
@@ -259,7 +260,7 @@ def evaluate(items: list[PopeItem], image_of: Callable[[PopeItem], Any], *,
         key = (name, it.image, it.question)
         if key not in cache:
             raw = answerers[name](it)
-            fixed = correct(image_of(it), raw)
+            fixed = correct(image_of(it), raw, it.question)
             cache[key] = (raw, fixed)
             changed[name] += int(parse_yes_no(fixed) != parse_yes_no(raw))
             unclear[name] += int(not re.match(r"\W*(yes|no)\b", raw.strip().lower()))
@@ -317,7 +318,7 @@ def run_synthetic(n: int, seed: int, *, agent: Any, simulate: bool = False,
         answerers["simulated MLLM"] = lambda it: simulated_answer(it, seed=seed)
     t0 = time.perf_counter()
     rep = evaluate(items, image_of, answerers=answerers,
-                   correct=lambda img, text: agent.correct(img, text).corrected,
+                   correct=lambda img, text, q: agent.correct(img, text, question=q).corrected,
                    progress=progress)
     rep.update({"suite": "pope", "mode": "synthetic", "n_images": n, "seed": seed,
                 "seconds": round(time.perf_counter() - t0, 1)})
@@ -362,7 +363,7 @@ def run_real(files: list[str], images: str, *, agent: Any, answers: str | None =
         raise InputError("nothing to evaluate: give --answers or drop --skip-agent")
     t0 = time.perf_counter()
     rep = evaluate(items, image_of, answerers=answerers,
-                   correct=lambda img, text: agent.correct(img, text).corrected,
+                   correct=lambda img, text, q: agent.correct(img, text, question=q).corrected,
                    progress=progress)
     rep.update({"suite": "pope", "mode": "real", "files": [str(f) for f in files],
                 "seconds": round(time.perf_counter() - t0, 1)})

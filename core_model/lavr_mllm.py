@@ -331,6 +331,10 @@ def assemble(parts: str | os.PathLike = PARTS_DIR, *, target: str | os.PathLike 
     except (WeightsNotFoundError, ModelError):
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    except ImportError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ModelError(f"could not assemble {MLLM_NAME}: {exc} (install it with "
+                         "pip install 'lavr[train]'; make install does)") from exc
     except Exception as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ModelError(f"could not assemble {MLLM_NAME}: {type(exc).__name__}: {exc}") from exc

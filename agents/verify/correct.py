@@ -111,6 +111,63 @@ def _opposite_phrase(phrase: str, relation: str) -> str:
     return relation.replace("_", " ")
 
 
+_BARE_POLAR = re.compile(r"^\W*(yes|no)\W*(?:\[[^\[\]]*\])?\W*$", re.I)
+
+
+def bare_polar(text: str) -> str | None:
+    """``yes`` or ``no`` when ``text`` is nothing but a yes/no ("Yes.", "no [s2]"), else None.
+
+    Such an answer makes no claim of its own: what it asserts (yes) or denies
+    (no) is the question's proposition, so it can be checked only with the question.
+    """
+    m = _BARE_POLAR.match(text)
+    return m.group(1).lower() if m else None
+
+
+def proposition_holds(concepts: list[Concept], claims: list[Claim]) -> bool | None:
+    """Whether the proposition of a yes/no question holds, from the verdicts of its claims.
+
+    The question's concepts are read as a statement ("Is there a red circle?" → there
+    is a red circle; "Is the square left of the circle?" → it is). An object asked
+    about without a number holds when it is there at all (a refuted count of a
+    present object does not refute it); anything else holds when supported. False
+    when a claim is refuted, True when all are supported, None otherwise (nothing
+    checkable, or something unverifiable and nothing refuted).
+    """
+    by_concept = {k.concept: k for k in claims}
+    verdicts: list[bool | None] = []
+    for c in concepts:
+        k = by_concept.get(c.id)
+        if k is None:
+            continue
+        if k.verdict == "supported":
+            verdicts.append(True)
+        elif k.verdict == "refuted":
+            present_anyway = (c.kind == "object" and c.count is None and k.fix is not None
+                              and not k.fix.remove and not k.fix.colour
+                              and bool(k.fix.count))
+            verdicts.append(present_anyway)
+        else:
+            verdicts.append(None)
+    if not verdicts:
+        return None
+    if False in verdicts:
+        return False
+    return True if all(verdicts) else None
+
+
+def answer_like(said: str, holds: bool) -> str:
+    """``said`` (a bare yes/no answer) with the yes/no ``holds`` implies, its case and
+    punctuation kept."""
+    m = re.search(r"(yes|no)", said, re.I)
+    if m is None:
+        return said
+    want = _case_like("yes" if holds else "no", m.group(1))
+    if m.group(1).isupper() and len(m.group(1)) > 1:
+        want = want.upper()
+    return said[:m.start()] + want + said[m.end():]
+
+
 class RuleCorrector:
     """Sentence-editing corrector (no model needed).
 

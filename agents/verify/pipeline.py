@@ -15,7 +15,13 @@ import numpy as np
 from PIL import Image
 
 from lavr.agents.verify.claims import build_claims
-from lavr.agents.verify.correct import LLMCorrector, RuleCorrector
+from lavr.agents.verify.correct import (
+    LLMCorrector,
+    RuleCorrector,
+    answer_like,
+    bare_polar,
+    proposition_holds,
+)
 from lavr.agents.verify.extract import LLMExtractor, RuleExtractor
 from lavr.agents.verify.questions import formulate
 from lavr.agents.verify.types import Answer, Claim, Concept, Evidence, Question, UnverifiablePolicy
@@ -207,6 +213,9 @@ class Corrector:
             raise InputError(f"text is {len(text)} characters long; the limit is "
                              f"{MAX_TEXT_CHARS}")
         t0 = time.perf_counter()
+        said = bare_polar(text) if question else None
+        if said is not None:
+            return self._correct_bare_polar(image, text, said, str(question), t0)
         checked = self.check(image, text)
         notes: list[str] = []
         corrected = self.rule.correct(text, checked.concepts, checked.claims,
@@ -220,6 +229,20 @@ class Corrector:
             original=text, corrected=corrected, claims=checked.claims, concepts=checked.concepts,
             questions=checked.questions, answers=checked.answers,
             evidence=list(checked.knowledge.evidence), image=image, mode=self.mode,
+            policy=self.policy, notes=notes, seconds=time.perf_counter() - t0)
+
+    def _correct_bare_polar(self, image: np.ndarray, text: str, said: str, question: str,
+                            t0: float) -> CorrectionResult:
+        """A bare "Yes." / "No." asserts or denies the question: check the question's claims
+        and give the yes/no they imply (unchanged when they decide nothing)."""
+        checked = self.check(image, question)
+        holds = proposition_holds(checked.concepts, checked.claims)
+        notes = [f"a bare {said!r} answer: checked the question's claims instead"]
+        corrected = text if holds is None or holds == (said == "yes") else answer_like(text, holds)
+        return CorrectionResult(
+            original=text, corrected=corrected, claims=checked.claims, concepts=checked.concepts,
+            questions=checked.questions, answers=checked.answers,
+            evidence=list(checked.knowledge.evidence), image=image, mode="rule",
             policy=self.policy, notes=notes, seconds=time.perf_counter() - t0)
 
     def _llm_correct(self, image: np.ndarray, text: str, checked: CheckResult, fallback: str,

@@ -33,12 +33,46 @@ def wants_compact(model: Any) -> bool:
     return bool(getattr(model, "compact_prompts", False))
 
 
-def plan_messages(question: str, image: np.ndarray | None) -> list[Message]:
-    """The controller's prompt: the image (when given) and the tagged question."""
+def demo_turns(demos: Sequence[Any], store: Any, role: str) -> list[Message]:
+    """In-context demos as earlier turns of the conversation, for a model that sees:
+    per demo a user turn (its image and its instruction, tagged as ``role``'s prompt
+    tags the question) and an assistant turn (its reply in ``role``'s trained form).
+
+    Args:
+        demos: :class:`~lavr.planners.demos.store.DemoRecord` (or selected demos) in
+            prompt order.
+        store: The :class:`~lavr.planners.demos.store.DemoStore` holding their images.
+        role: ``plan`` (the reply is the demo's plan as compact JSON; demos without a
+            plan are left out) or ``vqa`` (the reply is the demo's answer in plain words).
+    """
+    from lavr.planners.roles.rule_refiner import plain_text
+
+    if role not in ("plan", "vqa"):
+        raise ValueError(f"demo turns are for the plan and vqa roles, not {role!r}")
+    out: list[Message] = []
+    for d in demos:
+        demo = getattr(d, "demo", d)
+        if role == "plan":
+            plan = demo.parsed_plan()
+            if plan is None:
+                continue
+            text, reply = f"{PLAN_TAG} {demo.instruction.strip()}", plan_reply(plan)
+        else:
+            text, reply = demo.instruction.strip(), plain_text(demo.response)
+        images = [ImagePart(img, "an example image") for img in store.images(demo)]
+        out += [Message.user(*images, text), Message.assistant(reply)]
+    return out
+
+
+def plan_messages(question: str, image: np.ndarray | None, *, demos: Sequence[Any] = (),
+                  store: Any = None) -> list[Message]:
+    """The controller's prompt: the image (when given) and the tagged question, after any
+    in-context demos (:func:`demo_turns`; only for a model that sees, so ``image`` given)."""
     text = f"{PLAN_TAG} {question.strip()}"
     if image is None:
         return [Message.user(text)]
-    return [Message.user(ImagePart(image, "the image"), text)]
+    turns = demo_turns(demos, store, "plan") if demos else []
+    return turns + [Message.user(ImagePart(image, "the image"), text)]
 
 
 def decide_messages(plan: Plan, evidence: Sequence[Evidence],
@@ -56,9 +90,12 @@ def refine_messages(plan: Plan, evidence: Sequence[Evidence]) -> list[Message]:
     return [Message.user(text)]
 
 
-def vqa_messages(question: str, image: np.ndarray) -> list[Message]:
-    """The seeing expert's prompt (also ``--direct``): the image and the question."""
-    return [Message.user(ImagePart(image, "the image"), question.strip())]
+def vqa_messages(question: str, image: np.ndarray, *, demos: Sequence[Any] = (),
+                 store: Any = None) -> list[Message]:
+    """The seeing expert's prompt (also ``--direct``): the image and the question, after
+    any in-context demos (:func:`demo_turns`)."""
+    turns = demo_turns(demos, store, "vqa") if demos else []
+    return turns + [Message.user(ImagePart(image, "the image"), question.strip())]
 
 
 def plan_reply(plan: dict[str, Any] | Plan) -> str:

@@ -241,7 +241,10 @@ class LLMPlanner(ModelRole):
                 :class:`~lavr.planners.icl.IclPrompt`).
         """
         if compact.wants_compact(self.model):
-            return compact.plan_messages(question, image if self.model.sees_images else None)
+            sees = self.model.sees_images and image is not None
+            demos = icl.demos if sees and icl is not None and icl.demos else ()
+            return compact.plan_messages(question, image if sees else None, demos=demos,
+                                         store=icl.store if icl is not None else None)
         system = self.system_prompt()
         if icl is not None and icl.cot_instructions:
             system += "\n" + icl.cot_instructions

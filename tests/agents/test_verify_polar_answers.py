@@ -86,3 +86,20 @@ def test_an_existence_answer_flips_only_when_the_question_asks_existence(apart, 
         apart, "No, there is no orange square in the image.", question=question,
         attach_boxes=False)
     assert fixed.corrected.split(",")[0] == want, fixed.corrected
+
+
+@pytest.mark.parametrize("question,reply,want", [
+    # a bare yes/no asserts or denies the question: the question's claims are checked
+    ("Is there an orange square in the image?", "No.", "Yes."),
+    ("Is there an orange square in the image?", "yes", "yes"),
+    ("Is there a purple triangle in the image?", "Yes.", "No."),
+    ("Is there a purple triangle in the image?", "No [s1].", "No [s1]."),
+    (APART_QUESTION, "Yes.", "No."),
+    (APART_QUESTION, "No.", "No."),
+    ("Is the green circle above the orange square?", "No.", "Yes."),
+    # without the question a bare answer claims nothing and stays as it is
+    (None, "Yes.", "Yes."),
+])
+def test_a_bare_yes_no_follows_the_verdict_on_the_question(apart, question, reply, want):
+    fixed = VisualAgent(detector="shapes").correct(apart, reply, question=question)
+    assert fixed.corrected == want
