@@ -144,3 +144,26 @@ def test_real_pope_reports_missing_images(fake_pope, tmp_path, capsys):
     code = main(["eval", "pope", "--pope-file", str(qfile), "--images", str(empty)])
     err = capsys.readouterr().err
     assert code == 2 and "missing" in err and "COCO_val2014_000000000000.jpg" in err
+
+
+@requires_shapes
+def test_a_models_own_captions_are_scored_by_their_claims(shared_agent):
+    from lavr.core_model.scripted import ScriptedModel
+
+    scene, _ = eh.make_items(1, seed=1)[0]
+    from lavr.apps.synthetic_scenes import COLOURS, SHAPES
+
+    present = {(o.colour, o.shape) for o in scene.objects}
+    absent = next((c, s) for c in COLOURS for s in SHAPES if (c, s) not in present)
+    first = scene.objects[0]
+    # one true object and one that is not there
+    model = ScriptedModel({"caption": [f"I see a {first.colour} {first.shape} and a "
+                                       f"{absent[0]} {absent[1]}."]}, repeat_last=True)
+    corrector = Corrector(validator=ExpertValidator(experts=shared_agent.context.experts))
+    rep = eh.evaluate_hallucination(1, seed=1, corrector=corrector, progress=False,
+                                    captioner=model)
+    assert model.requests[0].messages[0].text == eh.CAPTION_PROMPT
+    assert rep["captioner"] == "scripted" and rep["injected"] == 0
+    assert rep["before"]["false_claims"] >= 1 and rep["true_claims"]["before"] >= 1
+    assert rep["after"]["false_claims"] < rep["before"]["false_claims"]
+    assert "own captions" in eh.format_report(rep)
