@@ -426,8 +426,13 @@ def _idle(driver) -> bool:
 def _new_conversation(driver) -> None:
     from selenium.webdriver.common.by import By
 
+    # a marker in the question box tells when the server's reply has landed: the reply
+    # clears the box (an image dropped before that would be cleared with it)
+    _wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, "#ask textarea").is_enabled())
+    driver.find_element(By.CSS_SELECTOR, "#ask textarea").send_keys("new")
     driver.find_element(By.ID, "new").click()
-    _wait(driver, lambda d: "Reasoning:" not in _chat(d) and "Answer drafted" not in _chat(d))
+    _wait(driver, lambda d: "Reasoning:" not in _chat(d) and "Answer drafted" not in _chat(d)
+          and d.find_element(By.CSS_SELECTOR, "#ask textarea").get_attribute("value") == "")
 
 
 def _set_option(driver, label: str, value: bool) -> None:
@@ -537,7 +542,8 @@ def test_browser_fifty_follow_ups_without_an_error_toast(served, browser):
             _wait(browser, lambda d: d.execute_script(_PICK_LAST))
         # done: every earlier turn folded into one "Reasoning: N steps", this one checked
         _wait(browser, lambda d, n=i + 1: d.execute_script(_TURN_DONE) == [n, True, True])
-        assert browser.execute_script(_IMAGE_READY)  # the picture never blanked
+        # the picture never blanked (the browser may still be fetching the new one)
+        _wait(browser, lambda d: d.execute_script(_IMAGE_READY), timeout=20)
     assert not _errors(browser), _errors(browser)
     _set_option(browser, "Check and correct the answer", True)
 
