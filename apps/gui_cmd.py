@@ -16,6 +16,9 @@ from typing import Any
 from lavr.core_model.errors import InputError
 
 ALL_SUPPORTED = "all-supported"
+#: Named task lists for ``--tasks``: developed on, only evaluated, both.
+TASK_SETS = {"developed": "DEVELOPED_TASKS", "evaluation": "EVALUATION_TASKS",
+             "standard": "STANDARD_TASKS"}
 
 
 def add_parser(sub: Any) -> None:
@@ -25,7 +28,8 @@ def add_parser(sub: Any) -> None:
     m = gsub.add_parser("miniwob", help="run MiniWoB++ tasks and print success/reward/steps")
     which = m.add_mutually_exclusive_group(required=True)
     which.add_argument("--task", help="one MiniWoB++ task, e.g. click-button")
-    which.add_argument("--tasks", help=f"comma-separated tasks, or '{ALL_SUPPORTED}'")
+    which.add_argument("--tasks", help=f"comma-separated tasks, or '{ALL_SUPPORTED}' (= "
+                       "'developed'), 'evaluation' (only evaluated) or 'standard' (both)")
     m.add_argument("--episodes", type=int, default=50, help="episodes per task (default 50)")
     m.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
     m.add_argument("--max-steps", type=int, default=15, help="step budget per episode (default 15)")
@@ -58,6 +62,7 @@ def _threads(n: int) -> None:
 
 
 def _task_list(args: argparse.Namespace) -> list[str]:
+    from lavr.episodes.gui import evaluate
     from lavr.episodes.gui.browser import miniwob_tasks
     from lavr.episodes.gui.evaluate import SUPPORTED_TASKS
 
@@ -65,6 +70,8 @@ def _task_list(args: argparse.Namespace) -> list[str]:
         names = [args.task]
     elif args.tasks == ALL_SUPPORTED:
         names = list(SUPPORTED_TASKS)
+    elif args.tasks in TASK_SETS:
+        names = list(getattr(evaluate, TASK_SETS[args.tasks]))
     else:
         names = [t.strip() for t in args.tasks.split(",") if t.strip()]
     known = set(miniwob_tasks())
@@ -77,7 +84,7 @@ def _task_list(args: argparse.Namespace) -> list[str]:
 def run_miniwob(args: argparse.Namespace) -> int:
     """``lavr gui miniwob``: evaluate tasks one browser at a time and print the table."""
     from lavr.episodes.gui.agent import GuiAgent
-    from lavr.episodes.gui.evaluate import evaluate_task
+    from lavr.episodes.gui.evaluate import evaluate_task, instruction_read_rate
 
     if args.episodes < 1:
         raise InputError(f"--episodes must be >= 1, got {args.episodes}")
@@ -88,19 +95,21 @@ def run_miniwob(args: argparse.Namespace) -> int:
     agent = GuiAgent()
     results = []
     if not args.json:
-        print(f"{'task':24} {'episodes':>8} {'success':>8} {'reward':>7} {'steps':>6}")
+        print(f"{'task':24} {'episodes':>8} {'success':>8} {'reward':>7} {'steps':>6} "
+              f"{'read ok':>7}")
     for task in tasks:
         r = evaluate_task(task, episodes=args.episodes, seed=args.seed, max_steps=args.max_steps,
                           agent=agent, trace_dir=args.trace_dir)
         results.append(r)
         if not args.json:
             print(f"{task:24} {len(r.episodes):>8} {r.success_rate:>8.1%} {r.mean_reward:>7.3f} "
-                  f"{r.mean_steps:>6.2f}", flush=True)
+                  f"{r.mean_steps:>6.2f} {instruction_read_rate(r):>7.0%}", flush=True)
     mean_success = sum(r.success_rate for r in results) / len(results)
     mean_reward = sum(r.mean_reward for r in results) / len(results)
     if args.json:
         print(json.dumps({"benchmark": "miniwob", "episodes": args.episodes, "seed": args.seed,
-                          "tasks": [r.to_json() for r in results],
+                          "tasks": [{**r.to_json(), "instruction_read_exactly":
+                                     round(instruction_read_rate(r), 4)} for r in results],
                           "mean_success_rate": round(mean_success, 4),
                           "mean_reward": round(mean_reward, 4)}, indent=2))
     elif len(results) > 1:
@@ -131,7 +140,7 @@ def run_url(args: argparse.Namespace) -> int:
         raise InputError("the instruction is empty")
     plan = parse_instruction(args.instruction)
     if not plan.intents:
-        raise InputError(f"no rule understands the instruction {args.instruction!r} "
+        raise InputError(f"the grammar finds nothing to do in {args.instruction!r} "
                          f"(quote the text of what to click or type, e.g. 'Click \"OK\"')")
     window = _window(args.window)
     _threads(args.threads)
@@ -159,8 +168,9 @@ def run_url(args: argparse.Namespace) -> int:
 
 
 def run_tasks(args: argparse.Namespace) -> int:
-    """``lavr gui tasks``: print the supported MiniWoB++ tasks."""
-    from lavr.episodes.gui.evaluate import SUPPORTED_TASKS
+    """``lavr gui tasks``: print the standard MiniWoB++ tasks, developed-on ones marked."""
+    from lavr.episodes.gui.evaluate import DEVELOPED_TASKS, STANDARD_TASKS
 
-    sys.stdout.write("\n".join(SUPPORTED_TASKS) + "\n")
+    sys.stdout.write("\n".join(f"{t}\t{'developed' if t in DEVELOPED_TASKS else 'evaluation'}"
+                               for t in STANDARD_TASKS) + "\n")
     return 0

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +28,7 @@ from lavr.episodes.gui.perception import (
     ScreenParse,
     TextReader,
     find_elements,
+    read_instruction,
     read_texts,
     text_similarity,
 )
@@ -37,6 +40,10 @@ logger = logging.getLogger(__name__)
 MATCH_THRESHOLD = 0.5
 #: A label is this close (px) above or left of the input it names.
 LABEL_DISTANCE = 30
+#: MiniLM cosine a target and an element's text need when no spelling matches ...
+SEMANTIC_THRESHOLD = 0.6
+#: ... and by how much the best element must beat the runner-up.
+SEMANTIC_MARGIN = 0.08
 #: Changed pixels outside the clicked element (fraction of the screen) that mean "layout moved".
 LAYOUT_CHANGE = 0.004
 
@@ -67,6 +74,9 @@ class GuiAgent:
         max_waits: Wait steps allowed per intent when its element is not on
             screen (the page may still be drawing).
         settle_steps: Wait steps allowed after a click for the screen to stop moving.
+        embedder: Text embedder (``embed(texts) -> unit vectors``) for matching a target
+            to an element by meaning; None uses the packaged MiniLM when installed.
+        semantic: Match by meaning at all (False: spelling only).
     """
 
     #: The GUI agent reads the screen itself (no registered perception tools yet).
@@ -74,12 +84,21 @@ class GuiAgent:
 
     def __init__(self, *, text_reader: TextReader | None = None,
                  match_threshold: float = MATCH_THRESHOLD, max_waits: int = 2,
-                 settle_steps: int = 4) -> None:
+                 settle_steps: int = 4, embedder: Any = None, semantic: bool = True) -> None:
         self.text_reader = text_reader if text_reader is not None else TextReader()
         self.match_threshold = match_threshold
         self.max_waits = max_waits
         self.settle_steps = settle_steps
+        if embedder is None and semantic:
+            from lavr.planners.demos.embed import MiniLMEmbedder
+
+            embedder = MiniLMEmbedder() if MiniLMEmbedder.available() else None
+        self.embedder = embedder
         self.plan: GuiPlan = GuiPlan((), "none")
+        self.instruction = ""
+        self.instruction_source = ""
+        self._planned = False
+        self._read_note = ""
         self._intents: deque[Intent] = deque()
         self._pending: deque[Action] = deque()
         self._parse_cache: tuple[str, ScreenParse] | None = None
@@ -89,22 +108,40 @@ class GuiAgent:
         self._settle_count = 0
 
     def warm_up(self) -> None:
-        """Load the perception experts now (OCR), so no timed episode pays for loading."""
+        """Load the perception experts now (OCR, MiniLM), so no timed episode pays for loading."""
         _ = self.text_reader.reader
+        if self.embedder is not None:
+            self.embedder.embed(["warm up"])
 
     # -- policy protocol -------------------------------------------------------
     def reset(self, instruction: str) -> None:
-        """Plan the intents for a new instruction and forget the previous episode."""
-        self.plan = parse_instruction(instruction)
-        self._intents = deque(self.plan.intents)
+        """Forget the previous episode; plan for ``instruction``, or, when it is empty,
+        for the instruction read from the first screenshot."""
+        self.instruction = instruction
+        self.plan = GuiPlan((), "none")
+        self._planned = False
+        self._read_note = ""
+        if instruction:
+            self._make_plan(instruction, source="given")
         self._pending.clear()
         self._parse_cache = None
         self._waits = 0
         self._after_click = None
         self._settling = None
         self._settle_count = 0
-        logger.info("plan (%s): %s", self.plan.rule, "; ".join(i.describe() for i in self.plan.intents)
-                    or "nothing understood")
+
+    def _make_plan(self, instruction: str, *, source: str) -> None:
+        self.instruction = instruction
+        self.instruction_source = source
+        self.plan = parse_instruction(instruction)
+        self._intents = deque(self.plan.intents)
+        self._planned = True
+        logger.info("instruction (%s): %r; plan: %s", source, instruction,
+                    "; ".join(i.describe() for i in self.plan.intents) or "nothing understood")
+
+    def read_instruction(self, image: np.ndarray) -> str:
+        """The instruction written on the screen (the banner), read by OCR."""
+        return read_instruction(self.perceive(image), self.text_reader)
 
     def acted(self, action: Action) -> None:
         """Nothing to record: the GUI agent re-reads the screen every step."""
@@ -113,6 +150,17 @@ class GuiAgent:
                percepts: Mapping[str, Percept] | None = None) -> Decision:
         """Choose the next action from the screenshot alone."""
         image = observation.image
+        if not self._planned:
+            text = observation.instruction or self.read_instruction(image)
+            self._make_plan(text, source="given" if observation.instruction else "screen (OCR)")
+            if not observation.instruction:
+                self._read_note = f"read from the screen: {text!r}; "
+        decision = self._decide(image, observation.instruction)
+        if self._read_note:
+            decision.summary, self._read_note = self._read_note + decision.summary, ""
+        return decision
+
+    def _decide(self, image: np.ndarray, given: str) -> Decision:
         wait = self._settle(image)
         if wait is not None:
             return wait
@@ -120,7 +168,8 @@ class GuiAgent:
             action = self._pending.popleft()
             return Decision(action, f"continue: {action.describe()}")
         if not self._intents:
-            why = "plan finished" if self.plan.intents else f"no rule understands {observation.instruction!r}"
+            why = "plan finished" if self.plan.intents else \
+                f"the grammar does not understand {self.instruction!r}"
             return Decision(Action("done"), why)
         intent = self._intents[0]
         parse = self.perceive(image)
@@ -212,12 +261,17 @@ class GuiAgent:
             scored = []
             for c in cands:
                 score = text_similarity(c.text, intent.target)
+                if c.kind == "text" and len(intent.kinds) > 1:
+                    score *= 0.9  # a widget that says it beats plain text that says it
                 if intent.icon and c.icon == intent.icon:
                     score = max(score, 1.0)
                 scored.append((score, c))
             score, best = max(scored, key=lambda t: t[0])
             if score >= self.match_threshold:
                 return Choice(best, score, f'text "{best.text}"' if best.text else f"icon {best.icon}")
+            meant = self._semantic(intent.target, cands)
+            if meant is not None:
+                return meant
             if intent.index is not None and intent.index < len(cands):
                 return Choice(cands[intent.index], score, f"position {intent.index + 1} "
                                                           f"(best text match only {score:.2f})")
@@ -232,6 +286,26 @@ class GuiAgent:
             return None
         return Choice(cands[0], 1.0 if len(cands) == 1 else 0.5,
                       "the only one" if len(cands) == 1 else "the first of several")
+
+    def _semantic(self, target: str, cands: list[ScreenElement]) -> Choice | None:
+        """The element whose text means the target (MiniLM cosine), when no spelling matches.
+
+        Only for word targets (3+ letters) and when the best element beats the
+        runner-up clearly; None without the packaged MiniLM or a clear winner.
+        """
+        texts = [c.text for c in cands]
+        if self.embedder is None or not re.search(r"[A-Za-z]{3}", target) or not any(texts):
+            return None
+        vecs = self.embedder.embed([target, *texts])
+        sims = vecs[1:] @ vecs[0]
+        sims[[not t for t in texts]] = -1.0
+        order = np.argsort(-sims)
+        best = float(sims[order[0]])
+        second = float(sims[order[1]]) if len(order) > 1 else -1.0
+        if best < SEMANTIC_THRESHOLD or best - second < SEMANTIC_MARGIN:
+            return None
+        el = cands[int(order[0])]
+        return Choice(el, best, f'meaning of "{el.text}" (MiniLM {best:.2f})')
 
     def _choose_input(self, intent: Intent, parse: ScreenParse,
                       inputs: list[ScreenElement]) -> Choice | None:

@@ -173,27 +173,33 @@ def _miniwob_html_dir() -> Path:
 class MiniWoBEnv:
     """One MiniWoB++ task in headless Chromium, seen as screenshots.
 
-    Observations are the 160x210 task screenshot and the task's utterance.
-    ``info`` of each transition carries ``success`` (raw reward > 0),
+    Observations are the 160x210 task screenshot and, only with
+    ``give_instruction=True``, the task's utterance as text; by default the
+    instruction is ``""`` and the agent reads it from the screenshot's banner
+    (pixels only). The utterance stays in :attr:`utterance` for scoring and
+    logs. ``info`` of each transition carries ``success`` (raw reward > 0),
     ``raw_reward`` and ``dom_elements`` (a count, for logs) — none of it is
     given to the policy.
 
     Args:
         task: MiniWoB++ task name, e.g. ``"click-button"``.
         wait_ms: Pause after each action (lets animations run), milliseconds.
+        give_instruction: Hand the utterance to the agent as text too.
 
     Raises:
         InputError: Unknown task.
         BrowserUnavailableError: miniwob, selenium, chromium or chromedriver missing.
     """
 
-    def __init__(self, task: str, *, wait_ms: float = 0.0) -> None:
+    def __init__(self, task: str, *, wait_ms: float = 0.0, give_instruction: bool = False) -> None:
         known = miniwob_tasks()
         if task not in known:
             raise InputError(f"unknown MiniWoB++ task {task!r} (the miniwob package has "
                              f"{len(known)} tasks, e.g. {', '.join(known[:5])})")
         self.task = task
         self.wait_ms = wait_ms
+        self.give_instruction = give_instruction
+        self.utterance = ""
         self._env = self._make_env()
 
     def _make_env(self) -> Any:
@@ -235,11 +241,12 @@ class MiniWoBEnv:
 
     def _observation(self, obs: dict[str, Any]) -> Observation:
         return Observation(image=np.asarray(obs["screenshot"], dtype=np.uint8),
-                           instruction=str(obs["utterance"]))
+                           instruction=self.utterance if self.give_instruction else "")
 
     def reset(self, *, seed: int | None = None) -> Observation:
         """Start an episode with ``seed`` (MiniWoB++ seeds its page's random generator)."""
         obs, _ = self._env.reset(seed=seed)
+        self.utterance = str(obs["utterance"])
         return self._observation(obs)
 
     def step(self, action: Action) -> Transition:

@@ -1,23 +1,86 @@
-"""Turn a GUI instruction into a plan of intents, with rules.
+"""Turn a GUI instruction into a plan of intents with a small general grammar.
 
 An :class:`Intent` says *what* to do to *which* element (by its text, its
 label, its kind or its position), never *where*: positions come from the
-screen at acting time. :func:`parse_instruction` tries the rules in
-:data:`RULES` in order; the first that matches gives the plan. A generic
-fallback handles quoted targets ("click ... "X"", "type "X" ...").
+screen at acting time.
+
+The grammar knows English, not any benchmark's sentences:
+
+* the instruction is split into **clauses** at ``then``, ``;``, sentence ends
+  and at ``and`` / ``,`` followed by a verb;
+* a clause starts with a **verb** (``click press select check tap choose open
+  expand close focus`` act on an element; ``enter type write fill input`` type
+  text); ``... by clicking X`` means "click X";
+* its object phrase holds **quoted strings**, **kind words** (``button``,
+  ``link``, ``tab``, ``checkbox``, ``radio``, ``option``, ``text field``,
+  ``textbox``, ``textarea``, ``input``, ``section``, ``widget`` ...),
+  **ordinals** (``2nd``, ``third``, ``last``), **label phrases**
+  (``labeled X``, ``named X``, ``the username "X"``) and **case modifiers**
+  (``in all upper case letters``); the remaining content words name the target;
+* a list of targets (``A, B and C``) is one intent per item; ``nothing`` is none;
+* typing into ``both`` / ``all`` fields types into every field; a value after
+  label words (``the password "x"``) goes into the field with that label.
+
+:func:`parse_instruction` also tolerates what OCR does to a sentence (a ``:``
+for the final ``.``, ``'`` for ``"``, spaces around quotes).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
 
 #: Operations an intent can ask for.
 OPS = ("click", "type")
+
+#: Verbs that act on an element by clicking it.
+CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
+                         "pick", "open", "expand", "close", "mark", "toggle", "submit", "focus"})
+#: Verbs that type text.
+TYPE_VERBS = frozenset({"enter", "type", "write", "fill", "input", "put"})
+VERBS = CLICK_VERBS | TYPE_VERBS
+
+#: Kind words and the element kinds (:data:`lavr.episodes.gui.perception.ELEMENT_KINDS`)
+#: they refer to; longer phrases first.
+KIND_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("text fields", ("input",)), ("text field", ("input",)), ("text inputs", ("input",)),
+    ("text input", ("input",)), ("input textbox", ("input",)), ("input box", ("input",)),
+    ("text boxes", ("input",)), ("text box", ("input",)), ("textboxes", ("input",)),
+    ("textbox", ("input",)), ("textarea", ("input",)), ("text area", ("input",)),
+    ("fields", ("input",)), ("field", ("input",)), ("inputs", ("input",)), ("input", ("input",)),
+    ("checkboxes", ("checkbox",)), ("checkbox", ("checkbox",)), ("check box", ("checkbox",)),
+    ("radio buttons", ("radio",)), ("radio button", ("radio",)), ("radio", ("radio",)),
+    ("options", ("radio", "checkbox")), ("option", ("radio", "checkbox")),
+    ("buttons", ("button",)), ("button", ("button",)), ("tabs", ("button",)),
+    ("tab", ("button",)), ("links", ("link",)), ("link", ("link",)),
+    ("sections", ("button",)), ("section", ("button",)), ("header", ("button",)),
+    ("widget", ()), ("element", ()), ("item", ()),
+)
+#: Kind words that are also a kind's *name* when quoted (``a "textarea" widget``), with
+#: the icon that tells the kind apart (a text area's resize grip).
+NAMED_KINDS: dict[str, tuple[tuple[str, ...], str, bool | None]] = {
+    "button": (("button",), "", None), "text": (("input",), "", False),
+    "textarea": (("input",), "grip", True), "checkbox": (("checkbox",), "", None),
+    "radio": (("radio",), "", None), "link": (("link",), "", None),
+    "input": (("input",), "", None), "textbox": (("input",), "", None),
+}
+#: Kinds a click may land on when the instruction names none.
+ANY_KIND = ("button", "link", "checkbox", "radio", "input", "text")
+#: Kinds "select X" prefers (X is usually an option).
+SELECT_KINDS = ("checkbox", "radio", "button", "link", "text")
+ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
+            "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "last": -1}
+#: Words that carry no target meaning in an object phrase.
+STOP_WORDS = frozenset({"the", "a", "an", "on", "in", "into", "onto", "to", "at", "of", "with",
+                        "that", "this", "is", "which", "says", "saying", "labeled", "labelled",
+                        "named", "called", "reads", "below", "above", "box", "dialog", "all",
+                        "both", "each", "every", "please", "then", "and", "it", "its", "them",
+                        "there", "from", "for", "page", "screen", "area", "text",
+                        "letters", "case", "upper", "lower", "by", "clicking", "using", "only",
+                        "your", "you", "field", "value", "entry"})
 
 
 @dataclass(frozen=True)
@@ -29,9 +92,10 @@ class Intent:
         target: Text to match on the element, or on its label for inputs and
             checkboxes; empty to choose by ``index`` or kind alone.
         kinds: Element kinds that may be chosen (see
-            :data:`lavr.episodes.gui.perception.ELEMENT_KINDS`).
+            :data:`lavr.episodes.gui.perception.ELEMENT_KINDS`); empty = any.
         index: 0-based position among the elements of ``kinds`` in reading
-            order, used when ``target`` is empty (or as a fallback for labels).
+            order (``-1`` = the last), used when ``target`` is empty (or as a
+            fallback when no text matches).
         text: What to type (``op == "type"``).
         icon: An icon that satisfies the target (``"close"`` for an x button),
             or a required icon for ``require_icon``.
@@ -54,8 +118,9 @@ class Intent:
     def describe(self) -> str:
         """Short human text, e.g. ``type "abc" into input "username"``."""
         what = f'"{self.target}"' if self.target else (
+            "the last" if self.index == -1 else
             f"#{self.index + 1}" if self.index is not None else "the only one")
-        kinds = "/".join(self.kinds)
+        kinds = "/".join(self.kinds) or "element"
         if self.op == "type":
             return f'type "{self.text}" into {kinds} {what}'
         return f"click {kinds} {what}"
@@ -63,130 +128,191 @@ class Intent:
 
 @dataclass(frozen=True)
 class GuiPlan:
-    """The intents for an instruction, in order, and the rule that produced them."""
+    """The intents for an instruction, in order.
+
+    Attributes:
+        intents: What to do.
+        rule: ``grammar`` when the grammar understood the instruction, ``none`` if not.
+        instruction: The instruction as cleaned before parsing.
+    """
 
     intents: tuple[Intent, ...]
     rule: str
+    instruction: str = ""
 
 
-def _click(target: str = "", kinds: tuple[str, ...] = ("button",), **kw: object) -> Intent:
-    return Intent("click", target=target, kinds=kinds, **kw)  # type: ignore[arg-type]
-
-
-def _type(text: str, *, target: str = "", index: int | None = None) -> Intent:
-    return Intent("type", target=target, kinds=("input",), index=index, text=text)
-
-
-def _button(word: str) -> Intent:
-    return _click(word, ("button",), icon="close" if word.strip().lower() == "x" else "")
-
-
-def _select(items: str) -> list[Intent]:
-    if items.strip().lower() == "nothing":
-        return []
-    names = [n.strip() for n in items.split(",") if n.strip()]
-    return [_click(n, ("checkbox", "radio")) for n in names]
-
-
-_WIDGETS: dict[str, dict[str, object]] = {
-    "button": {"kinds": ("button",)},
-    "text": {"kinds": ("input",), "require_icon": False},
-    "textarea": {"kinds": ("input",), "require_icon": True, "icon": "grip"},
-    "checkbox": {"kinds": ("checkbox",)},
-    "radio": {"kinds": ("radio",)},
-}
-
-
-def _widget(name: str) -> list[Intent]:
-    spec = _WIDGETS.get(name.lower())
-    if spec is None:
-        return []
-    return [Intent("click", **spec)]  # type: ignore[arg-type]
-
-
-def _ordinal(n: str) -> int:
-    return max(int(n) - 1, 0)
-
-
-Builder = Callable[[re.Match[str]], list[Intent]]
-
-#: ``(name, pattern, builder)``; patterns are matched case-insensitively against
-#: the instruction with curly quotes straightened and whitespace collapsed.
-RULES: tuple[tuple[str, str, Builder], ...] = (
-    ("close-dialog", r'close the dialog box by clicking the "x"',
-     lambda m: [_button("x")]),
-    ("dialog-button", r'click the button in the dialog box labeled "(.+?)"',
-     lambda m: [_button(m[1])]),
-    ("click-quoted-button", r'click on the "(.+?)" button',
-     lambda m: [_button(m[1])]),
-    ("click-link", r'click on the link "(.+?)"',
-     lambda m: [_click(m[1], ("link",))]),
-    ("click-tab", r'click on tab #(\d+)',
-     lambda m: [_click(f"Tab #{m[1]}", ("button",))]),
-    ("login", r'enter the username "(.*?)" and the password "(.*?)" into the text fields '
-              r'and press (\w+)',
-     lambda m: [_type(m[1], target="username", index=0), _type(m[2], target="password", index=1),
-                _button(m[3])]),
-    ("password-twice", r'enter the password "(.*?)" into both text fields and press (\w+)',
-     lambda m: [_type(m[1], index=0), _type(m[1], index=1), _button(m[2])]),
-    ("enter-text", r'enter "(.*?)" into the text field and press (\w+)',
-     lambda m: [_type(m[1], index=0), _button(m[2])]),
-    ("type-case", r'type "(.*?)" in all (upper|lower) case letters in the text input and press (\w+)',
-     lambda m: [_type(m[1].upper() if m[2].lower() == "upper" else m[1].lower(), index=0),
-                _button(m[3])]),
-    ("focus-nth", r'focus into the (\d+)(?:st|nd|rd|th) input textbox',
-     lambda m: [_click(kinds=("input",), index=_ordinal(m[1]))]),
-    ("focus", r'focus into the textbox',
-     lambda m: [_click(kinds=("input",), index=0)]),
-    ("select", r'select (.+?) and click (\w+)',
-     lambda m: [*_select(m[1]), _button(m[2])]),
-    ("expand", r'expand the section below and click (\w+)',
-     lambda m: [_click("Section", ("button",), index=0), _button(m[1])]),
-    ("click-widget", r'click on an? "(\w+)" widget',
-     lambda m: _widget(m[1])),
-    ("button-sequence", r'click button (\w+), then click button (\w+)',
-     lambda m: [_button(m[1]), _button(m[2])]),
-    ("click-named-button", r'click button (\w+)',
-     lambda m: [_button(m[1])]),
-    ("click-the-button", r'^click the button\.?$',
-     lambda m: [_click(kinds=("button",))]),
-)
-
-_GENERIC_TYPE = re.compile(r'(?:type|enter|write) "(.*?)"(?: (?:in|into) (?:the )?(.+?))?'
-                           r'(?: and | then |[.,;]|$)', re.IGNORECASE)
-_GENERIC_PRESS = re.compile(r'(?:press|click|hit|submit with) (?:on )?(?:the )?"?([\w #]+?)"?'
-                            r'(?: button)?[.!]?$', re.IGNORECASE)
-_GENERIC_CLICK = re.compile(r'(?:click|press|select|choose|open|tap)(?: on)?(?: the)?'
-                            r'(?: (link|button|tab|checkbox|option))? "(.+?)"', re.IGNORECASE)
-_KIND_WORDS = {"link": ("link",), "button": ("button",), "tab": ("button",),
-               "checkbox": ("checkbox",), "option": ("radio", "checkbox")}
-_ANY = ("button", "link", "checkbox", "radio", "input", "text")
-
-
+# -- cleaning ------------------------------------------------------------------
 def clean_instruction(text: str) -> str:
-    """Straighten quotes, collapse whitespace and strip the instruction."""
-    for a, b in (("\u201c", '"'), ("\u201d", '"'), ("\u2018", "'"), ("\u2019", "'")):
+    """Straighten quotes, undo common OCR slips around punctuation, collapse whitespace."""
+    for a, b in (("\u201c", '"'), ("\u201d", '"'), ("\u2018", "'"), ("\u2019", "'"),
+                 ("''", '"'), ("``", '"')):
         text = text.replace(a, b)
-    return re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+", " ", text).strip()
+    if text.count('"') % 2:  # OCR read one " as ': repair the quote at a word edge
+        fixed = re.sub(r"(?<=\s)'(?=\w)|(?<=\w)'(?=[\s.,;:]|$)", '"', text)
+        if fixed.count('"') % 2 == 0:
+            text = fixed
+    text = re.sub(r'"\s+([.,;:!?])', r'"\1', text)  # '"x" .' -> '"x".'
+    text = re.sub(r"[:;]$", ".", text)  # OCR reads a final '.' as ':'
+    text = re.sub(r"\b[IlL|](st|nd|rd|th)\b", r"1\1", text)  # "Ist" -> "1st"
+    text = re.sub(r"#\s*[IlL|](?=\W|$)", "#1", text)  # "#L" -> "#1"
+    return text
 
 
-def _generic(text: str) -> list[Intent]:
-    intents: list[Intent] = []
-    typed = list(_GENERIC_TYPE.finditer(text))
-    for i, m in enumerate(typed):
-        label = (m[2] or "").strip()
-        label = "" if re.fullmatch(r"(?:the )?(?:text ?)?(?:field|box|input|textbox)", label) else label
-        intents.append(_type(m[1], target=label, index=i))
-    if typed:
-        tail = text[typed[-1].end():]
-        press = _GENERIC_PRESS.search(tail.strip())
-        if press:
-            intents.append(_button(press[1]))
-        return intents
-    for m in _GENERIC_CLICK.finditer(text):
-        kinds = _KIND_WORDS.get((m[1] or "").lower(), _ANY)
-        intents.append(_click(m[2], kinds))
-    return intents
+# -- clauses -------------------------------------------------------------------
+_QUOTE = re.compile(r'"([^"]*)"')
+
+
+def _protect(text: str) -> tuple[str, list[str]]:
+    quoted: list[str] = []
+
+    def sub(m: re.Match[str]) -> str:
+        quoted.append(m[1])
+        return f" \x00{len(quoted) - 1}\x00 "
+
+    return re.sub(r"\s+", " ", _QUOTE.sub(sub, text)).strip(), quoted
+
+
+def _restore(text: str, quoted: list[str]) -> str:
+    return re.sub(r"\x00(\d+)\x00", lambda m: f'"{quoted[int(m[1])]}"', text)
+
+
+def split_clauses(text: str) -> list[str]:
+    """Clauses of an instruction, each starting with its verb when it has one."""
+    body, quoted = _protect(text)
+    verb_alt = "|".join(sorted(VERBS, key=len, reverse=True))
+    parts = re.split(r"(?:[.!?](?:\s|$))|(?:,?\s*\bthen\b\s*)|"
+                     rf"(?:(?:,|\band\b)\s*(?=(?:{verb_alt})\b))", body + " ",
+                     flags=re.IGNORECASE)
+    return [_restore(p, quoted).strip(" ,.") for p in parts if p and p.strip(" ,.")]
+
+
+# -- object phrases ------------------------------------------------------------
+@dataclass
+class _Phrase:
+    kinds: tuple[str, ...] | None = None
+    kind_named: str = ""
+    ordinal: int | None = None
+    plural: bool = False
+    every: bool = False
+    quoted: list[str] | None = None
+    words: str = ""
+    case: str = ""
+
+
+def _phrase(text: str) -> _Phrase:
+    """Kinds, ordinal, quoted strings, case modifier and leftover words of an object phrase."""
+    out = _Phrase(quoted=[m[1] for m in _QUOTE.finditer(text)])
+    rest = " " + _QUOTE.sub(" ", text.lower()) + " "
+    m = re.search(r"\b(?:in )?(?:all )?(upper|lower)[ -]?case\b(?: letters)?", rest)
+    if m:
+        out.case = m[1]
+        rest = rest.replace(m[0], " ")
+    if re.search(r"\b(?:both|all|each|every)\b", rest):
+        out.every = True
+    m = re.search(r"\b(\d+)(?:st|nd|rd|th)\b|\b(" + "|".join(ORDINALS) + r")\b", rest)
+    if m:
+        out.ordinal = int(m[1]) if m[1] else ORDINALS[m[2]]
+        rest = rest.replace(m[0], " ", 1)
+    for word, kinds in KIND_WORDS:
+        m = re.search(rf"\b{word}\b", rest)
+        if m:
+            if out.kinds is None:
+                out.kinds = kinds
+                out.kind_named = word
+                out.plural = word.endswith("s") and word not in ("text boxes",) or out.plural
+            rest = rest[:m.start()] + " " + rest[m.end():]
+    words = [w for w in re.findall(r"[#\w]+", rest) if w not in STOP_WORDS]
+    out.words = " ".join(words)
+    return out
+
+
+def _original_words(clause: str, words: str) -> str:
+    """``words`` with the letter case they have in ``clause`` (targets are matched case-aware)."""
+    if not words:
+        return ""
+    m = re.search(r"\b" + r"\W+".join(re.escape(w) for w in words.split()) + r"(?!\w)", clause,
+                  flags=re.IGNORECASE)
+    return m[0] if m else words
+
+
+def _items(text: str) -> list[str]:
+    """``A, B and C`` -> ``[A, B, C]``."""
+    return [p.strip(' "') for p in re.split(r"[,;]|\band\b", text) if p.strip(' "')]
+
+
+def _case(value: str, case: str) -> str:
+    return value.upper() if case == "upper" else value.lower() if case == "lower" else value
+
+
+def _click_intents(verb: str, obj: str, clause: str) -> list[Intent]:
+    by = re.search(r"\bby (?:clicking|pressing|selecting|tapping)(?: on)? (.+)$", obj)
+    if by:  # "close the dialog by clicking the x": the means is the action
+        return _click_intents("click", by[1], by[1])
+    ph = _phrase(obj)
+    if ph.quoted and ph.kind_named in ("widget", "element", "item") and \
+            ph.quoted[0].lower() in NAMED_KINDS:
+        kinds, icon, need = NAMED_KINDS[ph.quoted[0].lower()]
+        return [Intent("click", kinds=kinds, icon=icon, require_icon=need)]
+    kinds = ph.kinds if ph.kinds else None
+    if verb == "focus":
+        kinds = ("input",)
+    if kinds is None:
+        kinds = SELECT_KINDS if verb in ("select", "choose", "check", "pick", "mark") else ANY_KIND
+    kinds = kinds or ANY_KIND
+    index = None if ph.ordinal is None else (ph.ordinal - 1 if ph.ordinal > 0 else -1)
+    if ph.quoted:
+        targets = ph.quoted
+    elif re.fullmatch(r"\s*nothing\s*", obj, flags=re.IGNORECASE):
+        return []
+    elif ph.words and verb in ("select", "choose", "check", "pick", "mark") and \
+            not ph.kind_named:
+        targets = _items(_original_words(obj, obj.strip()))
+        targets = [t for t in (" ".join(w for w in re.findall(r"[#\w]+", t)
+                                        if w.lower() not in STOP_WORDS) for t in targets) if t]
+    elif ph.words:
+        words = ph.words
+        if ph.kind_named and re.fullmatch(r"#\s*\d+", words):  # "tab #2": the label says so
+            words = f"{ph.kind_named} {words}"
+        targets = [_original_words(obj, words)]
+        if index is None and re.fullmatch(r"\w+ #(\d+)", targets[0]):
+            index = int(targets[0].rsplit("#", 1)[1]) - 1
+    else:
+        targets = [""]
+    out = []
+    for t in targets:
+        icon = "close" if t.strip().lower() in ("x", "close", "\u00d7") else ""
+        out.append(Intent("click", target=t, kinds=kinds, index=index, icon=icon))
+    return out
+
+
+def _type_intents(obj: str, start_index: int) -> list[Intent]:
+    ph = _phrase(obj)
+    if not ph.quoted:
+        return []
+    # values preceded by their field's label: 'the username "x" and the password "y"'
+    pairs = re.findall(r'(?:^|\band\b|,)\s*(?:the\s+)?([\w ]*?)\s*"([^"]*)"', obj, flags=re.I)
+    labels = [lab.strip() for lab, _ in pairs]
+    labels = [" ".join(w for w in lab.split() if w.lower() not in STOP_WORDS and
+                       w.lower() not in VERBS) for lab in labels]
+    into = re.search(r'\b(?:into|in|to)\s+(?:the\s+)?([\w ]+?)\s*(?:$|,)', _QUOTE.sub("", obj))
+    field_label = ""
+    if into:
+        fp = _phrase(into[1])
+        field_label = fp.words
+    out: list[Intent] = []
+    values = ph.quoted
+    if ph.every and len(values) == 1 and ph.plural:
+        n = 2 if re.search(r"\bboth\b", obj, flags=re.I) else 0
+        count = n or 2
+        return [Intent("type", kinds=("input",), index=start_index + i,
+                       text=_case(values[0], ph.case)) for i in range(count)]
+    for i, value in enumerate(values):
+        label = labels[i] if i < len(labels) and labels[i] else field_label
+        index = start_index + i if ph.ordinal is None else ph.ordinal - 1
+        out.append(Intent("type", target=label, kinds=("input",), index=index,
+                          text=_case(value, ph.case)))
+    return out
 
 
 def parse_instruction(instruction: str) -> GuiPlan:
@@ -198,18 +324,26 @@ def parse_instruction(instruction: str) -> GuiPlan:
 
     Returns:
         A :class:`GuiPlan`; ``rule`` is ``"none"`` and ``intents`` empty when
-        no rule understands the instruction.
+        no clause starts with a verb the grammar knows.
     """
     text = clean_instruction(instruction)
-    for name, pattern, build in RULES:
-        m = re.search(pattern, text, flags=re.IGNORECASE)
-        if m:
-            intents = build(m)
-            logger.debug("instruction %r matched rule %s: %s", text, name,
-                         [i.describe() for i in intents])
-            return GuiPlan(tuple(intents), name)
-    intents = _generic(text)
-    if intents:
-        return GuiPlan(tuple(intents), "generic")
-    logger.info("no rule understands the instruction %r", text)
-    return GuiPlan((), "none")
+    intents: list[Intent] = []
+    understood = False
+    typed = 0
+    for clause in split_clauses(text):
+        m = re.match(r"(?:please\s+)?(\w+)\b\s*(.*)$", clause, flags=re.IGNORECASE)
+        if not m or m[1].lower() not in VERBS:
+            logger.debug("clause %r has no verb I know", clause)
+            continue
+        verb, obj = m[1].lower(), m[2].strip()
+        understood = True
+        if verb in TYPE_VERBS and '"' in obj:
+            new = _type_intents(obj, typed)
+            typed += len(new)
+            intents.extend(new)
+        else:
+            intents.extend(_click_intents("click" if verb in TYPE_VERBS else verb, obj, clause))
+    logger.debug("instruction %r: %s", text, [i.describe() for i in intents])
+    if not understood:
+        logger.info("the grammar does not understand the instruction %r", text)
+    return GuiPlan(tuple(intents), "grammar" if understood else "none", text)

@@ -620,6 +620,146 @@ def read_texts(parse: ScreenParse, reader: TextReader, *,
     return ScreenParse(image=parse.image, elements=elements, banner=parse.banner)
 
 
+def instruction_lines(parse: ScreenParse, *, ink_grey: float = 150.0) -> list[Box]:
+    """Boxes of the text lines inside the instruction banner, top to bottom (empty if none).
+
+    Args:
+        parse: Output of :func:`find_elements` (its ``banner``).
+        ink_grey: Grey level below which a banner pixel is text.
+    """
+    if parse.banner is None:
+        return []
+    x1, y1, x2, y2 = parse.banner
+    ink = parse.image[y1:y2, x1:x2].astype(np.float32).mean(axis=2) < ink_grey
+    # a whole line is one box: words are joined across any gap narrower than the banner
+    return [b for b in text_runs(ink, gap=x2 - x1, offset=(x1, y1)) if b[3] - b[1] >= 4]
+
+
+#: Letters whose capital differs from the small letter mostly by height.
+_SIZE_CASED = set("cosuvwxz")
+
+
+def _glyph_runs(ink: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """``(x1, x2, top, bottom)`` of each run of ink columns (one glyph, or touching glyphs)."""
+    out = []
+    for xa, xb in _runs(ink.any(axis=0), 0):
+        rows = np.flatnonzero(ink[:, xa:xb].any(axis=1))
+        out.append((xa, xb, int(rows[0]), int(rows[-1])))
+    return out
+
+
+def _mode(values: Sequence[int]) -> int:
+    vals, counts = np.unique(np.asarray(values), return_counts=True)
+    return int(vals[np.argmax(counts)])
+
+
+def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
+                  word_gap: int = 3) -> str:
+    """Fix the letter case and look-alikes OCR gets wrong inside quotes, from glyph geometry.
+
+    Quoted strings are typed or matched verbatim, and a recogniser trained on
+    words confuses ``y/Y``, ``z/Z/2``, ``1/I``, ``i/j`` in random strings. Each
+    quoted character is checked against its own glyph: the line's baseline,
+    x-height and cap height are the most common glyph bottoms and tops; a
+    descender makes ``y p j``; a glyph reaching the cap height makes ``C O S U V
+    W X Z``, one stopping at the x-height ``c o s u v w x z``; a footed digit
+    is ``1``; a ``z`` at the cap height is ``Z``. Applied only when
+    the line's words and glyphs line up one to one with the OCR text; otherwise
+    the text is returned unchanged.
+
+    Args:
+        line: ``HxWx3 uint8`` crop of one text line.
+        text: The OCR reading of the line.
+        ink_grey: Grey level below which a pixel is text.
+        word_gap: Smallest column gap (px) between two words.
+
+    Returns:
+        ``text`` with quoted characters corrected.
+    """
+    if '"' not in text:
+        return text
+    ink = line.astype(np.float32).mean(axis=2) < ink_grey
+    glyphs = _glyph_runs(ink)
+    if len(glyphs) < 4:
+        return text
+    baseline = _mode([g[3] for g in glyphs])
+    tall = min(g[2] for g in glyphs)
+    height = max(baseline - tall, 1)
+    merged = [glyphs[0]]  # a double quote is two ticks high above the baseline: one glyph
+    for g in glyphs[1:]:
+        p = merged[-1]
+        high = max(p[3], g[3]) < baseline - 0.5 * height
+        if high and g[0] - p[1] <= 2:
+            merged[-1] = (p[0], g[1], min(p[2], g[2]), max(p[3], g[3]))
+        else:
+            merged.append(g)
+    glyphs = merged
+    words: list[list[tuple[int, int, int, int]]] = [[glyphs[0]]]
+    for g in glyphs[1:]:
+        if g[0] - words[-1][-1][1] >= word_gap:
+            words.append([g])
+        else:
+            words[-1].append(g)
+    ocr_words = text.split(" ")
+    if len(words) != len(ocr_words):
+        return text
+    tops = [g[2] for g in glyphs if g[3] >= baseline - 1]
+    small = [t for t in tops if t > tall + 0.25 * height]
+    if not small:
+        return text
+    mid = (_mode(small) + tall) / 2.0  # between the x-height and the cap height
+    out_words = []
+    inside = False
+    for word, gl in zip(ocr_words, words, strict=True):
+        chars = list(word)
+        if len(chars) != len(gl):
+            inside = inside ^ (word.count('"') % 2 == 1)
+            out_words.append(word)
+            continue
+        for i, (c, (x1, x2, top, bottom)) in enumerate(zip(chars, gl, strict=True)):
+            if c == '"':
+                inside = not inside
+                continue
+            if not inside:
+                continue
+            desc = bottom > baseline + 1
+            low = c.lower()
+            if low in "yp":
+                chars[i] = low if desc else low.upper()
+            elif c in "ij":
+                chars[i] = "j" if desc else "i"
+            elif low in _SIZE_CASED and low != "z":
+                chars[i] = low if top >= mid else low.upper()
+            elif low == "z" or c == "2":
+                if top >= mid:
+                    chars[i] = "z"
+                elif c == "z":
+                    chars[i] = "Z"
+            elif c in "1Il|" and x2 - x1 >= 3:
+                foot = ink[bottom, x1:x2].sum()
+                chars[i] = "1" if foot >= 3 else c
+        out_words.append("".join(chars))
+    return " ".join(out_words)
+
+
+def read_instruction(parse: ScreenParse, reader: TextReader) -> str:
+    """The instruction written in the banner, read line by line by OCR and joined.
+
+    Args:
+        parse: Output of :func:`find_elements`.
+        reader: The text reader.
+
+    Returns:
+        The text, lines joined by single spaces; ``""`` when there is no banner.
+    """
+    lines = instruction_lines(parse)
+    if not lines:
+        return ""
+    texts = [refine_quoted(parse.image[y1:y2, x1:x2], t) for (x1, y1, x2, y2), (t, _) in
+             zip(lines, reader.read(parse.image, lines), strict=True)]
+    return " ".join(t for t in texts if t)
+
+
 # -- matching text -------------------------------------------------------------
 _CONFUSABLE = str.maketrans({"0": "o", "1": "l", "|": "l", "!": "l", "5": "s", "$": "s",
                              "€": "e", "@": "a"})

@@ -1,30 +1,55 @@
-"""Rule plans for GUI instructions (pure, no browser)."""
+"""The general instruction grammar (pure, no browser)."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from lavr.episodes.gui.instruction import Intent, parse_instruction
+from lavr.episodes.gui.instruction import (
+    Intent,
+    clean_instruction,
+    parse_instruction,
+    split_clauses,
+)
 
 
-@pytest.mark.parametrize(("text", "rule", "ops"), [
-    ('Click on the "okay" button.', "click-quoted-button", [("click", "okay")]),
-    ('Click on the link "Eget".', "click-link", [("click", "Eget")]),
-    ('Close the dialog box by clicking the "x".', "close-dialog", [("click", "x")]),
-    ("Click on Tab #2.", "click-tab", [("click", "Tab #2")]),
-    ('Enter "Agustina" into the text field and press Submit.', "enter-text",
-     [("type", ""), ("click", "Submit")]),
-    ("Select HF2, AU and click Submit.", "select",
-     [("click", "HF2"), ("click", "AU"), ("click", "Submit")]),
-    ("Select nothing and click Submit.", "select", [("click", "Submit")]),
-    ("Click button ONE, then click button TWO.", "button-sequence",
-     [("click", "ONE"), ("click", "TWO")]),
-    ("Focus into the 3rd input textbox.", "focus-nth", [("click", "")]),
+def _ops(text: str) -> list[tuple[str, str]]:
+    return [(i.op, i.text if i.op == "type" else i.target) for i in parse_instruction(text).intents]
+
+
+@pytest.mark.parametrize(("text", "ops"), [
+    ('Click on the "okay" button.', [("click", "okay")]),
+    ('Click on the link "Eget".', [("click", "Eget")]),
+    ('Close the dialog box by clicking the "x".', [("click", "x")]),
+    ("Click on Tab #2.", [("click", "Tab #2")]),
+    ('Enter "Agustina" into the text field and press Submit.', [("type", "Agustina"),
+                                                               ("click", "Submit")]),
+    ("Select HF2, AU and click Submit.", [("click", "HF2"), ("click", "AU"), ("click", "Submit")]),
+    ("Select nothing and click Submit.", [("click", "Submit")]),
+    ("Click button ONE, then click button TWO.", [("click", "ONE"), ("click", "TWO")]),
+    ("Focus into the 3rd input textbox.", [("click", "")]),
+    # sentences no MiniWoB++ task uses
+    ('Press the "Save" button, then open the link "Help".', [("click", "Save"), ("click", "Help")]),
+    ('Write "hello" in the comment box; then hit Send.', [("type", "hello"), ("click", "Send")]),
+    ("Check the second checkbox and click OK.", [("click", ""), ("click", "OK")]),
 ])
-def test_rules(text: str, rule: str, ops: list[tuple[str, str]]) -> None:
+def test_grammar(text: str, ops: list[tuple[str, str]]) -> None:
     plan = parse_instruction(text)
-    assert plan.rule == rule
-    assert [(i.op, i.target) for i in plan.intents] == ops
+    assert plan.rule == "grammar"
+    assert _ops(text) == ops
+
+
+def test_kinds_ordinals_and_labels() -> None:
+    plan = parse_instruction("Check the second checkbox and click OK.")
+    assert plan.intents[0].kinds == ("checkbox",) and plan.intents[0].index == 1
+    assert parse_instruction("Focus into the 2nd input textbox.").intents[0].index == 1
+    assert parse_instruction("Click the last link.").intents[0].index == -1
+    tab = parse_instruction("Click on Tab #3.").intents[0]
+    assert tab.index == 2  # the label's number is also a position to fall back on
+    widget = parse_instruction('Click on a "textarea" widget.').intents[0]
+    assert widget.kinds == ("input",) and widget.require_icon is True
 
 
 def test_login_types_into_labelled_fields_in_order() -> None:
@@ -34,20 +59,51 @@ def test_login_types_into_labelled_fields_in_order() -> None:
         ("type", "username", "karrie"), ("type", "password", "AU"), ("click", "login", "")]
 
 
-def test_case_transform_and_nth_index() -> None:
+def test_both_fields_case_and_field_label() -> None:
+    plan = parse_instruction('Enter the password "xY" into both text fields and press submit.')
+    assert [(i.op, i.index, i.text) for i in plan.intents[:2]] == [("type", 0, "xY"),
+                                                                   ("type", 1, "xY")]
     plan = parse_instruction('Type "agustina" in all upper case letters in the text input and '
                              'press Submit.')
     assert plan.intents[0].text == "AGUSTINA"
-    assert parse_instruction("Focus into the 2nd input textbox.").intents[0].index == 1
-
-
-def test_generic_fallback_and_unknown() -> None:
     plan = parse_instruction('Type "bob" into the name box and press "Go"')
-    assert plan.rule == "generic"
-    assert [(i.op, i.text or i.target) for i in plan.intents] == [("type", "bob"), ("click", "Go")]
-    assert parse_instruction("Dance a little.").intents == ()
+    assert [(i.op, i.target, i.text) for i in plan.intents] == [("type", "name", "bob"),
+                                                                ("click", "Go", "")]
 
 
-def test_intent_rejects_unknown_op() -> None:
+def test_ocr_slips_are_repaired() -> None:
+    assert clean_instruction('Click on the "Ok" button:') == 'Click on the "Ok" button.'
+    assert clean_instruction('Click on the link "sed" .') == 'Click on the link "sed".'
+    assert clean_instruction("Focus into the Ist input textbox.") == \
+        "Focus into the 1st input textbox."
+    assert clean_instruction("Click on Tab #L") == "Click on Tab #1"
+    assert _ops("Enter the username 'vina\" and the password \"US\" into the text fields "
+                "and press login:") == [("type", "vina"), ("type", "US"), ("click", "login")]
+    assert _ops("Select 6hvaa; ky7, FOIKwi and click Submit.") == [
+        ("click", "6hvaa"), ("click", "ky7"), ("click", "FOIKwi"), ("click", "Submit")]
+
+
+def test_clauses_keep_quoted_text_whole() -> None:
+    assert split_clauses('Type "then. and click" into the box and press Go.') == [
+        'Type "then. and click" into the box', "press Go"]
+
+
+def test_unknown_and_bad_intent() -> None:
+    assert parse_instruction("Dance a little.").rule == "none"
+    assert parse_instruction("").intents == ()
     with pytest.raises(ValueError, match="op must be"):
         Intent("hover")
+
+
+def test_no_module_keys_behaviour_on_a_miniwob_task_name() -> None:
+    """The agent's modules hold no MiniWoB++ task name and no task's query template."""
+    root = Path(__file__).resolve().parents[2] / "episodes" / "gui"
+    names = re.compile(r"click-(?:test|button|link|dialog|tab|collapsible|widget|checkboxes|"
+                       r"option)|enter-(?:text|password)|focus-text|login-user")
+    templates = re.compile(r"into both text fields|expand the section below|"
+                           r"close the dialog box by clicking|in the dialog box labeled",
+                           re.IGNORECASE)
+    for path in ("agent.py", "instruction.py", "perception.py"):
+        src = (root / path).read_text()
+        assert not names.search(src), (path, names.search(src))
+        assert not templates.search(src), (path, templates.search(src))
