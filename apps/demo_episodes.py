@@ -91,7 +91,8 @@ class EpisodePanel:
     def _slider(n: int) -> Any:
         import gradio as gr
 
-        return gr.update(minimum=1, maximum=max(n, 1), value=1, interactive=n > 1)
+        # a slider needs minimum < maximum: one step leaves it at 1..2, not interactive
+        return gr.update(minimum=1, maximum=max(n, 2), value=1, interactive=n > 1)
 
 
 def add_episode_panel(cache_dir: str | None = None) -> EpisodePanel:
@@ -121,7 +122,7 @@ def add_episode_panel(cache_dir: str | None = None) -> EpisodePanel:
             with gr.Column(scale=2):
                 picture = gr.Image(label="Step", type="filepath", interactive=False,
                                    height=320, elem_id="ep-picture")
-                step = gr.Slider(1, 1, value=1, step=1, label="Step", interactive=False,
+                step = gr.Slider(1, 2, value=1, step=1, label="Step", interactive=False,
                                  elem_id="ep-step")
                 outcome = gr.JSON(label="Outcome", elem_id="ep-outcome")
         state = gr.State(None)

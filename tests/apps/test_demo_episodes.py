@@ -10,6 +10,13 @@ pytest.importorskip("gradio")
 pytest.importorskip("minigrid")
 
 
+def test_demo_page_builds_with_the_episode_panel() -> None:
+    from lavr.apps.demo_app import build_demo
+
+    demo = build_demo()
+    assert demo.lavr_episodes.cache_dir  # the panel is wired to the page's picture cache
+
+
 def test_episode_panel_shows_every_step_with_its_picture(tmp_path: Path) -> None:
     from lavr.apps.demo_episodes import EpisodePanel
 
@@ -22,7 +29,7 @@ def test_episode_panel_shows_every_step_with_its_picture(tmp_path: Path) -> None
             and " · grid_cells" not in m["metadata"]["title"]]
     assert len(acts) == n  # one action message per step, the episode ends on the environment
     assert sum("grid_cells" in m.get("metadata", {}).get("title", "") for m in messages) == n
-    assert len(state.pictures) == n and slider["maximum"] == n
+    assert len(state.pictures) == n and slider["maximum"] == max(n, 2)
     assert picture is not None and Path(picture).is_file()
     last = panel.picture(n, state)
     assert last is not None and last != picture and Path(last).is_file()

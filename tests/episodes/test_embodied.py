@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -104,13 +105,30 @@ SOLVED = [
 ]
 
 
+#: CPU seconds one fixed-seed episode may take once perception is warm (they take well under
+#: one second each on a 2-core CI machine; CPU time, so a loaded machine does not fail it).
+EPISODE_CPU_BUDGET = 8.0
+
+
+@pytest.fixture(scope="module")
+def warm_perception() -> None:
+    """Load the tile prototypes (the perception expert) before any timed episode."""
+    from lavr.tools.gridworld import load_prototypes
+
+    assert load_prototypes()
+
+
 @pytest.mark.parametrize(("level", "seed"), SOLVED)
-def test_solves_fixed_seeds_from_the_egocentric_view(level: str, seed: int) -> None:
+def test_solves_fixed_seeds_from_the_egocentric_view(level: str, seed: int,
+                                                     warm_perception: None) -> None:
     from lavr.episodes.embodied.babyai import evaluate_env
 
+    start = time.process_time()
     ep = evaluate_env(level, episodes=1, seed=seed).episodes[0]
+    cpu = time.process_time() - start
     assert ep.success, ep.to_json()["trace"][-3:]
     assert all(s.percepts and s.percepts[0].tool == "grid_cells" for s in ep.steps)
+    assert cpu < EPISODE_CPU_BUDGET, f"{level} seed {seed}: {cpu:.1f} s CPU"
 
 
 # BossLevel seeds whose failures (loops until the step limit) led to the commitments and
@@ -118,7 +136,7 @@ def test_solves_fixed_seeds_from_the_egocentric_view(level: str, seed: int) -> N
 # drop/pick-up swing between two put-next sub-tasks (10056), fetching an object with
 # nowhere to take it yet (10096).
 @pytest.mark.parametrize("seed", [10012, 10056, 10096])
-def test_boss_level_loops_fixed(seed: int) -> None:
+def test_boss_level_loops_fixed(seed: int, warm_perception: None) -> None:
     from lavr.episodes.embodied.babyai import evaluate_env
 
     ep = evaluate_env("BabyAI-BossLevel-v0", episodes=1, seed=seed).episodes[0]
