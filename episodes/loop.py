@@ -302,10 +302,11 @@ class Perceiver:
 
 
 def episode_registry() -> ToolRegistry:
-    """The perception tools episodes use (the grid-world tile reader)."""
+    """The perception tools episodes use (the grid-world tile reader, the screen parser)."""
+    from lavr.episodes.gui.tools import TOOLS as GUI_TOOLS
     from lavr.tools.gridworld import TOOLS
 
-    return ToolRegistry(TOOLS)
+    return ToolRegistry([*TOOLS, *GUI_TOOLS])
 
 
 @dataclass

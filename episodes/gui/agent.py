@@ -79,8 +79,9 @@ class GuiAgent:
         semantic: Match by meaning at all (False: spelling only).
     """
 
-    #: The GUI agent reads the screen itself (no registered perception tools yet).
-    perception: tuple[PerceptionCall, ...] = ()
+    #: The screen parser runs as a registered tool on every observation (OCR stays lazy:
+    #: only the texts a step needs are read).
+    perception: tuple[PerceptionCall, ...] = (PerceptionCall("screen_elements"),)
 
     def __init__(self, *, text_reader: TextReader | None = None,
                  match_threshold: float = MATCH_THRESHOLD, max_waits: int = 2,
@@ -150,6 +151,12 @@ class GuiAgent:
                percepts: Mapping[str, Percept] | None = None) -> Decision:
         """Choose the next action from the screenshot alone."""
         image = observation.image
+        seen = (percepts or {}).get("screen_elements")
+        if seen is not None and isinstance(seen.artifact, ScreenParse) and \
+                seen.artifact.image.shape == image.shape:
+            key = hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()
+            if self._parse_cache is None or self._parse_cache[0] != key:
+                self._parse_cache = (key, seen.artifact)
         if not self._planned:
             text = observation.instruction or self.read_instruction(image)
             self._make_plan(text, source="given" if observation.instruction else "screen (OCR)")

@@ -45,6 +45,10 @@ def test_solves_fixed_seeds(task: str, gui_agent, tmp_path: Path) -> None:
     assert not failed, failed
     # time-discounted: experts are warmed before the first episode, but a loaded CPU is slow
     assert result.mean_reward > 0.25
+    # the screen parser ran as a registered perception tool, traced with its timing
+    first = result.episodes[0].steps[0]
+    assert first.percepts and first.percepts[0].tool == "screen_elements", first.percepts
+    assert not first.percepts[0].error and "banner" in first.percepts[0].summary
     # every episode left a trace with the chosen point drawn
     assert sorted(p.name for p in (tmp_path / task / "100").iterdir())[0] == "step_01.png"
 
