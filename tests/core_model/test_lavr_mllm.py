@@ -207,3 +207,14 @@ def test_an_unknown_quantize_option_is_refused():
 
     with pytest.raises(ModelConfigError, match="quantize must be one of auto, int8, none"):
         LavrMLLM(quantize="int4")
+
+
+def test_other_trained_parts_load_by_folder(tmp_path):
+    from lavr.core_model.backends import load_model, parse_model_spec
+    from lavr.core_model.errors import WeightsNotFoundError
+
+    spec = parse_model_spec(f"lavr-mllm:{tmp_path}")
+    assert (spec.backend, spec.target) == ("lavr-mllm", str(tmp_path))
+    assert load_model(f"lavr-mllm:{tmp_path}", name="mine").parts == tmp_path  # lazy: no load
+    with pytest.raises(WeightsNotFoundError, match="trained parts"):
+        load_model(f"lavr-mllm:{tmp_path / 'nothing'}")
