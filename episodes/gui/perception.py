@@ -671,7 +671,8 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
         line: ``HxWx3 uint8`` crop of one text line.
         text: The OCR reading of the line.
         ink_grey: Grey level below which a pixel is text.
-        word_gap: Smallest column gap (px) between two words.
+        word_gap: Smallest column gap (px) between two words (the ``n`` widest gaps are
+            the ``n`` spaces of the OCR text).
 
     Returns:
         ``text`` with quoted characters corrected.
@@ -694,15 +695,23 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
         else:
             merged.append(g)
     glyphs = merged
+    ocr_words = text.split(" ")
+    gaps = np.asarray([b[0] - a[1] for a, b in zip(glyphs, glyphs[1:], strict=False)])
+    n_space = len(ocr_words) - 1
+    if n_space >= len(glyphs) or n_space < 0:
+        return text
+    # the OCR text says how many words there are: the widest gaps are the spaces
+    order = np.argsort(-gaps, kind="stable")
+    spaces = set(order[:n_space].tolist())
+    if n_space and (gaps[order[n_space - 1]] < word_gap or
+                    (n_space < len(gaps) and gaps[order[n_space - 1]] <= gaps[order[n_space]])):
+        return text  # spaces and letter gaps cannot be told apart
     words: list[list[tuple[int, int, int, int]]] = [[glyphs[0]]]
-    for g in glyphs[1:]:
-        if g[0] - words[-1][-1][1] >= word_gap:
+    for i, g in enumerate(glyphs[1:]):
+        if i in spaces:
             words.append([g])
         else:
             words[-1].append(g)
-    ocr_words = text.split(" ")
-    if len(words) != len(ocr_words):
-        return text
     tops = [g[2] for g in glyphs if g[3] >= baseline - 1]
     small = [t for t in tops if t > tall + 0.25 * height]
     if not small:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from lavr.episodes.gui.perception import find_elements, text_similarity
 
@@ -49,3 +51,21 @@ def test_text_similarity_prefers_exact_and_tolerates_ocr_slips() -> None:
     assert text_similarity("Tab #L", "Tab #1") > text_similarity("Tab #2", "Tab #1")
     assert text_similarity("Eget", "Eget") > text_similarity("eget", "Eget")
     assert text_similarity("", "x") == 0.0
+
+
+@pytest.mark.parametrize(("truth", "ocr"), [
+    ('and "w6jzZ" now', 'and "w6jzz" now'),  # a z at the cap height is Z
+    ('a "z72vd" b', 'a "272vd" b'),  # a 2 at the x-height is z
+    ('say "Sox" ok', 'say "sOX" ok'),  # case from height
+    ('press "B1" it', 'press "BI" it'),  # a footed stroke is 1
+])
+def test_refine_quoted_fixes_case_and_look_alikes(truth: str, ocr: str) -> None:
+    from lavr.episodes.gui.perception import refine_quoted
+
+    path = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+    if not Path(path).is_file():
+        pytest.skip("DejaVu Sans not installed")
+    im = Image.new("RGB", (260, 24), (255, 255, 0))
+    ImageDraw.Draw(im).text((2, 2), truth, font=ImageFont.truetype(path, 14), fill=(0, 0, 0))
+    assert refine_quoted(np.asarray(im), ocr) == truth
+    assert refine_quoted(np.asarray(im), "no quotes here") == "no quotes here"
