@@ -15,6 +15,7 @@ afterwards) or on an existing cluster (``--address``). Needs ``pip install 'lavr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -77,19 +78,60 @@ def _gpus(ray: Any) -> float:
     return float(ray.cluster_resources().get("GPU", 0.0))
 
 
+#: Attempts at starting a local Ray: Ray gives its node 30 s to register, which a loaded
+#: machine can miss (its start-up processes are ordinary Python programs).
+LOCAL_START_ATTEMPTS = 3
+#: Object store of a local Ray: the jobs pass file names and result lines, not pixels.
+LOCAL_OBJECT_STORE_BYTES = 512 * 2**20
+
+
+def start_local_ray(ray: Any, *, num_cpus: int | None = None,
+                    attempts: int = LOCAL_START_ATTEMPTS) -> None:
+    """Start Ray on this machine (127.0.0.1), lean and with retries.
+
+    No dashboard, no usage-stats reporting, no idle workers started ahead of need and
+    a small object store, so fewer processes compete for the cores while the node
+    registers; a start that times out (Ray's "node timed out during startup ... GCS
+    overloaded" on a busy machine) is shut down and tried again.
+
+    Raises:
+        InputError: Every attempt failed (one line: the last error).
+    """
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_prestart_worker_first_driver", "0")
+    last = ""
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
+                     _node_ip_address="127.0.0.1", log_to_driver=False,
+                     object_store_memory=LOCAL_OBJECT_STORE_BYTES)
+            return
+        except Exception as exc:  # noqa: BLE001 - Ray raises plain Exception on a slow start
+            last = " ".join(str(exc).split()) or type(exc).__name__
+            logger.warning("local Ray did not start (attempt %d of %d): %s", attempt, attempts,
+                           last)
+            with contextlib.suppress(Exception):
+                ray.shutdown()
+    raise InputError(f"could not start a local Ray ({attempts} attempts; the machine may be "
+                     f"too busy): {last}")
+
+
 def _init(ray: Any, address: str | None) -> bool:
-    """Connect to ``address`` or start a local Ray on 127.0.0.1; True when this call started it."""
+    """Connect to ``address`` or start a local Ray on 127.0.0.1; True when this call started it.
+
+    Raises:
+        InputError: The cluster cannot be reached, or a local Ray does not start.
+    """
     if ray.is_initialized():
         return False
+    if not address:
+        start_local_ray(ray)
+        return True
     try:
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False,
-                     _node_ip_address="127.0.0.1", log_to_driver=False)
-    except (ConnectionError, ValueError, RuntimeError) as exc:
-        where = f"the Ray cluster at {address}" if address else "a local Ray"
-        raise InputError(f"could not start or reach {where}: {exc}") from exc
+        ray.init(address=address, log_to_driver=False)
+    except Exception as exc:  # noqa: BLE001 - one line for the user, whatever Ray raised
+        raise InputError(f"could not reach the Ray cluster at {address}: "
+                         f"{' '.join(str(exc).split())}") from exc
     return True
 
 

@@ -65,6 +65,7 @@ def main() -> int:
     from ray import serve
 
     from lavr.agents import VisualAgent
+    from lavr.apps.batch_ray import start_local_ray
     from lavr.apps.cli import build_parser
     from lavr.apps.serve_app import build_app
     from lavr.core_model.images import image_hash
@@ -81,7 +82,7 @@ def main() -> int:
     expected = [local.run(img, QUESTION).answer for img, _ in scenes]
     sargs = build_parser().parse_args(["serve", "--port", str(port),
                                        "--max-replicas", str(args.max_replicas)])
-    ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    start_local_ray(ray)
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
         serve.run(build_app(sargs), name="lavr", route_prefix="/")

@@ -34,3 +34,13 @@ def built_yolo11n(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("weights") / "yolo11n.pt"
     YOLO("yolo11n.yaml").save(str(path))
     return path
+
+
+def import_or_skip(module: str, why: str):
+    """``pytest.importorskip`` for an optional extra; a failure instead of a skip when
+    ``LAVR_REQUIRE_EXTRAS=1`` (CI installs ``lavr[dev]``, so there the tests must run)."""
+    if os.environ.get("LAVR_REQUIRE_EXTRAS") == "1":
+        import importlib
+
+        return importlib.import_module(module)
+    return pytest.importorskip(module, reason=why)

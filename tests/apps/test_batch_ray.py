@@ -14,17 +14,18 @@ from lavr.apps.cli import main
 from lavr.apps.synthetic_scenes import render_scene
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import requires_shapes  # noqa: E402
+from conftest import import_or_skip, requires_shapes  # noqa: E402
 
-ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'lavr[ray]'")
-pytest.importorskip("ray.data", reason="Ray Data is not installed: pip install 'lavr[ray]'")
+from lavr.apps.batch_ray import start_local_ray  # noqa: E402
+
+ray = import_or_skip("ray", "Ray is not installed: pip install 'lavr[ray]'")
+import_or_skip("ray.data", "Ray Data is not installed: pip install 'lavr[ray]'")
 
 
 @pytest.fixture(scope="module")
 def local_ray():
     """One small Ray for the module, on 127.0.0.1 with 2 CPUs."""
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
-             log_to_driver=False)
+    start_local_ray(ray, num_cpus=2)
     ray.data.DataContext.get_current().enable_progress_bars = False
     yield ray
     ray.shutdown()

@@ -21,11 +21,13 @@ from PIL import Image
 from lavr.apps.synthetic_scenes import render_scene
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import requires_shapes  # noqa: E402
+from conftest import import_or_skip, requires_shapes  # noqa: E402
 
-ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'lavr[ray]'")
-pytest.importorskip("ray.serve", reason="Ray Serve is not installed: pip install 'lavr[ray]'")
-pytest.importorskip("fastapi", reason="FastAPI is not installed: pip install 'lavr[ray]'")
+from lavr.apps.batch_ray import start_local_ray  # noqa: E402
+
+ray = import_or_skip("ray", "Ray is not installed: pip install 'lavr[ray]'")
+import_or_skip("ray.serve", "Ray Serve is not installed: pip install 'lavr[ray]'")
+import_or_skip("fastapi", "FastAPI is not installed: pip install 'lavr[ray]'")
 
 QUESTION = "How many circles are there?"
 
@@ -49,8 +51,7 @@ def server():
     port = _free_port()
     args = build_parser().parse_args(["serve", "--detector", "shapes", "--port", str(port),
                                       "--max-bytes", "600000", "--max-replicas", "1"])
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
-             log_to_driver=False)
+    start_local_ray(ray, num_cpus=2)
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
         serve.run(build_app(args), name="lavr", route_prefix="/")
