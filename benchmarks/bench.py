@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/bench.py [--n 40] [--batch-n 200] [--seed 0] [--json]
 
 Prints:
-  * orchestration: time per question spent outside the experts (ms and share of
-    end-to-end, verify node off), and the extra time of the verify node;
+  * orchestration: wall time per question outside the tools' own work (ms and share of
+    end-to-end, verify node off; a tool step's seconds are the time its tool worked, so
+    thread hand-offs, graph nodes, hashing and the result count as orchestration), and
+    the extra time of the verify node;
   * repeat-question speedup from the result cache (same agent, same question);
   * framework throughput ÷ raw expert throughput on the same images (the agent
     answering "How many circles are there?" one question at a time vs the bare
@@ -28,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -125,14 +128,20 @@ def bench_throughput(images: list[np.ndarray]) -> dict[str, float]:
             "framework_over_raw": framework / raw}
 
 
-def bench_batch(n: int, seed: int, *, workers: int = 16, batch_size: int = 8,
+#: ``lavr batch`` set-ups timed side by side: (workers, batch size); the first is the
+#: command's default and the one the issue's target is checked on.
+BATCH_SETUPS = ((16, 8), (32, 16))
+
+
+def bench_batch(n: int, seed: int, *, setups: tuple[tuple[int, int], ...] = BATCH_SETUPS,
                 wait_ms: float = 20.0, rounds: int = 4) -> dict[str, float]:
     """``lavr batch``'s local engine vs the bare per-image ultralytics loop, same image files.
 
     Both start from the same PNG files: the bare loop is ``model.predict(path)`` per
     image (ultralytics reads the file); it is also timed on images already decoded in
     memory (``bare_arrays``), a stricter baseline. ``lavr batch`` runs the whole agent
-    (verify off) and writes the results file.
+    (verify off) and writes the results file, once per set-up of ``setups``
+    ((workers, batch size); the first is the default).
     """
     from PIL import Image
     from ultralytics import YOLO
@@ -151,42 +160,54 @@ def bench_batch(n: int, seed: int, *, workers: int = 16, batch_size: int = 8,
         bgr = [np.ascontiguousarray(img[..., ::-1]) for img in images]
         model = YOLO(str(WEIGHTS_DIR / "shapes-yolo11n.pt"))
         model.predict(bgr[0], imgsz=320, verbose=False, device="cpu")
-        agent = VisualAgent(verify=False)
-        agent.run(_scenes(1, seed + 2000)[0], "How many circles are there?")  # load the detector
-        agent.context.settings.update(batch_size=batch_size, batch_wait_ms=wait_ms)
+        agents = []
+        for _, size in setups:
+            agent = VisualAgent(verify=False)
+            agent.run(_scenes(1, seed + 2000)[0], "How many circles are there?")  # load
+            agent.context.settings.update(batch_size=size, batch_wait_ms=wait_ms)
+            agents.append(agent)
         items = load_items(folder, question="How many circles are there?")
-        # Alternate the three measurements over slices of the images (A B C A B C ...), so
-        # a change in the machine's load hits all three alike.
-        t_bare = t_arrays = t_batch = 0.0
-        c_bare = c_arrays = c_batch = 0.0  # process CPU seconds (all threads)
+        # Alternate the measurements over slices of the images (A B C A B C ...), so a
+        # change in the machine's load hits all of them alike.
+        wall = {k: 0.0 for k in ("bare", "arrays", *range(len(setups)))}
+        cpu = dict(wall)  # process CPU seconds (all threads)
         for part in range(rounds):
             sl = slice(part * n // rounds, (part + 1) * n // rounds)
             t0, c0 = time.perf_counter(), time.process_time()
             for path in paths[sl]:
                 model.predict(str(path), imgsz=320, verbose=False, device="cpu")
-            t_bare += time.perf_counter() - t0
-            c_bare += time.process_time() - c0
+            wall["bare"] += time.perf_counter() - t0
+            cpu["bare"] += time.process_time() - c0
             t0, c0 = time.perf_counter(), time.process_time()
             for img in bgr[sl]:
                 model.predict(img, imgsz=320, verbose=False, device="cpu")
-            t_arrays += time.perf_counter() - t0
-            c_arrays += time.process_time() - c0
-            t0, c0 = time.perf_counter(), time.process_time()
-            report = run_local(items[sl], agent, Path(tmp, "out.jsonl"), workers=workers,
-                               progress=False)
-            t_batch += time.perf_counter() - t0
-            c_batch += time.process_time() - c0
-            if report["errors"] or report["answered"] != len(items[sl]):
-                raise RuntimeError(f"lavr batch answered {report['answered']} items, "
-                                   f"{report['errors']} with an error")
-        bare, bare_arrays, batch = n / t_bare, n / t_arrays, n / t_batch
-    return {"batch_n": n, "bare_loop_img_per_s": bare, "bare_arrays_img_per_s": bare_arrays,
-            "lavr_batch_img_per_s": batch, "batch_over_bare": batch / bare,
-            "batch_over_bare_arrays": batch / bare_arrays, "batch_workers": workers,
-            "bare_loop_cpu_ms_per_img": c_bare / n * 1000,
-            "bare_arrays_cpu_ms_per_img": c_arrays / n * 1000,
-            "lavr_batch_cpu_ms_per_img": c_batch / n * 1000,
-            "batch_size": batch_size, "batch_wait_ms": wait_ms}
+            wall["arrays"] += time.perf_counter() - t0
+            cpu["arrays"] += time.process_time() - c0
+            for k, ((workers, _), agent) in enumerate(zip(setups, agents, strict=True)):
+                t0, c0 = time.perf_counter(), time.process_time()
+                report = run_local(items[sl], agent, Path(tmp, f"out{k}.jsonl"),
+                                   workers=workers, progress=False)
+                wall[k] += time.perf_counter() - t0
+                cpu[k] += time.process_time() - c0
+                if report["errors"] or report["answered"] != len(items[sl]):
+                    raise RuntimeError(f"lavr batch answered {report['answered']} items, "
+                                       f"{report['errors']} with an error")
+    bare, bare_arrays = n / wall["bare"], n / wall["arrays"]
+    out: dict[str, Any] = {
+        "batch_n": n, "bare_loop_img_per_s": bare, "bare_arrays_img_per_s": bare_arrays,
+        "bare_loop_cpu_ms_per_img": cpu["bare"] / n * 1000,
+        "bare_arrays_cpu_ms_per_img": cpu["arrays"] / n * 1000, "batch_wait_ms": wait_ms,
+        "batch_setups": [{"workers": w, "batch_size": b, "img_per_s": n / wall[k],
+                          "cpu_ms_per_img": cpu[k] / n * 1000,
+                          "over_bare": n / wall[k] / bare,
+                          "over_bare_arrays": n / wall[k] / bare_arrays}
+                         for k, (w, b) in enumerate(setups)]}
+    first = out["batch_setups"][0]
+    out.update(batch_workers=first["workers"], batch_size=first["batch_size"],
+               lavr_batch_img_per_s=first["img_per_s"],
+               lavr_batch_cpu_ms_per_img=first["cpu_ms_per_img"],
+               batch_over_bare=first["over_bare"], batch_over_bare_arrays=first["over_bare_arrays"])
+    return out
 
 
 def bench_cold_start() -> dict[str, float]:
@@ -246,10 +267,12 @@ def main() -> int:
           f"  (CPU {report['bare_loop_cpu_ms_per_img']:.1f} ms/img)")
     print(f"  bare loop on decoded arrays                   {report['bare_arrays_img_per_s']:8.1f} img/s"
           f"  (CPU {report['bare_arrays_cpu_ms_per_img']:.1f} ms/img)")
-    print(f"  lavr batch, local ({report['batch_workers']} workers, batch {report['batch_size']})  {report['lavr_batch_img_per_s']:8.1f} img/s"
-          f"  (CPU {report['lavr_batch_cpu_ms_per_img']:.1f} ms/img)")
-    print(f"  lavr batch / bare loop (files)                {report['batch_over_bare']:8.2f}")
-    print(f"  lavr batch / bare loop (arrays)               {report['batch_over_bare_arrays']:8.2f}")
+    for k, setup in enumerate(report["batch_setups"]):
+        name = (f"lavr batch, {setup['workers']} workers, batch {setup['batch_size']}"
+                + (" (default)" if k == 0 else ""))
+        print(f"  {name:<46}{setup['img_per_s']:8.1f} img/s  (CPU {setup['cpu_ms_per_img']:.1f}"
+              f" ms/img)  / bare loop: {setup['over_bare']:.2f} (files), "
+              f"{setup['over_bare_arrays']:.2f} (arrays)")
     print(f"  peak RSS                                      {report['peak_rss_mb']:8.0f} MB")
     checks = [("orchestration <= 2 ms / question", report["overhead_s_per_q"] <= 0.002),
               ("orchestration <= 5 % of end-to-end", report["overhead_share"] <= 0.05),
