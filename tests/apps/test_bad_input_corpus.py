@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -27,11 +28,31 @@ def test_the_corpus_is_large_and_covers_every_entry_point():
     assert {c.expect for c in CASES} == {0, 2, 3}
 
 
+def _within(seconds: float, fn, *args):
+    """``fn(*args)`` in a watched thread: a case that hangs fails here instead of hanging
+    the suite (its thread is left behind, a daemon)."""
+    box: dict = {}
+
+    def work() -> None:
+        try:
+            box["value"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"hung: still running after {seconds:.0f} s"
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 @pytest.mark.parametrize("name", sorted(BY_NAME))
 def test_case_ends_in_an_answer_or_one_line(name, tmp_path):
     case = BY_NAME[name]
     t0 = time.monotonic()
-    code, out, err = run_case(case, tmp_path)
+    code, out, err = _within(2 * float(DEADLINE), run_case, case, tmp_path)
     seconds = time.monotonic() - t0
     assert "Traceback" not in out + err and "internal error" not in err
     assert code == case.expect, (code, err)
