@@ -167,6 +167,22 @@ def _run_child(db: Path, log: Path, what: str, question: str = "", *,
     return code, nodes, took
 
 
+def _checkpoints(db: Path) -> int:
+    """Checkpoints saved on the benchmark's thread so far."""
+    return _count(db, "checkpoints WHERE thread_id = ?", THREAD)
+
+
+def _count(db: Path, table: str, *params: str) -> int:
+    """Rows in ``table`` (0 when it does not exist yet)."""
+    conn = sqlite3.connect(db)
+    try:
+        return int(conn.execute(f"SELECT COUNT(*) FROM {table}", params).fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        conn.close()
+
+
 def _ends(log: Path) -> list[str]:
     return [ln for ln in log.read_text().splitlines() if ln.startswith("end")] \
         if log.exists() else []
@@ -198,6 +214,7 @@ def bench_kills(work: Path, kills: int, seed: int) -> dict[str, Any]:
             break
         at = float(rng.uniform(0, usual))
         log = work / f"kill{j}.log"
+        saved_before = _checkpoints(db)
         code, nodes, took = _run_child(db, log, str(paths[j]), items[j][1], kill_after=at)
         if took is not None:  # answered before the kill
             finished_first += 1
@@ -209,7 +226,9 @@ def bench_kills(work: Path, kills: int, seed: int) -> dict[str, Any]:
         assert code == -signal.SIGKILL, f"child exited with {code}"
         row: dict[str, Any] = {"kill_at_s": round(at, 3), "question": items[j][1],
                                "last_node": nodes[-1] if nodes else "(none)",
-                               "integrity": _integrity(db)}
+                               "integrity": _integrity(db),
+                               "checkpoints_written": _checkpoints(db) - saved_before,
+                               "journaled_steps": _count(db, "lavr_steps")}
         before = _ends(log)
         from lavr.agents import VisualAgent
 
@@ -232,9 +251,11 @@ def bench_kills(work: Path, kills: int, seed: int) -> dict[str, Any]:
         row["integrity_after"] = _integrity(db)
         rows.append(row)
         print(f"  kill {len(rows):2d} at {at:5.2f}s (last node {row['last_node']:>7}): "
-              f"integrity {row['integrity']}, unfinished {row['unfinished']}, "
+              f"integrity {row['integrity']}, checkpoints written "
+              f"{row['checkpoints_written']}, unfinished {row['unfinished']}, "
               f"resume exit {row.get('resume_exit', '-')}, tool steps finished before the "
-              f"kill {len(before)}, re-run {row['finished_steps_rerun']}, next question "
+              f"kill {len(before)} (journaled {row['journaled_steps']}), re-run "
+              f"{row['finished_steps_rerun']}, next question "
               f"{'answered' if row['next_question_answered'] else 'FAILED'}, integrity "
               f"after {row['integrity_after']}"
               + (f"; resume error: {row['resume_error']}" if row.get("resume_error") else ""),
@@ -246,6 +267,9 @@ def bench_kills(work: Path, kills: int, seed: int) -> dict[str, Any]:
             "integrity_ok": sum(r["integrity"] == "ok" and r["integrity_after"] == "ok"
                                 for r in rows),
             "unfinished": sum(r["unfinished"] for r in rows),
+            "killed_before_first_checkpoint": sum(r["checkpoints_written"] == 0 for r in rows),
+            "finished_unnoticed": sum(r["checkpoints_written"] > 0 and not r["unfinished"]
+                                      for r in rows),
             "resumed_ok": sum(bool(r.get("resumed_answered")) for r in rows if r["unfinished"]),
             "finished_steps_before_kills": sum(r["tool_steps_finished_before_kill"]
                                                for r in rows),
@@ -337,7 +361,10 @@ def main(argv: list[str] | None = None) -> int:
         k = out["kill"] = bench_kills(work, args.kills, args.seed)
         print(f"kill -9: {k['kills']} kills mid-run ({k['finished_first']} more came after "
               f"the answer): integrity ok {k['integrity_ok']}/{k['kills']}, left unfinished "
-              f"{k['unfinished']}, resumed to an answer {k['resumed_ok']}/{k['unfinished']}, "
+              f"{k['unfinished']} ({k['killed_before_first_checkpoint']} more before the run's "
+              f"first checkpoint: nothing to resume; {k['finished_unnoticed']} with "
+              f"checkpoints but not seen as unfinished), resumed to an answer "
+              f"{k['resumed_ok']}/{k['unfinished']}, "
               f"tool steps finished before the kills {k['finished_steps_before_kills']}, "
               f"re-run {k['finished_steps_rerun']}, next question answered "
               f"{k['next_answered']}/{k['kills']}", flush=True)
