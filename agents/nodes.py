@@ -488,8 +488,8 @@ def refine(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
             "refine", error=str(exc), summary=f"{ctx.refiner.name} answer unusable; the rule "
             "refiner writes it", seconds=time.perf_counter() - t0, fallback=True)]
         t0 = time.perf_counter()
-        reply = RuleRefiner().refine(plan_, evidence, artifacts=ctx.artifacts,
-                                     image_size=state.get("image_size"))
+        reply = RuleRefiner(ctx.registry).refine(plan_, evidence, artifacts=ctx.artifacts,
+                                                 image_size=state.get("image_size"))
     answer = reply.text(ctx.style)
     trace.append(trace_record("refine", summary=answer, seconds=time.perf_counter() - t0,
                               cited=reply.cited, answers=reply.texts()))

@@ -135,6 +135,7 @@ def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
                         model_retries=retries, icl=icl_opts,
                         demos=store) \
         if "experts" in modes else None
+    model_tools = set(agent.context.registry.asking_model()) if agent is not None else set()
     items = shard_items(make_items(n, seed), shard)
     n = len(items)
     per: dict[str, dict[str, list[int]]] = {m: defaultdict(lambda: [0, 0]) for m in modes}
@@ -164,7 +165,7 @@ def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
             for s in res.steps:
                 if s["node"] in ("plan", "decide", "refine") and "attempt" not in s:
                     by_role[s["node"]] += s["seconds"]
-                elif s.get("tool") == "vqa":
+                elif s.get("tool") in model_tools:
                     by_role["vqa (tool)"] += s["seconds"]
             own, first_try = plan_outcome(res.plan, res.steps, agent.context.registry)
             plan_s = sum(s["seconds"] for s in res.steps

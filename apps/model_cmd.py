@@ -161,7 +161,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     model = _load(args.spec, args.model_option)
     registry = default_registry()
-    exclude = () if model.sees_images else ("vqa",)
+    exclude = () if model.sees_images else registry.asking_model()
     planner = LLMPlanner(model, registry, retries=args.retries, exclude_tools=exclude)
     image = load_image(args.image) if args.image else None
     plan, error = None, None

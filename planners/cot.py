@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lavr.planners.plan import Plan, Step
 from lavr.tools.evidence import Evidence, by_step
-from lavr.tools.vocab import plural
+from lavr.tools.registry import ToolRegistry, builtin_tools
 
 CotMode = Literal["off", "chain", "tree"]
 CotPrompting = Literal["zero-shot", "few-shot"]
@@ -318,48 +318,20 @@ def build_chain(plan: Plan, evidence: list[Evidence], *,
 
 # -- tree -----------------------------------------------------------------------------------
 
-def sub_question(step: Step, plan: Plan) -> str:
-    """The sub-question a tool step answers, in words."""
-    a = step.args
-    tool = step.tool
-    target = plural(plan.target) or "objects"
-    if tool == "detect":
-        labels = [plural(str(x)) for x in a.get("labels") or []]
-        named = " and ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1
-                             else labels)
-        return (f"Where are the {named} in the image?" if labels
-                else "What objects are in the image?")
-    if tool == "colour":
-        return "What colour is each of them?"
-    if tool == "filter":
-        words = " ".join(str(a[k]) for k in ("colour", "label") if a.get(k))
-        words = plural(words) if a.get("label") else words
-        if a.get("text"):
-            words = (words + f" with the text {a['text']!r}").strip()
-        return f"Which of them are {words}?" if words else "Which of them match?"
-    if tool == "select":
-        return f"Which one is the {a.get('which', 'chosen one')}?"
-    if tool == "count":
-        return f"How many {target} are there?"
-    if tool == "relation":
-        rel = str(a.get("relation", "related to")).replace("_", " ")
-        parts = [p.strip() for p in (plan.target or "").split("/")]
-        if len(parts) == 2 and all(parts):
-            return f"Is the {parts[0]} {rel} the {parts[1]}?"
-        return f"Is the first {rel} the second?"
-    if tool == "ocr":
-        if a.get("region"):
-            return f"What does the text in {a['region']} say, read at {a.get('zoom', 1)}x?"
-        if float(a.get("zoom", 1.0) or 1.0) > 1.0:
-            return f"What text can be read at {a['zoom']}x zoom?"
-        return "What text is written in the image?"
-    if tool == "segment":
-        return f"Which pixels belong to the {target}?"
-    if tool in ("zoom", "crop"):
-        return "What does the region look like up close?"
-    if tool == "vqa" and a.get("question"):
-        return str(a["question"])
-    return step.why.rstrip(".?") + "?" if step.why else f"What does {tool} find?"
+def sub_question(step: Step, plan: Plan, tools: ToolRegistry | None = None) -> str:
+    """The sub-question a tool step answers, in words: the tool's own wording
+    (:meth:`~lavr.tools.base.Tool.sub_question`), else the step's ``why`` as a question.
+
+    Args:
+        step: The step.
+        plan: Its plan (the question's target shapes the wording).
+        tools: The tools (default: the built-in tools).
+    """
+    tool = (tools or builtin_tools()).find(step.tool)
+    asked = tool.sub_question(step.args, target=plan.target) if tool is not None else None
+    if asked:
+        return asked
+    return step.why.rstrip(".?") + "?" if step.why else f"What does {step.tool} find?"
 
 
 def _step_sources(step: Step) -> list[str]:
@@ -378,7 +350,8 @@ AnswerFn = Callable[[str], "str | None"]
 
 def build_tree(plan: Plan, evidence: list[Evidence], *,
                answer_fn: AnswerFn | None = None,
-               max_steps: int | None = None) -> ReasoningTree:
+               max_steps: int | None = None,
+               tools: ToolRegistry | None = None) -> ReasoningTree:
     """The DDCoT-style tree of ``plan``: sub-questions answered, then aggregated.
 
     Every tool step answers one sub-question (the controller's wording when a
@@ -394,6 +367,7 @@ def build_tree(plan: Plan, evidence: list[Evidence], *,
         evidence: Evidence records.
         answer_fn: Asks the MLLM a sub-question about the image; None without one.
         max_steps: Fixed length: at most this many sub-questions.
+        tools: The tools that word the steps' sub-questions (default: the built-in tools).
     """
     by_id = by_step(evidence)
     steps = {s.id: s for s in plan.steps}
@@ -449,7 +423,7 @@ def build_tree(plan: Plan, evidence: list[Evidence], *,
             child = node_for(dep)
             if child is not None:
                 children.append(child)
-        text = asked.get(sid) or sub_question(step, plan)
+        text = asked.get(sid) or sub_question(step, plan, tools)
         ans, source = answer(text, [sid])
         return SubQuestion(id=qid, question=text, step_ids=[sid], answer=ans, source=source,
                            children=children, refers_to=refers)
@@ -514,12 +488,14 @@ def aggregate(tree: ReasoningTree, plan: Plan, evidence: dict[str, Evidence]) ->
 
 def build_reasoning(mode: CotMode, plan: Plan, evidence: list[Evidence], *,
                     max_steps: int | None = None,
-                    answer_fn: AnswerFn | None = None) -> Reasoning | None:
-    """A chain, a tree, or None for ``off``."""
+                    answer_fn: AnswerFn | None = None,
+                    tools: ToolRegistry | None = None) -> Reasoning | None:
+    """A chain, a tree (its sub-questions worded by ``tools``), or None for ``off``."""
     if mode == "chain":
         return build_chain(plan, evidence, max_steps=max_steps)
     if mode == "tree":
-        return build_tree(plan, evidence, answer_fn=answer_fn, max_steps=max_steps)
+        return build_tree(plan, evidence, answer_fn=answer_fn, max_steps=max_steps,
+                          tools=tools)
     return None
 
 

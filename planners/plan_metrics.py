@@ -10,8 +10,8 @@ the expression that computes the answer step, with
 - execution choices dropped (``detector``, ``min_confidence``, ``method``);
 - labels canonical and sorted (``"Circles"`` → ``circle``);
 - colours lower-cased, ``gray`` → ``grey``;
-- a ``filter`` label that its input was already restricted to dropped (after
-  ``detect(labels=[circle])``, ``filter(label=circle)`` removes nothing).
+- a ``label`` argument (``filter``'s) that its input was already restricted to
+  dropped (after ``detect(labels=[circle])``, ``filter(label=circle)`` removes nothing).
 
 Anything else that differs counts as a mismatch, even when the other plan
 might give the same answer (``filter`` by colour without a ``colour`` step,
@@ -88,7 +88,7 @@ def plan_signature(plan: Plan, registry: ToolRegistry, step_id: str | None = Non
                 labels = frozenset(norm) if norm else None
             parts[key] = json.dumps(norm, sort_keys=True, separators=(",", ":")) \
                 if not isinstance(norm, str) else norm
-        if step.tool == "filter" and "label" in parts:
+        if "label" in parts:
             if labels is not None and labels == {parts["label"]}:
                 del parts["label"]  # the input holds only that label already
             else:

@@ -13,16 +13,17 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from lavr.core_model.model import MultimodalModel
 from lavr.tools.detections import Detections
 from lavr.tools.errors import ToolError
+from lavr.tools.evidence import Evidence, ToolResult
 
 logger = logging.getLogger(__name__)
 
@@ -43,22 +44,6 @@ class ToolArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_max_length=MAX_ARG_CHARS,
                               allow_inf_nan=False)
-
-
-class ToolResult(BaseModel):
-    """What one tool call returns.
-
-    Attributes:
-        summary: One or two sentences for the LLM and the trace.
-        value: A small JSON-able value (count, bool, colour name, text, list).
-        artifact_id: Id of a :class:`Detections` (or image) in the artifact store.
-        boxes: Up to a few XYXY pixel boxes worth citing.
-    """
-
-    summary: str
-    value: Any = None
-    artifact_id: str | None = None
-    boxes: list[list[float]] = Field(default_factory=list)
 
 
 class ArtifactBacking(Protocol):
@@ -122,6 +107,13 @@ class ArtifactStore:
             with self._lock:
                 self._items.setdefault(art_id, obj)
         return obj
+
+    def find_detections(self, art_id: str | None) -> Detections | None:
+        """The :class:`Detections` stored under ``art_id``; None when there are none."""
+        if not art_id or art_id not in self:
+            return None
+        obj = self.get(art_id)
+        return obj if isinstance(obj, Detections) else None
 
     def discard(self, art_id: str) -> None:
         """Drop ``art_id`` if present."""
@@ -296,10 +288,62 @@ class ToolContext:
         return dets
 
 
+@dataclass(frozen=True)
+class NewStep:
+    """A step a tool asks the decision maker to add (the decider gives it an id).
+
+    Attributes:
+        tool: The tool to call.
+        args: Its arguments (JSON values).
+        why: One line: why the step is worth running.
+    """
+
+    tool: str
+    args: dict[str, Any]
+    why: str
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """More evidence a tool offers after reading its own results.
+
+    Attributes:
+        reason: One line for the trace: why more is needed.
+        steps: The steps to add, in order.
+    """
+
+    reason: str
+    steps: list[NewStep]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The text a reading tool's steps found, once merged.
+
+    Attributes:
+        lines: Text lines in reading order.
+        box: XYXY pixel box of the text when it is one line (else None).
+        cited: Step ids the lines come from, in order.
+    """
+
+    lines: list[str]
+    box: list[float] | None
+    cited: list[str]
+
+
 class Tool:
     """Base class of tools. Subclasses set ``name``, ``description``, ``Args``, ``run``.
 
     ``refs`` names the ``Args`` fields that hold step ids (dependencies).
+
+    A tool also owns what the roles need to know about it, so the planners and
+    refiners loop over tools instead of switching on their names: the
+    sub-question a step answers (:meth:`sub_question`, for chain-of-thought
+    trees), the question intents its evidence answers on its own (``answers``),
+    the follow-up steps it offers the decision maker (:meth:`follow_up`), what a
+    step found in words (:meth:`found`) and the text its steps read
+    (:meth:`reading`). The defaults say nothing; adding a tool is its file plus
+    its registration.
     """
 
     name: ClassVar[str] = ""
@@ -315,9 +359,45 @@ class Tool:
     #: results (no model, no I/O, nothing that can hang): they run in the graph's own
     #: thread, which saves the hand-off to a worker and back (two thread wake-ups).
     watched: ClassVar[bool] = True
+    #: Question intents (``read``, ``count`` ...) this tool's evidence answers on its own:
+    #: the decision maker asks it for follow-ups on such questions and the refiner reads
+    #: its evidence for them.
+    answers: ClassVar[frozenset[str]] = frozenset()
+    #: Whether the tool asks the multimodal model (it needs a model that sees images).
+    asks_model: ClassVar[bool] = False
 
     def run(self, args: ToolArgs, ctx: ToolContext) -> ToolResult:  # pragma: no cover
         raise NotImplementedError
+
+    def sub_question(self, args: Mapping[str, Any], *, target: str) -> str | None:
+        """The sub-question a step of this tool answers, in words (None: no wording of its own).
+
+        Args:
+            args: The step's arguments as the plan holds them (not validated).
+            target: What the question is about (the plan's ``target``, e.g. ``circle``
+                or ``square/circle`` for a relation), "" when unknown.
+        """
+        return None
+
+    def follow_up(self, evidence: Sequence[Evidence], *, budget_left: int) -> FollowUp | None:
+        """More steps worth running after this tool's successful ``evidence`` (in run order),
+        asked when the question's intent is one this tool ``answers``; None: enough.
+
+        Args:
+            evidence: This tool's successful steps so far.
+            budget_left: Tool calls still allowed (at least 1).
+        """
+        return None
+
+    def found(self, evidence: Evidence, artifacts: ArtifactStore) -> str | None:
+        """What one successful step found, as a phrase for an answer that lists findings
+        (``a red circle and a blue square``); None: nothing worth listing."""
+        return None
+
+    def reading(self, evidence: Sequence[Evidence]) -> Reading | None:
+        """The text this tool's steps (not skipped, in run order) read; None when they read
+        none (a tool that reads no text always returns None)."""
+        return None
 
     def dependencies(self, args: ToolArgs) -> list[str]:
         """Step ids this call depends on (values of the ``refs`` fields)."""

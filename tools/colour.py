@@ -9,16 +9,26 @@ to the surrounding background colour left out.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field
 
-from lavr.tools.base import MAX_STEP_ID, ResultCache, Tool, ToolArgs, ToolContext, ToolResult
+from lavr.tools.base import (
+    MAX_STEP_ID,
+    ArtifactStore,
+    ResultCache,
+    Tool,
+    ToolArgs,
+    ToolContext,
+    ToolResult,
+)
 from lavr.tools.detections import Detections
 from lavr.tools.errors import ToolError
+from lavr.tools.evidence import Evidence
 from lavr.tools.pixels import check_image, clip_box
+from lavr.tools.vocab import tally
 
 logger = logging.getLogger(__name__)
 
@@ -221,6 +231,17 @@ class ColourTool(Tool):
 
     class Args(ToolArgs):
         source: str = Field(max_length=MAX_STEP_ID)
+
+    def sub_question(self, args: Mapping[str, Any], *, target: str) -> str:
+        """``What colour is each of them?``"""
+        return "What colour is each of them?"
+
+    def found(self, evidence: Evidence, artifacts: ArtifactStore) -> str | None:
+        """The objects with their colours (``a red circle and two blue squares``)."""
+        dets = artifacts.find_detections(evidence.artifact_id)
+        if dets is None or len(dets) == 0:
+            return None
+        return tally((dets.describe(i) for i in range(len(dets))), articles=True)
 
     def run(self, args: Args, ctx: ToolContext) -> ToolResult:
         """Add ``data["colour"]``; value is the list of colour names."""

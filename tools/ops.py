@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -19,6 +20,7 @@ from lavr.tools.base import MAX_STEP_ID, Tool, ToolArgs, ToolContext, ToolResult
 from lavr.tools.detections import Detections
 from lavr.tools.errors import ToolError
 from lavr.tools.pixels import format_box
+from lavr.tools.vocab import plural
 
 logger = logging.getLogger(__name__)
 
@@ -293,6 +295,10 @@ class CountTool(Tool):
     cacheable: ClassVar[bool] = False
     watched: ClassVar[bool] = False  # bounded work on earlier results: runs in the graph's thread
 
+    def sub_question(self, args: Mapping[str, Any], *, target: str) -> str:
+        """``How many circles are there?``"""
+        return f"How many {plural(target) or 'objects'} are there?"
+
     def run(self, args: _SourceArgs, ctx: ToolContext) -> ToolResult:
         """Value is the count."""
         dets = ctx.detections(args.source, tool=self.name)
@@ -326,6 +332,14 @@ class FilterTool(Tool):
     cacheable: ClassVar[bool] = False
     watched: ClassVar[bool] = False  # bounded work on earlier results: runs in the graph's thread
 
+    def sub_question(self, args: Mapping[str, Any], *, target: str) -> str:
+        """``Which of them are red circles?`` (with the text, when one is asked for)."""
+        words = " ".join(str(args[k]) for k in ("colour", "label") if args.get(k))
+        words = plural(words) if args.get("label") else words
+        if args.get("text"):
+            words = (words + f" with the text {args['text']!r}").strip()
+        return f"Which of them are {words}?" if words else "Which of them match?"
+
     def run(self, args: FilterArgs, ctx: ToolContext) -> ToolResult:
         """New detections; value is how many were kept."""
         dets = ctx.detections(args.source, tool=self.name)
@@ -355,6 +369,10 @@ class SelectTool(Tool):
     cacheable: ClassVar[bool] = False
     watched: ClassVar[bool] = False  # bounded work on earlier results: runs in the graph's thread
 
+    def sub_question(self, args: Mapping[str, Any], *, target: str) -> str:
+        """``Which one is the largest?``"""
+        return f"Which one is the {args.get('which', 'chosen one')}?"
+
     def run(self, args: SelectArgs, ctx: ToolContext) -> ToolResult:
         """Detections of one; value is its description."""
         dets = ctx.detections(args.source, tool=self.name)
@@ -381,6 +399,14 @@ class RelationTool(Tool):
     refs: ClassVar[tuple[str, ...]] = ("a", "b")
     cacheable: ClassVar[bool] = False
     watched: ClassVar[bool] = False  # bounded work on earlier results: runs in the graph's thread
+
+    def sub_question(self, args: Mapping[str, Any], *, target: str) -> str:
+        """``Is the square left of the circle?`` (``target``: ``square/circle``)."""
+        rel = str(args.get("relation", "related to")).replace("_", " ")
+        parts = [p.strip() for p in (target or "").split("/")]
+        if len(parts) == 2 and all(parts):
+            return f"Is the {parts[0]} {rel} the {parts[1]}?"
+        return f"Is the first {rel} the second?"
 
     def run(self, args: RelationArgs, ctx: ToolContext) -> ToolResult:
         """Value is a bool, or for ``nearest`` the index and description of the object."""

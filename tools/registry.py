@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -49,6 +50,18 @@ class ToolRegistry:
 
     def __contains__(self, name: object) -> bool:
         return name in self._tools
+
+    def find(self, name: str) -> Tool | None:
+        """The tool called ``name``, or None (evidence may name a tool no longer registered)."""
+        return self._tools.get(name)
+
+    def answering(self, intent: str) -> list[Tool]:
+        """Tools whose evidence answers questions of ``intent`` on their own (``Tool.answers``)."""
+        return [t for t in self.tools() if intent in t.answers]
+
+    def asking_model(self) -> list[str]:
+        """Names of the tools that ask the multimodal model (``Tool.asks_model``)."""
+        return [t.name for t in self.tools() if t.asks_model]
 
     def names(self) -> list[str]:
         return sorted(self._tools)
@@ -117,3 +130,10 @@ def default_registry() -> ToolRegistry:
         for tool in getattr(module, "TOOLS", []):
             reg.register(tool)
     return reg
+
+
+@cache
+def builtin_tools() -> ToolRegistry:
+    """One shared registry of the built-in tools, for roles given no registry to read tool
+    knowledge from (sub-questions, follow-ups, readings). Do not register into it."""
+    return default_registry()

@@ -19,7 +19,7 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -42,6 +42,7 @@ from lavr.tools.detect import (
 from lavr.tools.detections import Detections
 from lavr.tools.errors import ExpertUnavailableError, ToolError
 from lavr.tools.pixels import check_image, clip_box
+from lavr.tools.vocab import plural
 
 __all__ = ["GrabCutSegmenter", "SamSegmenter", "SegmentArgs", "SegmentTool", "Segmenter",
            "TOOLS", "UltralyticsSamSegmenter", "choose_method", "segment_weights"]
@@ -565,6 +566,10 @@ class SegmentTool(Tool):
     Args = SegmentArgs
     refs = ("source",)
     cacheable = False
+
+    def sub_question(self, args: Mapping[str, Any], *, target: str) -> str:
+        """``Which pixels belong to the circles?``"""
+        return f"Which pixels belong to the {plural(target) or 'objects'}?"
 
     def run(self, args: ToolArgs, ctx: ToolContext) -> ToolResult:
         """Segment ``ctx.image``; stores :class:`Detections` with ``mask`` (N, H, W)."""

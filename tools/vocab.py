@@ -13,7 +13,8 @@ Pure Python, no models.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 
 #: Number words read in text (``"no"`` and ``"zero"`` are 0).
 NUMBER_WORDS: dict[str, int] = {
@@ -178,3 +179,17 @@ def join_words(items: Sequence[str], *, conjunction: str = "and") -> str:
 def capitalise(text: str) -> str:
     """``text`` with its first letter upper-cased (the rest untouched)."""
     return text[:1].upper() + text[1:] if text else text
+
+
+def tally(names: Iterable[str], *, articles: bool = False) -> str:
+    """Things by name, most common first: ``"three red circles and a blue square"``
+    (``articles``: one thing reads ``"a ..."`` instead of ``"one ..."``); ``"nothing"`` for none."""
+    counts = Counter(names)
+    parts = [article(name) if articles and n == 1 else count_phrase(n, name)
+             for name, n in counts.most_common()]
+    return join_words(parts) or "nothing"
+
+
+def quoted(text: str) -> str:
+    """``text`` in double quotes (double quotes inside it become single ones)."""
+    return '"' + str(text).replace('"', "'") + '"'

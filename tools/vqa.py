@@ -9,7 +9,8 @@ controller's plan fails visibly instead of inventing an answer.
 from __future__ import annotations
 
 import logging
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
@@ -56,6 +57,11 @@ class VqaTool(Tool):
     Args: ClassVar[type[ToolArgs]] = VqaArgs
     refs: ClassVar[tuple[str, ...]] = ("source",)
     cacheable: ClassVar[bool] = False
+    asks_model: ClassVar[bool] = True
+
+    def sub_question(self, args: Mapping[str, Any], *, target: str) -> str | None:
+        """The question the step asks the model."""
+        return str(args["question"]) if args.get("question") else None
 
     def run(self, args: VqaArgs, ctx: ToolContext) -> ToolResult:
         """Crop if asked, then ask ``ctx.model``; the answer is the value."""

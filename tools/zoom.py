@@ -8,7 +8,7 @@ an image into overlapping tiles for small objects or text.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -170,6 +170,10 @@ class CropTool(Tool):
     refs: ClassVar[tuple[str, ...]] = ("source",)
     cacheable: ClassVar[bool] = False
     upsample: ClassVar[bool] = False
+
+    def sub_question(self, args: Mapping[str, Any], *, target: str) -> str:
+        """``What does the region look like up close?``"""
+        return "What does the region look like up close?"
 
     def _target(self, args: CropArgs, ctx: ToolContext) -> tuple[list[float], float, str]:
         """The box to cut, its margin, and words naming it."""

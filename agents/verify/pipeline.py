@@ -6,7 +6,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -267,11 +267,18 @@ class Corrector:
         return fallback
 
 
-def ocr_lines_from_evidence(evidence: list[StepEvidence], artifacts: Any) -> Detections | None:
-    """Every text line the agent's OCR steps read (None when none ran)."""
+def ocr_lines_from_evidence(evidence: list[StepEvidence], artifacts: Any, *,
+                            readers: Collection[str]) -> Detections | None:
+    """Every text line the agent's reading steps read (None when none ran).
+
+    Args:
+        evidence: The run's evidence.
+        artifacts: Where its detections are.
+        readers: Names of the tools that read text (the registry's tools answering ``read``).
+    """
     found = []
     for rec in evidence:
-        if rec.tool != "ocr" or rec.failed or not rec.artifact_id:
+        if rec.tool not in readers or rec.failed or not rec.artifact_id:
             continue
         if rec.artifact_id in artifacts:
             obj = artifacts.get(rec.artifact_id)
@@ -348,7 +355,8 @@ def corrector_for_context(context: Any, *, evidence: list[StepEvidence] | None =
     """
     settings = context.settings
     registry = context.registry
-    ocr_lines = ocr_lines_from_evidence(evidence or [], context.artifacts)
+    ocr_lines = ocr_lines_from_evidence(evidence or [], context.artifacts, readers={
+        t.name for t in registry.answering("read")})
     vqa = vqa or settings.get("vqa") or vqa_from_registry(
         registry, getattr(context, "model", None), context.experts)
     validator = validator or ExpertValidator(

@@ -29,8 +29,8 @@ from lavr.tools.registry import ToolRegistry
 
 logger = logging.getLogger(__name__)
 
-#: The tool that needs a model that sees.
-VQA_TOOL = "vqa"
+#: The role of a model that answers the tools' questions about the image.
+VQA_ROLE = "vqa"
 
 
 @dataclass
@@ -97,20 +97,23 @@ def build_roles(model: str | MultimodalModel | None, registry: ToolRegistry, *,
     taken = parse_roles(roles)
     resolved = load_model(model, **(options or {}))
     if resolved is None:
-        return ModelRoles()
-    vqa = VQA_TOOL in taken and resolved.sees_images and VQA_TOOL in registry
-    if VQA_TOOL in taken and not resolved.sees_images:
-        logger.info("%s is text-only: the vqa tool stays unavailable", resolved.name)
-    exclude = () if vqa else (VQA_TOOL,)
+        return ModelRoles(decider=RuleDecider(registry), refiner=RuleRefiner(registry),
+                          reasoner=RuleReasoner(registry))
+    model_tools = registry.asking_model()
+    vqa = VQA_ROLE in taken and resolved.sees_images and bool(model_tools)
+    if VQA_ROLE in taken and not resolved.sees_images and model_tools:
+        logger.info("%s is text-only: %s stay(s) unavailable", resolved.name,
+                    ", ".join(model_tools))
+    exclude = () if vqa else tuple(model_tools)
     return ModelRoles(
         model=resolved,
         planner=LLMPlanner(resolved, registry, retries=retries, exclude_tools=exclude)
         if "plan" in taken else RulePlanner(),
         decider=LLMDecider(resolved, registry, retries=min(retries, 1), exclude_tools=exclude)
-        if "decide" in taken else RuleDecider(),
+        if "decide" in taken else RuleDecider(registry),
         refiner=LLMRefiner(resolved, retries=min(retries, 1)) if "refine" in taken
-        else RuleRefiner(),
-        reasoner=LLMReasoner(resolved) if vqa else RuleReasoner(),
+        else RuleRefiner(registry),
+        reasoner=LLMReasoner(resolved, registry) if vqa else RuleReasoner(registry),
         tool_model=resolved if vqa else None,
         roles=taken,
     )

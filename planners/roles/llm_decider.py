@@ -68,7 +68,7 @@ class LLMDecider(ModelRole):
         super().__init__(model, retries=retries, max_new_tokens=max_new_tokens)
         self.registry = registry
         self.exclude_tools = tuple(exclude_tools)
-        self.fallback: Decider = fallback or RuleDecider()
+        self.fallback: Decider = fallback or RuleDecider(registry)
 
     def messages(self, plan: Plan, evidence: Sequence[Evidence],
                  budget_left: int) -> list[Message]:

@@ -127,7 +127,7 @@ def draft_to_plan(draft: PlanDraft, question: str, *, planner: str) -> Plan:
     answer = draft.answer_step or steps[-1].id
     relation = draft.relation
     if draft.intent == "relation" and not relation:
-        rel = next((s.args.get("relation") for s in steps if s.tool == "relation"), "")
+        rel = next((s.args["relation"] for s in steps if s.args.get("relation")), "")
         relation = str(rel or "")
     reasoning = draft.reasoning or [f"{s.id}: {s.why or s.tool + '(' + compact_args(s.args) + ')'}"
                                     for s in steps]

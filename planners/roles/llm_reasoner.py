@@ -13,6 +13,7 @@ from lavr.core_model.model import MultimodalModel
 from lavr.planners.cot import AnswerFn, CotOptions, Reasoning, build_reasoning
 from lavr.planners.plan import Plan
 from lavr.tools.evidence import Evidence
+from lavr.tools.registry import ToolRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -25,10 +26,12 @@ class LLMReasoner:
 
     Args:
         model: A model that sees images (the one the ``vqa`` tool asks).
+        tools: The agent's tools, which word the tree's sub-questions (default: built-in).
     """
 
-    def __init__(self, model: MultimodalModel) -> None:
+    def __init__(self, model: MultimodalModel, tools: ToolRegistry | None = None) -> None:
         self.model = model
+        self.tools = tools
 
     @property
     def name(self) -> str:
@@ -40,7 +43,7 @@ class LLMReasoner:
         answer_fn = self._answer_fn(image) if options.mode == "tree" and image is not None \
             and self.model.sees_images else None
         return build_reasoning(options.mode, plan, list(evidence), max_steps=options.steps,
-                               answer_fn=answer_fn)
+                               answer_fn=answer_fn, tools=self.tools)
 
     def _answer_fn(self, image: np.ndarray) -> AnswerFn:
         """Asks the model one sub-question about ``image`` (None: it could not tell)."""

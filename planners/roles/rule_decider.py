@@ -8,15 +8,7 @@ from typing import Literal
 from lavr.core_model.structured import Attempt
 from lavr.planners.plan import Plan, Step
 from lavr.tools.evidence import Evidence
-
-#: Upsampling used when a first OCR pass found nothing.
-RETRY_ZOOM = 2.5
-#: OCR lines read with less confidence than this are read again, zoomed.
-REREAD_BELOW = 0.8
-#: Upsampling for re-reading one uncertain line.
-REREAD_ZOOM = 2.0
-#: At most this many lines are re-read.
-MAX_REREADS = 3
+from lavr.tools.registry import ToolRegistry, builtin_tools
 
 
 @dataclass
@@ -43,9 +35,17 @@ def _next_id(plan: Plan) -> str:
 
 
 class RuleDecider:
-    """Stops when every step has run; retries OCR with zoom when it read nothing."""
+    """Stops when every step has run, unless a tool that answers the question offers a
+    follow-up (OCR reads again zoomed when it read nothing or was unsure).
+
+    Args:
+        tools: The agent's tools, asked for follow-ups (default: the built-in tools).
+    """
 
     name = "rule"
+
+    def __init__(self, tools: ToolRegistry | None = None) -> None:
+        self.tools = tools
 
     def decide(self, plan: Plan, evidence: list[Evidence], *, budget_left: int,
                attempts: list[Attempt] | None = None) -> Decision:
@@ -64,42 +64,23 @@ class RuleDecider:
                             + ", ".join(pending))
         if pending:
             return Decision("stop", f"step budget spent; {len(pending)} step(s) not run")
-        if plan.intent == "read" and budget_left > 0:
-            decision = self._read_more(plan, evidence, budget_left)
+        if budget_left > 0:
+            decision = self._follow_up(plan, evidence, budget_left)
             if decision is not None:
                 return decision
         return Decision("stop", "all planned evidence gathered")
 
-    def _read_more(self, plan: Plan, evidence: list[Evidence],
+    def _follow_up(self, plan: Plan, evidence: list[Evidence],
                    budget_left: int) -> Decision | None:
-        """More OCR evidence: zoom when nothing was read, re-read uncertain lines."""
-        ocr = [e for e in evidence if e.tool == "ocr" and e.ok]
-        if not ocr:
-            return None
-        zoomed = [e for e in ocr if float(e.arg("zoom", 1.0)) > 1.0]
-        if not zoomed and not any(e.value for e in ocr):
-            step = Step(id=_next_id(plan), tool="ocr", args={"zoom": RETRY_ZOOM},
-                        why=f"no text read at 1x; read again upsampled {RETRY_ZOOM}x "
-                            "for small text")
-            return Decision("more", "OCR found nothing; trying again with zoom", [step])
-        if zoomed:
-            return None
-        first = ocr[0]
-        scores = first.scores
-        boxes = first.boxes
-        weak = [(i, s) for i, s in enumerate(scores) if s < REREAD_BELOW and i < len(boxes)]
-        weak = weak[:min(MAX_REREADS, budget_left)]
-        if not weak:
-            return None
-        steps = []
-        for i, score in weak:
-            x1, y1, x2, y2 = boxes[i]
-            pad = 0.15 * (y2 - y1) + 4
-            region = [round(max(0.0, x1 - pad), 1), round(max(0.0, y1 - pad), 1),
-                      round(x2 + pad, 1), round(y2 + pad, 1)]
-            sid = _next_id(plan.model_copy(update={"steps": plan.steps + steps}))
-            steps.append(Step(id=sid, tool="ocr",
-                              args={"region": region, "zoom": REREAD_ZOOM},
-                              why=f"line {i + 1} was read with confidence {score:.2f}; "
-                                  f"read it again zoomed {REREAD_ZOOM}x"))
-        return Decision("more", f"{len(steps)} OCR line(s) uncertain; re-reading zoomed", steps)
+        """The first follow-up a tool answering the plan's intent offers on its own evidence."""
+        for tool in (self.tools or builtin_tools()).answering(plan.intent):
+            own = [e for e in evidence if e.tool == tool.name and e.ok]
+            offer = tool.follow_up(own, budget_left=budget_left) if own else None
+            if offer is None or not offer.steps:
+                continue
+            steps: list[Step] = []
+            for new in offer.steps[:budget_left]:
+                sid = _next_id(plan.model_copy(update={"steps": plan.steps + steps}))
+                steps.append(Step(id=sid, tool=new.tool, args=new.args, why=new.why))
+            return Decision("more", offer.reason, steps)
+        return None

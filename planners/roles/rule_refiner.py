@@ -27,14 +27,16 @@ from lavr.tools.base import ArtifactStore
 from lavr.tools.detections import Detections
 from lavr.tools.evidence import Evidence, Status, by_step
 from lavr.tools.ops import same_label
+from lavr.tools.registry import ToolRegistry, builtin_tools
 from lavr.tools.vocab import (
-    article,
     capitalise,
     count_phrase,
     join_words,
     number_word,
     pluralise,
+    quoted,
     split_nouns,
+    tally,
     there_be,
 )
 
@@ -118,11 +120,13 @@ def _same(text: str, cited: list[str]) -> Reply:
 
 
 class _Evidence:
-    def __init__(self, plan: Plan, records: list[Evidence], artifacts: ArtifactStore) -> None:
+    def __init__(self, plan: Plan, records: list[Evidence], artifacts: ArtifactStore,
+                 tools: ToolRegistry) -> None:
         self.plan = plan
         self.by_id = by_step(records)
         self.records = records
         self.artifacts = artifacts
+        self.tools = tools
 
     def get(self, sid: str | None) -> Evidence | None:
         return self.by_id.get(sid) if sid else None
@@ -132,10 +136,7 @@ class _Evidence:
 
     def dets(self, sid: str | None) -> Detections | None:
         rec = self.get(sid)
-        if rec is None or not rec.artifact_id or rec.artifact_id not in self.artifacts:
-            return None
-        obj = self.artifacts.get(rec.artifact_id)
-        return obj if isinstance(obj, Detections) else None
+        return None if rec is None else self.artifacts.find_detections(rec.artifact_id)
 
     def source_of(self, sid: str) -> str | None:
         step = self.step(sid)
@@ -182,13 +183,6 @@ def _failure(ev: _Evidence) -> Reply:
     return _reply(f"I could not answer that: {reason}.",
                   f"I could not gather the evidence: {first.tool} failed ({reason}).",
                   [first.step_id])
-
-
-def _describe_all(dets: Detections, *, articles: bool = False) -> str:
-    names = Counter(dets.describe(i) for i in range(len(dets)))
-    parts = [article(name) if articles and n == 1 else count_phrase(n, name)
-             for name, n in names.most_common()]
-    return join_words(parts) or "nothing"
 
 
 def _noun(target: str) -> str:
@@ -265,63 +259,29 @@ def _answer_colour(ev: _Evidence, target: str) -> Reply:
     return _same(f"There are {count_phrase(n, noun)}: {parts}.", chain)
 
 
-def _inside(box: list[float], region: list[float]) -> bool:
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    return region[0] <= cx <= region[2] and region[1] <= cy <= region[3]
-
-
-def _mean(xs: list[float]) -> float:
-    return sum(xs) / len(xs) if xs else 0.0
-
-
-def _merge_rereads(base: Evidence, rereads: list[Evidence]) -> tuple[list[str], list[str]]:
-    """Lines of the first OCR pass, each replaced by a zoomed re-read that is more confident."""
-    lines = [str(t) for t in base.value]
-    scores = list(base.scores)
-    boxes = base.boxes
-    used = [base.step_id]
-    for rec in rereads:
-        region = rec.arg("region")
-        if not region or not rec.value:
-            continue
-        for i, box in enumerate(boxes[:len(lines)]):
-            old = scores[i] if i < len(scores) else 0.0
-            if _inside(box, region) and _mean(rec.scores) > old:
-                lines[i] = " ".join(str(t) for t in rec.value)
-                used.append(rec.step_id)
-    return lines, used
-
-
-def _quote(text: str) -> str:
-    return '"' + str(text).replace('"', "'") + '"'
-
-
 def _text_reply(lines: list[str], box: list[float] | None, used: list[str]) -> Reply:
-    quoted = [_quote(t) for t in lines]
+    quoted_lines = [quoted(t) for t in lines]
     if len(lines) == 1:
         where = f" (box {_box(box)})" if box is not None else ""
-        return _reply(f"The text reads {quoted[0]}.", f"The text reads {quoted[0]}{where}.", used)
-    plain = f"The text has {count_phrase(len(lines), 'line')}: {join_words(quoted)}."
-    return _reply(plain, f"The text reads, line by line, {', '.join(quoted)}.", used)
+        return _reply(f"The text reads {quoted_lines[0]}.",
+                      f"The text reads {quoted_lines[0]}{where}.", used)
+    plain = f"The text has {count_phrase(len(lines), 'line')}: {join_words(quoted_lines)}."
+    return _reply(plain, f"The text reads, line by line, {', '.join(quoted_lines)}.", used)
 
 
 def _answer_read(ev: _Evidence) -> Reply:
-    ocr = [r for r in ev.records if r.tool == "ocr" and not r.skipped]
-    good = [r for r in ocr if r.ok and r.value]
-    whole = [r for r in good if not r.arg("region")]
-    if whole:
-        rereads = [r for r in good if r.arg("region")]
-        lines, used = _merge_rereads(whole[-1], rereads)
-        rec = whole[-1]
-        box = rec.boxes[0] if rec.boxes and len(lines) == 1 else None
-        return _text_reply(lines, box, used)
-    if good:
-        rec = good[-1]
-        return _text_reply([str(t) for t in rec.value], None, [rec.step_id])
-    if ocr and all(r.failed for r in ocr):
+    """What the reading tools' steps read (each tool merges its own passes)."""
+    tried: list[Evidence] = []
+    for tool in ev.tools.answering("read"):
+        own = [r for r in ev.records if r.tool == tool.name and not r.skipped]
+        tried += own
+        reading = tool.reading(own)
+        if reading is not None:
+            return _text_reply(reading.lines, reading.box, reading.cited)
+    if tried and all(r.failed for r in tried):
         return _failure(ev)
     return _same("I could not find any readable text in the image.",
-                 [r.step_id for r in ocr])
+                 [r.step_id for r in tried])
 
 
 def _answer_locate(ev: _Evidence, target: str, size: list[int] | None) -> Reply:
@@ -383,7 +343,7 @@ def _answer_relation(ev: _Evidence, size: list[int] | None) -> Reply:
         return _reply(_relation_failure(ev, step, reason), f"I could not check that: {reason}.",
                       cited)
     value = rec.value
-    summary = rec.summary.removeprefix("relation: ")
+    summary = rec.summary.removeprefix(f"{rec.tool}: ")
     name = str(step.args.get("relation", "")) if step else ""
     a = _most_confident(ev.dets(step.args.get("a"))) if step else None
     b = _most_confident(ev.dets(step.args.get("b"))) if step else None
@@ -445,22 +405,18 @@ def _answer_list(ev: _Evidence) -> Reply:
     dets, chain = got
     if dets is None or len(dets) == 0:
         return _same("I did not find any objects I know.", chain)
-    return _same(f"I see {_describe_all(dets, articles=True)}.", chain)
+    return _same(f"I see {tally((dets.describe(i) for i in range(len(dets))), articles=True)}.",
+                 chain)
 
 
 def _answer_unknown(ev: _Evidence) -> Reply:
     found = []
     ids = []
     for rec in ev.records:
-        if rec.failed:
-            continue
-        if rec.tool == "colour":
-            dets = ev.dets(rec.step_id)
-            if dets is not None and len(dets):
-                found.append(_describe_all(dets, articles=True))
-                ids.append(rec.step_id)
-        if rec.tool == "ocr" and rec.value:
-            found.append("the text " + join_words([_quote(t) for t in rec.value]))
+        tool = ev.tools.find(rec.tool)
+        phrase = tool.found(rec, ev.artifacts) if tool is not None and rec.ok else None
+        if phrase:
+            found.append(phrase)
             ids.append(rec.step_id)
     note = ev.plan.note or "I could not work out how to answer this question."
     what = "; ".join(found) if found else "no objects or text I could recognise"
@@ -468,7 +424,8 @@ def _answer_unknown(ev: _Evidence) -> Reply:
 
 
 def refine_reply(plan: Plan, evidence: list[Evidence], artifacts: ArtifactStore, *,
-                 image_size: list[int] | None = None) -> Reply:
+                 image_size: list[int] | None = None,
+                 tools: ToolRegistry | None = None) -> Reply:
     """Write the answer for ``plan`` from ``evidence`` in both styles.
 
     Args:
@@ -476,8 +433,10 @@ def refine_reply(plan: Plan, evidence: list[Evidence], artifacts: ArtifactStore,
         evidence: Evidence records of the run.
         artifacts: Where the detections of the records are.
         image_size: ``[width, height]`` (plain answers name image regions with it).
+        tools: The tools whose evidence this is: what they read and found is theirs to
+            say (default: the built-in tools).
     """
-    ev = _Evidence(plan, evidence, artifacts)
+    ev = _Evidence(plan, evidence, artifacts, tools or builtin_tools())
     target = plan.target
     intent = plan.intent
     if intent in ("count", "exists"):
@@ -549,12 +508,20 @@ def has_pixel_boxes(text: str) -> bool:
 
 
 class RuleRefiner:
-    """The rule refiner as a ``Refiner`` role (:func:`refine_reply`); it never fails."""
+    """The rule refiner as a ``Refiner`` role (:func:`refine_reply`); it never fails.
+
+    Args:
+        tools: The agent's tools (default: the built-in tools).
+    """
 
     name = "rule"
+
+    def __init__(self, tools: ToolRegistry | None = None) -> None:
+        self.tools = tools
 
     def refine(self, plan: Plan, evidence: Sequence[Evidence], *, artifacts: ArtifactStore,
                image_size: list[int] | None = None,
                attempts: list[Attempt] | None = None) -> Reply:
         """Both answer styles for ``plan`` from ``evidence`` (``attempts``: unused, no model)."""
-        return refine_reply(plan, list(evidence), artifacts, image_size=image_size)
+        return refine_reply(plan, list(evidence), artifacts, image_size=image_size,
+                            tools=self.tools)

@@ -1,8 +1,9 @@
 """Rule decision maker: continue, stop, zoom retry and re-reading uncertain OCR lines."""
 
 from lavr.planners.plan import Plan, Step
-from lavr.planners.roles.rule_decider import REREAD_ZOOM, RETRY_ZOOM, RuleDecider
+from lavr.planners.roles.rule_decider import RuleDecider
 from lavr.tools.evidence import Evidence
+from lavr.tools.ocr import REREAD_ZOOM, RETRY_ZOOM
 
 
 def _ev(sid, tool="ocr", value=None, scores=None, boxes=None, args=None, error=None):
