@@ -23,7 +23,7 @@ from lavr.core_model.errors import DeadlineError, LavrError, log_recovered
 from lavr.core_model.images import image_hash, load_image
 from lavr.core_model.structured import Attempt
 from lavr.planners.plan import Plan, Step, plan_problems, step_dependencies
-from lavr.planners.roles.rule_decider import Decision
+from lavr.planners.roles.protocols import Decision
 from lavr.planners.roles.rule_planner import RulePlanner
 from lavr.planners.roles.rule_refiner import RuleRefiner, has_pixel_boxes
 from lavr.tools.base import ResultCache, Tool, ToolArgs, ToolContext, ToolResult

@@ -25,8 +25,8 @@ from lavr.planners.plan import Plan, plan_problems, step_dependencies
 from lavr.planners.roles import compact
 from lavr.planners.roles.llm_planner import StepDraft, draft_steps
 from lavr.planners.roles.model_role import ModelRole, format_evidence, render_prompt, tool_catalog
-from lavr.planners.roles.protocols import Decider
-from lavr.planners.roles.rule_decider import Decision, RuleDecider
+from lavr.planners.roles.protocols import Decider, Decision
+from lavr.planners.roles.rule_decider import RuleDecider
 from lavr.tools.evidence import Evidence
 from lavr.tools.registry import ToolRegistry
 

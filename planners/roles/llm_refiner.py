@@ -28,7 +28,8 @@ from lavr.planners.roles.model_role import (
     render_prompt,
     successful_steps,
 )
-from lavr.planners.roles.rule_refiner import Reply, plain_text
+from lavr.planners.roles.protocols import Reply
+from lavr.planners.roles.rule_refiner import plain_text
 from lavr.tools.base import ArtifactStore
 from lavr.tools.evidence import Evidence
 from lavr.tools.vocab import parse_number

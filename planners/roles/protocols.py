@@ -11,18 +11,56 @@ them into trace records. Rule roles make no model calls and append nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from lavr.core_model.structured import Attempt
 from lavr.planners.cot import CotOptions, ReasoningChain, ReasoningTree
 from lavr.planners.demos.prompt import IclPrompt
-from lavr.planners.plan import Plan
-from lavr.planners.roles.rule_decider import Decision
-from lavr.planners.roles.rule_refiner import Reply
+from lavr.planners.plan import Plan, Step
 from lavr.tools.base import ArtifactStore
 from lavr.tools.evidence import Evidence
+
+
+@dataclass
+class Decision:
+    """What the decision maker chose.
+
+    Attributes:
+        action: ``continue`` (run pending steps), ``more`` (new steps added) or ``stop``.
+        reason: One line for the trace.
+        new_steps: Steps to append to the plan (for ``more``).
+    """
+
+    action: Literal["continue", "more", "stop"]
+    reason: str
+    new_steps: list[Step] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One answer in both styles.
+
+    Attributes:
+        plain: Plain English, no citations or boxes.
+        grounded: The same with step-id citations and pixel boxes.
+        cited: Step ids the answer rests on, in order.
+    """
+
+    plain: str
+    grounded: str
+    cited: list[str] = field(default_factory=list)
+
+    def text(self, style: str) -> str:
+        """The answer in ``style`` (``plain`` or ``grounded``)."""
+        return self.grounded if style == "grounded" else self.plain
+
+    def texts(self) -> dict[str, str]:
+        """``{"plain": ..., "grounded": ...}``."""
+        return {"plain": self.plain, "grounded": self.grounded}
+
 
 
 @runtime_checkable

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
-
 from lavr.core_model.structured import Attempt
 from lavr.planners.plan import Plan, Step
+from lavr.planners.roles.protocols import Decision
 from lavr.tools.evidence import Evidence
 from lavr.tools.registry import ToolRegistry, builtin_tools
-
-
-@dataclass
-class Decision:
-    """What the decision maker chose.
-
-    Attributes:
-        action: ``continue`` (run pending steps), ``more`` (new steps added) or ``stop``.
-        reason: One line for the trace.
-        new_steps: Steps to append to the plan (for ``more``).
-    """
-
-    action: Literal["continue", "more", "stop"]
-    reason: str
-    new_steps: list[Step] = field(default_factory=list)
 
 
 def _next_id(plan: Plan) -> str:

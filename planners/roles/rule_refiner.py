@@ -16,13 +16,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
 from lavr.core_model.structured import Attempt
 from lavr.planners.plan import Plan
+from lavr.planners.roles.protocols import Reply
 from lavr.tools.base import ArtifactStore
 from lavr.tools.detections import Detections
 from lavr.tools.evidence import Evidence, Status, by_step
@@ -48,29 +48,6 @@ _RELATION_PHRASES = {"left_of": "to the left of", "right_of": "to the right of",
                      "above": "above", "below": "below", "inside": "inside",
                      "overlaps": "overlapping"}
 _OPPOSITE = {"left_of": "right_of", "right_of": "left_of", "above": "below", "below": "above"}
-
-
-@dataclass(frozen=True)
-class Reply:
-    """One answer in both styles.
-
-    Attributes:
-        plain: Plain English, no citations or boxes.
-        grounded: The same with step-id citations and pixel boxes.
-        cited: Step ids the answer rests on, in order.
-    """
-
-    plain: str
-    grounded: str
-    cited: list[str] = field(default_factory=list)
-
-    def text(self, style: str) -> str:
-        """The answer in ``style`` (``plain`` or ``grounded``)."""
-        return self.grounded if style == "grounded" else self.plain
-
-    def texts(self) -> dict[str, str]:
-        """``{"plain": ..., "grounded": ...}``."""
-        return {"plain": self.plain, "grounded": self.grounded}
 
 
 def check_style(style: str) -> str:

@@ -14,7 +14,7 @@ from lavr.agents import VisualAgent
 from lavr.agents.nodes import max_rounds, recursion_limit
 from lavr.core_model.errors import SettingsError
 from lavr.planners.plan import Plan, Step
-from lavr.planners.roles.rule_decider import Decision
+from lavr.planners.roles.protocols import Decision
 from lavr.tools.base import Tool, ToolArgs, ToolContext, ToolResult
 from lavr.tools.registry import ToolRegistry
 

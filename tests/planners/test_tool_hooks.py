@@ -10,16 +10,8 @@ from lavr.planners.cot import build_tree, sub_question
 from lavr.planners.plan import Plan, Step
 from lavr.planners.roles.rule_decider import RuleDecider
 from lavr.planners.roles.rule_refiner import refine_reply
-from lavr.tools.base import (
-    ArtifactStore,
-    FollowUp,
-    NewStep,
-    Reading,
-    Tool,
-    ToolArgs,
-    ToolContext,
-    ToolResult,
-)
+from lavr.tools import base
+from lavr.tools.base import ArtifactStore, Tool, ToolArgs, ToolResult
 from lavr.tools.evidence import Evidence
 from lavr.tools.registry import ToolRegistry, default_registry
 
@@ -36,24 +28,24 @@ class BrailleTool(Tool):
     Args: ClassVar[type[ToolArgs]] = BrailleArgs
     answers: ClassVar[frozenset[str]] = frozenset({"read"})
 
-    def run(self, args: ToolArgs, ctx: ToolContext) -> ToolResult:  # pragma: no cover
+    def run(self, args: ToolArgs, ctx: base.ToolContext) -> ToolResult:  # pragma: no cover
         return ToolResult(summary="braille: nothing")
 
     def sub_question(self, args: Mapping[str, Any], *, target: str) -> str:
         return f"What do the {args.get('dots', 1)}-dot cells spell?"
 
-    def follow_up(self, evidence: Sequence[Evidence], *, budget_left: int) -> FollowUp | None:
+    def follow_up(self, evidence: Sequence[Evidence], *, budget_left: int) -> base.FollowUp | None:
         if any(e.arg("dots") == 2 for e in evidence):
             return None
-        return FollowUp("braille unsure; reading with two dots", [
-            NewStep(self.name, {"dots": 2}, "a second pass")])
+        return base.FollowUp("braille unsure; reading with two dots", [
+            base.NewStep(self.name, {"dots": 2}, "a second pass")])
 
     def found(self, evidence: Evidence, artifacts: ArtifactStore) -> str | None:
         return f"braille saying {evidence.value}" if evidence.value else None
 
-    def reading(self, evidence: Sequence[Evidence]) -> Reading | None:
+    def reading(self, evidence: Sequence[Evidence]) -> base.Reading | None:
         good = [e for e in evidence if e.ok and e.value]
-        return Reading([str(good[-1].value)], None, [good[-1].step_id]) if good else None
+        return base.Reading([str(good[-1].value)], None, [good[-1].step_id]) if good else None
 
 
 def _registry() -> ToolRegistry:
