@@ -22,8 +22,6 @@ Import this module only where Gradio is wanted (``lavr demo``): importing
 from __future__ import annotations
 
 import functools
-import hashlib
-import io
 import json
 import logging
 import os
@@ -100,25 +98,6 @@ _CSS = """
 #plan-error:empty { display: none; }
 footer { display: none !important; }
 """
-
-
-def _cached_png(cache_dir: str, image: Image.Image) -> str:
-    """Write ``image`` as PNG under ``cache_dir``, named by content, once and atomically.
-
-    The browser may fetch a picture while the next one is being written: a file
-    is never rewritten in place, so it never sees half of one.
-    """
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    data = buf.getvalue()
-    folder = Path(cache_dir) / "lavr" / hashlib.sha256(data).hexdigest()[:32]
-    path = folder / "image.png"
-    if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{uuid.uuid4().hex}.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    return str(path)
 
 
 def _lenient_radio(**kwargs: Any) -> gr.Radio:
@@ -329,7 +308,7 @@ class DemoApp:
     # -- views --------------------------------------------------------------------------
     @functools.lru_cache(maxsize=64)  # noqa: B019 - pictures are immutable, few and small
     def _png(self, picture: render.Picture) -> str:
-        return _cached_png(self.cache_dir, picture.render())
+        return render.cached_png(self.cache_dir, picture.render())
 
     def picture(self, state: ChatState) -> str | None:
         """The PNG file of the picture on display (None when there is none)."""

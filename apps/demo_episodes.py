@@ -82,9 +82,7 @@ class EpisodePanel:
             return None
         k = min(max(int(step), 1), len(state.pictures))
         if k not in state.files:
-            from lavr.apps.demo_app import _cached_png
-
-            state.files[k] = _cached_png(self.cache_dir, state.pictures[k - 1].render())
+            state.files[k] = render.cached_png(self.cache_dir, state.pictures[k - 1].render())
         return state.files[k]
 
     @staticmethod

@@ -10,8 +10,13 @@ labels on the picture, object pixels untouched).
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import os
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -333,3 +338,22 @@ def episode_pictures(episode: Episode, *, scale: int = 4) -> dict[str, Picture]:
     return {f"t{rec.step} · {rec.action.describe()}":
             Picture(np.asarray(draw_step(rec, scale=scale)))
             for rec in episode.steps if rec.image is not None}
+
+
+def cached_png(cache_dir: str, image: Image.Image) -> str:
+    """Write ``image`` as PNG under ``cache_dir``, named by content, once and atomically.
+
+    The browser may fetch a picture while the next one is being written: a file
+    is never rewritten in place, so it never sees half of one.
+    """
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    data = buf.getvalue()
+    folder = Path(cache_dir) / "lavr" / hashlib.sha256(data).hexdigest()[:32]
+    path = folder / "image.png"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{uuid.uuid4().hex}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    return str(path)

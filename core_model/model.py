@@ -102,12 +102,15 @@ class MultimodalModel:
             what the experts found instead.
         native_json_schema: Whether the backend can constrain output to a JSON
             schema itself (else the schema is put in the prompt and parsed).
+        compact_prompts: Whether the model was trained on lavr's compact role prompts
+            (``lavr-mllm``): the roles then send those instead of their full prompts.
         default_options: Options used where a call does not say otherwise.
     """
 
     name: str = "model"
     sees_images: bool = True
     native_json_schema: bool = False
+    compact_prompts: bool = False
 
     def __init__(self, *, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
                  temperature: float = 0.0) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from lavr.core_model.messages import ImagePart, Message
+from lavr.core_model.model import MultimodalModel
 from lavr.planners.plan import Plan
 from lavr.planners.roles.model_role import format_evidence
 from lavr.tools.evidence import Evidence
@@ -28,9 +29,9 @@ from lavr.tools.evidence import Evidence
 PLAN_TAG, DECIDE_TAG, REFINE_TAG = "Plan:", "Decide:", "Answer from evidence:"
 
 
-def wants_compact(model: Any) -> bool:
+def wants_compact(model: MultimodalModel) -> bool:
     """Whether ``model`` was trained on the compact prompts."""
-    return bool(getattr(model, "compact_prompts", False))
+    return model.compact_prompts
 
 
 def demo_turns(demos: Sequence[Any], store: Any, role: str) -> list[Message]:
