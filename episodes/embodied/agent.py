@@ -344,6 +344,9 @@ class EmbodiedAgent:
             self._lenient = False
         if options:
             return min(options, key=lambda c: c.cost)
+        hidden = self._explore_hidden()
+        if hidden is not None:
+            return hidden
         what = "; ".join(t.describe() for t in self.pending())
         return Choice("done", f"giving up: nothing left to explore for {what}")
 
@@ -597,6 +600,21 @@ class EmbodiedAgent:
             boxes = {p for p, t in w.things.items() if t.tile.type == "box"}
             return self._go(boxes, "looking for a key inside a box", final="toggle")
         return None
+
+    def _explore_hidden(self) -> Choice | None:
+        """The last resort before giving up: unseen cells beside the agent's own cell (e.g.
+        behind it) or beside an object (e.g. a doorway behind a ball), which the frontier of
+        seen floor leaves out; objects in the way are moved."""
+        w = self.world
+        around = {w.pos} | {p for p, t in w.things.items() if t.tile.type in PORTABLE}
+        hidden = {q for p in around for q in (step_pos(p, h) for h in range(4))
+                  if not w.known(q) and w.inside(q)}
+        plan = self._plan(hidden) or self._plan(hidden, blockers=True)
+        if plan is None:
+            return None
+        if not plan.actions:  # facing it now: step towards it is impossible, look by turning
+            return Choice("left", "exploring: looking past what hides an unseen cell", 1)
+        return self._step(plan, "exploring what is hidden")
 
     def _explore_step(self, plan: Plan) -> Choice:
         if not plan.actions:

@@ -143,6 +143,19 @@ def test_boss_level_loops_fixed(seed: int, warm_perception: None) -> None:
     assert ep.success and ep.n_actions < 300, ep.to_json()["trace"][-3:]
 
 
+# Episodes where the agent gave up with nothing left to explore: the only way on was an
+# unseen cell behind the agent or behind an object (a doorway behind a ball).
+@pytest.mark.parametrize(("level", "seed"), [("BabyAI-MiniBossLevel-v0", 10012),
+                                             ("BabyAI-BlockedUnlockPickup-v0", 10047)])
+def test_looks_behind_itself_and_objects_before_giving_up(level: str, seed: int,
+                                                           warm_perception: None) -> None:
+    from lavr.episodes.embodied.babyai import evaluate_env
+
+    ep = evaluate_env(level, episodes=1, seed=seed).episodes[0]
+    assert ep.success, ep.to_json()["trace"][-3:]
+    assert any(s.summary.startswith("exploring what is hidden") for s in ep.steps)
+
+
 def test_full_view_still_works() -> None:
     from lavr.episodes.embodied.babyai import evaluate_env
 
