@@ -91,13 +91,17 @@ def start_local_ray(ray: Any, *, num_cpus: int | None = None,
 
     No dashboard, no usage-stats reporting, no idle workers started ahead of need and
     a small object store, so fewer processes compete for the cores while the node
-    registers; a start that times out (Ray's "node timed out during startup ... GCS
+    registers; the raylet waits up to 120 s for its agents; a start that times out (Ray's "node timed out during startup ... GCS
     overloaded" on a busy machine) is shut down and tried again.
 
     Raises:
         InputError: Every attempt failed (one line: the last error).
     """
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # The raylet waits this long for its (Python) metrics agent to start, then aborts;
+    # the default is about 15 s, which a loaded machine misses ("Timed out waiting for
+    # file .../metrics_agent_port_...").
+    os.environ.setdefault("RAY_agent_register_timeout_ms", "120000")
     os.environ.setdefault("RAY_prestart_worker_first_driver", "0")
     last = ""
     for attempt in range(1, attempts + 1):
