@@ -25,7 +25,7 @@ from lavr.core_model.errors import ModelOutputError
 from lavr.core_model.messages import Message
 from lavr.core_model.model import MultimodalModel
 from lavr.core_model.structured import json_schema_of, parse_structured
-from lavr.episodes.loop import Action, Decision, Observation, Percept, PerceptionCall
+from lavr.episodes.loop import Action, Observation, Percept, PerceptionCall, StepChoice
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class RuleController(Protocol):
 
     def reset(self, instruction: str) -> None: ...
 
-    def decide(self, observation: Observation, percepts: Mapping[str, Percept]) -> Decision: ...
+    def decide(self, observation: Observation, percepts: Mapping[str, Percept]) -> StepChoice: ...
 
     def acted(self, action: Action) -> None: ...
 
@@ -104,7 +104,7 @@ class ModelController:
         self.fallback.acted(action)
 
     def messages(self, observation: Observation, percepts: Mapping[str, Percept],
-                 rules: Decision) -> list[Message]:
+                 rules: StepChoice) -> list[Message]:
         """The conversation for one choice."""
         seen = "\n".join(f"- {p.tool}: {p.summary}" for p in percepts.values()) or "- none"
         suggestion = (f"{rules.action.kind} ({rules.summary})" if self.show_suggestion
@@ -128,7 +128,7 @@ class ModelController:
                                                f"one of {', '.join(self.actions)}"])
         return choice
 
-    def decide(self, observation: Observation, percepts: Mapping[str, Percept]) -> Decision:
+    def decide(self, observation: Observation, percepts: Mapping[str, Percept]) -> StepChoice:
         """The model's action, or the rules' after unusable replies."""
         rules = self.fallback.decide(observation, percepts)
         if self.fallback.finished():
@@ -142,9 +142,9 @@ class ModelController:
             action = Action(got.value.action)
             if action.kind != rules.action.kind:
                 self.fallback.acted(action)
-            return Decision(action, f"{self.model.name}: {got.value.reason or action.kind}",
+            return StepChoice(action, f"{self.model.name}: {got.value.reason or action.kind}",
                             overlay=rules.overlay, controller=self.model.name, attempts=attempts)
         why = str(got.failure) if got.failure is not None else "; ".join(got.problems)
-        return Decision(rules.action, f"rule fallback: {rules.summary}", point=rules.point,
+        return StepChoice(rules.action, f"rule fallback: {rules.summary}", point=rules.point,
                         overlay=rules.overlay, target=rules.target,
                         controller=f"rules (fallback: {why[:200]})", attempts=attempts)

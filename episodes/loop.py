@@ -153,7 +153,7 @@ class Transition:
 
 
 @dataclass
-class Decision:
+class StepChoice:
     """A policy's choice for one step, with what it saw.
 
     Attributes:
@@ -243,7 +243,7 @@ class Policy(Protocol):
     def reset(self, instruction: str) -> None:
         """Forget the previous episode; plan for ``instruction``."""
 
-    def decide(self, observation: Observation, percepts: Mapping[str, Percept]) -> Decision:
+    def decide(self, observation: Observation, percepts: Mapping[str, Percept]) -> StepChoice:
         """Choose the next action."""
 
     def acted(self, action: Action) -> None:

@@ -25,7 +25,7 @@ from lavr.core_model.errors import InputError
 from lavr.episodes.embodied.mission import Mission, ObjectDesc, SubTask, parse_mission
 from lavr.episodes.embodied.planner import Plan, Reach
 from lavr.episodes.embodied.world import PORTABLE, Pos, Thing, WorldMap, step_pos
-from lavr.episodes.loop import Action, Decision, Observation, Percept, PerceptionCall
+from lavr.episodes.loop import Action, Observation, Percept, PerceptionCall, StepChoice
 from lavr.tools.gridworld import HEADINGS, TOOL_NAME, Tile, TileReading
 
 logger = logging.getLogger(__name__)
@@ -270,7 +270,7 @@ class EmbodiedAgent:
             self.done = set()
 
     # -- policy ------------------------------------------------------------------
-    def decide(self, observation: Observation, percepts: Mapping[str, Percept]) -> Decision:
+    def decide(self, observation: Observation, percepts: Mapping[str, Percept]) -> StepChoice:
         """Choose the next action from the perception of this step."""
         reading = self._perceive(percepts)
         self._reading = reading
@@ -297,17 +297,17 @@ class EmbodiedAgent:
         self.acted(decision.action)
         return decision
 
-    def _decide_done(self, why: str, reading: TileReading) -> Decision:
-        return Decision(Action("done"), why, overlay=reading.to_detections())
+    def _decide_done(self, why: str, reading: TileReading) -> StepChoice:
+        return StepChoice(Action("done"), why, overlay=reading.to_detections())
 
-    def _decision(self, choice: Choice, reading: TileReading) -> Decision:
+    def _decision(self, choice: Choice, reading: TileReading) -> StepChoice:
         target = point = None
         if choice.goal is not None:
             box = self._box_of(choice.goal, reading)
             if box is not None:
                 target = box
                 point = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-        return Decision(Action(choice.action), choice.why, point=point,
+        return StepChoice(Action(choice.action), choice.why, point=point,
                         overlay=reading.to_detections(), target=target)
 
     def _box_of(self, pos: Pos, reading: TileReading) -> tuple[float, float, float, float] | None:

@@ -32,7 +32,7 @@ from lavr.episodes.gui.perception import (
     read_texts,
     text_similarity,
 )
-from lavr.episodes.loop import Action, Decision, Observation, Percept, PerceptionCall
+from lavr.episodes.loop import Action, Observation, Percept, PerceptionCall, StepChoice
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ class GuiAgent:
         """Nothing to record: the GUI agent re-reads the screen every step."""
 
     def decide(self, observation: Observation,
-               percepts: Mapping[str, Percept] | None = None) -> Decision:
+               percepts: Mapping[str, Percept] | None = None) -> StepChoice:
         """Choose the next action from the screenshot alone."""
         image = observation.image
         seen = (percepts or {}).get("screen_elements")
@@ -167,17 +167,17 @@ class GuiAgent:
             decision.summary, self._read_note = self._read_note + decision.summary, ""
         return decision
 
-    def _decide(self, image: np.ndarray, given: str) -> Decision:
+    def _decide(self, image: np.ndarray, given: str) -> StepChoice:
         wait = self._settle(image)
         if wait is not None:
             return wait
         if self._pending:
             action = self._pending.popleft()
-            return Decision(action, f"continue: {action.describe()}")
+            return StepChoice(action, f"continue: {action.describe()}")
         if not self._intents:
             why = "plan finished" if self.plan.intents else \
                 f"the grammar does not understand {self.instruction!r}"
-            return Decision(Action("done"), why)
+            return StepChoice(Action("done"), why)
         intent = self._intents[0]
         parse = self.perceive(image)
         choice = self.choose(intent, parse)
@@ -186,9 +186,9 @@ class GuiAgent:
             self._waits += 1
             if self._waits > self.max_waits:
                 self._intents.clear()
-                return Decision(Action("done"), f"gave up: nothing matches {intent.describe()}",
+                return StepChoice(Action("done"), f"gave up: nothing matches {intent.describe()}",
                                 overlay=overlay)
-            return Decision(Action("wait"), f"nothing matches {intent.describe()} yet; waiting",
+            return StepChoice(Action("wait"), f"nothing matches {intent.describe()} yet; waiting",
                             overlay=overlay)
         self._intents.popleft()
         self._waits = 0
@@ -197,7 +197,7 @@ class GuiAgent:
         if intent.op == "type":
             self._pending.append(Action.type_text(intent.text))
         self._after_click = (image, el.box)
-        return Decision(Action.click(x, y),
+        return StepChoice(Action.click(x, y),
                         f"{intent.describe()} -> {el.describe()} ({choice.reason}, {choice.score:.2f})",
                         point=(x, y), overlay=overlay, target=tuple(float(v) for v in el.box))
 
@@ -217,7 +217,7 @@ class GuiAgent:
             self._parse_cache = (self._parse_cache[0], parse)
         return parse
 
-    def _settle(self, image: np.ndarray) -> Decision | None:
+    def _settle(self, image: np.ndarray) -> StepChoice | None:
         """Wait while the screen is still moving after a click that changed the layout."""
         if self._after_click is not None:
             before, box = self._after_click
@@ -227,7 +227,7 @@ class GuiAgent:
                 changed[_box_slice(box, 4, image.shape)] = False
                 if changed.mean() > LAYOUT_CHANGE:
                     self._settling, self._settle_count = image, 0
-                    return Decision(Action("wait"), "layout changed after the click; waiting for it "
+                    return StepChoice(Action("wait"), "layout changed after the click; waiting for it "
                                                     "to settle")
         if self._settling is not None:
             if self._settling.shape == image.shape and np.array_equal(self._settling, image):
@@ -238,7 +238,7 @@ class GuiAgent:
                 self._settling = None
                 return None
             self._settling = image
-            return Decision(Action("wait"), "screen still changing; waiting")
+            return StepChoice(Action("wait"), "screen still changing; waiting")
         return None
 
     # -- choosing elements -----------------------------------------------------
