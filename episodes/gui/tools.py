@@ -16,6 +16,7 @@ from typing import ClassVar
 
 from lavr.episodes.gui.perception import find_elements
 from lavr.tools.base import Tool, ToolArgs, ToolContext, ToolResult
+from lavr.tools.vocab import pluralise
 
 TOOL_NAME = "screen_elements"
 
@@ -36,7 +37,7 @@ class ScreenElementsTool(Tool):
         parse = find_elements(ctx.image)
         counts = Counter(e.kind for e in parse.elements)
         art = ctx.artifacts.put(parse, prefix="screen")
-        parts = [f"{n} {k}{'s' if n > 1 else ''}" for k, n in sorted(counts.items())]
+        parts = [f"{n} {pluralise(k, n)}" for k, n in sorted(counts.items())]
         banner = "; instruction banner found" if parse.banner is not None else ""
         return ToolResult(summary=(", ".join(parts) or "no elements") + banner,
                           value={"kinds": dict(counts), "banner": parse.banner is not None},
