@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import _scenes, _tool_seconds  # noqa: E402
+from bench import _scenes, _timed_pass  # noqa: E402
 
 
 def main() -> int:
@@ -35,11 +35,8 @@ def main() -> int:
     c0 = time.process_time()
     for _ in range(2):
         agent.context.cache.clear()
-        for img in images:
-            t0 = time.perf_counter()
-            res = agent.run(img, question)
-            e2e += time.perf_counter() - t0
-            tools += _tool_seconds(res)
+        wall, worked = _timed_pass(agent, images, question)
+        e2e, tools = e2e + wall, tools + worked
     cpu = time.process_time() - c0
     n = 2 * args.n
     t0, c0 = time.perf_counter(), time.process_time()
