@@ -20,11 +20,16 @@ SEED = 100041
 QUESTION = "Is the blue square below the green triangle?"
 
 
+def spatial_scene(seed: int, question: str):
+    """The image of generated spatial item ``seed``, checked to ask ``question`` (answer no)."""
+    item, scene = make_item(seed, "spatial")
+    assert item.question == question and item.answer == "no"
+    return scene.image
+
+
 @pytest.fixture(scope="module")
 def scene():
-    item, scene = make_item(SEED, "spatial")
-    assert item.question == QUESTION and item.answer == "no"
-    return scene.image
+    return spatial_scene(SEED, QUESTION)
 
 
 def answer(image, question: str, reply: str) -> str:
@@ -59,7 +64,6 @@ def test_without_a_question_a_refuted_reason_still_flips_the_answer(scene):
     assert fixed.corrected == "Yes, the blue square is above the green triangle."
 
 
-
 #: A generated scene with an orange square apart from a green circle (the square is
 #: not above it).
 APART_SEED = 200029
@@ -68,9 +72,7 @@ APART_QUESTION = "Is the orange square above the green circle?"
 
 @pytest.fixture(scope="module")
 def apart():
-    item, scene = make_item(APART_SEED, "spatial")
-    assert item.question == APART_QUESTION and item.answer == "no"
-    return scene.image
+    return spatial_scene(APART_SEED, APART_QUESTION)
 
 
 @pytest.mark.parametrize("question,want", [
