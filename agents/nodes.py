@@ -16,7 +16,7 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from lavr.agents.state import AgentContext, AgentState, trace_record
+from lavr.agents.state import AgentContext, AgentState, StepJournal, trace_record
 from lavr.core_model import deadline
 from lavr.core_model.config import DEFAULT_MAX_STEPS
 from lavr.core_model.errors import DeadlineError, LavrError, log_recovered
@@ -253,7 +253,8 @@ def _journal_key(step: Step, payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def _journaled(journal: Any, run_id: str, key: str, ctx: AgentContext) -> Evidence | None:
+def _journaled(journal: StepJournal, run_id: str, key: str, ctx: AgentContext
+               ) -> Evidence | None:
     """The journaled evidence of a finished step of ``run_id`` (None: not there, unreadable,
     or the detections it cites are not to be found)."""
     try:
