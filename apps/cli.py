@@ -22,7 +22,9 @@ EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2
-        self.exit(EXIT_INPUT, f"lavr: error: {message} (see 'lavr {self.prog.split()[-1]} -h')\n"
+        # a subcommand's prog is "lavr eval mllm": point at the whole command's help
+        command = " ".join(["lavr", *self.prog.split()[1:]])
+        self.exit(EXIT_INPUT, f"lavr: error: {message} (see '{command} -h')\n"
                   if " " in self.prog else f"lavr: error: {message}\n")
 
 

@@ -202,3 +202,12 @@ def test_models_lists_every_expert(capsys):
     assert {"detect", "ocr"} <= experts
     ocr = next(r for r in rows if r["expert"] == "ocr")
     assert ocr["present"] is True
+
+
+def test_a_nested_subcommand_error_points_at_its_whole_help(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["eval", "mllm", "--icl-select", "bogus"])
+    out, err = capsys.readouterr()
+    assert exited.value.code == 2 and out == ""
+    assert err.strip().count("\n") == 0
+    assert err.strip().endswith("(see 'lavr eval mllm -h')"), err
