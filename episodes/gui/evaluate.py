@@ -23,17 +23,18 @@ SUPPORTED_TASKS = DEVELOPED_TASKS = (
     # structure, exploration and shapes (issue 14): developed on after the first evaluation
     "click-tab-2", "click-tab-2-hard", "login-user-popup", "search-engine", "social-media",
     "email-inbox", "identify-shape", "click-shape",
+    # widget skills (dropdowns, scroll lists, spinners, time fields, autocomplete, menus, trees)
+    "choose-list", "click-scroll-list", "use-spinner", "enter-time", "use-autocomplete",
+    "click-menu", "navigate-tree", "click-collapsible-2",
 )
 #: Tasks of the standard MiniWoB++ set (the tasks CC-Net and Pix2Act report) that are
 #: only evaluated: never used while writing the agent, never rendered for the UI
 #: detector's training data (``scripts/train_ui_detector.py`` holds them out).
 EVALUATION_TASKS = (
     "click-checkboxes-large", "click-checkboxes-soft", "click-checkboxes-transfer",
-    "click-collapsible-2", "enter-text-dynamic",
-    "multi-orderings", "multi-layouts", "choose-list", "click-scroll-list",
-    "enter-time", "use-autocomplete", "find-word", "click-menu", "navigate-tree",
+    "enter-text-dynamic",
+    "multi-orderings", "multi-layouts", "find-word",
     "text-transform", "unicode-test", "simple-arithmetic",
-    "use-spinner",
 )
 #: Developed + evaluation-only tasks.
 STANDARD_TASKS = DEVELOPED_TASKS + EVALUATION_TASKS
