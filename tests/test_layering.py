@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.subproc import python_outside
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ("core_model", "tools", "planners", "agents", "episodes", "apps")
@@ -197,16 +197,7 @@ def loaded_heavy(module: str, tmp_path: Path) -> tuple[subprocess.CompletedProce
         f"importlib.import_module({module!r})\n"
         f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = python_outside(code, cwd=tmp_path)
     heavy = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else []
     return proc, heavy
 

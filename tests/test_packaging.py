@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.subproc import python_outside
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -253,13 +255,8 @@ def test_editable_install_resolves_to_repo(tmp_path: Path) -> None:
         "names = sys.argv[1:]\n"
         "print(json.dumps({n: importlib.util.find_spec(n).origin for n in names}))\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = run(
-        [sys.executable, "-c", code, *(f"lavr.{x}" for x in LAYERS)],
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
+    proc = python_outside(code, *(f"lavr.{x}" for x in LAYERS), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     origins = json.loads(proc.stdout.strip().splitlines()[-1])
     for layer in LAYERS:
         origin = origins[f"lavr.{layer}"]
@@ -271,16 +268,8 @@ def test_editable_install_resolves_to_repo(tmp_path: Path) -> None:
 
 
 def test_editable_install_imports_agents_from_repo(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.run(
-        [sys.executable, "-c", "import lavr.agents, lavr.tools; print(lavr.agents.__file__)"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = python_outside("import lavr.agents, lavr.tools; print(lavr.agents.__file__)",
+                          cwd=tmp_path)
     assert proc.returncode == 0, f"import lavr.agents failed:\n{proc.stderr[-3000:]}"
     path = Path(proc.stdout.strip().splitlines()[-1]).resolve()
     assert path == (ROOT / "agents" / "__init__.py").resolve()

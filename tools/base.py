@@ -416,3 +416,15 @@ class Tool:
 
     def store_detections(self, dets: Detections, ctx: ToolContext) -> str:
         return ctx.artifacts.put(dets, prefix="det")
+
+
+class DerivedTool(Tool):
+    """A tool that computes, in bounded time, on the result of an earlier step (``source``).
+
+    Not cached on its own (its input is) and run in the graph's own thread (no model,
+    no I/O, nothing that can hang). Subclasses reading other steps override ``refs``.
+    """
+
+    refs: ClassVar[tuple[str, ...]] = ("source",)
+    cacheable: ClassVar[bool] = False
+    watched: ClassVar[bool] = False

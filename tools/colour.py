@@ -18,6 +18,7 @@ from pydantic import Field
 from lavr.tools.base import (
     MAX_STEP_ID,
     ArtifactStore,
+    DerivedTool,
     ResultCache,
     Tool,
     ToolArgs,
@@ -218,16 +219,13 @@ def name_detections(image: np.ndarray, dets: Detections, *, cache: ResultCache |
     return names
 
 
-class ColourTool(Tool):
+class ColourTool(DerivedTool):
     """Name the dominant colour of each object found by an earlier step."""
 
     name: ClassVar[str] = TOOL_NAME
     description: ClassVar[str] = (
         "Name the dominant colour (red, orange, yellow, green, cyan, blue, purple, pink, "
         "brown, white, grey, black) of each object found by an earlier step.")
-    refs: ClassVar[tuple[str, ...]] = ("source",)
-    cacheable: ClassVar[bool] = False
-    watched: ClassVar[bool] = False  # bounded work on earlier results: runs in the graph's thread
 
     class Args(ToolArgs):
         source: str = Field(max_length=MAX_STEP_ID)

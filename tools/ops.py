@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from lavr.tools.base import MAX_STEP_ID, Tool, ToolArgs, ToolContext, ToolResult
+from lavr.tools.base import MAX_STEP_ID, DerivedTool, Tool, ToolArgs, ToolContext, ToolResult
 from lavr.tools.detections import Detections
 from lavr.tools.errors import ToolError
 from lavr.tools.pixels import format_box
@@ -285,15 +285,12 @@ class _SourceArgs(ToolArgs):
     source: str = Field(max_length=MAX_STEP_ID, description="step id whose detections to use")
 
 
-class CountTool(Tool):
+class CountTool(DerivedTool):
     """Count the objects of an earlier step."""
 
     name: ClassVar[str] = "count"
     description: ClassVar[str] = "Count the objects found by an earlier step."
     Args: ClassVar[type[ToolArgs]] = _SourceArgs
-    refs: ClassVar[tuple[str, ...]] = ("source",)
-    cacheable: ClassVar[bool] = False
-    watched: ClassVar[bool] = False  # bounded work on earlier results: runs in the graph's thread
 
     def sub_question(self, args: Mapping[str, Any], *, target: str) -> str:
         """``How many circles are there?``"""
@@ -320,7 +317,7 @@ class FilterArgs(_SourceArgs):
     max_area: float | None = Field(None, ge=0, description="pixels")
 
 
-class FilterTool(Tool):
+class FilterTool(DerivedTool):
     """Keep the objects of an earlier step that match a label, colour, text or area range."""
 
     name: ClassVar[str] = "filter"
@@ -328,9 +325,6 @@ class FilterTool(Tool):
         "Keep the objects of an earlier step that match a label, colour, OCR text substring "
         "and/or area range (pixels).")
     Args: ClassVar[type[ToolArgs]] = FilterArgs
-    refs: ClassVar[tuple[str, ...]] = ("source",)
-    cacheable: ClassVar[bool] = False
-    watched: ClassVar[bool] = False  # bounded work on earlier results: runs in the graph's thread
 
     def sub_question(self, args: Mapping[str, Any], *, target: str) -> str:
         """``Which of them are red circles?`` (with the text, when one is asked for)."""
@@ -357,7 +351,7 @@ class SelectArgs(_SourceArgs):
     which: Which
 
 
-class SelectTool(Tool):
+class SelectTool(DerivedTool):
     """Pick one object of an earlier step by size, position or confidence."""
 
     name: ClassVar[str] = "select"
@@ -365,9 +359,6 @@ class SelectTool(Tool):
         "Pick one object of an earlier step: largest, smallest, leftmost, rightmost, topmost, "
         "bottommost or most_confident.")
     Args: ClassVar[type[ToolArgs]] = SelectArgs
-    refs: ClassVar[tuple[str, ...]] = ("source",)
-    cacheable: ClassVar[bool] = False
-    watched: ClassVar[bool] = False  # bounded work on earlier results: runs in the graph's thread
 
     def sub_question(self, args: Mapping[str, Any], *, target: str) -> str:
         """``Which one is the largest?``"""
@@ -388,7 +379,7 @@ class RelationArgs(ToolArgs):
     relation: RelationName
 
 
-class RelationTool(Tool):
+class RelationTool(DerivedTool):
     """Check a spatial relation between the objects of two earlier steps."""
 
     name: ClassVar[str] = "relation"
@@ -397,8 +388,6 @@ class RelationTool(Tool):
         "above, below, inside, overlaps → yes/no), or find the object of a nearest to b.")
     Args: ClassVar[type[ToolArgs]] = RelationArgs
     refs: ClassVar[tuple[str, ...]] = ("a", "b")
-    cacheable: ClassVar[bool] = False
-    watched: ClassVar[bool] = False  # bounded work on earlier results: runs in the graph's thread
 
     def sub_question(self, args: Mapping[str, Any], *, target: str) -> str:
         """``Is the square left of the circle?`` (``target``: ``square/circle``)."""

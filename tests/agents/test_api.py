@@ -24,54 +24,8 @@ from lavr.agents.visual_agent import _iterate_in_thread
 from lavr.core_model.errors import InputError
 from lavr.planners.errors import PlanValidationError
 from lavr.planners.plan import Plan, Step
-from lavr.tools.base import Tool, ToolArgs, ToolContext, ToolResult
-from lavr.tools.detections import Detections
 from lavr.tools.registry import ToolRegistry
-
-
-class FindArgs(ToolArgs):
-    n: int = 2
-
-
-class Find(Tool):
-    name = "find"
-    description = "find n dots"
-    Args = FindArgs
-    calls = 0
-
-    def run(self, args: FindArgs, ctx: ToolContext) -> ToolResult:
-        Find.calls += 1
-        boxes = np.array([[2 + 6 * i, 2, 6 + 6 * i, 6] for i in range(args.n)], float)
-        dets = Detections(boxes, np.full(args.n, 0.9), ["dot"] * args.n)
-        return ToolResult(summary=f"found {args.n} dots", value=args.n,
-                          artifact_id=ctx.artifacts.put(dets), boxes=boxes.tolist())
-
-
-class CountArgs(ToolArgs):
-    source: str
-
-
-class Count(Tool):
-    name = "count"
-    description = "count the detections of a step"
-    Args = CountArgs
-    refs = ("source",)
-    cacheable = False
-
-    def run(self, args: CountArgs, ctx: ToolContext) -> ToolResult:
-        dets = ctx.detections(args.source, tool=self.name)
-        return ToolResult(summary=f"{len(dets)} counted", value=len(dets))
-
-
-class Scripted:
-    name = "scripted"
-
-    def __init__(self, plan: Plan) -> None:
-        self._plan = plan
-
-    def plan(self, question: str) -> Plan:
-        return self._plan.model_copy(update={"question": question})
-
+from tests.fake_tools import Count, Find, ScriptedPlanner
 
 PLAN = Plan(question="q", intent="count", target="dot", answer_step="s2",
             steps=[Step(id="s1", tool="find", args={"n": 2}),
@@ -80,7 +34,7 @@ IMG = np.full((40, 48, 3), 200, np.uint8)
 
 
 def make_agent(**kw) -> VisualAgent:
-    return VisualAgent(planner=Scripted(PLAN), registry=ToolRegistry([Find(), Count()]), **kw)
+    return VisualAgent(planner=ScriptedPlanner(PLAN), registry=ToolRegistry([Find(), Count()]), **kw)
 
 
 def test_stream_yields_typed_events_in_graph_order_then_the_result():

@@ -10,21 +10,15 @@ import numpy as np
 from lavr.agents import VisualAgent
 from lavr.agents.graph import mermaid
 from lavr.planners.plan import Plan, Step
-from lavr.tools.base import Tool, ToolArgs, ToolContext, ToolResult
-from lavr.tools.detections import Detections
-from lavr.tools.errors import ToolError
+from lavr.tools.base import ToolContext, ToolResult
 from lavr.tools.registry import ToolRegistry
+from tests import fake_tools
+from tests.fake_tools import Boom, Count, ScriptedPlanner
 
 
-class FindArgs(ToolArgs):
-    n: int = 2
+class Find(fake_tools.Find):
+    """``fake_tools.Find`` that also tracks how many calls run at once."""
 
-
-class Find(Tool):
-    name = "find"
-    description = "find n boxes"
-    Args = FindArgs
-    calls = 0
     active = 0
     max_active = 0
     lock = threading.Lock()
@@ -32,9 +26,8 @@ class Find(Tool):
     #: loaded machine a fixed sleep may end before the other branch starts).
     barrier: threading.Barrier | None = None
 
-    def run(self, args: FindArgs, ctx: ToolContext) -> ToolResult:
+    def run(self, args: fake_tools.FindArgs, ctx: ToolContext) -> ToolResult:
         with Find.lock:
-            Find.calls += 1
             Find.active += 1
             Find.max_active = max(Find.max_active, Find.active)
         if Find.barrier is not None:
@@ -43,55 +36,15 @@ class Find(Tool):
             time.sleep(0.05)
         with Find.lock:
             Find.active -= 1
-        dets = Detections(np.array([[0, 0, 4, 4]] * args.n, float), np.ones(args.n), ["dot"] * args.n)
-        return ToolResult(summary=f"found {args.n}", value=args.n,
-                          artifact_id=ctx.artifacts.put(dets))
-
-
-class CountArgs(ToolArgs):
-    source: str
-
-
-class CountTool(Tool):
-    name = "count"
-    description = "count"
-    Args = CountArgs
-    refs = ("source",)
-    cacheable = False
-
-    def run(self, args: CountArgs, ctx: ToolContext) -> ToolResult:
-        return ToolResult(summary="count", value=len(ctx.detections(args.source, tool=self.name)))
-
-
-class BoomArgs(ToolArgs):
-    pass
-
-
-class Boom(Tool):
-    name = "boom"
-    description = "always fails"
-    Args = BoomArgs
-
-    def run(self, args: BoomArgs, ctx: ToolContext) -> ToolResult:
-        raise ToolError(self.name, "the expert is unhappy")
-
-
-class Scripted:
-    name = "scripted"
-
-    def __init__(self, plan: Plan) -> None:
-        self._plan = plan
-
-    def plan(self, question: str) -> Plan:
-        return self._plan.model_copy(update={"question": question})
+        return super().run(args, ctx)
 
 
 IMG = np.full((32, 32, 3), 128, np.uint8)
 
 
 def _agent(plan: Plan, **kw) -> VisualAgent:
-    reg = ToolRegistry([Find(), CountTool(), Boom()])
-    return VisualAgent(planner=Scripted(plan), registry=reg, **kw)
+    reg = ToolRegistry([Find(), Count(), Boom()])
+    return VisualAgent(planner=ScriptedPlanner(plan), registry=reg, **kw)
 
 
 def _plan(steps: list[Step], answer: str | None = None) -> Plan:

@@ -18,9 +18,9 @@ from lavr.agents import VisualAgent
 from lavr.core_model.scripted import ScriptedModel
 from lavr.tools.base import Tool, ToolArgs, ToolContext, ToolResult
 from lavr.tools.detections import Detections
-from lavr.tools.errors import ToolError
 from lavr.tools.registry import ToolRegistry
 from lavr.tools.vqa import VqaTool
+from tests.fake_tools import Boom, Count
 
 IMG = np.full((60, 80, 3), 120, np.uint8)
 
@@ -43,33 +43,8 @@ class FakeDetect(Tool):
                           artifact_id=ctx.artifacts.put(dets), boxes=dets.xyxy.tolist())
 
 
-class SourceArgs(ToolArgs):
-    source: str
-
-
-class FakeCount(Tool):
-    name = "count"
-    description = "count the objects of an earlier step"
-    Args = SourceArgs
-    refs = ("source",)
-    cacheable = False
-
-    def run(self, args: SourceArgs, ctx: ToolContext) -> ToolResult:
-        n = len(ctx.detections(args.source, tool=self.name))
-        return ToolResult(summary=f"count: {n}", value=n)
-
-
-class Boom(Tool):
-    name = "boom"
-    description = "an expert that always fails"
-    Args = ToolArgs
-
-    def run(self, args: ToolArgs, ctx: ToolContext) -> ToolResult:
-        raise ToolError(self.name, "the expert is unhappy")
-
-
 def registry(*extra: Tool) -> ToolRegistry:
-    return ToolRegistry([FakeDetect(), FakeCount(), Boom(), *extra])
+    return ToolRegistry([FakeDetect(), Count(), Boom(), *extra])
 
 
 def plan_json(*steps: tuple[str, dict[str, Any]], intent: str = "count",
@@ -133,7 +108,7 @@ def test_decider_adds_steps_over_rounds_then_stops():
     decide = [r["summary"] for r in nodes(res, "decide") if "attempt" not in r["summary"]]
     assert decide == ["more: scripted: need a count", "stop: scripted: counted"]
     second = model.requests_for("decide")[1].text
-    assert 's2 count(source=s1): "count: 2"' in second  # the new evidence was shown
+    assert 's2 count(source=s1): "2 counted"' in second  # the new evidence was shown
 
 
 def test_budget_always_holds_however_much_the_model_wants():

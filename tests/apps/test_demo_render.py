@@ -8,35 +8,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 from lavr.agents import AgentResult, StepEvent, VisualAgent
 from lavr.apps import demo_render as render
 from lavr.planners.plan import Plan, Step
-from lavr.tools.base import Tool, ToolArgs, ToolContext, ToolResult
 from lavr.tools.detections import Detections
-from lavr.tools.errors import ToolError
 from lavr.tools.registry import ToolRegistry
-
-
-class FindArgs(ToolArgs):
-    n: int = 2
-
-
-class Find(Tool):
-    name = "find"
-    description = "find n dots"
-    Args = FindArgs
-
-    def run(self, args: FindArgs, ctx: ToolContext) -> ToolResult:
-        boxes = np.array([[2 + 6 * i, 2, 6 + 6 * i, 6] for i in range(args.n)], float)
-        dets = Detections(boxes, np.full(args.n, 0.8), ["dot"] * args.n)
-        return ToolResult(summary=f"found {args.n} dots", value=args.n,
-                          artifact_id=ctx.artifacts.put(dets))
-
-
-class Boom(Tool):
-    name = "boom"
-    description = "always fails"
-    Args = ToolArgs
-
-    def run(self, args: ToolArgs, ctx: ToolContext) -> ToolResult:
-        raise ToolError(self.name, "the expert is unhappy")
+from tests.fake_tools import Boom, Find
 
 
 class Scripted:

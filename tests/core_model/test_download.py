@@ -4,11 +4,9 @@ weights URL) with a progress bar, checked, atomically kept and reused; offline f
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -19,41 +17,25 @@ from lavr.core_model.errors import UnsafeCheckpointError, WeightsNotFoundError
 from lavr.tools import detect
 from lavr.tools.base import ExpertPool
 from lavr.tools.errors import ExpertUnavailableError
+from tests.local_http import LocalGetServer
 from tests.security.payloads import evil_checkpoint
 
 
-class FileServer:
+class FileServer(LocalGetServer):
     """Serves files from a folder on 127.0.0.1; records requested paths."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.requests: list[str] = []
         self.truncate_to: int | None = None  # send fewer bytes than Content-Length
-        outer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server API
-                outer.requests.append(self.path)
-                path = outer.root / self.path.lstrip("/")
-                if not path.is_file():
-                    self.send_error(404)
-                    return
-                data = path.read_bytes()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data[:outer.truncate_to] if outer.truncate_to else data)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def get(self, handler: BaseHTTPRequestHandler) -> None:
+        path = self.root / handler.path.lstrip("/")
+        if not path.is_file():
+            handler.send_error(404)
+            return
+        data = path.read_bytes()
+        self.send(handler, data[:self.truncate_to] if self.truncate_to else data, length=len(data))
 
 
 @pytest.fixture

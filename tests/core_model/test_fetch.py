@@ -5,8 +5,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from lavr.apps.cli import main
 from lavr.core_model.errors import ImageError
 from lavr.core_model.fetch import fetch_url
 from lavr.core_model.images import load_image
+from tests.local_http import LocalGetServer
 
 
 def _png() -> bytes:
@@ -24,45 +24,29 @@ def _png() -> bytes:
     return buf.getvalue()
 
 
-class ImageServer:
+class ImageServer(LocalGetServer):
     """Serves /img.png, /big, /moved (302), /stall (headers, then nothing); records requests."""
 
     def __init__(self) -> None:
-        self.requests: list[str] = []
         self.release = threading.Event()
-        outer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server API
-                outer.requests.append(self.path)
-                if self.path == "/moved":
-                    self.send_response(302)
-                    self.send_header("Location", "http://169.254.169.254/latest/meta-data")
-                    self.end_headers()
-                    return
-                body = {"/img.png": _png(), "/big": b"x" * 50_000}.get(self.path)
-                if self.path == "/stall":
-                    self.send_response(200)
-                    self.send_header("Content-Length", "1000")
-                    self.end_headers()
-                    self.wfile.write(b"x")
-                    self.wfile.flush()
-                    outer.release.wait(10)  # until the test ends (never a sleep)
-                    return
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+    def get(self, handler: BaseHTTPRequestHandler) -> None:
+        if handler.path == "/moved":
+            handler.send_response(302)
+            handler.send_header("Location", "http://169.254.169.254/latest/meta-data")
+            handler.end_headers()
+            return
+        if handler.path == "/stall":
+            self.send(handler, b"x", length=1000)
+            handler.wfile.flush()
+            self.release.wait(10)  # until the test ends (never a sleep)
+            return
+        body = {"/img.png": _png(), "/big": b"x" * 50_000}.get(handler.path)
+        if body is None:
+            handler.send_error(404)
+            return
+        self.send(handler, body)
 
 
 @pytest.fixture
@@ -70,8 +54,7 @@ def server() -> Iterator[ImageServer]:
     srv = ImageServer()
     yield srv
     srv.release.set()
-    srv.httpd.shutdown()
-    srv.httpd.server_close()
+    srv.close()
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:{port}/img.png", "http://localhost:{port}/x",

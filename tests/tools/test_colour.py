@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from lavr.core_model.images import image_hash
-from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache, ToolContext, ToolResult
+from lavr.tools.base import ResultCache
 from lavr.tools.colour import COLOUR_NAMES, ColourTool, dominant_colour, name_colour
 from lavr.tools.detections import Detections
 from lavr.tools.errors import ToolError
+from tests.fake_tools import tool_context
 
 #: Pure synthetic colours that must be named right under ±15 per-channel jitter.
 PURE = {
@@ -125,17 +125,11 @@ def test_dominant_colour_errors() -> None:
 
 
 # -- the tool ---------------------------------------------------------------------
-def make_ctx(image: np.ndarray, **steps: Detections) -> ToolContext:
-    ctx = ToolContext(image=image, image_hash=image_hash(image), artifacts=ArtifactStore(),
-                      experts=ExpertPool())
-    for step, dets in steps.items():
-        ctx.outputs[step] = ToolResult(summary="", artifact_id=ctx.artifacts.put(dets))
-    return ctx
 
 
 def test_colour_tool_names_each_detection() -> None:
     dets = Detections([[20, 20, 121, 121], [160, 40, 261, 141]], [0.9, 0.8], ["circle", "square"])
-    ctx = make_ctx(scene(), s1=dets)
+    ctx = tool_context(scene(), s1=dets)
     tool = ColourTool()
     args = tool.Args(source="s1")
     assert tool.dependencies(args) == ["s1"]
@@ -153,12 +147,12 @@ def test_colour_tool_uses_masks() -> None:
     mask = np.zeros((1, 200, 300), bool)
     mask[0, 60:120, 180:240] = True  # inside the blue square, though the box says otherwise
     dets = Detections([[0, 0, 150, 150]], [0.9], ["thing"], mask=mask)
-    res = ColourTool().run(ColourTool.Args(source="s1"), make_ctx(image, s1=dets))
+    res = ColourTool().run(ColourTool.Args(source="s1"), tool_context(image, s1=dets))
     assert res.value == ["blue"]
 
 
 def test_colour_tool_on_empty_detections() -> None:
-    res = ColourTool().run(ColourTool.Args(source="s1"), make_ctx(scene(), s1=Detections.empty()))
+    res = ColourTool().run(ColourTool.Args(source="s1"), tool_context(scene(), s1=Detections.empty()))
     assert res.value == []
     assert "no objects" in res.summary
 
@@ -166,7 +160,7 @@ def test_colour_tool_on_empty_detections() -> None:
 def test_colour_tool_with_mismatched_masks_is_a_tool_error() -> None:
     dets = Detections([[0, 0, 5, 5]], [0.9], ["thing"], mask=np.ones((1, 10, 10), bool))
     with pytest.raises(ToolError, match="mask is"):
-        ColourTool().run(ColourTool.Args(source="s1"), make_ctx(scene(), s1=dets))
+        ColourTool().run(ColourTool.Args(source="s1"), tool_context(scene(), s1=dets))
 
 
 def test_colour_names_are_reused_through_the_result_cache(monkeypatch) -> None:
@@ -179,7 +173,7 @@ def test_colour_names_are_reused_through_the_result_cache(monkeypatch) -> None:
     real = colour.dominant_colour
     monkeypatch.setattr(colour, "dominant_colour",
                         lambda *a, **k: calls.append(a[1]) or real(*a, **k))
-    ctx = make_ctx(image, s1=dets)
+    ctx = tool_context(image, s1=dets)
     ctx.cache = ResultCache()
     first = ColourTool().run(ColourTool.Args(source="s1"), ctx)
     assert first.value == ["red", "blue"] and len(calls) == 2

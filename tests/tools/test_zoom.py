@@ -7,12 +7,11 @@ import pytest
 from PIL import Image
 from pydantic import ValidationError
 
-from lavr.core_model.images import image_hash
-from lavr.tools.base import ArtifactStore, ExpertPool, ToolContext, ToolResult
 from lavr.tools.detections import Detections
 from lavr.tools.errors import ToolError
 from lavr.tools.registry import ToolRegistry
 from lavr.tools.zoom import MARGIN, MAX_OUTPUT_SIDE, TOOLS, CropTool, ZoomTool, crop, tiles
+from tests.fake_tools import tool_context
 
 
 def gradient(h: int = 120, w: int = 200) -> np.ndarray:
@@ -21,17 +20,9 @@ def gradient(h: int = 120, w: int = 200) -> np.ndarray:
     return np.stack([xx % 256, yy % 256, (xx + yy) % 256], axis=-1).astype(np.uint8)
 
 
-def make_ctx(image: np.ndarray, **steps: Detections) -> ToolContext:
-    ctx = ToolContext(image=image, image_hash=image_hash(image), artifacts=ArtifactStore(),
-                      experts=ExpertPool())
-    for step, dets in steps.items():
-        ctx.outputs[step] = ToolResult(summary="", artifact_id=ctx.artifacts.put(dets))
-    return ctx
-
-
 def test_crop_tool_cuts_the_box_exactly() -> None:
     image = gradient()
-    ctx = make_ctx(image)
+    ctx = tool_context(image)
     res = CropTool().run(CropTool.Args(box=[10, 20, 50, 60]), ctx)
     assert res.value == {"box": [10, 20, 50, 60], "width": 40, "height": 40}
     assert res.artifact_id.startswith("img_")
@@ -41,7 +32,7 @@ def test_crop_tool_cuts_the_box_exactly() -> None:
 
 def test_zoom_tool_upsamples_with_lanczos() -> None:
     image = gradient()
-    ctx = make_ctx(image)
+    ctx = tool_context(image)
     res = ZoomTool().run(ZoomTool.Args(box=[10, 20, 50, 40], scale=3), ctx)
     assert res.value == {"box": [10, 20, 50, 40], "width": 120, "height": 60}
     expected = np.asarray(Image.fromarray(image[20:40, 10:50]).resize((120, 60), Image.LANCZOS))
@@ -50,13 +41,13 @@ def test_zoom_tool_upsamples_with_lanczos() -> None:
 
 
 def test_fractional_boxes_round_outwards_and_clip() -> None:
-    res = CropTool().run(CropTool.Args(box=[-5.5, 10.2, 30.1, 500]), make_ctx(gradient()))
+    res = CropTool().run(CropTool.Args(box=[-5.5, 10.2, 30.1, 500]), tool_context(gradient()))
     assert res.value["box"] == [0, 10, 31, 120]
 
 
 def test_zoom_on_a_detection_adds_a_margin() -> None:
     dets = Detections([[0, 0, 10, 10], [100, 40, 140, 80]], [0.9, 0.8], ["dot", "sign"])
-    ctx = make_ctx(gradient(), s1=dets)
+    ctx = tool_context(gradient(), s1=dets)
     args = ZoomTool.Args(source="s1", index=1, scale=2)
     assert ZoomTool().dependencies(args) == ["s1"]
     res = ZoomTool().run(args, ctx)
@@ -77,7 +68,7 @@ def test_scale_is_capped_for_big_crops() -> None:
 
 def test_zoom_errors() -> None:
     dets = Detections([[0, 0, 10, 10]], [0.9], ["dot"])
-    ctx = make_ctx(gradient(), s1=dets, s2=Detections.empty())
+    ctx = tool_context(gradient(), s1=dets, s2=Detections.empty())
     with pytest.raises(ToolError, match=r"index 3 is out of range: step 's1' has 1 objects \(0..0\)"):
         ZoomTool().run(ZoomTool.Args(source="s1", index=3), ctx)
     with pytest.raises(ToolError, match="step 's2' has no objects to zoom"):
