@@ -12,6 +12,7 @@ instruction.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
@@ -22,12 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from lavr.episodes.gui.instruction import GuiPlan, Intent, parse_instruction
+from lavr.episodes.gui import shapes, skills
+from lavr.episodes.gui.instruction import ANY_KIND, GuiPlan, Intent, parse_instruction
 from lavr.episodes.gui.perception import (
     ScreenElement,
     ScreenParse,
     TextReader,
     find_elements,
+    normalise_text,
     read_instruction,
     read_texts,
     text_similarity,
@@ -46,6 +49,8 @@ SEMANTIC_THRESHOLD = 0.6
 SEMANTIC_MARGIN = 0.08
 #: Changed pixels outside the clicked element (fraction of the screen) that mean "layout moved".
 LAYOUT_CHANGE = 0.004
+#: A text match this good needs no search behind tabs first.
+STRONG_MATCH = 0.8
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,13 @@ class GuiAgent:
         self._after_click: tuple[np.ndarray, tuple[int, int, int, int]] | None = None
         self._settling: np.ndarray | None = None
         self._settle_count = 0
+        self._reset_skills()
+
+    def _reset_skills(self) -> None:
+        self._explored: set[tuple[int, int]] = set()  # tabs opened while searching
+        self._first_parse: ScreenParse | None = None  # the screen before any action
+        self._check_dialog = False  # the layout moved: a dialog may have appeared
+        self._last_intent: Intent | None = None  # the intent the pending actions belong to
 
     def warm_up(self) -> None:
         """Load the perception experts now (OCR, MiniLM), so no timed episode pays for loading."""
@@ -130,6 +142,7 @@ class GuiAgent:
         self._after_click = None
         self._settling = None
         self._settle_count = 0
+        self._reset_skills()
 
     def _make_plan(self, instruction: str, *, source: str) -> None:
         self.instruction = instruction
@@ -171,6 +184,13 @@ class GuiAgent:
         wait = self._settle(image)
         if wait is not None:
             return wait
+        if self._first_parse is None:
+            self._first_parse = self.perceive(image)
+        if self._check_dialog:
+            self._check_dialog = False
+            dismiss = self._dismiss_dialog(image)
+            if dismiss is not None:
+                return dismiss
         if self._pending:
             action = self._pending.popleft()
             return StepChoice(action, f"continue: {action.describe()}")
@@ -182,6 +202,17 @@ class GuiAgent:
         parse = self.perceive(image)
         choice = self.choose(intent, parse)
         overlay = parse.to_detections()
+        if choice is None and intent.index is not None and intent.index >= 0 and \
+                not intent.target and "link" in intent.kinds:
+            paged = self._next_page(intent, parse, image)
+            if paged is not None:
+                paged.overlay = overlay
+                return paged
+        if intent.target and (choice is None or choice.score < STRONG_MATCH):
+            explore = self._explore_tabs(parse, choice, image)
+            if explore is not None:
+                explore.overlay = overlay
+                return explore
         if choice is None:
             self._waits += 1
             if self._waits > self.max_waits:
@@ -192,6 +223,8 @@ class GuiAgent:
                             overlay=overlay)
         self._intents.popleft()
         self._waits = 0
+        self._explored.clear()
+        self._last_intent = intent
         el = choice.element
         x, y = el.click_point
         if intent.op == "type":
@@ -227,6 +260,7 @@ class GuiAgent:
                 changed[_box_slice(box, 4, image.shape)] = False
                 if changed.mean() > LAYOUT_CHANGE:
                     self._settling, self._settle_count = image, 0
+                    self._check_dialog = True
                     return StepChoice(Action("wait"), "layout changed after the click; waiting for it "
                                                     "to settle")
         if self._settling is not None:
@@ -252,7 +286,13 @@ class GuiAgent:
         Returns:
             The best element with its score, or None when nothing qualifies.
         """
+        if intent.figure is not None or intent.describes:
+            return self._choose_figure(intent, parse)
         cands = parse.of_kind(*intent.kinds)
+        if "link" in intent.kinds and not intent.target and intent.index is not None:
+            parse = self._read(parse, ("link",))  # page numbers and arrows are not items
+            pager = skills.pager_links(parse.of_kind("link"))
+            cands = [e for e in parse.of_kind(*intent.kinds) if e not in pager]
         if intent.require_icon is True:
             cands = [c for c in cands if c.icon == intent.icon]
         elif intent.require_icon is False:
@@ -276,6 +316,15 @@ class GuiAgent:
             score, best = max(scored, key=lambda t: t[0])
             if score >= self.match_threshold:
                 return Choice(best, score, f'text "{best.text}"' if best.text else f"icon {best.icon}")
+            widgets = [c for c in cands if c.kind != "text"]
+            meant = self._semantic(intent.target, widgets) if widgets else None
+            if meant is not None:
+                return meant
+            buttons = [c for c in cands if c.kind == "button" and c.text]
+            if len(buttons) == 1 and intent.index is None and intent.op == "click" and \
+                    not skills.tab_bar(parse.elements):
+                return Choice(buttons[0], score, "the only button: it does what the page offers "
+                                                 f"(best text match only {score:.2f})")
             meant = self._semantic(intent.target, cands)
             if meant is not None:
                 return meant
@@ -349,3 +398,110 @@ class GuiAgent:
             return {}
         reads = self.text_reader.read(parse.image, [t.text_boxes[0] for t in near.values()])
         return {box: text for box, (text, _) in zip(near, reads, strict=True)}
+
+    # -- structure and exploration skills ----------------------------------------
+    def _explore_tabs(self, parse: ScreenParse, choice: Choice | None,
+                      image: np.ndarray) -> StepChoice | None:
+        """Open the next unopened tab when the target is not (clearly) on this one."""
+        tabs = skills.tab_bar(parse.elements)
+        if not tabs or (choice is not None and choice.element in tabs):
+            return None
+        if not self._explored:
+            active = skills.active_tab(tabs)
+            if active is not None:
+                self._explored.add(_key(active))
+        todo = [t for t in tabs if _key(t) not in self._explored]
+        if not todo:
+            return None
+        tab = todo[0]
+        self._explored.add(_key(tab))
+        self._after_click = (image, tab.box)
+        x, y = tab.click_point
+        seen = "nothing matches" if choice is None else \
+            f"best match only {choice.score:.2f} ({choice.element.describe()})"
+        return StepChoice(Action.click(x, y), f"{seen}: open tab {len(self._explored)} of "
+                          f"{len(tabs)} to look behind it -> {tab.describe()}", point=(x, y),
+                          target=tuple(float(v) for v in tab.box))
+
+    def _dismiss_dialog(self, image: np.ndarray) -> StepChoice | None:
+        """Dismiss a dialog that appeared after an action and that the plan does not ask for;
+        the interrupted intent is carried out again afterwards."""
+        first = self._first_parse
+        parse = self._read(self.perceive(image), ("button",))
+        if first is None or first.image is parse.image:
+            return None
+        first = read_texts(first, self.text_reader, kinds=("button",))
+        self._first_parse = first
+        known = {normalise_text(b.text, fold=False) for b in first.of_kind("button")}
+        wanted = {normalise_text(i.target, fold=False) for i in self._intents if i.target}
+        button = skills.dismiss_button(parse.of_kind("button"), known=known, wanted=wanted)
+        if button is None:
+            return None
+        redo = ""
+        if self._pending and self._last_intent is not None:
+            self._pending.clear()
+            self._intents.appendleft(self._last_intent)
+            redo = f"; then again: {self._last_intent.describe()}"
+        self._after_click = (image, button.box)
+        x, y = button.click_point
+        return StepChoice(Action.click(x, y), f"a dialog appeared: dismiss it with "
+                          f"{button.describe()}{redo}", point=(x, y),
+                          overlay=parse.to_detections(), target=tuple(float(v) for v in button.box))
+
+    def _next_page(self, intent: Intent, parse: ScreenParse, image: np.ndarray) -> StepChoice | None:
+        """The n-th item is past this page: open the next page and count on from there."""
+        parse = self._read(parse, ("link",))
+        links = parse.of_kind("link")
+        pager = skills.pager_links(links)
+        items = [e for e in links if e not in pager]
+        nxt = skills.pager_next(pager)
+        if nxt is None or not items or intent.index is None:
+            return None
+        self._intents[0] = dataclasses.replace(intent, index=intent.index - len(items))
+        self._after_click = (image, nxt.box)
+        x, y = nxt.click_point
+        return StepChoice(Action.click(x, y), f"{intent.describe()}: {len(items)} items on this "
+                          f"page; next page -> {nxt.describe()}", point=(x, y),
+                          target=tuple(float(v) for v in nxt.box))
+
+    def figures(self, parse: ScreenParse) -> list[shapes.Figure]:
+        """Figures (shapes, symbols) outside the labelled widgets and below the banner."""
+        exclude = [e.box for e in parse.elements if e.kind in ("button", "input") and e.text_boxes]
+        top = parse.banner[3] if parse.banner is not None else 0
+        return shapes.find_figures(parse.image, exclude=exclude, top=top)
+
+    def _choose_figure(self, intent: Intent, parse: ScreenParse) -> Choice | None:
+        figs = self.figures(parse)
+        if intent.describes:
+            if not figs:
+                return None
+            fig = max(figs, key=lambda f: f.extent)
+            parse = self._read(parse, intent.kinds)
+            cands = [c for c in parse.of_kind(*intent.kinds) if c.text]
+            if not cands:
+                return None
+            scored = [(max(text_similarity(c.text, n) for n in fig.names()), c) for c in cands]
+            score, best = max(scored, key=lambda t: t[0])
+            if score >= self.match_threshold:
+                return Choice(best, score, f'"{best.text}" names the {fig.describe()}')
+            meant = self._semantic(fig.names()[0], cands)
+            if meant is not None:
+                return Choice(meant.element, meant.score, f"{meant.reason} names the "
+                                                          f"{fig.describe()}")
+            return None
+        assert intent.figure is not None
+        size, colour, what = intent.figure
+        fits = [f for f in figs if shapes.matches(f, size, colour, what)]
+        if not fits and len(what) == 1:  # maybe plain text after all
+            return self.choose(Intent("click", target=what, kinds=ANY_KIND), parse)
+        if not fits:
+            return None
+        fig = fits[0]
+        el = ScreenElement("text", fig.box, text=fig.describe(), anchor=fig.point)
+        return Choice(el, 1.0 if len(fits) == 1 else 0.9,
+                      f"figure {fig.describe()} ({len(fits)} fit)")
+
+
+def _key(el: ScreenElement) -> tuple[int, int]:
+    x, y = el.center
+    return int(x) // 4, int(y) // 4

@@ -57,6 +57,8 @@ KIND_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("buttons", ("button",)), ("button", ("button",)), ("tabs", ("button",)),
     ("tab", ("button",)), ("links", ("link",)), ("link", ("link",)),
     ("sections", ("button",)), ("section", ("button",)), ("header", ("button",)),
+    ("search results", ("link",)), ("search result", ("link",)), ("results", ("link",)),
+    ("result", ("link",)),
     ("widget", ()), ("element", ()), ("item", ()),
 )
 #: Kind words that are also a kind's *name* when quoted (``a "textarea" widget``), with
@@ -71,6 +73,21 @@ NAMED_KINDS: dict[str, tuple[tuple[str, ...], str, bool | None]] = {
 ANY_KIND = ("button", "link", "checkbox", "radio", "input", "text")
 #: Kinds "select X" prefers (X is usually an option).
 SELECT_KINDS = ("checkbox", "radio", "button", "link", "text")
+#: Words that name a figure drawn on the page (not text, not a widget), and what
+#: :mod:`lavr.episodes.gui.shapes` calls it; ``item``/``shape``/``figure`` = any figure.
+FIGURE_WORDS = {"circle": "circle", "circles": "circle", "disc": "circle", "dot": "circle",
+                "rectangle": "rectangle", "rectangles": "rectangle", "square": "rectangle",
+                "squares": "rectangle", "box": "rectangle", "triangle": "triangle",
+                "triangles": "triangle", "letter": "letter", "letters": "letter",
+                "digit": "digit", "digits": "digit", "number": "digit", "numbers": "digit",
+                "item": "", "items": "", "shape": "", "shapes": "", "figure": "",
+                "object": "", "symbol": ""}
+#: Size words of a figure description.
+SIZE_WORDS = frozenset({"large", "big", "small", "little", "tiny", "huge"})
+#: Colour words of a figure description (the shapes module maps them to colour names).
+COLOUR_WORDS = frozenset({"red", "green", "blue", "yellow", "black", "white", "grey", "gray",
+                          "orange", "purple", "pink", "brown", "cyan", "aqua", "magenta",
+                          "violet", "lime", "navy", "teal", "fuchsia"})
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
             "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "last": -1}
 #: Words that carry no target meaning in an object phrase.
@@ -101,6 +118,12 @@ class Intent:
             or a required icon for ``require_icon``.
         require_icon: Only elements with (``True``) or without (``False``) an
             ``icon`` qualify; None: no constraint.
+        figure: ``(size, colour, what)`` of a figure drawn on the page to click
+            (``kinds == ("figure",)``): ``what`` is a class of
+            :data:`FIGURE_WORDS` (``""`` any), or one character (a letter or digit
+            drawn as a figure); size and colour words may be ``""``.
+        describes: Click the element whose text names what the figure on the
+            page is (``"the button that best describes the figure"``).
     """
 
     op: str
@@ -110,6 +133,8 @@ class Intent:
     text: str = ""
     icon: str = ""
     require_icon: bool | None = None
+    figure: tuple[str, str, str] | None = None
+    describes: str = ""
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -121,6 +146,10 @@ class Intent:
             "the last" if self.index == -1 else
             f"#{self.index + 1}" if self.index is not None else "the only one")
         kinds = "/".join(self.kinds) or "element"
+        if self.figure is not None:
+            return "click figure " + (" ".join(w for w in self.figure if w) or "(any)")
+        if self.describes:
+            return f"click the {kinds} naming the {self.describes}"
         if self.op == "type":
             return f'type "{self.text}" into {kinds} {what}'
         return f"click {kinds} {what}"
@@ -156,6 +185,7 @@ def clean_instruction(text: str) -> str:
     text = re.sub(r"[:;]$", ".", text)  # OCR reads a final '.' as ':'
     text = re.sub(r"\b[IlL|](st|nd|rd|th)\b", r"1\1", text)  # "Ist" -> "1st"
     text = re.sub(r"#\s*[IlL|](?=\W|$)", "#1", text)  # "#L" -> "#1"
+    text = re.sub(r"\b[Zz]th\b", "7th", text)  # a 7 read as Z ("2" would be "2nd")
     return text
 
 
@@ -249,6 +279,15 @@ def _click_intents(verb: str, obj: str, clause: str) -> list[Intent]:
     by = re.search(r"\bby (?:clicking|pressing|selecting|tapping)(?: on)? (.+)$", obj)
     if by:  # "close the dialog by clicking the x": the means is the action
         return _click_intents("click", by[1], by[1])
+    described = re.search(r"\b(?:that|which)\s+(?:best\s+)?(?:describes?|names?|matches|"
+                          r"identifies)\s+(?:the\s+)?(figure|shape|image|picture|symbol|"
+                          r"drawing|icon)\b", obj, flags=re.IGNORECASE)
+    if described:  # "the button that best describes the figure below"
+        kinds = _phrase(obj[:described.start()]).kinds or ("button",)
+        return [Intent("click", kinds=kinds, describes=described[1].lower())]
+    figure = _figure_phrase(obj)
+    if figure is not None:
+        return [Intent("click", kinds=("figure",), figure=figure)]
     ph = _phrase(obj)
     if ph.quoted and ph.kind_named in ("widget", "element", "item") and \
             ph.quoted[0].lower() in NAMED_KINDS:
@@ -284,6 +323,41 @@ def _click_intents(verb: str, obj: str, clause: str) -> list[Intent]:
         icon = "close" if t.strip().lower() in ("x", "close", "\u00d7") else ""
         out.append(Intent("click", target=t, kinds=kinds, index=index, icon=icon))
     return out
+
+
+def _figure_phrase(obj: str) -> tuple[str, str, str] | None:
+    """``(size, colour, what)`` when an object phrase describes a figure, not text or a widget.
+
+    ``a large red circle``, ``a small item``, ``a blue letter``, ``a digit``, ``a 7``,
+    ``a green k``: optional size and colour words, then a figure word of
+    :data:`FIGURE_WORDS` or one unquoted character. Anything else (quotes, more
+    words, a widget's kind word) is None.
+    """
+    if '"' in obj:
+        return None
+    words = re.findall(r"[^\s,.;:!?]+", obj)
+    words = [w for w in words if w.lower() not in ("a", "an", "the", "on", "one", "any")]
+    if not words:
+        return None
+    size = colour = ""
+    head = words[-1]
+    for w in words[:-1]:
+        lw = w.lower()
+        if lw in SIZE_WORDS and not size:
+            size = "large" if lw in ("large", "big", "huge") else "small"
+        elif lw in COLOUR_WORDS and not colour:
+            colour = lw
+        else:
+            return None
+    low = head.lower()
+    if low in FIGURE_WORDS:
+        what = FIGURE_WORDS[low]
+        if not (size or colour or what):
+            return None  # "click the item": nothing says which figure
+        return size, colour, what
+    if len(head) == 1 and head.isalnum() and (size or colour or len(words) == 1):
+        return size, colour, head
+    return None
 
 
 def _type_intents(obj: str, start_index: int) -> list[Intent]:
@@ -332,10 +406,18 @@ def parse_instruction(instruction: str) -> GuiPlan:
     typed = 0
     for clause in split_clauses(text):
         m = re.match(r"(?:please\s+)?(\w+)\b\s*(.*)$", clause, flags=re.IGNORECASE)
-        if not m or m[1].lower() not in VERBS:
+        if not m or m[1].lower() not in VERBS | {"use", "using"}:
             logger.debug("clause %r has no verb I know", clause)
             continue
         verb, obj = m[1].lower(), m[2].strip()
+        use = re.match(r"(?:the\s+)?(.+?)\s+to\s+(\w+)\b\s*(.*)$", obj, flags=re.IGNORECASE) \
+            if verb in ("use", "using") else None
+        if use and use[2].lower() in VERBS:  # "use the textbox to enter X": the verb that follows
+            verb, obj = use[2].lower(), use[3].strip()
+            if verb in TYPE_VERBS and not re.search(r"\b(?:into|in)\b", _QUOTE.sub("", obj)):
+                obj = f"{obj} into the {use[1]}"
+        elif m[1].lower() not in VERBS:
+            continue
         understood = True
         if verb in TYPE_VERBS and '"' in obj:
             new = _type_intents(obj, typed)

@@ -1,0 +1,372 @@
+"""Figures drawn on a page — shapes and single symbols that are not widgets — from pixels.
+
+:func:`find_figures` cuts the part of a screenshot below the instruction banner
+and outside the widgets into blobs of ink that differs from the page
+background (8-connected; a dot above a stem, as in ``i`` and ``j``, joins its
+glyph) and names each one:
+
+* by **geometry**: the blob's mask against the ideal filled shapes of its own
+  bounding box — a rectangle (all filled), an ellipse (a circle when the box
+  is square), a triangle pointing up, down, left or right; the best
+  intersection-over-union above :data:`SHAPE_IOU` names the shape;
+* otherwise it is a **glyph**, identified by matching its ink against the
+  characters ``0-9 a-z A-Z`` rendered in the system's sans-serif font (DejaVu
+  Sans, what Chromium draws web text with), each scaled to the glyph's box,
+  with the aspect ratio as a second cue; a digit makes a ``digit`` figure,
+  anything else a ``letter``.
+
+The colour is :func:`lavr.tools.colour.name_colour` of the blob's most
+saturated pixels; the size class (``large``/``small``) splits the figures of
+one screen at the widest gap of their sizes when the largest is at least
+1.4 times the smallest. Nothing here knows a page: the input is pixels.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from lavr.tools.colour import name_colour
+
+logger = logging.getLogger(__name__)
+
+Box = tuple[int, int, int, int]
+
+#: A pixel is ink when a channel differs from the background by more than this.
+INK_DIFF = 60
+#: Smallest intersection-over-union with an ideal shape that names the shape.
+SHAPE_IOU = 0.82
+#: Characters a glyph is matched against.
+GLYPHS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#: Figure classes.
+SHAPES = ("circle", "rectangle", "triangle")
+#: What a class is called in words (for choosing the button that names it).
+CLASS_NAMES = {"circle": ("circle", "disc", "round"), "rectangle": ("rectangle", "square"),
+               "triangle": ("triangle",), "digit": ("number", "digit", "numeral"),
+               "letter": ("letter", "character", "alphabet")}
+#: Colour words an instruction may use -> the :func:`name_colour` names that satisfy them.
+COLOUR_SYNONYMS = {"aqua": ("cyan",), "cyan": ("cyan",), "teal": ("cyan", "green"),
+                   "magenta": ("pink", "purple"), "fuchsia": ("pink", "purple"),
+                   "violet": ("purple", "pink"), "purple": ("purple", "pink"),
+                   "pink": ("pink", "purple"), "lime": ("green",), "navy": ("blue",),
+                   "gray": ("grey",), "black": ("black", "grey")}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure on the screen.
+
+    Attributes:
+        box: ``(x1, y1, x2, y2)`` pixels, exclusive ends.
+        shape: ``circle``, ``rectangle``, ``triangle`` or ``glyph``.
+        char: The character a glyph looks most like (``""`` for shapes).
+        colour: Colour name (:data:`lavr.tools.colour.COLOUR_NAMES`).
+        size: ``large``, ``small`` or ``""`` (one size on the screen).
+        score: How well the shape or character matched, in [0, 1].
+        point: Where a click surely lands on the figure's ink.
+    """
+
+    box: Box
+    shape: str
+    char: str = ""
+    colour: str = ""
+    size: str = ""
+    score: float = 0.0
+    point: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def kind(self) -> str:
+        """``circle``/``rectangle``/``triangle``, or ``digit``/``letter`` for a glyph."""
+        if self.shape != "glyph":
+            return self.shape
+        return "digit" if self.char.isdigit() else "letter"
+
+    @property
+    def extent(self) -> int:
+        """The larger side of the box, pixels."""
+        return max(self.box[2] - self.box[0], self.box[3] - self.box[1])
+
+    def describe(self) -> str:
+        """E.g. ``large red circle @(40,60)`` or ``small blue letter 'k' @(12,90)``."""
+        what = f"{self.kind} {self.char!r}" if self.shape == "glyph" else self.kind
+        words = " ".join(w for w in (self.size, self.colour, what) if w)
+        return f"{words} @({self.point[0]:.0f},{self.point[1]:.0f})"
+
+    def names(self) -> tuple[str, ...]:
+        """Words that name this figure's class (``circle``; ``number``, ``digit`` ...)."""
+        return CLASS_NAMES[self.kind]
+
+
+# -- ideal shapes --------------------------------------------------------------
+def _ideal_masks(w: int, h: int) -> dict[str, np.ndarray]:
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    u, v = (xs + 0.5) / w, (ys + 0.5) / h  # 0..1 inside the box
+    ellipse = (u - 0.5) ** 2 + (v - 0.5) ** 2 <= 0.25
+    out = {"rectangle": np.ones((h, w), bool), "circle": ellipse,
+           "triangle-up": np.abs(u - 0.5) <= v / 2, "triangle-down": np.abs(u - 0.5) <= (1 - v) / 2,
+           "triangle-left": np.abs(v - 0.5) <= u / 2, "triangle-right": np.abs(v - 0.5) <= (1 - u) / 2}
+    return out
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 0.0
+
+
+def classify_shape(mask: np.ndarray) -> tuple[str, float]:
+    """``(shape, iou)`` of a blob's mask cropped to its box: the best ideal shape, or
+    ``("glyph", best_iou)`` when none reaches :data:`SHAPE_IOU` (or the blob is a thin bar).
+
+    Args:
+        mask: ``HxW bool`` — the blob inside its bounding box.
+    """
+    h, w = mask.shape
+    if min(h, w) < 4 or max(h, w) > 2.0 * min(h, w):
+        return "glyph", 0.0  # thin strokes and long bars are letters (l, I, 1, -), not shapes
+    best, best_iou = "glyph", 0.0
+    for name, ideal in _ideal_masks(w, h).items():
+        iou = _iou(mask, ideal)
+        if iou > best_iou:
+            best, best_iou = name, iou
+    if best_iou < SHAPE_IOU:
+        return "glyph", best_iou
+    return best.split("-")[0], best_iou
+
+
+# -- glyphs --------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _glyph_templates() -> dict[str, np.ndarray] | None:
+    """Each character of :data:`GLYPHS` rendered at 64 px in the system sans-serif,
+    cropped to its ink, as float coverage in [0, 1]; None without the font."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = None
+    for name in ("DejaVuSans.ttf", "LiberationSans-Regular.ttf", "Arial.ttf"):
+        try:
+            font = ImageFont.truetype(name, 64)
+            break
+        except OSError:
+            continue
+    if font is None:
+        try:
+            import matplotlib
+
+            path = f"{matplotlib.get_data_path()}/fonts/ttf/DejaVuSans.ttf"
+            font = ImageFont.truetype(path, 64)
+        except (ImportError, OSError):
+            logger.warning("no sans-serif TrueType font found: glyphs stay unidentified")
+            return None
+    out = {}
+    for ch in GLYPHS:
+        img = Image.new("L", (96, 96), 0)
+        ImageDraw.Draw(img).text((16, 8), ch, fill=255, font=font)
+        a = np.asarray(img, dtype=np.float32) / 255.0
+        ys, xs = np.nonzero(a > 0.5)
+        out[ch] = a[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    return out
+
+
+def _resize(a: np.ndarray, w: int, h: int) -> np.ndarray:
+    from PIL import Image
+
+    img = Image.fromarray((np.clip(a, 0, 1) * 255).astype(np.uint8))
+    return np.asarray(img.resize((w, h), Image.BILINEAR), dtype=np.float32) / 255.0
+
+
+#: Side (px) a glyph and every template are scaled to before they are compared.
+_CMP = 24
+
+
+@functools.lru_cache(maxsize=1)
+def _scaled_templates() -> tuple[str, np.ndarray, np.ndarray] | None:
+    """``(chars, templates (N, 24, 24), log aspect ratios (N,))``, or None without a font."""
+    templates = _glyph_templates()
+    if templates is None:
+        return None
+    chars = "".join(templates)
+    stack = np.stack([_resize(t, _CMP, _CMP) for t in templates.values()])
+    aspects = np.asarray([np.log(t.shape[1] / t.shape[0]) for t in templates.values()])
+    return chars, stack, aspects
+
+
+def identify_glyph(coverage: np.ndarray) -> tuple[str, float]:
+    """The character a glyph looks most like, and the match score in [0, 1].
+
+    Each template is scaled to the glyph's box (so stroke layout is compared),
+    scored by soft intersection-over-union, minus a penalty for a different
+    aspect ratio.
+
+    Args:
+        coverage: ``HxW float`` ink coverage in [0, 1], cropped to the glyph.
+
+    Returns:
+        ``(char, score)``; ``("", 0.0)`` when no font is available.
+    """
+    templates = _glyph_templates()
+    if templates is None:
+        return "", 0.0
+    h, w = coverage.shape
+    scale = _CMP / max(h, 1)  # the glyph at a common height, its aspect kept
+    gw = max(int(round(w * scale)), 1)
+    g = _resize(coverage, gw, _CMP)
+    best, best_score = "", -1.0
+    for ch, t in _height_templates().items():
+        width = max(gw, t.shape[1]) + 2
+        a = np.zeros((_CMP, width), np.float32)
+        b = np.zeros((_CMP, width), np.float32)
+        a[:, (width - gw) // 2:(width - gw) // 2 + gw] = g
+        b[:, (width - t.shape[1]) // 2:(width - t.shape[1]) // 2 + t.shape[1]] = t
+        union = np.maximum(a, b).sum()
+        score = float(np.minimum(a, b).sum() / union) if union else 0.0
+        if score > best_score:
+            best, best_score = ch, score
+    return best, max(best_score, 0.0)
+
+
+@functools.lru_cache(maxsize=1)
+def _height_templates() -> dict[str, np.ndarray]:
+    """Every template scaled to the common height, its aspect ratio kept."""
+    return {ch: _resize(t, max(int(round(t.shape[1] * _CMP / t.shape[0])), 1), _CMP)
+            for ch, t in (_glyph_templates() or {}).items()}
+
+
+# -- figures -------------------------------------------------------------------
+def _background(image: np.ndarray) -> np.ndarray:
+    flat = image.reshape(-1, 3)
+    keys = (flat[:, 0].astype(np.int32) << 16) | (flat[:, 1].astype(np.int32) << 8) | flat[:, 2]
+    values, counts = np.unique(keys, return_counts=True)
+    v = int(values[np.argmax(counts)])
+    return np.array([v >> 16 & 255, v >> 8 & 255, v & 255], np.int32)
+
+
+def _merge_dots(boxes: list[Box]) -> list[list[int]]:
+    """Groups of blob indices: a small blob right above (or below) another joins it (i, j)."""
+    groups = [[i] for i in range(len(boxes))]
+    parent = list(range(len(boxes)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(boxes):
+        for j, b in enumerate(boxes):
+            if i == j:
+                continue
+            small = (a[2] - a[0]) * (a[3] - a[1]) * 3 <= (b[2] - b[0]) * (b[3] - b[1])
+            overlap_x = min(a[2], b[2]) - max(a[0], b[0]) > 0
+            gap = max(b[1] - a[3], a[1] - b[3])
+            if small and overlap_x and 0 <= gap <= 4:
+                parent[root(i)] = root(j)
+    out: dict[int, list[int]] = {}
+    for i in range(len(boxes)):
+        out.setdefault(root(i), []).append(i)
+    groups = list(out.values())
+    return groups
+
+
+def _size_classes(extents: Sequence[float]) -> list[str]:
+    if not extents:
+        return []
+    vals = np.asarray(extents, dtype=np.float32)
+    if vals.max() < 1.4 * vals.min():
+        return [""] * len(vals)
+    order = np.sort(np.log(vals))
+    gaps = np.diff(order)
+    cut = float(np.exp((order[int(np.argmax(gaps))] + order[int(np.argmax(gaps)) + 1]) / 2))
+    return ["large" if v >= cut else "small" for v in vals]
+
+
+def find_figures(image: np.ndarray, *, exclude: Sequence[Box] = (), top: int = 0,
+                 min_pixels: int = 6) -> list[Figure]:
+    """The figures on a screenshot, in reading order.
+
+    Args:
+        image: ``HxWx3 uint8 RGB``.
+        exclude: Boxes to leave out (widgets: buttons, inputs ...).
+        top: Rows above this are left out (the instruction banner).
+        min_pixels: Smallest blob kept.
+
+    Returns:
+        :class:`Figure` objects with shape or character, colour and size class.
+    """
+    import cv2
+
+    img = np.asarray(image)
+    bg = _background(img)
+    diff = np.abs(img.astype(np.int32) - bg).max(axis=2)
+    ink = diff > INK_DIFF
+    ink[:top] = False
+    for x1, y1, x2, y2 in exclude:
+        ink[max(y1 - 1, 0):y2 + 1, max(x1 - 1, 0):x2 + 1] = False
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    boxes = []
+    ids = []
+    for i in range(1, n):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        if area < 2:
+            continue
+        boxes.append((x, y, x + w, y + h))
+        ids.append(i)
+    figures: list[tuple[Box, str, str, float, str, tuple[float, float]]] = []
+    for group in _merge_dots(boxes):
+        members = [ids[g] for g in group]
+        box = (min(boxes[g][0] for g in group), min(boxes[g][1] for g in group),
+               max(boxes[g][2] for g in group), max(boxes[g][3] for g in group))
+        x1, y1, x2, y2 = box
+        mask = np.isin(labels[y1:y2, x1:x2], members)
+        if mask.sum() < min_pixels:
+            continue
+        shape, score = classify_shape(mask)
+        char = ""
+        if shape == "glyph":
+            coverage = np.clip(diff[y1:y2, x1:x2] / 255.0 * 1.6, 0, 1) * \
+                np.isin(labels[y1:y2, x1:x2], members).astype(np.float32)
+            char, score = identify_glyph(coverage)
+        pixels = img[y1:y2, x1:x2][mask]
+        strong = pixels[np.argsort(-diff[y1:y2, x1:x2][mask])[:max(len(pixels) // 3, 1)]]
+        colour = name_colour(np.median(strong, axis=0))
+        ys, xs = np.nonzero(mask)
+        k = int(np.argmin((xs - xs.mean()) ** 2 + (ys - ys.mean()) ** 2))  # ink nearest the centre
+        figures.append((box, shape, char, score, colour, (x1 + xs[k] + 0.5, y1 + ys[k] + 0.5)))
+    templates = _glyph_templates() or {}
+    ems = []  # the size each figure was drawn at: a shape's side, a glyph's font size
+    for b, shape, char, *_ in figures:
+        extent = max(b[2] - b[0], b[3] - b[1])
+        if shape == "glyph" and char in templates:
+            extent = (b[3] - b[1]) / (templates[char].shape[0] / 64.0)
+        ems.append(extent)
+    sizes = _size_classes(ems)
+    out = [Figure(b, s, c, col, size, sc, pt)
+           for (b, s, c, sc, col, pt), size in zip(figures, sizes, strict=True)]
+    return sorted(out, key=lambda f: (f.box[1] // 8, f.box[0]))
+
+
+def colour_matches(word: str, colour: str) -> bool:
+    """Whether a colour word of an instruction (``aqua``, ``magenta``) names ``colour``."""
+    word = word.lower()
+    return colour in COLOUR_SYNONYMS.get(word, (word,))
+
+
+def matches(fig: Figure, size: str, colour: str, what: str) -> bool:
+    """Whether a figure fits a description (``""`` parts fit anything).
+
+    ``what`` is a class (``circle``, ``rectangle``, ``triangle``, ``letter``,
+    ``digit``) or one character; a character compares case-sensitively, except
+    for letters whose small and capital forms differ only in size.
+    """
+    if size and fig.size != size and (fig.size or size == "small"):
+        return False
+    if colour and not colour_matches(colour, fig.colour):
+        return False
+    if not what:
+        return True
+    if len(what) == 1:
+        if fig.shape != "glyph":
+            return False
+        return fig.char == what or (fig.char.lower() == what.lower() and what.lower() in "cosuvwxz")
+    return fig.kind == what
