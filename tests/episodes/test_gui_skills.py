@@ -1,0 +1,174 @@
+"""Structure, exploration and shape skills of the GUI agent (pure; no browser, no OCR model)."""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from lavr.episodes.gui import shapes, skills
+from lavr.episodes.gui.agent import GuiAgent
+from lavr.episodes.gui.instruction import Intent, parse_instruction
+from lavr.episodes.gui.perception import ScreenElement, ScreenParse
+from lavr.episodes.loop import Action
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+# -- grammar -----------------------------------------------------------------------------
+@pytest.mark.parametrize(("text", "figure"), [
+    ("Click on a large red circle", ("large", "red", "circle")),
+    ("Click on a small item", ("small", "", "")),
+    ("Click on a aqua item", ("", "aqua", "")),
+    ("Click on a blue letter", ("", "blue", "letter")),
+    ("Click on a digit", ("", "", "digit")),
+    ("Click on a 7", ("", "", "7")),
+    ("Press the big green square.", ("large", "green", "rectangle")),
+])
+def test_figure_phrases(text: str, figure: tuple[str, str, str]) -> None:
+    (intent,) = parse_instruction(text).intents
+    assert intent.kinds == ("figure",) and intent.figure == figure
+
+
+def test_widgets_and_quoted_targets_are_not_figures() -> None:
+    for text in ('Click on the "Q" button.', "Click the button.", "Click on the item"):
+        assert all(i.figure is None for i in parse_instruction(text).intents), text
+
+
+def test_describes_use_to_results_and_ocr_ordinals() -> None:
+    (intent,) = parse_instruction("Click the button that best describes the figure below.").intents
+    assert intent.describes == "figure" and intent.kinds == ("button",)
+    plan = parse_instruction('Use the textbox to enter "Renda" and press "Search", then find '
+                             'and click the Zth search result.')
+    typed, search, result = plan.intents
+    assert (typed.op, typed.text) == ("type", "Renda")
+    assert search.target == "Search"
+    assert result.kinds == ("link",) and result.index == 6 and not result.target
+
+
+# -- skills on parsed elements ------------------------------------------------------------
+def _button(x1: int, y1: int, x2: int, y2: int, text: str = "", fill=(246, 246, 246),
+            icon: str = "") -> ScreenElement:
+    return ScreenElement("button", (x1, y1, x2, y2), fill, text=text, icon=icon)
+
+
+def test_tab_bar_and_the_open_tab() -> None:
+    tabs = [_button(5, 60, 45, 80, "1", (0, 127, 255)), _button(47, 60, 87, 80, "2"),
+            _button(89, 60, 129, 80, "3"), _button(5, 82, 45, 102, "4")]  # a wrapped second row
+    lone = _button(10, 150, 60, 170, "Submit")
+    bar = skills.tab_bar([*tabs, lone])
+    assert [b.text for b in bar] == ["1", "2", "3"]  # the wrapped lone tab forms no run
+    assert skills.active_tab(bar).text == "1"
+    assert skills.tab_bar([lone, _button(10, 180, 60, 200, "Reset")]) == []  # a column is no bar
+
+
+def test_dismiss_button_only_for_a_new_dialog_the_plan_does_not_want() -> None:
+    ok, cancel = _button(30, 160, 60, 180, "OK"), _button(70, 160, 120, 180, "Cancel")
+    assert skills.dismiss_button([ok, cancel], known={"ok"}, wanted={"login"}) is cancel
+    assert skills.dismiss_button([ok, cancel], known={"ok", "cancel"}, wanted=set()) is None
+    assert skills.dismiss_button([ok, cancel], known={"ok"}, wanted={"cancel"}) is None
+    close = _button(130, 60, 145, 75, icon="close")
+    assert skills.dismiss_button([ok, close], known={"ok"}, wanted=set()) is close
+
+
+def test_pager_links_and_next() -> None:
+    def link(x: int, y: int, text: str) -> ScreenElement:
+        return ScreenElement("link", (x, y, x + 8, y + 10), (0, 0, 238), text=text)
+
+    items = [link(5, 100, "Riley"), link(5, 130, "Tora"), link(5, 160, "Rex")]
+    pager = [link(40, 195, "<"), link(55, 195, "I"), link(70, 195, "2"), link(85, 195, ">")]
+    found = skills.pager_links(items + pager)
+    assert found == pager  # "I" (a misread 1) sits on the pager's row
+    assert skills.pager_next(found).text == ">"
+    assert skills.pager_next([link(55, 195, "2"), link(70, 195, "3")]).text == "2"
+
+
+# -- shapes ------------------------------------------------------------------------------
+def _figures_screen() -> np.ndarray:
+    if not Path(FONT).is_file():
+        pytest.skip("DejaVu Sans not installed")
+    img = Image.new("RGB", (160, 210), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, 0, 159, 49], fill=(255, 255, 0))  # banner
+    d.ellipse([10, 60, 29, 79], fill=(255, 0, 0))  # large red circle
+    d.rectangle([50, 60, 59, 69], fill=(0, 0, 255))  # small blue square
+    d.polygon([(90, 79), (100, 60), (110, 79)], fill=(0, 128, 0))  # large green triangle
+    font = ImageFont.truetype(FONT, 20)
+    d.text((10, 100), "7", font=font, fill=(0, 0, 0))  # large black digit
+    d.text((60, 100), "k", font=font, fill=(255, 0, 255))  # large magenta letter
+    d.text((110, 100), "R", font=ImageFont.truetype(FONT, 10), fill=(0, 255, 255))  # small
+    return np.asarray(img)
+
+
+def test_find_figures_names_shapes_glyphs_colours_and_sizes() -> None:
+    figs = shapes.find_figures(_figures_screen(), top=50)
+    got = {(f.kind, f.char) for f in figs}
+    assert got == {("circle", ""), ("rectangle", ""), ("triangle", ""), ("digit", "7"),
+                   ("letter", "k"), ("letter", "R")}, [f.describe() for f in figs]
+    by = {f.kind if f.shape != "glyph" else f.char: f for f in figs}
+    assert by["circle"].colour == "red" and by["circle"].size == "large"
+    assert by["rectangle"].colour == "blue" and by["rectangle"].size == "small"
+    assert by["triangle"].colour == "green"
+    assert shapes.colour_matches("magenta", by["k"].colour)
+    assert shapes.colour_matches("aqua", by["R"].colour) and by["R"].size == "small"
+    assert shapes.matches(by["7"], "large", "black", "digit")
+    assert not shapes.matches(by["7"], "", "", "letter")
+    assert shapes.matches(by["circle"], "large", "", "")
+    assert not shapes.matches(by["rectangle"], "large", "", "")
+
+
+class _Reader:
+    """A text reader that knows what is written where (no OCR model)."""
+
+    def __init__(self, texts: dict[tuple[int, int], str]) -> None:
+        self.texts = texts
+
+    def read(self, image: np.ndarray, boxes, *, pad: int = 2):
+        return [(self.texts.get((b[0], b[1]), ""), 0.99) for b in boxes]
+
+
+def test_agent_clicks_the_figure_and_the_button_naming_it() -> None:
+    img = _figures_screen()
+    agent = GuiAgent(text_reader=_Reader({}), semantic=False)
+    parse = ScreenParse(image=img, elements=[], banner=(0, 0, 160, 50))
+    (intent,) = parse_instruction("Click on a small aqua letter").intents
+    choice = agent.choose(intent, parse)
+    assert choice is not None and 108 <= choice.element.click_point[0] <= 120
+    (intent,) = parse_instruction("Click on a large green triangle").intents
+    assert 90 <= agent.choose(intent, parse).element.click_point[0] <= 110
+    # the button that best describes the (largest) figure: a circle
+    canvas = img.copy()
+    canvas[100:130] = 255  # keep only the shapes
+    canvas[55:85, 40:160] = 255  # and only the circle
+    buttons = [ScreenElement("button", (10, 150, 60, 165), text_boxes=((12, 152, 58, 163),)),
+               ScreenElement("button", (70, 150, 120, 165), text_boxes=((72, 152, 118, 163),))]
+    agent = GuiAgent(text_reader=_Reader({(12, 152): "Triangle", (72, 152): "Circle"}),
+                     semantic=False)
+    parse = ScreenParse(image=canvas, elements=buttons, banner=(0, 0, 160, 50))
+    intent = Intent("click", kinds=("button",), describes="figure")
+    assert agent.choose(intent, parse).element.box == (70, 150, 120, 165)
+
+
+def test_agent_dismisses_a_dialog_that_appeared_and_redoes_the_interrupted_intent() -> None:
+    first = np.full((210, 160, 3), 255, np.uint8)
+    later = first.copy()
+    later[100:110] = 0  # something changed: the dialog
+    ok = ScreenElement("button", (10, 180, 40, 195), text="OK")
+    agent = GuiAgent(text_reader=_Reader({}), semantic=False)
+    agent.reset('Enter "bob" into the text field and press OK.')
+    typing = agent.plan.intents[0]
+    agent._first_parse = ScreenParse(image=first, elements=[ok])
+    agent._parse_cache = None
+    agent.perceive = lambda image: ScreenParse(  # type: ignore[method-assign]
+        image=image, elements=[ok, ScreenElement("button", (60, 120, 110, 135), text="Cancel")])
+    agent._intents.popleft()
+    agent._last_intent = typing
+    agent._pending = deque([Action.type_text("bob")])
+    agent._check_dialog = True
+    step = agent._decide(later, "")
+    assert step.action.kind == "click" and step.point == (85.0, 127.5)
+    assert "dismiss" in step.summary
+    assert agent._intents[0] == typing and not agent._pending  # typed again after the dialog
