@@ -24,13 +24,14 @@ from langgraph.types import Overwrite, Send
 
 from lavr.agents import cot_nodes, nodes
 from lavr.agents.state import AgentContext, AgentState
+from lavr.agents.verify import node as verify_node
 from lavr.core_model.errors import LavrError
 
 #: Nodes in order: name → function ``(state, runtime) -> update | None``.
 NODES: dict[str, Callable[..., Any]] = {
     "ingest": nodes.ingest, "demos": cot_nodes.demos, "plan": nodes.plan,
     "execute": nodes.execute, "tool": nodes.tool, "decide": nodes.decide,
-    "reason": cot_nodes.reason, "refine": nodes.refine, "verify": nodes.verify,
+    "reason": cot_nodes.reason, "refine": nodes.refine, "verify": verify_node.verify,
 }
 #: Fixed edges.
 EDGES: tuple[tuple[str, str], ...] = (

@@ -10,7 +10,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
@@ -25,7 +25,7 @@ from lavr.core_model.structured import Attempt
 from lavr.planners.plan import Plan, Step, plan_problems, step_dependencies
 from lavr.planners.roles.protocols import Decision
 from lavr.planners.roles.rule_planner import RulePlanner
-from lavr.planners.roles.rule_refiner import RuleRefiner, has_pixel_boxes
+from lavr.planners.roles.rule_refiner import RuleRefiner
 from lavr.tools.base import ResultCache, Tool, ToolArgs, ToolContext, ToolResult
 from lavr.tools.evidence import Evidence, by_step, jsonable
 
@@ -210,6 +210,37 @@ def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, A
             summary=kept.summary + " (finished before the run was interrupted; not run again)",
             error=kept.error, cached=kept.cached, artifact_id=kept.artifact_id,
             journaled=True)]}
+    rec, abandoned = run_step(step, payload, ctx, keep=key is None)
+    if key is not None and not abandoned:  # a stopped step did not finish: it may run again
+        # the step's detections and its evidence in one commit, before the checkpoint
+        art = rec.artifact_id
+        try:
+            journal.save_step(run_id, key, rec.model_dump_json(), artifacts={
+                art: ctx.artifacts.get(art)} if art and art in ctx.artifacts else None)
+        except Exception as exc:  # noqa: BLE001 - the run goes on; a resume would re-run it
+            log_recovered(logger, exc, "step %s could not be journaled", step.id)
+    summary = rec.summary + (" (cached)" if rec.cached else "")
+    return {"evidence": [rec], "trace": [trace_record(
+        "tool", tool=step.tool, args=rec.args, summary=summary, seconds=rec.seconds,
+        error=rec.error, step=step.id, cached=rec.cached, artifact_id=rec.artifact_id)]}
+
+
+def run_step(step: Step, payload: Mapping[str, Any], ctx: AgentContext, *,
+             keep: bool = True) -> tuple[Evidence, bool]:
+    """Run one step the way the ``tool`` node does: the registry's tool, its arguments
+    validated, the run's result cache, artifact store, experts and deadline. Errors
+    become evidence. The verifier's steps run through this too.
+
+    Args:
+        step: The step.
+        payload: ``image_id`` and ``image_hash`` of the image (in ``ctx.artifacts``), and
+            ``inputs``: the evidence of the steps it refers to, by step id.
+        ctx: The run's context.
+        keep: Keep the step's artifact in the store's backing (a checkpoint cites it).
+
+    Returns:
+        The step's evidence, and whether the graph stopped waiting for it (time ran out).
+    """
     t0 = time.perf_counter()
     result, error, cached, advice, abandoned, seconds = None, None, False, None, False, None
     try:
@@ -224,26 +255,13 @@ def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, A
         error = f"{step.tool} crashed: {type(exc).__name__}: {exc}"
     if seconds is None:
         seconds = time.perf_counter() - t0
-    if result is not None and result.artifact_id and key is None:
+    if result is not None and result.artifact_id and keep:
         ctx.artifacts.keep(result.artifact_id)  # before the checkpoint that cites it
     if result is None:
-        rec = Evidence.failure(step.id, step.tool, step.args, error or "no result",
-                               seconds=seconds, user_message=advice)
-    else:
-        rec = Evidence.success(step.id, step.tool, step.args, result, seconds=seconds,
-                               cached=cached, scores=_scores(result, ctx))
-    if key is not None and not abandoned:  # a stopped step did not finish: it may run again
-        # the step's detections and its evidence in one commit, before the checkpoint
-        art = rec.artifact_id
-        try:
-            journal.save_step(run_id, key, rec.model_dump_json(), artifacts={
-                art: ctx.artifacts.get(art)} if art and art in ctx.artifacts else None)
-        except Exception as exc:  # noqa: BLE001 - the run goes on; a resume would re-run it
-            log_recovered(logger, exc, "step %s could not be journaled", step.id)
-    summary = rec.summary + (" (cached)" if cached else "")
-    return {"evidence": [rec], "trace": [trace_record(
-        "tool", tool=step.tool, args=rec.args, summary=summary, seconds=seconds, error=error,
-        step=step.id, cached=cached, artifact_id=rec.artifact_id)]}
+        return Evidence.failure(step.id, step.tool, step.args, error or "no result",
+                                seconds=seconds, user_message=advice), abandoned
+    return Evidence.success(step.id, step.tool, step.args, result, seconds=seconds,
+                            cached=cached, scores=_scores(result, ctx)), abandoned
 
 
 def _journal_key(step: Step, payload: dict[str, Any]) -> str:
@@ -317,7 +335,7 @@ class _StepWorkers:
 _WORKERS = _StepWorkers()
 
 
-def _run_watched(step: Step, payload: dict[str, Any], ctx: AgentContext
+def _run_watched(step: Step, payload: Mapping[str, Any], ctx: AgentContext
                  ) -> tuple[ToolResult, bool, float]:
     """Run a step: a cached result or a tool that is not ``watched`` in this thread, any
     other in a worker thread that the graph stops waiting for when the run's deadline
@@ -385,7 +403,7 @@ def _scores(result: ToolResult | None, ctx: AgentContext) -> list[float]:
     return [round(float(c), 3) for c in conf.tolist()[:50]]
 
 
-def _cache_key(spec: Tool, args: ToolArgs, payload: dict[str, Any], ctx: AgentContext
+def _cache_key(spec: Tool, args: ToolArgs, payload: Mapping[str, Any], ctx: AgentContext
                ) -> str | None:
     """Result-cache key of a step (None: the tool's results are not cached)."""
     if not spec.cacheable:
@@ -405,7 +423,7 @@ def _cache_hit(key: str, ctx: AgentContext) -> ToolResult | None:
     return result
 
 
-def _compute(spec: Tool, args: ToolArgs, key: str | None, payload: dict[str, Any],
+def _compute(spec: Tool, args: ToolArgs, key: str | None, payload: Mapping[str, Any],
              ctx: AgentContext) -> ToolResult:
     """Run the tool and cache its result under ``key``."""
     outputs = {sid: ev.result for sid, ev in payload["inputs"].items() if ev.result is not None}
@@ -495,64 +513,3 @@ def refine(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     trace.append(trace_record("refine", summary=answer, seconds=time.perf_counter() - t0,
                               cited=reply.cited, answers=reply.texts()))
     return {"answer": answer, "answers": reply.texts(), "cited": reply.cited, "trace": trace}
-
-
-def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Verifier: check the answer claim by claim with the experts and correct it (Woodpecker).
-
-    Uses only the experts the agent's registry offers and reuses the run's OCR
-    lines. Every answer style is checked; the plain text gets no inline boxes,
-    and a text that already gives pixel boxes gets no normalised ones (one
-    coordinate convention per answer). The trace record lists every claim of
-    the answer with its verdict; when the answer changes, the original is kept
-    in the record.
-    """
-    ctx = runtime.context
-    if not ctx.verify:
-        return {"trace": [trace_record("verify", summary="off")]}
-    answer = state.get("answer", "")
-    if not answer.strip():
-        return {"trace": [trace_record("verify", summary="no answer to check")]}
-    if deadline.expired():
-        return {"trace": [trace_record("verify", summary=f"not checked: {_time_up()}",
-                                       fallback=True)]}
-    from lavr.agents.verify.pipeline import corrector_for_context
-
-    t0 = time.perf_counter()
-    texts = dict(state.get("answers") or {}) or {ctx.style: answer}
-    texts[ctx.style] = answer
-    order = [ctx.style] + [k for k in texts if k != ctx.style]
-    results: dict[str, Any] = {}
-    validator = None  # shared by the styles: the experts look at the image once
-    try:
-        for style in order:
-            text = texts[style]
-            done = next((r for r in results.values() if r.original == text), None)
-            if done is not None:  # both styles read the same: check once
-                results[style] = done
-                continue
-            attach = None if style == "grounded" and not has_pixel_boxes(text) else False
-            corrector = corrector_for_context(ctx, evidence=state.get("evidence", []),
-                                              attach_boxes=attach,
-                                              image_hash=state.get("image_hash"),
-                                              validator=validator)
-            validator = corrector.validator
-            results[style] = corrector.correct(ctx.artifacts.get(state["image_id"]), text,
-                                               question=state["question"])
-    except Exception as exc:  # noqa: BLE001 - the answer stands, marked unchecked
-        if not isinstance(exc, LavrError):
-            log_recovered(logger, exc, "verify crashed; the answer is left unchecked")
-        return {"trace": [trace_record("verify", summary="could not check the answer",
-                                       error=str(exc), seconds=time.perf_counter() - t0,
-                                       fallback=True)]}
-    result = results[ctx.style]
-    record = trace_record("verify", summary=result.summary(), seconds=time.perf_counter() - t0,
-                          claims=[k.public() for k in result.claims], mode=result.mode)
-    update: dict[str, Any] = {"trace": [record]}
-    corrected = {style: r.corrected for style, r in results.items()}
-    if corrected != texts:
-        update["answers"] = corrected
-    if result.changed:
-        record["original_answer"] = answer
-        update["answer"] = result.corrected
-    return update

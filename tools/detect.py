@@ -555,6 +555,67 @@ def select_detectors(
     raise _missing_error(labels, missing)
 
 
+@dataclass
+class Coverage:
+    """Which detectors can look for what (:func:`coverage`).
+
+    Attributes:
+        groups: Detector name → labels to ask it for ([] = everything it knows).
+        unavailable: Label → why no detector can look for it.
+        everything_reason: Why "every object" cannot be counted, else None.
+    """
+
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    everything_reason: str | None = None
+
+    def labels_of(self, detector: str, labels: Sequence[str]) -> list[str]:
+        """Which of ``labels`` ``detector`` may find (all for an open-vocabulary one)."""
+        spec = get_detector(detector)
+        return [x for x in labels
+                if spec.open_vocabulary or not spec.vocabulary or x in spec.vocabulary]
+
+
+def coverage(labels: Sequence[str], *, everything: bool = False,
+             detector: str = "auto") -> Coverage:
+    """The detector calls that look for ``labels`` (and every object, with
+    ``everything``): one per detector, a closed-vocabulary detector asked for
+    everything it knows (its other classes tell occluded shapes apart), an
+    open-vocabulary one for the labels it is to find.
+
+    Args:
+        labels: Canonical labels.
+        everything: Whether every object is wanted (then ``auto`` needs the weights
+            of every closed-vocabulary detector).
+        detector: ``auto``, a detector name or a ``.pt`` path.
+    """
+    out = Coverage()
+    if everything:
+        try:
+            for run in select_detectors([], detector=detector):
+                out.groups.setdefault(run.detector, [])
+        except ToolError as exc:
+            out.everything_reason = exc.reason
+        if detector.strip().lower() == "auto" and out.everything_reason is None:
+            missing = [n for n in CLOSED_DETECTORS
+                       if not detector_weights(get_detector(n)).present]
+            if missing:
+                out.everything_reason = (
+                    f"counting every object needs all detectors; weights missing for "
+                    f"{', '.join(missing)}")
+    for label in labels:
+        try:
+            runs = select_detectors([label], detector=detector)
+        except ToolError as exc:
+            out.unavailable[label] = exc.reason
+            continue
+        for run in runs:
+            wanted = out.groups.setdefault(run.detector, [])
+            if get_detector(run.detector).open_vocabulary:
+                wanted.extend(x for x in run.labels if x not in wanted)
+    return out
+
+
 # -- loading and running ---------------------------------------------------------------------
 def resolve_device(device: str | None = "auto") -> str:
     """``auto`` → ``cuda`` when ``torch.cuda.is_available()`` else ``cpu``; others unchanged."""

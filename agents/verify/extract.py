@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -151,6 +151,16 @@ class _NP:
     generic: bool = False
     elided: bool = False
     mods: list[str] = field(default_factory=list)
+
+
+class Extractor(Protocol):
+    """Stage 1: the concepts a text asserts (:class:`RuleExtractor`, :class:`LLMExtractor`)."""
+
+    name: str
+
+    def extract(self, text: str) -> list[Concept]:
+        """Concepts in ``text``, in text order."""
+        ...
 
 
 class RuleExtractor:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from lavr.agents.state import AgentContext
 from lavr.agents.verify.claims import build_claims
 from lavr.agents.verify.correct import (
     LLMCorrector,
@@ -22,14 +23,18 @@ from lavr.agents.verify.correct import (
     bare_polar,
     proposition_holds,
 )
-from lavr.agents.verify.extract import LLMExtractor, RuleExtractor
+from lavr.agents.verify.extract import Extractor, LLMExtractor, RuleExtractor
 from lavr.agents.verify.questions import formulate
-from lavr.agents.verify.types import Answer, Claim, Concept, Evidence, Question, UnverifiablePolicy
+from lavr.agents.verify.steps import ContextSteps, vqa_through
+from lavr.agents.verify.types import Answer, Claim, Concept, Question, UnverifiablePolicy
 from lavr.agents.verify.validate import ExpertValidator, VisualKnowledge, VQAFunction
 from lavr.core_model.errors import InputError
+from lavr.core_model.messages import Message
+from lavr.core_model.model import MultimodalModel
+from lavr.tools.base import ArtifactStore
 from lavr.tools.detections import Detections
 from lavr.tools.draw import draw_detections
-from lavr.tools.evidence import Evidence as StepEvidence
+from lavr.tools.evidence import Evidence
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +72,7 @@ class CorrectionResult:
         concepts: Stage-1 concepts.
         questions: Stage-2 questions.
         answers: Stage-3 answers.
-        evidence: Expert calls behind the answers.
+        evidence: The tool steps (and other looks at the image) behind the answers.
         image: The ``HxWx3 uint8 RGB`` image checked.
         mode: ``rule`` or ``llm``.
         policy: Unverifiable-claim policy used.
@@ -142,7 +147,7 @@ class CorrectionResult:
             "counts": self.counts,
             "claims": [k.public() for k in self.claims],
             "questions": [{"id": q.id, "kind": q.kind, "text": q.text} for q in self.questions],
-            "evidence": [e.model_dump() for e in self.evidence],
+            "evidence": [e.to_record() for e in self.evidence],
             "notes": self.notes,
             "image": {"width": int(self.image.shape[1]), "height": int(self.image.shape[0])},
             "seconds": round(self.seconds, 3),
@@ -166,7 +171,8 @@ class Corrector:
         max_rewrites: LLM rewrites tried before falling back to rule mode.
     """
 
-    def __init__(self, *, validator: ExpertValidator | None = None, extractor: Any = None,
+    def __init__(self, *, validator: ExpertValidator | None = None,
+                 extractor: Extractor | None = None,
                  policy: UnverifiablePolicy = "mark", attach_boxes: bool = True,
                  rewriter: Callable[[str], str] | None = None, max_rewrites: int = 1) -> None:
         self.validator = validator or ExpertValidator()
@@ -186,7 +192,8 @@ class Corrector:
         """``llm`` when a rewriter is set, else ``rule``."""
         return "llm" if self.llm is not None else "rule"
 
-    def check(self, image: np.ndarray, text: str, *, extractor: Any = None) -> CheckResult:
+    def check(self, image: np.ndarray, text: str, *,
+              extractor: Extractor | None = None) -> CheckResult:
         """Stages 1–4: the claims ``text`` makes and their verdicts."""
         concepts = (extractor or self.extractor).extract(text)
         questions = formulate(concepts)
@@ -267,7 +274,7 @@ class Corrector:
         return fallback
 
 
-def ocr_lines_from_evidence(evidence: list[StepEvidence], artifacts: Any, *,
+def ocr_lines_from_evidence(evidence: list[Evidence], artifacts: ArtifactStore, *,
                             readers: Collection[str]) -> Detections | None:
     """Every text line the agent's reading steps read (None when none ran).
 
@@ -293,80 +300,69 @@ def ocr_lines_from_evidence(evidence: list[StepEvidence], artifacts: Any, *,
 #: Scripted-model task names of the LLM-mode stages.
 EXTRACT_TASK = "verify_extract"
 CORRECT_TASK = "verify_correct"
+#: A multimodal model, or a ``prompt -> reply`` function.
+TextModelLike = MultimodalModel | Callable[[str], str]
 
 
-def as_text_model(model: Any, *, task: str = CORRECT_TASK,
+def as_text_model(model: TextModelLike, *, task: str = CORRECT_TASK,
                   max_new_tokens: int = 512) -> Callable[[str], str]:
     """``prompt -> reply`` from a :class:`~lavr.core_model.model.MultimodalModel` or a callable."""
-    if not hasattr(model, "generate"):
+    if not isinstance(model, MultimodalModel):
         if not callable(model):
             raise InputError(f"expected a model or a prompt -> reply function, got "
                              f"{type(model).__name__}")
         return model
 
     def generate(prompt: str) -> str:
-        from lavr.core_model.messages import Message
-
         return model.generate([Message.user(prompt)], task=task, max_new_tokens=max_new_tokens)
     return generate
 
 
-def vqa_from_registry(registry: Any, model: Any, experts: Any) -> VQAFunction | None:
-    """``vqa(image, question)`` through the registry's ``vqa`` tool, when a model sees images."""
-    if model is None or not getattr(model, "sees_images", False) or "vqa" not in registry:
-        return None
-    from lavr.tools.base import ArtifactStore, ToolContext
-
-    tool = registry.get("vqa")
-
-    def ask(image: np.ndarray, question: str) -> str:
-        ctx = ToolContext(image=image, image_hash="", artifacts=ArtifactStore(), experts=experts,
-                          model=model)
-        return str(tool.run(registry.parse_args("vqa", {"question": question}), ctx).value)
-    return ask
-
-
-def corrector_for_context(context: Any, *, evidence: list[StepEvidence] | None = None,
-                          image_hash: str | None = None,
+def corrector_for_context(context: AgentContext, *, evidence: list[Evidence] | None = None,
+                          image_id: str | None = None, image_hash: str | None = None,
                           validator: ExpertValidator | None = None,
                           policy: UnverifiablePolicy | None = None,
                           attach_boxes: bool | None = None, vqa: VQAFunction | None = None,
-                          model: Any = None) -> Corrector:
-    """A :class:`Corrector` that uses an agent's experts, settings, tools and model.
+                          model: TextModelLike | None = None) -> Corrector:
+    """A :class:`Corrector` whose tool steps run on an agent's context.
 
-    Only experts the agent's registry offers are used (no ``detect`` tool: object
-    claims are unverifiable). When the agent's multimodal model takes the
-    ``vqa`` role, it answers what the experts cannot. Settings read:
-    ``detector``, ``device``, ``verify_policy``, ``verify_attach_boxes``,
-    ``vqa`` and ``verify_model`` (LLM-mode correction).
+    The questions' tool steps run like the agent's own plan steps: the agent's
+    registry (no ``detect`` tool: object claims are unverifiable), result cache,
+    artifact store, experts and settings (``detector``, ``device``, ...). When the
+    agent's multimodal model sees images and the registry has ``vqa``, the model
+    answers what the experts cannot. Settings read: ``detector``, ``verify_policy``,
+    ``verify_attach_boxes``.
 
     Args:
-        context: An :class:`~lavr.agents.state.AgentContext`.
+        context: The agent's context.
         evidence: The run's evidence records; OCR lines in them are reused.
-        image_hash: Content hash of the image to check (the run's), so it is not hashed
-            again.
+        image_id: Id of the run's image in ``context.artifacts`` (with ``image_hash``),
+            so it is neither stored nor hashed again.
+        image_hash: Content hash of that image.
         validator: A validator to share (another corrector's): what its experts saw
             on the image is reused.
         policy: Overrides ``verify_policy``.
         attach_boxes: Overrides ``verify_attach_boxes``.
-        vqa: Overrides the ``vqa`` setting and the agent's model.
+        vqa: Overrides the agent's model for what the experts cannot answer.
         model: A model (or ``prompt -> reply`` function) for LLM-mode extraction
-            and rewriting; overrides ``verify_model``. None: rule mode.
+            and rewriting. None: rule mode.
     """
     settings = context.settings
-    registry = context.registry
-    ocr_lines = ocr_lines_from_evidence(evidence or [], context.artifacts, readers={
-        t.name for t in registry.answering("read")})
-    vqa = vqa or settings.get("vqa") or vqa_from_registry(
-        registry, getattr(context, "model", None), context.experts)
-    validator = validator or ExpertValidator(
-        detector=str(settings.get("detector", "auto")), device=str(settings.get("device", "auto")),
-        experts=context.experts, use_detector="detect" in registry,
-        use_colour="colour" in registry, use_ocr="ocr" in registry, vqa=vqa,
-        ocr_lines=ocr_lines, cache=getattr(context, "cache", None), image_hash=image_hash)
-    pol = policy or settings.get("verify_policy", "mark")
-    attach = settings.get("verify_attach_boxes", True) if attach_boxes is None else attach_boxes
-    model = model if model is not None else settings.get("verify_model")
+    if validator is None:
+        registry = context.registry
+        steps = ContextSteps(context, image_id=image_id, image_hash=image_hash)
+        seeing = context.model is not None and context.model.sees_images
+        if vqa is None and seeing and steps.offers("vqa"):
+            vqa = vqa_through(steps)
+        ocr_lines = ocr_lines_from_evidence(evidence or [], context.artifacts, readers={
+            t.name for t in registry.answering("read")})
+        validator = ExpertValidator(steps, detector=str(settings.get("detector") or "auto"),
+                                    vqa=vqa, ocr_lines=ocr_lines)
+    pol = policy or settings.get("verify_policy") or "mark"
+    if pol not in ("keep", "mark", "remove"):
+        raise InputError(f"verify_policy must be keep, mark or remove, got {pol!r}")
+    attach = bool(settings.get("verify_attach_boxes", True)) if attach_boxes is None \
+        else attach_boxes
     if model is not None:
         return Corrector(validator=validator, policy=pol, attach_boxes=attach,
                          extractor=LLMExtractor(as_text_model(model, task=EXTRACT_TASK)),

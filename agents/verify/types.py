@@ -2,7 +2,7 @@
 
 Stage 1 extracts :class:`Concept` records from text, stage 2 turns them into
 :class:`Question` records, stage 3 answers them with :class:`Answer` records
-(backed by :class:`Evidence`), stage 4 writes :class:`Claim` records with a
+(backed by tool steps' :class:`~lavr.tools.evidence.Evidence`), stage 4 writes :class:`Claim` records with a
 verdict, and stage 5 rewrites the text. Character spans index the *original*
 text and are half-open ``(start, end)``. Boxes are XYXY pixels unless the name
 ends in ``_n`` (normalised to [0, 1]).
@@ -151,24 +151,6 @@ class Question(_Model):
     attribute: str | None = None
     relation: str | None = None
     quoted: str | None = None
-
-
-class Evidence(_Model):
-    """One expert call made while validating (stage 3).
-
-    Attributes:
-        id: ``e1``, ``e2`` ...
-        tool: ``detect``, ``colour``, ``ocr``, ``relation``, ``vqa`` or ``scene``.
-        summary: One line for people.
-        boxes: Boxes the call returned, XYXY pixels.
-        error: Why the call could not run (expert unavailable), else None.
-    """
-
-    id: str
-    tool: str
-    summary: str
-    boxes: list[list[float]] = Field(default_factory=list)
-    error: str | None = None
 
 
 class Answer(_Model):

@@ -16,26 +16,28 @@ evaluation suites, so expert answers and ground truth are read alike.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import re
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lavr.agents.verify.text import NUMBER_WORDS, similarity
-from lavr.agents.verify.types import Answer, Evidence, ObjectQuery, Question
-from lavr.core_model.images import image_hash
+from lavr.agents.verify.types import Answer, ObjectQuery, Question
 from lavr.planners.roles.rule_planner import COLOUR_WORDS
-from lavr.tools.base import ExpertPool, ResultCache
+from lavr.tools.base import ExpertPool
+from lavr.tools.detect import coverage, is_detector_name
 from lavr.tools.detections import Detections
-from lavr.tools.errors import ExpertUnavailableError, ToolError
+from lavr.tools.evidence import Evidence as StepEvidence
+from lavr.tools.evidence import ToolResult
 from lavr.tools.ops import relation as box_relation
 from lavr.tools.ops import select
+
+if TYPE_CHECKING:
+    from lavr.agents.verify.steps import ToolSteps
 
 logger = logging.getLogger(__name__)
 
@@ -83,17 +85,26 @@ class VisualKnowledge:
     everything_reason: str | None = None
     colour_reason: str | None = None
     ocr_reason: str | None = None
-    evidence: list[Evidence] = field(default_factory=list)
+    evidence: list[StepEvidence] = field(default_factory=list)
     object_evidence: list[str] = field(default_factory=list)
     ocr_evidence: list[str] = field(default_factory=list)
 
     def add_evidence(self, tool: str, summary: str, *, boxes: Sequence[Sequence[float]] = (),
                      error: str | None = None) -> str:
-        """Record an expert call; returns its id (``e1``, ``e2`` ...)."""
+        """Record what was looked at without a tool step (ground truth, lines the run
+        read, a VQA reply); returns its id (``e1``, ``e2`` ...)."""
         eid = f"e{len(self.evidence) + 1}"
-        self.evidence.append(Evidence(id=eid, tool=tool, summary=summary, error=error,
-                                      boxes=[[round(float(v), 1) for v in b] for b in boxes]))
+        if error is not None:
+            self.evidence.append(StepEvidence.failure(eid, tool, {}, error))
+        else:
+            self.evidence.append(StepEvidence.success(eid, tool, {}, ToolResult(
+                summary=summary, boxes=[[round(float(v), 1) for v in b] for b in boxes])))
         return eid
+
+    def add_step(self, rec: StepEvidence) -> str:
+        """Record a tool step's evidence; returns its step id."""
+        self.evidence.append(rec)
+        return rec.step_id
 
     @property
     def colours(self) -> list[str] | None:
@@ -400,57 +411,47 @@ def _needed_labels(questions: list[Question]) -> tuple[list[str], bool, bool]:
 
 
 class ExpertValidator:
-    """Answers verification questions with the detector, colour expert and OCR.
+    """Answers verification questions with the agent's tools: ``detect``, ``colour``, ``ocr``.
+
+    The questions become tool steps run by the graph's own tool execution
+    (:class:`~lavr.agents.verify.steps.ToolSteps`): the registry's tools with the run's
+    result cache, artifact store and experts, so what the run already computed on the
+    image is read back, not computed again.
 
     Args:
-        detector: ``auto``, a detector name or a ``.pt`` path.
-        device: ``auto``, ``cpu`` or ``cuda``.
-        experts: Pool the models load into (share the agent's to load once).
-        min_confidence: Detector score threshold (the detect tool's default).
-        use_detector: Whether detection may run (False: object questions are
-            unavailable — an agent without a detector cannot check objects).
-        use_colour: Whether the colour expert may run.
-        use_ocr: Whether OCR may run.
+        steps: Runs the tool steps (an agent's :class:`~lavr.agents.verify.steps.ContextSteps`);
+            None: a standalone context with the built-in tools, ``detector``, ``device``
+            and ``experts``, and a result cache of its own.
+        detector: ``auto``, a detector name or a ``.pt`` path (which detectors to ask).
+        device: ``auto``, ``cpu`` or ``cuda`` (standalone context only).
+        experts: Pool the models load into (standalone context only).
+        min_confidence: Detector score threshold (uncertain detections matter: they make
+            claims unverifiable rather than refuted).
         vqa: ``vqa(image, question) -> answer`` for what the experts cannot answer.
         ocr_lines: Text lines already read (e.g. by the agent's own OCR steps);
             when given, OCR is not run again.
-        cache: The agent's result cache: detector output and colour names the run
-            already has for this image are reused instead of computed again.
-        image_hash: Content hash of the image checked, when the caller knows it (the
-            agent's run does); otherwise it is computed once per image.
     """
 
-    def __init__(self, *, detector: str = "auto", device: str = "auto",
-                 experts: ExpertPool | None = None, min_confidence: float = 0.25,
-                 use_detector: bool = True, use_colour: bool = True, use_ocr: bool = True,
-                 vqa: VQAFunction | None = None, ocr_lines: Detections | None = None,
-                 cache: ResultCache | None = None, image_hash: str | None = None) -> None:
+    def __init__(self, steps: ToolSteps | None = None, *, detector: str = "auto",
+                 device: str = "auto", experts: ExpertPool | None = None,
+                 min_confidence: float = 0.25, vqa: VQAFunction | None = None,
+                 ocr_lines: Detections | None = None) -> None:
+        if steps is None:
+            from lavr.agents.verify.steps import standalone_steps
+
+            steps = standalone_steps(detector=detector, device=device, experts=experts)
+        self.steps = steps
         self.detector = detector
-        self.device = device
-        self.experts = experts if experts is not None else ExpertPool()
         self.min_confidence = min_confidence
-        self.use_detector = use_detector
-        self.use_colour = use_colour
-        self.use_ocr = use_ocr
         self.vqa = vqa
         self.ocr_lines = ocr_lines
-        self.cache = cache
-        self._known_hash = image_hash
-        self._digest: tuple[np.ndarray, str] | None = None
+        #: Every tool step run, in order.
+        self.ran: list[StepEvidence] = []
         #: The last image checked and what the experts saw on it, by what was asked.
         self._seen: tuple[np.ndarray, dict[tuple[Any, ...], VisualKnowledge]] | None = None
 
-    def _hash(self, image: np.ndarray) -> str:
-        """Content hash of ``image`` (the known one for the first image checked)."""
-        if self._digest is not None and self._digest[0] is image:
-            return self._digest[1]
-        digest = self._known_hash if self._known_hash and self._digest is None \
-            else image_hash(image)
-        self._digest = (image, digest)
-        return digest
-
     def knowledge(self, image: np.ndarray, questions: list[Question]) -> VisualKnowledge:
-        """Run the experts the questions need, once each.
+        """Run the tool steps the questions need, once each.
 
         Questions about the same image that need the same experts (the same answer in
         two styles, a rewrite checked again) reuse what the experts saw.
@@ -478,11 +479,11 @@ class ExpertValidator:
         kb = VisualKnowledge(objects=Detections.empty(),
                              image_size=(int(image.shape[1]), int(image.shape[0])))
         if labels or everything:
-            self._detect(image, labels, everything, kb)
-            if need_colours and len(kb.objects):
-                self._colour(image, kb)
-            elif need_colours:
-                kb.objects = kb.objects.with_data("colour", [])
+            found = self._detect(image, labels, everything, kb)
+            if need_colours:
+                self._colour(image, found, kb)
+            else:
+                kb.objects = Detections.merge(self._artifacts(found))
         if need_text:
             self._read(image, kb)
         return kb
@@ -493,88 +494,74 @@ class ExpertValidator:
         kb = self.knowledge(image, questions)
         return answer_questions(questions, kb, image=image, vqa=self.vqa), kb
 
-    # -- experts -------------------------------------------------------------------------------
-    def _groups(self, labels: list[str], everything: bool,
-                kb: VisualKnowledge) -> dict[str, list[str]]:
-        """Detector name → labels to ask it for ([] = everything it knows)."""
-        from lavr.tools.detect import CLOSED_DETECTORS, get_detector, select_detectors
+    # -- tool steps ----------------------------------------------------------------------------
+    def _run(self, image: np.ndarray, tool: str, args: dict[str, Any], *,
+             inputs: Sequence[StepEvidence] = (), why: str = "") -> StepEvidence:
+        rec = self.steps.run(image, tool, args, inputs=inputs, why=why)
+        self.ran.append(rec)
+        return rec
 
-        groups: dict[str, list[str]] = {}
-        if everything:
-            try:
-                for run in select_detectors([], detector=self.detector):
-                    groups.setdefault(run.detector, [])
-            except ToolError as exc:
-                kb.everything_reason = exc.reason
-            if self.detector.strip().lower() == "auto" and kb.everything_reason is None:
-                from lavr.tools.detect import detector_weights
-
-                missing = [n for n in CLOSED_DETECTORS
-                           if not detector_weights(get_detector(n)).present]
-                if missing:
-                    kb.everything_reason = (
-                        f"counting every object needs all detectors; weights missing for "
-                        f"{', '.join(missing)}")
-        for label in labels:
-            try:
-                runs = select_detectors([label], detector=self.detector)
-            except ToolError as exc:
-                kb.unavailable[label] = exc.reason
-                continue
-            for run in runs:
-                spec = get_detector(run.detector)
-                wanted = groups.setdefault(run.detector, [])
-                if spec.open_vocabulary:
-                    wanted.extend(x for x in run.labels if x not in wanted)
-        return groups
+    def _artifacts(self, records: list[StepEvidence]) -> list[Detections]:
+        out = []
+        for rec in records:
+            dets = self.steps.artifact(rec)
+            if isinstance(dets, Detections):
+                out.append(dets)
+        return out
 
     def _detect(self, image: np.ndarray, labels: list[str], everything: bool,
-                kb: VisualKnowledge) -> None:
-        from lavr.tools.detect import PredictOptions, detect_batch
-
-        if not self.use_detector:
+                kb: VisualKnowledge) -> list[StepEvidence]:
+        """One ``detect`` step per detector that can look for the labels; the steps that
+        found something."""
+        if not self.steps.offers("detect"):
             reason = "no detector is available to this agent"
             kb.unavailable.update(dict.fromkeys(labels, reason))
             kb.everything_reason = reason
-            return
-        found: list[Detections] = []
-        shared = None if self.cache is None else PredictOptions(
-            cache=self.cache, image_hashes=[self._hash(image)])
-        for name, wanted in self._groups(labels, everything, kb).items():
-            try:
-                (dets,) = detect_batch([image], labels=wanted, detector=name,
-                                       min_confidence=self.min_confidence, device=self.device,
-                                       experts=self.experts, options=shared)
-            except (ExpertUnavailableError, ToolError) as exc:
-                logger.info("detector %s unavailable for verification: %s", name, exc)
-                eid = kb.add_evidence("detect", f"detect ({name}) unavailable", error=exc.reason)
-                for label in labels:
-                    if _covers(name, label):
-                        kb.unavailable[label] = exc.reason
+            return []
+        cover = coverage(labels, everything=everything, detector=self.detector)
+        kb.unavailable.update(cover.unavailable)
+        kb.everything_reason = kb.everything_reason or cover.everything_reason
+        found = []
+        for name, wanted in cover.groups.items():
+            args: dict[str, Any] = {"labels": wanted, "min_confidence": self.min_confidence}
+            if is_detector_name(name):  # else a weights file the agent's settings name
+                args["detector"] = name
+            rec = self._run(image, "detect", args,
+                                 why=f"verify: objects {name} can find")
+            kb.add_step(rec)
+            kb.object_evidence.append(rec.step_id)
+            if rec.failed:
+                reason = _reason(rec)
+                logger.info("detector %s unavailable for verification: %s", name, reason)
+                kb.unavailable.update(dict.fromkeys(cover.labels_of(name, labels), reason))
                 if everything:
-                    kb.everything_reason = exc.reason
-                kb.object_evidence.append(eid)
+                    kb.everything_reason = reason
                 continue
-            counts = Counter(str(x) for x in dets.label)
-            what = ", ".join(f"{n} {lab}" for lab, n in counts.most_common()) or "nothing"
-            eid = kb.add_evidence("detect", f"detect ({name}): {len(dets)} object(s) — {what}",
-                                  boxes=dets.xyxy.tolist())
-            kb.object_evidence.append(eid)
-            found.append(dets)
-        kb.objects = Detections.merge(found)
+            found.append(rec)
+        return found
 
-    def _colour(self, image: np.ndarray, kb: VisualKnowledge) -> None:
-        if not self.use_colour:
+    def _colour(self, image: np.ndarray, found: list[StepEvidence], kb: VisualKnowledge) -> None:
+        """Name the colour of every object found (one ``colour`` step per ``detect`` step)."""
+        if not self.steps.offers("colour"):
+            kb.objects = Detections.merge(self._artifacts(found))
             kb.colour_reason = "no colour expert is available to this agent"
             return
-        from lavr.tools.colour import name_detections
-
-        colours = name_detections(image, kb.objects, cache=self.cache,
-                                  image_hash=self._hash(image) if self.cache is not None else "")
-        kb.objects = drop_nested_duplicates(kb.objects.with_data("colour", colours))
-        eid = kb.add_evidence("colour", "colour: " + ", ".join(
-            kb.objects.describe(i) for i in range(len(kb.objects))), boxes=kb.objects.xyxy.tolist())
-        kb.object_evidence.append(eid)
+        named = []
+        for det in found:
+            rec = self._run(image, "colour", {"source": det.step_id}, inputs=[det],
+                                 why=f"verify: colours of {det.step_id}'s objects")
+            kb.add_step(rec)
+            kb.object_evidence.append(rec.step_id)
+            if rec.failed:
+                kb.colour_reason = _reason(rec)
+            named.append(rec)
+        if kb.colour_reason is not None:
+            kb.objects = Detections.merge(self._artifacts(found))
+            return
+        merged = Detections.merge(self._artifacts(named))
+        if len(merged) == 0:
+            merged = merged.with_data("colour", [])
+        kb.objects = drop_nested_duplicates(merged)
 
     def _read(self, image: np.ndarray, kb: VisualKnowledge) -> None:
         if self.ocr_lines is not None:
@@ -585,59 +572,25 @@ class ExpertValidator:
                                   boxes=self.ocr_lines.xyxy.tolist())
             kb.ocr_evidence.append(eid)
             return
-        if not self.use_ocr:
+        if not self.steps.offers("ocr"):
             kb.ocr_reason = "no OCR expert is available to this agent"
             return
-        from lavr.tools.ocr import get_reader, read_text
-
-        key = _image_key(image)
-        try:
-            lines = _OCR_CACHE.get(key)
-            if lines is None:
-                reader = get_reader(self.experts,
-                                    device=None if self.device == "auto" else self.device)
-                lines = read_text(image, reader=reader)
-                if len(lines) == 0:
-                    lines = read_text(image, reader=reader, zoom=OCR_RETRY_ZOOM)
-                _OCR_CACHE.put(key, lines)
-        except ToolError as exc:
-            kb.ocr_reason = exc.reason
-            kb.ocr_evidence.append(kb.add_evidence("ocr", "ocr unavailable", error=exc.reason))
+        rec = self._run(image, "ocr", {}, why="verify: the text in the image")
+        if rec.ok and not rec.value:  # nothing read: small text may need a zoomed read
+            kb.ocr_evidence.append(kb.add_step(rec))
+            rec = self._run(image, "ocr", {"zoom": OCR_RETRY_ZOOM},
+                                 why=f"verify: nothing read at 1x; read again at {OCR_RETRY_ZOOM}x")
+        kb.ocr_evidence.append(kb.add_step(rec))
+        lines = self.steps.artifact(rec) if rec.ok else None
+        if not isinstance(lines, Detections):
+            kb.ocr_reason = _reason(rec) if rec.failed else "OCR gave no lines"
             return
         kb.lines = lines
-        texts = [str(t) for t in lines.text] if lines.text is not None else []
-        eid = kb.add_evidence("ocr", "ocr: " + (", ".join(f'"{t}"' for t in texts) or "no text"),
-                              boxes=lines.xyxy.tolist())
-        kb.ocr_evidence.append(eid)
 
 
-class _LinesCache:
-    """A small thread-safe LRU of OCR lines by image content (OCR is the slow expert)."""
-
-    def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self._data: OrderedDict[str, Detections] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> Detections | None:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-            return None
-
-    def put(self, key: str, value: Detections) -> None:
-        with self._lock:
-            self._data[key] = value
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-
-_OCR_CACHE = _LinesCache()
-
-
-def _image_key(image: np.ndarray) -> str:
-    return f"{image.shape}:{hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()}"
+def _reason(rec: StepEvidence) -> str:
+    """Why a step failed, without the ``tool: `` its error starts with."""
+    return (rec.error or f"{rec.tool} gave no result").removeprefix(f"{rec.tool}: ")
 
 
 def drop_nested_duplicates(dets: Detections) -> Detections:
@@ -668,13 +621,6 @@ def _inside_fraction(a: np.ndarray, b: np.ndarray) -> float:
     ih = max(0.0, float(min(a[3], b[3]) - max(a[1], b[1])))
     area = max(0.0, float(a[2] - a[0])) * max(0.0, float(a[3] - a[1]))
     return iw * ih / area if area > 0 else 0.0
-
-
-def _covers(detector: str, label: str) -> bool:
-    from lavr.tools.detect import get_detector
-
-    spec = get_detector(detector)
-    return spec.open_vocabulary or not spec.vocabulary or label in spec.vocabulary
 
 
 def knowledge_from_objects(objects: Sequence[tuple[str, str, Sequence[float]]],
@@ -713,5 +659,5 @@ def describe_knowledge(kb: VisualKnowledge) -> dict[str, Any]:
         "objects": kb.objects.to_records(),
         "text": [] if kb.lines is None or kb.lines.text is None else [str(t) for t in kb.lines.text],
         "unavailable": dict(kb.unavailable),
-        "evidence": [e.model_dump() for e in kb.evidence],
+        "evidence": [e.to_record() for e in kb.evidence],
     }

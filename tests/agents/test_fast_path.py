@@ -20,6 +20,8 @@ def _comparable(result) -> dict:
         out = {k: v for k, v in rec.items() if k not in ("seconds", "artifact_id", "cached")}
         if isinstance(out.get("summary"), str):
             out["summary"] = out["summary"].removesuffix(" (cached)")
+        if isinstance(out.get("steps"), list):  # the verify node's own tool steps
+            out["steps"] = [clean(s) for s in out["steps"]]
         return out
     return {"answer": result.answer, "cited": result.cited, "plan": result.plan,
             "steps": [clean(s) for s in result.steps],

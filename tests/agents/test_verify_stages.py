@@ -88,7 +88,7 @@ def test_validation_answers_agree_with_ground_truth(scene, shared_agent):
     assert by_kind["attribute"].value == [sq.colour]
     assert by_kind["text"].best == "EXIT" and by_kind["text"].similarity == 1.0
     assert by_kind["relation"].value is True
-    tools = {e.id: e.tool for e in kb.evidence}
+    tools = {e.step_id: e.tool for e in kb.evidence}
     assert set(tools.values()) >= {"detect", "colour", "ocr"}
     assert all(e in tools for a in answers for e in a.evidence)
 
