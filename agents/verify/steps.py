@@ -19,6 +19,7 @@ from lavr.agents.state import AgentContext
 from lavr.core_model.images import image_hash
 from lavr.planners.plan import Step
 from lavr.tools.base import ExpertPool
+from lavr.tools.detections import Detections
 from lavr.tools.errors import ToolError
 from lavr.tools.evidence import Evidence
 
@@ -40,9 +41,8 @@ class ToolSteps(Protocol):
         evidence of the steps ``args`` refer to."""
         ...
 
-    def artifact(self, evidence: Evidence) -> Any:
-        """The object (e.g. :class:`~lavr.tools.detections.Detections`) a step stored,
-        or None."""
+    def detections(self, evidence: Evidence) -> Detections | None:
+        """The detections (boxes, text lines) a step stored, or None."""
         ...
 
 
@@ -95,10 +95,8 @@ class ContextSteps:
         self.evidence.append(rec)
         return rec
 
-    def artifact(self, evidence: Evidence) -> Any:
-        art = evidence.artifact_id
-        arts = self.context.artifacts
-        return arts.get(art) if art and art in arts else None
+    def detections(self, evidence: Evidence) -> Detections | None:
+        return self.context.artifacts.find_detections(evidence.artifact_id)
 
 
 def standalone_steps(*, detector: str = "auto", device: str = "auto",

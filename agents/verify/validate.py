@@ -502,12 +502,7 @@ class ExpertValidator:
         return rec
 
     def _artifacts(self, records: list[StepEvidence]) -> list[Detections]:
-        out = []
-        for rec in records:
-            dets = self.steps.artifact(rec)
-            if isinstance(dets, Detections):
-                out.append(dets)
-        return out
+        return [d for d in map(self.steps.detections, records) if d is not None]
 
     def _detect(self, image: np.ndarray, labels: list[str], everything: bool,
                 kb: VisualKnowledge) -> list[StepEvidence]:
@@ -581,8 +576,8 @@ class ExpertValidator:
             rec = self._run(image, "ocr", {"zoom": OCR_RETRY_ZOOM},
                                  why=f"verify: nothing read at 1x; read again at {OCR_RETRY_ZOOM}x")
         kb.ocr_evidence.append(kb.add_step(rec))
-        lines = self.steps.artifact(rec) if rec.ok else None
-        if not isinstance(lines, Detections):
+        lines = self.steps.detections(rec) if rec.ok else None
+        if lines is None:
             kb.ocr_reason = _reason(rec) if rec.failed else "OCR gave no lines"
             return
         kb.lines = lines
