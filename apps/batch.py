@@ -209,6 +209,36 @@ def _json_default(obj: Any) -> Any:
 
 
 # -- answering ----------------------------------------------------------------------------------
+def configure_batching(agent: Any, *, batch_size: int, batch_wait_ms: float, lanes: int = 0,
+                       cores: int | None = None) -> tuple[int, int]:
+    """Set ``agent``'s expert batching for many questions at once.
+
+    Args:
+        agent: The agent whose settings change (its forks share them).
+        batch_size: Most images per detector call.
+        batch_wait_ms: How long a detector call waits for others to batch with.
+        lanes: Detector lanes (model copies predicting at once); 0: chosen from the
+            device and the cores by :func:`lavr.tools.detect.lane_plan`.
+        cores: Cores this agent may use (None: the process's); only for ``lanes=0``.
+
+    Returns:
+        ``(lanes, torch threads per lane)`` (threads 0: torch's own setting).
+    """
+    from lavr.tools.detect import lane_plan, resolve_device, usable_cores
+
+    device = resolve_device(str(agent.context.settings.get("device", "auto")))
+    auto_lanes, threads = lane_plan(device, cores)
+    if lanes:
+        threads = max(1, (cores or usable_cores()) // lanes) if device.startswith("cpu") else 0
+    else:
+        lanes = auto_lanes
+    agent.context.settings.update(batch_size=batch_size, batch_wait_ms=batch_wait_ms,
+                                  batch_lanes=lanes, batch_threads=threads)
+    logger.info("batching: %d image(s) per detector call, %d lane(s) x %s torch thread(s)",
+                batch_size, lanes, threads or "default")
+    return lanes, threads
+
+
 def result_record(item: BatchItem, result: Any = None, *, seconds: float,
                   error: str | None = None) -> dict[str, Any]:
     """The results-file line of one item (``result`` is an ``AgentResult`` or None)."""

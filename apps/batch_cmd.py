@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from lavr.apps.batch import load_items, pending, run_local
+from lavr.apps.batch import configure_batching, load_items, pending, run_local
 from lavr.core_model.errors import InputError
 
 
@@ -31,6 +31,9 @@ def add_parser(sub: Any) -> None:
                    help="most images per expert call across workers (default 8; 1: no batching)")
     p.add_argument("--batch-wait-ms", type=float, default=20.0,
                    help="how long an expert call waits for others to batch with (default 20)")
+    p.add_argument("--lanes", type=int, default=0,
+                   help="detector calls running at once, each on its own copy of the model "
+                   "(default 0: one per CPU core, 1 on a GPU; per actor with --engine ray)")
     p.add_argument("--actors", type=int, default=1,
                    help="--engine ray: agent actors, each with its own experts (default 1)")
     p.add_argument("--limit", type=int, default=None, help="only the first N items")
@@ -51,6 +54,8 @@ def check_args(args: argparse.Namespace) -> None:
         raise InputError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.batch_wait_ms < 0:
         raise InputError(f"--batch-wait-ms must be >= 0, got {args.batch_wait_ms}")
+    if args.lanes < 0:
+        raise InputError(f"--lanes must be 0 (automatic) or more, got {args.lanes}")
     if args.limit is not None and args.limit < 1:
         raise InputError(f"--limit must be at least 1, got {args.limit}")
     if args.actors < 1:
@@ -85,8 +90,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         report = run_ray(todo, args, out=args.out, progress=progress)
     else:
         agent = agent_from_args(args)
-        agent.context.settings.update(batch_size=args.batch_size,
-                                      batch_wait_ms=args.batch_wait_ms)
+        configure_batching(agent, batch_size=args.batch_size, batch_wait_ms=args.batch_wait_ms,
+                           lanes=args.lanes)
         report = run_local(todo, agent, args.out, workers=args.workers,
                            run_kwargs=reasoning_kwargs(args), progress=progress)
     print(f"answered {report['answered']} items in {report['seconds']:.1f} s "

@@ -25,7 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from lavr.apps.batch import BatchItem, ResultWriter, answer_item, encode_record
+from lavr.apps.batch import (
+    BatchItem,
+    ResultWriter,
+    answer_item,
+    configure_batching,
+    encode_record,
+)
 from lavr.core_model.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -59,8 +65,10 @@ class AgentActor:
         from lavr.apps.cot_cli import reasoning_kwargs
 
         self.agent = agent_from_args(args)
-        self.agent.context.settings.update(batch_size=args.batch_size,
-                                           batch_wait_ms=args.batch_wait_ms)
+        # the actor's share of the machine is the one CPU (or GPU) Ray gives it
+        configure_batching(self.agent, batch_size=args.batch_size,
+                           batch_wait_ms=args.batch_wait_ms, lanes=getattr(args, "lanes", 0),
+                           cores=1)
         self.run_kwargs = reasoning_kwargs(args)
         self.pool = ThreadPoolExecutor(max_workers=args.workers, thread_name_prefix="lavr-ray")
 

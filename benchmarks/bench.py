@@ -12,8 +12,11 @@ Prints:
     answering "How many circles are there?" one question at a time vs the bare
     ultralytics model);
   * `lavr batch` throughput (the command's local engine: worker threads, the
-    micro-batched detector, images read from PNG files) ÷ the bare per-image
-    ultralytics loop on the same images, over --batch-n generated scenes;
+    micro-batched detector in lanes — model copies predicting side by side, one per
+    core by default —, images read from PNG files) ÷ the bare per-image ultralytics
+    loop (`model.predict(path)`, ultralytics' defaults) on the same images, over
+    --batch-n generated scenes, for the default set-up and for one lane (the
+    set-up before lanes);
   * peak RSS of this process;
   * cold-start seconds of `lavr ask` (a new process, median of 3).
 """
@@ -135,12 +138,12 @@ def bench_throughput(images: list[np.ndarray]) -> dict[str, float]:
             "framework_over_raw": framework / raw}
 
 
-#: ``lavr batch`` set-ups timed side by side: (workers, batch size); the first is the
-#: command's default and the one the issue's target is checked on.
-BATCH_SETUPS = ((16, 8), (32, 16))
+#: ``lavr batch`` set-ups timed side by side: (workers, batch size, lanes; 0: automatic);
+#: the first is the command's default and the one the issue's target is checked on.
+BATCH_SETUPS = ((16, 8, 0), (16, 8, 1), (32, 16, 1))
 
 
-def bench_batch(n: int, seed: int, *, setups: tuple[tuple[int, int], ...] = BATCH_SETUPS,
+def bench_batch(n: int, seed: int, *, setups: tuple[tuple[int, int, int], ...] = BATCH_SETUPS,
                 wait_ms: float = 20.0, rounds: int = 4) -> dict[str, float]:
     """``lavr batch``'s local engine vs the bare per-image ultralytics loop, same image files.
 
@@ -148,15 +151,19 @@ def bench_batch(n: int, seed: int, *, setups: tuple[tuple[int, int], ...] = BATC
     image (ultralytics reads the file); it is also timed on images already decoded in
     memory (``bare_arrays``), a stricter baseline. ``lavr batch`` runs the whole agent
     (verify off) and writes the results file, once per set-up of ``setups``
-    ((workers, batch size); the first is the default).
+    ((workers, batch size, lanes); the first is the default). The bare loop runs with
+    torch's own thread count, set again before each of its passes (a lane sets its
+    own thread's count, but torch also keeps a process-wide one).
     """
+    import torch
     from PIL import Image
     from ultralytics import YOLO
 
     from lavr.agents import VisualAgent
-    from lavr.apps.batch import load_items, run_local
+    from lavr.apps.batch import configure_batching, load_items, run_local
     from lavr.tools.detect import WEIGHTS_DIR
 
+    torch_threads = torch.get_num_threads()
     images = _scenes(n, seed + 1000)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp, "scenes")
@@ -167,11 +174,12 @@ def bench_batch(n: int, seed: int, *, setups: tuple[tuple[int, int], ...] = BATC
         bgr = [np.ascontiguousarray(img[..., ::-1]) for img in images]
         model = YOLO(str(WEIGHTS_DIR / "shapes-yolo11n.pt"))
         model.predict(bgr[0], imgsz=320, verbose=False, device="cpu")
-        agents = []
-        for _, size in setups:
+        agents, plans = [], []
+        for _, size, lanes in setups:
             agent = VisualAgent(verify=False)
             agent.run(_scenes(1, seed + 2000)[0], "How many circles are there?")  # load
-            agent.context.settings.update(batch_size=size, batch_wait_ms=wait_ms)
+            plans.append(configure_batching(agent, batch_size=size, batch_wait_ms=wait_ms,
+                                            lanes=lanes))
             agents.append(agent)
         items = load_items(folder, question="How many circles are there?")
         # Alternate the measurements over slices of the images (A B C A B C ...), so a
@@ -180,6 +188,7 @@ def bench_batch(n: int, seed: int, *, setups: tuple[tuple[int, int], ...] = BATC
         cpu = dict(wall)  # process CPU seconds (all threads)
         for part in range(rounds):
             sl = slice(part * n // rounds, (part + 1) * n // rounds)
+            torch.set_num_threads(torch_threads)
             t0, c0 = time.perf_counter(), time.process_time()
             for path in paths[sl]:
                 model.predict(str(path), imgsz=320, verbose=False, device="cpu")
@@ -190,7 +199,7 @@ def bench_batch(n: int, seed: int, *, setups: tuple[tuple[int, int], ...] = BATC
                 model.predict(img, imgsz=320, verbose=False, device="cpu")
             wall["arrays"] += time.perf_counter() - t0
             cpu["arrays"] += time.process_time() - c0
-            for k, ((workers, _), agent) in enumerate(zip(setups, agents, strict=True)):
+            for k, ((workers, _, _), agent) in enumerate(zip(setups, agents, strict=True)):
                 t0, c0 = time.perf_counter(), time.process_time()
                 report = run_local(items[sl], agent, Path(tmp, f"out{k}.jsonl"),
                                    workers=workers, progress=False)
@@ -199,16 +208,21 @@ def bench_batch(n: int, seed: int, *, setups: tuple[tuple[int, int], ...] = BATC
                 if report["errors"] or report["answered"] != len(items[sl]):
                     raise RuntimeError(f"lavr batch answered {report['answered']} items, "
                                        f"{report['errors']} with an error")
+        answers = [{r["id"]: r["answer"] for r in map(json.loads, Path(tmp, f"out{k}.jsonl")
+                                                       .read_text().splitlines())}
+                   for k in range(len(setups))]
+    same = sum(all(a[i] == answers[0][i] for a in answers) for i in answers[0])
     bare, bare_arrays = n / wall["bare"], n / wall["arrays"]
     out: dict[str, Any] = {
-        "batch_n": n, "bare_loop_img_per_s": bare, "bare_arrays_img_per_s": bare_arrays,
+        "batch_n": n, "batch_same_answers": same, "bare_loop_img_per_s": bare, "bare_arrays_img_per_s": bare_arrays,
         "bare_loop_cpu_ms_per_img": cpu["bare"] / n * 1000,
         "bare_arrays_cpu_ms_per_img": cpu["arrays"] / n * 1000, "batch_wait_ms": wait_ms,
-        "batch_setups": [{"workers": w, "batch_size": b, "img_per_s": n / wall[k],
+        "batch_setups": [{"workers": w, "batch_size": b, "lanes": plans[k][0],
+                          "lane_threads": plans[k][1], "img_per_s": n / wall[k],
                           "cpu_ms_per_img": cpu[k] / n * 1000,
                           "over_bare": n / wall[k] / bare,
                           "over_bare_arrays": n / wall[k] / bare_arrays}
-                         for k, (w, b) in enumerate(setups)]}
+                         for k, (w, b, _) in enumerate(setups)]}
     first = out["batch_setups"][0]
     out.update(batch_workers=first["workers"], batch_size=first["batch_size"],
                lavr_batch_img_per_s=first["img_per_s"],
@@ -275,16 +289,21 @@ def main() -> int:
     print(f"  bare loop on decoded arrays                   {report['bare_arrays_img_per_s']:8.1f} img/s"
           f"  (CPU {report['bare_arrays_cpu_ms_per_img']:.1f} ms/img)")
     for k, setup in enumerate(report["batch_setups"]):
-        name = (f"lavr batch, {setup['workers']} workers, batch {setup['batch_size']}"
+        threads = setup["lane_threads"] or report["torch_threads"]
+        name = (f"lavr batch, {setup['workers']} workers, batch {setup['batch_size']}, "
+                f"{setup['lanes']} lane{'s' if setup['lanes'] != 1 else ''} x {threads} thr"
                 + (" (default)" if k == 0 else ""))
-        print(f"  {name:<46}{setup['img_per_s']:8.1f} img/s  (CPU {setup['cpu_ms_per_img']:.1f}"
+        print(f"  {name:<62}{setup['img_per_s']:8.1f} img/s  (CPU {setup['cpu_ms_per_img']:.1f}"
               f" ms/img)  / bare loop: {setup['over_bare']:.2f} (files), "
               f"{setup['over_bare_arrays']:.2f} (arrays)")
+    print(f"  lavr batch answers identical across set-ups   {report['batch_same_answers']:5d} of "
+          f"{report['batch_n']}")
     print(f"  peak RSS                                      {report['peak_rss_mb']:8.0f} MB")
     checks = [("orchestration <= 2 ms / question", report["overhead_s_per_q"] <= 0.002),
               ("orchestration <= 5 % of end-to-end", report["overhead_share"] <= 0.05),
               ("repeat question >= 20x faster", report["cache_speedup"] >= 20),
-              ("lavr batch >= 1.2x bare loop (files)", report["batch_over_bare"] >= 1.2)]
+              ("lavr batch >= 1.2x bare loop (files)", report["batch_over_bare"] >= 1.2
+               and report["batch_same_answers"] == report["batch_n"])]
     print("  issue 13 targets: " + "; ".join(f"{name} {'met' if ok else 'NOT met'}"
                                             for name, ok in checks))
     if "cold_start_s" in report:

@@ -8,6 +8,11 @@ and hands every caller its own result. Callers that arrive while a batch is
 running queue up and go together in the next one, so with ``max_wait_s=0`` a lone
 caller pays nothing and a busy expert still batches.
 
+With ``lanes=N`` up to N batches run at the same time (each in its leader's thread),
+for an expert with N replicas (see :mod:`lavr.tools.detect`): one leader gathers at a
+time, and the next may start gathering as soon as the previous one has its batch and a
+lane is free. ``lanes=1`` is a single queue in front of one model.
+
 No background thread is started: batches run in the callers' threads.
 """
 
@@ -62,24 +67,30 @@ class MicroBatcher(Generic[X, Y]):
         max_wait_s: How long a leader waits for more items before running a batch
             that is not full (0: run at once; callers that come during a run still
             join the next batch).
+        lanes: Most batches running at once (``fn`` must then be safe to call from
+            that many threads at the same time).
 
     Raises:
-        ValueError: ``max_size`` below 1 or a negative wait.
+        ValueError: ``max_size`` or ``lanes`` below 1, or a negative wait.
     """
 
     def __init__(self, fn: Callable[[list[X]], Sequence[Y]], *, max_size: int = 8,
-                 max_wait_s: float = 0.0) -> None:
+                 max_wait_s: float = 0.0, lanes: int = 1) -> None:
         if max_size < 1:
             raise ValueError(f"max_size must be at least 1, got {max_size}")
         if max_wait_s < 0:
             raise ValueError(f"max_wait_s must be >= 0, got {max_wait_s}")
+        if lanes < 1:
+            raise ValueError(f"lanes must be at least 1, got {lanes}")
         self.fn = fn
         self.max_size = max_size
         self.max_wait_s = max_wait_s
+        self.lanes = lanes
         self.stats = BatchStats()
         self._cond = threading.Condition()
         self._pending: list[_Pending[X]] = []
-        self._busy = False
+        self._running = 0  # batches gathering or running
+        self._gathering = False
 
     def __call__(self, item: X) -> Y:
         """Submit one item and block until its result is ready.
@@ -92,7 +103,9 @@ class MicroBatcher(Generic[X, Y]):
             self._pending.append(mine)
             self._cond.notify_all()  # a gathering leader may now have a full batch
             while not mine.done:
-                if self._busy:
+                # wait while a leader gathers, every lane is taken, or a batch has mine
+                if self._gathering or self._running >= self.lanes or not any(
+                        p is mine for p in self._pending):
                     run = deadline.current()
                     self._cond.wait(None if run is None else deadline.POLL)
                     if run is not None and run.expired() and any(
@@ -100,14 +113,19 @@ class MicroBatcher(Generic[X, Y]):
                         self._pending = [p for p in self._pending if p is not mine]
                         raise run.error()
                     continue
-                self._busy = True
-                batch = self._gather()
+                self._running += 1
+                self._gathering = True
+                try:
+                    batch = self._gather()
+                finally:
+                    self._gathering = False
+                self._cond.notify_all()  # the next leader may gather while this batch runs
                 self._cond.release()
                 try:
                     self._run(batch)
                 finally:
                     self._cond.acquire()
-                    self._busy = False
+                    self._running -= 1
                     self.stats.calls += len(batch)
                     self.stats.batches += 1
                     self.stats.largest = max(self.stats.largest, len(batch))

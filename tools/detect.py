@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -67,7 +69,7 @@ __all__ = [
     "COCO_CLASSES", "SHAPES_CLASSES", "DETECTORS", "DetectTool", "DetectorRun", "DetectorSpec",
     "TOOLS", "Batching", "DetectorLoader", "PredictOptions", "predict_raw", "check_detector_setting", "detect_batch",
     "detector_names", "detector_vocabulary", "detector_weights", "get_detector", "is_detector_name",
-    "list_detectors", "normalise_label", "resolve_device", "select_detectors",
+    "lane_plan", "list_detectors", "normalise_label", "resolve_device", "select_detectors",
 ]
 
 logger = logging.getLogger(__name__)
@@ -636,10 +638,16 @@ class LoadedDetector:
         path: The weights file.
         device: Torch device string.
         imgsz: Inference size.
-        lock: Serialises predictions (ultralytics predictors are not thread-safe).
         key: Identity of the loaded model in the expert pool (result-cache keys use it).
         remote: Runs the model elsewhere (a served expert): ``remote(images, conf)``
             returns the raw detections; ``model`` is then None.
+        replicate: Loads another copy of ``model`` (same weights and classes); with it,
+            up to ``lanes`` predictions run at once, each on its own copy
+            (ultralytics predictors are not thread-safe, so one copy serves one
+            call at a time).
+        lanes: Most copies (and so predictions at once); see :meth:`use_lanes`.
+        lane_threads: Torch intra-op threads a predicting thread is set to (0: leave
+            torch's setting).
     """
 
     model: Any
@@ -647,22 +655,70 @@ class LoadedDetector:
     path: Path
     device: str
     imgsz: int
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     key: str = ""
     remote: Callable[[list[np.ndarray], float], list[Detections]] | None = field(
         default=None, repr=False)
+    replicate: Callable[[], Any] | None = field(default=None, repr=False)
+    lanes: int = 1
+    lane_threads: int = 0
+    _made: int = field(default=0, repr=False)
+    _free: list[Any] = field(default_factory=list, repr=False)
+    _copies_cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
     _batchers: dict[Any, MicroBatcher[np.ndarray, Detections]] = field(
         default_factory=dict, repr=False)
     _batchers_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.model is not None:
+            self._made = 1
+            self._free.append(self.model)
+
+    def use_lanes(self, lanes: int, threads: int = 0) -> None:
+        """Allow up to ``lanes`` predictions at once (copies load on first need; the
+        number only grows), each running with ``threads`` torch threads (0: torch's)."""
+        with self._copies_cond:
+            self.lanes = max(self.lanes, lanes)
+            self.lane_threads = threads
+            self._copies_cond.notify_all()
+
+    @contextmanager
+    def copy(self) -> Iterator[Any]:
+        """A copy of the model for the caller alone while the block runs (waits for
+        one to be free, or loads another while fewer than ``lanes`` exist)."""
+        with self._copies_cond:
+            while not self._free and (self._made >= self.lanes or self.replicate is None):
+                self._copies_cond.wait()
+            fresh = not self._free
+            if fresh:
+                self._made += 1  # this slot is ours; the copy loads outside the lock
+            else:
+                model = self._free.pop()
+        if fresh:
+            try:
+                model = self.replicate()  # type: ignore[misc]
+            except BaseException:
+                with self._copies_cond:
+                    self._made -= 1
+                    self._copies_cond.notify_all()
+                raise
+            logger.info("detector %s: copy %d loaded for a parallel lane", self.spec.name,
+                        self._made)
+        try:
+            yield model
+        finally:
+            with self._copies_cond:
+                self._free.append(model)
+                self._copies_cond.notify()
 
     def batcher(self, key: Any, batching: Batching,
                 fn: Callable[[list[np.ndarray]], list[Detections]]) -> MicroBatcher[np.ndarray, Detections]:
         """The micro-batcher of single-image calls that share ``key`` (threshold, image shape)."""
         full = (key, batching)
-        with self._batchers_lock:  # not ``lock``: that one is held while the model runs
+        with self._batchers_lock:  # not ``_copies_cond``: waited on while models run
             found = self._batchers.get(full)
             if found is None:
-                found = MicroBatcher(fn, max_size=batching.max_size, max_wait_s=batching.max_wait_s)
+                found = MicroBatcher(fn, max_size=batching.max_size,
+                                     max_wait_s=batching.max_wait_s, lanes=batching.lanes)
                 self._batchers[full] = found
             return found
 
@@ -746,7 +802,11 @@ class DetectorLoader:
     def __call__(self) -> LoadedDetector:
         loaded = load_detector(self.spec, labels=self.labels, device=self.device)
         loaded.key = f"{self.key}:{loaded.path}"
+        loaded.replicate = self._model
         return loaded
+
+    def _model(self) -> Any:
+        return load_detector(self.spec, labels=self.labels, device=self.device).model
 
     def proxy(self, remote: Callable[[list[np.ndarray], float], list[Detections]]
               ) -> LoadedDetector:
@@ -803,10 +863,44 @@ class Batching:
         max_size: Most images in one model call.
         max_wait_s: How long the first call waits for others (0: never waits;
             calls that arrive while the model runs still join the next batch).
+        lanes: Batches that may run at once, each on its own copy of the model
+            (see :func:`lane_plan`).
+        threads: Torch intra-op threads of each lane (0: leave torch's setting).
     """
 
     max_size: int = 8
     max_wait_s: float = 0.0
+    lanes: int = 1
+    threads: int = 0
+
+
+#: Most model copies :func:`lane_plan` asks for (memory grows with each copy).
+MAX_LANES = 8
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def lane_plan(device: str, cores: int | None = None) -> tuple[int, int]:
+    """How many detector lanes (model copies predicting at once) and torch threads per
+    lane keep a machine's cores busy: ``(lanes, threads)``.
+
+    On a CPU, one small-image YOLO call keeps about one core busy whatever torch's
+    thread count (decoding, letterboxing, NMS and the small layers run serially), so
+    the cores are filled by running calls side by side: one lane per core (at most
+    :data:`MAX_LANES`, the cores shared out among them) with that many intra-op
+    threads each. A GPU runs one lane and gets its parallelism from the batch.
+    """
+    if not device.startswith("cpu"):
+        return 1, 0
+    cores = cores or usable_cores()
+    lanes = min(cores, MAX_LANES)
+    return lanes, max(1, cores // lanes)
 
 
 @dataclass(frozen=True)
@@ -831,11 +925,28 @@ def _predict_now(loaded: LoadedDetector, images: Sequence[np.ndarray],
         return loaded.remote(list(images), conf)
     bgr = [np.ascontiguousarray(np.asarray(im)[..., ::-1]) for im in images]
     spec = loaded.spec
-    with loaded.lock:
-        results = loaded.model.predict(bgr, imgsz=loaded.imgsz, conf=conf,
-                                       iou=spec.nms_iou, agnostic_nms=spec.agnostic_nms,
-                                       device=loaded.device, verbose=False)
+    _use_torch_threads(loaded.lane_threads)
+    with loaded.copy() as model:
+        results = model.predict(bgr, imgsz=loaded.imgsz, conf=conf,
+                                iou=spec.nms_iou, agnostic_nms=spec.agnostic_nms,
+                                device=loaded.device, verbose=False)
     return [from_ultralytics(r) for r in results]
+
+
+def _use_torch_threads(threads: int) -> None:
+    """Set the calling thread's torch intra-op threads to ``threads`` (0: unchanged).
+
+    With torch's OpenMP backend the count belongs to the calling thread, so lanes in
+    different threads do not share one thread team. It is not set back afterwards:
+    that would resize torch's thread pools twice a call, and a thread that runs lanes
+    keeps running them.
+    """
+    if threads <= 0:
+        return
+    import torch
+
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
 
 
 def _decisive(spec: DetectorSpec, raw: Detections, want: float, pconf: float
@@ -884,6 +995,8 @@ def _predict(loaded: LoadedDetector, images: Sequence[np.ndarray], conf: float |
     todo = [i for i, d in enumerate(out) if d is None]
     if len(todo) == 1 and opts.batching is not None:
         image = np.asarray(images[todo[0]])
+        if opts.batching.lanes > 1:
+            loaded.use_lanes(opts.batching.lanes, opts.batching.threads)
         batcher = loaded.batcher((pconf, image.shape), opts.batching,
                                  lambda ims: _predict_now(loaded, ims, pconf))
         fresh = [batcher(image)]
@@ -1117,11 +1230,16 @@ def _raise_cannot_describe(out: _Outcome) -> None:
 
 def predict_options(ctx: ToolContext) -> PredictOptions:
     """Prediction sharing for a tool call: the run's result cache, and micro-batching
-    unless ``settings['batch_size']`` is 0 or 1 (``batch_wait_ms``: the leader's wait)."""
+    unless ``settings['batch_size']`` is 0 or 1 and ``batch_lanes`` is 1
+    (``batch_wait_ms``: the leader's wait; ``batch_lanes`` / ``batch_threads``: model
+    copies predicting at once and torch threads of each, see :func:`lane_plan`)."""
     size = int(ctx.settings.get("batch_size", Batching.max_size) or 1)
     wait = float(ctx.settings.get("batch_wait_ms", 0.0) or 0.0) / 1000
+    lanes = int(ctx.settings.get("batch_lanes", 1) or 1)
+    threads = int(ctx.settings.get("batch_threads", 0) or 0)
+    batched = size > 1 or lanes > 1
     return PredictOptions(cache=ctx.cache, image_hashes=[ctx.image_hash],
-                          batching=Batching(size, wait) if size > 1 else None)
+                          batching=Batching(size, wait, lanes, threads) if batched else None)
 
 
 def _short_name(detector: str) -> str:

@@ -88,6 +88,20 @@ def test_missing_input_and_bad_options_exit_2(tmp_path, capsys):
     src = _jsonl(tmp_path / "q.jsonl", [{"id": 1, "image": "a.png", "question": "q"}])
     assert main(["batch", str(src), "--out", str(tmp_path / "o"), "--workers", "0"]) == 2
     assert "--workers must be at least 1" in capsys.readouterr().err
+    assert main(["batch", str(src), "--out", str(tmp_path / "o"), "--lanes", "-1"]) == 2
+    assert "--lanes must be 0 (automatic) or more" in capsys.readouterr().err
+
+
+def test_configure_batching_chooses_lanes_from_the_cores():
+    from lavr.agents import VisualAgent
+    from lavr.apps.batch import configure_batching
+
+    agent = VisualAgent(detector="shapes", verify=False, device="cpu")
+    assert configure_batching(agent, batch_size=8, batch_wait_ms=5, cores=2) == (2, 1)
+    assert agent.context.settings["batch_lanes"] == 2
+    assert agent.context.settings["batch_threads"] == 1
+    assert configure_batching(agent, batch_size=8, batch_wait_ms=5, lanes=1, cores=2) == (1, 2)
+    assert configure_batching(agent, batch_size=8, batch_wait_ms=5, lanes=3, cores=2) == (3, 1)
 
 
 # -- the results file --------------------------------------------------------------------------

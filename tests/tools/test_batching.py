@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -86,6 +87,55 @@ def test_bad_settings_are_refused():
         MicroBatcher(list, max_size=0)
     with pytest.raises(ValueError):
         MicroBatcher(list, max_wait_s=-1)
+    with pytest.raises(ValueError):
+        MicroBatcher(list, lanes=0)
+
+
+def _overlap_probe(expected: int, timeout: float):
+    """A batch function that records how many of its calls ran at once; its first
+    ``expected`` calls wait (at most ``timeout`` s) until that many are inside."""
+    state = {"inside": 0, "peak": 0, "calls": 0}
+    lock, met = threading.Lock(), threading.Event()
+
+    def fn(xs: list[int]) -> list[int]:
+        with lock:
+            state["inside"] += 1
+            state["calls"] += 1
+            state["peak"] = max(state["peak"], state["inside"])
+            first = state["calls"] <= expected
+            if state["inside"] >= expected:
+                met.set()
+        if first:
+            met.wait(timeout)
+        with lock:
+            state["inside"] -= 1
+        return [x * 2 for x in xs]
+
+    return fn, state
+
+
+def test_lanes_run_that_many_batches_at_once_and_answer_every_caller():
+    fn, state = _overlap_probe(2, timeout=10.0)
+    batcher = MicroBatcher(fn, max_size=3, max_wait_s=0.0, lanes=2)
+    items = list(range(12))
+    assert _call_all(batcher, items) == [x * 2 for x in items]
+    assert state["peak"] == 2 and batcher.stats.calls == 12 and batcher.stats.largest <= 3
+
+
+def test_one_lane_never_runs_two_batches_at_once():
+    fn, state = _overlap_probe(2, timeout=0.3)  # a lone call waits 0.3 s for a second
+    batcher = MicroBatcher(fn, max_size=3, max_wait_s=0.0, lanes=1)
+    assert _call_all(batcher, list(range(4))) == [0, 2, 4, 6]
+    assert state["peak"] == 1
+
+
+def test_lane_plan_fills_the_cores_and_keeps_one_lane_on_a_gpu():
+    assert detect.lane_plan("cpu", cores=2) == (2, 1)
+    assert detect.lane_plan("cpu", cores=1) == (1, 1)
+    assert detect.lane_plan("cpu", cores=32) == (detect.MAX_LANES, 32 // detect.MAX_LANES)
+    assert detect.lane_plan("cuda", cores=16) == (1, 0)
+    lanes, threads = detect.lane_plan("cpu")
+    assert 1 <= lanes <= detect.MAX_LANES and lanes * threads <= max(detect.usable_cores(), 1)
 
 
 # -- the real detector ---------------------------------------------------------------------------
@@ -168,3 +218,35 @@ def test_the_verify_node_reuses_the_runs_detector_pass(monkeypatch):
     (verify,) = [s for s in res.steps if s["node"] == "verify"]
     assert verify["claims"] and "claim" in verify["summary"]  # the answer was checked ...
     assert calls == [1]  # ... with the detections of the run's own detect step
+
+
+@requires_shapes
+def test_lanes_predict_on_separate_model_copies_and_match_one_lane():
+    pool = ExpertPool()  # its own: the copies made here stay out of the module's pool
+    images = _scenes(8)
+    tool = detect.DetectTool()
+    args = detect.DetectArgs(labels=[])
+
+    def run(image: np.ndarray, settings: dict) -> detect.Detections:
+        ctx = ToolContext(image=image, image_hash=image_hash(image), artifacts=ArtifactStore(),
+                          experts=pool, settings=settings)
+        return ctx.artifacts.get(tool.run(args, ctx).artifact_id)
+
+    alone = [run(im, {"detector": "shapes", "batch_size": 1}) for im in images]
+    loaded = detect._get_loaded(detect.select_detectors([], detector="shapes")[0], pool, "cpu")
+    used: set[int] = set()
+    real = type(loaded.model).predict
+
+    def predict(model, *a, **kw):
+        used.add(id(model))
+        time.sleep(0.05)  # long enough for the other lane's batch to start meanwhile
+        return real(model, *a, **kw)
+
+    settings = {"detector": "shapes", "batch_size": 2, "batch_wait_ms": 0, "batch_lanes": 2,
+                "batch_threads": 1}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(type(loaded.model), "predict", predict)
+        with ThreadPoolExecutor(max_workers=8) as workers:
+            together = list(workers.map(lambda im: run(im, settings), images))
+    assert all(_same(a, b) for a, b in zip(alone, together, strict=True))
+    assert loaded._made == 2 and len(used) == 2  # two copies, both predicted
