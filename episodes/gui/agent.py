@@ -51,6 +51,10 @@ SEMANTIC_MARGIN = 0.08
 LAYOUT_CHANGE = 0.004
 #: A text match this good needs no search behind tabs first.
 STRONG_MATCH = 0.8
+#: Scroll steps allowed per intent while looking for its list item.
+MAX_SCROLLS = 12
+#: Pixels one scroll step moves.
+SCROLL_STEP = 50
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,10 @@ class GuiAgent:
         self._first_parse: ScreenParse | None = None  # the screen before any action
         self._check_dialog = False  # the layout moved: a dialog may have appeared
         self._last_intent: Intent | None = None  # the intent the pending actions belong to
+        self._scrolls = 0  # scroll steps taken looking for the current intent's item
+        self._menu_opened = 0  # times the current intent's item menu was clicked open
+        self._page = 1  # the page of a paged list the current intent looks at
+        self._scrolled_from: np.ndarray | None = None  # the screen the last scroll started on
 
     def warm_up(self) -> None:
         """Load the perception experts now (OCR, MiniLM), so no timed episode pays for loading."""
@@ -200,8 +208,15 @@ class GuiAgent:
             return StepChoice(Action("done"), why)
         intent = self._intents[0]
         parse = self.perceive(image)
-        choice = self.choose(intent, parse)
         overlay = parse.to_detections()
+        if intent.scope:
+            scoped = self._scoped(intent, parse, image)
+            if isinstance(scoped, StepChoice):
+                scoped.overlay = overlay
+                return scoped
+            choice = scoped
+        else:
+            choice = self.choose(intent, parse)
         if choice is None and intent.index is not None and intent.index >= 0 and \
                 not intent.target and "link" in intent.kinds:
             paged = self._next_page(intent, parse, image)
@@ -224,6 +239,7 @@ class GuiAgent:
         self._intents.popleft()
         self._waits = 0
         self._explored.clear()
+        self._scrolls, self._menu_opened, self._page = 0, 0, 1
         self._last_intent = intent
         el = choice.element
         x, y = el.click_point
@@ -454,15 +470,82 @@ class GuiAgent:
         links = parse.of_kind("link")
         pager = skills.pager_links(links)
         items = [e for e in links if e not in pager]
-        nxt = skills.pager_next(pager)
+        nxt = skills.pager_next(pager, page=self._page)
         if nxt is None or not items or intent.index is None:
             return None
         self._intents[0] = dataclasses.replace(intent, index=intent.index - len(items))
+        self._page += 1
         self._after_click = (image, nxt.box)
         x, y = nxt.click_point
         return StepChoice(Action.click(x, y), f"{intent.describe()}: {len(items)} items on this "
                           f"page; next page -> {nxt.describe()}", point=(x, y),
                           target=tuple(float(v) for v in nxt.box))
+
+    def _scoped(self, intent: Intent, parse: ScreenParse,
+                image: np.ndarray) -> StepChoice | Choice | None:
+        """The target inside the list item marked by ``intent.scope``: scroll until the item
+        shows, look in it, then behind its "more" menu (menus may float over other items)."""
+        parse = self._read(parse, ("text", "link", "button"))
+        height, width = image.shape[:2]
+        top = parse.banner[3] if parse.banner is not None else 0
+        marks = [(_word_cover(e.text, intent.scope), e) for e in parse.elements if e.text]
+        score, anchor = max(marks, key=lambda t: t[0], default=(0.0, None))
+        if anchor is None or score < STRONG_MATCH:
+            return self._scroll(image, top, f'"{intent.scope}" is not on the screen')
+        band = skills.row_band(anchor.box, skills.separators(image, top=top), height, top=top)
+        inside = [e for e in parse.elements if band[0] <= e.center[1] <= band[1] and e is not anchor]
+        plain = dataclasses.replace(intent, scope="")
+        choice = self._best_text(plain.target, inside)
+        if choice is not None and choice.score >= STRONG_MATCH:
+            return choice
+        if self._menu_opened:
+            choice = self._best_text(plain.target, [e for e in parse.elements if e is not anchor])
+            if choice is not None and choice.score >= STRONG_MATCH:
+                return Choice(choice.element, choice.score, f"{choice.reason} in the item's menu")
+            if (choice is not None and choice.score >= self.match_threshold) or \
+                    self._menu_opened >= 2:
+                return choice
+        more = skills.more_control(image, band, top=top)
+        if more is not None and not self._menu_opened and more[1] > top + 0.4 * (height - top):
+            # a menu opens below its control: make room first (unless the list cannot move)
+            room = self._scroll(image, top, f"make room below the \"more\" control of "
+                                            f"{anchor.describe()} for its menu")
+            if room is not None:
+                return room
+        if more is not None:  # (again, when the first click only hovered it: no menu showed)
+            self._menu_opened += 1
+            x, y = more
+            self._after_click = (image, (int(x) - 8, int(y) - 4, int(x) + 8, int(y) + 4))
+            return StepChoice(Action.click(x, y), f'{plain.describe()} is not in the item of '
+                              f'{anchor.describe()}: open its "more" menu (...)', point=(x, y))
+        if band[1] >= height - 2:  # the item goes on below the screen
+            return self._scroll(image, top, f"the item of {anchor.describe()} goes on below")
+        return choice
+
+    def _scroll(self, image: np.ndarray, top: int, why: str) -> StepChoice | None:
+        """Scroll the content down one step, unless the budget is spent or the last scroll
+        moved nothing (the end of the list)."""
+        last = self._scrolled_from
+        if self._scrolls >= MAX_SCROLLS or (last is not None and last.shape == image.shape
+                                            and np.array_equal(last, image)):
+            return None
+        self._scrolls += 1
+        self._scrolled_from = image
+        height, width = image.shape[:2]
+        x, y = width / 2.0, (top + height) / 2.0
+        return StepChoice(Action.scroll(x, y, SCROLL_STEP), f"{why}: scroll down "
+                          f"({self._scrolls}/{MAX_SCROLLS})", point=(x, y))
+
+    @staticmethod
+    def _best_text(target: str, elements: list[ScreenElement]) -> Choice | None:
+        """The element whose text best holds ``target`` (whole words count: a menu entry
+        ``Block @leo`` holds ``Block``)."""
+        scored = [(max(text_similarity(e.text, target), 0.9 * _word_cover(e.text, target)), e)
+                  for e in elements if e.text]
+        if not scored:
+            return None
+        score, best = max(scored, key=lambda t: t[0])
+        return Choice(best, score, f'text "{best.text}"')
 
     def figures(self, parse: ScreenParse) -> list[shapes.Figure]:
         """Figures (shapes, symbols) outside the labelled widgets and below the banner."""
@@ -505,3 +588,13 @@ class GuiAgent:
 def _key(el: ScreenElement) -> tuple[int, int]:
     x, y = el.center
     return int(x) // 4, int(y) // 4
+
+
+def _word_cover(text: str, target: str) -> float:
+    """Fraction of the target's words that some word of ``text`` spells (similarity >= 0.8)."""
+    want = target.split()
+    have = text.split()
+    if not want or not have:
+        return 0.0
+    hit = sum(max(text_similarity(h, w) for h in have) >= 0.8 for w in want)
+    return hit / len(want)

@@ -27,6 +27,7 @@ for the final ``.``, ``'`` for ``"``, spaces around quotes).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass
@@ -124,6 +125,9 @@ class Intent:
             drawn as a figure); size and colour words may be ``""``.
         describes: Click the element whose text names what the figure on the
             page is (``"the button that best describes the figure"``).
+        scope: Text that marks the list item (row, post, card) the target belongs
+            to (``"For the user @leo, click ..."``): the target is looked for in that
+            item, behind its "more" menu, scrolling until the item shows.
     """
 
     op: str
@@ -135,6 +139,7 @@ class Intent:
     require_icon: bool | None = None
     figure: tuple[str, str, str] | None = None
     describes: str = ""
+    scope: str = ""
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -146,6 +151,8 @@ class Intent:
             "the last" if self.index == -1 else
             f"#{self.index + 1}" if self.index is not None else "the only one")
         kinds = "/".join(self.kinds) or "element"
+        if self.scope:
+            return f'{dataclasses.replace(self, scope="").describe()} in the item of "{self.scope}"'
         if self.figure is not None:
             return "click figure " + (" ".join(w for w in self.figure if w) or "(any)")
         if self.describes:
@@ -186,6 +193,8 @@ def clean_instruction(text: str) -> str:
     text = re.sub(r"\b[IlL|](st|nd|rd|th)\b", r"1\1", text)  # "Ist" -> "1st"
     text = re.sub(r"#\s*[IlL|](?=\W|$)", "#1", text)  # "#L" -> "#1"
     text = re.sub(r"\b[Zz]th\b", "7th", text)  # a 7 read as Z ("2" would be "2nd")
+    verbs = "|".join(sorted(VERBS, key=len, reverse=True))
+    text = re.sub(rf"(?<=\w)[.;:](?=(?:{verbs})\b)", ", ", text, flags=re.IGNORECASE)  # "@leo.click"
     return text
 
 
@@ -212,7 +221,7 @@ def split_clauses(text: str) -> list[str]:
     body, quoted = _protect(text)
     verb_alt = "|".join(sorted(VERBS, key=len, reverse=True))
     parts = re.split(r"(?:[.!?](?:\s|$))|(?:,?\s*\bthen\b\s*)|"
-                     rf"(?:(?:,|\band\b)\s*(?=(?:{verb_alt})\b))", body + " ",
+                     rf"(?:(?:[,;]|\band\b)\s*(?=(?:{verb_alt})\b))", body + " ",
                      flags=re.IGNORECASE)
     return [_restore(p, quoted).strip(" ,.") for p in parts if p and p.strip(" ,.")]
 
@@ -389,6 +398,22 @@ def _type_intents(obj: str, start_index: int) -> list[Intent]:
     return out
 
 
+#: Nouns of list items a scope phrase may name (``for the user X``, ``find the email by X``).
+ITEM_NOUNS = ("user", "users", "post", "posts", "email", "emails", "message", "messages", "item",
+              "entry", "row", "person", "account", "tweet", "comment", "mail", "thread")
+
+
+def _scope_phrase(clause: str) -> str:
+    """The item marker of a verbless clause ``for the user @leo`` / ``find the email by X``."""
+    nouns = "|".join(ITEM_NOUNS)
+    m = re.fullmatch(rf"for\s+(?:the\s+)?(?:(?:{nouns})\s+)?(?:(?:by|from|of|named)\s+)?(\S.*)",
+                     clause.strip(), flags=re.IGNORECASE)
+    if m is None:
+        m = re.fullmatch(rf"(?:find|locate|open)\s+(?:the\s+)?(?:{nouns})\s+(?:by|from|of)\s+(\S.*)",
+                         clause.strip(), flags=re.IGNORECASE)
+    return m[1].strip(" ,.;:") if m else ""
+
+
 def parse_instruction(instruction: str) -> GuiPlan:
     """Plan the intents for an instruction.
 
@@ -404,7 +429,12 @@ def parse_instruction(instruction: str) -> GuiPlan:
     intents: list[Intent] = []
     understood = False
     typed = 0
+    scope = ""
     for clause in split_clauses(text):
+        sc = _scope_phrase(clause)
+        if sc:
+            scope = sc
+            continue
         m = re.match(r"(?:please\s+)?(\w+)\b\s*(.*)$", clause, flags=re.IGNORECASE)
         if not m or m[1].lower() not in VERBS | {"use", "using"}:
             logger.debug("clause %r has no verb I know", clause)
@@ -425,6 +455,8 @@ def parse_instruction(instruction: str) -> GuiPlan:
             intents.extend(new)
         else:
             intents.extend(_click_intents("click" if verb in TYPE_VERBS else verb, obj, clause))
+    if scope:
+        intents = [dataclasses.replace(i, scope=scope) for i in intents]
     logger.debug("instruction %r: %s", text, [i.describe() for i in intents])
     if not understood:
         logger.info("the grammar does not understand the instruction %r", text)

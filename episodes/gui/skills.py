@@ -18,7 +18,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from lavr.episodes.gui.perception import ScreenElement, normalise_text
+import numpy as np
+
+from lavr.episodes.gui.perception import Box, ScreenElement, normalise_text
 
 #: Button texts that dismiss a dialog without doing what it offers.
 DISMISS_WORDS = frozenset({"cancel", "close", "no", "dismiss", "notnow", "later", "skip",
@@ -109,11 +111,96 @@ def pager_links(links: Sequence[ScreenElement]) -> list[ScreenElement]:
         len(el.text.strip()) <= 2 and any(abs(el.center[1] - y) <= 3 for y in rows))]
 
 
-def pager_next(links: Sequence[ScreenElement]) -> ScreenElement | None:
-    """The control that opens the next page: ``>`` / ``next``, else the lowest page number
-    above the current one (the page numbers that are not links)."""
+def pager_next(links: Sequence[ScreenElement], *, page: int = 1) -> ScreenElement | None:
+    """The control that opens the page after ``page``: ``>`` / ``next``, else the link
+    numbered ``page + 1``, else the right-most pager link (where "next" sits)."""
     for el in links:
         if _NEXT.fullmatch(el.text.strip(" .")):
             return el
-    numbers = sorted((int(el.text.strip()), el) for el in links if el.text.strip().isdigit())
-    return numbers[0][1] if numbers else None
+    for el in links:
+        if el.text.strip() == str(page + 1):
+            return el
+    return max(links, key=lambda el: el.box[0]) if len(links) >= 2 else None
+
+
+# -- list items: rows, their controls, and scrolling to them -------------------------------
+def separators(image: np.ndarray, *, top: int = 0, min_run: float = 0.6) -> list[int]:
+    """Rows of the image that are a horizontal rule: one colour (not the background) in a
+    single run over at least ``min_run`` of the width (item borders, dividers)."""
+    img = np.asarray(image).astype(np.int32)
+    h, w = img.shape[:2]
+    bg = np.median(img.reshape(-1, 3), axis=0)
+    found: list[tuple[int, tuple[int, ...]]] = []  # (row, colour of its longest run)
+    for y in range(top, h):
+        row = img[y]
+        same = np.all(row[1:] == row[:-1], axis=1)
+        off_bg = np.abs(row - bg).max(axis=1) > 8
+        run = best = end = 0
+        for i, (sm, o) in enumerate(zip(same, off_bg[1:], strict=True)):
+            run = run + 1 if (sm and o) else 0
+            if run > best:
+                best, end = run, i + 1
+        if best >= min_run * w:
+            found.append((y, tuple(int(v) for v in row[end])))
+    # a filled area (a highlighted item) is many such rows of one colour: only the rows
+    # of another colour inside it (its borders) are rules
+    out: list[int] = []
+    i = 0
+    while i < len(found):
+        j = i
+        while j + 1 < len(found) and found[j + 1][0] == found[j][0] + 1:
+            j += 1
+        group = found[i:j + 1]
+        if len(group) <= 2:
+            out.extend(y for y, _ in group)
+        else:
+            colours = [c for _, c in group]
+            fill = max(set(colours), key=colours.count)
+            out.extend(y for y, c in group if c != fill)
+        i = j + 1
+    return out
+
+
+def row_band(box: Box, seps: Sequence[int], height: int, *, top: int = 0) -> tuple[int, int]:
+    """``(y1, y2)`` of the list item holding ``box``: between the rules above and below it."""
+    above = [y for y in seps if y <= box[1]]
+    below = [y for y in seps if y >= box[3]]
+    return (max(above) if above else top), (min(below) if below else height)
+
+
+def more_control(image: np.ndarray, band: tuple[int, int], *, top: int = 0) -> tuple[
+        float, float] | None:
+    """The centre of a "more" control (three equal dots in a row, ``...``) inside a band of
+    rows, or None. Menus of per-item actions hide behind it."""
+    import cv2
+
+    y1, y2 = max(band[0], top), band[1]
+    img = np.asarray(image)[y1:y2].astype(np.int32)
+    if img.size == 0:
+        return None
+    bg = np.median(img.reshape(-1, 3), axis=0)
+    ink = (np.abs(img - bg).max(axis=2) > 30).astype(np.uint8)
+    n, _, stats, cents = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    dots = [(float(cents[i][0]), float(cents[i][1]), int(stats[i][2]), int(stats[i][3]), i)
+            for i in range(1, n) if 2 <= stats[i][2] <= 6 and 2 <= stats[i][3] <= 6
+            and abs(int(stats[i][2]) - int(stats[i][3])) <= 1
+            and stats[i][4] >= 0.7 * stats[i][2] * stats[i][3]]  # solid dots, not letters
+    dots.sort()
+
+    def isolated(*ids: int) -> bool:  # nothing else inked around the three dots (not an "i")
+        xs = [int(stats[i][0]) for i in ids] + [int(stats[i][0] + stats[i][2]) for i in ids]
+        ys = [int(stats[i][1]) for i in ids] + [int(stats[i][1] + stats[i][3]) for i in ids]
+        xa, ya = max(min(xs) - 3, 0), max(min(ys) - 3, 0)
+        own = sum(int(stats[i][4]) for i in ids)
+        return int(ink[ya:max(ys) + 3, xa:max(xs) + 3].sum()) == own
+
+    for a in dots:
+        row = [d for d in dots if abs(d[1] - a[1]) <= 1 and abs(d[2] - a[2]) <= 1 and d[0] > a[0]]
+        for b in row:
+            g1 = b[0] - a[0]
+            if not a[2] + 1 <= g1 <= 3 * a[2] + 3:
+                continue
+            for c in row:
+                if abs((c[0] - b[0]) - g1) <= 1.5 and isolated(a[4], b[4], c[4]):
+                    return b[0] + 0.5, b[1] + y1 + 0.5
+    return None

@@ -83,7 +83,10 @@ def test_pager_links_and_next() -> None:
     found = skills.pager_links(items + pager)
     assert found == pager  # "I" (a misread 1) sits on the pager's row
     assert skills.pager_next(found).text == ">"
-    assert skills.pager_next([link(55, 195, "2"), link(70, 195, "3")]).text == "2"
+    numbers = [link(40, 195, "1"), link(55, 195, "2"), link(70, 195, "3")]
+    assert skills.pager_next(numbers).text == "2"
+    assert skills.pager_next(numbers, page=2).text == "3"
+    assert skills.pager_next([*numbers, link(85, 195, "?")], page=3).text == "?"  # misread >
 
 
 # -- shapes ------------------------------------------------------------------------------
@@ -172,3 +175,27 @@ def test_agent_dismisses_a_dialog_that_appeared_and_redoes_the_interrupted_inten
     assert step.action.kind == "click" and step.point == (85.0, 127.5)
     assert "dismiss" in step.summary
     assert agent._intents[0] == typing and not agent._pending  # typed again after the dialog
+
+
+def test_list_items_their_more_control_and_scope_phrases() -> None:
+    img = Image.new("RGB", (160, 210), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, 0, 159, 49], fill=(255, 255, 0))
+    for y in (52, 114):  # two items with a 1-px border
+        d.rectangle([4, y, 145, y + 61], outline=(225, 232, 237))
+    d.rectangle([5, 115, 144, 174], fill=(245, 248, 250))  # the second one highlighted
+    d.text((10, 60), "Carmella @abc", fill=(0, 0, 0))
+    d.text((10, 120), "Emelia @deneen", fill=(0, 0, 0))
+    for x in (120, 125, 130):  # "..." in the second item only
+        d.rectangle([x, 165, x + 2, 167], fill=(150, 160, 170))
+    image = np.asarray(img)
+    seps = skills.separators(image, top=50)
+    assert seps == [52, 113, 114, 175]  # the highlighted fill is no rule, its border is
+    assert skills.row_band((10, 120, 60, 130), seps, 210, top=50) == (114, 175)
+    assert skills.more_control(image, (52, 113), top=50) is None
+    x, y = skills.more_control(image, (114, 175), top=50)
+    assert abs(x - 126.5) <= 1 and abs(y - 166.5) <= 1
+    (intent,) = parse_instruction('For the user @leo, click on the "Mute" button.').intents
+    assert (intent.scope, intent.target) == ("@leo", "Mute")
+    (intent,) = parse_instruction('For the user @leo.click on the "Share via DM" button.').intents
+    assert (intent.scope, intent.target) == ("@leo", "Share via DM")  # OCR's '.' for ','
