@@ -23,8 +23,18 @@ import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Protocol
 
 from lavr.core_model.errors import DeadlineError, RunStoppedError
+
+class Signal(Protocol):
+    """What :meth:`Deadline.wait` and :func:`wait` wait for: a ``threading.Event``, or
+    anything with its ``is_set()`` and ``wait(timeout)``."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float) -> bool: ...
+
 
 #: How often :meth:`Deadline.wait` looks at the clock and the cancel events, in seconds.
 POLL = 0.05
@@ -65,7 +75,7 @@ class Deadline:
             return RunStoppedError(self.what, self.seconds)
         return DeadlineError(self.what, self.seconds)
 
-    def wait(self, done: threading.Event) -> bool:
+    def wait(self, done: Signal) -> bool:
         """Wait for ``done`` until this deadline passes or is cancelled.
 
         Returns:
@@ -112,7 +122,7 @@ def check() -> None:
         raise d.error()
 
 
-def wait(done: threading.Event, *, until: float = math.inf) -> bool:
+def wait(done: Signal, *, until: float = math.inf) -> bool:
     """Wait for ``done`` until monotonic time ``until`` or the deadline in force ends
     (passes or is cancelled), whichever comes first.
 

@@ -44,8 +44,37 @@ class Status(str, Enum):
 
 
 def jsonable(value: Any) -> Any:
-    """Plain JSON types only (numpy scalars and arrays, pydantic models converted)."""
-    return json.loads(json.dumps(value, default=_json_default))
+    """Plain JSON types only (numpy scalars and arrays, pydantic models converted).
+
+    A fresh copy: containers are new, tuples become lists. A value that is plain
+    JSON already (``dict`` with ``str`` keys, ``list``, ``tuple``, ``str``, ``int``,
+    ``float``, ``bool``, None; subclasses not included) is copied directly, anything
+    else goes through a JSON round trip; both give the same result.
+    """
+    try:
+        return _plain_copy(value)
+    except (_NotPlain, RecursionError):  # RecursionError: a cycle, which JSON reports
+        return json.loads(json.dumps(value, default=_json_default))
+
+
+class _NotPlain(Exception):
+    """A value :func:`_plain_copy` leaves to the JSON round trip."""
+
+
+def _plain_copy(value: Any) -> Any:
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is float or kind is bool:
+        return value
+    if kind is list or kind is tuple:
+        return [_plain_copy(v) for v in value]
+    if kind is dict:
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str:  # JSON would turn the key into text
+                raise _NotPlain
+            out[k] = _plain_copy(v)
+        return out
+    raise _NotPlain
 
 
 def _json_default(obj: Any) -> Any:

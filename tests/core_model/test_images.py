@@ -423,6 +423,19 @@ def test_numpy_non_contiguous() -> None:
     np.testing.assert_array_equal(out, arr)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_numpy_planar(dtype: type) -> None:
+    """A channels-first array seen as HxWxC (each channel a block in memory), also
+    flipped, loads to the same pixels, C-contiguous."""
+    pixels = noise(6, 8)
+    planar = np.ascontiguousarray(pixels.transpose(2, 0, 1)).astype(dtype).transpose(1, 2, 0)
+    assert not planar.flags.c_contiguous
+    for arr in (planar, planar[::-1, ::-1]):
+        out = load_image(arr / 255.0 if dtype == np.float32 else arr)
+        assert out.flags.c_contiguous and out.dtype == np.uint8
+        np.testing.assert_array_equal(out, pixels if arr is planar else pixels[::-1, ::-1])
+
+
 @pytest.mark.parametrize(
     ("arr", "words"),
     [
