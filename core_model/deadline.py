@@ -27,6 +27,7 @@ from typing import Protocol
 
 from lavr.core_model.errors import DeadlineError, RunStoppedError
 
+
 class Signal(Protocol):
     """What :meth:`Deadline.wait` and :func:`wait` wait for: a ``threading.Event``, or
     anything with its ``is_set()`` and ``wait(timeout)``."""
