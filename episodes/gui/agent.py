@@ -25,6 +25,7 @@ import numpy as np
 
 from lavr.episodes.gui import shapes, skills
 from lavr.episodes.gui.instruction import ANY_KIND, GuiPlan, Intent, parse_instruction
+from lavr.episodes.gui.language import assign_fields, evaluate_expression, format_number, nth_word
 from lavr.episodes.gui.perception import (
     ScreenElement,
     ScreenParse,
@@ -35,6 +36,7 @@ from lavr.episodes.gui.perception import (
     read_texts,
     text_similarity,
 )
+from lavr.episodes.gui.reading import field_labels, page_text
 from lavr.episodes.loop import Action, Observation, Percept, PerceptionCall, StepChoice
 
 logger = logging.getLogger(__name__)
@@ -116,6 +118,7 @@ class GuiAgent:
         self._after_click: tuple[np.ndarray, tuple[int, int, int, int]] | None = None
         self._settling: np.ndarray | None = None
         self._settle_count = 0
+        self._chosen: set[tuple[int, int, int, int]] = set()
         self._reset_skills()
 
     def _reset_skills(self) -> None:
@@ -151,6 +154,7 @@ class GuiAgent:
         self._settling = None
         self._settle_count = 0
         self._reset_skills()
+        self._chosen = set()
 
     def _make_plan(self, instruction: str, *, source: str) -> None:
         self.instruction = instruction
@@ -208,6 +212,15 @@ class GuiAgent:
             return StepChoice(Action("done"), why)
         intent = self._intents[0]
         parse = self.perceive(image)
+        if intent.op == "fill":  # a free request: one typed value per labelled field
+            self._intents.popleft()
+            self._intents.extendleft(reversed(self._fill_intents(intent, parse)))
+            return self._decide(image, given)
+        if intent.op == "type" and intent.source and not intent.text:
+            value = self._derive(intent.source, parse)
+            if value:
+                intent = dataclasses.replace(intent, text=value, source="")
+                self._intents[0] = intent
         overlay = parse.to_detections()
         if intent.scope:
             scoped = self._scoped(intent, parse, image)
@@ -215,6 +228,8 @@ class GuiAgent:
                 scoped.overlay = overlay
                 return scoped
             choice = scoped
+        elif intent.op == "type" and intent.source and not intent.text:
+            choice = None  # the value could not be worked out (yet)
         else:
             choice = self.choose(intent, parse)
         if choice is None and intent.index is not None and intent.index >= 0 and \
@@ -223,7 +238,7 @@ class GuiAgent:
             if paged is not None:
                 paged.overlay = overlay
                 return paged
-        if intent.target and (choice is None or choice.score < STRONG_MATCH):
+        if intent.target and not intent.similar and (choice is None or choice.score < STRONG_MATCH):
             explore = self._explore_tabs(parse, choice, image)
             if explore is not None:
                 explore.overlay = overlay
@@ -242,6 +257,7 @@ class GuiAgent:
         self._scrolls, self._menu_opened, self._page = 0, 0, 1
         self._last_intent = intent
         el = choice.element
+        self._chosen.add(el.box)
         x, y = el.click_point
         if intent.op == "type":
             self._pending.append(Action.type_text(intent.text))
@@ -317,6 +333,8 @@ class GuiAgent:
             return None
         if intent.kinds == ("input",):
             return self._choose_input(intent, parse, cands)
+        if intent.similar:
+            return self._choose_similar(intent, parse, cands)
         if intent.target:
             parse = self._read(parse, intent.kinds)
             keep = {c.box for c in cands}
@@ -359,6 +377,66 @@ class GuiAgent:
         return Choice(cands[0], 1.0 if len(cands) == 1 else 0.5,
                       "the only one" if len(cands) == 1 else "the first of several")
 
+    # -- reading and reasoning -------------------------------------------------
+    def _derive(self, source: str, parse: ScreenParse) -> str:
+        """The text a ``type`` intent's ``source`` names, worked out from the page's text."""
+        rows = page_text(parse, self.text_reader)
+        if not rows:
+            return ""
+        if source == "expression":
+            for text in [*rows, " ".join(rows)]:
+                value = evaluate_expression(text)
+                if value is not None:
+                    return format_number(value)
+            return ""
+        if source.startswith("word:"):
+            return nth_word(" ".join(rows), int(source.split(":", 1)[1]))
+        return " ".join(rows)
+
+    def _fill_intents(self, intent: Intent, parse: ScreenParse) -> list[Intent]:
+        """``type`` intents that fill the labelled fields on screen from a free request."""
+        inputs = parse.of_kind("input")
+        if not inputs:
+            return []
+        labels = field_labels(parse, inputs, self.text_reader)
+        verb = (re.findall(r"[^\W_]+", intent.text) or [""])[0]
+        values = assign_fields(intent.text, labels, embedder=self.embedder, skip=[verb])
+        logger.info("fields %s get %s", labels, values)
+        return [Intent("type", target=labels[j], kinds=("input",), index=j, text=v,
+                       at=inputs[j].center) for j, v in sorted(values.items())]
+
+    def _choose_similar(self, intent: Intent, parse: ScreenParse,
+                        cands: list[ScreenElement]) -> Choice | None:
+        """The element (not chosen before) whose text is closest in meaning to the target."""
+        parse = self._read(parse, intent.kinds)
+        keep = {c.box for c in cands}
+        cands = [e for e in parse.elements if e.box in keep and e.kind in intent.kinds and
+                 e.text and e.box not in self._chosen]
+        if not cands:
+            return None
+        # every target still to choose by meaning takes part, so an element goes to the
+        # target it fits best (greedy over the whole target x element table)
+        targets = [intent.target] + [i.target for i in list(self._intents)[1:]
+                                     if i.similar and i.kinds == intent.kinds]
+        texts = [c.text for c in cands]
+        if self.embedder is None:
+            sims = np.array([[text_similarity(c, t) for c in texts] for t in targets])
+            how = "spelling"
+        else:
+            vecs = self.embedder.embed(targets + texts)
+            sims = vecs[:len(targets)] @ vecs[len(targets):].T
+            how = "MiniLM"
+        table = sims.copy()
+        while True:
+            t, i = np.unravel_index(int(np.argmax(table)), table.shape)
+            if t == 0 or table[t, i] <= -9.0:
+                break
+            table[t, :] = -9.0
+            table[:, i] = -9.0
+        i = int(np.argmax(table[0])) if table[0].max() > -9.0 else int(np.argmax(sims[0]))
+        return Choice(cands[i], float(sims[0, i]), f'meaning of "{cands[i].text}" '
+                                                   f'({how} {float(sims[0, i]):.2f})')
+
     def _semantic(self, target: str, cands: list[ScreenElement]) -> Choice | None:
         """The element whose text means the target (MiniLM cosine), when no spelling matches.
 
@@ -381,6 +459,15 @@ class GuiAgent:
 
     def _choose_input(self, intent: Intent, parse: ScreenParse,
                       inputs: list[ScreenElement]) -> Choice | None:
+        if intent.at is not None:  # located before: the field there (or the nearest one)
+            x, y = intent.at
+
+            def dist(e: ScreenElement) -> float:
+                x1, y1, x2, y2 = e.box
+                return float(np.hypot(max(x1 - x, 0, x - x2), max(y1 - y, 0, y - y2)))
+
+            best = min(inputs, key=dist)
+            return Choice(best, 1.0, f"the field located at ({x:.0f},{y:.0f})")
         if intent.target:
             labels = self._labels(parse, inputs)
             scored = [(text_similarity(labels.get(c.box, ""), intent.target), c) for c in inputs]

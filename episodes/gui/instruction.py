@@ -32,17 +32,25 @@ import logging
 import re
 from dataclasses import dataclass
 
+from lavr.episodes.gui.language import repair_words
+
 logger = logging.getLogger(__name__)
 
-#: Operations an intent can ask for.
-OPS = ("click", "type")
+#: Operations an intent can ask for (``fill``: fill a form's fields from a free request).
+OPS = ("click", "type", "fill")
 
 #: Verbs that act on an element by clicking it.
 CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
                          "pick", "open", "expand", "close", "mark", "toggle", "submit", "focus"})
 #: Verbs that type text.
 TYPE_VERBS = frozenset({"enter", "type", "write", "fill", "input", "put"})
+#: Verbs that work out a value from the screen for a later clause to type (``find the 2nd
+#: word ...``, ``solve the problem``).
+VALUE_VERBS = frozenset({"find", "solve", "compute", "calculate", "evaluate", "work", "read",
+                         "copy", "remember", "note"})
 VERBS = CLICK_VERBS | TYPE_VERBS
+#: Where a typed value may come from instead of a quoted string (see :attr:`Intent.source`).
+SOURCES = ("", "page-text", "expression")
 
 #: Kind words and the element kinds (:data:`lavr.episodes.gui.perception.ELEMENT_KINDS`)
 #: they refer to; longer phrases first.
@@ -128,6 +136,15 @@ class Intent:
         scope: Text that marks the list item (row, post, card) the target belongs
             to (``"For the user @leo, click ..."``): the target is looked for in that
             item, behind its "more" menu, scrolling until the item shows.
+        source: Where a ``type`` intent's text comes from when the instruction does
+            not quote it: ``page-text`` (the text shown on the page), ``expression``
+            (the value of the arithmetic shown on the page) or ``word:N`` (the N-th
+            word of the page's text, ``word:-1`` the last); ``""``: ``text``.
+        similar: Click the element whose text is closest in *meaning* to ``target``
+            (``select words similar to X``), not the one spelled like it.
+        at: ``(x, y)`` pixels of the element as seen when the intent was made on
+            screen (the agent fills a form's fields it has already located); the
+            element there, or the nearest of ``kinds``, is the one.
     """
 
     op: str
@@ -140,10 +157,16 @@ class Intent:
     figure: tuple[str, str, str] | None = None
     describes: str = ""
     scope: str = ""
+    source: str = ""
+    similar: bool = False
+    at: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
             raise ValueError(f"intent op must be one of {OPS}, got {self.op!r}")
+        if self.source not in SOURCES and not re.fullmatch(r"word:-?\d+", self.source):
+            raise ValueError(f"intent source must be one of {SOURCES} or word:N, "
+                             f"got {self.source!r}")
 
     def describe(self) -> str:
         """Short human text, e.g. ``type "abc" into input "username"``."""
@@ -157,8 +180,13 @@ class Intent:
             return "click figure " + (" ".join(w for w in self.figure if w) or "(any)")
         if self.describes:
             return f"click the {kinds} naming the {self.describes}"
+        if self.op == "fill":
+            return f'fill the fields from "{self.text}"'
         if self.op == "type":
-            return f'type "{self.text}" into {kinds} {what}'
+            value = f"<{self.source}>" if self.source and not self.text else f'"{self.text}"'
+            return f"type {value} into {kinds} {what}"
+        if self.similar:
+            return f'click the {kinds} meaning most like "{self.target}"'
         return f"click {kinds} {what}"
 
 
@@ -195,7 +223,8 @@ def clean_instruction(text: str) -> str:
     text = re.sub(r"\b[Zz]th\b", "7th", text)  # a 7 read as Z ("2" would be "2nd")
     verbs = "|".join(sorted(VERBS, key=len, reverse=True))
     text = re.sub(rf"(?<=\w)[.;:](?=(?:{verbs})\b)", ", ", text, flags=re.IGNORECASE)  # "@leo.click"
-    return text
+    text = re.sub(r"\s+([,;])", r"\1", text)  # "delighted , genuine"
+    return repair_words(text)  # "vords" -> "words", "belov" -> "below", "Sth" -> "5th"
 
 
 # -- clauses -------------------------------------------------------------------
@@ -284,7 +313,22 @@ def _case(value: str, case: str) -> str:
     return value.upper() if case == "upper" else value.lower() if case == "lower" else value
 
 
+_SIMILAR = re.compile(r"(?:(?:the\s+|all\s+)?(?:words?|items?|options?|ones?|checkboxes|"
+                      r"entries|things)\s+)?(?:that\s+(?:are|is|mean)\s+)?(?:similar|related|"
+                      r"close|closest|synonyms?)\s+(?:in meaning\s+)?(?:to|of)\s+(.+)$",
+                      flags=re.IGNORECASE)
+_WHEN_DONE = re.compile(r"\s+(?:when|once|after)\s+(?:you\s+are\s+|you're\s+|you\s+have\s+)?"
+                        r"(?:done|finished|ready|through)\b.*$", flags=re.IGNORECASE)
+
+
 def _click_intents(verb: str, obj: str, clause: str) -> list[Intent]:
+    obj = _WHEN_DONE.sub("", obj)
+    similar = _SIMILAR.match(obj)
+    if similar:  # "select words similar to A, B": by meaning, one element per item
+        items = [" ".join(w for w in re.findall(r"[\w'-]+", t) if w.lower() not in STOP_WORDS)
+                 for t in _items(similar[1])]
+        return [Intent("click", target=t, kinds=("checkbox", "radio"), similar=True)
+                for t in items if t]
     by = re.search(r"\bby (?:clicking|pressing|selecting|tapping)(?: on)? (.+)$", obj)
     if by:  # "close the dialog by clicking the x": the means is the action
         return _click_intents("click", by[1], by[1])
@@ -414,6 +458,39 @@ def _scope_phrase(clause: str) -> str:
     return m[1].strip(" ,.;:") if m else ""
 
 
+def _value_source(verb: str, obj: str) -> str:
+    """What a value clause works out: ``word:N``, ``expression``, ``page-text`` or ``""``."""
+    ph = _phrase(obj)
+    if ph.ordinal is not None and re.search(r"\bwords?\b", obj, flags=re.IGNORECASE):
+        return f"word:{ph.ordinal}"
+    if verb in ("solve", "compute", "calculate", "evaluate", "work") or re.search(
+            r"\b(?:problem|sum|expression|equation|arithmetic|math|calculation)\b", obj,
+            flags=re.IGNORECASE):
+        return "expression"
+    if re.search(r"\btext\b", obj, flags=re.IGNORECASE):
+        return "page-text"
+    return ""
+
+
+def _derived_type_intents(obj: str, start_index: int, value: str) -> list[Intent]:
+    """``type that / your answer / the text below / the 2nd word into the box``: a typed
+    value that comes from the screen, not from the instruction."""
+    m = re.match(r"(.*?)\s+\b(?:into|in|to|inside|onto)\b\s+(.*)$", obj, flags=re.IGNORECASE)
+    what, where = (m[1], m[2]) if m else (obj, "")
+    ph = _phrase(what)
+    if ph.ordinal is not None and re.search(r"\bwords?\b", what, flags=re.IGNORECASE):
+        source = f"word:{ph.ordinal}"
+    elif re.search(r"\b(?:that|it|this|them|answer|result|value|solution|sum)\b", what,
+                   flags=re.IGNORECASE):
+        source = value or "expression"
+    elif re.search(r"\b(?:text|words?)\b", what, flags=re.IGNORECASE):
+        source = "page-text"
+    else:
+        return []
+    label = _phrase(where).words if where else ""
+    return [Intent("type", target=label, kinds=("input",), index=start_index, source=source)]
+
+
 def parse_instruction(instruction: str) -> GuiPlan:
     """Plan the intents for an instruction.
 
@@ -430,26 +507,41 @@ def parse_instruction(instruction: str) -> GuiPlan:
     understood = False
     typed = 0
     scope = ""
+    value = ""  # what a "find ..." / "solve ..." clause worked out, for "type that"
     for clause in split_clauses(text):
         sc = _scope_phrase(clause)
         if sc:
             scope = sc
             continue
         m = re.match(r"(?:please\s+)?(\w+)\b\s*(.*)$", clause, flags=re.IGNORECASE)
-        if not m or m[1].lower() not in VERBS | {"use", "using"}:
-            logger.debug("clause %r has no verb I know", clause)
+        verb, obj = (m[1].lower(), m[2].strip()) if m else ("", "")
+        if verb in VALUE_VERBS and _value_source(verb, obj):
+            value = _value_source(verb, obj)
+            understood = True
             continue
-        verb, obj = m[1].lower(), m[2].strip()
         use = re.match(r"(?:the\s+)?(.+?)\s+to\s+(\w+)\b\s*(.*)$", obj, flags=re.IGNORECASE) \
             if verb in ("use", "using") else None
         if use and use[2].lower() in VERBS:  # "use the textbox to enter X": the verb that follows
             verb, obj = use[2].lower(), use[3].strip()
             if verb in TYPE_VERBS and not re.search(r"\b(?:into|in)\b", _QUOTE.sub("", obj)):
                 obj = f"{obj} into the {use[1]}"
-        elif m[1].lower() not in VERBS:
+        elif verb not in VERBS:
+            if m and '"' not in clause and len(re.findall(r"[^\W_]+", obj)) >= 3 and \
+                    re.search(r"\b(?:for|by|from|with|named|called|in|of|on|at)\b", obj):
+                # a free request ("look for X produced by Y"): fill the form's fields
+                intents.append(Intent("fill", kinds=("input",), text=clause))
+                intents.append(Intent("click", target=m[1], kinds=("button",), index=-1))
+                understood = True
+            else:
+                logger.debug("clause %r has no verb I know", clause)
             continue
         understood = True
-        if verb in TYPE_VERBS and '"' in obj:
+        derived = _derived_type_intents(obj, typed, value) if verb in TYPE_VERBS and \
+            '"' not in obj else []
+        if derived:
+            typed += len(derived)
+            intents.extend(derived)
+        elif verb in TYPE_VERBS and '"' in obj:
             new = _type_intents(obj, typed)
             typed += len(new)
             intents.extend(new)

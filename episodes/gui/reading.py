@@ -1,0 +1,198 @@
+"""Reading the page beyond single widgets: its text in rows, and the labels of fields.
+
+* :func:`text_rows` — the page's text (outside the banner and the widgets) as
+  rows: text runs that share a line are joined into one box, so ``7 + 3 =``
+  drawn as separate glyph runs is read as one line.
+* :func:`page_text` — those rows read by OCR, top to bottom.
+* :func:`field_labels` — the label of each text field wherever it is drawn: left
+  of, above or below the field, dark on light or light on dark. Each field
+  takes the nearest ink run outside every widget; the run is binarised (ink
+  black on white) before it is read, so a white label on a dark panel reads
+  like any other.
+
+Pixels only, as everywhere in the GUI agent: ``HxWx3 uint8 RGB`` screenshots and
+XYXY pixel boxes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from lavr.episodes.gui.perception import ScreenElement, ScreenParse, TextReader
+
+logger = logging.getLogger(__name__)
+
+Box = tuple[int, int, int, int]
+
+#: How far (px) from a field its label may be.
+LABEL_REACH = 16
+#: How far left of a field (px) a label may start.
+LABEL_LEFT = 110
+#: Grey-level difference from the local background that counts as ink.
+INK_CONTRAST = 70
+#: Widget kinds whose pixels are never page text.
+WIDGET_KINDS = ("button", "input", "checkbox", "radio", "link")
+
+
+def text_rows(parse: ScreenParse) -> list[Box]:
+    """Boxes of the page's text rows (``text`` elements joined per line), top to bottom."""
+    texts = [e for e in parse.of_kind("text")
+             if not any(_inside(e.box, w.box) for w in parse.of_kind(*WIDGET_KINDS))]
+    boxes = [b for e in texts for b in (e.text_boxes or (e.box,))]
+    boxes.sort(key=lambda b: (b[1], b[0]))
+    rows: list[list[int]] = []
+    for x1, y1, x2, y2 in boxes:
+        for r in rows:
+            overlap = min(r[3], y2) - max(r[1], y1)
+            if overlap > 0.5 * min(r[3] - r[1], y2 - y1):
+                r[:] = [min(r[0], x1), min(r[1], y1), max(r[2], x2), max(r[3], y2)]
+                break
+        else:
+            rows.append([x1, y1, x2, y2])
+    return [(r[0], r[1], r[2], r[3]) for r in sorted(rows, key=lambda r: (r[1], r[0]))]
+
+
+def page_text(parse: ScreenParse, reader: TextReader) -> list[str]:
+    """The page's text rows read by OCR, top to bottom (empty rows dropped)."""
+    rows = text_rows(parse)
+    if not rows:
+        return []
+    return [t for t, _ in reader.read(parse.image, rows) if t]
+
+
+def _inside(inner: Box, outer: Box, margin: int = 1) -> bool:
+    return (inner[0] >= outer[0] - margin and inner[1] >= outer[1] - margin and
+            inner[2] <= outer[2] + margin and inner[3] <= outer[3] + margin and inner != outer)
+
+
+def _ink_box(grey: np.ndarray, free: np.ndarray, region: Box) -> Box | None:
+    """Bounding box of the ink in ``region`` (only where ``free``), nearest block of rows/cols."""
+    x1, y1, x2, y2 = region
+    if x2 - x1 < 3 or y2 - y1 < 3:
+        return None
+    g = grey[y1:y2, x1:x2]
+    ok = free[y1:y2, x1:x2]
+    if not ok.any():
+        return None
+    vals = g[ok].astype(int)
+    bg = int(np.bincount(vals).argmax())
+    ink = (np.abs(g.astype(int) - bg) > INK_CONTRAST) & ok
+    if ink.sum() < 8:
+        return None
+    ys, xs = np.nonzero(ink)
+    return x1 + int(xs.min()), y1 + int(ys.min()), x1 + int(xs.max()) + 1, y1 + int(ys.max()) + 1
+
+
+def _first_block(mask_1d: np.ndarray, *, reverse: bool, gap: int = 3) -> tuple[int, int] | None:
+    """The first run of True (allowing ``gap``-long holes) from the start (or the end)."""
+    idx = np.nonzero(mask_1d)[0]
+    if idx.size == 0:
+        return None
+    idx = idx[::-1] if reverse else idx
+    start = end = int(idx[0])
+    for i in idx[1:]:
+        if abs(int(i) - end) > gap:
+            break
+        end = int(i)
+    return (min(start, end), max(start, end) + 1)
+
+
+def label_boxes(parse: ScreenParse, fields: Sequence[ScreenElement]) -> list[tuple[Box, float] | None]:
+    """Where each field's label is, with its distance (px); None for a field with no label near.
+
+    Candidates are the ink runs right left of, right above and right below the
+    field (pixels of widgets excluded); the nearest wins.
+    """
+    image = parse.image
+    h, w = image.shape[:2]
+    grey = image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    free = np.ones((h, w), bool)
+    if parse.banner is not None:
+        bx1, by1, bx2, by2 = parse.banner
+        free[by1:by2, bx1:bx2] = False
+    for e in parse.of_kind(*WIDGET_KINDS):
+        x1, y1, x2, y2 = e.box
+        free[max(y1 - 1, 0):y2 + 1, max(x1 - 1, 0):x2 + 1] = False
+    out: list[tuple[Box, float] | None] = []
+    for f in fields:
+        x1, y1, x2, y2 = f.box
+        cands: list[tuple[float, Box]] = []
+        # left: the rows of the field, the ink block nearest the field
+        region = (max(x1 - LABEL_LEFT, 0), y1, x1, y2)
+        box = _ink_box(grey, free, region)
+        if box is not None:
+            cols = _column_profile(grey, free, box)
+            blk = _first_block(cols, reverse=True, gap=8)
+            if blk is not None:
+                bx1, bx2 = box[0] + blk[0], box[0] + blk[1]
+                cands.append((float(x1 - bx2), (bx1, box[1], bx2, box[3])))
+        # above / below: the columns of the field, the ink rows nearest the field
+        for lo, hi, rev in ((max(y1 - LABEL_REACH, 0), y1, True), (y2, min(y2 + LABEL_REACH, h), False)):
+            box = _ink_box(grey, free, (x1, lo, x2, hi))
+            if box is None:
+                continue
+            rows = _row_profile(grey, free, box)
+            blk = _first_block(rows, reverse=rev, gap=1)
+            if blk is None:
+                continue
+            by1, by2 = box[1] + blk[0], box[1] + blk[1]
+            if by2 - by1 < 5:  # a border or an underline, not a line of text
+                continue
+            sub = _ink_box(grey, free, (x1, by1, x2, by2)) or box
+            dist = float(y1 - by2) if rev else float(by1 - y2)
+            cands.append((dist, (sub[0], by1, sub[2], by2)))
+        out.append(min(((b, d) for d, b in cands), key=lambda t: t[1]) if cands else None)
+    return out
+
+
+def _ink(grey: np.ndarray, free: np.ndarray, box: Box) -> np.ndarray:
+    x1, y1, x2, y2 = box
+    g = grey[y1:y2, x1:x2].astype(int)
+    ok = free[y1:y2, x1:x2]
+    bg = int(np.bincount(g[ok].ravel()).argmax()) if ok.any() else 255
+    return (np.abs(g - bg) > INK_CONTRAST) & ok
+
+
+def _row_profile(grey: np.ndarray, free: np.ndarray, box: Box) -> np.ndarray:
+    return _ink(grey, free, box).any(axis=1)
+
+
+def _column_profile(grey: np.ndarray, free: np.ndarray, box: Box) -> np.ndarray:
+    return _ink(grey, free, box).any(axis=0)
+
+
+def binarised(image: np.ndarray, box: Box) -> np.ndarray:
+    """A copy of ``image`` with ``box`` redrawn as black ink on white (light-on-dark text too)."""
+    out = image.copy()
+    x1, y1, x2, y2 = box
+    grey = image[y1:y2, x1:x2].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    g = grey.astype(int)
+    bg = int(np.bincount(g.ravel()).argmax())  # text ink is the minority
+    ink = np.abs(g - bg) > INK_CONTRAST
+    out[y1:y2, x1:x2] = np.where(ink[..., None], 0, 255).astype(np.uint8)
+    return out
+
+
+def field_labels(parse: ScreenParse, fields: Sequence[ScreenElement],
+                 reader: TextReader) -> list[str]:
+    """The label of each field, read by OCR (``""`` where none was found)."""
+    found = label_boxes(parse, fields)
+    out = []
+    for f in found:
+        if f is None:
+            out.append("")
+            continue
+        box, _ = f
+        x1, y1, x2, y2 = box
+        h, w = parse.image.shape[:2]
+        padded = (max(x1 - 2, 0), max(y1 - 2, 0), min(x2 + 2, w), min(y2 + 2, h))
+        img = parse.image
+        patch = img[y1:y2, x1:x2].mean(axis=2).astype(int)
+        if np.bincount(patch.ravel()).argmax() < 128:  # light text on a dark panel
+            img = binarised(img, padded)
+        text, _ = reader.read(img, [box])[0]
+        out.append(text)
+    return out
