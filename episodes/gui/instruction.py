@@ -43,11 +43,11 @@ OPS = ("click", "type", "fill")
 CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
                          "pick", "open", "expand", "close", "mark", "toggle", "submit", "focus"})
 #: Verbs that type text.
-TYPE_VERBS = frozenset({"enter", "type", "write", "fill", "input", "put"})
+TYPE_VERBS = frozenset({"enter", "type", "write", "fill", "input", "put", "copy"})
 #: Verbs that work out a value from the screen for a later clause to type (``find the 2nd
 #: word ...``, ``solve the problem``).
 VALUE_VERBS = frozenset({"find", "solve", "compute", "calculate", "evaluate", "work", "read",
-                         "copy", "remember", "note"})
+                         "remember", "note"})
 VERBS = CLICK_VERBS | TYPE_VERBS
 #: Where a typed value may come from instead of a quoted string (see :attr:`Intent.source`).
 SOURCES = ("", "page-text", "expression")
@@ -141,7 +141,7 @@ class Intent:
             (the value of the arithmetic shown on the page) or ``word:N`` (the N-th
             word of the page's text, ``word:-1`` the last); ``""``: ``text``.
         similar: Click the element whose text is closest in *meaning* to ``target``
-            (``select words similar to X``), not the one spelled like it.
+            (``... similar to X``), not the one spelled like it.
         at: ``(x, y)`` pixels of the element as seen when the intent was made on
             screen (the agent fills a form's fields it has already located); the
             element there, or the nearest of ``kinds``, is the one.
@@ -324,7 +324,7 @@ _WHEN_DONE = re.compile(r"\s+(?:when|once|after)\s+(?:you\s+are\s+|you're\s+|you
 def _click_intents(verb: str, obj: str, clause: str) -> list[Intent]:
     obj = _WHEN_DONE.sub("", obj)
     similar = _SIMILAR.match(obj)
-    if similar:  # "select words similar to A, B": by meaning, one element per item
+    if similar:  # "... similar to A, B": by meaning, one element per item
         items = [" ".join(w for w in re.findall(r"[\w'-]+", t) if w.lower() not in STOP_WORDS)
                  for t in _items(similar[1])]
         return [Intent("click", target=t, kinds=("checkbox", "radio"), similar=True)
@@ -473,7 +473,7 @@ def _value_source(verb: str, obj: str) -> str:
 
 
 def _derived_type_intents(obj: str, start_index: int, value: str) -> list[Intent]:
-    """``type that / your answer / the text below / the 2nd word into the box``: a typed
+    """``type that / your answer / the text shown / the 2nd word into the box``: a typed
     value that comes from the screen, not from the instruction."""
     m = re.match(r"(.*?)\s+\b(?:into|in|to|inside|onto)\b\s+(.*)$", obj, flags=re.IGNORECASE)
     what, where = (m[1], m[2]) if m else (obj, "")

@@ -11,9 +11,9 @@
   the screen (``7 + 3 =``, ``12 x 4``), parsed (never ``eval``-ed), OCR look-alikes
   folded (``O`` -> ``0``, ``l`` -> ``1``, ``x`` -> ``*``).
 * :func:`assign_fields` — which value of a free-form request
-  (``Search for action movies directed by Burris from year 1973``) goes into
-  which labelled field (``Genre``, ``Director``, ``Year``): a label word in the
-  request (``directed`` ~ ``Director``, ``year``) is followed by its value;
+  (``Look for jazz albums produced by Mingus from year 1959``) goes into
+  which labelled field (``Style``, ``Producer``, ``Year``): a label word in the
+  request (``produced`` ~ ``Producer``, ``year``) is followed by its value;
   the fields whose label is not mentioned take the remaining modifiers, by
   meaning when an embedder is given.
 """
@@ -171,7 +171,7 @@ def format_number(value: int | float) -> str:
 
 # -- filling a form from a request ---------------------------------------------
 def _label_match(word: str, label: str) -> float:
-    """How well a request word names a field label (``directed`` ~ ``Director``)."""
+    """How well a request word names a field label (``produced`` ~ ``Producer``)."""
     w, lab = _fold(word), _fold(label)
     if not w or not lab:
         return 0.0
@@ -200,9 +200,9 @@ def assign_fields(request: str, labels: Sequence[str], *, embedder: Any = None,
     """Values of a free-form request for labelled fields.
 
     Args:
-        request: e.g. ``"Search for action movies directed by Burris from year 1973"``
+        request: e.g. ``"Look for jazz albums produced by Mingus from year 1959"``
             (quoted values are kept whole).
-        labels: The fields' labels as read, e.g. ``["Year", "Genre", "Director"]``.
+        labels: The fields' labels as read, e.g. ``["Year", "Style", "Producer"]``.
         embedder: Optional text embedder (``embed(texts) -> unit vectors``) to give a
             field whose label the request does not mention the value closest in meaning.
         skip: Words that are not values (the request's verb, say).
@@ -247,9 +247,9 @@ def assign_fields(request: str, labels: Sequence[str], *, embedder: Any = None,
             k += 1
         if value:
             out[j] = " ".join(value)
-        else:  # a label word with no value after it (``action movies``): not this label's
+        else:  # a label word with no value after it: not this label's
             used[i] = False
-    # the rest: modifiers left over (``action`` of ``action movies``: the head noun is no value)
+    # the rest: modifiers left over (``jazz`` of ``jazz albums``: the head noun is no value)
     groups: list[list[int]] = []
     for i, t in enumerate(tokens):
         if used[i] or t.lower() in LINK_WORDS:
@@ -262,9 +262,9 @@ def assign_fields(request: str, labels: Sequence[str], *, embedder: Any = None,
     values = []
     for g in groups:
         named = [i for i in g if not (tokens[i].isalpha() and tokens[i].islower())]
-        if named:  # ``year 1973``: the number or name is the value, the word before names it
+        if named:  # ``year 1959``: the number or name is the value, the word before names it
             g = named
-        elif len(g) > 1:  # ``action movies``: the head noun is what is asked for, not a value
+        elif len(g) > 1:  # ``jazz albums``: the head noun is what is asked for, not a value
             g = g[:-1]
         values += [tokens[i] for i in g]
     free = [j for j in range(len(labels)) if j not in out]

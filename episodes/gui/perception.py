@@ -55,6 +55,8 @@ LINK_BLUE_MARGIN = 40
 LINK_GAP = 2
 #: Horizontal gap (px) that still joins words into one line.
 LINE_GAP = 6
+#: Width/height above which a round capital glyph is the letter ``O`` (the digit ``0`` is narrower).
+O_WIDTH = 0.8
 
 Box = tuple[int, int, int, int]
 
@@ -661,9 +663,10 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
     words confuses ``y/Y``, ``z/Z/2``, ``1/I``, ``i/j`` in random strings. Each
     quoted character is checked against its own glyph: the line's baseline,
     x-height and cap height are the most common glyph bottoms and tops; a
-    descender makes ``y p j``; a glyph reaching the cap height makes ``C O S U V
-    W X Z``, one stopping at the x-height ``c o s u v w x z``; a footed digit
-    is ``1``; a ``z`` at the cap height is ``Z``. Applied only when
+    descender makes ``y p j`` (a round one ``Q``); a glyph reaching the cap
+    height makes ``C O S U V W X Z``, one stopping at the x-height ``c o s u v
+    w x z``; a round capital wider than :data:`O_WIDTH` of its height is ``O``,
+    a narrower one ``0``; a footed digit is ``1``; a ``z`` at the cap height is ``Z``. Applied only when
     the line's words and glyphs line up one to one with the OCR text; otherwise
     the text is returned unchanged.
 
@@ -737,6 +740,10 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
                 chars[i] = low if desc else low.upper()
             elif c in "ij":
                 chars[i] = "j" if desc else "i"
+            elif c in "0OoQ" and desc:  # a round glyph with a tail below the baseline
+                chars[i] = "Q"
+            elif c in "0O" and top < mid:  # the letter is wider than the digit
+                chars[i] = "O" if (x2 - x1) > O_WIDTH * (bottom - top + 1) else "0"
             elif low in _SIZE_CASED and low != "z":
                 chars[i] = low if top >= mid else low.upper()
             elif low == "z" or c == "2":

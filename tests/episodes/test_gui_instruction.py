@@ -95,15 +95,46 @@ def test_unknown_and_bad_intent() -> None:
         Intent("hover")
 
 
+@pytest.mark.parametrize(("text", "source"), [
+    ("Read the 3rd word of the story, then write it in the box.", "word:3"),
+    ("Find the last word in the note; type that into the field.", "word:-1"),
+    ("Compute the sum shown and enter the result in the answer box.", "expression"),
+    ("Copy the text shown into the input and press OK.", "page-text"),
+    ("Type the text belov into the field.", "page-text"),  # OCR slip repaired first
+])
+def test_values_worked_out_from_the_screen(text: str, source: str) -> None:
+    plan = parse_instruction(text)
+    typed = [i for i in plan.intents if i.op == "type"]
+    assert len(typed) == 1 and typed[0].source == source and typed[0].text == "", plan
+    assert typed[0].kinds == ("input",)
+
+
+def test_choices_by_meaning_and_free_requests() -> None:
+    plan = parse_instruction("Pick items similar t0 happy, fast and press Done:")
+    assert [(i.target, i.similar) for i in plan.intents] == [
+        ("happy", True), ("fast", True), ("Done", False)]
+    plan = parse_instruction("Look for jazz albums produced by Mingus from year 1959.")
+    assert [i.op for i in plan.intents] == ["fill", "click"] and plan.rule == "grammar"
+    assert plan.intents[0].text.startswith("Look for jazz")
+    assert plan.intents[1].target == "Look" and plan.intents[1].index == -1
+    # "... when done" is no part of the button's name
+    assert _ops("Press submit when you are done.") == [("click", "submit")]
+    with pytest.raises(ValueError, match="source must be"):
+        Intent("type", source="somewhere")
+
+
 def test_no_module_keys_behaviour_on_a_miniwob_task_name() -> None:
     """The agent's modules hold no MiniWoB++ task name and no task's query template."""
     root = Path(__file__).resolve().parents[2] / "episodes" / "gui"
     names = re.compile(r"click-(?:test|button|link|dialog|tab|collapsible|widget|checkboxes|"
-                       r"option)|enter-(?:text|password)|focus-text|login-user")
+                       r"option)|enter-(?:text|password)|focus-text|login-user|text-transform|"
+                       r"simple-arithmetic|find-word|multi-(?:orderings|layouts)|unicode-test")
     templates = re.compile(r"into both text fields|expand the section below|"
-                           r"close the dialog box by clicking|in the dialog box labeled",
+                           r"close the dialog box by clicking|in the dialog box labeled|"
+                           r"math problem|word in the paragraph|movies directed by|"
+                           r"words similar to|the text below into|movie|genre|director",
                            re.IGNORECASE)
-    for path in ("agent.py", "instruction.py", "perception.py"):
+    for path in ("agent.py", "instruction.py", "perception.py", "language.py", "reading.py"):
         src = (root / path).read_text()
         assert not names.search(src), (path, names.search(src))
         assert not templates.search(src), (path, templates.search(src))

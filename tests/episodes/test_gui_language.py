@@ -1,0 +1,164 @@
+"""Language, reading and reasoning skills of the GUI agent (pure, no browser, no OCR model)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from lavr.episodes.gui.language import (
+    assign_fields,
+    evaluate_expression,
+    lexicon,
+    nth_word,
+    repair_word,
+    repair_words,
+)
+from lavr.episodes.gui.perception import ScreenElement, ScreenParse, find_elements
+
+KNOWN = frozenset({"word", "words", "below", "forward", "when", "to", "submit", "the", "text", "with"})
+
+
+@pytest.mark.parametrize(("seen", "meant"), [
+    ("vords", "words"), ("belov", "below"), ("fonvard", "forward"), ("vhen", "when"),
+    ("t0", "to"), ("Submic", "Submit"), ("vith", "with"),
+    ("words", "words"),  # known: untouched
+    ("KlzTb", "KlzTb"), ("ni", "ni"), ("vxk", "vxk"),  # codes and names: untouched
+])
+def test_repair_word_undoes_font_confusions_only_into_known_words(seen: str, meant: str) -> None:
+    assert repair_word(seen, KNOWN) == meant
+
+
+def test_repair_words_leaves_quoted_strings_and_fixes_ordinals() -> None:
+    assert repair_words('Type "vords" belov, find the Sth vord', KNOWN) == \
+        'Type "vords" below, find the 5th word'
+
+
+def test_the_packaged_lexicon_knows_english_when_installed() -> None:
+    words = lexicon()
+    if not words:
+        pytest.skip("the MiniLM package is not installed")
+    assert {"below", "words", "forward"} <= words and "belov" not in words
+    assert repair_word("fonvard") == "forward"
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("0 - 1 =", -1), ("5 X 4 =", 20), ("7+3*2", 13), ("12 / 4 = ?", 3), ("9 ÷ 2", 4.5),
+    ("O + l =", 1), ("hello", None), ("3 +", None), ("", None), ("4 / 0", None),
+])
+def test_evaluate_expression_parses_without_eval(text: str, value: float | None) -> None:
+    assert evaluate_expression(text) == value
+
+
+def test_nth_word_drops_punctuation() -> None:
+    text = "Potenti: Magna habitant congue. Nunc, molestie"
+    assert nth_word(text, 1) == "Potenti" and nth_word(text, 4) == "congue"
+    assert nth_word(text, -1) == "molestie" and nth_word(text, 9) == ""
+
+
+@pytest.mark.parametrize("labels", [
+    ["Year", "Style", "Producer"], ["Producer:", "Year:", "Style:"],
+    ["Ysar", "Stvle", "Prodvcer"],  # as OCR may read them
+])
+def test_assign_fields_follows_the_labels_not_their_order(labels: list[str]) -> None:
+    got = assign_fields("Look for jazz albums produced by Mingus from year 1959.", labels)
+    by_label = {labels[j].lower()[:2]: v for j, v in got.items()}
+    assert by_label == {"ye" if "ye" in by_label else "ys": "1959", "pr": "Mingus",
+                        "st": "jazz"}, got
+
+
+def test_assign_fields_gives_unnamed_fields_the_modifiers_by_meaning() -> None:
+    class Embedder:  # "Kind" is close to "jazz", "Released" to "1959"
+        def embed(self, texts):
+            table = {"Kind": [1, 0], "Released": [0, 1], "jazz": [0.9, 0.1], "1959": [0.1, 0.9]}
+            v = np.array([table.get(t, [0.5, 0.5]) for t in texts], float)
+            return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    got = assign_fields("Look for jazz albums produced by Mingus from 1959",
+                        ["Released", "Kind", "Producer"], embedder=Embedder())
+    assert got == {2: "Mingus", 1: "jazz", 0: "1959"}
+
+
+# -- reading the page ------------------------------------------------------------
+class _Reader:
+    """A fake text reader: the text drawn nearest each box's centre."""
+
+    def __init__(self, texts: dict[tuple[int, int], str]) -> None:
+        self.texts = texts
+
+    def read(self, image, boxes, pad=2):
+        out = []
+        for x1, y1, x2, y2 in boxes:
+            cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+            (px, py), t = min(self.texts.items(),
+                              key=lambda kv: (kv[0][0] - cx) ** 2 + (kv[0][1] - cy) ** 2)
+            out.append((t, 0.9) if abs(py - cy) < 6 and abs(px - cx) < 40 else ("", 0.0))
+        return out
+
+
+def _form(below: bool) -> tuple[np.ndarray, dict[tuple[int, int], str]]:
+    """Three fields; labels left of them on white, or white below them on a dark panel."""
+    img = Image.new("RGB", (160, 210), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, 0, 159, 49], fill=(255, 255, 0))
+    texts = {}
+    if below:
+        d.rectangle([4, 54, 155, 185], fill=(51, 51, 51))
+    for k, label in enumerate(["Producer", "Year", "Style"]):
+        y = 60 + 40 * k
+        x = 12 if below else 60
+        d.rectangle([x, y, 148, y + 17], fill=(255, 255, 255), outline=(118, 118, 118))
+        lx, ly = (12, y + 20) if below else (6, y + 4)
+        d.text((lx, ly), label, fill=(255, 255, 255) if below else (0, 0, 0))
+        texts[(lx + 3 * len(label), ly + 5)] = label
+    d.rectangle([50, 190, 110, 205], fill=(239, 239, 239), outline=(118, 118, 118))
+    return np.asarray(img), texts
+
+
+@pytest.mark.parametrize("below", [False, True])
+def test_field_labels_left_of_or_below_the_fields(below: bool) -> None:
+    from lavr.episodes.gui.reading import field_labels, label_boxes
+
+    image, texts = _form(below)
+    parse = find_elements(image)
+    inputs = parse.of_kind("input")
+    assert len(inputs) == 3
+    found = label_boxes(parse, inputs)
+    assert all(f is not None for f in found)
+    for inp, (box, dist) in zip(inputs, found, strict=True):
+        if below:
+            assert box[1] >= inp.box[3] and dist <= 8
+        else:
+            assert box[2] <= inp.box[0]
+    assert field_labels(parse, inputs, _Reader(texts)) == ["Producer", "Year", "Style"]
+
+
+def test_text_rows_join_the_runs_of_one_line() -> None:
+    from lavr.episodes.gui.reading import text_rows
+
+    el = [ScreenElement("text", (10, 60, 20, 75)), ScreenElement("text", (40, 61, 50, 74)),
+          ScreenElement("text", (60, 62, 70, 73)), ScreenElement("text", (10, 90, 80, 100))]
+    parse = ScreenParse(np.zeros((120, 100, 3), np.uint8), el)
+    assert text_rows(parse) == [(10, 60, 70, 75), (10, 90, 80, 100)]
+
+
+def test_agent_fills_the_fields_by_label_and_works_out_values() -> None:
+    from lavr.episodes.gui.agent import GuiAgent
+    from lavr.episodes.gui.instruction import Intent
+
+    image, texts = _form(True)
+    agent = GuiAgent(text_reader=_Reader(texts), semantic=False)
+    parse = agent.perceive(image)
+    todo = agent._fill_intents(Intent("fill", kinds=("input",),
+                                      text="Look for jazz albums produced by Mingus from year "
+                                           "1959"), parse)
+    inputs = parse.of_kind("input")
+    assert [(t.text, t.at) for t in todo] == [("Mingus", inputs[0].center),
+                                              ("1959", inputs[1].center),
+                                              ("jazz", inputs[2].center)]
+    page = ScreenParse(image, [ScreenElement("text", (10, 60, 60, 72))])
+    agent.text_reader = _Reader({(35, 66): "7 x 6 ="})
+    assert agent._derive("expression", page) == "42"
+    agent.text_reader = _Reader({(35, 66): "Lorem ipsum, dolor sit"})
+    assert agent._derive("word:3", page) == "dolor"
+    assert agent._derive("page-text", page) == "Lorem ipsum, dolor sit"
