@@ -132,9 +132,9 @@ class Intent:
             :data:`FIGURE_WORDS` (``""`` any), or one character (a letter or digit
             drawn as a figure); size and colour words may be ``""``.
         describes: Click the element whose text names what the figure on the
-            page is (``"the button that best describes the figure"``).
+            page is (``"the label that names this shape"``).
         scope: Text that marks the list item (row, post, card) the target belongs
-            to (``"For the user @leo, click ..."``): the target is looked for in that
+            to (``"For the post of @ann, press ..."``): the target is looked for in that
             item, behind its "more" menu, scrolling until the item shows.
         source: Where a ``type`` intent's text comes from when the instruction does
             not quote it: ``page-text`` (the text shown on the page), ``expression``
@@ -335,7 +335,7 @@ def _click_intents(verb: str, obj: str, clause: str) -> list[Intent]:
     described = re.search(r"\b(?:that|which)\s+(?:best\s+)?(?:describes?|names?|matches|"
                           r"identifies)\s+(?:the\s+)?(figure|shape|image|picture|symbol|"
                           r"drawing|icon)\b", obj, flags=re.IGNORECASE)
-    if described:  # "the button that best describes the figure below"
+    if described:  # "press the label which names the drawing"
         kinds = _phrase(obj[:described.start()]).kinds or ("button",)
         return [Intent("click", kinds=kinds, describes=described[1].lower())]
     figure = _figure_phrase(obj)
@@ -442,13 +442,13 @@ def _type_intents(obj: str, start_index: int) -> list[Intent]:
     return out
 
 
-#: Nouns of list items a scope phrase may name (``for the user X``, ``find the email by X``).
+#: Nouns of list items a scope phrase may name (``for the post of X``, ``locate the message from X``).
 ITEM_NOUNS = ("user", "users", "post", "posts", "email", "emails", "message", "messages", "item",
               "entry", "row", "person", "account", "tweet", "comment", "mail", "thread")
 
 
 def _scope_phrase(clause: str) -> str:
-    """The item marker of a verbless clause ``for the user @leo`` / ``find the email by X``."""
+    """The item marker of a verbless clause ``for the post of @ann`` / ``locate the message from X``."""
     nouns = "|".join(ITEM_NOUNS)
     m = re.fullmatch(rf"for\s+(?:the\s+)?(?:(?:{nouns})\s+)?(?:(?:by|from|of|named)\s+)?(\S.*)",
                      clause.strip(), flags=re.IGNORECASE)

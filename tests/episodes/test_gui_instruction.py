@@ -127,14 +127,18 @@ def test_no_module_keys_behaviour_on_a_miniwob_task_name() -> None:
     """The agent's modules hold no MiniWoB++ task name and no task's query template."""
     root = Path(__file__).resolve().parents[2] / "episodes" / "gui"
     names = re.compile(r"click-(?:test|button|link|dialog|tab|collapsible|widget|checkboxes|"
-                       r"option)|enter-(?:text|password)|focus-text|login-user|text-transform|"
-                       r"simple-arithmetic|find-word|multi-(?:orderings|layouts)|unicode-test")
+                       r"option|shape)|enter-(?:text|password)|focus-text|login-user|text-transform|"
+                       r"simple-arithmetic|find-word|multi-(?:orderings|layouts)|unicode-test|"
+                       r"search-engine|social-media|email-inbox|identify-shape")
     templates = re.compile(r"into both text fields|expand the section below|"
                            r"close the dialog box by clicking|in the dialog box labeled|"
                            r"math problem|word in the paragraph|movies directed by|"
-                           r"words similar to|the text below into|movie|genre|director",
-                           re.IGNORECASE)
-    for path in ("agent.py", "instruction.py", "perception.py", "language.py", "reading.py"):
+                           r"words similar to|the text below into|movie|genre|director|"
+                           r"best describes the figure|switch between the tabs|for the user|"
+                           r"find the email by|and press \"search\", then|exit to home page|"
+                           r"session is|click on a", re.IGNORECASE)
+    for path in ("agent.py", "instruction.py", "perception.py", "language.py", "reading.py",
+                 "skills.py", "shapes.py"):
         src = (root / path).read_text()
         assert not names.search(src), (path, names.search(src))
         assert not templates.search(src), (path, templates.search(src))
