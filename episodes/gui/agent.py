@@ -123,6 +123,8 @@ class GuiAgent:
 
     def _reset_skills(self) -> None:
         self._explored: set[tuple[int, int]] = set()  # tabs opened while searching
+        self._open_tab: tuple[int, int] | None = None  # the tab shown now (when known)
+        self._tab_best: tuple[float, tuple[int, int] | None] | None = None  # best weak match, its tab
         self._first_parse: ScreenParse | None = None  # the screen before any action
         self._check_dialog = False  # the layout moved: a dialog may have appeared
         self._last_intent: Intent | None = None  # the intent the pending actions belong to
@@ -254,6 +256,7 @@ class GuiAgent:
         self._intents.popleft()
         self._waits = 0
         self._explored.clear()
+        self._open_tab, self._tab_best = None, None
         self._scrolls, self._menu_opened, self._page = 0, 0, 1
         self._last_intent = intent
         el = choice.element
@@ -513,11 +516,24 @@ class GuiAgent:
             active = skills.active_tab(tabs)
             if active is not None:
                 self._explored.add(_key(active))
+                self._open_tab = _key(active)
+        if choice is not None and (self._tab_best is None or choice.score > self._tab_best[0]):
+            self._tab_best = (choice.score, self._open_tab)
         todo = [t for t in tabs if _key(t) not in self._explored]
-        if not todo:
-            return None
+        if not todo:  # every tab seen: go back to the one with the best (weak) match
+            back = self._tab_best[1] if self._tab_best is not None else None
+            tab = next((t for t in tabs if _key(t) == back), None)
+            if tab is None or back == self._open_tab:
+                return None
+            self._open_tab = back
+            self._after_click = (image, tab.box)
+            x, y = tab.click_point
+            return StepChoice(Action.click(x, y), f"every tab seen: back to the tab with the best "
+                              f"match ({self._tab_best[0]:.2f}) -> {tab.describe()}", point=(x, y),
+                              target=tuple(float(v) for v in tab.box))
         tab = todo[0]
         self._explored.add(_key(tab))
+        self._open_tab = _key(tab)
         self._after_click = (image, tab.box)
         x, y = tab.click_point
         seen = "nothing matches" if choice is None else \
@@ -593,7 +609,8 @@ class GuiAgent:
                     self._menu_opened >= 2:
                 return choice
         more = skills.more_control(image, band, top=top)
-        if more is not None and not self._menu_opened and more[1] > top + 0.4 * (height - top):
+        if more is not None and not self._menu_opened and more[1] > top + 0.4 * (height - top) \
+                and anchor.box[1] - SCROLL_STEP > top:  # (the item's marker stays on screen)
             # a menu opens below its control: make room first (unless the list cannot move)
             room = self._scroll(image, top, f"make room below the \"more\" control of "
                                             f"{anchor.describe()} for its menu")
@@ -607,7 +624,7 @@ class GuiAgent:
                               f'{anchor.describe()}: open its "more" menu (...)', point=(x, y))
         if band[1] >= height - 2:  # the item goes on below the screen
             return self._scroll(image, top, f"the item of {anchor.describe()} goes on below")
-        return choice
+        return choice if choice is not None and choice.score >= self.match_threshold else None
 
     def _scroll(self, image: np.ndarray, top: int, why: str) -> StepChoice | None:
         """Scroll the content down one step, unless the budget is spent or the last scroll

@@ -508,7 +508,12 @@ def parse_instruction(instruction: str) -> GuiPlan:
     typed = 0
     scope = ""
     value = ""  # what a "find ..." / "solve ..." clause worked out, for "type that"
-    for clause in split_clauses(text):
+    clauses = []
+    for clause in split_clauses(text):  # "for the post of @ann press ..." (OCR lost the comma)
+        verb_alt = "|".join(sorted(VERBS, key=len, reverse=True))
+        m = re.match(rf"(for\s.+?)\s+((?:{verb_alt})\b.*)$", clause, flags=re.IGNORECASE)
+        clauses.extend([m[1], m[2]] if m and _scope_phrase(m[1]) else [clause])
+    for clause in clauses:
         sc = _scope_phrase(clause)
         if sc:
             scope = sc

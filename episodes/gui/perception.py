@@ -352,6 +352,47 @@ def drop_underlines(mask: np.ndarray) -> np.ndarray:
     return out
 
 
+def drop_vertical_rules(mask: np.ndarray, *, min_height: int = 16,
+                        max_width: int = 2) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """A copy of a text mask without vertical rules (a menu's or a panel's border), which
+    would join the text lines beside them into one block: runs of ink at least
+    ``min_height`` px tall in a column, at most ``max_width`` columns wide.
+
+    Returns:
+        The mask, and the rules removed as ``(x, y1, y2)``.
+    """
+    out = mask.copy()
+    rules: list[tuple[int, int, int]] = []
+    h, w = mask.shape
+    for x in range(w):
+        for ya, yb in _runs(mask[:, x], 0):
+            if yb - ya < min_height:
+                continue
+            lo, hi = max(x - max_width, 0), min(x + max_width + 1, w)
+            # a glyph's stem has ink beside it somewhere along the run; a rule is bare
+            beside = mask[ya:yb, lo:hi].sum(axis=1) - mask[ya:yb, x]
+            if np.mean(beside > max_width) < 0.5:
+                out[ya:yb, x] = False
+                rules.append((x, ya, yb))
+    return out, rules
+
+
+def _text_runs_split(ink: np.ndarray, rules: Sequence[tuple[int, int, int]]) -> list[Box]:
+    """:func:`text_runs`, with the text on either side of each vertical rule kept apart
+    (a menu drawn over a page: its lines and the page's lines interleave)."""
+    parts = [ink]
+    for x, ya, yb in rules:
+        split = []
+        for part in parts:
+            left, right = part.copy(), np.zeros_like(part)
+            right[ya:yb, x + 1:] = part[ya:yb, x + 1:]
+            left[ya:yb, x:] = False
+            split.extend(p for p in (left, right) if p.any())
+        parts = split
+    boxes = sorted({b for part in parts for b in text_runs(part, gap=LINE_GAP)})
+    return sorted(boxes, key=lambda b: (b[1], b[0]))
+
+
 # -- icons ---------------------------------------------------------------------
 def _is_close_icon(patch_ink: np.ndarray) -> bool:
     """An x: ink covers both diagonals of its own bounding square."""
@@ -502,12 +543,12 @@ def find_elements(image: np.ndarray) -> ScreenParse:
     for lb in text_runs(drop_underlines(blue & ~covered), gap=LINK_GAP):
         if lb[2] - lb[0] >= 4 and lb[3] - lb[1] >= 5:
             elements.append(ScreenElement("link", lb, (0, 0, 238), text_boxes=(lb,)))
-    free_ink = page_ink & ~covered
+    free_ink, rules = drop_vertical_rules(page_ink & ~covered)
     for e in elements:
         if e.kind in ("checkbox", "radio"):
             for b in e.text_boxes:
                 free_ink[b[1]:b[3], b[0]:b[2]] = False
-    for tb in text_runs(free_ink, gap=LINE_GAP):
+    for tb in _text_runs_split(free_ink, rules):
         if tb[3] - tb[1] >= 5 and tb[2] - tb[0] >= 3:
             elements.append(ScreenElement("text", tb, (0, 0, 0), text_boxes=(tb,)))
     return ScreenParse(image=image, elements=_reading_order(elements), banner=banner)

@@ -281,6 +281,59 @@ def _size_classes(extents: Sequence[float]) -> list[str]:
     return ["large" if v >= cut else "small" for v in vals]
 
 
+def _split_by_colour(img: np.ndarray, diff: np.ndarray, labels: np.ndarray,
+                     n: int) -> tuple[np.ndarray, int]:
+    """Cut blobs of two touching figures (a circle on a triangle) apart by colour: where a
+    blob's strong pixels carry two colour names, each name's pixels form their own blobs
+    (the anti-aliased rim goes with the nearest)."""
+    import cv2
+
+    from lavr.tools.colour import name_pixels
+
+    out = labels.copy()
+    nxt = n
+    for i in range(1, n):
+        ys, xs = np.nonzero(labels == i)
+        if len(ys) < 40:
+            continue
+        strong = diff[ys, xs] > 150
+        if strong.sum() < 20:
+            continue
+        names = name_pixels(img[ys[strong], xs[strong]])
+        kinds, counts = np.unique(names.astype(str), return_counts=True)
+        big = kinds[counts >= 0.2 * strong.sum()]
+        if len(big) < 2:
+            continue
+        y1, y2, x1, x2 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+        core = np.zeros((len(big), y2 - y1, x2 - x1), bool)
+        for k, name in enumerate(big):
+            sel = strong.copy()
+            sel[strong] = names.astype(str) == name
+            core[k, ys[sel] - y1, xs[sel] - x1] = True
+        # every pixel of the blob goes to the colour whose core is nearest
+        dists = np.stack([cv2.distanceTransform((~c).astype(np.uint8), cv2.DIST_L2, 3)
+                          for c in core])
+        owner = np.argmin(dists[:, ys - y1, xs - x1], axis=0)
+        for k in range(1, len(big)):
+            sub = np.zeros(labels.shape, np.uint8)
+            sub[ys[owner == k], xs[owner == k]] = 1
+            m, lab = cv2.connectedComponents(sub, connectivity=8)
+            for j in range(1, m):
+                out[lab == j] = nxt
+                nxt += 1
+    return out, nxt
+
+
+def _stats(labels: np.ndarray, n: int) -> np.ndarray:
+    """``(n, 5)`` ``x, y, w, h, area`` per label (row 0 unused), like OpenCV's stats."""
+    stats = np.zeros((n, 5), np.int64)
+    for i in range(1, n):
+        ys, xs = np.nonzero(labels == i)
+        if len(ys):
+            stats[i] = (xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1, len(ys))
+    return stats
+
+
 def find_figures(image: np.ndarray, *, exclude: Sequence[Box] = (), top: int = 0,
                  min_pixels: int = 6) -> list[Figure]:
     """The figures on a screenshot, in reading order.
@@ -304,6 +357,8 @@ def find_figures(image: np.ndarray, *, exclude: Sequence[Box] = (), top: int = 0
     for x1, y1, x2, y2 in exclude:
         ink[max(y1 - 1, 0):y2 + 1, max(x1 - 1, 0):x2 + 1] = False
     n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    labels, n = _split_by_colour(img, diff, labels, n)
+    stats = _stats(labels, n)
     boxes = []
     ids = []
     for i in range(1, n):

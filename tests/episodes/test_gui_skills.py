@@ -199,3 +199,22 @@ def test_list_items_their_more_control_and_scope_phrases() -> None:
     assert (intent.scope, intent.target) == ("@leo", "Mute")
     (intent,) = parse_instruction('For the user @leo.click on the "Share via DM" button.').intents
     assert (intent.scope, intent.target) == ("@leo", "Share via DM")  # OCR's '.' for ','
+
+
+def test_a_menu_border_keeps_its_lines_apart_from_the_page_behind() -> None:
+    from lavr.episodes.gui.perception import find_elements
+
+    if not Path(FONT).is_file():
+        pytest.skip("DejaVu Sans not installed")
+    img = Image.new("RGB", (160, 210), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    font = ImageFont.truetype(FONT, 11)
+    for i, word in enumerate(["Pavla", "Auctor", "Calhoun"]):  # the page, behind the menu
+        d.text((4, 70 + 19 * i), word, font=font, fill=(0, 0, 0))
+    d.line([40, 60, 40, 150], fill=(169, 169, 169))  # the menu's left border
+    for i, word in enumerate(["Share via DM", "Copy link", "Embed", "Mute @leo"]):
+        d.text((44, 62 + 20 * i), word, font=font, fill=(0, 0, 0))
+    texts = [e.box for e in find_elements(np.asarray(img)).elements if e.kind == "text"]
+    menu = [b for b in texts if b[0] >= 41]
+    assert len(menu) == 4, texts  # one line per entry, none joined to the page's words
+    assert all(b[2] <= 40 for b in texts if b[0] < 40), texts
