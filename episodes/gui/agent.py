@@ -130,6 +130,7 @@ class GuiAgent:
         self._last_intent: Intent | None = None  # the intent the pending actions belong to
         self._scrolls = 0  # scroll steps taken looking for the current intent's item
         self._menu_opened = 0  # times the current intent's item menu was clicked open
+        self._menu_scrolls = 0  # scroll steps taken to see the rest of an open menu
         self._page = 1  # the page of a paged list the current intent looks at
         self._scrolled_from: np.ndarray | None = None  # the screen the last scroll started on
 
@@ -257,7 +258,7 @@ class GuiAgent:
         self._waits = 0
         self._explored.clear()
         self._open_tab, self._tab_best = None, None
-        self._scrolls, self._menu_opened, self._page = 0, 0, 1
+        self._scrolls, self._menu_opened, self._page, self._menu_scrolls = 0, 0, 1, 0
         self._last_intent = intent
         el = choice.element
         self._chosen.add(el.box)
@@ -591,13 +592,28 @@ class GuiAgent:
         parse = self._read(parse, ("text", "link", "button"))
         height, width = image.shape[:2]
         top = parse.banner[3] if parse.banner is not None else 0
-        marks = [(_word_cover(e.text, intent.scope), e) for e in parse.elements if e.text]
+        plain = dataclasses.replace(intent, scope="")
+        if self._menu_opened:  # the item's menu is open: its entries may float anywhere
+            found = self._best_text(plain.target, parse.elements)
+            if found is not None and found.score >= STRONG_MATCH:
+                return Choice(found.element, found.score, f"{found.reason} in the item's menu")
+            if self._menu_scrolls < 2 and self._scrolls < MAX_SCROLLS and \
+                    (found is None or found.score < self.match_threshold):
+                self._menu_scrolls += 1  # a long menu goes on below the screen
+                step = self._scroll(image, top, f"{plain.describe()} is not in the open menu "
+                                                "yet; it may go on below")
+                if step is not None:
+                    return step
+        # a marker's symbols (the @ of a handle) are what OCR folds away: lines that show
+        # them too are preferred over a word spelled alike in running text
+        symbols = set(re.sub(r"[\w\s]", "", intent.scope))
+        marks = [(_word_cover(e.text, intent.scope) + 0.1 * bool(symbols & set(e.text)), e)
+                 for e in parse.elements if e.text]
         score, anchor = max(marks, key=lambda t: t[0], default=(0.0, None))
         if anchor is None or score < STRONG_MATCH:
             return self._scroll(image, top, f'"{intent.scope}" is not on the screen')
         band = skills.row_band(anchor.box, skills.separators(image, top=top), height, top=top)
         inside = [e for e in parse.elements if band[0] <= e.center[1] <= band[1] and e is not anchor]
-        plain = dataclasses.replace(intent, scope="")
         choice = self._best_text(plain.target, inside)
         if choice is not None and choice.score >= STRONG_MATCH:
             return choice
