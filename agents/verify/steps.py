@@ -9,8 +9,9 @@ instead of being computed again, and no verification code calls an expert direct
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -35,10 +36,13 @@ class ToolSteps(Protocol):
         """Whether the tool is available (registered) to this agent."""
         ...
 
-    def run(self, image: np.ndarray, tool: str, args: dict[str, Any], *,
-            inputs: Sequence[Evidence] = (), why: str = "") -> Evidence:
-        """Run ``tool(**args)`` on ``image`` (``HxWx3 uint8 RGB``); ``inputs`` are the
-        evidence of the steps ``args`` refer to."""
+    def new_id(self) -> str:
+        """A step id not given out before (``v1``, ``v2`` ...)."""
+        ...
+
+    def run(self, image: np.ndarray, step: Step, *, inputs: Sequence[Evidence] = ()) -> Evidence:
+        """Run ``step`` on ``image`` (``HxWx3 uint8 RGB``); ``inputs`` are the evidence of
+        the steps its arguments refer to."""
         ...
 
     def detections(self, evidence: Evidence) -> Detections | None:
@@ -64,6 +68,7 @@ class ContextSteps:
             if image_id and image_hash else None
         self._placed: tuple[np.ndarray, str, str] | None = None
         self._n = 0
+        self._lock = threading.Lock()
         #: Every step run, in order (the trace of the verifier's expert calls).
         self.evidence: list[Evidence] = []
 
@@ -84,11 +89,13 @@ class ContextSteps:
         self._placed = (image, image_id, digest)
         return image_id, digest
 
-    def run(self, image: np.ndarray, tool: str, args: dict[str, Any], *,
-            inputs: Sequence[Evidence] = (), why: str = "") -> Evidence:
+    def new_id(self) -> str:
+        with self._lock:
+            self._n += 1
+            return f"{STEP_PREFIX}{self._n}"
+
+    def run(self, image: np.ndarray, step: Step, *, inputs: Sequence[Evidence] = ()) -> Evidence:
         image_id, digest = self._place(image)
-        self._n += 1
-        step = Step(id=f"{STEP_PREFIX}{self._n}", tool=tool, args=args, why=why)
         rec, _ = run_step(step, {"image_id": image_id, "image_hash": digest,
                                  "inputs": {e.step_id: e for e in inputs}}, self.context,
                           keep=False)
@@ -120,7 +127,8 @@ def vqa_through(steps: ToolSteps) -> Callable[[np.ndarray, str], str]:
     """
 
     def ask(image: np.ndarray, question: str) -> str:
-        rec = steps.run(image, "vqa", {"question": question}, why="verify: ask the model")
+        rec = steps.run(image, Step(id=steps.new_id(), tool="vqa", args={"question": question},
+                                    why="verify: what no expert could tell"))
         if rec.failed:
             raise ToolError("vqa", rec.error or "no reply")
         return str(rec.value)

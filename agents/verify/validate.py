@@ -27,6 +27,7 @@ import numpy as np
 
 from lavr.agents.verify.text import NUMBER_WORDS, similarity
 from lavr.agents.verify.types import Answer, ObjectQuery, Question
+from lavr.planners.plan import Step
 from lavr.planners.roles.rule_planner import COLOUR_WORDS
 from lavr.tools.base import ExpertPool
 from lavr.tools.detect import coverage, is_detector_name
@@ -466,26 +467,36 @@ class ExpertValidator:
             self._seen = (image, {})
         known = self._seen[1].get(needs)
         if known is None:
-            known = self._seen[1][needs] = self._gather(image, labels, everything,
-                                                        need_colours, needs[3])
+            known = self._seen[1][needs] = self._gather(image, questions)
         # answering may add evidence (VQA): each caller gets its own lists
         return dataclasses.replace(known, unavailable=dict(known.unavailable),
                                    evidence=list(known.evidence),
                                    object_evidence=list(known.object_evidence),
                                    ocr_evidence=list(known.ocr_evidence))
 
-    def _gather(self, image: np.ndarray, labels: list[str], everything: bool,
-                need_colours: bool, need_text: bool) -> VisualKnowledge:
+    def _gather(self, image: np.ndarray, questions: list[Question]) -> VisualKnowledge:
+        plan = plan_steps(questions, offers=self.steps.offers, new_id=self.steps.new_id,
+                          detector=self.detector, min_confidence=self.min_confidence,
+                          read=self.ocr_lines is None)
+        done: dict[str, StepEvidence] = {}
+        for step in plan.steps:
+            src = step.args.get("source")
+            if src is not None and (src not in done or done[src].failed):
+                continue  # nothing to name the colours of
+            done[step.id] = self._run(image, step, [done[src]] if src else [])
+            follow = plan.read_again(step, done[step.id], self.steps.new_id)
+            if follow is not None:  # nothing read: small text may need a zoomed read
+                plan.steps.append(follow)
         kb = VisualKnowledge(objects=Detections.empty(),
                              image_size=(int(image.shape[1]), int(image.shape[0])))
-        if labels or everything:
-            found = self._detect(image, labels, everything, kb)
-            if need_colours:
-                self._colour(image, found, kb)
-            else:
-                kb.objects = Detections.merge(self._artifacts(found))
-        if need_text:
-            self._read(image, kb)
+        plan.fill(kb, done, self.steps.detections)
+        if self.ocr_lines is not None and plan.text:
+            kb.lines = self.ocr_lines
+            texts = [str(t) for t in (self.ocr_lines.text if self.ocr_lines.text is not None else [])]
+            kb.ocr_evidence.append(kb.add_evidence(
+                "ocr", "ocr (from the answer's evidence): " +
+                (", ".join(f'"{t}"' for t in texts) or "no text"),
+                boxes=self.ocr_lines.xyxy.tolist()))
         return kb
 
     def validate(self, image: np.ndarray,
@@ -494,93 +505,142 @@ class ExpertValidator:
         kb = self.knowledge(image, questions)
         return answer_questions(questions, kb, image=image, vqa=self.vqa), kb
 
-    # -- tool steps ----------------------------------------------------------------------------
-    def _run(self, image: np.ndarray, tool: str, args: dict[str, Any], *,
-             inputs: Sequence[StepEvidence] = (), why: str = "") -> StepEvidence:
-        rec = self.steps.run(image, tool, args, inputs=inputs, why=why)
+    def _run(self, image: np.ndarray, step: Step, inputs: list[StepEvidence]) -> StepEvidence:
+        rec = self.steps.run(image, step, inputs=inputs)
         self.ran.append(rec)
         return rec
 
-    def _artifacts(self, records: list[StepEvidence]) -> list[Detections]:
-        return [d for d in map(self.steps.detections, records) if d is not None]
 
-    def _detect(self, image: np.ndarray, labels: list[str], everything: bool,
-                kb: VisualKnowledge) -> list[StepEvidence]:
-        """One ``detect`` step per detector that can look for the labels; the steps that
-        found something."""
-        if not self.steps.offers("detect"):
-            reason = "no detector is available to this agent"
-            kb.unavailable.update(dict.fromkeys(labels, reason))
-            kb.everything_reason = reason
-            return []
-        cover = coverage(labels, everything=everything, detector=self.detector)
-        kb.unavailable.update(cover.unavailable)
-        kb.everything_reason = kb.everything_reason or cover.everything_reason
-        found = []
+@dataclass
+class StepPlan:
+    """Stage 3's tool steps for a set of questions, before they run (:func:`plan_steps`).
+
+    Attributes:
+        steps: In order: ``detect`` steps (one per detector), a ``colour`` step on each
+            (its ``source`` is the ``detect`` step), an ``ocr`` step.
+        covers: ``detect`` step id → the asked labels it looks for (unavailable if it fails).
+        everything: Whether every object is asked about.
+        colours: Whether ``colour`` steps name the colours of what ``detect`` finds.
+        text: Whether text is asked about.
+        unavailable: Label → why no step can look for it.
+        everything_reason: Why every object cannot be counted, else None.
+        colour_reason: Why no step can name colours, else None.
+        ocr_reason: Why no step can read text, else None.
+    """
+
+    steps: list[Step] = field(default_factory=list)
+    covers: dict[str, list[str]] = field(default_factory=dict)
+    everything: bool = False
+    colours: bool = False
+    text: bool = False
+    unavailable: dict[str, str] = field(default_factory=dict)
+    everything_reason: str | None = None
+    colour_reason: str | None = None
+    ocr_reason: str | None = None
+
+    def read_again(self, step: Step, rec: StepEvidence,
+                   new_id: Callable[[], str]) -> Step | None:
+        """A zoomed ``ocr`` step when a whole-image read at 1x read nothing, else None."""
+        if step.tool != "ocr" or step.args or not rec.ok or rec.value:
+            return None
+        return Step(id=new_id(), tool="ocr", args={"zoom": OCR_RETRY_ZOOM},
+                    why=f"verify: nothing read at 1x; read again at {OCR_RETRY_ZOOM}x")
+
+    def fill(self, kb: VisualKnowledge, done: dict[str, StepEvidence],
+             detections: Callable[[StepEvidence], Detections | None]) -> None:
+        """Write what the steps in ``done`` found (and what none could tell) into ``kb``."""
+        kb.unavailable.update(self.unavailable)
+        kb.everything_reason = self.everything_reason
+        kb.colour_reason = self.colour_reason
+        kb.ocr_reason = self.ocr_reason
+        found, named, colour_failed = [], [], False
+        for step in self.steps:
+            rec = done.get(step.id)
+            if rec is None:
+                continue
+            if step.tool == "detect":
+                kb.object_evidence.append(kb.add_step(rec))
+                if rec.failed:
+                    reason = _reason(rec)
+                    logger.info("%s unavailable for verification: %s", step.args, reason)
+                    kb.unavailable.update(dict.fromkeys(self.covers[step.id], reason))
+                    if self.everything:
+                        kb.everything_reason = reason
+                else:
+                    found.append(rec)
+            elif step.tool == "colour":
+                kb.object_evidence.append(kb.add_step(rec))
+                colour_failed = colour_failed or rec.failed
+                if rec.failed:
+                    kb.colour_reason = _reason(rec)
+                named.append(rec)
+            elif step.tool == "ocr":
+                kb.ocr_evidence.append(kb.add_step(rec))
+                lines = detections(rec) if rec.ok else None
+                kb.lines = lines
+                if lines is None:
+                    kb.ocr_reason = _reason(rec) if rec.failed else "OCR gave no lines"
+        if self.colours and not colour_failed:
+            merged = Detections.merge(d for d in map(detections, named) if d is not None)
+            kb.objects = drop_nested_duplicates(
+                merged if len(merged) else merged.with_data("colour", []))
+        else:
+            kb.objects = Detections.merge(d for d in map(detections, found) if d is not None)
+
+
+def plan_steps(questions: list[Question], *, offers: Callable[[str], bool],
+               new_id: Callable[[], str], detector: str = "auto",
+               min_confidence: float = 0.25, read: bool = True) -> StepPlan:
+    """The tool steps that answer ``questions`` (stage 3's plan; nothing runs here).
+
+    Objects: one ``detect`` step per detector that can look for the classes asked
+    about (:func:`lavr.tools.detect.coverage`; a closed-vocabulary detector is asked
+    for everything it knows, so a shape hidden by another class is seen), at
+    ``min_confidence`` (uncertain detections make claims unverifiable, not refuted),
+    and a ``colour`` step on each. Text: an ``ocr`` step, unless ``read`` is False
+    (the lines are known). A tool the agent does not offer leaves what it would have
+    told unavailable.
+
+    Args:
+        questions: Stage-2 questions.
+        offers: Whether the agent offers a tool.
+        new_id: Gives each step its id.
+        detector: ``auto``, a detector name or a ``.pt`` path.
+        min_confidence: The ``detect`` steps' score threshold.
+        read: Whether text is to be read (False: lines read before are used).
+    """
+    labels, everything, need_colours = _needed_labels(questions)
+    plan = StepPlan(everything=everything, text=any(q.kind == "text" for q in questions))
+    if (labels or everything) and not offers("detect"):
+        reason = "no detector is available to this agent"
+        plan.unavailable.update(dict.fromkeys(labels, reason))
+        plan.everything_reason = reason
+    elif labels or everything:
+        cover = coverage(labels, everything=everything, detector=detector)
+        plan.unavailable.update(cover.unavailable)
+        plan.everything_reason = cover.everything_reason
+        detects = []
         for name, wanted in cover.groups.items():
-            args: dict[str, Any] = {"labels": wanted, "min_confidence": self.min_confidence}
+            args: dict[str, Any] = {"labels": wanted, "min_confidence": min_confidence}
             if is_detector_name(name):  # else a weights file the agent's settings name
                 args["detector"] = name
-            rec = self._run(image, "detect", args,
-                                 why=f"verify: objects {name} can find")
-            kb.add_step(rec)
-            kb.object_evidence.append(rec.step_id)
-            if rec.failed:
-                reason = _reason(rec)
-                logger.info("detector %s unavailable for verification: %s", name, reason)
-                kb.unavailable.update(dict.fromkeys(cover.labels_of(name, labels), reason))
-                if everything:
-                    kb.everything_reason = reason
-                continue
-            found.append(rec)
-        return found
-
-    def _colour(self, image: np.ndarray, found: list[StepEvidence], kb: VisualKnowledge) -> None:
-        """Name the colour of every object found (one ``colour`` step per ``detect`` step)."""
-        if not self.steps.offers("colour"):
-            kb.objects = Detections.merge(self._artifacts(found))
-            kb.colour_reason = "no colour expert is available to this agent"
-            return
-        named = []
-        for det in found:
-            rec = self._run(image, "colour", {"source": det.step_id}, inputs=[det],
-                                 why=f"verify: colours of {det.step_id}'s objects")
-            kb.add_step(rec)
-            kb.object_evidence.append(rec.step_id)
-            if rec.failed:
-                kb.colour_reason = _reason(rec)
-            named.append(rec)
-        if kb.colour_reason is not None:
-            kb.objects = Detections.merge(self._artifacts(found))
-            return
-        merged = Detections.merge(self._artifacts(named))
-        if len(merged) == 0:
-            merged = merged.with_data("colour", [])
-        kb.objects = drop_nested_duplicates(merged)
-
-    def _read(self, image: np.ndarray, kb: VisualKnowledge) -> None:
-        if self.ocr_lines is not None:
-            kb.lines = self.ocr_lines
-            texts = [str(t) for t in (self.ocr_lines.text if self.ocr_lines.text is not None else [])]
-            eid = kb.add_evidence("ocr", "ocr (from the answer's evidence): " +
-                                  (", ".join(f'"{t}"' for t in texts) or "no text"),
-                                  boxes=self.ocr_lines.xyxy.tolist())
-            kb.ocr_evidence.append(eid)
-            return
-        if not self.steps.offers("ocr"):
-            kb.ocr_reason = "no OCR expert is available to this agent"
-            return
-        rec = self._run(image, "ocr", {}, why="verify: the text in the image")
-        if rec.ok and not rec.value:  # nothing read: small text may need a zoomed read
-            kb.ocr_evidence.append(kb.add_step(rec))
-            rec = self._run(image, "ocr", {"zoom": OCR_RETRY_ZOOM},
-                                 why=f"verify: nothing read at 1x; read again at {OCR_RETRY_ZOOM}x")
-        kb.ocr_evidence.append(kb.add_step(rec))
-        lines = self.steps.detections(rec) if rec.ok else None
-        if lines is None:
-            kb.ocr_reason = _reason(rec) if rec.failed else "OCR gave no lines"
-            return
-        kb.lines = lines
+            step = Step(id=new_id(), tool="detect", args=args,
+                        why=f"verify: the objects {name} can find")
+            plan.covers[step.id] = cover.labels_of(name, labels)
+            detects.append(step)
+        plan.steps += detects
+        if need_colours and not offers("colour"):
+            plan.colour_reason = "no colour expert is available to this agent"
+        elif need_colours:
+            plan.colours = True
+            plan.steps += [Step(id=new_id(), tool="colour", args={"source": d.id},
+                                why=f"verify: the colours of {d.id}'s objects") for d in detects]
+    if plan.text and read and not offers("ocr"):
+        plan.ocr_reason = "no OCR expert is available to this agent"
+    elif plan.text and read:
+        plan.steps.append(Step(id=new_id(), tool="ocr", args={},
+                               why="verify: the text in the image"))
+    return plan
 
 
 def _reason(rec: StepEvidence) -> str:
