@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, get_args
 
 import numpy as np
 from PIL import Image
@@ -183,9 +183,12 @@ class Corrector:
         self.max_rewrites = max_rewrites
 
     @classmethod
-    def from_model(cls, generate: Callable[[str], str], **kwargs: Any) -> Corrector:
+    def from_model(cls, generate: Callable[[str], str], *,
+                   validator: ExpertValidator | None = None, policy: UnverifiablePolicy = "mark",
+                   attach_boxes: bool = True, max_rewrites: int = 1) -> Corrector:
         """LLM mode for stages 1 and 5 with a ``prompt -> reply`` model."""
-        return cls(extractor=LLMExtractor(generate), rewriter=generate, **kwargs)
+        return cls(extractor=LLMExtractor(generate), rewriter=generate, validator=validator,
+                   policy=policy, attach_boxes=attach_boxes, max_rewrites=max_rewrites)
 
     @property
     def mode(self) -> str:
@@ -358,9 +361,10 @@ def corrector_for_context(context: AgentContext, *, evidence: list[Evidence] | N
             t.name for t in registry.answering("read")})
         validator = ExpertValidator(steps, detector=str(settings.get("detector") or "auto"),
                                     vqa=vqa, ocr_lines=ocr_lines)
-    pol = policy or settings.get("verify_policy") or "mark"
-    if pol not in ("keep", "mark", "remove"):
-        raise InputError(f"verify_policy must be keep, mark or remove, got {pol!r}")
+    raw = policy or settings.get("verify_policy") or "mark"
+    if raw not in get_args(UnverifiablePolicy):
+        raise InputError(f"verify_policy must be keep, mark or remove, got {raw!r}")
+    pol = cast(UnverifiablePolicy, raw)
     attach = bool(settings.get("verify_attach_boxes", True)) if attach_boxes is None \
         else attach_boxes
     if model is not None:
