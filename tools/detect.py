@@ -646,8 +646,6 @@ class LoadedDetector:
             (ultralytics predictors are not thread-safe, so one copy serves one
             call at a time).
         lanes: Most copies (and so predictions at once); see :meth:`use_lanes`.
-        lane_threads: Torch intra-op threads a predicting thread is set to (0: leave
-            torch's setting).
     """
 
     model: Any
@@ -660,7 +658,6 @@ class LoadedDetector:
         default=None, repr=False)
     replicate: Callable[[], Any] | None = field(default=None, repr=False)
     lanes: int = 1
-    lane_threads: int = 0
     _made: int = field(default=0, repr=False)
     _free: list[Any] = field(default_factory=list, repr=False)
     _copies_cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
@@ -673,12 +670,11 @@ class LoadedDetector:
             self._made = 1
             self._free.append(self.model)
 
-    def use_lanes(self, lanes: int, threads: int = 0) -> None:
+    def use_lanes(self, lanes: int) -> None:
         """Allow up to ``lanes`` predictions at once (copies load on first need; the
-        number only grows), each running with ``threads`` torch threads (0: torch's)."""
+        number only grows)."""
         with self._copies_cond:
             self.lanes = max(self.lanes, lanes)
-            self.lane_threads = threads
             self._copies_cond.notify_all()
 
     @contextmanager
@@ -925,7 +921,6 @@ def _predict_now(loaded: LoadedDetector, images: Sequence[np.ndarray],
         return loaded.remote(list(images), conf)
     bgr = [np.ascontiguousarray(np.asarray(im)[..., ::-1]) for im in images]
     spec = loaded.spec
-    _use_torch_threads(loaded.lane_threads)
     with loaded.copy() as model:
         results = model.predict(bgr, imgsz=loaded.imgsz, conf=conf,
                                 iou=spec.nms_iou, agnostic_nms=spec.agnostic_nms,
@@ -995,10 +990,15 @@ def _predict(loaded: LoadedDetector, images: Sequence[np.ndarray], conf: float |
     todo = [i for i, d in enumerate(out) if d is None]
     if len(todo) == 1 and opts.batching is not None:
         image = np.asarray(images[todo[0]])
-        if opts.batching.lanes > 1:
-            loaded.use_lanes(opts.batching.lanes, opts.batching.threads)
-        batcher = loaded.batcher((pconf, image.shape), opts.batching,
-                                 lambda ims: _predict_now(loaded, ims, pconf))
+        batching = opts.batching
+        if batching.lanes > 1:
+            loaded.use_lanes(batching.lanes)
+
+        def lane(ims: list[np.ndarray]) -> list[Detections]:
+            _use_torch_threads(batching.threads)  # the lane's thread, for its batches
+            return _predict_now(loaded, ims, pconf)
+
+        batcher = loaded.batcher((pconf, image.shape), batching, lane)
         fresh = [batcher(image)]
     elif todo:
         fresh = _predict_now(loaded, [images[i] for i in todo], pconf)

@@ -234,11 +234,16 @@ def test_lanes_predict_on_separate_model_copies_and_match_one_lane():
 
     alone = [run(im, {"detector": "shapes", "batch_size": 1}) for im in images]
     loaded = detect._get_loaded(detect.select_detectors([], detector="shapes")[0], pool, "cpu")
+    import torch
+
+    main_threads = torch.get_num_threads()
     used: set[int] = set()
+    lane_threads: set[int] = set()
     real = type(loaded.model).predict
 
     def predict(model, *a, **kw):
         used.add(id(model))
+        lane_threads.add(torch.get_num_threads())
         time.sleep(0.05)  # long enough for the other lane's batch to start meanwhile
         return real(model, *a, **kw)
 
@@ -250,3 +255,5 @@ def test_lanes_predict_on_separate_model_copies_and_match_one_lane():
             together = list(workers.map(lambda im: run(im, settings), images))
     assert all(_same(a, b) for a, b in zip(alone, together, strict=True))
     assert loaded._made == 2 and len(used) == 2  # two copies, both predicted
+    assert lane_threads == {1}  # each lane's thread at the asked-for torch threads ...
+    assert torch.get_num_threads() == main_threads  # ... and this thread's count untouched
