@@ -177,7 +177,7 @@ def test_lavr_loops_check_the_deadline_cooperatively():
     batcher = MicroBatcher(lambda items: (gate.wait(30.0), items)[1], max_size=4, max_wait_s=0)
     leader = threading.Thread(target=batcher, args=(1,), daemon=True)
     leader.start()
-    while not batcher._busy:  # the leader holds the batcher (its batch blocks on the gate)
+    while batcher._running < batcher.lanes:  # the leader holds the only lane (blocked on the gate)
         gate.wait(0.01)
     t0 = time.monotonic()
     with deadline.deadline_scope(0.3), pytest.raises(DeadlineError):
