@@ -218,3 +218,22 @@ def test_a_menu_border_keeps_its_lines_apart_from_the_page_behind() -> None:
     menu = [b for b in texts if b[0] >= 41]
     assert len(menu) == 4, texts  # one line per entry, none joined to the page's words
     assert all(b[2] <= 40 for b in texts if b[0] < 40), texts
+
+
+def test_agent_searches_behind_tabs_then_returns_to_the_best_weak_match() -> None:
+    from lavr.episodes.gui.agent import Choice
+
+    tabs = [_button(5, 60, 45, 80, "1", (0, 127, 255)), _button(47, 60, 87, 80, "2"),
+            _button(89, 60, 129, 80, "3")]
+    image = np.full((210, 160, 3), 255, np.uint8)
+    parse = ScreenParse(image=image, elements=tabs)
+    agent = GuiAgent(text_reader=_Reader({}), semantic=False)
+    agent.reset('Click on the link "vitae".')
+    weak = Choice(ScreenElement("link", (10, 100, 30, 110), text="vae"), 0.6, "weak")
+    first = agent._explore_tabs(parse, weak, image)  # tab 1 is open: try tab 2
+    assert first is not None and first.point == tabs[1].center
+    second = agent._explore_tabs(parse, None, image)
+    assert second is not None and second.point == tabs[2].center
+    back = agent._explore_tabs(parse, None, image)  # all seen: back to tab 1 and its "vae"
+    assert back is not None and back.point == tabs[0].center and "best match" in back.summary
+    assert agent._explore_tabs(parse, weak, image) is None  # now the weak match is taken
