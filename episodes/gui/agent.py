@@ -669,9 +669,7 @@ class GuiAgent:
 
     def figures(self, parse: ScreenParse) -> list[shapes.Figure]:
         """Figures (shapes, symbols) outside the labelled widgets and below the banner."""
-        exclude = [e.box for e in parse.elements if e.kind in ("button", "input") and e.text_boxes]
-        top = parse.banner[3] if parse.banner is not None else 0
-        return shapes.find_figures(parse.image, exclude=exclude, top=top)
+        return shapes.figures_on_screen(parse)
 
     def _choose_figure(self, intent: Intent, parse: ScreenParse) -> Choice | None:
         figs = self.figures(parse)

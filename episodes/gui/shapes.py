@@ -27,6 +27,7 @@ import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -399,6 +400,14 @@ def find_figures(image: np.ndarray, *, exclude: Sequence[Box] = (), top: int = 0
     out = [Figure(b, s, c, col, size, sc, pt)
            for (b, s, c, sc, col, pt), size in zip(figures, sizes, strict=True)]
     return sorted(out, key=lambda f: (f.box[1] // 8, f.box[0]))
+
+
+def figures_on_screen(parse: Any) -> list[Figure]:
+    """:func:`find_figures` on a parsed screen: below its instruction banner, outside its
+    labelled widgets (buttons and inputs that hold text)."""
+    exclude = [e.box for e in parse.elements if e.kind in ("button", "input") and e.text_boxes]
+    top = parse.banner[3] if parse.banner is not None else 0
+    return find_figures(parse.image, exclude=exclude, top=top)
 
 
 def colour_matches(word: str, colour: str) -> bool:

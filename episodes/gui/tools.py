@@ -7,6 +7,12 @@ only). The episode loop runs it on every observation through the registry's
 argument validation and result cache, so the trace shows it with its timing
 and a repeated screen costs nothing; the artifact is the
 :class:`~lavr.episodes.gui.perception.ScreenParse` the controller acts on.
+
+``screen_figures`` names the figures on a screenshot that are neither text nor
+widgets — circles, rectangles, triangles, letters and digits drawn as shapes —
+with colour and size class (:func:`lavr.episodes.gui.shapes.figures_on_screen`).
+The GUI agent calls the same function only when an intent is about a figure, so
+it is not run on every observation.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from collections import Counter
 from typing import ClassVar
 
 from lavr.episodes.gui.perception import find_elements
+from lavr.episodes.gui.shapes import figures_on_screen
 from lavr.tools.base import Tool, ToolArgs, ToolContext, ToolResult
 from lavr.tools.vocab import pluralise
 
@@ -45,4 +52,28 @@ class ScreenElementsTool(Tool):
                           boxes=[[float(v) for v in e.box] for e in parse.elements[:8]])
 
 
-TOOLS: list[Tool] = [ScreenElementsTool()]
+class ScreenFiguresTool(Tool):
+    """Name the shapes and symbols drawn on a screenshot."""
+
+    name: ClassVar[str] = "screen_figures"
+    description: ClassVar[str] = (
+        "Find the figures drawn on a screenshot that are not text or widgets and name each: "
+        "circle, rectangle, triangle, or the letter or digit it shows, with colour and size.")
+
+    class Args(ToolArgs):
+        pass
+
+    def run(self, args: Args, ctx: ToolContext) -> ToolResult:
+        """Value: one dict per figure (kind, char, colour, size, box); the artifact is the list."""
+        figures = figures_on_screen(find_elements(ctx.image))
+        art = ctx.artifacts.put(figures, prefix="figures")
+        words = [f.describe().rsplit(" @", 1)[0] for f in figures]
+        return ToolResult(
+            summary=(f"{len(figures)} {pluralise('figure', len(figures))}: " + ", ".join(words[:8])
+                     + (" ..." if len(words) > 8 else "")) if figures else "no figures",
+            value=[{"kind": f.kind, "char": f.char, "colour": f.colour, "size": f.size,
+                    "box": list(f.box)} for f in figures],
+            artifact_id=art, boxes=[[float(v) for v in f.box] for f in figures[:8]])
+
+
+TOOLS: list[Tool] = [ScreenElementsTool(), ScreenFiguresTool()]

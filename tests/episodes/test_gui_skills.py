@@ -237,3 +237,13 @@ def test_agent_searches_behind_tabs_then_returns_to_the_best_weak_match() -> Non
     back = agent._explore_tabs(parse, None, image)  # all seen: back to tab 1 and its "vae"
     assert back is not None and back.point == tabs[0].center and "best match" in back.summary
     assert agent._explore_tabs(parse, weak, image) is None  # now the weak match is taken
+
+
+def test_screen_figures_is_a_registered_tool() -> None:
+    from lavr.episodes.loop import Perceiver, PerceptionCall, episode_registry
+
+    percepts = Perceiver(episode_registry()).run(_figures_screen(), [PerceptionCall("screen_figures")])
+    got = percepts["screen_figures"]
+    assert not got.error, got.error
+    assert got.summary.startswith("6 figures:") and "large red circle" in got.summary
+    assert {(f["kind"], f["char"]) for f in got.value} >= {("digit", "7"), ("letter", "k")}
