@@ -2,6 +2,7 @@
 
     lavr gui miniwob --task click-button --episodes 50 --seed 0 [--json]
     lavr gui miniwob --tasks all-supported --episodes 50 --seed 0
+    lavr gui miniwob --task click-button --episodes 2 --save-html /tmp/reports
     lavr gui url page.html 'Enter "abc" into the text field and press Submit' [--trace-dir DIR]
     lavr gui tasks
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from lavr.core_model.errors import InputError
@@ -34,6 +36,9 @@ def add_parser(sub: Any) -> None:
     m.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
     m.add_argument("--max-steps", type=int, default=15, help="step budget per episode (default 15)")
     m.add_argument("--trace-dir", metavar="DIR", help="write every episode's step images here")
+    m.add_argument("--save-html", metavar="DIR",
+                   help="write one self-contained HTML report per episode into DIR "
+                        "(TASK-SEED.html)")
     m.add_argument("--threads", type=int, default=1, help="torch CPU threads for OCR (default 1)")
     m.add_argument("--json", action="store_true", help="print one JSON object")
     m.set_defaults(func=run_miniwob)
@@ -93,13 +98,20 @@ def run_miniwob(args: argparse.Namespace) -> int:
     tasks = _task_list(args)
     _threads(args.threads)
     agent = GuiAgent()
+    html_dir = Path(args.save_html) if args.save_html else None
     results = []
     if not args.json:
         print(f"{'task':24} {'episodes':>8} {'success':>8} {'reward':>7} {'steps':>6} "
               f"{'read ok':>7}")
     for task in tasks:
+        def save(i: int, ep: Any, task: str = task) -> None:
+            if html_dir is not None:
+                ep.save_html(html_dir / f"{task}-{args.seed + i}.html",
+                             title=f"{task}, seed {args.seed + i}", scale=2)
+
         r = evaluate_task(task, episodes=args.episodes, seed=args.seed, max_steps=args.max_steps,
-                          agent=agent, trace_dir=args.trace_dir)
+                          agent=agent, trace_dir=args.trace_dir, on_episode=save,
+                          keep_images=html_dir is not None)
         results.append(r)
         if not args.json:
             print(f"{task:24} {len(r.episodes):>8} {r.success_rate:>8.1%} {r.mean_reward:>7.3f} "
@@ -115,6 +127,8 @@ def run_miniwob(args: argparse.Namespace) -> int:
     elif len(results) > 1:
         print(f"{'mean over ' + str(len(results)) + ' tasks':24} {'':>8} {mean_success:>8.1%} "
               f"{mean_reward:>7.3f}")
+    if html_dir is not None and not args.json:
+        print(f"reports: {html_dir}/")
     return 0
 
 

@@ -41,8 +41,9 @@ STANDARD_TASKS = DEVELOPED_TASKS + EVALUATION_TASKS
 
 
 def evaluate_task(task: str, *, episodes: int, seed: int = 0, max_steps: int = 15,
-                  agent: GuiAgent | None = None, trace_dir: str | Path | None = None,
-                  on_episode: Callable[[int, Episode], None] | None = None) -> TaskResult:
+                  agent: Any = None, trace_dir: str | Path | None = None,
+                  on_episode: Callable[[int, Episode], None] | None = None,
+                  keep_images: bool = False) -> TaskResult:
     """Run ``episodes`` seeded episodes of one MiniWoB++ task in one Chromium.
 
     Args:
@@ -50,9 +51,13 @@ def evaluate_task(task: str, *, episodes: int, seed: int = 0, max_steps: int = 1
         episodes: Number of episodes (>= 1).
         seed: Seed of the first episode; episode ``i`` uses ``seed + i``.
         max_steps: Step budget per episode.
-        agent: The policy; None makes a :class:`GuiAgent`.
+        agent: The policy (a :class:`GuiAgent`, or a
+            :class:`~lavr.episodes.controller.ModelController` over one); None makes a
+            :class:`GuiAgent`.
         trace_dir: Write each episode's trace under ``trace_dir/task/seed``.
         on_episode: Called after each episode with its index and result.
+        keep_images: Keep every step's picture in the episode (for an HTML report) even
+            without ``trace_dir``.
 
     Returns:
         The :class:`TaskResult`.
@@ -63,14 +68,17 @@ def evaluate_task(task: str, *, episodes: int, seed: int = 0, max_steps: int = 1
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     agent = agent if agent is not None else GuiAgent()
-    agent.warm_up()  # MiniWoB++ episodes run against the clock: load experts before the first
+    warm = getattr(agent, "warm_up", None) or getattr(getattr(agent, "fallback", None),
+                                                       "warm_up", None)
+    if warm is not None:
+        warm()  # MiniWoB++ episodes run against the clock: load experts before the first
     result = TaskResult(task=task, seed=seed)
     start = time.perf_counter()
     with MiniWoBEnv(task) as env:
         for i in range(episodes):
             ep = run_episode(env, agent, seed=seed + i, max_steps=max_steps,
-                             keep_images=trace_dir is not None)
-            read = getattr(agent, "instruction", "")
+                             keep_images=keep_images or trace_dir is not None)
+            read = getattr(getattr(agent, "fallback", agent), "instruction", "")
             ep.instruction = ep.instruction or read
             ep.info = {**ep.info, "utterance": env.utterance, "instruction_read": read}
             result.episodes.append(ep)

@@ -88,3 +88,20 @@ def test_unknown_task_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> No
     pytest.importorskip("miniwob")
     assert main(["gui", "miniwob", "--task", "no-such-task", "--episodes", "1"]) == 2
     assert "unknown MiniWoB++ task" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _BROWSER, reason="chromium/chromedriver not installed")
+def test_miniwob_html_report_per_episode(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("miniwob")
+    # evaluate_task warms the experts before the first (timed) episode
+    assert main(["gui", "miniwob", "--task", "click-test", "--episodes", "2", "--seed", "4",
+                 "--save-html", str(tmp_path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)  # stdout stays the JSON object only
+    assert data["tasks"][0]["episodes"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["click-test-4.html", "click-test-5.html"]
+    page = (tmp_path / "click-test-4.html").read_text()
+    # one inlined picture per step, the perception tool and the outcome on the page
+    assert page.count("data:image/png;base64,") >= 1
+    assert "screen_elements" in page and "click-test, seed 4" in page
