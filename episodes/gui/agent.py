@@ -31,9 +31,11 @@ from lavr.episodes.gui.perception import (
     ScreenParse,
     TextReader,
     find_elements,
+    ink_mask,
     normalise_text,
     read_instruction,
     read_texts,
+    text_runs,
     text_similarity,
 )
 from lavr.episodes.gui.reading import field_labels, page_text
@@ -594,7 +596,7 @@ class GuiAgent:
         top = parse.banner[3] if parse.banner is not None else 0
         plain = dataclasses.replace(intent, scope="")
         if self._menu_opened:  # the item's menu is open: its entries may float anywhere
-            found = self._best_text(plain.target, parse.elements)
+            found = self._best_text(plain.target, parse.elements + self._boxed_lines(parse))
             if found is not None and found.score >= STRONG_MATCH:
                 return Choice(found.element, found.score, f"{found.reason} in the item's menu")
             if self._menu_scrolls < 2 and self._scrolls < MAX_SCROLLS and \
@@ -655,6 +657,24 @@ class GuiAgent:
         x, y = width / 2.0, (top + height) / 2.0
         return StepChoice(Action.scroll(x, y, SCROLL_STEP), f"{why}: scroll down "
                           f"({self._scrolls}/{MAX_SCROLLS})", point=(x, y))
+
+    def _boxed_lines(self, parse: ScreenParse) -> list[ScreenElement]:
+        """Lines of text inside boxes the parser took for text fields or unlabelled buttons
+        (parts of a menu drawn over the page), read by OCR."""
+        ink = ink_mask(parse.image)
+        lines = []
+        for e in parse.elements:
+            if e.kind not in ("input", "button") or e.text_boxes:
+                continue
+            x1, y1, x2, y2 = e.box
+            for b in text_runs(ink[y1 + 1:y2 - 1, x1 + 1:x2 - 1], offset=(x1 + 1, y1 + 1)):
+                if b[3] - b[1] >= 5 and b[2] - b[0] >= 3:
+                    lines.append(ScreenElement("text", b, text_boxes=(b,)))
+        if not lines:
+            return []
+        reads = self.text_reader.read(parse.image, [e.box for e in lines])
+        return [dataclasses.replace(e, text=t, text_confidence=c)
+                for e, (t, c) in zip(lines, reads, strict=True)]
 
     @staticmethod
     def _best_text(target: str, elements: list[ScreenElement]) -> Choice | None:
