@@ -108,6 +108,7 @@ class GuiAgent:
 
             embedder = MiniLMEmbedder() if MiniLMEmbedder.available() else None
         self.embedder = embedder
+        self._vectors: dict[str, np.ndarray] = {}
         self.plan: GuiPlan = GuiPlan((), "none")
         self.instruction = ""
         self.instruction_source = ""
@@ -221,6 +222,12 @@ class GuiAgent:
             self._intents.popleft()
             self._intents.extendleft(reversed(self._fill_intents(intent, parse)))
             return self._decide(image, given)
+        if intent.op == "click" and " " in intent.target.strip() and "checkbox" in intent.kinds:
+            split = self._split_merged(intent, parse)
+            if split:
+                self._intents.popleft()
+                self._intents.extendleft(reversed(split))
+                intent = split[0]
         if intent.op == "type" and intent.source and not intent.text:
             value = self._derive(intent.source, parse)
             if value:
@@ -383,6 +390,31 @@ class GuiAgent:
         return Choice(cands[0], 1.0 if len(cands) == 1 else 0.5,
                       "the only one" if len(cands) == 1 else "the first of several")
 
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of ``texts`` from the embedder, each text embedded once per agent."""
+        todo = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if todo:
+            if len(self._vectors) > 4096:
+                self._vectors.clear()
+            self._vectors.update(zip(todo, self.embedder.embed(todo), strict=True))
+        return np.stack([self._vectors[t] for t in texts])
+
+    def _split_merged(self, intent: Intent, parse: ScreenParse) -> list[Intent]:
+        """One intent per word when OCR lost the comma between two listed names: no element
+        says the whole target, but each word names a different element (empty list: no)."""
+        parse = self._read(parse, intent.kinds)
+        cands = [e for e in parse.of_kind(*intent.kinds) if e.text]
+        words = intent.target.split()
+        whole = max((text_similarity(c.text, intent.target) for c in cands), default=1.0)
+        if whole >= STRONG_MATCH:
+            return []
+        best = [max(cands, key=lambda c, w=w: text_similarity(c.text, w)) for w in words]
+        scores = [text_similarity(b.text, w) for b, w in zip(best, words, strict=True)]
+        if len({b.box for b in best}) < len(words) or min(scores) < self.match_threshold or \
+                sum(scores) / len(scores) <= whole:
+            return []
+        return [dataclasses.replace(intent, target=w) for w in words]
+
     # -- reading and reasoning -------------------------------------------------
     def _derive(self, source: str, parse: ScreenParse) -> str:
         """The text a ``type`` intent's ``source`` names, worked out from the page's text."""
@@ -429,7 +461,7 @@ class GuiAgent:
             sims = np.array([[text_similarity(c, t) for c in texts] for t in targets])
             how = "spelling"
         else:
-            vecs = self.embedder.embed(targets + texts)
+            vecs = self._embed(targets + texts)
             sims = vecs[:len(targets)] @ vecs[len(targets):].T
             how = "MiniLM"
         table = sims.copy()
@@ -452,7 +484,7 @@ class GuiAgent:
         texts = [c.text for c in cands]
         if self.embedder is None or not re.search(r"[A-Za-z]{3}", target) or not any(texts):
             return None
-        vecs = self.embedder.embed([target, *texts])
+        vecs = self._embed([target, *texts])
         sims = vecs[1:] @ vecs[0]
         sims[[not t for t in texts]] = -1.0
         order = np.argsort(-sims)
