@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from lavr.episodes.gui import shapes, skills
+from lavr.episodes.gui.appearance import ink_patch, quoted_word, word_box
+from lavr.episodes.gui.appearance import similarity as appearance_similarity
 from lavr.episodes.gui.instruction import ANY_KIND, GuiPlan, Intent, parse_instruction
 from lavr.episodes.gui.language import assign_fields, evaluate_expression, format_number, nth_word
 from lavr.episodes.gui.perception import (
@@ -32,6 +34,7 @@ from lavr.episodes.gui.perception import (
     TextReader,
     find_elements,
     ink_mask,
+    instruction_lines,
     normalise_text,
     read_instruction,
     read_texts,
@@ -51,6 +54,10 @@ LABEL_DISTANCE = 30
 SEMANTIC_THRESHOLD = 0.6
 #: ... and by how much the best element must beat the runner-up.
 SEMANTIC_MARGIN = 0.08
+#: Look-alike score a label needs to match a target's pixels when OCR cannot read them ...
+APPEARANCE_MATCH = 0.2
+#: ... and by how much it must beat the runner-up.
+APPEARANCE_MARGIN = 0.1
 #: Changed pixels outside the clicked element (fraction of the screen) that mean "layout moved".
 LAYOUT_CHANGE = 0.004
 #: A text match this good needs no search behind tabs first.
@@ -61,6 +68,11 @@ MAX_SCROLLS = 12
 SCROLL_STEP = 50
 
 
+def _union_box(boxes: tuple[tuple[int, int, int, int], ...]) -> tuple[int, int, int, int]:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
+            max(b[3] for b in boxes))
+
+
 @dataclass(frozen=True)
 class Choice:
     """An element chosen for an intent, with its score and why."""
@@ -68,6 +80,8 @@ class Choice:
     element: ScreenElement
     score: float
     reason: str
+    #: Chosen for certain although ``score`` is low (a clear winner on another scale).
+    sure: bool = False
 
 
 def _box_slice(box: tuple[int, int, int, int], margin: int, shape: tuple[int, ...]) -> tuple[
@@ -109,6 +123,7 @@ class GuiAgent:
             embedder = MiniLMEmbedder() if MiniLMEmbedder.available() else None
         self.embedder = embedder
         self._vectors: dict[str, np.ndarray] = {}
+        self._banner: tuple[np.ndarray, ScreenParse] | None = None  # the screen the instruction was read on
         self.plan: GuiPlan = GuiPlan((), "none")
         self.instruction = ""
         self.instruction_source = ""
@@ -161,6 +176,7 @@ class GuiAgent:
         self._settle_count = 0
         self._reset_skills()
         self._chosen = set()
+        self._banner = None
 
     def _make_plan(self, instruction: str, *, source: str) -> None:
         self.instruction = instruction
@@ -190,6 +206,7 @@ class GuiAgent:
                 self._parse_cache = (key, seen.artifact)
         if not self._planned:
             text = observation.instruction or self.read_instruction(image)
+            self._banner = (image, self.perceive(image)) if not observation.instruction else None
             self._make_plan(text, source="given" if observation.instruction else "screen (OCR)")
             if not observation.instruction:
                 self._read_note = f"read from the screen: {text!r}; "
@@ -250,7 +267,8 @@ class GuiAgent:
             if paged is not None:
                 paged.overlay = overlay
                 return paged
-        if intent.target and not intent.similar and (choice is None or choice.score < STRONG_MATCH):
+        if intent.target and not intent.similar and \
+                (choice is None or (choice.score < STRONG_MATCH and not choice.sure)):
             explore = self._explore_tabs(parse, choice, image)
             if explore is not None:
                 explore.overlay = overlay
@@ -361,6 +379,11 @@ class GuiAgent:
                     score = max(score, 1.0)
                 scored.append((score, c))
             score, best = max(scored, key=lambda t: t[0])
+            if score < STRONG_MATCH:  # text OCR cannot read (other scripts, symbols): its look
+                looks = self._by_appearance(intent.target, [c for c in cands if c.kind != "text"],
+                                            parse)
+                if looks is not None:
+                    return looks
             if score >= self.match_threshold:
                 return Choice(best, score, f'text "{best.text}"' if best.text else f"icon {best.icon}")
             widgets = [c for c in cands if c.kind != "text"]
@@ -398,6 +421,35 @@ class GuiAgent:
                 self._vectors.clear()
             self._vectors.update(zip(todo, self.embedder.embed(todo), strict=True))
         return np.stack([self._vectors[t] for t in texts])
+
+    def _by_appearance(self, target: str, cands: list[ScreenElement],
+                       parse: ScreenParse) -> Choice | None:
+        """The element whose label looks like the target's quoted pixels in the banner
+        (a clear winner only); None when the target is not quoted on the banner."""
+        if self._banner is None or not cands:
+            return None
+        image, banner = self._banner
+        lines = instruction_lines(banner)
+        box = None
+        for line, (text, _) in zip(lines, self.text_reader.read(image, lines), strict=True):
+            if quoted_word(text, target):
+                x1, y1, x2, y2 = line
+                box = word_box(image[y1:y2, x1:x2], text, f'"{target}"', offset=(x1, y1))
+                break
+        want = ink_patch(image, box) if box is not None else None
+        if want is None:
+            return None
+        scored = []
+        for c in cands:
+            got = ink_patch(parse.image, _union_box(c.text_boxes)) if c.text_boxes else None
+            scored.append((appearance_similarity(want, got) if got is not None else 0.0, c))
+        scored.sort(key=lambda t: -t[0])
+        best, second = scored[0][0], scored[1][0] if len(scored) > 1 else 0.0
+        if best < APPEARANCE_MATCH or best - second < APPEARANCE_MARGIN:
+            return None
+        el = scored[0][1]
+        return Choice(el, best, f"looks like the quoted text on the banner ({best:.2f}, next "
+                                f"{second:.2f})", sure=True)
 
     def _split_merged(self, intent: Intent, parse: ScreenParse) -> list[Intent]:
         """One intent per word when OCR lost the comma between two listed names: no element

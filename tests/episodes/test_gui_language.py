@@ -162,3 +162,40 @@ def test_agent_fills_the_fields_by_label_and_works_out_values() -> None:
     agent.text_reader = _Reader({(35, 66): "Lorem ipsum, dolor sit"})
     assert agent._derive("word:3", page) == "dolor"
     assert agent._derive("page-text", page) == "Lorem ipsum, dolor sit"
+
+
+def test_unreadable_text_is_matched_by_its_look() -> None:
+    from lavr.episodes.gui.appearance import ink_patch, quoted_word, similarity, word_box
+
+    def boxes(size: int, n: int) -> np.ndarray:  # n outlined squares, like missing-font glyphs
+        img = Image.new("RGB", (n * (size + 3) + 6, size + 6), (255, 255, 255))
+        d = ImageDraw.Draw(img)
+        for i in range(n):
+            x = 3 + i * (size + 3)
+            d.rectangle([x, 3, x + size, 3 + size], outline=(0, 0, 0))
+        return np.asarray(img)
+
+    def full(a: np.ndarray) -> tuple[int, int, int, int]:
+        return (0, 0, a.shape[1], a.shape[0])
+
+    small3, big3, big2 = boxes(6, 3), boxes(10, 3), boxes(10, 2)
+    img = Image.new("RGB", (40, 18), (255, 255, 255))
+    ImageDraw.Draw(img).text((4, 3), "OK", fill=(0, 0, 0))
+    ok = np.asarray(img)
+    want = ink_patch(small3, full(small3))
+    scores = [similarity(want, ink_patch(a, full(a))) for a in (big3, big2, ok)]
+    assert scores[0] > 0.5 and scores[0] > scores[1] + 0.1 and scores[0] > scores[2] + 0.1, scores
+    assert ink_patch(np.full((10, 10, 3), 255, np.uint8), (0, 0, 10, 10)) is None
+    # where a quoted word is drawn on a line of text: the quote marks are left out
+    line = Image.new("RGB", (200, 16), (255, 255, 0))
+    d = ImageDraw.Draw(line)
+    d.text((2, 2), "Click", fill=(0, 0, 0))
+    d.text((40, 2), "on", fill=(0, 0, 0))
+    d.text((60, 2), '"', fill=(0, 0, 0))
+    d.rectangle([66, 4, 72, 12], outline=(0, 0, 0))
+    d.rectangle([75, 4, 81, 12], outline=(0, 0, 0))
+    d.text((84, 2), '"', fill=(0, 0, 0))
+    d.text((110, 2), "now", fill=(0, 0, 0))
+    box = word_box(np.asarray(line), 'Click on "LD" now', '"LD"', offset=(10, 20))
+    assert box is not None and 10 + 64 <= box[0] <= 10 + 66 and 10 + 82 <= box[2] <= 10 + 84, box
+    assert quoted_word('Click on "LD" now', "LD") and not quoted_word("Click on LD", "LD")
