@@ -105,20 +105,48 @@ def _attempt_records(node: str, attempts: list[Attempt]) -> list[dict[str, Any]]
     return [trace_record(node, **a.record()) for a in attempts]
 
 
+_PARSED = threading.local()
+
+
+def _parsed_plan(state: AgentState, ctx: AgentContext) -> tuple[Plan, dict[str, list[str]]]:
+    """The state's plan parsed, and the step ids each of its steps depends on.
+
+    A run's nodes read the same plan dict again and again (execute, the router and
+    decide every round, then refine); a node that changes the plan returns a new
+    dict, never edits one in place. So the parse is kept, per thread, for the dict
+    (and registry) it came from, and those readers share the :class:`Plan`: change
+    it only through a copy (as ``decide`` does).
+    """
+    source = state["plan"]
+    kept = getattr(_PARSED, "entry", None)
+    if kept is not None and kept[0] is source and kept[1] is ctx.registry:
+        return kept[2], kept[3]
+    plan_ = Plan.model_validate(source)
+    deps = {s.id: step_dependencies(s, ctx.registry) for s in plan_.steps}
+    _PARSED.entry = (source, ctx.registry, plan_, deps)
+    return plan_, deps
+
+
 def _status(state: AgentState, ctx: AgentContext) -> tuple[Plan, dict[str, Evidence], int]:
-    plan_ = Plan.model_validate(state["plan"])
+    plan_ = _parsed_plan(state, ctx)[0]
     done = by_step(state.get("evidence", []))
     used = sum(1 for e in done.values() if not e.skipped)
     return plan_, done, int(state.get("max_steps") or DEFAULT_MAX_STEPS) - used
 
 
-def _ready(plan_: Plan, done: dict[str, Evidence], ctx: AgentContext) -> tuple[list[Step], list[tuple[Step, str]]]:
-    """Steps ready to run, and steps to skip (with reason) because a dependency failed."""
+def _ready(plan_: Plan, done: dict[str, Evidence], ctx: AgentContext,
+           dependencies: dict[str, list[str]] | None = None
+           ) -> tuple[list[Step], list[tuple[Step, str]]]:
+    """Steps ready to run, and steps to skip (with reason) because a dependency failed.
+
+    ``dependencies``: each step's, by step id, when known (else worked out here).
+    """
     ready, skip = [], []
     for step in plan_.steps:
         if step.id in done:
             continue
-        deps = step_dependencies(step, ctx.registry)
+        deps = dependencies[step.id] if dependencies is not None and step.id in dependencies \
+            else step_dependencies(step, ctx.registry)
         if any(d not in done for d in deps):
             continue
         failed = [d for d in deps if done[d].failed]
@@ -133,10 +161,11 @@ def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
     """Mark steps that cannot run (failed dependency, budget); the router fans out the rest."""
     ctx = runtime.context
     plan_, done, budget = _status(state, ctx)
+    dependencies = _parsed_plan(state, ctx)[1]
     evidence, trace = [], []
     # Skipping can cascade: a skipped step makes its dependents skippable too.
     while True:
-        ready, skip = _ready(plan_, done, ctx)
+        ready, skip = _ready(plan_, done, ctx, dependencies)
         if not skip:
             break
         for step, reason in skip:
@@ -175,12 +204,13 @@ def dispatch(state: AgentState,
     if not ready:
         return "decide"
     ctx = runtime.context
-    steps = {s.id: s for s in Plan.model_validate(state["plan"]).steps}
+    plan_, dependencies = _parsed_plan(state, ctx)
+    steps = {s.id: s for s in plan_.steps}
     done = by_step(state.get("evidence", []))
     sends = []
     for sid in ready:
         step = steps[sid]
-        deps = step_dependencies(step, ctx.registry)
+        deps = dependencies[sid]
         sends.append(Send("tool", {
             "step": step.model_dump(mode="json"), "image_id": state["image_id"],
             "image_hash": state["image_hash"], "inputs": {d: done[d] for d in deps},
@@ -522,7 +552,7 @@ def refine(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """
     ctx = runtime.context
     t0 = time.perf_counter()
-    plan_ = Plan.model_validate(state["plan"])
+    plan_ = _parsed_plan(state, ctx)[0]
     evidence = state.get("evidence", [])
     attempts: list[Attempt] = []
     try:
