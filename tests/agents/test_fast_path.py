@@ -41,3 +41,25 @@ def test_run_matches_the_langgraph_stream_with_verify(shared_agent, question):
     graph = list(shared_agent.stream(image, question))[-1]
     assert _comparable(direct) == _comparable(graph)
     assert any(s["node"] == "verify" for s in direct.steps)
+
+
+def test_the_plan_is_parsed_once_per_plan_dict():
+    """Nodes share one parse of the state's plan dict; another dict (a plan decide
+    changed) or another registry gets its own."""
+    from lavr.agents.nodes import _parsed_plan
+    from lavr.agents.state import AgentContext
+    from lavr.tools.registry import default_registry
+
+    ctx = AgentContext(registry=default_registry())
+    plan = {"question": "How many circles are there?", "intent": "count",
+            "steps": [{"id": "s1", "tool": "detect", "args": {"classes": ["circle"]}},
+                      {"id": "s2", "tool": "count", "args": {"source": "s1"}}],
+            "answer_step": "s2"}
+    first, deps = _parsed_plan({"plan": plan}, ctx)
+    assert deps == {"s1": [], "s2": ["s1"]}
+    assert _parsed_plan({"plan": plan}, ctx)[0] is first
+    changed = {**plan, "steps": plan["steps"][:1], "answer_step": "s1"}
+    again, deps = _parsed_plan({"plan": changed}, ctx)
+    assert again is not first and [s.id for s in again.steps] == ["s1"] and deps == {"s1": []}
+    other = AgentContext(registry=default_registry())
+    assert _parsed_plan({"plan": changed}, other)[0] is not again
