@@ -144,6 +144,12 @@ def test_api_has_named_outputs_and_a_structured_answer(served):
     assert [r["label"] for r in ask["returns"]] == ["Reasoning", "Answer", "Evidence"]
     assert [p["parameter_name"] for p in ask["parameters"]] == [
         "message", "detector", "max_steps", "verify", "review_plan", "model", "cot", "icl"]
+    episode = api["named_endpoints"]["/episode"]["parameters"]
+    # (level, seed, view) as before, then the environment and the MiniWoB++ task, with defaults
+    assert [p["parameter_name"] for p in episode] == ["level", "seed", "view", "environment",
+                                                      "task"]
+    assert all(p["parameter_has_default"] for p in episode[3:])
+    assert episode[3]["parameter_default"] == "BabyAI"
 
     chat, answer, picture = _ask(client, "How many circles are there?",
                                  EXAMPLES / "shapes_1.png")

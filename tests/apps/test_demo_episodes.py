@@ -42,3 +42,54 @@ def test_episode_panel_reports_a_bad_level_in_one_message(tmp_path: Path) -> Non
                                                                            "partial")
     assert len(messages) == 1 and "unknown environment" in messages[0]["content"]
     assert outcome["status"] == "error" and picture is None and not state.pictures
+
+
+def _browser() -> bool:
+    import importlib.util
+
+    from lavr.episodes.gui.browser import BrowserUnavailableError, chromium_paths
+
+    try:
+        chromium_paths()
+    except BrowserUnavailableError:
+        return False
+    return importlib.util.find_spec("miniwob") is not None
+
+
+@pytest.mark.slow
+def test_episode_panel_runs_a_miniwob_task_with_its_pictures(tmp_path: Path) -> None:
+    if not _browser():
+        pytest.skip("chromium/chromedriver/miniwob not installed")
+    from lavr.apps.demo_episodes import MINIWOB, EpisodePanel
+
+    panel = EpisodePanel(str(tmp_path))
+    assert "click-test" in panel.tasks() and "enter-text" in panel.tasks()
+    messages, outcome, picture, slider, state = panel.run("", 7, "partial", MINIWOB,
+                                                          "click-test")
+    assert outcome["environment"] == MINIWOB and outcome["task"] == "click-test"
+    assert outcome["seed"] == 7 and outcome["success"] is True, outcome
+    assert "level" not in outcome and outcome["instruction"]  # read from the pixels
+    n = outcome["actions"]
+    assert n >= 1 and len(state.pictures) == n and slider["maximum"] == max(n, 2)
+    titles = [m.get("metadata", {}).get("title", "") for m in messages]
+    assert sum("screen_elements" in t for t in titles) == n  # the perception tool, each step
+    assert picture is not None and Path(picture).is_file()
+
+
+def test_episode_panel_reports_miniwob_failures_in_one_message(tmp_path: Path,
+                                                               monkeypatch) -> None:
+    from lavr.apps.demo_episodes import MINIWOB, EpisodePanel
+
+    panel = EpisodePanel(str(tmp_path))
+    messages, outcome, picture, _, state = panel.run("", 0, "partial", MINIWOB, "no-such-task")
+    assert len(messages) == 1 and "unknown MiniWoB++ task" in messages[0]["content"]
+    assert outcome["status"] == "error" and picture is None and not state.pictures
+    # Chromium missing: one message naming what to install, no traceback
+    monkeypatch.setenv("MINIWOB_CHROME_BINARY", str(tmp_path / "no-chromium"))
+    messages, outcome, picture, _, state = panel.run("", 0, "partial", MINIWOB, "click-test")
+    assert len(messages) == 1 and outcome["status"] == "error", outcome
+    assert "not available" in messages[0]["content"] and "Traceback" not in messages[0]["content"]
+    assert picture is None and not state.pictures
+    # an environment the panel does not know
+    messages, outcome, *_ = panel.run("", 0, "partial", "Atari", "")
+    assert len(messages) == 1 and "unknown environment" in outcome["error"]
