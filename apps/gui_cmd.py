@@ -4,6 +4,7 @@
     lavr gui miniwob --tasks all-supported --episodes 50 --seed 0
     lavr gui miniwob --task click-button --episodes 2 --save-html /tmp/reports
     lavr gui url page.html 'Enter "abc" into the text field and press Submit' [--trace-dir DIR]
+    lavr gui miniwob --task click-button --episodes 5 --model openai:...   # a model chooses
     lavr gui tasks
 """
 
@@ -41,6 +42,9 @@ def add_parser(sub: Any) -> None:
                         "(TASK-SEED.html)")
     m.add_argument("--threads", type=int, default=1, help="torch CPU threads for OCR (default 1)")
     m.add_argument("--json", action="store_true", help="print one JSON object")
+    m.add_argument("--model", default=None,
+                   help="controller model (rule, openai:..., transformers:...): it chooses each "
+                        "action among the candidates, the rules stand by; default: rules")
     m.set_defaults(func=run_miniwob)
     u = gsub.add_parser("url", help="follow an instruction on a local page (file or loopback URL)")
     u.add_argument("target", metavar="FILE_OR_URL", help="HTML file, file:// or loopback http URL")
@@ -53,6 +57,9 @@ def add_parser(sub: Any) -> None:
     u.add_argument("--save-html", metavar="PATH", help="write a self-contained HTML report")
     u.add_argument("--threads", type=int, default=1, help="torch CPU threads for OCR (default 1)")
     u.add_argument("--json", action="store_true", help="print one JSON object")
+    u.add_argument("--model", default=None,
+                   help="controller model (rule, openai:..., transformers:...): it chooses each "
+                        "action among the candidates, the rules stand by; default: rules")
     u.set_defaults(func=run_url)
     t = gsub.add_parser("tasks", help="list the supported MiniWoB++ tasks")
     t.set_defaults(func=run_tasks)
@@ -64,6 +71,20 @@ def _threads(n: int) -> None:
     import torch
 
     torch.set_num_threads(n)
+
+
+def _controller(spec: str | None) -> Any:
+    """The GUI agent, or a model controller over it (``--model``)."""
+    from lavr.core_model.backends import load_model
+    from lavr.episodes.gui.agent import GuiAgent
+
+    model = load_model(spec) if spec else None
+    if model is None:
+        return GuiAgent()
+    from lavr.episodes.controller import ModelController
+    from lavr.episodes.gui.model_rules import GUI_MODEL_ACTIONS, GuiRules
+
+    return ModelController(model, GuiRules(GuiAgent()), actions=GUI_MODEL_ACTIONS)
 
 
 def _task_list(args: argparse.Namespace) -> list[str]:
@@ -88,7 +109,6 @@ def _task_list(args: argparse.Namespace) -> list[str]:
 
 def run_miniwob(args: argparse.Namespace) -> int:
     """``lavr gui miniwob``: evaluate tasks one browser at a time and print the table."""
-    from lavr.episodes.gui.agent import GuiAgent
     from lavr.episodes.gui.evaluate import evaluate_task, instruction_read_rate
 
     if args.episodes < 1:
@@ -97,7 +117,7 @@ def run_miniwob(args: argparse.Namespace) -> int:
         raise InputError(f"--max-steps must be >= 1, got {args.max_steps}")
     tasks = _task_list(args)
     _threads(args.threads)
-    agent = GuiAgent()
+    agent = _controller(args.model)
     html_dir = Path(args.save_html) if args.save_html else None
     results = []
     if not args.json:
@@ -120,6 +140,7 @@ def run_miniwob(args: argparse.Namespace) -> int:
     mean_reward = sum(r.mean_reward for r in results) / len(results)
     if args.json:
         print(json.dumps({"benchmark": "miniwob", "episodes": args.episodes, "seed": args.seed,
+                          "controller": args.model or "rules",
                           "tasks": [{**r.to_json(), "instruction_read_exactly":
                                      round(instruction_read_rate(r), 4)} for r in results],
                           "mean_success_rate": round(mean_success, 4),
@@ -144,7 +165,6 @@ def _window(spec: str) -> tuple[int, int]:
 
 def run_url(args: argparse.Namespace) -> int:
     """``lavr gui url``: follow the instruction on the page and print the trace."""
-    from lavr.episodes.gui.agent import GuiAgent
     from lavr.episodes.gui.browser import PageEnv, check_url
     from lavr.episodes.gui.instruction import parse_instruction
     from lavr.episodes.loop import run_episode
@@ -158,8 +178,9 @@ def run_url(args: argparse.Namespace) -> int:
                          f"(quote the text of what to click or type, e.g. 'Click \"OK\"')")
     window = _window(args.window)
     _threads(args.threads)
+    agent = _controller(args.model)
     with PageEnv(url, args.instruction, window=window, allow_remote=args.allow_remote) as env:
-        episode = run_episode(env, GuiAgent(), max_steps=args.max_steps,
+        episode = run_episode(env, agent, max_steps=args.max_steps,
                               keep_images=args.trace_dir is not None or bool(args.save_html))
     if args.trace_dir:
         episode.save_trace(args.trace_dir, scale=1)
@@ -168,13 +189,15 @@ def run_url(args: argparse.Namespace) -> int:
     finished = episode.ended_by == "agent" and not episode.steps[-1].summary.startswith("gave up")
     if args.json:
         out = episode.to_json()
-        out.update({"url": url, "plan_rule": plan.rule, "completed": finished})
+        out.update({"url": url, "plan_rule": plan.rule, "completed": finished,
+                    "controller": args.model or "rules"})
         print(json.dumps(out, indent=2))
     else:
         print(f"Instruction: {episode.instruction}")
         print(f"Plan ({plan.rule}): " + "; ".join(i.describe() for i in plan.intents))
         for s in episode.steps:
-            print(f"  [{s.step}] {s.action.describe():28} {s.summary}")
+            who = f" [{s.controller}]" if s.controller != "rules" else ""
+            print(f"  [{s.step}] {s.action.describe():28} {s.summary}{who}")
         print("Completed the plan." if finished else "Did NOT complete the plan.")
         if args.trace_dir:
             print(f"(step images written to {args.trace_dir})")

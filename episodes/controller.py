@@ -11,6 +11,11 @@ model with the problems, a bounded number of times (one
 role); after that the rules' action is taken and the step says so — the same
 validate / re-ask / fall back contract as plans. Whatever is chosen is reported to the fallback
 (:meth:`Policy.acted`), so it keeps track of the world.
+
+The allowed actions are the fixed ``actions`` (BabyAI's ``left``, ``forward`` ...)
+plus, when the fallback has a ``candidate_actions()`` method, the named actions it
+offers this step (the GUI agent: ``click e3`` on a perceived element, ``type "alice"``),
+each mapped to the concrete :class:`Action` (point, text) it stands for.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ class ActionChoice(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    action: str = Field(min_length=1, max_length=40)
+    action: str = Field(min_length=1, max_length=160)
     reason: str = Field(default="", max_length=300)
 
 
@@ -93,6 +98,21 @@ class ModelController:
         self.max_new_tokens = max_new_tokens
         self.show_suggestion = show_suggestion
         self.perception = tuple(fallback.perception)
+        self._allowed: dict[str, Action] = {a: Action(a) for a in self.actions}
+
+    def allowed(self) -> dict[str, Action]:
+        """This step's allowed actions by name: the fixed ones, then the fallback's candidates."""
+        out = {a: Action(a) for a in self.actions}
+        more = getattr(self.fallback, "candidate_actions", None)
+        if callable(more):
+            out.update(more())
+        return out
+
+    def warm_up(self) -> None:
+        """Load the fallback's perception experts (if it has any to load)."""
+        warm = getattr(self.fallback, "warm_up", None)
+        if callable(warm):
+            warm()
 
     def reset(self, instruction: str) -> None:
         """Start an episode (the fallback parses the instruction)."""
@@ -111,7 +131,7 @@ class ModelController:
                       else "(not shown)")
         text = ACT_PROMPT.format(instruction=observation.instruction,
                                  state=self.fallback.describe_state(), percepts=seen,
-                                 actions=", ".join(self.actions), suggestion=suggestion)
+                                 actions=", ".join(self._allowed), suggestion=suggestion)
         if self.model.sees_images:
             return [Message.user(observation.image, text)]
         return [Message.user(text)]
@@ -123,9 +143,12 @@ class ModelController:
             ModelOutputError: Not the JSON asked for, or an action that is not allowed.
         """
         choice = parse_structured(raw, ActionChoice)
-        if choice.action not in self.actions:
+        choice.action = choice.action.strip()
+        if choice.action not in self._allowed:
+            names = list(self._allowed)
+            shown = ", ".join(names[:40]) + (" ..." if len(names) > 40 else "")
             raise ModelOutputError(raw[:200], [f"action {choice.action!r} is not allowed; choose "
-                                               f"one of {', '.join(self.actions)}"])
+                                               f"one of {shown}"])
         return choice
 
     def decide(self, observation: Observation, percepts: Mapping[str, Percept]) -> StepChoice:
@@ -133,17 +156,20 @@ class ModelController:
         rules = self.fallback.decide(observation, percepts)
         if self.fallback.finished():
             return rules  # the mission is done by the environment's rules: nothing to choose
+        self._allowed = self.allowed()
         got = self.model.structured(
             self.messages(observation, percepts, rules), self._parse, retries=self.retries,
             what="action", json_schema=json_schema_of(ActionChoice), schema_name="action",
             max_new_tokens=self.max_new_tokens, task="act")
         attempts = [a.record() for a in got.attempts]
         if got.ok and got.value is not None:
-            action = Action(got.value.action)
+            action = self._allowed[got.value.action]
             if action.kind != rules.action.kind:
                 self.fallback.acted(action)
-            return StepChoice(action, f"{self.model.name}: {got.value.reason or action.kind}",
-                            overlay=rules.overlay, controller=self.model.name, attempts=attempts)
+            return StepChoice(action, f"{self.model.name}: {got.value.action} "
+                                      f"({got.value.reason or action.kind})",
+                            point=action.point, overlay=rules.overlay, controller=self.model.name,
+                            attempts=attempts)
         why = str(got.failure) if got.failure is not None else "; ".join(got.problems)
         return StepChoice(rules.action, f"rule fallback: {rules.summary}", point=rules.point,
                         overlay=rules.overlay, target=rules.target,

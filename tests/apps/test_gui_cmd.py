@@ -105,3 +105,53 @@ def test_miniwob_html_report_per_episode(tmp_path: Path,
     # one inlined picture per step, the perception tool and the outcome on the page
     assert page.count("data:image/png;base64,") >= 1
     assert "screen_elements" in page and "click-test, seed 4" in page
+
+
+def _pick(kind: str, text: str = ""):
+    """A scripted model's reply: click the first described element of ``kind`` (and text)."""
+    import re
+
+    def reply(messages) -> str:
+        prompt = " ".join(getattr(p, "text", "") for m in messages for p in m.parts)
+        for name, k, label in re.findall(r"- (e\d+): (\w+)( \"[^\"]*\")?", prompt):
+            if k == kind and text.lower() in label.lower():
+                return json.dumps({"action": f"click {name}", "reason": f"the {kind}"})
+        return json.dumps({"action": "wait"})
+    return reply
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _BROWSER, reason="chromium/chromedriver not installed")
+def test_model_controller_on_a_page_takes_valid_choices_and_falls_back(tmp_path: Path) -> None:
+    from lavr.core_model.scripted import ScriptedModel
+    from lavr.episodes.controller import ModelController
+    from lavr.episodes.gui.browser import PageEnv
+    from lavr.episodes.gui.model_rules import GUI_MODEL_ACTIONS, GuiRules
+    from lavr.episodes.loop import run_episode
+
+    page = tmp_path / "p.html"
+    page.write_text(PAGE)
+    instruction = 'Enter "alice" into the username field and press Login'
+    # the model clicks the field, types a quoted text, then names an element that is not
+    # there (twice: re-asked once) -> the rules' click on Login; then it says done
+    model = ScriptedModel([_pick("input"), json.dumps({"action": 'type "alice"'}),
+                           json.dumps({"action": "click e99"}), json.dumps({"action": "click e99"}),
+                           json.dumps({"action": "done", "reason": "logged in"})])
+    ctl = ModelController(model, GuiRules(), actions=GUI_MODEL_ACTIONS, retries=1)
+    with PageEnv(page.resolve().as_uri(), instruction) as env:
+        ep = run_episode(env, ctl, max_steps=6, keep_images=True)
+        title = env._driver.title
+    steps = ep.steps
+    assert [s.action.kind for s in steps] == ["click", "type", "click", "done"], ep.to_json()
+    assert steps[0].controller == "scripted" and "click e" in steps[0].summary
+    assert steps[1].controller == "scripted" and steps[1].action.text == "alice"
+    assert steps[2].controller.startswith("rules (fallback:") and "not allowed" in \
+        steps[2].controller and len(steps[2].attempts) == 2
+    assert steps[3].controller == "scripted"
+    assert title == "hi alice"  # the model's click and typing and the rules' click all landed
+    # the model was told the state and the candidates in words
+    prompt = " ".join(getattr(p, "text", "") for m in model.requests_for("act")[0].messages
+                      for p in m.parts)
+    assert "e1:" in prompt and 'type "alice"' in prompt and "click e1" in prompt
+    report = ep.to_json()
+    assert [s["controller"] for s in report["trace"]][:2] == ["scripted", "scripted"]
