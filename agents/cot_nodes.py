@@ -18,10 +18,11 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from lavr.agents.state import AgentContext, AgentState, trace_record
+from lavr.agents.state import AgentContext, AgentState
 from lavr.core_model.errors import LavrError
 from lavr.planners.cot import ReasoningChain, ReasoningTree
 from lavr.planners.plan import Plan
+from lavr.tools.trace import TraceEvent
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +44,9 @@ def demos(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any] |
         chosen = selector.select(state["question"], image, opts)
         total = len(selector.demos())
     except LavrError as exc:
-        return {"demos": [], "trace": [trace_record(
+        return {"demos": [], "trace": [TraceEvent(
             "demos", summary="no demos: the demo store could not be used", error=str(exc),
-            seconds=time.perf_counter() - t0)]}
+            seconds=time.perf_counter() - t0).to_dict()]}
     picked = [c.public() for c in chosen]
     how = opts.strategy + (f", threshold {opts.threshold}" if opts.threshold is not None else "")
     ids = ", ".join(p["id"] for p in picked) or "none above the threshold"
@@ -53,9 +54,9 @@ def demos(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any] |
                f"histogram, {opts.order}): {ids}")
     if not ctx.planner.reads_demos:
         summary += f"; the {ctx.planner.name} planner does not read demos"
-    return {"demos": picked, "trace": [trace_record(
+    return {"demos": picked, "trace": [TraceEvent(
         "demos", summary=summary, seconds=time.perf_counter() - t0, demos=picked,
-        store=str(selector.store.root))]}
+        store=str(selector.store.root)).to_dict()]}
 
 
 def _summary(r: ReasoningChain | ReasoningTree) -> str:
@@ -86,5 +87,5 @@ def reason(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any] 
         return None
     data = built.model_dump(mode="json")
     data["prompting"] = opts.prompting
-    return {"cot": data, "trace": [trace_record(
-        "reason", summary=_summary(built), seconds=time.perf_counter() - t0, reasoning=data)]}
+    return {"cot": data, "trace": [TraceEvent(
+        "reason", summary=_summary(built), seconds=time.perf_counter() - t0, reasoning=data).to_dict()]}

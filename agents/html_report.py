@@ -16,6 +16,7 @@ from PIL import Image
 
 from lavr.tools.draw import draw_detections
 from lavr.tools.evidence import Evidence
+from lavr.tools.trace import TraceEvent
 
 if TYPE_CHECKING:
     from lavr.agents.result import AgentResult
@@ -57,15 +58,15 @@ def _figure(image: Image.Image, caption: str, *, css_class: str) -> str:
             f"<figcaption>{_esc(caption)}</figcaption></figure>")
 
 
-def _step_title(rec: dict[str, Any]) -> str:
-    parts = [f'<span class="node">{_esc(rec.get("node", "?"))}</span>']
-    if rec.get("step"):
-        parts.append(_esc(rec["step"]))
-    if rec.get("tool"):
-        parts.append(_esc(rec["tool"]))
-    if rec.get("cached"):
+def _step_title(rec: TraceEvent) -> str:
+    parts = [f'<span class="node">{_esc(rec.node)}</span>']
+    if rec.step:
+        parts.append(_esc(rec.step))
+    if rec.tool:
+        parts.append(_esc(rec.tool))
+    if rec.cached:
         parts.append("(cached)")
-    parts.append(f'<span class="secs">{float(rec.get("seconds") or 0):.2f} s</span>')
+    parts.append(f'<span class="secs">{float(rec.seconds or 0):.2f} s</span>')
     return " ".join(parts)
 
 
@@ -74,18 +75,18 @@ def _trace_html(result: AgentResult) -> str:
     drawn: set[str] = set()
     items = []
     for rec in result.steps:
-        body = [f"<p>{_esc(rec.get('summary', ''))}</p>"]
-        if rec.get("error"):
-            body.append(f"<p><strong>error:</strong> {_esc(rec['error'])}</p>")
-        if rec.get("args"):
-            body.append(f"<pre>{_esc(json.dumps(rec['args'], indent=1, default=str))}</pre>")
-        step = rec.get("step")
-        if rec.get("node") == "tool" and step in pictures and step not in drawn:
+        body = [f"<p>{_esc(rec.summary)}</p>"]
+        if rec.error:
+            body.append(f"<p><strong>error:</strong> {_esc(rec.error)}</p>")
+        if rec.args:
+            body.append(f"<pre>{_esc(json.dumps(rec.args, indent=1, default=str))}</pre>")
+        step = rec.step
+        if rec.node == "tool" and step in pictures and step not in drawn:
             drawn.add(step)
             dets = pictures[step]
             body.append(_figure(draw_detections(result.image, dets),
                                 f"{step}: {len(dets)} region(s)", css_class="step-image"))
-        css = ' class="error"' if rec.get("error") else ""
+        css = ' class="error"' if rec.error else ""
         items.append(f"<details{css}><summary>{_step_title(rec)}</summary>{''.join(body)}"
                      "</details>")
     return "\n".join(items)

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from lavr.agents.state import AgentContext, AgentState, StepJournal, trace_record
+from lavr.agents.state import AgentContext, AgentState, StepJournal
 from lavr.core_model import deadline
 from lavr.core_model.config import DEFAULT_MAX_STEPS
 from lavr.core_model.errors import DeadlineError, LavrError, log_recovered
@@ -28,6 +28,7 @@ from lavr.planners.roles.rule_planner import RulePlanner
 from lavr.planners.roles.rule_refiner import RuleRefiner
 from lavr.tools.base import ResultCache, Tool, ToolArgs, ToolContext, ToolResult
 from lavr.tools.evidence import Evidence, by_step, jsonable
+from lavr.tools.trace import TraceEvent
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +65,8 @@ def ingest(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     return {
         "image_id": image_id, "image_hash": digest, "image_size": [w, h],
         "max_steps": int(state.get("max_steps") or DEFAULT_MAX_STEPS), "rounds": 0,
-        "trace": [trace_record("ingest", summary=f"image {w}x{h} RGB, hash {digest}",
-                               seconds=time.perf_counter() - t0)],
+        "trace": [TraceEvent("ingest", summary=f"image {w}x{h} RGB, hash {digest}",
+                               seconds=time.perf_counter() - t0).to_dict()],
     }
 
 
@@ -88,21 +89,21 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         result, error = None, str(exc)
     trace += _attempt_records("plan", attempts)
     if error is not None:
-        trace.append(trace_record("plan", summary=f"{planner.name} plan rejected; falling back "
+        trace.append(TraceEvent("plan", summary=f"{planner.name} plan rejected; falling back "
                                   "to the rule planner", error=error,
-                                  seconds=time.perf_counter() - t0, fallback=True))
+                                  seconds=time.perf_counter() - t0, fallback=True).to_dict())
         result = RulePlanner().plan(state["question"])
         t0 = time.perf_counter()
     steps = ", ".join(f"{s.id}={s.tool}" for s in result.steps) or "no steps"
-    trace.append(trace_record("plan", summary=f"{result.planner} planner: intent "
+    trace.append(TraceEvent("plan", summary=f"{result.planner} planner: intent "
                               f"{result.intent}; {steps}", seconds=time.perf_counter() - t0,
-                              plan=result.model_dump(mode="json")))
+                              plan=result.model_dump(mode="json")).to_dict())
     return {"plan": result.model_dump(mode="json"), "trace": trace}
 
 
 def _attempt_records(node: str, attempts: list[Attempt]) -> list[dict[str, Any]]:
     """Trace records for a model role's attempts (each re-ask and fallback a step)."""
-    return [trace_record(node, **a.record()) for a in attempts]
+    return [TraceEvent.of_attempt(node, a).to_dict() for a in attempts]
 
 
 _PARSED = threading.local()
@@ -172,27 +173,27 @@ def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
             rec = Evidence.failure(step.id, step.tool, step.args, reason, skipped=True)
             evidence.append(rec)
             done[step.id] = rec
-            trace.append(trace_record("execute", tool=step.tool, args=step.args, step=step.id,
-                                      summary=reason, error=reason))
+            trace.append(TraceEvent("execute", tool=step.tool, args=step.args, step=step.id,
+                                      summary=reason, error=reason).to_dict())
     if deadline.expired():  # past the run's deadline no expert is started
         for step in ready:
             reason = f"skipped: {_time_up()}"
             rec = Evidence.failure(step.id, step.tool, step.args, reason, skipped=True)
             evidence.append(rec)
-            trace.append(trace_record("execute", tool=step.tool, args=step.args, step=step.id,
-                                      summary=reason, error=reason, fallback=True))
+            trace.append(TraceEvent("execute", tool=step.tool, args=step.args, step=step.id,
+                                      summary=reason, error=reason, fallback=True).to_dict())
         ready = []
     over = ready[max(budget, 0):]
     for step in over:
         rec = Evidence.failure(step.id, step.tool, step.args, "skipped: step budget spent",
                                skipped=True)
         evidence.append(rec)
-        trace.append(trace_record("execute", tool=step.tool, args=step.args, step=step.id,
-                                  summary="step budget spent", error="step budget spent"))
+        trace.append(TraceEvent("execute", tool=step.tool, args=step.args, step=step.id,
+                                  summary="step budget spent", error="step budget spent").to_dict())
     run = ready[:max(budget, 0)]
     summary = ("dispatching " + ", ".join(f"{s.id}={s.tool}" for s in run)) if run else \
         "nothing ready to run"
-    trace.append(trace_record("execute", summary=summary))
+    trace.append(TraceEvent("execute", summary=summary).to_dict())
     return {"evidence": evidence, "trace": trace, "ready": [s.id for s in run]}
 
 
@@ -235,11 +236,11 @@ def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, A
     journal, run_id = ctx.journal, payload.get("run_id")
     key = _journal_key(step, payload) if journal is not None and run_id else None
     if key is not None and (kept := _journaled(journal, run_id, key, ctx)) is not None:
-        return {"evidence": [kept], "trace": [trace_record(
+        return {"evidence": [kept], "trace": [TraceEvent(
             "tool", tool=step.tool, args=kept.args, step=step.id, seconds=0.0,
             summary=kept.summary + " (finished before the run was interrupted; not run again)",
             error=kept.error, cached=kept.cached, artifact_id=kept.artifact_id,
-            journaled=True)]}
+            journaled=True).to_dict()]}
     rec, abandoned = run_step(step, payload, ctx, keep=key is None)
     if key is not None and not abandoned:  # a stopped step did not finish: it may run again
         # the step's detections and its evidence in one commit, before the checkpoint
@@ -250,9 +251,9 @@ def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, A
         except Exception as exc:  # noqa: BLE001 - the run goes on; a resume would re-run it
             log_recovered(logger, exc, "step %s could not be journaled", step.id)
     summary = rec.summary + (" (cached)" if rec.cached else "")
-    return {"evidence": [rec], "trace": [trace_record(
+    return {"evidence": [rec], "trace": [TraceEvent(
         "tool", tool=step.tool, args=rec.args, summary=summary, seconds=rec.seconds,
-        error=rec.error, step=step.id, cached=rec.cached, artifact_id=rec.artifact_id)]}
+        error=rec.error, step=step.id, cached=rec.cached, artifact_id=rec.artifact_id).to_dict()]}
 
 
 def run_step(step: Step, payload: Mapping[str, Any], ctx: AgentContext, *,
@@ -526,9 +527,9 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         update["stop_reason"] = decision.reason
     graph_stop = decision.reason.startswith(("the run's deadline", "the run was stopped",
                                              "round limit"))
-    update["trace"] = _attempt_records("decide", attempts) + [trace_record(
+    update["trace"] = _attempt_records("decide", attempts) + [TraceEvent(
         "decide", summary=f"{decision.action}: {decision.reason}",
-        seconds=time.perf_counter() - t0, **({"fallback": True} if graph_stop else {}))]
+        seconds=time.perf_counter() - t0, fallback=graph_stop).to_dict()]
     return update
 
 
@@ -560,13 +561,13 @@ def refine(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
                                    image_size=state.get("image_size"), attempts=attempts)
         trace = _attempt_records("refine", attempts[:-1])  # the last is the answer
     except LavrError as exc:
-        trace = _attempt_records("refine", attempts) + [trace_record(
+        trace = _attempt_records("refine", attempts) + [TraceEvent(
             "refine", error=str(exc), summary=f"{ctx.refiner.name} answer unusable; the rule "
-            "refiner writes it", seconds=time.perf_counter() - t0, fallback=True)]
+            "refiner writes it", seconds=time.perf_counter() - t0, fallback=True).to_dict()]
         t0 = time.perf_counter()
         reply = RuleRefiner(ctx.registry).refine(plan_, evidence, artifacts=ctx.artifacts,
                                                  image_size=state.get("image_size"))
     answer = reply.text(ctx.style)
-    trace.append(trace_record("refine", summary=answer, seconds=time.perf_counter() - t0,
-                              cited=reply.cited, answers=reply.texts()))
+    trace.append(TraceEvent("refine", summary=answer, seconds=time.perf_counter() - t0,
+                              cited=reply.cited, answers=reply.texts()).to_dict())
     return {"answer": answer, "answers": reply.texts(), "cited": reply.cited, "trace": trace}

@@ -14,6 +14,7 @@ from lavr.tools.base import ArtifactStore
 from lavr.tools.detections import Detections
 from lavr.tools.draw import draw_detections
 from lavr.tools.evidence import Evidence, by_step
+from lavr.tools.trace import TraceEvent
 
 
 @dataclass
@@ -22,12 +23,12 @@ class StepEvent:
 
     Attributes:
         node: Graph node name (``ingest``, ``plan``, ``tool``, ``decide``...).
-        records: The trace records it added.
+        records: The trace events it added.
         update: The raw partial state update (small values only).
     """
 
     node: str
-    records: list[dict[str, Any]]
+    records: list[TraceEvent]
     update: dict[str, Any] = field(default_factory=dict)
 
 
@@ -55,7 +56,7 @@ class AgentResult:
     Attributes:
         question: The question asked.
         answer: The final answer text in the agent's ``style``.
-        steps: Trace records: ``node``, ``tool``, ``args``, ``summary``, ``seconds``, ``error``.
+        steps: The trace: one :class:`~lavr.tools.trace.TraceEvent` per node/tool event.
         evidence: One :class:`~lavr.tools.evidence.Evidence` per tool step.
         plan: The final plan (``Plan.model_dump()``).
         cited: Step ids the answer cites.
@@ -76,7 +77,7 @@ class AgentResult:
 
     question: str
     answer: str
-    steps: list[dict[str, Any]]
+    steps: list[TraceEvent]
     evidence: list[Evidence]
     plan: dict[str, Any]
     cited: list[str]
@@ -165,9 +166,9 @@ class AgentResult:
         """
         out = []
         for rec in self.steps:
-            if rec.get("fallback"):
-                why = f" ({rec['error']})" if rec.get("error") else ""
-                line = f"{rec['node']}: {rec.get('summary', '')}{why}"
+            if rec.fallback:
+                why = f" ({rec.error})" if rec.error else ""
+                line = f"{rec.node}: {rec.summary}{why}"
                 out.append(line if len(line) <= 300 else line[:297] + "...")
         return out
 
@@ -185,7 +186,7 @@ class AgentResult:
             "image": {"width": int(self.image.shape[1]), "height": int(self.image.shape[0]),
                       "hash": self.image_hash},
             "plan": self.plan,
-            "steps": self.steps,
+            "steps": [e.to_dict() for e in self.steps],
             "evidence": [{k: v for k, v in e.to_record().items() if k != "artifact_id"}
                          for e in self.evidence],
             "detections": self.detections.to_records(),

@@ -20,6 +20,7 @@ from lavr.planners.roles.rule_refiner import RuleRefiner
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
 from lavr.tools.evidence import Evidence
 from lavr.tools.registry import ToolRegistry
+from lavr.tools.trace import TraceEvent
 
 
 class AgentState(TypedDict, total=False):
@@ -36,7 +37,8 @@ class AgentState(TypedDict, total=False):
         image_size: ``[width, height]``.
         plan: ``Plan.model_dump()``.
         evidence: One :class:`~lavr.tools.evidence.Evidence` per tool step (reducer: append).
-        trace: One record per node/tool event (reducer: append).
+        trace: One :class:`~lavr.tools.trace.TraceEvent` per node/tool event, kept as
+            its :meth:`~lavr.tools.trace.TraceEvent.to_dict` record (reducer: append).
         ready: Ids of the steps ``execute`` found ready to run within the budget (the
             ``dispatch`` router fans them out).
         max_steps: Budget of tool calls for this question.
@@ -134,11 +136,10 @@ class AgentContext:
     journal: StepJournal | None = None
 
 
-def trace_record(node: str, *, tool: str | None = None, args: dict[str, Any] | None = None,
-                 summary: str = "", seconds: float = 0.0, error: str | None = None,
-                 **extra: Any) -> dict[str, Any]:
-    """One trace entry (what the CLI prints, the demo shows, evaluation scores)."""
-    rec = {"node": node, "tool": tool, "args": args or {}, "summary": summary,
-           "seconds": round(float(seconds), 4), "error": error}
-    rec.update(extra)
-    return rec
+def trace_record(node: str, **fields: Any) -> dict[str, Any]:
+    """``TraceEvent(node, **fields).to_dict()``: the state's record of one trace event.
+
+    Only :class:`~lavr.tools.trace.TraceEvent`'s named fields are accepted (an unknown
+    name is a ``TypeError``); new code builds the event itself.
+    """
+    return TraceEvent(node, **fields).to_dict()

@@ -23,7 +23,7 @@ from lavr.agents.nodes import recursion_limit
 from lavr.agents.result import AgentResult, PlanReview, StepEvent, StreamEvent
 from lavr.agents.session import SessionError, SessionStore
 from lavr.agents.settings import DEFAULT_DEADLINE, MAX_STEPS_LIMIT, RunSettings
-from lavr.agents.state import AgentContext, trace_record
+from lavr.agents.state import AgentContext
 from lavr.agents.verify.pipeline import CorrectionResult
 from lavr.core_model import deadline
 from lavr.core_model.config import DEFAULT_MAX_STEPS, load_config
@@ -42,6 +42,7 @@ from lavr.planners.roles.protocols import Planner, SimplePlanner, as_planner
 from lavr.planners.roles.rule_refiner import ANSWER_STYLES
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
 from lavr.tools.registry import ToolRegistry, default_registry
+from lavr.tools.trace import TraceEvent, events
 
 logger = logging.getLogger(__name__)
 
@@ -484,9 +485,10 @@ class VisualAgent:
                 checked = self._checked_plan(plan)
                 steps = ", ".join(f"{s['id']}={s['tool']}" for s in checked["steps"]) or \
                     "no steps"
-                rec = trace_record("plan", summary=f"plan edited by the user: {steps}",
-                                   plan=checked)
-                self.graph.update_state(cfg, {"plan": checked, "trace": [rec]}, as_node="plan")
+                rec = TraceEvent("plan", summary=f"plan edited by the user: {steps}",
+                                 plan=checked)
+                self.graph.update_state(cfg, {"plan": checked, "trace": [rec.to_dict()]},
+                                        as_node="plan")
                 values["plan"] = checked
                 yield StepEvent(node="plan", records=[rec], update={"plan": checked})
             yield from self._drive(None, cfg, review_plan=False, final=values, cancel=cancel)
@@ -582,7 +584,7 @@ class VisualAgent:
                 for node, update in chunk.items():
                     if not isinstance(update, dict):
                         continue
-                    yield StepEvent(node=node, records=list(update.get("trace", [])),
+                    yield StepEvent(node=node, records=events(update.get("trace", [])),
                                     update={k: v for k, v in update.items() if k != "trace"})
         finally:
             closed.set()
@@ -643,7 +645,7 @@ class VisualAgent:
         return AgentResult(
             question=state["question"], answer=state.get("answer", ""),
             answers=dict(state.get("answers") or {}), style=self.context.style,
-            steps=list(state.get("trace", [])), evidence=list(state.get("evidence", [])),
+            steps=events(state.get("trace", [])), evidence=list(state.get("evidence", [])),
             plan=dict(state.get("plan", {})), cited=list(state.get("cited", [])), image=image,
             image_hash=state["image_hash"], thread_id=thread_id,
             history=list(state.get("history", [])), reasoning=dict(state.get("cot") or {}),
@@ -700,14 +702,14 @@ def _memo(result: AgentResult) -> AgentResult:
         art = ev.artifact_id
         if art and result._artifacts is not None and art in result._artifacts:
             store.put(result._artifacts.get(art), key=art)
-    return dataclasses.replace(result, steps=[dict(s) for s in result.steps],
+    return dataclasses.replace(result, steps=list(result.steps),
                                evidence=list(result.evidence), _artifacts=store)
 
 
 def _reused(memo: AgentResult) -> AgentResult:
     """A cached answer handed out again (lists copied; a trace record says it was reused)."""
     return dataclasses.replace(
-        memo, steps=[dict(s) for s in memo.steps] + [trace_record("cache", summary=_REUSED_NOTE)],
+        memo, steps=[*memo.steps, TraceEvent("cache", summary=_REUSED_NOTE)],
         evidence=list(memo.evidence), cited=list(memo.cited),
         plan=dict(memo.plan))
 

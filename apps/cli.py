@@ -15,7 +15,11 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lavr.agents import AgentResult, VisualAgent
+    from lavr.agents.settings import RunSettings
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
@@ -83,7 +87,7 @@ def add_deadline_arg(p: argparse.ArgumentParser) -> None:
                         "or expert is asked any more and the answer comes from the evidence so far")
 
 
-def check_agent_args(args: argparse.Namespace, model_kwargs: dict[str, Any] | None = None) -> Any:
+def check_agent_args(args: argparse.Namespace, model_kwargs: dict[str, Any] | None = None) -> RunSettings:
     """The validated :class:`~lavr.agents.settings.RunSettings` of :func:`add_agent_args`'s
     flags (nothing is loaded).
 
@@ -99,7 +103,7 @@ def check_agent_args(args: argparse.Namespace, model_kwargs: dict[str, Any] | No
         device=args.device, deadline=args.deadline, model_retries=model_kwargs["model_retries"])
 
 
-def agent_from_args(args: argparse.Namespace, **extra: Any) -> Any:
+def agent_from_args(args: argparse.Namespace, **extra: Any) -> VisualAgent:
     """The :class:`~lavr.agents.VisualAgent` that :func:`add_agent_args`'s flags describe
     (``lavr.toml``'s ``[agent]`` defaults applied); ``extra`` are more constructor arguments."""
     from lavr.agents import VisualAgent
@@ -169,14 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_trace(result: Any) -> None:
+def _print_trace(result: AgentResult) -> None:
     for rec in result.steps:
-        node = rec["node"]
-        tool = f" {rec['tool']}" if rec.get("tool") else ""
-        step = f" {rec['step']}" if rec.get("step") else ""
-        err = f"  ERROR: {rec['error']}" if rec.get("error") and not rec.get("summary", "").startswith(
-            str(rec["error"])) else ""
-        print(f"  [{node}{step}{tool}] {rec.get('summary', '')} ({rec['seconds']:.2f}s){err}")
+        tool = f" {rec.tool}" if rec.tool else ""
+        step = f" {rec.step}" if rec.step else ""
+        err = f"  ERROR: {rec.error}" if rec.error and not rec.summary.startswith(
+            str(rec.error)) else ""
+        print(f"  [{rec.node}{step}{tool}] {rec.summary} ({rec.seconds:.2f}s){err}")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -245,7 +248,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return _report_failed(failed)
 
 
-def _save_outputs(result: Any, args: argparse.Namespace) -> str | None:
+def _save_outputs(result: AgentResult, args: argparse.Namespace) -> str | None:
     """Write ``--save-annotated`` and ``--save-html``; the first failure as one line, or None.
 
     The answer is printed whatever happens here, so a failed write never loses it.

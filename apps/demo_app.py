@@ -607,12 +607,12 @@ class DemoApp:
             return None
         label = None
         for rec in event.records:
-            aid = rec.get("artifact_id")
+            aid = rec.artifact_id
             if event.node != "tool" or not aid or aid not in agent.context.artifacts:
                 continue
             dets = agent.context.artifacts.get(aid)
             if isinstance(dets, Detections):
-                label = render.step_choice(rec, len(dets))
+                label = render.step_choice(rec.step, rec.tool, len(dets))
                 state.pictures[label] = render.Picture(image, dets)
         return label
 

@@ -26,6 +26,7 @@ from lavr.agents.result import AgentResult, StepEvent
 from lavr.tools.detections import Detections
 from lavr.tools.draw import draw_detections
 from lavr.tools.evidence import by_step
+from lavr.tools.trace import TraceEvent
 
 if TYPE_CHECKING:
     from lavr.episodes.loop import Episode
@@ -50,19 +51,17 @@ def _json_block(value: Any) -> str:
     return "```json\n" + json.dumps(value, indent=1, default=str) + "\n```"
 
 
-def step_message(rec: dict[str, Any]) -> Message | None:
+def step_message(rec: TraceEvent) -> Message | None:
     """A collapsible chat message for one trace record (None for bookkeeping records).
 
     The metadata carries the title, ``status`` (``done``) and ``duration`` in seconds.
     """
-    node = str(rec.get("node", "?"))
-    summary = str(rec.get("summary", ""))
-    error = rec.get("error")
+    node, summary, error = rec.node, rec.summary, rec.error
     if node == "execute" and not error:
         return None  # "dispatching s1=..." is followed by the tool messages themselves
     body: list[str] = []
     if node == "plan":
-        plan = rec.get("plan") or {}
+        plan = rec.plan or {}
         title = "Plan (edited)" if "edited by the user" in summary else "Plan"
         body.append(_short(summary))
         for step in plan.get("steps", []):
@@ -71,24 +70,24 @@ def step_message(rec: dict[str, Any]) -> Message | None:
                         f"`{json.dumps(step.get('args', {}), default=str)}`{why}")
         body += [f"> {line}" for line in plan.get("reasoning", [])]
     elif node == "tool":
-        title = f"{rec.get('step', '')} · {rec.get('tool', '')}".strip(" ·")
+        title = f"{rec.step or ''} · {rec.tool or ''}".strip(" ·")
         title += " failed" if error else ""
         body.append(_short(summary))
-        if rec.get("args"):
-            body.append(_json_block(rec["args"]))
+        if rec.args:
+            body.append(_json_block(rec.args))
     elif node == "decide":
         action, _, reason = summary.partition(": ")
         title = f"Decision: {action}"
         body.append(_short(reason or summary))
     elif node == "act":  # an episode step: the controller's action
         action, _, reason = summary.partition(": ")
-        title = f"{rec.get('step', '')} · {action}".strip(" ·")
+        title = f"{rec.step or ''} · {action}".strip(" ·")
         body.append(_short(reason or summary))
-        if rec.get("controller") and rec["controller"] != "rules":
-            body.append(f"Chosen by {_short(str(rec['controller']))}.")
+        if rec.controller and rec.controller != "rules":
+            body.append(f"Chosen by {_short(rec.controller)}.")
     elif node == "refine":
         title = "Answer drafted"
-        cited = rec.get("cited") or []
+        cited = rec.cited or []
         body.append(_short(summary) + (f"\n\nCites {', '.join(cited)}." if cited else ""))
     elif node == "verify":
         title = "Check and correction"
@@ -103,7 +102,7 @@ def step_message(rec: dict[str, Any]) -> Message | None:
         title = "Image"
         body.append(_short(summary))
     elif node == "execute":
-        title = f"{rec.get('step', '')} · {rec.get('tool', '')} skipped".strip(" ·")
+        title = f"{rec.step or ''} · {rec.tool or ''} skipped".strip(" ·")
         body.append(_short(summary))
     else:
         title = node.replace("_", " ").capitalize()
@@ -112,8 +111,8 @@ def step_message(rec: dict[str, Any]) -> Message | None:
         body.append(f"**Error:** {_short(str(error))}")
     meta: dict[str, Any] = {"title": f"{WARNING_SIGN} {title}" if error else title,
                             "status": "done",
-                            "duration": round(float(rec.get("seconds") or 0.0), 2)}
-    if rec.get("cached"):
+                            "duration": round(float(rec.seconds or 0.0), 2)}
+    if rec.cached:
         meta["log"] = "cached"
     return {"role": "assistant", "content": "\n\n".join(b for b in body if b) or title,
             "metadata": meta}
@@ -180,8 +179,8 @@ def next_work(event: StepEvent) -> str:
         return "Planning…"
     if event.node == "execute":
         for rec in event.records:
-            if rec.get("summary", "").startswith("dispatching "):
-                return "Running " + rec["summary"][len("dispatching "):] + "…"
+            if rec.summary.startswith("dispatching "):
+                return "Running " + rec.summary[len("dispatching "):] + "…"
     if event.node in ("plan", "tool"):
         return "Gathering evidence…"
     if event.node == "decide":
@@ -268,9 +267,9 @@ def boxes_of(dets: Detections, shape: tuple[int, ...]) -> list[dict[str, Any]]:
     return out
 
 
-def step_choice(rec: dict[str, Any], n: int) -> str:
+def step_choice(step: str | None, tool: str | None, n: int) -> str:
     """Picture-choice label of a tool step: ``"s1 · detect (3)"``."""
-    return f"{rec.get('step', '?')} · {rec.get('tool', '?')} ({n})"
+    return f"{step or '?'} · {tool or '?'} ({n})"
 
 
 def result_pictures(result: AgentResult) -> dict[str, Picture]:
@@ -278,8 +277,7 @@ def result_pictures(result: AgentResult) -> dict[str, Picture]:
     pictures = {ANSWER_CHOICE: Picture(result.image, result.detections)}
     tools = {e.step_id: e.tool for e in result.evidence}
     for sid, dets in result.step_detections().items():
-        rec = {"step": sid, "tool": tools.get(sid, "?")}
-        pictures[step_choice(rec, len(dets))] = Picture(result.image, dets)
+        pictures[step_choice(sid, tools.get(sid), len(dets))] = Picture(result.image, dets)
     pictures[IMAGE_CHOICE] = Picture(result.image)
     return pictures
 
@@ -331,9 +329,9 @@ def episode_messages(episode: Episode) -> list[Message]:
 
 def episode_pictures(episode: Episode, *, scale: int = 4) -> dict[str, Picture]:
     """Each step's observation with what was perceived, the chosen cell or point and the
-    action drawn (:func:`lavr.episodes.loop.draw_step`), by picture-choice label
+    action drawn (:func:`lavr.episodes.draw.draw_step`), by picture-choice label
     ``"t3 · forward"``; steps kept without images are left out."""
-    from lavr.episodes.loop import draw_step
+    from lavr.episodes.draw import draw_step
 
     return {f"t{rec.step} · {rec.action.describe()}":
             Picture(np.asarray(draw_step(rec, scale=scale)))

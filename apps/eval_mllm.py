@@ -163,13 +163,12 @@ def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
             res = agent.run(scene.image, question)
             seconds["experts"] += time.perf_counter() - t0
             for s in res.steps:
-                if s["node"] in ("plan", "decide", "refine") and "attempt" not in s:
-                    by_role[s["node"]] += s["seconds"]
-                elif s.get("tool") in model_tools:
-                    by_role["vqa (tool)"] += s["seconds"]
+                if s.node in ("plan", "decide", "refine") and not s.is_attempt:
+                    by_role[s.node] += s.seconds
+                elif s.tool in model_tools:
+                    by_role["vqa (tool)"] += s.seconds
             own, first_try = plan_outcome(res.plan, res.steps, agent.context.registry)
-            plan_s = sum(s["seconds"] for s in res.steps
-                         if s["node"] == "plan" and "attempt" not in s)
+            plan_s = sum(s.seconds for s in res.steps if s.node == "plan" and not s.is_attempt)
             plans.scores.append(score_plan(item.question, item.qtype, own,
                                            agent.context.registry, first_try=first_try,
                                            seconds=plan_s))

@@ -120,11 +120,11 @@ def evaluate_config(agent: Any, items: Sequence[tuple[Any, Any]], run_kwargs: di
         own, first_try = plan_outcome(res.plan, res.steps, registry)
         plans.scores.append(score_plan(
             item.question, item.qtype, own, registry, first_try=first_try,
-            seconds=sum(s["seconds"] for s in res.steps if s["node"] == "plan")))
+            seconds=sum(s.seconds for s in res.steps if s.node == "plan")))
         ok = score(item, res.answer)
         right += ok
         own_right += ok and own is not None
-        calls += sum(1 for s in res.steps if s["node"] == "tool")
+        calls += sum(1 for s in res.steps if s.node == "tool")
         r = res.reasoning or {}
         chain += len(r.get("steps", [])) if r.get("kind") == "chain" else \
             _count_nodes(r.get("children", []))

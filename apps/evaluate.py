@@ -12,13 +12,17 @@ import re
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lavr.apps.synthetic_scenes import COLOURS, SHAPES, WORDS, Scene, SceneObject, render_scene
 from lavr.tools.vocab import NUMBER_WORDS, plural
+
+if TYPE_CHECKING:
+    from lavr.tools.trace import TraceEvent
 
 QUESTION_TYPES = ("count", "exists", "colour", "spatial", "read")
 
@@ -175,11 +179,11 @@ def plain_problems(answer: str) -> list[str]:
     return [what for pattern, what in _INTERNALS if pattern.search(bare)]
 
 
-def answer_before_verify(steps: list[dict[str, Any]], answer: str) -> str:
-    """The answer as the refiner wrote it (the verify record keeps it when it changed)."""
+def answer_before_verify(steps: Sequence[TraceEvent], answer: str) -> str:
+    """The answer as the refiner wrote it (the verify event keeps it when it changed)."""
     for rec in reversed(steps):
-        if rec.get("node") == "verify":
-            return str(rec.get("original_answer") or answer)
+        if rec.node == "verify":
+            return rec.original_answer or answer
     return answer
 
 
@@ -243,8 +247,7 @@ def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool =
         res = agent.run(scene.image, item.question, **(run_kwargs or {}))
         own, first_try = plan_outcome(res.plan, res.steps, agent.context.registry)
         # attempt records repeat time the plan node's own records already cover
-        plan_seconds = sum(s["seconds"] for s in res.steps
-                           if s["node"] == "plan" and "attempt" not in s)
+        plan_seconds = sum(s.seconds for s in res.steps if s.node == "plan" and not s.is_attempt)
         plans.scores.append(score_plan(item.question, item.qtype, own, agent.context.registry,
                                        first_try=first_try, seconds=plan_seconds))
         ok = score(item, res.answer)
@@ -256,7 +259,7 @@ def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool =
             turned_wrong.append({**asdict(item), "before": before, "got": res.answer})
         per[item.qtype][0] += int(ok)
         per[item.qtype][1] += 1
-        steps += sum(1 for s in res.steps if s["node"] == "tool")
+        steps += sum(1 for s in res.steps if s.node == "tool")
         if not ok and failures is not None:
             failures.append({**asdict(item), "got": res.answer})
         done = sum(c for c, _ in per.values())

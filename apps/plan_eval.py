@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from lavr.planners.plan import Plan, Step, plan_problems
 from lavr.planners.plan_metrics import plan_signature, plans_match
 from lavr.planners.roles.protocols import Planner, SimplePlanner, as_planner
 from lavr.tools.registry import ToolRegistry
+
+if TYPE_CHECKING:
+    from lavr.tools.trace import TraceEvent
 
 TEMPLATES: list[tuple[str, re.Pattern[str]]] = [
     ("count_colour", re.compile(r"^how many (?P<c>[a-z]+) (?P<s>[a-z]+)s are there\?$")),
@@ -183,14 +186,14 @@ def format_plan_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def plan_outcome(result_plan: dict[str, Any], trace: Sequence[dict[str, Any]],
+def plan_outcome(result_plan: dict[str, Any], trace: Sequence[TraceEvent],
                  registry: ToolRegistry) -> tuple[Plan | None, bool]:
     """From an agent run: the planner's own plan (None after a rule fallback) and
     whether its first reply was already valid."""
-    recs = [r for r in trace if r.get("node") == "plan"]
-    fell_back = any("falling back to the rule planner" in str(r.get("summary", "")) for r in recs)
-    attempts = [r for r in recs if "attempt" in r]
-    first_try = not attempts or attempts[0].get("error") is None
+    recs = [r for r in trace if r.node == "plan"]
+    fell_back = any("falling back to the rule planner" in r.summary for r in recs)
+    attempts = [r for r in recs if r.is_attempt]
+    first_try = not attempts or attempts[0].error is None
     if fell_back:
         return None, False
     return Plan.model_validate(result_plan), first_try

@@ -271,7 +271,7 @@ async def _sse(agent: Any, image: np.ndarray, question: str,
     try:
         async for event in agent.astream(image, question, max_steps=max_steps):
             if isinstance(event, StepEvent):
-                payload = {"node": event.node, "records": event.records}
+                payload = {"node": event.node, "records": [r.to_dict() for r in event.records]}
                 yield f"event: step\ndata: {json.dumps(_jsonable(payload))}\n\n"
             elif isinstance(event, AgentResult):
                 yield f"event: result\ndata: {json.dumps(_jsonable(event.to_dict()))}\n\n"

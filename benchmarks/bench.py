@@ -47,7 +47,7 @@ def _scenes(n: int, seed: int) -> list[np.ndarray]:
 
 
 def _tool_seconds(result) -> float:
-    return sum(s["seconds"] for s in result.steps if s["node"] == "tool")
+    return sum(s.seconds for s in result.steps if s.node == "tool")
 
 
 def _timed_pass(agent, images: list[np.ndarray], question: str) -> tuple[float, float]:
@@ -110,7 +110,7 @@ def bench_verify(images: list[np.ndarray]) -> dict[str, float]:
     total = 0.0
     for img in images:
         res = agent.run(img, "How many red circles are there?")
-        total += sum(s["seconds"] for s in res.steps if s["node"] == "verify")
+        total += sum(s.seconds for s in res.steps if s.node == "verify")
     return {"verify_s_per_q": total / len(images)}
 
 

@@ -307,8 +307,7 @@ def bench_concurrency(seed: int, n: int = 20) -> dict[str, Any]:
     items = _items(n, seed + 11)
 
     def sig(r: Any) -> tuple:
-        return (r.answer, tuple(r.cited), tuple((s["node"], s.get("tool"), s.get("summary"))
-                                                for s in r.steps))
+        return (r.answer, tuple(r.cited), tuple((s.node, s.tool, s.summary) for s in r.steps))
 
     t0 = time.perf_counter()
     seq_agent = VisualAgent(detector="shapes")

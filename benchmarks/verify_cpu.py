@@ -48,7 +48,7 @@ def main() -> int:
     t0 = time.process_time()
     for image in images:
         res = agent.run(image, "How many red circles are there?")
-        wall += sum(s["seconds"] for s in res.steps if s["node"] == "verify")
+        wall += sum(s.seconds for s in res.steps if s.node == "verify")
     total = time.process_time() - t0
     print(f"verify node CPU {cpu[0] / args.n * 1000:.2f} ms/question (thread; process "
           f"{cpu[1] / args.n * 1000:.2f}), wall "

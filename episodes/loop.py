@@ -36,13 +36,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from PIL import Image, ImageDraw
 
+from lavr.episodes.draw import draw_step
+from lavr.episodes.report import episode_html
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache, ToolContext
 from lavr.tools.detections import Detections
-from lavr.tools.draw import draw_detections
 from lavr.tools.errors import ToolError
 from lavr.tools.registry import ToolRegistry
+from lavr.tools.trace import TraceEvent
 
 logger = logging.getLogger(__name__)
 
@@ -341,23 +342,19 @@ class StepRecord:
     controller: str = "rules"
     attempts: list[dict[str, Any]] = field(default_factory=list)
 
-    def records(self) -> list[dict[str, Any]]:
-        """The step as trace records shaped like a visual question's (``node``, ``step``,
-        ``tool``, ``args``, ``summary``, ``seconds``, ``cached``, ``error``): one ``tool``
-        record per perception tool (step ids ``t3.p1`` ...) and one ``act`` record for the
-        controller's choice (``summary`` = ``"action: why"``, plus ``controller``)."""
+    def records(self) -> list[TraceEvent]:
+        """The step as trace events, the same type as a visual question's: one ``tool``
+        event per perception tool (step ids ``t3.p1`` ...) and one ``act`` event for the
+        controller's choice (``summary`` = ``"action: why"``, plus ``action`` and
+        ``controller``)."""
         sid = f"t{self.step}"
-        out: list[dict[str, Any]] = []
-        for i, p in enumerate(self.percepts, 1):
-            rec: dict[str, Any] = {"node": "tool", "step": f"{sid}.p{i}", "tool": p.tool,
-                                   "args": p.args, "summary": p.summary,
-                                   "seconds": round(p.seconds, 4), "cached": p.cached}
-            if p.error:
-                rec["error"] = p.error
-            out.append(rec)
-        out.append({"node": "act", "step": sid, "action": self.action.to_json(),
-                    "summary": f"{self.action.describe()}: {self.summary}",
-                    "controller": self.controller, "seconds": round(self.seconds, 4)})
+        out = [TraceEvent("tool", step=f"{sid}.p{i}", tool=p.tool, args=p.args,
+                          summary=p.summary, seconds=p.seconds, cached=p.cached,
+                          error=p.error or None)
+               for i, p in enumerate(self.percepts, 1)]
+        out.append(TraceEvent("act", step=sid, action=self.action.to_json(),
+                              summary=f"{self.action.describe()}: {self.summary}",
+                              controller=self.controller, seconds=self.seconds))
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -409,7 +406,7 @@ class Episode:
                 "reward": round(float(self.reward), 4), "steps": self.n_actions,
                 "ended_by": self.ended_by, "trace": [s.to_json() for s in self.steps]}
 
-    def decision(self, rec: StepRecord) -> dict[str, Any]:
+    def decision(self, rec: StepRecord) -> TraceEvent:
         """The ``decide`` record after step ``rec``: ``continue``, or ``done`` and why."""
         last = rec is self.steps[-1]
         if not last:
@@ -419,10 +416,10 @@ class Episode:
                    "budget": "the step budget is spent"}.get(self.ended_by, self.ended_by)
             summary = (f"done: {why}, {'success' if self.success else 'not solved'}, "
                        f"reward {self.reward:.3f}")
-        return {"node": "decide", "step": f"t{rec.step}", "summary": summary, "seconds": 0.0}
+        return TraceEvent("decide", step=f"t{rec.step}", summary=summary)
 
-    def records(self) -> list[dict[str, Any]]:
-        """The whole trace as records shaped like a visual question's (see
+    def records(self) -> list[TraceEvent]:
+        """The whole trace as events of a visual question's type (see
         :meth:`StepRecord.records`), each step followed by its ``decide`` record; the demo
         and the HTML report render these."""
         return [r for rec in self.steps for r in (*rec.records(), self.decision(rec))]
@@ -453,48 +450,10 @@ class Episode:
 
     def save_html(self, path: str | Path, *, title: str = "", scale: int = 4) -> Path:
         """Write the self-contained HTML report (:func:`lavr.episodes.report.episode_html`)."""
-        from lavr.episodes.report import episode_html
-
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(episode_html(self, title=title, scale=scale), encoding="utf-8")
         return out
-
-
-def draw_step(rec: StepRecord, *, scale: int = 3) -> Image.Image:
-    """A step's image with perceived elements, the chosen element and point, and the action.
-
-    Args:
-        rec: A step with ``image`` set.
-        scale: Integer enlargement (nearest neighbour) before drawing.
-
-    Returns:
-        An RGB PIL image.
-    """
-    if rec.image is None:
-        raise ValueError(f"step {rec.step} has no image to draw")
-    image = np.asarray(Image.fromarray(rec.image).resize(
-        (rec.image.shape[1] * scale, rec.image.shape[0] * scale), Image.NEAREST))
-    if rec.overlay is not None and len(rec.overlay):
-        dets = Detections(rec.overlay.xyxy * scale, rec.overlay.confidence, rec.overlay.label,
-                          text=rec.overlay.text, data=dict(rec.overlay.data))
-        captions = [str(dets.label[i]) + (f' "{dets.text[i]}"' if dets.text is not None
-                                          and dets.text[i] else "") for i in range(len(dets))]
-        img = draw_detections(image, dets, captions=captions)
-    else:
-        img = Image.fromarray(image)
-    draw = ImageDraw.Draw(img)
-    if rec.target is not None:
-        draw.rectangle([v * scale for v in rec.target], outline=(255, 0, 0), width=3)
-    if rec.point is not None:
-        x, y = rec.point[0] * scale, rec.point[1] * scale
-        r = 3 * scale
-        draw.ellipse([x - r, y - r, x + r, y + r], outline=(255, 0, 0), width=2)
-        draw.line([x - 2 * r, y, x + 2 * r, y], fill=(255, 0, 0), width=2)
-        draw.line([x, y - 2 * r, x, y + 2 * r], fill=(255, 0, 0), width=2)
-    draw.rectangle([0, 0, img.size[0], 14], fill=(0, 0, 0))
-    draw.text((3, 1), f"{rec.step}: {rec.action.describe()}  {rec.summary}"[:160], fill=(255, 255, 255))
-    return img
 
 
 def run_episode(env: Environment, policy: Policy, *, seed: int | None = None, max_steps: int = 20,

@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
+from lavr.episodes.draw import draw_step
+from lavr.tools.trace import TraceEvent
+
 if TYPE_CHECKING:
     from lavr.episodes.loop import Episode
 
@@ -49,20 +52,19 @@ def _esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _record_html(rec: dict[str, Any]) -> str:
-    """One trace record (:meth:`Episode.records`): perception, the choice, or the decision."""
-    node = rec.get("node")
-    if node == "tool":
-        cached = " (cached)" if rec.get("cached") else ""
-        error = f" <strong>error:</strong> {_esc(rec['error'])}" if rec.get("error") else ""
-        return (f"<p class='meta'>perception <strong>{_esc(rec.get('tool'))}</strong>{cached} "
-                f"{float(rec.get('seconds') or 0):.3f} s: {_esc(rec.get('summary', ''))}{error}</p>")
-    if node == "act":
-        action, _, why = str(rec.get("summary", "")).partition(": ")
+def _record_html(rec: TraceEvent) -> str:
+    """One trace event (:meth:`Episode.records`): perception, the choice, or the decision."""
+    if rec.node == "tool":
+        cached = " (cached)" if rec.cached else ""
+        error = f" <strong>error:</strong> {_esc(rec.error)}" if rec.error else ""
+        return (f"<p class='meta'>perception <strong>{_esc(rec.tool)}</strong>{cached} "
+                f"{float(rec.seconds or 0):.3f} s: {_esc(rec.summary)}{error}</p>")
+    if rec.node == "act":
+        action, _, why = rec.summary.partition(": ")
         return (f"<p class='act'>action <strong>{_esc(action)}</strong> "
-                f"<span class='meta'>chosen by {_esc(rec.get('controller', '?'))}</span>: "
+                f"<span class='meta'>chosen by {_esc(rec.controller or '?')}</span>: "
                 f"{_esc(why)}</p>")
-    return f"<p class='decide'>decision: {_esc(rec.get('summary', ''))}</p>"
+    return f"<p class='decide'>decision: {_esc(rec.summary)}</p>"
 
 
 def episode_html(episode: Episode, *, title: str = "", scale: int = 4) -> str:
@@ -73,8 +75,6 @@ def episode_html(episode: Episode, *, title: str = "", scale: int = 4) -> str:
         title: Heading (default: the instruction).
         scale: Integer enlargement of the step pictures.
     """
-    from lavr.episodes.loop import draw_step
-
     outcome = "success" if episode.success else "not solved"
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",

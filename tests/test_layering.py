@@ -221,11 +221,7 @@ def test_agents_do_not_import_heavy_libraries(tmp_path: Path) -> None:
 
 #: Cycles known to remain, with where they are being worked on; the test fails when one
 #: of them is gone (remove it here) or a new one appears.
-KNOWN_CYCLES = {
-    # Episode.save_html imports report.episode_html and episode_html imports loop.draw_step,
-    # both inside functions (episodes/ is being reworked separately).
-    frozenset({"lavr.episodes.loop", "lavr.episodes.report"}),
-}
+KNOWN_CYCLES: set[frozenset[str]] = set()
 
 
 def _under_type_checking(tree: ast.AST) -> set[int]:

@@ -48,14 +48,14 @@ def test_stream_yields_typed_events_in_graph_order_then_the_result():
     first_tool = nodes.index("tool")
     assert nodes.index("decide") > first_tool
     # s1 runs before s2, which needs its detections
-    tool_steps = [e.records[0]["step"] for e in steps if e.node == "tool"]
+    tool_steps = [e.records[0].step for e in steps if e.node == "tool"]
     assert tool_steps == ["s1", "s2"]
     # every record the result holds was streamed, in the same order, once
     assert [r for e in steps for r in e.records] == result.steps
     plan_event = steps[1]
     assert plan_event.update["plan"]["steps"][0]["tool"] == "find"
     s1 = next(e for e in steps if e.node == "tool")
-    assert s1.records[0]["artifact_id"] and s1.update["evidence"][0].value == 2
+    assert s1.records[0].artifact_id and s1.update["evidence"][0].value == 2
     assert result.answer.startswith("There are two dots")
 
 
@@ -116,11 +116,11 @@ def test_review_plan_pauses_after_planning_and_resume_runs_the_edited_plan():
     rest = list(agent.resume("t1", plan=json.dumps(edited)))
     result = rest[-1]
     assert isinstance(result, AgentResult)
-    assert rest[0].node == "plan" and "edited by the user" in rest[0].records[0]["summary"]
+    assert rest[0].node == "plan" and "edited by the user" in rest[0].records[0].summary
     assert result.answer.startswith("There are four dots")
     assert Find.calls == 1
-    assert any("edited by the user" in s["summary"] for s in result.steps)
-    assert [s["node"] for s in result.steps][:2] == ["ingest", "plan"]
+    assert any("edited by the user" in s.summary for s in result.steps)
+    assert [s.node for s in result.steps][:2] == ["ingest", "plan"]
 
 
 def test_resume_refuses_invalid_plans_and_unpaused_threads():

@@ -85,8 +85,8 @@ def test_a_decider_that_always_wants_more_stops_exactly_at_the_budget(budget, pe
     result = _agent(budget, AlwaysMore(per_round)).run(IMAGE, "poke it")
     ran = [e for e in result.evidence if not e.skipped]
     assert len(ran) == budget
-    decides = [s for s in result.steps if s["node"] == "decide"]
-    assert decides[-1]["summary"].startswith("stop: step budget spent")
+    decides = [s for s in result.steps if s.node == "decide"]
+    assert decides[-1].summary.startswith("stop: step budget spent")
     assert result.answer
 
 
@@ -98,9 +98,9 @@ def test_per_call_budget_overrides_and_holds():
 
 def test_a_decider_that_never_stops_is_stopped_by_the_round_limit():
     result = _agent(1000, NeverDone()).run(IMAGE, "poke it")
-    decides = [s for s in result.steps if s["node"] == "decide"]
+    decides = [s for s in result.steps if s.node == "decide"]
     assert len(decides) == max_rounds(1000)
-    assert "round limit reached" in decides[-1]["summary"]
+    assert "round limit reached" in decides[-1].summary
 
 
 def test_the_recursion_limit_leaves_room_for_every_round():

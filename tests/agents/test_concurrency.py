@@ -55,8 +55,8 @@ def make_agent(*, gate: threading.Barrier | None = None, **kw: Any) -> VisualAge
 
 def signature(result: AgentResult) -> tuple:
     """Everything a run produced except timings and process-local artifact ids."""
-    steps = tuple((s["node"], s.get("tool"), s.get("step"), s.get("summary"), s.get("error"),
-                   s.get("attempt"), s.get("raw")) for s in result.steps)
+    steps = tuple((s.node, s.tool, s.step, s.summary, s.error, s.attempt, s.raw)
+                  for s in result.steps)
     evidence = tuple((e.step_id, e.tool, json.dumps(e.args, sort_keys=True),
                       json.dumps(e.value), e.error) for e in result.evidence)
     return result.question, result.answer, tuple(result.cited), result.image_hash, steps, evidence

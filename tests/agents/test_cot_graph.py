@@ -34,8 +34,8 @@ def test_chain_is_in_the_result_the_trace_and_the_json(agent):
     assert [s["step_ids"] for s in chain["steps"]] == [[i] for i in plan_ids]
     assert all(s["status"] == "supported" for s in chain["steps"])
     assert chain["conclusion_steps"] == [res.plan["answer_step"]]
-    rec = next(r for r in res.steps if r["node"] == "reason")
-    assert rec["reasoning"] == chain and rec["summary"].startswith(
+    rec = next(r for r in res.steps if r.node == "reason")
+    assert rec.reasoning == chain and rec.summary.startswith(
         f"chain: {len(plan_ids)} step(s), {len(plan_ids)} supported")
     assert json.loads(res.to_json())["reasoning"] == chain
 
@@ -46,19 +46,19 @@ def test_tree_is_part_of_the_trace(agent):
     assert tree["kind"] == "tree" and tree["question"] == ITEM.question
     assert tree["children"][0]["step_ids"] == [res.plan["answer_step"]]
     assert tree["uncertain"] == 0 and tree["aggregate"].startswith("The answer rests on q1")
-    rec = next(r for r in res.steps if r["node"] == "reason")
-    assert rec["reasoning"]["kind"] == "tree"
+    rec = next(r for r in res.steps if r.node == "reason")
+    assert rec.reasoning["kind"] == "tree"
 
 
 def test_off_leaves_no_reasoning_and_no_extra_trace(agent):
     res = agent.run(SCENE.image, ITEM.question)
     assert res.reasoning == {} and res.demos == []
-    assert not {"reason", "demos"} & {r["node"] for r in res.steps}
+    assert not {"reason", "demos"} & {r.node for r in res.steps}
 
 
 def test_fixed_length_caps_tool_calls_and_chain(agent):
     res = agent.run(SCENE.image, ITEM.question, cot="chain", cot_steps=2)
-    assert sum(1 for r in res.steps if r["node"] == "tool") == 2
+    assert sum(1 for r in res.steps if r.node == "tool") == 2
     assert len(res.reasoning["steps"]) == 2 and res.reasoning["length"] == "fixed"
     assert res.reasoning["dropped"] == len(res.plan["steps"]) - 2
 
@@ -66,8 +66,8 @@ def test_fixed_length_caps_tool_calls_and_chain(agent):
 def test_demos_are_chosen_and_the_rule_planner_says_it_ignores_them(agent):
     res = agent.run(SCENE.image, ITEM.question, icl={"k": 3, "strategy": "similarity"})
     assert len(res.demos) == 3 and all(d["task"] == "spatial" for d in res.demos)
-    rec = next(r for r in res.steps if r["node"] == "demos")
-    assert "the rule planner does not read demos" in rec["summary"]
+    rec = next(r for r in res.steps if r.node == "demos")
+    assert "the rule planner does not read demos" in rec.summary
     again = agent.run(SCENE.image, ITEM.question, icl={"k": 3, "strategy": "similarity"})
     assert [d["id"] for d in again.demos] == [d["id"] for d in res.demos]
 

@@ -24,7 +24,7 @@ def _comparable(result) -> dict:
             out["steps"] = [clean(s) for s in out["steps"]]
         return out
     return {"answer": result.answer, "cited": result.cited, "plan": result.plan,
-            "steps": [clean(s) for s in result.steps],
+            "steps": [clean(s.to_dict()) for s in result.steps],
             "evidence": [clean(e.to_record()) for e in result.evidence]}
 
 
@@ -40,7 +40,7 @@ def test_run_matches_the_langgraph_stream_with_verify(shared_agent, question):
     direct = shared_agent.run(image, question)
     graph = list(shared_agent.stream(image, question))[-1]
     assert _comparable(direct) == _comparable(graph)
-    assert any(s["node"] == "verify" for s in direct.steps)
+    assert any(s.node == "verify" for s in direct.steps)
 
 
 def test_the_plan_is_parsed_once_per_plan_dict():

@@ -66,10 +66,10 @@ def test_independent_steps_fan_out_in_parallel_and_dependents_follow():
     assert ev["s3"].value == 3
     assert res.answer.startswith("There are three dots")
     assert "[s2, s3]" in res.answer_grounded and "[s" not in res.answer
-    nodes = [s["node"] for s in res.steps]
+    nodes = [s.node for s in res.steps]
     assert nodes[:2] == ["ingest", "plan"] and nodes[-2:] == ["refine", "verify"]
     for rec in res.steps:
-        assert set(rec) >= {"node", "tool", "args", "summary", "seconds", "error"}
+        assert set(rec.to_dict()) >= {"node", "tool", "args", "summary", "seconds", "error"}
 
 
 def test_budget_is_honoured():
@@ -95,8 +95,8 @@ def test_tool_error_is_evidence_and_dependents_are_skipped():
 def test_invalid_plan_falls_back_to_rule_planner_visibly():
     bad = _plan([Step(id="s1", tool="nope")], "s1")
     res = _agent(bad).run(IMG, "how many dots?")
-    plan_recs = [s for s in res.steps if s["node"] == "plan"]
-    assert any("falling back to the rule planner" in s["summary"] and "unknown tool 'nope'" in s["error"]
+    plan_recs = [s for s in res.steps if s.node == "plan"]
+    assert any("falling back to the rule planner" in s.summary and "unknown tool 'nope'" in s.error
                for s in plan_recs)
     assert res.plan["planner"] == "rule"
     # this registry lacks the rule planner's tools: the failure is reported, not raised
@@ -111,7 +111,7 @@ def test_cache_hit_on_repeat_question():
     agent.run(IMG, "how many dots?")
     res = agent.run(IMG, "how many dots?")
     assert Find.calls == 1
-    assert any(s.get("cached") for s in res.steps if s["node"] == "tool")
+    assert any(s.cached for s in res.steps if s.node == "tool")
     assert res.evidence[-1].value == 2 or any(e.value == 2 for e in res.evidence)
 
 
@@ -124,12 +124,12 @@ def test_repeat_question_is_answered_from_the_answer_cache():
     again = agent.run(IMG.copy(), "  how many   dots? ")  # same pixels, same cleaned question
     assert Find.calls == 1
     assert again.answer == first.answer and again.evidence == first.evidence
-    assert again.steps[:-1] == first.steps and again.steps[-1]["node"] == "cache"
+    assert again.steps[:-1] == first.steps and again.steps[-1].node == "cache"
     assert len(again.detections) == len(first.detections) == 2  # its detections travel with it
     other = agent.run(IMG, "how many dots?", max_steps=3)  # other options: the graph runs
-    assert other.steps[-1]["node"] != "cache"
+    assert other.steps[-1].node != "cache"
     forked = agent.fork().run(IMG, "how many dots?")  # forks share the cache
-    assert forked.steps[-1]["node"] == "cache" and Find.calls == 1
+    assert forked.steps[-1].node == "cache" and Find.calls == 1
 
 
 def test_stream_yields_events_in_order_then_result():
@@ -153,7 +153,7 @@ def _comparable(result) -> dict:
     def clean(rec: dict) -> dict:
         return {k: v for k, v in rec.items() if k not in ("seconds", "artifact_id")}
     return {"answer": result.answer, "cited": result.cited, "plan": result.plan,
-            "steps": [clean(s) for s in result.steps],
+            "steps": [clean(s.to_dict()) for s in result.steps],
             "evidence": [clean(e.to_record()) for e in result.evidence]}
 
 

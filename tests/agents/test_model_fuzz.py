@@ -75,10 +75,10 @@ def _check_run(result, reply: str, *, vqa: bool) -> None:
         assert any(n.startswith("plan:") for n in notes), notes
     if result.answer != reply.strip():
         assert any(n.startswith("refine:") for n in notes), notes
-    decides = [s for s in result.steps if s["node"] == "decide" and "attempt" in s.get("summary", "")
-               and s.get("error")]
-    if decides and not any(s["summary"].endswith("usable") and not s.get("error")
-                           for s in result.steps if s["node"] == "decide"):
+    decides = [s for s in result.steps if s.node == "decide" and "attempt" in s.summary
+               and s.error]
+    if decides and not any(s.summary.endswith("usable") and not s.error
+                           for s in result.steps if s.node == "decide"):
         assert any(n.startswith("decide:") for n in notes), notes
 
 

@@ -19,6 +19,7 @@ from lavr.core_model.scripted import ScriptedModel
 from lavr.tools.base import Tool, ToolArgs, ToolContext, ToolResult
 from lavr.tools.detections import Detections
 from lavr.tools.registry import ToolRegistry
+from lavr.tools.trace import TraceEvent
 from lavr.tools.vqa import VqaTool
 from tests.fake_tools import Boom, Count
 
@@ -62,8 +63,8 @@ def agent(model: ScriptedModel, *extra: Tool, **kw: Any) -> VisualAgent:
     return VisualAgent(model=model, registry=registry(*extra), **kw)
 
 
-def nodes(res, node: str) -> list[dict[str, Any]]:
-    return [s for s in res.steps if s["node"] == node]
+def nodes(res, node: str) -> list[TraceEvent]:
+    return [s for s in res.steps if s.node == node]
 
 
 # -- controller ------------------------------------------------------------------------
@@ -75,8 +76,8 @@ def test_model_plan_runs_and_its_attempt_is_in_the_trace():
     assert res.answer == "There are two dots [s1, s2]." and res.cited == ["s1", "s2"]
     assert res.answer_plain == "There are two dots."  # the plain text drops the citations
     plan_recs = nodes(res, "plan")
-    assert plan_recs[0]["summary"] == "scripted plan attempt 1/3: valid plan"
-    assert plan_recs[0]["raw"] == DETECT_COUNT and plan_recs[0]["error"] is None
+    assert plan_recs[0].summary == "scripted plan attempt 1/3: valid plan"
+    assert plan_recs[0].raw == DETECT_COUNT and plan_recs[0].error is None
 
 
 def test_malformed_plans_are_reasked_then_the_rule_planner_takes_over_visibly():
@@ -85,10 +86,10 @@ def test_malformed_plans_are_reasked_then_the_rule_planner_takes_over_visibly():
                            "decide": ['{"action": "stop"}'], "refine": ["Two dots [s2]."]})
     res = agent(model, model_retries=2).run(IMG, "How many dots are there?")
     recs = nodes(res, "plan")
-    assert [r["summary"] for r in recs[:3]] == [
+    assert [r.summary for r in recs[:3]] == [
         f"scripted plan attempt {i}/3: rejected" for i in (1, 2, 3)]
-    assert "unknown tool 'teleport'" in recs[1]["error"]
-    assert "falling back to the rule planner" in recs[3]["summary"]
+    assert "unknown tool 'teleport'" in recs[1].error
+    assert "falling back to the rule planner" in recs[3].summary
     assert res.plan["planner"] == "rule" and len(model.requests_for("plan")) == 3
     # the re-asks carried the problems back to the model
     assert "unknown tool 'teleport'" in model.requests_for("plan")[2].text
@@ -105,7 +106,7 @@ def test_decider_adds_steps_over_rounds_then_stops():
         "refine": ["There are two dots [s2]."]})
     res = agent(model).run(IMG, "How many dots are there?")
     assert [s["id"] for s in res.plan["steps"]] == ["s1", "s2"]
-    decide = [r["summary"] for r in nodes(res, "decide") if "attempt" not in r["summary"]]
+    decide = [r.summary for r in nodes(res, "decide") if "attempt" not in r.summary]
     assert decide == ["more: scripted: need a count", "stop: scripted: counted"]
     second = model.requests_for("decide")[1].text
     assert 's2 count(source=s1): "2 counted"' in second  # the new evidence was shown
@@ -121,7 +122,7 @@ def test_budget_always_holds_however_much_the_model_wants():
     ran = [e for e in res.evidence if not e.skipped]
     assert len(ran) == 3
     assert len(model.requests_for("decide")) == 1  # with no budget left the model is not asked
-    summaries = [r["summary"] for r in nodes(res, "decide")]
+    summaries = [r.summary for r in nodes(res, "decide")]
     assert any("kept 2 of 3 new steps: budget" in s for s in summaries)
     assert summaries[-1].startswith("stop: step budget spent")
     assert "Tool calls left in the budget: 2" in model.requests_for("decide")[0].text
@@ -159,10 +160,10 @@ def test_unusable_decisions_are_reasked_then_the_rule_decider_decides():
         "refine": ["The expert failed [s1]."]})
     res = agent(model, model_retries=2).run(IMG, "How many dots are there?")
     recs = nodes(res, "decide")
-    assert "action: Input should be 'stop' or 'more'" in recs[0]["error"]
-    assert "uses s1, which failed" in recs[1]["error"]
-    assert recs[2]["summary"] == "scripted decision unusable; the rule decider decides"
-    assert recs[3]["summary"].startswith("stop: rule fallback:")
+    assert "action: Input should be 'stop' or 'more'" in recs[0].error
+    assert "uses s1, which failed" in recs[1].error
+    assert recs[2].summary == "scripted decision unusable; the rule decider decides"
+    assert recs[3].summary.startswith("stop: rule fallback:")
     assert "action: Input should be" in model.requests_for("decide")[1].messages[-1].text
 
 
@@ -172,9 +173,9 @@ def test_unusable_answers_fall_back_to_the_rule_refiner():
                            "refine": ["Probably three.", "Three dots [s7]."]})
     res = agent(model).run(IMG, "How many dots are there?")
     recs = nodes(res, "refine")
-    assert "cites no evidence" in recs[0]["error"]
-    assert "cites s7, which are not steps" in recs[1]["error"]
-    assert "the rule refiner writes it" in recs[2]["summary"]
+    assert "cites no evidence" in recs[0].error
+    assert "cites s7, which are not steps" in recs[1].error
+    assert "the rule refiner writes it" in recs[2].summary
     assert res.answer.startswith("There are two dots") and res.cited == ["s1", "s2"]
 
 

@@ -76,7 +76,7 @@ def test_a_conversation_continues_in_a_new_agent_on_the_same_file(tmp_path):
                            "cited": r1.cited, "image_hash": r1.image_hash}]
     # this turn's evidence and trace only: the reducers started afresh
     assert [e.step_id for e in r2.evidence] == ["s1"]
-    assert [s["node"] for s in r2.steps].count("ingest") == 1
+    assert [s.node for s in r2.steps].count("ingest") == 1
 
     r3 = second.chat(image(5), "How many bands in this one?", thread_id="alice")
     assert r3.answer.startswith("There are five bands")
@@ -96,7 +96,7 @@ def test_follow_up_on_the_same_image_reuses_cached_expert_results(tmp_path):
     agent.chat(image(2), "How many bands?", thread_id="t")
     again = agent.chat(None, "How many bands are there?", thread_id="t")
     assert Spot.calls == 1
-    assert [s.get("cached") for s in again.steps if s["node"] == "tool"] == [True]
+    assert [s.cached for s in again.steps if s.node == "tool"] == [True]
 
 
 def test_threads_are_separate(tmp_path):

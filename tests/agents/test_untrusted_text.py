@@ -116,6 +116,6 @@ def test_an_image_that_says_answer_42_changes_neither_plan_nor_answer():
     assert [(s["id"], s["tool"]) for s in res.plan["steps"]] == [("s1", "ocr")]
     assert res.plan["planner"] == "gullible"
     assert res.answer.startswith("The sign reads") and not res.answer.startswith("42")
-    refine = [s for s in res.steps if s["node"] == "refine"]
-    assert not any("unusable" in s["summary"] for s in refine)  # the model's answer was used
+    refine = [s for s in res.steps if s.node == "refine"]
+    assert not any("unusable" in s.summary for s in refine)  # the model's answer was used
     assert res.answer_plain.startswith("The sign reads") and "[s1]" not in res.answer_plain

@@ -53,8 +53,8 @@ def test_the_reported_question_keeps_its_answer_through_verify(agent, style):
         res = agent.run(reported_scene(), REPORTED_QUESTION)
     finally:
         agent.context.style = "plain"
-    verify = next(s for s in res.steps if s["node"] == "verify")
-    before = verify.get("original_answer") or res.answer
+    verify = next(s for s in res.steps if s.node == "verify")
+    before = verify.original_answer or res.answer
     assert before.startswith("No")
     assert res.answer.startswith("No") and NOTHING_LEFT not in res.answer
     if style == "plain":

@@ -49,18 +49,18 @@ def agent_like(shared_agent, **kwargs) -> VisualAgent:
 
 
 def verify_record(result) -> dict:
-    return next(s for s in result.steps if s["node"] == "verify")
+    return next(s for s in result.steps if s.node == "verify")
 
 
 def test_verify_node_checks_lavrs_answer_and_leaves_a_true_one_alone(scene, shared_agent):
     res = shared_agent.run(scene.image, "How many circles are there?")
     rec = verify_record(res)
-    assert rec["summary"].startswith("1 claim(s): 1 supported")
-    assert [c["verdict"] for c in rec["claims"]] == ["supported"]
+    assert rec.summary.startswith("1 claim(s): 1 supported")
+    assert [c["verdict"] for c in rec.claims] == ["supported"]
     assert res.answer == "There are two circles."  # plain: no boxes, no citations
     grounded = res.answer_grounded
     assert grounded.startswith("There are two circles at [") and grounded.endswith("[s1, s2]")
-    assert "original_answer" not in rec
+    assert rec.original_answer is None and "original_answer" not in rec.to_dict()
 
 
 def test_verify_node_corrects_a_hallucinated_answer(scene, shared_agent):
@@ -69,15 +69,15 @@ def test_verify_node_corrects_a_hallucinated_answer(scene, shared_agent):
     res = agent.run(scene.image, "How many circles are there?")
     rec = verify_record(res)
     assert res.answers["plain"] == "There are two circles."  # both styles are corrected
-    assert rec["original_answer"] == "There are four circles and a purple circle. [s1]"
+    assert rec.original_answer == "There are four circles and a purple circle. [s1]"
     assert strip_attachments(res.answer) == "There are two circles. [s1]"
     assert re.search(r"circles\(\[0\.\d\d", res.answer)
-    assert [c["verdict"] for c in rec["claims"]] == ["refuted", "refuted"]
+    assert [c["verdict"] for c in rec.claims] == ["refuted", "refuted"]
     off = agent_like(shared_agent, verify=False, style="grounded")
     off.context.refiner = HallucinatingRefiner()
     res = off.run(scene.image, "How many circles are there?")
     assert res.answer == "There are four circles and a purple circle. [s1]"
-    assert verify_record(res)["summary"] == "off"
+    assert verify_record(res).summary == "off"
 
 
 def test_agent_correct_takes_any_text(scene, shared_agent):

@@ -10,6 +10,7 @@ from lavr.apps import demo_render as render
 from lavr.planners.plan import Plan, Step
 from lavr.tools.detections import Detections
 from lavr.tools.registry import ToolRegistry
+from lavr.tools.trace import TraceEvent
 from tests.fake_tools import Boom, Find
 
 
@@ -59,11 +60,10 @@ def test_failed_steps_are_marked_with_their_error():
 
 
 def test_cached_tool_calls_say_so():
-    record = {"node": "tool", "step": "s1", "tool": "detect", "args": {}, "summary": "3 circles",
-              "seconds": 0.0, "error": None, "cached": True}
+    record = TraceEvent("tool", step="s1", tool="detect", summary="3 circles", cached=True)
     msg = render.step_message(record)
     assert msg is not None and msg["metadata"]["log"] == "cached"
-    assert render.step_message({"node": "execute", "summary": "dispatching s1=find"}) is None
+    assert render.step_message(TraceEvent("execute", summary="dispatching s1=find")) is None
 
 
 def test_answer_message_lists_the_cited_evidence():
@@ -105,7 +105,7 @@ def test_structured_answer_has_the_answer_evidence_and_boxes():
 
 
 def test_pending_messages_name_the_next_work():
-    dispatch = StepEvent("execute", [{"node": "execute", "summary": "dispatching s1=detect"}])
+    dispatch = StepEvent("execute", [TraceEvent("execute", summary="dispatching s1=detect")])
     assert render.next_work(dispatch) == "Running s1=detect…"
     pending = render.pending_message(render.next_work(dispatch))
     assert pending["metadata"] == {"title": "Running s1=detect…", "status": "pending"}
@@ -140,8 +140,8 @@ def _episode():
 def test_episode_steps_become_the_same_messages_as_a_question_s_steps():
     ep = _episode()
     records = ep.records()
-    assert [r["node"] for r in records] == ["tool", "act", "decide"] * 2
-    assert records[2]["summary"].startswith("continue") and records[-1]["summary"].startswith(
+    assert [r.node for r in records] == ["tool", "act", "decide"] * 2
+    assert records[2].summary.startswith("continue") and records[-1].summary.startswith(
         "done: the environment ended the episode, success")
     messages = render.episode_messages(ep)
     assert messages[0] == {"role": "user", "content": "go to the red ball"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lavr.apps.evaluate import Item, answer_before_verify, plain_problems, score
+from lavr.tools.trace import TraceEvent
 
 RIGHT = [
     (Item("count", "How many circles are there?", "3", 0), "There are three circles."),
@@ -51,7 +52,7 @@ def test_plain_problems(answer, what):
 
 
 def test_answer_before_verify_is_the_refiners():
-    steps = [{"node": "refine", "summary": "a"},
-             {"node": "verify", "original_answer": "There are two circles."}]
+    steps = [TraceEvent("refine", summary="a"),
+             TraceEvent("verify", original_answer="There are two circles.")]
     assert answer_before_verify(steps, "There are three circles.") == "There are two circles."
-    assert answer_before_verify([{"node": "verify"}], "x") == "x"
+    assert answer_before_verify([TraceEvent("verify")], "x") == "x"

@@ -161,18 +161,18 @@ def test_noise_model_in_the_graph_reasks_falls_back_and_still_answers(vlm):
     model, spy, seen = vlm
     agent = VisualAgent(model=model, registry=registry(), model_retries=1, verify=False)
     res = agent.run(IMG, "How many dots are there?")
-    plan_recs = [r for r in res.steps if r["node"] == "plan"]
-    assert [r["summary"] for r in plan_recs[:2]] == [
+    plan_recs = [r for r in res.steps if r.node == "plan"]
+    assert [r.summary for r in plan_recs[:2]] == [
         "tiny-vlm plan attempt 1/2: rejected", "tiny-vlm plan attempt 2/2: rejected"]
-    assert all(r["error"] and r["raw"] for r in plan_recs[:2])
-    assert "falling back to the rule planner" in plan_recs[2]["summary"]
+    assert all(r.error and r.raw for r in plan_recs[:2])
+    assert "falling back to the rule planner" in plan_recs[2].summary
     assert res.plan["planner"] == "rule"
     # the controller saw the image, through the processor and the vision tower, both times
     plan_calls = [c for c in spy.calls if c.get("images")]
     assert len(plan_calls) == 2 and len(seen) == 2
-    decide = [r for r in res.steps if r["node"] == "decide"]
-    assert any("the rule decider decides" in r["summary"] for r in decide)
-    refine = [r for r in res.steps if r["node"] == "refine"]
-    assert any("the rule refiner writes it" in r["summary"] for r in refine)
+    decide = [r for r in res.steps if r.node == "decide"]
+    assert any("the rule decider decides" in r.summary for r in decide)
+    refine = [r for r in res.steps if r.node == "refine"]
+    assert any("the rule refiner writes it" in r.summary for r in refine)
     assert res.answer_grounded.startswith("There are two ") and res.answer_grounded.endswith("[s1, s2]")
     assert res.answer.startswith("There are two ") and "[s" not in res.answer

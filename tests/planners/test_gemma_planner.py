@@ -78,7 +78,7 @@ def test_gemma_controller_plans_inside_the_agent(gemma):
     assert "- vqa(" not in agent.context.planner.system_prompt()
     image = np.full((64, 64, 3), 200, np.uint8)
     res = agent.run(image, "What does the sign say?")
-    plan_recs = [r for r in res.steps if r["node"] == "plan"]
-    assert plan_recs[0]["summary"] == "gemma plan attempt 1/3: valid plan"
+    plan_recs = [r for r in res.steps if r.node == "plan"]
+    assert plan_recs[0].summary == "gemma plan attempt 1/3: valid plan"
     assert res.plan["planner"] == "gemma" and res.plan["steps"][0]["tool"] == "ocr"
     assert res.plan["intent"] == "read" and res.answer

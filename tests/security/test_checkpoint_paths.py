@@ -69,7 +69,7 @@ def test_2_a_model_written_plan_naming_a_checkpoint_is_rejected_and_never_loaded
     agent = VisualAgent(model=model, model_roles="plan", verify=False)
     result = agent.run(IMG, "How many circles are there?")
     assert isinstance(result, AgentResult) and result.answer
-    rejected = [r for r in result.steps if "weights file" in json.dumps(r)]
+    rejected = [r for r in result.steps if "weights file" in json.dumps(r.to_dict())]
     assert rejected, "the plan's validation error should be in the trace"
     assert len(model.requests_for("plan")) >= 2  # re-asked with the error, then fell back
     assert not marker.exists()
@@ -156,5 +156,5 @@ def test_an_operator_checkpoint_that_passes_the_check_is_used(tmp_path, built_yo
     shutil.copy(SHAPES_WEIGHTS, path)
     agent = VisualAgent(detector=str(path), verify=False)
     result = agent.run(IMG, "How many circles are there?")
-    assert "my-shapes.pt" in json.dumps(result.steps)
+    assert "my-shapes.pt" in result.to_json()
     VisualAgent(detector=str(built_yolo11n), verify=False)  # passes the check too

@@ -79,4 +79,4 @@ def test_a_model_plan_with_ten_thousand_points_goes_back_to_the_model():
     asks = model.requests_for("plan")
     assert len(asks) == 2
     assert "at most 32 items" in str(asks[1].messages)
-    assert any(s.get("tool") == "segment" for s in result.steps)
+    assert any(s.tool == "segment" for s in result.steps)

@@ -215,8 +215,8 @@ def test_the_verify_node_reuses_the_runs_detector_pass(monkeypatch):
                         lambda loaded, ims, conf: calls.append(len(ims)) or real(loaded, ims, conf))
     (image,) = _scenes(1)
     res = VisualAgent(detector="shapes", verify=True).run(image, "How many circles are there?")
-    (verify,) = [s for s in res.steps if s["node"] == "verify"]
-    assert verify["claims"] and "claim" in verify["summary"]  # the answer was checked ...
+    (verify,) = [s for s in res.steps if s.node == "verify"]
+    assert verify.claims and "claim" in verify.summary  # the answer was checked ...
     assert calls == [1]  # ... with the detections of the run's own detect step
 
 

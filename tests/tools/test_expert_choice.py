@@ -90,5 +90,5 @@ def test_offline_photo_questions_get_answers_a_person_can_act_on(monkeypatch, sh
     for answer in (cats, described):
         assert "square" not in answer and "circle" not in answer and "triangle" not in answer
     text = agent.run(photo, "Is there any text?", max_steps=1)
-    assert [s.get("tool") for s in text.steps if s.get("node") == "tool"] == ["ocr"]
+    assert [s.tool for s in text.steps if s.node == "tool"] == ["ocr"]
     assert "text" in text.answer.lower()
