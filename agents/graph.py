@@ -16,7 +16,7 @@ import inspect
 import typing
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
@@ -26,6 +26,10 @@ from lavr.agents import cot_nodes, nodes
 from lavr.agents.state import AgentContext, AgentState
 from lavr.agents.verify import node as verify_node
 from lavr.core_model.errors import LavrError
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+    from langgraph.graph.state import CompiledStateGraph
 
 #: Nodes in order: name → function ``(state, runtime) -> update | None``.
 NODES: dict[str, Callable[..., Any]] = {
@@ -57,7 +61,8 @@ def build_graph() -> StateGraph:
     return g
 
 
-def compile_graph(checkpointer: Any = None, **kwargs: Any) -> Any:
+def compile_graph(checkpointer: BaseCheckpointSaver | None = None,
+                  **kwargs: Any) -> CompiledStateGraph:
     """Compile the graph with an optional checkpointer (in-memory, SQLite, ...)."""
     return build_graph().compile(checkpointer=checkpointer, **kwargs)
 

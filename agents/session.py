@@ -43,7 +43,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
@@ -52,6 +52,9 @@ from lavr.core_model.errors import InputError
 from lavr.core_model.images import image_hash
 from lavr.tools.detections import Detections
 from lavr.tools.evidence import STATE_TYPES
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.sqlite import SqliteSaver
 
 try:  # POSIX: per-thread run locks across processes
     import fcntl
@@ -251,7 +254,7 @@ class SessionStore:
         self.path = str(path)
         self.busy_timeout = float(busy_timeout)
         self._conn: sqlite3.Connection | None = None
-        self._saver: Any = None
+        self._saver: SqliteSaver | None = None
         self._lock = threading.Lock()
         self._thread_locks: dict[str, threading.Lock] = {}
 
@@ -298,7 +301,7 @@ class SessionStore:
         return self._conn
 
     @property
-    def checkpointer(self) -> Any:
+    def checkpointer(self) -> SqliteSaver:
         """The LangGraph ``SqliteSaver`` on the same database (one per store)."""
         with self._lock:
             if self._saver is None:

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from langgraph.types import Overwrite
 from pydantic import ValidationError
@@ -43,6 +43,9 @@ from lavr.planners.roles.rule_refiner import ANSWER_STYLES
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
 from lavr.tools.registry import ToolRegistry, default_registry
 from lavr.tools.trace import TraceEvent, events
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import BaseCheckpointSaver
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +142,7 @@ class VisualAgent:
     def __init__(self, *, detector: str = "auto", max_steps: int = DEFAULT_MAX_STEPS,
                  verify: bool = True, planner: Planner | SimplePlanner | None = None,
                  registry: ToolRegistry | None = None,
-                 checkpointer: Any = None, memory_budget_mb: float | None = None,
+                 checkpointer: BaseCheckpointSaver | None = None, memory_budget_mb: float | None = None,
                  device: str = "auto", sessions: SessionStore | str | Path | None = None,
                  model: str | MultimodalModel | None = None,
                  model_roles: str | Sequence[str] | None = None,
@@ -323,7 +326,8 @@ class VisualAgent:
         return result
 
     def _run_direct(self, image: ImageLike | None, question: str, *, max_steps: int | None,
-                    cot: Any, cot_steps: int | None, icl: Any) -> AgentResult:
+                    cot: CotOptions | str | dict[str, Any] | None, cot_steps: int | None,
+                    icl: IclOptions | int | dict[str, Any] | None) -> AgentResult:
         """:meth:`run` without a checkpointer: the graph's nodes run in plain Python
         (:func:`~lavr.agents.graph.run_direct`), and with ``answer_cache`` a repeat
         question is answered from the result cache."""
@@ -664,9 +668,10 @@ def _in_progress(snap: Any) -> bool:
     return bool(snap.next or snap.tasks)
 
 
-def _check_objects(*, registry: Any, planner: Any, checkpointer: Any, demos: Any,
-                   embedder: Any) -> None:
-    """Collaborators passed to :class:`VisualAgent` have the type they need.
+def _check_objects(*, registry: object, planner: object, checkpointer: object, demos: object,
+                   embedder: object) -> None:
+    """Collaborators passed to :class:`VisualAgent` have the type they need (callers may
+    pass anything: this is where a wrong kind is caught, so the parameters are ``object``).
 
     Raises:
         SettingsError: One of them is of the wrong kind.
@@ -714,8 +719,10 @@ def _reused(memo: AgentResult) -> AgentResult:
         plan=dict(memo.plan))
 
 
-def _reasoning_options(setup: ReasoningSetup, cot: Any = None, cot_steps: int | None = None,
-                       icl: Any = None) -> dict[str, Any]:
+def _reasoning_options(setup: ReasoningSetup,
+                       cot: CotOptions | str | dict[str, Any] | None = None,
+                       cot_steps: int | None = None,
+                       icl: IclOptions | int | dict[str, Any] | None = None) -> dict[str, Any]:
     """Per-call chain-of-thought and demo options over the agent's defaults.
 
     Raises:

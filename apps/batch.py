@@ -27,9 +27,12 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lavr.core_model.errors import InputError, LavrError
+
+if TYPE_CHECKING:
+    from lavr.agents.visual_agent import VisualAgent
 
 logger = logging.getLogger(__name__)
 
@@ -252,7 +255,7 @@ def result_record(item: BatchItem, result: Any = None, *, seconds: float,
     return rec
 
 
-def answer_item(agent: Any, item: BatchItem, *, run_kwargs: dict[str, Any] | None = None
+def answer_item(agent: VisualAgent, item: BatchItem, *, run_kwargs: dict[str, Any] | None = None
                 ) -> dict[str, Any]:
     """Answer one item with a fork of ``agent``; bad input becomes the line's ``error``."""
     t0 = time.perf_counter()
@@ -269,7 +272,7 @@ def pending(items: Iterable[BatchItem], out: str | Path) -> list[BatchItem]:
     return [it for it in items if it.id not in done]
 
 
-def run_local(items: list[BatchItem], agent: Any, out: str | Path, *, workers: int = 4,
+def run_local(items: list[BatchItem], agent: VisualAgent, out: str | Path, *, workers: int = 4,
               run_kwargs: dict[str, Any] | None = None, progress: bool = True) -> dict[str, Any]:
     """Answer ``items`` with ``workers`` threads sharing ``agent``; append each to ``out``.
 
@@ -298,7 +301,7 @@ def run_local(items: list[BatchItem], agent: Any, out: str | Path, *, workers: i
             "items_per_s": answered / seconds if seconds > 0 else 0.0}
 
 
-def _bounded(pool: ThreadPoolExecutor, agent: Any, *, items: Iterator[BatchItem], limit: int,
+def _bounded(pool: ThreadPoolExecutor, agent: VisualAgent, *, items: Iterator[BatchItem], limit: int,
              run_kwargs: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
     """Results in completion order, never more than ``limit`` items submitted at once."""
     running: set[Future[dict[str, Any]]] = set()

@@ -11,9 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lavr.core_model.errors import InputError
+
+if TYPE_CHECKING:
+    from lavr.episodes.loop import Policy
 
 ALL_LEVELS = "all"
 
@@ -56,7 +59,7 @@ def _levels(args: argparse.Namespace) -> list[str]:
     return levels
 
 
-def _controller(args: argparse.Namespace) -> Any:
+def _controller(args: argparse.Namespace) -> Policy:
     from lavr.core_model.backends import load_model
     from lavr.episodes.controller import ModelController
     from lavr.episodes.embodied.agent import EmbodiedAgent

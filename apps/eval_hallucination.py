@@ -25,12 +25,16 @@ import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lavr.apps.synthetic_scenes import COLOURS, SHAPES, WORDS, Scene, render_scene
 from lavr.tools.vocab import NUMBER_NAMES, pluralise
+
+if TYPE_CHECKING:
+    from lavr.agents.verify.pipeline import Corrector
+    from lavr.core_model.model import MultimodalModel
 
 logger = logging.getLogger(__name__)
 
@@ -457,7 +461,7 @@ CAPTION_PROMPT = "Describe the image."
 CAPTION_MAX_TOKENS = 96
 
 
-def model_caption(model: Any, image: np.ndarray, prompt: str = CAPTION_PROMPT) -> str:
+def model_caption(model: MultimodalModel, image: np.ndarray, prompt: str = CAPTION_PROMPT) -> str:
     """A vision-language model's own description of ``image``.
 
     Raises:
@@ -473,9 +477,9 @@ def model_caption(model: Any, image: np.ndarray, prompt: str = CAPTION_PROMPT) -
                           max_new_tokens=CAPTION_MAX_TOKENS, task="caption").strip()
 
 
-def evaluate_hallucination(n: int, seed: int, *, corrector: Any = None, progress: bool = True,
+def evaluate_hallucination(n: int, seed: int, *, corrector: Corrector | None = None, progress: bool = True,
                            items_out: list[dict[str, Any]] | None = None,
-                           captioner: Any = None, caption_prompt: str = CAPTION_PROMPT,
+                           captioner: MultimodalModel | None = None, caption_prompt: str = CAPTION_PROMPT,
                            shard: tuple[int, int] | None = None) -> dict[str, Any]:
     """Run the suite.
 
@@ -517,7 +521,7 @@ def evaluate_hallucination(n: int, seed: int, *, corrector: Any = None, progress
         if items_out is not None:
             items_out.append(asdict(res))
     return summarise(results, n=len(items), seed=seed, seconds=time.perf_counter() - t0,
-                     captioner=getattr(captioner, "name", None))
+                     captioner=captioner.name if captioner is not None else None)
 
 
 # -- CLI ----------------------------------------------------------------------------------------

@@ -17,12 +17,18 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lavr.core_model.messages import ImagePart, Message
 from lavr.core_model.model import MultimodalModel
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from lavr.planners.demos.select import IclOptions, SelectedDemo
+    from lavr.planners.demos.store import DemoRecord, DemoStore
 
 #: Generation cap for a direct answer.
 DIRECT_MAX_TOKENS = 48
@@ -30,7 +36,8 @@ MODES = ("direct", "experts")
 
 
 def direct_messages(model: MultimodalModel, image: np.ndarray, question: str, *,
-                    demos: Sequence[Any] = (), store: Any = None) -> list[Message]:
+                    demos: Sequence[SelectedDemo | DemoRecord] = (),
+                    store: DemoStore | None = None) -> list[Message]:
     """What ``--direct`` sends: the ``vqa`` expert's prompt on the whole image, after any
     in-context demos as (image, instruction, answer) turns."""
     from lavr.planners.demos.prompt import icl_messages
@@ -45,7 +52,8 @@ def direct_messages(model: MultimodalModel, image: np.ndarray, question: str, *,
 
 
 def answer_direct(model: MultimodalModel, image: np.ndarray, question: str, *,
-                  demos: Sequence[Any] = (), store: Any = None) -> str:
+                  demos: Sequence[SelectedDemo | DemoRecord] = (),
+                  store: DemoStore | None = None) -> str:
     """The model's own answer from the pixels, no experts (``demos``: in-context demos
     from ``store`` shown first, with their images).
 
@@ -96,11 +104,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def evaluate_mllm(model: Any, *, n: int, seed: int, phrasings: str = "original",
+def evaluate_mllm(model: MultimodalModel | str, *, n: int, seed: int, phrasings: str = "original",
                   modes: tuple[str, ...] = MODES, detector: str = "auto",
                   roles: str | None = None, retries: int = 0,
                   progress: bool = True, shard: tuple[int, int] | None = None,
-                  icl: Any = None, demos: Any = None) -> dict[str, Any]:
+                  icl: IclOptions | dict[str, Any] | int | None = None,
+                  demos: DemoStore | str | Path | None = None) -> dict[str, Any]:
     """Direct and with-experts accuracy of ``model`` on the same synthetic items.
 
     Args:

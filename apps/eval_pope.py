@@ -39,11 +39,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lavr.apps.synthetic_scenes import COLOURS, SHAPES, Scene, render_scene
+
+if TYPE_CHECKING:
+    from lavr.agents.visual_agent import VisualAgent
+    from lavr.core_model.model import MultimodalModel
 
 logger = logging.getLogger(__name__)
 
@@ -293,14 +297,14 @@ def format_table(rep: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _agent_answerer(agent: Any, image_of: Callable[[PopeItem], Any]) -> Answerer:
+def _agent_answerer(agent: VisualAgent, image_of: Callable[[PopeItem], Any]) -> Answerer:
     def answer(item: PopeItem) -> str:
         return agent.run(image_of(item), item.question).answer
     return answer
 
 
-def run_synthetic(n: int, seed: int, *, agent: Any, simulate: bool = False,
-                  direct_model: Any = None, progress: bool = True) -> dict[str, Any]:
+def run_synthetic(n: int, seed: int, *, agent: VisualAgent, simulate: bool = False,
+                  direct_model: MultimodalModel | None = None, progress: bool = True) -> dict[str, Any]:
     """Synthetic POPE with the agent, optionally a real model's own direct answers
     (``direct_model``: no experts, see :mod:`lavr.apps.eval_mllm`) and the simulated MLLM."""
     scenes, items = build_synthetic(n, seed)
@@ -325,7 +329,7 @@ def run_synthetic(n: int, seed: int, *, agent: Any, simulate: bool = False,
     return rep
 
 
-def run_real(files: list[str], images: str, *, agent: Any, answers: str | None = None,
+def run_real(files: list[str], images: str, *, agent: VisualAgent, answers: str | None = None,
              limit: int | None = None, skip_agent: bool = False,
              progress: bool = True) -> dict[str, Any]:
     """POPE on local COCO images and question files (nothing is downloaded).

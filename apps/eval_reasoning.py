@@ -20,11 +20,14 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lavr.apps.evaluate import make_items, score
+
+if TYPE_CHECKING:
+    from lavr.agents.visual_agent import VisualAgent
 
 #: Selection configurations measured by ``icl-retrieval``: (name, IclOptions fields).
 RETRIEVAL_CONFIGS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -99,7 +102,7 @@ def grid(kind: str, ks: Sequence[int], steps: Sequence[int]) -> list[tuple[str, 
     return out
 
 
-def evaluate_config(agent: Any, items: Sequence[tuple[Any, Any]], run_kwargs: dict[str, Any]
+def evaluate_config(agent: VisualAgent, items: Sequence[tuple[Any, Any]], run_kwargs: dict[str, Any]
                     ) -> dict[str, Any]:
     """One configuration over ``items``: answer and plan metrics, per question type too.
 
@@ -110,8 +113,7 @@ def evaluate_config(agent: Any, items: Sequence[tuple[Any, Any]], run_kwargs: di
     from lavr.apps.plan_eval import PlanReport, plan_outcome, score_plan
 
     registry = agent.context.registry
-    model = getattr(agent, "model", None)
-    plans = PlanReport(model.name if model is not None else "rule")
+    plans = PlanReport(agent.model.name if agent.model is not None else "rule")
     right = own_right = calls = chain = 0
     per: dict[str, list[int]] = {}
     t0 = time.perf_counter()
@@ -145,7 +147,7 @@ def _count_nodes(nodes: Sequence[dict[str, Any]]) -> int:
     return sum(1 + _count_nodes(n.get("children", [])) for n in nodes)
 
 
-def run_grid(agent: Any, configs: Sequence[tuple[str, dict[str, Any]]], *, n: int, seed: int,
+def run_grid(agent: VisualAgent, configs: Sequence[tuple[str, dict[str, Any]]], *, n: int, seed: int,
              log: Any = None) -> list[dict[str, Any]]:
     """The synthetic suite (``n`` questions, ``seed``) once per configuration.
 

@@ -22,6 +22,7 @@ from lavr.apps.synthetic_scenes import COLOURS, SHAPES, WORDS, Scene, SceneObjec
 from lavr.tools.vocab import NUMBER_WORDS, plural
 
 if TYPE_CHECKING:
+    from lavr.agents.visual_agent import VisualAgent
     from lavr.tools.trace import TraceEvent
 
 QUESTION_TYPES = ("count", "exists", "colour", "spatial", "read")
@@ -213,7 +214,7 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     return int(m.group(1)), int(m.group(2))
 
 
-def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool = True,
+def evaluate_synthetic(n: int, seed: int, *, agent: VisualAgent | None = None, progress: bool = True,
                        failures: list[dict[str, Any]] | None = None,
                        run_kwargs: dict[str, Any] | None = None,
                        shard: tuple[int, int] | None = None) -> dict[str, Any]:
@@ -239,8 +240,7 @@ def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool =
     turned_wrong: list[dict[str, Any]] = []
     not_plain: list[dict[str, Any]] = []
     steps = 0
-    model = getattr(agent, "model", None)
-    plans = PlanReport(model.name if model is not None else "rule")
+    plans = PlanReport(agent.model.name if agent.model is not None else "rule")
     t0 = time.perf_counter()
     bar = tqdm(items, desc="eval synthetic", unit="q", disable=not progress, file=sys.stderr)
     for item, scene in bar:
@@ -251,7 +251,7 @@ def evaluate_synthetic(n: int, seed: int, *, agent: Any = None, progress: bool =
         plans.scores.append(score_plan(item.question, item.qtype, own, agent.context.registry,
                                        first_try=first_try, seconds=plan_seconds))
         ok = score(item, res.answer)
-        if getattr(res, "style", "plain") == "plain" and plain_problems(res.answer):
+        if res.style == "plain" and plain_problems(res.answer):
             not_plain.append({**asdict(item), "got": res.answer,
                               "problems": plain_problems(res.answer)})
         before = answer_before_verify(res.steps, res.answer)

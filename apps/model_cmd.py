@@ -16,10 +16,13 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lavr.core_model.config import AgentSettings, LavrConfig, load_config
 from lavr.core_model.errors import InputError
+
+if TYPE_CHECKING:
+    from lavr.core_model.model import MultimodalModel
 
 
 def _option(text: str) -> tuple[str, Any]:
@@ -117,7 +120,7 @@ def add_parser(sub: Any) -> None:
     q.set_defaults(func=cmd_plan)
 
 
-def _load(spec: str, options: list[tuple[str, Any]]) -> Any:
+def _load(spec: str, options: list[tuple[str, Any]]) -> MultimodalModel:
     from lavr.core_model.backends import load_model
 
     model = load_model(spec, **dict(options))

@@ -39,7 +39,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from fastapi import FastAPI, Request
@@ -48,6 +48,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from lavr.core_model.errors import InputError
 from lavr.tools.base import ExpertPool
 from lavr.tools.detect import DetectorLoader
+
+if TYPE_CHECKING:
+    from lavr.agents.visual_agent import VisualAgent
 
 logger = logging.getLogger(__name__)
 
@@ -263,7 +266,7 @@ def _jsonable(value: Any) -> Any:
     return json.loads(encode_record(value))
 
 
-async def _sse(agent: Any, image: np.ndarray, question: str,
+async def _sse(agent: "VisualAgent", image: np.ndarray, question: str,
                max_steps: int | None) -> AsyncIterator[str]:
     """Server-sent events: ``step`` per node (its trace records), then ``result``."""
     from lavr.agents.result import AgentResult, StepEvent

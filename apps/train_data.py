@@ -155,7 +155,7 @@ def role_records(result: Any, question: str, image: np.ndarray, image_path: str,
             left = max(max_steps - used, 0)
             d = RuleDecider().decide(plan, result.evidence, budget_left=left)
             reply = compact.decision_reply(d.action if d.action != "continue" else "stop",
-                                           d.reason, [s.model_dump() for s in d.new_steps])
+                                           d.reason, d.new_steps)
             msgs = compact.decide_messages(plan, result.evidence, left)
         elif role == "refine":
             # the grounded text: it cites step ids, as a model refiner's answer must

@@ -478,7 +478,7 @@ def run_episode(env: Environment, policy: Policy, *, seed: int | None = None, ma
     """
     if max_steps < 1:
         raise ValueError(f"max_steps must be >= 1, got {max_steps}")
-    calls = tuple(getattr(policy, "perception", ()))
+    calls = tuple(policy.perception)
     if calls and perceiver is None:
         perceiver = Perceiver(episode_registry())
     obs = env.reset(seed=seed)

@@ -20,6 +20,7 @@ It lives beside :class:`~lavr.tools.evidence.Evidence`, low in the layers, so th
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Any
 
 from lavr.core_model.structured import Attempt
@@ -105,12 +106,9 @@ class TraceEvent:
         out: dict[str, Any] = {"node": self.node, "tool": self.tool, "args": self.args,
                                "summary": self.summary, "seconds": round(float(self.seconds), 4),
                                "error": self.error}
-        for name in _OPTIONAL:
-            value = getattr(self, name)
-            if value is not None and value is not False:
+        for name, value in zip(_OPTIONAL, _optional_values(self), strict=True):
+            if value is not None and (value is not False or name == "cached"):
                 out[name] = value
-            elif name == "cached" and value is False:
-                out[name] = False
         return out
 
     @classmethod
@@ -119,17 +117,16 @@ class TraceEvent:
         missing or None, unknown keys are ignored)."""
         if isinstance(rec, TraceEvent):
             return rec
-        known = {k: v for k, v in rec.items() if k in _NAMES}
-        if known.get("args") is None:
-            known["args"] = {}
-        if known.get("summary") is None:
-            known["summary"] = ""
+        known = rec if _NAMES.issuperset(rec) else {k: v for k, v in rec.items() if k in _NAMES}
+        if known.get("args") is None or known.get("summary") is None:
+            known = {**known, "args": known.get("args") or {}, "summary": known.get("summary") or ""}
         return cls(**known)
 
 
 _NAMES = frozenset(f.name for f in fields(TraceEvent))
 _OPTIONAL = tuple(f.name for f in fields(TraceEvent)
                   if f.name not in ("node", "tool", "args", "summary", "seconds", "error"))
+_optional_values = attrgetter(*_OPTIONAL)
 
 
 def events(records: list[dict[str, Any]] | list[TraceEvent]) -> list[TraceEvent]:

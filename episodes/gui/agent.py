@@ -19,7 +19,7 @@ import re
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -43,6 +43,9 @@ from lavr.episodes.gui.perception import (
 )
 from lavr.episodes.gui.reading import field_labels, page_text
 from lavr.episodes.loop import Action, Observation, Percept, PerceptionCall, StepChoice
+
+if TYPE_CHECKING:
+    from lavr.planners.demos.embed import TextEmbedder
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +115,8 @@ class GuiAgent:
 
     def __init__(self, *, text_reader: TextReader | None = None,
                  match_threshold: float = MATCH_THRESHOLD, max_waits: int = 2,
-                 settle_steps: int = 4, embedder: Any = None, semantic: bool = True) -> None:
+                 settle_steps: int = 4, embedder: TextEmbedder | None = None,
+                 semantic: bool = True) -> None:
         self.text_reader = text_reader if text_reader is not None else TextReader()
         self.match_threshold = match_threshold
         self.max_waits = max_waits

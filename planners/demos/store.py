@@ -35,6 +35,7 @@ from lavr.planners.errors import DemoError
 from lavr.planners.plan import Plan, plan_problems
 from lavr.tools.evidence import Evidence, by_step
 from lavr.tools.registry import ToolRegistry
+from lavr.tools.trace import events
 
 logger = logging.getLogger(__name__)
 
@@ -414,8 +415,8 @@ def trace_problems(trace: dict[str, Any]) -> list[str]:
         return problems + [str(exc)]
     if answer_step and (answer_step not in by_id or by_id[answer_step].failed):
         problems.append(f"the answer step {answer_step} failed or did not run")
-    for rec in trace.get("steps", []):
-        if rec.get("node") == "plan" and rec.get("error"):
+    for rec in events(trace.get("steps", [])):
+        if rec.node == "plan" and rec.error:
             problems.append("the planner's plan was rejected (rule fallback)")
             break
     return problems

@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lavr.core_model.messages import ImagePart, Message
 from lavr.core_model.model import MultimodalModel
-from lavr.planners.plan import Plan
+from lavr.planners.plan import Plan, Step
 from lavr.planners.roles.model_role import format_evidence
 from lavr.tools.evidence import Evidence
+
+if TYPE_CHECKING:
+    from lavr.planners.demos.select import SelectedDemo
+    from lavr.planners.demos.store import DemoRecord, DemoStore
 
 #: Tags that start each role's prompt.
 PLAN_TAG, DECIDE_TAG, REFINE_TAG = "Plan:", "Decide:", "Answer from evidence:"
@@ -34,7 +38,8 @@ def wants_compact(model: MultimodalModel) -> bool:
     return model.compact_prompts
 
 
-def demo_turns(demos: Sequence[Any], store: Any, role: str) -> list[Message]:
+def demo_turns(demos: Sequence[DemoRecord | SelectedDemo], store: DemoStore | None,
+               role: str) -> list[Message]:
     """In-context demos as earlier turns of the conversation, for a model that sees:
     per demo a user turn (its image and its instruction, tagged as ``role``'s prompt
     tags the question) and an assistant turn (its reply in ``role``'s trained form).
@@ -46,13 +51,18 @@ def demo_turns(demos: Sequence[Any], store: Any, role: str) -> list[Message]:
         role: ``plan`` (the reply is the demo's plan as compact JSON; demos without a
             plan are left out) or ``vqa`` (the reply is the demo's answer in plain words).
     """
+    from lavr.planners.demos.select import SelectedDemo
     from lavr.planners.roles.rule_refiner import plain_text
 
     if role not in ("plan", "vqa"):
         raise ValueError(f"demo turns are for the plan and vqa roles, not {role!r}")
+    if not demos:
+        return []
+    if store is None:
+        raise ValueError("demo turns need the DemoStore that holds the demos' images")
     out: list[Message] = []
     for d in demos:
-        demo = getattr(d, "demo", d)
+        demo = d.demo if isinstance(d, SelectedDemo) else d
         if role == "plan":
             plan = demo.parsed_plan()
             if plan is None:
@@ -65,8 +75,9 @@ def demo_turns(demos: Sequence[Any], store: Any, role: str) -> list[Message]:
     return out
 
 
-def plan_messages(question: str, image: np.ndarray | None, *, demos: Sequence[Any] = (),
-                  store: Any = None) -> list[Message]:
+def plan_messages(question: str, image: np.ndarray | None, *,
+                  demos: Sequence[DemoRecord | SelectedDemo] = (),
+                  store: DemoStore | None = None) -> list[Message]:
     """The controller's prompt: the image (when given) and the tagged question, after any
     in-context demos (:func:`demo_turns`; only for a model that sees, so ``image`` given)."""
     text = f"{PLAN_TAG} {question.strip()}"
@@ -91,8 +102,9 @@ def refine_messages(plan: Plan, evidence: Sequence[Evidence]) -> list[Message]:
     return [Message.user(text)]
 
 
-def vqa_messages(question: str, image: np.ndarray, *, demos: Sequence[Any] = (),
-                 store: Any = None) -> list[Message]:
+def vqa_messages(question: str, image: np.ndarray, *,
+                 demos: Sequence[DemoRecord | SelectedDemo] = (),
+                 store: DemoStore | None = None) -> list[Message]:
     """The seeing expert's prompt (also ``--direct``): the image and the question, after
     any in-context demos (:func:`demo_turns`)."""
     turns = demo_turns(demos, store, "vqa") if demos else []
@@ -117,10 +129,9 @@ def plan_reply(plan: dict[str, Any] | Plan) -> str:
     return json.dumps(out, separators=(",", ":"))
 
 
-def decision_reply(action: str, reason: str, steps: Sequence[Evidence] = ()) -> str:
-    """A decision as the trained decision maker writes it."""
+def decision_reply(action: str, reason: str, steps: Sequence[Step] = ()) -> str:
+    """A decision as the trained decision maker writes it (``steps``: the steps it adds)."""
     out: dict[str, Any] = {"action": action, "reason": reason}
     if steps:
-        out["steps"] = [{"id": s["id"], "tool": s["tool"], "args": s.get("args", {})}
-                        for s in steps]
+        out["steps"] = [{"id": s.id, "tool": s.tool, "args": dict(s.args)} for s in steps]
     return json.dumps(out, separators=(",", ":"))

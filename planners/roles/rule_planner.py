@@ -12,13 +12,16 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lavr.core_model.structured import Attempt
 from lavr.planners.plan import Plan, Step
 from lavr.tools.vocab import is_plural
+
+if TYPE_CHECKING:
+    from lavr.planners.demos.prompt import IclPrompt
 
 COLOUR_WORDS: dict[str, str] = {
     "red": "red", "orange": "orange", "yellow": "yellow", "green": "green", "cyan": "cyan",
@@ -235,7 +238,7 @@ class RulePlanner:
     sees_images = False
     reads_demos = False
 
-    def plan(self, question: str, *, image: np.ndarray | None = None, icl: Any = None,
+    def plan(self, question: str, *, image: np.ndarray | None = None, icl: IclPrompt | None = None,
              attempts: list[Attempt] | None = None) -> Plan:
         """Plan ``question``; never raises on odd text (see module docstring).
 

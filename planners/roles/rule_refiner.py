@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 
 from lavr.core_model.structured import Attempt
-from lavr.planners.plan import Plan
+from lavr.planners.plan import Plan, Step
 from lavr.planners.roles.protocols import Reply
 from lavr.tools.base import ArtifactStore
 from lavr.tools.detections import Detections
@@ -337,7 +337,7 @@ def _answer_relation(ev: _Evidence, size: list[int] | None) -> Reply:
     return _reply("I could not decide that from what the experts found.", f"{summary}.", cited)
 
 
-def _relation_failure(ev: _Evidence, step: Any, reason: str) -> str:
+def _relation_failure(ev: _Evidence, step: Step | None, reason: str) -> str:
     """Plain words for a relation that could not be checked (an object was not found)."""
     if step is not None:
         for key in ("a", "b"):

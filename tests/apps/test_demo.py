@@ -35,6 +35,7 @@ pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 
 from lavr.tools.base import Tool, ToolArgs, ToolContext, ToolResult  # noqa: E402
+from lavr.tools.trace import events  # noqa: E402
 
 pytestmark = requires_shapes
 
@@ -294,7 +295,7 @@ def test_one_run_per_conversation_and_stop_ends_it_at_once(served):
     GATE.release.set()
     agent = next(iter(app.pool._agents.values()))
     values = agent.graph.get_state({"configurable": {"thread_id": thread_id}}).values
-    nodes = [r["node"] for r in values.get("trace", [])]
+    nodes = [r.node for r in events(values.get("trace", []))]
     last = json.dumps(values["trace"][-1])
     assert nodes[-1] == "tool" and "hold" in last and "the run was stopped" in last
     assert not app.running()
