@@ -46,7 +46,7 @@ def main() -> int:
                     t0 = time.perf_counter()
                     res = agent.run(img, question)
                     wall = time.perf_counter() - t0
-                    own = sum(s["seconds"] for s in res.steps if s.get("tool") == "detect")
+                    own = sum(s.seconds for s in res.steps if s.tool == "detect")
                     runs[watched].append((wall, own, wall - _tool_seconds(res)))
     finally:
         vars(detector).pop("watched", None)
