@@ -619,3 +619,37 @@ def test_browser_plan_errors_in_view_one_run_at_a_time_stop_and_new_conversation
     _wait(browser, lambda d: "Drop an image first" in _chat(d))
     assert "How many circles are there?" in _chat(browser)
     assert "Stopped" not in _chat(browser)
+
+
+def test_browser_episode_panel_switches_to_miniwob_and_runs_a_task(served, browser):
+    """The Episodes panel: MiniWoB++ swaps the level/view inputs for the task list, and a run
+    of the first task (click-test) fills the chat, the outcome and the step picture."""
+    import importlib.util
+
+    from selenium.webdriver.common.by import By
+
+    from lavr.episodes.gui.browser import BrowserUnavailableError, chromium_paths
+
+    try:
+        chromium_paths()
+    except BrowserUnavailableError:
+        pytest.skip("chromium for MiniWoB++ not found")
+    if importlib.util.find_spec("miniwob") is None:
+        pytest.skip("miniwob not installed")
+    driver = browser
+
+    def shown(elem_id: str) -> bool:
+        return any(e.is_displayed() for e in driver.find_elements(By.ID, elem_id))
+
+    driver.find_element(By.CSS_SELECTOR, "#episodes button").click()  # open the accordion
+    _wait(driver, lambda d: shown("ep-env") and shown("ep-level") and not shown("ep-task"))
+    next(e for e in driver.find_elements(By.CSS_SELECTOR, "#ep-env label")
+         if "MiniWoB++" in e.text).click()
+    _wait(driver, lambda d: shown("ep-task") and not shown("ep-level") and not shown("ep-view"))
+    driver.find_element(By.ID, "ep-run").click()
+    _wait(driver, lambda d: "click-test" in d.find_element(By.ID, "ep-outcome").text, 180)
+    assert "screen_elements" in driver.find_element(By.ID, "ep-chat").text
+    _wait(driver, lambda d: d.execute_script(
+        "const i = document.querySelector('#ep-picture img');"
+        "return !!i && i.complete && i.naturalWidth > 0;"))
+    assert not _errors(driver)
