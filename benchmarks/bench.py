@@ -149,7 +149,10 @@ def bench_batch(n: int, seed: int, *, setups: tuple[tuple[int, int, int], ...] =
 
     Both start from the same PNG files: the bare loop is ``model.predict(path)`` per
     image (ultralytics reads the file); it is also timed on images already decoded in
-    memory (``bare_arrays``), a stricter baseline. ``lavr batch`` runs the whole agent
+    memory (``bare_arrays``), a stricter baseline, and with torch at 1 thread
+    (``bare_1thread``, a reference that shows what one core does: on a crowded machine
+    torch's 2-thread OpenMP team can spin at its barriers and slow the default loop
+    several-fold). ``lavr batch`` runs the whole agent
     (verify off) and writes the results file, once per set-up of ``setups``
     ((workers, batch size, lanes); the first is the default). The bare loop runs with
     torch's own thread count, set again before each of its passes (a lane sets its
@@ -184,7 +187,7 @@ def bench_batch(n: int, seed: int, *, setups: tuple[tuple[int, int, int], ...] =
         items = load_items(folder, question="How many circles are there?")
         # Alternate the measurements over slices of the images (A B C A B C ...), so a
         # change in the machine's load hits all of them alike.
-        wall = {k: 0.0 for k in ("bare", "arrays", *range(len(setups)))}
+        wall = {k: 0.0 for k in ("bare", "arrays", "bare1", *range(len(setups)))}
         cpu = dict(wall)  # process CPU seconds (all threads)
         for part in range(rounds):
             sl = slice(part * n // rounds, (part + 1) * n // rounds)
@@ -199,6 +202,13 @@ def bench_batch(n: int, seed: int, *, setups: tuple[tuple[int, int, int], ...] =
                 model.predict(img, imgsz=320, verbose=False, device="cpu")
             wall["arrays"] += time.perf_counter() - t0
             cpu["arrays"] += time.process_time() - c0
+            torch.set_num_threads(1)  # a reference only: the target's baseline is the above
+            t0, c0 = time.perf_counter(), time.process_time()
+            for path in paths[sl]:
+                model.predict(str(path), imgsz=320, verbose=False, device="cpu")
+            wall["bare1"] += time.perf_counter() - t0
+            cpu["bare1"] += time.process_time() - c0
+            torch.set_num_threads(torch_threads)
             for k, ((workers, _, _), agent) in enumerate(zip(setups, agents, strict=True)):
                 t0, c0 = time.perf_counter(), time.process_time()
                 report = run_local(items[sl], agent, Path(tmp, f"out{k}.jsonl"),
@@ -217,6 +227,8 @@ def bench_batch(n: int, seed: int, *, setups: tuple[tuple[int, int, int], ...] =
         "batch_n": n, "batch_same_answers": same, "bare_loop_img_per_s": bare, "bare_arrays_img_per_s": bare_arrays,
         "bare_loop_cpu_ms_per_img": cpu["bare"] / n * 1000,
         "bare_arrays_cpu_ms_per_img": cpu["arrays"] / n * 1000, "batch_wait_ms": wait_ms,
+        "bare_1thread_img_per_s": n / wall["bare1"],
+        "bare_1thread_cpu_ms_per_img": cpu["bare1"] / n * 1000,
         "batch_setups": [{"workers": w, "batch_size": b, "lanes": plans[k][0],
                           "lane_threads": plans[k][1], "img_per_s": n / wall[k],
                           "cpu_ms_per_img": cpu[k] / n * 1000,
@@ -288,6 +300,8 @@ def main() -> int:
           f"  (CPU {report['bare_loop_cpu_ms_per_img']:.1f} ms/img)")
     print(f"  bare loop on decoded arrays                   {report['bare_arrays_img_per_s']:8.1f} img/s"
           f"  (CPU {report['bare_arrays_cpu_ms_per_img']:.1f} ms/img)")
+    print(f"  bare loop on files, torch 1 thread (reference) {report['bare_1thread_img_per_s']:7.1f} img/s"
+          f"  (CPU {report['bare_1thread_cpu_ms_per_img']:.1f} ms/img)")
     for k, setup in enumerate(report["batch_setups"]):
         threads = setup["lane_threads"] or report["torch_threads"]
         name = (f"lavr batch, {setup['workers']} workers, batch {setup['batch_size']}, "
