@@ -14,9 +14,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lavr.core_model.errors import InputError
+
+if TYPE_CHECKING:
+    from lavr.episodes.controller import ModelController
+    from lavr.episodes.gui.agent import GuiAgent
 
 ALL_SUPPORTED = "all-supported"
 #: Named task lists for ``--tasks``: developed on, only evaluated, both.
@@ -73,7 +77,7 @@ def _threads(n: int) -> None:
     torch.set_num_threads(n)
 
 
-def _controller(spec: str | None) -> Any:
+def _controller(spec: str | None) -> GuiAgent | ModelController:
     """The GUI agent, or a model controller over it (``--model``)."""
     from lavr.core_model.backends import load_model
     from lavr.episodes.gui.agent import GuiAgent

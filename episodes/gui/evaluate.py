@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from lavr.episodes.controller import ModelController
 from lavr.episodes.gui.agent import GuiAgent
 from lavr.episodes.gui.browser import MiniWoBEnv
 from lavr.episodes.loop import Episode, TaskResult, run_episode
@@ -41,7 +42,7 @@ STANDARD_TASKS = DEVELOPED_TASKS + EVALUATION_TASKS
 
 
 def evaluate_task(task: str, *, episodes: int, seed: int = 0, max_steps: int = 15,
-                  agent: Any = None, trace_dir: str | Path | None = None,
+                  agent: GuiAgent | ModelController | None = None, trace_dir: str | Path | None = None,
                   on_episode: Callable[[int, Episode], None] | None = None,
                   keep_images: bool = False) -> TaskResult:
     """Run ``episodes`` seeded episodes of one MiniWoB++ task in one Chromium.
@@ -68,17 +69,15 @@ def evaluate_task(task: str, *, episodes: int, seed: int = 0, max_steps: int = 1
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     agent = agent if agent is not None else GuiAgent()
-    warm = getattr(agent, "warm_up", None) or getattr(getattr(agent, "fallback", None),
-                                                       "warm_up", None)
-    if warm is not None:
-        warm()  # MiniWoB++ episodes run against the clock: load experts before the first
+    agent.warm_up()  # MiniWoB++ episodes run against the clock: load experts before the first
     result = TaskResult(task=task, seed=seed)
     start = time.perf_counter()
     with MiniWoBEnv(task) as env:
         for i in range(episodes):
             ep = run_episode(env, agent, seed=seed + i, max_steps=max_steps,
                              keep_images=keep_images or trace_dir is not None)
-            read = getattr(getattr(agent, "fallback", agent), "instruction", "")
+            rules = agent.fallback if isinstance(agent, ModelController) else agent
+            read = str(getattr(rules, "instruction", ""))  # what the rules read on the screen
             ep.instruction = ep.instruction or read
             ep.info = {**ep.info, "utterance": env.utterance, "instruction_read": read}
             result.episodes.append(ep)
