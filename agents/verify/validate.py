@@ -21,7 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from lavr.agents.verify.steps import ToolSteps
 
 logger = logging.getLogger(__name__)
+
+#: What a stage-3 step finds for the questions: objects, their colours, or text.
+Finding = Literal["objects", "colours", "text"]
 
 #: ``vqa(image, question) -> answer``: a multimodal model asked about an ``HxWx3`` image.
 VQAFunction = Callable[[np.ndarray, str], str]
@@ -484,9 +487,8 @@ class ExpertValidator:
             if src is not None and (src not in done or done[src].failed):
                 continue  # nothing to name the colours of
             done[step.id] = self._run(image, step, [done[src]] if src else [])
-            follow = plan.read_again(step, done[step.id], self.steps.new_id)
-            if follow is not None:  # nothing read: small text may need a zoomed read
-                plan.steps.append(follow)
+            # nothing read: small text may need a zoomed read (added to the plan)
+            plan.read_again(step, done[step.id], self.steps.new_id)
         kb = VisualKnowledge(objects=Detections.empty(),
                              image_size=(int(image.shape[1]), int(image.shape[0])))
         plan.fill(kb, done, self.steps.detections)
@@ -518,6 +520,8 @@ class StepPlan:
     Attributes:
         steps: In order: ``detect`` steps (one per detector), a ``colour`` step on each
             (its ``source`` is the ``detect`` step), an ``ocr`` step.
+        finds: Step id → what the step finds for the questions (``objects``, their
+            ``colours`` or ``text``), set when the step is added (:meth:`add`).
         covers: ``detect`` step id → the asked labels it looks for (unavailable if it fails).
         everything: Whether every object is asked about.
         colours: Whether ``colour`` steps name the colours of what ``detect`` finds.
@@ -529,6 +533,7 @@ class StepPlan:
     """
 
     steps: list[Step] = field(default_factory=list)
+    finds: dict[str, Finding] = field(default_factory=dict)
     covers: dict[str, list[str]] = field(default_factory=dict)
     everything: bool = False
     colours: bool = False
@@ -538,13 +543,20 @@ class StepPlan:
     colour_reason: str | None = None
     ocr_reason: str | None = None
 
+    def add(self, step: Step, finds: Finding) -> Step:
+        """Append ``step``, which finds ``finds`` for the questions."""
+        self.steps.append(step)
+        self.finds[step.id] = finds
+        return step
+
     def read_again(self, step: Step, rec: StepEvidence,
                    new_id: Callable[[], str]) -> Step | None:
-        """A zoomed ``ocr`` step when a whole-image read at 1x read nothing, else None."""
-        if step.tool != "ocr" or step.args or not rec.ok or rec.value:
+        """Add a zoomed read when a whole-image text step at 1x read nothing; else None."""
+        if self.finds.get(step.id) != "text" or step.args or not rec.ok or rec.value:
             return None
-        return Step(id=new_id(), tool="ocr", args={"zoom": OCR_RETRY_ZOOM},
-                    why=f"verify: nothing read at 1x; read again at {OCR_RETRY_ZOOM}x")
+        return self.add(Step(id=new_id(), tool=step.tool, args={"zoom": OCR_RETRY_ZOOM},
+                             why=f"verify: nothing read at 1x; read again at {OCR_RETRY_ZOOM}x"),
+                        "text")
 
     def fill(self, kb: VisualKnowledge, done: dict[str, StepEvidence],
              detections: Callable[[StepEvidence], Detections | None]) -> None:
@@ -558,7 +570,8 @@ class StepPlan:
             rec = done.get(step.id)
             if rec is None:
                 continue
-            if step.tool == "detect":
+            finds = self.finds.get(step.id)
+            if finds == "objects":
                 kb.object_evidence.append(kb.add_step(rec))
                 if rec.failed:
                     reason = _reason(rec)
@@ -568,13 +581,13 @@ class StepPlan:
                         kb.everything_reason = reason
                 else:
                     found.append(rec)
-            elif step.tool == "colour":
+            elif finds == "colours":
                 kb.object_evidence.append(kb.add_step(rec))
                 colour_failed = colour_failed or rec.failed
                 if rec.failed:
                     kb.colour_reason = _reason(rec)
                 named.append(rec)
-            elif step.tool == "ocr":
+            elif finds == "text":
                 kb.ocr_evidence.append(kb.add_step(rec))
                 lines = detections(rec) if rec.ok else None
                 kb.lines = lines
@@ -624,22 +637,22 @@ def plan_steps(questions: list[Question], *, offers: Callable[[str], bool],
             args: dict[str, Any] = {"labels": wanted, "min_confidence": min_confidence}
             if is_detector_name(name):  # else a weights file the agent's settings name
                 args["detector"] = name
-            step = Step(id=new_id(), tool="detect", args=args,
-                        why=f"verify: the objects {name} can find")
+            step = plan.add(Step(id=new_id(), tool="detect", args=args,
+                                 why=f"verify: the objects {name} can find"), "objects")
             plan.covers[step.id] = cover.labels_of(name, labels)
             detects.append(step)
-        plan.steps += detects
         if need_colours and not offers("colour"):
             plan.colour_reason = "no colour expert is available to this agent"
         elif need_colours:
             plan.colours = True
-            plan.steps += [Step(id=new_id(), tool="colour", args={"source": d.id},
-                                why=f"verify: the colours of {d.id}'s objects") for d in detects]
+            for d in detects:
+                plan.add(Step(id=new_id(), tool="colour", args={"source": d.id},
+                              why=f"verify: the colours of {d.id}'s objects"), "colours")
     if plan.text and read and not offers("ocr"):
         plan.ocr_reason = "no OCR expert is available to this agent"
     elif plan.text and read:
-        plan.steps.append(Step(id=new_id(), tool="ocr", args={},
-                               why="verify: the text in the image"))
+        plan.add(Step(id=new_id(), tool="ocr", args={}, why="verify: the text in the image"),
+                 "text")
     return plan
 
 
