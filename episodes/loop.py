@@ -48,7 +48,7 @@ from lavr.tools.trace import TraceEvent
 logger = logging.getLogger(__name__)
 
 #: Action kinds of the GUI agent; embodied agents use their own names.
-GUI_ACTIONS = ("click", "type", "key", "scroll", "wait", "done")
+GUI_ACTIONS = ("click", "move", "type", "key", "scroll", "wait", "done")
 
 
 @dataclass(frozen=True)
@@ -56,14 +56,17 @@ class Action:
     """One action.
 
     Attributes:
-        kind: ``click``, ``type``, ``key``, ``scroll``, ``wait`` or ``done`` for
+        kind: ``click``, ``move`` (the pointer only: hover), ``type``, ``key``, ``scroll``,
+            ``wait`` or ``done`` for
             the GUI; ``left``, ``right``, ``forward``, ``pickup``, ``drop``,
             ``toggle`` or ``done`` for embodied agents.
         x: Click/scroll point, pixels (None for others).
         y: Click/scroll point, pixels.
         text: Text to type (``type``).
-        key: Key name for ``key``, e.g. ``"<Enter>"`` or ``"a"``.
-        amount: Scroll amount in pixels, positive scrolls down.
+        key: Key name for ``key``, e.g. ``"<Enter>"`` or ``"a"``; for ``click``, a modifier
+            held during the click (``"C-"``: control, which adds to a list's selection).
+        amount: Scroll amount in pixels, positive scrolls down; for ``key``, how many
+            times the key is pressed (0 and 1: once); for ``wait``, milliseconds to pause.
     """
 
     kind: str
@@ -79,14 +82,19 @@ class Action:
         return cls("click", x=float(x), y=float(y))
 
     @classmethod
+    def hover(cls, x: float, y: float) -> Action:
+        """Move the pointer to ``(x, y)`` without clicking (opens menus that open on hover)."""
+        return cls("move", x=float(x), y=float(y))
+
+    @classmethod
     def type_text(cls, text: str) -> Action:
         """Type ``text`` into the focused element."""
         return cls("type", text=text)
 
     @classmethod
-    def press(cls, key: str) -> Action:
-        """Press one key (``"<Enter>"``, ``"<Tab>"``, ``"a"`` ...)."""
-        return cls("key", key=key)
+    def press(cls, key: str, times: int = 1) -> Action:
+        """Press one key (``"<Enter>"``, ``"<Tab>"``, ``"a"`` ...), ``times`` times."""
+        return cls("key", key=key, amount=int(times) if times > 1 else 0)
 
     @classmethod
     def scroll(cls, x: float, y: float, amount: int) -> Action:
@@ -100,13 +108,16 @@ class Action:
 
     def describe(self) -> str:
         """Short text, e.g. ``click(80, 112)`` or ``type("abc")``."""
-        if self.kind in ("click", "scroll") and self.point is not None:
-            extra = f", {self.amount:+d}" if self.kind == "scroll" else ""
+        if self.kind in ("click", "scroll", "move") and self.point is not None:
+            extra = f", {self.amount:+d}" if self.kind == "scroll" else \
+                f", {self.key}" if self.key else ""
             return f"{self.kind}({self.x:.0f}, {self.y:.0f}{extra})"
         if self.kind == "type":
             return f"type({self.text!r})"
         if self.kind == "key":
-            return f"key({self.key!r})"
+            return f"key({self.key!r})" + (f" x{self.amount}" if self.amount > 1 else "")
+        if self.kind == "wait" and self.amount > 0:
+            return f"wait({self.amount} ms)"
         return self.kind
 
     def to_json(self) -> dict[str, Any]:

@@ -42,6 +42,14 @@ from lavr.episodes.gui.perception import (
     text_similarity,
 )
 from lavr.episodes.gui.reading import field_labels, page_text
+from lavr.episodes.gui.widgets import (
+    Widgets,
+    augment,
+    field_content,
+    fits,
+    masked_keys,
+    read_number,
+)
 from lavr.episodes.loop import Action, Observation, Percept, PerceptionCall, StepChoice
 
 if TYPE_CHECKING:
@@ -68,6 +76,17 @@ STRONG_MATCH = 0.8
 #: Scroll steps allowed per intent while looking for its list item.
 MAX_SCROLLS = 12
 #: Pixels one scroll step moves.
+#: Text similarity a menu path's item needs (names, not sentences: no loose matches).
+STRICT_MATCH = 0.75
+#: Steps to wait after a hover for a menu to open, and the pause of each (ms).
+HOVER_WAITS = 6
+HOVER_PAUSE_MS = 120
+#: Pause of a wait for suggestions to pop up under a field (ms).
+SUGGEST_PAUSE_MS = 150
+#: Pause after opening a section or tree node before looking again (ms).
+OPEN_PAUSE_MS = 450
+#: Largest gap (px) between the two lines of one wrapped suggestion.
+WRAP_GAP = 8
 SCROLL_STEP = 50
 
 
@@ -85,6 +104,22 @@ class Choice:
     reason: str
     #: Chosen for certain although ``score`` is low (a clear winner on another scale).
     sure: bool = False
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return min(a[2], b[2]) - max(a[0], b[0]) > 2 and min(a[3], b[3]) - max(a[1], b[1]) > 2
+
+
+def _same_column(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Parts of one list: the same left and right edges, overlapping rows."""
+    return abs(a[0] - b[0]) <= 3 and abs(a[2] - b[2]) <= 3 and min(a[3], b[3]) > max(a[1], b[1])
+
+
+def _cut_at_bottom(image: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+    """A panel's content reaches its bottom edge (more of it may be scrolled into view)."""
+    x1, y1, x2, y2 = box
+    inner = image[max(y2 - 5, y1):y2 - 1, x1 + 2:x2 - 2].astype(np.float32).mean(axis=2)
+    return bool((inner < 185).any())
 
 
 def _box_slice(box: tuple[int, int, int, int], margin: int, shape: tuple[int, ...]) -> tuple[
@@ -142,6 +177,7 @@ class GuiAgent:
         self._settle_count = 0
         self._chosen: set[tuple[int, int, int, int]] = set()
         self._reset_skills()
+        self._reset_widgets()
 
     def _reset_skills(self) -> None:
         self._explored: set[tuple[int, int]] = set()  # tabs opened while searching
@@ -155,6 +191,20 @@ class GuiAgent:
         self._menu_scrolls = 0  # scroll steps taken to see the rest of an open menu
         self._page = 1  # the page of a paged list the current intent looks at
         self._scrolled_from: np.ndarray | None = None  # the screen the last scroll started on
+
+    def _reset_widgets(self) -> None:
+        self._widgets = Widgets()
+        self._tried: set[str] = set()
+        self._last_scroll: tuple[tuple[int, int, int, int], int, np.ndarray] | None = None
+        self._scrolled_out: list[tuple[tuple[int, int, int, int], int]] = []
+        self._selected_in: list[tuple[int, int, int, int]] = []
+        self._submitted = False
+        self._hovered: tuple[list[tuple[int, int, int, int]], tuple[int, int, int, int],
+                             int] | None = None
+        self._path = False
+        self._typed_box: tuple[int, int, int, int] | None = None
+        self._opened = False
+        self._chosen_texts: set[str] = set()  # texts of elements chosen for earlier targets
 
     def warm_up(self) -> None:
         """Load the perception experts now (OCR, MiniLM), so no timed episode pays for loading."""
@@ -179,6 +229,7 @@ class GuiAgent:
         self._settling = None
         self._settle_count = 0
         self._reset_skills()
+        self._reset_widgets()
         self._chosen = set()
         self._banner = None
 
@@ -207,7 +258,7 @@ class GuiAgent:
                 seen.artifact.image.shape == image.shape:
             key = hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()
             if self._parse_cache is None or self._parse_cache[0] != key:
-                self._parse_cache = (key, seen.artifact)
+                self._parse_cache = (key, self._augment(seen.artifact))
         if not self._planned:
             text = observation.instruction or self.read_instruction(image)
             self._banner = (image, self.perceive(image)) if not observation.instruction else None
@@ -234,6 +285,10 @@ class GuiAgent:
             action = self._pending.popleft()
             return StepChoice(action, f"continue: {action.describe()}")
         if not self._intents:
+            if self.plan.intents:
+                submit = self._submit(image)
+                if submit is not None:
+                    return submit
             why = "plan finished" if self.plan.intents else \
                 f"the grammar does not understand {self.instruction!r}"
             return StepChoice(Action("done"), why)
@@ -277,13 +332,27 @@ class GuiAgent:
             if explore is not None:
                 explore.overlay = overlay
                 return explore
+        if choice is not None and choice.score < STRICT_MATCH:
+            # a weak match while more can be uncovered: look further first
+            explored = self._explore(intent, parse, image)
+            if explored is not None:
+                self._waits = 0
+                explored.overlay = overlay
+                return explored
         if choice is None:
+            explored = self._explore(intent, parse, image)
+            if explored is not None:
+                self._waits = 0
+                explored.overlay = overlay
+                return explored
             self._waits += 1
-            if self._waits > self.max_waits:
+            if self._waits > self.max_waits + (3 if intent.starts else 0):
                 self._intents.clear()
                 return StepChoice(Action("done"), f"gave up: nothing matches {intent.describe()}",
                                 overlay=overlay)
-            return StepChoice(Action("wait"), f"nothing matches {intent.describe()} yet; waiting",
+            pause = SUGGEST_PAUSE_MS if intent.starts or intent.ends else 0
+            return StepChoice(Action("wait", amount=pause),
+                              f"nothing matches {intent.describe()} yet; waiting",
                             overlay=overlay)
         self._intents.popleft()
         self._waits = 0
@@ -294,10 +363,41 @@ class GuiAgent:
         el = choice.element
         self._chosen.add(el.box)
         x, y = el.click_point
-        if intent.op == "type":
-            self._pending.append(Action.type_text(intent.text))
-        self._after_click = (image, el.box)
-        return StepChoice(Action.click(x, y),
+        self._tried.update((self._ident(el), self._place(el)))
+        if el.text and intent.target:
+            self._chosen_texts.add(normalise_text(el.text))
+        action = Action.click(x, y)
+        if intent.op == "hover":
+            action = Action.hover(x, y)
+            self._hovered = ([e.box for e in parse.elements], el.box, 0)
+            self._path = True
+        else:
+            self._path = False
+        if intent.op == "set":
+            x, y, keys = self._set_number(intent, parse, el)
+            action = Action.click(x, y)
+            self._pending.extend(keys)
+        elif intent.op == "type":
+            keys = masked_keys(intent.text)
+            if keys is not None and self._masked(parse, el):
+                # a segmented time/date field: start at its first segment, type digits
+                x = el.box[0] + min(8.0, el.width / 4)
+                self._pending.append(Action.type_text(keys))
+            else:
+                self._pending.append(Action.type_text(intent.text))
+            self._typed_box = el.box
+        else:
+            area = self._area_of(el)
+            if area is not None:
+                if any(_same_column(area, a) for a in self._selected_in):
+                    # a second item of a list: add it to the selection
+                    action = Action("click", x=float(x), y=float(y), key="C-")
+                self._selected_in.append(area)
+        self._scrolled_out = []  # a new target: every list may be searched again
+        if self._submit_like(el):
+            self._submitted = True
+        self._after_click = None if intent.op == "hover" else (image, el.box)
+        return StepChoice(action,
                         f"{intent.describe()} -> {el.describe()} ({choice.reason}, {choice.score:.2f})",
                         point=(x, y), overlay=overlay, target=tuple(float(v) for v in el.box))
 
@@ -307,8 +407,13 @@ class GuiAgent:
         key = hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()
         if self._parse_cache is not None and self._parse_cache[0] == key:
             return self._parse_cache[1]
-        parse = find_elements(image)
+        parse = self._augment(find_elements(image))
         self._parse_cache = (key, parse)
+        return parse
+
+    def _augment(self, parse: ScreenParse) -> ScreenParse:
+        """Composite widgets (menus and lists split into items, dropdowns, spinners ...)."""
+        parse, self._widgets = augment(parse)
         return parse
 
     def _read(self, parse: ScreenParse, kinds: tuple[str, ...]) -> ScreenParse:
@@ -318,7 +423,22 @@ class GuiAgent:
         return parse
 
     def _settle(self, image: np.ndarray) -> StepChoice | None:
-        """Wait while the screen is still moving after a click that changed the layout."""
+        """Wait while the screen is still moving after a click that changed the layout, and
+        after a hover until what it opens appears."""
+        if self._hovered is not None:
+            before, box, count = self._hovered
+            now = [e.box for e in self.perceive(image).elements]
+            opened = [b for b in now if not any(_overlap(b, o) for o in before)]
+            if opened or count >= HOVER_WAITS:
+                self._hovered = None
+                if opened:  # it is still drawing: wait until two screens agree
+                    self._settling, self._settle_count = image, 0
+                    return StepChoice(Action("wait"), "the hover opened something; waiting for "
+                                                      "it to settle")
+            else:
+                self._hovered = (before, box, count + 1)
+                return StepChoice(Action("wait", amount=HOVER_PAUSE_MS),
+                                  "hovering; waiting for what it opens")
         if self._after_click is not None:
             before, box = self._after_click
             self._after_click = None
@@ -330,6 +450,10 @@ class GuiAgent:
                     self._check_dialog = True
                     return StepChoice(Action("wait"), "layout changed after the click; waiting for it "
                                                     "to settle")
+        if self._opened:  # what an opener shows slides in after a moment: look after it
+            self._opened = False
+            return StepChoice(Action("wait", amount=OPEN_PAUSE_MS), "opened a section; waiting "
+                                                                  "for it to show")
         if self._settling is not None:
             if self._settling.shape == image.shape and np.array_equal(self._settling, image):
                 self._settling = None
@@ -355,6 +479,12 @@ class GuiAgent:
         """
         if intent.figure is not None or intent.describes:
             return self._choose_figure(intent, parse)
+        if intent.op == "set":
+            spinners = [e for e in parse.of_kind("input") if e.icon == "spinner"]
+            if spinners:
+                return Choice(spinners[0], 1.0, "the number field with arrows")
+        if intent.starts or intent.ends:
+            return self._choose_fitting(intent, parse)
         cands = parse.of_kind(*intent.kinds)
         if "link" in intent.kinds and not intent.target and intent.index is not None:
             parse = self._read(parse, ("link",))  # page numbers and arrows are not items
@@ -374,6 +504,9 @@ class GuiAgent:
             parse = self._read(parse, intent.kinds)
             keep = {c.box for c in cands}
             cands = [e for e in parse.elements if e.box in keep and e.kind in intent.kinds]
+            # an element an earlier intent chose for another target is not this one
+            cands = [e for e in cands if not e.text or normalise_text(e.text) not in self._chosen_texts
+                     or normalise_text(e.text) == normalise_text(intent.target)] or cands
             scored = []
             for c in cands:
                 score = text_similarity(c.text, intent.target)
@@ -383,13 +516,16 @@ class GuiAgent:
                     score = max(score, 1.0)
                 scored.append((score, c))
             score, best = max(scored, key=lambda t: t[0])
-            if score < STRONG_MATCH:  # text OCR cannot read (other scripts, symbols): its look
+            strict = intent.op == "hover" or self._path  # a menu path names items exactly
+            if score < STRONG_MATCH and not strict:  # text OCR cannot read: its look
                 looks = self._by_appearance(intent.target, [c for c in cands if c.kind != "text"],
                                             parse)
                 if looks is not None:
                     return looks
-            if score >= self.match_threshold:
+            if score >= (max(self.match_threshold, STRICT_MATCH) if strict else self.match_threshold):
                 return Choice(best, score, f'text "{best.text}"' if best.text else f"icon {best.icon}")
+            if strict:
+                return None
             widgets = [c for c in cands if c.kind != "text"]
             meant = self._semantic(intent.target, widgets) if widgets else None
             if meant is not None:
@@ -809,6 +945,147 @@ class GuiAgent:
         el = ScreenElement("text", fig.box, text=fig.describe(), anchor=fig.point)
         return Choice(el, 1.0 if len(fits) == 1 else 0.9,
                       f"figure {fig.describe()} ({len(fits)} fit)")
+
+    # -- widget skills -----------------------------------------------------------
+    @staticmethod
+    def _ident(el: ScreenElement) -> str:
+        """What identifies an element across screens: its text, else its kind and place."""
+        return el.text.lower() if el.text else GuiAgent._place(el)
+
+    def _area_of(self, el: ScreenElement) -> tuple[int, int, int, int] | None:
+        x, y = el.center
+        for a in self._widgets.scroll_areas:
+            if a[0] <= x < a[2] and a[1] <= y < a[3]:
+                return a
+        return None
+
+    def _choose_fitting(self, intent: Intent, parse: ScreenParse) -> Choice | None:
+        """The first line (reading order) below the field typed into whose text fits the
+        intent's start and end: text lines, and lines inside boxes that popped up below the
+        field (suggestions); a suggestion may wrap onto a second line."""
+        top = self._typed_box[3] - 2 if self._typed_box is not None else 0
+        parse = self._read(parse, intent.kinds)
+        lines: list[tuple[tuple[int, int, int, int], str, ScreenElement]] = [
+            (e.box, e.text, e) for e in parse.of_kind(*intent.kinds) if e.box[1] >= top]
+        ink = ink_mask(parse.image)
+        for box in [e.box for e in parse.of_kind("input")
+                    if e.box[1] >= top and e.box != self._typed_box]:
+            x1, y1, x2, y2 = box
+            runs = [r for r in text_runs(ink[y1 + 2:y2 - 2, x1 + 2:x2 - 2], gap=8,
+                                         offset=(x1 + 2, y1 + 2)) if r[3] - r[1] >= 4]
+            texts = self.text_reader.read(parse.image, runs) if runs else []
+            for r, (t, c) in zip(runs, texts, strict=True):
+                lines.append((r, t, ScreenElement("text", (x1 + 1, r[1] - 1, x2 - 1, r[3] + 1),
+                                                  text_boxes=(r,), text=t, text_confidence=c)))
+        lines.sort(key=lambda t: (t[0][1], t[0][0]))
+        for _, text, el in lines:
+            if fits(text, intent.starts, intent.ends):
+                return Choice(el, 1.0, f'"{text}" fits')
+        for (box, text, el), (nbox, ntext, _) in zip(lines, lines[1:], strict=False):
+            # a line that does not start like the others continues the one above
+            if 0 <= nbox[1] - box[3] <= WRAP_GAP and not fits(ntext, intent.starts, "") and \
+                    fits(f"{text} {ntext}", intent.starts, intent.ends):
+                return Choice(el, 1.0, f'"{text} {ntext}" fits (wrapped onto two lines)')
+        return None
+
+    def _masked(self, parse: ScreenParse, el: ScreenElement) -> bool:
+        """The field shows a segmented mask (``--:-- --``, ``mm/dd/yyyy``), not free text."""
+        shown = field_content(parse, el.box, self.text_reader)
+        return bool(re.search(r"-\s*-|\b[mdy]{2}\b|:", shown, flags=re.IGNORECASE))
+
+    def _set_number(self, intent: Intent, parse: ScreenParse,
+                    el: ScreenElement) -> tuple[float, float, list[Action]]:
+        """Focus a number field and step it with the arrow keys from its shown value."""
+        shown = field_content(parse, el.box, self.text_reader)
+        now = read_number(shown)
+        want = read_number(intent.text)
+        x = el.box[0] + min(12.0, el.width / 3)
+        y = el.center[1]
+        if want is None:
+            return x, y, []
+        diff = int(round(want - (now if now is not None else 0.0)))
+        if diff == 0:
+            return x, y, []
+        return x, y, [Action.press("<ArrowUp>" if diff > 0 else "<ArrowDown>", abs(diff))]
+
+    def _explore(self, intent: Intent, parse: ScreenParse, image: np.ndarray) -> StepChoice | None:
+        """Look for a target that is not on the screen: choose it in a dropdown, scroll a
+        list or panel, or open the next section or tree node not opened yet."""
+        if intent.op != "click" or not intent.target or self._path:
+            return None  # (an item of a menu path appears when its parent is hovered)
+        for el in parse.of_kind("input"):
+            key = f"dropdown:{intent.target}@{el.box}"
+            if el.icon == "dropdown" and key not in self._tried:
+                self._tried.add(key)
+                self._intents.popleft()
+                self._pending.extend([Action.type_text(intent.target), Action.press("<Enter>")])
+                x, y = el.center
+                return StepChoice(Action.click(x, y), f'{intent.describe()}: not on screen; '
+                                  f'choose it in the dropdown {el.describe()} by typing it',
+                                  point=(x, y), target=tuple(float(v) for v in el.box))
+        if self._last_scroll is not None:
+            box, direction, before = self._last_scroll
+            self._last_scroll = None
+            now = image[box[1]:box[3], box[0]:box[2]]
+            if now.shape == before.shape and np.array_equal(now, before):
+                self._scrolled_out.append((box, direction))  # that end is reached
+        for box in self._widgets.scroll_areas:
+            for direction in (1, -1):  # down while content is cut at the bottom, then back up
+                if any(_same_column(b, box) and d == direction for b, d in self._scrolled_out):
+                    continue
+                if direction == 1 and not _cut_at_bottom(image, box):
+                    self._scrolled_out.append((box, 1))  # the bottom is in view: only up now
+                    continue
+                self._last_scroll = (box, direction, image[box[1]:box[3], box[0]:box[2]].copy())
+                x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+                return StepChoice(Action.scroll(x, y, direction * SCROLL_STEP),
+                                  f"{intent.describe()}: not on screen; scroll the list "
+                                  f"{'down' if direction > 0 else 'up'} at ({x:.0f},{y:.0f})",
+                                  point=(x, y), target=tuple(float(v) for v in box))
+        for el in self._openers(parse):
+            self._tried.add(self._ident(el))
+            x, y = el.click_point
+            self._opened = True
+            return StepChoice(Action.click(x, y), f"{intent.describe()}: not on screen; open "
+                              f"{el.describe()}", point=(x, y),
+                              target=tuple(float(v) for v in el.box))
+        return None
+
+    def _openers(self, parse: ScreenParse) -> list[ScreenElement]:
+        """Elements that open hidden content, not opened yet: tree expanders (a box with a
+        plus) and section headers (buttons of one fill and width stacked one above another)."""
+        buttons = parse.of_kind("button")
+        stacked = {b.box for b in buttons if any(
+            o is not b and o.fill == b.fill and abs(o.width - b.width) <= 2 and o.box[1] != b.box[1]
+            for o in buttons)}
+        expanders = {e.box for e in self._widgets.expanders}
+        if stacked or expanders:
+            parse = self._read(parse, ("button", "checkbox"))
+        return [e for e in parse.elements
+                if (e.box in expanders or (e.kind == "button" and e.box in stacked))
+                and self._ident(e) not in self._tried and self._place(e) not in self._tried]
+
+    @staticmethod
+    def _place(el: ScreenElement) -> str:
+        return f"{el.kind}@{el.box[0] // 4},{el.box[1] // 4}"
+
+    @staticmethod
+    def _submit_like(el: ScreenElement) -> bool:
+        return el.kind == "button" and text_similarity(el.text, "submit") >= 0.8
+
+    def _submit(self, image: np.ndarray) -> StepChoice | None:
+        """After the plan, a form still open is submitted with its one Submit button."""
+        if self._submitted:
+            return None
+        parse = self._read(self.perceive(image), ("button",))
+        subs = [e for e in parse.of_kind("button") if self._submit_like(e)]
+        if len(subs) != 1:
+            return None
+        self._submitted = True
+        x, y = subs[0].click_point
+        return StepChoice(Action.click(x, y), f"plan finished; submit the form with "
+                          f"{subs[0].describe()}", point=(x, y),
+                          target=tuple(float(v) for v in subs[0].box))
 
 
 def _key(el: ScreenElement) -> tuple[int, int]:

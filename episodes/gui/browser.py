@@ -254,8 +254,17 @@ class MiniWoBEnv:
         from miniwob.action import ActionTypes
 
         env = self._env.unwrapped
-        if action.kind == "click":
+        if action.kind == "click" and action.key:
+            self._modifier_click(action)
+            a = env.create_action(ActionTypes.NONE)
+        elif action.kind == "key" and action.amount > 1:
+            # one key pressed n times: n key strokes in one action
+            a = env.create_action(ActionTypes.TYPE_TEXT, text=_key_code(action.key) * action.amount)
+        elif action.kind == "click":
             a = env.create_action(ActionTypes.CLICK_COORDS,
+                                  coords=np.array([action.x, action.y], dtype=np.float32))
+        elif action.kind == "move":
+            a = env.create_action(ActionTypes.MOVE_COORDS,
                                   coords=np.array([action.x, action.y], dtype=np.float32))
         elif action.kind == "type":
             a = env.create_action(ActionTypes.TYPE_TEXT, text=action.text)
@@ -268,6 +277,8 @@ class MiniWoBEnv:
             kind = ActionTypes.SCROLL_DOWN_COORDS if action.amount > 0 else ActionTypes.SCROLL_UP_COORDS
             a = env.create_action(kind, coords=np.array([action.x, action.y], dtype=np.float32))
         elif action.kind == "wait":
+            if action.amount > 0:  # a timed wait (what a hover opens appears after a delay)
+                time.sleep(min(action.amount, 2000) / 1000.0)
             a = env.create_action(ActionTypes.NONE)
         else:
             raise InputError(f"MiniWoB++ cannot do a {action.kind!r} action")
@@ -278,6 +289,23 @@ class MiniWoBEnv:
                 "reason": info.get("reason"), "elapsed": info.get("elapsed"),
                 "dom_elements": len(obs.get("dom_elements", ())) if not done else 0}
         return Transition(self._observation(obs), float(reward), done, book)
+
+    def _modifier_click(self, action: Action) -> None:
+        """A click at a pixel point with a modifier key held (``C-`` control, ``S-`` shift)."""
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.keys import Keys
+
+        mods = {"C-": Keys.CONTROL, "S-": Keys.SHIFT}
+        if action.key not in mods:
+            raise InputError(f"unknown click modifier {action.key!r}; known: {', '.join(mods)}")
+        driver = self._env.unwrapped.instance.driver
+        chain = ActionChains(driver, duration=0)
+        chain.w3c_actions.key_action.key_down(mods[action.key])
+        chain.w3c_actions.pointer_action.move_to_location(int(round(action.x or 0)),
+                                                          int(round(action.y or 0)))
+        chain.w3c_actions.pointer_action.click()
+        chain.w3c_actions.key_action.key_up(mods[action.key])
+        chain.w3c_actions.perform()
 
     def close(self) -> None:
         """Quit Chromium."""
@@ -376,7 +404,14 @@ class PageEnv:
         elif action.kind == "type":
             _type_keys(d, action.text)
         elif action.kind == "key":
-            _type_keys(d, _key_code(action.key))
+            _type_keys(d, _key_code(action.key) * max(action.amount, 1))
+        elif action.kind == "move" and action.point is not None:
+            from selenium.webdriver.common.action_chains import ActionChains
+
+            chain = ActionChains(d, duration=0)
+            chain.w3c_actions.pointer_action.move_to_location(int(round(action.x or 0)),
+                                                              int(round(action.y or 0)))
+            chain.w3c_actions.perform()
         elif action.kind == "scroll" and action.point is not None:
             from selenium.webdriver.common.action_chains import ActionChains
 
@@ -384,6 +419,8 @@ class PageEnv:
             chain.w3c_actions.wheel_action.scroll(x=int(action.x or 0), y=int(action.y or 0),
                                                   delta_y=int(action.amount), duration=100)
             chain.w3c_actions.perform()
+        elif action.kind == "wait" and action.amount > 0:
+            time.sleep(min(action.amount, 2000) / 1000.0)
         elif action.kind != "wait":
             raise InputError(f"a page cannot do a {action.kind!r} action")
         time.sleep(self.settle_s)

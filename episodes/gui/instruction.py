@@ -36,8 +36,10 @@ from lavr.episodes.gui.language import repair_words
 
 logger = logging.getLogger(__name__)
 
-#: Operations an intent can ask for (``fill``: fill a form's fields from a free request).
-OPS = ("click", "type", "fill")
+#: Operations an intent can ask for (``fill``: fill a form's fields from a free request;
+#: ``hover``: move the pointer over an element, which opens its menu; ``set``: step a number
+#: field to a value with its arrows).
+OPS = ("click", "type", "fill", "hover", "set")
 
 #: Verbs that act on an element by clicking it.
 CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
@@ -145,6 +147,9 @@ class Intent:
         at: ``(x, y)`` pixels of the element as seen when the intent was made on
             screen (the agent fills a form's fields it has already located); the
             element there, or the nearest of ``kinds``, is the one.
+        starts: The element's text must start with this (a constraint instead of a
+            target, e.g. an autocomplete suggestion).
+        ends: ... and end with this.
     """
 
     op: str
@@ -160,6 +165,8 @@ class Intent:
     source: str = ""
     similar: bool = False
     at: tuple[float, float] | None = None
+    starts: str = ""
+    ends: str = ""
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -170,6 +177,9 @@ class Intent:
 
     def describe(self) -> str:
         """Short human text, e.g. ``type "abc" into input "username"``."""
+        if self.starts or self.ends:
+            what = f'starting "{self.starts}"' + (f' ending "{self.ends}"' if self.ends else "")
+            return f"click {'/'.join(self.kinds) or 'element'} {what}"
         what = f'"{self.target}"' if self.target else (
             "the last" if self.index == -1 else
             f"#{self.index + 1}" if self.index is not None else "the only one")
@@ -187,7 +197,9 @@ class Intent:
             return f"type {value} into {kinds} {what}"
         if self.similar:
             return f'click the {kinds} meaning most like "{self.target}"'
-        return f"click {kinds} {what}"
+        if self.op == "set":
+            return f"set {kinds} {what} to {self.text}"
+        return f"{self.op} {kinds} {what}"
 
 
 @dataclass(frozen=True)
@@ -249,7 +261,7 @@ def split_clauses(text: str) -> list[str]:
     """Clauses of an instruction, each starting with its verb when it has one."""
     body, quoted = _protect(text)
     verb_alt = "|".join(sorted(VERBS, key=len, reverse=True))
-    parts = re.split(r"(?:[.!?](?:\s|$))|(?:,?\s*\bthen\b\s*)|"
+    parts = re.split(r"(?:[.!?](?:\s|$))|(?:,?\s*\bthen\b\s*)|(?:[,;]\s*to\s+(?=\w))|"
                      rf"(?:(?:[,;]|\band\b)\s*(?=(?:{verb_alt})\b))", body + " ",
                      flags=re.IGNORECASE)
     return [_restore(p, quoted).strip(" ,.") for p in parts if p and p.strip(" ,.")]
@@ -290,7 +302,9 @@ def _phrase(text: str) -> _Phrase:
                 out.kind_named = word
                 out.plural = word.endswith("s") and word not in ("text boxes",) or out.plural
             rest = rest[:m.start()] + " " + rest[m.end():]
-    words = [w for w in re.findall(r"[#\w]+", rest) if w not in STOP_WORDS]
+    # (OCR reads this font's 'w' as 'v': 'belov' is still 'below')
+    words = [w for w in re.findall(r"[#\w]+", rest)
+             if w not in STOP_WORDS and w.replace("v", "w") not in STOP_WORDS]
     out.words = " ".join(words)
     return out
 
@@ -541,6 +555,11 @@ def parse_instruction(instruction: str) -> GuiPlan:
                 logger.debug("clause %r has no verb I know", clause)
             continue
         understood = True
+        widget = _widget_intents(verb, obj, typed)
+        if widget is not None:
+            typed += sum(i.op == "type" for i in widget)
+            intents.extend(widget)
+            continue
         derived = _derived_type_intents(obj, typed, value) if verb in TYPE_VERBS and \
             '"' not in obj else []
         if derived:
@@ -558,3 +577,74 @@ def parse_instruction(instruction: str) -> GuiPlan:
     if not understood:
         logger.info("the grammar does not understand the instruction %r", text)
     return GuiPlan(tuple(intents), "grammar" if understood else "none", text)
+
+
+# -- widgets: menus, lists, spinners, time and date values, constrained items ----
+#: A time of day (``9:37 PM``, ``21:37``, ``9:37 a.m.``).
+#: OCR may read the colon as a dot when AM/PM follows.
+TIME_VALUE = re.compile(r"\b(\d{1,2})[:.](\d{2})(?::\d{2})?\s*([AaPp])\.?\s*[Mm]\.?(?=\W|$)|"
+                        r"\b(\d{1,2}):(\d{2})\b")
+#: A calendar date (``12/31/2016``, ``2016-12-31``).
+DATE_VALUE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b")
+#: Where a chosen item comes from: a list, dropdown or menu (the words say nothing
+#: about the target).
+_FROM_LIST = re.compile(r"\b(?:from|in|on) (?:the |a )?(?:scroll(?:ing|able)? |drop-?down |select )?"
+                        r"(?:list|dropdown|drop-down|menu|select box|selection)\b", re.IGNORECASE)
+#: A number field stepped with arrows.
+_STEPPER = re.compile(r"\b(?:with|using|on|in) (?:the |a )?(?:spinner|stepper|number (?:field|input|box))\b",
+                      re.IGNORECASE)
+_NUMBER = re.compile(r"(?<![\w.])(?:[-+\u2212] ?)?\d+(?:\.\d+)?(?![\w.])")
+_CONSTRAINT = re.compile(r'\b(?:starts?|starting|begins?|beginning) with\s+"([^"]*)"'
+                         r'(?:.*?\b(?:ends?|ending) with\s+"([^"]*)")?', re.IGNORECASE)
+
+
+def _widget_intents(verb: str, obj: str, typed: int) -> list[Intent] | None:
+    """Intents for objects that name a widget's value rather than an element's label, or
+    None when the object is an ordinary one.
+
+    * a menu path ``A > B > C``: hover over ``A`` and ``B`` (their submenus open), click ``C``;
+    * ``N with the spinner``: set the number field to ``N``;
+    * a time or date value without quotes (``enter 9:37 PM as the time``): type it into the
+      field named by the remaining words;
+    * ``something that begins with "x" (and ends with "y")``: type ``x`` and click the
+      suggestion that fits both;
+    * ``X from the list``: the list words are dropped (the agent finds X in a list, or
+      chooses it in a dropdown).
+    """
+    if verb in CLICK_VERBS and re.fullmatch(r"[A-Z][a-z]+(?:(?:\s*[>?]\s*|z)[A-Z][a-z]+)+", obj):
+        # a path of names where OCR read a '>' as 'z' or '?': 'FannizGeorgeta'
+        obj = re.sub(r"(?<=[a-z])(?:z|\s?\?\s?)(?=[A-Z])", ">", obj)
+    if verb in CLICK_VERBS and '"' not in obj and re.search(r"\S\s*>\s*\S", obj):
+        steps = [p.strip(" .") for p in obj.split(">") if p.strip(" .")]
+        if len(steps) >= 2:
+            return [Intent("hover", target=t, kinds=ANY_KIND) for t in steps[:-1]] + \
+                [Intent("click", target=steps[-1], kinds=ANY_KIND)]
+    if _STEPPER.search(obj):
+        num = _NUMBER.search(_STEPPER.sub(" ", obj))
+        if num:
+            return [Intent("set", kinds=("input",),
+                           text=num[0].replace("\u2212", "-").replace(" ", ""))]
+    if verb in TYPE_VERBS and '"' not in obj:
+        value = TIME_VALUE.search(obj) or DATE_VALUE.search(obj)
+        if value:
+            rest = _phrase(obj.replace(value[0], " ").replace(" as ", " "))
+            text = value[0].strip()
+            if value.re is TIME_VALUE and value[1]:  # one spelling: "9:37 PM"
+                text = f"{int(value[1])}:{value[2]} {value[3].upper()}M"
+            return [Intent("type", target=rest.words, kinds=("input",), index=typed, text=text)]
+    if verb in TYPE_VERBS:
+        cons = _CONSTRAINT.search(obj)
+        if cons:
+            return [Intent("type", kinds=("input",), index=typed, text=cons[1]),
+                    Intent("click", kinds=("text", "button", "link"), starts=cons[1],
+                           ends=cons[2] or "")]
+    if _FROM_LIST.search(obj):
+        what = _FROM_LIST.sub(" ", obj).strip(" ,")
+        if '"' not in what:  # items are split at commas; 'and' may be part of a name
+            items = [p.strip() for p in re.split(r"[,;]", what) if p.strip()]  # (OCR: ; for ,)
+            last = re.split(r"\s+and\s+", items[-1]) if items else []
+            if len(items) > 1 and all(len(p.split()) == 1 for p in items[:-1] + last):
+                items = items[:-1] + last  # 'A, B and C'
+            what = " ".join(f'"{p}"' for p in items)
+        return _click_intents(verb, what, obj)
+    return None

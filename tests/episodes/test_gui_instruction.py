@@ -92,7 +92,7 @@ def test_unknown_and_bad_intent() -> None:
     assert parse_instruction("Dance a little.").rule == "none"
     assert parse_instruction("").intents == ()
     with pytest.raises(ValueError, match="op must be"):
-        Intent("hover")
+        Intent("fly")
 
 
 @pytest.mark.parametrize(("text", "source"), [
@@ -129,16 +129,58 @@ def test_no_module_keys_behaviour_on_a_miniwob_task_name() -> None:
     names = re.compile(r"click-(?:test|button|link|dialog|tab|collapsible|widget|checkboxes|"
                        r"option|shape)|enter-(?:text|password)|focus-text|login-user|text-transform|"
                        r"simple-arithmetic|find-word|multi-(?:orderings|layouts)|unicode-test|"
-                       r"search-engine|social-media|email-inbox|identify-shape")
+                       r"search-engine|social-media|email-inbox|identify-shape|choose-list|"
+                       r"scroll-list|use-spinner|enter-time|use-autocomplete|click-menu|"
+                       r"navigate-tree")
     templates = re.compile(r"into both text fields|expand the section below|"
                            r"close the dialog box by clicking|in the dialog box labeled|"
                            r"math problem|word in the paragraph|movies directed by|"
                            r"words similar to|the text below into|movie|genre|director|"
                            r"best describes the figure|switch between the tabs|for the user|"
                            r"find the email by|and press \"search\", then|exit to home page|"
-                           r"session is|click on a", re.IGNORECASE)
+                           r"session is|click on a|from the list and|with the spinner and|"
+                           r"as the time and|an item that starts|through the file tree|"
+                           r"expand the sections|the folder or file", re.IGNORECASE)
     for path in ("agent.py", "instruction.py", "perception.py", "language.py", "reading.py",
-                 "skills.py", "shapes.py"):
+                 "skills.py", "shapes.py", "widgets.py"):
         src = (root / path).read_text()
         assert not names.search(src), (path, names.search(src))
         assert not templates.search(src), (path, templates.search(src))
+
+
+def test_widget_grammar() -> None:
+    """Menu paths, spinners, time values, start/end constraints and list items."""
+    path = parse_instruction("Select Alvera>Terza > Ludovika").intents
+    assert [(i.op, i.target) for i in path] == [("hover", "Alvera"), ("hover", "Terza"),
+                                               ("click", "Ludovika")]
+    # OCR reads '>' between two names as 'z'
+    assert [i.op for i in parse_instruction("Select FannizGeorgeta").intents] == ["hover", "click"]
+    spin = parse_instruction("Select - 7 with the spinner and hit Submit.").intents
+    assert (spin[0].op, spin[0].text) == ("set", "-7") and spin[1].target == "Submit"
+    # OCR reads the colon of a time as a dot
+    time = parse_instruction("Enter 9.37 PM as the time and press submit:").intents
+    assert (time[0].op, time[0].text, time[0].target) == ("type", "9:37 PM", "time")
+    auto = parse_instruction('Enter something that starts with "Gua" and ends with "la".').intents
+    assert (auto[0].op, auto[0].text) == ("type", "Gua")
+    assert (auto[1].op, auto[1].starts, auto[1].ends) == ("click", "Gua", "la")
+    # list items split at commas, not at an 'and' inside a name
+    items = parse_instruction("Select Heard Island and McDonald Islands, Nicaragua from the "
+                              "scroll list and click Submit.").intents
+    assert [i.target for i in items] == ["Heard Island and McDonald Islands", "Nicaragua", "Submit"]
+    assert [i.target for i in parse_instruction("Select Bob, Al and Jo from the list").intents] == \
+        ["Bob", "Al", "Jo"]
+    # a purpose clause after ';' (OCR for ',') is split off
+    expand = parse_instruction('Expand the sections belov; to find and click on the link "ac".')
+    assert [(i.kinds, i.target) for i in expand.intents] == [(("button",), ""), (("link",), "ac")]
+
+
+def test_widget_values() -> None:
+    from lavr.episodes.gui.widgets import fits, masked_keys, read_number
+
+    assert masked_keys("9:37 PM") == "0937P"
+    assert masked_keys("21:05") == "0905P"
+    assert masked_keys("12/31/2016") == "12312016"
+    assert masked_keys("abc") is None
+    assert read_number("-1O") == -10.0 and read_number("") is None
+    assert fits("Guatemala", "Gua", "Ia")  # OCR's I for l folds
+    assert not fits("Guam", "Gua", "la")

@@ -76,3 +76,20 @@ def test_reads_the_instruction_from_the_screen(task: str, seed: int, gui_agent) 
     read, want = clean_instruction(read), clean_instruction(env.utterance)
     assert re.findall(r'"(.*?)"', read) == re.findall(r'"(.*?)"', want)  # typed verbatim
     assert SequenceMatcher(None, read, want).ratio() > 0.95, (read, want)
+
+
+@pytest.mark.parametrize(("task", "kinds"), [
+    ("choose-list", {"click", "type", "key"}),   # a dropdown chosen by type-ahead
+    ("use-spinner", {"click", "key"}),           # arrow keys pressed n times from the shown value
+    ("enter-time", {"click", "type"}),           # a segmented time field typed from its start
+    ("click-menu", {"click"}),                   # a menu path: hover, wait for the submenu, click
+])
+def test_widget_skills_on_fixed_seeds(task: str, kinds: set[str], gui_agent) -> None:
+    """The widget skills solve fixed seeds of their tasks, with the actions the skill takes."""
+    from lavr.episodes.gui.evaluate import evaluate_task
+
+    result = evaluate_task(task, episodes=2, seed=100, agent=gui_agent)
+    failed = [e.to_json() for e in result.episodes if not e.success]
+    assert not failed, failed
+    used = {s.action.kind for e in result.episodes for s in e.steps}
+    assert kinds <= used, used

@@ -1,0 +1,317 @@
+"""Composite widgets on a parsed screen: item lists, menus, panels, dropdowns, spinners.
+
+:func:`find_elements` names flat widgets one region at a time; the composite
+widgets are built from them here, still from pixels only:
+
+* a **stacked box** — one filled box holding several left-aligned text lines one above
+  the other (a menu, a list drawn as one block) — gets one ``text`` item per line,
+  spanning the box's width, so each line can be hovered or clicked on its own;
+* a **panel** — a rectangle outlined in ink (a list box, an accordion's open section)
+  — becomes one ``text`` item per line inside it, and is kept as a *scroll area*: its
+  content may continue below its bottom edge;
+* an **input with a chevron** at its right end is a dropdown (``icon="dropdown"``);
+* an **input with a small arrow button** glued to its right end is a spinner
+  (``icon="spinner"``);
+* a small **box with a plus** (a tree's expander) is an ``expander``.
+
+Nothing here looks at the DOM.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lavr.episodes.gui.perception import (
+    Box,
+    ScreenElement,
+    ScreenParse,
+    ink_mask,
+    normalise_text,
+    text_runs,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Fraction of a box's outline that must be ink for it to be a panel.
+PANEL_OUTLINE = 0.85
+
+
+@dataclass
+class Widgets:
+    """Composite widgets seen on one screen.
+
+    Attributes:
+        scroll_areas: Panels whose content may scroll (list boxes, open sections).
+        expanders: Small boxes with a plus (tree nodes to open).
+    """
+
+    scroll_areas: list[Box] = field(default_factory=list)
+    expanders: list[ScreenElement] = field(default_factory=list)
+
+
+def _rows(boxes: tuple[Box, ...]) -> tuple[Box, ...]:
+    """Text runs joined into lines: runs that overlap vertically are one line (a label and
+    the arrow after it)."""
+    rows: list[Box] = []
+    for b in sorted(boxes, key=lambda b: (b[1], b[0])):
+        if rows and b[1] < rows[-1][3] - 2:
+            r = rows[-1]
+            rows[-1] = (min(r[0], b[0]), min(r[1], b[1]), max(r[2], b[2]), max(r[3], b[3]))
+        else:
+            rows.append(b)
+    return tuple(rows)
+
+
+def _run_on(ink: np.ndarray, line: Box, edge: int, gap: int = 3) -> Box:
+    """A text line that reaches a box's right frame, extended over the ink past it."""
+    x1, y1, x2, y2 = line
+    if x2 < edge - 3:
+        return line
+    x, last = edge, x2
+    while x < ink.shape[1] and x - last <= gap:
+        if ink[y1:y2, x].any():
+            last = x + 1
+        x += 1
+    return (x1, y1, max(x2, last), y2)
+
+
+def _stacked(boxes: tuple[Box, ...]) -> bool:
+    """Two or more text lines, each below the previous one and starting where it starts (the
+    items of a menu or list; the centred lines of a wrapped button label are not)."""
+    return len(boxes) >= 2 and all(b[1] >= a[3] - 1 for a, b in zip(boxes, boxes[1:], strict=False)) \
+        and max(b[0] for b in boxes) - min(b[0] for b in boxes) <= 3
+
+
+def _row_item(container: Box, line: Box, fill: tuple[int, int, int], pad: int = 3) -> ScreenElement:
+    x1, _, x2, _ = container
+    return ScreenElement("text", (x1 + 1, max(line[1] - pad, container[1]), x2 - 1,
+                                  min(line[3] + pad, container[3])), fill, text_boxes=(line,))
+
+
+def _ink_sides(ink: np.ndarray, box: Box) -> tuple[float, float, float, float]:
+    """Fraction of ink along the top, bottom, left and right edge of a box."""
+    x1, y1, x2, y2 = box
+    return (float(ink[y1, x1:x2].mean()), float(ink[y2 - 1, x1:x2].mean()),
+            float(ink[y1:y2, x1].mean()), float(ink[y1:y2, x2 - 1].mean()))
+
+
+def _panel_box(ink: np.ndarray, box: Box) -> Box | None:
+    """The outlined rectangle a text run really is, if it is one: its ink frames it on the
+    left, right and at least one of top and bottom (an open section hangs from its header)."""
+    x1, y1, x2, y2 = box
+    if x2 - x1 < 30 or y2 - y1 < 25:
+        return None
+    top, bottom, left, right = _ink_sides(ink, box)
+    framed = left >= PANEL_OUTLINE and right >= PANEL_OUTLINE and max(top, bottom) >= PANEL_OUTLINE
+    return box if framed else None
+
+
+def _chevron(grey: np.ndarray, box: Box) -> bool:
+    """A ``v`` at the right end of a field: a small ink blob wider than tall."""
+    x1, y1, x2, y2 = box
+    part = grey[y1 + 2:y2 - 2, max(x2 - 16, x1):x2 - 2] < 120
+    ys, xs = np.nonzero(part)
+    if len(xs) < 5:
+        return False
+    w, h = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
+    if not (4 <= w <= 12 and 2 <= h <= 8 and w >= 1.3 * h):
+        return False
+    # a v: the top row is wider than the bottom row
+    top = np.flatnonzero(part[ys.min()])
+    bottom = np.flatnonzero(part[ys.max()])
+    return top.max() - top.min() > bottom.max() - bottom.min()
+
+
+def _plus_box(grey: np.ndarray, box: Box) -> bool:
+    """A small square with a ``+`` drawn in it."""
+    x1, y1, x2, y2 = box
+    inner = grey[y1 + 1:y2 - 1, x1 + 1:x2 - 1] < 160
+    h, w = inner.shape
+    if h < 3 or w < 3:
+        return False
+    row, col = inner[h // 2], inner[:, w // 2]
+    return row.mean() >= 0.6 and col.mean() >= 0.6 and inner.mean() < 0.6
+
+
+def augment(parse: ScreenParse) -> tuple[ScreenParse, Widgets]:
+    """Split stacked boxes and panels into items; tag dropdowns, spinners and expanders.
+
+    Args:
+        parse: Output of :func:`~lavr.episodes.gui.perception.find_elements`.
+
+    Returns:
+        The new parse (items instead of their container) and the composite widgets.
+    """
+    image = parse.image
+    grey = image.astype(np.float32).mean(axis=2)
+    ink = ink_mask(image)
+    found = Widgets()
+    elements = _list_columns(parse.elements, ink, found)
+    widgets = [e.box for e in elements if e.kind in ("button", "input")]
+    found.scroll_areas.extend(
+        f for f in _frames(ink)
+        if (parse.banner is None or f[1] >= parse.banner[3] - 1)
+        and not any(all(abs(u - v) <= 3 for u, v in zip(f, w, strict=True)) for w in widgets))
+    inputs = [e for e in elements if e.kind == "input"]
+    out: list[ScreenElement] = []
+    for e in elements:
+        if e.kind == "button" and any(_glued_right(i.box, e.box) for i in inputs):
+            continue  # a spinner's arrow buttons: the input stands for the widget
+        if e.kind == "button" and e.height >= 30 and min(e.fill) >= 140:
+            # a tall light box: its text lines from the ink inside (a text that reaches the
+            # frame is no hole in the box's fill, and may run on past the frame)
+            x1, y1, x2, y2 = e.box
+            lines = text_runs(ink[y1 + 2:y2 - 2, x1 + 2:x2 - 2], gap=6, offset=(x1 + 2, y1 + 2))
+            lines = [_run_on(ink, ln, x2) for ln in lines if ln[3] - ln[1] >= 4]
+            if len(_rows(tuple(lines))) >= 2:
+                e = dataclasses.replace(e, text_boxes=tuple(lines))
+        if e.kind == "button" and _stacked(_rows(e.text_boxes)):
+            # a menu, or a button whose label wraps: keep the box, add each line as an item
+            out.extend(_row_item(e.box, tb, e.fill) for tb in _rows(e.text_boxes))
+        if e.kind == "text":
+            panel = _panel_box(ink, e.box)
+            if panel is not None:
+                found.scroll_areas.append(panel)
+                x1, y1, x2, y2 = panel
+                inner = ink[y1 + 2:y2 - 2, x1 + 2:x2 - 2]
+                lines = text_runs(inner, gap=6, offset=(x1 + 2, y1 + 2))
+                out.extend(_row_item(panel, ln, (255, 255, 255), pad=2) for ln in lines
+                           if ln[3] - ln[1] >= 4)
+                continue
+        if e.kind == "input" and not e.icon:
+            if any(o.kind == "button" and _glued_right(e.box, o.box) for o in parse.elements):
+                e = dataclasses.replace(e, icon="spinner")
+            elif _chevron(grey, e.box):
+                e = dataclasses.replace(e, icon="dropdown")
+        if e.kind == "checkbox" and _plus_box(grey, e.box):
+            found.expanders.append(e)
+        out.append(e)
+    out.sort(key=lambda e: (e.box[1] // 6, e.box[0], e.box[1]))
+    return ScreenParse(image=image, elements=out, banner=parse.banner), found
+
+
+def _frames(ink: np.ndarray) -> list[Box]:
+    """Rectangles drawn in ink around content (list boxes, open sections): ink components
+    at least 30x25 px framed on the left, right and top or bottom."""
+    import cv2
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    out: list[Box] = []
+    for i in range(1, n):
+        x, y, w, h, _ = (int(v) for v in stats[i])
+        if w < 30 or h < 25:
+            continue
+        comp = labels[y:y + h, x:x + w] == i
+        top, bottom = float(comp[0].mean()), float(comp[-1].mean())
+        left, right = float(comp[:, 0].mean()), float(comp[:, -1].mean())
+        if left >= PANEL_OUTLINE and right >= PANEL_OUTLINE and max(top, bottom) >= PANEL_OUTLINE:
+            out.append((x, y, x + w, y + h))
+    return out
+
+
+def _list_columns(elements: list[ScreenElement], ink: np.ndarray,
+                  found: Widgets) -> list[ScreenElement]:
+    """A list box with a selected row is a column of boxes of one width touching one another
+    (white rows, the highlighted row, white rows): its white parts become their text lines,
+    the highlighted rows stay, and the column is a scroll area."""
+    boxes = sorted((e for e in elements if e.kind in ("input", "button")), key=lambda e: e.box[1])
+    groups: list[list[ScreenElement]] = []
+    for e in boxes:
+        for g in groups:
+            last = g[-1].box
+            if abs(last[0] - e.box[0]) <= 2 and abs(last[2] - e.box[2]) <= 2 and \
+                    0 <= e.box[1] - last[3] <= 2:
+                g.append(e)
+                break
+        else:
+            groups.append([e])
+    drop: set[Box] = set()
+    out: list[ScreenElement] = []
+    for g in groups:
+        if len(g) < 2 or not any(e.kind == "input" for e in g) or \
+                not any(e.kind == "button" for e in g):
+            continue
+        col = (min(e.box[0] for e in g) - 1, g[0].box[1] - 1, max(e.box[2] for e in g) + 1,
+               g[-1].box[3] + 1)
+        found.scroll_areas.append(col)
+        for e in g:
+            if e.kind != "input":
+                continue
+            drop.add(e.box)
+            x1, y1, x2, y2 = e.box
+            for ln in text_runs(ink[y1:y2, x1 + 1:x2 - 1], gap=6, offset=(x1 + 1, y1)):
+                if ln[3] - ln[1] >= 4:
+                    out.append(_row_item(e.box, ln, (255, 255, 255), pad=2))
+    return [e for e in elements if e.box not in drop] + out
+
+
+def _glued_right(field_box: Box, button: Box) -> bool:
+    """A narrow button touching a field's right edge over its whole height (spinner arrows)."""
+    fx1, fy1, fx2, fy2 = field_box
+    bx1, by1, bx2, by2 = button
+    overlap = min(fy2, by2) - max(fy1, by1)
+    return bx2 - bx1 <= 22 and abs(bx1 - fx2) <= 3 and overlap >= 0.7 * (fy2 - fy1)
+
+
+def field_content(parse: ScreenParse, box: Box, reader: object) -> str:
+    """The text shown inside a field (OCR of its ink), ``""`` when empty."""
+    x1, y1, x2, y2 = box
+    ink = ink_mask(parse.image)[y1 + 2:y2 - 2, x1 + 2:x2 - 2]
+    runs = [r for r in text_runs(ink, gap=12, offset=(x1 + 2, y1 + 2)) if r[3] - r[1] >= 1]
+    if not runs:
+        return ""
+    line = (min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs),
+            max(r[3] for r in runs))
+    text, _ = reader.read(parse.image, [line])[0]  # type: ignore[attr-defined]
+    return text
+
+
+# -- values --------------------------------------------------------------------
+_TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::\d{2})?\s*(?:([AaPp])\.?\s*[Mm]\.?)?\s*$")
+_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{2,4})\s*$|^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
+
+
+def masked_keys(value: str) -> str | None:
+    """Keys that fill a segmented time or date field (``--:-- --``, ``mm/dd/yyyy``) with
+    ``value``, typed from its first segment; None when ``value`` is neither.
+
+    ``9:37 PM`` -> ``0937P``; ``21:37`` -> ``0937P``; ``12/31/2016`` -> ``12312016``.
+    """
+    m = _TIME.match(value)
+    if m:
+        hour, minute, half = int(m[1]), int(m[2]), (m[3] or "").upper()
+        if not half:
+            half = "P" if hour >= 12 else "A"
+            hour = hour % 12 or 12
+        return f"{hour:02d}{minute:02d}{half}"
+    m = _DATE.match(value)
+    if m:
+        if m[1]:
+            year = m[3] if len(m[3]) == 4 else f"20{m[3]}"
+            return f"{int(m[1]):02d}{int(m[2]):02d}{year}"
+        return f"{m[5]}{m[6]}{m[4]}"
+    return None
+
+
+_DIGITS = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1", "|": "1",
+                         "i": "1", "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2",
+                         "\u2212": "-", "~": "-", "_": "-"})
+
+
+def read_number(text: str) -> float | None:
+    """A number read by OCR (look-alike letters mapped to digits), or None."""
+    t = re.sub(r"\s+", "", text.translate(_DIGITS))
+    m = re.search(r"[-+]?\d+(?:\.\d+)?", t)
+    return float(m[0]) if m else None
+
+
+def fits(text: str, starts: str, ends: str) -> bool:
+    """``text`` starts with ``starts`` and ends with ``ends`` (letters and digits, any case,
+    OCR look-alikes such as ``l/I/1`` and ``o/0`` folded)."""
+    t, s, e = (normalise_text(v) for v in (text, starts, ends))
+    return bool(t) and t.startswith(s) and t.endswith(e)
