@@ -145,7 +145,7 @@ def run_miniwob(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"benchmark": "miniwob", "episodes": args.episodes, "seed": args.seed,
                           "controller": args.model or "rules",
-                          "tasks": [{**r.to_json(), "instruction_read_exactly":
+                          "tasks": [{**r.to_json(episodes=True), "instruction_read_exactly":
                                      round(instruction_read_rate(r), 4)} for r in results],
                           "mean_success_rate": round(mean_success, 4),
                           "mean_reward": round(mean_reward, 4)}, indent=2))

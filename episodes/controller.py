@@ -26,7 +26,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lavr.core_model.errors import ModelOutputError
+from lavr.core_model.errors import LavrError, ModelOutputError
 from lavr.core_model.messages import Message
 from lavr.core_model.model import MultimodalModel
 from lavr.core_model.structured import json_schema_of, parse_structured
@@ -109,10 +109,18 @@ class ModelController:
         return out
 
     def warm_up(self) -> None:
-        """Load the fallback's perception experts (if it has any to load)."""
+        """Load the fallback's perception experts (if it has any to load) and the model: one
+        one-token request (task ``warmup``), so a timed episode does not pay for loading
+        weights or opening a connection. A failing model is logged here and met again
+        (with the fallback) in the episode."""
         warm = getattr(self.fallback, "warm_up", None)
         if callable(warm):
             warm()
+        try:
+            self.model.generate([Message.user("Reply with OK.")], max_new_tokens=1,
+                                task="warmup")
+        except LavrError as exc:
+            logger.warning("model warm-up failed: %s", exc)
 
     def reset(self, instruction: str) -> None:
         """Start an episode (the fallback parses the instruction)."""

@@ -99,7 +99,11 @@ def test_miniwob_html_report_per_episode(tmp_path: Path,
     assert main(["gui", "miniwob", "--task", "click-test", "--episodes", "2", "--seed", "4",
                  "--save-html", str(tmp_path), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)  # stdout stays the JSON object only
-    assert data["tasks"][0]["episodes"] == 2
+    assert data["tasks"][0]["episodes"] == 2 and data["controller"] == "rules"
+    runs = data["tasks"][0]["runs"]  # every episode's trace, as lavr embodied babyai --json
+    assert len(runs) == 2 and all(r["trace"] for r in runs)
+    first = runs[0]["trace"][0]
+    assert first["controller"] == "rules" and first["percepts"][0]["tool"] == "screen_elements"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["click-test-4.html", "click-test-5.html"]
     page = (tmp_path / "click-test-4.html").read_text()
     # one inlined picture per step, the perception tool and the outcome on the page

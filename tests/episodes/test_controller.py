@@ -51,3 +51,14 @@ def test_model_is_shown_state_and_picture() -> None:
     text = " ".join(getattr(p, "text", "") for m in req.messages for p in m.parts)
     assert "go to the red ball" in text and "grid_cells" in text and "forward" in text
     assert any(getattr(p, "image", None) is not None for m in req.messages for p in m.parts)
+
+
+def test_warm_up_loads_the_model_before_timed_episodes() -> None:
+    from lavr.episodes.embodied.agent import EmbodiedAgent
+    from lavr.episodes.embodied.babyai import ACTIONS
+
+    model = ScriptedModel({"warmup": ["OK"], "act": [json.dumps({"action": "left"})]})
+    ModelController(model, EmbodiedAgent(), actions=ACTIONS).warm_up()
+    assert [r.task for r in model.requests] == ["warmup"]
+    # a model that fails to warm up is logged, not raised (the episode meets it again)
+    ModelController(ScriptedModel({"act": ["x"]}), EmbodiedAgent(), actions=ACTIONS).warm_up()
