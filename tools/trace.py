@@ -19,16 +19,22 @@ It lives beside :class:`~lavr.tools.evidence.Evidence`, low in the layers, so th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from operator import attrgetter
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from lavr.core_model.structured import Attempt
 
+#: The default ``args``: an empty mapping nobody can change (a shared ``{}`` could be).
+NO_ARGS: Mapping[str, Any] = MappingProxyType({})
 
-@dataclass(frozen=True, slots=True)
-class TraceEvent:
+
+class TraceEvent(NamedTuple):
     """What one node (or tool step, or episode step) did.
+
+    Immutable. A ``NamedTuple`` rather than a frozen dataclass because every question
+    builds a few dozen of these on the hot path: construction costs a third of a frozen
+    slots dataclass's (0.5 vs 2.0 us here), and ``from_dict`` a third too.
 
     Attributes:
         node: Graph node (``ingest``, ``plan``, ``execute``, ``tool``, ``decide``,
@@ -64,7 +70,7 @@ class TraceEvent:
 
     node: str
     tool: str | None = None
-    args: dict[str, Any] = field(default_factory=dict)
+    args: Mapping[str, Any] = NO_ARGS
     summary: str = ""
     seconds: float = 0.0
     error: str | None = None
@@ -103,10 +109,11 @@ class TraceEvent:
 
     def to_dict(self) -> dict[str, Any]:
         """The flat JSON-able record (see the module docstring for its shape)."""
-        out: dict[str, Any] = {"node": self.node, "tool": self.tool, "args": self.args,
+        out: dict[str, Any] = {"node": self.node, "tool": self.tool,
+                               "args": {} if self.args is NO_ARGS else self.args,
                                "summary": self.summary, "seconds": round(float(self.seconds), 4),
                                "error": self.error}
-        for name, value in zip(_OPTIONAL, _optional_values(self), strict=True):
+        for name, value in zip(_OPTIONAL, self[6:], strict=True):
             if value is not None and (value is not False or name == "cached"):
                 out[name] = value
         return out
@@ -123,10 +130,8 @@ class TraceEvent:
         return cls(**known)
 
 
-_NAMES = frozenset(f.name for f in fields(TraceEvent))
-_OPTIONAL = tuple(f.name for f in fields(TraceEvent)
-                  if f.name not in ("node", "tool", "args", "summary", "seconds", "error"))
-_optional_values = attrgetter(*_OPTIONAL)
+_NAMES = frozenset(TraceEvent._fields)
+_OPTIONAL = TraceEvent._fields[6:]  # after node, tool, args, summary, seconds, error
 
 
 def events(records: list[dict[str, Any]] | list[TraceEvent]) -> list[TraceEvent]:
