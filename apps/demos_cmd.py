@@ -17,7 +17,10 @@ import argparse
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lavr.planners.demos.store import DemoStore
 
 #: Environment variable naming the default demo store.
 ENV_DEMOS = "LAVR_DEMOS"
@@ -51,7 +54,7 @@ def add_parser(sub: Any) -> None:
         q.set_defaults(func=func)
 
 
-def _store(path: str | None, *, for_add: bool = False) -> Any:
+def _store(path: str | None, *, for_add: bool = False) -> DemoStore:
     from lavr.planners.demos.store import DemoStore, packaged_store
 
     chosen = path or os.environ.get(ENV_DEMOS, "").strip() or None
