@@ -20,7 +20,6 @@ from lavr.planners.roles.rule_refiner import RuleRefiner
 from lavr.tools.base import ArtifactStore, ExpertPool, ResultCache
 from lavr.tools.evidence import Evidence
 from lavr.tools.registry import ToolRegistry
-from lavr.tools.trace import TraceEvent
 
 
 class AgentState(TypedDict, total=False):
@@ -134,12 +133,3 @@ class AgentContext:
     reasoning: ReasoningSetup = field(default_factory=ReasoningSetup)
     style: str = "plain"
     journal: StepJournal | None = None
-
-
-def trace_record(node: str, **fields: Any) -> dict[str, Any]:
-    """``TraceEvent(node, **fields).to_dict()``: the state's record of one trace event.
-
-    Only :class:`~lavr.tools.trace.TraceEvent`'s named fields are accepted (an unknown
-    name is a ``TypeError``); new code builds the event itself.
-    """
-    return TraceEvent(node, **fields).to_dict()

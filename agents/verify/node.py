@@ -14,12 +14,13 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from lavr.agents.nodes import _time_up
-from lavr.agents.state import AgentContext, AgentState, trace_record
+from lavr.agents.state import AgentContext, AgentState
 from lavr.agents.verify.pipeline import CorrectionResult, corrector_for_context
 from lavr.agents.verify.validate import ExpertValidator
 from lavr.core_model import deadline
 from lavr.core_model.errors import LavrError, log_recovered
 from lavr.planners.roles.rule_refiner import has_pixel_boxes
+from lavr.tools.trace import TraceEvent
 
 logger = logging.getLogger(__name__)
 
@@ -37,13 +38,13 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """
     ctx = runtime.context
     if not ctx.verify:
-        return {"trace": [trace_record("verify", summary="off")]}
+        return {"trace": [TraceEvent("verify", summary="off").to_dict()]}
     answer = state.get("answer", "")
     if not answer.strip():
-        return {"trace": [trace_record("verify", summary="no answer to check")]}
+        return {"trace": [TraceEvent("verify", summary="no answer to check").to_dict()]}
     if deadline.expired():
-        return {"trace": [trace_record("verify", summary=f"not checked: {_time_up()}",
-                                       fallback=True)]}
+        return {"trace": [TraceEvent("verify", summary=f"not checked: {_time_up()}",
+                                       fallback=True).to_dict()]}
     t0 = time.perf_counter()
     texts = dict(state.get("answers") or {}) or {ctx.style: answer}
     texts[ctx.style] = answer
@@ -69,20 +70,20 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - the answer stands, marked unchecked
         if not isinstance(exc, LavrError):
             log_recovered(logger, exc, "verify crashed; the answer is left unchecked")
-        return {"trace": [trace_record("verify", summary="could not check the answer",
+        return {"trace": [TraceEvent("verify", summary="could not check the answer",
                                        error=str(exc), seconds=time.perf_counter() - t0,
-                                       fallback=True)]}
+                                       fallback=True).to_dict()]}
     result = results[ctx.style]
     steps = [] if validator is None else validator.ran
-    record = trace_record("verify", summary=result.summary(), seconds=time.perf_counter() - t0,
-                          claims=[k.public() for k in result.claims], mode=result.mode,
-                          steps=[{"step": e.step_id, "tool": e.tool, "args": e.args,
-                                  "cached": e.cached, "error": e.error} for e in steps])
-    update: dict[str, Any] = {"trace": [record]}
+    event = TraceEvent("verify", summary=result.summary(), seconds=time.perf_counter() - t0,
+                       claims=[k.public() for k in result.claims], mode=result.mode,
+                       steps=[{"step": e.step_id, "tool": e.tool, "args": e.args,
+                               "cached": e.cached, "error": e.error} for e in steps],
+                       original_answer=answer if result.changed else None)
+    update: dict[str, Any] = {"trace": [event.to_dict()]}
     corrected = {style: r.corrected for style, r in results.items()}
     if corrected != texts:
         update["answers"] = corrected
     if result.changed:
-        record["original_answer"] = answer
         update["answer"] = result.corrected
     return update
