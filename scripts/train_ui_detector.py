@@ -54,6 +54,8 @@ HELD_OUT = (
     "multi-layouts", "multi-orderings", "navigate-tree", "search-engine", "social-media",
     "text-transform", "unicode-test", "use-autocomplete", "use-autocomplete-nodelay",
     "email-inbox", "simple-arithmetic", "identify-shape", "click-shape", "use-spinner",
+    "click-color", "click-shades", "count-shape", "enter-date", "grid-coordinate",
+    "guess-number", "tic-tac-toe",
 )
 _INPUT_TYPES = ("input_text", "input_password", "input_email", "input_number", "input_search",
                 "input_tel", "input_url", "textarea", "input_date", "input_time")
