@@ -1,8 +1,8 @@
 """Reading the page beyond single widgets: its text in rows, and the labels of fields.
 
-* :func:`text_rows` — the page's text (outside the banner and the widgets) as
-  rows: text runs that share a line are joined into one box, so ``7 + 3 =``
-  drawn as separate glyph runs is read as one line.
+* :func:`text_rows` — the page's text (the dark ink outside the banner, text
+  fields and buttons) as rows: ink that shares a line is one box, so ``7 + 3 =``
+  drawn as separate glyphs is read as one line.
 * :func:`page_text` — those rows read by OCR, top to bottom.
 * :func:`field_labels` — the label of each text field wherever it is drawn: left
   of, above or below the field, dark on light or light on dark. Each field
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lavr.episodes.gui.perception import ScreenElement, ScreenParse, TextReader
+from lavr.episodes.gui.perception import ScreenElement, ScreenParse, TextReader, ink_mask, text_runs
 
 logger = logging.getLogger(__name__)
 
@@ -42,21 +42,19 @@ WIDGET_KINDS = ("button", "input", "checkbox", "radio", "link")
 
 
 def text_rows(parse: ScreenParse) -> list[Box]:
-    """Boxes of the page's text rows (``text`` elements joined per line), top to bottom."""
-    texts = [e for e in parse.of_kind("text")
-             if not any(_inside(e.box, w.box) for w in parse.of_kind(*WIDGET_KINDS))]
-    boxes = [b for e in texts for b in (e.text_boxes or (e.box,))]
-    boxes.sort(key=lambda b: (b[1], b[0]))
-    rows: list[list[int]] = []
-    for x1, y1, x2, y2 in boxes:
-        for r in rows:
-            overlap = min(r[3], y2) - max(r[1], y1)
-            if overlap > 0.5 * min(r[3] - r[1], y2 - y1):
-                r[:] = [min(r[0], x1), min(r[1], y1), max(r[2], x2), max(r[3], y2)]
-                break
-        else:
-            rows.append([x1, y1, x2, y2])
-    return [(r[0], r[1], r[2], r[3]) for r in sorted(rows, key=lambda r: (r[1], r[0]))]
+    """Boxes of the page's text rows, top to bottom: the dark ink outside the banner and
+    outside text fields and buttons, cut into rows (a row is one box however wide its gaps,
+    so ``7 + 3 =`` drawn as separate glyphs is one row). Taken from the pixels, not from the
+    ``text`` elements: large glyphs (a ``9``'s loop looks like a radio) are rows too."""
+    h, w = parse.image.shape[:2]
+    ink = ink_mask(parse.image)
+    if parse.banner is not None:
+        bx1, by1, bx2, by2 = parse.banner
+        ink[by1:by2, bx1:bx2] = False
+    for e in parse.of_kind("input", "button"):
+        x1, y1, x2, y2 = e.box
+        ink[max(y1 - 2, 0):y2 + 2, max(x1 - 2, 0):x2 + 2] = False
+    return [b for b in text_runs(ink, gap=w) if b[3] - b[1] >= 4 and (b[2] - b[0]) * (b[3] - b[1]) >= 16]
 
 
 def page_text(parse: ScreenParse, reader: TextReader) -> list[str]:

@@ -14,7 +14,7 @@ from lavr.episodes.gui.language import (
     repair_word,
     repair_words,
 )
-from lavr.episodes.gui.perception import ScreenElement, ScreenParse, find_elements
+from lavr.episodes.gui.perception import find_elements
 
 KNOWN = frozenset({"word", "words", "below", "forward", "when", "to", "submit", "the", "text", "with"})
 
@@ -136,10 +136,19 @@ def test_field_labels_left_of_or_below_the_fields(below: bool) -> None:
 def test_text_rows_join_the_runs_of_one_line() -> None:
     from lavr.episodes.gui.reading import text_rows
 
-    el = [ScreenElement("text", (10, 60, 20, 75)), ScreenElement("text", (40, 61, 50, 74)),
-          ScreenElement("text", (60, 62, 70, 73)), ScreenElement("text", (10, 90, 80, 100))]
-    parse = ScreenParse(np.zeros((120, 100, 3), np.uint8), el)
-    assert text_rows(parse) == [(10, 60, 70, 75), (10, 90, 80, 100)]
+    img = Image.new("RGB", (160, 210), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, 0, 159, 49], fill=(255, 255, 0))
+    d.text((5, 20), "instruction", fill=(0, 0, 0))  # the banner is no page text
+    for x, glyph in ((20, "7"), (60, "+"), (100, "3"), (140, "=")):  # far apart: one row
+        d.text((x, 60), glyph, fill=(0, 0, 0))
+    d.text((20, 80), "second line", fill=(0, 0, 0))
+    d.rectangle([20, 100, 140, 118], fill=(255, 255, 255), outline=(118, 118, 118))
+    d.text((24, 104), "typed", fill=(0, 0, 0))  # inside a text field: not page text
+    rows = text_rows(find_elements(np.asarray(img)))
+    assert len(rows) == 2, rows
+    assert rows[0][0] <= 21 and rows[0][2] >= 141 and 58 <= rows[0][1] <= 63
+    assert 78 <= rows[1][1] <= 83
 
 
 def test_agent_fills_the_fields_by_label_and_works_out_values() -> None:
@@ -156,10 +165,20 @@ def test_agent_fills_the_fields_by_label_and_works_out_values() -> None:
     assert [(t.text, t.at) for t in todo] == [("Mingus", inputs[0].center),
                                               ("1959", inputs[1].center),
                                               ("jazz", inputs[2].center)]
-    page = ScreenParse(image, [ScreenElement("text", (10, 60, 60, 72))])
-    agent.text_reader = _Reader({(35, 66): "7 x 6 ="})
+    img = Image.new("RGB", (160, 210), (255, 255, 255))
+    ImageDraw.Draw(img).text((10, 60), "shown text", fill=(0, 0, 0))
+    page = find_elements(np.asarray(img))
+
+    class Const:  # reads every row as one given text
+        def __init__(self, text: str) -> None:
+            self.text = text
+
+        def read(self, image, boxes, pad=2):
+            return [(self.text, 0.9) for _ in boxes]
+
+    agent.text_reader = Const("7 x 6 =")
     assert agent._derive("expression", page) == "42"
-    agent.text_reader = _Reader({(35, 66): "Lorem ipsum, dolor sit"})
+    agent.text_reader = Const("Lorem ipsum, dolor sit")
     assert agent._derive("word:3", page) == "dolor"
     assert agent._derive("page-text", page) == "Lorem ipsum, dolor sit"
 

@@ -53,6 +53,19 @@ def test_solves_fixed_seeds(task: str, gui_agent, tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / task / "100").iterdir())[0] == "step_01.png"
 
 
+@pytest.mark.parametrize("task", ["simple-arithmetic", "multi-layouts"])
+def test_reasons_and_fills_forms(task: str, gui_agent) -> None:
+    """One episode each: a value worked out from the page (the arithmetic shown), and a free
+    request typed into fields found by their labels (wherever the layout puts them)."""
+    from lavr.episodes.gui.evaluate import evaluate_task
+
+    result = evaluate_task(task, episodes=1, seed=100, agent=gui_agent)
+    ep = result.episodes[0]
+    assert ep.success, ep.to_json()
+    typed = [s.action.text for s in ep.steps if s.action.kind == "type"]
+    assert typed and all(t.strip() for t in typed)
+
+
 def test_agent_never_sees_the_dom(gui_agent) -> None:
     from lavr.episodes.gui.browser import MiniWoBEnv
 
