@@ -90,12 +90,18 @@ def repair_word(word: str, known: frozenset[str] | None = None) -> str:
     return found[0].upper() + found[1:] if cap else found
 
 
+_ORDINAL_DIGITS = str.maketrans({"I": "1", "l": "1", "L": "1", "|": "1", "S": "5"})
+
+
 def repair_words(text: str, known: frozenset[str] | None = None) -> str:
     """:func:`repair_word` on every word outside double quotes; ordinals such as ``Sth``,
-    ``2Ist`` repaired too (``S`` -> ``5``)."""
+    ``Ilth`` repaired too (``S`` -> ``5``, ``I l L |`` -> ``1``), and ``wv`` inside a word
+    (no English word has it: a ``w`` read as two glyphs) made ``w``, names included."""
     parts = re.split(r'("[^"]*")', text)
     for i in range(0, len(parts), 2):
-        seg = re.sub(r"\b([0-9]*)S(th)\b", r"\g<1>5\2", parts[i])
+        seg = re.sub(r"\b([0-9IlL|S]*[IlL|S][0-9IlL|S]*)(st|nd|rd|th)\b",  # "Ilth", "Sth"
+                     lambda m: m[1].translate(_ORDINAL_DIGITS) + m[2], parts[i])
+        seg = re.sub(r"(?<=[A-Za-z])wv(?=[a-z])", "w", seg)  # a w read as "wv" ("Woodwvard")
         parts[i] = re.sub(r"[A-Za-z0]+", lambda m: repair_word(m[0], known), seg)
     return "".join(parts)
 

@@ -32,6 +32,9 @@ def test_repair_word_undoes_font_confusions_only_into_known_words(seen: str, mea
 def test_repair_words_leaves_quoted_strings_and_fixes_ordinals() -> None:
     assert repair_words('Type "vords" belov, find the Sth vord', KNOWN) == \
         'Type "vords" below, find the 5th word'
+    assert repair_words("the Ilth and I2th, by Woodwvard", KNOWN) == \
+        "the 11th and 12th, by Woodward"
+    assert repair_words("Still Listen Lth", KNOWN) == "Still Listen 1th"
 
 
 def test_the_packaged_lexicon_knows_english_when_installed() -> None:
