@@ -46,6 +46,20 @@ def _scenes(n: int, seed: int) -> list[np.ndarray]:
     return [render_scene(np.random.default_rng([seed, i])).image for i in range(n)]
 
 
+#: The question the orchestration figures time.
+ORCHESTRATION_QUESTION = "How many red circles are there?"
+
+
+def warm_agent(n: int):
+    """An agent (verify and answer cache off) with its detector loaded, and ``n`` scenes."""
+    from lavr.agents import VisualAgent
+
+    agent = VisualAgent(verify=False, answer_cache=False)
+    images = _scenes(n, 3)
+    agent.run(images[0], "How many circles are there?")  # load the detector
+    return agent, images
+
+
 def _tool_seconds(result) -> float:
     return sum(s.seconds for s in result.steps if s.node == "tool")
 

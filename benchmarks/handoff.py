@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import _scenes, _tool_seconds  # noqa: E402
+from bench import ORCHESTRATION_QUESTION, _tool_seconds, warm_agent  # noqa: E402
 
 
 def main() -> int:
@@ -29,12 +29,8 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=30)
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
-    from lavr.agents import VisualAgent
-
-    agent = VisualAgent(verify=False, answer_cache=False)
-    images = _scenes(args.n, 3)
-    agent.run(images[0], "How many circles are there?")  # load the detector
-    question = "How many red circles are there?"
+    agent, images = warm_agent(args.n)
+    question = ORCHESTRATION_QUESTION
     detector = agent.context.registry.get("detect")
     runs: dict[bool, list[tuple[float, float, float]]] = {True: [], False: []}
     try:

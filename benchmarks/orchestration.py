@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import _scenes, _timed_pass  # noqa: E402
+from bench import ORCHESTRATION_QUESTION, _timed_pass, warm_agent  # noqa: E402
 
 
 def main() -> int:
@@ -25,12 +25,8 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=30)
     args = ap.parse_args()
-    from lavr.agents import VisualAgent
-
-    agent = VisualAgent(verify=False, answer_cache=False)
-    images = _scenes(args.n, 3)
-    agent.run(images[0], "How many circles are there?")  # load the detector
-    question = "How many red circles are there?"
+    agent, images = warm_agent(args.n)
+    question = ORCHESTRATION_QUESTION
     e2e = tools = 0.0
     c0 = time.process_time()
     for _ in range(2):

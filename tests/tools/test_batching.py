@@ -165,17 +165,19 @@ def test_threshold_ceiling_gives_exactly_the_direct_predictions(pool):
         assert all(_same(a, b) for a, b in zip(direct, shared, strict=True))
 
 
+def _detect_on(image: np.ndarray, pool: ExpertPool, settings: dict) -> detect.Detections:
+    """The detect tool's detections (every label) on ``image`` with ``pool`` and ``settings``."""
+    ctx = ToolContext(image=image, image_hash=image_hash(image), artifacts=ArtifactStore(),
+                      experts=pool, settings=settings)
+    res = detect.DetectTool().run(detect.DetectArgs(labels=[]), ctx)
+    return ctx.artifacts.get(res.artifact_id)
+
+
 @requires_shapes
 def test_concurrent_detect_calls_are_batched_and_match_one_by_one(pool):
     images = _scenes(6)
-    tool = detect.DetectTool()
-    args = detect.DetectArgs(labels=[])
-
     def run(image: np.ndarray, settings: dict) -> detect.Detections:
-        ctx = ToolContext(image=image, image_hash=image_hash(image), artifacts=ArtifactStore(),
-                          experts=pool, settings=settings)
-        res = tool.run(args, ctx)
-        return ctx.artifacts.get(res.artifact_id)
+        return _detect_on(image, pool, settings)
 
     alone = [run(im, {"detector": "shapes", "batch_size": 1}) for im in images]
     settings = {"detector": "shapes", "batch_size": 6, "batch_wait_ms": 30_000}
@@ -224,13 +226,8 @@ def test_the_verify_node_reuses_the_runs_detector_pass(monkeypatch):
 def test_lanes_predict_on_separate_model_copies_and_match_one_lane():
     pool = ExpertPool()  # its own: the copies made here stay out of the module's pool
     images = _scenes(8)
-    tool = detect.DetectTool()
-    args = detect.DetectArgs(labels=[])
-
     def run(image: np.ndarray, settings: dict) -> detect.Detections:
-        ctx = ToolContext(image=image, image_hash=image_hash(image), artifacts=ArtifactStore(),
-                          experts=pool, settings=settings)
-        return ctx.artifacts.get(tool.run(args, ctx).artifact_id)
+        return _detect_on(image, pool, settings)
 
     alone = [run(im, {"detector": "shapes", "batch_size": 1}) for im in images]
     loaded = detect._get_loaded(detect.select_detectors([], detector="shapes")[0], pool, "cpu")
