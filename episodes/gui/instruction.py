@@ -284,9 +284,11 @@ def _phrase(text: str) -> _Phrase:
     """Kinds, ordinal, quoted strings, case modifier and leftover words of an object phrase."""
     out = _Phrase(quoted=[m[1] for m in _QUOTE.finditer(text)])
     rest = " " + _QUOTE.sub(" ", text.lower()) + " "
-    m = re.search(r"\b(?:in )?(?:all )?(upper|lower)[ -]?case\b(?: letters)?", rest)
+    # `lover case`: OCR reads this font's `w` as `v`, and "lover" is a word, so the
+    # lexicon repair leaves it; before "case" only "lower" is meant
+    m = re.search(r"\b(?:in )?(?:all )?(upper|lo[wv]er)[ -]?case\b(?: letters)?", rest)
     if m:
-        out.case = m[1]
+        out.case = "upper" if m[1] == "upper" else "lower"
         rest = rest.replace(m[0], " ")
     if re.search(r"\b(?:both|all|each|every)\b", rest):
         out.every = True

@@ -185,3 +185,10 @@ def test_widget_values() -> None:
     assert read_number("-1O") == -10.0 and read_number("") is None
     assert fits("Guatemala", "Gua", "Ia")  # OCR's I for l folds
     assert not fits("Guam", "Gua", "la")
+
+
+def test_case_modifier_survives_ocr_reading_w_as_v():
+    plan = parse_instruction('Type "JESS" in all lover case letters in the text input and '
+                             'press Submit.')
+    assert plan.intents[0].text == "jess"
+    assert "lover" not in plan.intents[0].target
