@@ -212,7 +212,7 @@ def _json_default(obj: Any) -> Any:
 
 
 # -- answering ----------------------------------------------------------------------------------
-def configure_batching(agent: Any, *, batch_size: int, batch_wait_ms: float, lanes: int = 0,
+def configure_batching(agent: VisualAgent, *, batch_size: int, batch_wait_ms: float, lanes: int = 0,
                        cores: int | None = None) -> tuple[int, int]:
     """Set ``agent``'s expert batching for many questions at once.
 

@@ -26,9 +26,12 @@ import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from lavr.planners.demos.embed import TextEmbedder
 
 logger = logging.getLogger(__name__)
 
@@ -201,7 +204,7 @@ def _common_prefix(a: str, b: str) -> str:
     return a[:n]
 
 
-def assign_fields(request: str, labels: Sequence[str], *, embedder: Any = None,
+def assign_fields(request: str, labels: Sequence[str], *, embedder: TextEmbedder | None = None,
                   skip: Sequence[str] = ()) -> dict[int, str]:
     """Values of a free-form request for labelled fields.
 

@@ -27,11 +27,14 @@ import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lavr.tools.colour import name_colour
+
+if TYPE_CHECKING:
+    from lavr.episodes.gui.perception import ScreenParse
 
 logger = logging.getLogger(__name__)
 
@@ -402,7 +405,7 @@ def find_figures(image: np.ndarray, *, exclude: Sequence[Box] = (), top: int = 0
     return sorted(out, key=lambda f: (f.box[1] // 8, f.box[0]))
 
 
-def figures_on_screen(parse: Any) -> list[Figure]:
+def figures_on_screen(parse: ScreenParse) -> list[Figure]:
     """:func:`find_figures` on a parsed screen: below its instruction banner, outside its
     labelled widgets (buttons and inputs that hold text)."""
     exclude = [e.box for e in parse.elements if e.kind in ("button", "input") and e.text_boxes]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -108,7 +108,7 @@ class _Evidence:
     def get(self, sid: str | None) -> Evidence | None:
         return self.by_id.get(sid) if sid else None
 
-    def step(self, sid: str | None) -> Any:
+    def step(self, sid: str | None) -> Step | None:
         return next((s for s in self.plan.steps if s.id == sid), None)
 
     def dets(self, sid: str | None) -> Detections | None:
