@@ -90,22 +90,33 @@ _WANTS_RUNTIME = {src: "runtime" in inspect.signature(router).parameters
 
 def _apply(state: dict[str, Any], update: dict[str, Any] | None) -> None:
     """Write a node's update into ``state`` with the state's reducers (as LangGraph does)."""
-    for key, value in (update or {}).items():
+    if not update:
+        return
+    for key, value in update.items():
         if isinstance(value, Overwrite):
             state[key] = value.value
-        elif key in _REDUCERS:
-            state[key] = _REDUCERS[key](state.get(key, []), value)
+        elif (reducer := _REDUCERS.get(key)) is not None:
+            state[key] = reducer(state.get(key, []), value)
         else:
             state[key] = value
 
 
+#: Each node's fixed successors (from :data:`EDGES`).
+_FOLLOWS: dict[str, tuple[str, ...]] = {
+    a: tuple(b for a2, b in EDGES if a2 == a) for a in dict.fromkeys(a for a, _ in EDGES)}
+
+
 def _next(node: str, state: dict[str, Any], runtime: Runtime[AgentContext]) -> list[Any]:
     """Where ``node`` leads: node names and :class:`Send` packets."""
-    out: list[Any] = [b for a, b in EDGES if a == node]
-    if node in BRANCHES:
-        router = BRANCHES[node][0]
+    out: list[Any] = list(_FOLLOWS.get(node, ()))
+    branch = BRANCHES.get(node)
+    if branch is not None:
+        router = branch[0]
         chosen = router(state, runtime) if _WANTS_RUNTIME[node] else router(state)
-        out.extend(chosen if isinstance(chosen, list) else [chosen])
+        if isinstance(chosen, list):
+            out.extend(chosen)
+        else:
+            out.append(chosen)
     return out
 
 
@@ -128,21 +139,28 @@ def run_direct(inputs: dict[str, Any], context: AgentContext, *,
     pool: ThreadPoolExecutor | None = None
     try:
         for _ in range(max_supersteps):
-            tasks = [t for t in dict.fromkeys(t for t in todo if isinstance(t, str)) if t != END]
-            sends = [t for t in todo if isinstance(t, Send)]
+            tasks: list[str] = []
+            sends: list[Send] = []
+            for t in todo:
+                if isinstance(t, Send):
+                    sends.append(t)
+                elif t != END and t not in tasks:  # a node that several lead to runs once
+                    tasks.append(t)
             if not tasks and not sends:
                 return state
+            if len(tasks) + len(sends) == 1:  # one node: no snapshot, no pool
+                name, arg = (tasks[0], state) if tasks else (sends[0].node, sends[0].arg)
+                _apply(state, NODES[name](arg, runtime))
+                todo = _next(name, state, runtime)
+                continue
             snapshot = dict(state)
             calls: list[tuple[str, Any]] = [(name, snapshot) for name in tasks]
             calls += [(s.node, s.arg) for s in sends]
-            if len(calls) > 1:
-                pool = pool or ThreadPoolExecutor(max_workers=8, thread_name_prefix="lavr-node")
-                # each branch runs in a copy of this thread's context (the run's deadline)
-                contexts = [contextvars.copy_context() for _ in calls]
-                updates = list(pool.map(lambda cc: cc[0].run(NODES[cc[1][0]], cc[1][1], runtime),
-                                        zip(contexts, calls, strict=True)))
-            else:
-                updates = [NODES[calls[0][0]](calls[0][1], runtime)]
+            pool = pool or ThreadPoolExecutor(max_workers=8, thread_name_prefix="lavr-node")
+            # each branch runs in a copy of this thread's context (the run's deadline)
+            contexts = [contextvars.copy_context() for _ in calls]
+            updates = list(pool.map(lambda cc: cc[0].run(NODES[cc[1][0]], cc[1][1], runtime),
+                                    zip(contexts, calls, strict=True)))
             for update in updates:
                 _apply(state, update)
             todo = []

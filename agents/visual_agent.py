@@ -340,9 +340,15 @@ class VisualAgent:
             if hit is not None:
                 self.context.artifacts.discard(inputs["image_ref"])
                 return _reused(hit)
-        with deadline.deadline_scope(self.deadline, "the run"):
-            state = run_direct(inputs, self.context,
-                               max_supersteps=recursion_limit(inputs["max_steps"]))
+        try:
+            with deadline.deadline_scope(self.deadline, "the run"):
+                state = run_direct(inputs, self.context,
+                                   max_supersteps=recursion_limit(inputs["max_steps"]))
+        finally:
+            # Without a checkpoint nothing reads the raw image again (ingest stored the
+            # normalised one under its content hash): dropping it keeps the store from
+            # holding every question's pixels, and lets the next image reuse the memory.
+            self.context.artifacts.discard(inputs["image_ref"])
         result = self._result(state, None)
         if key is not None:
             self.context.cache.put(key, _memo(result))
