@@ -63,3 +63,17 @@ def test_the_plan_is_parsed_once_per_plan_dict():
     assert again is not first and [s.id for s in again.steps] == ["s1"] and deps == {"s1": []}
     other = AgentContext(registry=default_registry())
     assert _parsed_plan({"plan": changed}, other)[0] is not again
+
+
+@requires_shapes
+def test_a_run_without_a_checkpointer_does_not_keep_its_raw_image(shared_agent):
+    """The raw input is dropped when the run ends (the store held every question's
+    pixels before); the normalised image stays, under its content hash, for the result."""
+    image = np.ascontiguousarray(
+        render_scene(np.random.default_rng([12, 1])).image.transpose(2, 0, 1)).transpose(1, 2, 0)
+    store = shared_agent.context.artifacts
+    before = {k for k in store._items if k.startswith("raw_")}
+    result = shared_agent.run(image, "How many circles are there?")
+    assert {k for k in store._items if k.startswith("raw_")} == before
+    assert f"img_{result.image_hash}" in store
+    assert np.array_equal(result.image, image)
