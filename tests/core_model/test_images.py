@@ -423,17 +423,38 @@ def test_numpy_non_contiguous() -> None:
     np.testing.assert_array_equal(out, arr)
 
 
+@pytest.mark.parametrize("opencv", [True, False])
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
-def test_numpy_planar(dtype: type) -> None:
+def test_numpy_planar(dtype: type, opencv: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """A channels-first array seen as HxWxC (each channel a block in memory), also
-    flipped, loads to the same pixels, C-contiguous."""
+    flipped, channels reversed or from strided planes, loads to the same pixels,
+    C-contiguous, with OpenCV's merge and with the numpy copy."""
+    from lavr.core_model import images
+
+    merged: list[int] = []
+    if opencv:
+        cv2 = pytest.importorskip("cv2")
+
+        class Spy:
+            @staticmethod
+            def merge(planes):
+                merged.append(len(planes))
+                return cv2.merge(planes)
+
+        monkeypatch.setattr(images, "_CV2", [Spy])
+    else:
+        monkeypatch.setattr(images, "_CV2", [None])
     pixels = noise(6, 8)
     planar = np.ascontiguousarray(pixels.transpose(2, 0, 1)).astype(dtype).transpose(1, 2, 0)
     assert not planar.flags.c_contiguous
-    for arr in (planar, planar[::-1, ::-1]):
+    wide = np.ascontiguousarray(np.repeat(pixels, 2, axis=1).transpose(2, 0, 1))
+    strided = wide.astype(dtype)[:, :, ::2].transpose(1, 2, 0)
+    for arr, want in ((planar, pixels), (planar[::-1, ::-1], pixels[::-1, ::-1]),
+                      (planar[..., ::-1], pixels[..., ::-1]), (strided, pixels)):
         out = load_image(arr / 255.0 if dtype == np.float32 else arr)
         assert out.flags.c_contiguous and out.dtype == np.uint8
-        np.testing.assert_array_equal(out, pixels if arr is planar else pixels[::-1, ::-1])
+        np.testing.assert_array_equal(out, want)
+    assert bool(merged) == opencv  # the path under test was the one taken
 
 
 @pytest.mark.parametrize(
