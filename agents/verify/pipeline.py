@@ -1,4 +1,5 @@
-"""The five stages end to end: :class:`Corrector` and :class:`CorrectionResult`."""
+"""The five stages end to end: :class:`Corrector` (which runs the verification subgraph,
+:mod:`lavr.agents.verify.subgraph`) and :class:`CorrectionResult`."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import numpy as np
 from PIL import Image
 
 from lavr.agents.state import AgentContext
-from lavr.agents.verify.claims import build_claims
 from lavr.agents.verify.correct import (
     LLMCorrector,
     RuleCorrector,
@@ -24,8 +24,8 @@ from lavr.agents.verify.correct import (
     proposition_holds,
 )
 from lavr.agents.verify.extract import Extractor, LLMExtractor, RuleExtractor
-from lavr.agents.verify.questions import formulate
 from lavr.agents.verify.steps import ContextSteps, vqa_through
+from lavr.agents.verify.subgraph import CheckContext, CheckState, run_check
 from lavr.agents.verify.types import Answer, Claim, Concept, Question, UnverifiablePolicy
 from lavr.agents.verify.validate import ExpertValidator, VisualKnowledge, VQAFunction
 from lavr.core_model.errors import InputError
@@ -197,22 +197,21 @@ class Corrector:
 
     def check(self, image: np.ndarray, text: str, *,
               extractor: Extractor | None = None) -> CheckResult:
-        """Stages 1–4: the claims ``text`` makes and their verdicts."""
-        concepts = (extractor or self.extractor).extract(text)
-        questions = formulate(concepts)
-        answers, kb = self.validator.validate(image, questions)
-        claims = build_claims(concepts, questions, answers, image_size=kb.image_size)
-        return CheckResult(concepts, questions, answers, kb, claims)
+        """Stages 1–4 (the subgraph up to ``claims``): the claims ``text`` makes and their
+        verdicts."""
+        ctx = CheckContext(self, image, extractor or self.extractor)
+        return _checked(run_check(ctx, text, fix=False))
 
     def correct(self, image: np.ndarray, text: str, *,
                 question: str | None = None) -> CorrectionResult:
-        """Check ``text`` against ``image`` and correct it.
+        """Check ``text`` against ``image`` and correct it (the whole subgraph).
 
         Args:
             image: ``HxWx3 uint8 RGB``.
             text: Any text about the image (an MLLM's answer, a caption, ...).
             question: The question ``text`` answers, when there is one (a yes/no
-                answer is then made to agree with what the experts found).
+                answer is then made to agree with what the experts found; a bare
+                "Yes." / "No." has the question's claims checked instead).
 
         Raises:
             InputError: ``text`` is not a string or is too long.
@@ -224,36 +223,39 @@ class Corrector:
                              f"{MAX_TEXT_CHARS}")
         t0 = time.perf_counter()
         said = bare_polar(text) if question else None
-        if said is not None:
-            return self._correct_bare_polar(image, text, said, str(question), t0)
-        checked = self.check(image, text)
+        ctx = CheckContext(self, image, self.extractor, question=question, said=said)
+        out = run_check(ctx, text if said is None else str(question), answer=text)
+        checked = _checked(out)
+        return CorrectionResult(
+            original=text, corrected=out["corrected"], claims=checked.claims,
+            concepts=checked.concepts, questions=checked.questions, answers=checked.answers,
+            evidence=list(checked.knowledge.evidence), image=image,
+            mode="rule" if said is not None else self.mode, policy=self.policy,
+            notes=list(out.get("notes") or []), seconds=time.perf_counter() - t0)
+
+    def fix(self, state: CheckState, ctx: CheckContext) -> dict[str, Any]:
+        """Stage 5 (the subgraph's ``correct`` node): ``corrected`` and ``notes``.
+
+        A bare "Yes." / "No." answer gets the yes/no the question's claims imply
+        (unchanged when they decide nothing); any other text has refuted claims
+        removed or fixed (rule mode, or an LLM rewrite that a re-check accepts).
+        """
+        text, concepts, claims = state["answer"], state["concepts"], state["claims"]
+        if ctx.said is not None:
+            holds = proposition_holds(concepts, claims)
+            corrected = text if holds is None or holds == (ctx.said == "yes") else \
+                answer_like(text, holds)
+            return {"corrected": corrected,
+                    "notes": [f"a bare {ctx.said!r} answer: checked the question's claims "
+                              f"instead"]}
         notes: list[str] = []
-        corrected = self.rule.correct(text, checked.concepts, checked.claims,
-                                      question=question)
-        if self.llm is not None and (checked.refuted or (
-                self.policy != "keep" and any(k.verdict == "unverifiable" for k in checked.claims))):
-            corrected = self._llm_correct(image, text, checked, corrected, notes)
+        corrected = self.rule.correct(text, concepts, claims, question=ctx.question)
+        if self.llm is not None and (any(k.verdict == "refuted" for k in claims) or (
+                self.policy != "keep" and any(k.verdict == "unverifiable" for k in claims))):
+            corrected = self._llm_correct(ctx.image, text, _checked(state), corrected, notes)
         if text.strip() and not corrected.strip():
             corrected = NOTHING_LEFT
-        return CorrectionResult(
-            original=text, corrected=corrected, claims=checked.claims, concepts=checked.concepts,
-            questions=checked.questions, answers=checked.answers,
-            evidence=list(checked.knowledge.evidence), image=image, mode=self.mode,
-            policy=self.policy, notes=notes, seconds=time.perf_counter() - t0)
-
-    def _correct_bare_polar(self, image: np.ndarray, text: str, said: str, question: str,
-                            t0: float) -> CorrectionResult:
-        """A bare "Yes." / "No." asserts or denies the question: check the question's claims
-        and give the yes/no they imply (unchanged when they decide nothing)."""
-        checked = self.check(image, question)
-        holds = proposition_holds(checked.concepts, checked.claims)
-        notes = [f"a bare {said!r} answer: checked the question's claims instead"]
-        corrected = text if holds is None or holds == (said == "yes") else answer_like(text, holds)
-        return CorrectionResult(
-            original=text, corrected=corrected, claims=checked.claims, concepts=checked.concepts,
-            questions=checked.questions, answers=checked.answers,
-            evidence=list(checked.knowledge.evidence), image=image, mode="rule",
-            policy=self.policy, notes=notes, seconds=time.perf_counter() - t0)
+        return {"corrected": corrected, "notes": notes}
 
     def _llm_correct(self, image: np.ndarray, text: str, checked: CheckResult, fallback: str,
                      notes: list[str]) -> str:
@@ -275,6 +277,11 @@ class Corrector:
             logger.info("LLM rewrite rejected: %s", feedback)
         notes.append(f"LLM rewrite rejected ({feedback}); used rule-mode correction")
         return fallback
+
+
+def _checked(state: CheckState) -> CheckResult:
+    return CheckResult(state["concepts"], state["questions"], state["answers"],
+                       state["knowledge"], state["claims"])
 
 
 def ocr_lines_from_evidence(evidence: list[Evidence], artifacts: ArtifactStore, *,

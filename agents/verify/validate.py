@@ -455,32 +455,57 @@ class ExpertValidator:
         self._seen: tuple[np.ndarray, dict[tuple[Any, ...], VisualKnowledge]] | None = None
 
     def knowledge(self, image: np.ndarray, questions: list[Question]) -> VisualKnowledge:
-        """Run the tool steps the questions need, once each.
-
-        Questions about the same image that need the same experts (the same answer in
-        two styles, a rewrite checked again) reuse what the experts saw.
+        """Run the tool steps the questions need, once each (:meth:`recall`, else
+        :meth:`plan` and :meth:`gather`).
 
         Args:
             image: ``HxWx3 uint8 RGB``.
             questions: Stage-2 questions.
         """
+        known = self.recall(image, questions)
+        return known if known is not None else self.gather(image, questions,
+                                                           self.plan(questions))
+
+    @staticmethod
+    def _needs(questions: list[Question]) -> tuple[Any, ...]:
         labels, everything, need_colours = _needed_labels(questions)
-        needs = (tuple(labels), everything, need_colours, any(q.kind == "text" for q in questions))
+        return (tuple(labels), everything, need_colours, any(q.kind == "text" for q in questions))
+
+    def _seen_on(self, image: np.ndarray) -> dict[tuple[Any, ...], VisualKnowledge]:
         if self._seen is None or self._seen[0] is not image:
             self._seen = (image, {})
-        known = self._seen[1].get(needs)
-        if known is None:
-            known = self._seen[1][needs] = self._gather(image, questions)
-        # answering may add evidence (VQA): each caller gets its own lists
-        return dataclasses.replace(known, unavailable=dict(known.unavailable),
-                                   evidence=list(known.evidence),
-                                   object_evidence=list(known.object_evidence),
-                                   ocr_evidence=list(known.ocr_evidence))
+        return self._seen[1]
 
-    def _gather(self, image: np.ndarray, questions: list[Question]) -> VisualKnowledge:
-        plan = plan_steps(questions, offers=self.steps.offers, new_id=self.steps.new_id,
+    @staticmethod
+    def _copy(kb: VisualKnowledge) -> VisualKnowledge:
+        # answering may add evidence (VQA): each caller gets its own lists
+        return dataclasses.replace(kb, unavailable=dict(kb.unavailable),
+                                   evidence=list(kb.evidence),
+                                   object_evidence=list(kb.object_evidence),
+                                   ocr_evidence=list(kb.ocr_evidence))
+
+    def recall(self, image: np.ndarray, questions: list[Question]) -> VisualKnowledge | None:
+        """What the experts saw on ``image`` for questions needing the same experts, else None.
+
+        Questions about the same image that need the same experts (the same answer in
+        two styles, a rewrite checked again) reuse what the experts saw.
+        """
+        known = self._seen_on(image).get(self._needs(questions))
+        return None if known is None else self._copy(known)
+
+    def plan(self, questions: list[Question]) -> StepPlan:
+        """The tool steps that answer ``questions`` (:func:`plan_steps`; nothing runs)."""
+        return plan_steps(questions, offers=self.steps.offers, new_id=self.steps.new_id,
                           detector=self.detector, min_confidence=self.min_confidence,
                           read=self.ocr_lines is None)
+
+    def gather(self, image: np.ndarray, questions: list[Question],
+               plan: StepPlan) -> VisualKnowledge:
+        """Run ``plan``'s tool steps on ``image`` and keep what they saw (for :meth:`recall`)."""
+        kb = self._seen_on(image)[self._needs(questions)] = self._run_plan(image, plan)
+        return self._copy(kb)
+
+    def _run_plan(self, image: np.ndarray, plan: StepPlan) -> VisualKnowledge:
         done: dict[str, StepEvidence] = {}
         for step in plan.steps:
             src = step.args.get("source")
@@ -501,11 +526,16 @@ class ExpertValidator:
                 boxes=self.ocr_lines.xyxy.tolist()))
         return kb
 
+    def answer(self, image: np.ndarray, questions: list[Question],
+               kb: VisualKnowledge) -> list[Answer]:
+        """Answer ``questions`` from ``kb``; what it cannot tell goes to the VQA model."""
+        return answer_questions(questions, kb, image=image, vqa=self.vqa)
+
     def validate(self, image: np.ndarray,
                  questions: list[Question]) -> tuple[list[Answer], VisualKnowledge]:
         """Answer ``questions`` about ``image``: ``(answers, knowledge)``."""
         kb = self.knowledge(image, questions)
-        return answer_questions(questions, kb, image=image, vqa=self.vqa), kb
+        return self.answer(image, questions, kb), kb
 
     def _run(self, image: np.ndarray, step: Step, inputs: list[StepEvidence]) -> StepEvidence:
         rec = self.steps.run(image, step, inputs=inputs)

@@ -226,11 +226,39 @@ def test_one_validator_looks_at_an_image_once_for_several_texts(scene, shared_ag
     validator = ExpertValidator(experts=shared_agent.context.experts)
     corrector = Corrector(validator=validator)
     runs = []
-    real = validator._gather
-    monkeypatch.setattr(validator, "_gather", lambda *a, **k: runs.append(1) or real(*a, **k))
+    real = validator.gather
+    monkeypatch.setattr(validator, "gather", lambda *a, **k: runs.append(1) or real(*a, **k))
     plain = corrector.correct(scene.image, "There are two circles.")
     grounded = corrector.correct(scene.image, "There are two circles [s1, s2].")
     assert len(runs) == 1
     assert [k.verdict for k in plain.claims] == [k.verdict for k in grounded.claims]
     corrector.correct(scene.image.copy(), "There are two circles.")  # another image object
     assert len(runs) == 2
+
+
+def test_the_stages_run_as_the_verification_subgraph(scene, shared_agent):
+    """Every check is the compiled subgraph: the six stages in order; a re-check stops after
+    ``claims``; a second text on the same image recalls what the experts saw (no tool step)."""
+    from lavr.agents.verify.subgraph import CHECK_GRAPH, CheckContext
+
+    stages = ["extract", "questions", "plan", "tools", "claims", "correct"]
+    assert [n for n in CHECK_GRAPH.get_graph().nodes if not n.startswith("__")] == stages
+    validator = ExpertValidator(experts=shared_agent.context.experts)
+    corrector = Corrector(validator=validator)
+    ctx = CheckContext(corrector, scene.image, corrector.extractor)
+
+    def run(text, fix):
+        updates = list(CHECK_GRAPH.stream({"text": text, "answer": text, "fix": fix, "notes": []},
+                                          context=ctx, stream_mode="updates"))
+        return [name for u in updates for name in u], {k: v for u in updates
+                                                      for d in u.values() for k, v in d.items()}
+
+    order, out = run("There are three circles.", True)
+    assert order == stages
+    assert out["plan"] is not None and validator.ran
+    assert out["corrected"] == corrector.correct(scene.image, "There are three circles.").corrected
+    ran = len(validator.ran)
+    order, out = run("There are two circles.", False)
+    assert order == stages[:5]
+    assert out["plan"] is None and len(validator.ran) == ran  # recalled, nothing run again
+    assert [k.verdict for k in out["claims"]] == ["supported"]
