@@ -1,8 +1,10 @@
 """The graph's ``verify`` node: the answer checked claim by claim and corrected (Woodpecker).
 
-The node runs the five stages on the run's own context: the verification questions
-become tool steps run by the graph's tool execution (:mod:`lavr.agents.verify.steps`),
-so the run's result cache, artifact store and experts serve them.
+The node runs the verification subgraph (:mod:`lavr.agents.verify.subgraph`: extract →
+questions → plan → tools → claims → correct) on the run's own context: the verification
+questions become tool steps run by the graph's tool execution
+(:mod:`lavr.agents.verify.steps`), so the run's result cache, artifact store and experts
+serve them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from langgraph.runtime import Runtime
 from lavr.agents.nodes import _time_up
 from lavr.agents.state import AgentContext, AgentState
 from lavr.agents.verify.pipeline import CorrectionResult, corrector_for_context
+from lavr.agents.verify.subgraph import inside_langgraph
 from lavr.agents.verify.validate import ExpertValidator
 from lavr.core_model import deadline
 from lavr.core_model.errors import LavrError, log_recovered
@@ -51,6 +54,9 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     order = [ctx.style] + [k for k in texts if k != ctx.style]
     results: dict[str, CorrectionResult] = {}
     validator: ExpertValidator | None = None  # shared by the styles: one look at the image
+    # inside LangGraph the verification subgraph runs as this node's subgraph; under the
+    # plain runner (graph.run_direct) its nodes are walked in plain Python too
+    direct = not inside_langgraph()
     try:
         for style in order:
             text = texts[style]
@@ -66,7 +72,7 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
                                               validator=validator)
             validator = corrector.validator
             results[style] = corrector.correct(ctx.artifacts.get(state["image_id"]), text,
-                                               question=state["question"])
+                                               question=state["question"], direct=direct)
     except Exception as exc:  # noqa: BLE001 - the answer stands, marked unchecked
         if not isinstance(exc, LavrError):
             log_recovered(logger, exc, "verify crashed; the answer is left unchecked")

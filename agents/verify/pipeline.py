@@ -195,15 +195,16 @@ class Corrector:
         """``llm`` when a rewriter is set, else ``rule``."""
         return "llm" if self.llm is not None else "rule"
 
-    def check(self, image: np.ndarray, text: str, *,
-              extractor: Extractor | None = None) -> CheckResult:
+    def check(self, image: np.ndarray, text: str, *, extractor: Extractor | None = None,
+              direct: bool = False) -> CheckResult:
         """Stages 1–4 (the subgraph up to ``claims``): the claims ``text`` makes and their
-        verdicts."""
-        ctx = CheckContext(self, image, extractor or self.extractor)
+        verdicts (``direct``: walked in plain Python, see
+        :func:`~lavr.agents.verify.subgraph.run_check`)."""
+        ctx = CheckContext(self, image, extractor or self.extractor, direct=direct)
         return _checked(run_check(ctx, text, fix=False))
 
-    def correct(self, image: np.ndarray, text: str, *,
-                question: str | None = None) -> CorrectionResult:
+    def correct(self, image: np.ndarray, text: str, *, question: str | None = None,
+                direct: bool = False) -> CorrectionResult:
         """Check ``text`` against ``image`` and correct it (the whole subgraph).
 
         Args:
@@ -212,6 +213,8 @@ class Corrector:
             question: The question ``text`` answers, when there is one (a yes/no
                 answer is then made to agree with what the experts found; a bare
                 "Yes." / "No." has the question's claims checked instead).
+            direct: Walk the subgraph's nodes in plain Python instead of invoking
+                LangGraph (the main graph's plain runner does; same nodes, same result).
 
         Raises:
             InputError: ``text`` is not a string or is too long.
@@ -223,7 +226,8 @@ class Corrector:
                              f"{MAX_TEXT_CHARS}")
         t0 = time.perf_counter()
         said = bare_polar(text) if question else None
-        ctx = CheckContext(self, image, self.extractor, question=question, said=said)
+        ctx = CheckContext(self, image, self.extractor, question=question, said=said,
+                           direct=direct)
         out = run_check(ctx, text if said is None else str(question), answer=text)
         checked = _checked(out)
         return CorrectionResult(
@@ -252,13 +256,14 @@ class Corrector:
         corrected = self.rule.correct(text, concepts, claims, question=ctx.question)
         if self.llm is not None and (any(k.verdict == "refuted" for k in claims) or (
                 self.policy != "keep" and any(k.verdict == "unverifiable" for k in claims))):
-            corrected = self._llm_correct(ctx.image, text, _checked(state), corrected, notes)
+            corrected = self._llm_correct(ctx.image, text, _checked(state), corrected, notes,
+                                          direct=ctx.direct)
         if text.strip() and not corrected.strip():
             corrected = NOTHING_LEFT
         return {"corrected": corrected, "notes": notes}
 
     def _llm_correct(self, image: np.ndarray, text: str, checked: CheckResult, fallback: str,
-                     notes: list[str]) -> str:
+                     notes: list[str], *, direct: bool = False) -> str:
         """The model's rewrite if a re-check finds nothing refuted in it, else ``fallback``."""
         if self.llm is None:
             return fallback
@@ -268,7 +273,7 @@ class Corrector:
             if not rewrite.strip():
                 feedback = "the rewrite was empty"
                 continue
-            recheck = self.check(image, rewrite, extractor=RuleExtractor())
+            recheck = self.check(image, rewrite, extractor=RuleExtractor(), direct=direct)
             if not recheck.refuted:
                 notes.append(f"LLM rewrite accepted after {attempt + 1} attempt(s); the "
                              f"re-check found nothing refuted")

@@ -14,11 +14,15 @@ validator and rewriter) and the question are the run's context (:class:`CheckCon
 
 from __future__ import annotations
 
+import inspect
 import operator
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 import numpy as np
+from langgraph.config import get_config
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
@@ -64,6 +68,8 @@ class CheckContext:
     question: str | None = None
     #: ``yes`` / ``no`` when the answer is a bare yes/no to ``question``.
     said: str | None = None
+    #: Walk the nodes in plain Python (:func:`walk`) instead of invoking LangGraph.
+    direct: bool = False
 
 
 def extract(state: CheckState, runtime: Runtime[CheckContext]) -> dict[str, Any]:
@@ -111,18 +117,26 @@ def after_claims(state: CheckState) -> str:
     return "correct" if state.get("fix", True) else END
 
 
+#: The stages in order: name → function ``(state[, runtime]) -> update``.
+STAGES: dict[str, Callable[..., dict[str, Any]]] = {
+    "extract": extract, "questions": questions, "plan": plan, "tools": tools,
+    "claims": claims, "correct": correct,
+}
+#: Fixed edges (``claims`` is routed by :func:`after_claims`).
+EDGES: tuple[tuple[str, str], ...] = (
+    (START, "extract"), ("extract", "questions"), ("questions", "plan"), ("plan", "tools"),
+    ("tools", "claims"), ("correct", END),
+)
+
+
 def build_check_graph() -> StateGraph:
     """The uncompiled verification subgraph."""
     g = StateGraph(CheckState, context_schema=CheckContext)
-    stages = (("extract", extract), ("questions", questions), ("plan", plan),
-              ("tools", tools), ("claims", claims), ("correct", correct))
-    for name, fn in stages:
+    for name, fn in STAGES.items():
         g.add_node(name, fn)
-    g.add_edge(START, "extract")
-    for (a, _), (b, _) in zip(stages[:4], stages[1:5], strict=True):
+    for a, b in EDGES:
         g.add_edge(a, b)
     g.add_conditional_edges("claims", after_claims, ["correct", END])
-    g.add_edge("correct", END)
     return g
 
 
@@ -130,14 +144,54 @@ def build_check_graph() -> StateGraph:
 #: the main graph runs with a checkpointer.
 CHECK_GRAPH: CompiledStateGraph = build_check_graph().compile(checkpointer=False,
                                                               name="verify")
+_WANTS_RUNTIME = {name: "runtime" in inspect.signature(fn).parameters
+                  for name, fn in STAGES.items()}
+_NEXT = dict(EDGES)
+_REDUCERS = {k: h.__metadata__[0] for k, h in
+             typing.get_type_hints(CheckState, include_extras=True).items()
+             if getattr(h, "__metadata__", None) and callable(h.__metadata__[0])}
+
+
+def walk(inputs: CheckState, context: CheckContext) -> CheckState:
+    """The subgraph's nodes and edges in plain Python (one node a step, so the state
+    each sees and the updates it writes are what LangGraph gives it; ``notes`` add up)."""
+    state: dict[str, Any] = dict(inputs)
+    runtime: Runtime[CheckContext] = Runtime(context=context)
+    node = _NEXT[START]
+    while node != END:
+        fn = STAGES[node]
+        update = fn(state, runtime) if _WANTS_RUNTIME[node] else fn(state)
+        for key, value in update.items():
+            state[key] = _REDUCERS[key](state.get(key, []), value) if key in _REDUCERS \
+                else value
+        node = after_claims(state) if node == "claims" else _NEXT[node]
+    return state  # type: ignore[return-value]
+
+
+def inside_langgraph() -> bool:
+    """Whether the caller runs inside a LangGraph run (a compiled graph's node)."""
+    try:
+        get_config()
+    except RuntimeError:
+        return False
+    return True
 
 
 def run_check(context: CheckContext, text: str, *, answer: str | None = None,
               fix: bool = True) -> CheckState:
-    """Run the subgraph on ``text``; returns its final state."""
+    """Run the subgraph on ``text``; returns its final state.
+
+    LangGraph runs it (:data:`CHECK_GRAPH`), a subgraph of the main graph's run when
+    called from its ``verify`` node, unless ``context.direct``: the main graph's plain
+    Python runner (:func:`lavr.agents.graph.run_direct`) walks the same nodes with
+    :func:`walk`, as it walks its own.
+    """
     inputs: CheckState = {"text": text, "answer": text if answer is None else answer,
                           "fix": fix, "notes": []}
+    if context.direct:
+        return walk(inputs, context)
     return CHECK_GRAPH.invoke(inputs, context=context)  # type: ignore[return-value]
 
 
-__all__ = ["CHECK_GRAPH", "CheckContext", "CheckState", "build_check_graph", "run_check"]
+__all__ = ["CHECK_GRAPH", "EDGES", "STAGES", "CheckContext", "CheckState", "build_check_graph",
+           "inside_langgraph", "run_check", "walk"]

@@ -262,3 +262,35 @@ def test_the_stages_run_as_the_verification_subgraph(scene, shared_agent):
     assert order == stages[:5]
     assert out["plan"] is None and len(validator.ran) == ran  # recalled, nothing run again
     assert [k.verdict for k in out["claims"]] == ["supported"]
+    # walked in plain Python (the main graph's plain runner): the same stages, the same result
+    from lavr.agents.verify.subgraph import walk
+
+    for text, fix in (("There are three circles.", True), ("There are two squares.", False)):
+        _, streamed = run(text, fix)
+        walked = walk({"text": text, "answer": text, "fix": fix, "notes": []}, ctx)
+        assert walked.get("corrected") == streamed.get("corrected")
+        assert [k.public() for k in walked["claims"]] == [k.public() for k in streamed["claims"]]
+
+
+def test_the_verify_node_runs_the_subgraph_under_either_runner(scene, shared_agent, monkeypatch):
+    """``run`` (plain runner) walks the subgraph; ``stream`` (LangGraph) invokes it as a
+    subgraph of the run; the answer and the verify record are the same."""
+    import lavr.agents.verify.subgraph as sg
+
+    invoked = []
+    real = sg.CHECK_GRAPH.invoke
+    monkeypatch.setattr(sg.CHECK_GRAPH, "invoke", lambda *a, **k: invoked.append(1) or real(*a, **k))
+    question = "How many red circles are there?"
+    direct = shared_agent.run(scene.image, question)
+    assert not invoked
+    streamed = [e for e in shared_agent.stream(scene.image, question) if hasattr(e, "steps")][-1]
+    assert invoked
+
+    def verify_record(res):  # the second run finds more in the result cache
+        recs = [{k: v for k, v in s.to_dict().items() if k != "seconds"}
+                for s in res.steps if s.node == "verify"]
+        for rec in recs:
+            rec["steps"] = [{k: v for k, v in st.items() if k != "cached"} for st in rec["steps"]]
+        return recs
+    assert streamed.answer == direct.answer
+    assert verify_record(streamed) == verify_record(direct) and verify_record(direct)[0]["claims"]
