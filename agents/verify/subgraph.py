@@ -190,7 +190,10 @@ def run_check(context: CheckContext, text: str, *, answer: str | None = None,
                           "fix": fix, "notes": []}
     if context.direct:
         return walk(inputs, context)
-    return CHECK_GRAPH.invoke(inputs, context=context)  # type: ignore[return-value]
+    # durability given: a checkpointed parent's "sync" would make it wait for a checkpoint
+    # it has no checkpointer to write
+    return CHECK_GRAPH.invoke(inputs, context=context,  # type: ignore[return-value]
+                              durability="async")
 
 
 __all__ = ["CHECK_GRAPH", "EDGES", "STAGES", "CheckContext", "CheckState", "build_check_graph",

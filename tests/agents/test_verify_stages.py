@@ -294,3 +294,17 @@ def test_the_verify_node_runs_the_subgraph_under_either_runner(scene, shared_age
         return recs
     assert streamed.answer == direct.answer
     assert verify_record(streamed) == verify_record(direct) and verify_record(direct)[0]["claims"]
+
+
+def test_the_subgraph_runs_under_a_checkpointed_run(scene):
+    """A checkpointed run (durability "sync") invokes the subgraph, which has no checkpointer
+    of its own: the answer is checked, not left unchecked."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from lavr.agents import VisualAgent
+
+    agent = VisualAgent(checkpointer=InMemorySaver())
+    res = agent.run(scene.image, "How many circles are there?", thread_id="t1")
+    rec = next(s.to_dict() for s in res.steps if s.node == "verify")
+    assert rec["error"] is None and rec["claims"], rec
+    assert rec["summary"].startswith("1 claim(s): 1 supported")
