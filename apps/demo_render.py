@@ -51,6 +51,11 @@ def _json_block(value: Any) -> str:
     return "```json\n" + json.dumps(value, indent=1, default=str) + "\n```"
 
 
+#: Titles of the nodes whose message is their summary.
+_TITLES = {"verify": "Check and correction", "demos": "In-context examples",
+           "reason": "Chain of thought", "ingest": "Image"}
+
+
 def step_message(rec: TraceEvent) -> Message | None:
     """A collapsible chat message for one trace record (None for bookkeeping records).
 
@@ -89,23 +94,11 @@ def step_message(rec: TraceEvent) -> Message | None:
         title = "Answer drafted"
         cited = rec.cited or []
         body.append(_short(summary) + (f"\n\nCites {', '.join(cited)}." if cited else ""))
-    elif node == "verify":
-        title = "Check and correction"
-        body.append(_short(summary))
-    elif node == "demos":
-        title = "In-context examples"
-        body.append(_short(summary))
-    elif node == "reason":
-        title = "Chain of thought"
-        body.append(_short(summary))
-    elif node == "ingest":
-        title = "Image"
-        body.append(_short(summary))
-    elif node == "execute":
-        title = f"{rec.step or ''} · {rec.tool or ''} skipped".strip(" ·")
-        body.append(_short(summary))
-    else:
-        title = node.replace("_", " ").capitalize()
+    else:  # a summary is all there is to show
+        if node == "execute":
+            title = f"{rec.step or ''} · {rec.tool or ''} skipped".strip(" ·")
+        else:
+            title = _TITLES.get(node) or node.replace("_", " ").capitalize()
         body.append(_short(summary))
     if error and error not in summary:
         body.append(f"**Error:** {_short(str(error))}")
