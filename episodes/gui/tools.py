@@ -36,10 +36,7 @@ class ScreenElementsTool(Tool):
         "Find the UI elements on a screenshot by shape and fill: buttons and tabs, text "
         "fields, checkboxes, radios, links, lines of text, and the instruction banner.")
 
-    class Args(ToolArgs):
-        pass
-
-    def run(self, args: Args, ctx: ToolContext) -> ToolResult:
+    def run(self, args: ToolArgs, ctx: ToolContext) -> ToolResult:
         """Value: element counts by kind; the artifact is the :class:`ScreenParse`."""
         parse = find_elements(ctx.image)
         counts = Counter(e.kind for e in parse.elements)
@@ -60,10 +57,7 @@ class ScreenFiguresTool(Tool):
         "Find the figures drawn on a screenshot that are not text or widgets and name each: "
         "circle, rectangle, triangle, or the letter or digit it shows, with colour and size.")
 
-    class Args(ToolArgs):
-        pass
-
-    def run(self, args: Args, ctx: ToolContext) -> ToolResult:
+    def run(self, args: ToolArgs, ctx: ToolContext) -> ToolResult:
         """Value: one dict per figure (kind, char, colour, size, box); the artifact is the list."""
         figures = figures_on_screen(find_elements(ctx.image))
         art = ctx.artifacts.put(figures, prefix="figures")
