@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import contextvars
 import inspect
-import typing
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from langgraph.types import Overwrite, Send
+from langgraph.types import Send
 
 from lavr.agents import cot_nodes, nodes
-from lavr.agents.state import AgentContext, AgentState
+from lavr.agents.state import AgentContext, AgentState, apply_update, reducers_of
 from lavr.agents.verify import node as verify_node
 from lavr.core_model.errors import LavrError
 
@@ -76,29 +75,15 @@ class GraphLoopError(LavrError):
     """The graph took more supersteps than its limit (a loop that does not end)."""
 
 
-def _reducers() -> dict[str, Callable[[Any, Any], Any]]:
-    hints = typing.get_type_hints(AgentState, include_extras=True)
-    return {k: h.__metadata__[0] for k, h in hints.items()
-            if getattr(h, "__metadata__", None) and callable(h.__metadata__[0])}
-
-
-_REDUCERS = _reducers()
+_REDUCERS = reducers_of(AgentState)
 #: Routers that take the runtime as well as the state.
 _WANTS_RUNTIME = {src: "runtime" in inspect.signature(router).parameters
                   for src, (router, _) in BRANCHES.items()}
 
 
 def _apply(state: dict[str, Any], update: dict[str, Any] | None) -> None:
-    """Write a node's update into ``state`` with the state's reducers (as LangGraph does)."""
-    if not update:
-        return
-    for key, value in update.items():
-        if isinstance(value, Overwrite):
-            state[key] = value.value
-        elif (reducer := _REDUCERS.get(key)) is not None:
-            state[key] = reducer(state.get(key, []), value)
-        else:
-            state[key] = value
+    """Write a node's update into ``state`` with :class:`AgentState`'s reducers."""
+    apply_update(state, update, _REDUCERS)
 
 
 #: Each node's fixed successors (from :data:`EDGES`).

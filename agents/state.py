@@ -7,8 +7,12 @@ artifact store, reached through :class:`AgentContext` (LangGraph runtime context
 from __future__ import annotations
 
 import operator
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol, TypedDict
+
+from langgraph.types import Overwrite
 
 from lavr.core_model.model import MultimodalModel
 from lavr.planners.reasoning import ReasoningSetup
@@ -133,3 +137,24 @@ class AgentContext:
     reasoning: ReasoningSetup = field(default_factory=ReasoningSetup)
     style: str = "plain"
     journal: StepJournal | None = None
+
+
+def reducers_of(schema: type) -> dict[str, Callable[[Any, Any], Any]]:
+    """The reducers a LangGraph state schema declares (its ``Annotated[T, reducer]`` keys)."""
+    hints = typing.get_type_hints(schema, include_extras=True)
+    return {k: h.__metadata__[0] for k, h in hints.items()
+            if getattr(h, "__metadata__", None) and callable(h.__metadata__[0])}
+
+
+def apply_update(state: dict[str, Any], update: dict[str, Any] | None,
+                 reducers: dict[str, Callable[[Any, Any], Any]]) -> None:
+    """Write a node's update into ``state`` with the schema's reducers (as LangGraph does)."""
+    if not update:
+        return
+    for key, value in update.items():
+        if isinstance(value, Overwrite):
+            state[key] = value.value
+        elif (reducer := reducers.get(key)) is not None:
+            state[key] = reducer(state.get(key, []), value)
+        else:
+            state[key] = value

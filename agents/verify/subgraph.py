@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import inspect
 import operator
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, TypedDict
@@ -26,6 +25,7 @@ from langgraph.config import get_config
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from lavr.agents.state import apply_update, reducers_of
 from lavr.agents.verify.claims import build_claims
 from lavr.agents.verify.extract import Extractor
 from lavr.agents.verify.questions import formulate
@@ -147,9 +147,7 @@ CHECK_GRAPH: CompiledStateGraph = build_check_graph().compile(checkpointer=False
 _WANTS_RUNTIME = {name: "runtime" in inspect.signature(fn).parameters
                   for name, fn in STAGES.items()}
 _NEXT = dict(EDGES)
-_REDUCERS = {k: h.__metadata__[0] for k, h in
-             typing.get_type_hints(CheckState, include_extras=True).items()
-             if getattr(h, "__metadata__", None) and callable(h.__metadata__[0])}
+_REDUCERS = reducers_of(CheckState)
 
 
 def walk(inputs: CheckState, context: CheckContext) -> CheckState:
@@ -160,10 +158,7 @@ def walk(inputs: CheckState, context: CheckContext) -> CheckState:
     node = _NEXT[START]
     while node != END:
         fn = STAGES[node]
-        update = fn(state, runtime) if _WANTS_RUNTIME[node] else fn(state)
-        for key, value in update.items():
-            state[key] = _REDUCERS[key](state.get(key, []), value) if key in _REDUCERS \
-                else value
+        apply_update(state, fn(state, runtime) if _WANTS_RUNTIME[node] else fn(state), _REDUCERS)
         node = after_claims(state) if node == "claims" else _NEXT[node]
     return state  # type: ignore[return-value]
 
