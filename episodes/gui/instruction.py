@@ -230,7 +230,6 @@ def clean_instruction(text: str) -> str:
             text = fixed
     text = re.sub(r'"\s+([.,;:!?])', r'"\1', text)  # '"x" .' -> '"x".'
     text = re.sub(r"[:;]$", ".", text)  # OCR reads a final '.' as ':'
-    text = re.sub(r"\b[IlL|](st|nd|rd|th)\b", r"1\1", text)  # "Ist" -> "1st"
     text = re.sub(r"#\s*[IlL|](?=\W|$)", "#1", text)  # "#L" -> "#1"
     text = re.sub(r"\b[Zz]th\b", "7th", text)  # a 7 read as Z ("2" would be "2nd")
     verbs = "|".join(sorted(VERBS, key=len, reverse=True))

@@ -123,10 +123,12 @@ def nth_word(text: str, n: int) -> str:
     return words[n - 1] if 0 < n <= len(words) else ""
 
 
-_EXPR_FOLD = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1", "|": "1",
-                            "i": "1", "S": "5", "s": "5", "Z": "2", "z": "2", "B": "8", "g": "9",
-                            "x": "*", "X": "*", "\u00d7": "*", "\u00f7": "/", ":": "/",
-                            "\u2212": "-", "\u2013": "-", "\u2014": "-", "~": "-", "_": "-"})
+#: Letters (and dashes) OCR reads in place of digits (and a minus) in this font.
+DIGIT_LOOKALIKES = {"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1", "|": "1",
+                    "i": "1", "S": "5", "s": "5", "Z": "2", "z": "2", "B": "8",
+                    "\u2212": "-", "~": "-", "_": "-"}
+_EXPR_FOLD = str.maketrans({**DIGIT_LOOKALIKES, "g": "9", "x": "*", "X": "*", "\u00d7": "*",
+                            "\u00f7": "/", ":": "/", "\u2013": "-", "\u2014": "-"})
 
 
 def evaluate_expression(text: str) -> int | float | None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lavr.episodes.gui.language import DIGIT_LOOKALIKES
 from lavr.episodes.gui.perception import (
     Box,
     ScreenElement,
@@ -298,9 +299,7 @@ def masked_keys(value: str) -> str | None:
     return None
 
 
-_DIGITS = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1", "|": "1",
-                         "i": "1", "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2",
-                         "\u2212": "-", "~": "-", "_": "-"})
+_DIGITS = str.maketrans(DIGIT_LOOKALIKES)
 
 
 def read_number(text: str) -> float | None:
