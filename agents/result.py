@@ -113,12 +113,9 @@ class AgentResult:
 
     def _dets_of(self, step_id: str) -> Detections | None:
         rec = next((e for e in self.evidence if e.step_id == step_id), None)
-        if rec is None or not rec.artifact_id or self._artifacts is None:
+        if rec is None or self._artifacts is None:
             return None
-        if rec.artifact_id not in self._artifacts:
-            return None
-        obj = self._artifacts.get(rec.artifact_id)
-        return obj if isinstance(obj, Detections) else None
+        return self._artifacts.find_detections(rec.artifact_id)
 
     def step_detections(self) -> dict[str, Detections]:
         """Detections of every step that produced some, by step id, in evidence order."""

@@ -63,7 +63,7 @@ from lavr.tools.labels import (
     clean_label,
     normalise_label,
 )
-from lavr.tools.vocab import plural
+from lavr.tools.vocab import join_words, plural
 
 __all__ = [
     "COCO_CLASSES", "SHAPES_CLASSES", "DETECTORS", "DetectTool", "DetectorRun", "DetectorSpec",
@@ -1183,8 +1183,7 @@ class DetectTool(Tool):
     def sub_question(self, args: Mapping[str, Any], *, target: str) -> str:
         """``Where are the circles and squares in the image?`` (no labels: what objects)."""
         labels = [plural(str(x)) for x in args.get("labels") or []]
-        named = " and ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1
-                             else labels)
+        named = join_words(labels)
         return (f"Where are the {named} in the image?" if labels
                 else "What objects are in the image?")
 

@@ -124,6 +124,8 @@ class TraceEvent(NamedTuple):
         missing or None, unknown keys are ignored)."""
         if isinstance(rec, TraceEvent):
             return rec
+        if not isinstance(rec, Mapping) or "node" not in rec:
+            raise ValueError(f"a trace step needs a 'node': {str(rec)[:80]}")
         known = rec if _NAMES.issuperset(rec) else {k: v for k, v in rec.items() if k in _NAMES}
         if known.get("args") is None or known.get("summary") is None:
             known = {**known, "args": known.get("args") or {}, "summary": known.get("summary") or ""}

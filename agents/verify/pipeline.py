@@ -302,10 +302,9 @@ def ocr_lines_from_evidence(evidence: list[Evidence], artifacts: ArtifactStore, 
     for rec in evidence:
         if rec.tool not in readers or rec.failed or not rec.artifact_id:
             continue
-        if rec.artifact_id in artifacts:
-            obj = artifacts.get(rec.artifact_id)
-            if isinstance(obj, Detections) and obj.text is not None:
-                found.append(obj)
+        obj = artifacts.find_detections(rec.artifact_id)
+        if obj is not None and obj.text is not None:
+            found.append(obj)
     if not found:
         return None
     merged = Detections.merge(found)

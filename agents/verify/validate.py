@@ -34,6 +34,7 @@ from lavr.tools.detect import coverage, is_detector_name
 from lavr.tools.detections import Detections
 from lavr.tools.evidence import Evidence as StepEvidence
 from lavr.tools.evidence import ToolResult
+from lavr.tools.ocr import RETRY_ZOOM as OCR_RETRY_ZOOM
 from lavr.tools.ops import relation as box_relation
 from lavr.tools.ops import select
 
@@ -52,7 +53,6 @@ OPPOSITE = {"left_of": "right_of", "right_of": "left_of", "above": "below", "bel
 #: Relations closer than this many pixels (centre to centre, along the axis) are undecidable.
 RELATION_MARGIN_PX = 3.0
 #: OCR is read again at this zoom when the first pass finds nothing.
-OCR_RETRY_ZOOM = 2.5
 #: Padding around a box cropped for VQA, as a fraction of its size.
 CROP_PAD = 0.15
 #: Detections scoring below this are uncertain: a claim they could make true or

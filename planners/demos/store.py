@@ -415,7 +415,11 @@ def trace_problems(trace: dict[str, Any]) -> list[str]:
         return problems + [str(exc)]
     if answer_step and (answer_step not in by_id or by_id[answer_step].failed):
         problems.append(f"the answer step {answer_step} failed or did not run")
-    for rec in events(trace.get("steps", [])):
+    try:
+        steps = events(trace.get("steps", []))
+    except ValueError as exc:
+        return problems + [str(exc)]
+    for rec in steps:
         if rec.node == "plan" and rec.error:
             problems.append("the planner's plan was rejected (rule fallback)")
             break

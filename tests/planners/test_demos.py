@@ -132,6 +132,12 @@ def test_only_successful_runs_on_the_right_image_become_demos():
         demo_from_trace({"question": "q"}, [img], demo_id="x")
 
 
+def test_trace_problems_reports_a_step_without_a_node():
+    img = np.zeros((8, 8, 3), np.uint8)
+    broken = {**_trace(img), "steps": [{"tool": "detect", "summary": "x"}]}
+    assert any("needs a 'node'" in p for p in trace_problems(broken))
+
+
 def test_missing_store_is_a_clear_error(tmp_path):
     with pytest.raises(DemoError, match="no demos.jsonl"):
         DemoStore(tmp_path / "nowhere").records()

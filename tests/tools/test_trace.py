@@ -41,3 +41,11 @@ def test_attempts_become_events():
     assert called.is_attempt and called.attempt == 2 and called.raw == "{}"
     note = TraceEvent.of_attempt("plan", Attempt(0, 3, "rules take over", fallback=True))
     assert not note.is_attempt and note.fallback and "raw" not in note.to_dict()
+
+
+def test_a_step_without_a_node_is_a_clear_value_error():
+    import pytest
+
+    for bad in ({"tool": "detect"}, "not a step", None):
+        with pytest.raises(ValueError, match="a trace step needs a 'node'"):
+            events([bad])
