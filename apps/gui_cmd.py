@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -104,6 +105,8 @@ def _task_list(args: argparse.Namespace) -> list[str]:
         names = list(getattr(evaluate, TASK_SETS[args.tasks]))
     else:
         names = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    if not names:
+        raise InputError("--tasks names no task (see 'lavr gui tasks')")
     known = set(miniwob_tasks())
     bad = [t for t in names if t not in known]
     if bad:
@@ -123,6 +126,15 @@ def run_miniwob(args: argparse.Namespace) -> int:
     _threads(args.threads)
     agent = _controller(args.model)
     html_dir = Path(args.save_html) if args.save_html else None
+    if html_dir is not None:  # before any episode runs: a bad folder loses no work
+        if html_dir.exists() and not html_dir.is_dir():
+            raise InputError(f"--save-html: {html_dir} is a file, not a folder")
+        try:
+            html_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"--save-html: cannot create {html_dir}: {exc.strerror}") from exc
+        if not os.access(html_dir, os.W_OK):
+            raise InputError(f"--save-html: cannot write to {html_dir}")
     results = []
     if not args.json:
         print(f"{'task':24} {'episodes':>8} {'success':>8} {'reward':>7} {'steps':>6} "

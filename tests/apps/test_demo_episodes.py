@@ -14,7 +14,8 @@ def test_demo_page_builds_with_the_episode_panel() -> None:
     from lavr.apps.demo_app import build_demo
 
     demo = build_demo()
-    assert demo.lavr_episodes.cache_dir  # the panel is wired to the page's picture cache
+    # the panel is wired to the page's picture cache (not its own default folder)
+    assert demo.lavr_episodes.cache_dir == demo.lavr_app.cache_dir
 
 
 def test_episode_panel_shows_every_step_with_its_picture(tmp_path: Path) -> None:

@@ -159,3 +159,17 @@ def test_model_controller_on_a_page_takes_valid_choices_and_falls_back(tmp_path:
     assert "e1:" in prompt and 'type "alice"' in prompt and "click e1" in prompt
     report = ep.to_json()
     assert [s["controller"] for s in report["trace"]][:2] == ["scripted", "scripted"]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--tasks", " , "], "--tasks names no task"),
+    (["--task", "click-test", "--save-html", "{file}"], "is a file, not a folder"),
+    (["--task", "click-test", "--save-html", "/proc/lavr-no-such/x"], "cannot create"),
+])
+def test_miniwob_bad_options_end_in_one_line_before_any_episode(argv, message, tmp_path, capsys):
+    a_file = tmp_path / "f.txt"
+    a_file.write_text("x")
+    argv = [a.replace("{file}", str(a_file)) for a in argv]
+    assert main(["gui", "miniwob", *argv, "--episodes", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err

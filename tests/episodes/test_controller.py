@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -53,7 +54,7 @@ def test_model_is_shown_state_and_picture() -> None:
     assert any(getattr(p, "image", None) is not None for m in req.messages for p in m.parts)
 
 
-def test_warm_up_loads_the_model_before_timed_episodes() -> None:
+def test_warm_up_loads_the_model_before_timed_episodes(caplog) -> None:
     from lavr.episodes.embodied.agent import EmbodiedAgent
     from lavr.episodes.embodied.babyai import ACTIONS
 
@@ -61,4 +62,7 @@ def test_warm_up_loads_the_model_before_timed_episodes() -> None:
     ModelController(model, EmbodiedAgent(), actions=ACTIONS).warm_up()
     assert [r.task for r in model.requests] == ["warmup"]
     # a model that fails to warm up is logged, not raised (the episode meets it again)
-    ModelController(ScriptedModel({"act": ["x"]}), EmbodiedAgent(), actions=ACTIONS).warm_up()
+    failing = ScriptedModel({"act": ["x"]})
+    with caplog.at_level(logging.WARNING):
+        ModelController(failing, EmbodiedAgent(), actions=ACTIONS).warm_up()
+    assert any("warm" in r.getMessage().lower() for r in caplog.records), caplog.records
