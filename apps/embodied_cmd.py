@@ -74,6 +74,7 @@ def _controller(args: argparse.Namespace) -> Policy:
 
 def run_babyai(args: argparse.Namespace) -> int:
     """``lavr embodied babyai``: evaluate levels and print the table (or JSON)."""
+    from lavr.episodes.controller import controller_label
     from lavr.episodes.embodied.babyai import evaluate_env
 
     if args.episodes < 1:
@@ -101,7 +102,7 @@ def run_babyai(args: argparse.Namespace) -> int:
                   f"{r.mean_steps:>7.2f}", flush=True)
     if args.json:
         print(json.dumps({"benchmark": "babyai", "view": args.view, "episodes": args.episodes,
-                          "seed": args.seed, "controller": args.model or "rules",
+                          "seed": args.seed, "controller": controller_label(agent, args.model),
                           "levels": [r.to_json(episodes=True) for r in results]}, indent=2))
     elif html_dir is not None:
         print(f"reports: {html_dir}/")

@@ -116,6 +116,7 @@ def _task_list(args: argparse.Namespace) -> list[str]:
 
 def run_miniwob(args: argparse.Namespace) -> int:
     """``lavr gui miniwob``: evaluate tasks one browser at a time and print the table."""
+    from lavr.episodes.controller import controller_label
     from lavr.episodes.gui.evaluate import evaluate_task, instruction_read_rate
 
     if args.episodes < 1:
@@ -156,7 +157,7 @@ def run_miniwob(args: argparse.Namespace) -> int:
     mean_reward = sum(r.mean_reward for r in results) / len(results)
     if args.json:
         print(json.dumps({"benchmark": "miniwob", "episodes": args.episodes, "seed": args.seed,
-                          "controller": args.model or "rules",
+                          "controller": controller_label(agent, args.model),
                           "tasks": [{**r.to_json(episodes=True), "instruction_read_exactly":
                                      round(instruction_read_rate(r), 4)} for r in results],
                           "mean_success_rate": round(mean_success, 4),
@@ -181,6 +182,7 @@ def _window(spec: str) -> tuple[int, int]:
 
 def run_url(args: argparse.Namespace) -> int:
     """``lavr gui url``: follow the instruction on the page and print the trace."""
+    from lavr.episodes.controller import controller_label
     from lavr.episodes.gui.browser import PageEnv, check_url
     from lavr.episodes.gui.instruction import parse_instruction
     from lavr.episodes.loop import run_episode
@@ -206,7 +208,7 @@ def run_url(args: argparse.Namespace) -> int:
     if args.json:
         out = episode.to_json()
         out.update({"url": url, "plan_rule": plan.rule, "completed": finished,
-                    "controller": args.model or "rules"})
+                    "controller": controller_label(agent, args.model)})
         print(json.dumps(out, indent=2))
     else:
         print(f"Instruction: {episode.instruction}")

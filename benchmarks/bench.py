@@ -83,7 +83,7 @@ def bench_agent(images: list[np.ndarray]) -> dict[str, float]:
 
     agent = VisualAgent(verify=False)
     agent.run(images[0], "How many circles are there?")  # load the detector
-    question = "How many red circles are there?"
+    question = ORCHESTRATION_QUESTION
     c0 = time.process_time()
     e2e, tools = _timed_pass(agent, images, question)
     e2e_cpu = time.process_time() - c0
@@ -123,7 +123,7 @@ def bench_verify(images: list[np.ndarray]) -> dict[str, float]:
     agent.run(images[0], "How many circles are there?")
     total = 0.0
     for img in images:
-        res = agent.run(img, "How many red circles are there?")
+        res = agent.run(img, ORCHESTRATION_QUESTION)
         total += sum(s.seconds for s in res.steps if s.node == "verify")
     return {"verify_s_per_q": total / len(images)}
 

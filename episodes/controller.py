@@ -182,3 +182,9 @@ class ModelController:
         return StepChoice(rules.action, f"rule fallback: {rules.summary}", point=rules.point,
                         overlay=rules.overlay, target=rules.target,
                         controller=f"rules (fallback: {why[:200]})", attempts=attempts)
+
+
+def controller_label(policy: object, spec: str | None) -> str:
+    """What chose the actions, for reports: the ``--model`` spec when a model controls
+    ``policy``, else ``rules`` (also for ``--model rule``, which loads no model)."""
+    return spec if spec and isinstance(policy, ModelController) else "rules"

@@ -66,3 +66,15 @@ def test_warm_up_loads_the_model_before_timed_episodes(caplog) -> None:
     with caplog.at_level(logging.WARNING):
         ModelController(failing, EmbodiedAgent(), actions=ACTIONS).warm_up()
     assert any("warm" in r.getMessage().lower() for r in caplog.records), caplog.records
+
+
+def test_reports_name_the_model_only_when_one_controls():
+    from lavr.episodes.controller import controller_label
+    from lavr.episodes.embodied.agent import EmbodiedAgent
+    from lavr.episodes.embodied.babyai import ACTIONS
+
+    rules = EmbodiedAgent()
+    assert controller_label(rules, "rule") == "rules"  # `--model rule` loads no model
+    assert controller_label(rules, None) == "rules"
+    ctl = ModelController(ScriptedModel({"act": ["{}"]}), rules, actions=ACTIONS)
+    assert controller_label(ctl, "openai:m") == "openai:m"
