@@ -226,13 +226,20 @@ def configure_batching(agent: VisualAgent, *, batch_size: int, batch_wait_ms: fl
 
     Returns:
         ``(lanes, torch threads per lane)`` (threads 0: torch's own setting).
+
+    Raises:
+        InputError: A negative size, wait or lane count, or fewer than one core.
     """
     from lavr.tools.detect import lane_plan, resolve_device, usable_cores
 
+    if batch_size < 0 or batch_wait_ms < 0 or lanes < 0 or (cores is not None and cores < 1):
+        raise InputError(f"batching needs batch size, wait and lanes >= 0 and cores >= 1, got "
+                         f"{batch_size}, {batch_wait_ms} ms, {lanes}, {cores}")
     device = resolve_device(str(agent.context.settings.get("device", "auto")))
+    cores = cores or usable_cores()
     auto_lanes, threads = lane_plan(device, cores)
     if lanes:
-        threads = max(1, (cores or usable_cores()) // lanes) if device.startswith("cpu") else 0
+        threads = max(1, cores // lanes) if device.startswith("cpu") else 0
     else:
         lanes = auto_lanes
     agent.context.settings.update(batch_size=batch_size, batch_wait_ms=batch_wait_ms,

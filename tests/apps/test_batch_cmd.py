@@ -102,6 +102,10 @@ def test_configure_batching_chooses_lanes_from_the_cores():
     assert agent.context.settings["batch_threads"] == 1
     assert configure_batching(agent, batch_size=8, batch_wait_ms=5, lanes=1, cores=2) == (1, 2)
     assert configure_batching(agent, batch_size=8, batch_wait_ms=5, lanes=3, cores=2) == (3, 1)
+    for bad in ({"lanes": -1}, {"batch_size": -2}, {"cores": 0}):
+        with pytest.raises(InputError, match="batching needs"):
+            configure_batching(agent, **{"batch_size": 8, "batch_wait_ms": 5, **bad})
+    assert agent.context.settings["batch_lanes"] == 3  # a refused call changes nothing
 
 
 # -- the results file --------------------------------------------------------------------------
