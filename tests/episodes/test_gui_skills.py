@@ -247,3 +247,20 @@ def test_screen_figures_is_a_registered_tool() -> None:
     assert not got.error, got.error
     assert got.summary.startswith("6 figures:") and "large red circle" in got.summary
     assert {(f["kind"], f["char"]) for f in got.value} >= {("digit", "7"), ("letter", "k")}
+
+
+def test_ui_detector_never_trains_on_evaluation_tasks() -> None:
+    """The UI detector's data generator skips every evaluation-only task and its variants."""
+    import importlib.util
+    from pathlib import Path
+
+    from lavr.episodes.gui.evaluate import DEVELOPED_TASKS, EVALUATION_TASKS
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "train_ui_detector.py"
+    spec = importlib.util.spec_from_file_location("train_ui_detector", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert all(module.held_out(t) for t in EVALUATION_TASKS)
+    assert module.held_out("choose-date-easy") and module.held_out("use-slider-2")
+    assert not any(module.held_out(t) for t in DEVELOPED_TASKS)
+    assert not set(DEVELOPED_TASKS) & set(EVALUATION_TASKS)
