@@ -332,39 +332,81 @@ def one_line(exc: BaseException | str, limit: int = 600) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def _verbose_in(argv: Sequence[str]) -> bool:
+    """Whether ``-v``/``--verbose`` is among the arguments (read before the parser exists)."""
+    return any(a == "--verbose" or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in argv)
+
+
+def _fail(exc: BaseException, *, verbose: bool) -> int:
+    """Report ``exc`` on one line of stderr and return the exit code (``-v`` re-raises
+    unexpected errors so their traceback shows)."""
+    from lavr.core_model.errors import LavrError, SettingsError
+
+    if isinstance(exc, LavrError):
+        print(f"lavr: error: {one_line(_as_flag(exc, SettingsError))}", file=sys.stderr)
+        return exit_code(exc)
+    if isinstance(exc, BrokenPipeError):  # the reader went away (| head): nothing to say
+        _silence_stdout()
+        return EXIT_OK
+    if isinstance(exc, OSError):  # a file the user named could not be read or written
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"lavr: error: {one_line(exc.strerror or exc)}{where}", file=sys.stderr)
+        return EXIT_INPUT
+    if isinstance(exc, KeyboardInterrupt):
+        print("lavr: interrupted", file=sys.stderr)
+        return 130
+    if verbose:
+        raise exc
+    if isinstance(exc, ImportError):  # a package lavr needs is missing or broken
+        print(f"lavr: error: {one_line(import_failure(exc))} (run with -v for the traceback)",
+              file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    print(f"lavr: internal error: {type(exc).__name__}: {one_line(exc)} (run with -v for "
+          "details)", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the flush at exit does not fail on the closed pipe again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (captured output)
+        pass
+
+
+def import_failure(exc: ImportError) -> str:
+    """What failed to import and how to repair it, in one sentence."""
+    name = exc.name or "a module"
+    return (f"cannot import {name} ({one_line(exc, 200)}): lavr's installation is missing or has "
+            "a broken package; reinstall it ('make install' in a checkout, or "
+            "pip install 'lavr[all]')")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``lavr`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Entry point of the ``lavr`` console script.
+
+    Every failure ends in one line on stderr and a non-zero exit (see the module docstring),
+    also while the parser is built (a subcommand's module that cannot be imported).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - SystemExit (usage) passes
+        return _fail(exc, verbose=_verbose_in(argv))
     level = logging.WARNING if args.verbose == 0 else logging.INFO if args.verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if not args.verbose:
         import warnings
 
         warnings.filterwarnings("ignore")  # library deprecation noise; -v shows it
-    from lavr.core_model.errors import LavrError, SettingsError
-
     try:
         func = getattr(args, "func", None) or COMMANDS[args.command]
         return int(func(args) or 0)
-    except LavrError as exc:
-        print(f"lavr: error: {one_line(_as_flag(exc, SettingsError))}", file=sys.stderr)
-        return exit_code(exc)
-    except OSError as exc:  # a file the user named could not be read or written
-        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
-        print(f"lavr: error: {exc.strerror or exc}{where}", file=sys.stderr)
-        return EXIT_INPUT
-    except KeyboardInterrupt:
-        print("lavr: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return EXIT_OK
-    except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
-        if args.verbose:
-            raise
-        print(f"lavr: internal error: {type(exc).__name__}: {one_line(exc)} (run with -v for "
-              "details)", file=sys.stderr)
-        return EXIT_INTERNAL
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - last resort: one line
+        return _fail(exc, verbose=bool(args.verbose))
 
 
 if __name__ == "__main__":  # pragma: no cover
