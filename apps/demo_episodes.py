@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lavr.apps import demo_render as render
+from lavr.apps.episode_cmd import check_seed
 from lavr.core_model.errors import LavrError
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class EpisodePanel:
             task: MiniWoB++ task (MiniWoB++ only).
         """
         try:
-            seed_value = int(seed if seed is not None else 0)
+            seed_value = check_seed(seed if seed is not None else 0, name="seed")
             if environment == MINIWOB:
                 episode = self._run_miniwob(str(task or ""), seed_value)
                 where = {"environment": MINIWOB, "task": str(task), "seed": seed_value}
@@ -136,6 +137,8 @@ class EpisodePanel:
 
     def _error(self, text: str
                ) -> tuple[list[render.Message], dict[str, Any], None, Any, EpisodeState]:
+        text = " ".join(text.split())  # one line, of a readable length
+        text = text if len(text) <= 300 else text[:297] + "..."
         msg = render.error_message(f"Cannot run the episode: {text}")
         return [msg], {"status": "error", "error": text}, None, self._slider(0), EpisodeState()
 

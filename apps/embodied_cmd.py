@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lavr.apps.episode_cmd import check_run_args, report_dir, report_saver
 from lavr.core_model.errors import InputError
 
 if TYPE_CHECKING:
@@ -47,29 +47,29 @@ def add_parser(sub: Any) -> None:
 
 
 def _levels(args: argparse.Namespace) -> list[str]:
-    from lavr.episodes.embodied.babyai import LEVELS
+    """The levels to run, every one checked before the first runs (a bad one loses no work)."""
+    from lavr.episodes.embodied.babyai import LEVELS, check_env_id
 
     if args.level:
-        return [args.level]
-    if args.levels.strip() == ALL_LEVELS:
-        return list(LEVELS)
-    levels = [e.strip() for e in args.levels.split(",") if e.strip()]
+        levels = [args.level]
+    elif args.levels.strip() == ALL_LEVELS:
+        levels = list(LEVELS)
+    else:
+        levels = [e.strip() for e in args.levels.split(",") if e.strip()]
     if not levels:
         raise InputError("--levels is empty")
+    for level in levels:
+        check_env_id(level)
     return levels
 
 
 def _controller(args: argparse.Namespace) -> Policy:
-    from lavr.core_model.backends import load_model
-    from lavr.episodes.controller import ModelController
+    """The embodied agent, or a model controller over it (``--model``)."""
+    from lavr.apps.episode_cmd import controller
     from lavr.episodes.embodied.agent import EmbodiedAgent
     from lavr.episodes.embodied.babyai import ACTIONS
 
-    rules = EmbodiedAgent(view=args.view)
-    model = load_model(args.model) if args.model else None
-    if model is None:
-        return rules
-    return ModelController(model, rules, actions=ACTIONS)
+    return controller(args.model, EmbodiedAgent(view=args.view), actions=ACTIONS)
 
 
 def run_babyai(args: argparse.Namespace) -> int:
@@ -77,25 +77,18 @@ def run_babyai(args: argparse.Namespace) -> int:
     from lavr.episodes.controller import controller_label
     from lavr.episodes.embodied.babyai import evaluate_env
 
-    if args.episodes < 1:
-        raise InputError(f"--episodes must be >= 1, got {args.episodes}")
-    if args.max_steps is not None and args.max_steps < 1:
-        raise InputError(f"--max-steps must be >= 1, got {args.max_steps}")
+    check_run_args(args)
     levels = _levels(args)
+    html_dir = report_dir(args.save_html)  # before any episode runs: a bad folder loses no work
     agent = _controller(args)
-    html_dir = Path(args.save_html) if args.save_html else None
     results = []
     if not args.json:
         print(f"{'level':34} {'episodes':>8} {'success':>8} {'reward':>7} {'steps':>7}")
     for level in levels:
-        def save(i: int, ep: Any, level: str = level) -> None:
-            if html_dir is not None:
-                ep.save_html(html_dir / f"{level}-{args.seed + i}.html",
-                             title=f"{level}, seed {args.seed + i}")
-
         r = evaluate_env(level, episodes=args.episodes, seed=args.seed, agent=agent,
                          view=args.view, max_steps=args.max_steps, trace_dir=args.trace_dir,
-                         on_episode=save, keep_images=html_dir is not None)
+                         on_episode=report_saver(html_dir, level, args.seed),
+                         keep_images=html_dir is not None)
         results.append(r)
         if not args.json:
             print(f"{level:34} {len(r.episodes):>8} {r.success_rate:>8.1%} {r.mean_reward:>7.3f} "

@@ -12,21 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from lavr.apps.episode_cmd import check_run_args, report_dir, report_saver
 from lavr.core_model.errors import InputError
 
-if TYPE_CHECKING:
-    from lavr.episodes.controller import ModelController
-    from lavr.episodes.gui.agent import GuiAgent
-
 ALL_SUPPORTED = "all-supported"
-#: Named task lists for ``--tasks``: developed on, only evaluated, both.
-TASK_SETS = {"developed": "DEVELOPED_TASKS", "evaluation": "EVALUATION_TASKS",
-             "standard": "STANDARD_TASKS"}
 
 
 def add_parser(sub: Any) -> None:
@@ -78,31 +70,32 @@ def _threads(n: int) -> None:
     torch.set_num_threads(n)
 
 
-def _controller(spec: str | None) -> GuiAgent | ModelController:
+def _controller(spec: str | None) -> Any:
     """The GUI agent, or a model controller over it (``--model``)."""
-    from lavr.core_model.backends import load_model
+    from lavr.apps.episode_cmd import controller
     from lavr.episodes.gui.agent import GuiAgent
-
-    model = load_model(spec) if spec else None
-    if model is None:
-        return GuiAgent()
-    from lavr.episodes.controller import ModelController
     from lavr.episodes.gui.model_rules import GUI_MODEL_ACTIONS, GuiRules
 
-    return ModelController(model, GuiRules(GuiAgent()), actions=GUI_MODEL_ACTIONS)
+    return controller(spec, GuiAgent(), actions=GUI_MODEL_ACTIONS, model_rules=GuiRules)
+
+
+def task_sets() -> dict[str, tuple[str, ...]]:
+    """Named task lists for ``--tasks``: developed on (also ``all-supported``), only
+    evaluated, both."""
+    from lavr.episodes.gui.evaluate import DEVELOPED_TASKS, EVALUATION_TASKS, STANDARD_TASKS
+
+    return {ALL_SUPPORTED: DEVELOPED_TASKS, "developed": DEVELOPED_TASKS,
+            "evaluation": EVALUATION_TASKS, "standard": STANDARD_TASKS}
 
 
 def _task_list(args: argparse.Namespace) -> list[str]:
-    from lavr.episodes.gui import evaluate
     from lavr.episodes.gui.browser import miniwob_tasks
-    from lavr.episodes.gui.evaluate import SUPPORTED_TASKS
 
+    sets = task_sets()
     if args.task:
         names = [args.task]
-    elif args.tasks == ALL_SUPPORTED:
-        names = list(SUPPORTED_TASKS)
-    elif args.tasks in TASK_SETS:
-        names = list(getattr(evaluate, TASK_SETS[args.tasks]))
+    elif args.tasks.strip() in sets:
+        names = list(sets[args.tasks.strip()])
     else:
         names = [t.strip() for t in args.tasks.split(",") if t.strip()]
     if not names:
@@ -119,35 +112,19 @@ def run_miniwob(args: argparse.Namespace) -> int:
     from lavr.episodes.controller import controller_label
     from lavr.episodes.gui.evaluate import evaluate_task, instruction_read_rate
 
-    if args.episodes < 1:
-        raise InputError(f"--episodes must be >= 1, got {args.episodes}")
-    if args.max_steps < 1:
-        raise InputError(f"--max-steps must be >= 1, got {args.max_steps}")
+    check_run_args(args)
     tasks = _task_list(args)
+    html_dir = report_dir(args.save_html)  # before any episode runs: a bad folder loses no work
     _threads(args.threads)
     agent = _controller(args.model)
-    html_dir = Path(args.save_html) if args.save_html else None
-    if html_dir is not None:  # before any episode runs: a bad folder loses no work
-        if html_dir.exists() and not html_dir.is_dir():
-            raise InputError(f"--save-html: {html_dir} is a file, not a folder")
-        try:
-            html_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(f"--save-html: cannot create {html_dir}: {exc.strerror}") from exc
-        if not os.access(html_dir, os.W_OK):
-            raise InputError(f"--save-html: cannot write to {html_dir}")
     results = []
     if not args.json:
         print(f"{'task':24} {'episodes':>8} {'success':>8} {'reward':>7} {'steps':>6} "
               f"{'read ok':>7}")
     for task in tasks:
-        def save(i: int, ep: Any, task: str = task) -> None:
-            if html_dir is not None:
-                ep.save_html(html_dir / f"{task}-{args.seed + i}.html",
-                             title=f"{task}, seed {args.seed + i}", scale=2)
-
         r = evaluate_task(task, episodes=args.episodes, seed=args.seed, max_steps=args.max_steps,
-                          agent=agent, trace_dir=args.trace_dir, on_episode=save,
+                          agent=agent, trace_dir=args.trace_dir,
+                          on_episode=report_saver(html_dir, task, args.seed, scale=2),
                           keep_images=html_dir is not None)
         results.append(r)
         if not args.json:

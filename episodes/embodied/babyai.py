@@ -60,10 +60,33 @@ LEVELS = (
 )
 #: Default tile size in pixels per view (8 is the wrapper's standard).
 DEFAULT_TILE = {"partial": 8, "full": 16}
+#: Ids of the environments the agent plays (gymnasium registers many others).
+MINIGRID_PREFIXES = ("BabyAI-", "MiniGrid-")
 
 
 class EnvironmentUnavailableError(LavrError):
     """minigrid/gymnasium are not installed."""
+
+
+def check_env_id(env_id: str) -> Any:
+    """Refuse an id that is not a registered BabyAI/MiniGrid environment; the ``gymnasium``
+    module (MiniGrid's environments registered).
+
+    Raises:
+        EnvironmentUnavailableError: minigrid or gymnasium is not installed.
+        InputError: Not a BabyAI/MiniGrid environment id (a few that are, named).
+    """
+    try:
+        import gymnasium as gym
+        import minigrid  # noqa: F401  (registers the environments)
+    except ImportError as exc:
+        raise EnvironmentUnavailableError(
+            f"minigrid/gymnasium not installed ({exc}); pip install 'lavr[embodied]'") from exc
+    if env_id not in gym.registry or not env_id.startswith(MINIGRID_PREFIXES):
+        known = sorted(k for k in gym.registry if k.startswith(MINIGRID_PREFIXES))
+        shown = repr(env_id) if len(env_id) <= 80 else repr(env_id[:77] + "...")
+        raise InputError(f"unknown environment {shown} (e.g. {', '.join(known[:4])})")
+    return gym
 
 
 class BabyAIEnv:
@@ -82,15 +105,7 @@ class BabyAIEnv:
     def __init__(self, env_id: str, *, view: str = "partial", tile: int | None = None) -> None:
         if view not in VIEWS:
             raise InputError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
-        try:
-            import gymnasium as gym
-            import minigrid  # noqa: F401  (registers the environments)
-        except ImportError as exc:
-            raise EnvironmentUnavailableError(
-                f"minigrid/gymnasium not installed ({exc}); pip install 'lavr[embodied]'") from exc
-        if env_id not in gym.registry:
-            known = sorted(k for k in gym.registry if k.startswith(("BabyAI-", "MiniGrid-")))
-            raise InputError(f"unknown environment {env_id!r} (e.g. {', '.join(known[:4])})")
+        gym = check_env_id(env_id)
         self.env_id = env_id
         self.view = view
         tile = tile or DEFAULT_TILE[view]

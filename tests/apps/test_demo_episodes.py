@@ -45,6 +45,32 @@ def test_episode_panel_reports_a_bad_level_in_one_message(tmp_path: Path) -> Non
     assert outcome["status"] == "error" and picture is None and not state.pictures
 
 
+@pytest.mark.parametrize("seed", ["abc", "", -1, 1.5, float("nan"), float("inf"), 10**30,
+                                  [1]])
+def test_episode_api_refuses_a_bad_seed_in_words(tmp_path: Path, seed) -> None:
+    from lavr.apps.demo_episodes import EpisodePanel
+
+    messages, outcome, picture, _, _ = EpisodePanel(str(tmp_path)).run(
+        "BabyAI-GoToRedBall-v0", seed, "partial")
+    assert outcome["error"].startswith("seed must be a whole number from 0 to "), outcome
+    assert len(messages) == 1 and picture is None
+
+
+@pytest.mark.parametrize("level, view, words", [
+    ("CartPole-v1", "partial", "unknown environment 'CartPole-v1'"),  # was an AttributeError
+    ("x" * 100_000, "partial", "unknown environment"),
+    ("BabyAI-GoToRedBall-v0", "sideways", "view must be one of"),
+    (None, None, "view must be one of"),
+])
+def test_episode_api_refuses_other_bad_fields_in_one_short_line(tmp_path: Path, level, view,
+                                                                words) -> None:
+    from lavr.apps.demo_episodes import EpisodePanel
+
+    _, outcome, _, _, _ = EpisodePanel(str(tmp_path)).run(level, 0, view)
+    assert words in outcome["error"] and "\n" not in outcome["error"]
+    assert len(outcome["error"]) <= 300
+
+
 def _browser() -> bool:
     import importlib.util
 
