@@ -31,9 +31,12 @@ def add_parser(sub: Any) -> None:
                    help="most images per expert call across workers (default 8; 1: no batching)")
     p.add_argument("--batch-wait-ms", type=float, default=20.0,
                    help="how long an expert call waits for others to batch with (default 20)")
+    from lavr.tools.detect import MAX_LANES
+
     p.add_argument("--lanes", type=int, default=0,
                    help="detector calls running at once, each on its own copy of the model "
-                   "(default 0: one per CPU core, 1 on a GPU; per actor with --engine ray)")
+                   f"(default 0: one per CPU core up to {MAX_LANES}, 1 on a GPU; per actor "
+                   "with --engine ray)")
     p.add_argument("--actors", type=int, default=1,
                    help="--engine ray: agent actors, each with its own experts (default 1)")
     p.add_argument("--limit", type=int, default=None, help="only the first N items")

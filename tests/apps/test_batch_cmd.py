@@ -92,6 +92,16 @@ def test_missing_input_and_bad_options_exit_2(tmp_path, capsys):
     assert "--lanes must be 0 (automatic) or more" in capsys.readouterr().err
 
 
+def test_the_lanes_help_states_the_automatic_cap(capsys):
+    from lavr.tools.detect import lane_plan
+
+    with pytest.raises(SystemExit):
+        main(["batch", "-h"])
+    shown = " ".join(capsys.readouterr().out.split())
+    cap = lane_plan("cpu", cores=1024)[0]  # what 0 gives on a machine with many cores
+    assert cap < 1024 and f"one per CPU core up to {cap}," in shown
+
+
 def test_configure_batching_chooses_lanes_from_the_cores():
     from lavr.agents import VisualAgent
     from lavr.apps.batch import configure_batching
