@@ -26,6 +26,8 @@ import numpy as np
 from lavr.episodes.gui import shapes, skills
 from lavr.episodes.gui.appearance import ink_patch, quoted_word, word_box
 from lavr.episodes.gui.appearance import similarity as appearance_similarity
+from lavr.episodes.gui.board import best_move, find_board, winner
+from lavr.episodes.gui.feedback import NumberSearch, read_hint
 from lavr.episodes.gui.instruction import ANY_KIND, GuiPlan, Intent, parse_instruction
 from lavr.episodes.gui.language import assign_fields, evaluate_expression, format_number, nth_word
 from lavr.episodes.gui.perception import (
@@ -41,7 +43,7 @@ from lavr.episodes.gui.perception import (
     text_runs,
     text_similarity,
 )
-from lavr.episodes.gui.reading import field_labels, page_text
+from lavr.episodes.gui.reading import field_labels, page_text, text_rows
 from lavr.episodes.gui.widgets import (
     Widgets,
     augment,
@@ -205,6 +207,14 @@ class GuiAgent:
         self._typed_box: tuple[int, int, int, int] | None = None
         self._opened = False
         self._chosen_texts: set[str] = set()  # texts of elements chosen for earlier targets
+        self._reset_search()
+
+    def _reset_search(self) -> None:
+        self._search: NumberSearch | None = None  # the numbers still possible
+        self._awaiting: int | None = None  # the try whose hint the page has not shown yet
+        self._hint_waits = 0  # steps the page has shown no hint for the last try
+        self._try_screen: np.ndarray | None = None  # the screen when the last try was typed
+        self._focused = False  # the field keeps the focus after a try submitted with Enter
 
     def warm_up(self) -> None:
         """Load the perception experts now (OCR, MiniLM), so no timed episode pays for loading."""
@@ -294,6 +304,10 @@ class GuiAgent:
             return StepChoice(Action("done"), why)
         intent = self._intents[0]
         parse = self.perceive(image)
+        if intent.op == "guess":
+            return self._guess(intent, parse)
+        if intent.op == "play":
+            return self._play(intent, parse)
         if intent.op == "fill":  # a free request: one typed value per labelled field
             self._intents.popleft()
             self._intents.extendleft(reversed(self._fill_intents(intent, parse)))
@@ -378,10 +392,14 @@ class GuiAgent:
             action = Action.click(x, y)
             self._pending.extend(keys)
         elif intent.op == "type":
-            keys = masked_keys(intent.text)
-            if keys is not None and self._masked(parse, el):
-                # a segmented time/date field: start at its first segment, type digits
+            shown = field_content(parse, el.box, self.text_reader) \
+                if masked_keys(intent.text) is not None else ""
+            keys = masked_keys(intent.text, shown)
+            if keys is not None and _masked(shown):
+                # a segmented time/date field: start at its first segment, type digits in
+                # the order of the segments it shows
                 x = el.box[0] + min(8.0, el.width / 4)
+                action = Action.click(x, y)
                 self._pending.append(Action.type_text(keys))
             else:
                 self._pending.append(Action.type_text(intent.text))
@@ -400,6 +418,112 @@ class GuiAgent:
         return StepChoice(action,
                         f"{intent.describe()} -> {el.describe()} ({choice.reason}, {choice.score:.2f})",
                         point=(x, y), overlay=overlay, target=tuple(float(v) for v in el.box))
+
+    # -- search with feedback ----------------------------------------------------
+    def _guess(self, intent: Intent, parse: ScreenParse) -> StepChoice:
+        """Find a number by trying: type a try into the field and submit it (Enter, else the
+        submit button), read the page's hint (higher / lower / correct), narrow the range,
+        try its middle next."""
+        overlay = parse.to_detections()
+        if self._search is None:
+            low, high = (int(v) for v in intent.text.split(".."))
+            self._search = NumberSearch(low, high)
+        search = self._search
+        if self._awaiting is not None:
+            tried = self._awaiting
+            hint = self._page_hint(parse, tried)
+            if hint is None:
+                self._hint_waits += 1
+                if self._hint_waits == 2:  # Enter submitted nothing: press the button
+                    buttons = self._read(parse, ("button",)).of_kind("button")
+                    if buttons:
+                        b = max(buttons, key=lambda e: text_similarity(e.text, "submit"))
+                        self._focused = False
+                        x, y = b.click_point
+                        return StepChoice(Action.click(x, y), f"no hint for {tried} yet: submit "
+                                          f"it with {b.describe()}", point=(x, y),
+                                          overlay=overlay, target=tuple(float(v) for v in b.box))
+                if self._hint_waits > 4:
+                    self._intents.clear()
+                    return StepChoice(Action("done"), f"gave up: the page shows no hint for "
+                                                      f"{tried}", overlay=overlay)
+                return StepChoice(Action("wait", amount=150), f"waiting for the hint on {tried}",
+                                  overlay=overlay)
+            self._awaiting, self._hint_waits = None, 0
+            if hint == "correct":
+                self._intents.clear()
+                return StepChoice(Action("done"), f"the page says {tried} is correct",
+                                  overlay=overlay)
+            search.update(hint, tried)
+        guess = search.next_try()
+        search.tries.append(guess)
+        self._awaiting = guess
+        self._try_screen = parse.image
+        why = f"{intent.describe()}: {search.low}..{search.high} still possible; try {guess}"
+        if self._focused and len(search.tries) > 1:
+            self._pending.extend([Action.type_text(str(guess)), Action.press("<Enter>")])
+            return StepChoice(Action.press("<Backspace>", 8), f"{why} (clear the last try)",
+                              overlay=overlay)
+        inputs = parse.of_kind("input")
+        if not inputs:
+            self._awaiting = None
+            search.tries.pop()
+            return StepChoice(Action("wait"), f"{intent.describe()}: no field to type into yet",
+                              overlay=overlay)
+        field = inputs[0]
+        # (left of the middle: a number field's arrows sit at its right end)
+        x, y = field.box[0] + min(12.0, field.width / 3), field.center[1]
+        if len(search.tries) > 1:  # the last try is still in the field
+            self._pending.extend([Action.press("<End>"), Action.press("<Backspace>", 8)])
+        self._pending.extend([Action.type_text(str(guess)), Action.press("<Enter>")])
+        self._focused = True
+        return StepChoice(Action.click(x, y), f"{why} in {field.describe()}", point=(x, y),
+                          overlay=overlay, target=tuple(float(v) for v in field.box))
+
+    # -- board games ---------------------------------------------------------------
+    def _play(self, intent: Intent, parse: ScreenParse) -> StepChoice:
+        """Read the board (a grid of cells with marks) and mark the cell a game-tree search
+        chooses; stop when a line is complete or the board is full."""
+        overlay = parse.to_detections()
+        board = find_board(parse)
+        if board is None:
+            self._waits += 1
+            if self._waits > self.max_waits:
+                self._intents.clear()
+                return StepChoice(Action("done"), f"{intent.describe()}: no board on the screen",
+                                  overlay=overlay)
+            return StepChoice(Action("wait"), f"{intent.describe()}: no board yet; waiting",
+                              overlay=overlay)
+        self._waits = 0
+        move = best_move(board.marks, board.size, intent.text)
+        if move is None:
+            self._intents.clear()
+            won = winner(board.marks, board.size)
+            return StepChoice(Action("done"), f"board {board.describe()}: "
+                              + (f"{won} has a line" if won else "full"), overlay=overlay)
+        box = board.cells[move]
+        x, y = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
+        row, col = divmod(move, board.size)
+        return StepChoice(Action.click(x, y), f"{intent.describe()}: board {board.describe()}; "
+                          f"mark row {row + 1}, column {col + 1}", point=(x, y),
+                          overlay=overlay, target=tuple(float(v) for v in box))
+
+    def _page_hint(self, parse: ScreenParse, tried: int) -> str | None:
+        """The hint the page shows about ``tried`` (``higher`` / ``lower`` / ``correct``),
+        or None: no hint, or the page's text has not changed since the try was typed (the
+        hint on the try before is still shown)."""
+        rows = text_rows(parse)
+        before = self._try_screen
+        if before is not None and before.shape == parse.image.shape and all(
+                np.array_equal(before[y1:y2, x1:x2], parse.image[y1:y2, x1:x2])
+                for x1, y1, x2, y2 in rows):
+            return None
+        text = " ".join(page_text(parse, self.text_reader))  # (a hint may wrap)
+        read = read_hint(text)
+        if read is None:
+            return None
+        logger.info("hint on %d: %r -> %s", tried, text, read[0])
+        return read[0]
 
     # -- perception ------------------------------------------------------------
     def perceive(self, image: np.ndarray) -> ScreenParse:
@@ -988,11 +1112,6 @@ class GuiAgent:
                 return Choice(el, 1.0, f'"{text} {ntext}" fits (wrapped onto two lines)')
         return None
 
-    def _masked(self, parse: ScreenParse, el: ScreenElement) -> bool:
-        """The field shows a segmented mask (``--:-- --``, ``mm/dd/yyyy``), not free text."""
-        shown = field_content(parse, el.box, self.text_reader)
-        return bool(re.search(r"-\s*-|\b[mdy]{2}\b|:", shown, flags=re.IGNORECASE))
-
     def _set_number(self, intent: Intent, parse: ScreenParse,
                     el: ScreenElement) -> tuple[float, float, list[Action]]:
         """Focus a number field and step it with the arrow keys from its shown value."""
@@ -1086,6 +1205,11 @@ class GuiAgent:
         return StepChoice(Action.click(x, y), f"plan finished; submit the form with "
                           f"{subs[0].describe()}", point=(x, y),
                           target=tuple(float(v) for v in subs[0].box))
+
+
+def _masked(shown: str) -> bool:
+    """A field's text is a segmented mask (``--:-- --``, ``mm/dd/yyyy``), not free text."""
+    return bool(re.search(r"-\s*-|\b[mdy]{2}\b|:", shown, flags=re.IGNORECASE))
 
 
 def _key(el: ScreenElement) -> tuple[int, int]:

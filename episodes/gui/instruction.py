@@ -32,14 +32,17 @@ import logging
 import re
 from dataclasses import dataclass
 
+from lavr.episodes.gui.feedback import number_range
 from lavr.episodes.gui.language import repair_words
 
 logger = logging.getLogger(__name__)
 
 #: Operations an intent can ask for (``fill``: fill a form's fields from a free request;
 #: ``hover``: move the pointer over an element, which opens its menu; ``set``: step a number
-#: field to a value with its arrows).
-OPS = ("click", "type", "fill", "hover", "set")
+#: field to a value with its arrows; ``guess``: find a number in a range by trying, reading
+#: the page's hint after each try, see :mod:`lavr.episodes.gui.feedback`; ``play``: win a
+#: board game of marks on a grid, playing the mark ``text``, see :mod:`lavr.episodes.gui.board`).
+OPS = ("click", "type", "fill", "hover", "set", "guess", "play")
 
 #: Verbs that act on an element by clicking it.
 CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
@@ -124,7 +127,8 @@ class Intent:
         index: 0-based position among the elements of ``kinds`` in reading
             order (``-1`` = the last), used when ``target`` is empty (or as a
             fallback when no text matches).
-        text: What to type (``op == "type"``).
+        text: What to type (``op == "type"``); the range ``low..high`` to search
+            (``op == "guess"``); the mark played (``op == "play"``).
         icon: An icon that satisfies the target (``"close"`` for an x button),
             or a required icon for ``require_icon``.
         require_icon: Only elements with (``True``) or without (``False``) an
@@ -199,6 +203,10 @@ class Intent:
             return f'click the {kinds} meaning most like "{self.target}"'
         if self.op == "set":
             return f"set {kinds} {what} to {self.text}"
+        if self.op == "play":
+            return f"win the game on the board, playing {self.text}"
+        if self.op == "guess":
+            return f"find the number in {self.text} by trying it in the {kinds}"
         return f"{self.op} {kinds} {what}"
 
 
@@ -506,6 +514,19 @@ def _derived_type_intents(obj: str, start_index: int, value: str) -> list[Intent
     return [Intent("type", target=label, kinds=("input",), index=start_index, source=source)]
 
 
+_GAME_MARK = re.compile(r"\b(?:play(?:ing)?|you\s+are|as)\s+(?:as\s+|with\s+)?(?:the\s+)?"
+                        r"['\"]?([XxOo0])['\"]?(?=[\s,.;:!]|$)", re.IGNORECASE)
+
+
+def game_mark(instruction: str) -> str:
+    """The mark an instruction asks to win a board game with (``X`` / ``O``), or ``""``:
+    ``Playing as 'X', win the game``, ``You are O; win``."""
+    m = _GAME_MARK.search(instruction)
+    if m is None or not re.search(r"\b(?:win|game|beat)\b", instruction, flags=re.IGNORECASE):
+        return ""
+    return "O" if m[1] in "Oo0" else "X"
+
+
 def parse_instruction(instruction: str) -> GuiPlan:
     """Plan the intents for an instruction.
 
@@ -518,6 +539,13 @@ def parse_instruction(instruction: str) -> GuiPlan:
         no clause starts with a verb the grammar knows.
     """
     text = clean_instruction(instruction)
+    span = number_range(text)
+    if span is not None:  # find a number by trying: the try-and-read loop submits each try
+        return GuiPlan((Intent("guess", kinds=("input",), text=f"{span[0]}..{span[1]}"),),
+                       "grammar", text)
+    mark = game_mark(text)
+    if mark:  # a board game to win: each move is chosen on the board seen then
+        return GuiPlan((Intent("play", kinds=("button", "input"), text=mark),), "grammar", text)
     intents: list[Intent] = []
     understood = False
     typed = 0

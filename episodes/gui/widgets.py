@@ -277,11 +277,16 @@ _TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::\d{2})?\s*(?:([AaPp])\.?\s*[Mm]\.?
 _DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{2,4})\s*$|^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
 
 
-def masked_keys(value: str) -> str | None:
+def masked_keys(value: str, mask: str = "") -> str | None:
     """Keys that fill a segmented time or date field (``--:-- --``, ``mm/dd/yyyy``) with
     ``value``, typed from its first segment; None when ``value`` is neither.
 
-    ``9:37 PM`` -> ``0937P``; ``21:37`` -> ``0937P``; ``12/31/2016`` -> ``12312016``.
+    A date goes in the order of the segments the field shows (``mask``, its placeholder as
+    read by OCR: ``dd/mm/yyyy``, ``yyyy-mm-dd`` ...); month, day, year when the mask shows
+    no order.
+
+    ``9:37 PM`` -> ``0937P``; ``21:37`` -> ``0937P``; ``12/31/2016`` -> ``12312016``;
+    ``12/31/2016`` with mask ``dd/mm/yyyy`` -> ``31122016``.
     """
     m = _TIME.match(value)
     if m:
@@ -293,10 +298,26 @@ def masked_keys(value: str) -> str | None:
     m = _DATE.match(value)
     if m:
         if m[1]:
+            month, day = int(m[1]), int(m[2])
             year = m[3] if len(m[3]) == 4 else f"20{m[3]}"
-            return f"{int(m[1]):02d}{int(m[2]):02d}{year}"
-        return f"{m[5]}{m[6]}{m[4]}"
+        else:
+            month, day, year = int(m[5]), int(m[6]), m[4]
+        parts = {"m": f"{month:02d}", "d": f"{day:02d}", "y": year}
+        return "".join(parts[k] for k in date_order(mask))
     return None
+
+
+def date_order(mask: str) -> str:
+    """The order of a date field's segments from the placeholder it shows (``mm/dd/yyyy``
+    -> ``mdy``, ``dd.mm.yyyy`` -> ``dmy``, ``yyyy-mm-dd`` -> ``ymd``); ``mdy`` when the
+    placeholder shows no clear order (a filled field, an unreadable one)."""
+    segs = [s for s in re.split(r"[^a-z]+", mask.lower()) if s]
+    order = ""
+    for seg in segs:
+        letter = max("mdy", key=seg.count)
+        if seg.count(letter) * 2 >= len(seg) and letter not in order:
+            order += letter
+    return order if sorted(order) == ["d", "m", "y"] else "mdy"
 
 
 _DIGITS = str.maketrans(DIGIT_LOOKALIKES)

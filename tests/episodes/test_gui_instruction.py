@@ -131,7 +131,7 @@ def test_no_module_keys_behaviour_on_a_miniwob_task_name() -> None:
                        r"simple-arithmetic|find-word|multi-(?:orderings|layouts)|unicode-test|"
                        r"search-engine|social-media|email-inbox|identify-shape|choose-list|"
                        r"scroll-list|use-spinner|enter-time|use-autocomplete|click-menu|"
-                       r"navigate-tree")
+                       r"navigate-tree|enter-date|guess-number|tic-tac-toe")
     templates = re.compile(r"into both text fields|expand the section below|"
                            r"close the dialog box by clicking|in the dialog box labeled|"
                            r"math problem|word in the paragraph|movies directed by|"
@@ -140,7 +140,9 @@ def test_no_module_keys_behaviour_on_a_miniwob_task_name() -> None:
                            r"find the email by|and press \"search\", then|exit to home page|"
                            r"session is|click on a|from the list and|with the spinner and|"
                            r"as the time and|an item that starts|through the file tree|"
-                           r"expand the sections|the folder or file", re.IGNORECASE)
+                           r"expand the sections|the folder or file|guess the number|"
+                           r"use the feedback below|win a game of|as the date and",
+                           re.IGNORECASE)
     # every module of the agent; the environment wrapper and the evaluation name tasks by design
     for path in sorted(p.name for p in root.glob("*.py")
                        if p.name not in ("browser.py", "evaluate.py")):

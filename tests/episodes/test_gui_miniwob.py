@@ -106,3 +106,19 @@ def test_widget_skills_on_fixed_seeds(task: str, kinds: set[str], gui_agent) -> 
     assert not failed, failed
     used = {s.action.kind for e in result.episodes for s in e.steps}
     assert kinds <= used, used
+
+
+@pytest.mark.parametrize(("task", "seed", "kinds"), [
+    ("enter-date", 100, {"click", "type"}),         # a date typed in the order the field shows
+    ("guess-number", 100, {"click", "type", "key"}),  # try, read the hint, narrow, try again
+    ("tic-tac-toe", 103, {"click"}),                # read the board, search for the move
+])
+def test_play_skills_on_fixed_seeds(task: str, seed: int, kinds: set[str], gui_agent) -> None:
+    """The skills that play with the page solve fixed seeds, with the actions they take."""
+    from lavr.episodes.gui.evaluate import evaluate_task
+
+    result = evaluate_task(task, episodes=2, seed=seed, agent=gui_agent)
+    failed = [e.to_json() for e in result.episodes if not e.success]
+    assert not failed, failed
+    used = {s.action.kind for e in result.episodes for s in e.steps}
+    assert kinds <= used, used
