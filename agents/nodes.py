@@ -116,7 +116,8 @@ def _parsed_plan(state: AgentState, ctx: AgentContext) -> tuple[Plan, dict[str, 
     decide every round, then refine); a node that changes the plan returns a new
     dict, never edits one in place. So the parse is kept, per thread, for the dict
     (and registry) it came from, and those readers share the :class:`Plan`: change
-    it only through a copy (as ``decide`` does).
+    it only through a copy (as ``decide`` does); roles from outside lavr are handed
+    their own copy (:func:`_for_role`).
     """
     source = state["plan"]
     kept = getattr(_PARSED, "entry", None)
@@ -126,6 +127,13 @@ def _parsed_plan(state: AgentState, ctx: AgentContext) -> tuple[Plan, dict[str, 
     deps = {s.id: step_dependencies(s, ctx.registry) for s in plan_.steps}
     _PARSED.entry = (source, ctx.registry, plan_, deps)
     return plan_, deps
+
+
+def _for_role(role: object, plan_: Plan) -> Plan:
+    """``plan_`` as handed to a role: lavr's own roles read the shared parse (they never
+    change it); any other role gets its own deep copy, so what it does to the plan cannot
+    reach the run's other readers."""
+    return plan_ if type(role).__module__.startswith("lavr.") else plan_.model_copy(deep=True)
 
 
 def _status(state: AgentState, ctx: AgentContext) -> tuple[Plan, dict[str, Evidence], int]:
@@ -507,7 +515,8 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     if deadline.expired():
         decision = Decision("stop", f"{_time_up()}; answering from the evidence so far")
     else:
-        decision = ctx.decider.decide(plan_, list(done.values()), budget_left=budget,
+        decision = ctx.decider.decide(_for_role(ctx.decider, plan_), list(done.values()),
+                                      budget_left=budget,
                                       attempts=attempts)
     update: dict[str, Any] = {"rounds": rounds}
     if decision.action == "more" and budget <= 0:  # "continue" lets execute mark them not run
@@ -557,7 +566,8 @@ def refine(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     evidence = state.get("evidence", [])
     attempts: list[Attempt] = []
     try:
-        reply = ctx.refiner.refine(plan_, evidence, artifacts=ctx.artifacts,
+        reply = ctx.refiner.refine(_for_role(ctx.refiner, plan_), evidence,
+                                   artifacts=ctx.artifacts,
                                    image_size=state.get("image_size"), attempts=attempts)
         trace = _attempt_records("refine", attempts[:-1])  # the last is the answer
     except LavrError as exc:
