@@ -123,6 +123,53 @@ def name_colour(rgb: Sequence[float]) -> str:
     return str(name_pixels(np.clip(values, 0, 255).reshape(1, 3))[0])
 
 
+#: What a colour word looks like: an RGB prototype per word (the CSS / X11 named colour),
+#: for comparing pixels with a colour named in words (nearest prototype, hue of a shade).
+COLOUR_RGB: dict[str, tuple[int, int, int]] = {
+    "red": (255, 0, 0), "green": (0, 128, 0), "blue": (0, 0, 255), "yellow": (255, 255, 0),
+    "black": (0, 0, 0), "white": (255, 255, 255), "grey": (128, 128, 128),
+    "gray": (128, 128, 128), "orange": (255, 165, 0), "purple": (128, 0, 128),
+    "pink": (255, 192, 203), "brown": (165, 42, 42), "cyan": (0, 255, 255),
+    "aqua": (0, 255, 255), "magenta": (255, 0, 255), "fuchsia": (255, 0, 255),
+    "violet": (238, 130, 238), "lime": (0, 255, 0), "navy": (0, 0, 128), "teal": (0, 128, 128),
+    "olive": (128, 128, 0), "maroon": (128, 0, 0), "silver": (192, 192, 192),
+    "gold": (255, 215, 0), "indigo": (75, 0, 130), "turquoise": (64, 224, 208),
+    "beige": (245, 245, 220), "tan": (210, 180, 140),
+}
+
+
+def colour_rgb(word: str) -> tuple[int, int, int] | None:
+    """The RGB prototype of a colour word (:data:`COLOUR_RGB`), or None for another word."""
+    return COLOUR_RGB.get(word.strip().lower())
+
+
+def nearest_colour_word(rgb: Sequence[float]) -> str:
+    """The colour word of :data:`COLOUR_RGB` whose prototype is closest to ``rgb`` (CIE Lab)."""
+    names = list(COLOUR_RGB)
+    protos = lab(np.asarray([COLOUR_RGB[n] for n in names], dtype=np.float32))
+    dist = np.linalg.norm(protos - lab(np.asarray([rgb], dtype=np.float32))[0], axis=1)
+    return names[int(np.argmin(dist))]
+
+
+def lab(rgb: np.ndarray) -> np.ndarray:
+    """CIE L*a*b* (D65) of ``(N, 3)`` sRGB values in 0..255, as ``(N, 3) float32``."""
+    x = np.asarray(rgb, dtype=np.float32).reshape(-1, 3) / 255.0
+    x = np.where(x > 0.04045, ((x + 0.055) / 1.055) ** 2.4, x / 12.92)
+    m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
+                  [0.0193, 0.1192, 0.9505]], dtype=np.float32)
+    xyz = x @ m.T / np.array([0.95047, 1.0, 1.08883], dtype=np.float32)
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16.0 / 116.0)
+    return np.stack([116.0 * f[:, 1] - 16.0, 500.0 * (f[:, 0] - f[:, 1]),
+                     200.0 * (f[:, 1] - f[:, 2])], axis=1).astype(np.float32)
+
+
+def hue_chroma(rgb: Sequence[float]) -> tuple[float, float]:
+    """``(hue in degrees [0, 360), chroma = max - min channel in 0..255)`` of one RGB colour."""
+    values = np.clip(np.asarray(rgb, dtype=np.float32).reshape(1, 3), 0, 255)
+    hue, _, _ = _hsv(values)
+    return float(hue[0]), float(values.max() - values.min())
+
+
 def _majority(pixels: np.ndarray) -> str:
     if len(pixels) > MAX_PIXELS:
         pixels = pixels[:: len(pixels) // MAX_PIXELS + 1]

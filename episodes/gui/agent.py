@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lavr.episodes.gui import shapes, skills
+from lavr.episodes.gui import shapes, skills, swatches
 from lavr.episodes.gui.appearance import ink_patch, quoted_word, word_box
 from lavr.episodes.gui.appearance import similarity as appearance_similarity
 from lavr.episodes.gui.board import best_move, find_board, winner
@@ -53,6 +53,7 @@ from lavr.episodes.gui.widgets import (
     read_number,
 )
 from lavr.episodes.loop import Action, Observation, Percept, PerceptionCall, StepChoice
+from lavr.tools.colour import nearest_colour_word
 
 if TYPE_CHECKING:
     from lavr.planners.demos.embed import TextEmbedder
@@ -253,8 +254,12 @@ class GuiAgent:
                     "; ".join(i.describe() for i in self.plan.intents) or "nothing understood")
 
     def read_instruction(self, image: np.ndarray) -> str:
-        """The instruction written on the screen (the banner), read by OCR."""
-        return read_instruction(self.perceive(image), self.text_reader)
+        """The instruction written on the screen (the banner), read by OCR; a colour swatch
+        set into its text is read as the name of its colour."""
+        parse = self.perceive(image)
+        shown = swatches.find_swatches(image, within=parse.banner) if parse.banner else []
+        pictures = [(s.box, nearest_colour_word(s.rgb)) for s in shown]
+        return read_instruction(parse, self.text_reader, pictures=pictures)
 
     def acted(self, action: Action) -> None:
         """Nothing to record: the GUI agent re-reads the screen every step."""
@@ -311,6 +316,10 @@ class GuiAgent:
         if intent.op == "fill":  # a free request: one typed value per labelled field
             self._intents.popleft()
             self._intents.extendleft(reversed(self._fill_intents(intent, parse)))
+            return self._decide(image, given)
+        if intent.shades:  # every shade of a colour: one click per swatch
+            self._intents.popleft()
+            self._intents.extendleft(reversed(self._shade_intents(intent, parse)))
             return self._decide(image, given)
         if intent.op == "click" and " " in intent.target.strip() and "checkbox" in intent.kinds:
             split = self._split_merged(intent, parse)
@@ -601,6 +610,10 @@ class GuiAgent:
         Returns:
             The best element with its score, or None when nothing qualifies.
         """
+        if intent.colour:
+            return self._choose_colour(intent, parse)
+        if intent.count and intent.figure is not None:
+            return self._choose_count(intent, parse)
         if intent.figure is not None or intent.describes:
             return self._choose_figure(intent, parse)
         if intent.op == "set":
@@ -1069,6 +1082,75 @@ class GuiAgent:
         el = ScreenElement("text", fig.box, text=fig.describe(), anchor=fig.point)
         return Choice(el, 1.0 if len(fits) == 1 else 0.9,
                       f"figure {fig.describe()} ({len(fits)} fit)")
+
+    # -- colours and counts ------------------------------------------------------
+    def _page_swatches(self, parse: ScreenParse) -> list[swatches.Swatch]:
+        """Swatches below the instruction banner."""
+        return swatches.find_swatches(parse.image, exclude=[parse.banner] if parse.banner else [])
+
+    def _reference_colour(self, word: str) -> tuple[tuple[float, float, float], str] | None:
+        """What ``word`` looks like: the swatch of that colour shown in the instruction when
+        there is one (its exact pixels), else the word's prototype; with where it came from."""
+        if self._banner is not None:
+            image, banner = self._banner
+            shown = swatches.find_swatches(image, within=banner.banner) if banner.banner else []
+            named = [s for s in shown if nearest_colour_word(s.rgb) == word]
+            if named:
+                return tuple(float(v) for v in named[0].rgb), "the swatch in the instruction"
+        rgb = swatches.reference_colour(word)
+        return (tuple(float(v) for v in rgb), f'the colour "{word}"') if rgb else None
+
+    def _shade_intents(self, intent: Intent, parse: ScreenParse) -> list[Intent]:
+        """One click per swatch on the page that is a shade of the intent's colour."""
+        ref = self._reference_colour(intent.colour)
+        found = swatches.shades_of(self._page_swatches(parse), ref[0]) if ref else []
+        logger.info("%d shades of %s: %s", len(found), intent.colour,
+                    ", ".join(s.describe() for s in found))
+        return [dataclasses.replace(intent, shades=False, at=s.center) for s in found]
+
+    def _choose_colour(self, intent: Intent, parse: ScreenParse) -> Choice | None:
+        """The swatch of the intent's colour (the one at ``intent.at`` when it was located
+        before), by perceptual distance to the reference colour."""
+        found = self._page_swatches(parse)
+        if not found:
+            return None
+        if intent.at is not None:
+            x, y = intent.at
+            near = min(found, key=lambda s: np.hypot(s.center[0] - x, s.center[1] - y))
+            if np.hypot(near.center[0] - x, near.center[1] - y) > 4:
+                return None
+            return Choice(self._swatch_element(near), 1.0, f"{near.describe()} located before")
+        ref = self._reference_colour(intent.colour)
+        if ref is None:
+            return None
+        ranked = swatches.closest(found, ref[0])
+        dist, best = ranked[0]
+        runner = ranked[1][0] if len(ranked) > 1 else float("inf")
+        return Choice(self._swatch_element(best), max(0.0, 1.0 - dist / 100.0),
+                      f"closest to {ref[1]} (Lab distance {dist:.0f}, next {runner:.0f})",
+                      sure=runner > dist + 10)
+
+    @staticmethod
+    def _swatch_element(s: swatches.Swatch) -> ScreenElement:
+        return ScreenElement("swatch", s.box, fill=s.rgb)
+
+    def _choose_count(self, intent: Intent, parse: ScreenParse) -> Choice | None:
+        """The choice that names how many figures fit the intent's description."""
+        assert intent.figure is not None
+        size, colour, what = intent.figure
+        figs = self.figures(parse)
+        n = sum(shapes.matches(f, size, colour, what) for f in figs)
+        parse = self._read(parse, intent.kinds)
+        valued = [(read_number(c.text), c) for c in parse.of_kind(*intent.kinds) if c.text
+                  and not any(_overlap(c.box, f.box) for f in figs)]  # figures are no choices
+        valued = [(v, c) for v, c in valued if v is not None]
+        widgets = [(v, c) for v, c in valued if c.kind != "text"]
+        valued = widgets or valued  # a number on a control answers before a number in text
+        if not valued:
+            return None
+        value, best = min(valued, key=lambda t: abs(t[0] - n))
+        why = f"{n} of {len(figs)} figures fit" + ("" if value == n else f"; nearest choice {value:g}")
+        return Choice(best, 1.0 if value == n else 0.5, why, sure=value == n)
 
     # -- widget skills -----------------------------------------------------------
     @staticmethod

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from lavr.episodes.gui.feedback import number_range
 from lavr.episodes.gui.language import repair_words
+from lavr.tools.colour import colour_rgb
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +95,8 @@ FIGURE_WORDS = {"circle": "circle", "circles": "circle", "disc": "circle", "dot"
                 "squares": "rectangle", "box": "rectangle", "triangle": "triangle",
                 "triangles": "triangle", "letter": "letter", "letters": "letter",
                 "digit": "digit", "digits": "digit", "number": "digit", "numbers": "digit",
-                "item": "", "items": "", "shape": "", "shapes": "", "figure": "",
-                "object": "", "symbol": ""}
+                "shape": "shape", "shapes": "shape", "item": "", "items": "", "figure": "",
+                "figures": "", "object": "", "objects": "", "symbol": "", "symbols": ""}
 #: Size words of a figure description.
 SIZE_WORDS = frozenset({"large", "big", "small", "little", "tiny", "huge"})
 #: Colour words of a figure description (the shapes module maps them to colour names).
@@ -154,6 +155,15 @@ class Intent:
         starts: The element's text must start with this (a constraint instead of a
             target, e.g. an autocomplete suggestion).
         ends: ... and end with this.
+        colour: A colour word: click the swatch (a flat patch of colour, ``kinds ==
+            ("swatch",)``) of that colour (``the olive colored box``); a swatch of it shown
+            in the instruction is the reference when there is one.
+        shades: With ``colour``: click *every* swatch that is a shade of it (any
+            lightness or saturation of its hue), one click each.
+        count: With ``figure``: click the choice (a button naming a number) that says how
+            many figures on the page fit the description (``how many red circles ...``).
+        coord: ``(x, y)`` in the units of the axes drawn on the page: click the point
+            there (``click on the grid coordinate (-2,1)``).
     """
 
     op: str
@@ -171,6 +181,10 @@ class Intent:
     at: tuple[float, float] | None = None
     starts: str = ""
     ends: str = ""
+    colour: str = ""
+    shades: bool = False
+    count: bool = False
+    coord: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -181,6 +195,15 @@ class Intent:
 
     def describe(self) -> str:
         """Short human text, e.g. ``type "abc" into input "username"``."""
+        if self.colour:
+            return (f'click every shade of "{self.colour}"' if self.shades else
+                    f'click the swatch coloured "{self.colour}"') + \
+                (f" at ({self.at[0]:.0f},{self.at[1]:.0f})" if self.at is not None else "")
+        if self.coord is not None:
+            return f"click the point ({self.coord[0]:g}, {self.coord[1]:g}) on the axes"
+        if self.count and self.figure is not None:
+            fig = " ".join(w for w in self.figure if w) or "figure"
+            return f'click the {"/".join(self.kinds)} saying how many "{fig}" there are'
         if self.starts or self.ends:
             what = f'starting "{self.starts}"' + (f' ending "{self.ends}"' if self.ends else "")
             return f"click {'/'.join(self.kinds) or 'element'} {what}"
@@ -344,8 +367,42 @@ _WHEN_DONE = re.compile(r"\s+(?:when|once|after)\s+(?:you\s+are\s+|you're\s+|you
                         r"(?:done|finished|ready|through)\b.*$", flags=re.IGNORECASE)
 
 
+#: ``(x, y)``: a point in the units of a plot's axes (OCR may read a minus as a dash).
+_COORD = re.compile(r"\(\s*([-\u2212\u2013]?\s*\d+(?:\.\d+)?)\s*[,;]\s*"
+                    r"([-\u2212\u2013]?\s*\d+(?:\.\d+)?)\s*\)")
+#: ``all the shades of red``: every tint and tone of one hue.
+_SHADES = re.compile(r"(?:(?:all|every|each)\s+(?:of\s+)?)?(?:the\s+)?(?:shades?|tints?|tones?|"
+                     r"hues?|variants?)\s+of\s+(?:the\s+)?(?:colou?r\s+)?([a-z]+)\b", re.IGNORECASE)
+#: ``the olive colored box``: a patch of one colour.
+_COLOURED = re.compile(r"(?:the\s+|a\s+|an\s+)?([a-z]+)[\s-]*colou?red\s+(?:box|square|tile|"
+                       r"swatch|block|patch|rectangle|area|one)\b", re.IGNORECASE)
+
+
+def _number(text: str) -> float:
+    return float(re.sub(r"\s+", "", text).replace("\u2212", "-").replace("\u2013", "-"))
+
+
+def _colour_intents(obj: str) -> list[Intent] | None:
+    """Intents for an object phrase that names a colour patch or a plotted point, or None."""
+    if '"' in obj:
+        return None
+    m = _SHADES.search(obj)
+    if m and colour_rgb(m[1]) is not None:
+        return [Intent("click", kinds=("swatch",), colour=m[1].lower(), shades=True)]
+    m = _COLOURED.search(obj)
+    if m and colour_rgb(m[1]) is not None:
+        return [Intent("click", kinds=("swatch",), colour=m[1].lower())]
+    m = _COORD.search(obj)
+    if m:
+        return [Intent("click", kinds=("figure",), coord=(_number(m[1]), _number(m[2])))]
+    return None
+
+
 def _click_intents(verb: str, obj: str, clause: str) -> list[Intent]:
     obj = _WHEN_DONE.sub("", obj)
+    coloured = _colour_intents(obj)
+    if coloured is not None:
+        return coloured
     similar = _SIMILAR.match(obj)
     if similar:  # "... similar to A, B": by meaning, one element per item
         items = [" ".join(w for w in re.findall(r"[\w'-]+", t) if w.lower() not in STOP_WORDS)
@@ -401,13 +458,15 @@ def _click_intents(verb: str, obj: str, clause: str) -> list[Intent]:
     return out
 
 
-def _figure_phrase(obj: str) -> tuple[str, str, str] | None:
+def _figure_phrase(obj: str, *, plural: bool = False) -> tuple[str, str, str] | None:
     """``(size, colour, what)`` when an object phrase describes a figure, not text or a widget.
 
     ``a large red circle``, ``a small item``, ``a blue letter``, ``a digit``, ``a 7``,
     ``a green k``: optional size and colour words, then a figure word of
     :data:`FIGURE_WORDS` or one unquoted character. Anything else (quotes, more
-    words, a widget's kind word) is None.
+    words, a widget's kind word) is None. With ``plural`` (``how many red 7s``) a
+    character may carry a plural ``s`` (``7s``, ``Bs``, ``q's``) and a phrase that says
+    nothing about the figure (``items``) means every figure.
     """
     if '"' in obj:
         return None
@@ -428,9 +487,11 @@ def _figure_phrase(obj: str) -> tuple[str, str, str] | None:
     low = head.lower()
     if low in FIGURE_WORDS:
         what = FIGURE_WORDS[low]
-        if not (size or colour or what):
+        if not (size or colour or what or plural):
             return None  # "click the item": nothing says which figure
         return size, colour, what
+    if plural and re.fullmatch(r"[^\W_]'?s", head):  # "7s", "Bs", "q's": that character
+        head = head[0]
     if len(head) == 1 and head.isalnum() and (size or colour or len(words) == 1):
         return size, colour, head
     return None
@@ -527,6 +588,11 @@ def game_mark(instruction: str) -> str:
     return "O" if m[1] in "Oo0" else "X"
 
 
+#: A question about a number of things on the page: ``how many red circles are there``.
+_HOW_MANY = re.compile(r"how\s+many\s+(.+?)(?:\s+(?:are|is)\s+(?:there|shown|drawn|visible)"
+                       r"(?:\s+on\s+the\s+\w+)?|\s+(?:do|can)\s+you\s+see)?", re.IGNORECASE)
+
+
 def parse_instruction(instruction: str) -> GuiPlan:
     """Plan the intents for an instruction.
 
@@ -560,6 +626,13 @@ def parse_instruction(instruction: str) -> GuiPlan:
         sc = _scope_phrase(clause)
         if sc:
             scope = sc
+            continue
+        question = _HOW_MANY.fullmatch(clause.strip(" ?."))
+        figure = _figure_phrase(question[1], plural=True) if question else None
+        if figure is not None:  # answered by clicking the choice that names the count
+            intents.append(Intent("click", kinds=("button", "link", "radio", "text"),
+                                  figure=figure, count=True))
+            understood = True
             continue
         m = re.match(r"(?:please\s+)?(\w+)\b\s*(.*)$", clause, flags=re.IGNORECASE)
         verb, obj = (m[1].lower(), m[2].strip()) if m else ("", "")

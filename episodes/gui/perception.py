@@ -799,12 +799,16 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
     return " ".join(out_words)
 
 
-def read_instruction(parse: ScreenParse, reader: TextReader) -> str:
+def read_instruction(parse: ScreenParse, reader: TextReader, *,
+                     pictures: Sequence[tuple[Box, str]] = ()) -> str:
     """The instruction written in the banner, read line by line by OCR and joined.
 
     Args:
         parse: Output of :func:`find_elements`.
         reader: The text reader.
+        pictures: Words drawn as pictures inside the banner's lines (a colour swatch
+            standing for its colour name), as ``(box, word)``: OCR reads the text on
+            either side of each, and the word goes in between.
 
     Returns:
         The text, lines joined by single spaces; ``""`` when there is no banner.
@@ -812,8 +816,31 @@ def read_instruction(parse: ScreenParse, reader: TextReader) -> str:
     lines = instruction_lines(parse)
     if not lines:
         return ""
-    texts = [refine_quoted(parse.image[y1:y2, x1:x2], t) for (x1, y1, x2, y2), (t, _) in
-             zip(lines, reader.read(parse.image, lines), strict=True)]
+    image = parse.image
+    if pictures and parse.banner is not None:  # the pictures (and their frames) are not text
+        bx1, by1, bx2, by2 = parse.banner
+        image = image.copy()
+        paper = np.median(image[by1:by2, bx1:bx2].reshape(-1, 3), axis=0).astype(np.uint8)
+        for (px1, py1, px2, py2), _ in pictures:
+            image[max(py1 - 3, 0):py2 + 3, max(px1 - 3, 0):px2 + 3] = paper
+    pieces: list[tuple[Box, str]] = []  # (box to read, or a zero-width box, and its word)
+    for line in lines:
+        x1, y1, x2, y2 = line
+        inside = sorted((p for p in pictures if min(p[0][3], y2) - max(p[0][1], y1) > 0
+                         and x1 - 2 <= p[0][0] and p[0][2] <= x2 + 2), key=lambda p: p[0][0])
+        left = x1
+        for (px1, _, px2, _), word in inside:
+            if px1 - 2 - left >= 3:
+                pieces.append(((left, y1, px1 - 2, y2), ""))
+            pieces.append(((0, 0, 0, 0), word))
+            left = px2 + 2
+        if x2 - left >= 3:
+            pieces.append(((left, y1, x2, y2), ""))
+    boxes = [b for b, w in pieces if not w]
+    reads = iter(reader.read(image, boxes)) if boxes else iter(())
+    texts = []
+    for (x1, y1, x2, y2), word in pieces:
+        texts.append(word if word else refine_quoted(image[y1:y2, x1:x2], next(reads)[0]))
     return " ".join(t for t in texts if t)
 
 

@@ -17,8 +17,10 @@ glyph) and names each one:
 
 The colour is :func:`lavr.tools.colour.name_colour` of the blob's most
 saturated pixels; the size class (``large``/``small``) splits the figures of
-one screen at the widest gap of their sizes when the largest is at least
-1.4 times the smallest. Nothing here knows a page: the input is pixels.
+one screen against the size of the instruction's text (a figure drawn at
+:data:`LARGE_EM` times the text's size or more is large), or, without text, at
+the widest gap of their sizes when the largest is at least 1.4 times the
+smallest. Nothing here knows a page: the input is pixels.
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ Box = tuple[int, int, int, int]
 
 #: A pixel is ink when a channel differs from the background by more than this.
 INK_DIFF = 60
+#: A figure drawn this many times the size of the page's text (em) or more is large.
+LARGE_EM = 1.45
+#: Letters whose small and capital forms differ only in size: the size they were drawn at
+#: is taken halfway between the two readings.
+SIZE_CASED = "cosuvwxz"
 #: Smallest intersection-over-union with an ideal shape that names the shape.
 SHAPE_IOU = 0.82
 #: Characters a glyph is matched against.
@@ -273,10 +280,14 @@ def _merge_dots(boxes: list[Box]) -> list[list[int]]:
     return groups
 
 
-def _size_classes(extents: Sequence[float]) -> list[str]:
+def _size_classes(extents: Sequence[float], reference: float | None = None) -> list[str]:
+    """``large``/``small`` per figure: against the text size ``reference`` (px per em) when
+    given, else split at the widest gap of the sizes (``""`` when they are all alike)."""
     if not extents:
         return []
     vals = np.asarray(extents, dtype=np.float32)
+    if reference:
+        return ["large" if v >= LARGE_EM * reference else "small" for v in vals]
     if vals.max() < 1.4 * vals.min():
         return [""] * len(vals)
     order = np.sort(np.log(vals))
@@ -304,6 +315,7 @@ def _split_by_colour(img: np.ndarray, diff: np.ndarray, labels: np.ndarray,
         if strong.sum() < 20:
             continue
         names = name_pixels(img[ys[strong], xs[strong]])
+        names[names == "grey"] = "black"  # the anti-aliased rim of black ink is grey
         kinds, counts = np.unique(names.astype(str), return_counts=True)
         big = kinds[counts >= 0.2 * strong.sum()]
         if len(big) < 2:
@@ -339,7 +351,7 @@ def _stats(labels: np.ndarray, n: int) -> np.ndarray:
 
 
 def find_figures(image: np.ndarray, *, exclude: Sequence[Box] = (), top: int = 0,
-                 min_pixels: int = 6) -> list[Figure]:
+                 min_pixels: int = 6, text_em: float | None = None) -> list[Figure]:
     """The figures on a screenshot, in reading order.
 
     Args:
@@ -347,6 +359,8 @@ def find_figures(image: np.ndarray, *, exclude: Sequence[Box] = (), top: int = 0
         exclude: Boxes to leave out (widgets: buttons, inputs ...).
         top: Rows above this are left out (the instruction banner).
         min_pixels: Smallest blob kept.
+        text_em: Size (px) of the page's text: figures :data:`LARGE_EM` times larger are
+            ``large``, others ``small``; None: the figures are compared with each other.
 
     Returns:
         :class:`Figure` objects with shape or character, colour and size class.
@@ -378,8 +392,8 @@ def find_figures(image: np.ndarray, *, exclude: Sequence[Box] = (), top: int = 0
                max(boxes[g][2] for g in group), max(boxes[g][3] for g in group))
         x1, y1, x2, y2 = box
         mask = np.isin(labels[y1:y2, x1:x2], members)
-        if mask.sum() < min_pixels:
-            continue
+        if mask.sum() < min_pixels or (min(x2 - x1, y2 - y1) <= 1 and max(x2 - x1, y2 - y1) < 8):
+            continue  # (a sliver of anti-aliasing, not a figure)
         shape, score = classify_shape(mask)
         char = ""
         if shape == "glyph":
@@ -397,9 +411,12 @@ def find_figures(image: np.ndarray, *, exclude: Sequence[Box] = (), top: int = 0
     for b, shape, char, *_ in figures:
         extent = max(b[2] - b[0], b[3] - b[1])
         if shape == "glyph" and char in templates:
-            extent = (b[3] - b[1]) / (templates[char].shape[0] / 64.0)
+            tall = templates[char].shape[0]
+            if char.lower() in SIZE_CASED and char.lower() != char.upper():
+                tall = (templates[char.lower()].shape[0] + templates[char.upper()].shape[0]) / 2
+            extent = (b[3] - b[1]) / (tall / 64.0)
         ems.append(extent)
-    sizes = _size_classes(ems)
+    sizes = _size_classes(ems, text_em)
     out = [Figure(b, s, c, col, size, sc, pt)
            for (b, s, c, sc, col, pt), size in zip(figures, sizes, strict=True)]
     return sorted(out, key=lambda f: (f.box[1] // 8, f.box[0]))
@@ -408,9 +425,14 @@ def find_figures(image: np.ndarray, *, exclude: Sequence[Box] = (), top: int = 0
 def figures_on_screen(parse: ScreenParse) -> list[Figure]:
     """:func:`find_figures` on a parsed screen: below its instruction banner, outside its
     labelled widgets (buttons and inputs that hold text)."""
+    from lavr.episodes.gui.perception import instruction_lines
+
     exclude = [e.box for e in parse.elements if e.kind in ("button", "input") and e.text_boxes]
     top = parse.banner[3] if parse.banner is not None else 0
-    return find_figures(parse.image, exclude=exclude, top=top)
+    # the instruction's text sets the scale: its tallest line (ascender to descender) ~ 1 em
+    lines = instruction_lines(parse)
+    em = float(max(b[3] - b[1] for b in lines)) if lines else None
+    return find_figures(parse.image, exclude=exclude, top=top, text_em=em)
 
 
 def colour_matches(word: str, colour: str) -> bool:
@@ -423,8 +445,9 @@ def matches(fig: Figure, size: str, colour: str, what: str) -> bool:
     """Whether a figure fits a description (``""`` parts fit anything).
 
     ``what`` is a class (``circle``, ``rectangle``, ``triangle``, ``letter``,
-    ``digit``) or one character; a character compares case-sensitively, except
-    for letters whose small and capital forms differ only in size.
+    ``digit``, or ``shape``: any of the geometric shapes) or one character; a
+    character compares case-sensitively, except for letters whose small and capital
+    forms differ only in size.
     """
     if size and fig.size != size and (fig.size or size == "small"):
         return False
@@ -436,4 +459,6 @@ def matches(fig: Figure, size: str, colour: str, what: str) -> bool:
         if fig.shape != "glyph":
             return False
         return fig.char == what or (fig.char.lower() == what.lower() and what.lower() in "cosuvwxz")
+    if what == "shape":
+        return fig.shape in SHAPES
     return fig.kind == what

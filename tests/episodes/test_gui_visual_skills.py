@@ -1,0 +1,114 @@
+"""Colour swatches, shades, counting figures (pure: drawn images, no browser)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lavr.episodes.gui import shapes
+from lavr.episodes.gui.instruction import parse_instruction
+from lavr.episodes.gui.perception import ScreenParse, read_instruction
+from lavr.episodes.gui.swatches import closest, find_swatches, hue_gap, shades_of
+from lavr.tools.colour import colour_rgb, nearest_colour_word
+
+
+def _page(boxes: list[tuple[tuple[int, int, int, int], tuple[int, int, int]]]) -> np.ndarray:
+    img = np.full((120, 160, 3), 255, np.uint8)
+    for (x1, y1, x2, y2), rgb in boxes:
+        img[y1:y2, x1:x2] = rgb
+    return img
+
+
+def test_finds_flat_patches_pale_ones_too_and_not_widgets_with_text() -> None:
+    img = _page([((10, 10, 22, 22), (250, 235, 235)),   # a pale tint: 5 grey levels off white
+                 ((40, 10, 52, 22), (200, 30, 30)),
+                 ((70, 10, 120, 24), (239, 239, 239)),  # a button ...
+                 ((10, 40, 11, 90), (0, 0, 0))])        # a rule, not a patch
+    img[14:20, 80:100] = 0                                # ... with a label inside
+    found = find_swatches(img)
+    assert [s.rgb for s in found] == [(250, 235, 235), (200, 30, 30)]
+    assert found[1].box == (40, 10, 52, 22)
+
+
+def test_a_white_box_inside_a_frame_is_a_swatch() -> None:
+    img = _page([((20, 20, 52, 52), (0, 0, 0)), ((21, 21, 51, 51), (255, 255, 255))])
+    assert [s.box for s in find_swatches(img)] == [(21, 21, 51, 51)]
+
+
+def test_closest_colour_and_shades_by_hue() -> None:
+    img = _page([((10, 10, 22, 22), (128, 128, 0)), ((30, 10, 42, 22), (255, 255, 0)),
+                 ((50, 10, 62, 22), (231, 192, 192)), ((70, 10, 82, 22), (118, 61, 61)),
+                 ((90, 10, 102, 22), (55, 169, 55)), ((110, 10, 122, 22), (128, 128, 128))])
+    found = find_swatches(img)
+    olive = colour_rgb("olive")
+    assert olive is not None and closest(found, olive)[0][1].rgb == (128, 128, 0)
+    red = colour_rgb("red")
+    assert red is not None
+    assert [s.rgb for s in shades_of(found, red)] == [(231, 192, 192), (118, 61, 61)]
+    assert shades_of(found, (128, 128, 128)) == []  # a grey is a shade of nothing
+    assert hue_gap(350, 10) == 20
+
+
+@pytest.mark.parametrize(("rgb", "word"), [((128, 128, 0), "olive"), ((0, 255, 255), "cyan"),
+                                           ((250, 250, 250), "white"), ((120, 0, 130), "purple")])
+def test_a_swatch_reads_as_the_nearest_colour_word(rgb: tuple[int, int, int], word: str) -> None:
+    assert nearest_colour_word(rgb) == word
+
+
+class _Reader:
+    """Reads a crop as the number of ink columns it holds (enough to check the splicing)."""
+
+    def read(self, image: np.ndarray, boxes: list) -> list[tuple[str, float]]:
+        out = []
+        for x1, y1, x2, y2 in boxes:
+            ink = image[y1:y2, x1:x2].mean(axis=2) < 100
+            out.append((f"<{int(ink.any(axis=0).sum())}>", 0.9))
+        return out
+
+
+def test_a_picture_in_the_instruction_is_read_as_its_word() -> None:
+    img = np.full((100, 160, 3), 255, np.uint8)
+    img[:40] = (255, 255, 0)
+    img[10:18, 5:25] = 0        # "text" left of the swatch
+    img[9:19, 30:40] = 0        # the swatch's frame ...
+    img[10:18, 31:39] = (128, 128, 0)
+    img[10:18, 45:75] = 0       # ... and text right of it
+    parse = ScreenParse(img, [], banner=(0, 0, 160, 40))
+    text = read_instruction(parse, _Reader(), pictures=[((31, 10, 39, 18), "olive")])
+    assert text == "<20> olive <30>"  # the frame is read as neither side's text
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("Click on the olive colored box.", ("olive", False)),
+    ("Click the light-coloured tile.", None),  # not a colour word: no colour intent
+    ("Select all the shades of red and press Submit.", ("red", True)),
+    ("Pick every tint of blue.", ("blue", True)),
+])
+def test_grammar_of_colours(text: str, want: tuple[str, bool] | None) -> None:
+    first = parse_instruction(text).intents[0]
+    assert ((first.colour, first.shades) if first.colour else None) == want
+    if "Submit" in text:  # the selection, then the button
+        assert [i.target for i in parse_instruction(text).intents] == ["", "Submit"]
+
+
+@pytest.mark.parametrize(("text", "figure"), [
+    ("How many large yellow items are there?", ("large", "yellow", "")),
+    ("How many small red 6s are there?", ("small", "red", "6")),
+    ("How many Bs are there?", ("", "", "B")),
+    ("How many shapes are there?", ("", "", "shape")),
+    ("how many blue triangles do you see", ("", "blue", "triangle")),
+    ("How many items are there?", ("", "", "")),
+])
+def test_grammar_of_counting_questions(text: str, figure: tuple[str, str, str]) -> None:
+    (intent,) = parse_instruction(text).intents
+    assert intent.count and intent.figure == figure and "button" in intent.kinds
+
+
+def test_a_shape_is_a_geometric_shape_and_sizes_follow_the_text_size() -> None:
+    circle = shapes.Figure((0, 0, 10, 10), "circle")
+    letter = shapes.Figure((0, 0, 10, 10), "glyph", char="k")
+    assert shapes.matches(circle, "", "", "shape") and not shapes.matches(letter, "", "", "shape")
+    # every figure drawn at the text's size is small, even with no larger one beside it
+    assert shapes._size_classes([10.0, 11.0, 9.0], 10.0) == ["small"] * 3
+    assert shapes._size_classes([20.0, 10.0], 10.0) == ["large", "small"]
+    assert shapes._size_classes([10.0, 11.0, 9.0]) == [""] * 3  # no text: only relative
