@@ -254,8 +254,9 @@ def _background(image: np.ndarray) -> np.ndarray:
     return np.array([v >> 16 & 255, v >> 8 & 255, v & 255], np.int32)
 
 
-def _merge_dots(boxes: list[Box]) -> list[list[int]]:
-    """Groups of blob indices: a small blob right above (or below) another joins it (i, j)."""
+def _merge_dots(boxes: list[Box], colours: Sequence[str] | None = None) -> list[list[int]]:
+    """Groups of blob indices: a small blob right above (or below) another of the same
+    colour (when ``colours`` are given) joins it (i, j)."""
     groups = [[i] for i in range(len(boxes))]
     parent = list(range(len(boxes)))
 
@@ -267,6 +268,8 @@ def _merge_dots(boxes: list[Box]) -> list[list[int]]:
     for i, a in enumerate(boxes):
         for j, b in enumerate(boxes):
             if i == j:
+                continue
+            if colours is not None and colours[i] != colours[j]:
                 continue
             small = (a[2] - a[0]) * (a[3] - a[1]) * 3 <= (b[2] - b[0]) * (b[3] - b[1])
             overlap_x = min(a[2], b[2]) - max(a[0], b[0]) > 0
@@ -350,6 +353,14 @@ def _stats(labels: np.ndarray, n: int) -> np.ndarray:
     return stats
 
 
+def _blob_colour(img: np.ndarray, diff: np.ndarray, mask: np.ndarray) -> str:
+    """The colour name of a blob: of its third most unlike the background."""
+    pixels = img[mask]
+    strong = pixels[np.argsort(-diff[mask])[:max(len(pixels) // 3, 1)]]
+    name = name_colour(np.median(strong, axis=0))
+    return "black" if name == "grey" else name  # (a thin black glyph's ink is greyish)
+
+
 def find_figures(image: np.ndarray, *, exclude: Sequence[Box] = (), top: int = 0,
                  min_pixels: int = 6, text_em: float | None = None) -> list[Figure]:
     """The figures on a screenshot, in reading order.
@@ -386,7 +397,7 @@ def find_figures(image: np.ndarray, *, exclude: Sequence[Box] = (), top: int = 0
         boxes.append((x, y, x + w, y + h))
         ids.append(i)
     figures: list[tuple[Box, str, str, float, str, tuple[float, float]]] = []
-    for group in _merge_dots(boxes):
+    for group in _merge_dots(boxes, [_blob_colour(img, diff, labels == i) for i in ids]):
         members = [ids[g] for g in group]
         box = (min(boxes[g][0] for g in group), min(boxes[g][1] for g in group),
                max(boxes[g][2] for g in group), max(boxes[g][3] for g in group))
