@@ -27,10 +27,10 @@ from lavr.planners.plan import Plan, plan_problems
 from lavr.tools.errors import ToolError
 from lavr.tools.labels import canonical_label
 from lavr.tools.registry import ToolRegistry
+from lavr.tools.vocab import colour_name
 
 #: Arguments that choose how, not what: left out of signatures.
 EXECUTION_ARGS = frozenset({"detector", "min_confidence", "method"})
-_COLOUR_ALIASES = {"gray": "grey", "violet": "purple", "magenta": "pink"}
 
 
 def _norm_value(key: str, value: Any) -> Any:
@@ -39,8 +39,7 @@ def _norm_value(key: str, value: Any) -> Any:
             return sorted({canonical_label(str(v)) for v in value})
         return canonical_label(str(value)) if value is not None else None
     if key == "colour" and isinstance(value, str):
-        v = value.strip().lower()
-        return _COLOUR_ALIASES.get(v, v)
+        return colour_name(value)
     return value
 
 

@@ -29,14 +29,12 @@ from lavr.tools.detections import Detections
 from lavr.tools.errors import ToolError
 from lavr.tools.evidence import Evidence
 from lavr.tools.pixels import check_image, clip_box
-from lavr.tools.vocab import tally
+from lavr.tools.vocab import COLOUR_NAMES as COLOUR_NAMES  # every name name_colour gives
+from lavr.tools.vocab import COLOUR_RGB, tally
 
 logger = logging.getLogger(__name__)
 
 TOOL_NAME = "colour"
-#: Every name :func:`name_colour` can return.
-COLOUR_NAMES = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "brown",
-                "white", "grey", "black")
 #: Hue bands in degrees: (upper bound, name); the first band whose bound exceeds the hue wins.
 _HUE_BANDS = ((15.0, "red"), (40.0, "orange"), (70.0, "yellow"), (165.0, "green"),
               (195.0, "cyan"), (255.0, "blue"), (300.0, "purple"), (345.0, "pink"),
@@ -121,21 +119,6 @@ def name_colour(rgb: Sequence[float]) -> str:
     if values.shape != (3,):
         raise ValueError(f"expected an (r, g, b) triple, got {list(rgb)}")
     return str(name_pixels(np.clip(values, 0, 255).reshape(1, 3))[0])
-
-
-#: What a colour word looks like: an RGB prototype per word (the CSS / X11 named colour),
-#: for comparing pixels with a colour named in words (nearest prototype, hue of a shade).
-COLOUR_RGB: dict[str, tuple[int, int, int]] = {
-    "red": (255, 0, 0), "green": (0, 128, 0), "blue": (0, 0, 255), "yellow": (255, 255, 0),
-    "black": (0, 0, 0), "white": (255, 255, 255), "grey": (128, 128, 128),
-    "gray": (128, 128, 128), "orange": (255, 165, 0), "purple": (128, 0, 128),
-    "pink": (255, 192, 203), "brown": (165, 42, 42), "cyan": (0, 255, 255),
-    "aqua": (0, 255, 255), "magenta": (255, 0, 255), "fuchsia": (255, 0, 255),
-    "violet": (238, 130, 238), "lime": (0, 255, 0), "navy": (0, 0, 128), "teal": (0, 128, 128),
-    "olive": (128, 128, 0), "maroon": (128, 0, 0), "silver": (192, 192, 192),
-    "gold": (255, 215, 0), "indigo": (75, 0, 130), "turquoise": (64, 224, 208),
-    "beige": (245, 245, 220), "tan": (210, 180, 140),
-}
 
 
 def colour_rgb(word: str) -> tuple[int, int, int] | None:

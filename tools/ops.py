@@ -20,7 +20,7 @@ from lavr.tools.base import MAX_STEP_ID, DerivedTool, Tool, ToolArgs, ToolContex
 from lavr.tools.detections import Detections
 from lavr.tools.errors import ToolError
 from lavr.tools.pixels import format_box
-from lavr.tools.vocab import plural
+from lavr.tools.vocab import IRREGULAR_PLURALS, colour_name, plural
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +30,6 @@ RelationName = Literal["left_of", "right_of", "above", "below", "inside", "overl
 
 #: Share of a's box that must lie in b's box for "inside".
 INSIDE_FRACTION = 0.9
-#: Irregular plurals; the general synonym table lives with the detector.
-_IRREGULAR = {"people": "person", "men": "man", "women": "woman", "children": "child",
-              "mice": "mouse", "geese": "goose", "teeth": "tooth", "feet": "foot"}
-_COLOUR_ALIASES = {"gray": "grey", "violet": "purple", "magenta": "pink"}
 _RELATION_WORDS = {"left_of": "is left of", "right_of": "is right of", "above": "is above",
                    "below": "is below", "inside": "is inside", "overlaps": "overlaps"}
 _SHOWN = 5
@@ -46,9 +42,9 @@ def _singular_forms(label: str) -> set[str]:
     if not words:
         return {""}
     head, last = " ".join(words[:-1]), words[-1]
-    forms = {last}
-    if last in _IRREGULAR:
-        forms.add(_IRREGULAR[last])
+    forms = {last}  # lenient: every way the word could drop a plural ending
+    if last in IRREGULAR_PLURALS:
+        forms.add(IRREGULAR_PLURALS[last])
     if last.endswith("ies") and len(last) > 3:
         forms.add(last[:-3] + "y")
     if last.endswith("es") and len(last) > 2:
@@ -66,11 +62,6 @@ def same_label(a: str, b: str) -> bool:
     are not handled here.
     """
     return bool(_singular_forms(a) & _singular_forms(b))
-
-
-def _norm_colour(name: str) -> str:
-    name = name.strip().lower()
-    return _COLOUR_ALIASES.get(name, name)
 
 
 # -- count and filter --------------------------------------------------------------
@@ -117,8 +108,8 @@ def filter_detections(dets: Detections, *, label: str | None = None, colour: str
         if "colour" not in dets.data:
             raise ToolError("filter", "these detections have no colours: run the colour tool "
                                       "on them first, then filter its result")
-        want = _norm_colour(colour)
-        keep &= np.array([_norm_colour(str(c)) == want for c in dets.data["colour"]], dtype=bool)
+        want = colour_name(colour)
+        keep &= np.array([colour_name(str(c)) == want for c in dets.data["colour"]], dtype=bool)
     if text is not None:
         if dets.text is None:
             raise ToolError("filter", "these detections have no text: filter by text works on "

@@ -1,11 +1,13 @@
-"""English vocabulary shared by every layer that writes or reads answers: numbers and plurals.
+"""English vocabulary shared by every layer that writes or reads answers: colours, numbers
+and plurals.
 
-One place for number words ("three" ↔ 3), singular/plural forms of nouns
-("circle" ↔ "circles", "person" ↔ "people", "box" ↔ "boxes") and the small
-phrases built from them ("there are three circles", "red circles and blue
-squares"). The planners' chain-of-thought, the refiner, the corrector and the
-evaluators all use these, so an answer never reads "three circle, squares" or
-"four objectses".
+One place for colour words ("gray" and "grey", "magenta" is pink), number words
+("three" ↔ 3), singular/plural forms of nouns ("circle" ↔ "circles", "person" ↔
+"people", "box" ↔ "boxes") and the small phrases built from them ("there are
+three circles", "red circles and blue squares"). The colour expert, the
+planners, the refiner, the corrector, the GUI episodes and the evaluators all
+use these, so a question, a plan and an answer agree on what "magenta" means
+and an answer never reads "three circle, squares" or "four objectses".
 
 Pure Python, no models.
 """
@@ -15,6 +17,57 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+
+#: Every colour name the colour expert gives (:func:`lavr.tools.colour.name_colour`), the
+#: names plans, evidence and answers use.
+COLOUR_NAMES: tuple[str, ...] = ("red", "orange", "yellow", "green", "cyan", "blue", "purple",
+                                 "pink", "brown", "white", "grey", "black")
+#: Other words for those colours → the colour name each means.
+COLOUR_ALIASES: dict[str, str] = {
+    "gray": "grey", "violet": "purple", "magenta": "pink", "fuchsia": "pink", "aqua": "cyan",
+    "teal": "cyan", "lime": "green", "navy": "blue",
+}
+#: Every colour word read in text (names and aliases) → its colour name.
+COLOUR_WORDS: dict[str, str] = {**{name: name for name in COLOUR_NAMES}, **COLOUR_ALIASES}
+#: Colour words whose colour sits between two names: the other name the expert may give it
+#: (a rendered magenta can read as pink or purple, a black glyph's anti-aliased ink as grey).
+COLOUR_NEIGHBOURS: dict[str, tuple[str, ...]] = {
+    "teal": ("green",), "magenta": ("purple",), "fuchsia": ("purple",), "violet": ("pink",),
+    "purple": ("pink",), "pink": ("purple",), "black": ("grey",),
+}
+
+#: What a colour word looks like: an RGB prototype per word (the CSS / X11 named colour),
+#: for comparing pixels with a colour named in words (nearest prototype, hue of a shade).
+COLOUR_RGB: dict[str, tuple[int, int, int]] = {
+    "red": (255, 0, 0), "green": (0, 128, 0), "blue": (0, 0, 255), "yellow": (255, 255, 0),
+    "black": (0, 0, 0), "white": (255, 255, 255), "grey": (128, 128, 128),
+    "gray": (128, 128, 128), "orange": (255, 165, 0), "purple": (128, 0, 128),
+    "pink": (255, 192, 203), "brown": (165, 42, 42), "cyan": (0, 255, 255),
+    "aqua": (0, 255, 255), "magenta": (255, 0, 255), "fuchsia": (255, 0, 255),
+    "violet": (238, 130, 238), "lime": (0, 255, 0), "navy": (0, 0, 128), "teal": (0, 128, 128),
+    "olive": (128, 128, 0), "maroon": (128, 0, 0), "silver": (192, 192, 192),
+    "gold": (255, 215, 0), "indigo": (75, 0, 130), "turquoise": (64, 224, 208),
+    "beige": (245, 245, 220), "tan": (210, 180, 140),
+}
+
+
+def colour_name(word: str) -> str:
+    """The colour name a colour word means (``"Gray"`` → ``"grey"``, ``"magenta"`` →
+    ``"pink"``); any other word comes back stripped and lower-cased."""
+    low = word.strip().lower()
+    return COLOUR_WORDS.get(low, low)
+
+
+def colour_matches(word: str, name: str) -> bool:
+    """Whether a colour word (``"aqua"``, ``"magenta"``) fits a colour the expert named.
+
+    The word's own colour name fits, and so does a neighbouring name for words
+    between two hues (:data:`COLOUR_NEIGHBOURS`): ``colour_matches("magenta",
+    "purple")`` is true, ``colour_matches("red", "pink")`` is not.
+    """
+    low = word.strip().lower()
+    return name in (colour_name(low), *COLOUR_NEIGHBOURS.get(low, ()))
+
 
 #: Number words read in text (``"no"`` and ``"zero"`` are 0).
 NUMBER_WORDS: dict[str, int] = {

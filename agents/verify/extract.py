@@ -39,8 +39,8 @@ from lavr.agents.verify.text import (
 from lavr.agents.verify.types import RELATION_NAMES, Concept
 from lavr.core_model.structured import safe_raw_decode
 from lavr.core_model.untrusted import data_block
-from lavr.planners.roles.rule_planner import COLOUR_WORDS
 from lavr.tools.labels import COCO_CLASSES, SHAPES_CLASSES, normalise_label
+from lavr.tools.vocab import COLOUR_WORDS
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,6 @@ import numpy as np
 from lavr.agents.verify.text import NUMBER_WORDS, similarity
 from lavr.agents.verify.types import Answer, ObjectQuery, Question
 from lavr.planners.plan import Step
-from lavr.planners.roles.rule_planner import COLOUR_WORDS
 from lavr.tools.base import ExpertPool
 from lavr.tools.detect import coverage, is_detector_name
 from lavr.tools.detections import Detections
@@ -37,6 +36,7 @@ from lavr.tools.evidence import ToolResult
 from lavr.tools.ocr import RETRY_ZOOM as OCR_RETRY_ZOOM
 from lavr.tools.ops import relation as box_relation
 from lavr.tools.ops import select
+from lavr.tools.vocab import COLOUR_WORDS
 
 if TYPE_CHECKING:
     from lavr.agents.verify.steps import ToolSteps

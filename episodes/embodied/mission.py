@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from lavr.core_model.errors import InputError
 
+#: BabyAI's six object colours (the environment's own words, all in lavr.tools.vocab.COLOUR_NAMES).
 COLOURS = ("red", "green", "blue", "purple", "yellow", "grey")
 NOUNS = ("door", "key", "ball", "box", "object")
 DETERMINERS = ("the", "a", "an")

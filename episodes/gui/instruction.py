@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from lavr.episodes.gui.feedback import number_range
 from lavr.episodes.gui.language import repair_words
 from lavr.tools.colour import colour_rgb
+from lavr.tools.vocab import COLOUR_WORDS
 
 logger = logging.getLogger(__name__)
 
@@ -99,10 +100,6 @@ FIGURE_WORDS = {"circle": "circle", "circles": "circle", "disc": "circle", "dot"
                 "figures": "", "object": "", "objects": "", "symbol": "", "symbols": ""}
 #: Size words of a figure description.
 SIZE_WORDS = frozenset({"large", "big", "small", "little", "tiny", "huge"})
-#: Colour words of a figure description (the shapes module maps them to colour names).
-COLOUR_WORDS = frozenset({"red", "green", "blue", "yellow", "black", "white", "grey", "gray",
-                          "orange", "purple", "pink", "brown", "cyan", "aqua", "magenta",
-                          "violet", "lime", "navy", "teal", "fuchsia"})
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
             "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "last": -1}
 #: Words that carry no target meaning in an object phrase.

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lavr.tools.colour import name_colour
+from lavr.tools.vocab import colour_matches
 
 if TYPE_CHECKING:
     from lavr.episodes.gui.perception import ScreenParse
@@ -59,12 +60,6 @@ SHAPES = ("circle", "rectangle", "triangle")
 CLASS_NAMES = {"circle": ("circle", "disc", "round"), "rectangle": ("rectangle", "square"),
                "triangle": ("triangle",), "digit": ("number", "digit", "numeral"),
                "letter": ("letter", "character", "alphabet")}
-#: Colour words an instruction may use -> the :func:`name_colour` names that satisfy them.
-COLOUR_SYNONYMS = {"aqua": ("cyan",), "cyan": ("cyan",), "teal": ("cyan", "green"),
-                   "magenta": ("pink", "purple"), "fuchsia": ("pink", "purple"),
-                   "violet": ("purple", "pink"), "purple": ("purple", "pink"),
-                   "pink": ("pink", "purple"), "lime": ("green",), "navy": ("blue",),
-                   "gray": ("grey",), "black": ("black", "grey")}
 
 
 @dataclass(frozen=True)
@@ -444,12 +439,6 @@ def figures_on_screen(parse: ScreenParse) -> list[Figure]:
     lines = instruction_lines(parse)
     em = float(max(b[3] - b[1] for b in lines)) if lines else None
     return find_figures(parse.image, exclude=exclude, top=top, text_em=em)
-
-
-def colour_matches(word: str, colour: str) -> bool:
-    """Whether a colour word of an instruction (``aqua``, ``magenta``) names ``colour``."""
-    word = word.lower()
-    return colour in COLOUR_SYNONYMS.get(word, (word,))
 
 
 def matches(fig: Figure, size: str, colour: str, what: str) -> bool:

@@ -199,7 +199,8 @@ def question_form(text: str) -> str:
     Object words are the detectors' class names (and their plurals/synonyms)
     and generic words like "shape".
     """
-    from lavr.planners.roles.rule_planner import COLOUR_WORDS, GENERIC_WORDS, _vocabulary
+    from lavr.planners.roles.rule_planner import GENERIC_WORDS, _vocabulary
+    from lavr.tools.vocab import COLOUR_WORDS
 
     vocab, normalise = _vocabulary()
     out = []

@@ -44,8 +44,9 @@ from lavr.planners.roles.model_role import (
     render_prompt,
     tool_catalog,
 )
-from lavr.planners.roles.rule_planner import COLOUR_WORDS, QUALIFIERS
+from lavr.planners.roles.rule_planner import QUALIFIERS
 from lavr.tools.registry import ToolRegistry
+from lavr.tools.vocab import COLOUR_WORDS
 
 logger = logging.getLogger(__name__)
 

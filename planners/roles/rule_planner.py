@@ -18,16 +18,11 @@ import numpy as np
 
 from lavr.core_model.structured import Attempt
 from lavr.planners.plan import Plan, Step
-from lavr.tools.vocab import is_plural
+from lavr.tools.vocab import COLOUR_WORDS, is_plural
 
 if TYPE_CHECKING:
     from lavr.planners.demos.prompt import IclPrompt
 
-COLOUR_WORDS: dict[str, str] = {
-    "red": "red", "orange": "orange", "yellow": "yellow", "green": "green", "cyan": "cyan",
-    "blue": "blue", "purple": "purple", "violet": "purple", "pink": "pink", "brown": "brown",
-    "white": "white", "grey": "grey", "gray": "grey", "black": "black",
-}
 GENERIC_WORDS = {
     "object", "objects", "thing", "things", "item", "items", "shape", "shapes",
     "figure", "figures", "one", "ones",
