@@ -42,6 +42,7 @@ def add_parser(sub: Any) -> None:
     m.add_argument("--model", default=None,
                    help="controller model (rule, openai:..., transformers:...): it chooses each "
                         "action among the candidates, the rules stand by; default: rules")
+    _detector_flag(m)
     m.set_defaults(func=run_miniwob)
     u = gsub.add_parser("url", help="follow an instruction on a local page (file or loopback URL)")
     u.add_argument("target", metavar="FILE_OR_URL", help="HTML file, file:// or loopback http URL")
@@ -57,9 +58,17 @@ def add_parser(sub: Any) -> None:
     u.add_argument("--model", default=None,
                    help="controller model (rule, openai:..., transformers:...): it chooses each "
                         "action among the candidates, the rules stand by; default: rules")
+    _detector_flag(u)
     u.set_defaults(func=run_url)
     t = gsub.add_parser("tasks", help="list the supported MiniWoB++ tasks")
     t.set_defaults(func=run_tasks)
+
+
+def _detector_flag(p: Any) -> None:
+    p.add_argument("--ui-detector", choices=("on", "off"), default="off",
+                   help="also run the UI-element detector trained here (tools/weights/"
+                        "ui-yolo11n.pt) and add the widgets the screen parser missed "
+                        "(default off)")
 
 
 def _threads(n: int) -> None:
@@ -70,13 +79,24 @@ def _threads(n: int) -> None:
     torch.set_num_threads(n)
 
 
-def _controller(spec: str | None) -> Any:
-    """The GUI agent, or a model controller over it (``--model``)."""
+def _controller(spec: str | None, ui_detector: str = "off") -> Any:
+    """The GUI agent, or a model controller over it (``--model``).
+
+    Raises:
+        ExpertUnavailableError: ``--ui-detector on`` and its checkpoint is missing (before
+            any browser starts).
+    """
     from lavr.apps.episode_cmd import controller
     from lavr.episodes.gui.agent import GuiAgent
     from lavr.episodes.gui.model_rules import GUI_MODEL_ACTIONS, GuiRules
 
-    return controller(spec, GuiAgent(), actions=GUI_MODEL_ACTIONS, model_rules=GuiRules)
+    detector = ui_detector == "on"
+    if detector:
+        from lavr.episodes.gui.detector import shared_detector
+
+        shared_detector().path()
+    return controller(spec, GuiAgent(ui_detector=detector), actions=GUI_MODEL_ACTIONS,
+                      model_rules=GuiRules)
 
 
 def task_sets() -> dict[str, tuple[str, ...]]:
@@ -116,7 +136,7 @@ def run_miniwob(args: argparse.Namespace) -> int:
     tasks = _task_list(args)
     html_dir = report_dir(args.save_html)  # before any episode runs: a bad folder loses no work
     _threads(args.threads)
-    agent = _controller(args.model)
+    agent = _controller(args.model, args.ui_detector)
     results = []
     if not args.json:
         print(f"{'task':24} {'episodes':>8} {'success':>8} {'reward':>7} {'steps':>6} "
@@ -173,7 +193,7 @@ def run_url(args: argparse.Namespace) -> int:
                          f"(quote the text of what to click or type, e.g. 'Click \"OK\"')")
     window = _window(args.window)
     _threads(args.threads)
-    agent = _controller(args.model)
+    agent = _controller(args.model, args.ui_detector)
     with PageEnv(url, args.instruction, window=window, allow_remote=args.allow_remote) as env:
         episode = run_episode(env, agent, max_steps=args.max_steps,
                               keep_images=args.trace_dir is not None or bool(args.save_html))

@@ -21,8 +21,9 @@ checkpoint and a JSON card with held-out metrics go to ``--out``.
 
 Usage:
     nice -n 10 .venv/bin/python scripts/train_ui_detector.py generate --per-task 24
-    nice -n 10 .venv/bin/python scripts/train_ui_detector.py train --epochs 20
-    .venv/bin/python scripts/train_ui_detector.py train --resume
+    nice -n 10 .venv/bin/python scripts/train_ui_detector.py train --epochs 20   # or --hours 1.2
+    .venv/bin/python scripts/train_ui_detector.py train --resume [--hours H]
+    .venv/bin/python scripts/train_ui_detector.py card    # strip best.pt, write the metrics card
 """
 
 from __future__ import annotations
@@ -126,7 +127,8 @@ def generate(args: argparse.Namespace) -> int:
     rng = random.Random(0)
     counts: dict[str, int] = {}
     for ti, task in enumerate(tasks):
-        split = "val" if ti % 10 == 9 else "train"  # whole tasks in val: new layouts
+        # whole tasks in val (checkpoint choice) and test (the card): layouts never trained on
+        split = "val" if ti % 10 == 9 else "test" if ti % 10 == 4 else "train"
         img_dir, lbl_dir = root / "images" / split, root / "labels" / split
         img_dir.mkdir(parents=True, exist_ok=True)
         lbl_dir.mkdir(parents=True, exist_ok=True)
@@ -166,10 +168,22 @@ def generate(args: argparse.Namespace) -> int:
               flush=True)
     names = "\n".join(f"  {i}: {n}" for i, n in enumerate(CLASSES))
     (root / "data.yaml").write_text(f"path: {root}\ntrain: images/train\nval: images/val\n"
-                                    f"names:\n{names}\n")
+                                    f"test: images/test\nnames:\n{names}\n")
     never = [t for t in miniwob_tasks() if held_out(t)]
     (root / "tasks.json").write_text(json.dumps({"tasks": counts, "held_out": never}, indent=1))
     return 0
+
+
+def _metrics(model: Any, root: Path, split: str, args: argparse.Namespace) -> dict[str, Any]:
+    """mAP50 and mAP50-95 on one split, overall and per class."""
+    m = model.val(data=str(root / "data.yaml"), split=split, imgsz=args.imgsz, batch=args.batch,
+                  device="cpu", plots=False, workers=args.workers, verbose=False)
+    per_class = {CLASSES[int(c)]: {"AP50": round(float(m.box.ap50[i]), 4),
+                                   "AP50-95": round(float(m.box.ap[i]), 4)}
+                 for i, c in enumerate(m.box.ap_class_index)}
+    images = len(list((root / "images" / split).glob("*.png")))
+    return {"images": images, "mAP50": round(float(m.box.map50), 4),
+            "mAP50-95": round(float(m.box.map), 4), "per_class": per_class}
 
 
 def train(args: argparse.Namespace) -> int:
@@ -179,9 +193,10 @@ def train(args: argparse.Namespace) -> int:
     yolo_data_utils.check_font = lambda *a, **k: None
     root = args.data_dir.resolve()
     last = root / "runs" / "train" / "weights" / "last.pt"
+    budget = {"time": args.hours} if args.hours else {}
     if args.resume and last.exists():
         model = YOLO(str(last))
-        model.train(resume=True)
+        model.train(resume=True, **budget)  # --hours on resume: the time left from now
     else:
         model = YOLO("yolo11n.yaml")
         model.train(data=str(root / "data.yaml"), epochs=args.epochs, imgsz=args.imgsz,
@@ -190,41 +205,72 @@ def train(args: argparse.Namespace) -> int:
                     seed=0, deterministic=True, nbs=args.batch, optimizer="AdamW", lr0=0.002,
                     cos_lr=True, warmup_epochs=1, mosaic=0.0, close_mosaic=0, scale=0.2,
                     fliplr=0.0, degrees=0.0, hsv_h=0.0, hsv_s=0.3, hsv_v=0.2, cache="ram",
-                    patience=100, save_period=1, verbose=True)
-    best = root / "runs" / "train" / "weights" / "best.pt"
-    final = YOLO(str(best))
-    metrics = final.val(data=str(root / "data.yaml"), split="val", imgsz=args.imgsz,
-                        batch=args.batch, device="cpu", plots=False, workers=args.workers)
-    per_class = {CLASSES[int(c)]: round(float(m), 4)
-                 for c, m in zip(metrics.box.ap_class_index, metrics.box.ap50, strict=True)}
+                    patience=100, save_period=1, verbose=True, **budget)
+    return card(args)
+
+
+def card(args: argparse.Namespace) -> int:
+    """Strip the run's best checkpoint into ``--out`` and write its card (val and test metrics)."""
+    import csv
+
+    import ultralytics.data.utils as yolo_data_utils
+    from ultralytics import YOLO
+    from ultralytics.utils.torch_utils import strip_optimizer
+
+    yolo_data_utils.check_font = lambda *a, **k: None
+    root = args.data_dir.resolve()
+    run = root / "runs" / "train"
+    best = run / "weights" / "best.pt"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(best, args.out)
-    card = {"model": "yolo11n (from yolo11n.yaml, no pretrained weights)", "classes": CLASSES,
-            "imgsz": args.imgsz, "held_out_tasks": list(HELD_OUT_PREFIXES),
-            "val_metrics (whole tasks not trained on)": {
-                "mAP50": round(float(metrics.box.map50), 4),
-                "mAP50-95": round(float(metrics.box.map), 4), "AP50_per_class": per_class},
+    strip_optimizer(args.out)  # weights only, half precision
+    with open(run / "results.csv", newline="") as fh:
+        rows = [{k.strip(): v for k, v in r.items()} for r in csv.DictReader(fh)]
+    final = YOLO(str(args.out))
+    tasks = json.loads((root / "tasks.json").read_text())
+    splits = {s: sorted({p.stem.rsplit("_", 1)[0] for p in (root / "images" / s).glob("*.png")})
+              for s in ("train", "val", "test")}
+    info = {"model": "yolo11n (from yolo11n.yaml, no pretrained weights)", "classes": CLASSES,
+            "imgsz": args.imgsz, "epochs": len(rows),
+            "train_seconds": round(sum(float(r.get("time", 0) or 0) for r in rows[-1:])),
+            "data": {"screenshots_per_task": max(tasks["tasks"].values(), default=0),
+                     "train_tasks": len(splits["train"]), "val_tasks": splits["val"],
+                     "test_tasks": splits["test"]},
+            "held_out_tasks": list(HELD_OUT_PREFIXES),
+            "val_metrics (whole tasks not trained on; chose the epoch)": _metrics(
+                final, root, "val", args),
+            "test_metrics (whole tasks not trained on, never used to choose)": _metrics(
+                final, root, "test", args),
+            "command": "scripts/train_ui_detector.py generate --per-task "
+                       f"{max(tasks['tasks'].values(), default=0)}; train --imgsz {args.imgsz} "
+                       f"--batch {args.batch}" + (f" --hours {args.hours}" if args.hours else
+                                                  f" --epochs {args.epochs}"),
             "file_bytes": args.out.stat().st_size}
-    args.out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
-    print(f"[result] val mAP50={card['val_metrics (whole tasks not trained on)']['mAP50']} "
-          f"-> {args.out}", flush=True)
+    args.out.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
+    test = info["test_metrics (whole tasks not trained on, never used to choose)"]
+    print(f"[result] test mAP50={test['mAP50']} mAP50-95={test['mAP50-95']} -> {args.out}",
+          flush=True)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("stage", choices=("generate", "train"))
+    p.add_argument("stage", choices=("generate", "train", "card"),
+                   help="card: strip the run's best.pt into --out and write its metrics card")
     p.add_argument("--per-task", type=int, default=24)
     p.add_argument("--tasks", default="", help="comma-separated subset (generate)")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--imgsz", type=int, default=320)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--hours", type=float, default=0.0,
+                   help="training time budget (epochs re-estimated after the first; on "
+                        "--resume, the time left from now)")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--data-dir", type=Path, default=REPO / "datasets" / "ui")
     p.add_argument("--out", type=Path, default=REPO / "tools" / "weights" / "ui-yolo11n.pt")
     args = p.parse_args(argv)
-    return generate(args) if args.stage == "generate" else train(args)
+    return {"generate": generate, "train": train, "card": card}[args.stage](args)
 
 
 if __name__ == "__main__":

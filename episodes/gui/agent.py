@@ -27,6 +27,8 @@ from lavr.episodes.gui import shapes, skills, swatches
 from lavr.episodes.gui.appearance import ink_patch, quoted_word, word_box
 from lavr.episodes.gui.appearance import similarity as appearance_similarity
 from lavr.episodes.gui.board import best_move, find_board, winner
+from lavr.episodes.gui.detector import TOOL_NAME as DETECTOR_TOOL
+from lavr.episodes.gui.detector import UiDetector, complement, shared_detector
 from lavr.episodes.gui.feedback import NumberSearch, read_hint
 from lavr.episodes.gui.instruction import ANY_KIND, GuiPlan, Intent, parse_instruction
 from lavr.episodes.gui.language import assign_fields, evaluate_expression, format_number, nth_word
@@ -54,6 +56,7 @@ from lavr.episodes.gui.widgets import (
 )
 from lavr.episodes.loop import Action, Observation, Percept, PerceptionCall, StepChoice
 from lavr.tools.colour import nearest_colour_word
+from lavr.tools.errors import ToolError
 
 if TYPE_CHECKING:
     from lavr.planners.demos.embed import TextEmbedder
@@ -145,6 +148,10 @@ class GuiAgent:
         embedder: Text embedder (``embed(texts) -> unit vectors``) for matching a target
             to an element by meaning; None uses the packaged MiniLM when installed.
         semantic: Match by meaning at all (False: spelling only).
+        ui_detector: Also run the UI-element detector trained here (``ui_elements``) on every
+            observation and add the widgets the screen parser missed
+            (:func:`~lavr.episodes.gui.detector.complement`); a :class:`UiDetector` to use
+            that one. Off by default (README "The UI-element detector").
     """
 
     #: The screen parser runs as a registered tool on every observation (OCR stays lazy:
@@ -154,8 +161,14 @@ class GuiAgent:
     def __init__(self, *, text_reader: TextReader | None = None,
                  match_threshold: float = MATCH_THRESHOLD, max_waits: int = 2,
                  settle_steps: int = 4, embedder: TextEmbedder | None = None,
-                 semantic: bool = True) -> None:
+                 semantic: bool = True, ui_detector: bool | UiDetector = False) -> None:
         self.text_reader = text_reader if text_reader is not None else TextReader()
+        self.ui_detector: UiDetector | None = (
+            ui_detector if isinstance(ui_detector, UiDetector)
+            else shared_detector() if ui_detector else None)
+        if self.ui_detector is not None:
+            self.perception = (*type(self).perception, PerceptionCall(DETECTOR_TOOL))
+        self._detector_failed = False
         self.match_threshold = match_threshold
         self.max_waits = max_waits
         self.settle_steps = settle_steps
@@ -218,8 +231,15 @@ class GuiAgent:
         self._focused = False  # the field keeps the focus after a try submitted with Enter
 
     def warm_up(self) -> None:
-        """Load the perception experts now (OCR, MiniLM), so no timed episode pays for loading."""
+        """Load the perception experts now (OCR, MiniLM, the UI detector when on), so no
+        timed episode pays for loading.
+
+        Raises:
+            ExpertUnavailableError: The UI detector is on and its checkpoint is missing.
+        """
         _ = self.text_reader.reader
+        if self.ui_detector is not None:
+            self.ui_detector.load()
         if self.embedder is not None:
             self.embedder.embed(["warm up"])
 
@@ -273,7 +293,8 @@ class GuiAgent:
                 seen.artifact.image.shape == image.shape:
             key = hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()
             if self._parse_cache is None or self._parse_cache[0] != key:
-                self._parse_cache = (key, self._augment(seen.artifact))
+                parse = self._complement(seen.artifact, (percepts or {}).get(DETECTOR_TOOL))
+                self._parse_cache = (key, self._augment(parse))
         if not self._planned:
             text = observation.instruction or self.read_instruction(image)
             self._banner = (image, self.perceive(image)) if not observation.instruction else None
@@ -540,9 +561,23 @@ class GuiAgent:
         key = hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()
         if self._parse_cache is not None and self._parse_cache[0] == key:
             return self._parse_cache[1]
-        parse = self._augment(find_elements(image))
+        parse = self._augment(self._complement(find_elements(image)))
         self._parse_cache = (key, parse)
         return parse
+
+    def _complement(self, parse: ScreenParse, seen: Percept | None = None) -> ScreenParse:
+        """``parse`` plus the widgets the UI detector found and the parser missed (the
+        detector's percept when given, else a detector call); ``parse`` when it is off."""
+        if self.ui_detector is None or self._detector_failed:
+            return parse
+        if seen is not None and isinstance(seen.artifact, list):
+            return complement(parse, seen.artifact)
+        try:
+            return complement(parse, self.ui_detector.detect(parse.image))
+        except ToolError as exc:
+            logger.warning("UI detector off for this agent: %s", exc.reason)
+            self._detector_failed = True
+            return parse
 
     def _augment(self, parse: ScreenParse) -> ScreenParse:
         """Composite widgets (menus and lists split into items, dropdowns, spinners ...)."""

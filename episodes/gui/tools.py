@@ -13,6 +13,12 @@ widgets â€” circles, rectangles, triangles, letters and digits drawn as shapes â
 with colour and size class (:func:`lavr.episodes.gui.shapes.figures_on_screen`).
 The GUI agent calls the same function only when an intent is about a figure, so
 it is not run on every observation.
+
+``ui_elements`` runs the UI-element detector trained here
+(:class:`lavr.episodes.gui.detector.UiDetector`, ``ui-yolo11n.pt``): buttons, text
+fields, checkboxes, radios, links, tabs, dropdowns and text with a box and a score. The
+GUI agent runs it on every observation when built with ``ui_detector=True`` and adds
+the widgets the screen parser missed (:func:`~lavr.episodes.gui.detector.complement`).
 """
 
 from __future__ import annotations
@@ -20,10 +26,15 @@ from __future__ import annotations
 from collections import Counter
 from typing import ClassVar
 
+from pydantic import Field
+
+from lavr.episodes.gui.detector import DEFAULT_CONF, shared_detector
+from lavr.episodes.gui.detector import TOOL_NAME as DETECTOR_TOOL
 from lavr.episodes.gui.perception import find_elements
 from lavr.episodes.gui.shapes import figures_on_screen
-from lavr.tools.base import Tool, ToolArgs, ToolContext, ToolResult
-from lavr.tools.vocab import pluralise
+from lavr.tools.base import ArtifactStore, Tool, ToolArgs, ToolContext, ToolResult
+from lavr.tools.evidence import Evidence
+from lavr.tools.vocab import join_words, pluralise
 
 TOOL_NAME = "screen_elements"
 
@@ -70,4 +81,38 @@ class ScreenFiguresTool(Tool):
             artifact_id=art, boxes=[[float(v) for v in f.box] for f in figures[:8]])
 
 
-TOOLS: list[Tool] = [ScreenElementsTool(), ScreenFiguresTool()]
+class UiElementsTool(Tool):
+    """Detect UI elements on a screenshot with the detector trained here."""
+
+    name: ClassVar[str] = DETECTOR_TOOL
+    description: ClassVar[str] = (
+        "Detect the UI elements on a screenshot with lavr's trained UI detector: buttons, "
+        "text fields, checkboxes, radios, links, tabs, dropdowns and text, each with a box "
+        "and a score (no text is read).")
+
+    class Args(ToolArgs):
+        min_score: float = Field(default=DEFAULT_CONF, ge=0.05, le=1.0,
+                                 description="lowest detector score kept")
+
+    def run(self, args: Args, ctx: ToolContext) -> ToolResult:
+        """Value: one dict per element (kind, box, score); the artifact is the list of
+        :class:`~lavr.episodes.gui.detector.DetectedElement`."""
+        found = shared_detector().detect(ctx.image, conf=args.min_score)
+        counts = Counter(e.kind for e in found)
+        art = ctx.artifacts.put(found, prefix="ui")
+        parts = [f"{n} {pluralise(k, n)}" for k, n in sorted(counts.items())]
+        return ToolResult(
+            summary=", ".join(parts) or "no UI elements",
+            value=[{"kind": e.kind, "box": [round(v, 1) for v in e.box],
+                    "score": round(e.score, 3)} for e in found],
+            artifact_id=art, boxes=[list(e.box) for e in found[:8]])
+
+    def found(self, evidence: Evidence, artifacts: ArtifactStore) -> str | None:
+        """``2 buttons and 1 checkbox`` (None when nothing was detected)."""
+        counts = Counter(str(v.get("kind")) for v in evidence.value or [] if isinstance(v, dict))
+        if not counts:
+            return None
+        return join_words([f"{n} {pluralise(k, n)}" for k, n in sorted(counts.items())])
+
+
+TOOLS: list[Tool] = [ScreenElementsTool(), ScreenFiguresTool(), UiElementsTool()]
