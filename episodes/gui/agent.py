@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lavr.episodes.gui import shapes, skills, swatches
+from lavr.episodes.gui import plots, shapes, skills, swatches
 from lavr.episodes.gui.appearance import ink_patch, quoted_word, word_box
 from lavr.episodes.gui.appearance import similarity as appearance_similarity
 from lavr.episodes.gui.board import best_move, find_board, winner
@@ -647,6 +647,8 @@ class GuiAgent:
         """
         if intent.colour:
             return self._choose_colour(intent, parse)
+        if intent.coord is not None:
+            return self._choose_coordinate(intent, parse)
         if intent.count and intent.figure is not None:
             return self._choose_count(intent, parse)
         if intent.figure is not None or intent.describes:
@@ -1164,6 +1166,42 @@ class GuiAgent:
         return Choice(self._swatch_element(best), max(0.0, 1.0 - dist / 100.0),
                       f"closest to {ref[1]} (Lab distance {dist:.0f}, next {runner:.0f})",
                       sure=runner > dist + 10)
+
+    def _choose_coordinate(self, intent: Intent, parse: ScreenParse) -> Choice | None:
+        """The point at ``intent.coord`` in the units of the axes drawn on the page: the
+        axes' tick labels (else the marks strung along them at equal steps) map units to
+        pixels; the click snaps to the mark there, if any."""
+        assert intent.coord is not None
+        image = parse.image
+        top = parse.banner[3] if parse.banner is not None else 0
+        axes = plots.find_axes(image, top=top)
+        if axes is None:
+            return None
+        xs, ys = plots.label_boxes(image, axes, top=top)
+        x_labels = [(v, (b[0] + b[2]) / 2.0) for b in xs
+                    if (v := plots.read_label(image, b)) is not None]
+        y_labels = [(v, (b[1] + b[3]) / 2.0) for b in ys
+                    if (v := plots.read_label(image, b)) is not None]
+        found = plots.marks(image, top=top)
+        x_map = plots.fit_axis(x_labels) or plots.lattice_axis(
+            [m.center[0] for m in found if abs(m.center[1] - axes.row) <= 3], axes.col, sign=1.0)
+        y_map = plots.fit_axis(y_labels) or plots.lattice_axis(
+            [m.center[1] for m in found if abs(m.center[0] - axes.col) <= 3], axes.row, sign=-1.0)
+        if x_map is None or y_map is None:
+            logger.info("axes at %s but no scale: x labels %s, y labels %s", axes.crossing,
+                        x_labels, y_labels)
+            return None
+        x, y = x_map.pixel(intent.coord[0]), y_map.pixel(intent.coord[1])
+        unit = min(abs(x_map.scale), abs(y_map.scale))
+        why = f"axes: x from {x_map.how}, y from {y_map.how}"
+        if found:
+            near = min(found, key=lambda m: np.hypot(m.center[0] - x, m.center[1] - y))
+            if np.hypot(near.center[0] - x, near.center[1] - y) <= 0.5 * unit:
+                return Choice(ScreenElement("figure", near.box, anchor=near.center), 1.0,
+                              f"{why}; the mark at ({x:.0f},{y:.0f})", sure=True)
+        box = (int(x) - 2, int(y) - 2, int(x) + 3, int(y) + 3)
+        return Choice(ScreenElement("figure", box, anchor=(x, y)), 0.9, f"{why}; no mark there",
+                      sure=True)
 
     @staticmethod
     def _swatch_element(s: swatches.Swatch) -> ScreenElement:

@@ -199,7 +199,7 @@ def _scaled_templates() -> tuple[str, np.ndarray, np.ndarray] | None:
     return chars, stack, aspects
 
 
-def identify_glyph(coverage: np.ndarray) -> tuple[str, float]:
+def identify_glyph(coverage: np.ndarray, *, chars: str | None = None) -> tuple[str, float]:
     """The character a glyph looks most like, and the match score in [0, 1].
 
     Each template is scaled to the glyph's box (so stroke layout is compared),
@@ -208,6 +208,7 @@ def identify_glyph(coverage: np.ndarray) -> tuple[str, float]:
 
     Args:
         coverage: ``HxW float`` ink coverage in [0, 1], cropped to the glyph.
+        chars: Only these characters are candidates (e.g. digits); None: all of :data:`GLYPHS`.
 
     Returns:
         ``(char, score)``; ``("", 0.0)`` when no font is available.
@@ -221,6 +222,8 @@ def identify_glyph(coverage: np.ndarray) -> tuple[str, float]:
     g = _resize(coverage, gw, _CMP)
     best, best_score = "", -1.0
     for ch, t in _height_templates().items():
+        if chars is not None and ch not in chars:
+            continue
         width = max(gw, t.shape[1]) + 2
         a = np.zeros((_CMP, width), np.float32)
         b = np.zeros((_CMP, width), np.float32)

@@ -122,3 +122,21 @@ def test_play_skills_on_fixed_seeds(task: str, seed: int, kinds: set[str], gui_a
     assert not failed, failed
     used = {s.action.kind for e in result.episodes for s in e.steps}
     assert kinds <= used, used
+
+
+@pytest.mark.parametrize(("task", "clicks"), [
+    ("click-color", 1),       # a colour named, or shown as a swatch in the instruction
+    ("click-shades", 2),      # every shade of a hue, then Submit
+    ("count-shape", 1),       # figures counted, the choice naming the count clicked
+    ("grid-coordinate", 1),   # axes read from their tick labels, the point clicked
+])
+def test_visual_skills_on_fixed_seeds(task: str, clicks: int, gui_agent) -> None:
+    """Colour, counting and plot skills solve fixed seeds of their tasks, only by clicks."""
+    from lavr.episodes.gui.evaluate import evaluate_task
+
+    result = evaluate_task(task, episodes=1, seed=100, agent=gui_agent)
+    failed = [e.to_json() for e in result.episodes if not e.success]
+    assert not failed, failed
+    for ep in result.episodes:
+        acts = [s.action.kind for s in ep.steps if s.action.kind != "wait"]
+        assert set(acts) == {"click"} and len(acts) >= clicks, acts

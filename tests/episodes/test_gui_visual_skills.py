@@ -112,3 +112,52 @@ def test_a_shape_is_a_geometric_shape_and_sizes_follow_the_text_size() -> None:
     assert shapes._size_classes([10.0, 11.0, 9.0], 10.0) == ["small"] * 3
     assert shapes._size_classes([20.0, 10.0], 10.0) == ["large", "small"]
     assert shapes._size_classes([10.0, 11.0, 9.0]) == [""] * 3  # no text: only relative
+
+
+def _plot() -> np.ndarray:
+    """Axes crossing at (80, 100), a blue mark every 30 px on both, labels -2..2 drawn."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    img = Image.new("RGB", (160, 200), "white")
+    draw = ImageDraw.Draw(img)
+    draw.line([(5, 100), (155, 100)], fill=(128, 128, 128), width=2)
+    draw.line([(80, 25), (80, 175)], fill=(128, 128, 128), width=2)
+    font = ImageFont.truetype("DejaVuSans-Bold.ttf", 10)
+    for k in (-2, -1, 0, 1, 2):
+        for x, y in ((80 + 30 * k, 100), (80, 100 - 30 * k)):
+            draw.ellipse([x - 4, y - 4, x + 4, y + 4], fill=(0, 0, 255), outline=(0, 0, 0))
+        if k:
+            draw.text((80 + 30 * k - 5, 106), str(k), fill="black", font=font)
+            draw.text((64 if k > 0 else 60, 100 - 30 * k - 6), str(k), fill="black", font=font)
+    return np.asarray(img)
+
+
+def test_axes_lines_labels_and_marks() -> None:
+    from lavr.episodes.gui import plots
+
+    img = _plot()
+    axes = plots.find_axes(img)
+    assert axes is not None and abs(axes.col - 80.5) <= 1 and abs(axes.row - 100.5) <= 1
+    xs, ys = plots.label_boxes(img, axes)
+    x_values = sorted(v for b in xs if (v := plots.read_label(img, b)) is not None)
+    assert x_values == [-2, -1, 1, 2]
+    assert len(ys) == 4
+    assert len(plots.marks(img)) == 9  # the origin's mark is shared by both axes
+
+
+def test_fit_axis_outvotes_a_misread_label_and_lattice_needs_equal_steps() -> None:
+    from lavr.episodes.gui.plots import fit_axis, lattice_axis
+
+    fit = fit_axis([(-2, 20.0), (-1, 50.0), (1, 110.0), (2, 140.0), (8, 150.0)])
+    assert fit is not None and abs(fit.origin - 80) < 1 and abs(fit.scale - 30) < 1
+    assert fit_axis([(1, 10.0)]) is None
+    lat = lattice_axis([20, 50, 80, 110], 80, sign=-1)
+    assert lat is not None and lat.pixel(1) == 50
+    assert lattice_axis([20, 50, 95], 80, sign=1) is None
+
+
+def test_grammar_of_plot_points() -> None:
+    (intent,) = parse_instruction("Click on the grid coordinate (-2,1).").intents
+    assert intent.coord == (-2.0, 1.0)
+    (intent,) = parse_instruction("Click the point ( 0.5, -3 ) on the graph.").intents
+    assert intent.coord == (0.5, -3.0)
