@@ -401,11 +401,29 @@ class _Finished:
         return False
 
 
+#: Longest last step (seconds) of a tool for its next step to run in the graph's own
+#: thread when the call cannot block: the most a Stop may then wait for the step.
+INLINE_MAX_S = 1.0
+#: ... and the run's deadline must leave this many times that step's seconds.
+INLINE_HEADROOM = 10.0
+
+
+def _inline(spec: Tool, args: ToolArgs, tctx: ToolContext, ctx: AgentContext,
+            run: deadline.Deadline) -> bool:
+    """Whether a step of a ``watched`` tool may run in the graph's own thread: its tool's
+    last step was short (at most :data:`INLINE_MAX_S`, well within what the deadline
+    leaves) and the tool says this call cannot block (:meth:`Tool.may_block`)."""
+    last = ctx.step_seconds.get(spec.name)
+    return last is not None and last <= INLINE_MAX_S and \
+        run.remaining() > INLINE_HEADROOM * last and not spec.may_block(args, tctx)
+
+
 def _run_watched(step: Step, payload: Mapping[str, Any], ctx: AgentContext
                  ) -> tuple[ToolResult, bool, float]:
-    """Run a step: a cached result or a tool that is not ``watched`` in this thread, any
-    other in a worker thread that the graph stops waiting for when the run's deadline
-    passes or the run is stopped.
+    """Run a step: a cached result, a tool that is not ``watched`` and a call that cannot
+    block of a tool whose last step was short (:func:`_inline`) in this thread, any other
+    in a worker thread that the graph stops waiting for when the run's deadline passes
+    or the run is stopped.
 
     The worker shares the run's deadline (its context is copied), so a tool's own
     cooperative checks (:func:`lavr.core_model.deadline.check` in its loops, model
@@ -426,8 +444,13 @@ def _run_watched(step: Step, payload: Mapping[str, Any], ctx: AgentContext
         if hit is not None:
             return hit, True, time.perf_counter() - t0
     run = deadline.current()
-    if run is None or not spec.watched:  # nothing can stop the run, or the step cannot hang
-        result = _compute(spec, args, key, payload, ctx)
+    tctx = _tool_context(payload, ctx)
+    if run is None or not spec.watched or _inline(spec, args, tctx, ctx, run):
+        # nothing can stop the run, the step cannot hang, or it only computes, briefly
+        w0 = time.perf_counter()
+        result = _compute(spec, args, key, tctx, ctx)
+        if spec.watched:
+            ctx.step_seconds[spec.name] = time.perf_counter() - w0
         return result, False, time.perf_counter() - t0
     box: dict[str, Any] = {}
     done = _Finished()
@@ -436,7 +459,7 @@ def _run_watched(step: Step, payload: Mapping[str, Any], ctx: AgentContext
     def work() -> None:
         w0 = time.perf_counter()
         try:
-            box["value"] = context.run(_compute, spec, args, key, payload, ctx)
+            box["value"] = context.run(_compute, spec, args, key, tctx, ctx)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the graph's thread
             box["error"] = exc
         finally:
@@ -449,10 +472,12 @@ def _run_watched(step: Step, payload: Mapping[str, Any], ctx: AgentContext
     if not finished or (isinstance(error, DeadlineError) and run.expired()):
         # abandoned, or the tool saw the deadline / Stop first: the same message either way
         took = time.perf_counter() - t0
+        ctx.step_seconds[spec.name] = took  # at least this long: not run inline next time
         why = _time_up() + ("" if run.cancelled() else f" ({run.seconds:g} s)")
         logger.warning("step %s (%s) stopped after %.1f s: %s", step.id, step.tool, took, why)
         raise _Abandoned(f"stopped: {why} while {step.tool} was running ({took:.1f} s); "
                          f"its result is not used")
+    ctx.step_seconds[spec.name] = box["seconds"]
     if error is not None:
         raise error
     return box["value"], False, box["seconds"]
@@ -489,14 +514,18 @@ def _cache_hit(key: str, ctx: AgentContext) -> ToolResult | None:
     return result
 
 
-def _compute(spec: Tool, args: ToolArgs, key: str | None, payload: Mapping[str, Any],
-             ctx: AgentContext) -> ToolResult:
-    """Run the tool and cache its result under ``key``."""
+def _tool_context(payload: Mapping[str, Any], ctx: AgentContext) -> ToolContext:
+    """What a step's tool sees: the image, earlier steps' results, the run's stores."""
     outputs = {sid: ev.result for sid, ev in payload["inputs"].items() if ev.result is not None}
-    tctx = ToolContext(image=ctx.artifacts.get(payload["image_id"]),
+    return ToolContext(image=ctx.artifacts.get(payload["image_id"]),
                        image_hash=payload["image_hash"], artifacts=ctx.artifacts,
                        experts=ctx.experts, outputs=outputs, settings=dict(ctx.settings),
                        model=ctx.model, cache=ctx.cache)
+
+
+def _compute(spec: Tool, args: ToolArgs, key: str | None, tctx: ToolContext,
+             ctx: AgentContext) -> ToolResult:
+    """Run the tool and cache its result under ``key``."""
     result = spec.run(args, tctx)
     if key is not None:
         artifact = ctx.artifacts.get(result.artifact_id) if result.artifact_id else None

@@ -121,6 +121,9 @@ class AgentContext:
             ``grounded`` (step-id citations and pixel boxes); both are kept.
         journal: Where each finished tool step is recorded the moment it ends (the
             sessions file), so a resumed run does not run it again; None: nowhere.
+        step_seconds: How long the last step of each tool took, by tool name (the
+            graph runs a step of a tool whose last step was short, and that says the
+            call cannot block, in its own thread; see :func:`lavr.agents.nodes.run_step`).
     """
 
     registry: ToolRegistry
@@ -137,6 +140,7 @@ class AgentContext:
     reasoning: ReasoningSetup = field(default_factory=ReasoningSetup)
     style: str = "plain"
     journal: StepJournal | None = None
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def reducers_of(schema: type) -> dict[str, Callable[[Any, Any], Any]]:

@@ -4,8 +4,9 @@
 
 "How many red circles are there?" on N generated scenes (tool cache cleared before each
 question, verify and answer cache off), each question asked twice in a row: once with
-the detector as a watched tool (run in a worker thread the graph can stop waiting for,
-as lavr runs it) and once in the graph's own thread, the order alternating. Prints, for
+the detector in a worker thread the graph can stop waiting for (as lavr runs a step
+that may block) and once in the graph's own thread (as lavr runs a detector call that
+only computes, once its last step was short), the order alternating. Prints, for
 each, the median end-to-end wall, the detector's own seconds and the orchestration
 (wall minus the tools' own seconds, as ``orchestration.py`` counts it).
 """
@@ -37,7 +38,10 @@ def main() -> int:
         for rnd in range(args.rounds):
             for i, img in enumerate(images):
                 for watched in ((True, False) if (i + rnd) % 2 else (False, True)):
-                    detector.watched = watched  # this instance only (a class attribute)
+                    # this instance only (a class attribute): a call that may block, or none
+                    detector.watched = watched
+                    detector.may_block = (lambda args, ctx: True) if watched else \
+                        (lambda args, ctx: False)
                     agent.context.cache.clear()
                     t0 = time.perf_counter()
                     res = agent.run(img, question)
@@ -46,6 +50,7 @@ def main() -> int:
                     runs[watched].append((wall, own, wall - _tool_seconds(res)))
     finally:
         vars(detector).pop("watched", None)
+        vars(detector).pop("may_block", None)
     for watched, rows in runs.items():
         wall, own, orch = (statistics.median(col) * 1e3 for col in zip(*rows, strict=True))
         where = "worker thread (hand-off)" if watched else "graph's thread (inline)"

@@ -225,6 +225,13 @@ class ExpertPool:
             self._enforce_budget(keep=key)
             return value
 
+    def peek(self, key: str) -> Any | None:
+        """The expert under ``key`` if it is loaded (None: not loaded); never loads one and
+        leaves the least-recently-used order as it is."""
+        with self._lock:
+            found = self._loaded.get(key)
+            return None if found is None else found.value
+
     def _enforce_budget(self, keep: str) -> None:
         if self.memory_budget_mb is None:
             return
@@ -358,6 +365,8 @@ class Tool:
     #: tools that only compute, in bounded time, on the image and earlier steps'
     #: results (no model, no I/O, nothing that can hang): they run in the graph's own
     #: thread, which saves the hand-off to a worker and back (two thread wake-ups).
+    #: A watched tool may still say, call by call, that a call cannot block
+    #: (:meth:`may_block`).
     watched: ClassVar[bool] = True
     #: Question intents (``read``, ``count`` ...) this tool's evidence answers on its own:
     #: the decision maker asks it for follow-ups on such questions and the refiner reads
@@ -368,6 +377,17 @@ class Tool:
 
     def run(self, args: ToolArgs, ctx: ToolContext) -> ToolResult:  # pragma: no cover
         raise NotImplementedError
+
+    def may_block(self, args: ToolArgs, ctx: ToolContext) -> bool:
+        """Whether this call could wait on anything but its own computation in this
+        process: a model or weights still to load, a served expert or model, I/O, other
+        callers. False lets the graph run a step of a ``watched`` tool in its own thread
+        when the tool's last step was short (no hand-off to a worker and back); a run's
+        Stop or deadline then waits for that step's computation to end.
+
+        The default is ``watched``: a tool that does not override this is always watched.
+        """
+        return self.watched
 
     def sub_question(self, args: Mapping[str, Any], *, target: str) -> str | None:
         """The sub-question a step of this tool answers, in words (None: no wording of its own).

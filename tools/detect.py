@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -811,12 +812,39 @@ class DetectorLoader:
                               self.spec.imgsz, key=f"{self.key}:served", remote=remote)
 
 
-def _get_loaded(run: DetectorRun, experts: ExpertPool, device: str) -> LoadedDetector:
-    spec = get_detector(run.detector)
+def _expert_key(spec: DetectorSpec, run: DetectorRun, device: str) -> str:
+    """The expert-pool key of ``run``'s model on ``device``."""
     key = f"detect:{spec.name}:{device}"
     if spec.open_vocabulary:
         key += ":" + "|".join(run.labels)
+    return key
+
+
+def _get_loaded(run: DetectorRun, experts: ExpertPool, device: str) -> LoadedDetector:
+    spec = get_detector(run.detector)
+    key = _expert_key(spec, run, device)
     return experts.get(key, DetectorLoader(spec, tuple(run.labels), device, key))
+
+
+@lru_cache(maxsize=256)
+def _model_keys(labels: tuple[str, ...], detector: str, device: str) -> tuple[str, ...] | None:
+    """Expert-pool keys of the models a detect call with these labels and detector runs
+    (None: the call fails before any runs). Kept: the choice depends only on which
+    weights this machine has, which a process does not see change in practice (if it
+    did, a call would load its model in the graph's thread, once)."""
+    try:
+        runs = select_detectors(labels, detector=detector)
+        return tuple(_expert_key(get_detector(run.detector), run, device) for run in runs)
+    except ToolError:  # ExpertUnavailableError too
+        return None
+
+
+def _ready_here(key: str, experts: ExpertPool) -> bool:
+    """Whether the model under ``key`` is loaded in this process with every copy it may
+    use (not a served stand-in, nothing left to load)."""
+    loaded = experts.peek(key)
+    return isinstance(loaded, LoadedDetector) and loaded.remote is None and \
+        loaded.model is not None and loaded._made >= loaded.lanes
 
 
 def predict_raw(detector: str, images: Sequence[np.ndarray], *, labels: Sequence[str], conf: float,
@@ -1186,6 +1214,22 @@ class DetectTool(Tool):
         named = join_words(labels)
         return (f"Where are the {named} in the image?" if labels
                 else "What objects are in the image?")
+
+    def may_block(self, args: ToolArgs, ctx: ToolContext) -> bool:
+        """False when the call only computes: every detector it runs is loaded in this
+        process (no weights to load, no served replica) and it does not wait to batch
+        with other callers (``batch_wait_ms``) or load a lane's model copy (``batch_lanes``)."""
+        if not isinstance(args, DetectArgs) or (
+                args.detector is not None and not is_detector_name(args.detector)):
+            return True
+        settings = ctx.settings
+        if float(settings.get("batch_wait_ms", 0.0) or 0.0) > 0 or \
+                int(settings.get("batch_lanes", 1) or 1) > 1:
+            return True
+        keys = _model_keys(tuple(args.labels),
+                           args.detector or str(settings.get("detector", "auto")),
+                           resolve_device(str(settings.get("device", "auto"))))
+        return keys is None or not all(_ready_here(key, ctx.experts) for key in keys)
 
     def run(self, args: ToolArgs, ctx: ToolContext) -> ToolResult:
         """Detect in ``ctx.image``; stores :class:`Detections`, value = label → count."""
