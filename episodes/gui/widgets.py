@@ -281,12 +281,13 @@ def masked_keys(value: str, mask: str = "") -> str | None:
     """Keys that fill a segmented time or date field (``--:-- --``, ``mm/dd/yyyy``) with
     ``value``, typed from its first segment; None when ``value`` is neither.
 
-    A date goes in the order of the segments the field shows (``mask``, its placeholder as
-    read by OCR: ``dd/mm/yyyy``, ``yyyy-mm-dd`` ...); month, day, year when the mask shows
-    no order.
+    A date is written the way the field shows it (``mask``, its placeholder as read by
+    OCR: ``dd.mm.yyyy``, ``yyyy-mm-dd`` ...): its segments in that order, with that
+    separator (which moves a segmented field to its next segment, and is what a plain
+    text field wants); month/day/year when the mask shows no order.
 
-    ``9:37 PM`` -> ``0937P``; ``21:37`` -> ``0937P``; ``12/31/2016`` -> ``12312016``;
-    ``12/31/2016`` with mask ``dd/mm/yyyy`` -> ``31122016``.
+    ``9:37 PM`` -> ``0937P``; ``21:37`` -> ``0937P``; ``12/31/2016`` -> ``12/31/2016``;
+    ``12/31/2016`` with mask ``dd.mm.yyyy`` -> ``31.12.2016``.
     """
     m = _TIME.match(value)
     if m:
@@ -303,21 +304,23 @@ def masked_keys(value: str, mask: str = "") -> str | None:
         else:
             month, day, year = int(m[5]), int(m[6]), m[4]
         parts = {"m": f"{month:02d}", "d": f"{day:02d}", "y": year}
-        return "".join(parts[k] for k in date_order(mask))
+        seps = re.findall(r"[^\w\s]", mask) if date_order(mask, strict=True) else []
+        return (seps[0] if seps else "/").join(parts[k] for k in date_order(mask))
     return None
 
 
-def date_order(mask: str) -> str:
+def date_order(mask: str, *, strict: bool = False) -> str:
     """The order of a date field's segments from the placeholder it shows (``mm/dd/yyyy``
-    -> ``mdy``, ``dd.mm.yyyy`` -> ``dmy``, ``yyyy-mm-dd`` -> ``ymd``); ``mdy`` when the
-    placeholder shows no clear order (a filled field, an unreadable one)."""
+    -> ``mdy``, ``dd.mm.yyyy`` -> ``dmy``, ``yyyy-mm-dd`` -> ``ymd``); when the
+    placeholder shows no clear order (a filled field, an unreadable one) ``mdy``, or ``""``
+    with ``strict``."""
     segs = [s for s in re.split(r"[^a-z]+", mask.lower()) if s]
     order = ""
     for seg in segs:
         letter = max("mdy", key=seg.count)
         if seg.count(letter) * 2 >= len(seg) and letter not in order:
             order += letter
-    return order if sorted(order) == ["d", "m", "y"] else "mdy"
+    return order if sorted(order) == ["d", "m", "y"] else "" if strict else "mdy"
 
 
 _DIGITS = str.maketrans(DIGIT_LOOKALIKES)

@@ -182,7 +182,7 @@ def test_widget_values() -> None:
 
     assert masked_keys("9:37 PM") == "0937P"
     assert masked_keys("21:05") == "0905P"
-    assert masked_keys("12/31/2016") == "12312016"
+    assert masked_keys("12/31/2016") == "12/31/2016"
     assert masked_keys("abc") is None
     assert read_number("-1O") == -10.0 and read_number("") is None
     assert fits("Guatemala", "Gua", "Ia")  # OCR's I for l folds

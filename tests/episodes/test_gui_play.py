@@ -62,14 +62,14 @@ def test_guess_instruction_plans_one_search() -> None:
 
 
 @pytest.mark.parametrize(("mask", "order", "keys"), [
-    ("mm/dd/yyyy", "mdy", "05202010"),
-    ("dd/mm/yyyy", "dmy", "20052010"),
-    ("yyyy-mm-dd", "ymd", "20100520"),
-    ("dd.mm.yyyy", "dmy", "20052010"),
-    ("", "mdy", "05202010"),          # no placeholder read: month first
-    ("05/20/2010", "mdy", "05202010"),  # a filled field shows no order
+    ("mm/dd/yyyy", "mdy", "05/20/2010"),
+    ("dd/mm/yyyy", "dmy", "20/05/2010"),
+    ("yyyy-mm-dd", "ymd", "2010-05-20"),
+    ("dd.mm.yyyy", "dmy", "20.05.2010"),
+    ("", "mdy", "05/20/2010"),          # no placeholder read: month first
+    ("05-20-2010", "mdy", "05/20/2010"),  # a filled field shows no order
 ])
-def test_date_keys_follow_the_order_the_field_shows(mask: str, order: str, keys: str) -> None:
+def test_date_keys_follow_the_way_the_field_shows_dates(mask: str, order: str, keys: str) -> None:
     assert date_order(mask) == order
     assert masked_keys("05/20/2010", mask) == keys
     assert masked_keys("2010-05-20", mask) == keys
