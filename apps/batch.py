@@ -24,7 +24,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -153,8 +153,13 @@ def done_ids(out: str | Path) -> set[str]:
         with open(path, "r+b") as fh:
             fh.truncate(keep)
         data = data[:keep]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not a results file (not UTF-8 text at byte {exc.start}); "
+                         "is --out the right file?") from None
     ids: set[str] = set()
-    for n, line in enumerate(data.decode("utf-8").splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -294,14 +299,30 @@ def run_local(items: list[BatchItem], agent: VisualAgent, out: str | Path, *, wo
                file=sys.stderr, dynamic_ncols=True)
     answered = errors = 0
     t0 = time.perf_counter()
+    running: set[Future[dict[str, Any]]] = set()
     with ResultWriter(out) as writer, ThreadPoolExecutor(max_workers=workers) as pool:
-        for rec in _bounded(pool, agent, items=iter(items), limit=2 * workers,
-                            run_kwargs=run_kwargs):
+        def write(rec: dict[str, Any]) -> None:
+            nonlocal answered, errors
             writer.write(rec)
             logger.info("wrote %s", rec["id"])
             answered += 1
             errors += rec["error"] is not None
             bar.update(1)
+
+        try:
+            for future in _bounded(pool, agent, items=iter(items), limit=2 * workers,
+                                   run_kwargs=run_kwargs, running=running):
+                rec = future.result()
+                running.discard(future)  # interrupted from here on: re-answered, not twice
+                write(rec)
+        except KeyboardInterrupt:  # Ctrl-C: queued items are dropped, started ones kept
+            bar.close()
+            started = [f for f in running if not f.cancel()]
+            for future in as_completed(started):
+                write(future.result())
+            raise KeyboardInterrupt(
+                f"{answered} answers are in {out}; the other {len(items) - answered} items "
+                "are answered by the same command again") from None
     bar.close()
     seconds = time.perf_counter() - t0
     return {"answered": answered, "errors": errors, "seconds": seconds,
@@ -309,14 +330,17 @@ def run_local(items: list[BatchItem], agent: VisualAgent, out: str | Path, *, wo
 
 
 def _bounded(pool: ThreadPoolExecutor, agent: VisualAgent, *, items: Iterator[BatchItem], limit: int,
-             run_kwargs: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
-    """Results in completion order, never more than ``limit`` items submitted at once."""
-    running: set[Future[dict[str, Any]]] = set()
+             run_kwargs: dict[str, Any] | None,
+             running: set[Future[dict[str, Any]]]) -> Iterator[Future[dict[str, Any]]]:
+    """Finished items' futures in completion order, never more than ``limit`` items
+    submitted at once.
+
+    ``running`` (the caller's) holds every submitted item not yet taken out of it: the
+    caller takes a future out once it has its result, so after an interrupt it can still
+    write every item that was started, none twice."""
     for item in items:
-        if len(running) >= limit:
-            done, running = wait(running, return_when=FIRST_COMPLETED)
-            yield from (f.result() for f in done)
+        while len(running) >= limit:
+            yield from wait(running, return_when=FIRST_COMPLETED)[0] & running
         running.add(pool.submit(answer_item, agent, item, run_kwargs=run_kwargs))
     while running:
-        done, running = wait(running, return_when=FIRST_COMPLETED)
-        yield from (f.result() for f in done)
+        yield from wait(running, return_when=FIRST_COMPLETED)[0] & running

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from lavr.apps.batch import configure_batching, load_items, pending, run_local
 from lavr.core_model.errors import InputError
+from lavr.core_model.textfiles import check_writable_file
 
 
 # -- the command --------------------------------------------------------------------------------
@@ -65,6 +67,9 @@ def check_args(args: argparse.Namespace) -> None:
         raise InputError(f"--actors must be at least 1, got {args.actors}")
     if args.address and args.engine != "ray":
         raise InputError("--address is for --engine ray")
+    check_writable_file(args.out, flag="--out")
+    if args.image_dir and not Path(args.image_dir).expanduser().is_dir():
+        raise InputError(f"--image-dir {args.image_dir}: no such folder")
 
 
 def cmd_batch(args: argparse.Namespace) -> int:

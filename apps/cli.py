@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +25,30 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
 
+def _whole_number(text: str) -> int:
+    """``type=int`` of every lavr option: no option takes a negative count, seed, size or
+    port, so a negative number is refused while parsing (one line), not deep in a run."""
+    value = int(text)  # a ValueError reads "invalid int value: 'abc'"
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number 0 or more, got {text!r}")
+    return value
+
+
+def _finite_number(text: str) -> float:
+    """``type=float`` of every lavr option: nan and infinity are refused while parsing."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # argparse looks ``type=`` up in this registry (shared with argument groups)
+        self.register("type", int, _whole_number)
+        self.register("type", float, _finite_number)
+
     def error(self, message: str) -> None:  # one line, exit 2
         # a subcommand's prog is "lavr eval mllm": point at the whole command's help
         command = " ".join(["lavr", *self.prog.split()[1:]])
@@ -352,8 +376,8 @@ def _fail(exc: BaseException, *, verbose: bool) -> int:
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
         print(f"lavr: error: {one_line(exc.strerror or exc)}{where}", file=sys.stderr)
         return EXIT_INPUT
-    if isinstance(exc, KeyboardInterrupt):
-        print("lavr: interrupted", file=sys.stderr)
+    if isinstance(exc, KeyboardInterrupt):  # its message, if any, says what was kept
+        print(f"lavr: interrupted{': ' + one_line(exc) if str(exc) else ''}", file=sys.stderr)
         return 130
     if verbose:
         raise exc

@@ -9,7 +9,6 @@ images are served from a copy of their own; server paths never reach a message.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -189,11 +188,13 @@ def find_examples(path: str | Path | None = None) -> list[Example]:
         InputError: ``path`` is missing, not such a list, or names no existing image.
     """
     file = Path(path).expanduser() if path else PACKAGED_EXAMPLES
+    from lavr.core_model.textfiles import read_json_file
+
+    if not file.exists():
+        raise InputError(f"examples file {file} does not exist")
     try:
-        items = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InputError(f"examples file {file} does not exist") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        items = read_json_file(file, what="JSON list of examples")
+    except InputError as exc:
         raise InputError(f"examples file {file} is not readable JSON: {exc}") from exc
     if not isinstance(items, list) or not all(
             isinstance(i, dict) and isinstance(i.get("image"), str)

@@ -67,13 +67,15 @@ def cmd_add(args: argparse.Namespace) -> int:
     """``lavr demos add --from-trace``."""
     from lavr.core_model.errors import InputError
     from lavr.core_model.images import load_image
+    from lavr.core_model.textfiles import read_text_file
     from lavr.planners.demos.store import demo_from_trace, packaged_store_path
 
     trace_path = Path(args.from_trace)
+    text = read_text_file(trace_path, what="'lavr ask --json' output")
     try:
-        trace = json.loads(trace_path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{trace_path}: cannot read: {exc.strerror or exc}") from exc
+        trace = json.loads(text)
+    except RecursionError:
+        raise InputError(f"{trace_path}: JSON nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{trace_path}: not JSON ({exc.msg}); expected the output of "
                          "'lavr ask --json'") from exc

@@ -571,6 +571,10 @@ def run(args: Any) -> int:
 
     if args.n < 1:
         raise InputError(f"--n must be at least 1, got {args.n}")
+    if args.items:  # before the run: a bad path loses no work
+        from lavr.core_model.textfiles import check_writable_file
+
+        check_writable_file(args.items, flag="--items")
     set_threads(args.threads)
     corrector = Corrector(validator=ExpertValidator(detector=args.detector), policy=args.policy)
     captioner = None

@@ -246,6 +246,13 @@ def run_cli(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise InputError(f"--n must be at least 1, got {args.n}")
+    if not args.model or args.model.strip().lower() in ("rule", "none"):
+        raise InputError(f"lavr eval mllm measures a vision-language model; --model "
+                         f"{args.model!r} is none (e.g. --model lavr-mllm)")
+    if args.out:  # before the run: a bad path loses no work
+        from lavr.core_model.textfiles import check_writable_file
+
+        check_writable_file(args.out, flag="--out")
     set_threads(args.threads)
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
     if not modes or any(m not in MODES for m in modes):

@@ -169,27 +169,12 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Records of a JSON-lines file (a JSON array is accepted too).
 
     Raises:
-        InputError: Missing or unreadable file, or a line that is not JSON.
+        InputError: Missing, unreadable or not a UTF-8 text file, a line that is not JSON
+            or a record that is not an object (:func:`lavr.core_model.textfiles.read_jsonl_file`).
     """
-    from lavr.core_model.errors import InputError
+    from lavr.core_model.textfiles import read_jsonl_file
 
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{path}: no such file")
-    text = p.read_text(encoding="utf-8").strip()
-    if text.startswith("["):
-        try:
-            return list(json.loads(text))
-        except ValueError as exc:
-            raise InputError(f"{path}: not valid JSON ({exc})") from exc
-    out = []
-    for i, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                out.append(json.loads(line))
-            except ValueError as exc:
-                raise InputError(f"{path}:{i}: not valid JSON ({exc})") from exc
-    return out
+    return read_jsonl_file(path)
 
 
 def _setting_name(path: Path) -> str:

@@ -236,6 +236,10 @@ def run_grid_cli(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise InputError(f"--n must be at least 1, got {args.n}")
+    if args.out:  # before the run: a bad path loses no work
+        from lavr.core_model.textfiles import check_writable_file
+
+        check_writable_file(args.out, flag="--out")
     kwargs = model_agent_kwargs(args)
     if args.embedder not in (None, "auto"):
         kwargs["embedder"] = args.embedder

@@ -309,6 +309,10 @@ def run_synthetic_cli(args: Any) -> int:
 
     if args.n < 1:
         raise InputError(f"--n must be at least 1, got {args.n}")
+    if args.failures:  # before the run: a bad path loses no work
+        from lavr.core_model.textfiles import check_writable_file
+
+        check_writable_file(args.failures, flag="--failures")
     from lavr.apps.model_cmd import model_agent_kwargs
 
     failures: list[dict[str, Any]] = []

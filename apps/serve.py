@@ -53,6 +53,10 @@ def start(args: argparse.Namespace) -> bool:
         raise InputError(f"--max-bytes must be at least 1024, got {args.max_bytes}")
     if args.max_replicas < 1:
         raise InputError(f"--max-replicas must be at least 1, got {args.max_replicas}")
+    if args.batch_size < 1:  # was refused inside the replica: a deployment that never came up
+        raise InputError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.batch_wait_ms < 0:
+        raise InputError(f"--batch-wait-ms must be >= 0, got {args.batch_wait_ms}")
     check_agent_args(args)
     try:
         from lavr.apps.serve_app import build_app, import_serve

@@ -29,8 +29,9 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lavr.core_model.errors import ImageError
+from lavr.core_model.errors import ImageError, InputError
 from lavr.core_model.images import hash_matches, image_hash, load_image
+from lavr.core_model.textfiles import read_text_file
 from lavr.planners.errors import DemoError
 from lavr.planners.plan import Plan, plan_problems
 from lavr.tools.evidence import Evidence, by_step
@@ -131,7 +132,10 @@ class DemoStore:
             raise DemoError(str(self.root), f"no {RECORDS_FILE} here (create a store with "
                             "'lavr demos add')")
         out = []
-        text = self.records_path.read_text(encoding="utf-8")
+        try:
+            text = read_text_file(self.records_path, what=f"{RECORDS_FILE} of demo records")
+        except InputError as exc:
+            raise DemoError(str(self.root), str(exc)) from exc
         for n, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue

@@ -88,8 +88,9 @@ def test_missing_input_and_bad_options_exit_2(tmp_path, capsys):
     src = _jsonl(tmp_path / "q.jsonl", [{"id": 1, "image": "a.png", "question": "q"}])
     assert main(["batch", str(src), "--out", str(tmp_path / "o"), "--workers", "0"]) == 2
     assert "--workers must be at least 1" in capsys.readouterr().err
-    assert main(["batch", str(src), "--out", str(tmp_path / "o"), "--lanes", "-1"]) == 2
-    assert "--lanes must be 0 (automatic) or more" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # refused while parsing, as every negative number
+        main(["batch", str(src), "--out", str(tmp_path / "o"), "--lanes", "-1"])
+    assert "argument --lanes: expected a whole number 0 or more" in capsys.readouterr().err
 
 
 def test_the_lanes_help_states_the_automatic_cap(capsys):
@@ -183,3 +184,29 @@ def test_kill_9_mid_run_then_rerun_gives_every_id_exactly_once(tmp_path):
     after = [r["id"] for r in _lines(out)]
     assert sorted(after) == sorted(p.name for p in paths)  # every id exactly once
     assert after[:len(before)] == before  # the first run's lines are kept as they were
+
+
+def test_ctrl_c_keeps_the_answers_in_flight_and_drops_the_queued(tmp_path, monkeypatch):
+    import threading
+
+    from lavr.apps import batch
+
+    release = threading.Event()
+
+    def answer(agent, item, *, run_kwargs=None):
+        release.wait(5)  # every item is still running when Ctrl-C lands
+        return result_record(item, seconds=0.0)
+
+    monkeypatch.setattr(batch, "answer_item", answer)
+    items = [BatchItem(str(i), "x.png", "q") for i in range(20)]
+    out = tmp_path / "o.jsonl"
+    ctrl_c = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))  # a real Ctrl-C
+    finish = threading.Timer(1.0, release.set)
+    ctrl_c.start()
+    finish.start()
+    with pytest.raises(KeyboardInterrupt) as exc:
+        batch.run_local(items, None, out, workers=2, progress=False)
+    ids = [r["id"] for r in _lines(out)]
+    # the 2 items running were finished and written once; the 2 queued were dropped
+    assert sorted(ids) == ["0", "1"] and "2 answers are in" in str(exc.value)
+    assert done_ids(out) == {"0", "1"}  # a rerun answers only the others

@@ -4,6 +4,7 @@ broken pipe, Ctrl-C."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,78 @@ def test_ctrl_c_while_the_parser_is_built_is_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cli, "_add_eval", interrupted)
     assert main(["models"]) == 130
     assert capsys.readouterr().err == "lavr: interrupted\n"
+
+
+def _numeric_options(parser, command=()):
+    """``(command words, action)`` of every ``type=int``/``type=float`` option of every
+    ``lavr`` sub-command."""
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _numeric_options(sub, (*command, name))
+        elif action.option_strings and action.type in (int, float):
+            yield command, action
+
+
+def test_every_numeric_option_refuses_negative_counts_and_nan_while_parsing(capsys):
+    options = list(_numeric_options(cli.build_parser()))
+    assert len(options) > 40  # every sub-command's numbers, not a handful
+    for command, action in options:
+        bad = "-1" if action.type is int else "nan"
+        flag = action.option_strings[-1]
+        with pytest.raises(SystemExit) as exc:
+            cli.build_parser().parse_args([*command, flag, bad])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and err.count("\n") == 1, (command, flag, err)
+        assert f"argument {'/'.join(action.option_strings)}: expected a " in err, err
+
+
+def test_a_negative_seed_is_refused_before_anything_runs(capsys):
+    # numpy's "expected non-negative integer" came out as an internal error
+    with pytest.raises(SystemExit):
+        main(["eval", "synthetic", "--n", "2", "--seed", "-1"])
+    assert "argument --seed: expected a whole number 0 or more" in capsys.readouterr().err
+
+
+def _files(tmp):
+    (tmp / "bin.jsonl").write_bytes(bytes(range(256)) * 4)
+    (tmp / "nonobj.jsonl").write_text("[1, 2]\n")
+    (tmp / "deep.jsonl").write_text("[" * 100_000 + "\n")
+    (tmp / "good.jsonl").write_text(json.dumps({"id": 1, "image": GOOD, "question": "q"}) + "\n")
+    (tmp / "trace.json").write_bytes(b"\xff\xfe{}")
+    (tmp / "f").write_text("x")
+    return {k.split(".")[0]: str(tmp / k) for k in ("bin.jsonl", "nonobj.jsonl", "deep.jsonl",
+                                                    "good.jsonl", "trace.json", "f")}
+
+
+#: (argv with {names} of _files, words of the error line): each was a traceback, an
+#: "internal error", an endless read or an error after the whole run (lavr sweep).
+EARLY_FAULTS = [
+    (["batch", "{bin}", "--out", "{tmp}/o.jsonl"], "not UTF-8 text"),
+    (["batch", "{nonobj}", "--out", "{tmp}/o.jsonl"], "not an object"),
+    (["batch", "{deep}", "--out", "{tmp}/o.jsonl"], "nested too deeply"),
+    (["batch", "{good}", "--out", "/dev/full"], "not a regular file"),  # read forever
+    (["batch", "{good}", "--out", "{bin}"], "not a results file"),
+    (["batch", "{good}", "--out", "{f}/o.jsonl"], "is not a folder"),
+    (["batch", "{good}", "--out", "{tmp}/o.jsonl", "--image-dir", "{f}"], "no such folder"),
+    (["eval", "pope", "--pope-file", "{bin}", "--images", "{tmp}"], "not UTF-8 text"),
+    (["demos", "add", "--from-trace", "{trace}", "--store", "{tmp}/s"], "not UTF-8 text"),
+    (["demos", "add", "--from-trace", "/dev/zero", "--store", "{tmp}/s"], "not a regular file"),
+    (["eval", "synthetic", "--n", "1", "--failures", "{f}/x.jsonl"], "--failures"),
+    (["eval", "hallucination", "--n", "1", "--items", "{f}/x.jsonl"], "--items"),
+    (["eval", "reasoning", "--grid", "icl", "--n", "1", "--out", "{tmp}"], "is a folder"),
+    (["eval", "mllm", "--model", "rule"], "measures a vision-language model"),
+    (["serve", "--batch-size", "0"], "--batch-size must be at least 1"),  # Ray started, hung
+]
+
+
+@pytest.mark.parametrize("argv, words", EARLY_FAULTS, ids=[" ".join(a[:2]) + " " + w
+                                                          for a, w in EARLY_FAULTS])
+def test_bad_files_and_output_paths_are_one_line_before_any_run(tmp_path, capsys, argv, words):
+    names = {**_files(tmp_path), "tmp": str(tmp_path)}
+    code = main([a.format(**names) for a in argv])
+    out, err = capsys.readouterr()
+    assert code == 2 and err.count("\n") == 1 and err.startswith("lavr: error: "), err
+    assert words in err and out == ""

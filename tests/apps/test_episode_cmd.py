@@ -69,7 +69,7 @@ def test_controller_puts_a_model_over_the_adapted_rules():
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["--seed", "-1"], "--seed must be a whole number"),
+    (["--seed", str(MAX_SEED + 1)], "--seed must be a whole number"),
     (["--seed", str(MAX_SEED), "--episodes", "2"], "runs past the largest seed"),
     (["--episodes", "0"], "--episodes must be >= 1"),
     (["--max-steps", "0"], "--max-steps must be >= 1"),
