@@ -26,7 +26,7 @@ import numpy as np
 from lavr.episodes.gui import plots, shapes, skills, swatches
 from lavr.episodes.gui.appearance import ink_patch, quoted_word, word_box
 from lavr.episodes.gui.appearance import similarity as appearance_similarity
-from lavr.episodes.gui.board import best_move, find_board, winner
+from lavr.episodes.gui.board import best_move, find_board, our_turn, winner
 from lavr.episodes.gui.detector import TOOL_NAME as DETECTOR_TOOL
 from lavr.episodes.gui.detector import UiDetector, complement, shared_detector
 from lavr.episodes.gui.feedback import NumberSearch, read_hint
@@ -524,6 +524,11 @@ class GuiAgent:
                                   overlay=overlay)
             return StepChoice(Action("wait"), f"{intent.describe()}: no board yet; waiting",
                               overlay=overlay)
+        if not our_turn(board.marks, intent.text) and not winner(board.marks, board.size) \
+                and not all(board.marks) and self._waits < self.max_waits + 2:
+            self._waits += 1  # the opponent has not replied yet
+            return StepChoice(Action("wait", amount=200), f"board {board.describe()}: the "
+                              "opponent's turn; waiting", overlay=overlay)
         self._waits = 0
         move = best_move(board.marks, board.size, intent.text)
         if move is None:

@@ -136,6 +136,13 @@ def winner(marks: tuple[str, ...], size: int) -> str:
     return ""
 
 
+def our_turn(marks: tuple[str, ...], ours: str) -> bool:
+    """Whether it is ``ours`` to move: we have no more marks than the opponent (they
+    opened and we are one behind, or we opened and they have replied)."""
+    theirs = MARKS[1] if ours == MARKS[0] else MARKS[0]
+    return marks.count(ours) <= marks.count(theirs)
+
+
 def best_move(marks: tuple[str, ...], size: int, ours: str) -> int | None:
     """The cell to mark next for ``ours`` (see the module docstring); None on a full or
     decided board."""

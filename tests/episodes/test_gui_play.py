@@ -145,3 +145,77 @@ def test_game_instruction_plans_one_game() -> None:
         "Playing as 'X', win a game of tic tac toe.").intents] == [("play", "X")]
     assert game_mark("You are O; win the game.") == "O"
     assert game_mark("Click the X button.") == ""
+
+
+def test_agent_plays_the_board_it_sees_and_waits_for_the_opponent() -> None:
+    """The instruction given as text, the board from pixels: the agent completes its line,
+    waits while the opponent is to move, and stops once a line is complete."""
+    from lavr.episodes.gui.agent import GuiAgent
+    from lavr.episodes.loop import Observation
+
+    agent = GuiAgent(text_reader=_NoReader(), semantic=False)
+    said = "Playing as 'X', win the game."
+    agent.reset(said)
+    step = agent.decide(Observation(_board_image("XX.OO...."), said))
+    assert step.action.kind == "click"
+    assert abs(step.action.x - 123) <= 2 and abs(step.action.y - 83) <= 2  # row 1, column 3
+    agent.reset(said)
+    assert agent.decide(Observation(_board_image("X..O....X"), said)).action.kind == "wait"
+    agent.reset(said)
+    assert agent.decide(Observation(_board_image("XXXOO...."), said)).action.kind == "done"
+
+
+class _NoReader:
+    """A text reader for screens with nothing to read (no OCR model)."""
+
+    def read(self, image: np.ndarray, boxes, *, pad: int = 2):
+        return [("", 0.0) for _ in boxes]
+
+
+class _SaysReader:
+    """A text reader that reads ``text`` wherever it looks (no OCR model)."""
+
+    text = ""
+
+    def read(self, image: np.ndarray, boxes, *, pad: int = 2):
+        return [(self.text, 0.99) for _ in boxes]
+
+
+def _form_image(note: str) -> np.ndarray:
+    """A banner, a line of text (``note`` drawn: only its pixels matter), a field, a button."""
+    import cv2
+
+    img = np.full((210, 160, 3), 255, np.uint8)
+    img[:50] = (255, 255, 0)
+    cv2.putText(img, note, (10, 70), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1)
+    cv2.rectangle(img, (10, 90), (50, 110), (120, 120, 120), 1)
+    cv2.rectangle(img, (60, 86), (150, 114), (230, 230, 230), -1)
+    cv2.rectangle(img, (60, 86), (150, 114), (100, 100, 100), 1)
+    return img
+
+
+def test_agent_searches_with_the_pages_feedback() -> None:
+    """Try the middle, read the hint once the page's text changed, narrow, try again."""
+    from lavr.episodes.gui.agent import GuiAgent
+    from lavr.episodes.loop import Observation
+
+    reader = _SaysReader()
+    agent = GuiAgent(text_reader=reader, semantic=False)
+    said = "Guess the number between 0-9 and press Submit."
+    agent.reset(said)
+    reader.text = "Waiting for your guess..."
+    screen = _form_image("waiting")
+    first = agent.decide(Observation(screen, said))
+    assert first.action.kind == "click" and 10 <= first.action.x <= 50
+    kinds = [agent.decide(Observation(screen, said)).action for _ in range(2)]
+    assert [(a.kind, a.text or a.key) for a in kinds] == [("type", "4"), ("key", "<Enter>")]
+    # the page has not answered yet (its text is unchanged): wait, do not try again
+    assert agent.decide(Observation(screen, said)).action.kind == "wait"
+    reader.text = "The number is higher than 4."
+    clear = agent.decide(Observation(_form_image("higher 4"), said)).action
+    assert (clear.kind, clear.key) == ("key", "<Backspace>")
+    typed = agent.decide(Observation(_form_image("higher 4"), said)).action
+    assert typed.text == "7"  # 5..9 still possible
+    agent.decide(Observation(_form_image("higher 4"), said))
+    reader.text = "Correct!"
+    assert agent.decide(Observation(_form_image("correct"), said)).action.kind == "done"
