@@ -57,8 +57,27 @@ def offered_models(args: argparse.Namespace) -> list[Any]:
                         roles=tuple(m.roles), retries=m.retries)]
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """Refuse bad options in one line before Gradio loads or a port is taken.
+
+    Raises:
+        InputError: A bad port or concurrency; SettingsError: a bad detector, step budget,
+            device or sessions file.
+    """
+    from lavr.agents.settings import RunSettings
+    from lavr.core_model.errors import InputError
+
+    if not 1 <= args.port <= 65535:  # was a hang (99999) or a bind() OverflowError
+        raise InputError(f"--port must be 1..65535, got {args.port}")
+    if args.concurrency < 1:
+        raise InputError(f"--concurrency must be at least 1, got {args.concurrency}")
+    RunSettings.checked(detector=args.detector, max_steps=args.max_steps, device=args.device,
+                        sessions=args.sessions)
+
+
 def run(args: argparse.Namespace) -> int:
     """Build and serve the demo until interrupted."""
+    check_args(args)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from lavr.apps.demo_app import build_demo, find_examples, launch
 

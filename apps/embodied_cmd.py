@@ -80,6 +80,7 @@ def run_babyai(args: argparse.Namespace) -> int:
     check_run_args(args)
     levels = _levels(args)
     html_dir = report_dir(args.save_html)  # before any episode runs: a bad folder loses no work
+    report_dir(args.trace_dir, flag="--trace-dir")
     agent = _controller(args)
     results = []
     if not args.json:

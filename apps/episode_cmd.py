@@ -82,9 +82,9 @@ def controller(spec: str | None, rules: Policy, *, actions: Sequence[str],
     return ModelController(model, fallback, actions=actions)  # type: ignore[arg-type]
 
 
-def report_dir(path: str | None) -> Path | None:
-    """The ``--save-html`` folder, created and checked writable before any episode runs (a
-    bad folder loses no work); None when not asked for.
+def report_dir(path: str | None, *, flag: str = "--save-html") -> Path | None:
+    """An output folder (``--save-html``, ``--trace-dir``), created and checked writable
+    before any episode runs (a bad folder loses no work); None when not asked for.
 
     Raises:
         InputError: It is a file, or cannot be created or written.
@@ -93,13 +93,13 @@ def report_dir(path: str | None) -> Path | None:
         return None
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
-        raise InputError(f"--save-html: {folder} is a file, not a folder")
+        raise InputError(f"{flag}: {folder} is a file, not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"--save-html: cannot create {folder}: {exc.strerror}") from exc
+        raise InputError(f"{flag}: cannot create {folder}: {exc.strerror}") from exc
     if not os.access(folder, os.W_OK):
-        raise InputError(f"--save-html: cannot write to {folder}")
+        raise InputError(f"{flag}: cannot write to {folder}")
     return folder
 
 

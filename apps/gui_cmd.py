@@ -135,6 +135,7 @@ def run_miniwob(args: argparse.Namespace) -> int:
     check_run_args(args)
     tasks = _task_list(args)
     html_dir = report_dir(args.save_html)  # before any episode runs: a bad folder loses no work
+    report_dir(args.trace_dir, flag="--trace-dir")
     _threads(args.threads)
     agent = _controller(args.model, args.ui_detector)
     results = []
@@ -184,6 +185,8 @@ def run_url(args: argparse.Namespace) -> int:
     from lavr.episodes.gui.instruction import parse_instruction
     from lavr.episodes.loop import run_episode
 
+    if args.max_steps < 1:  # was a ValueError from the episode loop
+        raise InputError(f"--max-steps must be >= 1, got {args.max_steps}")
     url = check_url(args.target, allow_remote=args.allow_remote)
     if not args.instruction.strip():
         raise InputError("the instruction is empty")
@@ -192,6 +195,11 @@ def run_url(args: argparse.Namespace) -> int:
         raise InputError(f"the grammar finds nothing to do in {args.instruction!r} "
                          f"(quote the text of what to click or type, e.g. 'Click \"OK\"')")
     window = _window(args.window)
+    report_dir(args.trace_dir, flag="--trace-dir")  # before the episode: a bad path loses it
+    if args.save_html:
+        from lavr.core_model.textfiles import check_writable_file
+
+        check_writable_file(args.save_html, flag="--save-html")
     _threads(args.threads)
     agent = _controller(args.model, args.ui_detector)
     with PageEnv(url, args.instruction, window=window, allow_remote=args.allow_remote) as env:

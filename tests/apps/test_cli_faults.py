@@ -148,3 +148,22 @@ def test_bad_files_and_output_paths_are_one_line_before_any_run(tmp_path, capsys
     out, err = capsys.readouterr()
     assert code == 2 and err.count("\n") == 1 and err.startswith("lavr: error: "), err
     assert words in err and out == ""
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["demo", "--port", "99999"], "--port must be 1..65535"),  # was a hang
+    (["demo", "--concurrency", "0"], "--concurrency must be at least 1"),
+    (["demo", "--detector", "nope"], "detector"),  # was checked after the port was taken
+    (["demo", "--max-steps", "0"], "--max-steps"),
+    (["demo", "--device", "tpu9"], "--device"),
+])
+def test_demo_options_are_checked_before_gradio_loads(monkeypatch, capsys, argv, words):
+    from lavr.apps import demo_app
+
+    def never(*args, **kwargs):
+        raise AssertionError("the demo was built before its options were checked")
+
+    monkeypatch.setattr(demo_app, "build_demo", never)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err, err

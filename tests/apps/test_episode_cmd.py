@@ -101,3 +101,22 @@ def test_embodied_refuses_a_report_folder_that_is_a_file(capsys, tmp_path):
                  "--save-html", str(tmp_path / "f")]) == 2
     out, err = capsys.readouterr()
     assert "is a file, not a folder" in err and out == ""
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["embodied", "babyai", "--level", "BabyAI-GoToRedBall-v0", "--episodes", "1",
+      "--trace-dir", "{f}/t"], "--trace-dir: cannot create"),  # was an error after the run
+    (["gui", "miniwob", "--task", "click-test", "--episodes", "1", "--trace-dir", "{f}"],
+     "--trace-dir: "),
+    (["gui", "url", "{page}", 'Click "OK"', "--max-steps", "0"], "--max-steps must be >= 1"),
+    (["gui", "url", "{page}", 'Click "OK"', "--trace-dir", "{f}"], "--trace-dir: "),
+    (["gui", "url", "{page}", 'Click "OK"', "--save-html", "{tmp}"], "--save-html"),
+])
+def test_episode_outputs_and_budgets_are_checked_before_anything_runs(tmp_path, capsys, argv,
+                                                                      words):
+    (tmp_path / "f").write_text("x")
+    (tmp_path / "p.html").write_text("<button>OK</button>")
+    names = {"f": str(tmp_path / "f"), "tmp": str(tmp_path), "page": str(tmp_path / "p.html")}
+    assert main([a.format(**names) for a in argv]) == 2
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and words in err and out == "", err
