@@ -30,9 +30,10 @@ X = TypeVar("X")
 Y = TypeVar("Y")
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: ``list.remove`` finds this very call
 class _Pending(Generic[X]):
     item: X
+    queued: bool = True  # in ``_pending``, not yet taken into a batch
     done: bool = False
     result: Any = None
     error: BaseException | None = None
@@ -104,13 +105,12 @@ class MicroBatcher(Generic[X, Y]):
             self._cond.notify_all()  # a gathering leader may now have a full batch
             while not mine.done:
                 # wait while a leader gathers, every lane is taken, or a batch has mine
-                if self._gathering or self._running >= self.lanes or not any(
-                        p is mine for p in self._pending):
+                if self._gathering or self._running >= self.lanes or not mine.queued:
                     run = deadline.current()
                     self._cond.wait(None if run is None else deadline.POLL)
-                    if run is not None and run.expired() and any(
-                            p is mine for p in self._pending):  # not in a batch yet: give up
-                        self._pending = [p for p in self._pending if p is not mine]
+                    if run is not None and run.expired() and mine.queued:
+                        self._pending.remove(mine)  # not in a batch yet: give up
+                        mine.queued = False
                         raise run.error()
                     continue
                 self._running += 1
@@ -144,6 +144,8 @@ class MicroBatcher(Generic[X, Y]):
             self._cond.wait(left)
         batch = self._pending[:self.max_size]
         del self._pending[:self.max_size]
+        for p in batch:
+            p.queued = False
         return batch
 
     def _run(self, batch: list[_Pending[X]]) -> None:
