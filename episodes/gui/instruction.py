@@ -487,7 +487,7 @@ def _figure_phrase(obj: str, *, plural: bool = False) -> tuple[str, str, str] | 
         if not (size or colour or what or plural):
             return None  # "click the item": nothing says which figure
         return size, colour, what
-    if plural and re.fullmatch(r"[^\W_]'?s", head):  # "7s", "Bs", "q's": that character
+    if plural and re.fullmatch(r"[^\W_]'?[sS]", head):  # "7s", "Bs", "q's" (OCR: "US")
         head = head[0]
     if len(head) == 1 and head.isalnum() and (size or colour or len(words) == 1):
         return size, colour, head

@@ -95,6 +95,7 @@ def test_grammar_of_colours(text: str, want: tuple[str, bool] | None) -> None:
     ("How many large yellow items are there?", ("large", "yellow", "")),
     ("How many small red 6s are there?", ("small", "red", "6")),
     ("How many Bs are there?", ("", "", "B")),
+    ("How many US are there?", ("", "", "U")),  # OCR capitalised the plural s
     ("How many shapes are there?", ("", "", "shape")),
     ("how many blue triangles do you see", ("", "blue", "triangle")),
     ("How many items are there?", ("", "", "")),
