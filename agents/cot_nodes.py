@@ -1,9 +1,10 @@
 """Graph nodes for multimodal in-context learning and chain-of-thought.
 
 * :func:`demos` (before ``plan``): picks the in-context demos for the question
-  and image; their ids and similarities go into state (``demos``) and the trace.
-  The plan node hands them to a controller that reads demos (the LLM planner);
-  the rule planner does not, and the trace says so.
+  and image from the demos the controller can show; their ids and similarities
+  go into state (``demos``) and the trace. The plan node hands them to a
+  controller that reads demos (the LLM planner); the rule planner does not, and
+  the trace says so.
 * :func:`reason` (after ``decide``, before ``refine``): builds the reasoning
   chain or the DDCoT-style tree from the final plan and the evidence; it goes
   into state (``cot``) and the trace. In tree mode, sub-questions no expert
@@ -30,19 +31,24 @@ logger = logging.getLogger(__name__)
 def demos(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any] | None:
     """Choose the in-context demos for this question.
 
-    Without demos to choose (``k`` 0 or None) the node changes nothing and leaves
-    no trace record.
+    Without demos to choose (``k`` 0, or none in the store the controller can
+    show: lavr-mllm's compact prompts show only demos with images) the node
+    changes nothing and leaves no trace record.
     """
     ctx = runtime.context
     _, opts = ctx.reasoning.for_question(state.get("reasoning_options"))
     if not opts.k:
         return None
     t0 = time.perf_counter()
+    planner = ctx.planner
     try:
-        selector = ctx.reasoning.selector(opts.store)
-        image = ctx.artifacts.get(state["image_id"])
-        chosen = selector.select(state["question"], image, opts)
-        total = len(selector.demos())
+        picked = ctx.reasoning.choose_demos(planner, state["question"],
+                                            ctx.artifacts.get(state["image_id"]), opts)
+        if picked is None:
+            return None
+        chosen, selector = picked
+        total = sum(1 for d in selector.demos() if planner.shows_demo(d)) \
+            if planner.reads_demos else len(selector.demos())
     except LavrError as exc:
         return {"demos": [], "trace": [TraceEvent(
             "demos", summary="no demos: the demo store could not be used", error=str(exc),
@@ -52,8 +58,8 @@ def demos(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any] |
     ids = ", ".join(p["id"] for p in picked) or "none above the threshold"
     summary = (f"{len(picked)} of {total} demos ({how}, {selector.embedder.name} + image "
                f"histogram, {opts.order}): {ids}")
-    if not ctx.planner.reads_demos:
-        summary += f"; the {ctx.planner.name} planner does not read demos"
+    if not planner.reads_demos:
+        summary += f"; the {planner.name} planner does not read demos"
     return {"demos": picked, "trace": [TraceEvent(
         "demos", summary=summary, seconds=time.perf_counter() - t0, demos=picked,
         store=str(selector.store.root)).to_dict()]}

@@ -114,9 +114,11 @@ class VisualAgent:
         cot_steps: Fixed chain length (at most N reasoning steps and tool calls);
             None is adaptive.
         icl: Default in-context demos: a number ``k``, a dict or
-            :class:`~lavr.planners.select.IclOptions` (per call: ``run(icl=...)``);
-            None leaves a model controller its built-in demos, 0 shows none.
-        demos: Demo store folder (default: the packaged starter bank).
+            :class:`~lavr.planners.demos.select.IclOptions` (per call:
+            ``run(icl=...)``); 0 shows none. None: six demos for a controller that
+            reads demos (a model), none for the rules.
+        demos: Demo store: ``builtin`` (the built-in plan demos, the default),
+            ``starter`` (the starter bank of demos with images) or a folder.
         embedder: Text embedder for demo retrieval (``minilm``, ``hashing`` or an
             object; default MiniLM when installed).
         answer_cache: :meth:`run` answers a repeated question (same image
@@ -177,17 +179,20 @@ class VisualAgent:
                             options=model_options)
         #: The model in use (None: rules only).
         self.model = roles.model
+        controller = roles.planner if planner is None else as_planner(planner)
         self.context = AgentContext(
             registry=registry,
             # with a sessions file, finished steps' detections outlive the process (resume)
             artifacts=ArtifactStore(backing=None if self.sessions is None
                                     or self.sessions.in_memory else self.sessions),
             experts=ExpertPool(memory_budget_mb), cache=ResultCache(),
-            planner=roles.planner if planner is None else as_planner(planner),
+            planner=controller,
             decider=roles.decider, refiner=roles.refiner, reasoner=roles.reasoner,
             settings={"detector": detector, "device": device},
             verify=verify, model=roles.tool_model,
-            reasoning=ReasoningSetup(store=demos, embedder=embedder), style=style,
+            reasoning=ReasoningSetup(
+                store=demos, embedder=embedder,
+                icl=IclOptions.default_for(reads_demos=controller.reads_demos)), style=style,
             # finished tool steps are journaled in the sessions file: a resume never re-runs one
             journal=None if self.sessions is None or self.sessions.in_memory else self.sessions)
         defaults = _reasoning_options(self.context.reasoning, cot, cot_steps, icl)

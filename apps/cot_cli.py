@@ -33,7 +33,8 @@ def add_reasoning_args(p: argparse.ArgumentParser, *, defaults_from_config: bool
                    help="a model controller is told to think step by step (zero-shot, default) "
                         "or shown demos with rationales (few-shot; needs --icl)")
     g.add_argument("--icl", type=int, metavar="K", default=None,
-                   help="in-context demos shown to a model controller (default 0)")
+                   help="in-context demos shown to a model controller, chosen from the demo "
+                        "store (default 6 for a model controller, none for the rules; 0: none)")
     g.add_argument("--icl-select", choices=STRATEGIES, default=None,
                    help="how demos are chosen: similarity (default), mmr (similar but diverse) "
                         "or random")
@@ -44,8 +45,9 @@ def add_reasoning_args(p: argparse.ArgumentParser, *, defaults_from_config: bool
     g.add_argument("--icl-seed", type=int, default=None, help="seed for random choice/order")
     g.add_argument("--icl-format", choices=("auto", "chat", "instruction"), default=None,
                    help="prompt layout for models that see (default auto = chat turns)")
-    g.add_argument("--demos", metavar="DIR", default=None,
-                   help="demo store folder (default: the starter bank shipped with lavr)")
+    g.add_argument("--demos", metavar="STORE", default=None,
+                   help="demo store: builtin (the built-in plan demos, text only; default), "
+                        "starter (the starter bank of demos with images) or a folder")
     g.add_argument("--embedder", choices=("auto", "minilm", "hashing"), default=None,
                    help="text embedder for demo retrieval (default auto: MiniLM when installed)")
 

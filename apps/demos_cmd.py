@@ -48,19 +48,19 @@ def add_parser(sub: Any) -> None:
                                  ("check", "validate every demo (images, hashes, plans)",
                                   cmd_check)):
         q = dsub.add_parser(name, help=helptext)
-        q.add_argument("--store", metavar="DIR", help=f"demo store (default: ${ENV_DEMOS}, else "
-                       "the starter bank shipped with lavr)")
+        q.add_argument("--store", metavar="DIR", help=f"demo store: a folder, builtin or starter "
+                       f"(default: ${ENV_DEMOS}, else the starter bank shipped with lavr)")
         q.add_argument("--json", action="store_true")
         q.set_defaults(func=func)
 
 
 def _store(path: str | None, *, for_add: bool = False) -> DemoStore:
-    from lavr.planners.demos.store import DemoStore, packaged_store
+    from lavr.planners.demos.store import DemoStore, open_store, packaged_store
 
     chosen = path or os.environ.get(ENV_DEMOS, "").strip() or None
     if chosen is None:
         return DemoStore(DEFAULT_ADD_STORE) if for_add else packaged_store()
-    return DemoStore(chosen)
+    return open_store(chosen)
 
 
 def cmd_add(args: argparse.Namespace) -> int:

@@ -124,7 +124,8 @@ def evaluate_mllm(model: MultimodalModel | str, *, n: int, seed: int, phrasings:
         icl: In-context demos (:class:`~lavr.planners.demos.select.IclOptions`, a dict or
             k): chosen per question from the demo store and shown with their images,
             to the direct answer (vqa turns) and to the controller with experts.
-        demos: The demo store (default: the packaged starter bank).
+        demos: The demo store for ``icl`` (default: ``starter``, the starter bank with
+            images; ``builtin`` holds text-only plan demos).
     """
     from tqdm import tqdm
 
@@ -138,7 +139,8 @@ def evaluate_mllm(model: MultimodalModel | str, *, n: int, seed: int, phrasings:
 
     resolved = load_model(model) if isinstance(model, str) else model
     icl_opts = IclOptions.coerce(icl) if icl is not None else None
-    store = open_store(demos) if icl_opts is not None and icl_opts.k else None
+    store = open_store("starter" if demos is None else demos) \
+        if icl_opts is not None and icl_opts.k else None
     selector = DemoSelector(store) if store is not None else None
     agent = VisualAgent(detector=detector, verify=False, model=resolved, model_roles=roles,
                         model_retries=retries, icl=icl_opts,
@@ -296,11 +298,12 @@ def add_eval_parser(esub: Any) -> None:
                    "(0 <= K < N): N processes share one run")
     p.add_argument("--icl", type=int, default=None, metavar="K",
                    help="show K in-context demos with their images (0: none; default: the "
-                   "roles' own prompts)")
+                   "agent's default, which shows lavr-mllm no demos)")
     p.add_argument("--icl-select", choices=("similarity", "mmr", "random"),
                    default="similarity", help="how demos are chosen (default similarity)")
     p.add_argument("--icl-seed", type=int, default=0, help="seed of random demo choice")
-    p.add_argument("--demos", metavar="DIR", help="demo store (default: the starter bank)")
+    p.add_argument("--demos", metavar="STORE", help="demo store for --icl: starter (the starter "
+                   "bank, default), builtin or a folder")
     p.add_argument("--out", help="write the full report (every answer) as JSON")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--json", action="store_true")

@@ -7,10 +7,11 @@
 * ``lavr eval reasoning --grid icl|cot``: the synthetic suite under several
   configurations with one agent (the model loads once): answer accuracy, plan
   validity and plan accuracy (:mod:`lavr.apps.plan_eval`), tool calls and
-  seconds per question. ``icl``: no demos (k=0), the controller's built-in
-  demos, random-k and retrieved-k; ``cot``: off, chain, tree (adaptive) and
-  chain/tree at a fixed length; ``cot-few-shot``: chain/tree with k retrieved
-  demos that show their rationales.
+  seconds per question. ``icl``: no demos (k=0), the default (six built-in
+  plan demos, store ``builtin``), and random-k and retrieved-k from the starter
+  bank; ``cot``: off, chain, tree (adaptive) and chain/tree at a fixed length;
+  ``cot-few-shot``: chain/tree with k retrieved starter-bank demos that show
+  their rationales.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def retrieval_precision(n: int, seed: int, ks: Sequence[int], *, store: str | No
     from lavr.planners.demos.store import open_store
 
     items = make_items(n, seed)
-    selector = DemoSelector(open_store(store), embedder=embedder)
+    selector = DemoSelector(open_store("starter" if store is None else store), embedder=embedder)
     rows = []
     for name, fields in configs:
         row: dict[str, float] = {}
@@ -81,20 +82,27 @@ def format_retrieval(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+#: Random and retrieved demos in the grids come from the starter bank (demos with images,
+#: answers and rationales); "built-in demos" is the agent's default (store ``builtin``).
+STARTER: dict[str, Any] = {"store": "starter"}
+
+
 def grid(kind: str, ks: Sequence[int], steps: Sequence[int]) -> list[tuple[str, dict[str, Any]]]:
     """Named per-call options (``run`` keyword arguments) for a grid."""
     if kind == "icl":
         out: list[tuple[str, dict[str, Any]]] = [("k=0 (no demos)", {"icl": 0}),
                                                  ("built-in demos", {})]
         for k in ks:
-            out.append((f"random-{k}", {"icl": {"k": k, "strategy": "random"}}))
-            out.append((f"retrieved-{k}", {"icl": {"k": k, "strategy": "similarity"}}))
+            out.append((f"random-{k}", {"icl": {"k": k, "strategy": "random", **STARTER}}))
+            out.append((f"retrieved-{k}", {"icl": {"k": k, "strategy": "similarity",
+                                                   **STARTER}}))
         return out
     if kind == "cot-few-shot":
         few = {"mode": "chain", "prompting": "few-shot"}
-        return [(f"chain, few-shot, retrieved-{k}", {"cot": few, "icl": k}) for k in ks] + \
-            [(f"tree, few-shot, retrieved-{k}", {"cot": {**few, "mode": "tree"}, "icl": k})
-             for k in ks]
+        return [(f"chain, few-shot, retrieved-{k}", {"cot": few, "icl": {"k": k, **STARTER}})
+                for k in ks] + \
+            [(f"tree, few-shot, retrieved-{k}", {"cot": {**few, "mode": "tree"},
+                                                 "icl": {"k": k, **STARTER}}) for k in ks]
     out = [("off", {"cot": "off"}), ("chain", {"cot": "chain"}), ("tree", {"cot": "tree"})]
     for n in steps:
         out.append((f"chain, {n} steps", {"cot": "chain", "cot_steps": n}))
@@ -191,7 +199,8 @@ def add_eval_parser(esub: Any) -> None:
     r.add_argument("--n", type=int, default=100, help="questions (default 100)")
     r.add_argument("--seed", type=int, default=7)
     r.add_argument("--k", type=_ints, default=[1, 2, 4, 8], help="k values (default 1,2,4,8)")
-    r.add_argument("--demos", default=None, help="demo store (default: the starter bank)")
+    r.add_argument("--demos", default=None, help="demo store (default: starter, the starter "
+                   "bank, whose demos are labelled by task)")
     r.add_argument("--embedder", choices=("auto", "minilm", "hashing"), default=None)
     r.add_argument("--json", action="store_true")
     r.set_defaults(eval_func=run_retrieval_cli)

@@ -350,7 +350,8 @@ def _plan_only(args: Any, kwargs: dict[str, Any]) -> int:
                disable=args.no_progress or args.json)
     report = evaluate_planner(agent.context.planner, [(i.question, i.qtype) for i, _ in items],
                               agent.context.registry, images=[s.image for _, s in items],
-                              progress=lambda done, total: bar.update(1))
+                              progress=lambda done, total: bar.update(1),
+                              reasoning=agent.context.reasoning)
     bar.close()
     data = report.to_dict()
     if args.failures:

@@ -159,6 +159,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     """``lavr model plan``: the model's plan for one question, every attempt shown."""
     from lavr.core_model.images import load_image
     from lavr.core_model.structured import Attempt
+    from lavr.planners.demos.select import IclOptions
+    from lavr.planners.reasoning import ReasoningSetup
     from lavr.planners.roles.llm_planner import LLMPlanner
     from lavr.tools.registry import default_registry
 
@@ -170,7 +172,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     plan, error = None, None
     attempts: list[Attempt] = []
     try:
-        plan = planner.plan(args.question, image=image, attempts=attempts)
+        setup = ReasoningSetup(icl=IclOptions.default_for(reads_demos=True))
+        plan = planner.plan(args.question, image=image, attempts=attempts,
+                            icl=setup.planner_prompt(planner, args.question, image))
     except Exception as exc:  # noqa: BLE001 - reported below with the attempts
         error = str(exc)
     if args.json:

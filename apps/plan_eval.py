@@ -23,8 +23,10 @@ import numpy as np
 
 from lavr.core_model.errors import LavrError
 from lavr.core_model.structured import Attempt
+from lavr.planners.demos.select import IclOptions
 from lavr.planners.plan import Plan, Step, plan_problems
 from lavr.planners.plan_metrics import plan_signature, plans_match
+from lavr.planners.reasoning import ReasoningSetup
 from lavr.planners.roles.protocols import Planner, SimplePlanner, as_planner
 from lavr.tools.registry import ToolRegistry
 
@@ -141,7 +143,8 @@ def score_plan(question: str, qtype: str, plan: Plan | None, registry: ToolRegis
 
 def evaluate_planner(planner: Planner | SimplePlanner, questions: Sequence[tuple[str, str]],
                      registry: ToolRegistry, *, images: Sequence[np.ndarray] | None = None,
-                     progress: Any = None) -> PlanReport:
+                     progress: Any = None, reasoning: ReasoningSetup | None = None
+                     ) -> PlanReport:
     """Plan each ``(question, qtype)`` and score validity and accuracy.
 
     Args:
@@ -152,8 +155,13 @@ def evaluate_planner(planner: Planner | SimplePlanner, questions: Sequence[tuple
         images: One ``HxWx3 uint8`` image per question, given to planners whose
             ``sees_images`` is true.
         progress: Optional callable ``(done, total)`` after each question.
+        reasoning: Demo and chain-of-thought defaults (an agent's); None: the defaults
+            for this planner (six built-in demos for a model controller). The demos are
+            chosen as the agent's ``demos`` node chooses them.
     """
     role = as_planner(planner)
+    if reasoning is None:
+        reasoning = ReasoningSetup(icl=IclOptions.default_for(reads_demos=role.reads_demos))
     report = PlanReport(role.name)
     for i, (question, qtype) in enumerate(questions, start=1):
         t0 = time.perf_counter()
@@ -162,7 +170,8 @@ def evaluate_planner(planner: Planner | SimplePlanner, questions: Sequence[tuple
         attempts: list[Attempt] = []
         image = images[i - 1] if role.sees_images and images is not None else None
         try:
-            plan = role.plan(question, image=image, attempts=attempts)
+            icl = reasoning.planner_prompt(role, question, image)
+            plan = role.plan(question, image=image, icl=icl, attempts=attempts)
         except LavrError as exc:
             error = str(exc)
         first_try = not attempts or attempts[0].error is None

@@ -5,6 +5,11 @@ default :class:`~lavr.planners.cot.CotOptions` and
 :class:`~lavr.planners.select.IclOptions`, the default demo store and text
 embedder, and one :class:`~lavr.planners.select.DemoSelector` per store, made
 on first use so demo embeddings are computed once per process.
+
+There is one demo mechanism: the ``demos`` node picks ``k`` demos from a store
+(by default the built-in plan demos, store ``builtin``) with the store's
+:class:`~lavr.planners.demos.select.DemoSelector`, and :meth:`ReasoningSetup.icl_prompt`
+hands exactly those to the controller.
 """
 
 from __future__ import annotations
@@ -14,13 +19,18 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from lavr.planners.cot import CotOptions
 from lavr.planners.demos.embed import TextEmbedder
 from lavr.planners.demos.prompt import IclPrompt, resolve_layout
-from lavr.planners.demos.select import DemoSelector, IclOptions
-from lavr.planners.demos.store import DemoRecord, DemoStore, open_store, packaged_store_path
+from lavr.planners.demos.select import DemoSelector, IclOptions, SelectedDemo
+from lavr.planners.demos.store import DemoRecord, DemoStore, open_store, store_path
+
+if TYPE_CHECKING:
+    from lavr.planners.roles.protocols import Planner
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +41,9 @@ class ReasoningSetup:
 
     Attributes:
         cot: Default chain-of-thought options (per call they can be overridden).
-        icl: Default demo options (``k=0``: no demos).
-        store: Default demo store (folder or store; None: the packaged starter bank).
+        icl: Default demo options (``k`` demos, default 6; ``k=0``: none).
+        store: Default demo store (a name — ``builtin``, ``starter`` — a folder or a
+            store; None: ``builtin``, the built-in plan demos).
         embedder: Text embedder for retrieval (name, object or None for the default).
     """
 
@@ -50,12 +61,9 @@ class ReasoningSetup:
         return self.selector(None).store
 
     def selector(self, path: str | Path | None = None) -> DemoSelector:
-        """The selector of the store at ``path`` (None: the default store), cached."""
+        """The selector of the store named or at ``path`` (None: the default store), cached."""
         with self._lock:
-            if path is None:
-                store = open_store(self.store)
-            else:
-                store = DemoStore(path)
+            store = open_store(self.store if path is None else path)
             key = str(store.root.resolve())
             if key not in self._selectors:
                 self._selectors[key] = DemoSelector(store, embedder=self.embedder)
@@ -100,29 +108,60 @@ class ReasoningSetup:
         icl = IclOptions.model_validate(given["icl"]) if given.get("icl") else self.icl
         return cot, icl
 
+    def choose_demos(self, planner: Planner, question: str, image: np.ndarray | None,
+                     icl: IclOptions) -> tuple[list[SelectedDemo], DemoSelector] | None:
+        """The demos for ``question`` among those ``planner`` can show (its ``shows_demo``),
+        and the selector that chose them; None when there is nothing to choose (``k`` 0, or
+        no demo in the store the planner can show).
+
+        A planner that reads no demos (the rules) is given the choice anyway when ``k``
+        asks for demos, so the trace can show what would have been chosen.
+
+        Raises:
+            LavrError: The store cannot be read.
+        """
+        if not icl.k:
+            return None
+        selector = self.selector(icl.store)
+        demos = selector.demos()
+        unusable = {d.id for d in demos if not planner.shows_demo(d)} \
+            if planner.reads_demos else set()
+        if demos and len(unusable) == len(demos):
+            return None
+        return selector.select(question, image, icl, exclude=unusable), selector
+
+    def planner_prompt(self, planner: Planner, question: str,
+                       image: np.ndarray | None = None) -> IclPrompt | None:
+        """Demos and chain-of-thought text for ``planner`` used on its own, outside the
+        graph (``lavr model plan``, plan-only evaluation): the same choice as the ``demos``
+        node and the same prompt as the plan node, with this setup's defaults."""
+        if not planner.reads_demos:
+            return None
+        picked = self.choose_demos(planner, question, image, self.icl)
+        chosen = [s.public() for s in picked[0]] if picked else []
+        return self.icl_prompt(self.cot, self.icl, chosen)
+
     def icl_prompt(self, cot: CotOptions, icl: IclOptions,
                    chosen: Sequence[dict[str, Any]]) -> IclPrompt | None:
         """Demos and chain-of-thought text for a controller that reads demos (None: neither).
 
-        ``chosen`` are the demos the ``demos`` node picked (their ``id``): none for
-        ``k`` = 0 (zero-shot), the controller's built-in demos for ``k`` None; with
-        ``few-shot`` prompting their rationales are shown, with ``zero-shot`` the
-        controller is told to reason step by step.
+        ``chosen`` are the demos the ``demos`` node picked (their ``id``; none for
+        ``k`` = 0); with ``few-shot`` prompting their rationales are shown, with
+        ``zero-shot`` the controller is told to reason step by step.
         """
-        if not cot.enabled and icl.k is None:
+        if not cot.enabled and not chosen:
             return None
-        records: list[DemoRecord] | None = None if icl.k is None else []
+        records: list[DemoRecord] = []
         store = None
-        if icl.k:
+        if icl.k and chosen:
             store = self.store_for(icl.store)
-            records = []
             for d in chosen:
                 try:
                     records.append(store.get(d["id"]))
                 except KeyError:
                     logger.warning("demo %s is no longer in %s", d["id"], store.root)
         zero_shot = cot.enabled and cot.prompting == "zero-shot"
-        return IclPrompt(demos=None if records is None else tuple(records), store=store,
+        return IclPrompt(demos=tuple(records), store=store,
                          layout=resolve_layout(icl.format),
                          rationale=cot.enabled and cot.prompting == "few-shot",
                          cot_instructions=cot.instructions() if zero_shot else "")
@@ -130,6 +169,4 @@ class ReasoningSetup:
     @property
     def default_store_path(self) -> Path:
         """Folder of the default store."""
-        if self.store is None:
-            return packaged_store_path()
-        return self.store.root if isinstance(self.store, DemoStore) else Path(self.store)
+        return self.store.root if isinstance(self.store, DemoStore) else store_path(self.store)

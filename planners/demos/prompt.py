@@ -19,6 +19,9 @@ Three layouts, one function (:func:`icl_messages`):
   replaced by what the experts found in it (the demo's ``image_summary``), so
   the demos still say what was in the picture.
 
+A text-only demo (no images, like the built-in plan demos) is its instruction
+and reply alone in every layout.
+
 The response of a demo is its answer (``response="answer"``), its plan as the
 LLM controller writes plans (``"plan"``), or anything a function of the demo
 returns. With ``rationale=True`` (few-shot chain-of-thought) the demo's
@@ -85,6 +88,8 @@ def with_rationale(demo: DemoRecord, reply: str) -> str:
 
 def _demo_image_parts(demo: DemoRecord, images: Sequence[np.ndarray], n: int, *,
                       sees_images: bool) -> list[Part]:
+    if not demo.images:  # a text-only demo
+        return []
     if not sees_images:
         summary = demo.image_summary or "no description available"
         return [TextPart(DEMO_IMAGE_TEXT.format(summary=summary))]
@@ -143,9 +148,10 @@ def icl_messages(demos: Sequence[SelectedDemo | DemoRecord], store: DemoStore, q
         parts: list[Part] = []
         for n, demo in enumerate(records, start=1):
             imgs = store.images(demo) if sees_images else []
-            parts.append(TextPart(f"### Instruction:\n{question_prefix}{demo.instruction}\n"
-                                  "### Image:"))
-            parts += _demo_image_parts(demo, imgs, n, sees_images=sees_images)
+            image_parts = _demo_image_parts(demo, imgs, n, sees_images=sees_images)
+            parts.append(TextPart(f"### Instruction:\n{question_prefix}{demo.instruction}"
+                                  + ("\n### Image:" if image_parts else "")))
+            parts += image_parts
             parts.append(TextPart(f"### Response:\n{reply_of(demo)}\n"))
         parts.append(TextPart(f"### Instruction:\n{question_prefix}{question}\n### Image:"))
         parts += query_parts or [TextPart("(none)")]
@@ -171,15 +177,14 @@ class IclPrompt:
     """What the plan node hands a controller that reads demos (``reads_demos = True``).
 
     Attributes:
-        demos: Demos in prompt order; None keeps the controller's own default
-            demos, an empty list means none (zero-shot).
+        demos: Demos in prompt order (the ``demos`` node's choice; empty: none).
         store: The store holding the demos' images.
         layout: ``chat`` turns or the classic ``instruction`` layout.
         rationale: Show each demo's reasoning chain (few-shot chain-of-thought).
         cot_instructions: Zero-shot chain-of-thought text for the system prompt.
     """
 
-    demos: tuple[DemoRecord, ...] | None = None
+    demos: tuple[DemoRecord, ...] = ()
     store: DemoStore | None = None
     layout: Layout = "chat"
     rationale: bool = False

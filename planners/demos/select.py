@@ -7,7 +7,8 @@ default) and of their images (a colour/edge histogram)::
 
     score = (1 - image_weight) * text_cos + image_weight * image_cos
 
-Demos under ``threshold`` are dropped before choosing (so fewer than ``k`` may
+A demo without images (a text-only plan demo) is scored by its instruction
+alone. Demos under ``threshold`` are dropped before choosing (so fewer than ``k`` may
 be returned). ``mmr`` picks greedily by ``lambda * score - (1 - lambda) *
 max similarity to the demos already picked``. The chosen demos are then
 ordered: most similar last (next to the question, the default), most similar
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lavr.planners.demos.embed import (
     TextEmbedder,
@@ -42,15 +43,21 @@ TextView = Literal["form", "raw"]
 Order = Literal["similar-last", "similar-first", "random", "stored"]
 PromptFormat = Literal["auto", "chat", "instruction"]
 STRATEGIES: tuple[str, ...] = ("random", "similarity", "mmr")
+#: Demos shown per question unless told otherwise.
+DEFAULT_K = 6
 ORDERS: tuple[str, ...] = ("similar-last", "similar-first", "random", "stored")
 
 
 class IclOptions(BaseModel):
-    """How to pick and show in-context demos for one question.
+    """How to pick and show in-context demos for one question: the one demo configuration.
+
+    Every controller that reads demos gets them the same way: the ``demos``
+    node picks ``k`` of the store's demos that the controller can show (a
+    compact-prompt model that sees, like lavr-mllm, shows only demos with
+    images; a controller without the ``vqa`` tool no demo that uses it).
 
     Attributes:
-        k: Demos to show from the store; 0 shows none (zero-shot); None (the
-            default) leaves the controller its own built-in demos.
+        k: Demos to show (default :data:`DEFAULT_K`); 0 shows none (zero-shot).
         strategy: ``random``, ``similarity`` or ``mmr`` (similar but diverse).
         seed: Seed for ``random`` choice and ``random`` order.
         threshold: Drop demos whose similarity is below this (None: keep all).
@@ -64,13 +71,14 @@ class IclOptions(BaseModel):
         format: Prompt layout for models that see: ``chat`` turns, the classic
             ``### Instruction / ### Image / ### Response`` layout, or ``auto``
             (chat).
-        store: Demo store folder (None: the agent's store, by default the
-            packaged starter bank).
+        store: Demo store: ``builtin`` (the built-in plan demos), ``starter``
+            (the starter bank with images) or a folder (None: the agent's store,
+            by default ``builtin``).
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    k: int | None = Field(None, ge=0, le=32)
+    k: int = Field(DEFAULT_K, ge=0, le=32)
     strategy: Strategy = "similarity"
     seed: int = 0
     threshold: float | None = Field(None, ge=-1.0, le=1.0)
@@ -80,6 +88,22 @@ class IclOptions(BaseModel):
     text_view: TextView = "form"
     format: PromptFormat = "auto"
     store: str | None = None
+
+    @field_validator("k", mode="before")
+    @classmethod
+    def _no_none(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError(f"k is a number of demos (0: none; default {DEFAULT_K}); "
+                             "None no longer means 'the controller's built-in demos': "
+                             "those are now the default store, 'builtin'")
+        return value
+
+    @classmethod
+    def default_for(cls, *, reads_demos: bool) -> IclOptions:
+        """The default for a controller: :data:`DEFAULT_K` demos when it reads demos (a
+        model controller), none when it does not (the rules: picking demos would be
+        wasted work)."""
+        return cls(k=DEFAULT_K if reads_demos else 0)
 
     @classmethod
     def coerce(cls, value: IclOptions | dict[str, Any] | int | None, **overrides: Any
@@ -169,8 +193,18 @@ class DemoSelector:
                 self._text[view] = self.embedder.embed([_view(d.instruction, view)
                                                         for d in demos])
             if self._image is None:
-                self._image = image_embeddings([self.store.images(d)[0] for d in demos])
+                self._image = self._image_vectors(demos)
             return self._text[view], self._image
+
+    def _image_vectors(self, demos: Sequence[DemoRecord]) -> np.ndarray:
+        """``(N, D)`` image embeddings; NaN rows for demos without images."""
+        with_images = [i for i, d in enumerate(demos) if d.images]
+        if not with_images:
+            return np.full((len(demos), 1), np.nan)
+        vecs = image_embeddings([self.store.images(demos[i])[0] for i in with_images])
+        out = np.full((len(demos), vecs.shape[1]), np.nan)
+        out[with_images] = vecs
+        return out
 
     def similarities(self, question: str, image: np.ndarray | None, *,
                      image_weight: float = 0.1, text_view: str = "form"
@@ -182,17 +216,19 @@ class DemoSelector:
         text_vecs, image_vecs = self._demo_vectors(text_view)
         q_text = self.embedder.embed([_view(question, text_view)])[0]
         text_sim = text_vecs @ q_text
-        if image is None:
+        if image is None or np.isnan(image_vecs).all():
             return text_sim.copy(), text_sim, np.full_like(text_sim, np.nan)
         image_sim = image_vecs @ image_embedding(image)
         score = (1.0 - image_weight) * text_sim + image_weight * image_sim
+        score = np.where(np.isnan(image_sim), text_sim, score)  # text-only demos
         return score, text_sim, image_sim
 
     def demo_similarity(self, image_weight: float = 0.1, text_view: str = "form") -> np.ndarray:
         """``(N, N)`` demo-to-demo similarity (the same mix as the scores)."""
         text_vecs, image_vecs = self._demo_vectors(text_view)
-        return (1.0 - image_weight) * (text_vecs @ text_vecs.T) + \
-            image_weight * (image_vecs @ image_vecs.T)
+        text = text_vecs @ text_vecs.T
+        mixed = (1.0 - image_weight) * text + image_weight * (image_vecs @ image_vecs.T)
+        return np.where(np.isnan(mixed), text, mixed)  # a text-only demo: text alone
 
     def select(self, question: str, image: np.ndarray | None, options: IclOptions, *,
                exclude: Collection[str] = ()) -> list[SelectedDemo]:

@@ -5,14 +5,21 @@ A store is a folder::
     demos.jsonl        one DemoRecord per line (JSON)
     images/            the demos' images (PNG), named in the records
 
-Each demo holds one or more images, the instruction (the question), the
-response (the answer), and optionally the plan that answered it, the
+Each demo holds the instruction (the question), usually one or more images and
+the response (the answer), and optionally the plan that answered it, the
 rationale (the reasoning chain) and a summary of what the experts saw (the
-images as text, for text-only models). Demos are made from successful runs
+images as text, for text-only models). A text-only demo (no images) shows a
+controller how to plan a kind of question. Demos are made from successful runs
 (:func:`demo_from_trace`, ``lavr demos add --from-trace trace.json``) and
 checked with :meth:`DemoStore.check` (``lavr demos check``).
 
-The starter bank shipped with lavr is :func:`packaged_store`.
+lavr ships two stores, named for :func:`open_store`:
+
+* ``builtin`` (:func:`builtin_store`, the default): the controller's plan demos,
+  text only, one or more per kind of question (count, exists, colour, spatial,
+  read, locate, segment, list, open questions) on everyday and shape scenes.
+* ``starter`` (:func:`packaged_store`): the starter bank, demos with images on
+  synthetic scenes (answers checked against the scenes).
 """
 
 from __future__ import annotations
@@ -20,14 +27,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from lavr.core_model.errors import ImageError, InputError
 from lavr.core_model.images import hash_matches, image_hash, load_image
@@ -52,11 +59,12 @@ class DemoRecord(BaseModel):
 
     Attributes:
         id: Unique id within the store (letters, digits, ``_``, ``-``).
-        images: Image files, relative to the store folder (``images/d1.png``).
+        images: Image files, relative to the store folder (``images/d1.png``);
+            none for a text-only demo.
         image_hashes: Content hash of each image (``image_hash`` of the decoded
             ``HxWx3`` pixels), to catch a swapped or damaged file.
         instruction: The question or instruction.
-        response: The answer a good run gave.
+        response: The answer a good run gave (may be empty for a plan demo).
         task: A label for the kind of task (``count``, ``read``...); used to
             measure retrieval and to filter.
         plan: The plan that answered it (``Plan.model_dump()``), if known.
@@ -69,15 +77,21 @@ class DemoRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=_ID)
-    images: list[str] = Field(min_length=1)
+    images: list[str] = Field(default_factory=list)
     image_hashes: list[str] = Field(default_factory=list)
     instruction: str = Field(min_length=1)
-    response: str = Field(min_length=1)
+    response: str = ""
     task: str = ""
     plan: dict[str, Any] | None = None
     rationale: list[str] = Field(default_factory=list)
     image_summary: str = ""
     source: str = ""
+
+    @model_validator(mode="after")
+    def _shows_something(self) -> DemoRecord:
+        if not self.response and self.plan is None:
+            raise ValueError("a demo needs a response (its answer) or a plan")
+        return self
 
     def parsed_plan(self) -> Plan | None:
         """:attr:`plan` as a :class:`Plan` (None when there is none).
@@ -361,11 +375,36 @@ def packaged_store() -> DemoStore:
     return DemoStore(packaged_store_path())
 
 
-def open_store(store: DemoStore | str | Path | None) -> DemoStore:
-    """A store from a store, a folder, or None (the packaged starter bank)."""
+def builtin_store_path() -> Path:
+    """The folder of the built-in plan demos (the default store)."""
+    return Path(__file__).resolve().parent / "data" / "builtin"
+
+
+def builtin_store() -> DemoStore:
+    """The built-in plan demos: text-only questions with the plans that answer them."""
+    return DemoStore(builtin_store_path())
+
+
+#: Store names :func:`open_store` knows (a folder of that name needs a path: ``./starter``).
+STORE_NAMES: dict[str, Callable[[], Path]] = {"builtin": builtin_store_path,
+                                              "starter": packaged_store_path}
+#: The store used when none is named.
+DEFAULT_STORE = "builtin"
+
+
+def store_path(store: str | Path | None) -> Path:
+    """The folder of a store name (``builtin``, ``starter``; None: the default) or path."""
     if store is None:
-        return packaged_store()
-    return store if isinstance(store, DemoStore) else DemoStore(store)
+        store = DEFAULT_STORE
+    if isinstance(store, str) and store in STORE_NAMES:
+        return STORE_NAMES[store]()
+    return Path(store).expanduser()
+
+
+def open_store(store: DemoStore | str | Path | None) -> DemoStore:
+    """A store from a store, a name (``builtin``, ``starter``), a folder, or None (the
+    default: the built-in plan demos)."""
+    return store if isinstance(store, DemoStore) else DemoStore(store_path(store))
 
 
 # -- demos from traces ------------------------------------------------------------------------
@@ -459,6 +498,9 @@ def demo_from_trace(trace: dict[str, Any], images: Sequence[np.ndarray], *, demo
     if want and not hash_matches(first, want):
         raise DemoError(source or "trace", f"the image (hash {got}) is not the one the trace "
                         f"was made on (hash {want})")
+    if not str(trace.get("answer") or "").strip():
+        raise DemoError(source or "trace", "cannot make a demo: the run gave no answer (a demo "
+                        "from a run needs its response)")
     plan = trace.get("plan") or None
     rationale = _rationale(trace)
     try:

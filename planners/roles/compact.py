@@ -50,6 +50,9 @@ def demo_turns(demos: Sequence[DemoRecord | SelectedDemo], store: DemoStore | No
         store: The :class:`~lavr.planners.demos.store.DemoStore` holding their images.
         role: ``plan`` (the reply is the demo's plan as compact JSON; demos without a
             plan are left out) or ``vqa`` (the reply is the demo's answer in plain words).
+
+    Demos without images (text-only plan demos) are left out: the model was trained
+    on image turns.
     """
     from lavr.planners.demos.select import SelectedDemo
     from lavr.planners.roles.rule_refiner import plain_text
@@ -63,6 +66,8 @@ def demo_turns(demos: Sequence[DemoRecord | SelectedDemo], store: DemoStore | No
     out: list[Message] = []
     for d in demos:
         demo = d.demo if isinstance(d, SelectedDemo) else d
+        if not demo.images:
+            continue
         if role == "plan":
             plan = demo.parsed_plan()
             if plan is None:

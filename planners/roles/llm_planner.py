@@ -1,8 +1,10 @@
 """The LLM planner: the model as controller.
 
 The model gets the role prompt (``prompts/plan.md``) with the tool catalog
-generated from the registry, a few demos chosen for the question (multimodal
-in-context learning) and the question with the image when it can see. Its
+generated from the registry, the in-context demos the ``demos`` node chose for
+the question (by default six of the built-in plan demos, store ``builtin``; see
+:class:`~lavr.planners.demos.select.IclOptions`) and the question with the
+image when it can see. Its
 reply is parsed into a :class:`~lavr.planners.plan.Plan` and validated with
 :func:`~lavr.planners.plan.plan_problems`; an unusable reply goes back to the
 model with the problems, at most ``retries`` times. Then
@@ -13,19 +15,15 @@ list the caller gives, for the trace.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lavr.core_model.errors import ModelOutputError
-from lavr.core_model.messages import ImagePart, Message
+from lavr.core_model.messages import Message
 from lavr.core_model.model import MultimodalModel
 from lavr.core_model.structured import (
     Attempt,
@@ -34,27 +32,22 @@ from lavr.core_model.structured import (
     parse_structured,
 )
 from lavr.planners.demos.prompt import IclPrompt
+from lavr.planners.demos.store import DemoRecord
 from lavr.planners.errors import PlanValidationError
 from lavr.planners.plan import Intent, Plan, Step, plan_problems
 from lavr.planners.roles import compact
 from lavr.planners.roles.model_role import (
     ModelRole,
     compact_args,
-    load_prompt,
     render_prompt,
     tool_catalog,
 )
-from lavr.planners.roles.rule_planner import QUALIFIERS
 from lavr.tools.registry import ToolRegistry
-from lavr.tools.vocab import COLOUR_WORDS
 
 logger = logging.getLogger(__name__)
 
-#: Demos shown per question (the most similar ones, most similar last).
-DEFAULT_DEMOS = 6
 #: Generation cap for one plan.
 PLAN_MAX_TOKENS = 384
-_WORD = re.compile(r"[a-z]+")
 
 
 class StepDraft(BaseModel):
@@ -136,85 +129,38 @@ def draft_to_plan(draft: PlanDraft, question: str, *, planner: str) -> Plan:
                 target=draft.target, relation=relation, reasoning=reasoning, planner=planner)
 
 
-@dataclass(frozen=True)
-class Demo:
-    """A few-shot example: a question and the plan that answers it (as the model writes it)."""
-
-    question: str
-    plan: dict[str, Any]
-
-    def reply(self) -> str:
-        """The plan as the model should write it."""
-        return json.dumps(self.plan)
-
-
-@cache
-def _load_demos(name: str) -> tuple[Demo, ...]:
-    data = json.loads(load_prompt(name))
-    return tuple(Demo(d["question"], d["plan"]) for d in data)
-
-
-def load_demos(name: str = "plan_demos.json") -> list[Demo]:
-    """The demos in ``prompts/<name>``."""
-    return list(_load_demos(name))
-
-
-def _features(text: str) -> set[str]:
-    """Words and word pairs; colour and qualifier words also count as their class,
-    so "how many red circles" is close to "how many blue squares"."""
-    words = _WORD.findall(text.lower())
-    classed = ["<colour>" if w in COLOUR_WORDS else "<which>" if w in QUALIFIERS else w
-               for w in words]
-    feats = set(words) | set(classed)
-    for seq in (words, classed):
-        feats |= {f"{a} {b}" for a, b in zip(seq, seq[1:], strict=False)}
-    return feats
-
-
-def select_demos(question: str, demos: Sequence[Demo], k: int | None) -> list[Demo]:
-    """The ``k`` demos most similar to ``question`` (word and word-pair overlap).
-
-    Returned least similar first, so the closest example sits next to the
-    question. Ties keep the file order; ``k=None`` keeps every demo.
-    """
-    if k is None or k >= len(demos):
-        return list(demos)
-    q = _features(question)
-
-    def score(item: tuple[int, Demo]) -> tuple[float, int]:
-        f = _features(item[1].question)
-        return (len(q & f) / max(len(q | f), 1), -item[0])
-
-    best = sorted(enumerate(demos), key=score, reverse=True)[:max(k, 0)]
-    return [d for _, d in reversed(best)]
-
-
 class LLMPlanner(ModelRole):
     """The model as controller, with validation, bounded re-asks and a visible record.
+
+    Its few-shot demos come from a demo store through the agent's one demo
+    mechanism (:class:`~lavr.planners.demos.select.IclOptions`: ``icl=k``,
+    ``demos=store``), handed to :meth:`plan` as ``icl``; :meth:`shows_demo` says
+    which demos it can show.
 
     Args:
         model: The model.
         registry: The tools plans may use (their schemas become the catalog).
         retries: Re-asks after an unusable plan (so at most ``retries + 1`` calls).
-        demos: Few-shot demos (default: ``prompts/plan_demos.json``).
-        n_demos: Demos shown per question (None: all).
         exclude_tools: Tools left out of the catalog (``vqa`` without a seeing model).
         max_new_tokens: Generation cap per plan.
+
+    Raises:
+        TypeError: ``demos`` or ``n_demos`` (removed: demos come from a demo store).
     """
 
     def __init__(self, model: MultimodalModel, registry: ToolRegistry, *, retries: int = 2,
-                 demos: Sequence[Demo] | None = None, n_demos: int | None = DEFAULT_DEMOS,
                  exclude_tools: Sequence[str] = (),
-                 max_new_tokens: int = PLAN_MAX_TOKENS) -> None:
+                 max_new_tokens: int = PLAN_MAX_TOKENS, **removed: Any) -> None:
+        if removed:
+            raise TypeError(
+                f"LLMPlanner({', '.join(sorted(removed))}=...) was removed: the planner's demos "
+                "come from a demo store, chosen per question by the agent (VisualAgent(icl=k, "
+                "demos='builtin' | 'starter' | folder), or an IclPrompt passed to plan())")
         if retries < 0:
             raise ValueError(f"retries must be >= 0, got {retries}")
         super().__init__(model, retries=retries, max_new_tokens=max_new_tokens)
         self.registry = registry
         self.exclude_tools = tuple(exclude_tools)
-        all_demos = list(load_demos() if demos is None else demos)
-        self.demos = [d for d in all_demos
-                      if not {s["tool"] for s in d.plan.get("steps", [])} & set(exclude_tools)]
-        self.n_demos = n_demos
 
     @property
     def sees_images(self) -> bool:
@@ -229,6 +175,16 @@ class LLMPlanner(ModelRole):
     #: The plan node hands this planner retrieved in-context demos and chain-of-thought options.
     reads_demos = True
 
+    def shows_demo(self, demo: DemoRecord) -> bool:
+        """Whether ``demo`` can be shown: it has a plan using only available tools, and, for
+        a model trained on the compact prompts (lavr-mllm), an image (its demos are image
+        turns; a text-only demo would be a prompt it was never trained on)."""
+        if demo.plan is None:
+            return False
+        if {str(s.get("tool")) for s in demo.plan.get("steps", [])} & set(self.exclude_tools):
+            return False
+        return bool(demo.images) or not compact.wants_compact(self.model)
+
     def messages(self, question: str, image: np.ndarray | None = None, *,
                  icl: IclPrompt | None = None) -> list[Message]:
         """The conversation sent for ``question``: role prompt, demos, question.
@@ -236,29 +192,24 @@ class LLMPlanner(ModelRole):
         Args:
             question: The question.
             image: Shown to models that can see.
-            icl: Demos chosen from a demo store (with their images, or their
-                expert summaries for text-only models) replacing the built-in
-                demos, and chain-of-thought instructions (see
-                :class:`~lavr.planners.icl.IclPrompt`).
+            icl: The demos the ``demos`` node chose (with their images, their expert
+                summaries for text-only models, or their text alone for text-only
+                demos) and chain-of-thought instructions (see
+                :class:`~lavr.planners.demos.prompt.IclPrompt`); None: no demos.
         """
+        demos = [d for d in icl.demos if self.shows_demo(d)] if icl is not None else []
         if compact.wants_compact(self.model):
             sees = self.model.sees_images and image is not None
-            demos = icl.demos if sees and icl is not None and icl.demos else ()
-            return compact.plan_messages(question, image if sees else None, demos=demos,
+            return compact.plan_messages(question, image if sees else None,
+                                         demos=demos if sees else (),
                                          store=icl.store if icl is not None else None)
         system = self.system_prompt()
         if icl is not None and icl.cot_instructions:
             system += "\n" + icl.cot_instructions
-        msgs = [Message.system(system)]
-        if icl is not None and icl.demos is not None:
-            return msgs + icl.messages(question, image, sees_images=self.model.sees_images)
-        for demo in select_demos(question, self.demos, self.n_demos):
-            msgs += [Message.user(f"Question: {demo.question}"), Message.assistant(demo.reply())]
-        if image is not None and self.model.sees_images:
-            msgs.append(Message.user(ImagePart(image, "the image"), f"Question: {question}"))
-        else:
-            msgs.append(Message.user(f"Question: {question}"))
-        return msgs
+        shown = IclPrompt(demos=tuple(demos), store=icl.store, layout=icl.layout,
+                          rationale=icl.rationale) if icl is not None else IclPrompt()
+        return [Message.system(system)] + shown.messages(question, image,
+                                                         sees_images=self.model.sees_images)
 
     def _parse(self, raw: str, question: str) -> Plan:
         """The plan in ``raw``, checked against the registry.
@@ -283,8 +234,8 @@ class LLMPlanner(ModelRole):
         Args:
             question: The question.
             image: ``HxWx3 uint8 RGB``; shown to models that can see.
-            icl: In-context demos and chain-of-thought options (None: the
-                built-in demos, no chain-of-thought instruction).
+            icl: In-context demos and chain-of-thought options (None: no demos, no
+                chain-of-thought instruction).
             attempts: Receives one record per model call (for the trace).
 
         Raises:

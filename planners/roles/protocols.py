@@ -19,6 +19,7 @@ import numpy as np
 from lavr.core_model.structured import Attempt
 from lavr.planners.cot import CotOptions, ReasoningChain, ReasoningTree
 from lavr.planners.demos.prompt import IclPrompt
+from lavr.planners.demos.store import DemoRecord
 from lavr.planners.plan import Plan, Step
 from lavr.tools.base import ArtifactStore
 from lavr.tools.evidence import Evidence
@@ -77,6 +78,10 @@ class Planner(Protocol):
     name: str
     sees_images: bool
     reads_demos: bool
+
+    def shows_demo(self, demo: DemoRecord) -> bool:
+        """Whether this controller can show ``demo`` (the ``demos`` node picks among those)."""
+        ...
 
     def plan(self, question: str, *, image: np.ndarray | None = None,
              icl: IclPrompt | None = None, attempts: list[Attempt] | None = None) -> Plan:
@@ -142,6 +147,10 @@ class QuestionPlanner:
     def __init__(self, planner: SimplePlanner) -> None:
         self.planner = planner
         self.name: str = type(planner).__name__
+
+    def shows_demo(self, demo: DemoRecord) -> bool:
+        """Never: a simple controller reads no demos."""
+        return False
 
     def plan(self, question: str, *, image: np.ndarray | None = None,
              icl: IclPrompt | None = None, attempts: list[Attempt] | None = None) -> Plan:

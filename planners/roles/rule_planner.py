@@ -22,6 +22,7 @@ from lavr.tools.vocab import COLOUR_WORDS, is_plural
 
 if TYPE_CHECKING:
     from lavr.planners.demos.prompt import IclPrompt
+    from lavr.planners.demos.store import DemoRecord
 
 GENERIC_WORDS = {
     "object", "objects", "thing", "things", "item", "items", "shape", "shapes",
@@ -232,6 +233,10 @@ class RulePlanner:
     name = "rule"
     sees_images = False
     reads_demos = False
+
+    def shows_demo(self, demo: DemoRecord) -> bool:
+        """Never: the rules read only the question."""
+        return False
 
     def plan(self, question: str, *, image: np.ndarray | None = None, icl: IclPrompt | None = None,
              attempts: list[Attempt] | None = None) -> Plan:

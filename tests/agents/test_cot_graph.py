@@ -93,7 +93,7 @@ def test_model_planner_gets_retrieved_demos_with_images_and_its_sub_questions_sh
     img = np.zeros((200, 300, 3), np.uint8) + 128
     model = ScriptedModel({"plan": [plan], "subquestion": ["unsure"]}, repeat_last=True)
     agent = VisualAgent(model=model, model_roles=["plan", "vqa"], detector="shapes",
-                        verify=False, embedder="hashing")
+                        verify=False, embedder="hashing", demos="starter")
     res = agent.run(img, "Is the red circle left of the blue square?", cot="tree", icl=2)
     req = model.requests_for("plan")[0]
     assert len(req.images) == 3  # two demo images and the question's image

@@ -10,15 +10,11 @@ import pytest
 from lavr.core_model.errors import ModelError
 from lavr.core_model.scripted import ScriptedModel
 from lavr.core_model.structured import Attempt
+from lavr.planners.demos.prompt import IclPrompt, plan_reply
+from lavr.planners.demos.store import DemoRecord, builtin_store
 from lavr.planners.errors import PlanValidationError
 from lavr.planners.plan import plan_problems
-from lavr.planners.roles.llm_planner import (
-    LLMPlanner,
-    PlanDraft,
-    draft_to_plan,
-    load_demos,
-    select_demos,
-)
+from lavr.planners.roles.llm_planner import LLMPlanner, PlanDraft, draft_to_plan
 from lavr.planners.roles.model_role import load_prompt, render_prompt, tool_catalog
 from lavr.tools.registry import default_registry
 
@@ -31,12 +27,21 @@ GOOD = {"intent": "count", "target": "red circle", "steps": [
     {"tool": "count", "args": {"source": "s3"}}]}
 
 
-@pytest.mark.parametrize("demo", load_demos(), ids=lambda d: d.question)
-def test_every_demo_is_a_valid_plan(demo):
-    draft = PlanDraft.model_validate_json(demo.reply())
-    plan = draft_to_plan(draft, demo.question, planner="demo")
+@pytest.mark.parametrize("demo", builtin_store().records(), ids=lambda d: d.instruction)
+def test_every_builtin_demo_is_a_valid_plan_as_the_model_is_shown_it(demo):
+    draft = PlanDraft.model_validate_json(plan_reply(demo))
+    plan = draft_to_plan(draft, demo.instruction, planner="demo")
     assert plan_problems(plan, REG) == []
     assert plan.answer_step == plan.steps[-1].id
+    assert not demo.images and demo.plan is not None
+
+
+def test_builtin_store_checks_clean_and_covers_every_kind_of_question():
+    store = builtin_store()
+    assert store.check() == []
+    intents = {d.parsed_plan().intent for d in store}
+    assert intents >= {"count", "exists", "colour", "relation", "read", "locate", "segment",
+                       "list", "unknown"}
 
 
 def test_role_prompts_render_with_every_placeholder_filled():
@@ -125,20 +130,39 @@ def test_seeing_models_get_the_image_text_only_models_do_not():
     assert not LLMPlanner(llm, REG).sees_images
 
 
-def test_demo_selection_puts_the_closest_demo_last():
-    demos = load_demos()
-    chosen = select_demos("How many yellow triangles are there?", demos, 3)
-    assert len(chosen) == 3 and chosen[-1].question == "How many blue squares are there?"
-    chosen = select_demos("Is the green square right of the red circle?", demos, 2)
-    assert all(d.plan["intent"] == "relation" for d in chosen)
-    assert select_demos("anything", demos, None) == demos
-
-
 def test_excluded_tools_leave_catalog_demos_and_plans():
     model = ScriptedModel([json.dumps({"intent": "unknown", "steps": [
         {"tool": "vqa", "args": {"question": "what is it?"}}]})])
-    planner = LLMPlanner(model, REG, retries=0, exclude_tools=("vqa",), n_demos=None)
+    planner = LLMPlanner(model, REG, retries=0, exclude_tools=("vqa",))
     assert "- vqa(" not in planner.system_prompt()
-    assert all("vqa" not in d.reply() for d in planner.demos)
+    demos = builtin_store().records()
+    uses_vqa = [d for d in demos if any(s["tool"] == "vqa" for s in d.plan["steps"])]
+    assert uses_vqa and not any(planner.shows_demo(d) for d in uses_vqa)
+    assert LLMPlanner(model, REG).shows_demo(uses_vqa[0])
+    # a vqa demo handed over anyway is not shown
     with pytest.raises(PlanValidationError, match="not available here: vqa"):
-        planner.plan("What is it?")
+        planner.plan("What is it?", icl=IclPrompt(demos=tuple(demos), store=builtin_store()))
+    assert all("vqa" not in m.text for m in model.requests[0].messages[1:-1])
+    assert len(model.requests[0].messages) == 2 + 2 * (len(demos) - len(uses_vqa))
+
+
+def test_removed_demo_arguments_are_a_clear_error():
+    with pytest.raises(TypeError, match="n_demos=...\\) was removed: the planner's demos come"):
+        LLMPlanner(ScriptedModel([]), REG, n_demos=3)
+
+
+def test_text_only_demos_are_question_and_plan_turns():
+    store = builtin_store()
+    demo = store.get("count-2")
+    model = ScriptedModel([json.dumps(GOOD)], sees_images=False)
+    LLMPlanner(model, REG).plan("How many red circles?", icl=IclPrompt(demos=(demo,),
+                                                                        store=store))
+    msgs = model.requests[0].messages
+    assert [m.role for m in msgs] == ["system", "user", "assistant", "user"]
+    assert msgs[1].text == "Question: How many blue squares are there?"
+    assert json.loads(msgs[2].text) == {k: v for k, v in demo.plan.items()
+                                        if k in ("intent", "target")} | {
+        "steps": [{"tool": s["tool"], "args": s["args"]} for s in demo.plan["steps"]]}
+    assert DemoRecord.model_validate({"id": "x", "instruction": "q", "plan": demo.plan})
+    with pytest.raises(ValueError, match="a response .* or a plan"):
+        DemoRecord.model_validate({"id": "x", "instruction": "q"})
