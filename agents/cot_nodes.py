@@ -54,10 +54,12 @@ def demos(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any] |
             "demos", summary="no demos: the demo store could not be used", error=str(exc),
             seconds=time.perf_counter() - t0).to_dict()]}
     picked = [c.public() for c in chosen]
-    how = opts.strategy + (f", threshold {opts.threshold}" if opts.threshold is not None else "")
+    strategy = selector.strategy(opts)
+    how = strategy + (f", threshold {opts.threshold}" if opts.threshold is not None else "")
+    how += ", word and word-pair overlap" if strategy == "overlap" else \
+        f", {selector.embedder.name} + image histogram"
     ids = ", ".join(p["id"] for p in picked) or "none above the threshold"
-    summary = (f"{len(picked)} of {total} demos ({how}, {selector.embedder.name} + image "
-               f"histogram, {opts.order}): {ids}")
+    summary = f"{len(picked)} of {total} demos ({how}, {opts.order}): {ids}"
     if not planner.reads_demos:
         summary += f"; the {planner.name} planner does not read demos"
     return {"demos": picked, "trace": [TraceEvent(

@@ -36,8 +36,9 @@ def add_reasoning_args(p: argparse.ArgumentParser, *, defaults_from_config: bool
                    help="in-context demos shown to a model controller, chosen from the demo "
                         "store (default 6 for a model controller, none for the rules; 0: none)")
     g.add_argument("--icl-select", choices=STRATEGIES, default=None,
-                   help="how demos are chosen: similarity (default), mmr (similar but diverse) "
-                        "or random")
+                   help="how demos are chosen: auto (default: the store's choice, overlap for "
+                        "the built-in demos, similarity for others), similarity, mmr (similar "
+                        "but diverse), overlap (shared words) or random")
     g.add_argument("--icl-order", choices=ORDERS, default=None,
                    help="demo order in the prompt (default similar-last)")
     g.add_argument("--icl-threshold", type=float, default=None, metavar="SIM",

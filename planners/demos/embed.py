@@ -215,6 +215,25 @@ def question_form(text: str) -> str:
     return " ".join(out)
 
 
+_WORD = re.compile(r"[a-z]+")
+
+
+def word_features(text: str) -> frozenset[str]:
+    """Words and word pairs of ``text``; colour and qualifier words also count as their
+    class, so "how many red circles" is close to "how many blue squares" (the features
+    of the ``overlap`` selection, compared by Jaccard overlap)."""
+    from lavr.planners.roles.rule_planner import QUALIFIERS
+    from lavr.tools.vocab import COLOUR_WORDS
+
+    words = _WORD.findall(text.lower())
+    classed = ["<colour>" if w in COLOUR_WORDS else "<which>" if w in QUALIFIERS else w
+               for w in words]
+    feats = set(words) | set(classed)
+    for seq in (words, classed):
+        feats |= {f"{a} {b}" for a, b in zip(seq, seq[1:], strict=False)}
+    return frozenset(feats)
+
+
 # -- image ------------------------------------------------------------------------------------
 
 def _colour_hist(hsv: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Choosing in-context demos for a question: random, by similarity, or diverse (MMR).
+"""Choosing in-context demos for a question: random, by similarity, diverse (MMR) or by
+word overlap.
 
 The similarity of a demo to a query is a weighted mix of the cosine similarity
 of their instructions (a sentence embedding, :mod:`lavr.planners.demos.embed`, of the
@@ -10,7 +11,12 @@ default) and of their images (a colour/edge histogram)::
 A demo without images (a text-only plan demo) is scored by its instruction
 alone. Demos under ``threshold`` are dropped before choosing (so fewer than ``k`` may
 be returned). ``mmr`` picks greedily by ``lambda * score - (1 - lambda) *
-max similarity to the demos already picked``. The chosen demos are then
+max similarity to the demos already picked``. ``overlap`` scores a demo by the
+Jaccard overlap of the words and word pairs of its instruction and the question
+(colour and qualifier words also count as their class; no model): the built-in
+store's default, as its demos were written and measured with it (``auto``, the
+default strategy, is the store's own choice, see
+:attr:`~lavr.planners.demos.store.DemoStore.default_strategy`). The chosen demos are then
 ordered: most similar last (next to the question, the default), most similar
 first, seeded random, or as stored. Everything is deterministic for a seed.
 """
@@ -33,16 +39,17 @@ from lavr.planners.demos.embed import (
     image_embeddings,
     question_form,
     text_embedder,
+    word_features,
 )
 from lavr.planners.demos.store import DemoRecord, DemoStore
 
 logger = logging.getLogger(__name__)
 
-Strategy = Literal["random", "similarity", "mmr"]
+Strategy = Literal["auto", "random", "similarity", "mmr", "overlap"]
 TextView = Literal["form", "raw"]
 Order = Literal["similar-last", "similar-first", "random", "stored"]
 PromptFormat = Literal["auto", "chat", "instruction"]
-STRATEGIES: tuple[str, ...] = ("random", "similarity", "mmr")
+STRATEGIES: tuple[str, ...] = ("auto", "random", "similarity", "mmr", "overlap")
 #: Demos shown per question unless told otherwise.
 DEFAULT_K = 6
 ORDERS: tuple[str, ...] = ("similar-last", "similar-first", "random", "stored")
@@ -58,7 +65,9 @@ class IclOptions(BaseModel):
 
     Attributes:
         k: Demos to show (default :data:`DEFAULT_K`); 0 shows none (zero-shot).
-        strategy: ``random``, ``similarity`` or ``mmr`` (similar but diverse).
+        strategy: ``random``, ``similarity``, ``mmr`` (similar but diverse),
+            ``overlap`` (word overlap) or ``auto`` (the default: the store's own
+            choice — ``overlap`` for the built-in store, ``similarity`` for others).
         seed: Seed for ``random`` choice and ``random`` order.
         threshold: Drop demos whose similarity is below this (None: keep all).
         order: ``similar-last`` (closest next to the question), ``similar-first``,
@@ -79,7 +88,7 @@ class IclOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     k: int = Field(DEFAULT_K, ge=0, le=32)
-    strategy: Strategy = "similarity"
+    strategy: Strategy = "auto"
     seed: int = 0
     threshold: float | None = Field(None, ge=-1.0, le=1.0)
     order: Order = "similar-last"
@@ -173,6 +182,7 @@ class DemoSelector:
         self._embedder: TextEmbedder | None = None
         self._text: dict[str, np.ndarray] = {}
         self._image: np.ndarray | None = None
+        self._words: list[frozenset[str]] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -205,6 +215,19 @@ class DemoSelector:
         out = np.full((len(demos), vecs.shape[1]), np.nan)
         out[with_images] = vecs
         return out
+
+    def strategy(self, options: IclOptions) -> str:
+        """The strategy ``options`` ask for (``auto``: the store's default)."""
+        return self.store.default_strategy if options.strategy == "auto" else options.strategy
+
+    def overlaps(self, question: str) -> np.ndarray:
+        """Jaccard overlap of the question's and each demo's :func:`word_features`."""
+        with self._lock:
+            if self._words is None:
+                self._words = [word_features(d.instruction) for d in self.demos()]
+            words = self._words
+        q = word_features(question)
+        return np.array([len(q & f) / max(len(q | f), 1) for f in words], dtype=np.float64)
 
     def similarities(self, question: str, image: np.ndarray | None, *,
                      image_weight: float = 0.1, text_view: str = "form"
@@ -244,8 +267,12 @@ class DemoSelector:
         demos = self.demos()
         if not options.k or not demos:
             return []
-        need_scores = options.strategy != "random" or options.threshold is not None
-        if need_scores:
+        strategy = self.strategy(options)
+        need_scores = strategy != "random" or options.threshold is not None
+        if strategy == "overlap":
+            score = tsim = self.overlaps(question)
+            isim = np.full_like(score, np.nan)
+        elif need_scores:
             score, tsim, isim = self.similarities(question, image,
                                                   image_weight=options.image_weight,
                                                   text_view=options.text_view)
@@ -259,10 +286,10 @@ class DemoSelector:
             candidates = kept
         rng = np.random.default_rng([options.seed, _stable_hash(question)])
         k = min(options.k, len(candidates))
-        if options.strategy == "random" or score is None:
+        if strategy == "random" or score is None:
             chosen = [candidates[int(i)] for i in rng.choice(len(candidates), size=k,
                                                               replace=False)] if k else []
-        elif options.strategy == "similarity":
+        elif strategy in ("similarity", "overlap"):
             chosen = sorted(candidates, key=lambda i: (-score[i], i))[:k]
         else:
             chosen = self._mmr(candidates, score, k, options)

@@ -49,6 +49,8 @@ logger = logging.getLogger(__name__)
 
 RECORDS_FILE = "demos.jsonl"
 IMAGES_DIR = "images"
+#: Optional store settings (JSON): ``{"strategy": ...}``, how its demos are chosen by default.
+SETTINGS_FILE = "store.json"
 #: Longest image summary kept in a demo, in characters.
 MAX_SUMMARY_CHARS = 600
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$"
@@ -134,6 +136,28 @@ class DemoStore:
 
     def __repr__(self) -> str:
         return f"DemoStore({str(self.root)!r})"
+
+    @property
+    def default_strategy(self) -> str:
+        """How this store's demos are chosen when the options say ``auto``: the
+        ``strategy`` of its ``store.json`` (the built-in store: ``overlap``), else
+        ``similarity``.
+
+        Raises:
+            DemoError: ``store.json`` is not a JSON object with a known strategy.
+        """
+        path = self.root / SETTINGS_FILE
+        if not path.is_file():
+            return "similarity"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise DemoError(str(path), f"not valid JSON: {exc.msg}") from None
+        strategy = data.get("strategy", "similarity") if isinstance(data, dict) else None
+        if strategy not in ("random", "similarity", "mmr", "overlap"):
+            raise DemoError(str(path), f"strategy must be random, similarity, mmr or overlap, "
+                            f"got {strategy!r}")
+        return str(strategy)
 
     @property
     def records_path(self) -> Path:

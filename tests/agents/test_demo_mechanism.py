@@ -117,3 +117,25 @@ def test_a_planner_on_its_own_gets_the_same_demos_as_in_the_agent():
     # without a setup: the planner's defaults, six demos
     evaluate_planner(agent.context.planner, [(QUESTION, "count")], agent.context.registry)
     assert len(model.requests_for("plan")[-1].messages) == 2 + 2 * DEFAULT_K
+
+
+def test_auto_strategy_is_the_stores_choice_overlap_for_the_builtin_demos(tmp_path):
+    builtin = DemoSelector(builtin_store(), embedder="hashing")
+    assert builtin.strategy(IclOptions()) == "overlap"
+    assert DemoSelector(packaged_store()).strategy(IclOptions()) == "similarity"
+    assert builtin.strategy(IclOptions(strategy="mmr")) == "mmr"
+    # the closest demo (word and word-pair overlap) sits next to the question
+    chosen = builtin.select("How many yellow triangles are there?", None, IclOptions(k=3))
+    assert [c.demo.instruction for c in chosen][-1] == "How many blue squares are there?"
+    assert chosen[-1].score == max(c.score for c in chosen)
+    assert np.isnan(chosen[-1].image_sim)  # text-only demos: no image similarity
+    relation = builtin.select("Is the green square right of the red circle?", None,
+                              IclOptions(k=2))
+    assert all(c.demo.parsed_plan().intent == "relation" for c in relation)
+    # a store may choose its own default; a bad choice is a clear error
+    (tmp_path / "demos.jsonl").write_text(builtin_store().records_path.read_text())
+    (tmp_path / "store.json").write_text('{"strategy": "nearest"}')
+    from lavr.planners.errors import DemoError
+
+    with pytest.raises(DemoError, match="strategy must be"):
+        DemoSelector(open_store(tmp_path)).select(QUESTION, None, IclOptions())
