@@ -415,11 +415,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     Every failure ends in one line on stderr and a non-zero exit (see the module docstring),
     also while the parser is built (a subcommand's module that cannot be imported).
     """
+    program = argv is None  # run as the ``lavr`` program (not called from Python)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - SystemExit (usage) passes
-        return _fail(exc, verbose=_verbose_in(argv))
+        return _failed(exc, verbose=_verbose_in(argv), program=program)
     level = logging.WARNING if args.verbose == 0 else logging.INFO if args.verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if not args.verbose:
@@ -430,7 +431,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         func = getattr(args, "func", None) or COMMANDS[args.command]
         return int(func(args) or 0)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - last resort: one line
-        return _fail(exc, verbose=bool(args.verbose))
+        return _failed(exc, verbose=bool(args.verbose), program=program)
+
+
+def _failed(exc: BaseException, *, verbose: bool, program: bool) -> int:
+    """:func:`_fail`; after Ctrl-C the program then ends at once: a worker still inside a
+    model call (a non-daemon thread, a native thread pool) would otherwise hold the exit
+    up or abort it ("terminate called without an active exception")."""
+    code = _fail(exc, verbose=verbose)
+    if program and isinstance(exc, KeyboardInterrupt):
+        import os
+
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -88,10 +88,32 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_train_args(args: argparse.Namespace) -> None:
+    """Refuse a count or rate the trainer cannot use, in one line, before any model loads
+    (``--batch-size 0`` was the trainer's ValueError after loading; ``--epochs 0`` trained
+    nothing and said so only in its summary).
+
+    Raises:
+        InputError: The first bad value.
+    """
+    from lavr.core_model.errors import InputError
+
+    positive = {"--epochs": args.epochs, "--batch-size": args.batch_size,
+                "--grad-accum": args.grad_accum, "--lora-r": args.lora_r,
+                "--lora-alpha": args.lora_alpha, "--save-steps": args.save_steps,
+                "--max-length": args.max_length, "--lr": args.lr,
+                "--stop-after": args.stop_after, "--threads": args.threads,
+                "--max-steps": None if args.max_steps == -1 else args.max_steps}
+    for flag, value in positive.items():
+        if value is not None and value <= 0:
+            raise InputError(f"{flag} must be above 0, got {value}")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """``lavr train align|roles``."""
     from lavr.core_model.training import TrainOptions, train
 
+    check_train_args(args)
     opts = TrainOptions(
         stage=args.stage, data=Path(args.data), out=Path(args.out), base=args.base,
         lm=Path(args.lm) if args.lm else None, epochs=args.epochs, max_steps=args.max_steps,

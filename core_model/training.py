@@ -38,7 +38,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lavr.core_model.errors import TrainingError
+from lavr.core_model.errors import InputError, TrainingError
+from lavr.core_model.textfiles import read_text_file
 
 logger = logging.getLogger(__name__)
 
@@ -151,18 +152,26 @@ def read_records(path: str | os.PathLike) -> list[Record]:
             or an image file that does not exist (the message names the line).
     """
     path = Path(path)
+    if path.is_dir() and (path / "records.jsonl").is_file():  # lavr train data's folder
+        path = path / "records.jsonl"
     if not path.is_file():
-        raise TrainingError(str(path), "no such data file")
+        raise TrainingError(str(path), "no such data file (give the records.jsonl that "
+                            "'lavr train data' writes)")
+    try:
+        text = read_text_file(path, what="JSON-lines file of records")
+    except InputError as exc:
+        raise TrainingError(str(path), str(exc).removeprefix(f"{path}: ")) from None
     records = []
-    with path.open(encoding="utf-8") as fh:
-        for no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise TrainingError(f"{path}:{no}", f"not JSON ({exc.msg})") from exc
-            records.append(_record(raw, path, no))
+    for no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except RecursionError:
+            raise TrainingError(f"{path}:{no}", "JSON nested too deeply") from None
+        except json.JSONDecodeError as exc:
+            raise TrainingError(f"{path}:{no}", f"not JSON ({exc.msg})") from exc
+        records.append(_record(raw, path, no))
     if not records:
         raise TrainingError(str(path), "no records (the file is empty)")
     return records

@@ -167,3 +167,22 @@ def test_demo_options_are_checked_before_gradio_loads(monkeypatch, capsys, argv,
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and words in err, err
+
+
+_CTRL_C_WITH_A_WORKER_BUSY = """
+import sys, threading
+from lavr.apps import cli
+
+def busy(args):
+    threading.Thread(target=threading.Event().wait).start()  # a worker that never returns
+    raise KeyboardInterrupt
+cli.COMMANDS["models"] = busy
+sys.argv = ["lavr", "models"]
+sys.exit(cli.main())
+"""
+
+
+def test_ctrl_c_ends_the_program_even_with_a_worker_busy(tmp_path):
+    # the interpreter waited for the worker at exit (a hang); native pools aborted it
+    proc = python_outside(_CTRL_C_WITH_A_WORKER_BUSY, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 130 and proc.stderr == "lavr: interrupted\n", proc.stderr

@@ -172,6 +172,36 @@ def test_bad_data_gets_a_one_line_error(tmp_path, capsys, lines, message):
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("data, message", [
+    (bytes(range(256)) * 4, "not UTF-8 text"),  # was a UnicodeDecodeError
+    (b"[" * 100_000, "nested too deeply"),  # was a RecursionError
+])
+def test_data_that_is_not_json_lines_text_gets_a_one_line_error(tmp_path, capsys, data, message):
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(data)
+    assert main(["train", "roles", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("flag, value", [("--epochs", "0"), ("--batch-size", "0"),
+                                         ("--grad-accum", "0"), ("--lora-r", "0"),
+                                         ("--lr", "0"), ("--max-length", "0"),
+                                         ("--max-steps", "0"), ("--stop-after", "0")])
+def test_counts_and_rates_are_checked_before_a_model_loads(tmp_path, capsys, monkeypatch, flag,
+                                                           value):
+    from lavr.core_model import training
+
+    def never(opts):
+        raise AssertionError("training started with a bad option")
+
+    monkeypatch.setattr(training, "train", never)
+    data = write_records(tmp_path / "data", n=1)
+    assert main(["train", "roles", str(data), "--out", str(tmp_path / "o"), flag, value]) == 2
+    err = capsys.readouterr().err
+    assert f"{flag} must be above 0" in err and err.count("\n") == 1
+
+
 def test_missing_data_file_and_unknown_base_model_get_one_line_errors(tmp_path, capsys):
     assert main(["train", "roles", str(tmp_path / "none.jsonl"), "--out", str(tmp_path)]) == 2
     assert "no such data file" in capsys.readouterr().err
