@@ -105,8 +105,17 @@ class ReasoningSetup:
         """A question's options: those :meth:`resolve` put in its state, else the defaults."""
         given = given or {}
         cot = CotOptions.model_validate(given["cot"]) if given.get("cot") else self.cot
-        icl = IclOptions.model_validate(given["icl"]) if given.get("icl") else self.icl
+        icl = IclOptions.model_validate(self._upgrade(given["icl"])) if given.get("icl") \
+            else self.icl
         return cot, icl
+
+    def _upgrade(self, icl: dict[str, Any]) -> dict[str, Any]:
+        """Demo options saved before there was one demo mechanism (a session resumed, a
+        checkpoint): ``k: None`` meant "the controller's built-in demos", which are now the
+        agent's default store with its default ``k``."""
+        if "k" in icl and icl["k"] is None:
+            return {**icl, "k": self.icl.k, "store": icl.get("store") or self.icl.store}
+        return icl
 
     def choose_demos(self, planner: Planner, question: str, image: np.ndarray | None,
                      icl: IclOptions) -> tuple[list[SelectedDemo], DemoSelector] | None:

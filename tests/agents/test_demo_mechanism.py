@@ -139,3 +139,13 @@ def test_auto_strategy_is_the_stores_choice_overlap_for_the_builtin_demos(tmp_pa
 
     with pytest.raises(DemoError, match="strategy must be"):
         DemoSelector(open_store(tmp_path)).select(QUESTION, None, IclOptions())
+
+
+def test_a_question_saved_with_the_old_k_none_resumes_with_the_default_demos():
+    """State written before one demo mechanism (``k: None`` = the built-in demos) still loads."""
+    agent, _ = _agent()
+    reasoning = agent.context.reasoning
+    _, icl = reasoning.for_question({"icl": {"k": None, "strategy": "similarity"}})
+    assert icl.k == reasoning.icl.k == DEFAULT_K and icl.strategy == "similarity"
+    _, icl = reasoning.for_question({"icl": {"k": 3}})
+    assert icl.k == 3
