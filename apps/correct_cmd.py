@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 #: Largest ``--text-file`` accepted, in bytes.
@@ -53,21 +52,11 @@ def _read_text(args: argparse.Namespace) -> str:
         except UnicodeDecodeError as exc:
             raise InputError(f"stdin: not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
     else:
-        path = Path(args.text_file)
-        if path.is_dir():
-            raise InputError(f"{args.text_file}: is a folder; give a text file")
-        if not path.is_file():
-            raise InputError(f"{args.text_file}: no such file")
-        if path.stat().st_size > MAX_TEXT_FILE_BYTES:
-            raise InputError(f"{args.text_file}: {path.stat().st_size} bytes; the text to "
-                             f"check may be at most {MAX_TEXT_FILE_BYTES} bytes")
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{args.text_file}: not UTF-8 text (byte {exc.start}: "
-                             f"{exc.reason}); give a plain-text file") from exc
-        except OSError as exc:
-            raise InputError(f"{args.text_file}: cannot read: {exc.strerror or exc}") from exc
+        from lavr.core_model.textfiles import read_text_file
+
+        # a pipe or device (/dev/zero) is refused, not read; no UTF-8 or NUL bytes: one line
+        text = read_text_file(args.text_file, what="text file",
+                              max_bytes=MAX_TEXT_FILE_BYTES)
     if "\x00" in text:
         raise InputError(f"{args.text_file or '--text'}: holds NUL bytes; give plain text")
     if not text.strip():

@@ -248,6 +248,10 @@ def run_cli(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise InputError(f"--n must be at least 1, got {args.n}")
+    from lavr.planners.demos.select import MAX_K
+
+    if args.icl is not None and args.icl > MAX_K:  # was pydantic's error as an internal one
+        raise InputError(f"--icl shows at most {MAX_K} demos, got {args.icl}")
     if not args.model or args.model.strip().lower() in ("rule", "none"):
         raise InputError(f"lavr eval mllm measures a vision-language model; --model "
                          f"{args.model!r} is none (e.g. --model lavr-mllm)")

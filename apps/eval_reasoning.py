@@ -187,10 +187,17 @@ def format_grid(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def _ints(text: str) -> list[int]:
+    """Comma-separated demo counts (``2,4,8``), each 0..MAX_K (a larger one was pydantic's
+    ValidationError as an internal error)."""
+    from lavr.planners.demos.select import MAX_K
+
     try:
-        return [int(x) for x in text.split(",") if x.strip()]
+        values = [int(x) for x in text.split(",") if x.strip()]
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected numbers like 2,4,8, got {text!r}") from exc
+    if any(not 0 <= v <= MAX_K for v in values):
+        raise argparse.ArgumentTypeError(f"expected numbers from 0 to {MAX_K}, got {text!r}")
+    return values
 
 
 def add_eval_parser(esub: Any) -> None:

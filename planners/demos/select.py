@@ -52,6 +52,8 @@ PromptFormat = Literal["auto", "chat", "instruction"]
 STRATEGIES: tuple[str, ...] = ("auto", "random", "similarity", "mmr", "overlap")
 #: Demos shown per question unless told otherwise.
 DEFAULT_K = 6
+#: Most demos one prompt may show.
+MAX_K = 32
 ORDERS: tuple[str, ...] = ("similar-last", "similar-first", "random", "stored")
 
 
@@ -87,7 +89,7 @@ class IclOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    k: int = Field(DEFAULT_K, ge=0, le=32)
+    k: int = Field(DEFAULT_K, ge=0, le=MAX_K)
     strategy: Strategy = "auto"
     seed: int = 0
     threshold: float | None = Field(None, ge=-1.0, le=1.0)

@@ -137,6 +137,8 @@ EARLY_FAULTS = [
     (["eval", "reasoning", "--grid", "icl", "--n", "1", "--out", "{tmp}"], "is a folder"),
     (["eval", "mllm", "--model", "rule"], "measures a vision-language model"),
     (["serve", "--batch-size", "0"], "--batch-size must be at least 1"),  # Ray started, hung
+    (["eval", "mllm", "--model", "openai:m@http://127.0.0.1:9/v1", "--icl", "1000"],
+     "--icl shows at most"),  # was pydantic's ValidationError as an internal error
 ]
 
 
@@ -186,3 +188,17 @@ def test_ctrl_c_ends_the_program_even_with_a_worker_busy(tmp_path):
     # the interpreter waited for the worker at exit (a hang); native pools aborted it
     proc = python_outside(_CTRL_C_WITH_A_WORKER_BUSY, cwd=tmp_path, timeout=60)
     assert proc.returncode == 130 and proc.stderr == "lavr: interrupted\n", proc.stderr
+
+
+@pytest.mark.parametrize("command", [["eval", "icl-retrieval"], ["eval", "reasoning", "--grid",
+                                                                     "icl"]])
+def test_demo_counts_above_the_prompt_limit_are_refused_while_parsing(capsys, command):
+    with pytest.raises(SystemExit):  # was pydantic's ValidationError as an internal error
+        main([*command, "--k", "2,1000"])
+    assert "argument --k: expected numbers from 0 to 32" in capsys.readouterr().err
+
+
+def test_correct_refuses_a_device_as_its_text_file(capsys):
+    assert main(["correct", GOOD, "--text-file", "/dev/zero"]) == 2  # said "no such file"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a regular file" in err
