@@ -153,14 +153,14 @@ class Intent:
             target, e.g. an autocomplete suggestion).
         ends: ... and end with this.
         colour: A colour word: click the swatch (a flat patch of colour, ``kinds ==
-            ("swatch",)``) of that colour (``the olive colored box``); a swatch of it shown
+            ("swatch",)``) of that colour (``pick the teal coloured tile``); a swatch of it shown
             in the instruction is the reference when there is one.
         shades: With ``colour``: click *every* swatch that is a shade of it (any
             lightness or saturation of its hue), one click each.
         count: With ``figure``: click the choice (a button naming a number) that says how
             many figures on the page fit the description (``how many red circles ...``).
         coord: ``(x, y)`` in the units of the axes drawn on the page: click the point
-            there (``click on the grid coordinate (-2,1)``).
+            there (``press the point (-2, 1) on the plot``).
     """
 
     op: str
@@ -370,7 +370,7 @@ _COORD = re.compile(r"\(\s*([-\u2212\u2013]?\s*\d+(?:\.\d+)?)\s*[,;]\s*"
 #: ``all the shades of red``: every tint and tone of one hue.
 _SHADES = re.compile(r"(?:(?:all|every|each)\s+(?:of\s+)?)?(?:the\s+)?(?:shades?|tints?|tones?|"
                      r"hues?|variants?)\s+of\s+(?:the\s+)?(?:colou?r\s+)?([a-z]+)\b", re.IGNORECASE)
-#: ``the olive colored box``: a patch of one colour.
+#: ``the teal coloured tile``: a patch of one colour.
 _COLOURED = re.compile(r"(?:the\s+|a\s+|an\s+)?([a-z]+)[\s-]*colou?red\s+(?:box|square|tile|"
                        r"swatch|block|patch|rectangle|area|one)\b", re.IGNORECASE)
 
