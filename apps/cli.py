@@ -435,13 +435,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _failed(exc: BaseException, *, verbose: bool, program: bool) -> int:
-    """:func:`_fail`; after Ctrl-C the program then ends at once: a worker still inside a
-    model call (a non-daemon thread, a native thread pool) would otherwise hold the exit
-    up or abort it ("terminate called without an active exception")."""
+    """:func:`_fail`; after Ctrl-C the program then ends at once (after the ``atexit``
+    cleanups): a worker still inside a model call (a non-daemon thread, a native thread
+    pool) would otherwise hold the exit up or abort it ("terminate called without an
+    active exception")."""
     code = _fail(exc, verbose=verbose)
     if program and isinstance(exc, KeyboardInterrupt):
+        import atexit
         import os
 
+        atexit._run_exitfuncs()  # what registered a cleanup still gets it (a local Ray stops)
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
