@@ -448,7 +448,13 @@ def _run_watched(step: Step, payload: Mapping[str, Any], ctx: AgentContext
     if run is None or not spec.watched or _inline(spec, args, tctx, ctx, run):
         # nothing can stop the run, the step cannot hang, or it only computes, briefly
         w0 = time.perf_counter()
-        result = _compute(spec, args, key, tctx, ctx)
+        try:
+            result = _compute(spec, args, key, tctx, ctx)
+        except DeadlineError:
+            if run is None or not run.expired():
+                raise
+            # the tool saw the deadline / Stop: stopped, as a step in a worker would be
+            raise _abandon(step, spec, run, t0, ctx) from None
         if spec.watched:
             ctx.step_seconds[spec.name] = time.perf_counter() - w0
         return result, False, time.perf_counter() - t0
@@ -471,16 +477,23 @@ def _run_watched(step: Step, payload: Mapping[str, Any], ctx: AgentContext
     error = box.get("error")
     if not finished or (isinstance(error, DeadlineError) and run.expired()):
         # abandoned, or the tool saw the deadline / Stop first: the same message either way
-        took = time.perf_counter() - t0
-        ctx.step_seconds[spec.name] = took  # at least this long: not run inline next time
-        why = _time_up() + ("" if run.cancelled() else f" ({run.seconds:g} s)")
-        logger.warning("step %s (%s) stopped after %.1f s: %s", step.id, step.tool, took, why)
-        raise _Abandoned(f"stopped: {why} while {step.tool} was running ({took:.1f} s); "
-                         f"its result is not used")
+        raise _abandon(step, spec, run, t0, ctx)
     ctx.step_seconds[spec.name] = box["seconds"]
     if error is not None:
         raise error
     return box["value"], False, box["seconds"]
+
+
+def _abandon(step: Step, spec: Tool, run: deadline.Deadline, t0: float, ctx: AgentContext
+             ) -> _Abandoned:
+    """The error of a step that time or a Stop ended (the graph stopped waiting, or the
+    tool saw it first), logged; a resume runs the step again."""
+    took = time.perf_counter() - t0
+    ctx.step_seconds[spec.name] = took  # at least this long: not run inline next time
+    why = _time_up() + ("" if run.cancelled() else f" ({run.seconds:g} s)")
+    logger.warning("step %s (%s) stopped after %.1f s: %s", step.id, step.tool, took, why)
+    return _Abandoned(f"stopped: {why} while {step.tool} was running ({took:.1f} s); "
+                      f"its result is not used")
 
 
 def _scores(result: ToolResult | None, ctx: AgentContext) -> list[float]:

@@ -18,6 +18,7 @@ import pytest
 
 from lavr.agents import VisualAgent
 from lavr.agents.nodes import INLINE_HEADROOM, INLINE_MAX_S
+from lavr.core_model import deadline
 from lavr.planners.plan import Plan, Step
 from lavr.tools.base import ArtifactStore, ExpertPool, Tool, ToolArgs, ToolContext, ToolResult
 from lavr.tools.registry import ToolRegistry
@@ -129,3 +130,30 @@ def test_detect_may_block_until_its_model_is_loaded_here():
     loader = DetectorLoader(get_detector(run.detector), tuple(run.labels), "cpu", key)
     served.get(key, lambda: loader.proxy(lambda images, conf: []))
     assert tool.may_block(args, ctx(served))  # a served replica may hang
+
+
+class StopsInline(Probe):
+    """Quick and non-blocking; its second step sees Stop come while it computes."""
+
+    def __init__(self, cancel: threading.Event) -> None:
+        super().__init__(blocks=False)
+        self.cancel = cancel
+
+    def run(self, args: ToolArgs, ctx: ToolContext) -> ToolResult:
+        result = super().run(args, ctx)
+        if len(self.threads) == 2:
+            self.cancel.set()  # Stop, while the step runs
+            deadline.check()  # the tool's cooperative check
+        return result
+
+
+def test_a_step_in_the_graphs_thread_that_sees_stop_is_stopped_as_in_a_worker():
+    cancel = threading.Event()
+    tool = StopsInline(cancel)
+    agent = _agent(tool)
+    list(agent.stream(IMAGE, "where?", cancel=cancel))  # timed: the next step runs here
+    result = list(agent.stream(IMAGE, "where?", cancel=cancel))[-1]
+    assert tool.threads[-1] is threading.current_thread()
+    error = result.evidence[0].error
+    # the same 'stopped' error as a step abandoned in a worker (not journalled as done)
+    assert error.startswith("stopped: the run was stopped while probe was running"), error
