@@ -235,9 +235,10 @@ def tool(payload: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, A
     process died before LangGraph saved its result) is read back, not run again; a
     step that finishes is journaled before the node returns.
 
-    The step's ``seconds`` are the time its tool worked (or, for a step the graph
-    stopped waiting for, the time it waited); a hand-off to a worker thread is not
-    counted in them.
+    The step's ``seconds`` are the time its tool worked (its run and the caching of
+    its result; for a cache hit, the lookup; for a step the graph stopped waiting for,
+    the time it waited); argument checks, the cache key and a hand-off to a worker
+    thread are not counted in them.
     """
     ctx = runtime.context
     step = Step.model_validate(payload["step"])
@@ -455,9 +456,10 @@ def _run_watched(step: Step, payload: Mapping[str, Any], ctx: AgentContext
                 raise
             # the tool saw the deadline / Stop: stopped, as a step in a worker would be
             raise _abandon(step, spec, run, t0, ctx) from None
+        worked = time.perf_counter() - w0  # the tool's own time (as in a worker)
         if spec.watched:
-            ctx.step_seconds[spec.name] = time.perf_counter() - w0
-        return result, False, time.perf_counter() - t0
+            ctx.step_seconds[spec.name] = worked
+        return result, False, worked
     box: dict[str, Any] = {}
     done = _Finished()
     context = contextvars.copy_context()
