@@ -80,7 +80,11 @@ class Planner(Protocol):
     reads_demos: bool
 
     def shows_demo(self, demo: DemoRecord) -> bool:
-        """Whether this controller can show ``demo`` (the ``demos`` node picks among those)."""
+        """Whether this controller can show ``demo`` (the ``demos`` node picks among those).
+
+        A controller written before this method existed (``name``, ``sees_images``,
+        ``reads_demos`` and the full ``plan``) is still taken as one by :func:`as_planner`,
+        which lets it show every demo that has a plan."""
         ...
 
     def plan(self, question: str, *, image: np.ndarray | None = None,
@@ -159,6 +163,34 @@ class QuestionPlanner:
         return result
 
 
+class DemoPlanner:
+    """A :class:`Planner` around a controller that has all of one but :meth:`~Planner.shows_demo`
+    (written before it existed): it is shown every demo that has a plan, and is otherwise
+    the controller itself (its image, demos and attempts still reach its ``plan``)."""
+
+    def __init__(self, planner: object) -> None:
+        self.planner = planner
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.__dict__["planner"], name)
+
+    def shows_demo(self, demo: DemoRecord) -> bool:
+        """Every demo with a plan."""
+        return demo.plan is not None
+
+    def plan(self, question: str, *, image: np.ndarray | None = None,
+             icl: IclPrompt | None = None, attempts: list[Attempt] | None = None) -> Plan:
+        """The wrapped controller's plan."""
+        result: Plan = self.planner.plan(  # type: ignore[attr-defined]
+            question, image=image, icl=icl, attempts=attempts)
+        return result
+
+
 def as_planner(planner: Planner | SimplePlanner) -> Planner:
-    """``planner`` as a :class:`Planner` (a simple ``plan(question)`` object is wrapped)."""
-    return planner if isinstance(planner, Planner) else QuestionPlanner(planner)
+    """``planner`` as a :class:`Planner`: a simple ``plan(question)`` object is wrapped in a
+    :class:`QuestionPlanner`, a full controller without ``shows_demo`` in a :class:`DemoPlanner`."""
+    if isinstance(planner, Planner):
+        return planner
+    if all(hasattr(planner, a) for a in ("name", "sees_images", "reads_demos")):
+        return DemoPlanner(planner)  # type: ignore[return-value]
+    return QuestionPlanner(planner)

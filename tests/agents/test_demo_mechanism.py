@@ -149,3 +149,30 @@ def test_a_question_saved_with_the_old_k_none_resumes_with_the_default_demos():
     assert icl.k == reasoning.icl.k == DEFAULT_K and icl.strategy == "similarity"
     _, icl = reasoning.for_question({"icl": {"k": 3}})
     assert icl.k == 3
+
+
+class _Legacy:
+    """A full controller written before ``shows_demo`` existed."""
+
+    name = "legacy"
+    sees_images = True
+    reads_demos = True
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[bool, int]] = []
+
+    def plan(self, question, *, image=None, icl=None, attempts=None):
+        from lavr.planners.plan import Plan
+
+        self.seen.append((image is not None, len(icl.demos) if icl is not None else -1))
+        return Plan.model_validate({**PLAN, "question": question, "steps": [
+            {"id": f"s{i + 1}", **s} for i, s in enumerate(PLAN["steps"])]})
+
+
+def test_a_controller_without_shows_demo_still_sees_the_image_and_its_demos():
+    """It is not demoted to a question-only controller (was: no image, no demos)."""
+    legacy = _Legacy()
+    agent = VisualAgent(planner=legacy, detector="shapes", verify=False, embedder="hashing")
+    result = agent.run(IMAGE, QUESTION)
+    assert legacy.seen == [(True, DEFAULT_K)], legacy.seen
+    assert len(result.plan["steps"]) == 4
