@@ -490,9 +490,11 @@ class GuiAgent:
         self._awaiting = guess
         self._try_screen = parse.image
         why = f"{intent.describe()}: {search.low}..{search.high} still possible; try {guess}"
-        if self._focused and len(search.tries) > 1:
+        # the last try is still in the field: as many Backspaces as it has characters, and more
+        clear = max(8, 2 * len(str(search.tries[-2]))) if len(search.tries) > 1 else 0
+        if self._focused and clear:
             self._pending.extend([Action.type_text(str(guess)), Action.press("<Enter>")])
-            return StepChoice(Action.press("<Backspace>", 8), f"{why} (clear the last try)",
+            return StepChoice(Action.press("<Backspace>", clear), f"{why} (clear the last try)",
                               overlay=overlay)
         inputs = parse.of_kind("input")
         if not inputs:
@@ -503,8 +505,8 @@ class GuiAgent:
         field = inputs[0]
         # (left of the middle: a number field's arrows sit at its right end)
         x, y = field.box[0] + min(12.0, field.width / 3), field.center[1]
-        if len(search.tries) > 1:  # the last try is still in the field
-            self._pending.extend([Action.press("<End>"), Action.press("<Backspace>", 8)])
+        if clear:
+            self._pending.extend([Action.press("<End>"), Action.press("<Backspace>", clear)])
         self._pending.extend([Action.type_text(str(guess)), Action.press("<Enter>")])
         self._focused = True
         return StepChoice(Action.click(x, y), f"{why} in {field.describe()}", point=(x, y),

@@ -219,3 +219,22 @@ def test_agent_searches_with_the_pages_feedback() -> None:
     agent.decide(Observation(_form_image("higher 4"), said))
     reader.text = "Correct!"
     assert agent.decide(Observation(_form_image("correct"), said)).action.kind == "done"
+
+
+def test_a_long_try_is_cleared_whole() -> None:
+    """A try with more digits than the usual eight Backspaces is cleared before the next."""
+    from lavr.episodes.gui.agent import GuiAgent
+    from lavr.episodes.loop import Observation
+
+    reader = _SaysReader()
+    agent = GuiAgent(text_reader=reader, semantic=False)
+    said = "Find the number between 0 and 100000000000 by guessing."
+    agent.reset(said)
+    reader.text = "Waiting for your guess..."
+    agent.decide(Observation(_form_image("waiting"), said))  # click the field
+    typed = agent.decide(Observation(_form_image("waiting"), said)).action
+    assert typed.text == "50000000000"
+    agent.decide(Observation(_form_image("waiting"), said))  # Enter
+    reader.text = "Too high!"
+    clear = agent.decide(Observation(_form_image("too high"), said)).action
+    assert (clear.kind, clear.key) == ("key", "<Backspace>") and clear.amount >= len(typed.text)
