@@ -85,8 +85,8 @@ def read_jsonl_file(path: str | os.PathLike[str], *,
         InputError: A bad file (:func:`read_text_file`), a line that is not JSON, or a
             record that is not a JSON object (each named with its line).
     """
-    text = read_text_file(path, what=what).strip()
-    if text.startswith("["):
+    text = read_text_file(path, what=what)
+    if text.lstrip().startswith("["):
         records = parse_json(text, source=str(path))
         numbered = list(enumerate(records if isinstance(records, list) else [records], 1))
         where = "item"

@@ -56,6 +56,8 @@ def test_a_byte_order_mark_is_dropped(tmp_path):
     ('{"id": 1}\n{not json\n', r":2: not valid JSON"),
     ("[1, 2]\n", "item 1 is a JSON number, not an object"),
     ('{"id": 1}\n"text"\n', "line 2 is a JSON string, not an object"),
+    ('\n\n{"id": 1}\n{not json\n', r":4: not valid JSON"),  # blank lines count (was :2)
+    ('\n["a"]\n', "item 1 is a JSON string"),
     ("[" * 100_000 + "\n", "nested too deeply"),  # was a RecursionError
 ])
 def test_bad_json_lines_name_the_line(tmp_path, text, words):
