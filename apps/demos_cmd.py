@@ -127,8 +127,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps({"store": str(store.root), "problems": [str(p) for p in problems]},
                          indent=2))
     elif problems:
-        for p in problems:
-            print(f"{store.root}: {p}", file=sys.stderr)
+        for p in problems:  # a problem with the store itself already names it
+            text = str(p)
+            print(text if text.startswith(f"{store.root}:") else f"{store.root}: {text}",
+                  file=sys.stderr)
     else:
         n = len(store.records())
         print(f"{store.root}: {n} demos, all usable")

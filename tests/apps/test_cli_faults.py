@@ -202,3 +202,10 @@ def test_correct_refuses_a_device_as_its_text_file(capsys):
     assert main(["correct", GOOD, "--text-file", "/dev/zero"]) == 2  # said "no such file"
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a regular file" in err
+
+
+def test_demos_check_of_a_missing_store_names_it_once(tmp_path, capsys):
+    store = tmp_path / "none"
+    assert main(["demos", "check", "--store", str(store)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.count(str(store)) == 1, err  # was "X: X: ..."
