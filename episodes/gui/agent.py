@@ -135,6 +135,11 @@ def _box_slice(box: tuple[int, int, int, int], margin: int, shape: tuple[int, ..
             slice(max(x1 - margin, 0), min(x2 + margin, shape[1])))
 
 
+#: Steps a page's unchanged text is taken as "no answer yet" to a try before it is read as
+#: the answer (the same hint as the try before: ``Too low!`` twice).
+SAME_HINT_WAITS = 3
+
+
 class GuiAgent:
     """Rule-driven GUI policy over pixels (see the module docstring).
 
@@ -548,16 +553,19 @@ class GuiAgent:
     def _page_hint(self, parse: ScreenParse, tried: int) -> str | None:
         """The hint the page shows about ``tried`` (``higher`` / ``lower`` / ``correct``),
         or None: no hint, or the page's text has not changed since the try was typed (the
-        hint on the try before is still shown)."""
+        hint on the try before is still shown). Text that stays the same for
+        :data:`SAME_HINT_WAITS` steps (Enter and the submit button both had their turn) is
+        the page's answer after all (``Too low!`` twice), unless it names another number."""
         rows = text_rows(parse)
         before = self._try_screen
-        if before is not None and before.shape == parse.image.shape and all(
-                np.array_equal(before[y1:y2, x1:x2], parse.image[y1:y2, x1:x2])
-                for x1, y1, x2, y2 in rows):
+        unchanged = before is not None and before.shape == parse.image.shape and all(
+            np.array_equal(before[y1:y2, x1:x2], parse.image[y1:y2, x1:x2])
+            for x1, y1, x2, y2 in rows)
+        if unchanged and self._hint_waits < SAME_HINT_WAITS:
             return None
         text = " ".join(page_text(parse, self.text_reader))  # (a hint may wrap)
         read = read_hint(text)
-        if read is None:
+        if read is None or (unchanged and read[1] is not None and read[1] != tried):
             return None
         logger.info("hint on %d: %r -> %s", tried, text, read[0])
         return read[0]

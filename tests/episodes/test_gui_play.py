@@ -238,3 +238,28 @@ def test_a_long_try_is_cleared_whole() -> None:
     reader.text = "Too high!"
     clear = agent.decide(Observation(_form_image("too high"), said)).action
     assert (clear.kind, clear.key) == ("key", "<Backspace>") and clear.amount >= len(typed.text)
+
+
+def test_the_same_hint_twice_is_read_as_the_answer_to_the_new_try() -> None:
+    """A page that answers two tries with the same words ('Too low!') is believed once it
+    has had time to change them (it was taken as 'no answer yet' until the agent gave up)."""
+    from lavr.episodes.gui.agent import GuiAgent
+    from lavr.episodes.loop import Observation
+
+    reader = _SaysReader()
+    agent = GuiAgent(text_reader=reader, semantic=False)
+    said = "Guess the number between 0-9 and press Submit."
+    agent.reset(said)
+    reader.text = "Waiting for your guess..."
+    for _ in range(3):  # click, type 4, Enter
+        agent.decide(Observation(_form_image("waiting"), said))
+    reader.text = "Too low!"
+    typed = []
+    for _ in range(12):
+        action = agent.decide(Observation(_form_image("too low"), said)).action
+        assert action.kind != "done", "gave up on a repeated hint"
+        if action.kind == "type":
+            typed.append(action.text)
+        if len(typed) == 2:
+            break
+    assert typed == ["7", "8"]  # 5..9, then 8..9
