@@ -84,6 +84,9 @@ def _open_pil(source: ImageLike) -> Image.Image:
             raise ImageError(name, "no such file")
         if path.is_dir():
             raise ImageError(name, "is a directory, expected an image file")
+        if not path.is_file():  # a pipe or device: its size says nothing (/dev/zero is endless)
+            raise ImageError(name, "not a regular file (a pipe or device), expected an image "
+                                   "file")
         size = path.stat().st_size
         if size == 0:
             raise ImageError(name, "file is empty (0 bytes)")

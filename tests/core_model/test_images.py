@@ -91,6 +91,14 @@ def test_directory(tmp_path: Path) -> None:
     raises_image_error(tmp_path, "directory")
 
 
+def test_a_pipe_or_device_is_refused_unread(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "fifo.png")  # was "file is empty (0 bytes)"
+    raises_image_error(tmp_path / "fifo.png", "not a regular file")
+    raises_image_error("/dev/zero", "not a regular file")
+
+
 def test_text_file(tmp_path: Path) -> None:
     path = tmp_path / "notes.png"
     path.write_text("this is not an image\n" * 10)
