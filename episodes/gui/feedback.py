@@ -30,6 +30,10 @@ _RANGE = re.compile(rf"\b(?:between|from)\s+{_NUM}\s*(?:-|\u2013|to|and)\s*{_NUM
 #: secret number``, ``work out which number``).
 _SEARCH = re.compile(r"\b(?:guess|find|work out|figure out|discover)\b[^.]*?\bnumber\b",
                      re.IGNORECASE)
+#: Words that say the page answers tries (a number to find by trying, not one to pick).
+_TRYING = re.compile(r"\b(?:guess\w*|secret|hints?|feedback|clues?|tries|trying)\b", re.IGNORECASE)
+#: Verbs that act on what was found (``find the number between 1 and 5 and click it``).
+_ACT_ON = re.compile(r"\b(?:click|tap|select|choose|pick|press|hit)\b", re.IGNORECASE)
 #: Words of a hint that the answer is above the try (``higher``, ``too low``) ...
 _UP = re.compile(r"\b(?:higher|greater|larger|bigger|more|above)\b|\btoo\s+(?:low|small)\b",
                  re.IGNORECASE)
@@ -48,6 +52,8 @@ def number_range(instruction: str) -> tuple[int, int] | None:
     """
     if not _SEARCH.search(instruction):
         return None
+    if _ACT_ON.search(instruction) and not _TRYING.search(instruction):
+        return None  # a number to find on the page and act on, not one to find by trying
     m = _RANGE.search(instruction)
     if m is None:
         return None

@@ -16,6 +16,8 @@ from lavr.episodes.gui.widgets import date_order, masked_keys
     ("Find the secret number from 1 to 100 using the hints.", (1, 100)),
     ("Work out which number between 20 and 5 the page has in mind.", (5, 20)),
     ("Click the button between 1 and 3.", None),  # no number to find
+    ("Find the number between 10 and 20 and click it.", None),  # on the page, to act on
+    ("Find a number from 1 to 5 in the list and select it; you have three tries.", (1, 5)),
     ("Guess the number and press Submit.", None),  # no range
 ])
 def test_number_range(text: str, span: tuple[int, int] | None) -> None:
