@@ -461,7 +461,7 @@ def matches(fig: Figure, size: str, colour: str, what: str) -> bool:
     if len(what) == 1:
         if fig.shape != "glyph":
             return False
-        return fig.char == what or (fig.char.lower() == what.lower() and what.lower() in "cosuvwxz")
+        return fig.char == what or (fig.char.lower() == what.lower() and what.lower() in SIZE_CASED)
     if what == "shape":
         return fig.shape in SHAPES
     return fig.kind == what
