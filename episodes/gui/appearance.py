@@ -8,16 +8,25 @@ are cut to their ink, averaged down to a small fixed grid (so thin strokes
 drawn at two sizes still line up), and compared by correlation, weighted by how
 alike their aspect ratios are.
 
+The same idea reads random quoted strings (:func:`read_glyphs`): a line is cut
+into glyphs and words once (:func:`line_words`), and each glyph is compared with
+every letter and digit drawn in the page's sans-serif font (regular and bold),
+so a ``7`` that OCR took for ``T`` is put right by its own pixels.
+
 ``HxWx3 uint8 RGB`` screenshots and XYXY pixel boxes, as everywhere in the agent.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+import string
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 logger = logging.getLogger(__name__)
 
@@ -57,50 +66,141 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return max(corr, 0.0) * float(min(ra, rb) / max(ra, rb))
 
 
+# -- a line cut into glyphs and words ---------------------------------------------
+#: ``(x1, x2, top, bottom)`` of one glyph in a line crop: its ink columns ``[x1, x2)`` and
+#: its first and last ink rows.
+Glyph = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class LineGlyphs:
+    """A line of text cut into glyphs, grouped into the words of its OCR reading.
+
+    Attributes:
+        ink: ``HxW bool`` ink of the line crop.
+        words: One list of glyphs per space-separated word of the reading.
+        baseline: The most common glyph bottom row.
+        tall: The highest glyph top row (the cap height or an ascender).
+    """
+
+    ink: np.ndarray
+    words: list[list[Glyph]]
+    baseline: int
+    tall: int
+
+
+def glyph_runs(ink: np.ndarray) -> list[Glyph]:
+    """One glyph per run of ink columns (touching glyphs make one run)."""
+    cols = np.flatnonzero(ink.any(axis=0))
+    out: list[Glyph] = []
+    if cols.size == 0:
+        return out
+    breaks = np.flatnonzero(np.diff(cols) > 1)
+    for a, b in zip(np.r_[0, breaks + 1], np.r_[breaks, cols.size - 1], strict=True):
+        xa, xb = int(cols[a]), int(cols[b]) + 1
+        rows = np.flatnonzero(ink[:, xa:xb].any(axis=1))
+        out.append((xa, xb, int(rows[0]), int(rows[-1])))
+    return out
+
+
+def split_glyphs(ink: np.ndarray, glyphs: list[Glyph], count: int) -> list[Glyph]:
+    """Cut runs of touching glyphs until there are ``count``: the widest run is cut at its
+    interior column with the least ink (nearest its middle). Unchanged when there are
+    already ``count`` or more, or nothing is wide enough to cut."""
+    out = list(glyphs)
+    while len(out) < count:
+        cuts = []  # (ink in the cut column, -width, run, column) for each run wide enough
+        for i, (x1, x2, _, _) in enumerate(out):
+            if x2 - x1 >= 4:
+                cols = ink[:, x1 + 1:x2 - 1].sum(axis=0)
+                mid = (x2 - x1 - 2) / 2.0
+                c = min(range(cols.size), key=lambda k, cols=cols, mid=mid: (cols[k], abs(k - mid)))
+                cuts.append((int(cols[c]), x1 - x2, i, x1 + 1 + c))
+        if not cuts:
+            return list(glyphs)
+        _, _, i, cut = min(cuts)
+        x1, x2 = out[i][0], out[i][1]
+        parts = []
+        for a, b in ((x1, cut), (cut, x2)):
+            rows = np.flatnonzero(ink[:, a:b].any(axis=1))
+            if b <= a or rows.size == 0:
+                return list(glyphs)
+            parts.append((a, b, int(rows[0]), int(rows[-1])))
+        out[i:i + 1] = parts
+    return out
+
+
+def line_words(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
+               word_gap: int = 3) -> LineGlyphs | None:
+    """Cut a line crop into glyphs and group them into the words of ``text``, its reading.
+
+    The reading says how many words there are: the widest column gaps are the
+    spaces. A double quote (two ticks high above the baseline) is one glyph.
+
+    Args:
+        line: ``HxWx3 uint8`` crop of one text line (dark text).
+        text: The OCR reading of the line.
+        ink_grey: Grey level below which a pixel is text.
+        word_gap: Smallest gap (px) a space may be.
+
+    Returns:
+        The glyphs per word; None when spaces and letter gaps cannot be told apart.
+    """
+    ink = line.astype(np.float32).mean(axis=2) < ink_grey
+    glyphs = glyph_runs(ink)
+    if not glyphs:
+        return None
+    bottoms, counts = np.unique([g[3] for g in glyphs], return_counts=True)
+    baseline = int(bottoms[np.argmax(counts)])
+    tall = min(g[2] for g in glyphs)
+    height = max(baseline - tall, 1)
+    merged = [glyphs[0]]
+    for g in glyphs[1:]:
+        p = merged[-1]
+        if max(p[3], g[3]) < baseline - 0.5 * height and g[0] - p[1] <= 2:
+            merged[-1] = (p[0], g[1], min(p[2], g[2]), max(p[3], g[3]))
+        else:
+            merged.append(g)
+    glyphs = merged
+    n_space = len(text.split(" ")) - 1
+    if n_space >= len(glyphs):
+        return None
+    gaps = np.asarray([b[0] - a[1] for a, b in zip(glyphs, glyphs[1:], strict=False)])
+    order = np.argsort(-gaps, kind="stable")
+    if n_space and (gaps[order[n_space - 1]] < word_gap or
+                    (n_space < len(gaps) and gaps[order[n_space - 1]] <= gaps[order[n_space]])):
+        return None
+    spaces = set(order[:n_space].tolist())
+    words: list[list[Glyph]] = [[glyphs[0]]]
+    for i, g in enumerate(glyphs[1:]):
+        if i in spaces:
+            words.append([g])
+        else:
+            words[-1].append(g)
+    return LineGlyphs(ink=ink, words=words, baseline=baseline, tall=tall)
+
+
 def word_box(line: np.ndarray, text: str, word: str, *, offset: tuple[int, int] = (0, 0),
              ink_grey: float = 100.0) -> Box | None:
     """Where ``word`` (a space-free part of the OCR reading ``text`` of ``line``) is drawn.
 
-    The line's ink columns are cut into as many words as ``text`` has, at the widest
-    gaps; the word's box leaves out quote marks (ink only high above the baseline).
-    None when ``word`` is not one word of ``text`` or the gaps do not tell words apart.
+    The line is cut into words as :func:`line_words` does; the word's box leaves out
+    quote marks (ink only high above the baseline). None when ``word`` is not one word
+    of ``text`` or the gaps do not tell words apart.
     """
-    words = text.split(" ")
-    index = next((i for i, w in enumerate(words) if word in w), -1)
+    index = next((i for i, w in enumerate(text.split(" ")) if word in w), -1)
     if index < 0 or " " in word:
         return None
-    ink = line.astype(np.float32).mean(axis=2) < ink_grey
-    cols = np.flatnonzero(ink.any(axis=0))
-    if cols.size == 0:
+    found = line_words(line, text, ink_grey=ink_grey, word_gap=0)
+    if found is None:
         return None
-    runs: list[list[int]] = [[int(cols[0]), int(cols[0]) + 1]]
-    for c in cols[1:]:
-        if c == runs[-1][1]:
-            runs[-1][1] = int(c) + 1
-        else:
-            runs.append([int(c), int(c) + 1])
-    gaps = np.asarray([b[0] - a[1] for a, b in zip(runs, runs[1:], strict=False)])
-    n = len(words) - 1
-    if n > len(gaps):
-        return None
-    order = np.argsort(-gaps, kind="stable")
-    cuts = sorted(order[:n].tolist())
-    if n and n < len(gaps) and gaps[order[n - 1]] <= gaps[order[n]]:
-        return None  # word gaps and letter gaps cannot be told apart
-    bounds = [0, *[c + 1 for c in cuts], len(runs)]
-    mine = runs[bounds[index]:bounds[index + 1]]
-    rows = np.flatnonzero(ink.any(axis=1))
-    baseline = int(rows.max()) if rows.size else ink.shape[0]
-    height = max(baseline - int(rows.min()), 1) if rows.size else 1
-    keep = []
-    for a, b in mine:  # drop quote marks and punctuation ticks high above the baseline
-        r = np.flatnonzero(ink[:, a:b].any(axis=1))
-        if r.size and r.max() >= baseline - 0.5 * height:
-            keep.append((a, b))
+    height = max(found.baseline - found.tall, 1)
+    # drop quote marks and punctuation ticks high above the baseline
+    keep = [g for g in found.words[index] if g[3] >= found.baseline - 0.5 * height]
     if not keep:
         return None
     x1, x2 = keep[0][0], keep[-1][1]
-    r = np.flatnonzero(ink[:, x1:x2].any(axis=1))
+    r = np.flatnonzero(found.ink[:, x1:x2].any(axis=1))
     ox, oy = offset
     return ox + x1, oy + int(r.min()), ox + x2, oy + int(r.max()) + 1
 
@@ -108,3 +208,179 @@ def word_box(line: np.ndarray, text: str, word: str, *, offset: tuple[int, int] 
 def quoted_word(text: str, target: str) -> bool:
     """Whether ``target`` is quoted in ``text``."""
     return bool(target) and re.search(r'"\s*' + re.escape(target) + r'\s*"', text) is not None
+
+
+# -- reading a glyph by drawing the candidates ---------------------------------------
+#: Characters a glyph of a quoted random string may be.
+GLYPH_CHARS = string.ascii_letters + string.digits
+#: Sans-serif families the page text may be drawn in, regular and bold face: the first one
+#: installed is used (Chromium draws web text with the system's sans-serif).
+FONT_FAMILIES = (("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
+                 ("LiberationSans-Regular.ttf", "LiberationSans-Bold.ttf"),
+                 ("Arial.ttf", "Arial Bold.ttf"))
+#: Grid every glyph's ink is scaled to before comparing (rows, columns).
+GLYPH_PATCH = (12, 8)
+#: Ink coverage (0..1) that counts as part of a glyph's box.
+GLYPH_INK = 0.45
+#: A drawn candidate must beat the OCR's own character by this much to replace it (on the
+#: banners of login-user and enter-password seeds 0-99 every swap at 0.32-0.40 was right,
+#: below 0.3 letters such as ``B`` became digits).
+GLYPH_MARGIN = 0.35
+
+
+@functools.lru_cache(maxsize=1)
+def glyph_fonts() -> tuple[str, ...]:
+    """Files of the first installed :data:`FONT_FAMILIES` family (regular, then bold when
+    there is one), else matplotlib's DejaVu Sans; empty without any (glyphs are then not
+    drawn, and text is not re-read)."""
+    for family in FONT_FAMILIES:
+        paths = []
+        for name in family:
+            try:
+                paths.append(str(ImageFont.truetype(name, 10).path))
+            except OSError:
+                continue
+        if paths:
+            return tuple(paths)
+    try:
+        import matplotlib
+    except ImportError:
+        logger.warning("no sans-serif TrueType font found: glyphs are not drawn")
+        return ()
+    base = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    return tuple(str(base / n) for n in FONT_FAMILIES[0] if (base / n).is_file())
+
+
+@dataclass(frozen=True)
+class GlyphShape:
+    """What is compared of one glyph: its ink on :data:`GLYPH_PATCH`, its top, its bottom
+    (below the baseline) and its width in cap heights, and whether it has a dot."""
+
+    patch: np.ndarray
+    top: float
+    bottom: float
+    width: float
+    #: An empty row inside the ink (the dot of ``i``, ``j``, ``!``).
+    dotted: bool = False
+
+    def score(self, other: GlyphShape) -> float:
+        """Look-alike score (about -4..1): correlation of the ink (soft intersection-over-union
+        where a patch is flat, as a bar is) minus the differences of the geometry."""
+        a, b = self.patch - self.patch.mean(), other.patch - other.patch.mean()
+        na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+        if min(na, nb) < 0.5:
+            union = float(np.maximum(self.patch, other.patch).sum())
+            like = float(np.minimum(self.patch, other.patch).sum()) / union if union else 0.0
+        else:
+            like = float(a @ b) / (na * nb)
+        return like - float(self.dotted != other.dotted) - 1.5 * abs(self.top - other.top) - 1.5 * abs(self.bottom - other.bottom) \
+            - 0.7 * abs(float(np.log(max(self.width, 0.05) / max(other.width, 0.05))))
+
+
+def glyph_shape(coverage: np.ndarray, *, baseline: int, cap: float) -> GlyphShape | None:
+    """The :class:`GlyphShape` of the ink in ``coverage`` (``HxW`` float 0..1, one glyph)
+    sitting on row ``baseline`` of a line whose capitals are ``cap`` rows tall."""
+    ink = coverage > GLYPH_INK
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if rows.size == 0:
+        return None
+    top, bottom, left, right = int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
+    cut = coverage[top:bottom + 1, left:right + 1]
+    scaled = np.asarray(Image.fromarray((cut * 255).astype(np.uint8)).resize(
+        (GLYPH_PATCH[1], GLYPH_PATCH[0]), Image.BOX), np.float32) / 255.0
+    return GlyphShape(scaled.ravel(), (baseline - top) / cap, (bottom - baseline) / cap,
+                      (right - left + 1) / cap,
+                      dotted=bool((~ink[top:bottom + 1].any(axis=1)).any()))
+
+
+@functools.lru_cache(maxsize=8)
+def _font_size(font: str, cap: int) -> float:
+    """The size at which ``font`` draws an ``H`` ``cap`` rows tall."""
+    for tenth in range(int(cap * 10), int(cap * 20)):
+        size = tenth / 10.0
+        ink = _draw(font, size, "H") > GLYPH_INK
+        rows = np.flatnonzero(ink.any(axis=1))
+        if rows.size and rows[-1] - rows[0] + 1 >= cap:
+            return size
+    return cap / 0.73
+
+
+def _draw(font: str, size: float, char: str) -> np.ndarray:
+    """``char`` drawn white on black at ``size`` px, baseline at row ``2 * size`` (coverage)."""
+    side = int(size * 3) + 4
+    im = Image.new("L", (side, side), 0)
+    ImageDraw.Draw(im).text((size * 0.5, int(size * 2)), char, font=ImageFont.truetype(font, size),
+                            fill=255, anchor="ls")
+    return np.asarray(im, np.float32) / 255.0
+
+
+@functools.lru_cache(maxsize=4096)
+def _template(font: str, cap: int, char: str) -> GlyphShape | None:
+    size = _font_size(font, cap)
+    return glyph_shape(_draw(font, size, char), baseline=int(size * 2) - 1, cap=float(cap))
+
+
+def read_glyphs(line: np.ndarray, glyphs: list[Glyph], text: str, *, baseline: int,
+                tall: int) -> str:
+    """Re-read ``text`` (one character per glyph) by drawing every candidate character in
+    the page's fonts and keeping, glyph by glyph, the one that looks most like the pixels.
+
+    A recogniser trained on words reads random strings by guesses (``7`` as ``T`` or
+    ``Z``, ``4`` as ``A``, ``1`` as ``I``); the glyph's own ink says which it is. The font
+    (regular or bold face) is the one whose drawings fit the whole word best; where two
+    glyphs touch, the cut between them moves to where both fit best. A character is
+    replaced only by a digit for a letter or a letter for a digit, and only when the drawn
+    candidate beats the OCR's own character by :data:`GLYPH_MARGIN`: PIL draws the font a
+    little differently from a browser's hinted text, so closer calls (``B``/``8``, letter
+    case, ``I``/``l``) keep the OCR's reading (the case is judged by height in
+    :func:`~lavr.episodes.gui.perception.refine_quoted`).
+
+    Args:
+        line: ``HxWx3 uint8`` crop of the text line (dark text on a light background).
+        glyphs: The word's glyphs (:func:`line_words`), as many as ``text`` has characters.
+        text: The OCR reading of the word.
+        baseline: The line's baseline row; ``tall``: its cap-height row.
+
+    Returns:
+        The word re-read (``text`` unchanged without fonts or when the glyphs do not fit).
+    """
+    fonts = glyph_fonts()
+    if not fonts or len(glyphs) != len(text):
+        return text
+    grey = line.astype(np.float32).mean(axis=2)
+    bg = float(np.median(grey))
+    coverage = np.clip((bg - grey) / max(bg, 1.0), 0.0, 1.0)
+    cap = baseline - tall + 1
+    best_total, best = -np.inf, text
+    for font in fonts:
+        def scores(x1: int, x2: int, font: str = font) -> dict[str, float]:
+            shape = glyph_shape(coverage[:, x1:x2], baseline=baseline, cap=float(cap))
+            if shape is None:
+                return {}
+            return {c: shape.score(t) for c in GLYPH_CHARS
+                    if (t := _template(font, cap, c)) is not None}
+
+        spans = [[g[0], g[1]] for g in glyphs]
+        for i in range(len(spans) - 1):  # touching glyphs: move the cut to where both fit
+            if spans[i][1] == spans[i + 1][0] and text[i].isalnum() and text[i + 1].isalnum():
+                a, b = spans[i][0], spans[i + 1][1]
+                cut = max(range(max(spans[i][1] - 2, a + 2), min(spans[i][1] + 3, b - 1)),
+                          key=lambda c, a=a, b=b: max(scores(a, c).values(), default=-9.0) +
+                          max(scores(c, b).values(), default=-9.0))
+                spans[i][1] = spans[i + 1][0] = cut
+        out, total = [], 0.0
+        for ch, (x1, x2) in zip(text, spans, strict=True):
+            scored = scores(x1, x2) if ch.isalnum() or ch in "{}[]()|!$" else {}
+            if not scored:
+                out.append(ch)
+                continue
+            pick = max(scored, key=scored.__getitem__)
+            total += scored[pick]
+            # only a digit for a letter or a letter for a digit: the case of a letter is
+            # better told by its height (refine_quoted), and bars are bars (I, l)
+            swap = pick.isdigit() != ch.isdigit()
+            out.append(pick if swap and scored[pick] > scored.get(ch, -9.0) + GLYPH_MARGIN
+                       else ch)
+        if total > best_total:
+            best_total, best = total, "".join(out)
+    return best

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from lavr.episodes.gui.appearance import line_words, read_glyphs, split_glyphs
 from lavr.tools.detections import Detections
 
 logger = logging.getLogger(__name__)
@@ -584,6 +585,7 @@ class TextReader:
         self.zoom = zoom
         self.device = device
         self._cache: dict[str, tuple[str, float]] = {}
+        self._zooms: dict[float, TextReader] = {}
 
     @property
     def reader(self) -> Any:
@@ -593,6 +595,15 @@ class TextReader:
 
             self._reader = get_reader(device=self.device)
         return self._reader
+
+    def at_zoom(self, zoom: float) -> TextReader:
+        """A reader sharing this one's recogniser at another zoom (this reader itself at its
+        own zoom); made once per zoom and kept with this reader, with its own result cache."""
+        if zoom == self.zoom:
+            return self
+        if zoom not in self._zooms:
+            self._zooms[zoom] = TextReader(reader=self.reader, zoom=zoom, device=self.device)
+        return self._zooms[zoom]
 
     def read(self, image: np.ndarray, boxes: Sequence[Box], *, pad: int = 2) -> list[tuple[str, float]]:
         """Recognise the text in each box.
@@ -682,15 +693,6 @@ def instruction_lines(parse: ScreenParse, *, ink_grey: float = 150.0) -> list[Bo
 _SIZE_CASED = set("cosuvwxz")
 
 
-def _glyph_runs(ink: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """``(x1, x2, top, bottom)`` of each run of ink columns (one glyph, or touching glyphs)."""
-    out = []
-    for xa, xb in _runs(ink.any(axis=0), 0):
-        rows = np.flatnonzero(ink[:, xa:xb].any(axis=1))
-        out.append((xa, xb, int(rows[0]), int(rows[-1])))
-    return out
-
-
 def _mode(values: Sequence[int]) -> int:
     vals, counts = np.unique(np.asarray(values), return_counts=True)
     return int(vals[np.argmax(counts)])
@@ -707,9 +709,13 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
     descender makes ``y p j`` (a round one ``Q``); a glyph reaching the cap
     height makes ``C O S U V W X Z``, one stopping at the x-height ``c o s u v
     w x z``; a round capital wider than :data:`O_WIDTH` of its height is ``O``,
-    a narrower one ``0``; a footed digit is ``1``; a ``z`` at the cap height is ``Z``. Applied only when
-    the line's words and glyphs line up one to one with the OCR text; otherwise
-    the text is returned unchanged.
+    a narrower one ``0``; a footed digit is ``1``; a ``z`` at the cap height is ``Z``. Then
+    each quoted glyph is compared with every letter and digit drawn in the page's font
+    (:func:`~lavr.episodes.gui.appearance.read_glyphs`), which tells ``7`` from ``T`` and
+    ``Z``, ``4`` from ``A``, ``1`` from ``I``. The line is cut into words and glyphs by
+    :func:`~lavr.episodes.gui.appearance.line_words` (one cut, shared with ``word_box``);
+    a word with fewer glyphs than characters (touching glyphs in bold text) is cut further
+    and judged by the drawn glyphs alone; otherwise the text is returned unchanged.
 
     Args:
         line: ``HxWx3 uint8`` crop of one text line.
@@ -723,39 +729,13 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
     """
     if '"' not in text:
         return text
-    ink = line.astype(np.float32).mean(axis=2) < ink_grey
-    glyphs = _glyph_runs(ink)
-    if len(glyphs) < 4:
+    found = line_words(line, text, ink_grey=ink_grey, word_gap=word_gap)
+    if found is None or sum(len(w) for w in found.words) < 4:
         return text
-    baseline = _mode([g[3] for g in glyphs])
-    tall = min(g[2] for g in glyphs)
+    ink, baseline, tall = found.ink, found.baseline, found.tall
     height = max(baseline - tall, 1)
-    merged = [glyphs[0]]  # a double quote is two ticks high above the baseline: one glyph
-    for g in glyphs[1:]:
-        p = merged[-1]
-        high = max(p[3], g[3]) < baseline - 0.5 * height
-        if high and g[0] - p[1] <= 2:
-            merged[-1] = (p[0], g[1], min(p[2], g[2]), max(p[3], g[3]))
-        else:
-            merged.append(g)
-    glyphs = merged
-    ocr_words = text.split(" ")
-    gaps = np.asarray([b[0] - a[1] for a, b in zip(glyphs, glyphs[1:], strict=False)])
-    n_space = len(ocr_words) - 1
-    if n_space >= len(glyphs) or n_space < 0:
-        return text
-    # the OCR text says how many words there are: the widest gaps are the spaces
-    order = np.argsort(-gaps, kind="stable")
-    spaces = set(order[:n_space].tolist())
-    if n_space and (gaps[order[n_space - 1]] < word_gap or
-                    (n_space < len(gaps) and gaps[order[n_space - 1]] <= gaps[order[n_space]])):
-        return text  # spaces and letter gaps cannot be told apart
-    words: list[list[tuple[int, int, int, int]]] = [[glyphs[0]]]
-    for i, g in enumerate(glyphs[1:]):
-        if i in spaces:
-            words.append([g])
-        else:
-            words[-1].append(g)
+    ocr_words, words = text.split(" "), found.words
+    glyphs = [g for w in words for g in w]
     tops = [g[2] for g in glyphs if g[3] >= baseline - 1]
     small = [t for t in tops if t > tall + 0.25 * height]
     if not small:
@@ -765,6 +745,13 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
     inside = False
     for word, gl in zip(ocr_words, words, strict=True):
         chars = list(word)
+        quoted: list[int] = []
+        cut = split_glyphs(ink, gl, len(chars))  # (touching glyphs in bold text)
+        if len(chars) != len(gl) and len(chars) == len(cut):
+            # the cut is a guess: only the drawn glyphs may judge its characters
+            inside = _reread_cut(line, chars, cut, inside, baseline=baseline, tall=tall)
+            out_words.append("".join(chars))
+            continue
         if len(chars) != len(gl):
             inside = inside ^ (word.count('"') % 2 == 1)
             out_words.append(word)
@@ -775,6 +762,7 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
                 continue
             if not inside:
                 continue
+            quoted.append(i)
             desc = bottom > baseline + 1
             low = c.lower()
             if low in "yp":
@@ -795,8 +783,31 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
             elif c in "1Il|" and x2 - x1 >= 3:
                 foot = ink[bottom, x1:x2].sum()
                 chars[i] = "1" if foot >= 3 else c
+        if quoted:
+            sub = read_glyphs(line, [gl[i] for i in quoted], "".join(chars[i] for i in quoted),
+                              baseline=baseline, tall=tall)
+            for i, c in zip(quoted, sub, strict=True):
+                chars[i] = c
         out_words.append("".join(chars))
     return " ".join(out_words)
+
+
+def _reread_cut(line: np.ndarray, chars: list[str], glyphs: list[tuple[int, int, int, int]],
+                inside: bool, *, baseline: int, tall: int) -> bool:
+    """Re-read (in place) the quoted characters of a word whose touching glyphs were cut
+    apart; returns whether the word ends inside quotes."""
+    quoted = []
+    for i, c in enumerate(chars):
+        if c == '"':
+            inside = not inside
+        elif inside:
+            quoted.append(i)
+    if quoted:
+        sub = read_glyphs(line, [glyphs[i] for i in quoted], "".join(chars[i] for i in quoted),
+                          baseline=baseline, tall=tall)
+        for i, c in zip(quoted, sub, strict=True):
+            chars[i] = c
+    return inside
 
 
 def read_instruction(parse: ScreenParse, reader: TextReader, *,

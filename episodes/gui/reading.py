@@ -76,19 +76,9 @@ def page_text(parse: ScreenParse, reader: TextReader) -> list[str]:
     return out
 
 
-_ZOOMED: dict[tuple[int, float], TextReader] = {}
-
-
 def _zoomed(reader: TextReader, zoom: float) -> TextReader:
-    """A reader sharing ``reader``'s recogniser at another zoom (``reader`` itself when it
-    has no zoom to change)."""
-    if not isinstance(reader, TextReader) or reader.zoom == zoom:
-        return reader
-    key = (id(reader), zoom)
-    if key not in _ZOOMED:
-        _ZOOMED.clear()  # one agent at a time: keep only the latest
-        _ZOOMED[key] = TextReader(reader=reader.reader, zoom=zoom, device=reader.device)
-    return _ZOOMED[key]
+    """``reader`` at another zoom (``reader`` itself when it cannot change its zoom)."""
+    return reader.at_zoom(zoom) if isinstance(reader, TextReader) else reader
 
 
 def _inside(inner: Box, outer: Box, margin: int = 1) -> bool:

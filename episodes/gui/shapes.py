@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lavr.episodes.gui.appearance import glyph_fonts
 from lavr.tools.colour import name_colour
 from lavr.tools.vocab import colour_matches
 
@@ -150,22 +151,10 @@ def _glyph_templates() -> dict[str, np.ndarray] | None:
     cropped to its ink, as float coverage in [0, 1]; None without the font."""
     from PIL import Image, ImageDraw, ImageFont
 
-    font = None
-    for name in ("DejaVuSans.ttf", "LiberationSans-Regular.ttf", "Arial.ttf"):
-        try:
-            font = ImageFont.truetype(name, 64)
-            break
-        except OSError:
-            continue
-    if font is None:
-        try:
-            import matplotlib
-
-            path = f"{matplotlib.get_data_path()}/fonts/ttf/DejaVuSans.ttf"
-            font = ImageFont.truetype(path, 64)
-        except (ImportError, OSError):
-            logger.warning("no sans-serif TrueType font found: glyphs stay unidentified")
-            return None
+    fonts = glyph_fonts()
+    if not fonts:
+        return None
+    font = ImageFont.truetype(fonts[0], 64)
     out = {}
     for ch in GLYPHS:
         img = Image.new("L", (96, 96), 0)

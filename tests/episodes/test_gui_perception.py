@@ -69,3 +69,47 @@ def test_refine_quoted_fixes_case_and_look_alikes(truth: str, ocr: str) -> None:
     ImageDraw.Draw(im).text((2, 2), truth, font=ImageFont.truetype(path, 14), fill=(0, 0, 0))
     assert refine_quoted(np.asarray(im), ocr) == truth
     assert refine_quoted(np.asarray(im), "no quotes here") == "no quotes here"
+
+
+def _quoted_lines() -> list[dict[str, str]]:
+    import json
+
+    return json.loads((Path(__file__).parent / "data" / "quoted_lines.json").read_text())
+
+
+@pytest.mark.parametrize("case", _quoted_lines(), ids=lambda c: c["file"])
+def test_quoted_strings_are_reread_by_drawing_their_glyphs(case: dict[str, str]) -> None:
+    """Lines of MiniWoB++ banners as Chromium drew them (bold random strings), with what OCR
+    read: each quoted glyph is compared with the candidates drawn in the page font."""
+    from lavr.episodes.gui.appearance import glyph_fonts
+    from lavr.episodes.gui.perception import refine_quoted
+
+    if not glyph_fonts():
+        pytest.skip("no sans-serif font to draw glyphs with")
+    line = np.asarray(Image.open(Path(__file__).parent / "data" / case["file"]).convert("RGB"))
+    assert refine_quoted(line, case["ocr"]) == case["want"]
+
+
+def test_touching_glyphs_are_cut_into_as_many_as_the_reading_has() -> None:
+    from lavr.episodes.gui.appearance import glyph_runs, split_glyphs
+
+    ink = np.zeros((8, 20), bool)
+    ink[:, 2:5] = ink[:, 5:9] = True  # two glyphs touching at column 5 ...
+    ink[3, 4:6] = False  # ... joined by little ink
+    ink[:, 12:15] = True
+    runs = glyph_runs(ink)
+    assert [r[:2] for r in runs] == [(2, 9), (12, 15)]
+    cut = split_glyphs(ink, runs, 3)
+    assert len(cut) == 3 and cut[0][0] == 2 and cut[1][1] == 9 and cut[2][:2] == (12, 15)
+    assert split_glyphs(ink, runs, 2) == runs
+
+
+def test_a_reader_at_another_zoom_is_kept_with_the_reader() -> None:
+    from lavr.episodes.gui.perception import TextReader
+
+    shared = object()
+    a, b = TextReader(reader=shared), TextReader(reader=shared)
+    assert a.at_zoom(3.0) is a
+    z = a.at_zoom(1.5)
+    assert z is a.at_zoom(1.5) and z is not b.at_zoom(1.5)
+    assert z.zoom == 1.5 and z.reader is shared
