@@ -222,9 +222,9 @@ FONT_FAMILIES = (("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
 GLYPH_PATCH = (12, 8)
 #: Ink coverage (0..1) that counts as part of a glyph's box.
 GLYPH_INK = 0.45
-#: A drawn candidate must beat the OCR's own character by this much to replace it (on the
-#: banners of login-user and enter-password seeds 0-99 every swap at 0.32-0.40 was right,
-#: below 0.3 letters such as ``B`` became digits).
+#: A drawn candidate must beat the OCR's own character by this much to replace it (on 200
+#: development banners with random passwords every swap at 0.32-0.40 was right; below 0.3
+#: letters such as ``B`` became digits).
 GLYPH_MARGIN = 0.35
 
 
