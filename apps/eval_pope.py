@@ -206,6 +206,11 @@ def load_pope(files: Iterable[str | Path], *, limit: int | None = None) -> list[
             missing = [k for k in ("image", "text", "label") if k not in rec]
             if missing:
                 raise InputError(f"{path}: record {i} lacks {', '.join(missing)}")
+            wrong = [k for k in ("image", "text") if not isinstance(rec[k], str)
+                     or not rec[k].strip()]
+            if wrong:  # a number here was re.search's TypeError, an internal error
+                raise InputError(f"{path}: record {i} needs {' and '.join(wrong)} as "
+                                 "non-empty text")
             label = str(rec["label"]).strip().lower()
             if label not in ("yes", "no"):
                 raise InputError(f"{path}: record {i} has label {rec['label']!r}, expected yes/no")

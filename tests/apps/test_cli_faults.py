@@ -115,8 +115,11 @@ def _files(tmp):
     (tmp / "good.jsonl").write_text(json.dumps({"id": 1, "image": GOOD, "question": "q"}) + "\n")
     (tmp / "trace.json").write_bytes(b"\xff\xfe{}")
     (tmp / "f").write_text("x")
+    (tmp / "popenum.jsonl").write_text(json.dumps({"question_id": 1, "image": 5, "text": 7,
+                                                   "label": "yes"}) + "\n")
     return {k.split(".")[0]: str(tmp / k) for k in ("bin.jsonl", "nonobj.jsonl", "deep.jsonl",
-                                                    "good.jsonl", "trace.json", "f")}
+                                                    "good.jsonl", "trace.json", "f",
+                                                    "popenum.jsonl")}
 
 
 #: (argv with {names} of _files, words of the error line): each was a traceback, an
@@ -130,6 +133,9 @@ EARLY_FAULTS = [
     (["batch", "{good}", "--out", "{f}/o.jsonl"], "is not a folder"),
     (["batch", "{good}", "--out", "{tmp}/o.jsonl", "--image-dir", "{f}"], "no such folder"),
     (["eval", "pope", "--pope-file", "{bin}", "--images", "{tmp}"], "not UTF-8 text"),
+    (["eval", "pope", "--pope-file", "{popenum}", "--images", "{tmp}"],
+     "record 0 needs image and text as non-empty text"),  # was re.search's TypeError
+    (["batch", "{popenum}", "--out", "{tmp}/o.jsonl"], "needs image and text"),
     (["demos", "add", "--from-trace", "{trace}", "--store", "{tmp}/s"], "not UTF-8 text"),
     (["demos", "add", "--from-trace", "/dev/zero", "--store", "{tmp}/s"], "not a regular file"),
     (["eval", "synthetic", "--n", "1", "--failures", "{f}/x.jsonl"], "--failures"),
