@@ -17,6 +17,19 @@ requires_shapes = pytest.mark.skipif(
     not SHAPES_WEIGHTS.exists(), reason=f"shapes detector checkpoint missing: {SHAPES_WEIGHTS}")
 
 
+def miniwob_browser() -> bool:
+    """Whether MiniWoB++ tasks can run here: chromium, chromedriver and the miniwob package."""
+    import importlib.util
+
+    from lavr.episodes.gui.browser import BrowserUnavailableError, chromium_paths
+
+    try:
+        chromium_paths()
+    except BrowserUnavailableError:
+        return False
+    return importlib.util.find_spec("miniwob") is not None
+
+
 @pytest.fixture(scope="session")
 def shared_agent():
     """A VisualAgent reused across tests so experts load once per session."""

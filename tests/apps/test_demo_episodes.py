@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import miniwob_browser
+
 pytest.importorskip("gradio")
 pytest.importorskip("minigrid")
 
@@ -71,21 +73,11 @@ def test_episode_api_refuses_other_bad_fields_in_one_short_line(tmp_path: Path, 
     assert len(outcome["error"]) <= 300
 
 
-def _browser() -> bool:
-    import importlib.util
-
-    from lavr.episodes.gui.browser import BrowserUnavailableError, chromium_paths
-
-    try:
-        chromium_paths()
-    except BrowserUnavailableError:
-        return False
-    return importlib.util.find_spec("miniwob") is not None
 
 
 @pytest.mark.slow
 def test_episode_panel_runs_a_miniwob_task_with_its_pictures(tmp_path: Path) -> None:
-    if not _browser():
+    if not miniwob_browser():
         pytest.skip("chromium/chromedriver/miniwob not installed")
     from lavr.apps.demo_episodes import MINIWOB, EpisodePanel
 

@@ -5,7 +5,6 @@ is a one-line error (tool, agent, CLI)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import numpy as np
@@ -22,6 +21,7 @@ from lavr.episodes.gui.detector import (
 from lavr.episodes.gui.perception import ScreenElement, ScreenParse
 from lavr.episodes.loop import Perceiver, PerceptionCall, episode_registry
 from lavr.tools.errors import ExpertUnavailableError
+from tests.conftest import miniwob_browser
 
 WEIGHTS = det.WEIGHTS_DIR / det.WEIGHTS_FILE
 
@@ -109,14 +109,6 @@ def test_card_describes_the_checkpoint() -> None:
     assert "book-flight" in card["held_out_tasks"] and "use-slider" in card["held_out_tasks"]
 
 
-def _browser() -> bool:
-    from lavr.episodes.gui.browser import BrowserUnavailableError, chromium_paths
-
-    try:
-        chromium_paths()
-    except BrowserUnavailableError:
-        return False
-    return importlib.util.find_spec("miniwob") is not None
 
 
 #: DOM tag -> detector class, for the widgets this test checks.
@@ -134,7 +126,7 @@ def _iou(a, b) -> float:
 
 @pytest.mark.slow
 @needs_weights
-@pytest.mark.skipif(not _browser(), reason="chromium/chromedriver/miniwob not installed")
+@pytest.mark.skipif(not miniwob_browser(), reason="chromium/chromedriver/miniwob not installed")
 @pytest.mark.parametrize("task", ["click-checkboxes", "click-option", "login-user", "enter-text"])
 def test_finds_the_widgets_of_a_fresh_screen(task: str) -> None:
     """Seed 3 (training rendered seeds 10000 and up): every checkbox, radio, text field and
