@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pytest
 
 from lavr.episodes.gui.feedback import NumberSearch, number_range, read_hint
 from lavr.episodes.gui.instruction import parse_instruction
 from lavr.episodes.gui.widgets import date_order, masked_keys
+
+if TYPE_CHECKING:
+    from lavr.episodes.gui.agent import GuiAgent
+    from lavr.episodes.loop import Action
 
 
 @pytest.mark.parametrize(("text", "span"), [
@@ -196,69 +203,59 @@ def _form_image(note: str) -> np.ndarray:
     return img
 
 
-def test_agent_searches_with_the_pages_feedback() -> None:
-    """Try the middle, read the hint once the page's text changed, narrow, try again."""
+def _searching(said: str) -> tuple[GuiAgent, _SaysReader, Callable[[str], Action]]:
+    """A GUI agent told ``said``, the reader of its page (waiting for a guess), and its next
+    action on a form whose line of text is drawn as ``note``."""
     from lavr.episodes.gui.agent import GuiAgent
     from lavr.episodes.loop import Observation
 
     reader = _SaysReader()
     agent = GuiAgent(text_reader=reader, semantic=False)
-    said = "Guess the number between 0-9 and press Submit."
     agent.reset(said)
     reader.text = "Waiting for your guess..."
-    screen = _form_image("waiting")
-    first = agent.decide(Observation(screen, said))
-    assert first.action.kind == "click" and 10 <= first.action.x <= 50
-    kinds = [agent.decide(Observation(screen, said)).action for _ in range(2)]
+    return agent, reader, lambda note: agent.decide(Observation(_form_image(note), said)).action
+
+
+def test_agent_searches_with_the_pages_feedback() -> None:
+    """Try the middle, read the hint once the page's text changed, narrow, try again."""
+    _, reader, act = _searching("Guess the number between 0-9 and press Submit.")
+    first = act("waiting")
+    assert first.kind == "click" and 10 <= first.x <= 50
+    kinds = [act("waiting") for _ in range(2)]
     assert [(a.kind, a.text or a.key) for a in kinds] == [("type", "4"), ("key", "<Enter>")]
     # the page has not answered yet (its text is unchanged): wait, do not try again
-    assert agent.decide(Observation(screen, said)).action.kind == "wait"
+    assert act("waiting").kind == "wait"
     reader.text = "The number is higher than 4."
-    clear = agent.decide(Observation(_form_image("higher 4"), said)).action
+    clear = act("higher 4")
     assert (clear.kind, clear.key) == ("key", "<Backspace>")
-    typed = agent.decide(Observation(_form_image("higher 4"), said)).action
-    assert typed.text == "7"  # 5..9 still possible
-    agent.decide(Observation(_form_image("higher 4"), said))
+    assert act("higher 4").text == "7"  # 5..9 still possible
+    act("higher 4")
     reader.text = "Correct!"
-    assert agent.decide(Observation(_form_image("correct"), said)).action.kind == "done"
+    assert act("correct").kind == "done"
 
 
 def test_a_long_try_is_cleared_whole() -> None:
     """A try with more digits than the usual eight Backspaces is cleared before the next."""
-    from lavr.episodes.gui.agent import GuiAgent
-    from lavr.episodes.loop import Observation
-
-    reader = _SaysReader()
-    agent = GuiAgent(text_reader=reader, semantic=False)
-    said = "Find the number between 0 and 100000000000 by guessing."
-    agent.reset(said)
-    reader.text = "Waiting for your guess..."
-    agent.decide(Observation(_form_image("waiting"), said))  # click the field
-    typed = agent.decide(Observation(_form_image("waiting"), said)).action
+    _, reader, act = _searching("Find the number between 0 and 100000000000 by guessing.")
+    act("waiting")  # click the field
+    typed = act("waiting")
     assert typed.text == "50000000000"
-    agent.decide(Observation(_form_image("waiting"), said))  # Enter
+    act("waiting")  # Enter
     reader.text = "Too high!"
-    clear = agent.decide(Observation(_form_image("too high"), said)).action
+    clear = act("too high")
     assert (clear.kind, clear.key) == ("key", "<Backspace>") and clear.amount >= len(typed.text)
 
 
 def test_the_same_hint_twice_is_read_as_the_answer_to_the_new_try() -> None:
     """A page that answers two tries with the same words ('Too low!') is believed once it
     has had time to change them (it was taken as 'no answer yet' until the agent gave up)."""
-    from lavr.episodes.gui.agent import GuiAgent
-    from lavr.episodes.loop import Observation
-
-    reader = _SaysReader()
-    agent = GuiAgent(text_reader=reader, semantic=False)
-    said = "Guess the number between 0-9 and press Submit."
-    agent.reset(said)
-    reader.text = "Waiting for your guess..."
+    _, reader, act = _searching("Guess the number between 0-9 and press Submit.")
     for _ in range(3):  # click, type 4, Enter
-        agent.decide(Observation(_form_image("waiting"), said))
+        act("waiting")
     reader.text = "Too low!"
     typed = []
     for _ in range(12):
-        action = agent.decide(Observation(_form_image("too low"), said)).action
+        action = act("too low")
         assert action.kind != "done", "gave up on a repeated hint"
         if action.kind == "type":
             typed.append(action.text)
