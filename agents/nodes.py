@@ -413,10 +413,16 @@ def _inline(spec: Tool, args: ToolArgs, tctx: ToolContext, ctx: AgentContext,
             run: deadline.Deadline) -> bool:
     """Whether a step of a ``watched`` tool may run in the graph's own thread: its tool's
     last step was short (at most :data:`INLINE_MAX_S`, well within what the deadline
-    leaves) and the tool says this call cannot block (:meth:`Tool.may_block`)."""
+    leaves) and the tool says this call cannot block (:meth:`Tool.may_block`; a tool
+    that fails to say is taken to block)."""
     last = ctx.step_seconds.get(spec.name)
-    return last is not None and last <= INLINE_MAX_S and \
-        run.remaining() > INLINE_HEADROOM * last and not spec.may_block(args, tctx)
+    if last is None or last > INLINE_MAX_S or run.remaining() <= INLINE_HEADROOM * last:
+        return False
+    try:
+        return not spec.may_block(args, tctx)
+    except Exception as exc:  # noqa: BLE001 - the step still runs, in a watched worker
+        log_recovered(logger, exc, "%s.may_block failed; its step runs in a worker", spec.name)
+        return False
 
 
 def _run_watched(step: Step, payload: Mapping[str, Any], ctx: AgentContext

@@ -157,3 +157,16 @@ def test_a_step_in_the_graphs_thread_that_sees_stop_is_stopped_as_in_a_worker():
     error = result.evidence[0].error
     # the same 'stopped' error as a step abandoned in a worker (not journalled as done)
     assert error.startswith("stopped: the run was stopped while probe was running"), error
+
+
+class CannotSay(Probe):
+    """Quick, but its ``may_block`` fails."""
+
+    def may_block(self, args: ToolArgs, ctx: ToolContext) -> bool:
+        raise RuntimeError("no idea")
+
+
+def test_a_tool_whose_may_block_fails_still_runs_in_a_worker():
+    tool = CannotSay(blocks=False)
+    agent = _agent(tool)
+    assert [_ran_here(agent, tool) for _ in range(2)] == [False, False]  # no crash either
