@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +36,7 @@ def check_seed(value: object, *, name: str = "--seed") -> int:
         seed = value
     elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
         seed = int(value)
-    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+    elif isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value.strip()):
         seed = int(value.strip())
     if seed is None or not 0 <= seed <= MAX_SEED:
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."

@@ -19,7 +19,8 @@ def test_check_seed_takes_whole_numbers(value, seed):
 
 
 @pytest.mark.parametrize("value", ["abc", "", "1.5", -1, "-1", 1.5, float("nan"), float("inf"),
-                                   MAX_SEED + 1, 10**30, True, None, [1]])
+                                   MAX_SEED + 1, 10**30, True, None, [1],
+                                   "+-5", "--5", "\u00b2"])  # were int()'s ValueError
 def test_check_seed_refuses_anything_else_in_words(value):
     with pytest.raises(InputError, match=r"^seed must be a whole number from 0 to \d+, got "):
         check_seed(value, name="seed")
