@@ -505,8 +505,14 @@ class GuiAgent:
         if not inputs:
             self._awaiting = None
             search.tries.pop()
+            self._waits += 1
+            if self._waits > self.max_waits:
+                self._intents.clear()
+                return StepChoice(Action("done"), f"{intent.describe()}: no field to type into",
+                                  overlay=overlay)
             return StepChoice(Action("wait"), f"{intent.describe()}: no field to type into yet",
                               overlay=overlay)
+        self._waits = 0
         field = inputs[0]
         # (left of the middle: a number field's arrows sit at its right end)
         x, y = field.box[0] + min(12.0, field.width / 3), field.center[1]

@@ -262,3 +262,16 @@ def test_the_same_hint_twice_is_read_as_the_answer_to_the_new_try() -> None:
         if len(typed) == 2:
             break
     assert typed == ["7", "8"]  # 5..9, then 8..9
+
+
+def test_a_search_without_a_field_ends_after_a_few_waits() -> None:
+    """No field to type a try into: the agent waits a little, then stops (it waited for ever)."""
+    from lavr.episodes.gui.agent import GuiAgent
+    from lavr.episodes.loop import Observation
+
+    agent = GuiAgent(text_reader=_SaysReader(), semantic=False)
+    said = "Guess the number between 0-9 and press Submit."
+    agent.reset(said)
+    blank = np.full((210, 160, 3), 255, np.uint8)
+    kinds = [agent.decide(Observation(blank, said)).action.kind for _ in range(agent.max_waits + 1)]
+    assert kinds == ["wait"] * agent.max_waits + ["done"]
