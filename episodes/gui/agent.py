@@ -561,14 +561,16 @@ class GuiAgent:
         or None: no hint, or the page's text has not changed since the try was typed (the
         hint on the try before is still shown). Text that stays the same for
         :data:`SAME_HINT_WAITS` steps (Enter and the submit button both had their turn) is
-        the page's answer after all (``Too low!`` twice), unless it names another number."""
+        the page's answer after all (``Too low!`` twice), unless it names another number or
+        no try has had an answer yet."""
         rows = text_rows(parse)
         before = self._try_screen
         unchanged = before is not None and before.shape == parse.image.shape and all(
             np.array_equal(before[y1:y2, x1:x2], parse.image[y1:y2, x1:x2])
             for x1, y1, x2, y2 in rows)
-        if unchanged and self._hint_waits < SAME_HINT_WAITS:
-            return None
+        answered = self._search is not None and len(self._search.tries) > 1  # a hint came before
+        if unchanged and (self._hint_waits < SAME_HINT_WAITS or not answered):
+            return None  # (text there before the first try is never its answer)
         text = " ".join(page_text(parse, self.text_reader))  # (a hint may wrap)
         read = read_hint(text)
         if read is None or (unchanged and read[1] is not None and read[1] != tried):

@@ -275,3 +275,17 @@ def test_a_search_without_a_field_ends_after_a_few_waits() -> None:
     blank = np.full((210, 160, 3), 255, np.uint8)
     kinds = [agent.decide(Observation(blank, said)).action.kind for _ in range(agent.max_waits + 1)]
     assert kinds == ["wait"] * agent.max_waits + ["done"]
+
+
+def test_text_there_before_the_first_try_is_not_its_answer() -> None:
+    """Words on the page before any try ('the right number') never answer the first try."""
+    from lavr.episodes.loop import Observation
+
+    said = "Guess the number between 0-9 and press Submit."
+    agent, reader, _ = _searching(said)
+    reader.text = "Type the right number in the box"
+    steps = [agent.decide(Observation(_form_image("static"), said)) for _ in range(9)]
+    kinds = [s.action.kind for s in steps]
+    assert kinds.count("type") == 1 and "done" in kinds, kinds  # one try, then no answer
+    done = steps[kinds.index("done")]
+    assert "gave up" in done.summary and "correct" not in done.summary, done.summary
