@@ -111,10 +111,11 @@ class ReasoningSetup:
 
     def _upgrade(self, icl: dict[str, Any]) -> dict[str, Any]:
         """Demo options saved before there was one demo mechanism (a session resumed, a
-        checkpoint): ``k: None`` meant "the controller's built-in demos", which are now the
-        agent's default store with its default ``k``."""
+        checkpoint): ``k: None`` meant "the controller's built-in demos" whatever the other
+        options said (they were chosen by word overlap), which are now the agent's default
+        demo options (the built-in store, ``auto``: overlap)."""
         if "k" in icl and icl["k"] is None:
-            return {**icl, "k": self.icl.k, "store": icl.get("store") or self.icl.store}
+            return self.icl.model_dump(mode="json")
         return icl
 
     def choose_demos(self, planner: Planner, question: str, image: np.ndarray | None,

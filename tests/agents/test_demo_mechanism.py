@@ -145,8 +145,9 @@ def test_a_question_saved_with_the_old_k_none_resumes_with_the_default_demos():
     """State written before one demo mechanism (``k: None`` = the built-in demos) still loads."""
     agent, _ = _agent()
     reasoning = agent.context.reasoning
+    # the old built-in demos ignored the other options (they were chosen by word overlap)
     _, icl = reasoning.for_question({"icl": {"k": None, "strategy": "similarity"}})
-    assert icl.k == reasoning.icl.k == DEFAULT_K and icl.strategy == "similarity"
+    assert icl == reasoning.icl and icl.k == DEFAULT_K and icl.strategy == "auto"
     _, icl = reasoning.for_question({"icl": {"k": 3}})
     assert icl.k == 3
 
