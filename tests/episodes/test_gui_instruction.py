@@ -159,6 +159,17 @@ def test_no_module_keys_behaviour_on_a_miniwob_task_name() -> None:
         src = (root / path).read_text()
         assert not names.search(src), (path, names.search(src))
         assert not templates.search(src), (path, templates.search(src))
+    # nor does any other library module (the shared episode loop, tools, planners, agents)
+    written = re.compile("|".join(r"\b" + "[-_]".join(map(re.escape, t.split("-"))) + r"\b"
+                                  for t in sorted(tasks, key=len, reverse=True)), re.IGNORECASE)
+    lib = root.parents[1]
+    shared = [*(lib / "episodes").glob("*.py"), *(lib / "episodes" / "embodied").glob("*.py"),
+              *(p for d in ("tools", "planners", "agents", "core_model")
+                for p in (lib / d).rglob("*.py"))]
+    assert len(shared) > 50
+    for path in shared:
+        found = written.search(path.read_text())
+        assert not found, (path.relative_to(lib), found)
 
 
 def test_widget_grammar() -> None:
