@@ -1040,6 +1040,11 @@ class GuiAgent:
         choice = self._best_text(plain.target, inside)
         if choice is not None and choice.score >= STRONG_MATCH:
             return choice
+        icon = skills.named_icon(image, band, plain.target)  # "click the star icon ..."
+        if icon is not None:
+            box, score = icon
+            return Choice(ScreenElement("button", box), score, f"the icon the instruction names "
+                          f"(look-alike {score:.2f})", sure=True)
         if self._menu_opened:
             choice = self._best_text(plain.target, [e for e in parse.elements if e is not anchor])
             if choice is not None and choice.score >= STRONG_MATCH:

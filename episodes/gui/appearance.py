@@ -384,3 +384,38 @@ def read_glyphs(line: np.ndarray, glyphs: list[Glyph], text: str, *, baseline: i
         if total > best_total:
             best_total, best = total, "".join(out)
     return best
+
+
+# -- icons named by a word -------------------------------------------------------------
+#: Unicode blocks searched for symbols an icon word names (arrows, technical, geometric
+#: shapes, miscellaneous symbols, dingbats).
+SYMBOL_BLOCKS = ((0x2190, 0x21FF), (0x2300, 0x23FF), (0x25A0, 0x25FF), (0x2600, 0x27BF))
+
+
+@functools.lru_cache(maxsize=64)
+def symbol_patches(word: str) -> tuple[np.ndarray, ...]:
+    """:func:`ink_patch` of each symbol of the page font whose Unicode name has ``word`` as
+    a whole word (``star``: ★ BLACK STAR, ☆ WHITE STAR); empty when the font has none or
+    its character map cannot be read."""
+    import unicodedata
+
+    fonts = glyph_fonts()
+    if not fonts or not re.fullmatch(r"[a-z]{3,}", word):
+        return ()
+    try:
+        from fontTools.ttLib import TTFont
+    except ImportError:
+        return ()
+    cmap = TTFont(fonts[0], lazy=True).getBestCmap() or {}
+    name = re.compile(rf"\b{word.upper()}\b")
+    out = []
+    for lo, hi in SYMBOL_BLOCKS:
+        for code in range(lo, hi + 1):
+            if code in cmap and name.search(unicodedata.name(chr(code), "")):
+                im = Image.new("RGB", (64, 64), (255, 255, 255))
+                ImageDraw.Draw(im).text((8, 4), chr(code), font=ImageFont.truetype(fonts[0], 40),
+                                        fill=(0, 0, 0))
+                patch = ink_patch(np.asarray(im), (0, 0, 64, 64))
+                if patch is not None:
+                    out.append(patch)
+    return tuple(out)

@@ -56,6 +56,8 @@ LINK_BLUE_MARGIN = 40
 LINK_GAP = 2
 #: Horizontal gap (px) that still joins words into one line.
 LINE_GAP = 6
+#: A run of ink rows this tall (px) or taller is a line of text (not a dot or an accent).
+MIN_LINE = 5
 #: Width/height above which a round capital glyph is the letter ``O`` (the digit ``0`` is narrower).
 O_WIDTH = 0.8
 
@@ -320,8 +322,17 @@ def text_runs(ink: np.ndarray, *, gap: int = LINE_GAP, offset: tuple[int, int] =
     for ya, yb in _runs(ink.any(axis=1), 0):
         band = ink[ya:yb]
         for xa, xb in _runs(band.any(axis=0), gap):
-            sub = band[:, xa:xb].any(axis=1)
-            rows = np.flatnonzero(sub)
+            sub = band[:, xa:xb]
+            lines = _runs(sub.any(axis=1), 0)
+            if len(lines) > 1 and min(b - a for a, b in lines) >= MIN_LINE:
+                # two lines kept in one band only by something beside them (an icon
+                # spanning both): one box each
+                for ra, rb in lines:
+                    cols = np.flatnonzero(sub[ra:rb].any(axis=0))
+                    boxes.append((xa + int(cols[0]) + ox, ya + ra + oy,
+                                  xa + int(cols[-1]) + 1 + ox, ya + rb + oy))
+                continue
+            rows = np.flatnonzero(sub.any(axis=1))
             boxes.append((xa + ox, ya + int(rows[0]) + oy, xb + ox, ya + int(rows[-1]) + 1 + oy))
     return boxes
 

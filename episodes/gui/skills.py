@@ -9,18 +9,24 @@
 * :func:`pager_next` / :func:`is_pager` — the ``>`` / ``next`` control of a paged
   list, and the page links that are not items of it: the n-th item of a list may
   be on a later page.
+* :func:`named_icon` — an icon without text that the instruction names by a word (``the
+  star icon``): the mark in a list item's row that looks like the page font's symbols
+  whose Unicode names hold the word (``☆ WHITE STAR``).
 
 Nothing here names a page or a benchmark task.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from lavr.episodes.gui.perception import Box, ScreenElement, normalise_text
+
+logger = logging.getLogger(__name__)
 
 #: Button texts that dismiss a dialog without doing what it offers.
 DISMISS_WORDS = frozenset({"cancel", "close", "no", "dismiss", "notnow", "later", "skip",
@@ -204,3 +210,57 @@ def more_control(image: np.ndarray, band: tuple[int, int], *, top: int = 0) -> t
                 if abs((c[0] - b[0]) - g1) <= 1.5 and isolated(a[4], b[4], c[4]):
                     return b[0] + 0.5, b[1] + y1 + 0.5
     return None
+
+
+#: Look-alike score an icon needs to be the one a word names ...
+ICON_MATCH = 0.45
+#: ... and by how much it must beat the next mark in the band.
+ICON_MARGIN = 0.1
+#: Grey difference from the background that counts as an icon's (often light) ink.
+ICON_INK = 25
+
+
+def named_icon(image: np.ndarray, band: tuple[int, int], target: str) -> tuple[Box, float] | None:
+    """The mark in a band of rows that looks like the icon ``target`` names (``the star
+    icon ...``: the word before ``icon``), with its look-alike score; None without an icon
+    word, a symbol of that name in the page font, or a clear winner.
+
+    Marks are blobs of ink (light grey icons too) about as tall as a line of text; each is
+    compared with the symbols whose Unicode names hold the word (:func:`symbol_patches`)."""
+    import cv2
+
+    from lavr.episodes.gui.appearance import ink_patch, similarity, symbol_patches
+
+    m = re.search(r"\b([a-z]{3,})\s+icon\b", target.lower())
+    symbols = symbol_patches(m[1]) if m else ()
+    if not symbols:
+        return None
+    y1, y2 = band
+    img = np.asarray(image)[y1:y2]
+    if img.size == 0:
+        return None
+    grey = img.astype(np.float32).mean(axis=2)
+    bg = float(np.median(grey))
+    ink = (np.abs(grey - bg) > ICON_INK).astype(np.uint8)
+    ink = cv2.dilate(ink, np.ones((2, 2), np.uint8))  # an outline drawn in pieces is one mark
+    n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    scored = []
+    for i in range(1, n):
+        x, y, w, h = (int(v) for v in stats[i][:4])
+        if not (7 <= w <= 30 and 7 <= h <= 30 and 0.5 <= w / h <= 2.0):
+            continue
+        box = (x, y1 + y, x + w, y1 + y + h)
+        mark = np.abs(grey[y:y + h, x:x + w] - bg) > ICON_INK  # drawn black on white
+        crop = np.where(mark[..., None], 0, 255).astype(np.uint8).repeat(3, axis=2)
+        patch = ink_patch(crop, (0, 0, w, h))
+        if patch is not None:
+            scored.append((max(similarity(patch, s) for s in symbols), box))
+    if not scored:
+        return None
+    scored.sort(key=lambda t: -t[0])
+    best, box = scored[0]
+    second = scored[1][0] if len(scored) > 1 else 0.0
+    logger.debug("icon %r: %s", target, [(round(s, 2), b) for s, b in scored[:3]])
+    if best < ICON_MATCH or best - second < ICON_MARGIN:
+        return None
+    return box, best

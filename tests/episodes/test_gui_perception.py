@@ -113,3 +113,19 @@ def test_a_reader_at_another_zoom_is_kept_with_the_reader() -> None:
     z = a.at_zoom(1.5)
     assert z is a.at_zoom(1.5) and z is not b.at_zoom(1.5)
     assert z.zoom == 1.5 and z.reader is shared
+
+
+def test_two_lines_joined_only_by_an_icon_beside_them_are_two_runs() -> None:
+    from lavr.episodes.gui.perception import text_runs
+
+    ink = np.zeros((30, 80), bool)
+    ink[2:9, 2:30] = True  # line 1
+    ink[13:20, 2:40] = True  # line 2
+    ink[4:18, 60:70] = True  # an icon spanning the gap between them
+    boxes = text_runs(ink)
+    assert (2, 2, 30, 9) in boxes and (2, 13, 40, 20) in boxes and (60, 4, 70, 18) in boxes
+    dotted = np.zeros((12, 30), bool)
+    dotted[0:2, 4:6] = True  # the dot of an i over its stem, an icon beside: the i is one run
+    dotted[4:11, 4:6] = True
+    dotted[0:11, 20:28] = True
+    assert text_runs(dotted) == [(4, 0, 6, 11), (20, 0, 28, 11)]

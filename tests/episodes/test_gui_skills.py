@@ -264,3 +264,25 @@ def test_ui_detector_never_trains_on_evaluation_tasks() -> None:
     assert module.held_out("choose-date-easy") and module.held_out("use-slider-2")
     assert not any(module.held_out(t) for t in DEVELOPED_TASKS)
     assert not set(DEVELOPED_TASKS) & set(EVALUATION_TASKS)
+
+
+def test_an_icon_named_by_a_word_is_found_by_its_symbol() -> None:
+    """'click the star icon': the light outline star in an item's row, not the other mark
+    beside it nor the text; no icon word, or a word no symbol is named by: None."""
+    from lavr.episodes.gui.appearance import glyph_fonts, symbol_patches
+    from lavr.episodes.gui.skills import named_icon
+
+    if not glyph_fonts() or not symbol_patches("star"):
+        pytest.skip("no font with a star symbol")
+    img = Image.new("RGB", (160, 40), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.text((4, 10), "Audrey", fill=(0, 0, 0))
+    d.text((110, 8), "\u2606", font=ImageFont.truetype(glyph_fonts()[0], 16), fill=(180, 180, 180))
+    d.rectangle([134, 12, 142, 26], outline=(170, 170, 170))  # another mark: a box
+    d.line([132, 11, 144, 11], fill=(170, 170, 170))
+    found = named_icon(np.asarray(img), (0, 40), "star icon mark as important")
+    assert found is not None
+    (x1, y1, x2, y2), score = found
+    assert 108 <= x1 <= 114 and x2 <= 128 and score > 0.45
+    assert named_icon(np.asarray(img), (0, 40), "mark as important") is None
+    assert named_icon(np.asarray(img), (0, 40), "zzzq icon") is None
