@@ -60,6 +60,7 @@ from lavr.tools.errors import ToolError
 
 if TYPE_CHECKING:
     from lavr.planners.demos.embed import TextEmbedder
+    from lavr.tools.detections import Detections
 
 logger = logging.getLogger(__name__)
 
@@ -505,13 +506,7 @@ class GuiAgent:
         if not inputs:
             self._awaiting = None
             search.tries.pop()
-            self._waits += 1
-            if self._waits > self.max_waits:
-                self._intents.clear()
-                return StepChoice(Action("done"), f"{intent.describe()}: no field to type into",
-                                  overlay=overlay)
-            return StepChoice(Action("wait"), f"{intent.describe()}: no field to type into yet",
-                              overlay=overlay)
+            return self._wait_for(f"{intent.describe()}: no field to type into", overlay)
         self._waits = 0
         field = inputs[0]
         # (left of the middle: a number field's arrows sit at its right end)
@@ -523,6 +518,15 @@ class GuiAgent:
         return StepChoice(Action.click(x, y), f"{why} in {field.describe()}", point=(x, y),
                           overlay=overlay, target=tuple(float(v) for v in field.box))
 
+    def _wait_for(self, missing: str, overlay: Detections) -> StepChoice:
+        """Wait for what is ``missing`` from the screen; after :attr:`max_waits` waits, stop
+        (the plan is dropped)."""
+        self._waits += 1
+        if self._waits > self.max_waits:
+            self._intents.clear()
+            return StepChoice(Action("done"), missing, overlay=overlay)
+        return StepChoice(Action("wait"), f"{missing} yet; waiting", overlay=overlay)
+
     # -- board games ---------------------------------------------------------------
     def _play(self, intent: Intent, parse: ScreenParse) -> StepChoice:
         """Read the board (a grid of cells with marks) and mark the cell a game-tree search
@@ -530,13 +534,7 @@ class GuiAgent:
         overlay = parse.to_detections()
         board = find_board(parse)
         if board is None:
-            self._waits += 1
-            if self._waits > self.max_waits:
-                self._intents.clear()
-                return StepChoice(Action("done"), f"{intent.describe()}: no board on the screen",
-                                  overlay=overlay)
-            return StepChoice(Action("wait"), f"{intent.describe()}: no board yet; waiting",
-                              overlay=overlay)
+            return self._wait_for(f"{intent.describe()}: no board on the screen", overlay)
         if not our_turn(board.marks, intent.text) and not winner(board.marks, board.size) \
                 and not all(board.marks) and self._waits < self.max_waits + 2:
             self._waits += 1  # the opponent has not replied yet
