@@ -263,6 +263,7 @@ def clean_instruction(text: str) -> str:
     verbs = "|".join(sorted(VERBS, key=len, reverse=True))
     text = re.sub(rf"(?<=\w)[.;:](?=(?:{verbs})\b)", ", ", text, flags=re.IGNORECASE)  # "@leo.click"
     text = re.sub(r"\s+([,;])", r"\1", text)  # "delighted , genuine"
+    text = re.sub(r"(?<=[A-Za-z])- (?=[A-Z][a-z])", "-", text)  # "Anne- Marie" (a line break)
     return repair_words(text)  # "vords" -> "words", "belov" -> "below", "Sth" -> "5th"
 
 
