@@ -813,6 +813,8 @@ def _reread_cut(line: np.ndarray, chars: list[str], glyphs: list[tuple[int, int,
             inside = not inside
         elif inside:
             quoted.append(i)
+            if c in "ij":  # a stem below the baseline is a j
+                chars[i] = "j" if glyphs[i][3] > baseline + 1 else "i"
     if quoted:
         sub = read_glyphs(line, [glyphs[i] for i in quoted], "".join(chars[i] for i in quoted),
                           baseline=baseline, tall=tall)
