@@ -254,6 +254,8 @@ def clean_instruction(text: str) -> str:
     text = re.sub(r"\s+", " ", text).strip()
     if text.count('"') % 2:  # OCR read one " as ': repair the quote at a word edge
         fixed = re.sub(r"(?<=\s)'(?=\w)|(?<=\w)'(?=[\s.,;:]|$)", '"', text)
+        if fixed.count('"') % 2:  # ... or glued to the word before it: 'name'x" y'
+            fixed = re.sub(r"(?<=\w)'(?=[^\s\"']+\")", ' "', text)
         if fixed.count('"') % 2 == 0:
             text = fixed
     text = re.sub(r'"\s+([.,;:!?])', r'"\1', text)  # '"x" .' -> '"x".'

@@ -720,7 +720,8 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
     descender makes ``y p j`` (a round one ``Q``); a glyph reaching the cap
     height makes ``C O S U V W X Z``, one stopping at the x-height ``c o s u v
     w x z``; a round capital wider than :data:`O_WIDTH` of its height is ``O``,
-    a narrower one ``0``; a footed digit is ``1``; a ``z`` at the cap height is ``Z``. Then
+    a narrower one ``0``; a footed digit is ``1``; a ``z`` at the cap height is ``Z``; a bar
+    (``I`` or ``l``, alike in a sans-serif) in a word of lower-case letters is ``l``. Then
     each quoted glyph is compared with every letter and digit drawn in the page's font
     (:func:`~lavr.episodes.gui.appearance.read_glyphs`), which tells ``7`` from ``T`` and
     ``Z``, ``4`` from ``A``, ``1`` from ``I``. The line is cut into words and glyphs by
@@ -794,6 +795,10 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
             elif c in "1Il|" and x2 - x1 >= 3:
                 foot = ink[bottom, x1:x2].sum()
                 chars[i] = "1" if foot >= 3 else c
+        rest = [chars[i] for i in quoted if chars[i] not in "Il"]
+        if len(quoted) >= 4 and rest and all(c.isalpha() and c.islower() for c in rest):
+            for i in quoted:  # a bar the pixels cannot tell: in a lower-case word it is l
+                chars[i] = "l" if chars[i] == "I" else chars[i]
         if quoted:
             sub = read_glyphs(line, [gl[i] for i in quoted], "".join(chars[i] for i in quoted),
                               baseline=baseline, tall=tall)

@@ -81,6 +81,7 @@ def test_ocr_slips_are_repaired() -> None:
     assert clean_instruction("Find the email by Anne- Marie and stop") == \
         "Find the email by Anne-Marie and stop"  # a name broken at the end of a line
     assert clean_instruction("a well - made - up list") == "a well - made - up list"
+    assert clean_instruction('Enter the username\'myron" now.') == 'Enter the username "myron" now.'
     assert _ops("Enter the username 'vina\" and the password \"US\" into the text fields "
                 "and press login:") == [("type", "vina"), ("type", "US"), ("click", "login")]
     assert _ops("Select 6hvaa; ky7, FOIKwi and click Submit.") == [
