@@ -721,7 +721,8 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
     height makes ``C O S U V W X Z``, one stopping at the x-height ``c o s u v
     w x z``; a round capital wider than :data:`O_WIDTH` of its height is ``O``,
     a narrower one ``0``; a footed digit is ``1``; a ``z`` at the cap height is ``Z``; a bar
-    (``I`` or ``l``, alike in a sans-serif) in a word of lower-case letters is ``l``. Then
+    (``I`` or ``l``, alike in a sans-serif) inside a word of lower-case letters is ``l``
+    (a first one is left as read: a capital starts a name). Then
     each quoted glyph is compared with every letter and digit drawn in the page's font
     (:func:`~lavr.episodes.gui.appearance.read_glyphs`), which tells ``7`` from ``T`` and
     ``Z``, ``4`` from ``A``, ``1`` from ``I``. The line is cut into words and glyphs by
@@ -797,8 +798,8 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
                 chars[i] = "1" if foot >= 3 else c
         rest = [chars[i] for i in quoted if chars[i] not in "Il"]
         if len(quoted) >= 4 and rest and all(c.isalpha() and c.islower() for c in rest):
-            for i in quoted:  # a bar the pixels cannot tell: in a lower-case word it is l
-                chars[i] = "l" if chars[i] == "I" else chars[i]
+            for i in quoted[1:]:  # a bar the pixels cannot tell: inside a lower-case word it
+                chars[i] = "l" if chars[i] == "I" else chars[i]  # is l (first: Ignacio)
         if quoted:
             sub = read_glyphs(line, [gl[i] for i in quoted], "".join(chars[i] for i in quoted),
                               baseline=baseline, tall=tall)

@@ -58,7 +58,8 @@ def test_text_similarity_prefers_exact_and_tolerates_ocr_slips() -> None:
     ('a "z72vd" b', 'a "272vd" b'),  # a 2 at the x-height is z
     ('say "Sox" ok', 'say "sOX" ok'),  # case from height
     ('press "B1" it', 'press "BI" it'),  # a footed stroke is 1
-    ('type "lyda" ok', 'type "Iyda" ok'),  # a bar in a lower-case word is l
+    ('type "hula" ok', 'type "huIa" ok'),  # a bar inside a lower-case word is l
+    ('type "Ignacio" ok', 'type "Ignacio" ok'),  # ... a first one may be a capital
 ])
 def test_refine_quoted_fixes_case_and_look_alikes(truth: str, ocr: str) -> None:
     from lavr.episodes.gui.perception import refine_quoted
