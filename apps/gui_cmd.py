@@ -37,12 +37,7 @@ def add_parser(sub: Any) -> None:
     m.add_argument("--save-html", metavar="DIR",
                    help="write one self-contained HTML report per episode into DIR "
                         "(TASK-SEED.html)")
-    m.add_argument("--threads", type=int, default=1, help="torch CPU threads for OCR (default 1)")
-    m.add_argument("--json", action="store_true", help="print one JSON object")
-    m.add_argument("--model", default=None,
-                   help="controller model (rule, openai:..., transformers:...): it chooses each "
-                        "action among the candidates, the rules stand by; default: rules")
-    _detector_flag(m)
+    _controller_flags(m)
     m.set_defaults(func=run_miniwob)
     u = gsub.add_parser("url", help="follow an instruction on a local page (file or loopback URL)")
     u.add_argument("target", metavar="FILE_OR_URL", help="HTML file, file:// or loopback http URL")
@@ -53,16 +48,21 @@ def add_parser(sub: Any) -> None:
     u.add_argument("--window", default="800x600", help="browser window WxH (default 800x600)")
     u.add_argument("--trace-dir", metavar="DIR", help="write step images (elements and click drawn)")
     u.add_argument("--save-html", metavar="PATH", help="write a self-contained HTML report")
-    u.add_argument("--threads", type=int, default=1, help="torch CPU threads for OCR (default 1)")
-    u.add_argument("--json", action="store_true", help="print one JSON object")
-    u.add_argument("--model", default=None,
-                   help="controller model (rule, openai:..., transformers:...): it chooses each "
-                        "action among the candidates, the rules stand by; default: rules")
-    _detector_flag(u)
+    _controller_flags(u)
     u.set_defaults(func=run_url)
     t = gsub.add_parser("tasks", help="list the supported MiniWoB++ tasks")
     t.set_defaults(func=run_tasks)
 
+
+
+def _controller_flags(p: argparse.ArgumentParser) -> None:
+    """--threads, --json, --model and the UI-detector flag, shared by miniwob and url."""
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads for OCR (default 1)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--model", default=None,
+                   help="controller model (rule, openai:..., transformers:...): it chooses each "
+                        "action among the candidates, the rules stand by; default: rules")
+    _detector_flag(p)
 
 def _detector_flag(p: Any) -> None:
     p.add_argument("--ui-detector", choices=("on", "off"), default="off",
