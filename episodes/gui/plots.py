@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-Box = tuple[int, int, int, int]
+from lavr.episodes.gui.perception import Box
 
 #: An axis line spans at least this fraction of the image's width (height).
 AXIS_SPAN = 0.5

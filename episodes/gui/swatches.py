@@ -29,10 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lavr.episodes.gui.perception import colour_regions, fill_holes
+from lavr.episodes.gui.perception import Box, colour_regions, fill_holes
 from lavr.tools.colour import colour_rgb, hue_chroma, lab
-
-Box = tuple[int, int, int, int]
 
 #: Smallest side (px) of a swatch.
 MIN_SIDE = 6
