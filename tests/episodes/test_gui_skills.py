@@ -254,16 +254,17 @@ def test_ui_detector_never_trains_on_evaluation_tasks() -> None:
     import importlib.util
     from pathlib import Path
 
-    from lavr.episodes.gui.evaluate import DEVELOPED_TASKS, EVALUATION_TASKS
+    from lavr.episodes.gui.evaluate import DEVELOPED_TASKS, EVALUATION_TASKS, RESERVED_TASKS
 
     path = Path(__file__).resolve().parents[2] / "scripts" / "train_ui_detector.py"
     spec = importlib.util.spec_from_file_location("train_ui_detector", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert all(module.held_out(t) for t in EVALUATION_TASKS)
-    assert module.held_out("choose-date-easy") and module.held_out("use-slider-2")
+    assert all(module.held_out(t) for t in EVALUATION_TASKS + RESERVED_TASKS)
+    assert module.held_out("form-sequence-3") and module.held_out("drag-shapes-2")
     assert not any(module.held_out(t) for t in DEVELOPED_TASKS)
     assert not set(DEVELOPED_TASKS) & set(EVALUATION_TASKS)
+    assert not set(RESERVED_TASKS) & (set(DEVELOPED_TASKS) | set(EVALUATION_TASKS))
 
 
 def test_an_icon_named_by_a_word_is_found_by_its_symbol() -> None:
