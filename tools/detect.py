@@ -737,6 +737,24 @@ def _import_ultralytics() -> Any:
     return ultralytics
 
 
+def open_yolo(cls: Any, path: Path, tool: str = TOOL_NAME) -> Any:
+    """``cls(path)`` for an ultralytics model class; a file ultralytics cannot read as its
+    model (a checkpoint of something else, a damaged one) becomes one clear error.
+
+    Raises:
+        ExpertUnavailableError: ultralytics could not load the file.
+    """
+    try:
+        return cls(str(path))
+    except Exception as exc:  # ultralytics raises TypeError/KeyError/RuntimeError... here
+        reason = " ".join(str(exc).replace("ERROR", "").replace("\u274c\ufe0f", "").split())
+        raise ExpertUnavailableError(
+            tool, f"{path.name} is not a model ultralytics can load ({type(exc).__name__}: "
+                  f"{reason.split('. ')[0][:200]})",
+            user_message=f"I can't use the weights file {path.name}: it is not an ultralytics "
+                         f"model. Replace it with a genuine copy.") from exc
+
+
 def _set_vocabulary(model: Any, spec: DetectorSpec, labels: Sequence[str]) -> None:
     """Set an open-vocabulary model's classes; its text encoder is resolved by lavr
     (:mod:`lavr.tools.text_encoders`: configured folders or lavr's download, never the
@@ -771,7 +789,7 @@ def load_detector(spec: DetectorSpec, *, labels: Sequence[str] = (), device: str
     ultralytics = _import_ultralytics()
     cls = {"world": ultralytics.YOLOWorld, "yoloe": ultralytics.YOLOE}.get(spec.kind,
                                                                            ultralytics.YOLO)
-    model = cls(str(path))
+    model = open_yolo(cls, path)
     if spec.open_vocabulary:
         _set_vocabulary(model, spec, labels)
     imgsz = _sidecar_imgsz(_read_sidecar(path), spec.imgsz)

@@ -28,7 +28,7 @@ from lavr.core_model.checkpoints import check_checkpoint
 from lavr.core_model.errors import UnsafeCheckpointError
 from lavr.core_model.weights import WeightStatus, locate_weights
 from lavr.episodes.gui.perception import ScreenElement, ScreenParse
-from lavr.tools.detect import WEIGHTS_DIR
+from lavr.tools.detect import WEIGHTS_DIR, open_yolo
 from lavr.tools.errors import ExpertUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ class UiDetector:
                 raise ExpertUnavailableError(
                     TOOL_NAME, f"ultralytics is not installed ({exc}); pip install "
                     f"'lavr[detect]'") from exc
-            model = YOLO(str(path))
+            model = open_yolo(YOLO, path, TOOL_NAME)
             names = model.names
             got = tuple(names[k] for k in sorted(names)) if isinstance(names, dict) else tuple(names)
             if got != UI_CLASSES:

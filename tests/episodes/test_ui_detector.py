@@ -158,3 +158,23 @@ def test_finds_the_widgets_of_fresh_screens() -> None:
                 missed.append((task, kind, box, [f.describe() for f in found]))
     assert not missed, missed
     assert radios >= 3 and radios_found >= 0.75 * radios, (radios_found, radios)
+
+
+def test_a_checkpoint_of_something_else_is_one_clear_line(tmp_path) -> None:
+    """A safe torch file that is not an ultralytics model: a one-line tool error, for the UI
+    detector and the object detectors alike (they share ``open_yolo``)."""
+    import torch
+
+    from lavr.tools.detect import open_yolo
+
+    yolo = pytest.importorskip("ultralytics").YOLO
+
+    path = tmp_path / "ui.pt"
+    torch.save({"weights": [1, 2, 3]}, path)
+    with pytest.raises(ExpertUnavailableError) as err:
+        UiDetector(path).load()
+    assert "\n" not in str(err.value)
+    assert "ui.pt is not a model ultralytics can load" in str(err.value)
+    assert "not an ultralytics model" in err.value.user_message
+    with pytest.raises(ExpertUnavailableError, match="ui.pt is not a model ultralytics"):
+        open_yolo(yolo, path)
