@@ -554,13 +554,21 @@ def add_eval_parser(esub: Any) -> None:
     p.set_defaults(eval_func=run)
 
 
-def set_threads(n: int) -> None:
-    """Limit torch's CPU threads (experts share few cores)."""
+def set_threads(n: int, flag: str = "--threads") -> None:
+    """Limit torch's CPU threads (experts share few cores).
+
+    Raises:
+        InputError: ``n`` < 1 (one line naming ``flag``).
+    """
+    from lavr.core_model.errors import InputError
+
+    if n < 1:
+        raise InputError(f"{flag} must be >= 1, got {n}")
     try:
         import torch
     except ImportError:
         return
-    torch.set_num_threads(max(1, n))
+    torch.set_num_threads(n)
 
 
 def run(args: Any) -> int:

@@ -72,11 +72,9 @@ def _detector_flag(p: Any) -> None:
 
 
 def _threads(n: int) -> None:
-    if n < 1:
-        raise InputError(f"--threads must be >= 1, got {n}")
-    import torch
+    from lavr.apps.eval_hallucination import set_threads
 
-    torch.set_num_threads(n)
+    set_threads(n)
 
 
 def _controller(spec: str | None, ui_detector: str = "off") -> Any:

@@ -145,6 +145,9 @@ EARLY_FAULTS = [
     (["serve", "--batch-size", "0"], "--batch-size must be at least 1"),  # Ray started, hung
     (["eval", "mllm", "--model", "openai:m@http://127.0.0.1:9/v1", "--icl", "1000"],
      "--icl shows at most"),  # was pydantic's ValidationError as an internal error
+    (["eval", "pope", "--threads", "0"], "--threads must be >= 1"),  # was taken as 1
+    (["eval", "hallucination", "--n", "1", "--threads", "0"], "--threads must be >= 1"),
+    (["eval", "mllm", "--model", "lavr-mllm", "--threads", "0"], "--threads must be >= 1"),
 ]
 
 
