@@ -269,12 +269,18 @@ def result_record(item: BatchItem, result: Any = None, *, seconds: float,
 
 def answer_item(agent: VisualAgent, item: BatchItem, *, run_kwargs: dict[str, Any] | None = None
                 ) -> dict[str, Any]:
-    """Answer one item with a fork of ``agent``; bad input becomes the line's ``error``."""
+    """Answer one item with a fork of ``agent``; bad input becomes the line's ``error``, and so
+    does a fault inside lavr or a user's model (``internal error: ...``, its traceback
+    logged): one broken item never stops the batch."""
     t0 = time.perf_counter()
     try:
         result = agent.fork().run(item.image, item.question, **(run_kwargs or {}))
     except LavrError as exc:
         return result_record(item, seconds=time.perf_counter() - t0, error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - recorded on the item's line; the batch goes on
+        logger.exception("batch item %s failed inside lavr", item.id)
+        return result_record(item, seconds=time.perf_counter() - t0,
+                             error=f"internal error: {type(exc).__name__}: {exc}")
     return result_record(item, result, seconds=time.perf_counter() - t0)
 
 

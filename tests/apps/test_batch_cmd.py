@@ -210,3 +210,27 @@ def test_ctrl_c_keeps_the_answers_in_flight_and_drops_the_queued(tmp_path, monke
     # the 2 items running were finished and written once; the 2 queued were dropped
     assert sorted(ids) == ["0", "1"] and "2 answers are in" in str(exc.value)
     assert done_ids(out) == {"0", "1"}  # a rerun answers only the others
+
+
+def test_an_item_that_breaks_inside_lavr_is_recorded_and_the_batch_goes_on(tmp_path, caplog):
+    """A fault that is not a lavr error (a bug, a user model raising) becomes that item's
+    ``error``; the items after it are still answered."""
+    from lavr.apps import batch
+
+    class Agent:
+        def fork(self):
+            return self
+
+        def run(self, image, question, **kwargs):
+            if question == "boom":
+                raise ZeroDivisionError("division by zero")
+            raise InputError(f"cannot read {image}")
+
+    items = [BatchItem("a", "x.png", "boom"), BatchItem("b", "y.png", "q")]
+    out = tmp_path / "o.jsonl"
+    stats = batch.run_local(items, Agent(), out, workers=1, progress=False)
+    lines = {r["id"]: r for r in _lines(out)}
+    assert set(lines) == {"a", "b"} and stats["errors"] == 2
+    assert lines["a"]["error"] == "internal error: ZeroDivisionError: division by zero"
+    assert lines["b"]["error"] == "cannot read y.png"
+    assert "batch item a failed inside lavr" in caplog.text
