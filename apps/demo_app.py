@@ -387,7 +387,7 @@ class DemoApp:
     # -- handlers -----------------------------------------------------------------------
     def ask(self, message: dict[str, Any] | None, state: ChatState | None, detector: str,
             max_steps: float, verify: bool, review_plan: bool, model: str,
-            cot: str, icl: float) -> Iterator[View]:
+            cot: str, icl: str | float | None) -> Iterator[View]:
         """Answer a question (with a new image, or about the session's image), streaming."""
         state = state or ChatState()
         yield from self._claimed(state, lambda run, previous: self._ask(
@@ -735,7 +735,9 @@ def build_demo(*, sessions: SessionStore | str | Path | None = None,
                                         label="Model", info="the models this server offers")
                     cot = gr.Radio(["off", "chain", "tree"], value="off",
                                    label="Chain of thought")
-                    icl = gr.Slider(0, 8, value=0, step=1, label="In-context examples (k)")
+                    icl = gr.Dropdown(["auto", *range(9)], value="auto",
+                                      label="In-context examples (k)",
+                                      info="auto: 6 for a model, none for the rules")
         episodes = add_episode_panel()
         ui_out = [chatbot, textbox, picture, pick, answer, review_box, plan_code, plan_error,
                   stop_btn, ex.dataset, state]

@@ -117,12 +117,14 @@ class Offer:
                              + ", ".join(self.detectors))
         if (cot or "off") not in ("off", "chain", "tree"):
             raise InputError(f"chain of thought must be off, chain or tree, not {_shown(cot)}")
+        auto = icl is None or str(icl).strip().lower() in ("", "auto")
         try:
-            steps, k = int(max_steps if max_steps is not None else 12), int(icl or 0)
+            steps = int(max_steps if max_steps is not None else 12)
+            k = None if auto else int(icl)
         except (TypeError, ValueError) as exc:
             raise InputError("the step budget and the number of in-context examples must "
-                             "be whole numbers") from exc
-        if not 1 <= steps <= self.max_steps or not 0 <= k <= 8:
+                             "be whole numbers (examples may also be 'auto')") from exc
+        if not 1 <= steps <= self.max_steps or not (k is None or 0 <= k <= 8):
             raise InputError(f"the step budget must be 1-{self.max_steps} and in-context "
                              "examples 0-8")
         return Settings(detector=detector, max_steps=steps, verify=bool(verify),
@@ -145,7 +147,8 @@ class Settings:
         review_plan: Pause after planning for the user's approval.
         model: Name of one of the offered models.
         cot: Chain-of-thought mode, ``off``, ``chain`` or ``tree``.
-        icl: Number of in-context demos.
+        icl: Number of in-context demos; None: the controller's default (6 for a model,
+            none for the rules).
     """
 
     detector: str = "auto"
@@ -154,7 +157,7 @@ class Settings:
     review_plan: bool = False
     model: str = "rule"
     cot: str = "off"
-    icl: int = 0
+    icl: int | None = None
 
 
 @dataclass(frozen=True)

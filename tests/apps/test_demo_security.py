@@ -130,11 +130,18 @@ def test_server_side_choices():
     assert (ok.model, ok.detector, ok.max_steps, ok.cot, ok.icl) == ("local", "shapes", 3,
                                                                       "tree", 2)
     for bad in ({"model": "openai:qwen@http://h:1/v1"}, {"detector": "/tmp/x.pt"},
-                {"max_steps": 10_000}, {"max_steps": "abc"}, {"cot": "x"}, {"icl": 99}):
+                {"max_steps": 10_000}, {"max_steps": "abc"}, {"cot": "x"}, {"icl": 99},
+                {"icl": "six"}):
         kwargs = {"detector": "auto", "max_steps": 12, "verify": True, "review_plan": False,
                   "model": "rule", "cot": "off", "icl": 0, **bad}
         with pytest.raises(InputError):
             offer.settings(**kwargs)
+    # "auto" (the dropdown's default) leaves k to the controller: 6 for a model, 0 for rules
+    for auto in ("auto", None, ""):
+        assert offer.settings(detector="auto", max_steps=3, verify=True, review_plan=False,
+                              model="local", cot="off", icl=auto).icl is None
+    assert offer.settings(detector="auto", max_steps=3, verify=True, review_plan=False,
+                          model="local", cot="off", icl="0").icl == 0
     with pytest.raises(InputError, match="two demo models"):
         Offer.build([model_choice("rule"), model_choice("rule")], detectors=["auto"])
 
