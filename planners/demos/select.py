@@ -185,7 +185,15 @@ class DemoSelector:
         self._text: dict[str, np.ndarray] = {}
         self._image: np.ndarray | None = None
         self._words: list[frozenset[str]] | None = None
+        self._generation = -1
         self._lock = threading.Lock()
+
+    def _fresh(self) -> None:
+        """Drop the embeddings when the store's demos changed (caller holds the lock)."""
+        gen = self.store.generation
+        if gen != self._generation:
+            self._text, self._image, self._words = {}, None, None
+            self._generation = gen
 
     @property
     def embedder(self) -> TextEmbedder:
@@ -200,6 +208,7 @@ class DemoSelector:
 
     def _demo_vectors(self, view: str = "form") -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
+            self._fresh()
             demos = self.demos()
             if view not in self._text:
                 self._text[view] = self.embedder.embed([_view(d.instruction, view)
@@ -225,6 +234,7 @@ class DemoSelector:
     def overlaps(self, question: str) -> np.ndarray:
         """Jaccard overlap of the question's and each demo's :func:`word_features`."""
         with self._lock:
+            self._fresh()
             if self._words is None:
                 self._words = [word_features(d.instruction) for d in self.demos()]
             words = self._words
@@ -280,6 +290,8 @@ class DemoSelector:
                                                   text_view=options.text_view)
         else:
             score = tsim = isim = None
+        if score is not None and len(score) != len(demos):  # the file changed meanwhile
+            return self.select(question, image, options, exclude=exclude)
         candidates = [i for i, d in enumerate(demos) if d.id not in exclude]
         if options.threshold is not None and score is not None:
             kept = [i for i in candidates if score[i] >= options.threshold]

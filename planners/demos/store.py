@@ -123,7 +123,9 @@ class DemoProblem:
 class DemoStore:
     """A folder of demos (see the module docstring).
 
-    Reading is lazy and cached; :meth:`add` appends and refreshes the cache.
+    Reading is lazy and cached; :meth:`add` appends and refreshes the cache, and a change to
+    the demo file made by another process (``lavr demos add`` while a server runs) is read
+    on the next use (the file's size and modification time are checked each time).
 
     Args:
         root: The store folder (created by :meth:`add` when missing).
@@ -133,6 +135,8 @@ class DemoStore:
         self.root = Path(root).expanduser()
         self._records: list[DemoRecord] | None = None
         self._images: dict[str, list[np.ndarray]] = {}
+        self._stamp: tuple[int, int] | None = None
+        self._generation = 0
 
     def __repr__(self) -> str:
         return f"DemoStore({str(self.root)!r})"
@@ -195,6 +199,10 @@ class DemoStore:
             DemoError: The file is missing or a line is not a valid demo
                 (``check()`` lists every problem instead of stopping at the first).
         """
+        stamp = self._file_stamp()
+        if self._records is not None and stamp != self._stamp:
+            self._records = None  # changed on disk since it was read
+            self._images.clear()
         if self._records is None:
             recs: list[DemoRecord] = []
             for n, data, err in self._read_lines():
@@ -205,7 +213,23 @@ class DemoStore:
                 except ValidationError as exc:
                     raise DemoError(f"{self.records_path}:{n}", _validation_text(exc)) from exc
             self._records = recs
+            self._stamp = stamp
+            self._generation += 1
         return list(self._records)
+
+    @property
+    def generation(self) -> int:
+        """A number that changes whenever the demos are (re)read: caches built from
+        :meth:`records` (a selector's embeddings) are stale when it differs."""
+        self.records()
+        return self._generation
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.records_path.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
 
     def __len__(self) -> int:
         return len(self.records())

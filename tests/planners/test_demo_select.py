@@ -138,3 +138,22 @@ def test_minilm_retrieves_same_task_demos_offline():
     assert np.mean(precisions) >= 0.8, precisions  # random choice: 0.2
     vec = sel.embedder.embed(["How many circles?"])
     assert vec.shape == (1, 384) and np.isclose(np.linalg.norm(vec), 1.0, atol=1e-5)
+
+
+def test_a_demo_added_by_another_process_is_seen_by_a_running_selector(tmp_path):
+    """A server's selector keeps its embeddings until the store's file changes on disk
+    (e.g. ``lavr demos add`` from a shell), then reads the new demo."""
+    import os
+
+    sel = DemoSelector(_tiny_store(tmp_path), embedder=HashingEmbedder())
+    q = "What colour is the triangle?"
+    before = sel.select(q, None, IclOptions(k=1))
+    assert len(sel.demos()) == 5 and _ids(before) != ["d5"]
+    other = DemoStore(tmp_path)  # another process's view of the same folder
+    img = render_scene(np.random.default_rng(1), background="plain").image
+    other.add(DemoRecord(id="d5", images=["x"], instruction=q, response="green",
+                         task="attribute"), [img])
+    os.utime(other.records_path, ns=(0, os.stat(other.records_path).st_mtime_ns + 10**9))
+    assert len(sel.demos()) == 6
+    assert _ids(sel.select(q, None, IclOptions(k=1))) == ["d5"]
+    assert sel.overlaps(q).shape == (6,)
