@@ -62,7 +62,8 @@ def check_run_args(args: argparse.Namespace) -> None:
 
 
 def controller(spec: str | None, rules: Policy, *, actions: Sequence[str],
-               model_rules: Callable[[Any], RuleController] | None = None) -> Policy:
+               model_rules: Callable[[Any], RuleController] | None = None,
+               options: dict[str, Any] | None = None) -> Policy:
     """The rule policy ``rules``, or a model controller over it when ``spec`` (``--model``)
     names a model (``rule`` names none).
 
@@ -71,10 +72,11 @@ def controller(spec: str | None, rules: Policy, *, actions: Sequence[str],
         rules: The rule policy (it acts alone, and stands by under a model).
         actions: The action words the model may answer with.
         model_rules: Adapts ``rules`` to the model controller's fallback (None: as is).
+        options: Backend options for the model (``--model-option``).
     """
     from lavr.core_model.backends import load_model
 
-    model = load_model(spec) if spec else None
+    model = load_model(spec, **(options or {})) if spec else None
     if model is None:
         return rules
     from lavr.episodes.controller import ModelController

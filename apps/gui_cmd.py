@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 from lavr.apps.episode_cmd import check_run_args, report_dir, report_saver
+from lavr.apps.model_cmd import _option as model_option
 from lavr.core_model.errors import InputError
 
 ALL_SUPPORTED = "all-supported"
@@ -62,6 +63,9 @@ def _controller_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None,
                    help="controller model (rule, openai:..., transformers:...): it chooses each "
                         "action among the candidates, the rules stand by; default: rules")
+    p.add_argument("--model-option", action="append", type=model_option, default=[],
+                   metavar="KEY=VALUE",
+                   help="option of the --model backend, repeatable: threads=1, timeout=60 ...")
     _detector_flag(p)
 
 def _detector_flag(p: Any) -> None:
@@ -77,7 +81,8 @@ def _threads(n: int) -> None:
     set_threads(n)
 
 
-def _controller(spec: str | None, ui_detector: str = "off") -> Any:
+def _controller(spec: str | None, ui_detector: str = "off",
+                options: list[tuple[str, Any]] | None = None) -> Any:
     """The GUI agent, or a model controller over it (``--model``).
 
     Raises:
@@ -94,7 +99,7 @@ def _controller(spec: str | None, ui_detector: str = "off") -> Any:
 
         shared_detector().path()
     return controller(spec, GuiAgent(ui_detector=detector), actions=GUI_MODEL_ACTIONS,
-                      model_rules=GuiRules)
+                      model_rules=GuiRules, options=dict(options or []))
 
 
 def task_sets() -> dict[str, tuple[str, ...]]:
@@ -135,7 +140,7 @@ def run_miniwob(args: argparse.Namespace) -> int:
     html_dir = report_dir(args.save_html)  # before any episode runs: a bad folder loses no work
     report_dir(args.trace_dir, flag="--trace-dir")
     _threads(args.threads)
-    agent = _controller(args.model, args.ui_detector)
+    agent = _controller(args.model, args.ui_detector, args.model_option)
     results = []
     if not args.json:
         print(f"{'task':24} {'episodes':>8} {'success':>8} {'reward':>7} {'steps':>6} "
@@ -199,7 +204,7 @@ def run_url(args: argparse.Namespace) -> int:
 
         check_writable_file(args.save_html, flag="--save-html")
     _threads(args.threads)
-    agent = _controller(args.model, args.ui_detector)
+    agent = _controller(args.model, args.ui_detector, args.model_option)
     with PageEnv(url, args.instruction, window=window, allow_remote=args.allow_remote) as env:
         episode = run_episode(env, agent, max_steps=args.max_steps,
                               keep_images=args.trace_dir is not None or bool(args.save_html))

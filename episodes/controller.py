@@ -16,6 +16,12 @@ The allowed actions are the fixed ``actions`` (BabyAI's ``left``, ``forward`` ..
 plus, when the fallback has a ``candidate_actions()`` method, the named actions it
 offers this step (the GUI agent: ``click e3`` on a perceived element, ``type "alice"``),
 each mapped to the concrete :class:`Action` (point, text) it stands for.
+
+A model trained on lavr's compact role prompts (``compact_prompts``, lavr-mllm) is
+sent the short act prompt instead (:func:`lavr.planners.roles.compact.act_messages`):
+the tag, the instruction, the fallback's state in short lines (its
+``compact_state()`` when it has one: a GUI's numbered elements), the latest actions
+taken in words, and the other allowed actions by name; no picture.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from lavr.core_model.messages import Message
 from lavr.core_model.model import MultimodalModel
 from lavr.core_model.structured import json_schema_of, parse_structured
 from lavr.episodes.loop import Action, Observation, Percept, PerceptionCall, StepChoice
+from lavr.planners.roles import compact
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +106,8 @@ class ModelController:
         self.show_suggestion = show_suggestion
         self.perception = tuple(fallback.perception)
         self._allowed: dict[str, Action] = {a: Action(a) for a in self.actions}
+        self.instruction = ""
+        self._done: list[str] = []  # the actions taken this episode, in words
 
     def allowed(self) -> dict[str, Action]:
         """This step's allowed actions by name: the fixed ones, then the fallback's candidates."""
@@ -125,6 +134,7 @@ class ModelController:
     def reset(self, instruction: str) -> None:
         """Start an episode (the fallback parses the instruction)."""
         self.instruction = instruction
+        self._done = []
         self.fallback.reset(instruction)
 
     def acted(self, action: Action) -> None:
@@ -133,7 +143,9 @@ class ModelController:
 
     def messages(self, observation: Observation, percepts: Mapping[str, Percept],
                  rules: StepChoice) -> list[Message]:
-        """The conversation for one choice."""
+        """The conversation for one choice (the compact act prompt for a model trained on it)."""
+        if compact.wants_compact(self.model):
+            return self.compact_messages(observation)
         seen = "\n".join(f"- {p.tool}: {p.summary}" for p in percepts.values()) or "- none"
         suggestion = (f"{rules.action.kind} ({rules.summary})" if self.show_suggestion
                       else "(not shown)")
@@ -143,6 +155,25 @@ class ModelController:
         if self.model.sees_images:
             return [Message.user(observation.image, text)]
         return [Message.user(text)]
+
+    def compact_messages(self, observation: Observation) -> list[Message]:
+        """The compact act prompt (module docstring) for this step's allowed actions."""
+        instruction = observation.instruction or str(getattr(self.fallback, "instruction", ""))
+        view = getattr(self.fallback, "compact_state", None)
+        if callable(view):
+            state, names = view()
+        else:
+            state, names = self.fallback.describe_state(), list(self._allowed)
+        names = [n for n in names if n in self._allowed]
+        names += [a for a in self.actions if a not in names]
+        return compact.act_messages(instruction, state, names, self._done)
+
+    def taken(self, action: Action, name: str = "") -> None:
+        """Note the action taken this step, in words (the fallback's ``describe_action``
+        when it has one, else ``name`` or the action's kind), for later act prompts."""
+        describe = getattr(self.fallback, "describe_action", None)
+        words = describe(action) if callable(describe) else ""
+        self._done.append(words or name or action.kind)
 
     def _parse(self, raw: str) -> ActionChoice:
         """The reply as an allowed action.
@@ -174,11 +205,13 @@ class ModelController:
             action = self._allowed[got.value.action]
             if action.kind != rules.action.kind:
                 self.fallback.acted(action)
+            self.taken(action, got.value.action)
             return StepChoice(action, f"{self.model.name}: {got.value.action} "
                                       f"({got.value.reason or action.kind})",
                             point=action.point, overlay=rules.overlay, controller=self.model.name,
                             attempts=attempts)
         why = str(got.failure) if got.failure is not None else "; ".join(got.problems)
+        self.taken(rules.action)
         return StepChoice(rules.action, f"rule fallback: {rules.summary}", point=rules.point,
                         overlay=rules.overlay, target=rules.target,
                         controller=f"rules (fallback: {why[:200]})", attempts=attempts)

@@ -290,6 +290,11 @@ class GuiAgent:
     def acted(self, action: Action) -> None:
         """Nothing to record: the GUI agent re-reads the screen every step."""
 
+    @property
+    def pending(self) -> tuple[Action, ...]:
+        """Actions queued for the next steps (the typing after a field's click ...)."""
+        return tuple(self._pending)
+
     def decide(self, observation: Observation,
                percepts: Mapping[str, Percept] | None = None) -> StepChoice:
         """Choose the next action from the screenshot alone."""

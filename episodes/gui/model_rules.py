@@ -9,8 +9,14 @@ model needs to choose for itself, in words:
   plan, and the perceived elements, numbered ``e1``, ``e2`` ... in reading
   order with their kind, text (read by OCR) and centre;
 - :meth:`candidate_actions`: ``click eN`` for every element one can act on (and
-  every line of text), ``type "T"`` for every text the instruction quotes or the
-  plan types, and the ``wait`` and ``done`` the controller allows anyway.
+  every line of text), ``type "T"`` for every text the instruction quotes, the
+  plan types or the rules have queued to type, and the ``wait`` and ``done`` the
+  controller allows anyway;
+- :meth:`compact_state`: the same in short lines for a model trained on compact
+  prompts (``e3 button "Submit"``, no positions), :meth:`describe_action` an
+  action taken in words (``click button "Submit"``) and :meth:`name_of` the
+  candidate that stands for an action (how the rules' choices become training
+  records for such a model).
 
 Nothing here knows a task or a page: the candidates come from what was perceived.
 """
@@ -31,6 +37,8 @@ CLICK_KINDS = INTERACTIVE_KINDS + ("text",)
 MAX_ELEMENTS = 40
 #: Fixed actions a model may always take on a GUI.
 GUI_MODEL_ACTIONS = ("wait", "done")
+#: Longest element text in a compact state line (characters; longer ones are cut).
+COMPACT_TEXT = 24
 
 
 class GuiRules:
@@ -45,6 +53,7 @@ class GuiRules:
         self.perception = self.agent.perception
         self._parse: ScreenParse | None = None
         self._elements: list[Any] = []
+        self._queued: list[str] = []  # texts the rules queued to type this episode
 
     @property
     def instruction(self) -> str:
@@ -59,6 +68,7 @@ class GuiRules:
         """Start an episode."""
         self.agent.reset(instruction)
         self._parse, self._elements = None, []
+        self._queued: list[str] = []
 
     def acted(self, action: Action) -> None:
         """Pass on the action taken."""
@@ -77,6 +87,9 @@ class GuiRules:
         parse = read_texts(parse, self.agent.text_reader, kinds=CLICK_KINDS)
         self._parse = parse
         self._elements = [e for e in parse.elements if e.kind in CLICK_KINDS][:MAX_ELEMENTS]
+        for action in self.agent.pending:
+            if action.kind == "type" and action.text and action.text not in self._queued:
+                self._queued.append(action.text)
         return choice
 
     def _texts(self) -> list[str]:
@@ -89,7 +102,7 @@ class GuiRules:
             text = getattr(intent, "text", "")
             if getattr(intent, "op", "") == "type" and text and text not in out:
                 out.append(text)
-        return out
+        return out + [t for t in self._queued if t not in out]
 
     def candidate_actions(self) -> dict[str, Action]:
         """This step's actions by name (see the module docstring)."""
@@ -100,6 +113,55 @@ class GuiRules:
         for t in self._texts():
             out[f'type "{t}"'] = Action.type_text(t)
         return out
+
+    def _element_at(self, action: Action) -> int | None:
+        """Index (0-based) of the offered element holding the action's point: the smallest
+        widget, else the smallest text line (a button's label line names the button)."""
+        if action.x is None or action.y is None:
+            return None
+        inside = [(el.kind == "text", el.width * el.height, i)
+                  for i, el in enumerate(self._elements)
+                  if el.box[0] <= action.x < el.box[2] and el.box[1] <= action.y < el.box[3]]
+        return min(inside)[2] if inside else None
+
+    def name_of(self, action: Action) -> str | None:
+        """The candidate (or fixed action) that stands for ``action`` this step: ``click eN``
+        for a plain click inside an offered element, ``type "T"`` for an offered text,
+        ``wait`` / ``done``; None when none does (a click between elements or with a key
+        held, a key press, a scroll ...)."""
+        if action.kind in GUI_MODEL_ACTIONS:
+            return action.kind
+        if action.kind == "click" and not action.key:
+            i = self._element_at(action)
+            return None if i is None else f"click e{i + 1}"
+        if action.kind == "type" and action.text in self._texts():
+            return f'type "{action.text}"'
+        return None
+
+    def describe_action(self, action: Action) -> str:
+        """``action`` in a few words for later prompts: ``click button "Submit"``,
+        ``type "alice"``, ``wait``; the element named is the one under the click."""
+        if action.kind in ("click", "move"):
+            i = self._element_at(action)
+            if i is None:
+                return action.kind
+            el = self._elements[i]
+            text = f' "{el.text[:COMPACT_TEXT]}"' if el.text else ""
+            return f"{action.kind} {el.kind}{text}"
+        if action.kind == "type":
+            return f'type "{action.text[:COMPACT_TEXT]}"'
+        return action.kind
+
+    def compact_state(self) -> tuple[str, list[str]]:
+        """The state for a compact act prompt and the action names it does not stand for:
+        one line per offered element, ``e3 button "Submit"`` (``click e3``; texts cut at
+        :data:`COMPACT_TEXT` characters, no positions), then the ``type "T"`` names."""
+        lines = []
+        for i, el in enumerate(self._elements, 1):
+            text = f' "{el.text[:COMPACT_TEXT]}"' if el.text else ""
+            lines.append(f"e{i} {el.kind}{text}")
+        names = [n for n in self.candidate_actions() if not n.startswith("click e")]
+        return "\n".join(lines), names
 
     def describe_state(self) -> str:
         """The instruction, the rules' plan and the perceived elements, in words."""

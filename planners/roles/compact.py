@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 
 #: Tags that start each role's prompt.
 PLAN_TAG, DECIDE_TAG, REFINE_TAG = "Plan:", "Decide:", "Answer from evidence:"
+#: Tag of an episode controller's prompt (GUI or embodied: choose the next action).
+ACT_TAG = "Act:"
+#: Most earlier actions an act prompt lists (the latest ones).
+ACT_HISTORY = 5
 
 
 def wants_compact(model: MultimodalModel) -> bool:
@@ -114,6 +118,33 @@ def vqa_messages(question: str, image: np.ndarray, *,
     any in-context demos (:func:`demo_turns`)."""
     turns = demo_turns(demos, store, "vqa") if demos else []
     return turns + [Message.user(ImagePart(image, "the image"), question.strip())]
+
+
+def act_messages(instruction: str, state: str, actions: Sequence[str],
+                 done: Sequence[str] = ()) -> list[Message]:
+    """An episode controller's prompt: the tagged instruction, the state in short lines (a
+    GUI's numbered elements, ``e3 button "Submit"``, each standing for ``click e3``), the
+    latest actions taken (at most :data:`ACT_HISTORY`) and the other actions allowed by
+    name. No picture: the state is given in words.
+
+    Args:
+        instruction: What the episode is to do.
+        state: The state lines.
+        actions: Allowed action names the state lines do not stand for.
+        done: Actions taken so far, in words, oldest first.
+    """
+    lines = [f"{ACT_TAG} {instruction.strip()}"]
+    if state.strip():
+        lines.append(state.strip())
+    if done:
+        lines.append("done: " + "; ".join(done[-ACT_HISTORY:]))
+    lines.append("actions: " + ", ".join(actions))
+    return [Message.user("\n".join(lines))]
+
+
+def act_reply(action: str) -> str:
+    """An action choice as the trained controller writes it: ``{"action":"click e3"}``."""
+    return json.dumps({"action": action}, separators=(",", ":"))
 
 
 def plan_reply(plan: dict[str, Any] | Plan) -> str:
