@@ -14,7 +14,7 @@ model needs to choose for itself, in words:
   controller allows anyway;
 - :meth:`compact_state`: the same in short lines for a model trained on compact
   prompts (``e3 button "Submit"``, no positions), :meth:`describe_action` an
-  action taken in words (``click link "Next"``) and :meth:`name_of` the
+  action taken in words (``click input "Name"``) and :meth:`name_of` the
   candidate that stands for an action (how the rules' choices become training
   records for such a model).
 
@@ -139,7 +139,7 @@ class GuiRules:
         return None
 
     def describe_action(self, action: Action) -> str:
-        """``action`` in a few words for later prompts: ``click link "Next"``,
+        """``action`` in a few words for later prompts: ``click input "Name"``,
         ``type "alice"``, ``wait``; the element named is the one under the click."""
         if action.kind in ("click", "move"):
             i = self._element_at(action)
