@@ -19,6 +19,13 @@ Prints:
     set-up before lanes);
   * peak RSS of this process;
   * cold-start seconds of `lavr ask` (a new process, median of 3).
+
+torch is first imported by lavr's detector, as in `lavr ask` or a user's script that
+imports only lavr: ultralytics, imported first, sets ``OMP_NUM_THREADS=1`` when it is
+unset, so torch runs at one thread unless the environment says otherwise. (Until 2 Dec
+22:50 this script imported torch itself before lavr, which left torch at one thread per
+core; every figure then ran at torch's 2 threads on 2 cores, and the agent took 1.4-2x
+the CPU time per question that `lavr ask` takes.)
 """
 
 from __future__ import annotations
@@ -163,10 +170,11 @@ def bench_batch(n: int, seed: int, *, setups: tuple[tuple[int, int, int], ...] =
 
     Both start from the same PNG files: the bare loop is ``model.predict(path)`` per
     image (ultralytics reads the file); it is also timed on images already decoded in
-    memory (``bare_arrays``), a stricter baseline, and with torch at 1 thread
-    (``bare_1thread``, a reference that shows what one core does: on a crowded machine
-    torch's 2-thread OpenMP team can spin at its barriers and slow the default loop
-    several-fold). ``lavr batch`` runs the whole agent
+    memory (``bare_arrays``), a stricter baseline, and, as a reference only, with
+    torch at the other thread count (``bare_ref``: one thread per core when torch's
+    count is 1 — what a script that imports torch before ultralytics gets —, else 1;
+    on a crowded machine a 2-thread OpenMP team can spin at its barriers and slow a
+    loop several-fold). ``lavr batch`` runs the whole agent
     (verify off) and writes the results file, once per set-up of ``setups``
     ((workers, batch size, lanes); the first is the default). The bare loop runs with
     torch's own thread count, set again before each of its passes (a lane sets its
@@ -181,6 +189,7 @@ def bench_batch(n: int, seed: int, *, setups: tuple[tuple[int, int, int], ...] =
     from lavr.tools.detect import WEIGHTS_DIR
 
     torch_threads = torch.get_num_threads()
+    ref_threads = (os.cpu_count() or 1) if torch_threads == 1 else 1
     images = _scenes(n, seed + 1000)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp, "scenes")
@@ -209,7 +218,7 @@ def bench_batch(n: int, seed: int, *, setups: tuple[tuple[int, int, int], ...] =
         items = load_items(folder, question="How many circles are there?")
         # Alternate the measurements over slices of the images (A B C A B C ...), so a
         # change in the machine's load hits all of them alike.
-        wall = {k: 0.0 for k in ("bare", "arrays", "bare1", *range(len(setups)))}
+        wall = {k: 0.0 for k in ("bare", "arrays", "ref", *range(len(setups)))}
         cpu = dict(wall)  # process CPU seconds (all threads)
         for part in range(rounds):
             sl = slice(part * n // rounds, (part + 1) * n // rounds)
@@ -224,12 +233,12 @@ def bench_batch(n: int, seed: int, *, setups: tuple[tuple[int, int, int], ...] =
                 model.predict(img, imgsz=320, verbose=False, device="cpu")
             wall["arrays"] += time.perf_counter() - t0
             cpu["arrays"] += time.process_time() - c0
-            torch.set_num_threads(1)  # a reference only: the target's baseline is the above
+            torch.set_num_threads(ref_threads)  # a reference only: the baseline is the above
             t0, c0 = time.perf_counter(), time.process_time()
             for path in paths[sl]:
                 model.predict(str(path), imgsz=320, verbose=False, device="cpu")
-            wall["bare1"] += time.perf_counter() - t0
-            cpu["bare1"] += time.process_time() - c0
+            wall["ref"] += time.perf_counter() - t0
+            cpu["ref"] += time.process_time() - c0
             torch.set_num_threads(torch_threads)
             for k, ((workers, _, _), agent) in enumerate(zip(setups, agents, strict=True)):
                 t0, c0 = time.perf_counter(), time.process_time()
@@ -249,8 +258,9 @@ def bench_batch(n: int, seed: int, *, setups: tuple[tuple[int, int, int], ...] =
         "batch_n": n, "batch_same_answers": same, "bare_loop_img_per_s": bare, "bare_arrays_img_per_s": bare_arrays,
         "bare_loop_cpu_ms_per_img": cpu["bare"] / n * 1000,
         "bare_arrays_cpu_ms_per_img": cpu["arrays"] / n * 1000, "batch_wait_ms": wait_ms,
-        "bare_1thread_img_per_s": n / wall["bare1"],
-        "bare_1thread_cpu_ms_per_img": cpu["bare1"] / n * 1000,
+        "bare_loop_threads": torch_threads, "bare_ref_threads": ref_threads,
+        "bare_ref_img_per_s": n / wall["ref"],
+        "bare_ref_cpu_ms_per_img": cpu["ref"] / n * 1000,
         "batch_setups": [{"workers": w, "batch_size": b, "lanes": plans[k][0],
                           "lane_threads": plans[k][1], "img_per_s": n / wall[k],
                           "cpu_ms_per_img": cpu[k] / n * 1000,
@@ -285,12 +295,14 @@ def main() -> int:
     ap.add_argument("--no-cold-start", action="store_true", help="skip the cold-start figure")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    images = _scenes(args.n, args.seed)
+    report = {"n": args.n, "seed": args.seed, "cpu_count": os.cpu_count(),
+              "load_avg_start": os.getloadavg()}
+    report.update(bench_agent(images))  # imports torch the way lavr does (see the top)
     import torch
 
-    images = _scenes(args.n, args.seed)
-    report = {"n": args.n, "seed": args.seed, "torch_threads": torch.get_num_threads(),
-              "cpu_count": os.cpu_count(), "load_avg_start": os.getloadavg()}
-    report.update(bench_agent(images))
+    report.update(torch_threads=torch.get_num_threads(),
+                  omp_num_threads=os.environ.get("OMP_NUM_THREADS"))
     report.update(bench_orchestration_cpu(images))
     report.update(bench_verify(images))
     report.update(bench_throughput(images))
@@ -305,7 +317,7 @@ def main() -> int:
     load = " / ".join(" ".join(f"{v:.2f}" for v in report[k])
                       for k in ("load_avg_start", "load_avg_end"))
     print(f"lavr benchmark  (n={args.n} images, seed={args.seed}, {report['cpu_count']} CPUs, "
-          f"torch threads={report['torch_threads']})")
+          f"torch threads={report['torch_threads']}, OMP_NUM_THREADS={report['omp_num_threads']})")
     print(f"  load average (1, 5, 15 min) at start / end    {load}")
     print(f"  end-to-end, 'How many red circles are there?'  {report['e2e_s_per_q'] * 1000:8.1f} ms/question"
           f"  (CPU {report['e2e_cpu_ms_per_q']:.1f} ms, all threads)")
@@ -322,8 +334,9 @@ def main() -> int:
           f"  (CPU {report['bare_loop_cpu_ms_per_img']:.1f} ms/img)")
     print(f"  bare loop on decoded arrays                   {report['bare_arrays_img_per_s']:8.1f} img/s"
           f"  (CPU {report['bare_arrays_cpu_ms_per_img']:.1f} ms/img)")
-    print(f"  bare loop on files, torch 1 thread (reference) {report['bare_1thread_img_per_s']:7.1f} img/s"
-          f"  (CPU {report['bare_1thread_cpu_ms_per_img']:.1f} ms/img)")
+    ref = f"bare loop on files, torch {report['bare_ref_threads']} thread(s) (reference)"
+    print(f"  {ref:<46}{report['bare_ref_img_per_s']:8.1f} img/s"
+          f"  (CPU {report['bare_ref_cpu_ms_per_img']:.1f} ms/img)")
     for k, setup in enumerate(report["batch_setups"]):
         threads = setup["lane_threads"] or report["torch_threads"]
         name = (f"lavr batch, {setup['workers']} workers, batch {setup['batch_size']}, "
