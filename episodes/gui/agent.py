@@ -360,9 +360,9 @@ class GuiAgent:
                 self._intents.extendleft(reversed(split))
                 intent = split[0]
         if intent.op == "type" and intent.source and not intent.text:
-            value = self._derive(intent.source, parse)
+            value = self._derive(intent, parse)
             if value:
-                intent = dataclasses.replace(intent, text=value, source="")
+                intent = dataclasses.replace(intent, text=value, source="", figure=None)
                 self._intents[0] = intent
         overlay = parse.to_detections()
         if intent.scope:
@@ -808,8 +808,15 @@ class GuiAgent:
         return [dataclasses.replace(intent, target=w) for w in words]
 
     # -- reading and reasoning -------------------------------------------------
-    def _derive(self, source: str, parse: ScreenParse) -> str:
-        """The text a ``type`` intent's ``source`` names, worked out from the page's text."""
+    def _derive(self, intent: Intent, parse: ScreenParse) -> str:
+        """The text a ``type`` intent's ``source`` names, worked out from the page's text
+        (or, for ``count``, from the figures drawn on it)."""
+        source = intent.source
+        if source == "count" and intent.figure is not None:
+            expression = shapes.count_expression(parse.image, self.figures(parse), *intent.figure)
+            value = evaluate_expression(expression) if expression else None
+            logger.info("figures fitting %s: %r = %s", intent.figure, expression, value)
+            return format_number(value) if value is not None else ""
         rows = page_text(parse, self.text_reader)
         if not rows:
             return ""

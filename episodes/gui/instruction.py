@@ -57,7 +57,7 @@ VALUE_VERBS = frozenset({"find", "solve", "compute", "calculate", "evaluate", "w
                          "remember", "note"})
 VERBS = CLICK_VERBS | TYPE_VERBS
 #: Where a typed value may come from instead of a quoted string (see :attr:`Intent.source`).
-SOURCES = ("", "page-text", "expression")
+SOURCES = ("", "page-text", "expression", "count")
 
 #: Kind words and the element kinds (:data:`lavr.episodes.gui.perception.ELEMENT_KINDS`)
 #: they refer to; longer phrases first.
@@ -93,7 +93,8 @@ SELECT_KINDS = ("checkbox", "radio", "button", "link", "text")
 #: :mod:`lavr.episodes.gui.shapes` calls it; ``item``/``shape``/``figure`` = any figure.
 FIGURE_WORDS = {"circle": "circle", "circles": "circle", "disc": "circle", "dot": "circle",
                 "rectangle": "rectangle", "rectangles": "rectangle", "square": "rectangle",
-                "squares": "rectangle", "box": "rectangle", "triangle": "triangle",
+                "squares": "rectangle", "box": "rectangle", "block": "rectangle",
+                "blocks": "rectangle", "triangle": "triangle",
                 "triangles": "triangle", "letter": "letter", "letters": "letter",
                 "digit": "digit", "digits": "digit", "number": "digit", "numbers": "digit",
                 "shape": "shape", "shapes": "shape", "item": "", "items": "", "figure": "",
@@ -142,8 +143,10 @@ class Intent:
             item, behind its "more" menu, scrolling until the item shows.
         source: Where a ``type`` intent's text comes from when the instruction does
             not quote it: ``page-text`` (the text shown on the page), ``expression``
-            (the value of the arithmetic shown on the page) or ``word:N`` (the N-th
-            word of the page's text, ``word:-1`` the last); ``""``: ``text``.
+            (the value of the arithmetic shown on the page), ``word:N`` (the N-th
+            word of the page's text, ``word:-1`` the last) or ``count`` (how many figures
+            on the page fit ``figure``; groups of them apart, joined by a drawn ``+`` or
+            ``-``, are added or subtracted); ``""``: ``text``.
         similar: Click the element whose text is closest in *meaning* to ``target``
             (``... similar to X``), not the one spelled like it.
         at: ``(x, y)`` pixels of the element as seen when the intent was made on
@@ -198,6 +201,9 @@ class Intent:
                 (f" at ({self.at[0]:.0f},{self.at[1]:.0f})" if self.at is not None else "")
         if self.coord is not None:
             return f"click the point ({self.coord[0]:g}, {self.coord[1]:g}) on the axes"
+        if self.op == "type" and self.source == "count" and not self.text:
+            fig = " ".join(w for w in self.figure or () if w) or "figure"
+            return f'type <how many "{fig}"> into {"/".join(self.kinds)}'
         if self.count and self.figure is not None:
             fig = " ".join(w for w in self.figure if w) or "figure"
             return f'click the {"/".join(self.kinds)} saying how many "{fig}" there are'
@@ -556,11 +562,24 @@ def _value_source(verb: str, obj: str) -> str:
     return ""
 
 
+#: A count of things asked for as a value: ``the (total) number of X``, ``how many X``.
+_COUNTED = re.compile(r"\b(?:(?:total|whole|overall)\s+)?(?:number|count|amount|total)\s+of\s+"
+                      r"(?:all\s+)?(?:the\s+)?(.+)$|\bhow\s+many\s+(?:the\s+)?(.+)$", re.IGNORECASE)
+
+
 def _derived_type_intents(obj: str, start_index: int, value: str) -> list[Intent]:
     """``type that / your answer / the text shown / the 2nd word into the box``: a typed
     value that comes from the screen, not from the instruction."""
     m = re.match(r"(.*?)\s+\b(?:into|in|to|inside|onto)\b\s+(.*)$", obj, flags=re.IGNORECASE)
     what, where = (m[1], m[2]) if m else (obj, "")
+    label = _phrase(where).words if where else ""
+    counted = _COUNTED.search(what)
+    things = re.sub(r"\s+(?:there\s+are|are\s+there|(?:are|is)\s+(?:shown|drawn|visible)|"
+                    r"(?:do|can)\s+you\s+see)\b.*$", "", counted[1] or counted[2]) if counted else ""
+    figure = _figure_phrase(things, plural=True) if things else None
+    if figure is not None:  # "the total number of blocks": count them on the page
+        return [Intent("type", target=label, kinds=("input",), index=start_index,
+                       source="count", figure=figure)]
     ph = _phrase(what)
     if ph.ordinal is not None and re.search(r"\bwords?\b", what, flags=re.IGNORECASE):
         source = f"word:{ph.ordinal}"
@@ -571,7 +590,6 @@ def _derived_type_intents(obj: str, start_index: int, value: str) -> list[Intent
         source = "page-text"
     else:
         return []
-    label = _phrase(where).words if where else ""
     return [Intent("type", target=label, kinds=("input",), index=start_index, source=source)]
 
 

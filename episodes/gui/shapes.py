@@ -454,3 +454,76 @@ def matches(fig: Figure, size: str, colour: str, what: str) -> bool:
     if what == "shape":
         return fig.shape in SHAPES
     return fig.kind == what
+
+
+# -- counting drawn things -------------------------------------------------------------
+def clusters(figures: Sequence[Figure]) -> list[list[Figure]]:
+    """Groups of figures drawn together, left to right: two figures are in one group when
+    the gap between their boxes is at most the median figure's extent (a group is wider
+    apart from the next one than its members are from each other)."""
+    if not figures:
+        return []
+    reach = float(np.median([f.extent for f in figures]))
+    parent = list(range(len(figures)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(figures):
+        for j in range(i + 1, len(figures)):
+            b = figures[j].box
+            gap = max(b[0] - a.box[2], a.box[0] - b[2], b[1] - a.box[3], a.box[1] - b[3])
+            if gap <= reach:
+                parent[root(i)] = root(j)
+    groups: dict[int, list[Figure]] = {}
+    for i, f in enumerate(figures):
+        groups.setdefault(root(i), []).append(f)
+    return sorted(groups.values(), key=lambda g: (min(f.box[0] for f in g), min(f.box[1] for f in g)))
+
+
+def sign(image: np.ndarray, box: Box) -> str:
+    """The arithmetic sign drawn in ``box`` (``+``, ``-``, ``x``), or ``""``: a bar alone
+    is a minus, a bar crossed by a stroke through its middle a plus, two crossing
+    diagonals a times."""
+    x1, y1, x2, y2 = box
+    img = np.asarray(image)
+    crop = img[y1:y2, x1:x2].astype(np.int32)
+    if crop.size == 0:
+        return ""
+    ink = np.abs(crop - _background(img)).max(axis=2) > INK_DIFF
+    h, w = ink.shape
+    if not ink.any():
+        return ""
+    if h * 3 <= w:
+        return "-"
+    rows, cols = ink.mean(axis=1), ink.mean(axis=0)
+    if rows.max() >= 0.8 and cols.max() >= 0.8 and \
+            abs(int(np.argmax(rows)) - h / 2) <= h / 4 and abs(int(np.argmax(cols)) - w / 2) <= w / 4:
+        return "+"
+    diag = [ink[int(i * h / max(w, 1)), i] or ink[int(i * h / max(w, 1)), w - 1 - i] for i in range(w)]
+    return "x" if np.mean(diag) >= 0.8 else ""
+
+
+def count_expression(image: np.ndarray, figures: Sequence[Figure], size: str, colour: str,
+                     what: str) -> str:
+    """How many figures fit a description, as arithmetic over their groups: ``3 + 5`` when
+    they are drawn in two groups with a ``+`` (or nothing) between them, ``7 - 2`` for a
+    ``-``; ``4`` for one group; ``""`` when none fits. Evaluate it with
+    :func:`lavr.episodes.gui.language.evaluate_expression`."""
+    fit = [f for f in figures if matches(f, size, colour, what)]
+    groups = clusters(fit)
+    if not groups:
+        return ""
+    others = [f for f in figures if f not in fit]
+    parts = [str(len(groups[0]))]
+    for left, right in zip(groups, groups[1:], strict=False):
+        lx = max(f.box[2] for f in left)
+        rx = min(f.box[0] for f in right)
+        top = min(f.box[1] for f in left + right)
+        bottom = max(f.box[3] for f in left + right)
+        between = [o for o in others if lx <= o.point[0] <= rx and top - 8 <= o.point[1] <= bottom + 8]
+        op = sign(image, between[0].box) if between else ""
+        parts += ["*" if op == "x" else (op or "+"), str(len(right))]
+    return " ".join(parts)

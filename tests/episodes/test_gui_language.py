@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from lavr.episodes.gui.instruction import Intent
 from lavr.episodes.gui.language import (
     assign_fields,
     evaluate_expression,
@@ -156,7 +157,6 @@ def test_text_rows_join_the_runs_of_one_line() -> None:
 
 def test_agent_fills_the_fields_by_label_and_works_out_values() -> None:
     from lavr.episodes.gui.agent import GuiAgent
-    from lavr.episodes.gui.instruction import Intent
 
     image, texts = _form(True)
     agent = GuiAgent(text_reader=_Reader(texts), semantic=False)
@@ -180,10 +180,10 @@ def test_agent_fills_the_fields_by_label_and_works_out_values() -> None:
             return [(self.text, 0.9) for _ in boxes]
 
     agent.text_reader = Const("7 x 6 =")
-    assert agent._derive("expression", page) == "42"
+    assert agent._derive(Intent("type", source="expression"), page) == "42"
     agent.text_reader = Const("Lorem ipsum, dolor sit")
-    assert agent._derive("word:3", page) == "dolor"
-    assert agent._derive("page-text", page) == "Lorem ipsum, dolor sit"
+    assert agent._derive(Intent("type", source="word:3"), page) == "dolor"
+    assert agent._derive(Intent("type", source="page-text"), page) == "Lorem ipsum, dolor sit"
 
 
 def test_unreadable_text_is_matched_by_its_look() -> None:

@@ -162,3 +162,40 @@ def test_grammar_of_plot_points() -> None:
     assert intent.coord == (-2.0, 1.0)
     (intent,) = parse_instruction("Click the point ( 0.5, -3 ) on the graph.").intents
     assert intent.coord == (0.5, -3.0)
+
+
+def _blocks(img: np.ndarray, x: int, y: int, n: int, *, per_row: int = 3) -> None:
+    """``n`` bordered blocks (12 px, 2 px apart), ``per_row`` to a row, from (x, y)."""
+    for i in range(n):
+        bx, by = x + 14 * (i % per_row), y + 14 * (i // per_row)
+        img[by:by + 12, bx:bx + 12] = 0
+        img[by + 1:by + 11, bx + 1:bx + 11] = (127, 176, 255)
+
+
+@pytest.mark.parametrize(("left", "right", "mark", "want"), [
+    (4, 7, "+", "4 + 7"), (1, 1, "+", "1 + 1"), (8, 2, "-", "8 - 2"), (5, 3, "", "5 + 3")])
+def test_drawn_blocks_count_in_groups_joined_by_their_sign(left: int, right: int, mark: str,
+                                                           want: str) -> None:
+    img = np.full((120, 160, 3), 255, np.uint8)
+    _blocks(img, 5, 20, left)
+    _blocks(img, 105, 20, right)
+    if mark:
+        img[38:41, 65:85] = 0  # the bar of both signs
+    if mark == "+":
+        img[29:50, 73:76] = 0
+    figs = shapes.find_figures(img)
+    assert shapes.count_expression(img, figs, "", "", "rectangle") == want
+    assert shapes.count_expression(img, figs, "", "", "circle") == ""
+    assert len(shapes.clusters([f for f in figs if f.shape == "rectangle"])) == 2
+
+
+def test_grammar_of_counts_typed_as_values() -> None:
+    (typed, submit) = parse_instruction(
+        "Type the total number of blocks into the textbox and press Submit.").intents
+    assert (typed.op, typed.source, typed.figure) == ("type", "count", ("", "", "rectangle"))
+    assert submit.target == "Submit"
+    (typed,) = parse_instruction("Enter how many red circles there are into the field.").intents
+    assert typed.figure == ("", "red", "circle")
+    # a sum of numbers shown is arithmetic, not a count
+    (typed,) = parse_instruction("Type the sum of the numbers into the box.").intents
+    assert typed.source == "expression"
