@@ -213,6 +213,10 @@ class GuiAgent:
         self._menu_scrolls = 0  # scroll steps taken to see the rest of an open menu
         self._page = 1  # the page of a paged list the current intent looks at
         self._scrolled_from: np.ndarray | None = None  # the screen the last scroll started on
+        self._items_done: list[int] = []  # list items acted on: their marker's top, page rows
+        self._items_offset = 0  # rows the list has scrolled by since the intent began
+        self._items_acted = 0  # items acted on for the current intent
+        self._shift_from: np.ndarray | None = None  # the screen before the last scroll, to measure it
 
     def _reset_widgets(self) -> None:
         self._widgets = Widgets()
@@ -365,6 +369,12 @@ class GuiAgent:
                 intent = dataclasses.replace(intent, text=value, source="", figure=None)
                 self._intents[0] = intent
         overlay = parse.to_detections()
+        if intent.scope and intent.items is not None:
+            step = self._each_item(intent, parse, image)
+            if step is None:  # every item it asks for is done: on with the plan
+                return self._decide(image, given)
+            step.overlay = overlay
+            return step
         if intent.scope:
             scoped = self._scoped(intent, parse, image)
             if isinstance(scoped, StepChoice):
@@ -1079,6 +1089,67 @@ class GuiAgent:
         if band[1] >= height - 2:  # the item goes on below the screen
             return self._scroll(image, top, f"the item of {anchor.describe()} goes on below")
         return choice if choice is not None and choice.score >= self.match_threshold else None
+
+    def _each_item(self, intent: Intent, parse: ScreenParse, image: np.ndarray) -> StepChoice | None:
+        """Act on the next list item ``intent.scope`` marks that was not acted on yet: click
+        the control in it that the target names (its text, else the icon named by the word,
+        else the one icon no known icon looks like); scroll on when none is left on the
+        screen. None (and the intent is done) once ``intent.items`` items are done, or the
+        list ends."""
+        height = image.shape[0]
+        top = parse.banner[3] if parse.banner is not None else 0
+        if self._shift_from is not None:  # how far the last scroll moved the list
+            self._items_offset += skills.scroll_shift(self._shift_from, image, top=top)
+            self._shift_from = None
+        parse = self._read(parse, ("text", "link", "button"))
+        plain = dataclasses.replace(intent, scope="", items=None)
+        symbols = set(re.sub(r"[\w\s]", "", intent.scope))
+        anchors = sorted((e for e in parse.elements if e.text and _word_cover(e.text, intent.scope)
+                          + 0.1 * bool(symbols & set(e.text)) >= STRONG_MATCH),
+                         key=lambda e: e.box[1])
+        seps = skills.separators(image, top=top)
+        for anchor in anchors:
+            key = anchor.box[1] + self._items_offset
+            if any(abs(key - k) <= 4 for k in self._items_done):
+                continue
+            band = skills.row_band(anchor.box, seps, height, top=top)
+            if band[1] >= height - 2:
+                break  # the item goes on below the screen: scroll first
+            self._items_done.append(key)
+            inside = [e for e in parse.elements if band[0] <= e.center[1] <= band[1]
+                      and e is not anchor]
+            choice = self._best_text(plain.target, inside)
+            if choice is not None and choice.score >= STRONG_MATCH:
+                box, why = choice.element.box, choice.reason
+            else:
+                more = skills.more_control(image, band, top=top)
+                icon = skills.named_icon(image, band, plain.target, by_elimination=more is None)
+                if icon is None:
+                    logger.info("no control for %s in the item of %s", plain.describe(),
+                                anchor.describe())
+                    continue
+                box, why = icon[0], f"the icon it names (look-alike {icon[1]:.2f})"
+            self._items_acted += 1
+            if intent.items is not None and 0 < intent.items <= self._items_acted:
+                self._intents.popleft()
+                self._finish_items()
+            x, y = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
+            return StepChoice(Action.click(x, y), f"{intent.describe()}: item "
+                              f"{self._items_acted} ({anchor.describe()}) -> {why}", point=(x, y),
+                              target=tuple(float(v) for v in box))
+        step = self._scroll(image, top, f"{intent.describe()}: {self._items_acted} done, "
+                                        "more items may follow below")
+        if step is not None:
+            self._shift_from = image
+            return step
+        self._intents.popleft()
+        logger.info("%s: the list ends; %d items acted on", intent.describe(), self._items_acted)
+        self._finish_items()
+        return None
+
+    def _finish_items(self) -> None:
+        self._items_done, self._items_offset, self._items_acted = [], 0, 0
+        self._shift_from, self._scrolls, self._scrolled_from = None, 0, None
 
     def _scroll(self, image: np.ndarray, top: int, why: str) -> StepChoice | None:
         """Scroll the content down one step, unless the budget is spent or the last scroll

@@ -419,3 +419,55 @@ def symbol_patches(word: str) -> tuple[np.ndarray, ...]:
                 if patch is not None:
                     out.append(patch)
     return tuple(out)
+
+
+#: Icon themes whose icons (freedesktop names: ``mail-reply-sender``, ``emote-love``,
+#: ``emblem-shared``, ``user-trash`` ...) make a vocabulary of UI icons named by words;
+#: Adwaita comes with the desktop libraries Chromium needs.
+ICON_THEMES = (Path("/usr/share/icons/Adwaita"),)
+#: Other words icon names use for an action (plain English, no page's wording).
+ICON_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "like": ("love", "heart", "favorite"), "love": ("heart", "like"),
+    "favorite": ("love", "starred"), "favourite": ("love", "starred", "favorite"),
+    "delete": ("trash", "delete"), "remove": ("trash", "delete"), "bin": ("trash",),
+    "retweet": ("repeat",), "repost": ("repeat",), "reshare": ("repeat", "share"),
+    "settings": ("preferences",), "search": ("find",), "important": ("starred",),
+}
+
+
+@functools.lru_cache(maxsize=1)
+def theme_icons() -> tuple[tuple[str, np.ndarray], ...]:
+    """``(name, ink patch)`` of every symbolic icon of the installed :data:`ICON_THEMES`
+    (its 64 px picture drawn at 16 px, the size icons have on a page); empty without one."""
+    out = []
+    for theme in ICON_THEMES:
+        for path in sorted(theme.glob("64x64/*/*.symbolic.png")):
+            try:
+                alpha = np.asarray(Image.open(path).convert("RGBA"))[..., 3]
+            except OSError:
+                continue
+            small = np.asarray(Image.fromarray(alpha).resize((16, 16), Image.BOX))
+            crop = np.where((small > 100)[..., None], 0, 255).astype(np.uint8).repeat(3, axis=2)
+            patch = ink_patch(crop, (0, 0, 16, 16))
+            if patch is not None:
+                out.append((path.name.split(".")[0].removesuffix("-symbolic"), patch))
+    return tuple(out)
+
+
+def _names(word: str, name: str) -> bool:
+    """A theme icon's name holds ``word`` (``share`` in ``emblem-shared``, ``folder-publicshare``)."""
+    parts = [p for p in name.split("-") if p not in ("symbolic", "rtl")]
+    return any(p == word or (len(word) >= 4 and word in p) for p in parts)
+
+
+@functools.lru_cache(maxsize=64)
+def icon_patches(word: str) -> tuple[np.ndarray, ...]:
+    """Ink patches of the icons ``word`` names: the page font's symbols whose Unicode names
+    hold it (:func:`symbol_patches`) and the theme icons whose names hold it or one of its
+    :data:`ICON_SYNONYMS`."""
+    word = word.lower()
+    if not re.fullmatch(r"[a-z]{3,}", word):
+        return ()
+    words = (word, *ICON_SYNONYMS.get(word, ()))
+    themed = [p for name, p in theme_icons() if any(_names(w, name) for w in words)]
+    return (*symbol_patches(word), *themed)

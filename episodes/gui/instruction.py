@@ -164,6 +164,9 @@ class Intent:
             many figures on the page fit the description (``how many red circles ...``).
         coord: ``(x, y)`` in the units of the axes drawn on the page: click the point
             there (``press the point (-2, 1) on the plot``).
+        items: With ``scope``: act on this many list items that ``scope`` marks (``on 2
+            posts by @ann``), ``-1`` on every one of them (``on all posts by @ann``), one
+            after the other, scrolling through the list; None: on the one item.
     """
 
     op: str
@@ -185,6 +188,7 @@ class Intent:
     shades: bool = False
     count: bool = False
     coord: tuple[float, float] | None = None
+    items: int | None = None
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -215,7 +219,10 @@ class Intent:
             f"#{self.index + 1}" if self.index is not None else "the only one")
         kinds = "/".join(self.kinds) or "element"
         if self.scope:
-            return f'{dataclasses.replace(self, scope="").describe()} in the item of "{self.scope}"'
+            which = "the item" if self.items is None else "every item" if self.items < 0 else \
+                f"{self.items} item{'s' if self.items != 1 else ''}"
+            plain = dataclasses.replace(self, scope="", items=None).describe()
+            return f'{plain} in {which} of "{self.scope}"'
         if self.figure is not None:
             return "click figure " + (" ".join(w for w in self.figure if w) or "(any)")
         if self.describes:
@@ -548,6 +555,36 @@ def _scope_phrase(clause: str) -> str:
     return m[1].strip(" ,.;:") if m else ""
 
 
+#: Numbers written as words (how many items an action applies to).
+CARDINALS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+             "eight": 8, "nine": 9, "ten": 10}
+_ITEMS = re.compile(r"\s*\b(?:on|in|for|to|of|from|at)\s+(?:(all|every|each|some|any|\d+|"
+                    + "|".join(CARDINALS) + r")\s+)?(?:of\s+)?(?:the\s+|his\s+|her\s+|their\s+)?("
+                    + "|".join(ITEM_NOUNS) + r")\s+(?:(?:written|posted|sent|made|shared)\s+)?"
+                    r"(?:by|from|of)\s+(\S+?)[.,;:]?(?=\s|$)", re.IGNORECASE)
+
+
+def item_phrase(obj: str) -> tuple[str, str, int | None] | None:
+    """``(object without it, item marker, how many items)`` when an object phrase says
+    which list items it acts on (``the "Like" button on all posts by @ann``: ``-1`` = every
+    one; ``on 2 posts by @ann``: 2; ``on the post by @ann``: None = the one), else None."""
+    m = _ITEMS.search(obj)
+    if m is None:
+        return None
+    quantity, noun, marker = (m[1] or "").lower(), m[2].lower(), m[3]
+    if quantity.isdigit():
+        many: int | None = int(quantity)
+    elif quantity in CARDINALS:
+        many = CARDINALS[quantity]
+    elif quantity in ("all", "every", "each") or (not quantity and noun.endswith("s")):
+        many = -1
+    elif quantity in ("some", "any"):
+        many = 1  # (at least one)
+    else:
+        many = None
+    return (obj[:m.start()] + obj[m.end():]).strip(), marker, many
+
+
 def _value_source(verb: str, obj: str) -> str:
     """What a value clause works out: ``word:N``, ``expression``, ``page-text`` or ``""``."""
     ph = _phrase(obj)
@@ -690,9 +727,15 @@ def parse_instruction(instruction: str) -> GuiPlan:
             typed += len(new)
             intents.extend(new)
         else:
+            items = item_phrase(obj) if verb not in TYPE_VERBS else None
+            if items is not None:  # "... on all posts by @ann": each item the marker marks
+                rest, marker, many = items
+                intents.extend(dataclasses.replace(i, scope=marker, items=many)
+                               for i in _click_intents(verb, rest, clause))
+                continue
             intents.extend(_click_intents("click" if verb in TYPE_VERBS else verb, obj, clause))
     if scope:
-        intents = [dataclasses.replace(i, scope=scope) for i in intents]
+        intents = [i if i.scope else dataclasses.replace(i, scope=scope) for i in intents]
     logger.debug("instruction %r: %s", text, [i.describe() for i in intents])
     if not understood:
         logger.info("the grammar does not understand the instruction %r", text)

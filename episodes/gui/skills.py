@@ -220,31 +220,29 @@ ICON_MARGIN = 0.1
 ICON_INK = 25
 
 
-def named_icon(image: np.ndarray, band: tuple[int, int], target: str) -> tuple[Box, float] | None:
-    """The mark in a band of rows that looks like the icon ``target`` names (``the star
-    icon ...``: the word before ``icon``), with its look-alike score; None without an icon
-    word, a symbol of that name in the page font, or a clear winner.
+#: A mark no icon of the vocabulary looks like better than this is an unknown icon ...
+UNKNOWN_ICON = 0.42
+#: ... told apart from icons the vocabulary knows (this well at least).
+KNOWN_ICON = 0.5
 
-    Marks are blobs of ink (light grey icons too) about as tall as a line of text; each is
-    compared with the symbols whose Unicode names hold the word (:func:`symbol_patches`)."""
+
+def icon_marks(image: np.ndarray, band: tuple[int, int]) -> list[tuple[Box, np.ndarray]]:
+    """Marks in a band of rows — blobs of ink (light grey icons too) about as tall as a
+    line of text — with their ink patches (:func:`~lavr.episodes.gui.appearance.ink_patch`)."""
     import cv2
 
-    from lavr.episodes.gui.appearance import ink_patch, similarity, symbol_patches
+    from lavr.episodes.gui.appearance import ink_patch
 
-    m = re.search(r"\b([a-z]{3,})\s+icon\b", target.lower())
-    symbols = symbol_patches(m[1]) if m else ()
-    if not symbols:
-        return None
     y1, y2 = band
     img = np.asarray(image)[y1:y2]
     if img.size == 0:
-        return None
+        return []
     grey = img.astype(np.float32).mean(axis=2)
     bg = float(np.median(grey))
     ink = (np.abs(grey - bg) > ICON_INK).astype(np.uint8)
     ink = cv2.dilate(ink, np.ones((2, 2), np.uint8))  # an outline drawn in pieces is one mark
     n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    scored = []
+    out = []
     for i in range(1, n):
         x, y, w, h = (int(v) for v in stats[i][:4])
         if not (7 <= w <= 30 and 7 <= h <= 30 and 0.5 <= w / h <= 2.0):
@@ -254,13 +252,80 @@ def named_icon(image: np.ndarray, band: tuple[int, int], target: str) -> tuple[B
         crop = np.where(mark[..., None], 0, 255).astype(np.uint8).repeat(3, axis=2)
         patch = ink_patch(crop, (0, 0, w, h))
         if patch is not None:
-            scored.append((max(similarity(patch, s) for s in symbols), box))
-    if not scored:
+            out.append((box, patch))
+    return out
+
+
+def icon_word(target: str) -> str:
+    """The word that names an icon in a target: ``star`` in ``the star icon``, else a
+    one-word target itself (``Share``); ``""`` for none."""
+    m = re.search(r"\b([a-z]{3,})\s+icon\b", target.lower())
+    if m:
+        return m[1]
+    return target.lower() if re.fullmatch(r"[A-Za-z]{3,}", target.strip()) else ""
+
+
+def named_icon(image: np.ndarray, band: tuple[int, int], target: str, *,
+               by_elimination: bool = False) -> tuple[Box, float] | None:
+    """The mark in a band of rows that looks like the icon ``target`` names (``the star
+    icon ...``, or a one-word target: :func:`icon_word`), with its look-alike score; None
+    without an icon word, a known icon of that name, or a clear winner.
+
+    Each mark (:func:`icon_marks`) is compared with the icons the word names
+    (:func:`~lavr.episodes.gui.appearance.icon_patches`: the page font's symbols whose
+    Unicode names hold it, the icon theme's icons whose names hold it). With
+    ``by_elimination``, a word no known icon fits names the one mark of the row of
+    controls (the row with most marks) that looks like no icon of the vocabulary while
+    the others each look like one (a reply arrow, a heart, a share sign ... and one icon
+    the vocabulary lacks)."""
+    from lavr.episodes.gui.appearance import icon_patches, similarity, theme_icons
+
+    word = icon_word(target)
+    symbols = icon_patches(word) if word else ()
+    marks = icon_marks(image, band) if word else []
+    if not marks:
         return None
-    scored.sort(key=lambda t: -t[0])
-    best, box = scored[0]
-    second = scored[1][0] if len(scored) > 1 else 0.0
-    logger.debug("icon %r: %s", target, [(round(s, 2), b) for s, b in scored[:3]])
-    if best < ICON_MATCH or best - second < ICON_MARGIN:
+    if symbols:
+        scored = sorted(((max(similarity(p, s) for s in symbols), box) for box, p in marks),
+                        key=lambda t: -t[0])
+        best, box = scored[0]
+        second = scored[1][0] if len(scored) > 1 else 0.0
+        logger.debug("icon %r: %s", target, [(round(s, 2), b) for s, b in scored[:3]])
+        if best >= ICON_MATCH and best - second >= ICON_MARGIN:
+            return box, best
+    if not by_elimination:
         return None
-    return box, best
+    rows: list[list[tuple[Box, np.ndarray]]] = []
+    for mark in sorted(marks, key=lambda m: (m[0][1] + m[0][3]) / 2):
+        y = (mark[0][1] + mark[0][3]) / 2
+        if rows and abs((rows[-1][0][0][1] + rows[-1][0][0][3]) / 2 - y) <= 3:
+            rows[-1].append(mark)
+        else:
+            rows.append([mark])
+    row = max(rows, key=len)
+    vocabulary = [p for _, p in theme_icons()]
+    if len(row) < 3 or not vocabulary:
+        return None
+    known = [max(similarity(p, v) for v in vocabulary) for _, p in row]
+    unknown = [i for i, k in enumerate(known) if k < UNKNOWN_ICON]
+    logger.debug("icons of the row %s look like known icons %s", [b for b, _ in row],
+                 [round(k, 2) for k in known])
+    if len(unknown) != 1 or sorted(known)[1] < KNOWN_ICON:
+        return None
+    return row[unknown[0]][0], 1.0 - known[unknown[0]]
+
+
+def scroll_shift(before: np.ndarray, after: np.ndarray, *, top: int = 0) -> int:
+    """Rows the content below ``top`` moved up between two screenshots (a scroll): the
+    shift that lines the two pictures up best (0 when nothing moved)."""
+    a = np.asarray(before).astype(np.int16)[top:]
+    b = np.asarray(after).astype(np.int16)[top:]
+    if a.shape != b.shape or len(a) < 4:
+        return 0
+    rows = len(a)
+    best, shift = float(np.abs(a - b).mean()), 0
+    for d in range(1, rows - rows // 4):
+        diff = float(np.abs(a[d:] - b[:rows - d]).mean())
+        if diff < best - 0.5:
+            best, shift = diff, d
+    return shift

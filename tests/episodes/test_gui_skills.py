@@ -287,3 +287,65 @@ def test_an_icon_named_by_a_word_is_found_by_its_symbol() -> None:
     assert 108 <= x1 <= 114 and x2 <= 128 and score > 0.45
     assert named_icon(np.asarray(img), (0, 40), "mark as important") is None
     assert named_icon(np.asarray(img), (0, 40), "zzzq icon") is None
+
+
+def _theme_icon(name: str, size: int = 14) -> Image.Image | None:
+    """The theme's symbolic icon ``name`` drawn light grey on white at ``size`` px."""
+    from lavr.episodes.gui.appearance import ICON_THEMES
+
+    for theme in ICON_THEMES:
+        for path in theme.glob(f"64x64/*/{name}-symbolic.symbolic.png"):
+            alpha = Image.open(path).convert("RGBA").getchannel("A").resize((size, size))
+            tile = Image.new("RGB", (size, size), (255, 255, 255))
+            tile.paste((200, 200, 200), mask=alpha)
+            return tile
+    return None
+
+
+def test_icons_named_by_an_action_word_from_the_icon_theme_and_by_elimination() -> None:
+    """A row of controls: a heart, a share sign, a reply arrow and a mark no icon of the
+    vocabulary looks like. 'Like' finds the heart (a synonym: love), 'Share' the share
+    sign; a word no icon is named by finds the unknown mark only by elimination."""
+    from lavr.episodes.gui.appearance import theme_icons
+
+    tiles = [_theme_icon(n) for n in ("mail-reply-sender", "emote-love", "emblem-shared")]
+    if not theme_icons() or any(t is None for t in tiles):
+        pytest.skip("no icon theme with these icons installed")
+    img = Image.new("RGB", (160, 40), (255, 255, 255))
+    for i, tile in enumerate(tiles):
+        img.paste(tile, (10 + 40 * i, 14))
+    ImageDraw.Draw(img).rectangle([130, 14, 137, 27], fill=(200, 200, 200))  # an unknown mark
+    ImageDraw.Draw(img).rectangle([133, 17, 140, 24], fill=(255, 255, 255))
+    ImageDraw.Draw(img).line([131, 27, 143, 15], fill=(200, 200, 200), width=2)
+    page = np.asarray(img)
+    found = {w: skills.named_icon(page, (0, 40), w) for w in ("Like", "Share", "Reply")}
+    assert {w: f[0][0] // 40 for w, f in found.items() if f} == {"Like": 1, "Share": 2, "Reply": 0}
+    assert skills.named_icon(page, (0, 40), "Zorble") is None
+    guess = skills.named_icon(page, (0, 40), "Zorble", by_elimination=True)
+    assert guess is not None and guess[0][0] >= 128
+    assert skills.icon_word("the star icon of it") == "star" and skills.icon_word("Share via DM") == ""
+
+
+def test_scroll_shift_measures_how_far_the_content_moved() -> None:
+    rng = np.random.default_rng(0)
+    page = rng.integers(0, 255, (400, 60, 3), dtype=np.uint8)
+    before, after = page[0:150].copy(), page[37:187].copy()
+    after[:20], before[:20] = 128, 128  # a banner that stays
+    assert skills.scroll_shift(before, after, top=20) == 37
+    assert skills.scroll_shift(before, before, top=20) == 0
+
+
+@pytest.mark.parametrize(("text", "scope", "many", "target"), [
+    ('Click the "Share" button on all posts by @annis and then click Submit.', "@annis", -1, "Share"),
+    ('Click the "Retweet" button on 2 posts by @leo and then click Submit.', "@leo", 2, "Retweet"),
+    ('Press the "Like" button on one post by @ann, then press Submit.', "@ann", 1, "Like"),
+    ("Star every message from Lana, then click Submit.", None, None, None),
+])
+def test_grammar_of_quantified_list_items(text: str, scope: str | None, many: int | None,
+                                          target: str | None) -> None:
+    first, *rest = parse_instruction(text).intents or (None,)
+    if scope is None:
+        assert first is None or first.items is None
+        return
+    assert (first.scope, first.items, first.target) == (scope, many, target)
+    assert [i.target for i in rest] == ["Submit"] and rest[0].scope == ""
