@@ -217,6 +217,7 @@ class GuiAgent:
         self._items_offset = 0  # rows the list has scrolled by since the intent began
         self._items_acted = 0  # items acted on for the current intent
         self._shift_from: np.ndarray | None = None  # the screen before the last scroll, to measure it
+        self._list_ended = False  # the last scroll reached the end of the list
 
     def _reset_widgets(self) -> None:
         self._widgets = Widgets()
@@ -740,7 +741,8 @@ class GuiAgent:
             meant = self._semantic(intent.target, widgets) if widgets else None
             if meant is not None:
                 return meant
-            buttons = [c for c in cands if c.kind == "button" and c.text]
+            # (a label of a few words: a box holding sentences is a panel, not a button)
+            buttons = [c for c in cands if c.kind == "button" and c.text and len(c.text.split()) <= 3]
             if len(buttons) == 1 and intent.index is None and intent.op == "click" and \
                     not skills.tab_bar(parse.elements):
                 return Choice(buttons[0], score, "the only button: it does what the page offers "
@@ -1099,7 +1101,9 @@ class GuiAgent:
         height = image.shape[0]
         top = parse.banner[3] if parse.banner is not None else 0
         if self._shift_from is not None:  # how far the last scroll moved the list
-            self._items_offset += skills.scroll_shift(self._shift_from, image, top=top)
+            shift = skills.scroll_shift(self._shift_from, image, top=top)
+            self._items_offset += shift
+            self._list_ended = 0 < shift < 0.9 * SCROLL_STEP
             self._shift_from = None
         parse = self._read(parse, ("text", "link", "button"))
         plain = dataclasses.replace(intent, scope="", items=None)
@@ -1130,13 +1134,19 @@ class GuiAgent:
                     continue
                 box, why = icon[0], f"the icon it names (look-alike {icon[1]:.2f})"
             self._items_acted += 1
+            x, y = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
+            step = StepChoice(Action.click(x, y), f"{intent.describe()}: item "
+                              f"{self._items_acted} ({anchor.describe()}) -> {why}", point=(x, y),
+                              target=tuple(float(v) for v in box))
             if intent.items is not None and 0 < intent.items <= self._items_acted:
                 self._intents.popleft()
                 self._finish_items()
-            x, y = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
-            return StepChoice(Action.click(x, y), f"{intent.describe()}: item "
-                              f"{self._items_acted} ({anchor.describe()}) -> {why}", point=(x, y),
-                              target=tuple(float(v) for v in box))
+            return step
+        if self._list_ended:  # the last scroll moved less than a step: the end is in view
+            self._intents.popleft()
+            logger.info("%s: the list ends; %d items acted on", intent.describe(), self._items_acted)
+            self._finish_items()
+            return None
         step = self._scroll(image, top, f"{intent.describe()}: {self._items_acted} done, "
                                         "more items may follow below")
         if step is not None:
@@ -1149,6 +1159,7 @@ class GuiAgent:
 
     def _finish_items(self) -> None:
         self._items_done, self._items_offset, self._items_acted = [], 0, 0
+        self._list_ended = False
         self._shift_from, self._scrolls, self._scrolled_from = None, 0, None
 
     def _scroll(self, image: np.ndarray, top: int, why: str) -> StepChoice | None:
