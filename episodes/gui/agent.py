@@ -218,6 +218,7 @@ class GuiAgent:
         self._items_acted = 0  # items acted on for the current intent
         self._shift_from: np.ndarray | None = None  # the screen before the last scroll, to measure it
         self._list_ended = False  # the last scroll reached the end of the list
+        self._scrolled_page = False  # the content was scrolled this episode
 
     def _reset_widgets(self) -> None:
         self._widgets = Widgets()
@@ -1171,6 +1172,7 @@ class GuiAgent:
             return None
         self._scrolls += 1
         self._scrolled_from = image
+        self._scrolled_page = True
         height, width = image.shape[:2]
         x, y = width / 2.0, (top + height) / 2.0
         return StepChoice(Action.scroll(x, y, SCROLL_STEP), f"{why}: scroll down "
@@ -1436,6 +1438,11 @@ class GuiAgent:
                                   f"{intent.describe()}: not on screen; scroll the list "
                                   f"{'down' if direction > 0 else 'up'} at ({x:.0f},{y:.0f})",
                                   point=(x, y), target=tuple(float(v) for v in box))
+        if self._scrolled_page:  # the content scrolled before (a list of items): look below
+            top = parse.banner[3] if parse.banner is not None else 0
+            step = self._scroll(image, top, f"{intent.describe()}: not on screen")
+            if step is not None:
+                return step
         for el in self._openers(parse):
             self._tried.add(self._ident(el))
             x, y = el.click_point
