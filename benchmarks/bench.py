@@ -20,12 +20,13 @@ Prints:
   * peak RSS of this process;
   * cold-start seconds of `lavr ask` (a new process, median of 3).
 
-torch is first imported by lavr's detector, as in `lavr ask` or a user's script that
-imports only lavr: ultralytics, imported first, sets ``OMP_NUM_THREADS=1`` when it is
-unset, so torch runs at one thread unless the environment says otherwise. (Until 2 Dec
-22:50 this script imported torch itself before lavr, which left torch at one thread per
-core; every figure then ran at torch's 2 threads on 2 cores, and the agent took 1.4-2x
-the CPU time per question that `lavr ask` takes.)
+torch's thread count is first read after lavr has loaded its detector, as in `lavr ask`
+or a user's script that uses only lavr: ultralytics, imported first, sets
+``OMP_NUM_THREADS=1`` when it is unset, and torch reads it on first use, so torch runs at
+one thread unless the environment says otherwise. (Until 2 Dec 22:50 this script asked
+torch for its thread count at its start, which fixed torch at one thread per core; every
+figure then ran at torch's 2 threads on 2 cores, and the agent took about 1.6x the CPU
+time per question that `lavr ask` takes.)
 """
 
 from __future__ import annotations
@@ -298,7 +299,7 @@ def main() -> int:
     images = _scenes(args.n, args.seed)
     report = {"n": args.n, "seed": args.seed, "cpu_count": os.cpu_count(),
               "load_avg_start": os.getloadavg()}
-    report.update(bench_agent(images))  # imports torch the way lavr does (see the top)
+    report.update(bench_agent(images))  # torch first used by lavr (see the top)
     import torch
 
     report.update(torch_threads=torch.get_num_threads(),
