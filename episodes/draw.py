@@ -39,6 +39,15 @@ def draw_step(rec: StepRecord, *, scale: int = 3) -> Image.Image:
     draw = ImageDraw.Draw(img)
     if rec.target is not None:
         draw.rectangle([v * scale for v in rec.target], outline=(255, 0, 0), width=3)
+    end = rec.action.end if rec.action.kind == "drag" else None
+    if end is not None and rec.action.point is not None:  # a drag: a line from press to release
+        (x1, y1), (x2, y2) = ((v * scale for v in p) for p in (rec.action.point, end))
+        draw.line([x1, y1, x2, y2], fill=(255, 0, 0), width=2)
+        length = max(float(np.hypot(x2 - x1, y2 - y1)), 1e-6)
+        ux, uy, head = (x2 - x1) / length, (y2 - y1) / length, 4 * scale
+        for side in (1, -1):  # the arrow head at the release point
+            draw.line([x2, y2, x2 - head * ux + side * head * uy / 2,
+                       y2 - head * uy - side * head * ux / 2], fill=(255, 0, 0), width=2)
     if rec.point is not None:
         x, y = rec.point[0] * scale, rec.point[1] * scale
         r = 3 * scale

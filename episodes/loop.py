@@ -48,7 +48,7 @@ from lavr.tools.trace import TraceEvent
 logger = logging.getLogger(__name__)
 
 #: Action kinds of the GUI agent; embodied agents use their own names.
-GUI_ACTIONS = ("click", "move", "type", "key", "scroll", "wait", "done")
+GUI_ACTIONS = ("click", "move", "drag", "type", "key", "scroll", "wait", "done")
 
 
 @dataclass(frozen=True)
@@ -56,17 +56,20 @@ class Action:
     """One action.
 
     Attributes:
-        kind: ``click``, ``move`` (the pointer only: hover), ``type``, ``key``, ``scroll``,
-            ``wait`` or ``done`` for
+        kind: ``click``, ``move`` (the pointer only: hover), ``drag`` (press at ``(x, y)``,
+            move to ``(x2, y2)``, release there), ``type``, ``key``, ``scroll``, ``wait`` or
+            ``done`` for
             the GUI; ``left``, ``right``, ``forward``, ``pickup``, ``drop``,
             ``toggle`` or ``done`` for embodied agents.
-        x: Click/scroll point, pixels (None for others).
-        y: Click/scroll point, pixels.
+        x: Click/scroll point, or where a drag presses, pixels (None for others).
+        y: Click/scroll point, or where a drag presses, pixels.
         text: Text to type (``type``).
         key: Key name for ``key``, e.g. ``"<Enter>"`` or ``"a"``; for ``click``, a modifier
             held during the click (``"C-"``: control, which adds to a list's selection).
         amount: Scroll amount in pixels, positive scrolls down; for ``key``, how many
             times the key is pressed (0 and 1: once); for ``wait``, milliseconds to pause.
+        x2: Where a ``drag`` releases, pixels (None for other kinds).
+        y2: Where a ``drag`` releases, pixels.
     """
 
     kind: str
@@ -75,6 +78,8 @@ class Action:
     text: str = ""
     key: str = ""
     amount: int = 0
+    x2: float | None = None
+    y2: float | None = None
 
     @classmethod
     def click(cls, x: float, y: float) -> Action:
@@ -85,6 +90,12 @@ class Action:
     def hover(cls, x: float, y: float) -> Action:
         """Move the pointer to ``(x, y)`` without clicking (opens menus that open on hover)."""
         return cls("move", x=float(x), y=float(y))
+
+    @classmethod
+    def drag(cls, x: float, y: float, x2: float, y2: float) -> Action:
+        """Press the button at ``(x, y)``, move to ``(x2, y2)`` and release there, pixels
+        (moves a slider's handle, draws a line, drags an item)."""
+        return cls("drag", x=float(x), y=float(y), x2=float(x2), y2=float(y2))
 
     @classmethod
     def type_text(cls, text: str) -> Action:
@@ -106,12 +117,19 @@ class Action:
         """``(x, y)`` if the action has a point."""
         return None if self.x is None or self.y is None else (self.x, self.y)
 
+    @property
+    def end(self) -> tuple[float, float] | None:
+        """``(x2, y2)``, where a drag releases, if set."""
+        return None if self.x2 is None or self.y2 is None else (self.x2, self.y2)
+
     def describe(self) -> str:
         """Short text, e.g. ``click(80, 112)`` or ``type("abc")``."""
         if self.kind in ("click", "scroll", "move") and self.point is not None:
             extra = f", {self.amount:+d}" if self.kind == "scroll" else \
                 f", {self.key}" if self.key else ""
             return f"{self.kind}({self.x:.0f}, {self.y:.0f}{extra})"
+        if self.kind == "drag" and self.point is not None and self.end is not None:
+            return f"drag({self.x:.0f}, {self.y:.0f} -> {self.x2:.0f}, {self.y2:.0f})"
         if self.kind == "type":
             return f"type({self.text!r})"
         if self.kind == "key":
@@ -125,6 +143,8 @@ class Action:
         out: dict[str, Any] = {"kind": self.kind}
         if self.point is not None:
             out["x"], out["y"] = round(self.x or 0.0, 1), round(self.y or 0.0, 1)
+        if self.end is not None:
+            out["x2"], out["y2"] = round(self.x2 or 0.0, 1), round(self.y2 or 0.0, 1)
         if self.text:
             out["text"] = self.text
         if self.key:

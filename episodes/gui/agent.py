@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lavr.episodes.gui import plots, shapes, skills, swatches
+from lavr.episodes.gui import geometry, plots, shapes, skills, sliders, swatches
 from lavr.episodes.gui.appearance import ink_patch, quoted_word, word_box
 from lavr.episodes.gui.appearance import similarity as appearance_similarity
 from lavr.episodes.gui.board import best_move, find_board, our_turn, winner
@@ -95,6 +95,11 @@ OPEN_PAUSE_MS = 450
 #: Largest gap (px) between the two lines of one wrapped suggestion.
 WRAP_GAP = 8
 SCROLL_STEP = 50
+#: Rounds of moving a slider and reading its value again before giving up.
+MAX_SLIDES = 5
+#: Pixels the first drag of a slider's handle moves it, to learn its scale (when keys do not
+#: move it).
+PROBE_DRAG = 20
 
 
 def _union_box(boxes: tuple[tuple[int, int, int, int], ...]) -> tuple[int, int, int, int]:
@@ -234,6 +239,15 @@ class GuiAgent:
         self._opened = False
         self._chosen_texts: set[str] = set()  # texts of elements chosen for earlier targets
         self._reset_search()
+        self._reset_slide()
+
+    def _reset_slide(self) -> None:
+        self._slides = 0  # rounds of moving the current slider
+        self._slide_from: tuple[float, float] | None = None  # (value, handle place) before the last move
+        self._slide_rate = 1.0  # value change per key press (keys) or per pixel (drag)
+        self._slide_drag = False  # keys did not move it: drag the handle instead
+        self._keys_sent = 0  # key presses of the last round
+        self._slide_sign = 1.0  # their direction (+1 up the scale)
 
     def _reset_search(self) -> None:
         self._search: NumberSearch | None = None  # the numbers still possible
@@ -351,6 +365,10 @@ class GuiAgent:
             return self._guess(intent, parse)
         if intent.op == "play":
             return self._play(intent, parse)
+        if intent.op == "draw":
+            return self._draw(intent, parse)
+        if intent.op == "set" and "slider" in intent.kinds:
+            return self._slide(intent, parse, given)
         if intent.op == "fill":  # a free request: one typed value per labelled field
             self._intents.popleft()
             self._intents.extendleft(reversed(self._fill_intents(intent, parse)))
@@ -685,6 +703,8 @@ class GuiAgent:
         """
         if intent.colour:
             return self._choose_colour(intent, parse)
+        if intent.geometry:
+            return self._choose_point(intent, parse)
         if intent.coord is not None:
             return self._choose_coordinate(intent, parse)
         if intent.count and intent.figure is not None:
@@ -1242,6 +1262,161 @@ class GuiAgent:
         return Choice(el, 1.0 if len(fits) == 1 else 0.9,
                       f"figure {fig.describe()} ({len(fits)} fit)")
 
+    # -- geometry on drawn figures and sliders -------------------------------------
+    @staticmethod
+    def _drawing_area(parse: ScreenParse) -> tuple[int, list[tuple[int, int, int, int]]]:
+        """Where figures are drawn: the rows below the banner, and the labelled widgets
+        (buttons and fields with text) to leave out."""
+        top = parse.banner[3] if parse.banner is not None else 0
+        return top, [e.box for e in parse.elements if e.kind in ("button", "input") and e.text_boxes]
+
+    def _choose_point(self, intent: Intent, parse: ScreenParse) -> Choice | None:
+        """The point of a drawn figure the intent names (``center``): the centre of the circle
+        fitted to a round figure's outline, else the centre of the matching figure's box."""
+        size, colour, what = intent.figure or ("", "", "")
+        top, exclude = self._drawing_area(parse)
+        if what in ("circle", "shape", "") and not colour:
+            circles = geometry.find_circles(parse.image, top=top, exclude=exclude)
+            if circles:
+                c = circles[-1] if size == "small" else circles[0]
+                return Choice(ScreenElement("figure", c.box, anchor=c.center), 1.0,
+                              f"the {intent.geometry} of the {c.describe()} (a circle fitted "
+                              f"to its outline, {len(circles)} circle(s))", sure=True)
+        fits = [f for f in self.figures(parse) if shapes.matches(f, size, colour, what)]
+        if not fits:
+            return None
+        fig = max(fits, key=lambda f: f.extent) if size != "small" else min(fits, key=lambda f: f.extent)
+        x1, y1, x2, y2 = fig.box
+        return Choice(ScreenElement("figure", fig.box, anchor=((x1 + x2) / 2.0, (y1 + y2) / 2.0)),
+                      0.9, f"the {intent.geometry} of the box of {fig.describe()}", sure=True)
+
+    def _draw(self, intent: Intent, parse: ScreenParse) -> StepChoice:
+        """Draw the line the intent names on a figure drawn on the page by dragging from its
+        start to its end (``bisector``: from an angle's vertex along the ray halfway between
+        its arms); a page that draws a line from a fixed point on a click gets the release."""
+        overlay = parse.to_detections()
+        top, exclude = self._drawing_area(parse)
+        if intent.geometry != "bisector":
+            self._intents.popleft()
+            return StepChoice(Action("done"), f"{intent.describe()}: no skill draws it",
+                              overlay=overlay)
+        angles = geometry.find_angles(parse.image, top=top, exclude=exclude)
+        if not angles:
+            return self._wait_for(f"{intent.describe()}: no angle drawn on the screen", overlay)
+        angle = angles[0]
+        (vx, vy), (ex, ey) = angle.vertex, angle.bisector_point()
+        self._intents.popleft()
+        self._waits = 0
+        return StepChoice(Action.drag(vx, vy, ex, ey),
+                          f"{intent.describe()}: {angle.describe()} ({len(angles)} angle(s)); "
+                          f"drag from the vertex along the bisector to ({ex:.0f},{ey:.0f})",
+                          point=(vx, vy), overlay=overlay,
+                          target=tuple(float(v) for v in angle.box))
+
+    def _slide(self, intent: Intent, parse: ScreenParse, given: str) -> StepChoice:
+        """Move a slider until the value shown beside it reads the intent's number: focus the
+        handle with a click and press the arrow keys as many times as the value is off (the
+        value change per press learnt from the last round); when keys do not move it, drag
+        the handle, a probe first to learn the value change per pixel. Each round reads the
+        value again."""
+        overlay = parse.to_detections()
+        top, exclude = self._drawing_area(parse)
+        found = sliders.find_sliders(parse.image, top=top, exclude=exclude)
+        want = read_number(intent.text)
+        if not found or want is None:
+            return self._wait_for(f"{intent.describe()}: no slider on the screen", overlay)
+        slider = found[0]
+        expect = None
+        if self._slide_from is not None and not self._slide_drag:
+            expect = self._slide_from[0] + self._slide_sign * self._keys_sent * self._slide_rate
+        shown = self._slider_value(parse, slider, top, expect)
+        if shown is None:
+            return self._wait_for(f"{intent.describe()}: no value beside the {slider.describe()}",
+                                  overlay)
+        value = shown
+        if value == want:
+            self._intents.popleft()
+            self._reset_slide()
+            self._waits = 0
+            done = self._decide(parse.image, given)
+            done.summary = f"the slider shows {value:g}; " + done.summary
+            return done
+        if self._slides >= MAX_SLIDES:
+            self._intents.clear()
+            return StepChoice(Action("done"), f"gave up: {intent.describe()} still shows "
+                                              f"{value:g} after {self._slides} moves",
+                              overlay=overlay)
+        axis = 1 if slider.vertical else 0
+        place = slider.grip[axis]
+        if self._slide_from is not None:
+            before, at = self._slide_from
+            moved = value - before
+            if moved == 0 and not self._slide_drag:
+                self._slide_drag, self._slide_rate = True, 0.0  # keys do nothing here
+            elif moved and self._slide_drag and abs(place - at) >= 1:
+                self._slide_rate = abs(moved / (place - at))
+            elif moved and not self._slide_drag and self._keys_sent >= 3:
+                # (a step is learnt from several presses: one press shows a misread as a step)
+                self._slide_rate = max(abs(moved) / self._keys_sent, 1e-6)
+        self._slides += 1
+        self._slide_from = (value, place)
+        diff = want - value
+        x, y = slider.grip
+        why = f"{intent.describe()}: {slider.describe()} shows {value:g}"
+        if not self._slide_drag:
+            n = max(int(round(abs(diff) / self._slide_rate)), 1)
+            self._keys_sent, self._slide_sign = n, (1.0 if diff > 0 else -1.0)
+            key = ("<ArrowUp>" if diff > 0 else "<ArrowDown>") if slider.vertical else \
+                ("<ArrowRight>" if diff > 0 else "<ArrowLeft>")
+            self._pending.append(Action.press(key, n))
+            return StepChoice(Action.click(x, y), f"{why}; focus its handle, then {key} x{n}",
+                              point=(x, y), overlay=overlay,
+                              target=tuple(float(v) for v in slider.handle))
+        # up the screen is up the scale on a vertical slider
+        sign = (-1.0 if slider.vertical else 1.0) * (1.0 if diff > 0 else -1.0)
+        pixels = abs(diff) / self._slide_rate if self._slide_rate > 0 else PROBE_DRAG
+        lo, hi = slider.track
+        to = float(np.clip(place + sign * pixels, lo, hi))
+        x2, y2 = (x, to) if slider.vertical else (to, y)
+        return StepChoice(Action.drag(x, y, x2, y2), f"{why}; the keys do not move it: drag "
+                          f"the handle to ({x2:.0f},{y2:.0f})", point=(x, y), overlay=overlay,
+                          target=tuple(float(v) for v in slider.handle))
+
+    def _slider_value(self, parse: ScreenParse, slider: sliders.Slider, top: int,
+                      expect: float | None) -> float | None:
+        """The number shown beside a slider, read by OCR, or None.
+
+        Every text box outside the banner is a candidate (the parser may take the handle for
+        a checkbox and the value for its label, or join a focused handle and the value into
+        one text): the part of a box over the slider is cut away. When the last round's
+        presses predict a value (``expect``) and the reading differs, the label is read again
+        at other zooms and a reading that agrees with the prediction wins (a misread ``11``
+        is not taken for a step backwards).
+        """
+        boxes: list[tuple[int, int, int, int]] = []
+        for e in parse.elements:
+            for b in e.text_boxes or ((e.box,) if e.kind == "text" else ()):
+                b = _outside(b, slider.box)
+                if b is not None and e.kind != "banner" and b[1] >= top and b not in boxes:
+                    boxes.append(b)
+        reads = self.text_reader.read(parse.image, boxes) if boxes else []
+        labels = [(b, v) for b, (t, _) in zip(boxes, reads, strict=True)
+                  if re.search(r"\d", t) and (v := read_number(t)) is not None]
+        shown = sliders.value_label(slider, labels)
+        if shown is None:
+            return None
+        box, value = shown
+        at_zoom = getattr(self.text_reader, "at_zoom", None)
+        if expect is not None and value != expect and at_zoom is not None:
+            for zoom in (2.0, 4.0):
+                ((t, _),) = at_zoom(zoom).read(parse.image, [box])
+                again = read_number(t) if re.search(r"\d", t) else None
+                logger.info("slider value read %s at %gx zoom (expected %g, first read %g)",
+                            again, zoom, expect, value)
+                if again == expect:
+                    return again
+        return value
+
     # -- colours and counts ------------------------------------------------------
     def _page_swatches(self, parse: ScreenParse) -> list[swatches.Swatch]:
         """Swatches below the instruction banner."""
@@ -1487,6 +1662,20 @@ class GuiAgent:
         return StepChoice(Action.click(x, y), f"plan finished; submit the form with "
                           f"{subs[0].describe()}", point=(x, y),
                           target=tuple(float(v) for v in subs[0].box))
+
+
+def _outside(box: tuple[int, int, int, int],
+             cover: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
+    """``box`` without the part over ``cover``: the largest strip of it left, right, above or
+    below ``cover`` (at least 3 px wide and 5 px tall), ``box`` itself when they do not
+    overlap, None when nothing is left."""
+    if not _overlap(box, cover):
+        return box
+    x1, y1, x2, y2 = box
+    parts = [(x1, y1, min(x2, cover[0]), y2), (max(x1, cover[2]), y1, x2, y2),
+             (x1, y1, x2, min(y2, cover[1])), (x1, max(y1, cover[3]), x2, y2)]
+    parts = [p for p in parts if p[2] - p[0] >= 3 and p[3] - p[1] >= 5]
+    return max(parts, key=lambda p: (p[2] - p[0]) * (p[3] - p[1])) if parts else None
 
 
 def _masked(shown: str) -> bool:

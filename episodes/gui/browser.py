@@ -125,6 +125,26 @@ def _pointer_click(driver: Any, x: float, y: float) -> None:
     chain.w3c_actions.perform()
 
 
+#: Pointer moves a drag is cut into between press and release (widgets that follow the
+#: pointer see it travel, not jump).
+DRAG_STEPS = 5
+
+
+def _pointer_drag(driver: Any, x: float, y: float, x2: float, y2: float) -> None:
+    """Press at ``(x, y)``, move in :data:`DRAG_STEPS` steps to ``(x2, y2)``, release there."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    chain = ActionChains(driver, duration=0)
+    pointer = chain.w3c_actions.pointer_action
+    pointer.move_to_location(int(round(x)), int(round(y)))
+    pointer.click_and_hold()
+    for i in range(1, DRAG_STEPS + 1):
+        t = i / DRAG_STEPS
+        pointer.move_to_location(int(round(x + t * (x2 - x))), int(round(y + t * (y2 - y))))
+    pointer.release()
+    chain.w3c_actions.perform()
+
+
 def _type_keys(driver: Any, text: str) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
 
@@ -256,6 +276,14 @@ class MiniWoBEnv:
         env = self._env.unwrapped
         if action.kind == "click" and action.key:
             self._modifier_click(action)
+            a = env.create_action(ActionTypes.NONE)
+        elif action.kind == "drag":
+            if action.point is None or action.end is None:
+                raise InputError("a drag needs a start and an end point")
+            # (MiniWoB++'s own mouse-down / mouse-up actions would take two steps and
+            # jump; one pointer chain moves in steps, then a no-op step reads the result)
+            _pointer_drag(env.instance.driver, action.x or 0.0, action.y or 0.0,
+                          action.x2 or 0.0, action.y2 or 0.0)
             a = env.create_action(ActionTypes.NONE)
         elif action.kind == "key" and action.amount > 1:
             # one key pressed n times: n key strokes in one action
@@ -401,6 +429,8 @@ class PageEnv:
         d = self._driver
         if action.kind == "click" and action.point is not None:
             _pointer_click(d, action.x or 0.0, action.y or 0.0)
+        elif action.kind == "drag" and action.point is not None and action.end is not None:
+            _pointer_drag(d, action.x or 0.0, action.y or 0.0, action.x2 or 0.0, action.y2 or 0.0)
         elif action.kind == "type":
             _type_keys(d, action.text)
         elif action.kind == "key":

@@ -43,8 +43,10 @@ logger = logging.getLogger(__name__)
 #: ``hover``: move the pointer over an element, which opens its menu; ``set``: step a number
 #: field to a value with its arrows; ``guess``: find a number in a range by trying, reading
 #: the page's hint after each try, see :mod:`lavr.episodes.gui.feedback`; ``play``: win a
-#: board game of marks on a grid, playing the mark ``text``, see :mod:`lavr.episodes.gui.board`).
-OPS = ("click", "type", "fill", "hover", "set", "guess", "play")
+#: board game of marks on a grid, playing the mark ``text``, see :mod:`lavr.episodes.gui.board`;
+#: ``draw``: draw the line :attr:`Intent.geometry` names on a figure drawn on the page, by
+#: dragging from its start to its end, see :mod:`lavr.episodes.gui.geometry`).
+OPS = ("click", "type", "fill", "hover", "set", "guess", "play", "draw")
 
 #: Verbs that act on an element by clicking it.
 CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
@@ -56,6 +58,14 @@ TYPE_VERBS = frozenset({"enter", "type", "write", "fill", "input", "put", "copy"
 VALUE_VERBS = frozenset({"find", "solve", "compute", "calculate", "evaluate", "work", "read",
                          "remember", "note"})
 VERBS = CLICK_VERBS | TYPE_VERBS
+#: Verbs that draw something on the page (``draw a line that bisects the angle``).
+DRAW_VERBS = frozenset({"draw", "create", "make", "construct", "add", "bisect", "trace"})
+#: Verbs that move a control to a value (``set the slider to 40``, ``move the slider to 4``).
+MOVE_VERBS = frozenset({"set", "move", "slide", "drag", "adjust", "put", "select", "choose",
+                        "pick", "change"})
+#: Points of a figure an instruction may name (``the centre of the circle``), and what
+#: :mod:`lavr.episodes.gui.geometry` computes for them.
+POINT_WORDS = {"center": "center", "centre": "center", "middle": "center", "midpoint": "center"}
 #: Where a typed value may come from instead of a quoted string (see :attr:`Intent.source`).
 SOURCES = ("", "page-text", "expression", "count")
 
@@ -167,6 +177,9 @@ class Intent:
         items: With ``scope``: act on this many list items that ``scope`` marks (``on 2
             posts by @ann``), ``-1`` on every one of them (``on all posts by @ann``), one
             after the other, scrolling through the list; None: on the one item.
+        geometry: A point or line worked out from a figure drawn on the page rather than the
+            figure itself: ``center`` (click the centre of the ``figure``, e.g. a circle's
+            fitted centre), ``bisector`` (``op == "draw"``: the line that halves an angle).
     """
 
     op: str
@@ -189,6 +202,7 @@ class Intent:
     count: bool = False
     coord: tuple[float, float] | None = None
     items: int | None = None
+    geometry: str = ""
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -208,6 +222,12 @@ class Intent:
         if self.op == "type" and self.source == "count" and not self.text:
             fig = " ".join(w for w in self.figure or () if w) or "figure"
             return f'type <how many "{fig}"> into {"/".join(self.kinds)}'
+        if self.geometry:
+            fig = " ".join(w for w in self.figure or () if w) or "angle"
+            verb = "draw" if self.op == "draw" else self.op
+            return f"{verb} the {self.geometry} of the {fig}"
+        if self.op == "set" and "slider" in self.kinds:
+            return f"set the slider to {self.text}"
         if self.count and self.figure is not None:
             fig = " ".join(w for w in self.figure if w) or "figure"
             return f'click the {"/".join(self.kinds)} saying how many "{fig}" there are'
@@ -431,6 +451,11 @@ def _click_intents(verb: str, obj: str, clause: str) -> list[Intent]:
     if described:  # "press the label which names the drawing"
         kinds = _phrase(obj[:described.start()]).kinds or ("button",)
         return [Intent("click", kinds=kinds, describes=described[1].lower())]
+    point = _POINT_OF.match(obj.strip())
+    figure = _figure_phrase(point[2]) if point else None
+    if point and figure is not None:  # "the centre of the circle": a point the figure defines
+        return [Intent("click", kinds=("figure",), figure=figure,
+                       geometry=POINT_WORDS[point[1].lower()])]
     figure = _figure_phrase(obj)
     if figure is not None:
         return [Intent("click", kinds=("figure",), figure=figure)]
@@ -469,6 +494,37 @@ def _click_intents(verb: str, obj: str, clause: str) -> list[Intent]:
         icon = "close" if t.strip().lower() in ("x", "close", "\u00d7") else ""
         out.append(Intent("click", target=t, kinds=kinds, index=index, icon=icon))
     return out
+
+
+#: ``the (exact) centre of X``: a point of a figure.
+_POINT_OF = re.compile(r"(?:on\s+|at\s+|in\s+)?(?:the\s+|a\s+)?(?:exact\s+|very\s+)?(" +
+                       "|".join(POINT_WORDS) + r")\s+of\s+(.+)$", re.IGNORECASE)
+#: Words that say a line halves something.
+_HALVES = re.compile(r"\b(?:bisect(?:s|ing)?|bisector|(?:divid|split|cut)\w*\b.*\b(?:in(?:to)?\s+"
+                     r"(?:two|half|halves)|evenly|equally))\b", re.IGNORECASE)
+#: A slider named in an object phrase.
+_SLIDER = re.compile(r"\b(?:the\s+|a\s+)?(?:range\s+)?slider\b", re.IGNORECASE)
+
+
+def _drawn_intents(verb: str, obj: str) -> list[Intent] | None:
+    """Intents for clauses about geometry drawn on the page or a slider, or None:
+
+    * ``draw / create a line that bisects the angle``, ``bisect the angle``: draw the
+      bisector of the angle drawn on the page;
+    * ``select 40 with the slider``, ``set / move the slider to 40``: move the slider's
+      handle until its value reads 40.
+    """
+    if _SLIDER.search(obj) and (verb in MOVE_VERBS or verb in CLICK_VERBS):
+        num = _NUMBER.search(_SLIDER.sub(" ", obj))
+        if num:
+            return [Intent("set", kinds=("slider",),
+                           text=num[0].replace("\u2212", "-").replace(" ", ""))]
+    if verb in DRAW_VERBS and re.search(r"\bangles?\b", obj, flags=re.IGNORECASE) and (
+            verb == "bisect" or (_HALVES.search(obj) and re.match(
+                r"(?:a|an|the)?\s*(?:straight\s+)?(?:line|ray|segment|bisector)\b", obj,
+                flags=re.IGNORECASE))):
+        return [Intent("draw", kinds=("figure",), geometry="bisector")]
+    return None
 
 
 def _figure_phrase(obj: str, *, plural: bool = False) -> tuple[str, str, str] | None:
@@ -691,6 +747,11 @@ def parse_instruction(instruction: str) -> GuiPlan:
             continue
         m = re.match(r"(?:please\s+)?(\w+)\b\s*(.*)$", clause, flags=re.IGNORECASE)
         verb, obj = (m[1].lower(), m[2].strip()) if m else ("", "")
+        drawn = _drawn_intents(verb, obj)
+        if drawn is not None:
+            intents.extend(drawn)
+            understood = True
+            continue
         if verb in VALUE_VERBS and _value_source(verb, obj):
             value = _value_source(verb, obj)
             understood = True

@@ -10,8 +10,9 @@ model needs to choose for itself, in words:
   order with their kind, text (read by OCR) and centre;
 - :meth:`candidate_actions`: ``click eN`` for every element one can act on (and
   every line of text), ``type "T"`` for every text the instruction quotes, the
-  plan types or the rules have queued to type, and the ``wait`` and ``done`` the
-  controller allows anyway;
+  plan types or the rules have queued to type, the rules' drag when they drag this
+  step (``drag(x, y -> x2, y2)``: a slider's handle, a line drawn on a figure), and
+  the ``wait`` and ``done`` the controller allows anyway;
 - :meth:`compact_state`: the same in short lines for a model trained on compact
   prompts (``e3 button "Submit"``, no positions), :meth:`describe_action` an
   action taken in words (``click input "Name"``) and :meth:`name_of` the
@@ -54,6 +55,7 @@ class GuiRules:
         self._parse: ScreenParse | None = None
         self._elements: list[Any] = []
         self._queued: list[str] = []  # texts the rules queued to type this episode
+        self._drag: Action | None = None  # the rules' drag this step, if they drag
 
     @property
     def instruction(self) -> str:
@@ -67,7 +69,7 @@ class GuiRules:
     def reset(self, instruction: str) -> None:
         """Start an episode."""
         self.agent.reset(instruction)
-        self._parse, self._elements = None, []
+        self._parse, self._elements, self._drag = None, [], None
         self._queued: list[str] = []
 
     def acted(self, action: Action) -> None:
@@ -83,6 +85,7 @@ class GuiRules:
                percepts: Mapping[str, Percept] | None = None) -> StepChoice:
         """The rules' choice; also keeps the screen's elements (texts read) for the model."""
         choice = self.agent.decide(observation, percepts)
+        self._drag = choice.action if choice.action.kind == "drag" else None
         parse = self.agent.perceive(observation.image)
         parse = read_texts(parse, self.agent.text_reader, kinds=CLICK_KINDS)
         self._parse = parse
@@ -112,6 +115,8 @@ class GuiRules:
             out[f"click e{i}"] = Action.click(x, y)
         for t in self._texts():
             out[f'type "{t}"'] = Action.type_text(t)
+        if self._drag is not None:  # (a model cannot aim a drag by name; it may take the rules')
+            out[self._drag.describe()] = self._drag
         return out
 
     def _element_at(self, action: Action) -> int | None:
@@ -126,8 +131,8 @@ class GuiRules:
 
     def name_of(self, action: Action) -> str | None:
         """The candidate (or fixed action) that stands for ``action`` this step: ``click eN``
-        for a plain click inside an offered element, ``type "T"`` for an offered text,
-        ``wait`` / ``done``; None when none does (a click between elements or with a key
+        for a plain click inside an offered element, ``type "T"`` for an offered text, the
+        rules' drag by its name, ``wait`` / ``done``; None when none does (a click between elements or with a key
         held, a key press, a scroll ...)."""
         if action.kind in GUI_MODEL_ACTIONS:
             return action.kind
@@ -136,6 +141,8 @@ class GuiRules:
             return None if i is None else f"click e{i + 1}"
         if action.kind == "type" and action.text in self._texts():
             return f'type "{action.text}"'
+        if action.kind == "drag" and action == self._drag:
+            return action.describe()
         return None
 
     def describe_action(self, action: Action) -> str:
@@ -176,4 +183,6 @@ class GuiRules:
             lines.append(f"- e{i}: {el.kind}{text} at ({x:.0f}, {y:.0f})")
         if not self._elements:
             lines.append("- none")
+        if self._drag is not None:
+            lines.append(f"The rules drag the pointer this step: '{self._drag.describe()}'.")
         return "\n".join(lines)

@@ -173,3 +173,31 @@ def test_miniwob_bad_options_end_in_one_line_before_any_episode(argv, message, t
     assert main(["gui", "miniwob", *argv, "--episodes", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+
+
+DRAG_PAGE = """<!doctype html><html><body style="margin:0">
+<div id="pad" style="width:300px;height:200px;background:#eee"></div><script>
+var log = [];
+var pad = document.getElementById('pad');
+pad.addEventListener('mousedown', e => log.push('down ' + e.clientX + ',' + e.clientY));
+document.addEventListener('mousemove', e => { if (e.buttons) log.push('move'); });
+document.addEventListener('mouseup', e => {
+  log.push('up ' + e.clientX + ',' + e.clientY);
+  document.title = log.filter(s => s !== 'move').join(' | ') + ' | moves ' +
+    log.filter(s => s === 'move').length; });
+</script></body></html>"""
+
+
+@pytest.mark.skipif(not _BROWSER, reason="chromium/chromedriver not installed")
+def test_page_env_drags_press_moves_release(tmp_path: Path) -> None:
+    from lavr.episodes.gui.browser import DRAG_STEPS, PageEnv
+    from lavr.episodes.loop import Action
+
+    page = tmp_path / "drag.html"
+    page.write_text(DRAG_PAGE)
+    with PageEnv(page.resolve().as_uri(), "drag") as env:
+        env.reset()
+        env.step(Action.drag(20, 30, 220, 130))
+        title = env._driver.title
+    # pressed at the start, moved with the button held in steps, released at the end
+    assert title == f"down 20,30 | up 220,130 | moves {DRAG_STEPS}", title

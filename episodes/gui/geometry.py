@@ -1,0 +1,386 @@
+"""Geometry drawn on a page — circles, straight strokes and the angles they make — from pixels,
+and the points an instruction asks for on them.
+
+* :func:`find_circles`: blobs of ink whose outline a least-squares circle fits closely all
+  the way round (a ring or a disc); the fitted centre is the circle's *centre*, which the
+  blob's box centre is not when anti-aliasing or a touching mark skews it.
+* :func:`find_angles`: two straight strokes (a Hough transform over the ink of one blob, a
+  stroke = the longest unbroken run of ink along a line) that end at a common point, the
+  *vertex*; the *bisector* is the ray from the vertex halfway between the two arms.
+
+Nothing here knows a page: the input is pixels and the boxes of the widgets to leave out.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+Box = tuple[int, int, int, int]
+Point = tuple[float, float]
+
+#: A pixel is ink when a channel differs from the page background by more than this (thin
+#: anti-aliased strokes are grey, so less than a figure's fill needs).
+STROKE_DIFF = 40
+#: Smallest radius (px) of a circle worth finding.
+MIN_RADIUS = 4.0
+#: Largest RMS distance of outline pixels from the fitted circle, as a fraction of the radius.
+CIRCLE_RMS = 0.08
+#: Fraction of the circumference (in 10-degree sectors) the outline must cover (a circle
+#: partly hidden behind a widget is still one).
+CIRCLE_COVER = 0.6
+#: Shortest arm (px) of an angle.
+MIN_ARM = 10.0
+#: A pixel within this distance (px) of a line is on it.
+LINE_TOL = 1.5
+#: Largest gap (px) inside one stroke.
+STROKE_GAP = 3.0
+#: How far (px) the arms' ends may lie from their crossing to meet at a vertex.
+VERTEX_TOL = 6.0
+
+
+@dataclass(frozen=True)
+class Circle:
+    """A circle drawn on the screen.
+
+    Attributes:
+        center: ``(x, y)`` pixels, the fitted centre.
+        radius: Pixels.
+        box: The blob's ``(x1, y1, x2, y2)`` box, exclusive ends.
+        rms: RMS distance (px) of the outline from the fitted circle.
+    """
+
+    center: Point
+    radius: float
+    box: Box
+    rms: float
+
+    def describe(self) -> str:
+        """E.g. ``circle r=30 @(80,120)``."""
+        return f"circle r={self.radius:.0f} @({self.center[0]:.0f},{self.center[1]:.0f})"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A straight stroke: its two ends (pixels) and how many ink pixels lie on it."""
+
+    start: Point
+    end: Point
+    support: int
+
+    @property
+    def length(self) -> float:
+        """Pixels."""
+        return math.hypot(self.end[0] - self.start[0], self.end[1] - self.start[1])
+
+
+@dataclass(frozen=True)
+class Angle:
+    """Two straight arms from one vertex.
+
+    Attributes:
+        vertex: ``(x, y)`` pixels where the arms meet.
+        ends: The far end of each arm, pixels.
+        box: Box of the blob the angle was found in.
+    """
+
+    vertex: Point
+    ends: tuple[Point, Point]
+    box: Box
+
+    def _units(self) -> tuple[np.ndarray, np.ndarray, float, float]:
+        v = np.asarray(self.vertex)
+        a, b = (np.asarray(e) - v for e in self.ends)
+        la, lb = float(np.hypot(*a)), float(np.hypot(*b))
+        return a / la, b / lb, la, lb
+
+    @property
+    def degrees(self) -> float:
+        """The angle between the arms, degrees (0-180)."""
+        ua, ub, _, _ = self._units()
+        return math.degrees(math.acos(float(np.clip(ua @ ub, -1.0, 1.0))))
+
+    def bisector_point(self, *, reach: float = 0.7) -> Point:
+        """A point on the bisector, inside the triangle of the vertex and the arms' ends
+        (so on whatever the angle is drawn on): ``reach`` of the way to that triangle's
+        far side.
+
+        Returns:
+            ``(x, y)`` pixels.
+        """
+        ua, ub, la, lb = self._units()
+        mid = ua + ub
+        norm = float(np.hypot(*mid))
+        if norm < 1e-6:  # a straight angle: the bisector is the normal
+            mid, norm = np.array([-ua[1], ua[0]]), 1.0
+            dist = reach * min(la, lb)
+        else:
+            # vertex + k * mid/|mid| = vertex + s*(ua + ub), s = k/|mid|; on the far side
+            # of the triangle s/la + s/lb = 1
+            dist = reach * norm / (1.0 / la + 1.0 / lb)
+        p = np.asarray(self.vertex) + dist * mid / norm
+        return float(p[0]), float(p[1])
+
+    def describe(self) -> str:
+        """E.g. ``angle 47deg at (20,70)``."""
+        return f"angle {self.degrees:.0f}deg at ({self.vertex[0]:.0f},{self.vertex[1]:.0f})"
+
+
+# -- ink -----------------------------------------------------------------------
+def stroke_mask(image: np.ndarray, *, top: int = 0, exclude: Sequence[Box] = ()) -> np.ndarray:
+    """``HxW bool``: pixels that differ from the page background by more than
+    :data:`STROKE_DIFF`, below ``top`` and outside the ``exclude`` boxes (XYXY pixels)."""
+    from lavr.episodes.gui.shapes import _background
+
+    img = np.asarray(image)
+    diff = np.abs(img.astype(np.int32) - _background(img)).max(axis=2)
+    ink = diff > STROKE_DIFF
+    ink[:max(top, 0)] = False
+    for x1, y1, x2, y2 in exclude:
+        ink[max(y1 - 1, 0):y2 + 1, max(x1 - 1, 0):x2 + 1] = False
+    return ink
+
+
+def _blobs(ink: np.ndarray, min_pixels: int) -> list[tuple[np.ndarray, np.ndarray, Box]]:
+    """Connected blobs of ink (8-connected): ``(xs, ys, box)`` each."""
+    import cv2
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    out = []
+    for i in range(1, n):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        if area < min_pixels:
+            continue
+        ys, xs = np.nonzero(labels[y:y + h, x:x + w] == i)
+        out.append((xs + x, ys + y, (x, y, x + w, y + h)))
+    return out
+
+
+# -- circles -------------------------------------------------------------------
+def fit_circle(xs: np.ndarray, ys: np.ndarray) -> tuple[float, float, float, float]:
+    """Least-squares circle through points (the algebraic fit of Kasa).
+
+    Args:
+        xs: ``(N,)`` x coordinates, pixels.
+        ys: ``(N,)`` y coordinates, pixels.
+
+    Returns:
+        ``(cx, cy, r, rms)``: centre, radius, and the points' RMS distance from the circle.
+
+    Raises:
+        ValueError: Fewer than 3 points.
+    """
+    x = np.asarray(xs, dtype=np.float64)
+    y = np.asarray(ys, dtype=np.float64)
+    if len(x) < 3:
+        raise ValueError(f"a circle needs at least 3 points, got {len(x)}")
+    a = np.column_stack([x, y, np.ones_like(x)])
+    (d, e, f), *_ = np.linalg.lstsq(a, x * x + y * y, rcond=None)
+    cx, cy = d / 2.0, e / 2.0
+    r = math.sqrt(max(f + cx * cx + cy * cy, 0.0))
+    rms = float(np.sqrt(np.mean((np.hypot(x - cx, y - cy) - r) ** 2)))
+    return float(cx), float(cy), float(r), rms
+
+
+def _outline(xs: np.ndarray, ys: np.ndarray, box: Box) -> tuple[np.ndarray, np.ndarray]:
+    """The blob's pixels that touch a non-blob pixel (4-neighbours): its outline."""
+    x1, y1, x2, y2 = box
+    m = np.zeros((y2 - y1 + 2, x2 - x1 + 2), bool)
+    m[ys - y1 + 1, xs - x1 + 1] = True
+    inner = m[1:-1, 1:-1] & m[:-2, 1:-1] & m[2:, 1:-1] & m[1:-1, :-2] & m[1:-1, 2:]
+    edge = m[1:-1, 1:-1] & ~inner
+    ey, ex = np.nonzero(edge)
+    return ex + x1, ey + y1
+
+
+def circle_of(xs: np.ndarray, ys: np.ndarray, box: Box) -> Circle | None:
+    """The circle one blob of ink draws (a ring or a disc, whole or with a part cut away by
+    something in front of it), or None when it is no circle.
+
+    The blob's edge pixels are fitted, then refitted on those near the first circle (a
+    ring's inner edge, a cut's straight edge and marks inside drop out): the fit must be
+    close (:data:`CIRCLE_RMS`), the edge must go round (:data:`CIRCLE_COVER` of the
+    10-degree sectors) and the circle must span the blob.
+    """
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    if max(w, h) < 2 * MIN_RADIUS:
+        return None
+    ox, oy = _outline(xs, ys, box)
+    if len(ox) < 8:
+        return None
+    cx, cy, r, _ = fit_circle(ox, oy)
+    keep = np.hypot(ox - cx, oy - cy) >= 0.75 * r  # the outer edge (a ring has an inner one)
+    for _ in range(2):
+        if keep.sum() < 8:
+            return None
+        cx, cy, r, rms = fit_circle(ox[keep], oy[keep])
+        keep = np.abs(np.hypot(ox - cx, oy - cy) - r) <= max(2.0, 0.1 * r)
+    if keep.sum() < 8:
+        return None
+    cx, cy, r, rms = fit_circle(ox[keep], oy[keep])
+    if r < MIN_RADIUS or rms > max(CIRCLE_RMS * r, 0.75) or keep.mean() < 0.6:
+        return None
+    if abs(2 * r - max(w, h)) > max(3.0, 0.15 * max(w, h)):
+        return None  # the circle must span the blob
+    angles = np.degrees(np.arctan2(oy[keep] - cy, ox[keep] - cx))
+    if len(np.unique((angles // 10).astype(int))) < CIRCLE_COVER * 36:
+        return None
+    # pixel centres: a pixel at column x covers x..x+1
+    return Circle((cx + 0.5, cy + 0.5), r, box, rms)
+
+
+def find_circles(image: np.ndarray, *, top: int = 0, exclude: Sequence[Box] = ()) -> list[Circle]:
+    """Circles drawn on a screenshot, largest first.
+
+    Args:
+        image: ``HxWx3 uint8 RGB``.
+        top: Rows above this are left out (the instruction banner).
+        exclude: Boxes to leave out (widgets), XYXY pixels.
+    """
+    ink = stroke_mask(image, top=top, exclude=exclude)
+    out = [c for xs, ys, box in _blobs(ink, 12) if (c := circle_of(xs, ys, box)) is not None]
+    return sorted(out, key=lambda c: -c.radius)
+
+
+# -- straight strokes and angles -------------------------------------------------
+def _strongest_line(xs: np.ndarray, ys: np.ndarray) -> tuple[float, float]:
+    """``(theta, rho)`` of the line through most points (Hough, 1 degree, 1 px):
+    ``x cos(theta) + y sin(theta) = rho``."""
+    thetas = np.radians(np.arange(0.0, 180.0, 1.0))
+    rho = np.outer(xs, np.cos(thetas)) + np.outer(ys, np.sin(thetas))  # (N, T)
+    off = math.floor(float(rho.min()))
+    bins = np.round(rho - off).astype(np.int64)
+    size = int(bins.max()) + 1
+    votes = np.zeros((len(thetas), size + 2), np.int64)
+    t_idx = np.broadcast_to(np.arange(len(thetas)), bins.shape)
+    np.add.at(votes, (t_idx.ravel(), bins.ravel()), 1)
+    # a stroke two pixels wide splits its votes between neighbouring rho bins
+    votes = votes[:, :-2] + votes[:, 1:-1] + votes[:, 2:]
+    t, r = np.unravel_index(int(np.argmax(votes)), votes.shape)
+    theta = float(thetas[t])
+    on = np.abs(xs * math.cos(theta) + ys * math.sin(theta) - (r + 1 + off)) <= LINE_TOL + 0.5
+    # refine by a least-squares line through the points on it (total least squares)
+    px, py = xs[on], ys[on]
+    if len(px) >= 2:
+        cov = np.cov(np.vstack([px, py]))
+        _, vecs = np.linalg.eigh(cov)
+        nx, ny = vecs[:, 0]  # the normal: the direction of least spread
+        theta = math.atan2(ny, nx)
+        return theta, float(px.mean() * nx + py.mean() * ny)
+    return theta, float(r + 1 + off)
+
+
+def _stroke(xs: np.ndarray, ys: np.ndarray, theta: float, rho: float) -> tuple[Segment, np.ndarray] | None:
+    """The longest unbroken run of points on a line, as a segment, and which points it holds."""
+    nx, ny = math.cos(theta), math.sin(theta)
+    on = np.abs(xs * nx + ys * ny - rho) <= LINE_TOL
+    if on.sum() < 2:
+        return None
+    t = xs * -ny + ys * nx  # position along the line
+    idx = np.nonzero(on)[0]
+    order = idx[np.argsort(t[idx])]
+    ts = t[order]
+    breaks = np.nonzero(np.diff(ts) > STROKE_GAP)[0]
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [len(ts) - 1]])
+    k = int(np.argmax(ts[ends] - ts[starts]))
+    lo, hi = ts[starts[k]], ts[ends[k]]
+    members = on & (t >= lo) & (t <= hi)
+
+    def at(s: float) -> Point:
+        return float(rho * nx - s * ny), float(rho * ny + s * nx)
+
+    return Segment(at(lo), at(hi), int(members.sum())), members
+
+
+def strokes(xs: np.ndarray, ys: np.ndarray, *, most: int = 3) -> list[Segment]:
+    """Straight strokes in a set of ink points, longest evidence first: the strongest line's
+    longest run, then the strongest line among the points not on a stroke yet, and so on.
+
+    Args:
+        xs: ``(N,)`` x of the ink pixels.
+        ys: ``(N,)`` y of the ink pixels.
+        most: Most strokes returned.
+    """
+    x = np.asarray(xs, dtype=np.float64)
+    y = np.asarray(ys, dtype=np.float64)
+    left = np.ones(len(x), bool)
+    out: list[Segment] = []
+    while len(out) < most and left.sum() >= MIN_ARM:
+        theta, rho = _strongest_line(x[left], y[left])
+        # (the run is taken over all the ink: where strokes meet, the pixels taken by the
+        # stronger stroke belong to this one too)
+        found = _stroke(x, y, theta, rho)
+        if found is None:
+            break
+        seg, members = found
+        if seg.length < MIN_ARM:
+            break
+        out.append(seg)
+        # (the points near the stroke go, so a thick stroke is not found twice)
+        nx, ny = math.cos(theta), math.sin(theta)
+        near = np.abs(x * nx + y * ny - rho) <= LINE_TOL + 1.0
+        along = x * -ny + y * nx
+        lo = min(seg.start[0] * -ny + seg.start[1] * nx, seg.end[0] * -ny + seg.end[1] * nx)
+        hi = max(seg.start[0] * -ny + seg.start[1] * nx, seg.end[0] * -ny + seg.end[1] * nx)
+        left &= ~(near & (along >= lo - 1) & (along <= hi + 1))
+    return out
+
+
+def _crossing(a: Segment, b: Segment) -> Point | None:
+    """Where the lines through two segments cross, or None when they are parallel."""
+    (x1, y1), (x2, y2) = a.start, a.end
+    (x3, y3), (x4, y4) = b.start, b.end
+    den = (x1 - x2) * (y3 - y4) - (y1 - y2) * (x3 - x4)
+    if abs(den) < 1e-9:
+        return None
+    d1, d2 = x1 * y2 - y1 * x2, x3 * y4 - y3 * x4
+    return ((d1 * (x3 - x4) - (x1 - x2) * d2) / den, (d1 * (y3 - y4) - (y1 - y2) * d2) / den)
+
+
+def angle_of(a: Segment, b: Segment, box: Box = (0, 0, 0, 0)) -> Angle | None:
+    """The angle two strokes make when they meet at an end of each, or None."""
+    v = _crossing(a, b)
+    if v is None:
+        return None
+    far = []
+    for seg in (a, b):
+        d = [math.hypot(p[0] - v[0], p[1] - v[1]) for p in (seg.start, seg.end)]
+        near, other = (0, 1) if d[0] <= d[1] else (1, 0)
+        if d[near] > VERTEX_TOL or d[other] < MIN_ARM:
+            return None
+        far.append((seg.start, seg.end)[other])
+    return Angle((v[0] + 0.5, v[1] + 0.5), ((far[0][0] + 0.5, far[0][1] + 0.5),
+                                            (far[1][0] + 0.5, far[1][1] + 0.5)), box)
+
+
+def find_angles(image: np.ndarray, *, top: int = 0, exclude: Sequence[Box] = ()) -> list[Angle]:
+    """Angles drawn on a screenshot (two straight strokes from one vertex, in one blob of
+    ink), the largest (longest arms) first.
+
+    Args:
+        image: ``HxWx3 uint8 RGB``.
+        top: Rows above this are left out (the instruction banner).
+        exclude: Boxes to leave out (widgets), XYXY pixels.
+    """
+    ink = stroke_mask(image, top=top, exclude=exclude)
+    out: list[Angle] = []
+    for xs, ys, box in _blobs(ink, int(2 * MIN_ARM)):
+        if max(box[2] - box[0], box[3] - box[1]) < 2 * MIN_ARM:
+            continue
+        segs = strokes(xs, ys)
+        if len(segs) < 2 or (len(segs) > 2 and segs[2].length >= 0.5 * min(
+                segs[0].length, segs[1].length)):
+            continue  # one stroke, or a polygon / a grid: not one angle
+        ang = angle_of(segs[0], segs[1], box)
+        if ang is not None:
+            out.append(ang)
+    return sorted(out, key=lambda a: -sum(math.hypot(e[0] - a.vertex[0], e[1] - a.vertex[1])
+                                          for e in a.ends))

@@ -1,0 +1,326 @@
+"""Dragging and pointing on drawn figures: the drag action, circles, angles and sliders from
+pixels, the grammar that names them, and the agent's choices (pure; no browser, no OCR model)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from lavr.episodes.draw import draw_step
+from lavr.episodes.gui import geometry, sliders
+from lavr.episodes.gui.agent import GuiAgent
+from lavr.episodes.gui.instruction import parse_instruction
+from lavr.episodes.gui.perception import ScreenElement, ScreenParse
+from lavr.episodes.loop import GUI_ACTIONS, Action, StepRecord
+
+BANNER = (0, 0, 160, 50)
+
+
+def _canvas() -> tuple[Image.Image, ImageDraw.ImageDraw]:
+    img = Image.new("RGB", (160, 210), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, 0, 159, 49], fill=(255, 255, 0))  # the instruction banner
+    return img, d
+
+
+# -- the drag action -----------------------------------------------------------------------
+def test_drag_action_describes_serialises_and_is_drawn() -> None:
+    a = Action.drag(10, 60, 90, 120)
+    assert "drag" in GUI_ACTIONS and a.kind == "drag"
+    assert a.point == (10.0, 60.0) and a.end == (90.0, 120.0)
+    assert a.describe() == "drag(10, 60 -> 90, 120)"
+    assert a.to_json() == {"kind": "drag", "x": 10.0, "y": 60.0, "x2": 90.0, "y2": 120.0}
+    assert Action.click(1, 2).end is None and "x2" not in Action.click(1, 2).to_json()
+    img = np.full((210, 160, 3), 255, np.uint8)
+    pic = np.asarray(draw_step(StepRecord(1, a, "why", 0.0, image=img, point=a.point), scale=2))
+    # the line from press to release is drawn: its middle is red
+    mx, my = (10 + 90), (60 + 120)  # (x2 scale: the midpoint at scale 2)
+    assert tuple(pic[my, mx]) == (255, 0, 0)
+    plain = np.asarray(draw_step(StepRecord(1, Action.click(10, 60), "why", 0.0, image=img,
+                                            point=(10, 60)), scale=2))
+    assert tuple(plain[my, mx]) == (255, 255, 255)
+
+
+# -- grammar -------------------------------------------------------------------------------
+@pytest.mark.parametrize(("text", "geometry_", "op"), [
+    ("Find and click on the center of the circle, then press submit.", "center", "click"),
+    ("Click the centre of the large circle", "center", "click"),
+    ("Create a line that bisects the angle evenly in two, then press submit.", "bisector", "draw"),
+    ("Draw a line that divides the angle in half.", "bisector", "draw"),
+    ("Bisect the angle.", "bisector", "draw"),
+])
+def test_grammar_of_points_and_lines_on_figures(text: str, geometry_: str, op: str) -> None:
+    first = parse_instruction(text).intents[0]
+    assert (first.op, first.geometry) == (op, geometry_)
+
+
+def test_grammar_leaves_other_sentences_alone() -> None:
+    (intent,) = parse_instruction("Click the middle button").intents
+    assert not intent.geometry and intent.target == "middle"
+    (intent,) = parse_instruction("Click on a large red circle").intents
+    assert not intent.geometry and intent.figure == ("large", "red", "circle")
+    assert parse_instruction("Draw a line under the title.").intents == ()
+    intents = parse_instruction("Select 5 with the spinner and hit Submit.").intents
+    assert intents[0].kinds == ("input",)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("Select -99 with the slider and hit Submit.", "-99"),
+    ("Set the slider to 40 and press OK", "40"),
+    ("Move the range slider to 7.", "7"),
+])
+def test_grammar_of_sliders(text: str, value: str) -> None:
+    intent = parse_instruction(text).intents[0]
+    assert (intent.op, intent.kinds, intent.text) == ("set", ("slider",), value)
+
+
+# -- circles -------------------------------------------------------------------------------
+def test_fit_circle_is_exact_on_points_of_a_circle() -> None:
+    t = np.linspace(0, 2 * np.pi, 50, endpoint=False)
+    cx, cy, r, rms = geometry.fit_circle(40 + 12 * np.cos(t), 70 + 12 * np.sin(t))
+    assert (round(cx, 6), round(cy, 6), round(r, 6)) == (40.0, 70.0, 12.0) and rms < 1e-9
+    with pytest.raises(ValueError, match="at least 3"):
+        geometry.fit_circle(np.array([1.0, 2.0]), np.array([1.0, 2.0]))
+
+
+def test_finds_a_ring_a_disc_and_a_ring_half_hidden_but_not_squares_or_ovals() -> None:
+    img, d = _canvas()
+    d.ellipse([20, 60, 80, 120], outline=(0, 0, 0))  # ring: centre (50.5, 90.5), r 30
+    d.ellipse([110, 60, 130, 80], fill=(200, 0, 0))  # disc: centre (120.5, 70.5)
+    d.rectangle([100, 100, 140, 140], outline=(0, 0, 0))  # square outline
+    d.ellipse([20, 150, 90, 175], outline=(0, 0, 0))  # an oval
+    found = geometry.find_circles(np.asarray(img), top=50)
+    assert len(found) == 2, [c.describe() for c in found]
+    ring, disc = found
+    assert math.dist(ring.center, (50.5, 90.5)) < 1.0 and abs(ring.radius - 30) < 1.5
+    assert math.dist(disc.center, (120.5, 70.5)) < 1.0
+    # a widget in front of the ring's bottom: the arc left still has its centre
+    img2, d2 = _canvas()
+    d2.ellipse([20, 60, 80, 120], outline=(0, 0, 0))
+    d2.rectangle([10, 108, 100, 140], fill=(230, 230, 230), outline=(100, 100, 100))
+    (cut,) = geometry.find_circles(np.asarray(img2), top=50, exclude=[(10, 108, 101, 141)])
+    assert math.dist(cut.center, (50.5, 90.5)) < 1.5
+
+
+# -- angles --------------------------------------------------------------------------------
+def _angle(vertex: tuple[int, int], a: tuple[int, int], b: tuple[int, int]) -> np.ndarray:
+    img, d = _canvas()
+    d.line([vertex, a], fill=(0, 0, 0))
+    d.line([vertex, b], fill=(0, 0, 0))
+    for p, colour in ((vertex, (0, 0, 255)), (a, (0, 0, 0)), (b, (0, 0, 0))):
+        d.ellipse([p[0] - 3, p[1] - 3, p[0] + 3, p[1] + 3], fill=colour)
+    return np.asarray(img)
+
+
+@pytest.mark.parametrize(("vertex", "a", "b"), [
+    ((20, 70), (140, 90), (90, 150)),  # acute
+    ((80, 80), (20, 150), (140, 140)),  # wide
+    ((130, 160), (20, 100), (100, 60)),
+])
+def test_angle_vertex_and_bisector(vertex, a, b) -> None:
+    (found,) = geometry.find_angles(_angle(vertex, a, b), top=50)
+    v = (vertex[0] + 0.5, vertex[1] + 0.5)
+    assert math.dist(found.vertex, v) < 1.5, found.describe()
+    want = math.degrees(abs(math.atan2(a[1] - vertex[1], a[0] - vertex[0]) -
+                            math.atan2(b[1] - vertex[1], b[0] - vertex[0])))
+    want = min(want, 360 - want)
+    assert abs(found.degrees - want) < 2.5
+    px, py = found.bisector_point()
+    half = [math.degrees(math.acos(
+        ((px - v[0]) * (e[0] - v[0]) + (py - v[1]) * (e[1] - v[1])) /
+        (math.hypot(px - v[0], py - v[1]) * math.hypot(e[0] - v[0], e[1] - v[1]))))
+        for e in ((a[0] + .5, a[1] + .5), (b[0] + .5, b[1] + .5))]
+    assert abs(half[0] - half[1]) < 3.0, half
+    # the point lies between the arms, on the drawing (inside the triangle)
+    lo_x, hi_x = min(vertex[0], a[0], b[0]), max(vertex[0], a[0], b[0])
+    assert lo_x <= px <= hi_x
+
+
+def test_a_rectangle_or_a_single_line_is_no_angle() -> None:
+    img, d = _canvas()
+    d.rectangle([20, 70, 120, 120], outline=(0, 0, 0))
+    d.line([(10, 150), (150, 170)], fill=(0, 0, 0))
+    assert geometry.find_angles(np.asarray(img), top=50) == []
+
+
+# -- sliders -------------------------------------------------------------------------------
+def _slider(vertical: bool, at: float) -> tuple[np.ndarray, tuple[float, float]]:
+    """A track 100 px long (light grey outline) with a handle at ``at`` (0 low end, 1 high)."""
+    img, d = _canvas()
+    grey = (197, 197, 197)
+    if vertical:
+        d.rounded_rectangle([20, 60, 29, 160], radius=3, outline=grey, fill=(255, 255, 255))
+        y = 160 - at * 100
+        box = (18, int(y) - 6, 31, int(y) + 6)
+    else:
+        d.rounded_rectangle([20, 80, 120, 89], radius=3, outline=grey, fill=(255, 255, 255))
+        x = 20 + at * 100
+        box = (int(x) - 6, 78, int(x) + 6, 91)
+    d.rounded_rectangle(list(box), radius=3, outline=grey, fill=(246, 246, 246))
+    return np.asarray(img), ((box[0] + box[2] + 1) / 2, (box[1] + box[3] + 1) / 2)
+
+
+@pytest.mark.parametrize("vertical", [False, True])
+@pytest.mark.parametrize("at", [0.0, 0.3, 1.0])
+def test_finds_a_slider_its_handle_and_where_it_is(vertical: bool, at: float) -> None:
+    img, grip = _slider(vertical, at)
+    (s,) = sliders.find_sliders(img, top=50)
+    assert s.vertical == vertical
+    assert math.dist(s.grip, grip) <= 1.5, (s.describe(), grip)
+    assert abs(s.position - at) <= 0.08, s.describe()
+
+
+def test_a_bar_without_a_handle_or_a_button_is_no_slider() -> None:
+    img, d = _canvas()
+    d.rectangle([20, 80, 120, 89], outline=(197, 197, 197))
+    d.rectangle([20, 120, 120, 150], outline=(100, 100, 100), fill=(230, 230, 230))
+    assert sliders.find_sliders(np.asarray(img), top=50) == []
+
+
+def test_value_label_is_the_nearest_number_beside_the_slider() -> None:
+    img, _ = _slider(False, 0.5)
+    (s,) = sliders.find_sliders(img, top=50)
+    labels = [((125, 80, 140, 90), 42.0), ((10, 190, 30, 200), 7.0)]
+    assert sliders.value_label(s, labels) == ((125, 80, 140, 90), 42.0)
+    assert sliders.value_label(s, [((10, 190, 30, 200), 7.0)]) is None
+
+
+# -- the agent -----------------------------------------------------------------------------
+class _Reader:
+    """A text reader that reads a fixed text in every box (no OCR model)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def read(self, image: np.ndarray, boxes, *, pad: int = 2):
+        return [(self.text, 0.99) for _ in boxes]
+
+
+def _agent(reader: str = "") -> GuiAgent:
+    return GuiAgent(text_reader=_Reader(reader), semantic=False)
+
+
+def test_agent_clicks_the_fitted_centre_of_a_circle() -> None:
+    img, d = _canvas()
+    d.ellipse([30, 70, 100, 140], outline=(0, 0, 0))  # centre (65.5, 105.5)
+    d.line([(65, 105), (100, 105)], fill=(0, 0, 0))  # a radius drawn inside: not the centre
+    agent = _agent()
+    agent.reset("Click on the center of the circle.")
+    (intent,) = agent.plan.intents
+    choice = agent.choose(intent, ScreenParse(image=np.asarray(img), elements=[], banner=BANNER))
+    assert choice is not None and math.dist(choice.element.click_point, (65.5, 105.5)) < 1.5
+
+
+def test_agent_draws_the_bisector_by_dragging_from_the_vertex() -> None:
+    img = _angle((20, 70), (140, 90), (90, 150))
+    agent = _agent()
+    agent.reset("Create a line that bisects the angle.")
+    choice = agent.decide(_obs(img))
+    a = choice.action
+    assert a.kind == "drag" and math.dist(a.point, (20.5, 70.5)) < 1.5
+    # the release point lies on the bisector
+    v = np.array([20.5, 70.5])
+    ua, ub = (np.array(e) - v for e in ((140.5, 90.5), (90.5, 150.5)))
+    mid = ua / np.linalg.norm(ua) + ub / np.linalg.norm(ub)
+    to = np.array(a.end) - v
+    assert math.degrees(math.acos(to @ mid / (np.linalg.norm(to) * np.linalg.norm(mid)))) < 2.0
+
+
+def _obs(img: np.ndarray):
+    from lavr.episodes.loop import Observation
+
+    return Observation(image=img, instruction="x")  # (the plan is made by reset)
+
+
+def _slider_screen(value_at: float) -> np.ndarray:
+    img, _ = _slider(False, value_at)
+    pil = Image.fromarray(img)
+    d = ImageDraw.Draw(pil)
+    d.text((126, 79), "42", fill=(0, 0, 0))  # the value label right of the track
+    return np.asarray(pil)
+
+
+def test_agent_focuses_the_slider_handle_and_presses_arrows_by_the_difference() -> None:
+    agent = _agent("40")
+    agent.reset("Select 47 with the slider and hit Submit.")
+    img = _slider_screen(0.4)
+    first = agent.decide(_obs(img))
+    assert first.action.kind == "click"
+    (s,) = sliders.find_sliders(img, top=0, exclude=[])
+    assert math.dist(first.action.point, s.grip) < 1.0
+    keys = agent.decide(_obs(img))  # the pending key presses
+    assert keys.action == Action.press("<ArrowRight>", 7)
+
+
+def test_agent_leaves_the_slider_when_it_reads_the_value_and_goes_on() -> None:
+    agent = _agent("47")
+    agent.reset("Select 47 with the slider.")
+    step = agent.decide(_obs(_slider_screen(0.4)))
+    assert step.action.kind == "done" and "shows 47" in step.summary
+
+
+def test_agent_drags_the_handle_when_keys_do_not_move_it() -> None:
+    agent = _agent("40")
+    agent.reset("Set the slider to 60.")
+    img = _slider_screen(0.4)
+    agent.decide(_obs(img))  # click the handle
+    agent.decide(_obs(img))  # the keys
+    again = agent.decide(_obs(img))  # the value still reads 40: keys do nothing here
+    a = again.action
+    assert a.kind == "drag" and a.end[0] > a.point[0] and a.end[1] == a.point[1]
+
+
+def test_screen_element_for_a_point_is_a_figure() -> None:
+    el = ScreenElement("figure", (0, 0, 10, 10), anchor=(3.0, 4.0))
+    assert el.click_point == (3.0, 4.0)
+
+
+def test_model_rules_offer_the_rules_drag_as_a_candidate() -> None:
+    from lavr.episodes.gui.model_rules import GuiRules
+
+    rules = GuiRules(_agent())
+    rules.reset("Bisect the angle.")
+    choice = rules.decide(_obs(_angle((20, 70), (140, 90), (90, 150))))
+    cands = rules.candidate_actions()
+    assert cands[choice.action.describe()] == choice.action and choice.action.kind == "drag"
+    assert "drag the pointer" in rules.describe_state()
+
+
+def test_text_over_the_slider_is_cut_to_the_part_beside_it() -> None:
+    from lavr.episodes.gui.agent import _outside
+
+    assert _outside((0, 0, 10, 10), (20, 20, 30, 30)) == (0, 0, 10, 10)
+    assert _outside((50, 60, 90, 75), (40, 62, 64, 76)) == (64, 60, 90, 75)  # handle + "-4"
+    assert _outside((42, 62, 54, 76), (40, 60, 60, 80)) is None
+
+
+class _ZoomReader(_Reader):
+    """Reads ``text`` at its own zoom and ``sharp`` at any other zoom."""
+
+    def __init__(self, text: str, sharp: str) -> None:
+        super().__init__(text)
+        self.sharp = sharp
+
+    def at_zoom(self, zoom: float) -> _Reader:
+        return _Reader(self.sharp)
+
+
+def test_a_reading_against_the_presses_is_read_again_at_another_zoom() -> None:
+    agent = GuiAgent(text_reader=_ZoomReader("40", "40"), semantic=False)
+    agent.reset("Select 47 with the slider and hit Submit.")
+    img = _slider_screen(0.4)
+    agent.decide(_obs(img))
+    agent.decide(_obs(img))  # 7 presses: 47 expected
+    agent.text_reader = _ZoomReader("5", "47")  # a misread "47"; read sharper: 47
+    step = agent.decide(_obs(img))
+    assert "shows 47" in step.summary
+    agent = GuiAgent(text_reader=_ZoomReader("40", "40"), semantic=False)
+    agent.reset("Select 47 with the slider and hit Submit.")
+    agent.decide(_obs(img))
+    agent.decide(_obs(img))
+    agent.text_reader = _ZoomReader("44", "45")  # no reading agrees: the first one stands
+    step = agent.decide(_obs(img))
+    assert "shows 44" in step.summary and step.action.kind == "click"
