@@ -1386,19 +1386,26 @@ class GuiAgent:
                       expect: float | None) -> float | None:
         """The number shown beside a slider, read by OCR, or None.
 
-        Every text box outside the banner is a candidate (the parser may take the handle for
-        a checkbox and the value for its label, or join a focused handle and the value into
-        one text): the part of a box over the slider is cut away. When the last round's
-        presses predict a value (``expect``) and the reading differs, the label is read again
-        at other zooms and a reading that agrees with the prediction wins (a misread ``11``
-        is not taken for a step backwards).
+        The dark ink around the slider (within :data:`sliders.LABEL_REACH` px, below the
+        banner, outside the slider and the labelled widgets) is cut into text runs, each read
+        (the parser's elements are not used: it may take a focused handle and the value
+        beside it for one text, or the handle for a checkbox). When the last round's presses
+        predict a value (``expect``) and the reading differs, the label is read again at
+        other zooms and a reading that agrees with the prediction wins (a misread ``11`` is
+        not taken for a step backwards). The label is also read glyph by glyph
+        (:func:`~lavr.episodes.gui.plots.read_label`): where it gives the prediction, or the
+        OCR number with another sign, it wins.
         """
-        boxes: list[tuple[int, int, int, int]] = []
-        for e in parse.elements:
-            for b in e.text_boxes or ((e.box,) if e.kind == "text" else ()):
-                b = _outside(b, slider.box)
-                if b is not None and e.kind != "banner" and b[1] >= top and b not in boxes:
-                    boxes.append(b)
+        h, w = parse.image.shape[:2]
+        reach = sliders.LABEL_REACH
+        x1, y1 = max(slider.box[0] - reach, 0), max(slider.box[1] - reach, top)
+        x2, y2 = min(slider.box[2] + reach, w), min(slider.box[3] + reach, h)
+        ink = ink_mask(parse.image)[y1:y2, x1:x2].copy()
+        _, exclude = self._drawing_area(parse)
+        for b in (slider.box, *exclude):
+            ink[max(b[1] - 2 - y1, 0):max(b[3] + 2 - y1, 0),
+                max(b[0] - 2 - x1, 0):max(b[2] + 2 - x1, 0)] = False
+        boxes = [r for r in text_runs(ink, gap=6, offset=(x1, y1)) if r[3] - r[1] >= 5]
         reads = self.text_reader.read(parse.image, boxes) if boxes else []
         labels = [(b, v) for b, (t, _) in zip(boxes, reads, strict=True)
                   if re.search(r"\d", t) and (v := read_number(t)) is not None]
@@ -1406,6 +1413,11 @@ class GuiAgent:
         if shown is None:
             return None
         box, value = shown
+        # the same label read glyph by glyph (a flat bar is a minus): OCR drops a lone minus
+        glyphs = plots.read_label(parse.image, box)
+        if glyphs is not None and glyphs != value:
+            if glyphs == expect or abs(glyphs) == abs(value):
+                return glyphs
         at_zoom = getattr(self.text_reader, "at_zoom", None)
         if expect is not None and value != expect and at_zoom is not None:
             for zoom in (2.0, 4.0):
@@ -1662,20 +1674,6 @@ class GuiAgent:
         return StepChoice(Action.click(x, y), f"plan finished; submit the form with "
                           f"{subs[0].describe()}", point=(x, y),
                           target=tuple(float(v) for v in subs[0].box))
-
-
-def _outside(box: tuple[int, int, int, int],
-             cover: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
-    """``box`` without the part over ``cover``: the largest strip of it left, right, above or
-    below ``cover`` (at least 3 px wide and 5 px tall), ``box`` itself when they do not
-    overlap, None when nothing is left."""
-    if not _overlap(box, cover):
-        return box
-    x1, y1, x2, y2 = box
-    parts = [(x1, y1, min(x2, cover[0]), y2), (max(x1, cover[2]), y1, x2, y2),
-             (x1, y1, x2, min(y2, cover[1])), (x1, max(y1, cover[3]), x2, y2)]
-    parts = [p for p in parts if p[2] - p[0] >= 3 and p[3] - p[1] >= 5]
-    return max(parts, key=lambda p: (p[2] - p[0]) * (p[3] - p[1])) if parts else None
 
 
 def _masked(shown: str) -> bool:

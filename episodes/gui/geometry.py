@@ -43,6 +43,14 @@ LINE_TOL = 1.5
 STROKE_GAP = 3.0
 #: How far (px) the arms' ends may lie from their crossing to meet at a vertex.
 VERTEX_TOL = 6.0
+#: A point on a bisector lies at least this far (px) from the vertex (when the arms allow).
+MIN_REACH = 12.0
+#: A mark on a stroke (a dot drawn on it) makes this many ink pixels off the stroke's line
+#: per pixel along it, over at least :data:`MARK_LENGTH` px.
+MARK_PIXELS = 2
+MARK_LENGTH = 3
+#: Strokes less than this many degrees apart are one line (a nearly straight angle).
+PARALLEL_DEG = 10.0
 
 
 @dataclass(frozen=True)
@@ -119,11 +127,13 @@ class Angle:
         norm = float(np.hypot(*mid))
         if norm < 1e-6:  # a straight angle: the bisector is the normal
             mid, norm = np.array([-ua[1], ua[0]]), 1.0
-            dist = reach * min(la, lb)
+            dist = 0.0  # (the least reach below)
         else:
             # vertex + k * mid/|mid| = vertex + s*(ua + ub), s = k/|mid|; on the far side
             # of the triangle s/la + s/lb = 1
             dist = reach * norm / (1.0 / la + 1.0 / lb)
+        # (a nearly straight angle's triangle is flat: go far enough out to aim well)
+        dist = max(dist, min(MIN_REACH, 0.5 * min(la, lb)))
         p = np.asarray(self.vertex) + dist * mid / norm
         return float(p[0]), float(p[1])
 
@@ -345,6 +355,36 @@ def _crossing(a: Segment, b: Segment) -> Point | None:
     return ((d1 * (x3 - x4) - (x1 - x2) * d2) / den, (d1 * (y3 - y4) - (y1 - y2) * d2) / den)
 
 
+def _line_distance(seg: Segment, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    (x1, y1), (x2, y2) = seg.start, seg.end
+    length = max(seg.length, 1e-9)
+    return np.abs((x2 - x1) * (y1 - y) - (x1 - x) * (y2 - y1)) / length
+
+
+def _refit(seg: Segment, other: Segment, x: np.ndarray, y: np.ndarray) -> Segment:
+    """``seg`` fitted again to the ink that is its own: on it, nearer to it than to
+    ``other``, and away from where the two cross (there the strokes share pixels, which
+    pull a line towards the other one when the angle is narrow)."""
+    v = _crossing(seg, other)
+    if v is None:
+        return seg
+    d_own, d_other = _line_distance(seg, x, y), _line_distance(other, x, y)
+    own = (d_own <= LINE_TOL + 0.5) & (d_own < d_other) & \
+        (np.hypot(x - v[0], y - v[1]) > 2 * VERTEX_TOL)
+    if own.sum() < MIN_ARM:
+        return seg
+    px, py = x[own], y[own]
+    _, vecs = np.linalg.eigh(np.cov(np.vstack([px, py])))
+    ux, uy = vecs[:, 1]  # the direction of most spread
+    mx, my = px.mean(), py.mean()
+
+    def onto(p: Point) -> Point:
+        t = (p[0] - mx) * ux + (p[1] - my) * uy
+        return float(mx + t * ux), float(my + t * uy)
+
+    return Segment(onto(seg.start), onto(seg.end), int(own.sum()))
+
+
 def angle_of(a: Segment, b: Segment, box: Box = (0, 0, 0, 0)) -> Angle | None:
     """The angle two strokes make when they meet at an end of each, or None."""
     v = _crossing(a, b)
@@ -359,6 +399,33 @@ def angle_of(a: Segment, b: Segment, box: Box = (0, 0, 0, 0)) -> Angle | None:
         far.append((seg.start, seg.end)[other])
     return Angle((v[0] + 0.5, v[1] + 0.5), ((far[0][0] + 0.5, far[0][1] + 0.5),
                                             (far[1][0] + 0.5, far[1][1] + 0.5)), box)
+
+
+def _between(a: Segment, b: Segment) -> float:
+    """Degrees (0-90) between the lines of two segments."""
+    da = math.atan2(a.end[1] - a.start[1], a.end[0] - a.start[0])
+    db = math.atan2(b.end[1] - b.start[1], b.end[0] - b.start[0])
+    d = abs(math.degrees(da - db)) % 180.0
+    return min(d, 180.0 - d)
+
+
+def marks_on(seg: Segment, x: np.ndarray, y: np.ndarray) -> list[Point]:
+    """Points where something is drawn on a stroke (a dot marking a point on it): places
+    along the stroke with ink just off its line on :data:`MARK_LENGTH` px or more, away
+    from its ends."""
+    ux, uy = (seg.end[0] - seg.start[0]) / seg.length, (seg.end[1] - seg.start[1]) / seg.length
+    t = (x - seg.start[0]) * ux + (y - seg.start[1]) * uy
+    d = np.abs((x - seg.start[0]) * -uy + (y - seg.start[1]) * ux)
+    off = (d > LINE_TOL + 0.5) & (d <= VERTEX_TOL) & (t >= 0) & (t <= seg.length)
+    counts = np.bincount(np.floor(t[off]).astype(int), minlength=int(seg.length) + 1)
+    thick = np.concatenate([[0], (counts >= MARK_PIXELS).astype(np.int8), [0]])
+    edges = np.diff(thick)
+    out = []
+    for a, b in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0], strict=True):
+        mid = (a + b) / 2.0
+        if b - a >= MARK_LENGTH and VERTEX_TOL < mid < seg.length - VERTEX_TOL:
+            out.append((float(seg.start[0] + mid * ux), float(seg.start[1] + mid * uy)))
+    return out
 
 
 def find_angles(image: np.ndarray, *, top: int = 0, exclude: Sequence[Box] = ()) -> list[Angle]:
@@ -376,10 +443,23 @@ def find_angles(image: np.ndarray, *, top: int = 0, exclude: Sequence[Box] = ())
         if max(box[2] - box[0], box[3] - box[1]) < 2 * MIN_ARM:
             continue
         segs = strokes(xs, ys)
+        x, y = xs.astype(np.float64), ys.astype(np.float64)
+        if len(segs) == 1 or (len(segs) > 1 and (segs[1].length < 0.25 * segs[0].length or
+                                                 _between(segs[0], segs[1]) < PARALLEL_DEG)):
+            # one straight stroke with one point marked inside it: a straight angle there
+            # (its arms may bend a little; either side of it is inside)
+            marked = marks_on(segs[0], x, y) if segs else []
+            if len(marked) == 1:
+                (vx, vy), (s0, s1) = marked[0], (segs[0].start, segs[0].end)
+                out.append(Angle((vx + 0.5, vy + 0.5), ((s0[0] + 0.5, s0[1] + 0.5),
+                                                        (s1[0] + 0.5, s1[1] + 0.5)), box))
+            continue
         if len(segs) < 2 or (len(segs) > 2 and segs[2].length >= 0.5 * min(
                 segs[0].length, segs[1].length)):
-            continue  # one stroke, or a polygon / a grid: not one angle
-        ang = angle_of(segs[0], segs[1], box)
+            continue  # no stroke, or a polygon / a grid: not one angle
+        a, b = segs[0], segs[1]
+        a, b = _refit(a, b, x, y), _refit(b, a, x, y)
+        ang = angle_of(a, b, box)
         if ang is not None:
             out.append(ang)
     return sorted(out, key=lambda a: -sum(math.hypot(e[0] - a.vertex[0], e[1] - a.vertex[1])
