@@ -13,6 +13,7 @@ instruction.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import logging
 import re
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lavr.episodes.gui import geometry, plots, shapes, skills, sliders, swatches
+from lavr.episodes.gui import calendars, geometry, plots, popups, shapes, skills, sliders, swatches
 from lavr.episodes.gui.appearance import ink_patch, quoted_word, word_box
 from lavr.episodes.gui.appearance import similarity as appearance_similarity
 from lavr.episodes.gui.board import best_move, find_board, our_turn, winner
@@ -100,6 +101,14 @@ MAX_SLIDES = 5
 #: Pixels the first drag of a slider's handle moves it, to learn its scale (when keys do not
 #: move it).
 PROBE_DRAG = 20
+#: Waits for a date picker to show after its field was clicked, before typing the date.
+PICKER_WAITS = 2
+#: Arrow clicks allowed per date (years of months; the header is re-read after each one).
+MAX_MONTH_STEPS = 60
+#: Header readings in a row that may show no change after an arrow click.
+PICKER_STUCK = 3
+#: Pause (ms) after a day is chosen, while the picker closes over what is below it.
+PICKER_CLOSE_MS = 300
 
 
 def _union_box(boxes: tuple[tuple[int, int, int, int], ...]) -> tuple[int, int, int, int]:
@@ -238,6 +247,12 @@ class GuiAgent:
         self._typed_box: tuple[int, int, int, int] | None = None
         self._opened = False
         self._chosen_texts: set[str] = set()  # texts of elements chosen for earlier targets
+        self._appeared_from: np.ndarray | None = None  # the screen before an opening click
+        self._opener_box: tuple[int, int, int, int] | None = None  # the control clicked open
+        # a choice among what appeared: the screen before the opening, the intent, the opener
+        self._picked: tuple[np.ndarray, Intent, tuple[int, int, int, int]] | None = None
+        self._repicked = False
+        self._reset_picker()
         self._reset_search()
         self._reset_slide()
 
@@ -248,6 +263,14 @@ class GuiAgent:
         self._slide_drag = False  # keys did not move it: drag the handle instead
         self._keys_sent = 0  # key presses of the last round
         self._slide_sign = 1.0  # their direction (+1 up the scale)
+
+    def _reset_picker(self) -> None:
+        self._picker_opened = False  # the date field was clicked to open its picker
+        self._picker_waits = 0  # steps waited for the picker to show
+        self._month_steps = 0  # arrow clicks taken toward the date's month
+        self._month_expected: tuple[int, int] | None = None  # (year, month) after the last arrow
+        self._month_seen: tuple[int, int] | None = None  # the header as last read
+        self._picker_stuck = 0  # readings in a row the header did not move after an arrow
 
     def _reset_search(self) -> None:
         self._search: NumberSearch | None = None  # the numbers still possible
@@ -352,6 +375,9 @@ class GuiAgent:
             action = self._pending.popleft()
             return StepChoice(action, f"continue: {action.describe()}")
         if not self._intents:
+            retry = self._retry_appeared(image)
+            if retry is not None:
+                return retry
             if self.plan.intents:
                 submit = self._submit(image)
                 if submit is not None:
@@ -369,6 +395,8 @@ class GuiAgent:
             return self._draw(intent, parse)
         if intent.op == "set" and "slider" in intent.kinds:
             return self._slide(intent, parse, given)
+        if intent.op == "date":
+            return self._pick_date(intent, parse, image)
         if intent.op == "fill":  # a free request: one typed value per labelled field
             self._intents.popleft()
             self._intents.extendleft(reversed(self._fill_intents(intent, parse)))
@@ -405,6 +433,15 @@ class GuiAgent:
             choice = None  # the value could not be worked out (yet)
         else:
             choice = self.choose(intent, parse)
+        if self._appeared_from is not None and intent.op == "click" and intent.target:
+            # something was just opened: its new labels are the likely choices (and the
+            # opener itself is none)
+            if choice is not None and self._opener_box is not None and \
+                    _overlap(choice.element.box, self._opener_box):
+                choice = None
+            appeared = self._choose_appeared(intent, parse)
+            if appeared is not None and (choice is None or appeared.score >= choice.score):
+                choice = appeared
         if choice is None and intent.index is not None and intent.index >= 0 and \
                 not intent.target and "link" in intent.kinds:
             paged = self._next_page(intent, parse, image)
@@ -430,6 +467,11 @@ class GuiAgent:
                 self._waits = 0
                 explored.overlay = overlay
                 return explored
+            if intent.opens:
+                opened = self._open_unlabelled(intent, parse, image)
+                if opened is not None:
+                    opened.overlay = overlay
+                    return opened
             self._waits += 1
             if self._waits > self.max_waits + (3 if intent.starts else 0):
                 self._intents.clear()
@@ -441,6 +483,10 @@ class GuiAgent:
                             overlay=overlay)
         self._intents.popleft()
         self._waits = 0
+        if choice.reason.startswith("appeared") and self._opener_box is not None and \
+                self._appeared_from is not None:
+            self._picked = (self._appeared_from, intent, self._opener_box)
+            self._appeared_from = None
         self._explored.clear()
         self._open_tab, self._tab_best = None, None
         self._scrolls, self._menu_opened, self._page, self._menu_scrolls = 0, 0, 1, 0
@@ -489,6 +535,163 @@ class GuiAgent:
         return StepChoice(action,
                         f"{intent.describe()} -> {el.describe()} ({choice.reason}, {choice.score:.2f})",
                         point=(x, y), overlay=overlay, target=tuple(float(v) for v in el.box))
+
+    # -- widgets that open, then offer a choice -------------------------------------
+    def _open_unlabelled(self, intent: Intent, parse: ScreenParse,
+                         image: np.ndarray) -> StepChoice | None:
+        """``expand the menu`` when nothing is labelled like it: click the one control
+        without a word (a round button drawn as a filled disc, or a button with no text and
+        no icon), and remember the screen, so the next target may be chosen among what
+        appeared (:func:`~lavr.episodes.gui.popups.appeared_labels`)."""
+        parse = self._read(parse, ("button",))
+        round_ = [ScreenElement("button", f.box, anchor=f.point) for f in self.figures(parse)
+                  if f.shape == "circle" and 10 <= f.extent <= 80]
+        bare = [e for e in parse.of_kind("button") if not e.text and not e.icon]
+        cands = round_ + [b for b in bare if not any(_overlap(b.box, r.box) for r in round_)]
+        if len(cands) != 1:
+            logger.info("%s: %d controls without a word, no opener", intent.describe(), len(cands))
+            return None
+        el = cands[0]
+        self._intents.popleft()
+        self._waits = 0
+        self._appeared_from, self._opener_box = image, el.box
+        self._after_click = (image, el.box)  # what opens may move in: choose once it is still
+        x, y = el.click_point
+        return StepChoice(Action.click(x, y), f"{intent.describe()}: nothing is labelled so; "
+                          f"open the one control without a word, {el.describe()}", point=(x, y),
+                          target=tuple(float(v) for v in el.box))
+
+    def _retry_appeared(self, image: np.ndarray) -> StepChoice | None:
+        """The plan is done, but what the opener showed is still open and the chosen label
+        is still among it: the click did not take (a menu may ignore a click while it
+        moves, or on its selected item once settled). Once: find the label where it is
+        now, close and reopen the menu with its opener and click the label's place at once."""
+        if self._picked is None or self._repicked:
+            return None
+        before, intent, opener = self._picked
+        self._repicked = True
+        self._appeared_from, self._opener_box = before, opener
+        choice = self._choose_appeared(intent, self.perceive(image))
+        self._appeared_from = None
+        if choice is None or choice.score < STRICT_MATCH:
+            return None
+        x, y = choice.element.click_point
+        self._after_click, self._settling = None, None
+        ox, oy = (opener[0] + opener[2]) / 2.0, (opener[1] + opener[3]) / 2.0
+        self._pending.extend([Action.click(ox, oy), Action.click(x, y)])
+        return StepChoice(Action.click(ox, oy), f"{intent.describe()}: the menu is still open "
+                          f"and shows {choice.element.describe()}: the click did not take; "
+                          "close and reopen the menu, then click it at once", point=(ox, oy),
+                          target=tuple(float(v) for v in opener))
+
+    def _choose_appeared(self, intent: Intent, parse: ScreenParse) -> Choice | None:
+        """The label that appeared since the opening click and reads like the target."""
+        assert self._appeared_from is not None
+        top = parse.banner[3] if parse.banner is not None else 0
+        exclude = [self._opener_box] if self._opener_box is not None else []
+        boxes, ink = popups.appeared_labels(self._appeared_from, parse.image, top=top,
+                                            exclude=exclude)
+        if not boxes:
+            return None
+        reads = popups.case_by_height(self.text_reader.read(popups.ink_picture(ink), boxes),
+                                      boxes)
+        scored = [(popups.label_similarity(t, intent.target), b, t)
+                  for b, t in zip(boxes, reads, strict=True) if t]
+        if not scored:
+            return None
+        score, box, text = max(scored, key=lambda t: t[0])
+        logger.info("appeared: %s", [(t, b) for _, b, t in scored])
+        if score < self.match_threshold:
+            return None
+        return Choice(ScreenElement("text", box, text=text, text_boxes=(box,)), score,
+                      f'appeared after the opening click: "{text}" '
+                      f"(of {len(scored)} new labels)", sure=score >= STRICT_MATCH)
+
+    # -- calendar date pickers ---------------------------------------------------------
+    def _pick_date(self, intent: Intent, parse: ScreenParse, image: np.ndarray) -> StepChoice:
+        """Choose a date in a calendar date picker: open it from its field when no calendar
+        shows; read the month and year its header shows, click the arrow toward the date's
+        month (reading the header again after every click), then click the day's cell. A
+        field that opens no calendar gets the date typed instead."""
+        overlay = parse.to_detections()
+        want = dt.date.fromisoformat(intent.text)
+
+        def read(boxes: list[tuple[int, int, int, int]]) -> list[str]:
+            return [t for t, _ in self.text_reader.read(parse.image, boxes)]
+
+        cal = calendars.find_calendar(parse, read=read)
+        if cal is None:
+            return self._open_picker(intent, parse, image, want)
+        self._picker_opened, self._picker_waits = True, 0
+        title = read([cal.title])[0] if cal.title is not None else ""
+        shown = calendars.read_month(title)
+        if shown is not None and shown == self._month_seen and self._month_steps:
+            self._picker_stuck += 1  # the last arrow click has not shown yet (or did nothing)
+        else:
+            self._picker_stuck = 0
+        self._month_seen = shown or self._month_seen
+        if shown is None:
+            shown = self._month_expected
+        if shown is None:
+            return self._wait_for(f"{intent.describe()}: {cal.describe()}, but its header "
+                                  f"{title!r} names no month", overlay)
+        steps = calendars.months_between(shown, want)
+        where = f"{cal.describe()} shows {dt.date(shown[0], shown[1], 1):%B %Y}"
+        if steps and self._picker_stuck < PICKER_STUCK and self._month_steps < MAX_MONTH_STEPS:
+            arrow = cal.prev if steps < 0 else cal.next
+            if arrow is not None:
+                self._month_steps += 1
+                n = shown[0] * 12 + shown[1] - 1 + (1 if steps > 0 else -1)
+                self._month_expected = (n // 12, n % 12 + 1)
+                x, y = (arrow[0] + arrow[2]) / 2.0, (arrow[1] + arrow[3]) / 2.0
+                return StepChoice(Action.click(x, y), f"{intent.describe()}: {where}; "
+                                  f"{abs(steps)} month(s) {'back' if steps < 0 else 'on'}: "
+                                  f"click the {'previous' if steps < 0 else 'next'} arrow",
+                                  point=(x, y), overlay=overlay, target=tuple(float(v) for v in arrow))
+        cell = cal.day_cell(shown[0], shown[1], want.day) if not steps else None
+        if cell is None:
+            self._intents.clear()
+            return StepChoice(Action("done"), f"gave up: {intent.describe()}: {where}, "
+                              + ("no arrow leads there" if steps else f"no cell for day {want.day}"),
+                              overlay=overlay)
+        self._intents.popleft()
+        self._reset_picker()
+        self._waits = 0
+        self._pending.append(Action("wait", amount=PICKER_CLOSE_MS))
+        x, y = (cell[0] + cell[2]) / 2.0, (cell[1] + cell[3]) / 2.0
+        return StepChoice(Action.click(x, y), f"{intent.describe()}: {where}; click day "
+                          f"{want.day}", point=(x, y), overlay=overlay,
+                          target=tuple(float(v) for v in cell))
+
+    def _open_picker(self, intent: Intent, parse: ScreenParse, image: np.ndarray,
+                     want: dt.date) -> StepChoice:
+        """No calendar on the screen: click the date field (once) to open its picker, wait
+        for it to show, else type the date into the field."""
+        overlay = parse.to_detections()
+        inputs = parse.of_kind("input")
+        if not inputs:
+            return self._wait_for(f"{intent.describe()}: no date field", overlay)
+        field = self._choose_input(dataclasses.replace(intent, op="type"), parse, inputs)
+        if field is None:
+            return self._wait_for(f"{intent.describe()}: no date field", overlay)
+        if not self._picker_opened:
+            self._picker_opened = True
+            self._waits = 0
+            x, y = field.element.click_point
+            return StepChoice(Action.click(x, y), f"{intent.describe()}: no calendar on the "
+                              f"screen; open the picker from {field.element.describe()}",
+                              point=(x, y), overlay=overlay,
+                              target=tuple(float(v) for v in field.element.box))
+        if self._picker_waits < PICKER_WAITS:
+            self._picker_waits += 1
+            return StepChoice(Action("wait", amount=SUGGEST_PAUSE_MS),
+                              f"{intent.describe()}: waiting for the date picker to show",
+                              overlay=overlay)
+        # the field opens no calendar: it takes the date typed
+        self._reset_picker()
+        self._intents[0] = Intent("type", target=intent.target, kinds=("input",),
+                                  text=f"{want:%m/%d/%Y}", at=field.element.center)
+        return self._decide(image, "")
 
     # -- search with feedback ----------------------------------------------------
     def _guess(self, intent: Intent, parse: ScreenParse) -> StepChoice:

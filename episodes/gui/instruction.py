@@ -32,6 +32,7 @@ import logging
 import re
 from dataclasses import dataclass
 
+from lavr.episodes.gui.calendars import find_date, parse_date
 from lavr.episodes.gui.feedback import number_range
 from lavr.episodes.gui.language import repair_words
 from lavr.tools.colour import colour_rgb
@@ -45,8 +46,10 @@ logger = logging.getLogger(__name__)
 #: the page's hint after each try, see :mod:`lavr.episodes.gui.feedback`; ``play``: win a
 #: board game of marks on a grid, playing the mark ``text``, see :mod:`lavr.episodes.gui.board`;
 #: ``draw``: draw the line :attr:`Intent.geometry` names on a figure drawn on the page, by
-#: dragging from its start to its end, see :mod:`lavr.episodes.gui.geometry`).
-OPS = ("click", "type", "fill", "hover", "set", "guess", "play", "draw")
+#: dragging from its start to its end, see :mod:`lavr.episodes.gui.geometry`;
+#: ``date``: choose the date ``text`` (ISO ``yyyy-mm-dd``) in a calendar date picker, opening
+#: it from its field first, see :mod:`lavr.episodes.gui.calendars`).
+OPS = ("click", "type", "fill", "hover", "set", "guess", "play", "draw", "date")
 
 #: Verbs that act on an element by clicking it.
 CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
@@ -66,6 +69,9 @@ MOVE_VERBS = frozenset({"set", "move", "slide", "drag", "adjust", "put", "select
 #: Points of a figure an instruction may name (``the centre of the circle``), and what
 #: :mod:`lavr.episodes.gui.geometry` computes for them.
 POINT_WORDS = {"center": "center", "centre": "center", "middle": "center", "midpoint": "center"}
+#: Click verbs that open something (a menu, a section, a picker): when nothing on the screen
+#: is labelled like the target, the one control without a word is the opener.
+OPEN_VERBS = frozenset({"open", "expand"})
 #: Where a typed value may come from instead of a quoted string (see :attr:`Intent.source`).
 SOURCES = ("", "page-text", "expression", "count")
 
@@ -180,6 +186,9 @@ class Intent:
         geometry: A point or line worked out from a figure drawn on the page rather than the
             figure itself: ``center`` (click the centre of the ``figure``, e.g. a circle's
             fitted centre), ``bisector`` (``op == "draw"``: the line that halves an angle).
+        opens: The verb opens something (``expand the menu``): when no element is labelled
+            like the target, the one control without a word (a round ``+``) is clicked, and
+            the next target may be among what appeared.
     """
 
     op: str
@@ -203,6 +212,7 @@ class Intent:
     coord: tuple[float, float] | None = None
     items: int | None = None
     geometry: str = ""
+    opens: bool = False
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -260,6 +270,8 @@ class Intent:
             return f"win the game on the board, playing {self.text}"
         if self.op == "guess":
             return f"find the number in {self.text} by trying it in the {kinds}"
+        if self.op == "date":
+            return f"choose the date {self.text} in the date picker {what}"
         return f"{self.op} {kinds} {what}"
 
 
@@ -492,7 +504,8 @@ def _click_intents(verb: str, obj: str, clause: str) -> list[Intent]:
     out = []
     for t in targets:
         icon = "close" if t.strip().lower() in ("x", "close", "\u00d7") else ""
-        out.append(Intent("click", target=t, kinds=kinds, index=index, icon=icon))
+        out.append(Intent("click", target=t, kinds=kinds, index=index, icon=icon,
+                          opens=verb in OPEN_VERBS))
     return out
 
 
@@ -828,6 +841,8 @@ def _widget_intents(verb: str, obj: str, typed: int) -> list[Intent] | None:
 
     * a menu path ``A > B > C``: hover over ``A`` and ``B`` (their submenus open), click ``C``;
     * ``N with the spinner``: set the number field to ``N``;
+    * a date to click, not type (``select 01/14/2016 as the date``, ``pick March 3, 2016``):
+      choose it in a date picker;
     * a time or date value without quotes (``enter 9:37 PM as the time``): type it into the
       field named by the remaining words;
     * ``something that begins with "x" (and ends with "y")``: type ``x`` and click the
@@ -856,6 +871,13 @@ def _widget_intents(verb: str, obj: str, typed: int) -> list[Intent] | None:
             if value.re is TIME_VALUE and value[1]:  # one spelling: "9:37 PM"
                 text = f"{int(value[1])}:{value[2]} {value[3].upper()}M"
             return [Intent("type", target=rest.words, kinds=("input",), index=typed, text=text)]
+    if verb in CLICK_VERBS:
+        unquoted = _QUOTE.sub(lambda m: m[1] if parse_date(m[1]) else m[0], obj)
+        found = find_date(unquoted) if '"' not in unquoted else None
+        if found is not None:  # "select 01/14/2016 as the date": a date picker's value
+            day, (a, b) = found
+            rest = _phrase((unquoted[:a] + " " + unquoted[b:]).replace(" as ", " "))
+            return [Intent("date", target=rest.words, kinds=("input",), text=day.isoformat())]
     if verb in TYPE_VERBS:
         cons = _CONSTRAINT.search(obj)
         if cons:
