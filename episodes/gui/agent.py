@@ -47,6 +47,15 @@ from lavr.episodes.gui.perception import (
     text_similarity,
 )
 from lavr.episodes.gui.reading import field_labels, page_text, text_rows
+from lavr.episodes.gui.results import (
+    ROW_SNAP,
+    Criterion,
+    ResultsSearch,
+    best_index,
+    find_criterion,
+    read_quantity,
+    vertical_shift,
+)
 from lavr.episodes.gui.widgets import (
     Widgets,
     augment,
@@ -93,6 +102,10 @@ HOVER_PAUSE_MS = 120
 SUGGEST_PAUSE_MS = 150
 #: Pause after opening a section or tree node before looking again (ms).
 OPEN_PAUSE_MS = 450
+#: Waits allowed for a suggestion that fits once something popped up under a typed field.
+SUGGEST_WAITS = 3
+#: A field's text whose darkest pixel is lighter than this is a hint (placeholder), not a value.
+PLACEHOLDER_GREY = 70
 #: Largest gap (px) between the two lines of one wrapped suggestion.
 WRAP_GAP = 8
 SCROLL_STEP = 50
@@ -245,6 +258,8 @@ class GuiAgent:
                              int] | None = None
         self._path = False
         self._typed_box: tuple[int, int, int, int] | None = None
+        self._typed_before: np.ndarray | None = None  # the screen before the last typing
+        self._results = ResultsSearch()  # a list of results read while scrolling through it
         self._opened = False
         self._chosen_texts: set[str] = set()  # texts of elements chosen for earlier targets
         self._appeared_from: np.ndarray | None = None  # the screen before an opening click
@@ -401,6 +416,10 @@ class GuiAgent:
             self._intents.popleft()
             self._intents.extendleft(reversed(self._fill_intents(intent, parse)))
             return self._decide(image, given)
+        if intent.suggest:  # the suggestion that popped up for the value just typed
+            return self._pick_suggestion(intent, parse, image, given)
+        if intent.best:  # the best of the results listed, by a criterion
+            return self._choose_best(intent, parse, image)
         if intent.shades:  # every shade of a colour: one click per swatch
             self._intents.popleft()
             self._intents.extendleft(reversed(self._shade_intents(intent, parse)))
@@ -521,6 +540,7 @@ class GuiAgent:
             else:
                 self._pending.append(Action.type_text(intent.text))
             self._typed_box = el.box
+            self._typed_before = image
         else:
             area = self._area_of(el)
             if area is not None:
@@ -1067,16 +1087,218 @@ class GuiAgent:
         return " ".join(rows)
 
     def _fill_intents(self, intent: Intent, parse: ScreenParse) -> list[Intent]:
-        """``type`` intents that fill the labelled fields on screen from a free request."""
+        """``type`` intents that fill the labelled fields on screen from a free request, each
+        followed by a click on the suggestion that may pop up for its value. A field's label is
+        what is written beside it and the hint (placeholder) it shows while empty. When no
+        button is named like the request's verb, the form's last button is named for the
+        click that submits it."""
         inputs = parse.of_kind("input")
         if not inputs:
             return []
-        labels = field_labels(parse, inputs, self.text_reader)
+        outside = field_labels(parse, inputs, self.text_reader)
+        labels = [f"{lab} {hint}".strip() for lab, hint in
+                  zip(outside, (self._placeholder(parse, f) for f in inputs), strict=True)]
         verb = (re.findall(r"[^\W_]+", intent.text) or [""])[0]
         values = assign_fields(intent.text, labels, embedder=self.embedder, skip=[verb])
         logger.info("fields %s get %s", labels, values)
-        return [Intent("type", target=labels[j], kinds=("input",), index=j, text=v,
-                       at=inputs[j].center) for j, v in sorted(values.items())]
+        self._name_submit(parse, inputs)
+        out = []
+        for j, v in sorted(values.items()):
+            out.append(Intent("type", target=labels[j], kinds=("input",), index=j, text=v,
+                              at=inputs[j].center))
+            if masked_keys(v) is None:  # (a date or a time is typed whole, not suggested)
+                out.append(Intent("click", kinds=("text",), suggest=v))
+        return out
+
+    def _placeholder(self, parse: ScreenParse, field: ScreenElement) -> str:
+        """The hint an empty field shows (grey text, lighter than typed text), or ``""``."""
+        x1, y1, x2, y2 = field.box
+        grey = parse.image[y1 + 2:y2 - 2, x1 + 2:x2 - 2].astype(np.float32).mean(axis=2)
+        if grey.size == 0 or not (grey < 185).any() or grey.min() < PLACEHOLDER_GREY:
+            return ""  # empty, or dark text: a value, not a hint
+        return field_content(parse, field.box, self.text_reader)
+
+    def _name_submit(self, parse: ScreenParse, inputs: list[ScreenElement]) -> None:
+        """Name the button that submits the form being filled in the click intent that follows
+        (the request's verb): when no button is named like the verb, the last button below
+        the first field."""
+        if not self._intents or self._intents[0].op != "click" or self._intents[0].best:
+            return
+        click = self._intents[0]
+        choice = self.choose(click, parse)
+        if choice is not None and (choice.score >= STRICT_MATCH or choice.sure):
+            return
+        parse = self._read(parse, ("button",))
+        below = [b for b in parse.of_kind("button") if b.text and b.box[1] >= inputs[0].box[1]]
+        if below:
+            self._intents[0] = dataclasses.replace(click, target=below[-1].text)
+            logger.info("no button says %r: the form's last button %s submits it", click.target,
+                        below[-1].describe())
+
+    def _pick_suggestion(self, intent: Intent, parse: ScreenParse, image: np.ndarray,
+                         given: str) -> StepChoice:
+        """Click the suggestion that popped up under the field just typed into and holds every
+        word of the typed value; when none pops up (a plain field), go on."""
+        lines = self._popped_lines(parse)
+        scored = [(_word_cover(t, intent.suggest), text_similarity(t, intent.suggest), box, t)
+                  for box, t in lines]
+        scored = [s for s in scored if s[0] >= 0.5]
+        if scored:
+            cover, _, box, text = max(scored, key=lambda s: (s[0], s[1], -s[2][1]))
+            self._intents.popleft()
+            self._waits = 0
+            x, y = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
+            self._after_click = None  # (the list closes: nothing else moves)
+            return StepChoice(Action.click(x, y), f'{intent.describe()} -> "{text}" '
+                              f"({cover:.0%} of its words, of {len(lines)} popped up)",
+                              point=(x, y), target=tuple(float(v) for v in box))
+        self._waits += 1
+        if self._waits > (SUGGEST_WAITS if lines else 1):
+            self._intents.popleft()
+            self._waits = 0
+            logger.info("%s: none fits (%d lines popped up)", intent.describe(), len(lines))
+            return self._decide(image, given)
+        return StepChoice(Action("wait", amount=SUGGEST_PAUSE_MS),
+                          f"{intent.describe()}: none yet; waiting")
+
+    # -- the best of a list of results -------------------------------------------
+    def _choose_best(self, intent: Intent, parse: ScreenParse, image: np.ndarray) -> StepChoice:
+        """Click the button of the result that is best by the intent's criterion: read each
+        result's value (the button's text and the lines above it, back to the previous
+        result's button) while scrolling down the list to its end, then scroll back to the
+        best one (one scroll by the measured offset) and click its button."""
+        crit = find_criterion(intent.best)
+        assert crit is not None
+        state = self._results
+        overlay = parse.to_detections()
+        top = parse.banner[3] if parse.banner is not None else 0
+        height = image.shape[0]
+        if state.before is not None:
+            before, asked = state.before
+            state.before = None
+            if abs(asked) < height - top - 20:
+                moved = vertical_shift(before, image, top=top, most=abs(asked) + 10)
+            else:  # too far to see the same content twice: as asked, within the ends seen
+                moved = max(asked, -state.offset)
+                if state.at_end:
+                    moved = min(moved, state.bottom - state.offset)
+            state.offset += moved
+            if asked > 0 and moved < asked:
+                state.at_end = True  # it moved less than asked: the bottom is in view
+                state.bottom = state.offset
+        buttons = self._result_buttons(intent, parse)
+        if not buttons:
+            state.waits += 1
+            if state.waits > self.max_waits + 2:
+                self._intents.popleft()
+                return StepChoice(Action("done"), f"gave up: no results with a button like "
+                                  f'"{intent.target}"', overlay=overlay)
+            return StepChoice(Action("wait", amount=300), f"{intent.describe()}: no results "
+                              "yet; waiting", overlay=overlay)
+        whole = [b for b in buttons if b.box[1] > top + 1 and b.box[3] < height - 1]
+        for prev, b in zip([None, *whole], whole, strict=False):
+            key = state.row(b.box[1])
+            if state.values.get(key) is None:
+                start = prev.box[3] if prev is not None else top
+                state.values[key] = self._result_value(parse, b, start, crit)
+        seen = ", ".join(f"{v:g}" if v is not None else "?" for _, v in sorted(state.values.items()))
+        view = height - top
+        if not state.at_end:
+            # down by the view less what one result needs in view: its button (and the line
+            # above it when the value is not on the button)
+            need = max(b.height for b in buttons) + (0 if crit.quantity == "price" else 30)
+            step = max(SCROLL_STEP, view - need - 8)
+            return self._scroll_results(image, top, step, f"{intent.describe()}: {seen} so "
+                                        "far; scroll down for more", overlay)
+        best = best_index(list(state.values.values()), crit)
+        if best is None:
+            self._intents.popleft()
+            return StepChoice(Action("done"), f"gave up: no {crit.quantity} read in "
+                              f"{len(state.values)} results", overlay=overlay)
+        key = list(state.values)[best]
+        here = [b for b in whole if abs(b.box[1] + state.offset - key) <= ROW_SNAP]
+        if here:
+            self._intents.popleft()
+            el = here[0]
+            x, y = el.click_point
+            self._after_click = (image, el.box)
+            return StepChoice(Action.click(x, y), f"{intent.describe()}: values {seen}; the "
+                              f"{crit.describe()} is {state.values[key]:g} -> {el.describe()}",
+                              point=(x, y), overlay=overlay, target=tuple(float(v) for v in el.box))
+        if state.returns >= 3:
+            self._intents.popleft()
+            return StepChoice(Action("done"), "gave up: the best result does not come into view",
+                              overlay=overlay)
+        state.returns += 1
+        want = key - state.offset  # its screen y now; bring it to the middle of the view
+        amount = int(want - (top + view // 2))
+        return self._scroll_results(image, top, amount, f"{intent.describe()}: values {seen}; "
+                                    f"back to the {crit.word} ({state.values[key]:g})", overlay)
+
+    def _scroll_results(self, image: np.ndarray, top: int, amount: int, why: str,
+                        overlay: Detections) -> StepChoice:
+        self._results.before = (image, amount)
+        x, y = image.shape[1] / 2.0, (top + image.shape[0]) / 2.0
+        return StepChoice(Action.scroll(x, y, amount), f"{why} ({amount:+d} px)", point=(x, y),
+                          overlay=overlay)
+
+    def _result_buttons(self, intent: Intent, parse: ScreenParse) -> list[ScreenElement]:
+        """The results' own buttons, top to bottom: buttons whose text holds the intent's
+        target word (``Reserve`` in ``Reserve for $220``), else buttons repeated with one
+        width and fill down the page."""
+        parse = self._read(parse, ("button",))
+        buttons = [b for b in parse.of_kind("button") if b.text]
+        named = [b for b in buttons if _word_cover(b.text, intent.target) >= 1.0] \
+            if intent.target else []
+        if not named:
+            named = [b for b in buttons if sum(abs(o.width - b.width) <= 2 and o.fill == b.fill
+                                               for o in buttons) >= 2]
+        return sorted(named, key=lambda b: b.box[1])
+
+    def _result_value(self, parse: ScreenParse, button: ScreenElement, start: int,
+                      crit: Criterion) -> float | None:
+        """The criterion's quantity shown by one result: on its button, or in the text lines
+        between ``start`` (the previous result's button, or the top of the view) and the
+        button, nearest the button first (a time of day: the first line first)."""
+        lines = [e for e in parse.of_kind("text") if start <= e.center[1] < button.box[1]
+                 and min(e.box[2], button.box[2] + 20) > max(e.box[0], button.box[0] - 20)]
+        lines.sort(key=lambda e: e.box[1], reverse=crit.quantity != "time")
+        if crit.quantity in ("price", "number"):
+            value = read_quantity(button.text, crit.quantity)
+            if value is not None:
+                return value
+        for e in lines:
+            text, _ = self.text_reader.read(parse.image, [e.text_boxes[0] if e.text_boxes
+                                                          else e.box])[0]
+            value = read_quantity(text, crit.quantity)
+            if value is not None:
+                return value
+        return None
+
+    def _popped_lines(self, parse: ScreenParse) -> list[tuple[tuple[int, int, int, int], str]]:
+        """Text lines below the field typed into that were not on the screen before the
+        typing (a suggestion list), read by OCR, top to bottom."""
+        before, box = self._typed_before, self._typed_box
+        image = parse.image
+        if before is None or box is None or before.shape != image.shape:
+            return []
+        new = np.any(before != image, axis=2)
+        new[:box[3] + 1] = False
+        new[:, :max(box[0] - 12, 0)] = False
+        rows = np.flatnonzero(new.any(axis=1))
+        if rows.size == 0:
+            return []
+        # the whole pop-up, not just its changed pixels: the rows and columns it covers
+        y1, y2 = int(rows[0]), int(rows[-1]) + 1
+        cols = np.flatnonzero(new[y1:y2].any(axis=0))
+        x1, x2 = int(cols[0]), int(cols[-1]) + 1
+        ink = ink_mask(image)[y1:y2, x1:x2]
+        runs = [r for r in text_runs(ink, gap=8, offset=(x1, y1)) if r[3] - r[1] >= 4]
+        runs = [r for r in runs if new[r[1]:r[3], r[0]:r[2]].any()]
+        if not runs:
+            return []
+        reads = self.text_reader.read(image, runs)
+        return [(r, t) for r, (t, _) in zip(runs, reads, strict=True) if t]
 
     def _choose_similar(self, intent: Intent, parse: ScreenParse,
                         cands: list[ScreenElement]) -> Choice | None:

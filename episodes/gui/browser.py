@@ -303,6 +303,8 @@ class MiniWoBEnv:
             a = env.create_action(ActionTypes.PRESS_KEY, key=keys.index(action.key))
         elif action.kind == "scroll":
             kind = ActionTypes.SCROLL_DOWN_COORDS if action.amount > 0 else ActionTypes.SCROLL_UP_COORDS
+            # the wheel moves by the action's amount (MiniWoB++ reads it from its config per step)
+            env.action_space_config.scroll_amount = abs(int(action.amount)) or 50
             a = env.create_action(kind, coords=np.array([action.x, action.y], dtype=np.float32))
         elif action.kind == "wait":
             if action.amount > 0:  # a timed wait (what a hover opens appears after a delay)

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from lavr.episodes.gui.calendars import find_date, parse_date
 from lavr.episodes.gui.feedback import number_range
 from lavr.episodes.gui.language import repair_words
+from lavr.episodes.gui.results import find_criterion, without_criterion
 from lavr.tools.colour import colour_rgb
 from lavr.tools.vocab import COLOUR_WORDS
 
@@ -189,6 +190,13 @@ class Intent:
         opens: The verb opens something (``expand the menu``): when no element is labelled
             like the target, the one control without a word (a round ``+``) is clicked, and
             the next target may be among what appeared.
+        suggest: The value just typed into a field: click the suggestion that popped up
+            under the field for it (the one holding every word of it), if one pops up;
+            none popping up is no failure (a plain field).
+        best: A superlative (``cheapest``, ``shortest``, see
+            :mod:`lavr.episodes.gui.results`): of the results listed on the page, each with
+            its own button of ``kinds`` (named like ``target``), click the button of the one
+            best by that criterion, scrolling through the list to read them all.
     """
 
     op: str
@@ -213,6 +221,8 @@ class Intent:
     items: int | None = None
     geometry: str = ""
     opens: bool = False
+    suggest: str = ""
+    best: str = ""
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -238,6 +248,10 @@ class Intent:
             return f"{verb} the {self.geometry} of the {fig}"
         if self.op == "set" and "slider" in self.kinds:
             return f"set the slider to {self.text}"
+        if self.suggest:
+            return f'click the suggestion for "{self.suggest}" (if one pops up)'
+        if self.best:
+            return f'click the {"/".join(self.kinds)} "{self.target}" of the {self.best} result'
         if self.count and self.figure is not None:
             fig = " ".join(w for w in self.figure if w) or "figure"
             return f'click the {"/".join(self.kinds)} saying how many "{fig}" there are'
@@ -778,9 +792,15 @@ def parse_instruction(instruction: str) -> GuiPlan:
         elif verb not in VERBS:
             if m and '"' not in clause and len(re.findall(r"[^\W_]+", obj)) >= 3 and \
                     re.search(r"\b(?:for|by|from|with|named|called|in|of|on|at)\b", obj):
-                # a free request ("look for X produced by Y"): fill the form's fields
-                intents.append(Intent("fill", kinds=("input",), text=clause))
+                # a free request ("look for X produced by Y"): fill the form's fields, submit;
+                # a superlative ("the cheapest X") then chooses among the results
+                best = find_criterion(clause)
+                intents.append(Intent("fill", kinds=("input",),
+                                      text=without_criterion(clause, best) if best else clause))
                 intents.append(Intent("click", target=m[1], kinds=("button",), index=-1))
+                if best is not None:
+                    intents.append(Intent("click", target=m[1], kinds=("button",),
+                                          best=best.word))
                 understood = True
             else:
                 logger.debug("clause %r has no verb I know", clause)

@@ -206,6 +206,35 @@ def _common_prefix(a: str, b: str) -> str:
     return a[:n]
 
 
+#: A value of a known type kept whole (a date, a time of day): it goes to a field by its type.
+_TYPED_VALUE = re.compile(r"\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2}|"
+                          r"\d{1,2}:\d{2}(?:\s*[AaPp]\.?[Mm]\.?)?")
+#: Label words of fields that take a date, and a time of day.
+_DATE_LABELS = frozenset({"date", "day", "when", "departure", "arrival", "departing", "returning",
+                          "birthday", "dob"})
+_TIME_LABELS = frozenset({"time", "hour"})
+
+
+def _place_typed(values: list[str], labels: Sequence[str], out: dict[int, str]) -> list[str]:
+    """Give each left-over date or time its field (one whose label names a date or a time,
+    else the one field with no label); the values left to place by meaning."""
+    rest = []
+    for v in values:
+        if not re.fullmatch(_TYPED_VALUE.pattern, v):
+            rest.append(v)
+            continue
+        want = _TIME_LABELS if ":" in v else _DATE_LABELS
+        free = [j for j in range(len(labels)) if j not in out]
+        named = [j for j in free if {w.lower() for w in words_of(labels[j])} & want]
+        blank = [j for j in free if not words_of(labels[j])]
+        pick = named or (blank if len(blank) == 1 else [])
+        if pick:
+            out[pick[0]] = v
+        else:
+            rest.append(v)
+    return rest
+
+
 def assign_fields(request: str, labels: Sequence[str], *, embedder: TextEmbedder | None = None,
                   skip: Sequence[str] = ()) -> dict[int, str]:
     """Values of a free-form request for labelled fields.
@@ -228,8 +257,13 @@ def assign_fields(request: str, labels: Sequence[str], *, embedder: TextEmbedder
         return f"\x00{len(quoted) - 1}"
 
     body = re.sub(r'"([^"]*)"', protect, request)
-    tokens = re.findall(r"\x00\d+|[^\W_]+(?:['\-.][^\W_]+)*", body)
-    tokens = [quoted[int(t[1:])] if t.startswith("\x00") else t for t in tokens]
+    found = list(re.finditer(rf"\x00\d+|{_TYPED_VALUE.pattern}|[^\W_]+(?:['\-.][^\W_]+)*", body))
+    tokens = [quoted[int(m[0][1:])] if m[0].startswith("\x00") else m[0] for m in found]
+
+    def span(ks: list[int]) -> str:  # the value as written, its commas kept (OCR: ; for ,)
+        if len(ks) == 1 or any(tokens[k] != found[k][0] for k in ks):
+            return " ".join(tokens[k] for k in ks)
+        return body[found[ks[0]].start():found[ks[-1]].end()].replace(";", ",")
     skip_l = {s.lower() for s in skip}
     used = [t.lower() in skip_l or (i == 0) for i, t in enumerate(tokens)]  # the verb
     out: dict[int, str] = {}
@@ -253,11 +287,11 @@ def assign_fields(request: str, labels: Sequence[str], *, embedder: TextEmbedder
         value = []
         while k < len(tokens) and not used[k] and k not in label_at and \
                 tokens[k].lower() not in LINK_WORDS:
-            value.append(tokens[k])
+            value.append(k)
             used[k] = True
             k += 1
         if value:
-            out[j] = " ".join(value)
+            out[j] = span(value)
         else:  # a label word with no value after it: not this label's
             used[i] = False
     # the rest: modifiers left over (``jazz`` of ``jazz albums``: the head noun is no value)
@@ -278,6 +312,7 @@ def assign_fields(request: str, labels: Sequence[str], *, embedder: TextEmbedder
         elif len(g) > 1:  # ``jazz albums``: the head noun is what is asked for, not a value
             g = g[:-1]
         values += [tokens[i] for i in g]
+    values = _place_typed(values, labels, out)
     free = [j for j in range(len(labels)) if j not in out]
     if not free or not values:
         return out

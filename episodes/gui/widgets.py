@@ -31,6 +31,7 @@ from lavr.episodes.gui.perception import (
     Box,
     ScreenElement,
     ScreenParse,
+    fill_holes,
     ink_mask,
     normalise_text,
     text_runs,
@@ -152,7 +153,7 @@ def augment(parse: ScreenParse) -> tuple[ScreenParse, Widgets]:
     grey = image.astype(np.float32).mean(axis=2)
     ink = ink_mask(image)
     found = Widgets()
-    elements = _list_columns(parse.elements, ink, found)
+    elements = _list_columns(_shaded_buttons(parse.elements, image), ink, found)
     widgets = [e.box for e in elements if e.kind in ("button", "input")]
     found.scroll_areas.extend(
         f for f in _frames(ink)
@@ -194,6 +195,88 @@ def augment(parse: ScreenParse) -> tuple[ScreenParse, Widgets]:
         out.append(e)
     out.sort(key=lambda e: (e.box[1] // 6, e.box[0], e.box[1]))
     return ScreenParse(image=image, elements=out, banner=parse.banner), found
+
+
+#: Largest step (per channel) between the rows of a shaded button face.
+FACE_STEP = 6
+#: Largest difference (per channel) along a row of a shaded face (dithering).
+FACE_DITHER = 2
+#: Fewest distinct row colours that make a face shaded (a flat one is a colour region).
+FACE_SHADES = 3
+#: Grey-level difference from a face's row colour that is its label's ink.
+FACE_INK = 60
+
+
+def _shaded_faces(image: np.ndarray) -> list[tuple[Box, np.ndarray]]:
+    """Faces shaded top to bottom (a gradient): regions whose rows are each one colour, the
+    colour changing a little from row to row, not white, 20+ px wide and 10-45 px tall, with
+    at least :data:`FACE_SHADES` row colours; with each face's mask (label holes filled)."""
+    import cv2
+
+    rgb = image.astype(np.int16)
+    flat = np.zeros(image.shape[:2], bool)
+    flat[:, 1:] = (np.abs(rgb[:, 1:] - rgb[:, :-1]) <= FACE_DITHER).all(axis=2)
+    smooth = np.ones(image.shape[:2], bool)
+    smooth[1:] = (np.abs(rgb[1:] - rgb[:-1]) <= FACE_STEP).all(axis=2)
+    mask = flat & smooth & (image.min(axis=2) < 250)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=4)
+    h, w = mask.shape
+    out = []
+    for i in range(1, n):
+        x, y, bw, bh, area = (int(v) for v in stats[i])
+        if bw < 20 or not 10 <= bh <= 45 or bw * bh > 0.4 * h * w:
+            continue
+        comp = fill_holes(labels[y:y + bh, x:x + bw] == i)
+        if comp.mean() < 0.7:
+            continue
+        rows = {tuple(image[y + r, x + int(np.argmax(comp[r]))]) for r in range(bh) if comp[r].any()}
+        if len(rows) >= FACE_SHADES:
+            out.append(((x, y, x + bw, y + bh), comp))
+    return out
+
+
+def _shaded_buttons(elements: list[ScreenElement], image: np.ndarray) -> list[ScreenElement]:
+    """Buttons with a shaded face (a gradient is no region of one colour, so the parser missed
+    them and took their label, or the darker part of the face, for text): each face of
+    :func:`_shaded_faces` becomes a button labelled by the ink on it; the text runs inside
+    it go."""
+    faces = _shaded_faces(image)
+    if not faces:
+        return elements
+    grey = image.astype(np.float32).mean(axis=2)
+    buttons = []
+    for (x1, y1, x2, y2), comp in faces:
+        # (the face's first row and column differ from the frame above and left of them, so
+        # the mask starts one pixel in: the button's box reaches two pixels out there)
+        box = (max(x1 - 2, 0), max(y1 - 2, 0), min(x2 + 1, image.shape[1]), min(y2 + 1, image.shape[0]))
+        face = grey[y1:y2, x1:x2]
+        row_colour = np.array([np.median(r[m]) if m.any() else 255.0 for r, m in
+                               zip(face, comp & ~_holes(comp, face), strict=True)])
+        ink = comp & (np.abs(face - row_colour[:, None]) > FACE_INK)
+        lines = [b for b in text_runs(ink, offset=(x1, y1)) if b[3] - b[1] >= 4]
+        fill = tuple(int(v) for v in np.median(image[y1:y2, x1:x2][comp & ~ink], axis=0))
+        buttons.append(ScreenElement("button", box, fill, text_boxes=tuple(lines)))
+    # its label (or darker rows) taken for text, and its frame taken for a button of its own
+    kept = [e for e in elements if not (e.kind == "text" and any(
+        _within(e.box, b.box, 3) for b in buttons)) and not (e.kind == "button" and any(
+            all(abs(u - v) <= 2 for u, v in zip(e.box, b.box, strict=True)) for b in buttons))]
+    return kept + buttons
+
+
+def _holes(comp: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """Pixels of a filled face mask that are far from their row's most common grey (label ink)."""
+    out = np.zeros_like(comp)
+    for r in range(comp.shape[0]):
+        vals = face[r][comp[r]]
+        if vals.size:
+            mode = np.bincount(vals.astype(int)).argmax()
+            out[r] = comp[r] & (np.abs(face[r] - mode) > FACE_INK)
+    return out
+
+
+def _within(inner: Box, outer: Box, margin: int) -> bool:
+    return (inner[0] >= outer[0] - margin and inner[1] >= outer[1] - margin and
+            inner[2] <= outer[2] + margin and inner[3] <= outer[3] + margin)
 
 
 def _frames(ink: np.ndarray) -> list[Box]:
