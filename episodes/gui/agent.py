@@ -106,6 +106,9 @@ OPEN_PAUSE_MS = 450
 SUGGEST_WAITS = 3
 #: A field's text whose darkest pixel is lighter than this is a hint (placeholder), not a value.
 PLACEHOLDER_GREY = 70
+#: Changed pixels between two screens that still count as a still screen (a blinking
+#: text cursor is a 1 px wide line as tall as the text).
+CARET_PIXELS = 16
 #: Largest gap (px) between the two lines of one wrapped suggestion.
 WRAP_GAP = 8
 SCROLL_STEP = 50
@@ -902,7 +905,9 @@ class GuiAgent:
             return StepChoice(Action("wait", amount=OPEN_PAUSE_MS), "opened a section; waiting "
                                                                   "for it to show")
         if self._settling is not None:
-            if self._settling.shape == image.shape and np.array_equal(self._settling, image):
+            if self._settling.shape == image.shape and \
+                    np.count_nonzero(np.any(self._settling != image, axis=2)) <= CARET_PIXELS:
+                # (still but for a blinking text cursor)
                 self._settling = None
                 return None
             self._settle_count += 1

@@ -98,6 +98,19 @@ def _amount(text: str) -> float | None:
         return None
 
 
+_LOOKALIKE = "OoIl|SsZzB"
+
+
+def _fold_digits(text: str) -> str:
+    """Look-alike letters made digits where they stand among digits (``1h 4Sm`` ->
+    ``1h 45m``, ``l7h`` -> ``17h``); words stay as they are."""
+    table = str.maketrans({k: v for k, v in DIGIT_LOOKALIKES.items() if k in _LOOKALIKE})
+    for _ in range(2):
+        text = re.sub(rf"(?<=\d)[{_LOOKALIKE}](?=[\d{_LOOKALIKE}]*(?:[hmHM]\b|\s|$|[:.,]))|"
+                      rf"(?<![A-Za-z])[{_LOOKALIKE}](?=\d)", lambda m: m[0].translate(table), text)
+    return text
+
+
 def read_quantity(text: str, quantity: str) -> float | None:
     """The first value of ``quantity`` in ``text`` (as OCR read it), or None.
 
@@ -109,6 +122,7 @@ def read_quantity(text: str, quantity: str) -> float | None:
     if quantity == "price":
         m = _PRICE.search(text)
         return _amount(next(g for g in m.groups() if g)) if m else None
+    text = _fold_digits(text)
     if quantity == "duration":
         m = _DURATION.search(text)
         if not m:

@@ -56,6 +56,7 @@ def test_no_superlative_no_criterion_and_it_leaves_the_request() -> None:
     ("12:30 AM", "time", 30), ("21:37", "time", 1297), ("Fri Dec 23 2016", "duration", None),
     ("3:23 PM", "duration", None), ("Duration:", "duration", None), ("no price", "price", None),
     ("about 42 files", "number", 42.0),
+    ("1h 4Sm", "duration", 105), ("l7h 47m", "duration", 1067), ("4.52 PM", "time", 1012),
 ])
 def test_quantities_are_read_as_ocr_gives_them(text: str, quantity: str,
                                                value: float | None) -> None:
