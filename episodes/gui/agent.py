@@ -103,7 +103,9 @@ SUGGEST_PAUSE_MS = 150
 #: Pause after opening a section or tree node before looking again (ms).
 OPEN_PAUSE_MS = 450
 #: Waits allowed for a suggestion that fits once something popped up under a typed field.
-SUGGEST_WAITS = 3
+SUGGEST_WAITS = 2
+#: Pause of a wait for a suggestion list after typing (ms; lists often wait 300 ms for more keys).
+SUGGEST_DELAY_MS = 350
 #: A field's text whose darkest pixel is lighter than this is a hint (placeholder), not a value.
 PLACEHOLDER_GREY = 70
 #: Changed pixels between two screens that still count as a still screen (a blinking
@@ -1163,7 +1165,7 @@ class GuiAgent:
             self._waits = 0
             logger.info("%s: none fits (%d lines popped up)", intent.describe(), len(lines))
             return self._decide(image, given)
-        return StepChoice(Action("wait", amount=SUGGEST_PAUSE_MS),
+        return StepChoice(Action("wait", amount=SUGGEST_DELAY_MS),
                           f"{intent.describe()}: none yet; waiting")
 
     # -- the best of a list of results -------------------------------------------
@@ -1297,6 +1299,8 @@ class GuiAgent:
         y1, y2 = int(rows[0]), int(rows[-1]) + 1
         cols = np.flatnonzero(new[y1:y2].any(axis=0))
         x1, x2 = int(cols[0]), int(cols[-1]) + 1
+        if x2 - x1 < 0.5 * (box[2] - box[0]) or y2 - y1 < 8 or new[y1:y2, x1:x2].mean() < 0.3:
+            return []  # no box popped up: a few pixels changed (a focus ring, a hover)
         ink = ink_mask(image)[y1:y2, x1:x2]
         runs = [r for r in text_runs(ink, gap=8, offset=(x1, y1)) if r[3] - r[1] >= 4]
         runs = [r for r in runs if new[r[1]:r[3], r[0]:r[2]].any()]

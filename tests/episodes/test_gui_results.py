@@ -210,3 +210,56 @@ def test_the_agent_scrolls_the_results_and_clicks_the_best_ones_button(request_:
     x, y = page.clicked
     y_content = y - page.BANNER + page.offset
     assert 20 + 120 * best + 76 <= y_content <= 20 + 120 * best + 100, (choice.summary, best)
+
+
+# -- suggestions under a typed field ---------------------------------------------------------
+class _Lines:
+    """A fake OCR: the text drawn at each row."""
+
+    def __init__(self, texts: dict[int, str]) -> None:
+        self.texts = texts
+
+    def read(self, image, boxes, pad=2):
+        return [(next((t for y, t in self.texts.items() if b[1] - 3 <= y <= b[3]), ""), 0.9)
+                for b in boxes]
+
+
+def _field_screen(popup: list[str], *, focus: bool = False) -> np.ndarray:
+    font = ImageFont.truetype(FONT, 10)
+    img = Image.new("RGB", (160, 210), (235, 240, 246))
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, 0, 159, 49], fill=(255, 255, 0))
+    d.rectangle((8, 84, 128, 101), fill=(255, 255, 255), outline=(0, 0, 0) if focus else (102,) * 3)
+    d.rectangle((8, 108, 128, 125), fill=(255, 255, 255), outline=(102, 102, 102))
+    d.text((12, 112), "To:", fill=(117, 117, 117), font=font)
+    if popup:
+        d.rectangle((8, 102, 130, 104 + 14 * len(popup)), fill=(255, 255, 255),
+                    outline=(197, 197, 197))
+        for i, line in enumerate(popup):
+            d.text((12, 104 + 14 * i), line, fill=(51, 51, 51), font=font)
+    return np.asarray(img)
+
+
+def test_the_suggestion_holding_every_word_is_clicked_and_a_plain_field_goes_on() -> None:
+    popup = ["Minot, ND (BOT)", "Anvik, AK (ANV)"]
+    agent = GuiAgent(text_reader=_Lines({104: popup[0], 118: popup[1]}), semantic=False)
+    agent.reset("x")
+    agent._typed_box = (8, 84, 128, 101)
+    agent._typed_before = _field_screen([])
+    after = _field_screen(popup, focus=True)
+    lines = agent._popped_lines(agent.perceive(after))
+    assert [t for _, t in lines] == popup
+    from lavr.episodes.gui.instruction import Intent
+
+    agent._intents.clear()
+    agent._intents.append(Intent("click", kinds=("text",), suggest="Anvik, AK"))
+    choice = agent.decide(Observation(image=after, instruction="x"), {})
+    assert choice.action.kind == "click" and 118 <= choice.action.y <= 131, choice.summary
+    # a focus ring is no pop-up: after one wait for a list that may come, the plan goes on
+    agent._intents.append(Intent("click", kinds=("text",), suggest="Oslo"))
+    plain = _field_screen([], focus=True)
+    assert agent._popped_lines(agent.perceive(plain)) == []
+    first = agent.decide(Observation(image=plain, instruction="x"), {})
+    assert first.action.kind == "wait"
+    second = agent.decide(Observation(image=plain, instruction="x"), {})
+    assert second.action.kind == "done" and not agent._intents  # nothing else was planned
