@@ -67,7 +67,9 @@ class Action:
         key: Key name for ``key``, e.g. ``"<Enter>"`` or ``"a"``; for ``click``, a modifier
             held during the click (``"C-"``: control, which adds to a list's selection).
         amount: Scroll amount in pixels, positive scrolls down; for ``key``, how many
-            times the key is pressed (0 and 1: once); for ``wait``, milliseconds to pause.
+            times the key is pressed (0 and 1: once); for ``wait``, milliseconds to pause;
+            for ``type``, milliseconds to pause after typing before the screen is seen
+            (what the typing makes pop up shows in the same step).
         x2: Where a ``drag`` releases, pixels (None for other kinds).
         y2: Where a ``drag`` releases, pixels.
     """
@@ -98,9 +100,9 @@ class Action:
         return cls("drag", x=float(x), y=float(y), x2=float(x2), y2=float(y2))
 
     @classmethod
-    def type_text(cls, text: str) -> Action:
-        """Type ``text`` into the focused element."""
-        return cls("type", text=text)
+    def type_text(cls, text: str, *, pause_ms: int = 0) -> Action:
+        """Type ``text`` into the focused element (then pause ``pause_ms`` before looking)."""
+        return cls("type", text=text, amount=int(pause_ms))
 
     @classmethod
     def press(cls, key: str, times: int = 1) -> Action:

@@ -542,8 +542,9 @@ class GuiAgent:
                 x = el.box[0] + min(8.0, el.width / 4)
                 action = Action.click(x, y)
                 self._pending.append(Action.type_text(keys))
-            else:
-                self._pending.append(Action.type_text(intent.text))
+            else:  # (a pause when a suggestion list may pop up for the value)
+                pause = SUGGEST_DELAY_MS if self._intents and self._intents[0].suggest else 0
+                self._pending.append(Action.type_text(intent.text, pause_ms=pause))
             self._typed_box = el.box
             self._typed_before = image
         else:
@@ -1145,7 +1146,8 @@ class GuiAgent:
     def _pick_suggestion(self, intent: Intent, parse: ScreenParse, image: np.ndarray,
                          given: str) -> StepChoice:
         """Click the suggestion that popped up under the field just typed into and holds every
-        word of the typed value; when none pops up (a plain field), go on."""
+        word of the typed value; when none popped up while the typing paused for it (a plain
+        field), go on at once."""
         lines = self._popped_lines(parse)
         scored = [(_word_cover(t, intent.suggest), text_similarity(t, intent.suggest), box, t)
                   for box, t in lines]
@@ -1160,7 +1162,7 @@ class GuiAgent:
                               f"({cover:.0%} of its words, of {len(lines)} popped up)",
                               point=(x, y), target=tuple(float(v) for v in box))
         self._waits += 1
-        if self._waits > (SUGGEST_WAITS if lines else 1):
+        if not lines or self._waits > SUGGEST_WAITS:  # (the typing paused for the list)
             self._intents.popleft()
             self._waits = 0
             logger.info("%s: none fits (%d lines popped up)", intent.describe(), len(lines))

@@ -313,6 +313,12 @@ class MiniWoBEnv:
         else:
             raise InputError(f"MiniWoB++ cannot do a {action.kind!r} action")
         obs, reward, terminated, truncated, info = self._env.step(a)
+        if action.kind == "type" and action.amount > 0 and not (terminated or truncated):
+            # a pause after typing, then a fresh screenshot (what the typing made pop up)
+            time.sleep(min(action.amount, 2000) / 1000.0)
+            obs, more, terminated, truncated, info = self._env.step(
+                env.create_action(ActionTypes.NONE))
+            reward = float(reward) + float(more)
         done = bool(terminated or truncated)
         raw = float(info.get("raw_reward", reward) or 0.0)
         book = {"success": done and raw > 0, "raw_reward": raw,
@@ -435,6 +441,8 @@ class PageEnv:
             _pointer_drag(d, action.x or 0.0, action.y or 0.0, action.x2 or 0.0, action.y2 or 0.0)
         elif action.kind == "type":
             _type_keys(d, action.text)
+            if action.amount > 0:  # a pause after typing (what it makes pop up)
+                time.sleep(min(action.amount, 2000) / 1000.0)
         elif action.kind == "key":
             _type_keys(d, _key_code(action.key) * max(action.amount, 1))
         elif action.kind == "move" and action.point is not None:

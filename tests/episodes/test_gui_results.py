@@ -255,11 +255,25 @@ def test_the_suggestion_holding_every_word_is_clicked_and_a_plain_field_goes_on(
     agent._intents.append(Intent("click", kinds=("text",), suggest="Anvik, AK"))
     choice = agent.decide(Observation(image=after, instruction="x"), {})
     assert choice.action.kind == "click" and 118 <= choice.action.y <= 131, choice.summary
-    # a focus ring is no pop-up: after one wait for a list that may come, the plan goes on
+    # a focus ring is no pop-up: the typing paused for a list, none came, the plan goes on
     agent._intents.append(Intent("click", kinds=("text",), suggest="Oslo"))
     plain = _field_screen([], focus=True)
     assert agent._popped_lines(agent.perceive(plain)) == []
-    first = agent.decide(Observation(image=plain, instruction="x"), {})
-    assert first.action.kind == "wait"
-    second = agent.decide(Observation(image=plain, instruction="x"), {})
-    assert second.action.kind == "done" and not agent._intents  # nothing else was planned
+    step = agent.decide(Observation(image=plain, instruction="x"), {})
+    assert step.action.kind == "done" and not agent._intents  # nothing else was planned
+
+
+def test_typing_a_value_that_may_be_suggested_pauses_for_the_list() -> None:
+    from lavr.episodes.gui.instruction import Intent
+
+    screen = _field_screen([])
+    agent = GuiAgent(text_reader=_Lines({}), semantic=False)
+    agent.reset("x")
+    agent._intents.clear()
+    agent._intents.extend([Intent("type", kinds=("input",), index=0, text="Oslo"),
+                           Intent("click", kinds=("text",), suggest="Oslo")])
+    click = agent.decide(Observation(image=screen, instruction="x"), {})
+    typed = agent.decide(Observation(image=screen, instruction="x"), {})
+    assert click.action.kind == "click" and 84 <= click.action.y <= 101
+    assert (typed.action.kind, typed.action.text) == ("type", "Oslo")
+    assert typed.action.amount >= 300  # ms to pause before the screen is seen again
