@@ -393,6 +393,8 @@ class GuiAgent:
                 return dismiss
         if self._pending:
             action = self._pending.popleft()
+            if action.kind == "type":
+                self._typed_before = image  # (what pops up for the typing is new after it)
             return StepChoice(action, f"continue: {action.describe()}")
         if not self._intents:
             retry = self._retry_appeared(image)
@@ -546,7 +548,6 @@ class GuiAgent:
                 pause = SUGGEST_DELAY_MS if self._intents and self._intents[0].suggest else 0
                 self._pending.append(Action.type_text(intent.text, pause_ms=pause))
             self._typed_box = el.box
-            self._typed_before = image
         else:
             area = self._area_of(el)
             if area is not None:
@@ -1293,16 +1294,22 @@ class GuiAgent:
             return []
         new = np.any(before != image, axis=2)
         new[:box[3] + 1] = False
-        new[:, :max(box[0] - 12, 0)] = False
-        rows = np.flatnonzero(new.any(axis=1))
-        if rows.size == 0:
-            return []
-        # the whole pop-up, not just its changed pixels: the rows and columns it covers
-        y1, y2 = int(rows[0]), int(rows[-1]) + 1
+        xa, xb = max(box[0] - 12, 0), min(box[2] + 40, image.shape[1])
+        new[:, :xa] = False
+        new[:, xb:] = False
+        # the pop-up: changed rows under the field's columns, from right under the field on
+        # (its padding between lines may be unchanged: white on a white field it covers)
+        rows = new[:, box[0]:box[2]].any(axis=1)
+        y1 = box[3] + 1
+        while y1 < min(box[3] + 7, len(rows)) and not rows[y1]:
+            y1 += 1
+        y2 = y1
+        while y2 < len(rows) and (rows[y2] or rows[y2 + 1:y2 + 5].any()):
+            y2 += 1
+        if y2 - y1 < 8:
+            return []  # no box popped up: a few pixels changed (a focus ring, a hover)
         cols = np.flatnonzero(new[y1:y2].any(axis=0))
         x1, x2 = int(cols[0]), int(cols[-1]) + 1
-        if x2 - x1 < 0.5 * (box[2] - box[0]) or y2 - y1 < 8 or new[y1:y2, x1:x2].mean() < 0.3:
-            return []  # no box popped up: a few pixels changed (a focus ring, a hover)
         ink = ink_mask(image)[y1:y2, x1:x2]
         runs = [r for r in text_runs(ink, gap=8, offset=(x1, y1)) if r[3] - r[1] >= 4]
         runs = [r for r in runs if new[r[1]:r[3], r[0]:r[2]].any()]
