@@ -1197,12 +1197,16 @@ class GuiAgent:
                 state.at_end = True  # it moved less than asked: the bottom is in view
                 state.bottom = state.offset
         buttons = self._result_buttons(intent, parse)
-        if not buttons:
+        view = height - top
+        if not buttons:  # not shown yet, or below the view (a long first result)
             state.waits += 1
-            if state.waits > self.max_waits + 2:
+            if state.waits > self.max_waits + 2 or (state.at_end and not state.values):
                 self._intents.popleft()
                 return StepChoice(Action("done"), f"gave up: no results with a button like "
                                   f'"{intent.target}"', overlay=overlay)
+            if state.waits > 1 and not state.at_end and text_rows(parse):
+                return self._scroll_results(image, top, view // 2, f"{intent.describe()}: no "
+                                            "result's button in view; scroll down", overlay)
             return StepChoice(Action("wait", amount=300), f"{intent.describe()}: no results "
                               "yet; waiting", overlay=overlay)
         whole = [b for b in buttons if b.box[1] > top + 1 and b.box[3] < height - 1]
@@ -1212,7 +1216,6 @@ class GuiAgent:
                 start = prev.box[3] if prev is not None else top
                 state.values[key] = self._result_value(parse, b, start, crit)
         seen = ", ".join(f"{v:g}" if v is not None else "?" for _, v in sorted(state.values.items()))
-        view = height - top
         if not state.at_end:
             # down by the view less what one result needs in view: its button (and the line
             # above it when the value is not on the button)
