@@ -47,6 +47,7 @@ from lavr.episodes.gui.perception import (
     text_similarity,
 )
 from lavr.episodes.gui.reading import field_labels, page_text, text_rows
+from lavr.episodes.gui.requests import ITEM_ACTIONS, SEND, ItemAction, item_action
 from lavr.episodes.gui.results import (
     ROW_SNAP,
     Criterion,
@@ -251,6 +252,8 @@ class GuiAgent:
         self._shift_from: np.ndarray | None = None  # the screen before the last scroll, to measure it
         self._list_ended = False  # the last scroll reached the end of the list
         self._scrolled_page = False  # the content was scrolled this episode
+        self._act_phase = "item"  # acting on a list item: item -> opened -> fill -> send
+        self._act_filled: set[str] = set()  # what the action's form has been given
 
     def _reset_widgets(self) -> None:
         self._widgets = Widgets()
@@ -336,7 +339,7 @@ class GuiAgent:
     def _make_plan(self, instruction: str, *, source: str) -> None:
         self.instruction = instruction
         self.instruction_source = source
-        self.plan = parse_instruction(instruction)
+        self.plan = parse_instruction(instruction, embedder=self.embedder)
         self._intents = deque(self.plan.intents)
         self._planned = True
         logger.info("instruction (%s): %r; plan: %s", source, instruction,
@@ -427,6 +430,10 @@ class GuiAgent:
             return self._pick_suggestion(intent, parse, image, given)
         if intent.best:  # the best of the results listed, by a criterion
             return self._choose_best(intent, parse, image)
+        if intent.op == "act":
+            step = self._act(intent, parse, image)
+            step.overlay = parse.to_detections()
+            return step
         if intent.shades:  # every shade of a colour: one click per swatch
             self._intents.popleft()
             self._intents.extendleft(reversed(self._shade_intents(intent, parse)))
@@ -1628,6 +1635,145 @@ class GuiAgent:
         self._items_done, self._items_offset, self._items_acted = [], 0, 0
         self._list_ended = False
         self._shift_from, self._scrolls, self._scrolled_from = None, 0, None
+    # -- acting on an item of a list ------------------------------------------------------
+    def _act(self, intent: Intent, parse: ScreenParse, image: np.ndarray) -> StepChoice:
+        """Do ``intent.action`` to the list item marked by ``intent.scope``: scroll until
+        the item shows; click the action's control in its row when the row shows one,
+        else open the item and click the control there; then give what the action opened
+        its recipient and text, and send it."""
+        spec = item_action(intent.action) or ItemAction(intent.action, (intent.action,))
+        parse = self._read(parse, ("text", "link", "button"))
+        height = image.shape[0]
+        top = parse.banner[3] if parse.banner is not None else 0
+        if self._act_phase == "item":
+            marks = [(_word_cover(e.text, intent.scope), e) for e in parse.elements if e.text]
+            score, anchor = max(marks, key=lambda t: t[0], default=(0.0, None))
+            if anchor is None or score < STRONG_MATCH:
+                step = self._scroll(image, top, f'"{intent.scope}" is not on the screen')
+                return step or self._act_done(f'gave up: "{intent.scope}" is not in the list')
+            band = skills.row_band(anchor.box, skills.separators(image, top=top), height, top=top)
+            control = self._action_control(spec, parse, image, [band], exclude=anchor)
+            if control is not None:
+                return self._act_click(intent, spec, control, image, "in the item's row")
+            self._act_phase = "opened"
+            self._after_click = (image, anchor.box)
+            x, y = anchor.center
+            return StepChoice(Action.click(x, y), f"{intent.describe()}: no {spec.name} control "
+                              f"in the row; open the item {anchor.describe()}", point=(x, y),
+                              target=tuple(float(v) for v in anchor.box))
+        if self._act_phase == "opened":
+            bands = [b for b in self._bands(parse, image, top)]
+            control = self._action_control(spec, parse, image, bands)
+            if control is None:
+                return self._act_wait(f"no {spec.name} control on the opened item")
+            return self._act_click(intent, spec, control, image, "in the opened item")
+        if self._act_phase == "fill":
+            step = self._fill_form(intent, parse, image, top)
+            if step is not None:
+                return step
+            self._act_phase = "send"
+        control = self._action_control(SEND, parse, image, self._bands(parse, image, top))
+        if control is None:
+            return self._act_wait("no send control")
+        return self._act_click(intent, SEND, control, image, "to send")
+
+    def _act_click(self, intent: Intent, spec: ItemAction, control: ScreenElement,
+                   image: np.ndarray, where: str) -> StepChoice:
+        """Click an action's control; the intent is done unless a form follows."""
+        self._waits = 0
+        if spec is not SEND and (intent.recipient or intent.text):
+            self._act_phase = "fill"
+        else:
+            self._intents.popleft()
+            self._act_phase, self._act_filled = "item", set()
+            self._scrolls = 0
+        self._after_click = (image, control.box)
+        x, y = control.click_point
+        return StepChoice(Action.click(x, y), f"{intent.describe()}: {spec.name} -> "
+                          f"{control.describe()} {where}", point=(x, y),
+                          target=tuple(float(v) for v in control.box))
+
+    def _act_wait(self, why: str) -> StepChoice:
+        self._waits += 1
+        if self._waits > self.max_waits:
+            return self._act_done(f"gave up: {why}")
+        return StepChoice(Action("wait"), f"{why} yet; waiting")
+
+    def _act_done(self, why: str) -> StepChoice:
+        self._intents.clear()
+        self._act_phase, self._act_filled = "item", set()
+        return StepChoice(Action("done"), why)
+
+    def _bands(self, parse: ScreenParse, image: np.ndarray, top: int) -> list[tuple[int, int]]:
+        """Bands of rows to look for icons in: between the page's rules, and each bar (a
+        flat button-like strip) on its own (its icons are drawn on its colour)."""
+        seps = [top, *skills.separators(image, top=top), image.shape[0]]
+        bands = [(a, b) for a, b in zip(seps, seps[1:], strict=False) if b - a >= 7]
+        return bands + [(e.box[1], e.box[3]) for e in parse.elements
+                        if e.kind == "button" and 7 <= e.height <= 40]
+
+    def _action_control(self, spec: ItemAction, parse: ScreenParse, image: np.ndarray,
+                        bands: list[tuple[int, int]], *,
+                        exclude: ScreenElement | None = None) -> ScreenElement | None:
+        """The control of an action in some band: an element whose text names it (``Reply``),
+        else an icon drawn like its symbol (a star), else — for an action done in place,
+        whose symbol the font lacks (a waste bin) — the one other icon beside a recognised
+        icon of another action."""
+        inside = [e for e in parse.elements if e is not exclude and e.text and
+                  any(a <= e.center[1] <= b for a, b in bands) and
+                  (e.kind in ("button", "link") or spec is not SEND)]  # (not a word of the text)
+        scored = [(max(text_similarity(w, v) for w in e.text.split() for v in spec.words), e)
+                  for e in inside if e.text.split() and len(e.text.split()) <= 3]
+        score, best = max(scored, key=lambda t: t[0], default=(0.0, None))
+        if best is not None and score >= STRONG_MATCH:
+            return best
+        for band in bands:
+            if spec.icons:
+                found = skills.icon_named(image, band, spec.icons, what=spec.name)
+                if found is not None:
+                    return ScreenElement("button", found[0])
+                continue
+            if spec.recipient or spec.text:
+                continue  # (an action that opens a form is labelled where it is offered)
+            for other in ITEM_ACTIONS:
+                known = skills.icon_named(image, band, other.icons, what=other.name) \
+                    if other.icons and other is not spec else None
+                beside = skills.icon_beside(image, band, known[0]) if known else None
+                if beside is not None:
+                    return ScreenElement("button", beside)
+        return None
+
+    def _fill_form(self, intent: Intent, parse: ScreenParse, image: np.ndarray,
+                   top: int) -> StepChoice | None:
+        """Type the recipient into the field labelled ``to`` and the text into the text
+        area of the form an action opened; None when both are in."""
+        if intent.recipient and "to" not in self._act_filled:
+            labels = [e for e in parse.elements if e.text and
+                      re.fullmatch(r"\s*to\s*[:;.]?\s*", e.text, flags=re.IGNORECASE)]
+            for label in labels:
+                fields = [e for e in parse.of_kind("input") if e.box[0] >= label.box[2] - 2
+                          and abs(e.center[1] - label.center[1]) <= 6]
+                point = fields[0].center if fields else skills.blank_after(image, label.box)
+                if point is not None:
+                    self._act_filled.add("to")
+                    self._pending.append(Action.type_text(intent.recipient))
+                    x, y = point
+                    return StepChoice(Action.click(x, y), f'{intent.describe()}: type '
+                                      f'"{intent.recipient}" into the field of {label.describe()}',
+                                      point=(x, y))
+            return self._act_wait('no field labelled "to"')
+        if intent.text and "text" not in self._act_filled:
+            areas = sorted(parse.of_kind("input"), key=lambda e: -e.width * e.height)
+            blank = skills.blank_area(image, top=top)
+            box = areas[0].box if areas else blank
+            if box is None:
+                return self._act_wait("no text area")
+            self._act_filled.add("text")
+            self._pending.append(Action.type_text(intent.text))
+            x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+            return StepChoice(Action.click(x, y), f'{intent.describe()}: type "{intent.text}" '
+                              f"into the text area at {box}", point=(x, y))
+        return None
 
     def _scroll(self, image: np.ndarray, top: int, why: str) -> StepChoice | None:
         """Scroll the content down one step, unless the budget is spent or the last scroll

@@ -395,12 +395,13 @@ SYMBOL_BLOCKS = ((0x2190, 0x21FF), (0x2300, 0x23FF), (0x25A0, 0x25FF), (0x2600, 
 @functools.lru_cache(maxsize=64)
 def symbol_patches(word: str) -> tuple[np.ndarray, ...]:
     """:func:`ink_patch` of each symbol of the page font whose Unicode name has ``word`` as
-    a whole word (``star``: ★ BLACK STAR, ☆ WHITE STAR); empty when the font has none or
+    a whole word or words (``star``: ★ BLACK STAR, ☆ WHITE STAR; ``rightwards arrowhead``:
+    ➤ BLACK RIGHTWARDS ARROWHEAD); empty when the font has none or
     its character map cannot be read."""
     import unicodedata
 
     fonts = glyph_fonts()
-    if not fonts or not re.fullmatch(r"[a-z]{3,}", word):
+    if not fonts or not re.fullmatch(r"[a-z]{3,}(?: [a-z]{3,})*", word):
         return ()
     try:
         from fontTools.ttLib import TTFont

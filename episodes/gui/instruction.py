@@ -31,13 +31,18 @@ import dataclasses
 import logging
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lavr.episodes.gui.calendars import find_date, parse_date
 from lavr.episodes.gui.feedback import number_range
 from lavr.episodes.gui.language import repair_words
+from lavr.episodes.gui.requests import parse_item_request
 from lavr.episodes.gui.results import find_criterion, without_criterion
 from lavr.tools.colour import colour_rgb
 from lavr.tools.vocab import COLOUR_WORDS
+
+if TYPE_CHECKING:
+    from lavr.planners.demos.embed import TextEmbedder
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +54,11 @@ logger = logging.getLogger(__name__)
 #: ``draw``: draw the line :attr:`Intent.geometry` names on a figure drawn on the page, by
 #: dragging from its start to its end, see :mod:`lavr.episodes.gui.geometry`;
 #: ``date``: choose the date ``text`` (ISO ``yyyy-mm-dd``) in a calendar date picker, opening
-#: it from its field first, see :mod:`lavr.episodes.gui.calendars`).
-OPS = ("click", "type", "fill", "hover", "set", "guess", "play", "draw", "date")
+#: it from its field first, see :mod:`lavr.episodes.gui.calendars`;
+#: ``act``: do ``action`` to the list item marked by ``scope``, opening it when its row
+#: does not show the action's control, then fill what the action opens and send it, see
+#: :mod:`lavr.episodes.gui.requests`).
+OPS = ("click", "type", "fill", "hover", "set", "guess", "play", "draw", "date", "act")
 
 #: Verbs that act on an element by clicking it.
 CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
@@ -197,6 +205,10 @@ class Intent:
             :mod:`lavr.episodes.gui.results`): of the results listed on the page, each with
             its own button of ``kinds`` (named like ``target``), click the button of the one
             best by that criterion, scrolling through the list to read them all.
+        action: With ``op == "act"``: the :class:`~lavr.episodes.gui.requests.ItemAction`
+            name to do to the item marked by ``scope`` (``text``: what to write).
+        recipient: With ``op == "act"``: whom the item goes to (typed into the ``to``
+            field the action opens).
     """
 
     op: str
@@ -223,6 +235,8 @@ class Intent:
     opens: bool = False
     suggest: str = ""
     best: str = ""
+    action: str = ""
+    recipient: str = ""
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -233,6 +247,10 @@ class Intent:
 
     def describe(self) -> str:
         """Short human text, e.g. ``type "abc" into input "username"``."""
+        if self.op == "act":
+            return f'{self.action} the item of "{self.scope}"' + \
+                (f' to "{self.recipient}"' if self.recipient else "") + \
+                (f' with "{self.text}"' if self.text else "")
         if self.colour:
             return (f'click every shade of "{self.colour}"' if self.shades else
                     f'click the swatch coloured "{self.colour}"') + \
@@ -726,17 +744,22 @@ def game_mark(instruction: str) -> str:
     return "O" if m[1] in "Oo0" else "X"
 
 
+#: An instruction that clicks a quoted control (``click the "Reply" button``): a widget one.
+_CLICK_QUOTED = re.compile(r"\b(?:click|press|tap|hit|select|choose|check)\b[^\"]*\"", re.IGNORECASE)
+
 #: A question about a number of things on the page: ``how many red circles are there``.
 _HOW_MANY = re.compile(r"how\s+many\s+(.+?)(?:\s+(?:are|is)\s+(?:there|shown|drawn|visible)"
                        r"(?:\s+on\s+the\s+\w+)?|\s+(?:do|can)\s+you\s+see)?", re.IGNORECASE)
 
 
-def parse_instruction(instruction: str) -> GuiPlan:
+def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None) -> GuiPlan:
     """Plan the intents for an instruction.
 
     Args:
         instruction: Natural-language instruction, e.g.
             ``'Enter "abc" into the text field and press Submit.'``.
+        embedder: Optional text embedder to recognise the action of a request about a
+            list item by meaning (``respond to Ann's email ...``).
 
     Returns:
         A :class:`GuiPlan`; ``rule`` is ``"none"`` and ``intents`` empty when
@@ -750,6 +773,12 @@ def parse_instruction(instruction: str) -> GuiPlan:
     mark = game_mark(text)
     if mark:  # a board game to win: each move is chosen on the board seen then
         return GuiPlan((Intent("play", kinds=("button", "input"), text=mark),), "grammar", text)
+    # a request about one item of a list in free words (``forward Ann's email to Bo``);
+    # an instruction that clicks a quoted control is left to the clauses below
+    request = None if _CLICK_QUOTED.search(text) else parse_item_request(text, embedder=embedder)
+    if request is not None:
+        return GuiPlan((Intent("act", kinds=ANY_KIND, scope=request.item, action=request.action,
+                               recipient=request.recipient, text=request.text),), "grammar", text)
     intents: list[Intent] = []
     understood = False
     typed = 0

@@ -11,7 +11,12 @@
   be on a later page.
 * :func:`named_icon` — an icon without text that the instruction names by a word (``the
   star icon``): the mark in a list item's row that looks like the page font's symbols
-  whose Unicode names hold the word (``☆ WHITE STAR``).
+  whose Unicode names hold the word (``☆ WHITE STAR``); :func:`icon_named` — the same for
+  an action's icon words; :func:`icon_beside` — the one other icon of a toolbar beside a
+  recognised one (an icon no known icon looks like, found by elimination).
+* :func:`blank_after` / :func:`blank_area` — where a field drawn without a border waits
+  for its value: the empty space right of its label (``to:``), the largest blank band
+  (a text area).
 
 Nothing here names a page or a benchmark task.
 """
@@ -329,3 +334,105 @@ def scroll_shift(before: np.ndarray, after: np.ndarray, *, top: int = 0) -> int:
         if diff < best - 0.5:
             best, shift = diff, d
     return shift
+
+
+def icon_named(image: np.ndarray, band: tuple[int, int], words: Sequence[str], *,
+               what: str = "") -> tuple[Box, float] | None:
+    """The mark in a band of rows that looks like an icon one of ``words`` names (a word:
+    :func:`~lavr.episodes.gui.appearance.icon_patches`, font symbols and theme icons; words:
+    the font's symbols whose Unicode names hold them, ``rightwards arrowhead``), with its
+    look-alike score; None without such a symbol or a clear winner (:data:`ICON_MATCH`,
+    :data:`ICON_MARGIN`)."""
+    from lavr.episodes.gui.appearance import icon_patches, similarity, symbol_patches
+
+    symbols = tuple(p for w in words for p in (symbol_patches(w) if " " in w else icon_patches(w)))
+    if not symbols:
+        return None
+    scored = [(max(similarity(patch, s) for s in symbols), box)
+              for box, patch in icon_marks(image, band)]
+    if not scored:
+        return None
+    scored.sort(key=lambda t: -t[0])
+    best, box = scored[0]
+    second = scored[1][0] if len(scored) > 1 else 0.0
+    logger.debug("icon %r: %s", what or words, [(round(s, 2), b) for s, b in scored[:3]])
+    if best < ICON_MATCH or best - second < ICON_MARGIN:
+        return None
+    return box, best
+
+
+def icon_beside(image: np.ndarray, band: tuple[int, int], known: Box, *,
+                gap: int = 8) -> Box | None:
+    """The one other icon of the toolbar that holds the recognised icon ``known``: a mark
+    of about its height on its row, at most ``gap`` px from it or from the toolbar's other
+    icons. An action whose icon the page font has no symbol for (a waste bin) is found by
+    elimination this way; None when the toolbar holds no other icon, or more than one."""
+    marks = [b for b, _ in icon_marks(image, band)]
+
+    def beside(a: Box, b: Box) -> bool:
+        overlap = min(a[3], b[3]) - max(a[1], b[1])
+        return overlap >= 0.5 * min(a[3] - a[1], b[3] - b[1]) and \
+            max(a[0], b[0]) - min(a[2], b[2]) <= gap and abs((a[3] - a[1]) - (b[3] - b[1])) <= 6
+
+    bar = [known]
+    grown = True
+    while grown:
+        grown = False
+        for m in marks:
+            if m not in bar and not _boxes_overlap(m, known) and any(beside(m, b) for b in bar):
+                bar.append(m)
+                grown = True
+    others = bar[1:]
+    return others[0] if len(others) == 1 else None
+
+
+def _boxes_overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+# -- filling what an action opens ---------------------------------------------------------
+#: Grey difference from the background that counts as drawn (text, rules, icons).
+DRAWN = 20
+
+
+def _drawn(image: np.ndarray) -> np.ndarray:
+    img = np.asarray(image).astype(np.int32)
+    bg = np.median(img.reshape(-1, 3), axis=0)
+    return np.abs(img - bg).max(axis=2) > DRAWN
+
+
+def blank_after(image: np.ndarray, box: Box, *, min_width: int = 30) -> tuple[float, float] | None:
+    """A point in the empty space right of a label (``to:``) on its row, where a field
+    drawn without a border waits for its value; None when something is written there
+    (the value is shown already) or the space is narrower than ``min_width`` px."""
+    drawn = _drawn(image)
+    x1, y1, x2, y2 = box
+    row = drawn[y1:y2, x2 + 2:].any(axis=0)
+    if row.size == 0:
+        return None
+    ink = np.flatnonzero(row)
+    end = x2 + 2 + (int(ink[0]) if ink.size else row.size)
+    if end - (x2 + 2) < min_width:
+        return None
+    return (x2 + 2 + end) / 2.0, (y1 + y2) / 2.0
+
+
+def blank_area(image: np.ndarray, *, top: int = 0, min_rows: int = 20) -> Box | None:
+    """The largest band of blank rows below ``top`` (an empty text area drawn without a
+    border; a small mark in a corner, such as a resize grip, is ignored), as XYXY pixels;
+    None when no band of ``min_rows`` rows is blank."""
+    drawn = _drawn(image)
+    h, w = drawn.shape
+    counts = drawn[:, int(0.1 * w):int(0.85 * w)].sum(axis=1)  # (a grip sits in a corner)
+    best: tuple[int, int] | None = None
+    y = top
+    while y < h:
+        if counts[y]:
+            y += 1
+            continue
+        start = y
+        while y < h and not counts[y]:
+            y += 1
+        if y - start >= min_rows and (best is None or y - start > best[1] - best[0]):
+            best = (start, y)
+    return (0, best[0], w, best[1]) if best else None
