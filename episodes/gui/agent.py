@@ -289,11 +289,14 @@ class GuiAgent:
 
     def _reset_picker(self) -> None:
         self._picker_opened = False  # the date field was clicked to open its picker
+        self._field_focused = False  # ... by this agent (the keys go to it)
         self._picker_waits = 0  # steps waited for the picker to show
         self._month_steps = 0  # arrow clicks taken toward the date's month
         self._month_expected: tuple[int, int] | None = None  # (year, month) after the last arrow
         self._month_seen: tuple[int, int] | None = None  # the header as last read
         self._picker_stuck = 0  # readings in a row the header did not move after an arrow
+        self._key_jump: tuple[int, int] | None = None  # the month shown before a key jump
+        self._keys_tried = False  # month keys were pressed once (they work, or arrows only)
 
     def _reset_search(self) -> None:
         self._search: NumberSearch | None = None  # the numbers still possible
@@ -646,7 +649,9 @@ class GuiAgent:
         """Choose a date in a calendar date picker: open it from its field when no calendar
         shows; read the month and year its header shows, click the arrow toward the date's
         month (reading the header again after every click), then click the day's cell. A
-        field that opens no calendar gets the date typed instead."""
+        field this agent focused (it opened the picker) first gets the month keys (Page Up /
+        Page Down, once, the whole distance in one step; the header read next tells whether
+        they worked). A field that opens no calendar gets the date typed instead."""
         overlay = parse.to_detections()
         want = dt.date.fromisoformat(intent.text)
 
@@ -671,6 +676,17 @@ class GuiAgent:
                                   f"{title!r} names no month", overlay)
         steps = calendars.months_between(shown, want)
         where = f"{cal.describe()} shows {dt.date(shown[0], shown[1], 1):%B %Y}"
+        if self._key_jump is not None:
+            logger.info("month keys: %s -> %s", self._key_jump, shown)
+            self._key_jump = None
+        if abs(steps) >= 2 and self._field_focused and not self._keys_tried:
+            # a date picker's keys (WAI-ARIA: Page Up / Page Down, a month each) go the whole
+            # way in one step; the header read next says whether they worked (else arrows)
+            self._keys_tried, self._key_jump = True, shown
+            key = "<PageUp>" if steps < 0 else "<PageDown>"
+            return StepChoice(Action.press(key, abs(steps)), f"{intent.describe()}: {where}; "
+                              f"{abs(steps)} month(s) {'back' if steps < 0 else 'on'}: press "
+                              f"{key} {abs(steps)} times in the focused field", overlay=overlay)
         if steps and self._picker_stuck < PICKER_STUCK and self._month_steps < MAX_MONTH_STEPS:
             arrow = cal.prev if steps < 0 else cal.next
             if arrow is not None:
@@ -709,7 +725,7 @@ class GuiAgent:
         if field is None:
             return self._wait_for(f"{intent.describe()}: no date field", overlay)
         if not self._picker_opened:
-            self._picker_opened = True
+            self._picker_opened = self._field_focused = True
             self._waits = 0
             x, y = field.element.click_point
             return StepChoice(Action.click(x, y), f"{intent.describe()}: no calendar on the "

@@ -156,10 +156,8 @@ def test_agent_steps_the_arrows_toward_the_month_then_clicks_the_day() -> None:
 
 
 def test_agent_opens_the_picker_from_its_field_else_types_the_date() -> None:
-    closed = np.asarray(Image.fromarray(_calendar_screen(2016, 3)).crop((0, 0, 160, 86)).resize(
-        (160, 86)))
-    screen = np.full((210, 160, 3), 255, np.uint8)
-    screen[:86] = closed
+    screen = _calendar_screen(2016, 3).copy()
+    screen[86:] = 255  # the picker is closed
     agent = GuiAgent(text_reader=_MonthReader(""), semantic=False)
     said = "Select 01/14/2016 as the date"
     agent.reset(said)
@@ -246,3 +244,19 @@ def test_agent_opens_the_menu_then_chooses_among_what_appeared() -> None:
     assert step.action.kind == "click" and abs(step.action.x - 80) <= 2 and "reopen" in step.summary
     opener, again = agent._pending  # then open it again and click the label at once
     assert abs(opener.x - 80) <= 2 and abs(again.x - x) <= 4 and abs(again.y - y) <= 5
+
+
+def test_agent_tries_the_month_keys_once_in_the_field_it_opened_then_arrows() -> None:
+    reader = _MonthReader("")
+    agent = GuiAgent(text_reader=reader, semantic=False)
+    said = "Select 01/14/2016 as the date"
+    agent.reset(said)
+    closed = _calendar_screen(2016, 3).copy()
+    closed[86:] = 255
+    assert "open the picker" in agent.decide(Observation(closed, said)).summary
+    reader.text = "March 2016"
+    step = agent.decide(Observation(_calendar_screen(2016, 3), said))
+    assert (step.action.kind, step.action.key, step.action.amount) == ("key", "<PageUp>", 2)
+    # the header did not move: the keys do nothing here, the arrows take over
+    step = agent.decide(Observation(_calendar_screen(2016, 3), said))
+    assert step.action.kind == "click" and step.action.x < 20 and "previous arrow" in step.summary
