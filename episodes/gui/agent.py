@@ -1136,9 +1136,14 @@ class GuiAgent:
         self._name_submit(parse, inputs)
         out = []
         for j, v in sorted(values.items()):
+            day = calendars.parse_date(v)
+            if day is not None:  # a date: picked in the field's calendar, else typed
+                out.append(Intent("date", target=labels[j], kinds=("input",), index=j,
+                                  text=day.isoformat(), at=inputs[j].center))
+                continue
             out.append(Intent("type", target=labels[j], kinds=("input",), index=j, text=v,
                               at=inputs[j].center))
-            if masked_keys(v) is None:  # (a date or a time is typed whole, not suggested)
+            if masked_keys(v) is None:  # (a time is typed whole, not suggested)
                 out.append(Intent("click", kinds=("text",), suggest=v))
         return out
 
@@ -1208,13 +1213,18 @@ class GuiAgent:
         height = image.shape[0]
         if state.before is not None:
             before, asked = state.before
-            state.before = None
             if abs(asked) < height - top - 20:
                 moved = vertical_shift(before, image, top=top, most=abs(asked) + 10)
             else:  # too far to see the same content twice: as asked, within the ends seen
                 moved = max(asked, -state.offset)
                 if state.at_end:
                     moved = min(moved, state.bottom - state.offset)
+            if asked > 0 and moved < asked and not state.rechecked:
+                state.rechecked = True  # (a smooth scroll may still be moving)
+                return StepChoice(Action("wait", amount=200), f"{intent.describe()}: the list "
+                                  f"moved {moved} of {asked} px; look again (still moving, or "
+                                  "its end)", overlay=overlay)
+            state.before, state.rechecked = None, False
             state.offset += moved
             if asked > 0 and moved < asked:
                 state.at_end = True  # it moved less than asked: the bottom is in view

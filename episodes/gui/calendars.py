@@ -183,6 +183,34 @@ class Calendar:
                 f"({self.box[0]},{self.box[1]})")
 
 
+def _on_lattice(cells: list[Box], w: float, h: float) -> list[Box]:
+    """The cells that are days: not in a column of fewer than three cells (every weekday
+    comes at least four times a month), nor in a row at either end set off from the next
+    row by more than 1.5 row steps (the header's month arrows are the size of a cell)."""
+    def groups(values: list[float], tol: float) -> list[list[int]]:
+        order = sorted(range(len(values)), key=lambda i: values[i])
+        out: list[list[int]] = []
+        for i in order:
+            if out and values[i] - values[out[-1][-1]] <= tol:
+                out[-1].append(i)
+            else:
+                out.append([i])
+        return out
+
+    xs = [(c[0] + c[2]) / 2.0 for c in cells]
+    keep = [c for c, g in ((cells[i], g) for g in groups(xs, w / 3) for i in g) if len(g) >= 3]
+    ys = [(c[1] + c[3]) / 2.0 for c in keep]
+    rows = groups(ys, h / 3)
+    centres = [float(np.mean([ys[i] for i in g])) for g in rows]
+    if len(centres) >= 3:
+        gap = float(np.median(np.diff(centres)))
+        while len(centres) >= 3 and centres[1] - centres[0] > 1.5 * gap:
+            rows, centres = rows[1:], centres[1:]
+        while len(centres) >= 3 and centres[-1] - centres[-2] > 1.5 * gap:
+            rows, centres = rows[:-1], centres[:-1]
+    return [keep[i] for g in rows for i in g]
+
+
 def _clusters(values: list[float], tol: float) -> list[float]:
     """Centres of groups of values no more than ``tol`` apart."""
     out: list[list[float]] = []
@@ -236,6 +264,7 @@ def find_calendar(parse: ScreenParse, *,
         return None
     w = float(np.median([c[2] - c[0] for c in cells]))
     h = float(np.median([c[3] - c[1] for c in cells]))
+    cells = _on_lattice(cells, w, h)
     columns = _clusters([(c[0] + c[2]) / 2.0 for c in cells], w / 3)
     rows = _clusters([(c[1] + c[3]) / 2.0 for c in cells], h / 3)
     if len(columns) != WEEK or not 4 <= len(rows) <= 6 or not _regular(columns) or \

@@ -166,6 +166,7 @@ class ResultsSearch:
             ``y``), with the value of the criterion's quantity it shows (None: not read).
         offset: How far (px) the content has been scrolled down since the list was first seen.
         before: The screen before the last scroll, and the amount asked for.
+        rechecked: The last scroll moved less than asked once already (looked again).
         at_end: The bottom of the list has been seen.
         bottom: The offset at which the bottom was in view.
         waits: Steps spent waiting for the results to show.
@@ -175,6 +176,7 @@ class ResultsSearch:
     values: dict[int, float | None] = field(default_factory=dict)
     offset: int = 0
     before: tuple[np.ndarray, int] | None = None
+    rechecked: bool = False
     at_end: bool = False
     bottom: int = 0
     waits: int = 0

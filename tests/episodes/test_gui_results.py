@@ -277,3 +277,23 @@ def test_typing_a_value_that_may_be_suggested_pauses_for_the_list() -> None:
     assert click.action.kind == "click" and 84 <= click.action.y <= 101
     assert (typed.action.kind, typed.action.text) == ("type", "Oslo")
     assert typed.action.amount >= 300  # ms to pause before the screen is seen again
+
+
+# -- a date field's calendar whose month arrows are the size of a day cell -------------------
+def test_a_calendar_whose_arrows_look_like_day_cells_is_still_found() -> None:
+    from lavr.episodes.gui import calendars
+    from lavr.episodes.gui.perception import ScreenElement, ScreenParse
+
+    cells = []
+    for day in range(1, 32):  # December 2016 starts on a Thursday (Sunday first)
+        row, col = divmod(4 + day - 1, 7)
+        x, y = 15 + 17 * col, 91 + 13 * row
+        cells.append(ScreenElement("button", (x, y, x + 15, y + 11), (197, 197, 197)))
+    arrows = [ScreenElement("button", (16, 60, 31, 71), (60, 60, 60)),
+              ScreenElement("button", (116, 60, 131, 71), (60, 60, 60)),
+              ScreenElement("button", (137, 140, 152, 151), (60, 60, 60))]  # a stray control
+    parse = ScreenParse(image=np.full((210, 160, 3), 255, np.uint8), elements=cells + arrows)
+    cal = calendars.find_calendar(parse)
+    assert cal is not None and len(cal.columns) == 7 and len(cal.rows) == 5
+    assert cal.day_cell(2016, 12, 23) == cells[22].box
+    assert cal.day_cell(2016, 12, 1) == cells[0].box
