@@ -251,6 +251,7 @@ class GuiAgent:
         self._items_acted = 0  # items acted on for the current intent
         self._shift_from: np.ndarray | None = None  # the screen before the last scroll, to measure it
         self._list_ended = False  # the last scroll reached the end of the list
+        self._scroll_expect = SCROLL_STEP  # px the last scroll asked for
         self._scrolled_page = False  # the content was scrolled this episode
         self._act_phase = "item"  # acting on a list item: item -> opened -> fill -> send
         self._act_filled: set[str] = set()  # what the action's form has been given
@@ -1601,9 +1602,9 @@ class GuiAgent:
         height = image.shape[0]
         top = parse.banner[3] if parse.banner is not None else 0
         if self._shift_from is not None:  # how far the last scroll moved the list
-            shift = skills.scroll_shift(self._shift_from, image, top=top)
+            shift = vertical_shift(self._shift_from, image, top=top, most=self._scroll_expect + 10)
             self._items_offset += shift
-            self._list_ended = 0 < shift < 0.9 * SCROLL_STEP
+            self._list_ended = 0 < shift < 0.9 * self._scroll_expect
             self._shift_from = None
         parse = self._read(parse, ("text", "link", "button"))
         plain = dataclasses.replace(intent, scope="", items=None)
@@ -1612,13 +1613,17 @@ class GuiAgent:
                           + 0.1 * bool(symbols & set(e.text)) >= STRONG_MATCH),
                          key=lambda e: e.box[1])
         seps = skills.separators(image, top=top)
+        # a page less a margin per scroll; an item cut at the bottom is brought up to the top
+        # (its marker stays on the screen)
+        amount = max(SCROLL_STEP, int(0.7 * (height - top)))
         for anchor in anchors:
             key = anchor.box[1] + self._items_offset
             if any(abs(key - k) <= 4 for k in self._items_done):
                 continue
             band = skills.row_band(anchor.box, seps, height, top=top)
-            if band[1] >= height - 2:
-                break  # the item goes on below the screen: scroll first
+            if band[1] >= height - 2:  # the item goes on below the screen: scroll first
+                amount = max(min(amount, anchor.box[1] - top - 4), 10)
+                break
             self._items_done.append(key)
             inside = [e for e in parse.elements if band[0] <= e.center[1] <= band[1]
                       and e is not anchor]
@@ -1648,7 +1653,7 @@ class GuiAgent:
             self._finish_items()
             return None
         step = self._scroll(image, top, f"{intent.describe()}: {self._items_acted} done, "
-                                        "more items may follow below")
+                                        "more items may follow below", amount=amount)
         if step is not None:
             self._shift_from = image
             return step
@@ -1801,9 +1806,10 @@ class GuiAgent:
                               f"into the text area at {box}", point=(x, y))
         return None
 
-    def _scroll(self, image: np.ndarray, top: int, why: str) -> StepChoice | None:
-        """Scroll the content down one step, unless the budget is spent or the last scroll
-        moved nothing (the end of the list)."""
+    def _scroll(self, image: np.ndarray, top: int, why: str, *,
+                amount: int = SCROLL_STEP) -> StepChoice | None:
+        """Scroll the content down ``amount`` px, unless the budget is spent or the last
+        scroll moved nothing (the end of the list)."""
         last = self._scrolled_from
         if self._scrolls >= MAX_SCROLLS or (last is not None and last.shape == image.shape
                                             and np.array_equal(last, image)):
@@ -1813,7 +1819,8 @@ class GuiAgent:
         self._scrolled_page = True
         height, width = image.shape[:2]
         x, y = width / 2.0, (top + height) / 2.0
-        return StepChoice(Action.scroll(x, y, SCROLL_STEP), f"{why}: scroll down "
+        self._scroll_expect = amount
+        return StepChoice(Action.scroll(x, y, amount), f"{why}: scroll down {amount} px "
                           f"({self._scrolls}/{MAX_SCROLLS})", point=(x, y))
 
     def _boxed_lines(self, parse: ScreenParse) -> list[ScreenElement]:

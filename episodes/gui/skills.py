@@ -320,22 +320,6 @@ def named_icon(image: np.ndarray, band: tuple[int, int], target: str, *,
     return row[unknown[0]][0], 1.0 - known[unknown[0]]
 
 
-def scroll_shift(before: np.ndarray, after: np.ndarray, *, top: int = 0) -> int:
-    """Rows the content below ``top`` moved up between two screenshots (a scroll): the
-    shift that lines the two pictures up best (0 when nothing moved)."""
-    a = np.asarray(before).astype(np.int16)[top:]
-    b = np.asarray(after).astype(np.int16)[top:]
-    if a.shape != b.shape or len(a) < 4:
-        return 0
-    rows = len(a)
-    best, shift = float(np.abs(a - b).mean()), 0
-    for d in range(1, rows - rows // 4):
-        diff = float(np.abs(a[d:] - b[:rows - d]).mean())
-        if diff < best - 0.5:
-            best, shift = diff, d
-    return shift
-
-
 def icon_named(image: np.ndarray, band: tuple[int, int], words: Sequence[str], *,
                what: str = "") -> tuple[Box, float] | None:
     """The mark in a band of rows that looks like an icon one of ``words`` names (a word:

@@ -326,15 +326,6 @@ def test_icons_named_by_an_action_word_from_the_icon_theme_and_by_elimination() 
     assert skills.icon_word("the star icon of it") == "star" and skills.icon_word("Share via DM") == ""
 
 
-def test_scroll_shift_measures_how_far_the_content_moved() -> None:
-    rng = np.random.default_rng(0)
-    page = rng.integers(0, 255, (400, 60, 3), dtype=np.uint8)
-    before, after = page[0:150].copy(), page[37:187].copy()
-    after[:20], before[:20] = 128, 128  # a banner that stays
-    assert skills.scroll_shift(before, after, top=20) == 37
-    assert skills.scroll_shift(before, before, top=20) == 0
-
-
 @pytest.mark.parametrize(("text", "scope", "many", "target"), [
     ('Click the "Share" button on all posts by @annis and then click Submit.', "@annis", -1, "Share"),
     ('Click the "Retweet" button on 2 posts by @leo and then click Submit.', "@leo", 2, "Retweet"),
