@@ -117,6 +117,9 @@ WRAP_GAP = 8
 SCROLL_STEP = 50
 #: Rounds of moving a slider and reading its value again before giving up.
 MAX_SLIDES = 5
+#: Value changes per key press a slider is believed to step by when its readings show one.
+ROUND_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0,
+               100.0)
 #: Pixels the first drag of a slider's handle moves it, to learn its scale (when keys do not
 #: move it).
 PROBE_DRAG = 20
@@ -285,6 +288,7 @@ class GuiAgent:
         self._slide_from: tuple[float, float] | None = None  # (value, handle place) before the last move
         self._slide_rate = 1.0  # value change per key press (keys) or per pixel (drag)
         self._slide_drag = False  # keys did not move it: drag the handle instead
+        self._slider_seen: sliders.Slider | None = None  # the slider being moved, as last seen
         self._keys_sent = 0  # key presses of the last round
         self._slide_sign = 1.0  # their direction (+1 up the scale)
 
@@ -1941,20 +1945,24 @@ class GuiAgent:
     def _slide(self, intent: Intent, parse: ScreenParse, given: str) -> StepChoice:
         """Move a slider until the value shown beside it reads the intent's number: focus the
         handle with a click and press the arrow keys as many times as the value is off (the
-        value change per press learnt from the last round); when keys do not move it, drag
-        the handle, a probe first to learn the value change per pixel. Each round reads the
-        value again."""
+        value change per press learnt from the last round; later rounds press on, the handle
+        keeps the focus); when keys do not move it, drag the handle, a probe first to learn
+        the value change per pixel. Each round reads the value again."""
         overlay = parse.to_detections()
         top, exclude = self._drawing_area(parse)
         found = sliders.find_sliders(parse.image, top=top, exclude=exclude)
         want = read_number(intent.text)
-        if not found or want is None:
+        # a focused slider may be drawn inside a focus ring that hides its shape: the one
+        # seen before the keys were pressed is still where its value is shown
+        slider = found[0] if found else self._slider_seen if self._slides else None
+        if slider is None or want is None:
             return self._wait_for(f"{intent.describe()}: no slider on the screen", overlay)
-        slider = found[0]
+        if self._slider_seen is None:
+            self._slider_seen = slider  # (as first seen: not joined to a label, not focused)
         expect = None
         if self._slide_from is not None and not self._slide_drag:
             expect = self._slide_from[0] + self._slide_sign * self._keys_sent * self._slide_rate
-        shown = self._slider_value(parse, slider, top, expect)
+        shown = self._slider_value(parse, self._slider_seen, top, expect)
         if shown is None:
             return self._wait_for(f"{intent.describe()}: no value beside the {slider.describe()}",
                                   overlay)
@@ -1981,8 +1989,11 @@ class GuiAgent:
             elif moved and self._slide_drag and abs(place - at) >= 1:
                 self._slide_rate = abs(moved / (place - at))
             elif moved and not self._slide_drag and self._keys_sent >= 3:
-                # (a step is learnt from several presses: one press shows a misread as a step)
-                self._slide_rate = max(abs(moved) / self._keys_sent, 1e-6)
+                # a step is learnt from several presses, and only a round one (1, 5, 0.5 ...):
+                # a misread or a stop at the end of the scale gives none
+                step = abs(moved) / self._keys_sent
+                if any(abs(step - r) <= 0.03 * r for r in ROUND_STEPS):
+                    self._slide_rate = step
         self._slides += 1
         self._slide_from = (value, place)
         diff = want - value
@@ -1993,10 +2004,17 @@ class GuiAgent:
             self._keys_sent, self._slide_sign = n, (1.0 if diff > 0 else -1.0)
             key = ("<ArrowUp>" if diff > 0 else "<ArrowDown>") if slider.vertical else \
                 ("<ArrowRight>" if diff > 0 else "<ArrowLeft>")
+            if self._slides > 1:  # the handle kept the focus the last round gave it
+                return StepChoice(Action.press(key, n), f"{why}; {key} x{n} more", overlay=overlay,
+                                  target=tuple(float(v) for v in slider.box))
             self._pending.append(Action.press(key, n))
             return StepChoice(Action.click(x, y), f"{why}; focus its handle, then {key} x{n}",
                               point=(x, y), overlay=overlay,
                               target=tuple(float(v) for v in slider.handle))
+        if not found:
+            self._intents.clear()
+            return StepChoice(Action("done"), f"gave up: {why}; the keys do not move it and "
+                              "its handle is not seen to drag it", overlay=overlay)
         # up the screen is up the scale on a vertical slider
         sign = (-1.0 if slider.vertical else 1.0) * (1.0 if diff > 0 else -1.0)
         pixels = abs(diff) / self._slide_rate if self._slide_rate > 0 else PROBE_DRAG
@@ -2023,13 +2041,15 @@ class GuiAgent:
         """
         h, w = parse.image.shape[:2]
         reach = sliders.LABEL_REACH
-        x1, y1 = max(slider.box[0] - reach, 0), max(slider.box[1] - reach, top)
-        x2, y2 = min(slider.box[2] + reach, w), min(slider.box[3] + reach, h)
+        area = slider.reach
+        x1, y1 = max(area[0] - reach, 0), max(area[1] - reach, top)
+        x2, y2 = min(area[2] + reach, w), min(area[3] + reach, h)
         ink = ink_mask(parse.image)[y1:y2, x1:x2].copy()
         _, exclude = self._drawing_area(parse)
-        for b in (slider.box, *exclude):
-            ink[max(b[1] - 2 - y1, 0):max(b[3] + 2 - y1, 0),
-                max(b[0] - 2 - x1, 0):max(b[2] + 2 - x1, 0)] = False
+        # (the slider's box holds all its faint outline; a label may start right after it)
+        for b, m in ((area, 0), *((b, 2) for b in exclude)):
+            ink[max(b[1] - m - y1, 0):max(b[3] + m - y1, 0),
+                max(b[0] - m - x1, 0):max(b[2] + m - x1, 0)] = False
         boxes = [r for r in text_runs(ink, gap=6, offset=(x1, y1)) if r[3] - r[1] >= 5]
         reads = self.text_reader.read(parse.image, boxes) if boxes else []
         labels = [(b, v) for b, (t, _) in zip(boxes, reads, strict=True)

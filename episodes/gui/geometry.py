@@ -390,11 +390,14 @@ def angle_of(a: Segment, b: Segment, box: Box = (0, 0, 0, 0)) -> Angle | None:
     v = _crossing(a, b)
     if v is None:
         return None
+    # (the narrower the angle, the further its arms run on together past the vertex, each
+    # within a line's width of the other)
+    tol = VERTEX_TOL + LINE_TOL / max(math.sin(math.radians(_between(a, b)) / 2.0), 0.05)
     far = []
     for seg in (a, b):
         d = [math.hypot(p[0] - v[0], p[1] - v[1]) for p in (seg.start, seg.end)]
         near, other = (0, 1) if d[0] <= d[1] else (1, 0)
-        if d[near] > VERTEX_TOL or d[other] < MIN_ARM:
+        if d[near] > tol or d[other] < MIN_ARM:
             return None
         far.append((seg.start, seg.end)[other])
     return Angle((v[0] + 0.5, v[1] + 0.5), ((far[0][0] + 0.5, far[0][1] + 0.5),

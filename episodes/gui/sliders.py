@@ -44,12 +44,20 @@ class Slider:
         vertical: The track runs up and down (values grow upwards), else left to right.
         track: ``(start, end)`` of the track along its axis, pixels (x for a horizontal
             slider, y for a vertical one).
+        area: See :attr:`reach` (None: ``box``).
     """
 
     box: Box
     handle: Box
     vertical: bool
     track: tuple[float, float]
+    area: Box | None = None
+
+    @property
+    def reach(self) -> Box:
+        """Everywhere the slider may be drawn, whatever its value: its box, and half a
+        handle beyond each end of the track (a handle at an end may stick out over it)."""
+        return self.area if self.area is not None else self.box
 
     @property
     def grip(self) -> tuple[float, float]:
@@ -83,13 +91,15 @@ class Slider:
                f"{100 * self.position:.0f}%"
 
 
-def _silhouettes(mask: np.ndarray) -> list[tuple[np.ndarray, Box]]:
-    """Each 8-connected blob of ``mask`` with its holes filled, cropped to its box."""
+def _silhouettes(mask: np.ndarray, *, close: bool = False) -> list[tuple[np.ndarray, Box]]:
+    """Each 8-connected blob of ``mask`` with its holes filled, cropped to its box; with
+    ``close``, gaps of a pixel are closed first."""
     import cv2
 
-    # (a focused handle is drawn with a ring a pixel away from the track: close such gaps)
-    closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    m = mask.astype(np.uint8)
+    if close:
+        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     out = []
     for i in range(1, n):
         x, y, w, h, _ = (int(v) for v in stats[i])
@@ -144,7 +154,18 @@ def slider_of(filled: np.ndarray, box: Box) -> Slider | None:
     lo, hi = (lo + on[0], lo + on[-1] + 1)
     span = (min(lo + half, handle[1 if vertical else 0] + half),
             max(hi - half, handle[3 if vertical else 2] - half))
-    return Slider(box, handle, vertical, (float(span[0]), float(span[1])))
+    # the track's own ends (where no handle covers them) and half a handle beyond them
+    # (runs of 4 px or more: a handle's rounded corners at an end are no track)
+    edges = np.diff(np.concatenate([[0], (present & ~wide).astype(np.int8), [0]]))
+    runs = [(int(a0), int(b0)) for a0, b0 in zip(np.nonzero(edges == 1)[0],
+                                                  np.nonzero(edges == -1)[0], strict=True)
+            if b0 - a0 >= 4]
+    start = lo - on[0]  # the box's edge along the axis
+    r1 = min(lo, start + runs[0][0] - int(half)) if runs else lo
+    r2 = max(hi, start + runs[-1][1] + int(np.ceil(half))) if runs else hi
+    r1, r2 = int(r1), int(r2)
+    area = (box[0], r1, box[2], r2) if vertical else (r1, box[1], r2, box[3])
+    return Slider(box, handle, vertical, (float(span[0]), float(span[1])), area)
 
 
 def find_sliders(image: np.ndarray, *, top: int = 0, exclude: Sequence[Box] = ()) -> list[Slider]:
@@ -163,7 +184,15 @@ def find_sliders(image: np.ndarray, *, top: int = 0, exclude: Sequence[Box] = ()
     mask[:max(top, 0)] = False
     for x1, y1, x2, y2 in exclude:
         mask[max(y1 - 1, 0):y2 + 1, max(x1 - 1, 0):x2 + 1] = False
-    out = [s for filled, box in _silhouettes(mask) if (s := slider_of(filled, box)) is not None]
+    out = []
+    # (a focused handle may be drawn a pixel away from its track: when nothing is found,
+    # such gaps are closed; not at first, as that also joins a value label drawn right
+    # against the handle)
+    for close in (False, True):
+        out = [s for filled, box in _silhouettes(mask, close=close)
+               if (s := slider_of(filled, box)) is not None]
+        if out:
+            break
     return sorted(out, key=lambda s: (s.box[1] // 8, s.box[0]))
 
 
@@ -176,8 +205,8 @@ def _gap(a: Box, b: Box) -> float:
 def value_label(slider: Slider, labels: Sequence[tuple[Box, float]]) -> tuple[Box, float] | None:
     """The number shown beside a slider: of ``labels`` (``(box, value)`` of texts that read
     as a number), the nearest to the slider within :data:`LABEL_REACH` px, or None."""
-    near = [(_gap(slider.box, box), box, v) for box, v in labels
-            if _gap(slider.box, box) <= LABEL_REACH]
+    near = [(_gap(slider.reach, box), box, v) for box, v in labels
+            if _gap(slider.reach, box) <= LABEL_REACH]
     if not near:
         return None
     _, box, v = min(near, key=lambda t: t[0])
