@@ -201,3 +201,26 @@ def test_page_env_drags_press_moves_release(tmp_path: Path) -> None:
         title = env._driver.title
     # pressed at the start, moved with the button held in steps, released at the end
     assert title == f"down 20,30 | up 220,130 | moves {DRAG_STEPS}", title
+
+
+RANGE_PAGE = """<!doctype html><html><body style="font-family:sans-serif;margin:20px">
+<div>Volume</div>
+<input id="r" type="range" min="0" max="50" value="12" style="width:200px"
+ oninput="document.getElementById('v').textContent=this.value">
+<span id="v" style="font-size:16px">12</span><br><br>
+<button onclick="document.title='sent '+document.getElementById('r').value">Send</button>
+</body></html>"""
+
+
+@pytest.mark.skipif(not _BROWSER, reason="chromium/chromedriver not installed")
+def test_url_sets_a_native_range_slider(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    page = tmp_path / "range.html"
+    page.write_text(RANGE_PAGE)
+    code = main(["gui", "url", str(page), "Set the slider to 30 and press Send", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["completed"] is True, out
+    steps = out["trace"]
+    # its handle focused, the arrows pressed by the difference, the value read, then Send
+    assert [s["action"]["kind"] for s in steps] == ["click", "key", "click", "done"], steps
+    assert steps[1]["action"] == {"kind": "key", "key": "<ArrowRight>", "amount": 18}
+    assert "shows 30" in steps[2]["summary"] and "Send" in steps[2]["summary"]
