@@ -260,6 +260,9 @@ class VisualAgent:
             arr = self._session_store().thread_image(thread_id)
         else:
             arr = load_image(image, allow_url=self.allow_url)
+            if arr is image:  # the caller's own array: the run and its caches keep a copy
+                arr = arr.copy()  # (~30 µs for 320x320), so reusing the buffer changes nothing
+                arr.flags.writeable = False
         # Evidence and trace have append reducers: a new question on a thread starts them anew.
         inputs: dict[str, Any] = {
             "question": q, "max_steps": budget,

@@ -77,3 +77,17 @@ def test_a_run_without_a_checkpointer_does_not_keep_its_raw_image(shared_agent):
     assert {k for k in store._items if k.startswith("raw_")} == before
     assert f"img_{result.image_hash}" in store
     assert np.array_equal(result.image, image)
+
+
+@requires_shapes
+def test_a_caller_reusing_its_array_changes_no_stored_image(shared_agent):
+    """The caller's own array is copied in: overwriting it after a run leaves the image
+    stored under the old content hash as it was (its answers and caches stay true)."""
+    buffer = np.ascontiguousarray(render_scene(np.random.default_rng([12, 2])).image)
+    original = buffer.copy()
+    first = shared_agent.run(buffer, "How many circles are there?")
+    buffer[:] = 255  # the caller reuses its buffer for the next frame
+    stored = shared_agent.context.artifacts.get(f"img_{first.image_hash}")
+    assert np.array_equal(stored, original) and not stored.flags.writeable
+    again = shared_agent.run(original, "How many circles are there?")
+    assert again.answer == first.answer
