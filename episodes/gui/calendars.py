@@ -171,7 +171,13 @@ class Calendar:
             return self.cells[day - 1]
         start = (dt.date(year, month, 1).weekday() - first_weekday) % WEEK
         row, col = divmod(start + day - 1, WEEK)
-        if row >= len(self.rows):
+        # the grid's first row seen may be the month's second week (a first week of one day
+        # drawn apart, or covered): the shift that puts the most cells on days of the month
+        slots = [self.slot(c) for c in self.cells]
+        skip = max(range(3), key=lambda k: (sum(1 <= (r + k) * WEEK + c - start + 1 <= n
+                                                for r, c in slots), -k))
+        row -= skip
+        if not 0 <= row < len(self.rows):
             return None
         for cell in self.cells:
             if self.slot(cell) == (row, col):

@@ -297,3 +297,18 @@ def test_a_calendar_whose_arrows_look_like_day_cells_is_still_found() -> None:
     assert cal is not None and len(cal.columns) == 7 and len(cal.rows) == 5
     assert cal.day_cell(2016, 12, 23) == cells[22].box
     assert cal.day_cell(2016, 12, 1) == cells[0].box
+
+
+def test_a_calendar_missing_its_first_week_row_still_maps_days_to_cells() -> None:
+    from lavr.episodes.gui.calendars import Calendar
+
+    # October 2016 (Sunday first) starts on a Saturday; the row of the 1st and the row of
+    # the 30th and 31st were not seen: the grid shows the 2nd to the 29th in four rows
+    cells = tuple((15 + 17 * c, 105 + 13 * r, 30 + 17 * c, 116 + 13 * r)
+                  for r in range(4) for c in range(7))
+    cal = Calendar(cells=cells, columns=tuple(22.5 + 17 * c for c in range(7)),
+                   rows=tuple(110.5 + 13 * r for r in range(4)), title=None, prev=None,
+                   next=None, box=(15, 105, 132, 168))
+    assert cal.day_cell(2016, 10, 16) == cells[14]  # Sunday of the third row seen
+    assert cal.day_cell(2016, 10, 2) == cells[0]
+    assert cal.day_cell(2016, 10, 1) is None  # not on the screen
