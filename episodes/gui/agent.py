@@ -255,6 +255,7 @@ class GuiAgent:
         self._shift_from: np.ndarray | None = None  # the screen before the last scroll, to measure it
         self._list_ended = False  # the last scroll reached the end of the list
         self._scroll_expect = SCROLL_STEP  # px the last scroll asked for
+        self._shift_checked = False  # a short scroll was looked at again
         self._scrolled_page = False  # the content was scrolled this episode
         self._act_phase = "item"  # acting on a list item: item -> opened -> fill -> send
         self._act_filled: set[str] = set()  # what the action's form has been given
@@ -1607,9 +1608,14 @@ class GuiAgent:
         top = parse.banner[3] if parse.banner is not None else 0
         if self._shift_from is not None:  # how far the last scroll moved the list
             shift = vertical_shift(self._shift_from, image, top=top, most=self._scroll_expect + 10)
+            short = shift < 0.9 * self._scroll_expect
+            if short and not self._shift_checked:  # a smooth scroll may still be moving
+                self._shift_checked = True
+                return StepChoice(Action("wait"), f"{intent.describe()}: the list moved "
+                                  f"{shift} of {self._scroll_expect} px; looking again")
             self._items_offset += shift
-            self._list_ended = 0 < shift < 0.9 * self._scroll_expect
-            self._shift_from = None
+            self._list_ended = 0 < shift and short
+            self._shift_from, self._shift_checked = None, False
         parse = self._read(parse, ("text", "link", "button"))
         plain = dataclasses.replace(intent, scope="", items=None)
         symbols = set(re.sub(r"[\w\s]", "", intent.scope))
@@ -1650,6 +1656,7 @@ class GuiAgent:
             if intent.items is not None and 0 < intent.items <= self._items_acted:
                 self._intents.popleft()
                 self._finish_items()
+                self._scrolled_page = True  # what comes next may be further down the list
             return step
         if self._list_ended:  # the last scroll moved less than a step: the end is in view
             self._intents.popleft()
@@ -2257,6 +2264,12 @@ class GuiAgent:
             now = image[box[1]:box[3], box[0]:box[2]]
             if now.shape == before.shape and np.array_equal(now, before):
                 self._scrolled_out.append((box, direction))  # that end is reached
+        if self._scrolled_page:  # the content scrolled before (a list of items): look below
+            top = parse.banner[3] if parse.banner is not None else 0
+            step = self._scroll(image, top, f"{intent.describe()}: not on screen",
+                                amount=max(SCROLL_STEP, int(0.7 * (image.shape[0] - top))))
+            if step is not None:
+                return step
         for box in self._widgets.scroll_areas:
             for direction in (1, -1):  # down while content is cut at the bottom, then back up
                 if any(_same_column(b, box) and d == direction for b, d in self._scrolled_out):
@@ -2270,11 +2283,6 @@ class GuiAgent:
                                   f"{intent.describe()}: not on screen; scroll the list "
                                   f"{'down' if direction > 0 else 'up'} at ({x:.0f},{y:.0f})",
                                   point=(x, y), target=tuple(float(v) for v in box))
-        if self._scrolled_page:  # the content scrolled before (a list of items): look below
-            top = parse.banner[3] if parse.banner is not None else 0
-            step = self._scroll(image, top, f"{intent.describe()}: not on screen")
-            if step is not None:
-                return step
         for el in self._openers(parse):
             self._tried.add(self._ident(el))
             x, y = el.click_point
