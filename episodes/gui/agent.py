@@ -103,8 +103,8 @@ HOVER_PAUSE_MS = 120
 SUGGEST_PAUSE_MS = 150
 #: Pause after opening a section or tree node before looking again (ms).
 OPEN_PAUSE_MS = 450
-#: Waits allowed for a suggestion that fits once something popped up under a typed field.
-SUGGEST_WAITS = 2
+#: Scrolls of a suggestion list that popped up under a typed field while none in view fits.
+SUGGEST_WAITS = 3
 #: Pause of a wait for a suggestion list after typing (ms; lists often wait 300 ms for more keys).
 SUGGEST_DELAY_MS = 350
 #: A field's text whose darkest pixel is lighter than this is a hint (placeholder), not a value.
@@ -1202,8 +1202,13 @@ class GuiAgent:
             self._waits = 0
             logger.info("%s: none fits (%d lines popped up)", intent.describe(), len(lines))
             return self._decide(image, given)
-        return StepChoice(Action("wait", amount=SUGGEST_DELAY_MS),
-                          f"{intent.describe()}: none yet; waiting")
+        # the one that fits may be further down a list that scrolls: scroll it by its height
+        y1, y2 = min(b[1] for b, _ in lines), max(b[3] for b, _ in lines)
+        x = float(np.mean([(b[0] + b[2]) / 2.0 for b, _ in lines]))
+        y = (y1 + y2) / 2.0
+        return StepChoice(Action.scroll(x, y, max(SCROLL_STEP // 2, y2 - y1 - 8)),
+                          f"{intent.describe()}: none of the {len(lines)} lines in view fits; "
+                          "scroll the list", point=(x, y))
 
     # -- the best of a list of results -------------------------------------------
     def _choose_best(self, intent: Intent, parse: ScreenParse, image: np.ndarray) -> StepChoice:
@@ -1220,7 +1225,8 @@ class GuiAgent:
         if state.before is not None:
             before, asked = state.before
             if abs(asked) < height - top - 20:
-                moved = vertical_shift(before, image, top=top, most=abs(asked) + 10)
+                moved = vertical_shift(before, image, top=top,
+                                       most=asked + (10 if asked > 0 else -10))
             else:  # too far to see the same content twice: as asked, within the ends seen
                 moved = max(asked, -state.offset)
                 if state.at_end:

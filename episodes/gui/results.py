@@ -196,13 +196,13 @@ ROW_SNAP = 4
 
 def vertical_shift(before: np.ndarray, after: np.ndarray, *, top: int, most: int) -> int:
     """How many pixels the content below ``top`` moved up from ``before`` to ``after``
-    (``HxWx3`` screenshots; negative: down), searched within ``most`` px; the shift whose
-    overlapping rows differ least."""
+    (``HxWx3`` screenshots; negative: down), searched from 0 to ``most`` px (``most`` < 0:
+    a scroll up, from ``most`` to 0); the shift whose overlapping rows differ least."""
     a = before[top:].astype(np.int16)
     b = after[top:].astype(np.int16)
     h = a.shape[0]
     best, best_err = 0, float("inf")
-    for d in range(-most, most + 1):
+    for d in range(min(most, 0), max(most, 0) + 1):
         if abs(d) >= h - 8:
             continue
         # content at row r of `before` is at row r - d of `after`

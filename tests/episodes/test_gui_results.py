@@ -136,7 +136,7 @@ def test_vertical_shift_measures_a_scroll() -> None:
         return np.concatenate([top, page[offset:offset + 140]])
 
     assert vertical_shift(view(0), view(50), top=20, most=60) == 50
-    assert vertical_shift(view(90), view(40), top=20, most=60) == -50
+    assert vertical_shift(view(90), view(40), top=20, most=-60) == -50  # a scroll up
     assert vertical_shift(view(30), view(30), top=20, most=60) == 0
 
 
@@ -255,6 +255,11 @@ def test_the_suggestion_holding_every_word_is_clicked_and_a_plain_field_goes_on(
     agent._intents.append(Intent("click", kinds=("text",), suggest="Anvik, AK"))
     choice = agent.decide(Observation(image=after, instruction="x"), {})
     assert choice.action.kind == "click" and 118 <= choice.action.y <= 131, choice.summary
+    # none in view fits: the list is scrolled (the one that fits may be further down)
+    agent._intents.appendleft(Intent("click", kinds=("text",), suggest="Rapid City"))
+    step = agent.decide(Observation(image=after, instruction="x"), {})
+    assert step.action.kind == "scroll" and step.action.amount > 0 and 102 <= step.action.y <= 132
+    agent._intents.popleft()
     # a focus ring is no pop-up: the typing paused for a list, none came, the plan goes on
     agent._intents.append(Intent("click", kinds=("text",), suggest="Oslo"))
     plain = _field_screen([], focus=True)
