@@ -103,6 +103,8 @@ HOVER_PAUSE_MS = 120
 SUGGEST_PAUSE_MS = 150
 #: Pause after opening a section or tree node before looking again (ms).
 OPEN_PAUSE_MS = 450
+#: Zooms a result's button is read at again when its value was not read at the usual one.
+RE_READ_ZOOMS = (2.0, 4.0)
 #: Scrolls of a suggestion list that popped up under a typed field while none in view fits.
 SUGGEST_WAITS = 3
 #: Pause of a wait for a suggestion list after typing (ms; lists often wait 300 ms for more keys).
@@ -1323,6 +1325,12 @@ class GuiAgent:
         lines.sort(key=lambda e: e.box[1], reverse=crit.quantity != "time")
         if crit.quantity in ("price", "number"):
             value = read_quantity(button.text, crit.quantity)
+            if value is None and isinstance(self.text_reader, TextReader) and button.text_boxes:
+                for zoom in RE_READ_ZOOMS:  # (a "$" read as a digit: another zoom may see it)
+                    again = self.text_reader.at_zoom(zoom).read(parse.image, list(button.text_boxes))
+                    value = read_quantity(" ".join(t for t, _ in again), crit.quantity)
+                    if value is not None:
+                        break
             if value is not None:
                 return value
         for e in lines:

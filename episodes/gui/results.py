@@ -105,6 +105,9 @@ def _fold_digits(text: str) -> str:
     """Look-alike letters made digits where they stand among digits (``1h 4Sm`` ->
     ``1h 45m``, ``l7h`` -> ``17h``); words stay as they are."""
     table = str.maketrans({k: v for k, v in DIGIT_LOOKALIKES.items() if k in _LOOKALIKE})
+    # a number with its unit (``Ilh`` for ``11h``, ``4Sm``): every look-alike in it
+    text = re.sub(rf"(?<![A-Za-z\d])[\d{_LOOKALIKE}]{{1,3}}(?=[hm]\b)",
+                  lambda m: m[0].translate(table), text)
     for _ in range(2):
         text = re.sub(rf"(?<=\d)[{_LOOKALIKE}](?=[\d{_LOOKALIKE}]*(?:[hmHM]\b|\s|$|[:.,]))|"
                       rf"(?<![A-Za-z])[{_LOOKALIKE}](?=\d)", lambda m: m[0].translate(table), text)
