@@ -236,6 +236,7 @@ class GuiAgent:
         self._settling: np.ndarray | None = None
         self._settle_count = 0
         self._chosen: set[tuple[int, int, int, int]] = set()
+        self._previous: np.ndarray | None = None  # the screen of the last step
         self._reset_skills()
         self._reset_widgets()
 
@@ -345,6 +346,7 @@ class GuiAgent:
         self._reset_skills()
         self._reset_widgets()
         self._chosen = set()
+        self._previous = None
         self._banner = None
 
     def _make_plan(self, instruction: str, *, source: str) -> None:
@@ -390,6 +392,7 @@ class GuiAgent:
             if not observation.instruction:
                 self._read_note = f"read from the screen: {text!r}; "
         decision = self._decide(image, observation.instruction)
+        self._previous = image
         if self._read_note:
             decision.summary, self._read_note = self._read_note + decision.summary, ""
         return decision
@@ -478,14 +481,20 @@ class GuiAgent:
         else:
             choice = self.choose(intent, parse)
         if self._appeared_from is not None and intent.op == "click" and intent.target:
-            # something was just opened: its new labels are the likely choices (and the
-            # opener itself is none)
+            # something was just opened: the opener itself is no choice, and when nothing
+            # already on the screen names the target well, its new labels are the choices,
+            # read once they stop moving (a radial menu spreads out)
             if choice is not None and self._opener_box is not None and \
                     _overlap(choice.element.box, self._opener_box):
                 choice = None
-            appeared = self._choose_appeared(intent, parse)
-            if appeared is not None and (choice is None or appeared.score >= choice.score):
-                choice = appeared
+            if choice is None or (choice.score < STRONG_MATCH and not choice.sure):
+                if self._moving(image) and self._waits < self.max_waits + 3:
+                    self._waits += 1
+                    return StepChoice(Action("wait", amount=SUGGEST_PAUSE_MS), "what was "
+                                      "opened is still moving; waiting", overlay=overlay)
+                appeared = self._choose_appeared(intent, parse)
+                if appeared is not None and (choice is None or appeared.score >= choice.score):
+                    choice = appeared
         if choice is None and intent.index is not None and intent.index >= 0 and \
                 not intent.target and "link" in intent.kinds:
             paged = self._next_page(intent, parse, image)
@@ -517,11 +526,12 @@ class GuiAgent:
                     opened.overlay = overlay
                     return opened
             self._waits += 1
-            if self._waits > self.max_waits + (3 if intent.starts else 0):
+            opening = self._appeared_from is not None  # what was opened may still unfold
+            if self._waits > self.max_waits + (3 if intent.starts or opening else 0):
                 self._intents.clear()
                 return StepChoice(Action("done"), f"gave up: nothing matches {intent.describe()}",
                                 overlay=overlay)
-            pause = SUGGEST_PAUSE_MS if intent.starts or intent.ends else 0
+            pause = SUGGEST_PAUSE_MS if intent.starts or intent.ends or opening else 0
             return StepChoice(Action("wait", amount=pause),
                               f"nothing matches {intent.describe()} yet; waiting",
                             overlay=overlay)
@@ -577,11 +587,22 @@ class GuiAgent:
         if self._submit_like(el):
             self._submitted = True
         self._after_click = None if intent.op == "hover" else (image, el.box)
+        if intent.opens:  # what this click opens holds the next choices
+            self._appeared_from, self._opener_box = image, el.box
         return StepChoice(action,
                         f"{intent.describe()} -> {el.describe()} ({choice.reason}, {choice.score:.2f})",
                         point=(x, y), overlay=overlay, target=tuple(float(v) for v in el.box))
 
     # -- widgets that open, then offer a choice -------------------------------------
+    def _moving(self, image: np.ndarray) -> bool:
+        """The screen below the banner changed since the last step (something moves)."""
+        before = self._previous
+        if before is None or before.shape != image.shape:
+            return False
+        top = self._first_parse.banner[3] if self._first_parse is not None and \
+            self._first_parse.banner is not None else 0
+        return float(np.any(before[top:] != image[top:], axis=2).mean()) > LAYOUT_CHANGE
+
     def _open_unlabelled(self, intent: Intent, parse: ScreenParse,
                          image: np.ndarray) -> StepChoice | None:
         """``expand the menu`` when nothing is labelled like it: click the one control
