@@ -84,7 +84,9 @@ _PRICE = re.compile(r"[$\u20ac\u00a3]\s*([\dOoIl|,]+(?:\.\d{1,2})?)|"
                     r"(?<![A-Za-z])S\s*(\d[\dOoIl|,]*(?:\.\d{1,2})?)|"
                     r"(\d[\d,]*(?:\.\d{1,2})?)\s*(?:USD|EUR|dollars?)\b")
 _DURATION = re.compile(r"(?<![\d:])(\d{1,3})\s*h(?:ours?|rs?)?\.?\s*(?:(\d{1,2})\s*m(?:in(?:utes?)?)?)?"
-                       r"(?![a-z])|(?<![\d:])(\d{1,3})\s*m(?:in(?:utes?)?)?(?![a-z])", re.IGNORECASE)
+                       r"(?![a-z])|(?<![\d:])(\d{1,3})\s*[nb]\s*(\d{1,2})\s*m(?![a-z])|"
+                       r"(?<![\d:])(\d{1,3})\s*m(?:in(?:utes?)?)?(?![a-z])", re.IGNORECASE)
+#: (OCR reads this font's small ``h`` as ``n`` or ``b``: ``14n 42m``, taken only with minutes.)
 _TIME = re.compile(r"(?<![\d.])(\d{1,2})\s*[:.]\s*(\d{2})(?::\d{2})?\s*(?:([AaPp])\.?\s*[Mm]\.?)?"
                    r"(?![\d])")
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
@@ -132,7 +134,9 @@ def read_quantity(text: str, quantity: str) -> float | None:
             return None
         if m[1]:
             return int(m[1]) * 60.0 + (int(m[2]) if m[2] else 0)
-        return float(m[3])
+        if m[3]:
+            return int(m[3]) * 60.0 + int(m[4])
+        return float(m[5])
     if quantity == "time":
         m = _TIME.search(text)
         if not m:

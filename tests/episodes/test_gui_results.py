@@ -58,6 +58,7 @@ def test_no_superlative_no_criterion_and_it_leaves_the_request() -> None:
     ("about 42 files", "number", 42.0),
     ("1h 4Sm", "duration", 105), ("l7h 47m", "duration", 1067), ("4.52 PM", "time", 1012),
     ("Ilh 31m", "duration", 11 * 60 + 31), ("Sh Om", "duration", 300),
+    ("14n 42m", "duration", 14 * 60 + 42), ("3h 2lm", "duration", 201), ("7 men", "duration", None),
 ])
 def test_quantities_are_read_as_ocr_gives_them(text: str, quantity: str,
                                                value: float | None) -> None:
