@@ -259,7 +259,7 @@ class GuiAgent:
         self._list_ended = False  # the last scroll reached the end of the list
         self._scroll_expect = SCROLL_STEP  # px the last scroll asked for
         self._shift_checked = False  # a short scroll was looked at again
-        self._scrolled_page = False  # the content was scrolled this episode
+        self._scrolled_page = False  # a list of items was scrolled through this episode
         self._act_phase = "item"  # acting on a list item: item -> opened -> fill -> send
         self._act_filled: set[str] = set()  # what the action's form has been given
 
@@ -1702,6 +1702,7 @@ class GuiAgent:
                                         "more items may follow below", amount=amount)
         if step is not None:
             self._shift_from = image
+            self._scrolled_page = True
             return step
         self._intents.popleft()
         logger.info("%s: the list ends; %d items acted on", intent.describe(), self._items_acted)
@@ -1862,7 +1863,6 @@ class GuiAgent:
             return None
         self._scrolls += 1
         self._scrolled_from = image
-        self._scrolled_page = True
         height, width = image.shape[:2]
         x, y = width / 2.0, (top + height) / 2.0
         self._scroll_expect = amount
@@ -2299,7 +2299,7 @@ class GuiAgent:
             now = image[box[1]:box[3], box[0]:box[2]]
             if now.shape == before.shape and np.array_equal(now, before):
                 self._scrolled_out.append((box, direction))  # that end is reached
-        if self._scrolled_page:  # the content scrolled before (a list of items): look below
+        if self._scrolled_page and not intent.scope:  # a list of items scrolled before: look below
             top = parse.banner[3] if parse.banner is not None else 0
             step = self._scroll(image, top, f"{intent.describe()}: not on screen",
                                 amount=max(SCROLL_STEP, int(0.7 * (image.shape[0] - top))))
