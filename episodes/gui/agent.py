@@ -1729,6 +1729,7 @@ class GuiAgent:
             if anchor is None or score < STRONG_MATCH:
                 step = self._scroll(image, top, f'"{intent.scope}" is not on the screen')
                 return step or self._act_done(f'gave up: "{intent.scope}" is not in the list')
+            intent = self._respell_recipient(intent, parse)
             band = skills.row_band(anchor.box, skills.separators(image, top=top), height, top=top)
             control = self._action_control(spec, parse, image, [band], exclude=anchor)
             if control is not None:
@@ -1754,6 +1755,24 @@ class GuiAgent:
         if control is None:
             return self._act_wait("no send control")
         return self._act_click(intent, SEND, control, image, "to send")
+
+    def _respell_recipient(self, intent: Intent, parse: ScreenParse) -> Intent:
+        """The intent with its recipient spelled as the page spells that name (a sender of
+        another item), when a word on the screen is spelled alike but not the same: the
+        instruction's reading may have slipped (``Elwira`` read ``Elvira``), and a name is
+        typed letter for letter."""
+        if not intent.recipient:
+            return intent
+        words = {w.strip(".,;:!?") for e in parse.elements if e.text for w in e.text.split()}
+        scored = [(text_similarity(w, intent.recipient), w) for w in words
+                  if w[:1].isupper() and len(w) == len(intent.recipient)]
+        score, word = max(scored, default=(0.0, ""))
+        if score < STRONG_MATCH or word == intent.recipient:
+            return intent
+        logger.info("recipient %r spelled %r as the page shows it", intent.recipient, word)
+        intent = dataclasses.replace(intent, recipient=word)
+        self._intents[0] = intent
+        return intent
 
     def _act_click(self, intent: Intent, spec: ItemAction, control: ScreenElement,
                    image: np.ndarray, where: str) -> StepChoice:

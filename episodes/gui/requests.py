@@ -61,8 +61,8 @@ class ItemAction:
 #: Actions on a list item (a message, a post, a row), in the words a request may use.
 ITEM_ACTIONS: tuple[ItemAction, ...] = (
     ItemAction("reply", ("reply", "respond", "answer", "response"), text=True),
-    ItemAction("forward", ("forward", "forwarded", "redirect"), recipient=True),
-    ItemAction("delete", ("delete", "remove", "trash", "erase", "discard", "rid")),
+    ItemAction("forward", ("forward", "forwarded", "redirect", "resend"), recipient=True),
+    ItemAction("delete", ("delete", "remove", "trash", "erase", "discard", "rid", "throw")),
     ItemAction("star", ("star", "important", "flag", "importance", "favorite", "favourite"),
                icons=("star",)),
 )
@@ -71,7 +71,11 @@ SEND = ItemAction("send", ("send", "submit"), icons=("rightwards arrowhead", "en
 #: Verbs that pass something on without saying how: a text makes them a reply, a person a
 #: forward.
 PASS_WORDS = frozenset({"send", "sent", "give", "email", "mail", "tell", "pass", "share",
-                        "wants", "needs", "copy"})
+                        "wants", "needs", "copy", "receive", "say", "write", "text", "know"})
+#: Words of a widget instruction (``type "Ann" into the Name field``): no item request unless
+#: an action is named.
+WIDGET_WORDS = frozenset({"field", "box", "textbox", "button", "input", "checkbox", "tab",
+                          "link", "textarea", "radio", "option", "submit", "enter", "type"})
 #: Words that mark the name after them as the item's (its sender, author).
 ITEM_MARKS = frozenset({"from", "by", "of"})
 #: Words after a name that mark it as the item's (``the email Ann sent``).
@@ -140,7 +144,7 @@ def _is_name(tokens: list[str], i: int, known: frozenset[str]) -> bool:
     base = re.sub(r"'s?$", "", tok)
     if tok.startswith("@"):
         return len(tok) > 1
-    if not base[:1].isupper() or base.lower() in NOT_NAMES or not base.isalpha():
+    if not base[:1].isupper() or base.lower() in NOT_NAMES or not base.replace("-", "").isalpha():
         return False
     if base.isupper() and len(base) > 1 and base.lower() in known:
         return False  # shouting, not a name
@@ -208,19 +212,21 @@ def parse_item_request(text: str, *, embedder: TextEmbedder | None = None) -> It
     item_marked = [k for k, i in enumerate(names) if before(i) in ITEM_MARKS
                    or tokens[i].endswith("'s") or after(i) in ITEM_AFTER
                    or after(i) in ("email", "emails", "message", "messages", "mail", "post")]
-    to_marked = [k for k, i in enumerate(names) if before(i) in ("to", "for")
-                 or after(i) in RECIPIENT_AFTER
+    to_marked = [k for k, i in enumerate(names) if before(i) in ("to", "for")]
+    to_marked += [k for k, i in enumerate(names) if k not in to_marked and (
+                 after(i) in RECIPIENT_AFTER
                  or (before(i) in PASS_WORDS | {"forward", "foward"} and
                      after(i) in ("the", "a", "an", "all", "this", "that", "his", "her"))
                  or (before(i) in PASS_WORDS | {"forward", "foward"} and k + 1 < len(names)
-                     and names[k + 1] == i + 1)]
+                     and names[k + 1] == i + 1))]  # ("to X" first: the surest mark)
     action = ""
     if scores:
         action = max(scores, key=lambda a: scores[a][0])
+    widget = any(t.lower() in WIDGET_WORDS for _, t in words)
     if not action or action == "forward" and message and len(people) < 2:
-        if message and passing:
+        if message and not widget and (passing or len(people) == 1):
             action = "reply"  # a text to send back
-        elif passing and len(people) >= 2:
+        elif passing and len(people) >= 2 and not widget:
             action = "forward"
     if not action or not people:
         return None
@@ -232,6 +238,9 @@ def parse_item_request(text: str, *, embedder: TextEmbedder | None = None) -> It
                                                           if k not in rec[:1]]
         if rec and own:
             recipient, item = people[rec[0]], people[own[0]]
+        elif item_marked:  # the item's name is marked: the other one is the recipient
+            item = people[item_marked[0]]
+            recipient = next(p for k, p in enumerate(people) if k != item_marked[0])
         else:
             item, recipient = people[0], people[1]
     else:

@@ -33,6 +33,9 @@ from lavr.episodes.gui.requests import ItemRequest, parse_item_request
     ('Find the email by Bettine and reply to them with the text "Gravida."',
      ItemRequest("reply", "Bettine", text="Gravida.")),
     ('Send "see you" to Ann', ItemRequest("reply", "Ann", text="see you")),
+    ('Hi Ann, I\'ll "be late".', ItemRequest("reply", "Ann", text="be late")),  # text + one person
+    ("Throw away Ann's message.", ItemRequest("delete", "Ann")),
+    ("Let Bo receive the mail by Ann.", ItemRequest("forward", "Ann", "Bo")),
 ])
 def test_requests_in_free_words_name_action_item_and_arguments(text: str, want: ItemRequest) -> None:
     assert parse_item_request(text) == want
@@ -57,6 +60,7 @@ def test_meaning_recognises_an_action_word_spelling_does_not() -> None:
     "Reply to Ann.",  # with what?
     "Click the star.",  # no item
     'Enter "Ann" into the text field and press Submit.',
+    'Write "Ann" into the Name field.',  # a widget instruction with a name in it
 ])
 def test_not_item_requests(text: str) -> None:
     plan = parse_instruction(text)
@@ -157,3 +161,22 @@ def test_marks_at_the_end_of_a_quoted_word_are_read_from_their_glyphs() -> None:
     assert _end_punctuation("Amet;", [letter] * 4 + [comma], baseline=7, xtop=2) == "Amet,"
     assert _end_punctuation("Amet.", [letter] * 4 + [colon], baseline=7, xtop=2) == "Amet:"
     assert _end_punctuation("Amet", [letter] * 4, baseline=7, xtop=2) == "Amet"
+
+
+def test_a_recipient_is_typed_as_the_page_spells_the_name() -> None:
+    from collections import deque
+
+    from lavr.episodes.gui.instruction import Intent
+
+    agent = GuiAgent(text_reader=_Reader({}), semantic=False)
+    intent = Intent("act", scope="Rea", action="forward", recipient="Elvira")
+    agent._intents = deque([intent])
+    seen = ScreenParse(image=np.zeros((10, 10, 3), np.uint8), elements=[
+        ScreenElement("text", (0, 0, 9, 9), text="Elwira"),
+        ScreenElement("text", (0, 0, 9, 9), text="Rea")])
+    assert agent._respell_recipient(intent, seen).recipient == "Elwira"
+    exact = ScreenParse(image=seen.image, elements=[*seen.elements,
+                                                     ScreenElement("text", (0, 0, 9, 9), text="Elvira")])
+    assert agent._respell_recipient(intent, exact).recipient == "Elvira"  # the name as read is there
+    other = ScreenParse(image=seen.image, elements=[ScreenElement("text", (0, 0, 9, 9), text="Bobine")])
+    assert agent._respell_recipient(intent, other).recipient == "Elvira"
