@@ -125,6 +125,8 @@ ROUND_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0,
 #: Pixels the first drag of a slider's handle moves it, to learn its scale (when keys do not
 #: move it).
 PROBE_DRAG = 20
+#: Waits for what an opener showed to stop moving before choosing among it anyway.
+MAX_MOVING_WAITS = 10
 #: Waits for a date picker to show after its field was clicked, before typing the date.
 PICKER_WAITS = 2
 #: Arrow clicks allowed per date (years of months; the header is re-read after each one).
@@ -283,6 +285,7 @@ class GuiAgent:
         # a choice among what appeared: the screen before the opening, the intent, the opener
         self._picked: tuple[np.ndarray, Intent, tuple[int, int, int, int]] | None = None
         self._repicked = False
+        self._moved = 0  # waits for what was opened to stop moving
         self._reset_picker()
         self._reset_search()
         self._reset_slide()
@@ -488,8 +491,8 @@ class GuiAgent:
                     _overlap(choice.element.box, self._opener_box):
                 choice = None
             if choice is None or (choice.score < STRONG_MATCH and not choice.sure):
-                if self._moving(image) and self._waits < self.max_waits + 3:
-                    self._waits += 1
+                if self._moving(image) and self._moved < MAX_MOVING_WAITS:
+                    self._moved += 1
                     return StepChoice(Action("wait", amount=SUGGEST_PAUSE_MS), "what was "
                                       "opened is still moving; waiting", overlay=overlay)
                 appeared = self._choose_appeared(intent, parse)

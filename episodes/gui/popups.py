@@ -32,6 +32,8 @@ CHANGE = 24
 LABEL_CONTRAST = 35
 #: Size (px) of the window the local background is the median of.
 BACKGROUND_WINDOW = 15
+#: Largest spread of the local background's grey under a label (a label sits on one fill).
+EDGE_RANGE = 40
 #: Largest glyph (px, either side) a label is made of.
 MAX_GLYPH = 24
 #: Largest horizontal gap (px) between the glyphs of one word.
@@ -53,13 +55,18 @@ def changed_mask(before: np.ndarray, after: np.ndarray, *, top: int = 0) -> np.n
     return diff
 
 
-def label_ink(image: np.ndarray) -> np.ndarray:
-    """``HxW bool``: pixels that stand out from their neighbourhood's colour (text drawn on
-    any fill, dark on light or light on dark)."""
+def _background(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(grey, local background grey)`` of an ``HxWx3`` image (median over a window)."""
     import cv2
 
     grey = image.astype(np.float32).mean(axis=2)
-    bg = cv2.medianBlur(grey.astype(np.uint8), BACKGROUND_WINDOW).astype(np.float32)
+    return grey, cv2.medianBlur(grey.astype(np.uint8), BACKGROUND_WINDOW).astype(np.float32)
+
+
+def label_ink(image: np.ndarray) -> np.ndarray:
+    """``HxW bool``: pixels that stand out from their neighbourhood's colour (text drawn on
+    any fill, dark on light or light on dark)."""
+    grey, bg = _background(image)
     return np.abs(grey - bg) > LABEL_CONTRAST
 
 
@@ -84,7 +91,8 @@ def appeared_labels(before: np.ndarray, after: np.ndarray, *, top: int = 0,
     if changed.sum() < 20:
         return [], np.zeros(after.shape[:2], dtype=bool)
     near = cv2.dilate(changed.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    ink = label_ink(after) & near
+    grey, bg = _background(after)
+    ink = (np.abs(grey - bg) > LABEL_CONTRAST) & near
     n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     glyphs: list[Box] = []
     keep = np.zeros(n, dtype=bool)
@@ -95,6 +103,8 @@ def appeared_labels(before: np.ndarray, after: np.ndarray, *, top: int = 0,
         if w * h >= 40 and area / (w * h) < 0.08:  # a thin arc or outline, not a glyph
             continue
         box = (x, y, x + w, y + h)
+        if float(np.ptp(bg[y:y + h, x:x + w])) > EDGE_RANGE:
+            continue  # on the border of two fills (a ring's edge), not on one fill
         if any(_inside(box, e) for e in exclude):
             continue
         glyphs.append(box)
@@ -152,6 +162,9 @@ def case_by_height(reads: Sequence[tuple[str, float]], boxes: Sequence[Box]) -> 
 def label_similarity(text: str, target: str) -> float:
     """:func:`~lavr.episodes.gui.perception.text_similarity`, or 0.9 when the two are the
     same once letters that look like digits are folded (a label ``Z`` for a target read as
-    ``2``)."""
+    ``2``), 0.85 for one letter ``v`` against ``w`` (OCR reads one for the other)."""
     same = text.strip().translate(_FOLD).lower() == target.strip().translate(_FOLD).lower()
-    return max(text_similarity(text, target), 0.9 if same and text.strip() else 0.0)
+    # this font's w is read as v (and back): a one-letter label may be either
+    swapped = len(text.strip()) == 1 and {text.strip(), target.strip()} in ({"v", "w"}, {"V", "W"})
+    return max(text_similarity(text, target), 0.9 if same and text.strip() else 0.0,
+               0.85 if swapped else 0.0)

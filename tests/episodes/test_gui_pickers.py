@@ -224,6 +224,7 @@ def test_case_by_height_and_label_similarity() -> None:
     assert popups.label_similarity("Z", "2") == 0.9  # a target read as a digit look-alike
     assert popups.label_similarity("2", "2") > popups.label_similarity("Z", "2")
     assert popups.label_similarity("P", "e") < 0.5
+    assert 0.8 <= popups.label_similarity("w", "v") < popups.label_similarity("v", "v")
 
 
 def test_agent_opens_the_menu_then_chooses_among_what_appeared() -> None:
