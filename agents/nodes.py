@@ -512,7 +512,7 @@ def _scores(result: ToolResult | None, ctx: AgentContext) -> list[float]:
     conf = getattr(obj, "confidence", None)
     if conf is None or not hasattr(conf, "tolist"):
         return []
-    return [round(float(c), 3) for c in conf.tolist()[:50]]
+    return [round(float(c), 3) for c in conf[:50].tolist()]
 
 
 def _cache_key(spec: Tool, args: ToolArgs, payload: Mapping[str, Any], ctx: AgentContext

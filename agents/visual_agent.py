@@ -61,8 +61,9 @@ def clean_question(question: str) -> str:
     """
     if not isinstance(question, str):
         raise InputError(f"question must be text, got {type(question).__name__}")
-    q = "".join(ch if ch.isprintable() else " " for ch in question).strip()
-    q = " ".join(q.split())
+    if not question.isprintable():
+        question = "".join(ch if ch.isprintable() else " " for ch in question)
+    q = " ".join(question.split())
     if not q:
         raise InputError("question is empty")
     if len(q) > MAX_QUESTION_CHARS:

@@ -53,6 +53,9 @@ class ReasoningSetup:
     embedder: TextEmbedder | str | None = None
     _selectors: dict[str, DemoSelector] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: The last options :meth:`for_question` parsed: (the state's dict, its options).
+    _parsed: tuple[dict[str, Any], tuple[CotOptions, IclOptions]] | None = field(
+        default=None, repr=False, compare=False)
 
     def store_for(self, path: str | Path | None) -> DemoStore:
         """The store at ``path``, else the default store."""
@@ -102,11 +105,20 @@ class ReasoningSetup:
         return {"cot": c.model_dump(mode="json"), "icl": i.model_dump(mode="json")}
 
     def for_question(self, given: dict[str, Any] | None) -> tuple[CotOptions, IclOptions]:
-        """A question's options: those :meth:`resolve` put in its state, else the defaults."""
-        given = given or {}
-        cot = CotOptions.model_validate(given["cot"]) if given.get("cot") else self.cot
-        icl = IclOptions.model_validate(self._upgrade(given["icl"])) if given.get("icl") \
+        """A question's options: those :meth:`resolve` put in its state, else the defaults.
+
+        Several nodes of a question read the same dict (a node never edits it in place;
+        it may replace it): the last one parsed is kept, so it is validated once.
+        """
+        kept = self._parsed
+        if kept is not None and given is not None and kept[0] is given:
+            return kept[1]
+        options = given or {}
+        cot = CotOptions.model_validate(options["cot"]) if options.get("cot") else self.cot
+        icl = IclOptions.model_validate(self._upgrade(options["icl"])) if options.get("icl") \
             else self.icl
+        if given is not None:
+            self._parsed = (given, (cot, icl))
         return cot, icl
 
     def _upgrade(self, icl: dict[str, Any]) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -76,7 +76,7 @@ class ArtifactStore:
 
     def put(self, obj: Any, *, key: str | None = None, prefix: str = "a") -> str:
         """Store ``obj``; returns its id (``key`` if given)."""
-        art_id = key or f"{prefix}_{uuid.uuid4().hex[:10]}"
+        art_id = key or f"{prefix}_{os.urandom(5).hex()}"  # 10 random hex digits
         with self._lock:
             self._items[art_id] = obj
         return art_id

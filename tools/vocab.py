@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 #: Every colour name the colour expert gives (:func:`lavr.tools.colour.name_colour`), the
 #: names plans, evidence and answers use.
@@ -191,10 +192,12 @@ def split_nouns(phrase: str) -> list[str]:
     return [p.strip() for p in _LIST_SPLIT.split(phrase.strip()) if p.strip()]
 
 
+@lru_cache(maxsize=4096)
 def pluralise(noun: str, n: int) -> str:
     """``noun`` in the form that goes with ``n``: singular for 1, plural otherwise.
 
     A list phrase agrees item by item: ``("circle, square", 3)`` → ``"circles and squares"``.
+    Kept for the last few thousand nouns (every answer about a count asks again).
     """
     items = split_nouns(noun)
     if len(items) > 1:
