@@ -24,13 +24,14 @@ from typing import Any
 from lavr.apps import demo_render as render
 from lavr.apps.episode_cmd import check_seed
 from lavr.core_model.errors import LavrError
+from lavr.episodes.gui import DEFAULT_MAX_STEPS as GUI_MAX_STEPS
 
 logger = logging.getLogger(__name__)
 
 #: Most steps one demo episode may take (the level's own limit applies below it).
 MAX_DEMO_STEPS = 600
-#: Step budget of one MiniWoB++ episode in the demo (as ``lavr gui miniwob``'s default).
-MAX_GUI_STEPS = 15
+#: Step budget of one MiniWoB++ episode in the demo (``lavr gui miniwob``'s default).
+MAX_GUI_STEPS = GUI_MAX_STEPS
 #: The environments the panel runs.
 BABYAI, MINIWOB = "BabyAI", "MiniWoB++"
 ENVIRONMENTS = (BABYAI, MINIWOB)

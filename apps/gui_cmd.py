@@ -18,6 +18,7 @@ from typing import Any
 from lavr.apps.episode_cmd import check_run_args, report_dir, report_saver
 from lavr.apps.model_cmd import _option as model_option
 from lavr.core_model.errors import InputError
+from lavr.episodes.gui import DEFAULT_MAX_STEPS as GUI_MAX_STEPS
 
 ALL_SUPPORTED = "all-supported"
 
@@ -33,7 +34,8 @@ def add_parser(sub: Any) -> None:
                        "'developed'), 'evaluation' (only evaluated) or 'standard' (both)")
     m.add_argument("--episodes", type=int, default=50, help="episodes per task (default 50)")
     m.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
-    m.add_argument("--max-steps", type=int, default=15, help="step budget per episode (default 15)")
+    m.add_argument("--max-steps", type=int, default=GUI_MAX_STEPS,
+                   help=f"step budget per episode (default {GUI_MAX_STEPS})")
     m.add_argument("--trace-dir", metavar="DIR", help="write every episode's step images here")
     m.add_argument("--save-html", metavar="DIR",
                    help="write one self-contained HTML report per episode into DIR "
@@ -45,7 +47,8 @@ def add_parser(sub: Any) -> None:
     u.add_argument("instruction", help='e.g. \'Click on the "Submit" button\'')
     u.add_argument("--allow-remote", action="store_true",
                    help="also open non-loopback URLs (off by default)")
-    u.add_argument("--max-steps", type=int, default=12, help="step budget (default 12)")
+    u.add_argument("--max-steps", type=int, default=GUI_MAX_STEPS,
+                   help=f"step budget (default {GUI_MAX_STEPS})")
     u.add_argument("--window", default="800x600", help="browser window WxH (default 800x600)")
     u.add_argument("--trace-dir", metavar="DIR", help="write step images (elements and click drawn)")
     u.add_argument("--save-html", metavar="PATH", help="write a self-contained HTML report")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lavr.episodes.controller import ModelController
+from lavr.episodes.gui import DEFAULT_MAX_STEPS
 from lavr.episodes.gui.agent import GuiAgent
 from lavr.episodes.gui.browser import MiniWoBEnv
 from lavr.episodes.loop import Episode, TaskResult, run_episode
@@ -68,7 +69,7 @@ RESERVED_TASKS: tuple[str, ...] = (
 STANDARD_TASKS = DEVELOPED_TASKS + EVALUATION_TASKS
 
 
-def evaluate_task(task: str, *, episodes: int, seed: int = 0, max_steps: int = 15,
+def evaluate_task(task: str, *, episodes: int, seed: int = 0, max_steps: int = DEFAULT_MAX_STEPS,
                   agent: GuiAgent | ModelController | None = None, trace_dir: str | Path | None = None,
                   on_episode: Callable[[int, Episode], None] | None = None,
                   keep_images: bool = False) -> TaskResult:
