@@ -1737,6 +1737,10 @@ class GuiAgent:
             control = self._action_control(spec, parse, image, [band], exclude=anchor)
             if control is not None:
                 return self._act_click(intent, spec, control, image, "in the item's row")
+            if band[1] >= height - 2:  # the row goes on below the screen: see all of it first
+                step = self._scroll(image, top, f"the item of {anchor.describe()} goes on below")
+                if step is not None:
+                    return step
             self._act_phase = "opened"
             self._after_click = (image, anchor.box)
             x, y = anchor.center
@@ -1744,10 +1748,14 @@ class GuiAgent:
                               f"in the row; open the item {anchor.describe()}", point=(x, y),
                               target=tuple(float(v) for v in anchor.box))
         if self._act_phase == "opened":
-            bands = [b for b in self._bands(parse, image, top)]
-            control = self._action_control(spec, parse, image, bands)
-            if control is None:
-                return self._act_wait(f"no {spec.name} control on the opened item")
+            bars = [(e.box[1], e.box[3]) for e in parse.elements
+                    if e.kind == "button" and 7 <= e.height <= 40]
+            # (icons only on the opened item's bars: its toolbars, not the pictures of its text)
+            control = self._action_control(spec, parse, image, self._bands(parse, image, top),
+                                           icon_bands=bars)
+            if control is None:  # the item's controls may be below its text: scroll to them
+                step = self._scroll(image, top, f"no {spec.name} control on the opened item")
+                return step or self._act_wait(f"no {spec.name} control on the opened item")
             return self._act_click(intent, spec, control, image, "in the opened item")
         if self._act_phase == "fill":
             step = self._fill_form(intent, parse, image, top)
@@ -1813,8 +1821,8 @@ class GuiAgent:
                         if e.kind == "button" and 7 <= e.height <= 40]
 
     def _action_control(self, spec: ItemAction, parse: ScreenParse, image: np.ndarray,
-                        bands: list[tuple[int, int]], *,
-                        exclude: ScreenElement | None = None) -> ScreenElement | None:
+                        bands: list[tuple[int, int]], *, exclude: ScreenElement | None = None,
+                        icon_bands: list[tuple[int, int]] | None = None) -> ScreenElement | None:
         """The control of an action in some band: an element whose text names it (``Reply``),
         else an icon drawn like its symbol (a star), else — for an action done in place,
         whose symbol the font lacks (a waste bin) — the one other icon beside a recognised
@@ -1827,7 +1835,7 @@ class GuiAgent:
         score, best = max(scored, key=lambda t: t[0], default=(0.0, None))
         if best is not None and score >= STRONG_MATCH:
             return best
-        for band in bands:
+        for band in bands if icon_bands is None else icon_bands:
             if spec.icons:
                 found = skills.icon_named(image, band, spec.icons, what=spec.name)
                 if found is not None:

@@ -152,7 +152,9 @@ def _is_name(tokens: list[str], i: int, known: frozenset[str]) -> bool:
     if not first:
         return True
     # a sentence's first word is capitalised anyway: a name when it owns something or is
-    # no English word
+    # no English word (nor an action's word: ``Resend``)
+    if any(text_similarity(base, w) >= SPELLING_MATCH for a in ITEM_ACTIONS for w in a.words):
+        return tok.endswith("'s")
     return tok.endswith("'s") or base.lower() not in known or (
         i + 1 < len(tokens) and tokens[i + 1].lower() in ITEM_AFTER | RECIPIENT_AFTER)
 

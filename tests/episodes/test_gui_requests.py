@@ -36,6 +36,7 @@ from lavr.episodes.gui.requests import ItemRequest, parse_item_request
     ('Hi Ann, I\'ll "be late".', ItemRequest("reply", "Ann", text="be late")),  # text + one person
     ("Throw away Ann's message.", ItemRequest("delete", "Ann")),
     ("Let Bo receive the mail by Ann.", ItemRequest("forward", "Ann", "Bo")),
+    ("Resend Ann's mail back to Bo", ItemRequest("forward", "Ann", "Bo")),  # no name: an action
 ])
 def test_requests_in_free_words_name_action_item_and_arguments(text: str, want: ItemRequest) -> None:
     assert parse_item_request(text) == want
