@@ -835,16 +835,23 @@ def _end_punctuation(word: str, glyphs: Sequence[tuple[int, int, int, int]], *, 
                      xtop: int) -> str:
     """``word`` with the punctuation OCR read at its end replaced by the marks its last
     glyphs are (``eu:"`` drawn ``eu.".``; ``Amet;`` drawn ``Amet,``): small marks are
-    what a word recogniser reads worst. Unchanged when the word ends in no mark."""
+    what a word recogniser reads worst. A double quote whose two ticks stand apart (two
+    glyphs, no wider apart than they are tall) is one mark. Unchanged when the word ends
+    in no mark."""
     m = re.search(r"[.:;,\"']+$", word)
     if m is None or m.start() == 0:
         return word
     run = ""
+    right: tuple[int, int, int, int] | None = None  # the glyph of the mark run[0]
     for g in reversed(glyphs[1:]):
         mark = _glyph_mark(g, baseline=baseline, xtop=xtop)
         if not mark:
             break
-        run = mark + run
+        tick_pair = (mark == '"' and run.startswith('"') and right is not None and
+                     right[0] - g[1] <= g[3] - g[2] + 1)
+        if not tick_pair:
+            run = mark + run
+        right = g
     return word[:m.start()] + run if run else word
 
 

@@ -87,7 +87,7 @@ NOT_NAMES = frozenset({"i", "please", "email", "e-mail", "mail", "message", "inb
                        "find", "forward", "reply", "delete", "can", "could", "will", "would",
                        "go", "get", "the", "a", "an", "in", "my", "me", "you", "your", "send",
                        "give", "mark", "star", "respond", "answer", "open", "locate", "search",
-                       "look", "navigate", "take", "pull", "put", "copy", "foward",
+                       "look", "navigate", "take", "pull", "put", "copy",
                        "throw", "set", "show", "change", "flag", "remove", "erase",
                        "discard", "tell", "there", "this", "that", "it", "today", "yesterday",
                        "automatically", "ask", "retrieve", "need", "want", "re", "subject",
@@ -152,11 +152,17 @@ def _is_name(tokens: list[str], i: int, known: frozenset[str]) -> bool:
     if not first:
         return True
     # a sentence's first word is capitalised anyway: a name when it owns something or is
-    # no English word (nor an action's word: ``Resend``)
-    if any(text_similarity(base, w) >= SPELLING_MATCH for a in ITEM_ACTIONS for w in a.words):
+    # no English word (nor an action word, or one misspelt: ``Resend``, ``Foward``)
+    if _spells_action(base):
         return tok.endswith("'s")
     return tok.endswith("'s") or base.lower() not in known or (
         i + 1 < len(tokens) and tokens[i + 1].lower() in ITEM_AFTER | RECIPIENT_AFTER)
+
+
+def _spells_action(word: str, actions: tuple[ItemAction, ...] = ITEM_ACTIONS) -> bool:
+    """``word`` is spelt like a word of one of ``actions`` (a typing slip: ``foward``)."""
+    return len(word) >= 3 and any(text_similarity(word, v) >= SPELLING_MATCH
+                                  for a in actions for v in a.words)
 
 
 def _action_scores(words: list[str], embedder: TextEmbedder | None) -> dict[str, tuple[float, int]]:
@@ -215,12 +221,17 @@ def parse_item_request(text: str, *, embedder: TextEmbedder | None = None) -> It
                    or tokens[i].endswith("'s") or after(i) in ITEM_AFTER
                    or after(i) in ("email", "emails", "message", "messages", "mail", "post")]
     to_marked = [k for k, i in enumerate(names) if before(i) in ("to", "for")]
+    forwarding = tuple(a for a in ITEM_ACTIONS if a.recipient)
+
+    def passes(i: int) -> bool:  # the word before names[i] passes the item on (``give X``)
+        return before(i) in PASS_WORDS or _spells_action(before(i), forwarding)
+
     to_marked += [k for k, i in enumerate(names) if k not in to_marked and (
                  after(i) in RECIPIENT_AFTER
-                 or (before(i) in PASS_WORDS | {"forward", "foward"} and
+                 or (passes(i) and
                      after(i) in ("the", "a", "an", "all", "this", "that", "his", "her"))
-                 or (before(i) in PASS_WORDS | {"forward", "foward"} and k + 1 < len(names)
-                     and names[k + 1] == i + 1))]  # ("to X" first: the surest mark)
+                 or (passes(i) and k + 1 < len(names) and names[k + 1] == i + 1))]
+    # ("to X" first: the surest mark)
     action = ""
     if scores:
         action = max(scores, key=lambda a: scores[a][0])

@@ -164,6 +164,21 @@ def test_marks_at_the_end_of_a_quoted_word_are_read_from_their_glyphs() -> None:
     assert _end_punctuation("Amet", [letter] * 4, baseline=7, xtop=2) == "Amet"
 
 
+def test_a_double_quote_drawn_as_two_apart_ticks_is_one_mark() -> None:
+    """``"E",`` whose closing quote is two glyphs (ticks 3 px apart, not merged by the line
+    cut) stays ``"E",`` (it was read ``"E"",``: the quote added twice); two quotes far
+    apart are two marks."""
+    from lavr.episodes.gui.perception import _end_punctuation
+
+    tick_a, tick_b, letter = (0, 1, 0, 2), (4, 5, 0, 2), (8, 13, 0, 7)
+    tick_c, tick_d, comma = (16, 17, 0, 2), (20, 21, 0, 2), (24, 25, 6, 9)
+    glyphs = [tick_a, tick_b, letter, tick_c, tick_d, comma]
+    assert _end_punctuation('"E",', glyphs, baseline=7, xtop=2) == '"E",'
+    assert _end_punctuation('"E"', glyphs[:5], baseline=7, xtop=2) == '"E"'
+    far = (40, 41, 0, 2)
+    assert _end_punctuation("E'", [letter, tick_c, far], baseline=7, xtop=2) == 'E""'
+
+
 def test_a_recipient_is_typed_as_the_page_spells_the_name() -> None:
     from collections import deque
 
@@ -181,3 +196,13 @@ def test_a_recipient_is_typed_as_the_page_spells_the_name() -> None:
     assert agent._respell_recipient(intent, exact).recipient == "Elvira"  # the name as read is there
     other = ScreenParse(image=seen.image, elements=[ScreenElement("text", (0, 0, 9, 9), text="Bobine")])
     assert agent._respell_recipient(intent, other).recipient == "Elvira"
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("Delte the mail from Kim.", ItemRequest("delete", "Kim")),
+    ("Fowrard Marjie the email from Missie.", ItemRequest("forward", "Missie", "Marjie")),
+])
+def test_a_misspelt_action_word_opening_the_sentence_is_no_name(text: str, want: ItemRequest) -> None:
+    """A first word that is no English word is a name, unless it is spelt like an action
+    word (any slip, not a listed one): ``Delte`` is no person to forward the mail to."""
+    assert parse_item_request(text) == want
