@@ -143,14 +143,15 @@ class Angle:
 
 
 # -- ink -----------------------------------------------------------------------
-def stroke_mask(image: np.ndarray, *, top: int = 0, exclude: Sequence[Box] = ()) -> np.ndarray:
-    """``HxW bool``: pixels that differ from the page background by more than
-    :data:`STROKE_DIFF`, below ``top`` and outside the ``exclude`` boxes (XYXY pixels)."""
+def stroke_mask(image: np.ndarray, *, top: int = 0, exclude: Sequence[Box] = (),
+                min_diff: int = STROKE_DIFF) -> np.ndarray:
+    """``HxW bool``: pixels where a channel differs from the page background by more than
+    ``min_diff``, below ``top`` and outside the ``exclude`` boxes (XYXY pixels)."""
     from lavr.episodes.gui.shapes import _background
 
     img = np.asarray(image)
     diff = np.abs(img.astype(np.int32) - _background(img)).max(axis=2)
-    ink = diff > STROKE_DIFF
+    ink = diff > min_diff
     ink[:max(top, 0)] = False
     for x1, y1, x2, y2 in exclude:
         ink[max(y1 - 1, 0):y2 + 1, max(x1 - 1, 0):x2 + 1] = False

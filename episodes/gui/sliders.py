@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lavr.episodes.gui.geometry import stroke_mask
+
 logger = logging.getLogger(__name__)
 
 Box = tuple[int, int, int, int]
@@ -176,14 +178,7 @@ def find_sliders(image: np.ndarray, *, top: int = 0, exclude: Sequence[Box] = ()
         top: Rows above this are left out (the instruction banner).
         exclude: Boxes to leave out (widgets such as buttons and fields), XYXY pixels.
     """
-    from lavr.episodes.gui.shapes import _background
-
-    img = np.asarray(image)
-    diff = np.abs(img.astype(np.int32) - _background(img)).max(axis=2)
-    mask = diff > OUTLINE_DIFF
-    mask[:max(top, 0)] = False
-    for x1, y1, x2, y2 in exclude:
-        mask[max(y1 - 1, 0):y2 + 1, max(x1 - 1, 0):x2 + 1] = False
+    mask = stroke_mask(image, top=top, exclude=exclude, min_diff=OUTLINE_DIFF)
     out = []
     # (a focused handle may be drawn a pixel away from its track: when nothing is found,
     # such gaps are closed; not at first, as that also joins a value label drawn right

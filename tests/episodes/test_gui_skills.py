@@ -335,8 +335,9 @@ def test_icons_named_by_an_action_word_from_the_icon_theme_and_by_elimination() 
 def test_grammar_of_quantified_list_items(text: str, scope: str | None, many: int | None,
                                           target: str | None) -> None:
     first, *rest = parse_instruction(text).intents or (None,)
-    if scope is None:
-        assert first is None or first.items is None
+    if scope is None:  # no quoted control: a request about an item in free words
+        assert first is not None and (first.op, first.action, first.scope, first.items) == \
+            ("act", "star", "Lana", None)
         return
     assert (first.scope, first.items, first.target) == (scope, many, target)
     assert [i.target for i in rest] == ["Submit"] and rest[0].scope == ""
