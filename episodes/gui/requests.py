@@ -62,7 +62,8 @@ class ItemAction:
 ITEM_ACTIONS: tuple[ItemAction, ...] = (
     ItemAction("reply", ("reply", "respond", "answer", "response"), text=True),
     ItemAction("forward", ("forward", "forwarded", "redirect", "resend"), recipient=True),
-    ItemAction("delete", ("delete", "remove", "trash", "erase", "discard", "rid", "throw")),
+    ItemAction("delete", ("delete", "remove", "trash", "erase", "discard", "rid", "throw",
+                         "bin")),
     ItemAction("star", ("star", "important", "flag", "importance", "favorite", "favourite"),
                icons=("star",)),
 )

@@ -35,6 +35,9 @@ from lavr.episodes.gui.requests import ItemRequest, parse_item_request
     ('Send "see you" to Ann', ItemRequest("reply", "Ann", text="see you")),
     ('Hi Ann, I\'ll "be late".', ItemRequest("reply", "Ann", text="be late")),  # text + one person
     ("Throw away Ann's message.", ItemRequest("delete", "Ann")),
+    ("put the mail from Ann in the bin", ItemRequest("delete", "Ann")),
+    ("Tell Ann in a mail \"ok\"", ItemRequest("reply", "Ann", text="ok")),  # 'in' is no 'bin'
+
     ("Let Bo receive the mail by Ann.", ItemRequest("forward", "Ann", "Bo")),
     ("Resend Ann's mail back to Bo", ItemRequest("forward", "Ann", "Bo")),  # no name: an action
 ])
