@@ -709,6 +709,11 @@ def _mode(values: Sequence[int]) -> int:
     return int(vals[np.argmax(counts)])
 
 
+#: A word opened by one kind of quote mark and closed by the other (``'vina"``).
+_HALF_QUOTED = re.compile(r"(?<!\S)(?:['\u2018\u2019`]([^\s'\"]+)\"|\"([^\s'\"]+)['\u2018\u2019`])"
+                          r"(?=[^\w'\"]|$)")
+
+
 def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
                   word_gap: int = 3) -> str:
     """Fix the letter case and look-alikes OCR gets wrong inside quotes, from glyph geometry.
@@ -742,6 +747,9 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
     """
     if '"' not in text:
         return text
+    # a word between a single and a double quote mark is quoted (``'vina"``: the two ticks
+    # of a double quote drawn touching are read as one)
+    text = _HALF_QUOTED.sub(lambda m: f'"{m[1] or m[2]}"', text)
     found = line_words(line, text, ink_grey=ink_grey, word_gap=word_gap)
     if found is None or sum(len(w) for w in found.words) < 4:
         return text

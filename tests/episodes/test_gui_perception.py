@@ -60,6 +60,8 @@ def test_text_similarity_prefers_exact_and_tolerates_ocr_slips() -> None:
     ('press "B1" it', 'press "BI" it'),  # a footed stroke is 1
     ('type "hula" ok', 'type "huIa" ok'),  # a bar inside a lower-case word is l
     ('type "Ignacio" ok', 'type "Ignacio" ok'),  # ... a first one may be a capital
+    ('the username "vina" and', "the username 'vina\" and"),  # a ' paired with a " is one too
+    ("don't type \"ab\" now", "don't type \"ab\" now"),  # one tick stays an apostrophe
 ])
 def test_refine_quoted_fixes_case_and_look_alikes(truth: str, ocr: str) -> None:
     from lavr.episodes.gui.perception import refine_quoted
