@@ -827,7 +827,7 @@ def _glyph_mark(glyph: tuple[int, int, int, int], *, baseline: int, xtop: int) -
     (``.`` ``,`` low; ``:`` ``;`` from the x-height down; a quote high), or ``""``."""
     x1, x2, top, bottom = glyph
     mid = (xtop + baseline) / 2.0
-    desc = bottom > baseline + 1
+    desc = bottom > baseline  # (a comma's tail goes one pixel below the line at this size)
     if bottom <= mid and x2 - x1 <= 4:  # (a quote: a glyph of one tick or two)
         return '"'
     if x2 - x1 > 2:

@@ -163,6 +163,9 @@ def test_marks_at_the_end_of_a_quoted_word_are_read_from_their_glyphs() -> None:
     colon = (7, 9, 2, 7)
     assert _end_punctuation('eu:"', [letter, letter, dot, quote, dot], baseline=7, xtop=2) == 'eu.".'
     assert _end_punctuation("Amet;", [letter] * 4 + [comma], baseline=7, xtop=2) == "Amet,"
+    short_tail = (7, 9, 7, 8)  # a comma one pixel below the line, a dot on it
+    assert _end_punctuation("Amet;", [letter] * 4 + [short_tail], baseline=7, xtop=2) == "Amet,"
+    assert _end_punctuation("Amet,", [letter] * 4 + [(7, 9, 7, 7)], baseline=7, xtop=2) == "Amet."
     assert _end_punctuation("Amet.", [letter] * 4 + [colon], baseline=7, xtop=2) == "Amet:"
     assert _end_punctuation("Amet", [letter] * 4, baseline=7, xtop=2) == "Amet"
 
