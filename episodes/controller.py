@@ -203,8 +203,8 @@ class ModelController:
         attempts = [a.record() for a in got.attempts]
         if got.ok and got.value is not None:
             action = self._allowed[got.value.action]
-            if action.kind != rules.action.kind:
-                self.fallback.acted(action)
+            if action != rules.action:  # the model overruled the rules (another kind, or
+                self.fallback.acted(action)  # the same kind elsewhere): they are told
             self.taken(action, got.value.action)
             return StepChoice(action, f"{self.model.name}: {got.value.action} "
                                       f"({got.value.reason or action.kind})",

@@ -78,3 +78,41 @@ def test_reports_name_the_model_only_when_one_controls():
     assert controller_label(rules, None) == "rules"
     ctl = ModelController(ScriptedModel({"act": ["{}"]}), rules, actions=ACTIONS)
     assert controller_label(ctl, "openai:m") == "openai:m"
+
+
+def test_the_rules_are_told_of_a_model_choice_of_the_same_kind_elsewhere() -> None:
+    """A click the model puts somewhere else than the rules would is an overruling too."""
+    import numpy as np
+
+    from lavr.episodes.loop import Action, Observation, StepChoice
+
+    class Rules:
+        perception = ()
+
+        def __init__(self) -> None:
+            self.told: list[Action] = []
+
+        def decide(self, observation, percepts=None):
+            return StepChoice(Action.click(10, 10), "click the first button")
+
+        def finished(self) -> bool:
+            return False
+
+        def acted(self, action: Action) -> None:
+            self.told.append(action)
+
+        def describe_state(self) -> str:
+            return "two buttons"
+
+        def candidate_actions(self) -> dict[str, Action]:
+            return {"click e1": Action.click(10, 10), "click e2": Action.click(50, 10)}
+
+    rules = Rules()
+    reply = json.dumps({"action": "click e2", "reason": "the other one"})
+    ctl = ModelController(ScriptedModel([reply, json.dumps({"action": "click e1"})]), rules,
+                          actions=("wait",), retries=0)
+    obs = Observation(image=np.zeros((20, 60, 3), np.uint8), instruction="click the second button")
+    assert ctl.decide(obs, {}).action == Action.click(50, 10)
+    assert rules.told == [Action.click(50, 10)]
+    assert ctl.decide(obs, {}).action == Action.click(10, 10)  # the rules' own: not re-told
+    assert rules.told == [Action.click(50, 10)]
