@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lavr.episodes.gui.perception import Box
+
 logger = logging.getLogger(__name__)
 
-Box = tuple[int, int, int, int]
 Point = tuple[float, float]
 
 #: A pixel is ink when a channel differs from the page background by more than this (thin

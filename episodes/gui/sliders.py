@@ -20,10 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from lavr.episodes.gui.geometry import stroke_mask
+from lavr.episodes.gui.perception import Box
 
 logger = logging.getLogger(__name__)
-
-Box = tuple[int, int, int, int]
 
 #: A pixel belongs to an outline when a channel differs from the background by more than this.
 OUTLINE_DIFF = 30
