@@ -291,13 +291,9 @@ def named_icon(image: np.ndarray, band: tuple[int, int], target: str, *,
     if not marks:
         return None
     if symbols:
-        scored = sorted(((max(similarity(p, s) for s in symbols), box) for box, p in marks),
-                        key=lambda t: -t[0])
-        best, box = scored[0]
-        second = scored[1][0] if len(scored) > 1 else 0.0
-        logger.debug("icon %r: %s", target, [(round(s, 2), b) for s, b in scored[:3]])
-        if best >= ICON_MATCH and best - second >= ICON_MARGIN:
-            return box, best
+        found = _clear_winner(marks, symbols, target)
+        if found is not None:
+            return found
     if not by_elimination:
         return None
     rows: list[list[tuple[Box, np.ndarray]]] = []
@@ -327,19 +323,26 @@ def icon_named(image: np.ndarray, band: tuple[int, int], words: Sequence[str], *
     the font's symbols whose Unicode names hold them, ``rightwards arrowhead``), with its
     look-alike score; None without such a symbol or a clear winner (:data:`ICON_MATCH`,
     :data:`ICON_MARGIN`)."""
-    from lavr.episodes.gui.appearance import icon_patches, similarity, symbol_patches
+    from lavr.episodes.gui.appearance import icon_patches, symbol_patches
 
     symbols = tuple(p for w in words for p in (symbol_patches(w) if " " in w else icon_patches(w)))
     if not symbols:
         return None
-    scored = [(max(similarity(patch, s) for s in symbols), box)
-              for box, patch in icon_marks(image, band)]
-    if not scored:
-        return None
-    scored.sort(key=lambda t: -t[0])
+    marks = icon_marks(image, band)
+    return _clear_winner(marks, symbols, what or words) if marks else None
+
+
+def _clear_winner(marks: Sequence[tuple[Box, np.ndarray]], symbols: Sequence[np.ndarray],
+                  what: object) -> tuple[Box, float] | None:
+    """The mark most like one of ``symbols``, with its score, when it is alike enough and
+    clearly ahead of the next (:data:`ICON_MATCH`, :data:`ICON_MARGIN`)."""
+    from lavr.episodes.gui.appearance import similarity
+
+    scored = sorted(((max(similarity(p, s) for s in symbols), box) for box, p in marks),
+                    key=lambda t: -t[0])
     best, box = scored[0]
     second = scored[1][0] if len(scored) > 1 else 0.0
-    logger.debug("icon %r: %s", what or words, [(round(s, 2), b) for s, b in scored[:3]])
+    logger.debug("icon %r: %s", what, [(round(v, 2), b) for v, b in scored[:3]])
     if best < ICON_MATCH or best - second < ICON_MARGIN:
         return None
     return box, best
