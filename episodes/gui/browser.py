@@ -190,6 +190,11 @@ def _miniwob_html_dir() -> Path:
     return Path(miniwob.__file__).parent / "html"
 
 
+def _no_fields(utterance: str) -> list[tuple[str, str]]:
+    """MiniWoB++ field parser for a task that has none: no fields (lavr never reads them)."""
+    return []
+
+
 class MiniWoBEnv:
     """One MiniWoB++ task in headless Chromium, seen as screenshots.
 
@@ -254,8 +259,13 @@ class MiniWoBEnv:
                 self.instance.start()
                 self.instance.wait()
 
+        from miniwob.fields import FIELD_EXTRACTORS
+
+        # lavr reads the instruction from pixels and never uses MiniWoB++'s parsed fields;
+        # some tasks ship without a field parser, and the package then refuses to start them
+        extra = {} if self.task in FIELD_EXTRACTORS else {"field_extractor": _no_fields}
         start = time.perf_counter()
-        env = _Env(subdomain=self.task, wait_ms=self.wait_ms)
+        env = _Env(subdomain=self.task, wait_ms=self.wait_ms, **extra)
         logger.info("MiniWoB++ %s: Chromium started in %.1f s", self.task, time.perf_counter() - start)
         return env
 
