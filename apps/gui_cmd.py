@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from typing import Any
 
 from lavr.apps.episode_cmd import check_run_args, report_dir, report_saver
 from lavr.apps.model_cmd import _option as model_option
-from lavr.core_model.errors import InputError
+from lavr.core_model.errors import InputError, LavrError
 from lavr.episodes.gui import DEFAULT_MAX_STEPS as GUI_MAX_STEPS
 
 ALL_SUPPORTED = "all-supported"
+
+logger = logging.getLogger(__name__)
 
 
 def add_parser(sub: Any) -> None:
@@ -135,6 +138,7 @@ def _task_list(args: argparse.Namespace) -> list[str]:
 
 def run_miniwob(args: argparse.Namespace) -> int:
     """``lavr gui miniwob``: evaluate tasks one browser at a time and print the table."""
+    from lavr.apps.cli import one_line
     from lavr.episodes.controller import controller_label
     from lavr.episodes.gui.evaluate import evaluate_task, instruction_read_rate
 
@@ -148,29 +152,44 @@ def run_miniwob(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{'task':24} {'episodes':>8} {'success':>8} {'reward':>7} {'steps':>6} "
               f"{'read ok':>7}")
+    failed: list[dict[str, str]] = []
     for task in tasks:
-        r = evaluate_task(task, episodes=args.episodes, seed=args.seed, max_steps=args.max_steps,
-                          agent=agent, trace_dir=args.trace_dir,
-                          on_episode=report_saver(html_dir, task, args.seed, scale=2),
-                          keep_images=html_dir is not None)
+        try:
+            r = evaluate_task(task, episodes=args.episodes, seed=args.seed,
+                              max_steps=args.max_steps, agent=agent, trace_dir=args.trace_dir,
+                              on_episode=report_saver(html_dir, task, args.seed, scale=2),
+                              keep_images=html_dir is not None)
+        except Exception as exc:  # one task's browser or page failing loses no other task
+            why = one_line(exc) if isinstance(exc, LavrError) else \
+                f"{type(exc).__name__}: {one_line(exc)}"
+            failed.append({"task": task, "error": why})
+            logger.debug("task %s failed", task, exc_info=True)
+            print(f"lavr: {task}: could not run: {why}", file=sys.stderr, flush=True)
+            continue
         results.append(r)
         if not args.json:
             print(f"{task:24} {len(r.episodes):>8} {r.success_rate:>8.1%} {r.mean_reward:>7.3f} "
                   f"{r.mean_steps:>6.2f} {instruction_read_rate(r):>7.0%}", flush=True)
-    mean_success = sum(r.success_rate for r in results) / len(results)
-    mean_reward = sum(r.mean_reward for r in results) / len(results)
+    n = max(len(results), 1)
+    mean_success = sum(r.success_rate for r in results) / n
+    mean_reward = sum(r.mean_reward for r in results) / n
     if args.json:
         print(json.dumps({"benchmark": "miniwob", "episodes": args.episodes, "seed": args.seed,
                           "controller": controller_label(agent, args.model),
                           "tasks": [{**r.to_json(episodes=True), "instruction_read_exactly":
                                      round(instruction_read_rate(r), 4)} for r in results],
                           "mean_success_rate": round(mean_success, 4),
-                          "mean_reward": round(mean_reward, 4)}, indent=2))
+                          "mean_reward": round(mean_reward, 4), "failed_tasks": failed},
+                         indent=2))
     elif len(results) > 1:
         print(f"{'mean over ' + str(len(results)) + ' tasks':24} {'':>8} {mean_success:>8.1%} "
               f"{mean_reward:>7.3f}")
     if html_dir is not None and not args.json:
         print(f"reports: {html_dir}/")
+    if failed:
+        print(f"lavr: {len(failed)} of {len(tasks)} task(s) could not run (not in the mean): "
+              f"{', '.join(f['task'] for f in failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -224,3 +224,31 @@ def test_url_sets_a_native_range_slider(tmp_path: Path, capsys: pytest.CaptureFi
     assert [s["action"]["kind"] for s in steps] == ["click", "key", "click", "done"], steps
     assert steps[1]["action"] == {"kind": "key", "key": "<ArrowRight>", "amount": 18}
     assert "shows 30" in steps[2]["summary"] and "Send" in steps[2]["summary"]
+
+
+def test_a_task_that_cannot_run_loses_no_other_task(monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A task whose page or browser fails is named on one line of stderr; the other tasks'
+    results are still printed, and the exit code says so."""
+    pytest.importorskip("miniwob")
+    from lavr.episodes.gui import evaluate
+    from lavr.episodes.loop import Episode, TaskResult
+
+    def fake(task: str, **kwargs) -> TaskResult:
+        if task == "click-test-2":
+            raise KeyError(f"{task} does not have a field extractor.")
+        return TaskResult(task=task, seed=kwargs["seed"],
+                          episodes=[Episode("", reward=1.0, success=True, ended_by="done")])
+
+    monkeypatch.setattr(evaluate, "evaluate_task", fake)
+    code = main(["gui", "miniwob", "--tasks", "click-test,click-test-2,click-button",
+                 "--episodes", "1", "--json"])
+    captured = capsys.readouterr()
+    assert code == 1
+    data = json.loads(captured.out)
+    assert [t["task"] for t in data["tasks"]] == ["click-test", "click-button"]
+    assert data["mean_success_rate"] == 1.0
+    assert data["failed_tasks"] == [{"task": "click-test-2", "error":
+                                     "KeyError: 'click-test-2 does not have a field extractor.'"}]
+    assert "click-test-2: could not run: KeyError" in captured.err
+    assert "Traceback" not in captured.err
