@@ -331,23 +331,26 @@ def load_image(source: ImageLike, *, allow_url: bool = False,
 
 
 def image_hash(image: np.ndarray) -> str:
-    """Content hash of an ``HxWx3 uint8`` array (shape and dtype included), 16 hex chars.
+    """Content hash of an ``HxWx3 uint8`` array (shape and dtype included): the full SHA-256,
+    64 hex chars, so no one can make two images share a cache entry.
 
     SHA-256 (hardware-accelerated on current x86 and ARM CPUs, about 3x faster
     than BLAKE2b there), read straight from the array's buffer without a copy.
     """
     h = hashlib.sha256(f"{image.shape}|{image.dtype.str}|".encode())
     h.update(np.ascontiguousarray(image))
-    return h.hexdigest()[:16]
+    return h.hexdigest()
 
 
 def hash_matches(image: np.ndarray, stored: str) -> bool:
     """Whether ``stored`` is ``image``'s content hash, now or as lavr wrote it before.
 
     Demo stores and saved traces written before the switch to SHA-256 hold the
-    earlier BLAKE2b hash (shape, then the pixels); both are accepted so they stay valid.
+    earlier BLAKE2b hash (shape, then the pixels), and those written before the full digest
+    its first 16 hex chars; all are accepted so they stay valid.
     """
-    if image_hash(image) == stored:
+    digest = image_hash(image)
+    if digest == stored or (len(stored) == 16 and digest[:16] == stored):
         return True
     legacy = hashlib.blake2b(digest_size=8)
     legacy.update(str(image.shape).encode())

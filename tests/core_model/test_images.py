@@ -496,7 +496,7 @@ def test_image_hash_stable_and_hex() -> None:
     arr = noise(10, 10)
     h = image_hash(arr)
     assert h == image_hash(arr) == image_hash(arr.copy())
-    assert len(h) == 16 and int(h, 16) >= 0
+    assert len(h) == 64 and int(h, 16) >= 0
 
 
 def test_image_hash_content_sensitive() -> None:
@@ -594,3 +594,17 @@ def test_hashes_written_before_the_sha256_switch_still_match() -> None:
     other = img.copy()
     other[0, 0] = 1
     assert not hash_matches(other, legacy) and not hash_matches(other, image_hash(img))
+
+
+def test_image_hash_is_the_full_sha256_and_short_hashes_written_before_still_match() -> None:
+    from lavr.core_model.images import hash_matches, image_hash
+
+    img = np.zeros((4, 5, 3), dtype=np.uint8)
+    img[1, 2] = (9, 8, 7)
+    full = image_hash(img)
+    want = hashlib.sha256(b"(4, 5, 3)|" + img.dtype.str.encode() + b"|" + img.tobytes())
+    assert full == want.hexdigest() and len(full) == 64
+    assert hash_matches(img, full[:16])  # what lavr wrote before the full digest
+    other = img.copy()
+    other[0, 0] = 1
+    assert not hash_matches(other, full[:16]) and not hash_matches(img, full[:15])
