@@ -554,23 +554,6 @@ def add_eval_parser(esub: Any) -> None:
     p.set_defaults(eval_func=run)
 
 
-def set_threads(n: int, flag: str = "--threads") -> None:
-    """Limit torch's CPU threads (experts share few cores).
-
-    Raises:
-        InputError: ``n`` < 1 (one line naming ``flag``).
-    """
-    from lavr.core_model.errors import InputError
-
-    if n < 1:
-        raise InputError(f"{flag} must be >= 1, got {n}")
-    try:
-        import torch
-    except ImportError:
-        return
-    torch.set_num_threads(n)
-
-
 def run(args: Any) -> int:
     """The ``lavr eval hallucination`` command."""
     from lavr.agents.verify.pipeline import Corrector
@@ -583,6 +566,8 @@ def run(args: Any) -> int:
         from lavr.core_model.textfiles import check_writable_file
 
         check_writable_file(args.items, flag="--items")
+    from lavr.apps.model_cmd import set_threads
+
     set_threads(args.threads)
     corrector = Corrector(validator=ExpertValidator(detector=args.detector), policy=args.policy)
     captioner = None

@@ -242,8 +242,8 @@ def format_report(report: dict[str, Any]) -> str:
 
 def run_cli(args: argparse.Namespace) -> int:
     """``lavr eval mllm``."""
-    from lavr.apps.eval_hallucination import set_threads
     from lavr.apps.evaluate import parse_shard
+    from lavr.apps.model_cmd import set_threads
     from lavr.core_model.errors import InputError
 
     if args.n < 1:

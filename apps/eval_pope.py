@@ -394,7 +394,7 @@ def add_eval_parser(esub: Any) -> None:
 def run(args: Any) -> int:
     """The ``lavr eval pope`` command."""
     from lavr.agents import VisualAgent
-    from lavr.apps.eval_hallucination import set_threads
+    from lavr.apps.model_cmd import set_threads
     from lavr.core_model.errors import InputError
 
     set_threads(args.threads)

@@ -82,7 +82,7 @@ def _detector_flag(p: Any) -> None:
 
 
 def _threads(n: int) -> None:
-    from lavr.apps.eval_hallucination import set_threads
+    from lavr.apps.model_cmd import set_threads
 
     set_threads(n)
 

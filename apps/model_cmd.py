@@ -97,6 +97,23 @@ def model_agent_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # -- lavr model ------------------------------------------------------------------------
+def set_threads(n: int, flag: str = "--threads") -> None:
+    """Limit torch's CPU threads (experts share few cores).
+
+    Raises:
+        InputError: ``n`` < 1 (one line naming ``flag``).
+    """
+    from lavr.core_model.errors import InputError
+
+    if n < 1:
+        raise InputError(f"{flag} must be >= 1, got {n}")
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(n)
+
+
 def add_parser(sub: Any) -> None:
     """Register ``lavr model check`` and ``lavr model plan``."""
     p = sub.add_parser("model", help="try a model backend: one message, or one plan")
