@@ -24,7 +24,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lavr.episodes.gui import calendars, geometry, plots, popups, shapes, skills, sliders, swatches
+from lavr.episodes.gui import (
+    calendars,
+    geometry,
+    numbers,
+    plots,
+    popups,
+    shapes,
+    skills,
+    sliders,
+    swatches,
+)
 from lavr.episodes.gui.appearance import ink_patch, quoted_word, word_box
 from lavr.episodes.gui.appearance import similarity as appearance_similarity
 from lavr.episodes.gui.board import best_move, find_board, our_turn, winner
@@ -175,6 +185,9 @@ def _box_slice(box: tuple[int, int, int, int], margin: int, shape: tuple[int, ..
     return (slice(max(y1 - margin, 0), min(y2 + margin, shape[0])),
             slice(max(x1 - margin, 0), min(x2 + margin, shape[1])))
 
+
+#: A choice naming a class (``odd``) and the element that names it.
+ShownChoice = tuple[str, ScreenElement]
 
 #: Steps a page's unchanged text is taken as "no answer yet" to a try before it is read as
 #: the answer (the same hint as the try before: ``Too low!`` twice).
@@ -439,6 +452,10 @@ class GuiAgent:
             return self._slide(intent, parse, given)
         if intent.op == "date":
             return self._pick_date(intent, parse, image)
+        if intent.order:
+            return self._click_in_order(intent, parse)
+        if intent.classes:
+            return self._mark_classes(intent, parse)
         if intent.op == "fill":  # a free request: one typed value per labelled field
             self._intents.popleft()
             self._intents.extendleft(reversed(self._fill_intents(intent, parse)))
@@ -675,6 +692,61 @@ class GuiAgent:
         return Choice(ScreenElement("text", box, text=text, text_boxes=(box,)), score,
                       f'appeared after the opening click: "{text}" '
                       f"(of {len(scored)} new labels)", sure=score >= STRICT_MATCH)
+
+    # -- numbers shown on the page -------------------------------------------------------
+    def _click_in_order(self, intent: Intent, parse: ScreenParse) -> StepChoice:
+        """Click every number the page shows, in the order asked for: the numbers are read
+        once, and the later clicks are queued at the places they were seen (a page may
+        cover them once the clicking starts)."""
+        overlay = parse.to_detections()
+        parse = self._read(parse, intent.kinds)
+        shown = numbers.shown_numbers(parse, self.text_reader, kinds=intent.kinds)
+        if not shown:
+            return self._wait_for(f"{intent.describe()}: no numbers on the screen", overlay)
+        ordered = numbers.in_order(shown, intent.order)
+        self._intents.popleft()
+        self._waits = 0
+        for n in ordered[1:]:
+            self._pending.append(Action.click(*n.center))
+        x, y = ordered[0].center
+        seq = ", ".join(f"{n.value:g}" for n in ordered)
+        return StepChoice(Action.click(x, y), f"{intent.describe()}: {seq}; click "
+                          f"{ordered[0].value:g} first", point=(x, y), overlay=overlay,
+                          target=tuple(float(v) for v in ordered[0].box))
+
+    def _mark_classes(self, intent: Intent, parse: ScreenParse) -> StepChoice:
+        """For every number the page shows as text, click the choice nearest to it that
+        names a property the number has (``Odd`` / ``Even`` beside each number)."""
+        overlay = parse.to_detections()
+        parse = self._read(parse, (*intent.kinds, "text"))
+        choices = [(word, c) for c in parse.of_kind(*intent.kinds) if c.text
+                   for word in intent.classes if text_similarity(c.text, word) >= STRICT_MATCH]
+        shown = [n for n in numbers.shown_numbers(parse, self.text_reader, kinds=("text",))
+                 if not any(_overlap(n.box, c.box) for _, c in choices)]
+        if not shown or not choices:
+            return self._wait_for(f"{intent.describe()}: {len(shown)} numbers, {len(choices)} "
+                                  "choices naming a class on the screen", overlay)
+        clicks: list[tuple[ShownChoice, float]] = []
+        for n in shown:
+            fits = [(w, c) for w, c in choices if numbers.holds(n.value, w)]
+            if not fits:
+                continue
+            cx, cy = n.center
+            # the nearest choice, rows first (a choice beside the number beats one below it)
+            word, best = min(fits, key=lambda t: 3 * abs(t[1].center[1] - cy) +
+                             abs(t[1].center[0] - cx))
+            clicks.append(((word, best), n.value))
+        self._intents.popleft()
+        self._waits = 0
+        if not clicks:
+            return self._decide(parse.image, "")
+        for (_, el), _ in clicks[1:]:
+            self._pending.append(Action.click(*el.click_point))
+        (word, el), value = clicks[0]
+        x, y = el.click_point
+        said = "; ".join(f"{v:g} {w}" for (w, _), v in clicks)
+        return StepChoice(Action.click(x, y), f"{intent.describe()}: {said}", point=(x, y),
+                          overlay=overlay, target=tuple(float(v) for v in el.box))
 
     # -- calendar date pickers ---------------------------------------------------------
     def _pick_date(self, intent: Intent, parse: ScreenParse, image: np.ndarray) -> StepChoice:
@@ -2238,7 +2310,11 @@ class GuiAgent:
         assert intent.figure is not None
         size, colour, what = intent.figure
         figs = self.figures(parse)
-        n = sum(shapes.matches(f, size, colour, what) for f in figs)
+        if intent.part and figs:  # the parts of the one figure: the largest one drawn
+            fig = max(figs, key=lambda f: f.extent)
+            n = shapes.count_corners(parse.image, fig.box)
+        else:
+            n = sum(shapes.matches(f, size, colour, what) for f in figs)
         parse = self._read(parse, intent.kinds)
         valued = [(read_number(c.text), c) for c in parse.of_kind(*intent.kinds) if c.text
                   and not any(_overlap(c.box, f.box) for f in figs)]  # figures are no choices
@@ -2248,7 +2324,9 @@ class GuiAgent:
         if not valued:
             return None
         value, best = min(valued, key=lambda t: abs(t[0] - n))
-        why = f"{n} of {len(figs)} figures fit" + ("" if value == n else f"; nearest choice {value:g}")
+        why = (f"the figure has {n} {intent.part}" if intent.part else
+               f"{n} of {len(figs)} figures fit") + ("" if value == n else
+                                                     f"; nearest choice {value:g}")
         return Choice(best, 1.0 if value == n else 0.5, why, sure=value == n)
 
     # -- widget skills -----------------------------------------------------------

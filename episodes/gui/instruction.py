@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 from lavr.episodes.gui.calendars import find_date, parse_date
 from lavr.episodes.gui.feedback import number_range
 from lavr.episodes.gui.language import repair_words
+from lavr.episodes.gui.numbers import classes_of, order_of
 from lavr.episodes.gui.requests import parse_item_request
 from lavr.episodes.gui.results import find_criterion, without_criterion
 from lavr.tools.colour import colour_rgb
@@ -62,7 +63,8 @@ OPS = ("click", "type", "fill", "hover", "set", "guess", "play", "draw", "date",
 
 #: Verbs that act on an element by clicking it.
 CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
-                         "pick", "open", "expand", "close", "mark", "toggle", "submit", "focus"})
+                         "pick", "open", "expand", "close", "mark", "toggle", "submit", "focus",
+                         "label", "classify", "categorize", "categorise", "tag"})
 #: Verbs that type text.
 TYPE_VERBS = frozenset({"enter", "type", "write", "fill", "input", "put", "copy"})
 #: Verbs that work out a value from the screen for a later clause to type (``find the 2nd
@@ -209,6 +211,16 @@ class Intent:
             name to do to the item marked by ``scope`` (``text``: what to write).
         recipient: With ``op == "act"``: whom the item goes to (typed into the ``to``
             field the action opens).
+        order: Click every number shown on the page (as text or on ``kinds``), one after
+            the other, in this order (``ascending`` or ``descending``, see
+            :func:`lavr.episodes.gui.numbers.order_of`); the numbers are read once, before
+            the first click, and clicked where they were (a page may hide them once the
+            clicking starts).
+        part: With ``count``: count this part of the one figure drawn on the page instead of
+            the figures (``sides``: its sides, which are as many as its corners).
+        classes: Property words (``("odd", "even")``, see
+            :data:`lavr.episodes.gui.numbers.PROPERTIES`): for every number shown on the page,
+            click the choice of ``kinds`` nearest to it that names the property it has.
     """
 
     op: str
@@ -237,6 +249,9 @@ class Intent:
     best: str = ""
     action: str = ""
     recipient: str = ""
+    order: str = ""
+    classes: tuple[str, ...] = ()
+    part: str = ""
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -251,6 +266,10 @@ class Intent:
             return f'{self.action} the item of "{self.scope}"' + \
                 (f' to "{self.recipient}"' if self.recipient else "") + \
                 (f' with "{self.text}"' if self.text else "")
+        if self.order:
+            return f"click the numbers in {self.order} order"
+        if self.classes:
+            return f"mark each number as {' or '.join(self.classes)}"
         if self.colour:
             return (f'click every shade of "{self.colour}"' if self.shades else
                     f'click the swatch coloured "{self.colour}"') + \
@@ -270,6 +289,8 @@ class Intent:
             return f'click the suggestion for "{self.suggest}" (if one pops up)'
         if self.best:
             return f'click the {"/".join(self.kinds)} "{self.target}" of the {self.best} result'
+        if self.count and self.part:
+            return f'click the {"/".join(self.kinds)} saying how many {self.part} the figure has'
         if self.count and self.figure is not None:
             fig = " ".join(w for w in self.figure if w) or "figure"
             return f'click the {"/".join(self.kinds)} saying how many "{fig}" there are'
@@ -475,8 +496,49 @@ def _colour_intents(obj: str) -> list[Intent] | None:
     return None
 
 
+#: Words that refer to numbers shown on the page.
+_NUMBERS = re.compile(r"\b(?:numbers?|digits?|numerals?|integers?|values?|them)\b", re.IGNORECASE)
+
+
+def _number_intents(obj: str) -> list[Intent] | None:
+    """``the numbers in ascending order`` (click each, in that order) and ``the numbers as
+    even or odd`` (for each, click the choice naming its property), or None."""
+    if '"' in obj or not _NUMBERS.search(obj):
+        return None
+    order = order_of(obj)
+    if order is not None:
+        return [Intent("click", kinds=("text", "button", "link"), order=order[0])]
+    classes = classes_of(obj)
+    if classes:
+        return [Intent("click", kinds=("button", "radio", "checkbox", "link"), classes=classes)]
+    return None
+
+
+#: ``how many sides the shape has``: a count of a drawn figure's sides (or corners).
+_SIDES = re.compile(r"\bhow\s+many\s+(?:sides|edges|corners|vertices|vertexes|angles)\b",
+                    re.IGNORECASE)
+#: Kinds a choice that answers a count may be.
+ANSWER_KINDS = ("button", "link", "radio", "text")
+
+
+def _sides_intent(obj: str) -> Intent | None:
+    """``the button that says how many sides the shape has``: click the choice naming the
+    number of sides of the figure drawn on the page (before the question: the choice's kind)."""
+    m = _SIDES.search(obj)
+    if m is None:
+        return None
+    kinds = _phrase(obj[:m.start()]).kinds or ANSWER_KINDS
+    return Intent("click", kinds=kinds, figure=("", "", "shape"), count=True, part="sides")
+
+
 def _click_intents(verb: str, obj: str, clause: str) -> list[Intent]:
     obj = _WHEN_DONE.sub("", obj)
+    numbered = _number_intents(obj)
+    if numbered is not None:
+        return numbered
+    sides = _sides_intent(obj)
+    if sides is not None:
+        return [sides]
     coloured = _colour_intents(obj)
     if coloured is not None:
         return coloured
@@ -794,11 +856,15 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
         if sc:
             scope = sc
             continue
+        sides = _sides_intent(clause) if re.match(r"how\b", clause, flags=re.I) else None
+        if sides is not None:  # "how many sides does the shape have?"
+            intents.append(sides)
+            understood = True
+            continue
         question = _HOW_MANY.fullmatch(clause.strip(" ?."))
         figure = _figure_phrase(question[1], plural=True) if question else None
         if figure is not None:  # answered by clicking the choice that names the count
-            intents.append(Intent("click", kinds=("button", "link", "radio", "text"),
-                                  figure=figure, count=True))
+            intents.append(Intent("click", kinds=ANSWER_KINDS, figure=figure, count=True))
             understood = True
             continue
         m = re.match(r"(?:please\s+)?(\w+)\b\s*(.*)$", clause, flags=re.IGNORECASE)

@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 #: OCR confusions of the MiniWoB++ banner font, tried when a plain word is not in the lexicon
 #: (seen -> meant).
 CONFUSIONS: tuple[tuple[str, str], ...] = (
-    ("v", "w"), ("nv", "rw"), ("vv", "w"), ("c", "t"), ("0", "o"), ("l", "i"), ("rn", "m"),
+    ("v", "w"), ("nv", "rw"), ("vv", "w"), ("c", "t"), ("c", "o"), ("0", "o"), ("l", "i"), ("rn", "m"),
     ("ii", "u"), ("cl", "d"),
 )
 #: Words that link a label to its value in a request (``directed by X``, ``from year 1973``).

@@ -527,3 +527,41 @@ def count_expression(image: np.ndarray, figures: Sequence[Figure], size: str, co
         op = sign(image, between[0].box) if between else ""
         parts += ["*" if op == "x" else (op or "+"), str(len(right))]
     return " ".join(parts)
+
+
+#: Corners of a polygon are kept when they stand out from the line through their
+#: neighbours by more than this fraction of the polygon's radius (a regular heptagon's do by
+#: 0.38; the bevel of a stroke's unjoined start by under 0.1).
+CORNER_TOLERANCE = 0.15
+
+
+def count_corners(image: np.ndarray, box: Box) -> int:
+    """How many corners (= sides) the polygon drawn in ``box`` has, outlined or filled, at
+    any rotation: the convex hull of its ink simplified (Douglas-Peucker) at
+    :data:`CORNER_TOLERANCE` of its radius. Only convex polygons count right; a blob with
+    fewer than 3 corners (a dot, a line) gives its count as found (0-2).
+
+    Args:
+        image: ``HxWx3 uint8 RGB`` screenshot.
+        box: XYXY pixel box of the figure.
+    """
+    import cv2
+
+    x1, y1, x2, y2 = box
+    patch = image[y1:y2, x1:x2].astype(np.int32)
+    if patch.size == 0:
+        return 0
+    # the background: the commonest colour of a ring just outside the box
+    h, w = image.shape[:2]
+    a1, b1, a2, b2 = max(x1 - 3, 0), max(y1 - 3, 0), min(x2 + 3, w), min(y2 + 3, h)
+    ring = np.concatenate([image[b1:y1, a1:a2].reshape(-1, 3), image[y2:b2, a1:a2].reshape(-1, 3),
+                           image[b1:b2, a1:x1].reshape(-1, 3), image[b1:b2, x2:a2].reshape(-1, 3)])
+    bg = _background(ring[None]) if len(ring) else _background(image[y1:y2, x1:x2])
+    diff = np.abs(patch - bg).max(axis=2) > INK_DIFF
+    ys, xs = np.nonzero(diff)
+    if len(xs) < 3:
+        return 0
+    hull = cv2.convexHull(np.stack([xs, ys], axis=1).astype(np.int32))
+    radius = max(float(np.ptp(xs)), float(np.ptp(ys))) / 2.0
+    approx = cv2.approxPolyDP(hull, CORNER_TOLERANCE * radius, True)
+    return int(len(approx))

@@ -1,0 +1,235 @@
+"""Numbers shown on a page: reading them (with their sign), their properties, their order.
+
+* :func:`shown_numbers` — the numbers the page shows as text (or on controls), each with
+  its box; a leading minus sign, a short flat bar that OCR often drops or reads as a
+  digit, is found from the ink and the digits after it are read on their own.
+* :func:`holds` — whether a number has a property named by a word (``odd``, ``even``,
+  ``positive``, ``negative``, ``prime`` ...), for requests that sort numbers into classes
+  (``label each number as even or odd``).
+* :func:`order_of` / :func:`in_order` — an order asked for in words (``ascending``,
+  ``from largest to smallest``) and the numbers sorted by it.
+
+Pixels only: ``HxWx3 uint8 RGB`` screenshots and XYXY pixel boxes.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from lavr.episodes.gui.perception import ScreenParse, TextReader
+
+logger = logging.getLogger(__name__)
+
+Box = tuple[int, int, int, int]
+
+#: Widget kinds a number is never read from when only page text is wanted.
+WIDGETS = ("button", "input", "checkbox", "radio", "link")
+
+
+def _is_prime(n: int) -> bool:
+    return n >= 2 and all(n % d for d in range(2, math.isqrt(n) + 1))
+
+
+#: Properties of a whole number named by a word, and the test for each.
+PROPERTIES: dict[str, Callable[[float], bool]] = {
+    "odd": lambda v: v == int(v) and int(v) % 2 == 1,
+    "even": lambda v: v == int(v) and int(v) % 2 == 0,
+    "positive": lambda v: v > 0,
+    "negative": lambda v: v < 0,
+    "zero": lambda v: v == 0,
+    "prime": lambda v: v == int(v) and _is_prime(int(v)),
+    "composite": lambda v: v == int(v) and int(v) > 1 and not _is_prime(int(v)),
+    "whole": lambda v: v == int(v),
+    "integer": lambda v: v == int(v),
+    "fraction": lambda v: v != int(v),
+    "decimal": lambda v: v != int(v),
+}
+
+
+def holds(value: float, word: str) -> bool | None:
+    """Whether ``value`` has the property ``word`` names (None: no property of that name)."""
+    test = PROPERTIES.get(word.lower().rstrip("s") if word.lower() not in PROPERTIES else
+                          word.lower())
+    return None if test is None else bool(test(value))
+
+
+#: ``even or odd``, ``odd/even``, ``positive or negative``: two or more property words.
+_CLASSES = re.compile(r"\b(" + "|".join(PROPERTIES) + r")s?\b((?:\s*(?:,|/|\bor\b)\s*(?:"
+                      + "|".join(PROPERTIES) + r")s?\b)+)", re.IGNORECASE)
+
+
+def classes_of(text: str) -> tuple[str, ...]:
+    """The classes a request sorts numbers into (``as even or odd`` -> ``("even", "odd")``),
+    or ``()`` when it names fewer than two property words joined by ``or`` / ``/``."""
+    m = _CLASSES.search(text)
+    if m is None:
+        return ()
+    words = [m[1].lower()] + [w.lower() for w in re.findall(r"[a-z]+", m[2], flags=re.I)
+                              if w.lower() != "or"]
+    words = [w[:-1] if w not in PROPERTIES and w[:-1] in PROPERTIES else w for w in words]
+    return tuple(dict.fromkeys(words)) if len(set(words)) >= 2 else ()
+
+
+_ASC = r"ascending|increasing|rising|growing"
+_DESC = r"descending|decreasing|falling|reverse|backwards?"
+_LOW = r"smallest|lowest|least|low|small|min(?:imum)?|fewest"
+_HIGH = r"largest|biggest|highest|greatest|most|high|large|big|max(?:imum)?"
+_ORDER = re.compile(rf"\b(?:in\s+)?(?:(?:an?|the)\s+)?({_ASC}|{_DESC}|numerical)\s+"
+                    r"(?:order|sequence)\b|\bin\s+(?:the\s+)?(?:right\s+|correct\s+)?order\b|"
+                    rf"\bfrom\s+(?:the\s+)?({_LOW}|{_HIGH})\s+(?:\w+\s+)?to\s+(?:the\s+)?"
+                    rf"({_LOW}|{_HIGH})\b|\b((?:{_ASC}|{_DESC})ly)\b",
+                    re.IGNORECASE)
+
+
+def order_of(text: str) -> tuple[str, str] | None:
+    """``(order, the words that said it)`` for an order asked for in words: ``ascending``
+    (``in ascending / increasing / numerical order``, ``from smallest to largest``, ``in
+    order``) or ``descending`` (``from the highest to the lowest``); None when the text asks
+    for no order."""
+    m = _ORDER.search(text)
+    if m is None:
+        return None
+    word = (m[1] or m[4] or "").lower()
+    if m[2]:
+        first_low = re.fullmatch(_LOW, m[2], flags=re.IGNORECASE) is not None
+        last_low = re.fullmatch(_LOW, m[3], flags=re.IGNORECASE) is not None
+        if first_low == last_low:
+            return None
+        return ("ascending" if first_low else "descending"), m[0]
+    if re.match(_DESC, word, flags=re.IGNORECASE):
+        return "descending", m[0]
+    return "ascending", m[0]  # ascending, numerical, "in order"
+
+
+@dataclass(frozen=True)
+class ShownNumber:
+    """A number shown on the page.
+
+    Attributes:
+        value: The number (a minus sign drawn before it included).
+        box: Where it is, XYXY pixels.
+        text: The text read there (digits only when a minus bar was found and cut off).
+        kind: The kind of element it was read from (``text``, ``button`` ...).
+    """
+
+    value: float
+    box: Box
+    text: str
+    kind: str = "text"
+
+    @property
+    def center(self) -> tuple[float, float]:
+        """``(x, y)`` centre of the box."""
+        return (self.box[0] + self.box[2]) / 2.0, (self.box[1] + self.box[3]) / 2.0
+
+
+def minus_bar(image: np.ndarray, box: Box) -> int | None:
+    """The x where the digits start when the ink in ``box`` begins with a minus sign — a
+    flat bar (at least twice as wide as tall, at most a third of the ink's height, about
+    halfway down it) apart from the ink to its right; else None."""
+    x1, y1, x2, y2 = box
+    patch = image[y1:y2, x1:x2]
+    if patch.size == 0:
+        return None
+    grey = patch.astype(np.float32).mean(axis=2)
+    bg = float(np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])))
+    ink = np.abs(grey - bg) > 80
+    cols = np.flatnonzero(ink.any(axis=0))
+    rows = np.flatnonzero(ink.any(axis=1))
+    if len(cols) < 3 or len(rows) < 3:
+        return None
+    height = rows[-1] - rows[0] + 1
+    # the first run of inked columns
+    start = cols[0]
+    end = start
+    while end + 1 < ink.shape[1] and ink[:, end + 1].any():
+        end += 1
+    if end + 1 >= ink.shape[1] or not ink[:, end + 1:].any():
+        return None  # nothing after it: a lone dash is no number
+    bar = ink[:, start:end + 1]
+    bar_rows = np.flatnonzero(bar.any(axis=1))
+    bh, bw = bar_rows[-1] - bar_rows[0] + 1, end - start + 1
+    mid = (bar_rows[0] + bar_rows[-1]) / 2.0
+    centre = (rows[0] + rows[-1]) / 2.0
+    if bw >= 2 * bh and bh * 3 <= height and abs(mid - centre) <= height * 0.25:
+        return x1 + end + 1
+    return None
+
+
+_NUMBER_TEXT = re.compile(r"[-+\u2212\u2013]?\d+(?:[.,]\d+)?")
+#: OCR look-alikes of digits in a text that is all one number.
+_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "i": "1",
+                             "|": "1", "S": "5", "s": "5", "Z": "2", "z": "2", "B": "8",
+                             "g": "9", "q": "9", "b": "6", "G": "6", "A": "4", "T": "7"})
+
+
+def parse_number(text: str) -> float | None:
+    """The one number a short text is (``-5``, ``12``, ``3.5``; OCR look-alikes such as
+    ``O l S`` folded to digits), or None when it holds anything else."""
+    t = re.sub(r"\s+", "", text).strip(".:;'\"`")
+    if not t:
+        return None
+    if not _NUMBER_TEXT.fullmatch(t):
+        t = t.translate(_LOOKALIKES)
+    if not _NUMBER_TEXT.fullmatch(t):
+        return None
+    return float(t.replace("\u2212", "-").replace("\u2013", "-").replace(",", "."))
+
+
+def shown_numbers(parse: ScreenParse, reader: TextReader, *,
+                  kinds: Sequence[str] = ("text",)) -> list[ShownNumber]:
+    """The numbers shown by the elements of ``kinds`` (below the banner), in reading order.
+
+    Each element whose text is one number counts; a text element inside a widget does not.
+    A minus drawn as a short flat bar before the digits (OCR drops it, or reads it as a
+    digit) is found from the ink: the digits after it are read on their own and negated.
+    """
+    image = parse.image
+    widgets = [e.box for e in parse.elements if e.kind in WIDGETS]
+    cands = []
+    for e in parse.of_kind(*kinds):
+        if e.kind == "text" and any(_inside(e.box, w) for w in widgets):
+            continue
+        boxes = e.text_boxes or (e.box,)
+        if len(boxes) != 1:
+            continue
+        cands.append((e, boxes[0]))
+    if not cands:
+        return []
+    plain = reader.read(image, [b for _, b in cands])
+    cut: dict[int, Box] = {}
+    for i, (_, b) in enumerate(cands):
+        start = minus_bar(image, b)
+        if start is not None:
+            cut[i] = (start, b[1], b[2], b[3])
+    digits = dict(zip(cut, reader.read(image, list(cut.values())), strict=True)) if cut else {}
+    out = []
+    for i, ((e, _box), (text, _)) in enumerate(zip(cands, plain, strict=True)):
+        value = None
+        if i in digits:
+            rest = parse_number(digits[i][0])
+            if rest is not None:
+                value, text = -abs(rest), "-" + digits[i][0]
+        if value is None:
+            value = parse_number(text)
+        if value is not None:
+            out.append(ShownNumber(value, e.box, text, e.kind))
+    logger.info("numbers shown: %s", [(n.value, n.box) for n in out])
+    return out
+
+
+def in_order(items: Sequence[ShownNumber], order: str) -> list[ShownNumber]:
+    """``items`` sorted by ``order`` (``ascending`` or ``descending``); ties keep reading
+    order."""
+    return sorted(items, key=lambda n: n.value, reverse=order == "descending")
+
+
+def _inside(inner: Box, outer: Box, margin: int = 1) -> bool:
+    return inner[0] >= outer[0] - margin and inner[1] >= outer[1] - margin and \
+        inner[2] <= outer[2] + margin and inner[3] <= outer[3] + margin
