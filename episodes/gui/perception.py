@@ -714,6 +714,10 @@ _HALF_QUOTED = re.compile(r"(?<!\S)(?:['\u2018\u2019`]([^\s'\"]+)\"|\"([^\s'\"]+
                           r"(?=[^\w'\"]|$)")
 
 
+#: A space read before the closing quote of a quoted string ending in a mark.
+_QUOTE_GAP = re.compile(r'"[^"\s][^"]*?[.,;:!?] +"(?=[.,;:!?]*(?:\s|$))')
+
+
 def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
                   word_gap: int = 3) -> str:
     """Fix the letter case and look-alikes OCR gets wrong inside quotes, from glyph geometry.
@@ -750,6 +754,9 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
     # a word between a single and a double quote mark is quoted (``'vina"``: the two ticks
     # of a double quote drawn touching are read as one)
     text = _HALF_QUOTED.sub(lambda m: f'"{m[1] or m[2]}"', text)
+    # a mark after a closing quote read as a word of its own ('auctor" .'): its gap is no space
+    text = re.sub(r'(?<=\S")\s+(?=[.,;:!?]+(?:\s|$))', "", text)
+    text = _QUOTE_GAP.sub(lambda m: m[0].rstrip('" ') + '"', text)  # '"Cursus ut; ".'
     found = line_words(line, text, ink_grey=ink_grey, word_gap=word_gap)
     if found is None or sum(len(w) for w in found.words) < 4:
         return text
@@ -764,13 +771,15 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
     mid = (_mode(small) + tall) / 2.0  # between the x-height and the cap height
     out_words = []
     inside = False
-    for word, gl in zip(ocr_words, words, strict=True):
+    prose = _prose_words(ocr_words)
+    for k, (word, gl) in enumerate(zip(ocr_words, words, strict=True)):
         chars = list(word)
         quoted: list[int] = []
         cut = split_glyphs(ink, gl, len(chars))  # (touching glyphs in bold text)
         if len(chars) != len(gl) and len(chars) == len(cut):
             # the cut is a guess: only the drawn glyphs may judge its characters
-            inside = _reread_cut(line, chars, cut, inside, baseline=baseline, tall=tall)
+            inside = _reread_cut(line, chars, cut, inside, baseline=baseline, tall=tall,
+                                 prose=k in prose)
             out_words.append("".join(chars))
             continue
         if len(chars) != len(gl):
@@ -801,7 +810,7 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
                     chars[i] = "z"
                 elif c == "z":
                     chars[i] = "Z"
-            elif c in "1Il|" and x2 - x1 >= 3:
+            elif c in "1Il|" and x2 - x1 >= 3 and k not in prose:
                 foot = ink[bottom, x1:x2].sum()
                 chars[i] = "1" if foot >= 3 else c
         rest = [chars[i] for i in quoted if chars[i] not in "Il"]
@@ -812,12 +821,13 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
             sub = read_glyphs(line, [gl[i] for i in quoted], "".join(chars[i] for i in quoted),
                               baseline=baseline, tall=tall)
             for i, c in zip(quoted, sub, strict=True):
-                chars[i] = c
+                chars[i] = _keep_letter(chars[i], c, prose=k in prose)
         out_words.append("".join(chars))
     inside = False
     for k, (word, gl) in enumerate(zip(out_words, words, strict=True)):
         if inside or '"' in word:
-            out_words[k] = _end_punctuation(word, gl, baseline=baseline, xtop=_mode(small))
+            out_words[k] = _end_punctuation(word, gl, baseline=baseline, xtop=_mode(small),
+                                              ink=ink)
         inside = inside ^ (word.count('"') % 2 == 1)
     return " ".join(out_words)
 
@@ -839,16 +849,78 @@ def _glyph_mark(glyph: tuple[int, int, int, int], *, baseline: int, xtop: int) -
     return ""
 
 
+def _components(mask: np.ndarray) -> list[np.ndarray]:
+    """8-connected components of a small ``HxW bool`` mask, each as an ``Nx2`` array of
+    ``(row, col)`` pixels."""
+    seen = np.zeros_like(mask, dtype=bool)
+    out = []
+    h, w = mask.shape
+    for r0, c0 in zip(*np.nonzero(mask), strict=True):
+        if seen[r0, c0]:
+            continue
+        seen[r0, c0] = True
+        stack, pixels = [(int(r0), int(c0))], []
+        while stack:
+            r, c = stack.pop()
+            pixels.append((r, c))
+            for dr in (-1, 0, 1):
+                for dc in (-1, 0, 1):
+                    rr, cc = r + dr, c + dc
+                    if 0 <= rr < h and 0 <= cc < w and mask[rr, cc] and not seen[rr, cc]:
+                        seen[rr, cc] = True
+                        stack.append((rr, cc))
+        out.append(np.asarray(pixels))
+    return out
+
+
+def split_low_mark(ink: np.ndarray, glyph: tuple[int, int, int, int], *,
+                   baseline: int, xtop: int) -> list[tuple[int, int, int, int]]:
+    """A glyph cut in two when a low mark (``.`` or ``,``) sits in its last columns without
+    touching the letter (a bold ``r.``: the dot tucked under the ``r``'s arm makes one run
+    of ink columns); ``[glyph]`` otherwise.
+
+    Args:
+        ink: ``HxW bool`` ink of the line crop.
+        glyph: ``(x1, x2, top, bottom)`` of a run of ink columns.
+        baseline: The line's baseline row.
+        xtop: The line's x-height row.
+    """
+    x1, x2, top, bottom = glyph
+    if x2 - x1 < 3:
+        return [glyph]
+    parts = _components(ink[:, x1:x2])
+    if len(parts) < 2:
+        return [glyph]
+    mark = max(parts, key=lambda p: (int(p[:, 1].min()), int(p[:, 1].max())))
+    rest = [p for p in parts if p is not mark]
+    rows, cols = mark[:, 0], mark[:, 1]
+    mid = (xtop + baseline) / 2.0
+    if rows.min() <= mid or cols.max() - cols.min() > 2 or rows.max() > baseline + 2 or \
+            any(p[:, 1].max() > cols.max() or p[:, 1].min() >= cols.min() for p in rest):
+        return [glyph]
+    letter = np.concatenate(rest)
+    return [(x1, x1 + int(letter[:, 1].max()) + 1, int(letter[:, 0].min()), int(letter[:, 0].max())),
+            (x1 + int(cols.min()), x1 + int(cols.max()) + 1, int(rows.min()), int(rows.max()))]
+
+
 def _end_punctuation(word: str, glyphs: Sequence[tuple[int, int, int, int]], *, baseline: int,
-                     xtop: int) -> str:
+                     xtop: int, ink: np.ndarray | None = None) -> str:
     """``word`` with the punctuation OCR read at its end replaced by the marks its last
     glyphs are (``eu:"`` drawn ``eu.".``; ``Amet;`` drawn ``Amet,``): small marks are
     what a word recogniser reads worst. A double quote whose two ticks stand apart (two
-    glyphs, no wider apart than they are tall) is one mark. Unchanged when the word ends
-    in no mark."""
+    glyphs, no wider apart than they are tall) is one mark; with the line's ``ink``, a
+    mark touching the columns of the letter before it is split off that letter
+    (:func:`split_low_mark`). Unchanged when the word ends in no mark."""
     m = re.search(r"[.:;,\"']+$", word)
     if m is None or m.start() == 0:
         return word
+    if ink is not None:
+        k = len(glyphs)  # the last glyph that is no mark: a letter with a mark tucked in?
+        while k > 1 and _glyph_mark(glyphs[k - 1], baseline=baseline, xtop=xtop):
+            k -= 1
+        if k > 1:
+            glyphs = [*glyphs[:k - 1], *split_low_mark(ink, glyphs[k - 1], baseline=baseline,
+                                                       xtop=xtop), *glyphs[k:]]
     run = ""
     right: tuple[int, int, int, int] | None = None  # the glyph of the mark run[0]
     for g in reversed(glyphs[1:]):
@@ -863,10 +935,42 @@ def _end_punctuation(word: str, glyphs: Sequence[tuple[int, int, int, int]], *, 
     return word[:m.start()] + run if run else word
 
 
+def _prose_words(words: Sequence[str]) -> set[int]:
+    """Indexes of the words of a line's reading inside a quoted string of several words
+    (``"Interdum sit vulputate."``; a quote still open at either end of the line goes on
+    over the next line): prose, whose letters are not digits (a one-word quote may be a
+    random string such as a password, ``"w6jzZ"``)."""
+    out: set[int] = set()
+    start = 0
+    if words and words[0].count('"') % 2 == 1 and not words[0].startswith('"'):
+        out.add(0)  # the line starts inside a quote that opened on the line before
+        start = 1
+    span: list[int] = []
+    for k in range(start, len(words)):
+        odd = words[k].count('"') % 2 == 1
+        if not span:
+            span = [k] if odd else []
+            continue
+        span.append(k)
+        if odd:  # the quote closes
+            if len(span) > 1:
+                out.update(span)
+            span = []
+    out.update(span)  # still open at the line's end
+    return out
+
+
+def _keep_letter(read: str, redrawn: str, *, prose: bool) -> str:
+    """The glyph re-reading ``redrawn`` of a character OCR read as ``read``, except a digit
+    for a letter in prose (``In1erdum``)."""
+    return read if prose and read.isalpha() and redrawn.isdigit() else redrawn
+
+
 def _reread_cut(line: np.ndarray, chars: list[str], glyphs: list[tuple[int, int, int, int]],
-                inside: bool, *, baseline: int, tall: int) -> bool:
+                inside: bool, *, baseline: int, tall: int, prose: bool = False) -> bool:
     """Re-read (in place) the quoted characters of a word whose touching glyphs were cut
-    apart; returns whether the word ends inside quotes."""
+    apart (no digit for a letter in ``prose``); returns whether the word ends inside
+    quotes."""
     quoted = []
     for i, c in enumerate(chars):
         if c == '"':
@@ -879,7 +983,7 @@ def _reread_cut(line: np.ndarray, chars: list[str], glyphs: list[tuple[int, int,
         sub = read_glyphs(line, [glyphs[i] for i in quoted], "".join(chars[i] for i in quoted),
                           baseline=baseline, tall=tall)
         for i, c in zip(quoted, sub, strict=True):
-            chars[i] = c
+            chars[i] = _keep_letter(chars[i], c, prose=prose)
     return inside
 
 

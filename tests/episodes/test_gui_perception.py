@@ -133,3 +133,35 @@ def test_two_lines_joined_only_by_an_icon_beside_them_are_two_runs() -> None:
     dotted[4:11, 4:6] = True
     dotted[0:11, 20:28] = True
     assert text_runs(dotted) == [(4, 0, 6, 11), (20, 0, 28, 11)]
+
+
+def _ink(rows: list[str]) -> np.ndarray:
+    return np.asarray([[c == "#" for c in r] for r in rows])
+
+
+def test_a_dot_tucked_under_a_letter_is_split_off_it() -> None:
+    """A bold ``r.``: the dot sits in the last columns of the ``r``'s run of ink (under its
+    arm) without touching it, and is a glyph of its own; a letter whose own stroke reaches
+    low in its last columns (an ``L``'s foot, a ``c``) is left whole."""
+    from lavr.episodes.gui.perception import split_low_mark
+
+    r_dot = _ink(["#####.", "###...", "##....", "##....", "##.##.", "##.##."])
+    assert split_low_mark(r_dot, (0, 6, 0, 5), baseline=5, xtop=0) == [(0, 5, 0, 5), (3, 5, 4, 5)]
+    foot = _ink(["##....", "##....", "##....", "##....", "######", "######"])
+    assert split_low_mark(foot, (0, 6, 0, 5), baseline=5, xtop=0) == [(0, 6, 0, 5)]
+    c = _ink([".####.", "##..##", "##....", "##....", "##..##", ".####."])
+    assert split_low_mark(c, (0, 6, 0, 5), baseline=5, xtop=0) == [(0, 6, 0, 5)]
+    high = _ink(["##.##.", "##.##.", "##....", "##....", "##....", "##...."])  # a quote, not low
+    assert split_low_mark(high, (0, 6, 0, 5), baseline=5, xtop=0) == [(0, 6, 0, 5)]
+
+
+def test_words_of_a_quoted_sentence_are_prose_and_a_one_word_quote_is_not() -> None:
+    from lavr.episodes.gui.perception import _keep_letter, _prose_words
+
+    assert _prose_words('text "Interdum sit'.split()) == {1, 2}  # goes on over the next line
+    assert _prose_words('vulputate.". Then'.split()) == {0}  # opened on the line before
+    assert _prose_words('the password "w6jzZ" now'.split()) == set()
+    assert _prose_words('say "a b" and "c"'.split()) == {1, 2}
+    assert _keep_letter("t", "1", prose=True) == "t"
+    assert _keep_letter("t", "1", prose=False) == "1"
+    assert _keep_letter("7", "T", prose=True) == "T"
