@@ -56,7 +56,7 @@ from lavr.episodes.gui.perception import (
     text_runs,
     text_similarity,
 )
-from lavr.episodes.gui.reading import field_labels, page_text, text_rows
+from lavr.episodes.gui.reading import field_labels, page_cells, page_text, text_rows, value_of
 from lavr.episodes.gui.requests import ITEM_ACTIONS, SEND, ItemAction, item_action
 from lavr.episodes.gui.results import (
     ROW_SNAP,
@@ -1209,6 +1209,10 @@ class GuiAgent:
             value = evaluate_expression(expression) if expression else None
             logger.info("figures fitting %s: %r = %s", intent.figure, expression, value)
             return format_number(value) if value is not None else ""
+        if source == "lookup":
+            found = value_of(page_cells(parse, self.text_reader), intent.key)
+            logger.info("the value of %r: %s", intent.key, found)
+            return found[0] if found is not None else ""
         rows = page_text(parse, self.text_reader)
         if not rows:
             return ""

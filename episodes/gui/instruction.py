@@ -84,7 +84,7 @@ POINT_WORDS = {"center": "center", "centre": "center", "middle": "center", "midp
 #: is labelled like the target, the one control without a word is the opener.
 OPEN_VERBS = frozenset({"open", "expand"})
 #: Where a typed value may come from instead of a quoted string (see :attr:`Intent.source`).
-SOURCES = ("", "page-text", "expression", "count")
+SOURCES = ("", "page-text", "expression", "count", "lookup")
 
 #: Kind words and the element kinds (:data:`lavr.episodes.gui.perception.ELEMENT_KINDS`)
 #: they refer to; longer phrases first.
@@ -173,7 +173,9 @@ class Intent:
             (the value of the arithmetic shown on the page), ``word:N`` (the N-th
             word of the page's text, ``word:-1`` the last) or ``count`` (how many figures
             on the page fit ``figure``; groups of them apart, joined by a drawn ``+`` or
-            ``-``, are added or subtracted); ``""``: ``text``.
+            ``-``, are added or subtracted), ``lookup`` (the value the page shows for the
+            label ``key``: beside it in a table's row or under it in a column, see
+            :func:`lavr.episodes.gui.reading.value_of`); ``""``: ``text``.
         similar: Click the element whose text is closest in *meaning* to ``target``
             (``... similar to X``), not the one spelled like it.
         at: ``(x, y)`` pixels of the element as seen when the intent was made on
@@ -221,6 +223,8 @@ class Intent:
         classes: Property words (``("odd", "even")``, see
             :data:`lavr.episodes.gui.numbers.PROPERTIES`): for every number shown on the page,
             click the choice of ``kinds`` nearest to it that names the property it has.
+        key: With ``source == "lookup"``: the label whose value on the page is typed
+            (``enter the value of Last name ...``).
     """
 
     op: str
@@ -252,6 +256,7 @@ class Intent:
     order: str = ""
     classes: tuple[str, ...] = ()
     part: str = ""
+    key: str = ""
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -314,6 +319,8 @@ class Intent:
             return f'fill the fields from "{self.text}"'
         if self.op == "type":
             value = f"<{self.source}>" if self.source and not self.text else f'"{self.text}"'
+            if self.source == "lookup" and not self.text:
+                value = f'<the value of "{self.key}">'
             return f"type {value} into {kinds} {what}"
         if self.similar:
             return f'click the {kinds} meaning most like "{self.target}"'
@@ -767,10 +774,32 @@ _COUNTED = re.compile(r"\b(?:(?:total|whole|overall)\s+)?(?:number|count|amount|
                       r"(?:all\s+)?(?:the\s+)?(.+)$|\bhow\s+many\s+(?:the\s+)?(.+)$", re.IGNORECASE)
 
 
+#: ``the value of X`` / ``X's value`` / ``the entry for X in the table``: a label's value.
+_LOOKUP = re.compile(r"^(?:the\s+|its\s+)?(?:corresponding\s+|matching\s+)?(?:value|entry|contents?|"
+                     r"data|info(?:rmation)?)\s+(?:shown\s+|listed\s+|given\s+|written\s+)?"
+                     r"(?:of|for|under|beside|against|next\s+to|in)\s+(?:the\s+)?(.+?)$|"
+                     r"^(?:the\s+)?(.+?)'s?\s+(?:value|entry)$", re.IGNORECASE)
+#: Words after a looked-up label that say where it is, not what it is.
+_WHERE_WORDS = re.compile(r"\s+(?:(?:row|column|field|cell|label|key|heading|header|entry)\b|"
+                          r"(?:(?:shown|listed|given)\s+)?(?:in|from|on)\s+(?:the\s+)?(?:table|"
+                          r"list|page|form|grid)\b).*$", re.IGNORECASE)
+
+
+def lookup_key(what: str) -> str:
+    """The label a typed value is looked up by (``the value of Last name`` -> ``Last name``,
+    ``the "Color" entry`` ... ``Color``), or ``""`` when ``what`` asks for no label's value."""
+    m = _LOOKUP.match(what.strip())
+    if m is None:
+        return ""
+    key = _WHERE_WORDS.sub("", (m[1] or m[2]).strip()).strip(' "\'')
+    return "" if key.lower() in ("it", "that", "this", "them", "") else key
+
+
 def _derived_type_intents(obj: str, start_index: int, value: str) -> list[Intent]:
     """``type that / your answer / the text shown / the 2nd word into the box``: a typed
     value that comes from the screen, not from the instruction."""
-    m = re.match(r"(.*?)\s+\b(?:into|in|to|inside|onto)\b\s+(.*)$", obj, flags=re.IGNORECASE)
+    m = re.match(r"(.*)\s+\b(?:into|inside|onto)\b\s+(.*)$", obj, flags=re.IGNORECASE) or \
+        re.match(r"(.*?)\s+\b(?:into|in|to|inside|onto)\b\s+(.*)$", obj, flags=re.IGNORECASE)
     what, where = (m[1], m[2]) if m else (obj, "")
     label = _phrase(where).words if where else ""
     counted = _COUNTED.search(what)
@@ -780,6 +809,10 @@ def _derived_type_intents(obj: str, start_index: int, value: str) -> list[Intent
     if figure is not None:  # "the total number of blocks": count them on the page
         return [Intent("type", target=label, kinds=("input",), index=start_index,
                        source="count", figure=figure)]
+    key = lookup_key(what)
+    if key:  # "the value of Last name": what the page shows beside that label
+        return [Intent("type", target=label, kinds=("input",), index=start_index,
+                       source="lookup", key=key)]
     ph = _phrase(what)
     if ph.ordinal is not None and re.search(r"\bwords?\b", what, flags=re.IGNORECASE):
         source = f"word:{ph.ordinal}"
@@ -907,7 +940,7 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
             intents.extend(widget)
             continue
         derived = _derived_type_intents(obj, typed, value) if verb in TYPE_VERBS and \
-            '"' not in obj else []
+            ('"' not in obj or _LOOKUP.match(obj)) else []
         if derived:
             typed += len(derived)
             intents.extend(derived)

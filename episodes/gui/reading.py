@@ -214,3 +214,71 @@ def field_labels(parse: ScreenParse, fields: Sequence[ScreenElement],
         text, _ = reader.read(img, [box])[0]
         out.append(text)
     return out
+
+
+#: Largest gap (px) between the words of one table cell or label (columns lie further apart).
+CELL_GAP = 7
+#: Text similarity a cell needs to be the label a lookup names.
+KEY_MATCH = 0.7
+
+
+def page_cells(parse: ScreenParse, reader: TextReader) -> list[tuple[Box, str]]:
+    """The page's text cut into cells and read: the dark ink outside the banner (inside
+    widgets too: a table's cells may look like fields or buttons, and a field's value is the
+    value of its label), in runs whose words lie at most :data:`CELL_GAP` px apart, so a
+    table's columns and a label and its value beside it are separate cells; ``(box, text)``
+    in reading order, empty reads dropped."""
+    ink = ink_mask(parse.image)
+    if parse.banner is not None:
+        bx1, by1, bx2, by2 = parse.banner
+        ink[by1:by2, bx1:bx2] = False
+    boxes = [b for b in text_runs(ink, gap=CELL_GAP) if b[3] - b[1] >= 4]
+    if not boxes:
+        return []
+    return [(b, t) for b, (t, _) in zip(boxes, reader.read(parse.image, boxes), strict=True) if t]
+
+
+def _overlap_1d(a1: int, a2: int, b1: int, b2: int) -> float:
+    """Overlap of two spans as a fraction of the shorter one."""
+    return max(0, min(a2, b2) - max(a1, b1)) / max(min(a2 - a1, b2 - b1), 1)
+
+
+def value_of(cells: Sequence[tuple[Box, str]], key: str, *,
+             match: float = KEY_MATCH) -> tuple[str, Box, Box] | None:
+    """The value the page shows for the label ``key``: the cell that spells ``key`` best
+    (OCR-tolerant, at least ``match``) is the label; its value is the nearest cell right of it
+    on the same row (a table of label and value columns, a form's ``Label: value``), or the
+    nearest cell below it in the same column when the label heads a column (cells left of it,
+    or two or more beside it, with cells under it: a table with labels as column headers).
+
+    Args:
+        cells: ``(box, text)`` of the page's text cells (:func:`page_cells`), XYXY pixels.
+        key: The label whose value is wanted (``Last name``).
+        match: Smallest similarity of the label's cell to ``key``.
+
+    Returns:
+        ``(value, label box, value box)``, or None when no cell names ``key`` or nothing
+        is beside or below it.
+    """
+    from lavr.episodes.gui.perception import text_similarity
+
+    scored = [(text_similarity(t.rstrip(" :"), key), b, t) for b, t in cells]
+    if not scored:
+        return None
+    score, kb, _ = max(scored, key=lambda s: s[0])
+    if score < match:
+        return None
+    others = [(b, t) for b, t in cells if b != kb]
+    row = [b for b, _ in others if _overlap_1d(b[1], b[3], kb[1], kb[3]) >= 0.5]
+    right = [(b[0] - kb[2], b, t) for b, t in others
+             if b[0] >= kb[2] - 2 and _overlap_1d(b[1], b[3], kb[1], kb[3]) >= 0.5]
+    below = [(b[1] - kb[3], b, t) for b, t in others
+             if b[1] >= kb[3] - 2 and _overlap_1d(b[0], b[2], kb[0], kb[2]) >= 0.5]
+    # a label with cells left of it, or one of several beside each other with cells under
+    # them, heads a column; else it starts a row (label, value)
+    header = below and (any(b[2] <= kb[0] + 2 for b in row) or len(row) >= 2)
+    for found in ((below, right) if header else (right, below)):
+        if found:
+            _, vb, vt = min(found, key=lambda r: r[0])
+            return vt, kb, vb
+    return None

@@ -223,3 +223,75 @@ def test_unreadable_text_is_matched_by_its_look() -> None:
     box = word_box(np.asarray(line), 'Click on "LD" now', '"LD"', offset=(10, 20))
     assert box is not None and 10 + 64 <= box[0] <= 10 + 66 and 10 + 82 <= box[2] <= 10 + 84, box
     assert quoted_word('Click on "LD" now', "LD") and not quoted_word("Click on LD", "LD")
+
+
+# -- looking a label's value up on the page ----------------------------------------------
+@pytest.mark.parametrize(("what", "key"), [
+    ("the value of Last name", "Last name"), ('the value of "Color"', "Color"),
+    ("the entry for Year of Birth in the table", "Year of Birth"),
+    ("the value of Gender shown in the table", "Gender"), ("Country's value", "Country"),
+    ("the value", ""), ("the 2nd word", ""), ("your answer", ""),
+])
+def test_lookup_key_names_the_label_whose_value_is_asked_for(what: str, key: str) -> None:
+    from lavr.episodes.gui.instruction import lookup_key
+
+    assert lookup_key(what) == key
+
+
+def test_a_request_for_a_labels_value_types_it_then_does_the_rest() -> None:
+    from lavr.episodes.gui.instruction import parse_instruction
+
+    plan = parse_instruction("Enter the value of Last name into the text field and press Submit.")
+    first, second = plan.intents
+    assert (first.op, first.source, first.key) == ("type", "lookup", "Last name")
+    assert second.op == "click" and second.target == "Submit"
+    plan = parse_instruction('Type the value of "Year of Birth" in the box, then click OK')
+    assert [i.key for i in plan.intents] == ["Year of Birth", ""]
+
+
+def _table(rows: list[list[str]], *, cell: tuple[int, int] = (70, 16), grey: bool = True,
+           ) -> tuple[np.ndarray, dict[tuple[int, int], str]]:
+    """A table of ``rows`` (cells bordered, every other row shaded) below a banner, with a
+    text field and a button under it; the texts drawn, by their centres."""
+    img = Image.new("RGB", (160 + 80 * (len(rows[0]) > 2), 210), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, 0, img.width - 1, 49], fill=(255, 255, 0))
+    texts = {}
+    w, h = cell
+    for r, row in enumerate(rows):
+        for c, t in enumerate(row):
+            x, y = 6 + c * (w + 4), 54 + r * (h + 2)
+            d.rectangle([x, y, x + w, y + h], fill=(221, 221, 221) if grey and r % 2 else
+                        (255, 255, 255), outline=(200, 200, 200))
+            d.text((x + 3, y + 3), t, fill=(0, 0, 0))
+            texts[(x + 3 + 3 * len(t), y + 8)] = t
+    y = 58 + len(rows) * (h + 2)
+    d.rectangle([6, y, 130, y + 16], fill=(255, 255, 255), outline=(118, 118, 118))
+    d.rectangle([6, y + 22, 60, y + 40], fill=(239, 239, 239), outline=(118, 118, 118))
+    d.text((14, y + 27), "Submit", fill=(0, 0, 0))
+    texts[(32, y + 32)] = "Submit"
+    return np.asarray(img), texts
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("Last name", "Reynolds"), ("First name", "Melodee"), ("Year of Birth", "1947"),
+    ("Language", "Bengali"), ("Nickname", None),
+])
+def test_value_of_a_label_in_a_table_of_label_and_value_columns(key: str, value: str | None) -> None:
+    from lavr.episodes.gui.reading import page_cells, value_of
+
+    image, texts = _table([["Gender", "Male"], ["First name", "Melodee"], ["Year of Birth", "1947"],
+                           ["Language", "Bengali"], ["Last name", "Reynolds"]])
+    cells = page_cells(find_elements(image), _Reader(texts))
+    assert {t for _, t in cells} >= {"Gender", "Male", "Last name", "Reynolds", "Submit"}
+    found = value_of(cells, key)
+    assert (found[0] if found else None) == value
+
+
+def test_value_of_a_column_header_is_the_cell_below_it() -> None:
+    from lavr.episodes.gui.reading import page_cells, value_of
+
+    image, texts = _table([["Name", "City", "Age"], ["Ann", "Oslo", "31"]], grey=False)
+    cells = page_cells(find_elements(image), _Reader(texts))
+    assert value_of(cells, "City")[0] == "Oslo"
+    assert value_of(cells, "Age")[0] == "31"
