@@ -56,7 +56,14 @@ from lavr.episodes.gui.perception import (
     text_runs,
     text_similarity,
 )
-from lavr.episodes.gui.reading import field_labels, page_cells, page_text, text_rows, value_of
+from lavr.episodes.gui.reading import (
+    CELL_GAP,
+    field_labels,
+    page_cells,
+    page_text,
+    text_rows,
+    value_of,
+)
 from lavr.episodes.gui.requests import ITEM_ACTIONS, SEND, ItemAction, item_action
 from lavr.episodes.gui.results import (
     ROW_SNAP,
@@ -1231,9 +1238,20 @@ class GuiAgent:
         followed by a click on the suggestion that may pop up for its value. A field's label is
         what is written beside it and the hint (placeholder) it shows while empty. When no
         button is named like the request's verb, the form's last button is named for the
-        click that submits it."""
-        inputs = parse.of_kind("input")
+        click that submits it. A box that holds a button is a card of a list, not a field;
+        with no field to fill, a list of results is already shown: the submitting click is
+        dropped when the best result is to be chosen next."""
+        boxes = parse.of_kind("input")
+        cards = [e.box for e in boxes if any(o.kind == "button" and _within(o.box, e.box)
+                                             for o in parse.elements)]
+        # (a card cut off at the bottom of the view is as wide as the others)
+        inputs = [e for e in boxes if not any(abs(e.box[0] - c[0]) <= 2 and abs(e.box[2] - c[2]) <= 2
+                                              for c in cards)]
         if not inputs:
+            if len(self._intents) >= 2 and self._intents[0].op == "click" and \
+                    not self._intents[0].best and self._intents[1].best:
+                self._intents.popleft()
+                logger.info("no field to fill: the results are shown; choose among them")
             return []
         outside = field_labels(parse, inputs, self.text_reader)
         labels = [f"{lab} {hint}".strip() for lab, hint in
@@ -1411,8 +1429,9 @@ class GuiAgent:
         named = [b for b in buttons if _word_cover(b.text, intent.target) >= 1.0] \
             if intent.target else []
         if not named:
-            named = [b for b in buttons if sum(abs(o.width - b.width) <= 2 and o.fill == b.fill
-                                               for o in buttons) >= 2]
+            named = [b for b in buttons if sum(  # (a shaded face's fill varies a little)
+                abs(o.width - b.width) <= 2 and max(abs(u - v) for u, v in zip(
+                    o.fill, b.fill, strict=True)) <= 8 for o in buttons) >= 2]
         return sorted(named, key=lambda b: b.box[1])
 
     def _result_value(self, parse: ScreenParse, button: ScreenElement, start: int,
@@ -1420,8 +1439,14 @@ class GuiAgent:
         """The criterion's quantity shown by one result: on its button, or in the text lines
         between ``start`` (the previous result's button, or the top of the view) and the
         button, nearest the button first (a time of day: the first line first)."""
-        lines = [e for e in parse.of_kind("text") if start <= e.center[1] < button.box[1]
-                 and min(e.box[2], button.box[2] + 20) > max(e.box[0], button.box[0] - 20)]
+        # the lines are cut from the ink (a result drawn as a card may be taken for a field,
+        # whose text is no element)
+        h, w = parse.image.shape[:2]
+        xa, xb = max(button.box[0] - 40, 0), min(button.box[2] + 40, w)
+        ink = ink_mask(parse.image)[start:button.box[1], xa:xb]
+        lines = [ScreenElement("text", r, text_boxes=(r,)) for r in
+                 text_runs(ink, gap=CELL_GAP, offset=(xa, start)) if r[3] - r[1] >= 4
+                 and min(r[2], button.box[2] + 20) > max(r[0], button.box[0] - 20)]
         lines.sort(key=lambda e: e.box[1], reverse=crit.quantity != "time")
         if crit.quantity in ("price", "number"):
             value = read_quantity(button.text, crit.quantity)
@@ -1431,6 +1456,9 @@ class GuiAgent:
                     value = read_quantity(" ".join(t for t, _ in again), crit.quantity)
                     if value is not None:
                         break
+            if value is None and crit.quantity == "price":  # (no currency read at any zoom:
+                digits = re.findall(r"\d[\d,]*(?:\.\d+)?", button.text)  # its last number)
+                value = float(digits[-1].replace(",", "")) if digits else None
             if value is not None:
                 return value
         for e in lines:
@@ -2474,6 +2502,12 @@ class GuiAgent:
         return StepChoice(Action.click(x, y), f"plan finished; submit the form with "
                           f"{subs[0].describe()}", point=(x, y),
                           target=tuple(float(v) for v in subs[0].box))
+
+
+def _within(inner: tuple[int, int, int, int], outer: tuple[int, int, int, int]) -> bool:
+    """``inner`` lies within ``outer`` (2 px of slack)."""
+    return inner[0] >= outer[0] - 2 and inner[1] >= outer[1] - 2 and inner[2] <= outer[2] + 2 \
+        and inner[3] <= outer[3] + 2
 
 
 def _masked(shown: str) -> bool:

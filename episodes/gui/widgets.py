@@ -222,17 +222,52 @@ def _shaded_faces(image: np.ndarray) -> list[tuple[Box, np.ndarray]]:
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=4)
     h, w = mask.shape
     out = []
-    for i in range(1, n):
-        x, y, bw, bh, area = (int(v) for v in stats[i])
+    for ids in _face_parts(stats, image):
+        x = min(int(stats[i][0]) for i in ids)
+        y = min(int(stats[i][1]) for i in ids)
+        bw = max(int(stats[i][0] + stats[i][2]) for i in ids) - x
+        bh = max(int(stats[i][1] + stats[i][3]) for i in ids) - y
         if bw < 20 or not 10 <= bh <= 45 or bw * bh > 0.4 * h * w:
             continue
-        comp = fill_holes(labels[y:y + bh, x:x + bw] == i)
+        part = np.isin(labels[y:y + bh, x:x + bw], ids)
+        if len(ids) > 1:  # (the glyphs that cut the face in two: each row and column
+            part = _span_fill(_span_fill(part).T).T  # filled between its face pixels)
+        comp = fill_holes(part)
         if comp.mean() < 0.7:
             continue
         rows = {tuple(image[y + r, x + int(np.argmax(comp[r]))]) for r in range(bh) if comp[r].any()}
         if len(rows) >= FACE_SHADES:
             out.append(((x, y, x + bw, y + bh), comp))
     return out
+
+
+def _span_fill(mask: np.ndarray) -> np.ndarray:
+    """``mask`` with each row filled from its first to its last True pixel."""
+    out = mask.copy()
+    for r in range(mask.shape[0]):
+        cols = np.flatnonzero(mask[r])
+        if len(cols):
+            out[r, cols[0]:cols[-1] + 1] = True
+    return out
+
+
+def _face_parts(stats: np.ndarray, image: np.ndarray) -> list[list[int]]:
+    """Components of a face mask grouped into faces: a label whose ascenders and descenders
+    reach the face's top and bottom rows cuts its face into parts side by side, which share
+    their rows (within 1 px) and their top row's colour, at most 10 px apart."""
+    groups: list[list[int]] = []
+    for i in sorted(range(1, len(stats)), key=lambda i: int(stats[i][0])):
+        x, y, bw, bh, _ = (int(v) for v in stats[i])
+        for g in groups:
+            gx, gy, gw, gh, _ = (int(v) for v in stats[g[-1]])
+            if abs(y - gy) <= 1 and abs(y + bh - gy - gh) <= 1 and 0 <= x - (gx + gw) <= 10 \
+                    and bh >= 8 and np.abs(image[y + 1, x].astype(int)
+                                           - image[gy + 1, gx].astype(int)).max() <= 8:
+                g.append(i)
+                break
+        else:
+            groups.append([i])
+    return groups
 
 
 def _shaded_buttons(elements: list[ScreenElement], image: np.ndarray) -> list[ScreenElement]:

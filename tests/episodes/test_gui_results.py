@@ -129,6 +129,27 @@ def test_a_button_with_a_shaded_face_is_a_button_and_a_white_panel_is_not() -> N
     assert not any(e.kind == "text" and e.box[1] >= 149 for e in parse.elements)
 
 
+def test_a_shaded_face_cut_in_two_by_its_label_is_one_button() -> None:
+    """A label as tall as the face (``$`` reaches below it, ``B`` and ``f`` above it) cuts
+    the face into parts side by side: they are one button, not none."""
+    font = ImageFont.truetype(FONT, 13)
+    img = Image.new("RGB", (160, 210), (235, 240, 246))
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, 0, 159, 49], fill=(255, 255, 0))
+    for k, label in enumerate(["Book for $1300", "Book for $1844"]):
+        x1, y1, x2, y2 = 29, 80 + 40 * k, 129, 92 + 40 * k  # a face 11 px tall
+        for y in range(y1 + 1, y2):
+            t = (y - y1) / (y2 - y1)
+            d.line([(x1 + 1, y), (x2 - 1, y)], fill=(253 - int(16 * t), 215 - int(31 * t),
+                                                      116 - int(70 * t)))
+        d.rectangle((x1, y1, x2, y2), outline=(179, 179, 179))
+        d.text((x1 + 8, y1), label, fill=(0, 0, 0), font=font)
+    parse, _ = augment(find_elements(np.asarray(img)))
+    buttons = parse.of_kind("button")
+    assert len(buttons) == 2, parse.elements
+    assert all(b.width >= 99 and b.box[0] <= 30 for b in buttons)
+
+
 def test_vertical_shift_measures_a_scroll() -> None:
     rng = np.random.default_rng(0)
     page = rng.integers(0, 255, (400, 60, 3), dtype=np.uint8)
