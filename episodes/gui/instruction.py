@@ -973,8 +973,8 @@ TIME_VALUE = re.compile(r"\b(\d{1,2})[:.](\d{2})(?::\d{2})?\s*([AaPp])\.?\s*[Mm]
 DATE_VALUE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b")
 #: Where a chosen item comes from: a list, dropdown or menu (the words say nothing
 #: about the target).
-_FROM_LIST = re.compile(r"\b(?:from|in|on) (?:the |a )?(?:scroll(?:ing|able)? |drop-?down |select )?"
-                        r"(?:list|dropdown|drop-down|menu|select box|selection)\b", re.IGNORECASE)
+_FROM_LIST = re.compile(r"\b(?:from|in|on) (?:the |a )?(?:scroll(?:ing|able)? |drop-?do[wv]n |select )?"
+                        r"(?:list|drop-?do[wv]n|menu|select box|selection)\b", re.IGNORECASE)
 #: A number field stepped with arrows.
 _STEPPER = re.compile(r"\b(?:with|using|on|in) (?:the |a )?(?:spinner|stepper|number (?:field|input|box))\b",
                       re.IGNORECASE)

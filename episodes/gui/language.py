@@ -94,17 +94,40 @@ def repair_word(word: str, known: frozenset[str] | None = None) -> str:
 
 
 _ORDINAL_DIGITS = str.maketrans({"I": "1", "l": "1", "L": "1", "|": "1", "S": "5"})
+#: Letters OCR reads for digits in a number (``1O`` for ``10``, ``S`` for ``5``).
+_NUMBER_DIGITS = str.maketrans({"I": "1", "l": "1", "|": "1", "S": "5", "O": "0", "o": "0",
+                                "Z": "2", "B": "8"})
+#: Units written right after a number (``5ft``, ``10in``, ``3kg``).
+_UNITS = ("ft", "in", "cm", "mm", "km", "kg", "lb", "lbs", "oz", "px", "pt", "ml", "GB", "MB",
+          "KB", "mph", "hrs", "min", "mins", "sec", "secs")
+_UNIT_NUMBER = re.compile(r"\b([0-9IlSOoZB|]*[0-9IlSOZB|][0-9IlSOoZB|]*)(" + "|".join(_UNITS)
+                          + r")\b")
+
+
+def _unit_number(m: re.Match[str], known: frozenset[str]) -> str:
+    """A number glued to its unit with look-alike letters for digits made digits (``Sft``
+    -> ``5ft``, ``1Oin`` -> ``10in``); a known word (``Bin``, ``Sin``) is left alone, and a
+    number part with no digit must be one letter (``Sft``; ``Oft`` is a word)."""
+    number, unit = m[1], m[2]
+    if m[0].lower() in known or re.fullmatch(r"\d+", number) or \
+            (not re.search(r"\d", number) and len(number) > 1):
+        return m[0]
+    return number.translate(_NUMBER_DIGITS) + unit
 
 
 def repair_words(text: str, known: frozenset[str] | None = None) -> str:
     """:func:`repair_word` on every word outside double quotes; ordinals such as ``Sth``,
     ``Ilth`` repaired too (``S`` -> ``5``, ``I l L |`` -> ``1``), and ``wv`` inside a word
-    (no English word has it: a ``w`` read as two glyphs) made ``w``, names included."""
+    (no English word has it: a ``w`` read as two glyphs) made ``w``, names included; a
+    number glued to a unit has its look-alike letters made digits (``Sft 1Oin`` -> ``5ft
+    10in``)."""
     parts = re.split(r'("[^"]*")', text)
     for i in range(0, len(parts), 2):
         seg = re.sub(r"\b([0-9IlL|S]*[IlL|S][0-9IlL|S]*)(st|nd|rd|th)\b",  # "Ilth", "Sth"
                      lambda m: m[1].translate(_ORDINAL_DIGITS) + m[2], parts[i])
         seg = re.sub(r"(?<=[A-Za-z])wv(?=[a-z])", "w", seg)  # a w read as "wv" ("Woodwvard")
+        seg = _UNIT_NUMBER.sub(  # "Sft 1Oin"
+            lambda m: _unit_number(m, lexicon() if known is None else known), seg)
         parts[i] = re.sub(r"[A-Za-z0]+", lambda m: repair_word(m[0], known), seg)
     return "".join(parts)
 

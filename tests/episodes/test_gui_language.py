@@ -295,3 +295,11 @@ def test_value_of_a_column_header_is_the_cell_below_it() -> None:
     cells = page_cells(find_elements(image), _Reader(texts))
     assert value_of(cells, "City")[0] == "Oslo"
     assert value_of(cells, "Age")[0] == "31"
+
+
+def test_repair_words_makes_look_alike_letters_of_a_number_with_a_unit_digits() -> None:
+    known = KNOWN | {"sin", "bin"}
+    assert repair_words("Choose Sft 1Oin, 6ft lin and 3Okg", known) == \
+        "Choose 5ft 10in, 6ft 1in and 30kg"
+    assert repair_words("the Sin and the Bin, 5ft 6 in", known) == "the Sin and the Bin, 5ft 6 in"
+    assert repair_words('type "Sft" now', known) == 'type "Sft" now'  # quoted: as written
