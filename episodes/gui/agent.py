@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lavr.episodes.gui import (
+    arrange,
     calendars,
     geometry,
     numbers,
@@ -309,6 +310,13 @@ class GuiAgent:
         self._reset_picker()
         self._reset_search()
         self._reset_slide()
+        self._reset_reorder()
+
+    def _reset_reorder(self) -> None:
+        self._reorder_moves = 0  # drags made for the current reorder intent
+        self._reorder_seen: tuple[str, ...] | None = None  # the items' texts before the last drag
+        self._reorder_stuck = 0  # drags after which the items read the same as before
+        self._reorder_goal: int | None = None  # the place the named item is dragged to
 
     def _reset_slide(self) -> None:
         self._slides = 0  # rounds of moving the current slider
@@ -455,6 +463,8 @@ class GuiAgent:
             return self._play(intent, parse)
         if intent.op == "draw":
             return self._draw(intent, parse)
+        if intent.op == "reorder":
+            return self._reorder(intent, parse, given)
         if intent.op == "set" and "slider" in intent.kinds:
             return self._slide(intent, parse, given)
         if intent.op == "date":
@@ -2117,6 +2127,99 @@ class GuiAgent:
                           f"drag from the vertex along the bisector to ({ex:.0f},{ey:.0f})",
                           point=(vx, vy), overlay=overlay,
                           target=tuple(float(v) for v in angle.box))
+
+    # -- lists and grids reordered by dragging -------------------------------------------
+    def _layout(self, parse: ScreenParse) -> tuple[arrange.Layout, list[str]] | None:
+        """The items of the list or grid on the page (below the banner), with their texts
+        (each item's own text: a mark every item shows alike, a drag handle, is left out)."""
+        top = parse.banner[3] if parse.banner is not None else 0
+        kinds = ("button", "input", "text", "link")
+        layout = arrange.find_layout([e.box for e in parse.elements
+                                      if e.kind in kinds and e.box[1] >= top])
+        if layout is None:
+            return None
+        own = arrange.item_text_boxes(parse.image, ink_mask(parse.image), layout.boxes)
+        boxes = [b for b in own if b is not None]
+        reads = iter(self.text_reader.read(parse.image, boxes) if boxes else [])
+        texts = [next(reads)[0] if b is not None else "" for b in own]
+        return layout, texts
+
+    def _item_values(self, parse: ScreenParse, layout: arrange.Layout,
+                     texts: list[str]) -> list[float | str]:
+        """What each item is sorted by: its number when every item shows one (a minus OCR
+        dropped is seen in the glyphs), else its text."""
+        numbers = [read_number(t) if re.search(r"\d", t) else None for t in texts]
+        if any(n is None for n in numbers):
+            return [normalise_text(t) for t in texts]
+        own = arrange.item_text_boxes(parse.image, ink_mask(parse.image), layout.boxes)
+        out: list[float | str] = []
+        for box, n in zip(own, numbers, strict=True):
+            assert n is not None
+            lost = n > 0 and box is not None and plots.leading_minus(parse.image, box)
+            out.append(-n if lost else n)  # (OCR drops a lone minus)
+        return out
+
+    def _reorder(self, intent: Intent, parse: ScreenParse, given: str) -> StepChoice:
+        """Reorder a list or grid by dragging its items: one named item to a place
+        (``place``), or every item into sorted order, one drag at a time (the item that
+        belongs at the first wrong place goes there). Every step reads the items again, so
+        a drag that did not take is seen and made again."""
+        overlay = parse.to_detections()
+        found = self._layout(parse)
+        if found is None:
+            return self._wait_for(f"{intent.describe()}: no list of items on the screen", overlay)
+        layout, texts = found
+        where = f"{layout.describe()}: {', '.join(texts)}"
+        if self._reorder_seen is not None:
+            self._reorder_stuck += tuple(texts) == self._reorder_seen
+        if self._reorder_stuck >= 2 or self._reorder_moves > 2 * len(layout):
+            self._intents.clear()
+            self._reset_reorder()
+            return StepChoice(Action("done"), f"gave up: {intent.describe()}: {where}; "
+                              "the drags do not reorder it", overlay=overlay)
+        if intent.place.startswith("sort:"):
+            values = self._item_values(parse, layout, texts)
+            move = arrange.next_sort_move(values, intent.place[5:])
+            if move is None:
+                return self._reorder_done(intent, parse, given, f"{where}: in order")
+            src, dst = move
+            why = f"{intent.describe()}: {where}; put {texts[src]!r} at place #{dst + 1}"
+        else:
+            scored = [(text_similarity(t, intent.target), i) for i, t in enumerate(texts)]
+            score, src = max(scored)
+            if score < self.match_threshold:
+                return self._wait_for(f"{intent.describe()}: {where}; none reads "
+                                      f"{intent.target!r}", overlay)
+            if self._reorder_goal is not None and src == self._reorder_goal:
+                return self._reorder_done(intent, parse, given, f"{where}: in place")
+            place = arrange.Place.from_spec(intent.place)
+            # (a place relative to the item is worked out once, before it moves)
+            dst = self._reorder_goal if self._reorder_goal is not None else \
+                layout.resolve(place, src, names=texts)
+            if dst is None:
+                self._intents.clear()
+                return StepChoice(Action("done"), f"gave up: {intent.describe()}: {where}; "
+                                  f"no such place for item #{src + 1}", overlay=overlay)
+            if dst == src:
+                return self._reorder_done(intent, parse, given, f"{where}: already there")
+            self._reorder_goal = dst
+            why = f"{intent.describe()}: {where}; {texts[src]!r} is item #{src + 1}, goes to #{dst + 1}"
+        x1, y1, x2, y2 = layout.boxes[src]
+        x, y = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+        ex, ey = layout.drop_point(src, dst)
+        self._reorder_moves += 1
+        self._reorder_seen = tuple(texts)
+        self._waits = 0
+        return StepChoice(Action.drag(x, y, ex, ey), f"{why}: drag it to ({ex:.0f},{ey:.0f})",
+                          point=(x, y), overlay=overlay, target=tuple(float(v) for v in layout.boxes[src]))
+
+    def _reorder_done(self, intent: Intent, parse: ScreenParse, given: str, why: str) -> StepChoice:
+        self._intents.popleft()
+        self._reset_reorder()
+        self._waits = 0
+        step = self._decide(parse.image, given)
+        step.summary = f"{intent.describe()}: {why}; " + step.summary
+        return step
 
     def _slide(self, intent: Intent, parse: ScreenParse, given: str) -> StepChoice:
         """Move a slider until the value shown beside it reads the intent's number: focus the

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import os
 import shutil
 import time
@@ -125,21 +126,25 @@ def _pointer_click(driver: Any, x: float, y: float) -> None:
     chain.w3c_actions.perform()
 
 
-#: Pointer moves a drag is cut into between press and release (widgets that follow the
-#: pointer see it travel, not jump).
+#: Fewest pointer moves a drag is cut into between press and release (widgets that follow the
+#: pointer see it travel, not jump) ...
 DRAG_STEPS = 5
+#: ... and the longest move (px): a sortable list reorders by one item per move it sees.
+DRAG_STEP_PX = 8.0
 
 
 def _pointer_drag(driver: Any, x: float, y: float, x2: float, y2: float) -> None:
-    """Press at ``(x, y)``, move in :data:`DRAG_STEPS` steps to ``(x2, y2)``, release there."""
+    """Press at ``(x, y)``, move in steps of at most :data:`DRAG_STEP_PX` (at least
+    :data:`DRAG_STEPS` of them) to ``(x2, y2)``, release there."""
     from selenium.webdriver.common.action_chains import ActionChains
 
     chain = ActionChains(driver, duration=0)
     pointer = chain.w3c_actions.pointer_action
     pointer.move_to_location(int(round(x)), int(round(y)))
     pointer.click_and_hold()
-    for i in range(1, DRAG_STEPS + 1):
-        t = i / DRAG_STEPS
+    steps = max(DRAG_STEPS, math.ceil(math.hypot(x2 - x, y2 - y) / DRAG_STEP_PX))
+    for i in range(1, steps + 1):
+        t = i / steps
         pointer.move_to_location(int(round(x + t * (x2 - x))), int(round(y + t * (y2 - y))))
     pointer.release()
     chain.w3c_actions.perform()

@@ -33,6 +33,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from lavr.episodes.gui.arrange import parse_place, sort_order
 from lavr.episodes.gui.calendars import find_date, parse_date
 from lavr.episodes.gui.feedback import number_range
 from lavr.episodes.gui.language import repair_words
@@ -58,8 +59,10 @@ logger = logging.getLogger(__name__)
 #: it from its field first, see :mod:`lavr.episodes.gui.calendars`;
 #: ``act``: do ``action`` to the list item marked by ``scope``, opening it when its row
 #: does not show the action's control, then fill what the action opens and send it, see
-#: :mod:`lavr.episodes.gui.requests`).
-OPS = ("click", "type", "fill", "hover", "set", "guess", "play", "draw", "date", "act")
+#: :mod:`lavr.episodes.gui.requests`; ``reorder``: drag the item named ``target`` of a list
+#: or grid to :attr:`Intent.place`, or sort the items, see :mod:`lavr.episodes.gui.arrange`).
+OPS = ("click", "type", "fill", "hover", "set", "guess", "play", "draw", "date", "act",
+       "reorder")
 
 #: Verbs that act on an element by clicking it.
 CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
@@ -225,6 +228,9 @@ class Intent:
             click the choice of ``kinds`` nearest to it that names the property it has.
         key: With ``source == "lookup"``: the label whose value on the page is typed
             (``enter the value of Last name ...``).
+        place: With ``op == "reorder"``: where the item goes, a
+            :meth:`~lavr.episodes.gui.arrange.Place.spec` (``index:3:0:0:``), or
+            ``sort:ascending`` / ``sort:descending`` (sort all the items by their text).
     """
 
     op: str
@@ -257,6 +263,7 @@ class Intent:
     classes: tuple[str, ...] = ()
     part: str = ""
     key: str = ""
+    place: str = ""
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -267,6 +274,12 @@ class Intent:
 
     def describe(self) -> str:
         """Short human text, e.g. ``type "abc" into input "username"``."""
+        if self.op == "reorder":
+            if self.place.startswith("sort:"):
+                return f"sort the items in {self.place[5:]} order by dragging"
+            from lavr.episodes.gui.arrange import Place
+
+            return f'drag "{self.target}" to {Place.from_spec(self.place).describe()}'
         if self.op == "act":
             return f'{self.action} the item of "{self.scope}"' + \
                 (f' to "{self.recipient}"' if self.recipient else "") + \
@@ -367,11 +380,14 @@ def clean_instruction(text: str) -> str:
     text = re.sub(r"[:;]$", ".", text)  # OCR reads a final '.' as ':'
     text = re.sub(r"#\s*[IlL|](?=\W|$)", "#1", text)  # "#L" -> "#1"
     text = re.sub(r"\b[Zz]th\b", "7th", text)  # a 7 read as Z ("2" would be "2nd")
+    text = re.sub(r"\b[Zz]nd\b", "2nd", text)  # a 2 read as Z
     verbs = "|".join(sorted(VERBS, key=len, reverse=True))
     text = re.sub(rf"(?<=\w)[.;:](?=(?:{verbs})\b)", ", ", text, flags=re.IGNORECASE)  # "@leo.click"
     text = re.sub(r"\s+([,;])", r"\1", text)  # "delighted , genuine"
     text = re.sub(r"(?<=[A-Za-z])- (?=[A-Z][a-z])", "-", text)  # "Anne- Marie" (a line break)
-    return repair_words(text)  # "vords" -> "words", "belov" -> "below", "Sth" -> "5th"
+    text = repair_words(text)  # "vords" -> "words", "belov" -> "below", "Sth" -> "5th"
+    acts = "|".join(sorted(VERBS | DRAW_VERBS | MOVE_VERBS, key=len, reverse=True))
+    return re.sub(rf"\b({acts})\s+&\s+(?=[a-z])", r"\1 a ", text, flags=re.IGNORECASE)  # 'a' read '&'
 
 
 # -- clauses -------------------------------------------------------------------
@@ -618,6 +634,48 @@ _HALVES = re.compile(r"\b(?:bisect(?:s|ing)?|bisector|(?:divid|split|cut)\w*\b.*
                      r"(?:two|half|halves)|evenly|equally))\b", re.IGNORECASE)
 #: A slider named in an object phrase.
 _SLIDER = re.compile(r"\b(?:the\s+|a\s+)?(?:range\s+)?slider\b", re.IGNORECASE)
+
+
+#: Verbs that move an item of a list or grid to another place (``drag Ann to the top``).
+REORDER_VERBS = frozenset({"drag", "move", "put", "place", "shift", "bring", "slide",
+                           "relocate", "reorder", "reposition"})
+#: Verbs that sort a list (``sort the numbers in increasing order``).
+SORT_VERBS = frozenset({"sort", "order", "arrange", "rearrange", "reorder", "rank", "put",
+                        "organize", "organise"})
+
+
+def _reorder_intents(verb: str, obj: str, clause: str) -> list[Intent] | None:
+    """Intents for clauses that reorder a list or grid by dragging, or None:
+
+    * ``drag Ann to the 3rd position``, ``move "Bo" up by one``, ``put Cy below Di``,
+      ``drag Ed to the bottom right``: the item's name, then a place
+      (:func:`~lavr.episodes.gui.arrange.parse_place`);
+    * ``sort the numbers in increasing order``, ``arrange the names alphabetically``:
+      sort the items by dragging (:func:`~lavr.episodes.gui.arrange.sort_order`).
+    """
+    if verb in REORDER_VERBS:
+        words = obj.split()
+        for k in range(1, len(words)):
+            place = parse_place(" ".join(words[k:]))
+            if place is not None:
+                name = re.sub(r"^(?:the\s+)?(?:item|entry|element|name|box|card|tile)\s+", "",
+                              " ".join(words[:k]), flags=re.IGNORECASE).strip(" ,\"'")
+                if name and name.lower() not in ("it", "this", "that", "them"):
+                    return [Intent("reorder", target=name, kinds=(), place=place.spec())]
+    if verb in SORT_VERBS and '"' not in obj:
+        order = sort_order(clause)
+        if order is not None and (verb != "put" or re.search(r"\border\b", obj)):
+            return [Intent("reorder", kinds=(), place=f"sort:{order}")]
+    return None
+
+
+def _reorders(text: str) -> bool:
+    """Some clause of ``text`` moves an item to a place or sorts (no request about a mail)."""
+    for clause in split_clauses(text):
+        m = re.match(r"(?:please\s+)?(\w+)\b\s*(.*)$", clause, flags=re.IGNORECASE)
+        if m and _reorder_intents(m[1].lower(), m[2].strip(), clause) is not None:
+            return True
+    return False
 
 
 def _drawn_intents(verb: str, obj: str) -> list[Intent] | None:
@@ -870,7 +928,8 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
         return GuiPlan((Intent("play", kinds=("button", "input"), text=mark),), "grammar", text)
     # a request about one item of a list in free words (``forward Ann's email to Bo``);
     # an instruction that clicks a quoted control is left to the clauses below
-    request = None if _CLICK_QUOTED.search(text) else parse_item_request(text, embedder=embedder)
+    request = None if _CLICK_QUOTED.search(text) or _reorders(text) else \
+        parse_item_request(text, embedder=embedder)
     if request is not None:
         return GuiPlan((Intent("act", kinds=ANY_KIND, scope=request.item, action=request.action,
                                recipient=request.recipient, text=request.text),), "grammar", text)
@@ -903,6 +962,8 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
         m = re.match(r"(?:please\s+)?(\w+)\b\s*(.*)$", clause, flags=re.IGNORECASE)
         verb, obj = (m[1].lower(), m[2].strip()) if m else ("", "")
         drawn = _drawn_intents(verb, obj)
+        if drawn is None:
+            drawn = _reorder_intents(verb, obj, clause)
         if drawn is not None:
             intents.extend(drawn)
             understood = True
