@@ -29,6 +29,7 @@ from lavr.episodes.gui import (
     calendars,
     geometry,
     numbers,
+    patterns,
     plots,
     popups,
     shapes,
@@ -151,6 +152,11 @@ PICKER_WAITS = 2
 MAX_MONTH_STEPS = 60
 #: Header readings in a row that may show no change after an arrow click.
 PICKER_STUCK = 3
+#: Waits (of :data:`REPEAT_PAUSE_MS`) without a figure to click before "as many as possible"
+#: is over: on a still page, and on a page seen moving by itself (more may come in).
+REPEAT_WAITS = 3
+REPEAT_WAITS_MOVING = 15
+REPEAT_PAUSE_MS = 400
 #: Pause (ms) after a day is chosen, while the picker closes over what is below it.
 PICKER_CLOSE_MS = 300
 
@@ -169,6 +175,10 @@ class Choice:
     reason: str
     #: Chosen for certain although ``score`` is low (a clear winner on another scale).
     sure: bool = False
+
+
+def _centre(box: tuple[int, int, int, int]) -> tuple[float, float]:
+    return (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
 
 
 def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
@@ -285,6 +295,8 @@ class GuiAgent:
         self._scrolled_page = False  # a list of items was scrolled through this episode
         self._act_phase = "item"  # acting on a list item: item -> opened -> fill -> send
         self._act_filled: set[str] = set()  # what the action's form has been given
+        self._repeat_waited = False  # the last step waited for more figures to click
+        self._repeat_moves = False  # ... and the page changed meanwhile: it moves by itself
 
     def _reset_widgets(self) -> None:
         self._widgets = Widgets()
@@ -469,6 +481,10 @@ class GuiAgent:
             return self._slide(intent, parse, given)
         if intent.op == "date":
             return self._pick_date(intent, parse, image)
+        if intent.repeat:
+            return self._click_every(intent, parse, image)
+        if intent.pattern:
+            return self._copy_pattern(intent, parse)
         if intent.order:
             return self._click_in_order(intent, parse)
         if intent.classes:
@@ -709,6 +725,71 @@ class GuiAgent:
         return Choice(ScreenElement("text", box, text=text, text_boxes=(box,)), score,
                       f'appeared after the opening click: "{text}" '
                       f"(of {len(scored)} new labels)", sure=score >= STRICT_MATCH)
+
+    # -- every figure that fits, as long as more come ---------------------------------------
+    def _click_every(self, intent: Intent, parse: ScreenParse, image: np.ndarray) -> StepChoice:
+        """Click a figure that fits the description, one per step, each where it is seen on
+        this screen (figures may move: nothing is remembered); while none fits, wait as long
+        as the page still moves, then go on with the plan. A figure cut by the page's edge or
+        touching another no longer has its shape: when no figure has the shape asked for,
+        figures of the asked colour and size count."""
+        overlay = parse.to_detections()
+        assert intent.figure is not None
+        size, colour, what = intent.figure
+        figs = self.figures(parse)
+        fits = [f for f in figs if shapes.matches(f, size, colour, what)]
+        if not fits and len(what) > 1:
+            fits = [f for f in figs if shapes.matches(f, size, colour, "")]
+        if self._repeat_waited and self._moving(image):
+            self._repeat_moves = True  # the page moves by itself: more may come any time
+        if not fits:
+            self._waits += 1
+            patience = REPEAT_WAITS_MOVING if self._repeat_moves else REPEAT_WAITS
+            if self._waits <= patience:
+                self._repeat_waited = True
+                return StepChoice(Action("wait", amount=REPEAT_PAUSE_MS), f"{intent.describe()}: "
+                                  "none on the screen now; waiting for more", overlay=overlay)
+            self._intents.popleft()
+            self._waits = 0
+            return self._decide(image, "")
+        self._waits = 0
+        self._repeat_waited = False
+        fig = max(fits, key=lambda f: (shapes.matches(f, size, colour, what), f.extent))
+        x, y = fig.point
+        return StepChoice(Action.click(x, y), f"{intent.describe()}: {fig.describe()} "
+                          f"({len(fits)} fit)", point=(x, y), overlay=overlay,
+                          target=tuple(float(v) for v in fig.box))
+
+    # -- a pattern copied into a grid of checkboxes ----------------------------------------
+    def _copy_pattern(self, intent: Intent, parse: ScreenParse) -> StepChoice:
+        """Copy the example drawn on the page into the grid of checkboxes: find the grid (the
+        largest lattice of checkboxes), the example (a lattice of flat squares of its shape
+        elsewhere), and click every box whose state differs from its example cell."""
+        overlay = parse.to_detections()
+        table = patterns.largest_lattice([e.box for e in parse.of_kind(*intent.kinds)])
+        if table is None:
+            return self._wait_for(f"{intent.describe()}: no grid of checkboxes", overlay)
+        rows, cols = len(table), len(table[0])
+        grid = (table[0][0][0], table[0][0][1], table[-1][-1][2], table[-1][-1][3])
+        cell = float(np.median([b[2] - b[0] for row in table for b in row]))
+        top = parse.banner[3] if parse.banner is not None else 0
+        example = patterns.find_example(parse.image, rows, cols, cell=cell, exclude=grid, top=top)
+        if example is None:
+            return self._wait_for(f"{intent.describe()}: no {rows}x{cols} example beside the "
+                                  "grid", overlay)
+        todo = [table[r][c] for r in range(rows) for c in range(cols)
+                if example[r][c] != patterns.is_checked(parse.image, table[r][c])]
+        self._intents.popleft()
+        self._waits = 0
+        drawn = " / ".join("".join("#" if v else "." for v in row) for row in example)
+        if not todo:
+            return self._decide(parse.image, "")
+        for b in todo[1:]:
+            self._pending.append(Action.click(*_centre(b)))
+        x, y = _centre(todo[0])
+        return StepChoice(Action.click(x, y), f"{intent.describe()}: example {rows}x{cols} "
+                          f"{drawn}; {len(todo)} boxes to click", point=(x, y), overlay=overlay,
+                          target=tuple(float(v) for v in todo[0]))
 
     # -- numbers shown on the page -------------------------------------------------------
     def _click_in_order(self, intent: Intent, parse: ScreenParse) -> StepChoice:

@@ -221,6 +221,12 @@ class Intent:
             :func:`lavr.episodes.gui.numbers.order_of`); the numbers are read once, before
             the first click, and clicked where they were (a page may hide them once the
             clicking starts).
+        repeat: With ``figure``: click every figure that fits, again and again as long as the
+            page shows (or moves in) more of them (``click as many moving circles as
+            possible``); each click aims at where the figure is seen then.
+        pattern: Copy the example drawn on the page (a picture of a grid whose cells are in
+            two colours) into the grid of ``kinds`` (checkboxes): check the boxes of the cells
+            that are *on*, uncheck the others (see :mod:`lavr.episodes.gui.patterns`).
         part: With ``count``: count this part of the one figure drawn on the page instead of
             the figures (``sides``: its sides, which are as many as its corners).
         classes: Property words (``("odd", "even")``, see
@@ -264,6 +270,8 @@ class Intent:
     part: str = ""
     key: str = ""
     place: str = ""
+    pattern: bool = False
+    repeat: bool = False
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -284,6 +292,8 @@ class Intent:
             return f'{self.action} the item of "{self.scope}"' + \
                 (f' to "{self.recipient}"' if self.recipient else "") + \
                 (f' with "{self.text}"' if self.text else "")
+        if self.pattern:
+            return f"copy the example into the {'/'.join(self.kinds)} grid"
         if self.order:
             return f"click the numbers in {self.order} order"
         if self.classes:
@@ -325,7 +335,8 @@ class Intent:
             plain = dataclasses.replace(self, scope="", items=None).describe()
             return f'{plain} in {which} of "{self.scope}"'
         if self.figure is not None:
-            return "click figure " + (" ".join(w for w in self.figure if w) or "(any)")
+            return ("click every figure " if self.repeat else "click figure ") + \
+                (" ".join(w for w in self.figure if w) or "(any)")
         if self.describes:
             return f"click the {kinds} naming the {self.describes}"
         if self.op == "fill":
@@ -537,6 +548,23 @@ def _number_intents(obj: str) -> list[Intent] | None:
     return None
 
 
+#: Verbs that draw a figure by checking boxes of a grid.
+PATTERN_VERBS = frozenset({"draw", "copy", "reproduce", "recreate", "replicate", "make", "form",
+                           "write", "mark", "fill", "check", "create", "trace", "spell", "paint",
+                           "shape", "render", "show"})
+_GRID = re.compile(r"\b(?:check\s*box(?:es)?|boxes|grid|squares|cells|tiles)\b", re.IGNORECASE)
+_EXAMPLE = re.compile(r"\b(?:example|pattern|model|sample|picture|image|template|reference|"
+                      r"shown|given|drawn|displayed)\b", re.IGNORECASE)
+
+
+def _pattern_intent(verb: str, obj: str) -> Intent | None:
+    """``draw the number "0" in the checkboxes using the example on the right``: copy the
+    example drawn on the page into the checkbox grid; None for other clauses."""
+    if verb.lower() not in PATTERN_VERBS or not _GRID.search(obj) or not _EXAMPLE.search(obj):
+        return None
+    return Intent("click", kinds=("checkbox",), pattern=True)
+
+
 #: ``how many sides the shape has``: a count of a drawn figure's sides (or corners).
 _SIDES = re.compile(r"\bhow\s+many\s+(?:sides|edges|corners|vertices|vertexes|angles)\b",
                     re.IGNORECASE)
@@ -554,8 +582,29 @@ def _sides_intent(obj: str) -> Intent | None:
     return Intent("click", kinds=kinds, figure=("", "", "shape"), count=True, part="sides")
 
 
+#: ``as many (moving) circles as possible``: every figure that fits, as long as more come.
+_AS_MANY = re.compile(r"(?:on\s+|at\s+)?as\s+many\s+(?:of\s+)?(?:the\s+)?(.+?)\s+as\s+"
+                      r"(?:possible|you\s+can|there\s+are)\b", re.IGNORECASE)
+
+
+def _repeat_intent(obj: str) -> Intent | None:
+    """``as many moving circles as possible``: click every figure that fits, again and again
+    (words that say how the figures behave, ``moving``, ``falling``, are no description)."""
+    m = _AS_MANY.match(obj.strip())
+    if m is None:
+        return None
+    words = [w for w in m[1].split() if not re.fullmatch(r"\w+ing", w, flags=re.IGNORECASE)]
+    figure = _figure_phrase(" ".join(words), plural=True)
+    if figure is None:
+        return None
+    return Intent("click", kinds=("figure",), figure=figure, repeat=True)
+
+
 def _click_intents(verb: str, obj: str, clause: str) -> list[Intent]:
     obj = _WHEN_DONE.sub("", obj)
+    repeat = _repeat_intent(obj)
+    if repeat is not None:
+        return [repeat]
     numbered = _number_intents(obj)
     if numbered is not None:
         return numbered
@@ -928,7 +977,8 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
         return GuiPlan((Intent("play", kinds=("button", "input"), text=mark),), "grammar", text)
     # a request about one item of a list in free words (``forward Ann's email to Bo``);
     # an instruction that clicks a quoted control is left to the clauses below
-    request = None if _CLICK_QUOTED.search(text) or _reorders(text) else \
+    copied = any(_pattern_intent(*(clause.split(None, 1) + [""])[:2]) for clause in split_clauses(text))
+    request = None if _CLICK_QUOTED.search(text) or _reorders(text) or copied else \
         parse_item_request(text, embedder=embedder)
     if request is not None:
         return GuiPlan((Intent("act", kinds=ANY_KIND, scope=request.item, action=request.action,
@@ -961,6 +1011,11 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
             continue
         m = re.match(r"(?:please\s+)?(\w+)\b\s*(.*)$", clause, flags=re.IGNORECASE)
         verb, obj = (m[1].lower(), m[2].strip()) if m else ("", "")
+        pattern = _pattern_intent(verb, obj)
+        if pattern is not None:
+            intents.append(pattern)
+            understood = True
+            continue
         drawn = _drawn_intents(verb, obj)
         if drawn is None:
             drawn = _reorder_intents(verb, obj, clause)

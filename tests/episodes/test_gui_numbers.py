@@ -194,3 +194,112 @@ def test_a_question_about_the_sides_of_the_shape_becomes_a_count_intent() -> Non
     (intent,) = parse_instruction("How many corners does the polygon have?").intents
     assert intent.part == "sides"
     assert parse_instruction("How many red circles are there?").intents[0].part == ""
+
+
+# -- a pattern copied from an example into a grid of checkboxes ------------------------
+def _example(on: list[str], *, x: int = 90, y: int = 60, cell: int = 12, pitch: int = 15,
+             panel: tuple[int, int, int] = (34, 34, 34), lit: tuple[int, int, int] = (255, 255, 255),
+             dim: tuple[int, int, int] = (102, 102, 102)) -> np.ndarray:
+    img = np.full((210, 160, 3), 255, np.uint8)
+    img[y - 4:y + pitch * len(on) + 2, x - 4:x + pitch * len(on[0]) + 2] = panel
+    for r, row in enumerate(on):
+        for c, v in enumerate(row):
+            img[y + r * pitch:y + r * pitch + cell, x + c * pitch:x + c * pitch + cell] = \
+                lit if v == "#" else dim
+    return img
+
+
+def test_a_lattice_of_boxes_is_a_table_and_a_gap_in_it_is_none() -> None:
+    from lavr.episodes.gui.patterns import largest_lattice, lattice
+
+    boxes = [(10 + 17 * c, 60 + 16 * r, 23 + 17 * c, 73 + 16 * r) for r in range(3) for c in range(2)]
+    table = lattice(boxes[::-1])
+    assert table is not None and [len(r) for r in table] == [2, 2, 2]
+    assert table[0][0] == boxes[0] and table[2][1] == boxes[5]
+    assert lattice(boxes[:-1]) is None  # a crossing without its box
+    far = [(120, 20, 133, 33), (140, 190, 153, 203)]
+    assert largest_lattice(boxes + far) == table
+
+
+@pytest.mark.parametrize(("lit", "dim", "panel"), [
+    ((255, 255, 255), (102, 102, 102), (34, 34, 34)),   # white on dark, the rest grey
+    ((0, 0, 0), (220, 220, 220), (255, 255, 255)),      # black on white, the rest light
+    ((200, 30, 30), (240, 240, 240), (250, 250, 250)),  # a red figure
+])
+def test_the_example_cells_that_stand_out_from_their_panel_are_on(
+        lit: tuple[int, int, int], dim: tuple[int, int, int], panel: tuple[int, int, int]) -> None:
+    from lavr.episodes.gui.patterns import find_example
+
+    seven = ["####", "#..#", "...#", "..#.", "..#.", ".#..", ".#.."]
+    img = _example(seven, lit=lit, dim=dim, panel=panel)
+    img[60:73, 10:23] = 250  # something else on the page (the grid itself is left out)
+    on = find_example(img, 7, 4, cell=13, exclude=(5, 55, 80, 180))
+    assert on is not None
+    assert ["".join("#" if v else "." for v in row) for row in on] == seven
+    assert find_example(img, 5, 4, cell=13, exclude=(5, 55, 80, 180)) is None
+
+
+def test_a_checked_box_holds_a_mark() -> None:
+    from lavr.episodes.gui.patterns import is_checked
+
+    img = np.full((40, 60, 3), 255, np.uint8)
+    for x in (5, 30):  # two frames
+        img[10:23, x:x + 13] = (118, 118, 118)
+        img[11:22, x + 1:x + 12] = 255
+    img[11:22, 31:42] = (0, 117, 255)  # a blue face ...
+    for i in range(6):  # ... with a white tick
+        img[18 - i // 2, 33 + i] = 255
+    assert not is_checked(img, (5, 10, 18, 23)) and is_checked(img, (30, 10, 43, 23))
+
+
+def test_a_request_to_copy_an_example_into_checkboxes() -> None:
+    plan = parse_instruction('Drav the number "0" in the checkboxes using the example on the '
+                             "right and press Submit when finished:")
+    assert [i.pattern for i in plan.intents] == [True, False]
+    assert plan.intents[1].target == "Submit"
+    plan = parse_instruction("Copy the pattern shown into the grid of check boxes, then click OK.")
+    assert plan.intents[0].pattern and plan.intents[0].kinds == ("checkbox",)
+    assert not parse_instruction("Check the box next to apple.").intents[0].pattern
+
+
+# -- as many figures as possible ----------------------------------------------------------
+def _discs(centres: list[tuple[int, int]], r: int = 18) -> np.ndarray:
+    img = np.full((210, 160, 3), 255, np.uint8)
+    img[:50] = (255, 255, 0)
+    yy, xx = np.mgrid[:210, :160]
+    for cx, cy in centres:
+        img[((xx - cx) ** 2 + (yy - cy) ** 2 <= r * r) & (yy >= 50)] = 0
+    return img
+
+
+def test_as_many_figures_as_possible_clicks_each_where_it_is_and_waits_for_more() -> None:
+    from lavr.episodes.gui import agent as agent_mod
+
+    text = "Click as many moving circles as possible."
+    (intent,) = parse_instruction(text).intents
+    assert intent.repeat and intent.figure == ("", "", "circle")
+    agent = GuiAgent(text_reader=_Reader([((0, 0, 1, 1), "")]), semantic=False)  # type: ignore[arg-type]
+    agent.reset(text)
+    # a whole disc and one cut by the page's edge: the whole one first, then the cut one
+    step = agent.decide(Observation(_discs([(80, 120), (-10, 90)]), text))
+    assert step.action.kind == "click" and abs(step.action.x - 80) <= 2 and abs(step.action.y - 120) <= 2
+    step = agent.decide(Observation(_discs([(-8, 92)]), text))
+    assert step.action.kind == "click" and step.action.x < 12 and abs(step.action.y - 92) <= 8
+    # nothing to click on a still page: a few waits, then the plan goes on (and ends)
+    blank = _discs([])
+    kinds = [agent.decide(Observation(blank, text)).action.kind
+             for _ in range(agent_mod.REPEAT_WAITS + 1)]
+    assert kinds == ["wait"] * agent_mod.REPEAT_WAITS + ["done"]
+
+
+def test_a_page_that_moves_by_itself_is_waited_on_longer() -> None:
+    from lavr.episodes.gui import agent as agent_mod
+
+    text = "Click on as many black circles as you can"
+    agent = GuiAgent(text_reader=_Reader([((0, 0, 1, 1), "")]), semantic=False)  # type: ignore[arg-type]
+    agent.reset(text)
+    blank, other = _discs([]), _discs([])
+    other[200:, :] = (200, 200, 255)  # something moved (not a circle)
+    kinds = [agent.decide(Observation(page, text)).action.kind
+             for page in [blank, other] * (agent_mod.REPEAT_WAITS + 2)]
+    assert kinds == ["wait"] * len(kinds)
