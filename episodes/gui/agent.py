@@ -157,6 +157,8 @@ PICKER_STUCK = 3
 REPEAT_WAITS = 3
 REPEAT_WAITS_MOVING = 15
 REPEAT_PAUSE_MS = 400
+#: Pixels a widget's grip is dragged to resize it (less when it would leave the screen).
+RESIZE_BY = 30.0
 #: Pause (ms) after a day is chosen, while the picker closes over what is below it.
 PICKER_CLOSE_MS = 300
 
@@ -323,6 +325,12 @@ class GuiAgent:
         self._reset_search()
         self._reset_slide()
         self._reset_reorder()
+        # a square corner's point: the screen before its click, the corner tried, the segment's
+        # ends, the point clicked, whether the other end was tried already
+        self._square: tuple[np.ndarray, int, tuple[geometry.Point, geometry.Point],
+                            geometry.Point, bool] | None = None
+
+        self._resized: tuple[tuple[int, int, int, int], int] | None = None  # box before, drags
 
     def _reset_reorder(self) -> None:
         self._reorder_moves = 0  # drags made for the current reorder intent
@@ -477,6 +485,8 @@ class GuiAgent:
             return self._draw(intent, parse)
         if intent.op == "reorder":
             return self._reorder(intent, parse, given)
+        if intent.op == "resize":
+            return self._resize(intent, parse, given)
         if intent.op == "set" and "slider" in intent.kinds:
             return self._slide(intent, parse, given)
         if intent.op == "date":
@@ -2192,6 +2202,12 @@ class GuiAgent:
         its arms); a page that draws a line from a fixed point on a click gets the release."""
         overlay = parse.to_detections()
         top, exclude = self._drawing_area(parse)
+        if intent.geometry in ("vertical", "horizontal"):
+            return self._draw_through(intent, parse, top, exclude)
+        if intent.geometry == "connect":
+            return self._draw_joining(intent, parse)
+        if intent.geometry == "square-corner":
+            return self._square_corner(intent, parse, top, exclude)
         if intent.geometry != "bisector":
             self._intents.popleft()
             return StepChoice(Action("done"), f"{intent.describe()}: no skill draws it",
@@ -2208,6 +2224,64 @@ class GuiAgent:
                           f"drag from the vertex along the bisector to ({ex:.0f},{ey:.0f})",
                           point=(vx, vy), overlay=overlay,
                           target=tuple(float(v) for v in angle.box))
+
+    # -- widgets resized by their grip ---------------------------------------------------
+    def _resize(self, intent: Intent, parse: ScreenParse, given: str) -> StepChoice:
+        """Resize a widget by dragging its resize grip (the bottom-right corner of a text
+        area): by :data:`RESIZE_BY` px along the dimension the intent names (less when it
+        shrinks a small widget or grows one near the screen's edge), then look again: the
+        widget's size changed the right way ends it, else the very corner is dragged (twice
+        at most)."""
+        overlay = parse.to_detections()
+        dim, sign = intent.text.split(":")
+        s = 1 if sign == "+" else -1
+        fields = parse.of_kind(*intent.kinds)
+        if self._resized is not None:  # the same widget: its top-left corner stays put
+            before, tries = self._resized
+            same = [e for e in fields if abs(e.box[0] - before[0]) <= 2 and
+                    abs(e.box[1] - before[1]) <= 2]
+            if same:
+                box = same[0].box
+                dw, dh = (box[2] - box[0]) - (before[2] - before[0]), \
+                    (box[3] - box[1]) - (before[3] - before[1])
+                done = {"width": s * dw > 0, "height": s * dh > 0,
+                        "both": s * dw >= 0 and s * dh >= 0 and (dw or dh)}[dim]
+                why = f"{intent.describe()}: {before} -> {box}"
+                if done or tries >= 2:
+                    self._intents.popleft()
+                    self._resized = None
+                    self._waits = 0
+                    step = self._decide(parse.image, given)
+                    step.summary = f"{why}{'' if done else ' (gave up)'}; " + step.summary
+                    return step
+            fields = same or fields
+        grips = [e for e in fields if e.icon == "grip"]
+        if not grips and not fields:
+            return self._wait_for(f"{intent.describe()}: no such widget on the screen", overlay)
+        el = grips[0] if grips else max(fields, key=lambda e: e.width * e.height)
+        x1, y1, x2, y2 = el.box
+        h, w = parse.image.shape[:2]
+        tries = self._resized[1] + 1 if self._resized is not None else 1
+        gx, gy = (x2 - 4.0, y2 - 4.0) if tries == 1 else (x2 - 1.5, y2 - 1.5)
+
+        # room to grow: up to the next element to the right / below, or the screen's edge
+        right = min([e.box[0] for e in parse.elements if e.box[0] >= x2 and
+                     min(e.box[3], y2) > max(e.box[1], y1)] + [w])
+        below = min([e.box[1] for e in parse.elements if e.box[1] >= y2 and
+                     min(e.box[2], x2) > max(e.box[0], x1)] + [h])
+
+        def by(size: int, room: float) -> float:
+            return max(min(RESIZE_BY, room - 4), 4.0) if s > 0 else \
+                -min(RESIZE_BY, max(size - 12, 4) / 2)
+
+        dx = by(x2 - x1, right - x2) if dim in ("width", "both") else 0.0
+        dy = by(y2 - y1, below - y2) if dim in ("height", "both") else 0.0
+        self._resized = (el.box, tries)
+        self._waits = 0
+        return StepChoice(Action.drag(gx, gy, gx + dx, gy + dy), f"{intent.describe()}: "
+                          f"{el.describe()}; drag its {'grip' if grips else 'corner'} by "
+                          f"({dx:+.0f},{dy:+.0f})", point=(gx, gy), overlay=overlay,
+                          target=tuple(float(v) for v in el.box))
 
     # -- lists and grids reordered by dragging -------------------------------------------
     def _layout(self, parse: ScreenParse) -> tuple[arrange.Layout, list[str]] | None:
@@ -2301,6 +2375,96 @@ class GuiAgent:
         step = self._decide(parse.image, given)
         step.summary = f"{intent.describe()}: {why}; " + step.summary
         return step
+
+    def _draw_through(self, intent: Intent, parse: ScreenParse, top: int,
+                      exclude: list[tuple[int, int, int, int]]) -> StepChoice:
+        """Draw a vertical or horizontal line through the figure the intent names (the only
+        figure when it names none): a drag across its centre, as far each way as the page is
+        free (up to a frame, another figure or a widget; at most 40 px)."""
+        overlay = parse.to_detections()
+        at = self._choose_point(intent, parse)
+        if at is None:
+            return self._wait_for(f"{intent.describe()}: no such figure on the screen", overlay)
+        box, (x, y) = at.element.box, at.element.click_point
+        d = (0.0, 1.0) if intent.geometry == "vertical" else (1.0, 0.0)
+        back = geometry.free_reach(parse.image, (x, y), (-d[0], -d[1]), top=top, exclude=exclude,
+                                   skip=box)
+        on = geometry.free_reach(parse.image, (x, y), d, top=top, exclude=exclude, skip=box)
+        x1, y1, x2, y2 = x - d[0] * back, y - d[1] * back, x + d[0] * on, y + d[1] * on
+        self._intents.popleft()
+        self._waits = 0
+        return StepChoice(Action.drag(x1, y1, x2, y2), f"{intent.describe()}: through "
+                          f"({x:.0f},{y:.0f}) ({at.reason}), {back:.0f} px one way and {on:.0f} "
+                          "px the other", point=(x1, y1), overlay=overlay,
+                          target=tuple(float(v) for v in box))
+
+    def _draw_joining(self, intent: Intent, parse: ScreenParse) -> StepChoice:
+        """Draw a line joining two figures: a drag from the centre of one to the other (the
+        two largest that fit the intent's description)."""
+        overlay = parse.to_detections()
+        size, colour, what = intent.figure or ("", "", "")
+        figs = sorted((f for f in self.figures(parse) if shapes.matches(f, size, colour, what)),
+                      key=lambda f: -f.extent)
+        if len(figs) < 2:
+            return self._wait_for(f"{intent.describe()}: {len(figs)} such figure(s) on the "
+                                  "screen", overlay)
+        (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = figs[0].box, figs[1].box
+        a, b = ((ax1 + ax2) / 2.0, (ay1 + ay2) / 2.0), ((bx1 + bx2) / 2.0, (by1 + by2) / 2.0)
+        self._intents.popleft()
+        self._waits = 0
+        return StepChoice(Action.drag(*a, *b), f"{intent.describe()}: from {figs[0].describe()} "
+                          f"to {figs[1].describe()}", point=a, overlay=overlay)
+
+    def _square_corner(self, intent: Intent, parse: ScreenParse, top: int,
+                       exclude: list[tuple[int, int, int, int]]) -> StepChoice:
+        """Add a point that makes a 90-degree angle with the segment drawn on the page: click the
+        point square to it at one end; the page's answer (a line it draws from the new point
+        to the corner) says which end is the corner: the other one gets the point instead,
+        once."""
+        overlay = parse.to_detections()
+        image = parse.image
+        if self._square is None:
+            seg = geometry.longest_segment(image, top=top, exclude=exclude)
+            if seg is None:
+                return self._wait_for(f"{intent.describe()}: no segment on the screen", overlay)
+            ends = (seg.start, seg.end)
+            return self._square_click(intent, parse, ends, 0, top, exclude, retry=False)
+        before, corner, ends, point, retried = self._square
+        changed = np.abs(image.astype(np.int16) - before.astype(np.int16)).max(axis=2) > \
+            geometry.STROKE_DIFF
+        fits = [geometry.joins(changed, point, e, tol=3) for e in ends]
+        joined = int(np.argmax(fits))
+        why = (f"{intent.describe()}: the new point's line joins end {joined + 1} "
+               f"({fits[0]:.2f} / {fits[1]:.2f} of the way)")
+        if not retried and fits[joined] >= 0.6 and joined != corner:
+            return self._square_click(intent, parse, ends, joined, top, exclude, retry=True,
+                                      why=why)
+        self._square = None
+        self._intents.popleft()
+        self._waits = 0
+        step = self._decide(image, "")
+        step.summary = f"{why}; done; " + step.summary
+        return step
+
+    def _square_click(self, intent: Intent, parse: ScreenParse,
+                      ends: tuple[geometry.Point, geometry.Point], corner: int, top: int,
+                      exclude: list[tuple[int, int, int, int]], *, retry: bool,
+                      why: str = "") -> StepChoice:
+        overlay = parse.to_detections()
+        point = geometry.square_point(ends[corner], ends[1 - corner], parse.image, top=top,
+                                      exclude=exclude)
+        if point is None:
+            self._intents.popleft()
+            return StepChoice(Action("done"), f"{intent.describe()}: no room for the point",
+                              overlay=overlay)
+        self._square = (parse.image, corner, ends, point, retry)
+        self._waits = 0
+        c = ends[corner]
+        x, y = point
+        return StepChoice(Action.click(x, y), (f"{why}; " if why else "") +
+                          f"{intent.describe()}: corner at ({c[0]:.0f},{c[1]:.0f}); click the "
+                          f"point square to the segment there ({x:.0f},{y:.0f})",
+                          point=(x, y), overlay=overlay)
 
     def _slide(self, intent: Intent, parse: ScreenParse, given: str) -> StepChoice:
         """Move a slider until the value shown beside it reads the intent's number: focus the

@@ -469,3 +469,85 @@ def find_angles(image: np.ndarray, *, top: int = 0, exclude: Sequence[Box] = ())
             out.append(ang)
     return sorted(out, key=lambda a: -sum(math.hypot(e[0] - a.vertex[0], e[1] - a.vertex[1])
                                           for e in a.ends))
+
+
+# -- free room and segments ------------------------------------------------------
+def free_reach(image: np.ndarray, point: Point, direction: Point, *, top: int = 0,
+               exclude: Sequence[Box] = (), skip: Box | None = None, limit: float = 40.0,
+               margin: float = 3.0) -> float:
+    """How far (px) the page is free from ``point`` along ``direction``: up to the first ink
+    (a frame, another figure) outside ``skip`` (the figure the point is on), the rows above
+    ``top``, an ``exclude`` box (a widget) or the screen's edge, less ``margin``; at most
+    ``limit``. A band 3 px wide is looked at, so a dotted frame stops it too."""
+    ink = stroke_mask(image, top=top)
+    h, w = ink.shape
+    dx, dy = direction
+    norm = math.hypot(dx, dy) or 1.0
+    ux, uy = dx / norm, dy / norm
+    px, py = point
+    t = 0.0
+    while t < limit + margin:
+        t += 1.0
+        x, y = px + ux * t, py + uy * t
+        if not (0 <= x < w and top <= y < h):
+            break
+        if any(b[0] - 1 <= x <= b[2] + 1 and b[1] - 1 <= y <= b[3] + 1 for b in exclude):
+            break
+        if skip is not None and skip[0] - 1 <= x <= skip[2] + 1 and skip[1] - 1 <= y <= skip[3] + 1:
+            continue
+        xi, yi = int(round(x)), int(round(y))
+        band = ink[max(yi - 1, 0):yi + 2, max(xi - 1, 0):xi + 2]
+        if band.any():
+            break
+    return max(0.0, min(t - margin, limit))
+
+
+def longest_segment(image: np.ndarray, *, top: int = 0,
+                    exclude: Sequence[Box] = ()) -> Segment | None:
+    """The longest straight stroke drawn on the screen (below ``top``, outside ``exclude``),
+    or None."""
+    ink = stroke_mask(image, top=top, exclude=exclude)
+    best: Segment | None = None
+    for xs, ys, box in _blobs(ink, int(2 * MIN_ARM)):
+        if max(box[2] - box[0], box[3] - box[1]) < 2 * MIN_ARM:
+            continue
+        for seg in strokes(xs, ys, most=1):
+            if best is None or seg.length > best.length:
+                best = seg
+    return best
+
+
+def square_point(vertex: Point, other: Point, image: np.ndarray, *, top: int = 0,
+                 exclude: Sequence[Box] = ()) -> Point | None:
+    """A point that makes a 90-degree angle at ``vertex`` with the arm to ``other``: on the line
+    square to that arm, on the side with more free room, as far from the vertex as the arm is
+    long (less where the room ends); None when neither side has 12 px of room."""
+    ax, ay = other[0] - vertex[0], other[1] - vertex[1]
+    arm = math.hypot(ax, ay)
+    if arm < 1:
+        return None
+    nx, ny = -ay / arm, ax / arm
+    best: tuple[float, Point] | None = None
+    for sign in (1.0, -1.0):
+        d = (sign * nx, sign * ny)
+        room = free_reach(image, vertex, d, top=top, exclude=exclude, limit=max(arm, 12.0),
+                          margin=4.0, skip=(int(vertex[0]) - 5, int(vertex[1]) - 5,
+                                            int(vertex[0]) + 5, int(vertex[1]) + 5))
+        if best is None or room > best[0]:
+            best = (room, (vertex[0] + d[0] * room, vertex[1] + d[1] * room))
+    if best is None or best[0] < 12:
+        return None
+    return best[1]
+
+
+def joins(changed: np.ndarray, a: Point, b: Point, *, tol: int = 2) -> float:
+    """Fraction of the points along ``a``-``b`` (its middle 60 %) with a changed pixel within
+    ``tol`` px (``changed``: ``HxW bool``): how much of a new line there joins them."""
+    h, w = changed.shape
+    hits = 0
+    ts = np.linspace(0.2, 0.8, 13)
+    for t in ts:
+        x, y = int(round(a[0] + t * (b[0] - a[0]))), int(round(a[1] + t * (b[1] - a[1])))
+        if changed[max(y - tol, 0):min(y + tol + 1, h), max(x - tol, 0):min(x + tol + 1, w)].any():
+            hits += 1
+    return hits / len(ts)

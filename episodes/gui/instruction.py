@@ -60,9 +60,11 @@ logger = logging.getLogger(__name__)
 #: ``act``: do ``action`` to the list item marked by ``scope``, opening it when its row
 #: does not show the action's control, then fill what the action opens and send it, see
 #: :mod:`lavr.episodes.gui.requests`; ``reorder``: drag the item named ``target`` of a list
-#: or grid to :attr:`Intent.place`, or sort the items, see :mod:`lavr.episodes.gui.arrange`).
+#: or grid to :attr:`Intent.place`, or sort the items, see :mod:`lavr.episodes.gui.arrange`;
+#: ``resize``: drag a widget's resize grip so that its size changes as ``text`` says,
+#: ``width:+`` / ``height:-`` / ``both:+``).
 OPS = ("click", "type", "fill", "hover", "set", "guess", "play", "draw", "date", "act",
-       "reorder")
+       "reorder", "resize")
 
 #: Verbs that act on an element by clicking it.
 CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
@@ -122,6 +124,7 @@ SELECT_KINDS = ("checkbox", "radio", "button", "link", "text")
 #: Words that name a figure drawn on the page (not text, not a widget), and what
 #: :mod:`lavr.episodes.gui.shapes` calls it; ``item``/``shape``/``figure`` = any figure.
 FIGURE_WORDS = {"circle": "circle", "circles": "circle", "disc": "circle", "dot": "circle",
+                "dots": "circle", "discs": "circle",
                 "rectangle": "rectangle", "rectangles": "rectangle", "square": "rectangle",
                 "squares": "rectangle", "box": "rectangle", "block": "rectangle",
                 "blocks": "rectangle", "triangle": "triangle",
@@ -282,6 +285,12 @@ class Intent:
 
     def describe(self) -> str:
         """Short human text, e.g. ``type "abc" into input "username"``."""
+        if self.op == "resize":
+            dim, sign = self.text.split(":")
+            what = {"width": "wider" if sign == "+" else "narrower",
+                    "height": "taller" if sign == "+" else "shorter",
+                    "both": "larger" if sign == "+" else "smaller"}[dim]
+            return f"make the {'/'.join(self.kinds)} {what} by dragging its grip"
         if self.op == "reorder":
             if self.place.startswith("sort:"):
                 return f"sort the items in {self.place[5:]} order by dragging"
@@ -307,6 +316,13 @@ class Intent:
         if self.op == "type" and self.source == "count" and not self.text:
             fig = " ".join(w for w in self.figure or () if w) or "figure"
             return f'type <how many "{fig}"> into {"/".join(self.kinds)}'
+        if self.geometry in ("vertical", "horizontal", "connect", "square-corner"):
+            fig = " ".join(w for w in self.figure or () if w) or "figure"
+            return {"vertical": f"draw a vertical line through the {fig}",
+                    "horizontal": f"draw a horizontal line through the {fig}",
+                    "connect": f"draw a line joining the {fig}s",
+                    "square-corner": "add a point that makes a square corner with the segment"
+                    }[self.geometry]
         if self.geometry:
             fig = " ".join(w for w in self.figure or () if w) or "angle"
             verb = "draw" if self.op == "draw" else self.op
@@ -718,6 +734,45 @@ def _reorder_intents(verb: str, obj: str, clause: str) -> list[Intent] | None:
     return None
 
 
+#: Verbs that change a widget's size (``resize the text area so that ...``, ``make it wider``).
+RESIZE_VERBS = frozenset({"resize", "make", "enlarge", "shrink", "stretch", "widen", "narrow",
+                          "lengthen", "shorten", "grow", "reduce", "increase", "decrease",
+                          "change", "adjust", "drag", "extend"})
+_GROWS = re.compile(r"\b(?:larger|bigger|wider|taller|longer|greater|higher|increase[sd]?|grow|"
+                    r"enlarge[sd]?|stretch|widen|lengthen|extend)\b", re.IGNORECASE)
+_SHRINKS = re.compile(r"\b(?:smaller|narrower|shorter|thinner|lower|less|decrease[sd]?|shrink|"
+                      r"reduce[sd]?|narrow|shorten)\b", re.IGNORECASE)
+
+
+def _resize_intents(verb: str, clause: str) -> list[Intent] | None:
+    """Intents for clauses that resize a widget by its grip, or None: ``resize the textarea
+    so that the height is smaller than its initial size``, ``make the text area wider``,
+    ``enlarge the box``, ``shrink the text area horizontally``."""
+    if verb not in RESIZE_VERBS or _QUOTE.search(clause):
+        return None
+    if verb not in ("resize", "enlarge", "shrink", "stretch", "widen", "narrow", "lengthen",
+                    "shorten") and not re.search(r"\b(?:size|width|height|wider|narrower|"
+                                                 r"taller|shorter|bigger|larger|smaller)\b",
+                                                 clause, flags=re.IGNORECASE):
+        return None
+    if not re.search(r"\b(?:text\s*area|textarea|box|field|input|panel|window|widget|element|"
+                     r"area|it|frame|image|editor|pane)\b", clause, flags=re.IGNORECASE):
+        return None
+    words = f"{verb} {clause}"
+    grow, shrink = _GROWS.search(words), _SHRINKS.search(words)
+    if bool(grow) == bool(shrink):
+        if not (grow and shrink):
+            return None
+        sign = "+" if grow.start() < shrink.start() else "-"  # "larger than ... smaller"? first
+    else:
+        sign = "+" if grow else "-"
+    low = words.lower()
+    wide = re.search(r"\b(?:width|wid\w+|narrow\w*|horizontal\w*|sideways)\b", low)
+    tall = re.search(r"\b(?:height|tall\w*|short\w*|vertical\w*|high\w*|lower)\b", low)
+    dim = "width" if wide and not tall else "height" if tall and not wide else "both"
+    return [Intent("resize", kinds=("input",), text=f"{dim}:{sign}")]
+
+
 def _reorders(text: str) -> bool:
     """Some clause of ``text`` moves an item to a place or sorts (no request about a mail)."""
     for clause in split_clauses(text):
@@ -725,6 +780,25 @@ def _reorders(text: str) -> bool:
         if m and _reorder_intents(m[1].lower(), m[2].strip(), clause) is not None:
             return True
     return False
+
+
+#: A straight line, maybe of one direction (``a vertical line ...``), and the rest of the phrase.
+_LINE = re.compile(r"(?:a|an|the|one)?\s*(?:straight\s+)?(vertical|horizontal|upright|level|"
+                   r"flat|perpendicular)?\s*(?:straight\s+)?(?:line|stroke|segment)\b\s*(.*)$",
+                   re.IGNORECASE)
+#: Directions of a line and the geometry they name.
+_ORIENTATIONS = {"vertical": "vertical", "upright": "vertical", "perpendicular": "",
+                 "horizontal": "horizontal", "level": "horizontal", "flat": "horizontal"}
+#: What a line goes through (``that runs through the dot``, ``across the circle``).
+_THROUGH = re.compile(r"\b(?:through|across|crossing|intersecting|via|touching|over|"
+                      r"bisecting)\s+(.+)$", re.IGNORECASE)
+#: What a line joins (``between the two dots``, ``connecting the circles``).
+_JOINING = re.compile(r"\b(?:between|connecting|joining|linking)\s+(?:the\s+)?(?:two\s+|2\s+|"
+                      r"both\s+)?(.+)$", re.IGNORECASE)
+#: A 90-degree angle (a square corner) named in an object phrase.
+_SQUARE_CORNER = re.compile(r"\b(?:right|90[- ]?deg(?:ree)?s?|ninety[- ]degrees?|perpendicular)\s+"
+                          r"angle\b|\bangle\s+of\s+(?:90|ninety)\b|\bperpendicular\b",
+                          re.IGNORECASE)
 
 
 def _drawn_intents(verb: str, obj: str) -> list[Intent] | None:
@@ -740,6 +814,25 @@ def _drawn_intents(verb: str, obj: str) -> list[Intent] | None:
         if num:
             return [Intent("set", kinds=("slider",),
                            text=num[0].replace("\u2212", "-").replace(" ", ""))]
+    right = _SQUARE_CORNER.search(obj)
+    if right and (verb in DRAW_VERBS or verb in CLICK_VERBS or verb in ("place", "put")) and \
+            re.search(r"\b(?:points?|dots?|vertex|corner)\b", obj, flags=re.IGNORECASE):
+        return [Intent("draw", kinds=("figure",), geometry="square-corner")]
+    line = _LINE.match(obj) if verb in DRAW_VERBS else None
+    if line:
+        orient = _ORIENTATIONS.get((line[1] or "").lower(), "")
+        through = _THROUGH.search(line[2])
+        joins = _JOINING.search(line[2])
+        if orient:
+            fig = _figure_phrase(through[1]) if through else None
+            return [Intent("draw", kinds=("figure",), geometry=orient, figure=fig)]
+        if joins:
+            fig = _figure_phrase(joins[1], plural=True)
+            return [Intent("draw", kinds=("figure",), geometry="connect", figure=fig)]
+    if verb in ("connect", "join", "link") and not _QUOTE.search(obj):
+        fig = _figure_phrase(re.sub(r"^(?:the\s+)?(?:two|2|both)\s+", "", obj), plural=True)
+        if fig is not None:
+            return [Intent("draw", kinds=("figure",), geometry="connect", figure=fig)]
     if verb in DRAW_VERBS and re.search(r"\bangles?\b", obj, flags=re.IGNORECASE) and (
             verb == "bisect" or (_HALVES.search(obj) and re.match(
                 r"(?:a|an|the)?\s*(?:straight\s+)?(?:line|ray|segment|bisector)\b", obj,
@@ -1019,6 +1112,8 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
         drawn = _drawn_intents(verb, obj)
         if drawn is None:
             drawn = _reorder_intents(verb, obj, clause)
+        if drawn is None:
+            drawn = _resize_intents(verb, obj)
         if drawn is not None:
             intents.extend(drawn)
             understood = True

@@ -280,7 +280,9 @@ def _classify(region: _Region, grey: np.ndarray, shape: tuple[int, int]) -> str 
         return None
     if _is_white(region.fill):
         fill_grey = float(np.mean(region.fill))
-        if w >= 24 and 8 <= h <= 60 and _ring_darkness(grey, region.box, fill_grey) > 40:
+        tall_area = 60 < h <= 160 and _has_grip(grey, region.box)  # a text area drawn tall
+        if w >= 24 and (8 <= h <= 60 or tall_area) and \
+                _ring_darkness(grey, region.box, fill_grey) > 40:
             return "input"
         return None
     if w >= 10 and 8 <= h <= 160 and w * h <= 0.4 * width * height:

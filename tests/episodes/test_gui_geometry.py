@@ -407,3 +407,166 @@ def test_a_slider_reaches_half_a_handle_beyond_its_track_ends() -> None:
     img, _ = _slider(False, 1.0)  # the handle already out over the right end
     (s,) = sliders.find_sliders(img, top=50)
     assert s.reach[2] == s.box[2]
+
+
+# -- lines through points, joining figures, right angles -----------------------------------
+@pytest.mark.parametrize(("text", "geometry_", "figure"), [
+    ("Draw a vertical line that runs through the dot, then press submit.", "vertical",
+     ("", "", "circle")),
+    ("Drav & horizontal line that runs through the dot, then press submic.", "horizontal",
+     ("", "", "circle")),  # (OCR: 'Drav', '&' for 'a')
+    ("Draw an upright line across the red circle", "vertical", ("", "red", "circle")),
+    ("Draw a line connecting the two dots", "connect", ("", "", "circle")),
+    ("Connect the dots.", "connect", ("", "", "circle")),
+    ("Add a third point to create a right angle, then press submit.", "square-corner", None),
+    ("Click a point that makes a 90 degree angle", "square-corner", None),
+])
+def test_grammar_of_lines_and_right_angles(text: str, geometry_: str, figure) -> None:
+    first = parse_instruction(text).intents[0]
+    assert (first.op, first.geometry, first.figure) == ("draw", geometry_, figure)
+
+
+def test_free_reach_stops_at_a_frame_a_widget_or_the_banner() -> None:
+    img, d = _canvas()
+    d.rectangle([10, 60, 150, 170], outline=(0, 0, 0))  # a frame
+    d.ellipse([76, 96, 84, 104], fill=(128, 0, 128))  # a dot at (80, 100)
+    image = np.asarray(img)
+    dot = (76, 96, 85, 105)
+    down = geometry.free_reach(image, (80, 100), (0, 1), top=50, skip=dot, limit=100)
+    assert 60 <= down <= 67  # the frame's bottom at y 170, less the margin
+    up = geometry.free_reach(image, (80, 100), (0, -1), top=50, skip=dot, limit=100)
+    assert 30 <= up <= 37
+    assert geometry.free_reach(image, (80, 100), (0, 1), top=50, skip=dot) == 40  # (the limit)
+    # without the dot skipped, the dot itself is in the way
+    assert geometry.free_reach(image, (80, 100), (0, 1), top=50) == 0
+    # a widget on the way stops it
+    assert geometry.free_reach(image, (80, 100), (1, 0), top=50, skip=dot,
+                               exclude=[(100, 90, 130, 110)], limit=100) < 17
+
+
+def test_square_point_and_which_end_a_new_line_joins() -> None:
+    img, d = _canvas()
+    d.line([(30, 80), (110, 140)], fill=(0, 0, 0))
+    for p in ((30, 80), (110, 140)):
+        d.ellipse([p[0] - 3, p[1] - 3, p[0] + 3, p[1] + 3], fill=(0, 0, 0))
+    image = np.asarray(img)
+    seg = geometry.longest_segment(image, top=50)
+    assert seg is not None and seg.length > 90
+    a, b = sorted((seg.start, seg.end))
+    assert math.dist(a, (30, 80)) < 5 and math.dist(b, (110, 140)) < 5
+    p = geometry.square_point(b, a, image, top=50)
+    assert p is not None
+    # square to the segment at b, within the screen, as far as there is room
+    u = (a[0] - b[0], a[1] - b[1])
+    v = (p[0] - b[0], p[1] - b[1])
+    assert abs(u[0] * v[0] + u[1] * v[1]) / (math.hypot(*u) * math.hypot(*v)) < 0.05
+    assert 0 <= p[0] < 160 and 50 <= p[1] < 210 and math.hypot(*v) >= 12
+    changed = np.zeros(image.shape[:2], bool)
+    after = img.copy()
+    ImageDraw.Draw(after).line([p, b], fill=(0, 0, 255))
+    changed = np.abs(np.asarray(after).astype(int) - image.astype(int)).max(axis=2) > 40
+    assert geometry.joins(changed, p, b) == 1.0 and geometry.joins(changed, p, a) < 0.5
+
+
+def test_agent_draws_a_vertical_line_through_the_dot() -> None:
+    img, d = _canvas()
+    d.rectangle([5, 55, 155, 165], outline=(0, 0, 0))
+    d.ellipse([96, 126, 104, 134], fill=(128, 0, 128))  # a dot at (100, 130)
+    agent = _agent()
+    agent.reset("Draw a vertical line that runs through the dot.")
+    step = agent.decide(_obs(np.asarray(img)))
+    assert step.action.kind == "drag"
+    (x1, y1), (x2, y2) = step.action.point, step.action.end
+    assert abs(x1 - 100) <= 1 and x1 == x2  # straight down through the dot
+    assert 55 < min(y1, y2) < 126 and 134 < max(y1, y2) < 165  # inside the frame, across it
+
+
+def test_agent_puts_the_corner_point_at_the_end_the_page_joins_it_to() -> None:
+    img, d = _canvas()
+    ends = ((30, 80), (110, 140))
+    d.line(list(ends), fill=(0, 0, 0))
+    for p in ends:
+        d.ellipse([p[0] - 3, p[1] - 3, p[0] + 3, p[1] + 3], fill=(0, 0, 0))
+    agent = _agent()
+    agent.reset("Add a third point to create a right angle, then press submit.")
+    first = agent.decide(_obs(np.asarray(img)))
+    assert first.action.kind == "click"
+    p = first.action.point
+    tried = min(ends, key=lambda e: math.dist(e, p))  # the corner it tried: the nearer end
+    other = ends[1] if tried == ends[0] else ends[0]
+    # the page joins the new point to the other end: that end is the corner
+    after = img.copy()
+    ImageDraw.Draw(after).line([p, other], fill=(0, 0, 255))
+    second = agent.decide(_obs(np.asarray(after)))
+    assert second.action.kind == "click"
+    q = second.action.point
+    u = (tried[0] - other[0], tried[1] - other[1])
+    v = (q[0] - other[0], q[1] - other[1])
+    assert abs(u[0] * v[0] + u[1] * v[1]) / (math.hypot(*u) * math.hypot(*v)) < 0.1
+    # now joined to the corner it was put at: done with it, on to the next intent
+    final = img.copy()
+    ImageDraw.Draw(final).line([q, other], fill=(0, 0, 255))
+    third = agent.decide(_obs(np.asarray(final)))
+    assert "done" in third.summary and third.action.kind in ("click", "done", "wait")
+
+
+# -- widgets resized by their grip ----------------------------------------------------------
+def _text_area(box: tuple[int, int, int, int]) -> np.ndarray:
+    """A text area with a resize grip (``/`` strokes) in its bottom-right corner, and a
+    Submit button below."""
+    img, d = _canvas()
+    x1, y1, x2, y2 = box
+    d.rectangle([x1, y1, x2 - 1, y2 - 1], outline=(118, 118, 118), fill=(255, 255, 255))
+    for k in (8, 10, 12):  # three parallel strokes: row + column constant in the corner
+        d.point([(x2 - 10 + c, y2 - 10 + k - c) for c in range(2, 9) if 2 <= k - c <= 8],
+                fill=(68, 68, 68))
+    d.rectangle([50, 180, 149, 205], outline=(150, 150, 150), fill=(239, 239, 239))
+    return np.asarray(img)
+
+
+@pytest.mark.parametrize(("text", "how"), [
+    ("Resize the textarea so that the height is smaller than its initial size then press "
+     "Submit.", "height:-"),
+    ("Resize the textarea so that the vidth is larger than its initial size then press "
+     "Submit:", "width:+"),
+    ("Make the text area wider.", "width:+"),
+    ("Shrink the box vertically, then click OK", "height:-"),
+    ("Enlarge the text area", "both:+"),
+])
+def test_grammar_of_resizing(text: str, how: str) -> None:
+    first = parse_instruction(text).intents[0]
+    assert (first.op, first.text) == ("resize", how)
+
+
+def test_grammar_leaves_other_makes_alone() -> None:
+    assert parse_instruction("Make the text bold").intents == ()
+    assert parse_instruction("Make sure the box is checked").intents == ()
+
+
+@pytest.mark.parametrize("box", [(30, 70, 90, 120), (36, 81, 120, 151)])  # 50 and 70 px tall
+def test_a_text_area_with_a_grip_is_an_input_however_tall(box: tuple[int, int, int, int]) -> None:
+    from lavr.episodes.gui.perception import find_elements
+
+    parse = find_elements(_text_area(box))
+    (area,) = parse.of_kind("input")
+    assert area.icon == "grip" and area.box == (box[0] + 1, box[1] + 1, box[2] - 1, box[3] - 1)
+
+
+def test_agent_drags_the_grip_then_checks_the_size_changed() -> None:
+    box = (30, 70, 90, 120)
+    agent = _agent("Submit")
+    agent.reset("Resize the textarea so that the width is smaller than its initial size.")
+    step = agent.decide(_obs(_text_area(box)))
+    assert step.action.kind == "drag"
+    (gx, gy), (ex, ey) = step.action.point, step.action.end
+    assert box[2] - 8 <= gx < box[2] and box[3] - 8 <= gy < box[3]  # on the grip
+    assert ex < gx and ey == gy  # narrower: left, the height kept
+    narrower = (30, 70, 70, 120)
+    step = agent.decide(_obs(_text_area(narrower)))
+    assert "(31, 71, 89, 119) -> (31, 71, 69, 119)" in step.summary and "gave up" not in step.summary
+    # grows only as far as the room below it (the button at y 180)
+    agent = _agent("Submit")
+    agent.reset("Make the text area taller.")
+    tall = (36, 81, 120, 160)
+    step = agent.decide(_obs(_text_area(tall)))
+    assert step.action.kind == "drag" and 0 < step.action.end[1] - step.action.point[1] <= 20 < 30
