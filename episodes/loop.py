@@ -64,8 +64,11 @@ class Action:
         x: Click/scroll point, or where a drag presses, pixels (None for others).
         y: Click/scroll point, or where a drag presses, pixels.
         text: Text to type (``type``).
-        key: Key name for ``key``, e.g. ``"<Enter>"`` or ``"a"``; for ``click``, a modifier
-            held during the click (``"C-"``: control, which adds to a list's selection).
+        key: Key name for ``key``, e.g. ``"<Enter>"`` or ``"a"``, or a chord with modifier
+            prefixes (``"C-a"``: control + a selects all, ``"C-c"`` copies, ``"C-v"`` pastes,
+            ``"C-S-<End>"``; ``C-`` control, ``S-`` shift, ``A-`` alt, ``M-`` meta); for
+            ``click``, a modifier held during the click (``"C-"``: control, which adds to a
+            list's selection; ``"S-"``: shift, which extends a text selection).
         amount: Scroll amount in pixels, positive scrolls down; for ``key``, how many
             times the key is pressed (0 and 1: once); for ``wait``, milliseconds to pause;
             for ``type``, milliseconds to pause after typing before the screen is seen
@@ -106,7 +109,8 @@ class Action:
 
     @classmethod
     def press(cls, key: str, times: int = 1) -> Action:
-        """Press one key (``"<Enter>"``, ``"<Tab>"``, ``"a"`` ...), ``times`` times."""
+        """Press one key or chord (``"<Enter>"``, ``"<Tab>"``, ``"a"``, ``"C-c"`` ...),
+        ``times`` times."""
         return cls("key", key=key, amount=int(times) if times > 1 else 0)
 
     @classmethod

@@ -27,6 +27,7 @@ import numpy as np
 from lavr.episodes.gui import (
     arrange,
     calendars,
+    editing,
     geometry,
     numbers,
     patterns,
@@ -299,6 +300,7 @@ class GuiAgent:
         self._act_filled: set[str] = set()  # what the action's form has been given
         self._repeat_waited = False  # the last step waited for more figures to click
         self._repeat_moves = False  # ... and the page changed meanwhile: it moves by itself
+        self._copied_from: tuple[int, int, int, int] | None = None  # the field text was copied from
 
     def _reset_widgets(self) -> None:
         self._widgets = Widgets()
@@ -499,6 +501,10 @@ class GuiAgent:
             return self._click_in_order(intent, parse)
         if intent.classes:
             return self._mark_classes(intent, parse)
+        if intent.op in ("copy", "paste", "highlight", "style"):
+            step = self._edit_text(intent, parse)
+            step.overlay = parse.to_detections()
+            return step
         if intent.op == "fill":  # a free request: one typed value per labelled field
             self._intents.popleft()
             self._intents.extendleft(reversed(self._fill_intents(intent, parse)))
@@ -655,6 +661,109 @@ class GuiAgent:
         return StepChoice(action,
                         f"{intent.describe()} -> {el.describe()} ({choice.reason}, {choice.score:.2f})",
                         point=(x, y), overlay=overlay, target=tuple(float(v) for v in el.box))
+
+    # -- text handled as text: select, copy, paste, style ------------------------------
+    def _edit_text(self, intent: Intent, parse: ScreenParse) -> StepChoice:
+        """Copy, paste, highlight or style text (see :mod:`lavr.episodes.gui.editing`): the
+        first action now, the rest queued; a wait (and in the end giving up) when what the
+        intent names is not on the screen."""
+        found = self._edit_actions(intent, parse)
+        if found is None:
+            self._waits += 1
+            if self._waits > self.max_waits:
+                self._intents.clear()
+                return StepChoice(Action("done"), f"gave up: nothing on the screen for "
+                                  f"{intent.describe()}")
+            return StepChoice(Action("wait", amount=SUGGEST_PAUSE_MS),
+                              f"nothing on the screen for {intent.describe()} yet; waiting")
+        actions, box, what = found
+        self._intents.popleft()
+        self._waits = 0
+        if intent.op == "style" and intent.text == "colour":  # then the colour in the palette
+            self._intents.appendleft(Intent("click", kinds=("swatch",), colour=intent.colour))
+        self._pending.extend(actions[1:])
+        first = actions[0]
+        return StepChoice(first, f"{intent.describe()}: {what}; "
+                          + ", ".join(a.describe() for a in actions), point=first.point,
+                          target=tuple(float(v) for v in box))
+
+    def _edit_actions(self, intent: Intent, parse: ScreenParse) -> tuple[
+            list[Action], tuple[int, int, int, int], str] | None:
+        """The actions of a text intent, the box they act on and what that is, in words."""
+        image = parse.image
+        width = image.shape[1]
+        fields = parse.of_kind("input")
+        rows = text_rows(parse)
+        if intent.op == "copy" and intent.require_icon and \
+                not any(editing.is_text_area(f, fields) for f in fields):
+            # a text area named but none seen as a field (its text runs into its frame):
+            # its text is a block of rows; a click into it focuses it
+            blocks = editing.paragraphs(parse, rows)
+            i = 0 if intent.index is None else intent.index
+            if not blocks or i >= len(blocks) or i < -len(blocks):
+                return None
+            block = blocks[i]
+            box = (min(b[0] for b in block), block[0][1], max(b[2] for b in block), block[-1][3])
+            self._copied_from = box
+            first = block[0]
+            click = Action.click((first[0] + first[2]) / 2.0, (first[1] + first[3]) / 2.0)
+            return [click, Action.press(editing.SELECT_ALL), Action.press(editing.COPY)], box, \
+                f"the text area's text, a block of {len(block)} rows (no text area seen as a field)"
+        if intent.op in ("copy", "paste") and intent.kinds == ("input",):
+            exclude = [self._copied_from] if intent.op == "paste" and self._copied_from else []
+            el = editing.choose_field(fields, area=intent.require_icon, index=intent.index,
+                                      exclude=exclude)
+            if el is None:
+                return None
+            x, y = el.click_point
+            if intent.op == "copy":
+                self._copied_from = el.box
+                keys = [Action.press(editing.SELECT_ALL), Action.press(editing.COPY)]
+            else:
+                keys = [Action.press(editing.SELECT_ALL), Action.press(editing.PASTE)]
+            return [Action.click(x, y), *keys], el.box, el.describe()
+        if intent.op in ("copy", "highlight") and not intent.target:
+            blocks = editing.paragraphs(parse, rows)
+            i = 0 if intent.index is None else intent.index
+            if not blocks or i >= len(blocks) or i < -len(blocks):
+                return None
+            block = blocks[i]
+            drag = Action.drag(*editing.selection_drag(block[0], block[-1], width=width))
+            box = (min(b[0] for b in block), block[0][1], max(b[2] for b in block), block[-1][3])
+            keys = [Action.press(editing.COPY)] if intent.op == "copy" else []
+            return [drag, *keys], box, f"paragraph {i + 1 if i >= 0 else len(blocks)} of " \
+                f"{len(blocks)} ({len(block)} rows)"
+        if intent.target:
+            phrase = editing.find_phrase(image, rows, self.text_reader, intent.target)
+            if phrase is None:
+                return None
+            select = [Action.drag(*editing.selection_drag(phrase.first, phrase.last, width=width))]
+            box = (phrase.first[0], phrase.first[1], phrase.last[2], phrase.last[3])
+            what = f'the words "{phrase.text}" ({phrase.score:.2f})'
+        else:  # everything: click into the text, select all of it
+            if not rows:
+                return None
+            first = rows[0]
+            select = [Action.click((first[0] + first[2]) / 2.0, (first[1] + first[3]) / 2.0),
+                      Action.press(editing.SELECT_ALL)]
+            box = (min(r[0] for r in rows), rows[0][1], max(r[2] for r in rows), rows[-1][3])
+            what = f"all the text ({len(rows)} rows)"
+        if intent.op == "copy":
+            return [*select, Action.press(editing.COPY)], box, what
+        if intent.op == "highlight":
+            return select, box, what
+        if intent.text == "colour":
+            control = editing.colour_control(parse, self.text_reader)
+            if control is None:
+                return None
+            cx, cy = (control[0] + control[2]) / 2.0, (control[1] + control[3]) / 2.0
+            return [*select, Action.click(cx, cy)], box, f"{what}, then the colour control " \
+                f"at ({cx:.0f}, {cy:.0f}) opens the palette"
+        key = editing.STYLE_KEYS.get(intent.text)
+        if key is None:
+            logger.info("%s: no chord for the style %r", intent.describe(), intent.text)
+            return None
+        return [*select, Action.press(key)], box, what
 
     # -- widgets that open, then offer a choice -------------------------------------
     def _moving(self, image: np.ndarray) -> bool:

@@ -46,6 +46,9 @@ CHROMIUM_FLAGS = ("--no-sandbox", "--headless", "--disable-gpu", "--disable-dev-
 KEY_NAMES = ("<Enter>", "<Tab>", "<Backspace>", "<Delete>", "<Escape>", "<Space>", "<ArrowUp>",
              "<ArrowDown>", "<ArrowLeft>", "<ArrowRight>", "<PageUp>", "<PageDown>", "<Home>",
              "<End>")
+#: Modifier prefixes of a key chord (``"C-a"``: control + a, ``"C-S-<End>"``), as MiniWoB++
+#: spells them: control, shift, alt, meta.
+MODIFIERS = ("C-", "S-", "A-", "M-")
 
 
 class BrowserUnavailableError(LavrError):
@@ -117,12 +120,23 @@ def start_chromium(*, window: tuple[int, int] | None = None, loopback_only: bool
     return webdriver.Chrome(service=Service(executable_path=driver), options=options)
 
 
-def _pointer_click(driver: Any, x: float, y: float) -> None:
+def _pointer_click(driver: Any, x: float, y: float, *, modifier: str = "") -> None:
+    """Click at ``(x, y)`` pixels, with ``modifier`` (``"C-"``, ``"S-"`` ...) held when set.
+
+    Raises:
+        InputError: An unknown modifier.
+    """
     from selenium.webdriver.common.action_chains import ActionChains
 
+    if modifier and modifier not in MODIFIERS:
+        raise InputError(f"unknown click modifier {modifier!r}; known: {', '.join(MODIFIERS)}")
     chain = ActionChains(driver, duration=0)
+    if modifier:
+        chain.w3c_actions.key_action.key_down(_modifier_code(modifier))
     chain.w3c_actions.pointer_action.move_to_location(int(round(x)), int(round(y)))
     chain.w3c_actions.pointer_action.click()
+    if modifier:
+        chain.w3c_actions.key_action.key_up(_modifier_code(modifier))
     chain.w3c_actions.perform()
 
 
@@ -158,6 +172,47 @@ def _type_keys(driver: Any, text: str) -> None:
         chain.w3c_actions.key_action.key_down(ch)
         chain.w3c_actions.key_action.key_up(ch)
     chain.perform()
+
+
+def split_chord(name: str) -> tuple[tuple[str, ...], str]:
+    """``("C-", "S-"), "<End>"`` for ``"C-S-<End>"``: the modifier prefixes held and the key.
+
+    Raises:
+        InputError: No key after the modifiers.
+    """
+    mods: list[str] = []
+    rest = name
+    while len(rest) > 2 and rest[:2] in MODIFIERS:
+        mods.append(rest[:2])
+        rest = rest[2:]
+    if not rest:
+        raise InputError(f"key chord {name!r} names no key")
+    return tuple(mods), rest
+
+
+def _modifier_code(prefix: str) -> str:
+    from selenium.webdriver.common.keys import Keys
+
+    return {"C-": Keys.CONTROL, "S-": Keys.SHIFT, "A-": Keys.ALT, "M-": Keys.META}[prefix]
+
+
+def _press_chord(driver: Any, name: str, times: int = 1) -> None:
+    """Press ``name`` (a key, or a chord such as ``"C-a"``) ``times`` times with W3C key
+    actions: the modifiers go down, the key is struck, the modifiers come up."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    mods, key = split_chord(name)
+    code = _key_code(key)
+    chain = ActionChains(driver, duration=0)
+    keys = chain.w3c_actions.key_action
+    for _ in range(max(times, 1)):
+        for m in mods:
+            keys.key_down(_modifier_code(m))
+        keys.key_down(code)
+        keys.key_up(code)
+        for m in reversed(mods):
+            keys.key_up(_modifier_code(m))
+    chain.w3c_actions.perform()
 
 
 def _key_code(name: str) -> str:
@@ -300,6 +355,10 @@ class MiniWoBEnv:
             _pointer_drag(env.instance.driver, action.x or 0.0, action.y or 0.0,
                           action.x2 or 0.0, action.y2 or 0.0)
             a = env.create_action(ActionTypes.NONE)
+        elif action.kind == "key" and split_chord(action.key)[0]:
+            # a chord (control + c ...): W3C key actions, then a no-op step reads the result
+            _press_chord(env.instance.driver, action.key, action.amount)
+            a = env.create_action(ActionTypes.NONE)
         elif action.kind == "key" and action.amount > 1:
             # one key pressed n times: n key strokes in one action
             a = env.create_action(ActionTypes.TYPE_TEXT, text=_key_code(action.key) * action.amount)
@@ -343,20 +402,8 @@ class MiniWoBEnv:
 
     def _modifier_click(self, action: Action) -> None:
         """A click at a pixel point with a modifier key held (``C-`` control, ``S-`` shift)."""
-        from selenium.webdriver.common.action_chains import ActionChains
-        from selenium.webdriver.common.keys import Keys
-
-        mods = {"C-": Keys.CONTROL, "S-": Keys.SHIFT}
-        if action.key not in mods:
-            raise InputError(f"unknown click modifier {action.key!r}; known: {', '.join(mods)}")
-        driver = self._env.unwrapped.instance.driver
-        chain = ActionChains(driver, duration=0)
-        chain.w3c_actions.key_action.key_down(mods[action.key])
-        chain.w3c_actions.pointer_action.move_to_location(int(round(action.x or 0)),
-                                                          int(round(action.y or 0)))
-        chain.w3c_actions.pointer_action.click()
-        chain.w3c_actions.key_action.key_up(mods[action.key])
-        chain.w3c_actions.perform()
+        _pointer_click(self._env.unwrapped.instance.driver, action.x or 0.0, action.y or 0.0,
+                       modifier=action.key)
 
     def close(self) -> None:
         """Quit Chromium."""
@@ -451,7 +498,7 @@ class PageEnv:
         """Act at pixel positions with W3C input actions, then take a screenshot."""
         d = self._driver
         if action.kind == "click" and action.point is not None:
-            _pointer_click(d, action.x or 0.0, action.y or 0.0)
+            _pointer_click(d, action.x or 0.0, action.y or 0.0, modifier=action.key)
         elif action.kind == "drag" and action.point is not None and action.end is not None:
             _pointer_drag(d, action.x or 0.0, action.y or 0.0, action.x2 or 0.0, action.y2 or 0.0)
         elif action.kind == "type":
@@ -459,7 +506,7 @@ class PageEnv:
             if action.amount > 0:  # a pause after typing (what it makes pop up)
                 time.sleep(min(action.amount, 2000) / 1000.0)
         elif action.kind == "key":
-            _type_keys(d, _key_code(action.key) * max(action.amount, 1))
+            _press_chord(d, action.key, action.amount)
         elif action.kind == "move" and action.point is not None:
             from selenium.webdriver.common.action_chains import ActionChains
 

@@ -62,9 +62,12 @@ logger = logging.getLogger(__name__)
 #: :mod:`lavr.episodes.gui.requests`; ``reorder``: drag the item named ``target`` of a list
 #: or grid to :attr:`Intent.place`, or sort the items, see :mod:`lavr.episodes.gui.arrange`;
 #: ``resize``: drag a widget's resize grip so that its size changes as ``text`` says,
-#: ``width:+`` / ``height:-`` / ``both:+``).
+#: ``width:+`` / ``height:-`` / ``both:+``; text handled as text, see
+#: :mod:`lavr.episodes.gui.editing`: ``copy`` the text of a field or paragraph to the
+#: clipboard, ``paste`` it into a field, ``highlight`` (select) a paragraph's text or a
+#: phrase, ``style`` text in a rich editing widget: bold, italic, underline or a colour).
 OPS = ("click", "type", "fill", "hover", "set", "guess", "play", "draw", "date", "act",
-       "reorder", "resize")
+       "reorder", "resize", "copy", "paste", "highlight", "style")
 
 #: Verbs that act on an element by clicking it.
 CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
@@ -82,6 +85,16 @@ DRAW_VERBS = frozenset({"draw", "create", "make", "construct", "add", "bisect", 
 #: Verbs that move a control to a value (``set the slider to 40``, ``move the slider to 4``).
 MOVE_VERBS = frozenset({"set", "move", "slide", "drag", "adjust", "put", "select", "choose",
                         "pick", "change"})
+#: Verbs of text handled as text (copy, paste, select, format); clauses are split before them
+#: too (``... and paste it into the box``, ``..., give everything the style bold``).
+EDIT_VERBS = frozenset({"copy", "paste", "highlight", "select", "give", "make", "apply", "format",
+                        "style", "turn", "change", "bold", "embolden", "underline", "italicize",
+                        "italicise", "colour", "color"})
+#: Style words and the style they ask for (the names :mod:`lavr.episodes.gui.editing` applies).
+STYLE_WORDS = {"bold": "bold", "bolded": "bold", "boldface": "bold", "embolden": "bold",
+               "italic": "italic", "italics": "italic", "italicized": "italic",
+               "italicised": "italic", "italicize": "italic", "italicise": "italic",
+               "underline": "underline", "underlined": "underline", "underlining": "underline"}
 #: Points of a figure an instruction may name (``the centre of the circle``), and what
 #: :mod:`lavr.episodes.gui.geometry` computes for them.
 POINT_WORDS = {"center": "center", "centre": "center", "middle": "center", "midpoint": "center"}
@@ -297,6 +310,8 @@ class Intent:
             from lavr.episodes.gui.arrange import Place
 
             return f'drag "{self.target}" to {Place.from_spec(self.place).describe()}'
+        if self.op in ("copy", "paste", "highlight", "style"):
+            return self._describe_edit()
         if self.op == "act":
             return f'{self.action} the item of "{self.scope}"' + \
                 (f' to "{self.recipient}"' if self.recipient else "") + \
@@ -375,6 +390,25 @@ class Intent:
         return f"{self.op} {kinds} {what}"
 
 
+    def _describe_edit(self) -> str:
+        which = "the last" if self.index == -1 else \
+            f"#{self.index + 1}" if self.index is not None else "the"
+        kind = "paragraph" if self.kinds == ("text",) else \
+            "text area" if self.require_icon else "one-line field" \
+            if self.require_icon is False else "field"
+        if self.op == "style":
+            what = f'"{self.target}"' if self.target else "everything"
+            style = f"the colour {self.colour}" if self.text == "colour" else self.text
+            return f"give {what} {style}"
+        if self.op == "highlight" and self.target:
+            return f'highlight the text "{self.target}"'
+        if self.op == "highlight":
+            return f"highlight the text of {which} paragraph"
+        if self.op == "copy":
+            return f"copy the text of {which} {kind}"
+        return f"paste into {which} {kind}"
+
+
 @dataclass(frozen=True)
 class GuiPlan:
     """The intents for an instruction, in order.
@@ -438,8 +472,9 @@ def _restore(text: str, quoted: list[str]) -> str:
 def split_clauses(text: str) -> list[str]:
     """Clauses of an instruction, each starting with its verb when it has one."""
     body, quoted = _protect(text)
-    verb_alt = "|".join(sorted(VERBS, key=len, reverse=True))
-    parts = re.split(r"(?:[.!?](?:\s|$))|(?:,?\s*\bthen\b\s*)|(?:[,;]\s*to\s+(?=\w))|"
+    verb_alt = "|".join(sorted(VERBS | EDIT_VERBS, key=len, reverse=True))
+    # (a '.' before a lower-case word that is no verb ends a word, not a sentence: 'eget. the')
+    parts = re.split(rf"(?:[.!?](?:\s(?!(?-i:[a-z])(?!(?:{verb_alt})\b))|$))|(?:,?\s*\bthen\b\s*)|(?:[,;]\s*to\s+(?=\w))|"
                      rf"(?:(?:[,;]|\band\b)\s*(?=(?:{verb_alt})\b))", body + " ",
                      flags=re.IGNORECASE)
     return [_restore(p, quoted).strip(" ,.") for p in parts if p and p.strip(" ,.")]
@@ -1026,6 +1061,133 @@ def _derived_type_intents(obj: str, start_index: int, value: str) -> list[Intent
     return [Intent("type", target=label, kinds=("input",), index=start_index, source=source)]
 
 
+#: Nouns of a block of running text on the page (``the 2nd paragraph``).
+_PASSAGE = re.compile(r"\b(?:paragraphs?|passages?|sentences?|blocks?\s+of\s+text|text\s+blocks?)\b",
+                      re.IGNORECASE)
+#: A text area named as such (not a one-line field).
+_AREA = re.compile(r"\btext\s*areas?\b|\btextareas?\b|\bmulti-?line\b", re.IGNORECASE)
+#: A one-line field named as such.
+_LINE_FIELD = re.compile(r"\b(?:text\s*box(?:es)?|text\s*(?:field|input)s?|input\s*(?:box|field)s?|"
+                         r"single-?line|one-?line|search\s*box)\b|\binputs?\b", re.IGNORECASE)
+#: Everything in an editor: ``everything``, ``all (of) the text``, ``the whole text``.
+_EVERYTHING = re.compile(r"^(?:everything|all(?:\s+of)?(?:\s+the)?(?:\s+text)?|"
+                         r"(?:the\s+)?(?:whole|entire|full)\s+(?:text|content|contents|document)|"
+                         r"all\s+(?:the\s+)?(?:text|content|contents|words))$", re.IGNORECASE)
+#: A colour asked for: ``the color red``, ``colou?red blue``, ``in green``, ``red``.
+_COLOUR_ASK = re.compile(r"\b(?:colou?r(?:ed)?|in|to)\s+(?:the\s+)?(?:colou?r\s+)?([a-z]+)\b",
+                         re.IGNORECASE)
+
+
+def _style_of(words: str) -> tuple[str, str, tuple[int, int]] | None:
+    """``(style, colour word, span)`` a phrase asks for: ``the style underlined`` ->
+    ``("underline", "", span)``, ``the color red`` -> ``("colour", "red", span)``; None when
+    it names no style. ``span`` is where the style words are in ``words``."""
+    m = re.search(r"\b(?:(?:the|a)\s+)?(?:(?:font\s+)?(?:style|format|formatting)\s+)?(?:of\s+)?("
+                  + "|".join(sorted(STYLE_WORDS, key=len, reverse=True)) + r")\b", words,
+                  flags=re.IGNORECASE)
+    if m:
+        return STYLE_WORDS[m[1].lower()], "", m.span()
+    m = re.search(r"\b(?:(?:the|a)\s+)?(?:(?:text|font)\s+)?colou?r(?:ed)?\s+(?:of\s+)?(?:to\s+)?"
+                  r"([a-z]+)\b", words, flags=re.IGNORECASE)
+    if m and colour_rgb(m[1]) is not None:
+        return "colour", m[1].lower(), m.span()
+    for m in re.finditer(r"\b(?:in|to)?\s*([a-z]+)\s*$", words, flags=re.IGNORECASE):
+        if colour_rgb(m[1]) is not None and m[1].lower() in COLOUR_WORDS:
+            return "colour", m[1].lower(), m.span()
+    return None
+
+
+def _styled_text(phrase: str) -> str:
+    """The text a style is given to: ``""`` for everything, else the words (``the text X``,
+    ``the word "X"``, ``X``)."""
+    phrase = phrase.strip(" ,.;:")
+    quoted = _QUOTE.findall(phrase)
+    if quoted:
+        return quoted[0]
+    if not phrase or _EVERYTHING.match(phrase) or re.fullmatch(r"(?:the\s+)?text", phrase,
+                                                                flags=re.IGNORECASE):
+        return ""
+    m = re.match(r"(?:the\s+)?(?:text|words?|phrase|term)\s+(.+)$", phrase, flags=re.IGNORECASE)
+    return (m[1] if m else phrase).strip(" ,;:")
+
+
+def _edit_intents(verb: str, obj: str) -> list[Intent] | None:
+    """Intents for text handled as text, or None when the clause is not about that.
+
+    * ``copy the text in/from the 2nd text area`` (or ``... the paragraph``): select the
+      source's text and copy it to the clipboard;
+    * ``paste it into the textbox``: click the field, paste;
+    * ``highlight (the text in) the 2nd paragraph``, ``select the text of the paragraph
+      below``, ``highlight "some words"``: select that text with the pointer;
+    * ``give the text X the style bold``, ``make everything the color red``, ``underline the
+      word X``, ``change the colour of X to blue``: select the text (everything when the
+      words say so), then give it the style.
+    """
+    obj = _WHEN_DONE.sub("", obj).strip(" ,.;:")
+    ph = _phrase(obj)
+    index = None if ph.ordinal is None else ph.ordinal - 1 if ph.ordinal > 0 else -1
+    bare = _QUOTE.sub("", obj)
+    if verb == "copy" and not ph.quoted:
+        # "copy X into Y": copy, then paste into Y, when X names a field or a paragraph;
+        # else X is text shown on the page, typed into Y (a derived value)
+        source, *dest = re.split(r"\b(?:into|to|onto)\b", bare, maxsplit=1, flags=re.IGNORECASE)
+        paste = _edit_intents("paste", "it into " + dest[0]) if dest else []
+        sp = _phrase(source)
+        index = None if sp.ordinal is None else sp.ordinal - 1 if sp.ordinal > 0 else -1
+        if _PASSAGE.search(source):
+            return [Intent("copy", kinds=("text",), index=index), *(paste or [])]
+        area = True if _AREA.search(source) else False if _LINE_FIELD.search(source) else None
+        if dest and area is None:
+            return None
+        return [Intent("copy", kinds=("input",), index=index, icon="grip" if area else "",
+                       require_icon=area), *(paste or [])]
+    if verb == "paste":
+        where = re.split(r"\b(?:into|in|to|inside|onto)\b", bare, maxsplit=1, flags=re.IGNORECASE)
+        place = where[1] if len(where) > 1 else ""
+        pp = _phrase(place)
+        area = True if _AREA.search(place) else False if _LINE_FIELD.search(place) else None
+        return [Intent("paste", kinds=("input",),
+                       index=None if pp.ordinal is None else pp.ordinal - 1 if pp.ordinal > 0 else -1,
+                       icon="grip" if area else "", require_icon=area)]
+    if verb in ("highlight", "select") and (verb == "highlight" or _PASSAGE.search(bare) or
+                                            re.match(r"(?:all\s+)?(?:of\s+)?the\s+text\b(?!\s*(?:fields?|box|input|area|entry))", bare,
+                                                     flags=re.IGNORECASE)):
+        target = ph.quoted[0] if ph.quoted else ""
+        return [Intent("highlight", target=target, kinds=("text",), index=index)]
+    if verb in ("give", "make", "apply", "format", "style", "turn", "change", "set", "bold",
+                "embolden", "underline", "italicize", "italicise", "colour", "color"):
+        if verb in STYLE_WORDS:  # "underline the word X", "bold everything"
+            return [Intent("style", target=_styled_text(obj), kinds=("text",),
+                           text=STYLE_WORDS[verb])]
+        if verb in ("colour", "color"):  # "colour the word X red"
+            found = _style_of("colour " + obj)
+            words = re.sub(r"\s*\b(?:in|to)?\s*[a-z]+\s*$", "", obj) if found else obj
+            if found is None:
+                return None
+            return [Intent("style", target=_styled_text(words), kinds=("text",), text="colour",
+                           colour=found[1])]
+        found = _style_of(obj)
+        if found is None:
+            return None
+        style, colour, (a, b) = found
+        # "give X the style Y", "make X bold", "change the colour of X to red"
+        m = re.match(r"(?:the\s+)?colou?r\s+of\s+(.+?)\s+to\s+[a-z]+$", obj, flags=re.IGNORECASE)
+        what = m[1] if m else (obj[:a] + " " + obj[b:]).strip()
+        what = re.sub(r"\s+(?:to|in|with|into)$", "", what.strip(" ,"), flags=re.IGNORECASE)
+        return [Intent("style", target=_styled_text(what), kinds=("text",), text=style,
+                       colour=colour)]
+    return None
+
+
+def _edits_text(text: str) -> bool:
+    """Whether a clause of ``text`` copies, pastes, selects or styles text."""
+    for clause in split_clauses(text):
+        m = re.match(r"(?:please\s+)?(\w+)\b\s*(.*)$", clause, flags=re.IGNORECASE)
+        if m and m[1].lower() in EDIT_VERBS and _edit_intents(m[1].lower(), m[2].strip()):
+            return True
+    return False
+
+
 _GAME_MARK = re.compile(r"\b(?:play(?:ing)?|you\s+are|as)\s+(?:as\s+|with\s+)?(?:the\s+)?"
                         r"['\"]?([XxOo0])['\"]?(?=[\s,.;:!]|$)", re.IGNORECASE)
 
@@ -1070,9 +1232,10 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
         return GuiPlan((Intent("play", kinds=("button", "input"), text=mark),), "grammar", text)
     # a request about one item of a list in free words (``forward Ann's email to Bo``);
     # an instruction that clicks a quoted control is left to the clauses below
+    # (text handled as text, ``give the text X the style bold``, is no request about an item)
     copied = any(_pattern_intent(*(clause.split(None, 1) + [""])[:2]) for clause in split_clauses(text))
-    request = None if _CLICK_QUOTED.search(text) or _reorders(text) or copied else \
-        parse_item_request(text, embedder=embedder)
+    request = None if _CLICK_QUOTED.search(text) or _reorders(text) or copied or \
+        _edits_text(text) else parse_item_request(text, embedder=embedder)
     if request is not None:
         return GuiPlan((Intent("act", kinds=ANY_KIND, scope=request.item, action=request.action,
                                recipient=request.recipient, text=request.text),), "grammar", text)
@@ -1107,6 +1270,11 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
         pattern = _pattern_intent(verb, obj)
         if pattern is not None:
             intents.append(pattern)
+            understood = True
+            continue
+        edits = _edit_intents(verb, obj)
+        if edits is not None:
+            intents.extend(edits)
             understood = True
             continue
         drawn = _drawn_intents(verb, obj)

@@ -11,8 +11,11 @@ model needs to choose for itself, in words:
 - :meth:`candidate_actions`: ``click eN`` for every element one can act on (and
   every line of text), ``type "T"`` for every text the instruction quotes, the
   plan types or the rules have queued to type, the rules' drag when they drag this
-  step (``drag(x, y -> x2, y2)``: a slider's handle, a line drawn on a figure), and
-  the ``wait`` and ``done`` the controller allows anyway;
+  step (``drag(x, y -> x2, y2)``: a slider's handle, a line drawn on a figure, a sweep
+  that selects text), the rules' key press this step and, when the plan handles text
+  as text (copy, paste, select, style), the editing chords (``key('C-a')`` select all,
+  ``key('C-c')`` copy, ``key('C-v')`` paste), and the ``wait`` and ``done`` the
+  controller allows anyway;
 - :meth:`compact_state`: the same in short lines for a model trained on compact
   prompts (``e3 button "Submit"``, no positions), :meth:`describe_action` an
   action taken in words (``click input "Name"``) and :meth:`name_of` the
@@ -38,6 +41,10 @@ CLICK_KINDS = INTERACTIVE_KINDS + ("text",)
 MAX_ELEMENTS = 40
 #: Fixed actions a model may always take on a GUI.
 GUI_MODEL_ACTIONS = ("wait", "done")
+#: Key chords offered when the plan handles text as text: select all, copy, paste.
+EDIT_CHORDS = ("C-a", "C-c", "C-v")
+#: Plan operations that handle text as text.
+EDIT_OPS = ("copy", "paste", "highlight", "style")
 #: Longest element text in a compact state line (characters; longer ones are cut).
 COMPACT_TEXT = 24
 
@@ -55,7 +62,7 @@ class GuiRules:
         self._parse: ScreenParse | None = None
         self._elements: list[Any] = []
         self._queued: list[str] = []  # texts the rules queued to type this episode
-        self._drag: Action | None = None  # the rules' drag this step, if they drag
+        self._drag: Action | None = None  # the rules' drag or key press this step, if so
 
     @property
     def instruction(self) -> str:
@@ -85,7 +92,7 @@ class GuiRules:
                percepts: Mapping[str, Percept] | None = None) -> StepChoice:
         """The rules' choice; also keeps the screen's elements (texts read) for the model."""
         choice = self.agent.decide(observation, percepts)
-        self._drag = choice.action if choice.action.kind == "drag" else None
+        self._drag = choice.action if choice.action.kind in ("drag", "key") else None
         parse = self.agent.perceive(observation.image)
         parse = read_texts(parse, self.agent.text_reader, kinds=CLICK_KINDS)
         self._parse = parse
@@ -115,6 +122,10 @@ class GuiRules:
             out[f"click e{i}"] = Action.click(x, y)
         for t in self._texts():
             out[f'type "{t}"'] = Action.type_text(t)
+        if any(i.op in EDIT_OPS for i in self.agent.plan.intents):
+            for key in EDIT_CHORDS:
+                chord = Action.press(key)
+                out[chord.describe()] = chord
         if self._drag is not None:  # (a model cannot aim a drag by name; it may take the rules')
             out[self._drag.describe()] = self._drag
         return out
@@ -132,8 +143,8 @@ class GuiRules:
     def name_of(self, action: Action) -> str | None:
         """The candidate (or fixed action) that stands for ``action`` this step: ``click eN``
         for a plain click inside an offered element, ``type "T"`` for an offered text, the
-        rules' drag by its name, ``wait`` / ``done``; None when none does (a click between elements or with a key
-        held, a key press, a scroll ...)."""
+        rules' drag or an offered key press by its name, ``wait`` / ``done``; None when none
+        does (a click between elements or with a key held, a key not offered, a scroll ...)."""
         if action.kind in GUI_MODEL_ACTIONS:
             return action.kind
         if action.kind == "click" and not action.key:
@@ -141,7 +152,7 @@ class GuiRules:
             return None if i is None else f"click e{i + 1}"
         if action.kind == "type" and action.text in self._texts():
             return f'type "{action.text}"'
-        if action.kind == "drag" and action == self._drag:
+        if action.kind in ("drag", "key") and action.describe() in self.candidate_actions():
             return action.describe()
         return None
 
@@ -184,5 +195,6 @@ class GuiRules:
         if not self._elements:
             lines.append("- none")
         if self._drag is not None:
-            lines.append(f"The rules drag the pointer this step: '{self._drag.describe()}'.")
+            what = "drag the pointer" if self._drag.kind == "drag" else "press a key"
+            lines.append(f"The rules {what} this step: '{self._drag.describe()}'.")
         return "\n".join(lines)

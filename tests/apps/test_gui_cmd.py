@@ -203,6 +203,33 @@ def test_page_env_drags_press_moves_release(tmp_path: Path) -> None:
     assert title == f"down 20,30 | up 220,130 | moves {DRAG_STEPS}", title
 
 
+COPY_PAGE = """<!doctype html><html><body style="margin:0">
+<textarea id="a" style="position:absolute;left:10px;top:10px;width:200px;height:60px">one two
+three</textarea>
+<input id="b" style="position:absolute;left:10px;top:100px;width:200px">
+<p id="p" style="position:absolute;left:10px;top:140px;margin:0;font:16px sans-serif">Lorem ipsum</p>
+</body></html>"""
+
+
+@pytest.mark.skipif(not _BROWSER, reason="chromium/chromedriver not installed")
+def test_page_env_key_chords_copy_paste_and_a_drag_selects(tmp_path: Path) -> None:
+    from lavr.episodes.gui.browser import PageEnv
+    from lavr.episodes.loop import Action
+
+    page = tmp_path / "copy.html"
+    page.write_text(COPY_PAGE)
+    with PageEnv(page.resolve().as_uri(), "copy") as env:
+        env.reset()
+        for action in (Action.click(100, 40), Action.press("C-a"), Action.press("C-c"),
+                       Action.click(100, 110), Action.press("C-v")):
+            env.step(action)
+        pasted = env._driver.execute_script("return document.getElementById('b').value")
+        env.step(Action.drag(11, 150, 113, 150))  # from the first glyph to just past the last
+        selected = env._driver.execute_script("return window.getSelection().toString()")
+    assert pasted == "one two\nthree".replace("\n", "") or pasted == "one two three", pasted
+    assert selected.strip() == "Lorem ipsum", selected
+
+
 RANGE_PAGE = """<!doctype html><html><body style="font-family:sans-serif;margin:20px">
 <div>Volume</div>
 <input id="r" type="range" min="0" max="50" value="12" style="width:200px"

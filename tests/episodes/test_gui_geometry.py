@@ -539,7 +539,9 @@ def test_grammar_of_resizing(text: str, how: str) -> None:
 
 
 def test_grammar_leaves_other_makes_alone() -> None:
-    assert parse_instruction("Make the text bold").intents == ()
+    # (making text bold is a text style, no drawing or resizing: see test_gui_editing.py)
+    assert [(i.op, i.target, i.text) for i in parse_instruction("Make the text bold").intents] \
+        == [("style", "", "bold")]
     assert parse_instruction("Make sure the box is checked").intents == ()
 
 
