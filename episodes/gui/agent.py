@@ -297,6 +297,9 @@ class GuiAgent:
         self._shift_checked = False  # a short scroll was looked at again
         self._scrolled_page = False  # a list of items was scrolled through this episode
         self._act_phase = "item"  # acting on a list item: item -> opened -> fill -> send
+        self._scroll_box: tuple[int, int, int, int] | None = None  # the area scrolled to its end
+        self._scroll_seen: np.ndarray | None = None  # ... as it was before the last scroll
+        self._scroll_count = 0  # scrolls of it so far
         self._act_filled: set[str] = set()  # what the action's form has been given
         self._repeat_waited = False  # the last step waited for more figures to click
         self._repeat_moves = False  # ... and the page changed meanwhile: it moves by itself
@@ -497,6 +500,8 @@ class GuiAgent:
             return self._click_every(intent, parse, image)
         if intent.pattern:
             return self._copy_pattern(intent, parse)
+        if intent.op == "scroll":
+            return self._scroll_to_end(intent, parse, image, given)
         if intent.order:
             return self._click_in_order(intent, parse)
         if intent.classes:
@@ -964,6 +969,56 @@ class GuiAgent:
         said = "; ".join(f"{v:g} {w}" for (w, _), v in clicks)
         return StepChoice(Action.click(x, y), f"{intent.describe()}: {said}", point=(x, y),
                           overlay=overlay, target=tuple(float(v) for v in el.box))
+
+    # -- scrolling an area to its end ---------------------------------------------------
+    def _scroll_to_end(self, intent: Intent, parse: ScreenParse, image: np.ndarray,
+                       given: str) -> StepChoice:
+        """Scroll the area the intent names (else the one whose content is cut off, else the
+        page) to its end, eight of its heights per scroll, until a scroll leaves it as it was
+        (its end is reached, and the page may now enable what waited for it)."""
+        overlay = parse.to_detections()
+        if self._scroll_box is not None and self._scroll_seen is not None:
+            x1, y1, x2, y2 = self._scroll_box
+            now = image[y1:y2, x1:x2]
+            still = now.shape == self._scroll_seen.shape and np.count_nonzero(
+                np.any(now != self._scroll_seen, axis=2)) <= CARET_PIXELS
+            if still or self._scroll_count >= MAX_SCROLLS:
+                self._intents.popleft()
+                box, n = self._scroll_box, self._scroll_count
+                self._scroll_box, self._scroll_seen, self._scroll_count = None, None, 0
+                self._after_click = None
+                done = self._decide(image, given)
+                done.summary = (f"{intent.describe()}: the area at {box} "
+                                f"{'stopped moving' if still else 'still moves'} after {n} "
+                                f"scroll(s); " + done.summary)
+                return done
+        if self._scroll_box is None:
+            self._scroll_box = self._scroll_target(intent, parse)
+        x1, y1, x2, y2 = self._scroll_box
+        self._scroll_seen = image[y1:y2, x1:x2].copy()
+        self._scroll_count += 1
+        amount = max(SCROLL_STEP, 8 * (y2 - y1)) * (-1 if intent.text == "up" else 1)
+        x, y = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+        return StepChoice(Action.scroll(x, y, amount), f"{intent.describe()}: scroll the area "
+                          f"at {self._scroll_box} by {amount:+d} px ({self._scroll_count})",
+                          point=(x, y), overlay=overlay, target=tuple(float(v) for v in self._scroll_box))
+
+    def _scroll_target(self, intent: Intent, parse: ScreenParse) -> tuple[int, int, int, int]:
+        """The area a scroll intent means: of the panels and tall boxes (fields, text areas,
+        lists) of the kinds it names (any kind when none is of those), those whose content is
+        cut off at the bottom first, the largest; the page below the banner when there is
+        none."""
+        h, w = parse.image.shape[:2]
+        top = parse.banner[3] if parse.banner is not None else 0
+        tall = [e for e in parse.elements if e.height >= 30 and e.kind in ("input", "button")
+                and e.box[1] >= top - 1]
+        # (a disabled text area is drawn grey, like a button: any tall box when none is named so)
+        boxes = {e.box for e in tall if e.kind in intent.kinds} or {e.box for e in tall}
+        boxes.update(a for a in self._widgets.scroll_areas if a[3] - a[1] >= 30 and a[1] >= top - 1)
+        if not boxes:
+            return (0, top, w, h)
+        return max(boxes, key=lambda b: (_cut_at_bottom(parse.image, b) == (intent.text != "up"),
+                                         (b[2] - b[0]) * (b[3] - b[1])))
 
     # -- calendar date pickers ---------------------------------------------------------
     def _pick_date(self, intent: Intent, parse: ScreenParse, image: np.ndarray) -> StepChoice:
@@ -1781,6 +1836,13 @@ class GuiAgent:
             score, best = max(scored, key=lambda t: t[0])
             if score >= self.match_threshold:
                 return Choice(best, score, f'label "{labels.get(best.box, "")}"')
+            # no label beside it: the hint an empty field shows (a placeholder ``Name``)
+            hints = [(self._placeholder(parse, c), c) for c in inputs]
+            scored = [(text_similarity(t, intent.target), t, c) for t, c in hints if t]
+            if scored:
+                score, hint, best = max(scored, key=lambda t: t[0])
+                if score >= max(self.match_threshold, STRICT_MATCH):
+                    return Choice(best, score, f'hint "{hint}"')
         if intent.index is not None:
             if intent.index < len(inputs):
                 return Choice(inputs[intent.index], 1.0, f"position {intent.index + 1}")

@@ -65,9 +65,11 @@ logger = logging.getLogger(__name__)
 #: ``width:+`` / ``height:-`` / ``both:+``; text handled as text, see
 #: :mod:`lavr.episodes.gui.editing`: ``copy`` the text of a field or paragraph to the
 #: clipboard, ``paste`` it into a field, ``highlight`` (select) a paragraph's text or a
-#: phrase, ``style`` text in a rich editing widget: bold, italic, underline or a colour).
+#: phrase, ``style`` text in a rich editing widget: bold, italic, underline or a colour;
+#: ``scroll``: scroll the area ``target`` names (a text area, a list; the page when it names
+#: none) to its end, ``text`` = ``down`` / ``up``, until it stops moving).
 OPS = ("click", "type", "fill", "hover", "set", "guess", "play", "draw", "date", "act",
-       "reorder", "resize", "copy", "paste", "highlight", "style")
+       "reorder", "resize", "copy", "paste", "highlight", "style", "scroll")
 
 #: Verbs that act on an element by clicking it.
 CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
@@ -101,6 +103,25 @@ POINT_WORDS = {"center": "center", "centre": "center", "middle": "center", "midp
 #: Click verbs that open something (a menu, a section, a picker): when nothing on the screen
 #: is labelled like the target, the one control without a word is the opener.
 OPEN_VERBS = frozenset({"open", "expand"})
+#: Verbs that scroll an area (``scroll to the bottom of the text area``).
+SCROLL_VERBS = frozenset({"scroll"})
+#: Words that say where a scroll goes: the far end (down), or back to the top (up).
+_SCROLL_UP = re.compile(r"\b(?:up|top|start|beginning|upwards?)\b", re.IGNORECASE)
+#: Words of a scroll phrase that say nothing about the area scrolled.
+_SCROLL_WORDS = re.compile(r"\b(?:all\s+the\s+way|way|down(?:wards?)?|up(?:wards?)?|to|the|"
+                           r"bottom|top|end|start|beginning|of|through|in|inside|within|"
+                           r"until|till|very|its|it)\b", re.IGNORECASE)
+
+
+def scroll_intent(obj: str) -> Intent:
+    """``scroll (down) to the bottom of the text area``: scroll the area the leftover words
+    name to its end (``up`` / ``top``: to its start)."""
+    where = _SCROLL_WORDS.sub(" ", obj)
+    ph = _phrase(where)
+    return Intent("scroll", target=ph.words, kinds=ph.kinds or (),
+                  text="up" if _SCROLL_UP.search(obj) else "down")
+
+
 #: Where a typed value may come from instead of a quoted string (see :attr:`Intent.source`).
 SOURCES = ("", "page-text", "expression", "count", "lookup")
 
@@ -342,6 +363,9 @@ class Intent:
             fig = " ".join(w for w in self.figure or () if w) or "angle"
             verb = "draw" if self.op == "draw" else self.op
             return f"{verb} the {self.geometry} of the {fig}"
+        if self.op == "scroll":
+            what = f'the {"/".join(self.kinds) or "area"}' + (f' "{self.target}"' if self.target else "")
+            return f"scroll {what} {'up to its start' if self.text == 'up' else 'down to its end'}"
         if self.op == "set" and "slider" in self.kinds:
             return f"set the slider to {self.text}"
         if self.suggest:
@@ -1296,6 +1320,10 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
             verb, obj = use[2].lower(), use[3].strip()
             if verb in TYPE_VERBS and not re.search(r"\b(?:into|in)\b", _QUOTE.sub("", obj)):
                 obj = f"{obj} into the {use[1]}"
+        elif verb in SCROLL_VERBS:  # "scroll to the bottom of the text area"
+            intents.append(scroll_intent(obj))
+            understood = True
+            continue
         elif verb not in VERBS:
             if m and '"' not in clause and len(re.findall(r"[^\W_]+", obj)) >= 3 and \
                     re.search(r"\b(?:for|by|from|with|named|called|in|of|on|at)\b", obj):

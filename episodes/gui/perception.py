@@ -733,7 +733,8 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
     w x z``; a round capital wider than :data:`O_WIDTH` of its height is ``O``,
     a narrower one ``0``; a footed digit is ``1``; a ``z`` at the cap height is ``Z``; a bar
     (``I`` or ``l``, alike in a sans-serif) inside a word of lower-case letters is ``l``
-    (a first one is left as read: a capital starts a name). Then
+    (a first one is left as read: a capital starts a name); a flat bar above the baseline
+    read as ``.`` is a minus (``"-5"`` read ``".5"``). Then
     each quoted glyph is compared with every letter and digit drawn in the page's font
     (:func:`~lavr.episodes.gui.appearance.read_glyphs`), which tells ``7`` from ``T`` and
     ``Z``, ``4`` from ``A``, ``1`` from ``I``. The line is cut into words and glyphs by
@@ -812,6 +813,8 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
                     chars[i] = "z"
                 elif c == "z":
                     chars[i] = "Z"
+            elif c in ".,_~-" and x2 - x1 >= 3 and bottom - top <= 2 and bottom < baseline - 1:
+                chars[i] = "-"  # a flat bar above the baseline is a minus, not a dot
             elif c in "1Il|" and x2 - x1 >= 3 and k not in prose:
                 foot = ink[bottom, x1:x2].sum()
                 chars[i] = "1" if foot >= 3 else c

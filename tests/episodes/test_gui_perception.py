@@ -62,6 +62,8 @@ def test_text_similarity_prefers_exact_and_tolerates_ocr_slips() -> None:
     ('type "Ignacio" ok', 'type "Ignacio" ok'),  # ... a first one may be a capital
     ('the username "vina" and', "the username 'vina\" and"),  # a ' paired with a " is one too
     ("don't type \"ab\" now", "don't type \"ab\" now"),  # one tick stays an apostrophe
+    ('the number "-5" into', 'the number ".5" into'),  # a flat bar above the line: a minus
+    ('the number "-17" into', 'the number "_17" into'),
 ])
 def test_refine_quoted_fixes_case_and_look_alikes(truth: str, ocr: str) -> None:
     from lavr.episodes.gui.perception import refine_quoted

@@ -13,7 +13,7 @@ from lavr.episodes.gui import shapes, skills
 from lavr.episodes.gui.agent import GuiAgent
 from lavr.episodes.gui.instruction import Intent, parse_instruction
 from lavr.episodes.gui.perception import ScreenElement, ScreenParse
-from lavr.episodes.loop import Action
+from lavr.episodes.loop import Action, Observation
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -342,3 +342,51 @@ def test_grammar_of_quantified_list_items(text: str, scope: str | None, many: in
         return
     assert (first.scope, first.items, first.target) == (scope, many, target)
     assert [i.target for i in rest] == ["Submit"] and rest[0].scope == ""
+
+
+# -- scrolling an area to its end ------------------------------------------------------------
+@pytest.mark.parametrize(("text", "kinds", "direction"), [
+    ("Scroll to the bottom of the textarea", ("input",), "down"),
+    ("scroll all the way down the list", (), "down"),
+    ("Scroll up to the top of the page", (), "up"),
+])
+def test_a_scroll_clause_names_the_area_and_the_end(text: str, kinds: tuple[str, ...],
+                                                    direction: str) -> None:
+    (intent,) = parse_instruction(text).intents
+    assert (intent.op, intent.kinds, intent.text) == ("scroll", kinds, direction)
+
+
+def test_scrolling_an_area_until_it_stops_moving_then_the_rest_of_the_request() -> None:
+    """A grey (disabled) text area of many lines and a field with the hint ``Name`` below it:
+    the area is scrolled until a scroll leaves it unchanged, then the name is typed into
+    the field its hint names (not into the text area, the first field)."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (160, 210), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, 0, 159, 49], fill=(255, 255, 0))
+    d.rectangle([4, 60, 150, 130], fill=(235, 235, 235), outline=(118, 118, 118))
+    for k in range(5):
+        d.text((8, 63 + 13 * k), "lorem ipsum dolor", fill=(0, 0, 0))
+    d.rectangle([4, 140, 130, 158], fill=(255, 255, 255), outline=(118, 118, 118))
+    d.text((8, 144), "Name", fill=(160, 160, 160))
+    before = np.asarray(img)
+    img2 = img.copy()
+    ImageDraw.Draw(img2).rectangle([6, 62, 148, 128], fill=(235, 235, 235))  # scrolled on
+    ImageDraw.Draw(img2).text((8, 70), "the end.", fill=(0, 0, 0))
+    after = np.asarray(img2)
+
+    class Reader:  # the hint reads "Name"; nothing else needs reading here
+        def read(self, image, boxes, *, pad=2):
+            return [("Name" if 140 <= (b[1] + b[3]) / 2 <= 158 else "", 0.99) for b in boxes]
+
+    agent = GuiAgent(text_reader=Reader(), semantic=False)
+    agent.reset('Scroll to the bottom of the textarea, enter the name "Ann" then press "Agree"')
+    first = agent.decide(Observation(before, ""))
+    assert first.action.kind == "scroll" and first.action.amount > 0
+    assert 60 <= first.point[1] <= 130  # on the text area, not the page's middle
+    second = agent.decide(Observation(after, ""))
+    assert second.action.kind == "scroll"  # it moved: on
+    third = agent.decide(Observation(after, ""))  # it did not move: its end; type the name
+    assert third.action.kind == "click" and 140 <= third.point[1] <= 158, third.summary
+    assert agent.pending[0].text == "Ann"
