@@ -153,6 +153,8 @@ PICKER_WAITS = 2
 MAX_MONTH_STEPS = 60
 #: Header readings in a row that may show no change after an arrow click.
 PICKER_STUCK = 3
+#: The end of a menu item's label that says it opens a submenu (an arrow read by OCR).
+SUBMENU_ARROW = re.compile(r"\S\s*[>›»▸▶]\s*$")
 #: Waits (of :data:`REPEAT_PAUSE_MS`) without a figure to click before "as many as possible"
 #: is over: on a still page, and on a page seen moving by itself (more may come in).
 REPEAT_WAITS = 3
@@ -1334,6 +1336,8 @@ class GuiAgent:
         """
         if intent.colour:
             return self._choose_colour(intent, parse)
+        if intent.pictured:
+            return self._choose_pictured(parse)
         if intent.geometry:
             return self._choose_point(intent, parse)
         if intent.coord is not None:
@@ -1373,6 +1377,9 @@ class GuiAgent:
             scored = []
             for c in cands:
                 score = text_similarity(c.text, intent.target)
+                rest = _after_mark(c.text)
+                if rest:  # an icon before the label, read as a stray sign ("14 Prev")
+                    score = max(score, 0.98 * text_similarity(rest, intent.target))
                 if c.kind == "text" and len(intent.kinds) > 1:
                     score *= 0.9  # a widget that says it beats plain text that says it
                 if intent.icon and c.icon == intent.icon:
@@ -2940,9 +2947,16 @@ class GuiAgent:
     def _explore(self, intent: Intent, parse: ScreenParse, image: np.ndarray) -> StepChoice | None:
         """Look for a target that is not on the screen: choose it in a dropdown, scroll a
         list or panel, or open the next section or tree node not opened yet."""
-        if intent.op != "click" or not intent.target or self._path:
+        if intent.op != "click" or not (intent.target or intent.pictured) or self._path:
             return None  # (an item of a menu path appears when its parent is hovered)
-        for el in parse.of_kind("input"):
+        for el in self._submenus(parse):  # an open menu's item with a submenu: hover it
+            self._tried.add(f"submenu:{self._ident(el)}")
+            self._hovered = ([e.box for e in parse.elements], el.box, 0)
+            x, y = el.click_point
+            return StepChoice(Action.hover(x, y), f"{intent.describe()}: not on screen; open "
+                              f"the submenu of {el.describe()}", point=(x, y),
+                              target=tuple(float(v) for v in el.box))
+        for el in parse.of_kind("input") if intent.target else ():
             key = f"dropdown:{intent.target}@{el.box}"
             if el.icon == "dropdown" and key not in self._tried:
                 self._tried.add(key)
@@ -2986,6 +3000,35 @@ class GuiAgent:
                               target=tuple(float(v) for v in el.box))
         return None
 
+    def _submenus(self, parse: ScreenParse) -> list[ScreenElement]:
+        """Menu items that open a submenu (their label ends with an arrow: ``Playback ›``),
+        not hovered yet; the lines of a box holding several are read one by one."""
+        parse = self._read(parse, ("text", "button", "link"))
+        items: list[ScreenElement] = []
+        for e in parse.of_kind("text", "button", "link"):
+            if len(e.text_boxes) > 1 and re.search(r"\S\s*[>›»▸▶]", e.text):
+                lines = self.text_reader.read(parse.image, list(e.text_boxes))
+                items.extend(ScreenElement("text", b, text=t, text_boxes=(b,))
+                             for b, (t, _) in zip(e.text_boxes, lines, strict=True))
+            else:
+                items.append(e)
+        return [e for e in items if SUBMENU_ARROW.search(e.text) and len(e.text.strip()) > 2
+                and f"submenu:{self._ident(e)}" not in self._tried]
+
+    def _choose_pictured(self, parse: ScreenParse) -> Choice | None:
+        """The item whose mark looks like the picture set into the instruction (the screen
+        the instruction was read on)."""
+        if self._banner is None:
+            return None
+        picture, seen = self._banner
+        top = parse.banner[3] if parse.banner is not None else 0
+        found = skills.pictured_mark(picture, instruction_lines(seen), parse.image, top=top)
+        if found is None:
+            return None
+        box, score = found
+        return Choice(ScreenElement("text", box), score, "its mark looks like the picture in "
+                      "the instruction", sure=True)
+
     def _openers(self, parse: ScreenParse) -> list[ScreenElement]:
         """Elements that open hidden content, not opened yet: tree expanders (a box with a
         plus) and section headers (buttons of one fill and width stacked one above another)."""
@@ -3027,6 +3070,13 @@ def _within(inner: tuple[int, int, int, int], outer: tuple[int, int, int, int]) 
     """``inner`` lies within ``outer`` (2 px of slack)."""
     return inner[0] >= outer[0] - 2 and inner[1] >= outer[1] - 2 and inner[2] <= outer[2] + 2 \
         and inner[3] <= outer[3] + 2
+
+
+def _after_mark(text: str) -> str:
+    """The label after a leading mark that OCR read as one or two signs that are not a word
+    (``14 Prev``, ``> Play``, ``~1 Next``); ``""`` when the text starts with no such mark."""
+    m = re.match(r"\s*(\S{1,2})\s+(\S.*)$", text)
+    return m[2] if m and not m[1].isalpha() else ""
 
 
 def _masked(shown: str) -> bool:

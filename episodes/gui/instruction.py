@@ -258,6 +258,9 @@ class Intent:
             :func:`lavr.episodes.gui.numbers.order_of`); the numbers are read once, before
             the first click, and clicked where they were (a page may hide them once the
             clicking starts).
+        pictured: Click the item whose mark (the icon before its label) looks like the
+            picture set into the instruction (``the item with the ▶ icon``: OCR reads the
+            picture as a stray sign or nothing).
         repeat: With ``figure``: click every figure that fits, again and again as long as the
             page shows (or moves in) more of them (``click as many moving circles as
             possible``); each click aims at where the figure is seen then.
@@ -309,6 +312,7 @@ class Intent:
     place: str = ""
     pattern: bool = False
     repeat: bool = False
+    pictured: bool = False
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -339,6 +343,8 @@ class Intent:
                 (f' with "{self.text}"' if self.text else "")
         if self.pattern:
             return f"copy the example into the {'/'.join(self.kinds)} grid"
+        if self.pictured:
+            return "click the item whose icon looks like the one pictured in the instruction"
         if self.order:
             return f"click the numbers in {self.order} order"
         if self.classes:
@@ -675,8 +681,16 @@ def _repeat_intent(obj: str) -> Intent | None:
     return Intent("click", kinds=("figure",), figure=figure, repeat=True)
 
 
+#: ``the item with the ▶ icon``: a picture in the instruction that OCR reads as a stray sign
+#: (or nothing) between ``the`` and ``icon``; a word there (``the star icon``) names the icon.
+_PICTURED = re.compile(r"\bwith\s+(?:the|a|an|this)\s+(?:[^\sA-Za-z]{1,3}\s+|[A-Za-z0-9]\s+)?"
+                       r"(?:icon|symbol|sign|picture|image|glyph)\b", re.IGNORECASE)
+
+
 def _click_intents(verb: str, obj: str, clause: str) -> list[Intent]:
     obj = _WHEN_DONE.sub("", obj)
+    if '"' not in obj and _PICTURED.search(obj):
+        return [Intent("click", kinds=ANY_KIND, pictured=True)]
     repeat = _repeat_intent(obj)
     if repeat is not None:
         return [repeat]
@@ -1408,7 +1422,8 @@ def _widget_intents(verb: str, obj: str, typed: int) -> list[Intent] | None:
     if verb in CLICK_VERBS and re.fullmatch(r"[A-Z][a-z]+(?:(?:\s*[>?]\s*|z)[A-Z][a-z]+)+", obj):
         # a path of names where OCR read a '>' as 'z' or '?': 'FannizGeorgeta'
         obj = re.sub(r"(?<=[a-z])(?:z|\s?\?\s?)(?=[A-Z])", ">", obj)
-    if verb in CLICK_VERBS and '"' not in obj and re.search(r"\S\s*>\s*\S", obj):
+    if verb in CLICK_VERBS and '"' not in obj and re.search(r"\S\s*>\s*\S", obj) and \
+            not _PICTURED.search(obj):  # ("the > icon" is a picture, not a path)
         steps = [p.strip(" .") for p in obj.split(">") if p.strip(" .")]
         if len(steps) >= 2:
             return [Intent("hover", target=t, kinds=ANY_KIND) for t in steps[:-1]] + \

@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 #: (seen -> meant).
 CONFUSIONS: tuple[tuple[str, str], ...] = (
     ("v", "w"), ("nv", "rw"), ("vv", "w"), ("c", "t"), ("c", "o"), ("0", "o"), ("l", "i"), ("rn", "m"),
-    ("ii", "u"), ("cl", "d"),
+    ("ii", "u"), ("cl", "d"), ("vi", "w"),
 )
 #: Words that link a label to its value in a request (``directed by X``, ``from year 1973``).
 LINK_WORDS = frozenset({"by", "from", "of", "in", "the", "a", "an", "for", "with", "on", "at",

@@ -423,3 +423,125 @@ def blank_area(image: np.ndarray, *, top: int = 0, min_rows: int = 20) -> Box | 
         if y - start >= min_rows and (best is None or y - start > best[1] - best[0]):
             best = (start, y)
     return (0, best[0], w, best[1]) if best else None
+
+
+# -- a picture in the instruction found on the page ------------------------------------------
+#: Grey-level difference from the local background that is ink of a mark.
+MARK_INK = 80
+#: Largest side (px) of a mark drawn before a label (an item's icon).
+MARK_SIZE = 20
+#: Largest gap (px) between a mark and the label after it.
+MARK_LABEL_GAP = 16
+#: Likeness (ink overlap) a mark on the page needs with the pictured one ...
+PICTURE_MATCH = 0.6
+#: ... and by how much it must beat the next best mark ...
+PICTURE_MARGIN = 0.1
+#: ... unless it is an exact copy (this alike), which beats a near copy (a zoom-in lens
+#: beside a zoom-out lens) by any clear amount.
+PICTURE_EXACT, EXACT_MARGIN = 0.97, 0.03
+
+
+def _ink(image: np.ndarray, region: Box) -> np.ndarray:
+    """``HxW bool`` ink of ``region``: pixels far (:data:`MARK_INK`) from its median grey."""
+    x1, y1, x2, y2 = region
+    grey = np.asarray(image)[y1:y2, x1:x2].astype(np.float32).mean(axis=2)
+    return np.abs(grey - float(np.median(grey))) > MARK_INK
+
+
+def word_runs(image: np.ndarray, region: Box) -> list[Box]:
+    """Word-sized runs of ink in ``region`` (glyphs closer than 3 px joined), top to bottom
+    and left to right; XYXY pixel boxes on the image."""
+    from lavr.episodes.gui.perception import text_runs
+
+    return text_runs(_ink(image, region), gap=2, offset=(region[0], region[1]))
+
+
+def leading_marks(image: np.ndarray, *, top: int = 0) -> list[Box]:
+    """Marks drawn before a label — small, squarish runs of ink (at most :data:`MARK_SIZE`
+    px) with a run starting at most :data:`MARK_LABEL_GAP` px right of them on their row
+    and none just left of them: the icons of menu items, list rows, buttons."""
+    h, w = np.asarray(image).shape[:2]
+    runs = word_runs(image, (0, top, w, h))
+
+    def same_row(a: Box, b: Box) -> bool:
+        return min(a[3], b[3]) - max(a[1], b[1]) >= 0.4 * min(a[3] - a[1], b[3] - b[1])
+
+    out = []
+    for r in runs:
+        rw, rh = r[2] - r[0], r[3] - r[1]
+        if not (3 <= rw <= MARK_SIZE and 3 <= rh <= MARK_SIZE and rw <= 1.6 * rh + 1):
+            continue
+        after = [o for o in runs if o is not r and same_row(r, o) and 0 < o[0] - r[2] <= MARK_LABEL_GAP]
+        before = [o for o in runs if o is not r and same_row(r, o) and 0 <= r[0] - o[2] <= 6]
+        if after and not before:
+            out.append(r)
+    return out
+
+
+def mark_likeness(image_a: np.ndarray, box_a: Box, image_b: np.ndarray, box_b: Box) -> float:
+    """How alike two marks look: the overlap (intersection over union) of their ink, the
+    boxes' top-left corners aligned within 1 px; 0 when their sizes differ by over 2 px."""
+    (wa, ha), (wb, hb) = (box_a[2] - box_a[0], box_a[3] - box_a[1]), (box_b[2] - box_b[0],
+                                                                   box_b[3] - box_b[1])
+    if abs(wa - wb) > 2 or abs(ha - hb) > 2:
+        return 0.0
+    pad = 2
+    a = _ink(image_a, (box_a[0] - pad, box_a[1] - pad, box_a[2] + pad, box_a[3] + pad)) \
+        if min(box_a[:2]) >= pad else _ink(image_a, box_a)
+    b = _ink(image_b, (box_b[0] - pad, box_b[1] - pad, box_b[2] + pad, box_b[3] + pad)) \
+        if min(box_b[:2]) >= pad else _ink(image_b, box_b)
+    a = _trim(a)
+    b = _trim(b)
+    if a is None or b is None:
+        return 0.0
+    hh, ww = max(a.shape[0], b.shape[0]) + 2, max(a.shape[1], b.shape[1]) + 2
+    big_a = np.zeros((hh, ww), bool)
+    big_a[1:1 + a.shape[0], 1:1 + a.shape[1]] = a
+    best = 0.0
+    for dy in range(3):
+        for dx in range(3):
+            big_b = np.zeros((hh, ww), bool)
+            sh, sw = min(b.shape[0], hh - dy), min(b.shape[1], ww - dx)
+            big_b[dy:dy + sh, dx:dx + sw] = b[:sh, :sw]
+            union = np.logical_or(big_a, big_b).sum()
+            if union:
+                best = max(best, float(np.logical_and(big_a, big_b).sum() / union))
+    return best
+
+
+def _trim(mask: np.ndarray) -> np.ndarray | None:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(rows) == 0:
+        return None
+    return mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def pictured_mark(picture: np.ndarray, lines: Sequence[Box], image: np.ndarray, *,
+                  top: int = 0) -> tuple[Box, float] | None:
+    """The mark before a label on the page (:func:`leading_marks`) that looks like a picture
+    set into the instruction's lines (``the item with the ▶ icon``), with its likeness;
+    None without a clear winner (:data:`PICTURE_MATCH`, :data:`PICTURE_MARGIN`).
+
+    Every word-sized run of the instruction's lines is a candidate picture: words do not
+    look like the page's marks, the picture looks like one of them exactly (the same
+    icon drawn at the same size).
+
+    Args:
+        picture: The screenshot the instruction was read on, ``HxWx3 uint8 RGB``.
+        lines: The instruction's text lines on it, XYXY pixel boxes.
+        image: The screenshot to find the mark on.
+        top: Rows above this (the instruction banner) are not searched.
+    """
+    marks = leading_marks(image, top=top)
+    runs = [r for line in lines for r in word_runs(picture, line)]
+    if not marks or not runs:
+        return None
+    scored = sorted(((max(mark_likeness(picture, r, image, m) for r in runs), m) for m in marks),
+                    key=lambda t: -t[0])
+    logger.info("marks like the pictured one: %s", [(round(s, 2), b) for s, b in scored[:4]])
+    best, box = scored[0]
+    second = scored[1][0] if len(scored) > 1 else 0.0
+    exact = best >= PICTURE_EXACT and best - second >= EXACT_MARGIN
+    if best < PICTURE_MATCH or (best - second < PICTURE_MARGIN and not exact):
+        return None
+    return box, best

@@ -89,10 +89,51 @@ def _stacked(boxes: tuple[Box, ...]) -> bool:
         and max(b[0] for b in boxes) - min(b[0] for b in boxes) <= 3
 
 
-def _row_item(container: Box, line: Box, fill: tuple[int, int, int], pad: int = 3) -> ScreenElement:
+def _row_item(container: Box, line: Box, fill: tuple[int, int, int], pad: int = 3, *,
+              ink: np.ndarray | None = None) -> ScreenElement:
     x1, _, x2, _ = container
+    lines = _wrapped(ink, line) if ink is not None else (line,)
     return ScreenElement("text", (x1 + 1, max(line[1] - pad, container[1]), x2 - 1,
-                                  min(line[3] + pad, container[3])), fill, text_boxes=(line,))
+                                  min(line[3] + pad, container[3])), fill, text_boxes=lines)
+
+
+#: A run this tall (px) or taller may be a label wrapped onto two lines beside a mark.
+WRAPPED_RUN = 18
+#: Widest mark (px) drawn before a label (an item's icon).
+LEADING_MARK = 20
+
+
+def _wrapped(ink: np.ndarray, line: Box) -> tuple[Box, ...]:
+    """The text lines of an item whose label wraps beside a mark that spans them (an icon
+    centred on a two-line label joins the lines into one tall run): the label's lines right of
+    the mark, one box each; ``(line,)`` for a run that is one line."""
+    x1, y1, x2, y2 = line
+    if y2 - y1 < WRAPPED_RUN:
+        return (line,)
+    part = ink[y1:y2, x1:x2]
+    cols = part.any(axis=0)
+    start = 0
+    while start < len(cols) and not cols[start]:
+        start += 1
+    end = start
+    while end < len(cols) and cols[end:end + 3].any():  # the first group (gaps under 3 px)
+        end += 1
+    if 0 < end - start <= LEADING_MARK and cols[end:].any():
+        start = end  # a mark before the label: the lines are right of it
+    rows = part[:, start:].any(axis=1)
+    out: list[Box] = []
+    y = 0
+    while y < len(rows):
+        if rows[y]:
+            top = y
+            while y < len(rows) and rows[y]:
+                y += 1
+            if y - top >= 6:
+                xs = np.flatnonzero(part[top:y, start:].any(axis=0))
+                out.append((x1 + start + int(xs[0]), y1 + top, x1 + start + int(xs[-1]) + 1, y1 + y))
+        else:
+            y += 1
+    return tuple(out) if len(out) >= 2 else (line,)
 
 
 def _ink_sides(ink: np.ndarray, box: Box) -> tuple[float, float, float, float]:
@@ -174,7 +215,11 @@ def augment(parse: ScreenParse) -> tuple[ScreenParse, Widgets]:
                 e = dataclasses.replace(e, text_boxes=tuple(lines))
         if e.kind == "button" and _stacked(_rows(e.text_boxes)):
             # a menu, or a button whose label wraps: keep the box, add each line as an item
-            out.extend(_row_item(e.box, tb, e.fill) for tb in _rows(e.text_boxes))
+            out.extend(_row_item(e.box, tb, e.fill, ink=ink) for tb in _rows(e.text_boxes))
+        if e.kind == "text" and len(e.text_boxes) == 1 and not e.text:
+            lines = _wrapped(ink, e.text_boxes[0])  # a label wrapped beside its icon
+            if len(lines) > 1:
+                e = dataclasses.replace(e, text_boxes=lines)
         if e.kind == "text":
             panel = _panel_box(ink, e.box)
             if panel is not None:

@@ -303,3 +303,87 @@ def test_a_page_that_moves_by_itself_is_waited_on_longer() -> None:
     kinds = [agent.decide(Observation(page, text)).action.kind
              for page in [blank, other] * (agent_mod.REPEAT_WAITS + 2)]
     assert kinds == ["wait"] * len(kinds)
+
+
+# -- menus: items with icons, labels that wrap, submenus, an icon pictured in the request --
+def _icon(kind: str) -> np.ndarray:
+    """9x9 ink masks of a few icons (two lenses that differ only by a plus / minus)."""
+    m = np.zeros((9, 9), bool)
+    yy, xx = np.mgrid[:9, :9]
+    if kind in ("zoom-in", "zoom-out"):
+        ring = np.abs(np.hypot(yy - 3.5, xx - 4.5) - 3.2) < 0.9
+        m |= ring
+        m[6:9, 0:2] = True  # the handle
+        m[3:5, 3:7] = True  # minus
+        if kind == "zoom-in":
+            m[2:6, 4:6] = True  # plus
+    elif kind == "play":
+        m |= (xx >= 2) & (np.abs(yy - 4) <= (xx - 2) * 0.6)
+    elif kind == "stop":
+        m[2:7, 2:7] = True
+    elif kind == "disk":
+        m[0:9, 0:9] = True
+        m[1:4, 2:7] = False
+    return m
+
+
+def _menu_page(picture: str, rows: list[tuple[str, str]]) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """A page with a yellow banner saying "... with the <picture> icon." and a grey menu of
+    rows (icon, label); returns it and the banner's text line box."""
+    font = _font(FONT, 11)
+    im = Image.new("RGB", (160, 210), (255, 255, 255))
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((0, 0, 159, 49), fill=(255, 255, 0))
+    draw.text((3, 20), "with the", font=font, fill=(0, 0, 0))
+    draw.text((66, 20), "icon.", font=font, fill=(0, 0, 0))
+    draw.rectangle((5, 60, 80, 60 + 17 * len(rows)), fill=(240, 240, 240))
+    for i, (_, label) in enumerate(rows):
+        draw.text((26, 63 + 17 * i), label, font=font, fill=(51, 51, 51))
+    img = np.asarray(im).copy()
+    img[21:30, 52:61][_icon(picture)] = (68, 68, 68)
+    for i, (icon, _) in enumerate(rows):
+        img[64 + 17 * i:73 + 17 * i, 10:19][_icon(icon)] = (68, 68, 68)
+    return img, [(3, 19, 100, 33)]
+
+
+def test_the_item_whose_icon_is_pictured_in_the_instruction() -> None:
+    from lavr.episodes.gui.skills import leading_marks, pictured_mark
+
+    rows = [("disk", "Save"), ("zoom-in", "Zoom In"), ("zoom-out", "Zoom Out"), ("stop", "Stop")]
+    for k, (icon, _) in enumerate(rows):
+        img, lines = _menu_page(icon, rows)
+        marks = leading_marks(img, top=50)
+        assert len(marks) == len(rows)  # (the labels' words are no marks)
+        found = pictured_mark(img, lines, img, top=50)
+        assert found is not None and 64 + 17 * k <= found[0][1] < 73 + 17 * k, icon  # (lens twins too)
+    img, lines = _menu_page("play", rows)  # not in this menu (a closed submenu holds it)
+    assert pictured_mark(img, lines, img, top=50) is None
+
+
+def test_a_label_after_a_mark_read_as_signs() -> None:
+    from lavr.episodes.gui.agent import _after_mark
+
+    assert [_after_mark(t) for t in ("14 Prev", "> Play", "~1 Next", "Zoom In", "A list", "Save")] \
+        == ["Prev", "Play", "Next", "", "", ""]
+
+
+def test_a_label_wrapped_beside_its_icon_is_read_as_its_lines() -> None:
+    from lavr.episodes.gui.widgets import _wrapped
+
+    ink = np.zeros((40, 80), bool)
+    ink[14:23, 2:11] = True  # an icon centred on the two lines
+    ink[5:14, 16:45] = True  # "Zoom"
+    ink[22:31, 16:33] = True  # "Out"
+    assert _wrapped(ink, (2, 5, 45, 31)) == ((16, 5, 45, 14), (16, 22, 33, 31))
+    ink[14:22, 16:45] = True  # one tall line is one line
+    assert _wrapped(ink, (2, 5, 45, 31)) == ((2, 5, 45, 31),)
+
+
+def test_an_icon_pictured_in_a_request_is_no_menu_path() -> None:
+    for text in ('Click the "Menu" button; and then find and click on the item viith the > icon.',
+                 'Click the "Menu" button, and then find and click on the item with the icon.',
+                 "Click on the item with the 0 icon:"):
+        assert parse_instruction(text).intents[-1].pictured, text
+    assert not parse_instruction("click the button with the star icon").intents[0].pictured
+    plan = parse_instruction("Select Fruit > Apple")
+    assert [i.op for i in plan.intents] == ["hover", "click"]
