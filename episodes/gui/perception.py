@@ -717,7 +717,7 @@ _HALF_QUOTED = re.compile(r"(?<!\S)(?:['\u2018\u2019`]([^\s'\"]+)\"|\"([^\s'\"]+
 
 
 #: A space read before the closing quote of a quoted string ending in a mark.
-_QUOTE_GAP = re.compile(r'"[^"\s][^"]*?[.,;:!?] +"(?=[.,;:!?]*(?:\s|$))')
+_QUOTE_GAP = re.compile(r'(?<=[.,;:!?]) +"(?=[.,;:!?]*(?:\s|$))')
 
 
 def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
@@ -759,7 +759,7 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
     text = _HALF_QUOTED.sub(lambda m: f'"{m[1] or m[2]}"', text)
     # a mark after a closing quote read as a word of its own ('auctor" .'): its gap is no space
     text = re.sub(r'(?<=\S")\s+(?=[.,;:!?]+(?:\s|$))', "", text)
-    text = _QUOTE_GAP.sub(lambda m: m[0].rstrip('" ') + '"', text)  # '"Cursus ut; ".'
+    text = _QUOTE_GAP.sub('"', text)  # '"Cursus ut; ".' (an opening quote has no space after it)
     found = line_words(line, text, ink_grey=ink_grey, word_gap=word_gap)
     if found is None or sum(len(w) for w in found.words) < 4:
         return text
@@ -828,7 +828,8 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
             for i, c in zip(quoted, sub, strict=True):
                 chars[i] = _keep_letter(chars[i], c, prose=k in prose)
         out_words.append("".join(chars))
-    inside = False
+    # (a line whose first quote closes one starts inside a quote opened on the line before)
+    inside = re.match(r'[^"]*"(?:[.,;:!?]*(?:\s|$))', text) is not None
     for k, (word, gl) in enumerate(zip(out_words, words, strict=True)):
         if inside or '"' in word:
             out_words[k] = _end_punctuation(word, gl, baseline=baseline, xtop=_mode(small),
