@@ -41,8 +41,9 @@ def draw_step(rec: StepRecord, *, scale: int = 3) -> Image.Image:
         draw.rectangle([v * scale for v in rec.target], outline=(255, 0, 0), width=3)
     end = rec.action.end if rec.action.kind == "drag" else None
     if end is not None and rec.action.point is not None:  # a drag: a line from press to release
-        (x1, y1), (x2, y2) = ((v * scale for v in p) for p in (rec.action.point, end))
-        draw.line([x1, y1, x2, y2], fill=(255, 0, 0), width=2)
+        path = [(p[0] * scale, p[1] * scale) for p in (rec.action.point, *rec.action.via, end)]
+        draw.line(path, fill=(255, 0, 0), width=2)
+        (x1, y1), (x2, y2) = path[-2], path[-1]
         length = max(float(np.hypot(x2 - x1, y2 - y1)), 1e-6)
         ux, uy, head = (x2 - x1) / length, (y2 - y1) / length, 4 * scale
         for side in (1, -1):  # the arrow head at the release point

@@ -75,6 +75,8 @@ class Action:
             (what the typing makes pop up shows in the same step).
         x2: Where a ``drag`` releases, pixels (None for other kinds).
         y2: Where a ``drag`` releases, pixels.
+        via: Points ``(x, y)`` a ``drag`` passes through, in order, between press and
+            release (the last leg's direction matters to widgets such as sortable grids).
     """
 
     kind: str
@@ -85,6 +87,7 @@ class Action:
     amount: int = 0
     x2: float | None = None
     y2: float | None = None
+    via: tuple[tuple[float, float], ...] = ()
 
     @classmethod
     def click(cls, x: float, y: float) -> Action:
@@ -97,10 +100,12 @@ class Action:
         return cls("move", x=float(x), y=float(y))
 
     @classmethod
-    def drag(cls, x: float, y: float, x2: float, y2: float) -> Action:
-        """Press the button at ``(x, y)``, move to ``(x2, y2)`` and release there, pixels
-        (moves a slider's handle, draws a line, drags an item)."""
-        return cls("drag", x=float(x), y=float(y), x2=float(x2), y2=float(y2))
+    def drag(cls, x: float, y: float, x2: float, y2: float, *,
+             via: tuple[tuple[float, float], ...] = ()) -> Action:
+        """Press the button at ``(x, y)``, move (through the ``via`` points) to ``(x2, y2)``
+        and release there, pixels (moves a slider's handle, draws a line, drags an item)."""
+        return cls("drag", x=float(x), y=float(y), x2=float(x2), y2=float(y2),
+                   via=tuple((float(a), float(b)) for a, b in via))
 
     @classmethod
     def type_text(cls, text: str, *, pause_ms: int = 0) -> Action:
@@ -135,7 +140,8 @@ class Action:
                 f", {self.key}" if self.key else ""
             return f"{self.kind}({self.x:.0f}, {self.y:.0f}{extra})"
         if self.kind == "drag" and self.point is not None and self.end is not None:
-            return f"drag({self.x:.0f}, {self.y:.0f} -> {self.x2:.0f}, {self.y2:.0f})"
+            through = "".join(f" -> {a:.0f}, {b:.0f}" for a, b in self.via)
+            return f"drag({self.x:.0f}, {self.y:.0f}{through} -> {self.x2:.0f}, {self.y2:.0f})"
         if self.kind == "type":
             return f"type({self.text!r})"
         if self.kind == "key":
@@ -151,6 +157,8 @@ class Action:
             out["x"], out["y"] = round(self.x or 0.0, 1), round(self.y or 0.0, 1)
         if self.end is not None:
             out["x2"], out["y2"] = round(self.x2 or 0.0, 1), round(self.y2 or 0.0, 1)
+        if self.via:
+            out["via"] = [[round(a, 1), round(b, 1)] for a, b in self.via]
         if self.text:
             out["text"] = self.text
         if self.key:

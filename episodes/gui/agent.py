@@ -2539,11 +2539,12 @@ class GuiAgent:
             why = f"{intent.describe()}: {where}; {texts[src]!r} is item #{src + 1}, goes to #{dst + 1}"
         x1, y1, x2, y2 = layout.boxes[src]
         x, y = (x1 + x2) / 2.0, (y1 + y2) / 2.0
-        ex, ey = layout.drop_point(src, dst)
+        via, (ex, ey) = layout.drag_path(src, dst)
         self._reorder_moves += 1
         self._reorder_seen = tuple(texts)
         self._waits = 0
-        return StepChoice(Action.drag(x, y, ex, ey), f"{why}: drag it to ({ex:.0f},{ey:.0f})",
+        return StepChoice(Action.drag(x, y, ex, ey, via=via),
+                          f"{why}: drag it to ({ex:.0f},{ey:.0f})",
                           point=(x, y), overlay=overlay, target=tuple(float(v) for v in layout.boxes[src]))
 
     def _reorder_done(self, intent: Intent, parse: ScreenParse, given: str, why: str) -> StepChoice:
@@ -2598,7 +2599,7 @@ class GuiAgent:
         """Add a point that makes a 90-degree angle with the segment drawn on the page: click the
         point square to it at one end; the page's answer (a line it draws from the new point
         to the corner) says which end is the corner: the other one gets the point instead,
-        once."""
+        once (also when no line came at all)."""
         overlay = parse.to_detections()
         image = parse.image
         if self._square is None:
@@ -2614,7 +2615,9 @@ class GuiAgent:
         joined = int(np.argmax(fits))
         why = (f"{intent.describe()}: the new point's line joins end {joined + 1} "
                f"({fits[0]:.2f} / {fits[1]:.2f} of the way)")
-        if not retried and fits[joined] >= 0.6 and joined != corner:
+        if not retried and max(fits) < 0.3:  # no line came: the point missed; the other end
+            joined = 1 - corner
+        if not retried and joined != corner and (fits[joined] >= 0.6 or max(fits) < 0.3):
             return self._square_click(intent, parse, ends, joined, top, exclude, retry=True,
                                       why=why)
         self._square = None

@@ -265,6 +265,24 @@ class Layout:
             return self.at(row + place.row, col + place.col)
         return None
 
+    def drag_path(self, src: int, dst: int) -> tuple[tuple[tuple[float, float], ...],
+                                                     tuple[float, float]]:
+        """``(via, release)``: the points a drag of item ``src`` passes through, and where it
+        releases it so that it ends at ``dst``. In a grid, a move across rows and columns goes
+        along the item's row to the target's column, then along that column (a sortable
+        moves the gap to the cell under the pointer when the pointer moves along a row, then
+        a column; a diagonal move that goes left and down is read both ways, and one along
+        a column first left the gap there in a jQuery UI grid)."""
+        end = self.drop_point(src, dst)
+        (sr, sc), (dr, dc) = self.cell(src), self.cell(dst)
+        if sr == dr or sc == dc:
+            return (), end
+        _, sy1, _, sy2 = self.boxes[src]
+        x1, y1, x2, y2 = self.boxes[dst]
+        row_y = (y1 + y2) / 2.0 + DROP_PAST * (y2 - y1) * (1 if dr > sr else -1)
+        end_x = (x1 + x2) / 2.0 + DROP_PAST * (x2 - x1) * (1 if dc > sc else -1)
+        return ((end_x, (sy1 + sy2) / 2.0),), (end_x, row_y)
+
     def drop_point(self, src: int, dst: int) -> tuple[float, float]:
         """Where to release item ``src`` so that it ends at ``dst``: the middle of the item
         there, moved :data:`DROP_PAST` of its size further in the direction of the move."""

@@ -147,19 +147,26 @@ DRAG_STEPS = 5
 DRAG_STEP_PX = 8.0
 
 
-def _pointer_drag(driver: Any, x: float, y: float, x2: float, y2: float) -> None:
-    """Press at ``(x, y)``, move in steps of at most :data:`DRAG_STEP_PX` (at least
-    :data:`DRAG_STEPS` of them) to ``(x2, y2)``, release there."""
+def _pointer_drag(driver: Any, x: float, y: float, x2: float, y2: float, *,
+                  via: tuple[tuple[float, float], ...] = ()) -> None:
+    """Press at ``(x, y)``, move through the ``via`` points to ``(x2, y2)`` in steps of at
+    most :data:`DRAG_STEP_PX` (at least :data:`DRAG_STEPS` over the whole way), release
+    there."""
     from selenium.webdriver.common.action_chains import ActionChains
 
     chain = ActionChains(driver, duration=0)
     pointer = chain.w3c_actions.pointer_action
     pointer.move_to_location(int(round(x)), int(round(y)))
     pointer.click_and_hold()
-    steps = max(DRAG_STEPS, math.ceil(math.hypot(x2 - x, y2 - y) / DRAG_STEP_PX))
-    for i in range(1, steps + 1):
-        t = i / steps
-        pointer.move_to_location(int(round(x + t * (x2 - x))), int(round(y + t * (y2 - y))))
+    points = [(x, y), *via, (x2, y2)]
+    legs = list(zip(points, points[1:], strict=False))
+    whole = sum(math.hypot(b[0] - a[0], b[1] - a[1]) for a, b in legs) or 1.0
+    for (ax, ay), (bx, by) in legs:
+        length = math.hypot(bx - ax, by - ay)
+        steps = max(math.ceil(DRAG_STEPS * length / whole), math.ceil(length / DRAG_STEP_PX), 1)
+        for i in range(1, steps + 1):
+            t = i / steps
+            pointer.move_to_location(int(round(ax + t * (bx - ax))), int(round(ay + t * (by - ay))))
     pointer.release()
     chain.w3c_actions.perform()
 
@@ -353,7 +360,7 @@ class MiniWoBEnv:
             # (MiniWoB++'s own mouse-down / mouse-up actions would take two steps and
             # jump; one pointer chain moves in steps, then a no-op step reads the result)
             _pointer_drag(env.instance.driver, action.x or 0.0, action.y or 0.0,
-                          action.x2 or 0.0, action.y2 or 0.0)
+                          action.x2 or 0.0, action.y2 or 0.0, via=action.via)
             a = env.create_action(ActionTypes.NONE)
         elif action.kind == "key" and split_chord(action.key)[0]:
             # a chord (control + c ...): W3C key actions, then a no-op step reads the result
@@ -500,7 +507,8 @@ class PageEnv:
         if action.kind == "click" and action.point is not None:
             _pointer_click(d, action.x or 0.0, action.y or 0.0, modifier=action.key)
         elif action.kind == "drag" and action.point is not None and action.end is not None:
-            _pointer_drag(d, action.x or 0.0, action.y or 0.0, action.x2 or 0.0, action.y2 or 0.0)
+            _pointer_drag(d, action.x or 0.0, action.y or 0.0, action.x2 or 0.0, action.y2 or 0.0,
+                          via=action.via)
         elif action.kind == "type":
             _type_keys(d, action.text)
             if action.amount > 0:  # a pause after typing (what it makes pop up)

@@ -50,6 +50,9 @@ MIN_REACH = 12.0
 #: per pixel along it, over at least :data:`MARK_LENGTH` px.
 MARK_PIXELS = 2
 MARK_LENGTH = 3
+#: A point clicked on a drawing keeps this far (px) from the screen's edge (a canvas rarely
+#: reaches it).
+SCREEN_EDGE = 6.0
 #: Strokes less than this many degrees apart are one line (a nearly straight angle).
 PARALLEL_DEG = 10.0
 
@@ -474,11 +477,12 @@ def find_angles(image: np.ndarray, *, top: int = 0, exclude: Sequence[Box] = ())
 # -- free room and segments ------------------------------------------------------
 def free_reach(image: np.ndarray, point: Point, direction: Point, *, top: int = 0,
                exclude: Sequence[Box] = (), skip: Box | None = None, limit: float = 40.0,
-               margin: float = 3.0) -> float:
+               margin: float = 3.0, edge: float = 0.0) -> float:
     """How far (px) the page is free from ``point`` along ``direction``: up to the first ink
     (a frame, another figure) outside ``skip`` (the figure the point is on), the rows above
     ``top``, an ``exclude`` box (a widget) or the screen's edge, less ``margin``; at most
-    ``limit``. A band 3 px wide is looked at, so a dotted frame stops it too."""
+    ``limit``; the screen's edge counts ``edge`` px early. A band 3 px wide is looked at, so a
+    dotted frame stops it too."""
     ink = stroke_mask(image, top=top)
     h, w = ink.shape
     dx, dy = direction
@@ -489,7 +493,7 @@ def free_reach(image: np.ndarray, point: Point, direction: Point, *, top: int = 
     while t < limit + margin:
         t += 1.0
         x, y = px + ux * t, py + uy * t
-        if not (0 <= x < w and top <= y < h):
+        if not (edge <= x < w - edge and top + edge <= y < h - edge):
             break
         if any(b[0] - 1 <= x <= b[2] + 1 and b[1] - 1 <= y <= b[3] + 1 for b in exclude):
             break
@@ -521,7 +525,8 @@ def square_point(vertex: Point, other: Point, image: np.ndarray, *, top: int = 0
                  exclude: Sequence[Box] = ()) -> Point | None:
     """A point that makes a 90-degree angle at ``vertex`` with the arm to ``other``: on the line
     square to that arm, on the side with more free room, as far from the vertex as the arm is
-    long (less where the room ends); None when neither side has 12 px of room."""
+    long (less where the room ends, or :data:`SCREEN_EDGE` px from the screen's edge); None
+    when neither side has 12 px of room."""
     ax, ay = other[0] - vertex[0], other[1] - vertex[1]
     arm = math.hypot(ax, ay)
     if arm < 1:
@@ -531,7 +536,7 @@ def square_point(vertex: Point, other: Point, image: np.ndarray, *, top: int = 0
     for sign in (1.0, -1.0):
         d = (sign * nx, sign * ny)
         room = free_reach(image, vertex, d, top=top, exclude=exclude, limit=max(arm, 12.0),
-                          margin=4.0, skip=(int(vertex[0]) - 5, int(vertex[1]) - 5,
+                          margin=4.0, edge=SCREEN_EDGE, skip=(int(vertex[0]) - 5, int(vertex[1]) - 5,
                                             int(vertex[0]) + 5, int(vertex[1]) + 5))
         if best is None or room > best[0]:
             best = (room, (vertex[0] + d[0] * room, vertex[1] + d[1] * room))

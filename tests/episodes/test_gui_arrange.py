@@ -253,3 +253,21 @@ def test_ocr_slips_in_move_and_draw_instructions_are_repaired() -> None:
     assert clean_instruction("Drag Carol to the Znd position:") == "Drag Carol to the 2nd position."
     assert clean_instruction("Drav & vertical line").startswith("Draw a vertical")
     assert clean_instruction("Click salt & pepper") == "Click salt & pepper"
+
+
+def test_a_grid_move_across_rows_and_columns_goes_along_the_row_then_the_column() -> None:
+    from lavr.episodes.loop import Action
+
+    grid = find_layout(GRID)
+    assert grid is not None
+    via, end = grid.drag_path(2, 3)  # top right -> centre left
+    assert via == ((27.0 - 10, 77.0),)  # left along the top row, past the left column's middle
+    assert end == (27.0 - 10, 123.0 + 10)  # then down that column, past the target's middle
+    via, end = grid.drag_path(8, 0)  # bottom right -> top left
+    assert via == ((17.0, 169.0),) and end == (17.0, 77.0 - 10)
+    assert grid.drag_path(7, 4) == ((), grid.drop_point(7, 4))  # one column: straight
+    a = Action.drag(119, 169, 17, 67, via=via)
+    assert a.via == ((17.0, 169.0),)
+    assert a.describe() == "drag(119, 169 -> 17, 169 -> 17, 67)"
+    assert a.to_json()["via"] == [[17.0, 169.0]]
+    assert "via" not in Action.drag(1, 2, 3, 4).to_json()

@@ -17,12 +17,13 @@ from lavr.episodes.gui.language import (
 )
 from lavr.episodes.gui.perception import find_elements
 
-KNOWN = frozenset({"word", "words", "below", "forward", "when", "to", "submit", "the", "text", "with"})
+KNOWN = frozenset({"word", "words", "below", "forward", "when", "to", "submit", "the", "text", "with",
+                   "down"})
 
 
 @pytest.mark.parametrize(("seen", "meant"), [
     ("vords", "words"), ("belov", "below"), ("fonvard", "forward"), ("vhen", "when"),
-    ("t0", "to"), ("Submic", "Submit"), ("vith", "with"),
+    ("t0", "to"), ("Submic", "Submit"), ("vith", "with"), ("dovin", "down"),
     ("words", "words"),  # known: untouched
     ("KlzTb", "KlzTb"), ("ni", "ni"), ("vxk", "vxk"),  # codes and names: untouched
 ])
