@@ -699,7 +699,7 @@ class GuiAgent:
         """The actions of a text intent, the box they act on and what that is, in words."""
         image = parse.image
         width = image.shape[1]
-        fields = parse.of_kind("input")
+        fields = editing.text_fields(parse)
         rows = text_rows(parse)
         if intent.op == "copy" and intent.require_icon and \
                 not any(editing.is_text_area(f, fields) for f in fields):

@@ -155,6 +155,100 @@ def find_phrase(image: np.ndarray, rows: Sequence[Box], reader: TextReader,
     return best
 
 
+#: Shortest side (px) of a text area's frame.
+FRAME_SIDE = 12
+#: Share of a frame's side that must be drawn in the frame's colour.
+FRAME_COVER = 0.8
+
+
+def _segments(grey: np.ndarray, least: int) -> list[tuple[int, int, int, int]]:
+    """Horizontal runs ``(y, x1, x2, grey)`` of one exact mid grey at least ``least`` px long."""
+    out = []
+    mid = (grey > 60) & (grey < 235)
+    for y in range(grey.shape[0]):
+        row, ok = grey[y], mid[y]
+        x = 0
+        w = row.size
+        while x < w:
+            if not ok[x]:
+                x += 1
+                continue
+            end = x + 1
+            while end < w and row[end] == row[x]:
+                end += 1
+            if end - x >= least:
+                out.append((y, x, end, int(row[x])))
+            x = end
+    return out
+
+
+def framed_areas(parse: ScreenParse) -> list[ScreenElement]:
+    """Text areas drawn as a frame of one grey with a resize grip in its bottom-right corner
+    (or drawn just like such a frame, when text covers the grip), found from the frame's
+    lines (the white inside may be cut by text running into the frame, so that it is no
+    field to :func:`~lavr.episodes.gui.perception.find_elements`); as ``input`` elements
+    with ``icon="grip"``, XYXY pixels, top to bottom."""
+    image = parse.image
+    grey = np.rint(image.astype(np.float32).mean(axis=2)).astype(np.int32)
+    flat = (image.max(axis=2).astype(np.int32) - image.min(axis=2)) < 12
+    grey = np.where(flat, grey, -1)
+    segs = _segments(grey, 24)
+    top_edge = parse.banner[3] if parse.banner is not None else 0
+    frames: list[tuple[Box, int, bool]] = []
+    for i, (y1, a1, b1, g1) in enumerate(segs):
+        if y1 < top_edge:
+            continue
+        for y2, a2, b2, g2 in segs[i + 1:]:
+            if g2 != g1 or abs(a2 - a1) > 1 or abs(b2 - b1) > 1 or y2 - y1 < FRAME_SIDE:
+                continue
+            x1, x2 = min(a1, a2) - 1, max(b1, b2)  # (rounded corners: the sides stand outside)
+            if x1 < 0 or x2 >= grey.shape[1]:
+                continue
+            sides = grey[y1 + 1:y2, [x1, x2]] == g1
+            # (the sides start right under the top line and end right over the bottom one:
+            # the bottom line of a frame above is no top line of a frame below)
+            if sides.mean(axis=0).min() < FRAME_COVER or not sides[:2].all() or \
+                    not sides[-2:].all():
+                continue
+            frames.append(((x1, y1, x2 + 1, y2 + 1), g1, _corner_grip(grey, x2, y2)))
+            break  # (the nearest bottom line closes this top line's frame)
+    # a frame whose grip text covers is still a text area when it is drawn like one that
+    # shows its grip (the same grey, the same height)
+    gripped = [(g, b[3] - b[1]) for b, g, grip in frames if grip]
+    return [ScreenElement("input", box, icon="grip") for box, g, grip in frames
+            if grip or any(g == g2 and abs((box[3] - box[1]) - h2) <= 2 for g2, h2 in gripped)]
+
+
+def _corner_grip(grey: np.ndarray, x2: int, y2: int, side: int = 8) -> bool:
+    """A resize grip in the ``side`` px square inside a frame's bottom-right corner (its
+    right line at column ``x2``, bottom line at row ``y2``): pixels of one exact grey forming
+    two or more parallel ``/`` strokes (text running into the square is anti-aliased, of
+    many greys, and drawn in other directions)."""
+    corner = grey[max(y2 - side, 0):y2, max(x2 - side, 0):x2]
+    for value in np.unique(corner[(corner >= 0) & (corner < 200)]):
+        ii, jj = np.nonzero(corner == value)
+        if len(ii) < 5:
+            continue
+        _, counts = np.unique(ii + jj, return_counts=True)
+        strokes = counts[counts >= 3]
+        if len(strokes) >= 2 and strokes.sum() >= 0.8 * len(ii):
+            return True
+    return False
+
+
+def text_fields(parse: ScreenParse) -> list[ScreenElement]:
+    """The screen's text fields in reading order: its inputs, and the framed text areas
+    (:func:`framed_areas`) that no input lies in."""
+    def overlaps(a: Box, b: Box) -> bool:
+        return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+    inputs = list(parse.of_kind("input"))
+    frames = framed_areas(parse)
+    # an input within a frame is that frame's area (or a piece of it): the frame stands for it
+    kept = [f for f in inputs if not any(overlaps(f.box, a.box) for a in frames)]
+    return sorted(kept + frames, key=lambda e: (e.box[1], e.box[0]))
+
+
 def is_text_area(field: ScreenElement, fields: Sequence[ScreenElement]) -> bool:
     """A multi-line text area rather than a one-line field: it shows a resize grip, or it is
     :data:`AREA_HEIGHT` times as tall as the lowest field on the screen."""
@@ -174,7 +268,7 @@ def choose_field(fields: Sequence[ScreenElement], *, area: bool | None, index: i
         return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
 
     free = [f for f in fields if not any(overlaps(f.box, b) for b in exclude)]
-    kind = free if area is None else [f for f in free if is_text_area(f, fields) == area]
+    kind = free if area is None else [f for f in free if is_text_area(f, free) == area]
     pool = kind or free
     i = 0 if index is None else index
     if not pool or i >= len(pool) or i < -len(pool):

@@ -280,7 +280,7 @@ def _classify(region: _Region, grey: np.ndarray, shape: tuple[int, int]) -> str 
         return None
     if _is_white(region.fill):
         fill_grey = float(np.mean(region.fill))
-        tall_area = 60 < h <= 160 and _has_grip(grey, region.box)  # a text area drawn tall
+        tall_area = 60 < h <= 160 and has_grip(grey, region.box)  # a text area drawn tall
         if w >= 24 and (8 <= h <= 60 or tall_area) and \
                 _ring_darkness(grey, region.box, fill_grey) > 40:
             return "input"
@@ -428,7 +428,7 @@ def _is_close_icon(patch_ink: np.ndarray) -> bool:
         centre_rows > 0.1
 
 
-def _has_grip(grey: np.ndarray, box: Box) -> bool:
+def has_grip(grey: np.ndarray, box: Box) -> bool:
     """A text area's resize grip: two or more parallel ``/`` strokes in the bottom-right corner."""
     x1, y1, x2, y2 = box
     corner = grey[max(y2 - 10, y1):y2, max(x2 - 10, x1):x2] < 200
@@ -553,7 +553,7 @@ def find_elements(image: np.ndarray) -> ScreenParse:
             label = _label_right(page_ink, w.box)
             elements.append(dataclasses.replace(w, text_boxes=(label,) if label else ()))
         else:
-            elements.append(dataclasses.replace(w, icon="grip" if _has_grip(grey, w.box) else ""))
+            elements.append(dataclasses.replace(w, icon="grip" if has_grip(grey, w.box) else ""))
     for lb in text_runs(drop_underlines(blue & ~covered), gap=LINK_GAP):
         if lb[2] - lb[0] >= 4 and lb[3] - lb[1] >= 5:
             elements.append(ScreenElement("link", lb, (0, 0, 238), text_boxes=(lb,)))

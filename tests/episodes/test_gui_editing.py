@@ -238,3 +238,40 @@ def test_key_chords_split_into_modifiers_and_key() -> None:
     assert split_chord("S-") == ((), "S-")  # a lone '-' key after S is no chord
     with pytest.raises(InputError):
         split_chord("")
+
+
+def _frame(d: ImageDraw.ImageDraw, box: tuple[int, int, int, int], *, grip: bool,
+           covered: bool = False) -> None:
+    """A text area's frame: 1 px grey lines, rounded (blank) corners, a grip of two strokes."""
+    x1, y1, x2, y2 = box
+    grey = (118, 118, 118)
+    d.line((x1 + 1, y1, x2 - 1, y1), fill=grey)
+    d.line((x1 + 1, y2, x2 - 1, y2), fill=grey)
+    d.line((x1, y1 + 1, x1, y2 - 1), fill=grey)
+    d.line((x2, y1 + 1, x2, y2 - 1), fill=grey)
+    if grip:
+        for k in (4, 7):  # two '/' strokes of one grey in the corner
+            d.line((x2 - 2, y2 - k, x2 - k, y2 - 2), fill=(102, 102, 102))
+    if covered:  # text run into the corner, over the grip: anti-aliased greys
+        for i, v in enumerate((20, 60, 90, 140, 30, 70)):
+            d.line((x2 - 8 + i, y2 - 8, x2 - 8 + i, y2 - 1), fill=(v, v, v))
+
+
+def test_text_areas_are_found_by_their_frames_even_when_text_covers_them() -> None:
+    img = Image.new("RGB", (160, 210), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.rectangle((0, 0, 159, 49), fill=(255, 255, 0))
+    _frame(d, (2, 52, 112, 82), grip=True, covered=True)  # grip under text: like the next one
+    _frame(d, (2, 85, 140, 115), grip=True)
+    _frame(d, (2, 120, 90, 150), grip=False)  # a frame of the same look without a grip
+    for y in (58, 91, 126):  # text inside
+        d.rectangle((5, y, 80, y + 8), fill=(0, 0, 0))
+    image = np.asarray(img)
+    areas = editing.framed_areas(find_elements(image))
+    assert [a.box for a in areas] == [(2, 52, 113, 83), (2, 85, 141, 116), (2, 120, 91, 151)]
+    # a panel framed the same way but of another height is no text area
+    d.rectangle((0, 50, 159, 209), fill=(255, 255, 255))
+    _frame(d, (2, 85, 140, 115), grip=True)
+    _frame(d, (2, 140, 140, 200), grip=False)
+    assert [a.box for a in editing.framed_areas(find_elements(np.asarray(img)))] == \
+        [(2, 85, 141, 116)]
