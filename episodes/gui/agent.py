@@ -2634,6 +2634,10 @@ class GuiAgent:
         overlay = parse.to_detections()
         point = geometry.square_point(ends[corner], ends[1 - corner], parse.image, top=top,
                                       exclude=exclude)
+        if point is None and not retry:  # no room at this end: the other one first
+            corner = 1 - corner
+            point = geometry.square_point(ends[corner], ends[1 - corner], parse.image, top=top,
+                                          exclude=exclude)
         if point is None:
             self._intents.popleft()
             return StepChoice(Action("done"), f"{intent.describe()}: no room for the point",

@@ -572,3 +572,19 @@ def test_agent_drags_the_grip_then_checks_the_size_changed() -> None:
     tall = (36, 81, 120, 160)
     step = agent.decide(_obs(_text_area(tall)))
     assert step.action.kind == "drag" and 0 < step.action.end[1] - step.action.point[1] <= 20 < 30
+
+
+def test_agent_puts_the_corner_point_at_the_other_end_when_one_end_has_no_room() -> None:
+    img, d = _canvas()
+    ends = ((9, 200), (92, 120))  # the first end sits in the screen's bottom-left corner
+    d.line(list(ends), fill=(0, 0, 0))
+    for p in ends:
+        d.ellipse([p[0] - 3, p[1] - 3, p[0] + 3, p[1] + 3], fill=(0, 0, 0))
+    agent = _agent()
+    agent.reset("Add a third point to create a right angle, then press submit.")
+    step = agent.decide(_obs(np.asarray(img)))
+    assert step.action.kind == "click"
+    q = step.action.point
+    u = (ends[0][0] - ends[1][0], ends[0][1] - ends[1][1])
+    v = (q[0] - ends[1][0], q[1] - ends[1][1])
+    assert abs(u[0] * v[0] + u[1] * v[1]) / (math.hypot(*u) * math.hypot(*v)) < 0.1
