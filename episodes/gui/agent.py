@@ -504,7 +504,7 @@ class GuiAgent:
             return self._copy_pattern(intent, parse)
         if intent.op == "scroll":
             return self._scroll_to_end(intent, parse, image, given)
-        if intent.order:
+        if intent.order or intent.pick:
             return self._click_in_order(intent, parse)
         if intent.classes:
             return self._mark_classes(intent, parse)
@@ -919,7 +919,8 @@ class GuiAgent:
 
     # -- numbers shown on the page -------------------------------------------------------
     def _click_in_order(self, intent: Intent, parse: ScreenParse) -> StepChoice:
-        """Click every number the page shows, in the order asked for: the numbers are read
+        """Click every number the page shows in the order asked for, or the numbers a
+        request picks (the largest, those above 5, the even ones): the numbers are read
         once, and the later clicks are queued at the places they were seen (a page may
         cover them once the clicking starts)."""
         overlay = parse.to_detections()
@@ -927,7 +928,11 @@ class GuiAgent:
         shown = numbers.shown_numbers(parse, self.text_reader, kinds=intent.kinds)
         if not shown:
             return self._wait_for(f"{intent.describe()}: no numbers on the screen", overlay)
-        ordered = numbers.in_order(shown, intent.order)
+        ordered = numbers.in_order(shown, intent.order) if intent.order else \
+            numbers.picked(shown, intent.pick)
+        if not ordered:
+            self._intents.popleft()
+            return self._decide(parse.image, "")
         self._intents.popleft()
         self._waits = 0
         for n in ordered[1:]:

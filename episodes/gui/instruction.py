@@ -37,7 +37,7 @@ from lavr.episodes.gui.arrange import parse_place, sort_order
 from lavr.episodes.gui.calendars import find_date, parse_date
 from lavr.episodes.gui.feedback import number_range
 from lavr.episodes.gui.language import repair_words
-from lavr.episodes.gui.numbers import classes_of, order_of
+from lavr.episodes.gui.numbers import classes_of, order_of, pick_of
 from lavr.episodes.gui.requests import parse_item_request
 from lavr.episodes.gui.results import find_criterion, without_criterion
 from lavr.tools.colour import colour_rgb
@@ -253,6 +253,9 @@ class Intent:
             name to do to the item marked by ``scope`` (``text``: what to write).
         recipient: With ``op == "act"``: whom the item goes to (typed into the ``to``
             field the action opens).
+        pick: Click the numbers shown on the page (as text or on ``kinds``) that this picks
+            (see :func:`lavr.episodes.gui.numbers.pick_of`: ``max``, ``min``, ``>5``,
+            ``even`` ...).
         order: Click every number shown on the page (as text or on ``kinds``), one after
             the other, in this order (``ascending`` or ``descending``, see
             :func:`lavr.episodes.gui.numbers.order_of`); the numbers are read once, before
@@ -306,6 +309,7 @@ class Intent:
     action: str = ""
     recipient: str = ""
     order: str = ""
+    pick: str = ""
     classes: tuple[str, ...] = ()
     part: str = ""
     key: str = ""
@@ -347,6 +351,8 @@ class Intent:
             return "click the item whose icon looks like the one pictured in the instruction"
         if self.order:
             return f"click the numbers in {self.order} order"
+        if self.pick:
+            return f"click the number(s) that are {self.pick}"
         if self.classes:
             return f"mark each number as {' or '.join(self.classes)}"
         if self.colour:
@@ -615,17 +621,26 @@ def _colour_intents(obj: str) -> list[Intent] | None:
 _NUMBERS = re.compile(r"\b(?:numbers?|digits?|numerals?|integers?|values?|them)\b", re.IGNORECASE)
 
 
+#: Kinds a number to click may be shown on (as text, or as a control's label).
+NUMBER_KINDS = ("text", "button", "link", "checkbox", "radio")
+
+
 def _number_intents(obj: str) -> list[Intent] | None:
-    """``the numbers in ascending order`` (click each, in that order) and ``the numbers as
-    even or odd`` (for each, click the choice naming its property), or None."""
+    """``the numbers in ascending order`` (click each, in that order), ``the numbers as
+    even or odd`` (for each, click the choice naming its property), ``the largest number`` /
+    ``every number greater than 5`` / ``all the prime numbers`` (click those), or None."""
     if '"' in obj or not _NUMBERS.search(obj):
         return None
+    kinds = _phrase(obj).kinds
     order = order_of(obj)
     if order is not None:
-        return [Intent("click", kinds=("text", "button", "link"), order=order[0])]
+        return [Intent("click", kinds=kinds or NUMBER_KINDS, order=order[0])]
     classes = classes_of(obj)
     if classes:
         return [Intent("click", kinds=("button", "radio", "checkbox", "link"), classes=classes)]
+    pick = pick_of(obj)
+    if pick is not None:
+        return [Intent("click", kinds=kinds or NUMBER_KINDS, pick=pick)]
     return None
 
 
@@ -683,7 +698,7 @@ def _repeat_intent(obj: str) -> Intent | None:
 
 #: ``the item with the ▶ icon``: a picture in the instruction that OCR reads as a stray sign
 #: (or nothing) between ``the`` and ``icon``; a word there (``the star icon``) names the icon.
-_PICTURED = re.compile(r"\bwith\s+(?:the|a|an|this)\s+(?:[^\sA-Za-z]{1,3}\s+|[A-Za-z0-9]\s+)?"
+_PICTURED = re.compile(r"\bwith\s+(?:the|a|an|this)\s+(?:\S{0,2}[^\sA-Za-z]\S{0,2}\s+|[A-Za-z]\s+)?"
                        r"(?:icon|symbol|sign|picture|image|glyph)\b", re.IGNORECASE)
 
 

@@ -6,6 +6,8 @@
 * :func:`holds` — whether a number has a property named by a word (``odd``, ``even``,
   ``positive``, ``negative``, ``prime`` ...), for requests that sort numbers into classes
   (``label each number as even or odd``).
+* :func:`pick_of` / :func:`picked` — which of the numbers a request means (``the largest
+  number``, ``every number greater than 5``, ``all the even numbers``) and those numbers.
 * :func:`order_of` / :func:`in_order` — an order asked for in words (``ascending``,
   ``from largest to smallest``) and the numbers sorted by it.
 
@@ -222,6 +224,57 @@ def shown_numbers(parse: ScreenParse, reader: TextReader, *,
             out.append(ShownNumber(value, e.box, text, e.kind))
     logger.info("numbers shown: %s", [(n.value, n.box) for n in out])
     return out
+
+
+_MAX = r"largest|biggest|greatest|highest|maximum|max|most"
+_MIN = r"smallest|lowest|least|minimum|min|fewest"
+_NUM = r"(-?\d+(?:\.\d+)?)"
+_PICKS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(rf"\bat\s+least\s+{_NUM}", re.IGNORECASE), ">="),
+    (re.compile(rf"\bat\s+most\s+{_NUM}", re.IGNORECASE), "<="),
+    (re.compile(rf"\b(?:greater|larger|bigger|more|higher|above|over)\s+(?:than\s+)?{_NUM}",
+                re.IGNORECASE), ">"),
+    (re.compile(rf"\b(?:less|smaller|lower|fewer|below|under)\s+(?:than\s+)?{_NUM}",
+                re.IGNORECASE), "<"),
+    (re.compile(rf"\b(?:equal\s+to|exactly)\s+{_NUM}", re.IGNORECASE), "=="),
+    (re.compile(rf"\b(?:{_MAX})\b", re.IGNORECASE), "max"),
+    (re.compile(rf"\b(?:{_MIN})\b", re.IGNORECASE), "min"),
+    (re.compile(r"\b(" + "|".join(PROPERTIES) + r")\b", re.IGNORECASE), "is"),
+)
+
+
+def pick_of(text: str) -> str | None:
+    """Which numbers a request picks: ``max`` / ``min`` (``the largest number``), a
+    comparison ``>5``, ``<3``, ``>=0``, ``<=9``, ``==4`` (``greater than 5``, ``at most 9``)
+    or a property word (``even``: ``all the even numbers``); None when it picks none."""
+    for pattern, kind in _PICKS:
+        m = pattern.search(text)
+        if m is None:
+            continue
+        if kind in ("max", "min"):
+            return kind
+        if kind == "is":
+            return m[1].lower()
+        return kind + m[1]
+    return None
+
+
+def picked(items: Sequence[ShownNumber], pick: str) -> list[ShownNumber]:
+    """The numbers of ``items`` that ``pick`` (:func:`pick_of`) means, in reading order; the
+    one largest (``max``) or smallest (``min``) as a list of one."""
+    if not items:
+        return []
+    if pick == "max":
+        return [max(items, key=lambda n: n.value)]
+    if pick == "min":
+        return [min(items, key=lambda n: n.value)]
+    m = re.fullmatch(r"(>=|<=|==|>|<)(-?\d+(?:\.\d+)?)", pick)
+    if m:
+        bound = float(m[2])
+        test = {">": bound.__lt__, "<": bound.__gt__, ">=": bound.__le__, "<=": bound.__ge__,
+                "==": bound.__eq__}[m[1]]
+        return [n for n in items if test(n.value)]
+    return [n for n in items if holds(n.value, pick)]
 
 
 def in_order(items: Sequence[ShownNumber], order: str) -> list[ShownNumber]:

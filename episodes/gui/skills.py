@@ -427,7 +427,10 @@ def blank_area(image: np.ndarray, *, top: int = 0, min_rows: int = 20) -> Box | 
 
 # -- a picture in the instruction found on the page ------------------------------------------
 #: Grey-level difference from the local background that is ink of a mark.
-MARK_INK = 80
+MARK_INK = 60
+#: Side (px, odd) of the window the local background of a mark is the median of (a
+#: highlighted row is its own background).
+MARK_BACKGROUND = 15
 #: Largest side (px) of a mark drawn before a label (an item's icon).
 MARK_SIZE = 20
 #: Largest gap (px) between a mark and the label after it.
@@ -442,10 +445,16 @@ PICTURE_EXACT, EXACT_MARGIN = 0.97, 0.03
 
 
 def _ink(image: np.ndarray, region: Box) -> np.ndarray:
-    """``HxW bool`` ink of ``region``: pixels far (:data:`MARK_INK`) from its median grey."""
+    """``HxW bool`` ink of ``region``: pixels :data:`MARK_INK` grey levels or more from their
+    local background (the median of a :data:`MARK_BACKGROUND` px window)."""
+    import cv2
+
     x1, y1, x2, y2 = region
     grey = np.asarray(image)[y1:y2, x1:x2].astype(np.float32).mean(axis=2)
-    return np.abs(grey - float(np.median(grey))) > MARK_INK
+    if grey.size == 0:
+        return np.zeros(grey.shape, bool)
+    local = cv2.medianBlur(grey.astype(np.uint8), MARK_BACKGROUND).astype(np.float32)
+    return np.abs(grey - local) > MARK_INK
 
 
 def word_runs(image: np.ndarray, region: Box) -> list[Box]:
@@ -478,20 +487,30 @@ def leading_marks(image: np.ndarray, *, top: int = 0) -> list[Box]:
     return out
 
 
+def _mark_mask(image: np.ndarray, box: Box) -> np.ndarray | None:
+    """A mark's ink, threshold-free: the pixels more than halfway from the box's border
+    colour to its strongest ink (so one icon drawn on yellow and on grey gives one shape),
+    trimmed to its ink."""
+    h, w = np.asarray(image).shape[:2]
+    x1, y1, x2, y2 = max(box[0] - 1, 0), max(box[1] - 1, 0), min(box[2] + 1, w), min(box[3] + 1, h)
+    grey = np.asarray(image)[y1:y2, x1:x2].astype(np.float32).mean(axis=2)
+    if grey.size == 0:
+        return None
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    dark = np.abs(grey - float(np.median(border)))
+    if dark.max() <= MARK_INK:
+        return None
+    return _trim(dark > dark.max() / 2.0)
+
+
 def mark_likeness(image_a: np.ndarray, box_a: Box, image_b: np.ndarray, box_b: Box) -> float:
-    """How alike two marks look: the overlap (intersection over union) of their ink, the
-    boxes' top-left corners aligned within 1 px; 0 when their sizes differ by over 2 px."""
+    """How alike two marks look: the overlap (intersection over union) of their ink
+    (:func:`_mark_mask`), aligned within 1 px; 0 when their sizes differ by over 2 px."""
     (wa, ha), (wb, hb) = (box_a[2] - box_a[0], box_a[3] - box_a[1]), (box_b[2] - box_b[0],
                                                                    box_b[3] - box_b[1])
     if abs(wa - wb) > 2 or abs(ha - hb) > 2:
         return 0.0
-    pad = 2
-    a = _ink(image_a, (box_a[0] - pad, box_a[1] - pad, box_a[2] + pad, box_a[3] + pad)) \
-        if min(box_a[:2]) >= pad else _ink(image_a, box_a)
-    b = _ink(image_b, (box_b[0] - pad, box_b[1] - pad, box_b[2] + pad, box_b[3] + pad)) \
-        if min(box_b[:2]) >= pad else _ink(image_b, box_b)
-    a = _trim(a)
-    b = _trim(b)
+    a, b = _mark_mask(image_a, box_a), _mark_mask(image_b, box_b)
     if a is None or b is None:
         return 0.0
     hh, ww = max(a.shape[0], b.shape[0]) + 2, max(a.shape[1], b.shape[1]) + 2
@@ -516,6 +535,18 @@ def _trim(mask: np.ndarray) -> np.ndarray | None:
     return mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
 
 
+def _with_pairs(runs: Sequence[Box]) -> list[Box]:
+    """Runs, and each two neighbours on a row joined when together they are mark-sized (an
+    icon drawn in two pieces: a bar and a triangle)."""
+    out = list(runs)
+    for a, b in zip(runs, runs[1:], strict=False):
+        joined = (a[0], min(a[1], b[1]), b[2], max(a[3], b[3]))
+        if 0 <= b[0] - a[2] <= 4 and min(a[3], b[3]) > max(a[1], b[1]) and \
+                joined[2] - joined[0] <= MARK_SIZE:
+            out.append(joined)
+    return out
+
+
 def pictured_mark(picture: np.ndarray, lines: Sequence[Box], image: np.ndarray, *,
                   top: int = 0) -> tuple[Box, float] | None:
     """The mark before a label on the page (:func:`leading_marks`) that looks like a picture
@@ -533,7 +564,7 @@ def pictured_mark(picture: np.ndarray, lines: Sequence[Box], image: np.ndarray, 
         top: Rows above this (the instruction banner) are not searched.
     """
     marks = leading_marks(image, top=top)
-    runs = [r for line in lines for r in word_runs(picture, line)]
+    runs = [r for line in lines for r in _with_pairs(word_runs(picture, line))]
     if not marks or not runs:
         return None
     scored = sorted(((max(mark_likeness(picture, r, image, m) for r in runs), m) for m in marks),

@@ -382,8 +382,37 @@ def test_a_label_wrapped_beside_its_icon_is_read_as_its_lines() -> None:
 def test_an_icon_pictured_in_a_request_is_no_menu_path() -> None:
     for text in ('Click the "Menu" button; and then find and click on the item viith the > icon.',
                  'Click the "Menu" button, and then find and click on the item with the icon.',
-                 "Click on the item with the 0 icon:"):
+                 "Click on the item with the 0 icon:", "click on the item viith the -i icon.",
+                 "click on the item with the '4 icon."):
         assert parse_instruction(text).intents[-1].pictured, text
     assert not parse_instruction("click the button with the star icon").intents[0].pictured
     plan = parse_instruction("Select Fruit > Apple")
     assert [i.op for i in plan.intents] == ["hover", "click"]
+
+
+@pytest.mark.parametrize(("text", "pick"), [
+    ("the largest number", "max"), ("the smallest value", "min"),
+    ("every number greater than 5", ">5"), ("the numbers less than -2", "<-2"),
+    ("all numbers at least 10", ">=10"), ("all the even numbers", "even"),
+    ("the prime numbers", "prime"), ("the numbers", None),
+])
+def test_which_numbers_a_request_picks(text: str, pick: str | None) -> None:
+    assert numbers.pick_of(text) == pick
+
+
+def test_the_numbers_a_request_picks_are_clicked() -> None:
+    img, drawn = _page([((100, 60), "3", FONT), ((20, 90), "12", FONT), ((60, 150), "-7", BOLD),
+                        ((120, 170), "8", FONT)])
+    shown = numbers.shown_numbers(find_elements(img), _Reader(drawn))
+    assert [n.value for n in numbers.picked(shown, "max")] == [12]
+    assert [n.value for n in numbers.picked(shown, "min")] == [-7]
+    assert sorted(n.value for n in numbers.picked(shown, ">3")) == [8, 12]
+    assert sorted(n.value for n in numbers.picked(shown, "even")) == [8, 12]
+    assert numbers.picked(shown, "==4") == []
+    text = "Click the largest number."
+    agent = GuiAgent(text_reader=_Reader(drawn), semantic=False)  # type: ignore[arg-type]
+    agent.reset(text)
+    step = agent.decide(Observation(img, text))
+    box = next(b for b, t in drawn if t == "12")
+    assert step.action.kind == "click" and box[0] - 2 <= step.action.x <= box[2] + 2
+    assert not agent.pending
