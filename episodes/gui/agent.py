@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import logging
 import re
+import unicodedata
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -137,6 +138,8 @@ CARET_PIXELS = 16
 #: Largest gap (px) between the two lines of one wrapped suggestion.
 WRAP_GAP = 8
 SCROLL_STEP = 50
+#: Pixels of a scroll back to the top of a page or list (more than any page here).
+REWIND = 5000
 #: Rounds of moving a slider and reading its value again before giving up.
 MAX_SLIDES = 5
 #: Value changes per key press a slider is believed to step by when its readings show one.
@@ -299,6 +302,7 @@ class GuiAgent:
         self._shift_checked = False  # a short scroll was looked at again
         self._scrolled_page = False  # a list of items was scrolled through this episode
         self._act_phase = "item"  # acting on a list item: item -> opened -> fill -> send
+        self._scope_rewound = False  # the list was scrolled back to its top looking for an item
         self._scroll_box: tuple[int, int, int, int] | None = None  # the area scrolled to its end
         self._scroll_seen: np.ndarray | None = None  # ... as it was before the last scroll
         self._scroll_count = 0  # scrolls of it so far
@@ -620,6 +624,7 @@ class GuiAgent:
         self._explored.clear()
         self._open_tab, self._tab_best = None, None
         self._scrolls, self._menu_opened, self._page, self._menu_scrolls = 0, 0, 1, 0
+        self._scope_rewound = False
         self._last_intent = intent
         el = choice.element
         self._chosen.add(el.box)
@@ -1362,6 +1367,8 @@ class GuiAgent:
             parse = self._read(parse, ("link",))  # page numbers and arrows are not items
             pager = skills.pager_links(parse.of_kind("link"))
             cands = [e for e in parse.of_kind(*intent.kinds) if e not in pager]
+        if any(c.kind in ("checkbox", "radio") for c in cands):
+            cands = self._outside_sliders(parse, cands)
         if intent.require_icon is True:
             cands = [c for c in cands if c.icon == intent.icon]
         elif intent.require_icon is False:
@@ -1428,6 +1435,18 @@ class GuiAgent:
             return None
         return Choice(cands[0], 1.0 if len(cands) == 1 else 0.5,
                       "the only one" if len(cands) == 1 else "the first of several")
+
+    def _outside_sliders(self, parse: ScreenParse,
+                         cands: list[ScreenElement]) -> list[ScreenElement]:
+        """``cands`` less the boxes inside a slider drawn on the page (a focused handle, or
+        the track beside it, may look like a checkbox)."""
+        top, exclude = self._drawing_area(parse)
+        boxes = [sl.box for sl in sliders.find_sliders(parse.image, top=top, exclude=exclude)]
+        if self._slider_seen is not None:
+            boxes.append(self._slider_seen.box)
+        return [c for c in cands if not any(
+            b[0] - 2 <= c.box[0] and b[1] - 2 <= c.box[1] and c.box[2] <= b[2] + 2 and
+            c.box[3] <= b[3] + 2 for b in boxes)]
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         """Unit vectors of ``texts`` from the embedder, each text embedded once per agent."""
@@ -1984,13 +2003,27 @@ class GuiAgent:
         # a marker's symbols (the @ of a handle) are what OCR folds away: lines that show
         # them too are preferred over a word spelled alike in running text
         symbols = set(re.sub(r"[\w\s]", "", intent.scope))
+        # (a long name wraps: the lines of one text block count together)
         marks = [(_word_cover(e.text, intent.scope) + 0.1 * bool(symbols & set(e.text)), e)
-                 for e in parse.elements if e.text]
+                 for e in parse.elements + _wrapped_lines(parse.elements) if e.text]
         score, anchor = max(marks, key=lambda t: t[0], default=(0.0, None))
         if anchor is None or score < STRONG_MATCH:
-            return self._scroll(image, top, f'"{intent.scope}" is not on the screen')
+            # a page down at a time (the views overlap), then once back to the top: an item
+            # above the view (a later item of a list may come first on the page)
+            step = self._scroll(image, top, f'"{intent.scope}" is not on the screen',
+                                amount=max(SCROLL_STEP, int(0.6 * (height - top))))
+            self._scrolled_page = self._scrolled_page or step is not None  # (look below later)
+            if step is None and not self._scope_rewound:
+                self._scope_rewound = True
+                self._scrolls, self._scrolled_from = 0, None
+                x, y = width / 2.0, (top + height) / 2.0
+                return StepChoice(Action.scroll(x, y, -REWIND), f'"{intent.scope}" is not on '
+                                  "the screen down to the end: back to the top", point=(x, y))
+            return step
+        inside_of = [e for e in parse.elements if _overlap(e.box, anchor.box)]
         band = skills.row_band(anchor.box, skills.separators(image, top=top), height, top=top)
-        inside = [e for e in parse.elements if band[0] <= e.center[1] <= band[1] and e is not anchor]
+        inside = [e for e in parse.elements if band[0] <= e.center[1] <= band[1] and e is not anchor
+                  and e not in inside_of]
         choice = self._best_text(plain.target, inside)
         if choice is not None and choice.score >= STRONG_MATCH:
             return choice
@@ -2308,8 +2341,11 @@ class GuiAgent:
     @staticmethod
     def _best_text(target: str, elements: list[ScreenElement]) -> Choice | None:
         """The element whose text best holds ``target`` (whole words count: a menu entry
-        ``Block @leo`` holds ``Block``)."""
-        scored = [(max(text_similarity(e.text, target), 0.9 * _word_cover(e.text, target)), e)
+        ``Block @leo`` holds ``Block``); a text that is the symbol the target names (``+`` for
+        ``plus``) holds it too."""
+        symbols = _symbols_named(target)
+        scored = [(1.0 if e.text.strip() in symbols else
+                   max(text_similarity(e.text, target), 0.9 * _word_cover(e.text, target)), e)
                   for e in elements if e.text]
         if not scored:
             return None
@@ -3089,6 +3125,44 @@ def _after_mark(text: str) -> str:
     (``14 Prev``, ``> Play``, ``~1 Next``); ``""`` when the text starts with no such mark."""
     m = re.match(r"\s*(\S{1,2})\s+(\S.*)$", text)
     return m[2] if m and not m[1].isalpha() else ""
+
+
+def _symbols_named(word: str) -> frozenset[str]:
+    """The characters a one-word name stands for: the Unicode character of that name or
+    ``<name> sign`` (``plus`` -> ``+``, ``minus`` -> ``−``, with the ASCII ``-`` for the
+    latter); empty for other targets."""
+    if not re.fullmatch(r"[A-Za-z]{3,}", word.strip()):
+        return frozenset()
+    out = set()
+    for name in (f"{word.strip()} sign", word.strip()):
+        try:
+            out.add(unicodedata.lookup(name))
+        except KeyError:
+            continue
+    if "\u2212" in out:
+        out.add("-")
+    return frozenset(c for c in out if len(c) == 1 and not c.isalnum())
+
+
+def _wrapped_lines(elements: list[ScreenElement]) -> list[ScreenElement]:
+    """Text blocks of two or three lines (a long name wrapped): lines read, one right under
+    the other (at most 6 px apart) with the same left edge, as one element each."""
+    lines = sorted((e for e in elements if e.kind == "text" and e.text), key=lambda e: e.box[1])
+    out = []
+    for first in lines:
+        block = [first]
+        for _ in range(2):
+            last = block[-1]
+            nxt = next((e for e in lines if abs(e.box[0] - last.box[0]) <= 3
+                        and 0 <= e.box[1] - last.box[3] <= 6), None)
+            if nxt is None:
+                break
+            block.append(nxt)
+            box = _union_box(tuple(e.box for e in block))
+            out.append(ScreenElement("text", box, text=" ".join(e.text for e in block),
+                                     text_boxes=tuple(b for e in block for b in e.text_boxes),
+                                     text_confidence=min(e.text_confidence for e in block)))
+    return out
 
 
 def _masked(shown: str) -> bool:

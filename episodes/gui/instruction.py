@@ -1245,6 +1245,35 @@ _GAME_MARK = re.compile(r"\b(?:play(?:ing)?|you\s+are|as)\s+(?:as\s+|with\s+)?(?
                         r"['\"]?([XxOo0])['\"]?(?=[\s,.;:!]|$)", re.IGNORECASE)
 
 
+#: The control that steps an item's count up (a ``+``; see :func:`quantity_request`).
+INCREASE = "plus"
+#: ``Order one of each item: A, B`` / ``add 2 of each of the following: A, B``.
+_QUANTITY = re.compile(r"^(?:please\s+)?(order|add|buy|get|purchase|take|pick|select|choose)\s+"
+                       r"(\d+|" + "|".join(CARDINALS) + r"|an?)\s+(?:of\s+)?(?:each|every)\b"
+                       r"(?:\s+of)?(?:\s+(?:the\s+)?(?:(?:following\s+)?(?:items?|dishes|things|"
+                       r"products|meals|ones|these)\b|following\b))?\s*[:,\-]?\s+(.+?)[.!]?$",
+                       re.IGNORECASE)
+
+
+def quantity_request(instruction: str) -> tuple[str, int, list[str]] | None:
+    """``(verb, how many of each, item names)`` for a request to take a number of each of
+    some listed items (``Order one of each item: Garlic bread, Spaghetti and Meatballs``),
+    else None. Names are split at commas; a last ``A and B`` is two names only when every
+    name is one word (``and`` is often part of a dish's or product's name)."""
+    m = _QUANTITY.match(instruction.strip())
+    if m is None:
+        return None
+    word = m[2].lower()
+    many = int(word) if word.isdigit() else CARDINALS.get(word, 1)
+    items = [p.strip(' "') for p in re.split(r"[,;]", m[3]) if p.strip(' "')]
+    last = re.split(r"\s+and\s+", items[-1]) if items else []
+    if len(items) > 1 and all(len(p.split()) == 1 for p in items[:-1] + last):
+        items = items[:-1] + last
+    if not items or not 0 < many <= 10:
+        return None
+    return m[1].lower(), many, items
+
+
 def game_mark(instruction: str) -> str:
     """The mark an instruction asks to win a board game with (``X`` / ``O``), or ``""``:
     ``Playing as 'X', win the game``, ``You are O; win``."""
@@ -1283,6 +1312,13 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
     mark = game_mark(text)
     if mark:  # a board game to win: each move is chosen on the board seen then
         return GuiPlan((Intent("play", kinds=("button", "input"), text=mark),), "grammar", text)
+    ordered = quantity_request(text)
+    if ordered is not None:  # "order one of each item: A, B": step each item's count up
+        verb, many, names = ordered
+        steps = [Intent("click", target=INCREASE, kinds=ANY_KIND, scope=n)
+                 for n in names for _ in range(many)]
+        return GuiPlan((*steps, Intent("click", target=verb.capitalize(), kinds=("button",))),
+                       "grammar", text)
     # a request about one item of a list in free words (``forward Ann's email to Bo``);
     # an instruction that clicks a quoted control is left to the clauses below
     # (text handled as text, ``give the text X the style bold``, is no request about an item)

@@ -390,3 +390,93 @@ def test_scrolling_an_area_until_it_stops_moving_then_the_rest_of_the_request() 
     third = agent.decide(Observation(after, ""))  # it did not move: its end; type the name
     assert third.action.kind == "click" and 140 <= third.point[1] <= 158, third.summary
     assert agent.pending[0].text == "Ann"
+
+
+def test_a_focused_slider_handle_is_no_checkbox() -> None:
+    """A MiniWoB++ page as Chromium drew it after a slider's handle was moved with the keys:
+    the focused handle looks like a small box; the 2nd checkbox is still the 2nd of the
+    three checkboxes below it."""
+    image = np.asarray(Image.open(Path(__file__).parent / "data" /
+                                  "focused_slider_and_checkboxes.png").convert("RGB"))
+    agent = GuiAgent(text_reader=_Reader({}), semantic=False)
+    parse = agent.perceive(image)
+    assert len(parse.of_kind("checkbox")) == 4  # the handle is parsed as one
+    (intent,) = parse_instruction("click the 2nd checkbox").intents
+    choice = agent.choose(intent, parse)
+    assert choice is not None and 32 <= choice.element.center[0] <= 43
+    assert choice.element.center[1] > 85
+
+
+# -- ordering a number of each listed item ------------------------------------------------------
+@pytest.mark.parametrize(("text", "verb", "many", "names"), [
+    ("Order one of each item: Garlic bread, Spaghetti and Meatballs", "order", 1,
+     ["Garlic bread", "Spaghetti and Meatballs"]),
+    ("Add 2 of each of the following: milk, eggs and bread", "add", 2, ["milk", "eggs", "bread"]),
+    ("buy one of each: Spinach and goat cheese dip", "buy", 1, ["Spinach and goat cheese dip"]),
+])
+def test_a_request_for_some_of_each_item_steps_each_items_count_up(
+        text: str, verb: str, many: int, names: list[str]) -> None:
+    from lavr.episodes.gui.instruction import INCREASE, quantity_request
+
+    assert quantity_request(text) == (verb, many, names)
+    plan = parse_instruction(text).intents
+    assert [(i.target, i.scope) for i in plan[:-1]] == [(INCREASE, n) for n in names
+                                                        for _ in range(many)]
+    assert plan[-1].target == verb.capitalize() and not plan[-1].scope
+
+
+def test_no_quantity_request_without_each() -> None:
+    from lavr.episodes.gui.instruction import quantity_request
+
+    assert quantity_request("Order 3 items that are vegan") is None
+    assert quantity_request("Select Garlic bread from the list") is None
+
+
+def test_the_symbol_a_word_names_and_lines_of_one_wrapped_name() -> None:
+    from lavr.episodes.gui.agent import _symbols_named, _wrapped_lines
+
+    assert _symbols_named("plus") == {"+"} and "-" in _symbols_named("minus")
+    assert _symbols_named("star") == frozenset() and _symbols_named("Reply") == frozenset()
+    lines = [ScreenElement("text", (3, 100, 60, 110), text="Spinach and"),
+             ScreenElement("text", (2, 113, 90, 123), text="goat cheese dip"),
+             ScreenElement("text", (128, 104, 141, 116), text="+"),
+             ScreenElement("text", (3, 150, 60, 160), text="Chicken wings")]
+    joined = _wrapped_lines(lines)
+    assert [e.text for e in joined] == ["Spinach and goat cheese dip"]
+    assert joined[0].box == (2, 100, 90, 123)
+
+
+def _menu_page(items: list[list[str]], top: int = 50) -> np.ndarray:
+    """Items of a menu between grey rules, each a name (its lines given) with - and + at the
+    right."""
+    img = Image.new("RGB", (160, 210), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, 0, 159, top - 1], fill=(255, 255, 0))
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 11)
+    y = top + 4
+    for lines in items:
+        d.line([(0, y), (140, y)], fill=(170, 170, 170))
+        for k, line in enumerate(lines):
+            d.text((3, y + 4 + 13 * k), line, fill=(0, 0, 0), font=font)
+        d.text((108, y + 6), "-", fill=(0, 0, 0), font=font)
+        d.text((128, y + 4), "+", fill=(0, 0, 0), font=font)
+        y += 10 + 13 * len(lines)
+    return np.asarray(img)
+
+
+def test_the_plus_of_an_item_whose_name_wraps() -> None:
+    said = [["Caesar Salad"], ["Spinach and", "goat cheese", "dip"], ["Chicken wings"]]
+    image = _menu_page(said)
+    agent = GuiAgent(text_reader=_Reader({}), semantic=False)
+    parse = agent.perceive(image)
+    lines = sorted((e for e in parse.elements if e.kind == "text" and e.center[0] < 100),
+                   key=lambda e: e.box[1])
+    flat = [t for item in said for t in item]
+    assert len(lines) == len(flat), [e.box for e in lines]
+    agent.text_reader = _Reader({(e.box[0], e.box[1]): t for e, t in zip(lines, flat, strict=True)}
+                                | {(e.box[0], e.box[1]): "+" for e in parse.elements
+                                   if e.kind == "text" and e.center[0] > 120})
+    (first, _) = parse_instruction("Order one of each item: Spinach and goat cheese dip").intents
+    choice = agent._scoped(first, parse, image)
+    assert choice is not None and not hasattr(choice, "action"), choice
+    assert choice.element.center[0] > 120 and 70 <= choice.element.center[1] <= 100
