@@ -512,7 +512,7 @@ class GuiAgent:
             return self._click_in_order(intent, parse)
         if intent.classes:
             return self._mark_classes(intent, parse)
-        if intent.op in ("copy", "paste", "highlight", "style"):
+        if intent.op in ("copy", "paste", "highlight", "style", "clear", "key"):
             step = self._edit_text(intent, parse)
             step.overlay = parse.to_detections()
             return step
@@ -703,6 +703,10 @@ class GuiAgent:
             list[Action], tuple[int, int, int, int], str] | None:
         """The actions of a text intent, the box they act on and what that is, in words."""
         image = parse.image
+        if intent.op == "key":
+            h, w = image.shape[:2]
+            return [Action.press(intent.text, max(intent.index or 1, 1))], (0, 0, w, h), \
+                "a key press"
         width = image.shape[1]
         fields = editing.text_fields(parse)
         rows = text_rows(parse)
@@ -721,18 +725,21 @@ class GuiAgent:
             click = Action.click((first[0] + first[2]) / 2.0, (first[1] + first[3]) / 2.0)
             return [click, Action.press(editing.SELECT_ALL), Action.press(editing.COPY)], box, \
                 f"the text area's text, a block of {len(block)} rows (no text area seen as a field)"
-        if intent.op in ("copy", "paste") and intent.kinds == ("input",):
+        if intent.op in ("copy", "paste", "clear", "highlight") and intent.kinds == ("input",):
             exclude = [self._copied_from] if intent.op == "paste" and self._copied_from else []
             el = editing.choose_field(fields, area=intent.require_icon, index=intent.index,
                                       exclude=exclude)
             if el is None:
                 return None
             x, y = el.click_point
+            keys = [Action.press(editing.SELECT_ALL)]
             if intent.op == "copy":
                 self._copied_from = el.box
-                keys = [Action.press(editing.SELECT_ALL), Action.press(editing.COPY)]
-            else:
-                keys = [Action.press(editing.SELECT_ALL), Action.press(editing.PASTE)]
+                keys.append(Action.press(editing.CUT if intent.text == "cut" else editing.COPY))
+            elif intent.op == "paste":
+                keys.append(Action.press(editing.PASTE))
+            elif intent.op == "clear":
+                keys.append(Action.press(editing.DELETE))
             return [Action.click(x, y), *keys], el.box, el.describe()
         if intent.op in ("copy", "highlight") and not intent.target:
             blocks = editing.paragraphs(parse, rows)
@@ -742,7 +749,8 @@ class GuiAgent:
             block = blocks[i]
             drag = Action.drag(*editing.selection_drag(block[0], block[-1], width=width))
             box = (min(b[0] for b in block), block[0][1], max(b[2] for b in block), block[-1][3])
-            keys = [Action.press(editing.COPY)] if intent.op == "copy" else []
+            keys = [Action.press(editing.CUT if intent.text == "cut" else editing.COPY)] \
+                if intent.op == "copy" else []
             return [drag, *keys], box, f"paragraph {i + 1 if i >= 0 else len(blocks)} of " \
                 f"{len(blocks)} ({len(block)} rows)"
         if intent.target:
@@ -761,9 +769,11 @@ class GuiAgent:
             box = (min(r[0] for r in rows), rows[0][1], max(r[2] for r in rows), rows[-1][3])
             what = f"all the text ({len(rows)} rows)"
         if intent.op == "copy":
-            return [*select, Action.press(editing.COPY)], box, what
-        if intent.op == "highlight":
-            return select, box, what
+            return [*select, Action.press(editing.CUT if intent.text == "cut" else editing.COPY)], \
+                box, what
+        if intent.op in ("highlight", "clear"):
+            return select + ([Action.press(editing.DELETE)] if intent.op == "clear" else []), \
+                box, what
         if intent.text == "colour":
             control = editing.colour_control(parse, self.text_reader)
             if control is None:

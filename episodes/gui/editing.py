@@ -43,8 +43,8 @@ logger = logging.getLogger(__name__)
 
 #: The standard keyboard chords of rich editing widgets for a style.
 STYLE_KEYS = {"bold": "C-b", "italic": "C-i", "underline": "C-u"}
-#: Select everything in the focused field or editor, copy, paste.
-SELECT_ALL, COPY, PASTE = "C-a", "C-c", "C-v"
+#: Select everything in the focused field or editor, copy, cut, paste, delete the selection.
+SELECT_ALL, COPY, CUT, PASTE, DELETE = "C-a", "C-c", "C-x", "C-v", "<Delete>"
 #: A row starts a new paragraph when the space above it is this many times the block's
 #: line pitch (top to top) ...
 PARAGRAPH_PITCH = 1.5
@@ -131,24 +131,26 @@ def row_words(image: np.ndarray, row: Box, text: str) -> list[tuple[str, Box]]:
 
 def find_phrase(image: np.ndarray, rows: Sequence[Box], reader: TextReader,
                 phrase: str) -> Phrase | None:
-    """The run of consecutive words in one row that reads most like ``phrase`` (its words'
-    boxes), or None when nothing reads like it (:data:`PHRASE_MATCH`)."""
+    """The run of consecutive words (in reading order, so a phrase may wrap onto the next
+    row) that reads most like ``phrase`` (its first and last words' boxes), or None when
+    nothing reads like it (:data:`PHRASE_MATCH`)."""
     want = phrase.split()
     if not want or not rows:
         return None
-    best: Phrase | None = None
+    words: list[tuple[str, Box]] = []
     for row, (text, _) in zip(rows, reader.read(image, list(rows)), strict=True):
-        words = row_words(image, row, text)
-        n = len(want)
-        for i in range(max(len(words) - n + 1, 1)):
-            part = words[i:i + n]
-            if not part:
-                continue
-            reading = " ".join(w for w, _ in part)
-            score = max(text_similarity(reading, phrase),
-                        text_similarity(reading.strip(".,;:!?\"'"), phrase.strip(".,;:!?\"'")))
-            if best is None or score > best.score:
-                best = Phrase(reading, part[0][1], part[-1][1], score)
+        words.extend(row_words(image, row, text))
+    best: Phrase | None = None
+    n = len(want)
+    for i in range(max(len(words) - n + 1, 1)):
+        part = words[i:i + n]
+        if not part:
+            continue
+        reading = " ".join(w for w, _ in part)
+        score = max(text_similarity(reading, phrase),
+                    text_similarity(reading.strip(".,;:!?\"'"), phrase.strip(".,;:!?\"'")))
+        if best is None or score > best.score:
+            best = Phrase(reading, part[0][1], part[-1][1], score)
     if best is None or best.score < PHRASE_MATCH:
         logger.info("no words read like %r (best %s)", phrase, best)
         return None

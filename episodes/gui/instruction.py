@@ -67,9 +67,11 @@ logger = logging.getLogger(__name__)
 #: clipboard, ``paste`` it into a field, ``highlight`` (select) a paragraph's text or a
 #: phrase, ``style`` text in a rich editing widget: bold, italic, underline or a colour;
 #: ``scroll``: scroll the area ``target`` names (a text area, a list; the page when it names
-#: none) to its end, ``text`` = ``down`` / ``up``, until it stops moving).
+#: none) to its end, ``text`` = ``down`` / ``up``, until it stops moving; ``clear``: empty a
+#: field (text handled as text); ``key``: press the key or chord ``text`` (``C-c``),
+#: ``index`` times).
 OPS = ("click", "type", "fill", "hover", "set", "guess", "play", "draw", "date", "act",
-       "reorder", "resize", "copy", "paste", "highlight", "style", "scroll")
+       "reorder", "resize", "copy", "paste", "highlight", "style", "scroll", "clear", "key")
 
 #: Verbs that act on an element by clicking it.
 CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
@@ -89,7 +91,8 @@ MOVE_VERBS = frozenset({"set", "move", "slide", "drag", "adjust", "put", "select
                         "pick", "change"})
 #: Verbs of text handled as text (copy, paste, select, format); clauses are split before them
 #: too (``... and paste it into the box``, ``..., give everything the style bold``).
-EDIT_VERBS = frozenset({"copy", "paste", "highlight", "select", "give", "make", "apply", "format",
+EDIT_VERBS = frozenset({"copy", "cut", "paste", "highlight", "select", "give", "make", "apply",
+                        "format", "clear", "erase", "empty",
                         "style", "turn", "change", "bold", "embolden", "underline", "italicize",
                         "italicise", "colour", "color"})
 #: Style words and the style they ask for (the names :mod:`lavr.episodes.gui.editing` applies).
@@ -339,7 +342,7 @@ class Intent:
             from lavr.episodes.gui.arrange import Place
 
             return f'drag "{self.target}" to {Place.from_spec(self.place).describe()}'
-        if self.op in ("copy", "paste", "highlight", "style"):
+        if self.op in ("copy", "paste", "highlight", "style", "clear", "key"):
             return self._describe_edit()
         if self.op == "act":
             return f'{self.action} the item of "{self.scope}"' + \
@@ -436,12 +439,19 @@ class Intent:
             what = f'"{self.target}"' if self.target else "everything"
             style = f"the colour {self.colour}" if self.text == "colour" else self.text
             return f"give {what} {style}"
+        if self.op == "key":
+            times = f" x{self.index}" if self.index and self.index > 1 else ""
+            return f"press {self.text}{times}"
+        if self.op == "clear":
+            return f"clear {which} {kind}"
+        if self.op == "highlight" and self.kinds == ("input",):
+            return f"select all the text of {which} {kind}"
         if self.op == "highlight" and self.target:
             return f'highlight the text "{self.target}"'
         if self.op == "highlight":
             return f"highlight the text of {which} paragraph"
         if self.op == "copy":
-            return f"copy the text of {which} {kind}"
+            return f"{self.text or 'copy'} the text of {which} {kind}"
         return f"paste into {which} {kind}"
 
 
@@ -1164,6 +1174,42 @@ def _styled_text(phrase: str) -> str:
     return (m[1] if m else phrase).strip(" ,;:")
 
 
+#: Keys a user names, and the key names actions use.
+KEY_WORDS = {"enter": "<Enter>", "return": "<Enter>", "escape": "<Escape>", "esc": "<Escape>",
+             "tab": "<Tab>", "backspace": "<Backspace>", "delete": "<Delete>", "del": "<Delete>",
+             "space": "<Space>", "spacebar": "<Space>", "up": "<ArrowUp>", "down": "<ArrowDown>",
+             "left": "<ArrowLeft>", "right": "<ArrowRight>", "home": "<Home>", "end": "<End>",
+             "pageup": "<PageUp>", "pagedown": "<PageDown>"}
+#: Modifier words and the chord prefixes they stand for.
+MODIFIER_WORDS = {"ctrl": "C-", "control": "C-", "cmd": "C-", "command": "C-", "shift": "S-",
+                  "alt": "A-", "option": "A-", "meta": "M-"}
+_KEY_NAME = r"(?:page\s*(?:up|down)|[a-z]+|[0-9])"
+_CHORD = re.compile(rf"^(?:the\s+)?((?:(?:{'|'.join(MODIFIER_WORDS)})\s*[-+]\s*)*)({_KEY_NAME})"
+                    r"(?:\s+arrow)?(\s+keys?)?(?:\s+(?:on|of)\s+(?:the|your)\s+keyboard)?"
+                    r"(?:\s+(\d+|once|twice|thrice)(?:\s+times?)?)?$", re.IGNORECASE)
+
+
+def _key_intents(verb: str, obj: str) -> list[Intent] | None:
+    """``press Ctrl+C``, ``hit the Escape key``, ``press the down arrow key 3 times``: a key
+    (or chord) press, or None. A bare key word (``press Enter``) is left to the clicks (a
+    button may be named so) unless the words say ``key`` or hold a modifier."""
+    if verb not in ("press", "hit", "tap", "push", "strike", "use"):
+        return None
+    m = _CHORD.match(obj.strip(" .,;:\"'"))
+    if m is None:
+        return None
+    mods = [MODIFIER_WORDS[w.lower()] for w in re.findall(r"[a-z]+", m[1], flags=re.IGNORECASE)]
+    name = re.sub(r"\s+", "", m[2].lower())
+    if not mods and not m[3] and not re.search(r"\barrow\b", obj, flags=re.IGNORECASE):
+        return None
+    key = KEY_WORDS.get(name, name if len(name) == 1 else "")
+    if not key:
+        return None
+    count = {"once": 1, "twice": 2, "thrice": 3}.get((m[4] or "").lower()) or \
+        (int(m[4]) if m[4] and m[4].isdigit() else 1)
+    return [Intent("key", kinds=(), text="".join(dict.fromkeys(mods)) + key, index=count)]
+
+
 def _edit_intents(verb: str, obj: str) -> list[Intent] | None:
     """Intents for text handled as text, or None when the clause is not about that.
 
@@ -1180,6 +1226,31 @@ def _edit_intents(verb: str, obj: str) -> list[Intent] | None:
     ph = _phrase(obj)
     index = None if ph.ordinal is None else ph.ordinal - 1 if ph.ordinal > 0 else -1
     bare = _QUOTE.sub("", obj)
+    keys = _key_intents(verb, obj)
+    if keys is not None:
+        return keys
+    field_words = _AREA.search(bare) or _LINE_FIELD.search(bare)
+    if verb in ("clear", "erase", "empty", "delete", "remove") and field_words and \
+            re.match(r"(?:all\s+)?(?:of\s+)?(?:the\s+)?(?:(?:text|contents?|value|words?)\s+"
+                     r"(?:in|of|from|inside)\s+)?(?:the\s+)?(?:\w+\s+)?(?:text|input|field|"
+                     r"search|area|textarea|textbox|multi|single|one)", bare, flags=re.IGNORECASE):
+        area = True if _AREA.search(bare) else None
+        return [Intent("clear", kinds=("input",), index=index, icon="grip" if area else "",
+                       require_icon=area)]
+    if verb in ("highlight", "select") and field_words and not _PASSAGE.search(bare) and \
+            re.match(r"(?:all\s+)?(?:of\s+)?(?:the\s+)?(?:text|contents?|words?)\s+(?:in|of|inside)\b",
+                     bare, flags=re.IGNORECASE):  # "select all the text in the text area"
+        area = True if _AREA.search(bare) else False if _LINE_FIELD.search(bare) else None
+        return [Intent("highlight", kinds=("input",), index=index, icon="grip" if area else "",
+                       require_icon=area)]
+    if verb in ("copy", "cut") and re.fullmatch(
+            r"(?:it|that|this|them|(?:the\s+)?(?:selection|selected\s+text|highlighted\s+text))",
+            bare.strip(), flags=re.IGNORECASE):  # what was just selected
+        return [Intent("key", kinds=(), text="C-c" if verb == "copy" else "C-x", index=1)]
+    if verb == "cut" and not ph.quoted:
+        copied = _edit_intents("copy", obj)
+        return [dataclasses.replace(i, text="cut") if i.op == "copy" else i
+                for i in copied] if copied else None
     if verb == "copy" and not ph.quoted:
         # "copy X into Y": copy, then paste into Y, when X names a field or a paragraph;
         # else X is text shown on the page, typed into Y (a derived value)

@@ -44,7 +44,7 @@ GUI_MODEL_ACTIONS = ("wait", "done")
 #: Key chords offered when the plan handles text as text: select all, copy, paste.
 EDIT_CHORDS = ("C-a", "C-c", "C-v")
 #: Plan operations that handle text as text.
-EDIT_OPS = ("copy", "paste", "highlight", "style")
+EDIT_OPS = ("copy", "paste", "highlight", "style", "clear", "key")
 #: Longest element text in a compact state line (characters; longer ones are cut).
 COMPACT_TEXT = 24
 

@@ -275,3 +275,53 @@ def test_text_areas_are_found_by_their_frames_even_when_text_covers_them() -> No
     _frame(d, (2, 140, 140, 200), grip=False)
     assert [a.box for a in editing.framed_areas(find_elements(np.asarray(img)))] == \
         [(2, 85, 141, 116)]
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("Press Ctrl+C.", [("key", "C-c", 1)]),
+    ("Hit the Escape key", [("key", "<Escape>", 1)]),
+    ("Press control-shift-z", [("key", "C-S-z", 1)]),
+    ("Press the down arrow key 3 times and press Submit.", [("key", "<ArrowDown>", 3)]),
+    ("Press the Tab key twice", [("key", "<Tab>", 2)]),
+    ("Select all the text in the text area and copy it.",
+     [("highlight", "", None), ("key", "C-c", 1)]),
+    ("Highlight the 2nd paragraph and cut it.", [("highlight", "", 1), ("key", "C-x", 1)]),
+    ("Cut the text from the text area and paste it into the text box.",
+     [("copy", "cut", None), ("paste", "", None)]),
+    ("Clear the text field and type \"abc\" into it.", [("clear", "", None)]),
+    ("Delete the text in the 2nd text area.", [("clear", "", 1)]),
+])
+def test_key_presses_cutting_and_clearing_are_understood(text: str, want: list[tuple]) -> None:
+    got = [(i.op, i.text, i.index) for i in parse_instruction(text).intents
+           if i.op not in ("click", "type")]
+    assert got == want, parse_instruction(text).intents
+
+
+@pytest.mark.parametrize("text", ["Press Enter", "Press the A button", "Hit the Submit button",
+                                  "Delete the email from Ann."])
+def test_a_key_word_without_key_or_modifier_stays_a_click(text: str) -> None:
+    assert all(i.op not in ("key", "clear") for i in parse_instruction(text).intents)
+
+
+def test_a_phrase_may_wrap_onto_the_next_row() -> None:
+    image, tops = _page([["Donec ridiculus eget", "magna lorem."]])
+    parse = find_elements(image)
+    rows = editing.paragraphs(parse)[0]
+    reader = _RowReader({tops[0][0] + 2: "Donec ridiculus eget", tops[0][1] + 2: "magna lorem."})
+    found = editing.find_phrase(image, rows, reader, "eget magna")
+    assert found is not None and found.text == "eget magna"
+    assert found.first[1] == rows[0][1] and found.last[1] == rows[1][1]  # two rows
+    assert found.last[0] == rows[1][0]  # ... ending with the second row's first word
+
+
+def test_the_agent_clears_a_field_and_presses_named_keys() -> None:
+    img = Image.new("RGB", (160, 210), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.rectangle((0, 0, 159, 49), fill=(255, 255, 0))
+    d.rectangle((2, 55, 130, 75), outline=(120, 120, 120))
+    image = np.asarray(img)
+    agent = GuiAgent(text_reader=_RowReader({}), semantic=False)
+    acts = _run(agent, image, "Clear the text field, then press the Escape key twice.", 4)
+    assert [(a.kind, a.key) for a in acts] == [("click", ""), ("key", "C-a"), ("key", "<Delete>"),
+                                               ("key", "<Escape>")]
+    assert 55 < acts[0].y < 75 and acts[3].amount == 2
