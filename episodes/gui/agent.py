@@ -162,7 +162,7 @@ SUBMENU_ARROW = re.compile(r"\S\s*[>›»▸▶]\s*$")
 #: is over: on a still page, and on a page seen moving by itself (more may come in).
 REPEAT_WAITS = 3
 REPEAT_WAITS_MOVING = 15
-REPEAT_PAUSE_MS = 400
+REPEAT_PAUSE_MS = 500
 #: Pixels a widget's grip is dragged to resize it (less when it would leave the screen).
 RESIZE_BY = 30.0
 #: Pause (ms) after a day is chosen, while the picker closes over what is below it.
