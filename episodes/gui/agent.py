@@ -2532,14 +2532,14 @@ class GuiAgent:
                      texts: list[str]) -> list[float | str]:
         """What each item is sorted by: its number when every item shows one (a minus OCR
         dropped is seen in the glyphs), else its text."""
-        numbers = [read_number(t) if re.search(r"\d", t) else None for t in texts]
-        if any(n is None for n in numbers):
+        values = [read_number(t) if re.search(r"\d", t) else None for t in texts]
+        if any(n is None for n in values):
             return [normalise_text(t) for t in texts]
         own = arrange.item_text_boxes(parse.image, ink_mask(parse.image), layout.boxes)
         out: list[float | str] = []
-        for box, n in zip(own, numbers, strict=True):
+        for box, n in zip(own, values, strict=True):
             assert n is not None
-            lost = n > 0 and box is not None and plots.leading_minus(parse.image, box)
+            lost = n > 0 and box is not None and numbers.minus_bar(parse.image, box) is not None
             out.append(-n if lost else n)  # (OCR drops a lone minus)
         return out
 

@@ -224,26 +224,6 @@ def label_boxes(image: np.ndarray, axes: AxisLines, *, top: int = 0,
     return xs, ys
 
 
-def leading_minus(image: np.ndarray, box: Box, *, ink_grey: float = 150.0) -> bool:
-    """The text in ``box`` starts with a minus: its leftmost glyph is a flat bar at mid
-    height, ahead of a taller glyph (OCR often drops a lone minus)."""
-    import cv2
-
-    x1, y1, x2, y2 = box
-    crop = np.asarray(image)[y1:y2, x1:x2].astype(np.float32).mean(axis=2)
-    n, _, stats, _ = cv2.connectedComponentsWithStats((crop < ink_grey).astype(np.uint8),
-                                                      connectivity=8)
-    glyphs = sorted((tuple(int(v) for v in stats[i]) for i in range(1, n) if stats[i][4] >= 2),
-                    key=lambda g: g[0])
-    if len(glyphs) < 2:
-        return False
-    height = max(g[3] for g in glyphs)
-    x, y, w, h, _ = glyphs[0]
-    middle = y + h / 2.0
-    return h <= max(2, height // 4) and w >= 2 * h and 0.25 * height < middle < 0.75 * height and \
-        x + w <= glyphs[1][0]
-
-
 def read_label(image: np.ndarray, box: Box, *, ink_grey: float = 150.0) -> float | None:
     """The number a small tick label shows, read glyph by glyph: a flat bar is a minus,
     a dot a decimal point, any other glyph the digit it looks most like

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from lavr.episodes.gui import arrange
+from lavr.episodes.gui import arrange, numbers
 from lavr.episodes.gui.agent import GuiAgent
 from lavr.episodes.gui.arrange import Layout, Place, find_layout, parse_place, sort_order
 from lavr.episodes.gui.instruction import parse_instruction
@@ -238,13 +238,13 @@ def test_agent_sorts_one_drag_at_a_time_and_gives_up_when_nothing_moves() -> Non
 
 def test_a_lone_minus_ocr_may_drop_is_seen_in_the_glyphs() -> None:
     from lavr.episodes.gui.perception import ink_mask
-    from lavr.episodes.gui.plots import leading_minus
 
     if not Path(FONT).exists():
         pytest.skip("DejaVu Sans not installed")
     image = _list_screen(["-93", "18", "-5", "7-1"])
     boxes = arrange.item_text_boxes(image, ink_mask(image), LIST[:4])
-    assert [leading_minus(image, b) for b in boxes if b is not None] == [True, False, True, False]
+    assert [numbers.minus_bar(image, b) is not None for b in boxes if b is not None] == \
+        [True, False, True, False]
 
 
 def test_ocr_slips_in_move_and_draw_instructions_are_repaired() -> None:
