@@ -173,11 +173,13 @@ _LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "
 
 def parse_number(text: str) -> float | None:
     """The one number a short text is (``-5``, ``12``, ``3.5``; OCR look-alikes such as
-    ``O l S`` folded to digits), or None when it holds anything else."""
+    ``O l S`` folded to digits where the text has a digit or is one character: ``l0``,
+    ``S``), or None when it holds anything else (a word made of look-alike letters, ``So``,
+    ``Is``, ``Go``, is a word)."""
     t = re.sub(r"\s+", "", text).strip(".:;'\"`")
     if not t:
         return None
-    if not _NUMBER_TEXT.fullmatch(t):
+    if not _NUMBER_TEXT.fullmatch(t) and (len(t) == 1 or re.search(r"\d", t)):
         t = t.translate(_LOOKALIKES)
     if not _NUMBER_TEXT.fullmatch(t):
         return None

@@ -95,7 +95,8 @@ def test_classes_and_properties_of_numbers() -> None:
 
 @pytest.mark.parametrize(("text", "value"), [("12", 12), ("-5", -5), ("l0", 10), ("S", 5),
                                               ("3.5", 3.5), ("Odd", None), ("1 2", 12),
-                                              ("", None), ("x7", None)])
+                                              ("", None), ("x7", None), ("So", None),
+                                              ("Is", None), ("Go", None), ("1O", 10)])
 def test_a_short_text_that_is_one_number(text: str, value: float | None) -> None:
     assert numbers.parse_number(text) == value
 
