@@ -247,7 +247,8 @@ def value_of(cells: Sequence[tuple[Box, str]], key: str, *,
              match: float = KEY_MATCH) -> tuple[str, Box, Box] | None:
     """The value the page shows for the label ``key``: the cell that spells ``key`` best
     (OCR-tolerant, at least ``match``) is the label; its value is the nearest cell right of it
-    on the same row (a table of label and value columns, a form's ``Label: value``), or the
+    on the same row (a table of label and value columns, a form's ``Label: value``; the part
+    after the colon when label and value were read as one cell), or the
     nearest cell below it in the same column when the label heads a column (cells left of it,
     or two or more beside it, with cells under it: a table with labels as column headers).
 
@@ -266,6 +267,13 @@ def value_of(cells: Sequence[tuple[Box, str]], key: str, *,
     if not scored:
         return None
     score, kb, _ = max(scored, key=lambda s: s[0])
+    # a label and its value read as one cell, ``Last name: Smith`` (one space apart)
+    inline = [(text_similarity(t.split(":", 1)[0], key), b, t.split(":", 1)[1].strip())
+              for b, t in cells if ":" in t.rstrip(" :")]
+    if inline:
+        in_score, ib, value = max(inline, key=lambda s: s[0])
+        if in_score >= match and in_score > score and value:
+            return value, ib, ib
     if score < match:
         return None
     others = [(b, t) for b, t in cells if b != kb]

@@ -304,3 +304,13 @@ def test_repair_words_makes_look_alike_letters_of_a_number_with_a_unit_digits() 
         "Choose 5ft 10in, 6ft 1in and 30kg"
     assert repair_words("the Sin and the Bin, 5ft 6 in", known) == "the Sin and the Bin, 5ft 6 in"
     assert repair_words('type "Sft" now', known) == 'type "Sft" now'  # quoted: as written
+
+
+def test_value_of_a_label_read_in_one_cell_with_its_value() -> None:
+    from lavr.episodes.gui.reading import value_of
+
+    cells = [((6, 60, 90, 70), "First name: Ann"), ((6, 80, 100, 90), "Last name: Smith"),
+             ((6, 100, 40, 110), "Age:"), ((50, 100, 70, 110), "31")]
+    assert value_of(cells, "Last name")[0] == "Smith"
+    assert value_of(cells, "Age")[0] == "31"  # (a label alone in its cell: the cell beside)
+    assert value_of(cells, "Nickname") is None
