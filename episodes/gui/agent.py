@@ -309,6 +309,7 @@ class GuiAgent:
         self._act_filled: set[str] = set()  # what the action's form has been given
         self._repeat_waited = False  # the last step waited for more figures to click
         self._repeat_moves = False  # ... and the page changed meanwhile: it moves by itself
+        self._repeat_clicked: list[tuple[int, int, int, int]] = []  # figures clicked so far
         self._copied_from: tuple[int, int, int, int] | None = None  # the field text was copied from
 
     def _reset_widgets(self) -> None:
@@ -870,8 +871,9 @@ class GuiAgent:
     # -- every figure that fits, as long as more come ---------------------------------------
     def _click_every(self, intent: Intent, parse: ScreenParse, image: np.ndarray) -> StepChoice:
         """Click a figure that fits the description, one per step, each where it is seen on
-        this screen (figures may move: nothing is remembered); while none fits, wait as long
-        as the page still moves, then go on with the plan. A figure cut by the page's edge or
+        this screen; while none fits, wait as long as the page still moves, then go on with
+        the plan. On a page not seen moving by itself, a figure still where it was clicked
+        is not clicked again. A figure cut by the page's edge or
         touching another no longer has its shape: when no figure has the shape asked for,
         figures of the asked colour and size count."""
         overlay = parse.to_detections()
@@ -883,6 +885,10 @@ class GuiAgent:
             fits = [f for f in figs if shapes.matches(f, size, colour, "")]
         if self._repeat_waited and self._moving(image):
             self._repeat_moves = True  # the page moves by itself: more may come any time
+        if not self._repeat_moves:  # a still page: a figure still there once clicked is done
+            fits = [f for f in fits if not any(
+                all(abs(u - v) <= 2 for u, v in zip(f.box, b, strict=True))
+                for b in self._repeat_clicked)]
         if not fits:
             self._waits += 1
             patience = REPEAT_WAITS_MOVING if self._repeat_moves else REPEAT_WAITS
@@ -896,6 +902,7 @@ class GuiAgent:
         self._waits = 0
         self._repeat_waited = False
         fig = max(fits, key=lambda f: (shapes.matches(f, size, colour, what), f.extent))
+        self._repeat_clicked.append(fig.box)
         x, y = fig.point
         return StepChoice(Action.click(x, y), f"{intent.describe()}: {fig.describe()} "
                           f"({len(fits)} fit)", point=(x, y), overlay=overlay,
@@ -940,7 +947,11 @@ class GuiAgent:
         cover them once the clicking starts)."""
         overlay = parse.to_detections()
         parse = self._read(parse, intent.kinds)
-        shown = numbers.shown_numbers(parse, self.text_reader, kinds=intent.kinds)
+        if intent.order == "alphabetical":
+            shown = [numbers.ShownNumber(0.0, e.box, e.text, e.kind)
+                     for e in parse.of_kind(*intent.kinds) if re.search(r"[A-Za-z]", e.text)]
+        else:
+            shown = numbers.shown_numbers(parse, self.text_reader, kinds=intent.kinds)
         if not shown:
             return self._wait_for(f"{intent.describe()}: no numbers on the screen", overlay)
         ordered = numbers.in_order(shown, intent.order) if intent.order else \
@@ -953,9 +964,10 @@ class GuiAgent:
         for n in ordered[1:]:
             self._pending.append(Action.click(*n.center))
         x, y = ordered[0].center
-        seq = ", ".join(f"{n.value:g}" for n in ordered)
-        return StepChoice(Action.click(x, y), f"{intent.describe()}: {seq}; click "
-                          f"{ordered[0].value:g} first", point=(x, y), overlay=overlay,
+        seq = ", ".join(n.text if intent.order == "alphabetical" else f"{n.value:g}"
+                        for n in ordered)
+        return StepChoice(Action.click(x, y), f"{intent.describe()}: {seq}", point=(x, y),
+                          overlay=overlay,
                           target=tuple(float(v) for v in ordered[0].box))
 
     def _mark_classes(self, intent: Intent, parse: ScreenParse) -> StepChoice:

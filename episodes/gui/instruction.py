@@ -260,7 +260,8 @@ class Intent:
             (see :func:`lavr.episodes.gui.numbers.pick_of`: ``max``, ``min``, ``>5``,
             ``even`` ...).
         order: Click every number shown on the page (as text or on ``kinds``), one after
-            the other, in this order (``ascending`` or ``descending``, see
+            the other, in this order (``ascending`` or ``descending``; ``alphabetical``: every
+            word shown on ``kinds``, see
             :func:`lavr.episodes.gui.numbers.order_of`); the numbers are read once, before
             the first click, and clicked where they were (a page may hide them once the
             clicking starts).
@@ -353,7 +354,7 @@ class Intent:
         if self.pictured:
             return "click the item whose icon looks like the one pictured in the instruction"
         if self.order:
-            return f"click the numbers in {self.order} order"
+            return f"click the {'words' if self.order == 'alphabetical' else 'numbers'} in {self.order} order"
         if self.pick:
             return f"click the number(s) that are {self.pick}"
         if self.classes:
@@ -639,10 +640,14 @@ def _number_intents(obj: str) -> list[Intent] | None:
     """``the numbers in ascending order`` (click each, in that order), ``the numbers as
     even or odd`` (for each, click the choice naming its property), ``the largest number`` /
     ``every number greater than 5`` / ``all the prime numbers`` (click those), or None."""
-    if '"' in obj or not _NUMBERS.search(obj):
+    if '"' in obj:
         return None
     kinds = _phrase(obj).kinds
     order = order_of(obj)
+    if order is not None and order[0] == "alphabetical":  # words, not numbers
+        return [Intent("click", kinds=kinds or ("text", "link"), order=order[0])]
+    if not _NUMBERS.search(obj):
+        return None
     if order is not None:
         return [Intent("click", kinds=kinds or NUMBER_KINDS, order=order[0])]
     classes = classes_of(obj)

@@ -82,22 +82,25 @@ _ASC = r"ascending|increasing|rising|growing"
 _DESC = r"descending|decreasing|falling|reverse|backwards?"
 _LOW = r"smallest|lowest|least|low|small|min(?:imum)?|fewest"
 _HIGH = r"largest|biggest|highest|greatest|most|high|large|big|max(?:imum)?"
-_ORDER = re.compile(rf"\b(?:in\s+)?(?:(?:an?|the)\s+)?({_ASC}|{_DESC}|numerical)\s+"
+_ORDER = re.compile(rf"\b(?:in\s+)?(?:(?:an?|the)\s+)?({_ASC}|{_DESC}|numerical|alphabetical|"
+                    r"alphabetic|lexicographic(?:al)?)\s+"
                     r"(?:order|sequence)\b|\bin\s+(?:the\s+)?(?:right\s+|correct\s+)?order\b|"
                     rf"\bfrom\s+(?:the\s+)?({_LOW}|{_HIGH})\s+(?:\w+\s+)?to\s+(?:the\s+)?"
-                    rf"({_LOW}|{_HIGH})\b|\b((?:{_ASC}|{_DESC})ly)\b",
+                    rf"({_LOW}|{_HIGH})\b|\b((?:{_ASC}|{_DESC}|alphabetical)ly)\b",
                     re.IGNORECASE)
 
 
 def order_of(text: str) -> tuple[str, str] | None:
     """``(order, the words that said it)`` for an order asked for in words: ``ascending``
     (``in ascending / increasing / numerical order``, ``from smallest to largest``, ``in
-    order``) or ``descending`` (``from the highest to the lowest``); None when the text asks
-    for no order."""
+    order``), ``descending`` (``from the highest to the lowest``) or ``alphabetical`` (of
+    words); None when the text asks for no order."""
     m = _ORDER.search(text)
     if m is None:
         return None
     word = (m[1] or m[4] or "").lower()
+    if word.startswith(("alphabetic", "lexicographic")):
+        return "alphabetical", m[0]
     if m[2]:
         first_low = re.fullmatch(_LOW, m[2], flags=re.IGNORECASE) is not None
         last_low = re.fullmatch(_LOW, m[3], flags=re.IGNORECASE) is not None
@@ -280,8 +283,10 @@ def picked(items: Sequence[ShownNumber], pick: str) -> list[ShownNumber]:
 
 
 def in_order(items: Sequence[ShownNumber], order: str) -> list[ShownNumber]:
-    """``items`` sorted by ``order`` (``ascending`` or ``descending``); ties keep reading
-    order."""
+    """``items`` sorted by ``order`` (``ascending`` or ``descending``; ``alphabetical`` by
+    their text, case-blind); ties keep reading order."""
+    if order == "alphabetical":
+        return sorted(items, key=lambda n: n.text.strip().lower())
     return sorted(items, key=lambda n: n.value, reverse=order == "descending")
 
 

@@ -417,3 +417,32 @@ def test_the_numbers_a_request_picks_are_clicked() -> None:
     box = next(b for b, t in drawn if t == "12")
     assert step.action.kind == "click" and box[0] - 2 <= step.action.x <= box[2] + 2
     assert not agent.pending
+
+
+def test_on_a_still_page_each_figure_is_clicked_once() -> None:
+    text = "Click as many circles as possible."
+    agent = GuiAgent(text_reader=_Reader([((0, 0, 1, 1), "")]), semantic=False)  # type: ignore[arg-type]
+    agent.reset(text)
+    page = _discs([(40, 100), (110, 150)])  # clicking them changes nothing
+    steps = [agent.decide(Observation(page, text)).action for _ in range(6)]
+    clicks = sorted((round(a.x), round(a.y)) for a in steps if a.kind == "click")
+    assert len(clicks) == 2 and abs(clicks[0][0] - 40) <= 2 and abs(clicks[1][0] - 110) <= 2
+    assert steps[-1].kind == "done"
+
+
+def test_words_are_clicked_in_alphabetical_order() -> None:
+    assert numbers.order_of("the words in alphabetical order") == ("alphabetical",
+                                                                    "in alphabetical order")
+    text = "Click the words in alphabetical order."
+    (intent,) = parse_instruction(text).intents
+    assert intent.order == "alphabetical" and intent.kinds == ("text", "link")
+    img, drawn = _page([((100, 60), "pear", FONT), ((20, 90), "apple", FONT),
+                        ((60, 150), "Mango", FONT)])
+    agent = GuiAgent(text_reader=_Reader(drawn), semantic=False)  # type: ignore[arg-type]
+    agent.reset(text)
+    first = agent.decide(Observation(img, text))
+    points = [(first.action.x, first.action.y)] + [(a.x, a.y) for a in agent.pending]
+    centre = {t: ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for b, t in drawn}
+    assert len(points) == 3
+    for (x, y), want in zip(points, ("apple", "Mango", "pear"), strict=True):
+        assert abs(x - centre[want][0]) <= 4 and abs(y - centre[want][1]) <= 4
