@@ -1252,6 +1252,14 @@ def _edit_intents(verb: str, obj: str) -> list[Intent] | None:
             r"(?:it|that|this|them|(?:the\s+)?(?:selection|selected\s+text|highlighted\s+text))",
             bare.strip(), flags=re.IGNORECASE):  # what was just selected
         return [Intent("key", kinds=(), text="C-c" if verb == "copy" else "C-x", index=1)]
+    if verb in TYPE_VERBS and verb != "copy" and not ph.quoted:
+        # "enter the text from the text area into the text box": copied exactly, not re-typed
+        source, *dest = re.split(r"\b(?:into|to|onto)\b", bare, maxsplit=1, flags=re.IGNORECASE)
+        if dest and re.match(r"\s*(?:all\s+)?(?:of\s+)?(?:the\s+)?(?:text|contents?)\s+"
+                             r"(?:in|from|of|inside)\s+", source, flags=re.IGNORECASE) and \
+                (_AREA.search(source) or _LINE_FIELD.search(source)):
+            return _edit_intents("copy", obj)
+        return None
     if verb == "cut" and not ph.quoted:
         copied = _edit_intents("copy", obj)
         return [dataclasses.replace(i, text="cut") if i.op == "copy" else i
@@ -1278,10 +1286,17 @@ def _edit_intents(verb: str, obj: str) -> list[Intent] | None:
         return [Intent("paste", kinds=("input",),
                        index=None if pp.ordinal is None else pp.ordinal - 1 if pp.ordinal > 0 else -1,
                        icon="grip" if area else "", require_icon=area)]
-    if verb in ("highlight", "select") and (verb == "highlight" or _PASSAGE.search(bare) or
+    named = re.match(r"(?:the\s+)?(?:words?|phrase|text)\s+(?!(?:in|of|from|on|inside|at|that|"
+                     r"which|fields?|box|input|area|entry|below|above|shown|here|displayed|there)\b)(.+?)(?:\s+(?:in|of|from|inside)\s+the\s+.*)?$",
+                     bare.strip(), flags=re.IGNORECASE)
+    quoted_words = ph.quoted and re.match(r"\s*(?:the\s+)?(?:words?|phrase)\s*$", bare,
+                                          flags=re.IGNORECASE)
+    if verb in ("highlight", "select") and (verb == "highlight" or _PASSAGE.search(bare) or named or
+                                            quoted_words or
                                             re.match(r"(?:all\s+)?(?:of\s+)?the\s+text\b(?!\s*(?:fields?|box|input|area|entry))", bare,
                                                      flags=re.IGNORECASE)):
-        target = ph.quoted[0] if ph.quoted else ""
+        # "highlight the word lorem", 'select the phrase "a b"': those words; else a paragraph
+        target = ph.quoted[0] if ph.quoted else named[1].strip(" ,;:") if named else ""
         return [Intent("highlight", target=target, kinds=("text",), index=index)]
     if verb in ("give", "make", "apply", "format", "style", "turn", "change", "set", "bold",
                 "embolden", "underline", "italicize", "italicise", "colour", "color"):

@@ -93,7 +93,7 @@ def repair_word(word: str, known: frozenset[str] | None = None) -> str:
     return found[0].upper() + found[1:] if cap else found
 
 
-_ORDINAL_DIGITS = str.maketrans({"I": "1", "l": "1", "L": "1", "|": "1", "S": "5"})
+_ORDINAL_DIGITS = str.maketrans({"I": "1", "l": "1", "L": "1", "|": "1", "S": "5", "O": "0"})
 #: Letters OCR reads for digits in a number (``1O`` for ``10``, ``S`` for ``5``).
 _NUMBER_DIGITS = str.maketrans({"I": "1", "l": "1", "|": "1", "S": "5", "O": "0", "o": "0",
                                 "Z": "2", "B": "8"})
@@ -117,13 +117,14 @@ def _unit_number(m: re.Match[str], known: frozenset[str]) -> str:
 
 def repair_words(text: str, known: frozenset[str] | None = None) -> str:
     """:func:`repair_word` on every word outside double quotes; ordinals such as ``Sth``,
-    ``Ilth`` repaired too (``S`` -> ``5``, ``I l L |`` -> ``1``), and ``wv`` inside a word
+    ``Ilth``, ``IOth`` repaired too (``S`` -> ``5``, ``I l L |`` -> ``1``, then ``O`` -> ``0``),
+    and ``wv`` inside a word
     (no English word has it: a ``w`` read as two glyphs) made ``w``, names included; a
     number glued to a unit has its look-alike letters made digits (``Sft 1Oin`` -> ``5ft
     10in``)."""
     parts = re.split(r'("[^"]*")', text)
     for i in range(0, len(parts), 2):
-        seg = re.sub(r"\b([0-9IlL|S]*[IlL|S][0-9IlL|S]*)(st|nd|rd|th)\b",  # "Ilth", "Sth"
+        seg = re.sub(r"\b([0-9IlL|SO]*[IlL|S][0-9IlL|SO]*)(st|nd|rd|th)\b",  # "Ilth", "Sth", "IOth"
                      lambda m: m[1].translate(_ORDINAL_DIGITS) + m[2], parts[i])
         seg = re.sub(r"(?<=[A-Za-z])wv(?=[a-z])", "w", seg)  # a w read as "wv" ("Woodwvard")
         seg = _UNIT_NUMBER.sub(  # "Sft 1Oin"

@@ -325,3 +325,25 @@ def test_the_agent_clears_a_field_and_presses_named_keys() -> None:
     assert [(a.kind, a.key) for a in acts] == [("click", ""), ("key", "C-a"), ("key", "<Delete>"),
                                                ("key", "<Escape>")]
     assert 55 < acts[0].y < 75 and acts[3].amount == 2
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("Select the word lorem.", [("highlight", "lorem")]),
+    ('Select the word "Apple" and copy it.', [("highlight", "Apple"), ("key", "C-c")]),
+    ("Highlight the words ipsum dolor in the 1st paragraph.", [("highlight", "ipsum dolor")]),
+    ("Highlight the text below and click submit.", [("highlight", "")]),
+    ("Enter the text from the text area into the text box.", [("copy", ""), ("paste", "")]),
+])
+def test_words_to_select_and_a_field_retyped_are_understood(text: str, want: list[tuple]) -> None:
+    got = [(i.op, i.target or (i.text if i.op == "key" else ""))
+           for i in parse_instruction(text).intents if i.op != "click"]
+    assert got == want, parse_instruction(text).intents
+
+
+@pytest.mark.parametrize(("text", "op"), [
+    ('Select "Apple" from the list.', "click"),
+    ("Type the text shown into the input.", "type"),
+    ("Enter the 2nd word in the paragraph into the field.", "type"),
+])
+def test_choices_and_page_text_typing_stay_as_they_were(text: str, op: str) -> None:
+    assert [i.op for i in parse_instruction(text).intents] == [op]

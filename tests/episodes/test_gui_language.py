@@ -37,6 +37,7 @@ def test_repair_words_leaves_quoted_strings_and_fixes_ordinals() -> None:
     assert repair_words("the Ilth and I2th, by Woodwvard", KNOWN) == \
         "the 11th and 12th, by Woodward"
     assert repair_words("Still Listen Lth", KNOWN) == "Still Listen 1th"
+    assert repair_words("the IOth and the Oth", KNOWN) == "the 10th and the Oth"  # (a 1 needed)
 
 
 def test_the_packaged_lexicon_knows_english_when_installed() -> None:
