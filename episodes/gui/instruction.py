@@ -1189,6 +1189,9 @@ KEY_WORDS = {"enter": "<Enter>", "return": "<Enter>", "escape": "<Escape>", "esc
 MODIFIER_WORDS = {"ctrl": "C-", "control": "C-", "cmd": "C-", "command": "C-", "shift": "S-",
                   "alt": "A-", "option": "A-", "meta": "M-"}
 _KEY_NAME = r"(?:page\s*(?:up|down)|[a-z]+|[0-9])"
+#: Most presses of one key an instruction is taken to ask for (``press Down 1000000 times``
+#: would hold the browser for minutes).
+MAX_KEY_PRESSES = 100
 _CHORD = re.compile(rf"^(?:the\s+)?((?:(?:{'|'.join(MODIFIER_WORDS)})\s*[-+]\s*)*)({_KEY_NAME})"
                     r"(?:\s+arrow)?(\s+keys?)?(?:\s+(?:on|of)\s+(?:the|your)\s+keyboard)?"
                     r"(?:\s+(\d+|once|twice|thrice)(?:\s+times?)?)?$", re.IGNORECASE)
@@ -1212,6 +1215,9 @@ def _key_intents(verb: str, obj: str) -> list[Intent] | None:
         return None
     count = {"once": 1, "twice": 2, "thrice": 3}.get((m[4] or "").lower()) or \
         (int(m[4]) if m[4] and m[4].isdigit() else 1)
+    if not 0 < count <= MAX_KEY_PRESSES:
+        logger.info("%r: %d presses asked for; at most %d are made", obj, count, MAX_KEY_PRESSES)
+        count = min(max(count, 1), MAX_KEY_PRESSES)
     return [Intent("key", kinds=(), text="".join(dict.fromkeys(mods)) + key, index=count)]
 
 

@@ -283,6 +283,7 @@ def test_text_areas_are_found_by_their_frames_even_when_text_covers_them() -> No
     ("Press control-shift-z", [("key", "C-S-z", 1)]),
     ("Press the down arrow key 3 times and press Submit.", [("key", "<ArrowDown>", 3)]),
     ("Press the Tab key twice", [("key", "<Tab>", 2)]),
+    ("Press the down arrow key 1000000 times", [("key", "<ArrowDown>", 100)]),  # (at most)
     ("Select all the text in the text area and copy it.",
      [("highlight", "", None), ("key", "C-c", 1)]),
     ("Highlight the 2nd paragraph and cut it.", [("highlight", "", 1), ("key", "C-x", 1)]),
