@@ -537,9 +537,9 @@ CORNER_TOLERANCE = 0.15
 
 def count_corners(image: np.ndarray, box: Box) -> int:
     """How many corners (= sides) the polygon drawn in ``box`` has, outlined or filled, at
-    any rotation: the convex hull of its ink simplified (Douglas-Peucker) at
-    :data:`CORNER_TOLERANCE` of its radius. Only convex polygons count right; a blob with
-    fewer than 3 corners (a dot, a line) gives its count as found (0-2).
+    any rotation, convex or not (a star): the outer outline of its ink simplified
+    (Douglas-Peucker) at :data:`CORNER_TOLERANCE` of its radius. A blob with fewer than 3
+    corners (a dot, a line) gives its count as found (0-2).
 
     Args:
         image: ``HxWx3 uint8 RGB`` screenshot.
@@ -561,7 +561,13 @@ def count_corners(image: np.ndarray, box: Box) -> int:
     ys, xs = np.nonzero(diff)
     if len(xs) < 3:
         return 0
-    hull = cv2.convexHull(np.stack([xs, ys], axis=1).astype(np.int32))
     radius = max(float(np.ptp(xs)), float(np.ptp(ys))) / 2.0
-    approx = cv2.approxPolyDP(hull, CORNER_TOLERANCE * radius, True)
+    # the outer outline of the ink (an outline's inside filled): a concave polygon keeps its
+    # inner corners, which the convex hull would skip
+    contours, _ = cv2.findContours(np.pad(diff, 1).astype(np.uint8), cv2.RETR_EXTERNAL,
+                                   cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return 0
+    outline = max(contours, key=cv2.contourArea)
+    approx = cv2.approxPolyDP(outline, CORNER_TOLERANCE * radius, True)
     return int(len(approx))

@@ -188,6 +188,23 @@ def test_the_sides_of_a_drawn_polygon_are_counted_at_any_rotation(sides: int, tu
     assert count_corners(np.asarray(filled), (40, 20, 122, 102)) == sides
 
 
+@pytest.mark.parametrize("turn", [0, 25])
+def test_a_concave_polygon_keeps_its_inner_corners(turn: int) -> None:
+    from lavr.episodes.gui.shapes import count_corners
+
+    angle = np.radians(turn) + np.pi * np.arange(11) / 5  # a five-pointed star: 10 sides
+    radius = np.where(np.arange(11) % 2 == 0, 38, 16)
+    pts = [(80 + r * np.cos(a), 60 + r * np.sin(a)) for r, a in zip(radius, angle, strict=True)]
+    for fill in (False, True):
+        im = Image.new("RGB", (160, 120), (255, 255, 255))
+        draw = ImageDraw.Draw(im)
+        if fill:
+            draw.polygon(pts[:-1], fill=(0, 0, 200))
+        else:
+            draw.line(pts, fill=(0, 0, 0), width=3)
+        assert count_corners(np.asarray(im), (38, 18, 124, 104)) == 10
+
+
 def test_a_question_about_the_sides_of_the_shape_becomes_a_count_intent() -> None:
     plan = parse_instruction("Press the button that correctly denotes how many sides the shape has.")
     (intent,) = plan.intents
