@@ -303,6 +303,10 @@ class GuiAgent:
         self._scrolled_page = False  # a list of items was scrolled through this episode
         self._act_phase = "item"  # acting on a list item: item -> opened -> fill -> send
         self._scope_rewound = False  # the list was scrolled back to its top looking for an item
+        # a dropdown the page draws, opened to choose in its list: the screen before, its box
+        self._list_from: tuple[np.ndarray, tuple[int, int, int, int]] | None = None
+        self._list_scrolls = 0  # scrolls of its list
+        self._list_seen: np.ndarray | None = None  # the screen before the last of them
         self._scroll_box: tuple[int, int, int, int] | None = None  # the area scrolled to its end
         self._scroll_seen: np.ndarray | None = None  # ... as it was before the last scroll
         self._scroll_count = 0  # scrolls of it so far
@@ -533,7 +537,8 @@ class GuiAgent:
             self._intents.popleft()
             self._intents.extendleft(reversed(self._shade_intents(intent, parse)))
             return self._decide(image, given)
-        if intent.op == "click" and " " in intent.target.strip() and "checkbox" in intent.kinds:
+        if intent.op == "click" and " " in intent.target.strip() and "checkbox" in intent.kinds \
+                and self._list_from is None:  # (an open list's entries name no checkboxes)
             split = self._split_merged(intent, parse)
             if split:
                 self._intents.popleft()
@@ -545,6 +550,12 @@ class GuiAgent:
                 intent = dataclasses.replace(intent, text=value, source="", figure=None)
                 self._intents[0] = intent
         overlay = parse.to_detections()
+        if intent.op == "click" and intent.target and not intent.scope and not intent.similar \
+                and not intent.figure and not intent.colour:
+            listed = self._pick_in_list(intent, parse, image)
+            if listed is not None:
+                listed.overlay = overlay
+                return listed
         if intent.scope and intent.items is not None:
             step = self._each_item(intent, parse, image)
             if step is None:  # every item it asks for is done: on with the plan
@@ -1003,6 +1014,81 @@ class GuiAgent:
         said = "; ".join(f"{v:g} {w}" for (w, _), v in clicks)
         return StepChoice(Action.click(x, y), f"{intent.describe()}: {said}", point=(x, y),
                           overlay=overlay, target=tuple(float(v) for v in el.box))
+
+    # -- dropdowns the page draws itself ------------------------------------------------
+    def _pick_in_list(self, intent: Intent, parse: ScreenParse,
+                      image: np.ndarray) -> StepChoice | None:
+        """Choose the target in the list of a dropdown the page draws (a box with a pale
+        triangle, :func:`~lavr.episodes.gui.widgets.augment`): when nothing on the screen is
+        labelled like the target, click the dropdown open, read the lines that appeared under
+        it, click the one that spells the target (look-alikes folded), else scroll the list
+        and read again. None: no such dropdown, or the target is on the screen already."""
+        if self._list_from is None:
+            drops = [e for e in parse.of_kind("button") if e.icon == "dropdown"]
+            if not drops:
+                return None
+            choice = self.choose(intent, parse)
+            if choice is not None and choice.element not in drops and \
+                    (choice.score >= STRONG_MATCH or choice.sure):
+                return None
+            el = drops[0]
+            self._list_from, self._list_scrolls, self._list_seen = (image, el.box), 0, None
+            self._waits = 0
+            x, y = el.center
+            return StepChoice(Action.click(x, y), f"{intent.describe()}: not on the screen; "
+                              f"open the dropdown {el.describe()} to find it in its list",
+                              point=(x, y), target=tuple(float(v) for v in el.box))
+        before, box = self._list_from
+        lines = self._list_lines(parse, before, box)
+        want = normalise_text(intent.target)
+        scored = sorted(((1.0 if normalise_text(t) == want else text_similarity(t, intent.target),
+                          b, t) for b, t in lines), key=lambda s: -s[0])
+        if scored and scored[0][0] >= 0.95:
+            score, b, text = scored[0]
+            self._intents.popleft()
+            self._list_from, self._list_seen = None, None
+            self._waits = 0
+            self._last_intent = intent
+            x, y = (b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0
+            self._after_click = (image, b)
+            return StepChoice(Action.click(x, y), f'{intent.describe()} -> "{text}" in the '
+                              f"dropdown's list ({score:.2f}, of {len(lines)} lines)",
+                              point=(x, y), target=tuple(float(v) for v in b))
+        if not lines and self._waits < self.max_waits:
+            self._waits += 1
+            return StepChoice(Action("wait", amount=SUGGEST_PAUSE_MS), f"{intent.describe()}: "
+                              "waiting for the dropdown's list to show")
+        still = self._list_seen is not None and np.array_equal(self._list_seen, image)
+        if lines and not still and self._list_scrolls < MAX_SCROLLS:
+            self._list_scrolls += 1
+            self._list_seen = image
+            y1, y2 = min(b[1] for b, _ in lines), max(b[3] for b, _ in lines)
+            x, y = (box[0] + box[2]) / 2.0, (y1 + y2) / 2.0
+            step = max(SCROLL_STEP // 2, (y2 - y1) // 2)
+            return StepChoice(Action.scroll(x, y, step), f"{intent.describe()}: not among "
+                              f"{[t for _, t in lines]}; scroll the list", point=(x, y))
+        self._intents.popleft()
+        self._list_from = None
+        logger.info("%s: not in the dropdown's list %s", intent.describe(), [t for _, t in lines])
+        return StepChoice(Action("wait"), f"{intent.describe()}: not in the dropdown's list")
+
+    def _list_lines(self, parse: ScreenParse, before: np.ndarray,
+                    box: tuple[int, int, int, int]) -> list[tuple[tuple[int, int, int, int], str]]:
+        """Lines of text that appeared under a dropdown's box (within its columns) since it
+        was opened, read by OCR, top to bottom."""
+        image = parse.image
+        if before.shape != image.shape:
+            return []
+        x1, x2, y1 = box[0], box[2], box[3]
+        changed = np.any(before[y1:, x1:x2] != image[y1:, x1:x2], axis=2)
+        ink = ink_mask(image)[y1:, x1:x2]
+        runs = [r for r in text_runs(ink, gap=CELL_GAP, offset=(x1, y1))
+                if r[3] - r[1] >= 4 and r[3] < image.shape[0] - 1
+                and changed[r[1] - y1:r[3] - y1, r[0] - x1:r[2] - x1].any()]
+        if not runs:
+            return []
+        reads = self.text_reader.read(image, runs)
+        return [(r, t) for r, (t, _) in zip(runs, reads, strict=True) if t]
 
     # -- scrolling an area to its end ---------------------------------------------------
     def _scroll_to_end(self, intent: Intent, parse: ScreenParse, image: np.ndarray,

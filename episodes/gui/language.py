@@ -106,10 +106,12 @@ _UNIT_NUMBER = re.compile(r"\b([0-9IlSOoZB|]*[0-9IlSOZB|][0-9IlSOoZB|]*)(" + "|"
 
 def _unit_number(m: re.Match[str], known: frozenset[str]) -> str:
     """A number glued to its unit with look-alike letters for digits made digits (``Sft``
-    -> ``5ft``, ``1Oin`` -> ``10in``); a known word (``Bin``, ``Sin``) is left alone, and a
-    number part with no digit must be one letter (``Sft``; ``Oft`` is a word)."""
+    -> ``5ft``, ``1Oin`` -> ``10in``); a known word (``Bin``, ``Sin``) is left alone unless a
+    number with a unit comes right before it (``6ft lin`` -> ``6ft 1in``), and a number part
+    with no digit must be one letter (``Sft``)."""
     number, unit = m[1], m[2]
-    if m[0].lower() in known or re.fullmatch(r"\d+", number) or \
+    after_number = re.search(r"\d\s*(?:" + "|".join(_UNITS) + r")\s+$", m.string[:m.start()])
+    if (m[0].lower() in known and not after_number) or re.fullmatch(r"\d+", number) or \
             (not re.search(r"\d", number) and len(number) > 1):
         return m[0]
     return number.translate(_NUMBER_DIGITS) + unit

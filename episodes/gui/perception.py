@@ -813,7 +813,8 @@ def refine_quoted(line: np.ndarray, text: str, *, ink_grey: float = 100.0,
                     chars[i] = "z"
                 elif c == "z":
                     chars[i] = "Z"
-            elif c in ".,_~-" and x2 - x1 >= 3 and bottom - top <= 2 and bottom < baseline - 1:
+            elif c in ".,_~-" and x2 - x1 >= max(2, bottom - top + 1) and bottom - top <= 2 \
+                    and bottom < baseline - 1 and top > tall + 0.3 * (baseline - tall):
                 chars[i] = "-"  # a flat bar above the baseline is a minus, not a dot
             elif c in "1Il|" and x2 - x1 >= 3 and k not in prose:
                 foot = ink[bottom, x1:x2].sum()

@@ -154,10 +154,11 @@ def _panel_box(ink: np.ndarray, box: Box) -> Box | None:
     return box if framed else None
 
 
-def _chevron(grey: np.ndarray, box: Box) -> bool:
-    """A ``v`` at the right end of a field: a small ink blob wider than tall."""
+def _chevron(grey: np.ndarray, box: Box, *, reach: int = 16, ink: float | None = None) -> bool:
+    """A ``v`` at the right end of a field: a small ink blob wider than tall, within ``reach``
+    px of the right edge; ink is darker than 120, or than ``ink`` when given."""
     x1, y1, x2, y2 = box
-    part = grey[y1 + 2:y2 - 2, max(x2 - 16, x1):x2 - 2] < 120
+    part = grey[y1 + 2:y2 - 2, max(x2 - reach, x1):x2 - 2] < (120 if ink is None else ink)
     ys, xs = np.nonzero(part)
     if len(xs) < 5:
         return False
@@ -168,6 +169,19 @@ def _chevron(grey: np.ndarray, box: Box) -> bool:
     top = np.flatnonzero(part[ys.min()])
     bottom = np.flatnonzero(part[ys.max()])
     return top.max() - top.min() > bottom.max() - bottom.min()
+
+
+def _select_button(grey: np.ndarray, e: ScreenElement) -> bool:
+    """A button drawn as a select box: a small triangle pointing down (it may be lighter than
+    text ink) in the right third of its box, and no other ink there."""
+    x1, y1, x2, y2 = e.box
+    fill = float(np.median(grey[y1 + 2:y2 - 2, x1 + 2:x2 - 2]))
+    reach = max((x2 - x1) // 3, 16)
+    if not _chevron(grey, e.box, reach=reach, ink=fill - 30):
+        return False
+    part = grey[y1 + 2:y2 - 2, x2 - reach:x2 - 2] < fill - 30
+    cols = np.flatnonzero(part.any(axis=0))
+    return len(cols) > 0 and cols.max() - cols.min() <= 12
 
 
 def _plus_box(grey: np.ndarray, box: Box) -> bool:
@@ -230,6 +244,10 @@ def augment(parse: ScreenParse) -> tuple[ScreenParse, Widgets]:
                 out.extend(_row_item(panel, ln, (255, 255, 255), pad=2) for ln in lines
                            if ln[3] - ln[1] >= 4)
                 continue
+        if e.kind == "button" and not e.icon and e.width >= 40 and _select_button(grey, e):
+            # a box with a pale triangle at its right end: a dropdown the page draws itself
+            # (its list opens on the page, under it)
+            e = dataclasses.replace(e, icon="dropdown")
         if e.kind == "input" and not e.icon:
             if any(o.kind == "button" and _glued_right(e.box, o.box) for o in parse.elements):
                 e = dataclasses.replace(e, icon="spinner")

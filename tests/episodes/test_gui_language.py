@@ -300,7 +300,7 @@ def test_value_of_a_column_header_is_the_cell_below_it() -> None:
 
 
 def test_repair_words_makes_look_alike_letters_of_a_number_with_a_unit_digits() -> None:
-    known = KNOWN | {"sin", "bin"}
+    known = KNOWN | {"sin", "bin", "lin"}
     assert repair_words("Choose Sft 1Oin, 6ft lin and 3Okg", known) == \
         "Choose 5ft 10in, 6ft 1in and 30kg"
     assert repair_words("the Sin and the Bin, 5ft 6 in", known) == "the Sin and the Bin, 5ft 6 in"

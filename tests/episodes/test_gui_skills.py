@@ -480,3 +480,44 @@ def test_the_plus_of_an_item_whose_name_wraps() -> None:
     choice = agent._scoped(first, parse, image)
     assert choice is not None and not hasattr(choice, "action"), choice
     assert choice.element.center[0] > 120 and 70 <= choice.element.center[1] <= 100
+
+
+# -- a dropdown the page draws itself ------------------------------------------------------------
+def _select_page(options: list[str] | None) -> np.ndarray:
+    """A select box (light fill, a pale triangle at its right end) above three buttons; with
+    ``options``, its list drawn open under it."""
+    img = Image.new("RGB", (160, 210), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, 0, 159, 49], fill=(255, 255, 0))
+    d.rectangle([40, 62, 120, 100], fill=(247, 247, 247), outline=(200, 200, 200))
+    d.polygon([(96, 80), (103, 80), (99, 84)], fill=(180, 180, 180))  # the triangle
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 11)
+    for k, label in enumerate(["Yes", "No", "Maybe"]):
+        y = 110 + 32 * k
+        d.rectangle([45, y, 115, y + 22], fill=(239, 239, 239), outline=(118, 118, 118))
+        d.text((62, y + 5), label, fill=(0, 0, 0), font=font)
+    if options is not None:
+        d.rectangle([40, 101, 120, 209], fill=(248, 248, 248), outline=(200, 200, 200))
+        for k, opt in enumerate(options):
+            d.text((60, 108 + 22 * k), opt, fill=(68, 68, 68), font=font)
+    return np.asarray(img)
+
+
+def test_a_box_with_a_pale_triangle_is_a_dropdown_opened_to_choose_in_its_list() -> None:
+    from lavr.episodes.gui.perception import ink_mask, text_runs
+
+    closed, opened = _select_page(None), _select_page(["5ft 9in", "5ft 10in", "6 ft"])
+    runs = text_runs(ink_mask(opened)[101:], gap=7, offset=(0, 101))
+    texts = {(r[0], r[1]): t for r, t in zip(sorted(runs, key=lambda r: r[1]),
+                                             ["5ft 9in", "5ft 10in", "6 ft"], strict=True)}
+    agent = GuiAgent(text_reader=_Reader(texts), semantic=False)
+    parse = agent.perceive(closed)
+    drops = [e for e in parse.elements if e.icon == "dropdown"]
+    assert [e.kind for e in drops] == ["button"]
+    assert [e.icon for e in parse.of_kind("button") if e.box[1] > 105] == ["", "", ""]
+    agent.reset('Choose 6 ft from the dropdown, then click the button labeled "No".')
+    first = agent.decide(Observation(closed, ""))
+    assert first.action.kind == "click" and 62 <= first.point[1] <= 100  # open it
+    second = agent.decide(Observation(opened, ""))
+    assert second.action.kind == "click" and 148 <= second.point[1] <= 160, second.summary
+    assert '"6 ft"' in second.summary
