@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
+import math
 import re
 import unicodedata
 from collections import deque
@@ -347,6 +348,7 @@ class GuiAgent:
                             geometry.Point, bool] | None = None
 
         self._resized: tuple[tuple[int, int, int, int], int] | None = None  # box before, drags
+        self._carried: tuple[tuple[int, int, int, int], int] | None = None  # the thing's box, drags
 
     def _reset_reorder(self) -> None:
         self._reorder_moves = 0  # drags made for the current reorder intent
@@ -503,6 +505,8 @@ class GuiAgent:
             return self._reorder(intent, parse, given)
         if intent.op == "resize":
             return self._resize(intent, parse, given)
+        if intent.op == "move":
+            return self._carry(intent, parse, given)
         if intent.op == "set" and "slider" in intent.kinds:
             return self._slide(intent, parse, given)
         if intent.op == "date":
@@ -2535,6 +2539,8 @@ class GuiAgent:
             return self._draw_joining(intent, parse)
         if intent.geometry == "square-corner":
             return self._square_corner(intent, parse, top, exclude)
+        if intent.geometry.startswith("trace-"):
+            return self._draw_shape(intent, parse, top, exclude)
         if intent.geometry != "bisector":
             self._intents.popleft()
             return StepChoice(Action("done"), f"{intent.describe()}: no skill draws it",
@@ -2551,6 +2557,89 @@ class GuiAgent:
                           f"drag from the vertex along the bisector to ({ex:.0f},{ey:.0f})",
                           point=(vx, vy), overlay=overlay,
                           target=tuple(float(v) for v in angle.box))
+
+    # -- one thing dragged onto another ---------------------------------------------------
+    def _thing(self, figure: tuple[str, str, str] | None, name: str, parse: ScreenParse,
+               avoid: tuple[int, int, int, int] | None) -> tuple[tuple[int, int, int, int],
+                                                             str] | None:
+        """The box of the figure ``figure`` describes (the largest for ``large``, the smallest
+        for ``small``; a box, any shape: a hollow frame first when it is where something is
+        dropped, ``avoid`` given), else of the element whose text reads ``name``; never one
+        that overlaps ``avoid``; with a description."""
+        if figure is not None:
+            size, colour, what = figure
+            figs = [f for f in self.figures(parse) if shapes.matches(f, size, colour, what)
+                    and (avoid is None or not _overlap(f.box, avoid))]
+            if not figs and size:  # (one size on the screen: the size word says nothing)
+                figs = [f for f in self.figures(parse) if shapes.matches(f, "", colour, what)
+                        and (avoid is None or not _overlap(f.box, avoid))]
+            if (not figs or avoid is not None) and what in ("rectangle", "shape", "") and \
+                    not colour:  # (a place to drop into: a hollow box before a filled one)
+                # a hollow box: a frame (a text field is none; an empty "button" may be one)
+                top = parse.banner[3] if parse.banner is not None else 0
+                fields = [e.box for e in parse.of_kind("input")]
+                frames = [b for b in geometry.find_frames(parse.image, top=top, exclude=fields)
+                          if avoid is None or not _contains_box(b, avoid)]
+                if frames:
+                    box = frames[-1] if size == "small" else frames[0]
+                    return box, f"frame {box}"
+            if not figs:
+                return None
+            fig = min(figs, key=lambda f: f.extent) if size == "small" else \
+                max(figs, key=lambda f: f.extent)
+            return fig.box, fig.describe()
+        if not name:
+            return None
+        parse = self._read(parse, ANY_KIND)
+        cands = [e for e in parse.elements if e.text and e.kind in ANY_KIND and
+                 (avoid is None or not _overlap(e.box, avoid))]
+        best = self._best_text(name, cands)
+        if best is None or best.score < self.match_threshold:
+            return None
+        return best.element.box, best.element.describe()
+
+    def _carry(self, intent: Intent, parse: ScreenParse, given: str) -> StepChoice:
+        """Drag one thing (a figure, or an element by its text) onto another: from the middle
+        of the one to the middle of the other; then look again: the thing has left its place
+        (done), else it is dragged once more from the ink it shows."""
+        overlay = parse.to_detections()
+        kind, _, where = intent.place.partition(":")
+        src = self._thing(intent.figure, intent.target, parse, None)
+        if self._carried is not None:
+            before, tries = self._carried
+            moved = src is None or not _overlap(src[0], before) or \
+                abs(src[0][0] - before[0]) + abs(src[0][1] - before[1]) > 4
+            if moved or tries >= 2:
+                self._carried = None
+                self._intents.popleft()
+                self._waits = 0
+                step = self._decide(parse.image, given)
+                step.summary = f"{intent.describe()}: " + \
+                    ("moved; " if moved else "did not move (gave up); ") + step.summary
+                return step
+        if src is None:
+            return self._wait_for(f"{intent.describe()}: nothing to drag", overlay)
+        parts = where.split(",")
+        dest_fig = (parts[0], parts[1], parts[2]) if kind == "onto-figure" and len(parts) == 3 \
+            else None
+        dest = self._thing(dest_fig, "" if dest_fig else where, parse, src[0])
+        if dest is None:
+            return self._wait_for(f"{intent.describe()}: {src[1]}; no place to drop it", overlay)
+        (x1, y1, x2, y2), (a1, b1, a2, b2) = src[0], dest[0]
+        x, y = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+        ex, ey = (a1 + a2) / 2.0, (b1 + b2) / 2.0
+        tries = self._carried[1] + 1 if self._carried is not None else 1
+        if tries > 1:  # press on the thing's own ink this time
+            ink = ink_mask(parse.image)[y1:y2, x1:x2]
+            ys, xs = np.nonzero(ink)
+            if len(xs):
+                k = int(np.argmin((xs - (x2 - x1) / 2.0) ** 2 + (ys - (y2 - y1) / 2.0) ** 2))
+                x, y = float(x1 + xs[k]), float(y1 + ys[k])
+        self._carried = (src[0], tries)
+        self._waits = 0
+        return StepChoice(Action.drag(x, y, ex, ey), f"{intent.describe()}: {src[1]} onto "
+                          f"{dest[1]}", point=(x, y), overlay=overlay,
+                          target=tuple(float(v) for v in src[0]))
 
     # -- widgets resized by their grip ---------------------------------------------------
     def _resize(self, intent: Intent, parse: ScreenParse, given: str) -> StepChoice:
@@ -2628,17 +2717,29 @@ class GuiAgent:
 
     def _item_values(self, parse: ScreenParse, layout: arrange.Layout,
                      texts: list[str]) -> list[float | str]:
-        """What each item is sorted by: its number when every item shows one (a minus OCR
-        dropped is seen in the glyphs), else its text."""
-        values = [read_number(t) if re.search(r"\d", t) else None for t in texts]
-        if any(n is None for n in values):
-            return [normalise_text(t) for t in texts]
+        """What each item is sorted by: its number when every item shows one, else its text.
+        A number is read glyph by glyph where the glyphs read as one (light grey ink counts:
+        OCR read ``-2`` as ``22`` and ``-39`` as ``-9`` in a list's small grey font), else by
+        OCR with a minus OCR dropped seen in the glyphs."""
         own = arrange.item_text_boxes(parse.image, ink_mask(parse.image), layout.boxes)
         out: list[float | str] = []
-        for box, n in zip(own, values, strict=True):
-            assert n is not None
-            lost = n > 0 and box is not None and numbers.minus_bar(parse.image, box) is not None
-            out.append(-n if lost else n)  # (OCR drops a lone minus)
+        for box, text in zip(own, texts, strict=True):
+            n = read_number(text) if re.search(r"\d", text) else None
+            glyphs = None
+            if box is not None and n is not None:  # (OCR says it is a number at all)
+                glyphs = plots.read_label(parse.image, box, ink_grey=200.0)
+                if glyphs is None:
+                    glyphs = plots.read_label(parse.image, box)
+            if glyphs is not None:
+                if glyphs != n:
+                    logger.info("item %r read %s glyph by glyph", text, glyphs)
+                out.append(glyphs)
+            elif n is not None:
+                lost = n > 0 and box is not None and \
+                    numbers.minus_bar(parse.image, box) is not None
+                out.append(-n if lost else n)  # (OCR drops a lone minus)
+            else:
+                return [normalise_text(t) for t in texts]
         return out
 
     def _reorder(self, intent: Intent, parse: ScreenParse, given: str) -> StepChoice:
@@ -2725,6 +2826,52 @@ class GuiAgent:
                           f"({x:.0f},{y:.0f}) ({at.reason}), {back:.0f} px one way and {on:.0f} "
                           "px the other", point=(x1, y1), overlay=overlay,
                           target=tuple(float(v) for v in box))
+
+    def _draw_shape(self, intent: Intent, parse: ScreenParse, top: int,
+                    exclude: list[tuple[int, int, int, int]]) -> StepChoice:
+        """Draw a circle, square or triangle by hand: one drag along its outline, closed.
+        Around the figure the intent names (a little larger than it), else in the middle of
+        the frame drawn on the page (a canvas), else of the free page below the banner; as
+        large as the room there allows (``small``: half of it)."""
+        overlay = parse.to_detections()
+        image = parse.image
+        h, w = image.shape[:2]
+        if intent.figure is not None:
+            at = self._choose_point(intent, parse)
+            if at is None:
+                return self._wait_for(f"{intent.describe()}: no such figure", overlay)
+            box, (cx, cy) = at.element.box, at.element.click_point
+            least = max(box[2] - box[0], box[3] - box[1]) / 2.0 + 6.0
+            why = f"around {at.reason}"
+        else:
+            frames = geometry.find_frames(image, top=top, exclude=exclude)
+            fx1, fy1, fx2, fy2 = frames[0] if frames else (0, top, w, min(
+                [e.box[1] for e in parse.elements if e.box[1] > top] + [h]))
+            cx, cy = (fx1 + fx2) / 2.0, (fy1 + fy2) / 2.0
+            box = (int(cx), int(cy), int(cx) + 1, int(cy) + 1)
+            least = 8.0
+            why = f"in the middle of {'the frame ' + str(frames[0]) if frames else 'the page'}"
+        room = min(geometry.free_reach(image, (cx, cy), d, top=top, exclude=exclude, skip=box,
+                                       limit=60.0, edge=geometry.SCREEN_EDGE)
+                   for d in ((1, 0), (-1, 0), (0, 1), (0, -1)))
+        r = max(least, room * (0.5 if intent.text in ("small", "little") else 0.85))
+        shape = intent.geometry[6:]
+        if shape == "circle":
+            pts = [(cx + r * math.cos(t), cy + r * math.sin(t))
+                   for t in np.linspace(0.0, 2 * math.pi, 25)]
+        elif shape == "triangle":
+            pts = [(cx + r * math.cos(t), cy + r * math.sin(t))
+                   for t in (-math.pi / 2, math.pi / 6, 5 * math.pi / 6, -math.pi / 2)]
+        else:  # a square (a rectangle: as wide as tall)
+            s = r / math.sqrt(2.0)
+            pts = [(cx - s, cy - s), (cx + s, cy - s), (cx + s, cy + s), (cx - s, cy + s),
+                   (cx - s, cy - s)]
+        self._intents.popleft()
+        self._waits = 0
+        (x, y), (ex, ey) = pts[0], pts[-1]
+        return StepChoice(Action.drag(x, y, ex, ey, via=tuple(pts[1:-1])),
+                          f"{intent.describe()}: {why}, radius {r:.0f} px (room {room:.0f})",
+                          point=(x, y), overlay=overlay)
 
     def _draw_joining(self, intent: Intent, parse: ScreenParse) -> StepChoice:
         """Draw a line joining two figures: a drag from the centre of one to the other (the
@@ -3271,6 +3418,11 @@ def _wrapped_lines(elements: list[ScreenElement]) -> list[ScreenElement]:
                                      text_boxes=tuple(b for e in block for b in e.text_boxes),
                                      text_confidence=min(e.text_confidence for e in block)))
     return out
+
+
+def _contains_box(outer: tuple[int, int, int, int], inner: tuple[int, int, int, int]) -> bool:
+    return outer[0] <= inner[0] and outer[1] <= inner[1] and inner[2] <= outer[2] and \
+        inner[3] <= outer[3]
 
 
 def _masked(shown: str) -> bool:

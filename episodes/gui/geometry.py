@@ -497,8 +497,8 @@ def free_reach(image: np.ndarray, point: Point, direction: Point, *, top: int = 
             break
         if any(b[0] - 1 <= x <= b[2] + 1 and b[1] - 1 <= y <= b[3] + 1 for b in exclude):
             break
-        if skip is not None and skip[0] - 1 <= x <= skip[2] + 1 and skip[1] - 1 <= y <= skip[3] + 1:
-            continue
+        if skip is not None and skip[0] - 3 <= x <= skip[2] + 3 and skip[1] - 3 <= y <= skip[3] + 3:
+            continue  # (the figure's own anti-aliased rim too)
         xi, yi = int(round(x)), int(round(y))
         band = ink[max(yi - 1, 0):yi + 2, max(xi - 1, 0):xi + 2]
         if band.any():
@@ -556,3 +556,24 @@ def joins(changed: np.ndarray, a: Point, b: Point, *, tol: int = 2) -> float:
         if changed[max(y - tol, 0):min(y + tol + 1, h), max(x - tol, 0):min(x + tol + 1, w)].any():
             hits += 1
     return hits / len(ts)
+
+
+def find_frames(image: np.ndarray, *, top: int = 0, exclude: Sequence[Box] = (),
+                min_side: int = 16) -> list[Box]:
+    """Hollow rectangles drawn on the screen (a drop zone, a box to put something in): a blob
+    of ink whose box it outlines — each side at least 80 % covered within 2 px of the edge —
+    with little ink inside; largest first. XYXY pixels, exclusive ends."""
+    ink = stroke_mask(image, top=top, exclude=exclude)
+    out: list[tuple[int, Box]] = []
+    for _, _, box in _blobs(ink, 2 * min_side):
+        x1, y1, x2, y2 = box
+        w, h = x2 - x1, y2 - y1
+        if w < min_side or h < min_side:
+            continue
+        sub = ink[y1:y2, x1:x2]
+        sides = (sub[:3].any(axis=0).mean(), sub[-3:].any(axis=0).mean(),
+                 sub[:, :3].any(axis=1).mean(), sub[:, -3:].any(axis=1).mean())
+        inside = sub[4:-4, 4:-4]
+        if min(sides) >= 0.8 and (inside.size == 0 or inside.mean() < 0.2):
+            out.append((w * h, box))
+    return [b for _, b in sorted(out, key=lambda t: -t[0])]

@@ -71,7 +71,8 @@ logger = logging.getLogger(__name__)
 #: field (text handled as text); ``key``: press the key or chord ``text`` (``C-c``),
 #: ``index`` times).
 OPS = ("click", "type", "fill", "hover", "set", "guess", "play", "draw", "date", "act",
-       "reorder", "resize", "copy", "paste", "highlight", "style", "scroll", "clear", "key")
+       "reorder", "resize", "copy", "paste", "highlight", "style", "scroll", "clear", "key",
+       "move")
 
 #: Verbs that act on an element by clicking it.
 CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
@@ -170,7 +171,10 @@ FIGURE_WORDS = {"circle": "circle", "circles": "circle", "disc": "circle", "dot"
                 "shape": "shape", "shapes": "shape", "item": "", "items": "", "figure": "",
                 "figures": "", "object": "", "objects": "", "symbol": "", "symbols": ""}
 #: Size words of a figure description.
-SIZE_WORDS = frozenset({"large", "big", "small", "little", "tiny", "huge"})
+SIZE_WORDS = frozenset({"large", "big", "small", "little", "tiny", "huge", "larger", "bigger",
+                        "largest", "biggest", "smaller", "smallest"})
+#: Size words that mean the large one.
+LARGE_WORDS = frozenset({"large", "big", "huge", "larger", "bigger", "largest", "biggest"})
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
             "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "last": -1}
 #: Words that carry no target meaning in an object phrase.
@@ -331,6 +335,13 @@ class Intent:
 
     def describe(self) -> str:
         """Short human text, e.g. ``type "abc" into input "username"``."""
+        if self.op == "move":
+            fig = " ".join(w for w in self.figure or () if w)
+            what = f"the {fig or 'figure'}" if self.figure is not None else f'"{self.target}"'
+            kind, _, where = self.place.partition(":")
+            onto = f'the {" ".join(w for w in where.split(",") if w) or "figure"}' \
+                if kind == "onto-figure" else f'"{where}"'
+            return f"drag {what} onto {onto}"
         if self.op == "resize":
             dim, sign = self.text.split(":")
             what = {"width": "wider" if sign == "+" else "narrower",
@@ -368,6 +379,10 @@ class Intent:
         if self.op == "type" and self.source == "count" and not self.text:
             fig = " ".join(w for w in self.figure or () if w) or "figure"
             return f'type <how many "{fig}"> into {"/".join(self.kinds)}'
+        if self.geometry.startswith("trace-"):
+            around = " ".join(w for w in self.figure or () if w)
+            return f"draw a {self.text + ' ' if self.text else ''}{self.geometry[6:]} by hand" + \
+                (f" around the {around or 'figure'}" if self.figure is not None else "")
         if self.geometry in ("vertical", "horizontal", "connect", "square-corner"):
             fig = " ".join(w for w in self.figure or () if w) or "figure"
             return {"vertical": f"draw a vertical line through the {fig}",
@@ -876,6 +891,49 @@ def _resize_intents(verb: str, clause: str) -> list[Intent] | None:
     return [Intent("resize", kinds=("input",), text=f"{dim}:{sign}")]
 
 
+#: Verbs that carry one thing onto another (``drag the circle into the box``).
+CARRY_VERBS = frozenset({"drag", "move", "put", "place", "drop", "bring", "slide", "carry",
+                         "take", "pull", "push"})
+#: ``A into / onto / over B``.
+_ONTO = re.compile(r"^(.+?)\s+(?:into|onto|on\s+to|on\s+top\s+of|inside(?:\s+of)?|in|over|on|"
+                   r"to|toward|towards|within|at)\s+(.+)$", re.IGNORECASE)
+
+
+def _carry_intents(verb: str, obj: str) -> list[Intent] | None:
+    """Intents for clauses that drag one thing onto another, or None: ``drag the small
+    circle into the large box``, ``move "Apple" onto the basket``, ``put the red square on
+    the blue one``. At least one side is a figure (:func:`_figure_phrase`) or quoted; the
+    other is a figure or a name read on the page."""
+    if verb not in CARRY_VERBS:
+        return None
+    m = _ONTO.match(obj)
+    if not m:
+        return None
+    what, where = m[1].strip(" ,"), m[2].strip(" ,.")
+    where = re.sub(r"\s+(?:area|region|zone)$", "", where, flags=re.IGNORECASE) or where
+    fig = _figure_phrase(what)
+    if fig is None and re.fullmatch(r"(?:the\s+|a\s+)?(?:item|object|shape|figure|thing)", what,
+                                    flags=re.IGNORECASE):
+        fig = ("", "", "")  # the one figure there is
+    quoted = _QUOTE.fullmatch(what)
+    # "the blue one": of the kind of the thing carried
+    dest_fig = _figure_phrase(re.sub(r"\bones?$", (fig[2] if fig else "") or "figure", where))
+    dest_quoted = _QUOTE.fullmatch(where)
+    if fig is None and quoted is None and dest_fig is None and dest_quoted is None:
+        return None
+    if re.search(r"\b(?:field|box|input|text\s*area)\b", where, flags=re.IGNORECASE) and \
+            quoted is not None and dest_fig is None:
+        return None  # put "abc" into the box: typing
+    target = quoted[1] if quoted else "" if fig else _phrase(what).words
+    if not target and fig is None:
+        return None
+    if dest_fig is not None:
+        place = "onto-figure:" + ",".join(dest_fig)
+    else:
+        place = "onto-text:" + (dest_quoted[1] if dest_quoted else _phrase(where).words)
+    return [Intent("move", target=target, kinds=ANY_KIND, figure=fig, place=place)]
+
+
 def _reorders(text: str) -> bool:
     """Some clause of ``text`` moves an item to a place or sorts (no request about a mail)."""
     for clause in split_clauses(text):
@@ -885,6 +943,12 @@ def _reorders(text: str) -> bool:
     return False
 
 
+#: A shape to draw by hand (``draw a circle around the dot``, ``draw a small square``).
+_SHAPE_TO_DRAW = re.compile(r"(?:a|an|one)\s+(?:(small|little|large|big)\s+)?(circle|square|"
+                            r"rectangle|triangle)\b\s*(.*)$", re.IGNORECASE)
+#: What a drawn shape goes around (``around the dot``, ``centred on the red circle``).
+_AROUND = re.compile(r"\b(?:around|round|surrounding|enclosing|encircling|about|on|over|at|"
+                     r"cent(?:er|re)d?\s+(?:on|at|around))\s+(.+)$", re.IGNORECASE)
 #: A straight line, maybe of one direction (``a vertical line ...``), and the rest of the phrase.
 _LINE = re.compile(r"(?:a|an|the|one)?\s*(?:straight\s+)?(vertical|horizontal|upright|level|"
                    r"flat|perpendicular)?\s*(?:straight\s+)?(?:line|stroke|segment)\b\s*(.*)$",
@@ -921,6 +985,12 @@ def _drawn_intents(verb: str, obj: str) -> list[Intent] | None:
     if right and (verb in DRAW_VERBS or verb in CLICK_VERBS or verb in ("place", "put")) and \
             re.search(r"\b(?:points?|dots?|vertex|corner)\b", obj, flags=re.IGNORECASE):
         return [Intent("draw", kinds=("figure",), geometry="square-corner")]
+    shape = _SHAPE_TO_DRAW.match(obj) if verb in DRAW_VERBS else None
+    if shape:
+        around = _AROUND.search(shape[3] or "")
+        fig = _figure_phrase(around[1]) if around else None
+        return [Intent("draw", kinds=("figure",), geometry=f"trace-{FIGURE_WORDS[shape[2].lower()]}",
+                       figure=fig, text=(shape[1] or "").lower())]
     line = _LINE.match(obj) if verb in DRAW_VERBS else None
     if line:
         orient = _ORIENTATIONS.get((line[1] or "").lower(), "")
@@ -932,6 +1002,9 @@ def _drawn_intents(verb: str, obj: str) -> list[Intent] | None:
         if joins:
             fig = _figure_phrase(joins[1], plural=True)
             return [Intent("draw", kinds=("figure",), geometry="connect", figure=fig)]
+        if through and _figure_phrase(through[1]) is not None:  # any line: a level one
+            return [Intent("draw", kinds=("figure",), geometry="horizontal",
+                           figure=_figure_phrase(through[1]))]
     if verb in ("connect", "join", "link") and not _QUOTE.search(obj):
         fig = _figure_phrase(re.sub(r"^(?:the\s+)?(?:two|2|both)\s+", "", obj), plural=True)
         if fig is not None:
@@ -965,7 +1038,7 @@ def _figure_phrase(obj: str, *, plural: bool = False) -> tuple[str, str, str] | 
     for w in words[:-1]:
         lw = w.lower()
         if lw in SIZE_WORDS and not size:
-            size = "large" if lw in ("large", "big", "huge") else "small"
+            size = "large" if lw in LARGE_WORDS else "small"
         elif lw in COLOUR_WORDS and not colour:
             colour = lw
         else:
@@ -1468,6 +1541,8 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
             drawn = _reorder_intents(verb, obj, clause)
         if drawn is None:
             drawn = _resize_intents(verb, obj)
+        if drawn is None:
+            drawn = _carry_intents(verb, obj)
         if drawn is not None:
             intents.extend(drawn)
             understood = True

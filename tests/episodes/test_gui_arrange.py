@@ -271,3 +271,16 @@ def test_a_grid_move_across_rows_and_columns_goes_along_the_row_then_the_column(
     assert a.describe() == "drag(119, 169 -> 17, 169 -> 17, 67)"
     assert a.to_json()["via"] == [[17.0, 169.0]]
     assert "via" not in Action.drag(1, 2, 3, 4).to_json()
+
+
+def test_item_numbers_are_read_glyph_by_glyph_where_ocr_slips() -> None:
+    if not Path(FONT).exists():
+        pytest.skip("DejaVu Sans not installed")
+    shown = ["-39", "-2", "18", "-61"]
+    # OCR as it read this list once: a minus taken for a 2, a 3 lost
+    agent = GuiAgent(text_reader=_Reader(["-9", "22", "18", "-61"]), semantic=False)
+    image = _list_screen(shown)
+    parse = agent.perceive(image)
+    layout, texts = agent._layout(parse)
+    assert texts == ["-9", "22", "18", "-61"]
+    assert agent._item_values(parse, layout, texts) == [-39.0, -2.0, 18.0, -61.0]

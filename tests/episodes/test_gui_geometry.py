@@ -588,3 +588,81 @@ def test_agent_puts_the_corner_point_at_the_other_end_when_one_end_has_no_room()
     u = (ends[0][0] - ends[1][0], ends[0][1] - ends[1][1])
     v = (q[0] - ends[1][0], q[1] - ends[1][1])
     assert abs(u[0] * v[0] + u[1] * v[1]) / (math.hypot(*u) * math.hypot(*v)) < 0.1
+
+
+# -- one thing dragged onto another ---------------------------------------------------------
+@pytest.mark.parametrize(("text", "figure", "place"), [
+    ("Drag the small circle into the large box.", ("small", "", "circle"),
+     "onto-figure:large,,rectangle"),
+    ("Put the red square on the blue one", ("", "red", "rectangle"), "onto-figure:,blue,rectangle"),
+    ("Drag the larger square onto the smaller square", ("large", "", "rectangle"),
+     "onto-figure:small,,rectangle"),
+    ('Move "Apple" onto the basket', None, "onto-text:basket"),
+    ("Drag the item to the green circle", ("", "", ""), "onto-figure:,green,circle"),
+])
+def test_grammar_of_dragging_onto(text: str, figure, place: str) -> None:
+    first = parse_instruction(text).intents[0]
+    assert (first.op, first.figure, first.place) == ("move", figure, place)
+
+
+def test_grammar_of_dragging_onto_leaves_typing_and_lists_alone() -> None:
+    assert parse_instruction('Put "abc" into the text box').intents[0].op == "type"
+    assert parse_instruction("Drag Ann to the top").intents[0].op == "reorder"
+    assert parse_instruction("Move the slider to 4").intents[0].kinds == ("slider",)
+
+
+def test_agent_drags_a_figure_onto_another_and_checks_it_left() -> None:
+    img, d = _canvas()
+    d.ellipse([20, 150, 32, 162], fill=(220, 30, 30))  # a small red circle at (26, 156)
+    d.rectangle([80, 70, 140, 130], fill=(40, 90, 220))  # a large blue square at (110, 100)
+    agent = _agent()
+    agent.reset("Drag the small circle into the large square.")
+    step = agent.decide(_obs(np.asarray(img)))
+    assert step.action.kind == "drag"
+    assert math.dist(step.action.point, (26.5, 156.5)) < 2
+    assert math.dist(step.action.end, (110.5, 100.5)) < 2
+    moved, d2 = _canvas()
+    d2.rectangle([80, 70, 140, 130], fill=(40, 90, 220))
+    d2.ellipse([104, 94, 116, 106], fill=(220, 30, 30))  # now inside the square
+    step = agent.decide(_obs(np.asarray(moved)))
+    assert "moved" in step.summary and step.action.kind != "drag"
+
+
+def test_frames_are_hollow_outlines_and_take_what_is_dropped_into_a_box() -> None:
+    img, d = _canvas()
+    d.rectangle([10, 60, 70, 120], outline=(60, 60, 60), width=2)  # a hollow box
+    d.rectangle([90, 60, 130, 100], fill=(40, 90, 220))  # a filled square: no frame
+    d.ellipse([100, 150, 112, 162], fill=(220, 30, 30))  # a red circle
+    image = np.asarray(img)
+    assert geometry.find_frames(image, top=50) == [(10, 60, 71, 121)]
+    agent = _agent()
+    agent.reset("Drag the red circle into the box.")
+    step = agent.decide(_obs(image))
+    assert step.action.kind == "drag" and math.dist(step.action.end, (40.5, 90.5)) < 1.5
+
+
+# -- shapes drawn by hand ---------------------------------------------------------------------
+@pytest.mark.parametrize(("text", "geometry_", "figure"), [
+    ("Draw a circle around the dot, then press submit.", "trace-circle", ("", "", "circle")),
+    ("Draw a small square.", "trace-rectangle", None),
+    ("Draw a triangle on the red circle", "trace-triangle", ("", "red", "circle")),
+    ("Draw a line through the dot", "horizontal", ("", "", "circle")),
+])
+def test_grammar_of_shapes_drawn_by_hand(text: str, geometry_: str, figure) -> None:
+    first = parse_instruction(text).intents[0]
+    assert (first.op, first.geometry, first.figure) == ("draw", geometry_, figure)
+
+
+def test_agent_draws_a_closed_circle_around_the_dot_inside_the_frame() -> None:
+    img, d = _canvas()
+    d.rectangle([5, 55, 155, 165], outline=(0, 0, 0))
+    d.ellipse([76, 106, 84, 114], fill=(128, 0, 128))  # a dot at (80, 110)
+    agent = _agent()
+    agent.reset("Draw a circle around the dot.")
+    step = agent.decide(_obs(np.asarray(img)))
+    a = step.action
+    assert a.kind == "drag" and len(a.via) >= 12 and math.dist(a.point, a.end) < 0.01  # closed
+    path = [a.point, *a.via]
+    radii = [math.dist(p, (80.5, 110.5)) for p in path]
+    assert max(radii) - min(radii) < 1.0 and 8 < radii[0] < 55  # round, around the dot
+    assert all(5 < p[0] < 155 and 55 < p[1] < 165 for p in path)  # inside the frame
