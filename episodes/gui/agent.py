@@ -1619,6 +1619,12 @@ class GuiAgent:
         """The text a ``type`` intent's ``source`` names, worked out from the page's text
         (or, for ``count``, from the figures drawn on it)."""
         source = intent.source
+        if source == "count" and intent.part:  # the sides of the figure drawn on the page
+            figs = self.figures(parse)
+            if not figs:
+                return ""
+            fig = max(figs, key=lambda f: f.extent)
+            return str(shapes.count_corners(parse.image, fig.box))
         if source == "count" and intent.figure is not None:
             expression = shapes.count_expression(parse.image, self.figures(parse), *intent.figure)
             value = evaluate_expression(expression) if expression else None

@@ -376,6 +376,8 @@ class Intent:
                 (f" at ({self.at[0]:.0f},{self.at[1]:.0f})" if self.at is not None else "")
         if self.coord is not None:
             return f"click the point ({self.coord[0]:g}, {self.coord[1]:g}) on the axes"
+        if self.op == "type" and self.source == "count" and self.part and not self.text:
+            return f"type <how many {self.part} the figure has> into {'/'.join(self.kinds)}"
         if self.op == "type" and self.source == "count" and not self.text:
             fig = " ".join(w for w in self.figure or () if w) or "figure"
             return f'type <how many "{fig}"> into {"/".join(self.kinds)}'
@@ -1181,6 +1183,10 @@ def _derived_type_intents(obj: str, start_index: int, value: str) -> list[Intent
     counted = _COUNTED.search(what)
     things = re.sub(r"\s+(?:there\s+are|are\s+there|(?:are|is)\s+(?:shown|drawn|visible)|"
                     r"(?:do|can)\s+you\s+see)\b.*$", "", counted[1] or counted[2]) if counted else ""
+    if things and re.match(r"(?:sides|edges|corners|vertices|vertexes|angles)\b", things,
+                           flags=re.IGNORECASE):  # "the number of sides of the shape"
+        return [Intent("type", target=label, kinds=("input",), index=start_index,
+                       source="count", figure=("", "", "shape"), part="sides")]
     figure = _figure_phrase(things, plural=True) if things else None
     if figure is not None:  # "the total number of blocks": count them on the page
         return [Intent("type", target=label, kinds=("input",), index=start_index,

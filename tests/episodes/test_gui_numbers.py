@@ -212,6 +212,15 @@ def test_a_question_about_the_sides_of_the_shape_becomes_a_count_intent() -> Non
     (intent,) = parse_instruction("How many corners does the polygon have?").intents
     assert intent.part == "sides"
     assert parse_instruction("How many red circles are there?").intents[0].part == ""
+    (intent,) = parse_instruction("Type the number of sides of the shape into the box.").intents
+    assert intent.op == "type" and intent.source == "count" and intent.part == "sides"
+    im = Image.new("RGB", (160, 210), (255, 255, 255))
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((0, 0, 159, 49), fill=(255, 255, 0))
+    angle = 0.3 + 2 * np.pi * np.arange(6) / 5
+    draw.line([(80 + 35 * np.cos(a), 110 + 35 * np.sin(a)) for a in angle], fill=(0, 0, 0), width=3)
+    agent = GuiAgent(text_reader=_Reader([((0, 0, 1, 1), "")]), semantic=False)  # type: ignore[arg-type]
+    assert agent._derive(intent, find_elements(np.asarray(im))) == "5"
 
 
 # -- a pattern copied from an example into a grid of checkboxes ------------------------
