@@ -108,13 +108,16 @@ def parse_place(phrase: str) -> Place | None:
     ``below "Bo"`` / ``before`` / ``after``.
     """
     said = re.sub(r"\s+", " ", phrase.strip(" .,;:!"))
-    said = re.sub(r"^(?:so that it is |so it is |so it's )", "", said, flags=re.IGNORECASE)
+    stated = re.sub(r"^(?:so that it is |so it is |so it's |so that it's |so it comes |to be |"
+                    r"so it becomes |so that it becomes )", "", said, flags=re.IGNORECASE)
+    bare, said = stated != said, stated  # "so it is first": an ordinal alone names a place
     p = said.lower()
     m = re.fullmatch(rf"(?:(?:to|into|in|at|on) )?(?:the )?(?:({_ORDINAL}) {_SLOT}|{_SLOT} "
                      rf"(?:number |no\.? |#)?(\d+))(?: (?:of|in) the (?:list|grid|row|column))?",
-                     p)
+                     p) or (re.fullmatch(rf"(?:the )?({_ORDINAL})(?: (?:one|item|entry))?", p)
+                            if bare else None)
     if m:
-        n = m[2] or m[3] or str(_ORDINAL_WORDS.get(m[1], 0))
+        n = m[2] or (m[3] if m.re.groups >= 3 else None) or str(_ORDINAL_WORDS.get(m[1], 0))
         return Place("index", n=int(n)) if int(n) != 0 else None
     m = _DIRECTION_FIRST.fullmatch(p)
     word, count = (m[1], m[2] or "1") if m else ("", "")

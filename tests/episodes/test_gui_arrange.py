@@ -55,6 +55,10 @@ def test_layout_is_the_largest_group_of_equal_boxes_on_a_lattice() -> None:
     ("above Ann Lee", Place("item", n=-1, name="Ann Lee")),
     ('right below "Bo"', Place("item", n=1, name="Bo")),
     ("to the right of Cy", Place("item", n=1, name="Cy")),
+    ("so it is first", Place("index", n=1)),
+    ("so that it is the last one", Place("index", n=-1)),
+    ("to be 2nd", Place("index", n=2)),
+    ("at the top of the list", Place("end", row=-1)),
 ])
 def test_places_an_instruction_names(phrase: str, place: Place) -> None:
     got = parse_place(phrase)
@@ -63,7 +67,7 @@ def test_places_an_instruction_names(phrase: str, place: Place) -> None:
 
 
 @pytest.mark.parametrize("phrase", ["into the text field", "to 40", "to the Submit button", "",
-                                    "by hand"])
+                                    "by hand", "first"])
 def test_other_phrases_are_no_place(phrase: str) -> None:
     assert parse_place(phrase) is None
 
