@@ -52,6 +52,7 @@ from lavr.episodes.gui.perception import (
     ScreenElement,
     ScreenParse,
     TextReader,
+    box_within,
     find_elements,
     ink_mask,
     instruction_lines,
@@ -1656,7 +1657,7 @@ class GuiAgent:
         with no field to fill, a list of results is already shown: the submitting click is
         dropped when the best result is to be chosen next."""
         boxes = parse.of_kind("input")
-        cards = [e.box for e in boxes if any(o.kind == "button" and _within(o.box, e.box)
+        cards = [e.box for e in boxes if any(o.kind == "button" and box_within(o.box, e.box, margin=2)
                                              for o in parse.elements)]
         # (a card cut off at the bottom of the view is as wide as the others)
         inputs = [e for e in boxes if not any(abs(e.box[0] - c[0]) <= 2 and abs(e.box[2] - c[2]) <= 2
@@ -3373,12 +3374,6 @@ class GuiAgent:
         return StepChoice(Action.click(x, y), f"plan finished; submit the form with "
                           f"{subs[0].describe()}", point=(x, y),
                           target=tuple(float(v) for v in subs[0].box))
-
-
-def _within(inner: tuple[int, int, int, int], outer: tuple[int, int, int, int]) -> bool:
-    """``inner`` lies within ``outer`` (2 px of slack)."""
-    return inner[0] >= outer[0] - 2 and inner[1] >= outer[1] - 2 and inner[2] <= outer[2] + 2 \
-        and inner[3] <= outer[3] + 2
 
 
 def _after_mark(text: str) -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lavr.episodes.gui.perception import Box
+from lavr.episodes.gui.perception import Box, boxes_overlap
 
 #: Widgets whose width and height differ by at most this many pixels are the same size.
 SIZE_TOL = 3
@@ -323,7 +323,7 @@ def find_layout(boxes: Sequence[Box], *, min_items: int = 2) -> Layout | None:
         if len(rows) * len(cols) < len(g) or (len(rows) > 1 and len(cols) > 1 and
                                                len(g) < len(rows) + len(cols) - 1):
             continue
-        if any(_overlaps(a, b) for i, a in enumerate(g) for b in g[i + 1:]):
+        if any(boxes_overlap(a, b) for i, a in enumerate(g) for b in g[i + 1:]):
             continue
         order = sorted(g, key=lambda b: (_nearest(rows, b[1]), b[0]))
         layout = Layout(tuple(order), tuple(rows), tuple(cols))
@@ -404,7 +404,3 @@ def _edges(values: list[int]) -> list[int]:
 
 def _nearest(edges: list[int], v: int) -> int:
     return min(range(len(edges)), key=lambda i: abs(edges[i] - v))
-
-
-def _overlaps(a: Box, b: Box) -> bool:
-    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])

@@ -34,6 +34,7 @@ from lavr.episodes.gui.perception import (
     ScreenElement,
     ScreenParse,
     TextReader,
+    boxes_overlap,
     text_runs,
     text_similarity,
 )
@@ -241,13 +242,10 @@ def _corner_grip(grey: np.ndarray, x2: int, y2: int, side: int = 8) -> bool:
 def text_fields(parse: ScreenParse) -> list[ScreenElement]:
     """The screen's text fields in reading order: its inputs, and the framed text areas
     (:func:`framed_areas`) that no input lies in."""
-    def overlaps(a: Box, b: Box) -> bool:
-        return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
-
     inputs = list(parse.of_kind("input"))
     frames = framed_areas(parse)
     # an input within a frame is that frame's area (or a piece of it): the frame stands for it
-    kept = [f for f in inputs if not any(overlaps(f.box, a.box) for a in frames)]
+    kept = [f for f in inputs if not any(boxes_overlap(f.box, a.box) for a in frames)]
     return sorted(kept + frames, key=lambda e: (e.box[1], e.box[0]))
 
 
@@ -266,10 +264,7 @@ def choose_field(fields: Sequence[ScreenElement], *, area: bool | None, index: i
     ``exclude``, the text areas (``area`` True) or one-line fields (False; None: any), the
     ``index``-th of them (None: the first); when none is of the kind named, the
     ``index``-th of any."""
-    def overlaps(a: Box, b: Box) -> bool:
-        return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
-
-    free = [f for f in fields if not any(overlaps(f.box, b) for b in exclude)]
+    free = [f for f in fields if not any(boxes_overlap(f.box, b) for b in exclude)]
     kind = free if area is None else [f for f in free if is_text_area(f, free) == area]
     pool = kind or free
     i = 0 if index is None else index

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lavr.episodes.gui.perception import ScreenParse, TextReader
+from lavr.episodes.gui.perception import ScreenParse, TextReader, box_within
 
 logger = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ def shown_numbers(parse: ScreenParse, reader: TextReader, *,
     widgets = [e.box for e in parse.elements if e.kind in WIDGETS]
     cands = []
     for e in parse.of_kind(*kinds):
-        if e.kind == "text" and any(_inside(e.box, w) for w in widgets):
+        if e.kind == "text" and any(box_within(e.box, w) for w in widgets):
             continue
         boxes = e.text_boxes or (e.box,)
         if len(boxes) != 1:
@@ -288,8 +288,3 @@ def in_order(items: Sequence[ShownNumber], order: str) -> list[ShownNumber]:
     if order == "alphabetical":
         return sorted(items, key=lambda n: n.text.strip().lower())
     return sorted(items, key=lambda n: n.value, reverse=order == "descending")
-
-
-def _inside(inner: Box, outer: Box, margin: int = 1) -> bool:
-    return inner[0] >= outer[0] - margin and inner[1] >= outer[1] - margin and \
-        inner[2] <= outer[2] + margin and inner[3] <= outer[3] + margin

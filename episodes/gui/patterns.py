@@ -22,6 +22,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lavr.episodes.gui.perception import boxes_overlap
+
 logger = logging.getLogger(__name__)
 
 Box = tuple[int, int, int, int]
@@ -133,7 +135,7 @@ def find_example(image: np.ndarray, rows: int, cols: int, *, cell: float,
     """
     squares = flat_squares(image, size=(cell / SIZE_RATIO, cell * SIZE_RATIO), top=top)
     if exclude is not None:
-        squares = [(b, c) for b, c in squares if not _overlaps(b, exclude)]
+        squares = [(b, c) for b, c in squares if not boxes_overlap(b, exclude)]
     colours = {b: c for b, c in squares}
     table = largest_lattice([b for b, _ in squares])
     if table is None or len(table) != rows or any(len(r) != cols for r in table):
@@ -177,7 +179,3 @@ def is_checked(image: np.ndarray, box: Box) -> bool:
     grey = inner.mean(axis=2)
     sat = inner.max(axis=2) - inner.min(axis=2)
     return bool(((grey < 140) | (sat > 80)).mean() > 0.15)
-
-
-def _overlaps(a: Box, b: Box) -> bool:
-    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])

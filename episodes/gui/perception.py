@@ -64,6 +64,17 @@ O_WIDTH = 0.8
 Box = tuple[int, int, int, int]
 
 
+def boxes_overlap(a: Box, b: Box) -> bool:
+    """Two XYXY pixel boxes share some area (touching edges do not count)."""
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+
+def box_within(inner: Box, outer: Box, *, margin: int = 1) -> bool:
+    """XYXY box ``inner`` lies within ``outer``, give or take ``margin`` px on each side."""
+    return inner[0] >= outer[0] - margin and inner[1] >= outer[1] - margin and \
+        inner[2] <= outer[2] + margin and inner[3] <= outer[3] + margin
+
+
 @dataclass(frozen=True)
 class ScreenElement:
     """One widget or text run seen on the screen.

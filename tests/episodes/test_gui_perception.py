@@ -167,3 +167,13 @@ def test_words_of_a_quoted_sentence_are_prose_and_a_one_word_quote_is_not() -> N
     assert _keep_letter("t", "1", prose=True) == "t"
     assert _keep_letter("t", "1", prose=False) == "1"
     assert _keep_letter("7", "T", prose=True) == "T"
+
+
+def test_box_overlap_and_containment() -> None:
+    from lavr.episodes.gui.perception import box_within, boxes_overlap
+
+    assert boxes_overlap((0, 0, 10, 10), (5, 5, 20, 20))
+    assert not boxes_overlap((0, 0, 10, 10), (10, 0, 20, 10))  # (edges touching share no area)
+    assert box_within((2, 2, 8, 8), (0, 0, 10, 10)) and box_within((0, 0, 11, 10), (0, 0, 10, 10))
+    assert not box_within((0, 0, 12, 10), (0, 0, 10, 10))
+    assert box_within((0, 0, 12, 10), (0, 0, 10, 10), margin=2)
