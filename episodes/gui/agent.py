@@ -3259,13 +3259,20 @@ class GuiAgent:
         list or panel, or open the next section or tree node not opened yet."""
         if intent.op != "click" or not (intent.target or intent.pictured) or self._path:
             return None  # (an item of a menu path appears when its parent is hovered)
-        for el in self._submenus(parse):  # an open menu's item with a submenu: hover it
+        for el in self._submenus(parse, "submenu"):  # a menu item with a submenu: hover it
             self._tried.add(f"submenu:{self._ident(el)}")
             self._hovered = ([e.box for e in parse.elements], el.box, 0)
             x, y = el.click_point
             return StepChoice(Action.hover(x, y), f"{intent.describe()}: not on screen; open "
                               f"the submenu of {el.describe()}", point=(x, y),
                               target=tuple(float(v) for v in el.box))
+        for el in self._submenus(parse, "submenu-click"):  # ... a submenu that opens on a click
+            self._tried.add(f"submenu-click:{self._ident(el)}")
+            self._opened = True
+            x, y = el.click_point
+            return StepChoice(Action.click(x, y), f"{intent.describe()}: not on screen; the "
+                              f"hover opened nothing: click {el.describe()} to open its "
+                              "submenu", point=(x, y), target=tuple(float(v) for v in el.box))
         for el in parse.of_kind("input") if intent.target else ():
             key = f"dropdown:{intent.target}@{el.box}"
             if el.icon == "dropdown" and key not in self._tried:
@@ -3310,9 +3317,10 @@ class GuiAgent:
                               target=tuple(float(v) for v in el.box))
         return None
 
-    def _submenus(self, parse: ScreenParse) -> list[ScreenElement]:
+    def _submenus(self, parse: ScreenParse, way: str) -> list[ScreenElement]:
         """Menu items that open a submenu (their label ends with an arrow: ``Playback ›``),
-        not hovered yet; the lines of a box holding several are read one by one."""
+        not opened ``way`` yet (``submenu``: hovered, ``submenu-click``: clicked); the lines
+        of a box holding several are read one by one."""
         parse = self._read(parse, ("text", "button", "link"))
         items: list[ScreenElement] = []
         for e in parse.of_kind("text", "button", "link"):
@@ -3323,7 +3331,7 @@ class GuiAgent:
             else:
                 items.append(e)
         return [e for e in items if SUBMENU_ARROW.search(e.text) and len(e.text.strip()) > 2
-                and f"submenu:{self._ident(e)}" not in self._tried]
+                and f"{way}:{self._ident(e)}" not in self._tried]
 
     def _choose_pictured(self, parse: ScreenParse) -> Choice | None:
         """The item whose mark looks like the picture set into the instruction (the screen

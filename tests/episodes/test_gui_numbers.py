@@ -472,3 +472,23 @@ def test_words_are_clicked_in_alphabetical_order() -> None:
     assert len(points) == 3
     for (x, y), want in zip(points, ("apple", "Mango", "pear"), strict=True):
         assert abs(x - centre[want][0]) <= 4 and abs(y - centre[want][1]) <= 4
+
+
+def test_an_item_not_on_screen_opens_the_submenus_by_hover_then_by_click() -> None:
+    from lavr.episodes.gui.instruction import Intent
+    from lavr.episodes.gui.perception import ScreenElement, ScreenParse
+
+    img = np.full((210, 160, 3), 255, np.uint8)
+    parse = ScreenParse(img, [ScreenElement("text", (10, 60, 70, 70), text="Save"),
+                              ScreenElement("text", (10, 77, 70, 87), text="Playbac >"),
+                              ScreenElement("text", (10, 94, 70, 104), text="0 Zoom In")],
+                        banner=(0, 0, 160, 50))
+    agent = GuiAgent(text_reader=_Reader([((0, 0, 1, 1), "")]), semantic=False)  # type: ignore[arg-type]
+    agent.reset('Click on the item labeled "Prev".')
+    intent = Intent("click", target="Prev", kinds=("text",))
+    first = agent._explore(intent, parse, img)
+    assert first is not None and first.action.kind == "move" and abs(first.action.y - 82) <= 1
+    agent._hovered = None
+    second = agent._explore(intent, parse, img)
+    assert second is not None and second.action.kind == "click" and abs(second.action.y - 82) <= 1
+    assert agent._explore(intent, parse, img) is None  # nothing else opens
