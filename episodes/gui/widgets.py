@@ -317,13 +317,14 @@ def _span_fill(mask: np.ndarray) -> np.ndarray:
 def _face_parts(stats: np.ndarray, image: np.ndarray) -> list[list[int]]:
     """Components of a face mask grouped into faces: a label whose ascenders and descenders
     reach the face's top and bottom rows cuts its face into parts side by side, which share
-    their rows (within 1 px) and their top row's colour, at most 10 px apart."""
+    their rows (within 1 px) and their top row's colour, at most 10 px apart (or overlapping:
+    a glyph's hole may reach back under the part before it)."""
     groups: list[list[int]] = []
     for i in sorted(range(1, len(stats)), key=lambda i: int(stats[i][0])):
         x, y, bw, bh, _ = (int(v) for v in stats[i])
         for g in groups:
             gx, gy, gw, gh, _ = (int(v) for v in stats[g[-1]])
-            if abs(y - gy) <= 1 and abs(y + bh - gy - gh) <= 1 and 0 <= x - (gx + gw) <= 10 \
+            if abs(y - gy) <= 1 and abs(y + bh - gy - gh) <= 1 and -gw // 2 <= x - (gx + gw) <= 10 \
                     and bh >= 8 and np.abs(image[y + 1, x].astype(int)
                                            - image[gy + 1, gx].astype(int)).max() <= 8:
                 g.append(i)
