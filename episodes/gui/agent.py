@@ -321,6 +321,8 @@ class GuiAgent:
     def _reset_widgets(self) -> None:
         self._widgets = Widgets()
         self._tried: set[str] = set()
+        # dropdowns the page draws, opened to look for a target: (target, centre)
+        self._lists_opened: list[tuple[str, tuple[float, float]]] = []
         self._last_scroll: tuple[tuple[int, int, int, int], int, np.ndarray] | None = None
         self._scrolled_out: list[tuple[tuple[int, int, int, int], int]] = []
         self._selected_in: list[tuple[int, int, int, int]] = []
@@ -1027,9 +1029,12 @@ class GuiAgent:
         triangle, :func:`~lavr.episodes.gui.widgets.augment`): when nothing on the screen is
         labelled like the target, click the dropdown open, read the lines that appeared under
         it, click the one that spells the target (look-alikes folded), else scroll the list
-        and read again. None: no such dropdown, or the target is on the screen already."""
+        and read again; a list that does not hold the target leaves the next dropdown (of
+        those not opened for it yet) to be tried, and this step to the usual search. None: no
+        such dropdown left, or the target is on the screen already."""
         if self._list_from is None:
-            drops = [e for e in parse.of_kind("button") if e.icon == "dropdown"]
+            drops = [e for e in parse.of_kind("button") if e.icon == "dropdown" and not any(
+                t == intent.target and math.dist(c, e.center) <= 4 for t, c in self._lists_opened)]
             if not drops:
                 return None
             choice = self.choose(intent, parse)
@@ -1037,6 +1042,7 @@ class GuiAgent:
                     (choice.score >= STRONG_MATCH or choice.sure):
                 return None
             el = drops[0]
+            self._lists_opened.append((intent.target, el.center))
             self._list_from, self._list_scrolls, self._list_seen = (image, el.box), 0, None
             self._waits = 0
             x, y = el.center
@@ -1072,10 +1078,10 @@ class GuiAgent:
             step = max(SCROLL_STEP // 2, (y2 - y1) // 2)
             return StepChoice(Action.scroll(x, y, step), f"{intent.describe()}: not among "
                               f"{[t for _, t in lines]}; scroll the list", point=(x, y))
-        self._intents.popleft()
-        self._list_from = None
+        self._list_from, self._list_seen = None, None
+        self._waits = 0
         logger.info("%s: not in the dropdown's list %s", intent.describe(), [t for _, t in lines])
-        return StepChoice(Action("wait"), f"{intent.describe()}: not in the dropdown's list")
+        return self._pick_in_list(intent, parse, image)  # the next dropdown, else None
 
     def _list_lines(self, parse: ScreenParse, before: np.ndarray,
                     box: tuple[int, int, int, int]) -> list[tuple[tuple[int, int, int, int], str]]:

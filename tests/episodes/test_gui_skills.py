@@ -521,3 +521,46 @@ def test_a_box_with_a_pale_triangle_is_a_dropdown_opened_to_choose_in_its_list()
     second = agent.decide(Observation(opened, ""))
     assert second.action.kind == "click" and 148 <= second.point[1] <= 160, second.summary
     assert '"6 ft"' in second.summary
+
+
+def _two_selects_page(left: list[str] | None, right: list[str] | None) -> np.ndarray:
+    """Two select boxes side by side (light fill, a pale triangle at the right end), each
+    with its list drawn open under it when given."""
+    img = Image.new("RGB", (160, 210), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, 0, 159, 49], fill=(255, 255, 0))
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 11)
+    for x, options in ((4, left), (84, right)):
+        d.rectangle([x, 62, x + 72, 100], fill=(247, 247, 247), outline=(200, 200, 200))
+        d.polygon([(x + 56, 80), (x + 63, 80), (x + 59, 84)], fill=(180, 180, 180))
+        if options is not None:
+            d.rectangle([x, 101, x + 72, 209], fill=(248, 248, 248), outline=(200, 200, 200))
+            for k, opt in enumerate(options):
+                d.text((x + 8, 108 + 22 * k), opt, fill=(68, 68, 68), font=font)
+    return np.asarray(img)
+
+
+def test_a_target_not_in_one_dropdowns_list_is_looked_for_in_the_next() -> None:
+    from lavr.episodes.gui.perception import ink_mask, text_runs
+
+    if not Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").exists():
+        pytest.skip("DejaVu Sans not installed")
+    left, right = ["Red", "Blue"], ["Oslo", "Rome"]
+    texts = {}
+    for opened, options in ((_two_selects_page(left, None), left),
+                            (_two_selects_page(None, right), right)):
+        runs = sorted(text_runs(ink_mask(opened)[101:], gap=7, offset=(0, 101)), key=lambda r: r[1])
+        texts.update({(r[0], r[1]): t for r, t in zip(runs, options, strict=True)})
+    agent = GuiAgent(text_reader=_Reader(texts), semantic=False)
+    closed = _two_selects_page(None, None)
+    assert [e.icon for e in agent.perceive(closed).of_kind("button")] == ["dropdown", "dropdown"]
+    agent.reset('Choose "Rome" from the dropdown.')
+    first = agent.decide(Observation(closed, ""))
+    assert first.action.kind == "click" and first.point[0] < 80  # the first dropdown opened
+    second = agent.decide(Observation(_two_selects_page(left, None), ""))
+    if second.action.kind == "scroll":  # (its list scrolled once: it does not move)
+        second = agent.decide(Observation(_two_selects_page(left, None), ""))
+    assert second.action.kind == "click" and second.point[0] > 80, second.summary  # the next
+    third = agent.decide(Observation(_two_selects_page(None, right), ""))
+    assert third.action.kind == "click" and '"Rome"' in third.summary
+    assert 130 <= third.point[1] <= 142 and third.point[0] > 80
