@@ -2592,7 +2592,7 @@ class GuiAgent:
                 top = parse.banner[3] if parse.banner is not None else 0
                 fields = [e.box for e in parse.of_kind("input")]
                 frames = [b for b in geometry.find_frames(parse.image, top=top, exclude=fields)
-                          if avoid is None or not _contains_box(b, avoid)]
+                          if avoid is None or not box_within(avoid, b, margin=0)]
                 if frames:
                     box = frames[-1] if size == "small" else frames[0]
                     return box, f"frame {box}"
@@ -3433,11 +3433,6 @@ def _wrapped_lines(elements: list[ScreenElement]) -> list[ScreenElement]:
                                      text_boxes=tuple(b for e in block for b in e.text_boxes),
                                      text_confidence=min(e.text_confidence for e in block)))
     return out
-
-
-def _contains_box(outer: tuple[int, int, int, int], inner: tuple[int, int, int, int]) -> bool:
-    return outer[0] <= inner[0] and outer[1] <= inner[1] and inner[2] <= outer[2] and \
-        inner[3] <= outer[3]
 
 
 def _masked(shown: str) -> bool:
