@@ -1421,6 +1421,18 @@ _GAME_MARK = re.compile(r"\b(?:play(?:ing)?|you\s+are|as)\s+(?:as\s+|with\s+)?(?
                         r"['\"]?([XxOo0])['\"]?(?=[\s,.;:!]|$)", re.IGNORECASE)
 
 
+def _after_request(text: str, request: object, embedder: TextEmbedder | None) -> list[Intent]:
+    """The intents of the clauses after those that make an item request (``forward Ann's
+    mail to Bo, then click Submit``): the fewest first clauses that read as the same request
+    are the request; the rest is planned like any instruction."""
+    clauses = split_clauses(text)
+    for k in range(1, len(clauses)):
+        if parse_item_request(". ".join(clauses[:k]), embedder=embedder) == request:
+            rest = parse_instruction(". ".join(clauses[k:]), embedder=embedder)
+            return [i for i in rest.intents if i.op != "act"] if rest.rule == "grammar" else []
+    return []
+
+
 #: The control that steps an item's count up (a ``+``; see :func:`quantity_request`).
 INCREASE = "plus"
 #: ``Order one of each item: A, B`` / ``add 2 of each of the following: A, B``.
@@ -1502,8 +1514,9 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
     request = None if _CLICK_QUOTED.search(text) or _reorders(text) or copied or \
         _edits_text(text) else parse_item_request(text, embedder=embedder)
     if request is not None:
-        return GuiPlan((Intent("act", kinds=ANY_KIND, scope=request.item, action=request.action,
-                               recipient=request.recipient, text=request.text),), "grammar", text)
+        act = Intent("act", kinds=ANY_KIND, scope=request.item, action=request.action,
+                     recipient=request.recipient, text=request.text)
+        return GuiPlan((act, *_after_request(text, request, embedder)), "grammar", text)
     intents: list[Intent] = []
     understood = False
     typed = 0

@@ -212,3 +212,18 @@ def test_a_misspelt_action_word_opening_the_sentence_is_no_name(text: str, want:
     """A first word that is no English word is a name, unless it is spelt like an action
     word (any slip, not a listed one): ``Delte`` is no person to forward the mail to."""
     assert parse_item_request(text) == want
+
+
+def test_the_clauses_after_an_item_request_are_kept() -> None:
+    """``forward Ann's mail to Bo, then click Submit``: the request is one ``act`` intent and
+    the clause after it is planned as usual (it was dropped before)."""
+    from lavr.episodes.gui.instruction import parse_instruction
+
+    plan = parse_instruction("Forward the email from Ann to Bo, then click Submit.").intents
+    assert [i.op for i in plan] == ["act", "click"]
+    assert (plan[0].action, plan[0].scope, plan[0].recipient) == ("forward", "Ann", "Bo")
+    assert plan[1].target == "Submit"
+    plan = parse_instruction('Reply to Kim with "on my way" and then press Done').intents
+    assert [(i.op, i.target) for i in plan] == [("act", ""), ("click", "Done")]
+    assert plan[0].text == "on my way"
+    assert [i.op for i in parse_instruction("Forward the email from Ann to Bo.").intents] == ["act"]
