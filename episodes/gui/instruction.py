@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -936,13 +937,20 @@ def _carry_intents(verb: str, obj: str) -> list[Intent] | None:
     return [Intent("move", target=target, kinds=ANY_KIND, figure=fig, place=place)]
 
 
-def _reorders(text: str) -> bool:
-    """Some clause of ``text`` moves an item to a place or sorts (no request about a mail)."""
+def _some_clause(text: str, test: Callable[[str, str, str], bool]) -> bool:
+    """Whether ``test(verb, rest, clause)`` holds for some clause of ``text`` (``verb``: its
+    first word, lower case; ``rest``: the words after it)."""
     for clause in split_clauses(text):
         m = re.match(r"(?:please\s+)?(\w+)\b\s*(.*)$", clause, flags=re.IGNORECASE)
-        if m and _reorder_intents(m[1].lower(), m[2].strip(), clause) is not None:
+        if m and test(m[1].lower(), m[2].strip(), clause):
             return True
     return False
+
+
+def _reorders(text: str) -> bool:
+    """Some clause of ``text`` moves an item to a place or sorts (no request about a mail)."""
+    return _some_clause(text, lambda verb, rest, clause:
+                        _reorder_intents(verb, rest, clause) is not None)
 
 
 #: A shape to draw by hand (``draw a circle around the dot``, ``draw a small square``).
@@ -1410,11 +1418,8 @@ def _edit_intents(verb: str, obj: str) -> list[Intent] | None:
 
 def _edits_text(text: str) -> bool:
     """Whether a clause of ``text`` copies, pastes, selects or styles text."""
-    for clause in split_clauses(text):
-        m = re.match(r"(?:please\s+)?(\w+)\b\s*(.*)$", clause, flags=re.IGNORECASE)
-        if m and m[1].lower() in EDIT_VERBS and _edit_intents(m[1].lower(), m[2].strip()):
-            return True
-    return False
+    return _some_clause(text, lambda verb, rest, _clause:
+                        verb in EDIT_VERBS and bool(_edit_intents(verb, rest)))
 
 
 _GAME_MARK = re.compile(r"\b(?:play(?:ing)?|you\s+are|as)\s+(?:as\s+|with\s+)?(?:the\s+)?"
