@@ -930,16 +930,23 @@ class GuiAgent:
     def _copy_pattern(self, intent: Intent, parse: ScreenParse) -> StepChoice:
         """Copy the example drawn on the page into the grid of checkboxes: find the grid (the
         largest lattice of checkboxes), the example (a lattice of flat squares of its shape
-        elsewhere), and click every box whose state differs from its example cell."""
+        elsewhere, or a second lattice of checkboxes with some checked beside an empty one),
+        and click every box whose state differs from its example cell."""
         overlay = parse.to_detections()
-        table = patterns.largest_lattice([e.box for e in parse.of_kind(*intent.kinds)])
-        if table is None:
+        tables = patterns.lattices([e.box for e in parse.of_kind(*intent.kinds)])
+        if not tables:
             return self._wait_for(f"{intent.describe()}: no grid of checkboxes", overlay)
+        table = tables[0]
         rows, cols = len(table), len(table[0])
         grid = (table[0][0][0], table[0][0][1], table[-1][-1][2], table[-1][-1][3])
         cell = float(np.median([b[2] - b[0] for row in table for b in row]))
         top = parse.banner[3] if parse.banner is not None else 0
         example = patterns.find_example(parse.image, rows, cols, cell=cell, exclude=grid, top=top)
+        if example is None:  # drawn as a second grid of checkboxes, some of them checked
+            pair = patterns.checkbox_example(parse.image, tables)
+            if pair is not None:
+                table, example = pair
+                rows, cols = len(table), len(table[0])
         if example is None:
             return self._wait_for(f"{intent.describe()}: no {rows}x{cols} example beside the "
                                   "grid", overlay)

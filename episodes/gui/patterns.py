@@ -5,6 +5,8 @@ grid, after an example: a picture of the same grid whose cells are drawn in two 
 
 * :func:`lattice` — boxes of one size on rows and columns (the checkbox grid), as a
   table of ``rows x columns`` boxes;
+* :func:`checkbox_example` — an example drawn as a second grid of checkboxes (some
+  checked) beside the empty one;
 * :func:`flat_squares` — squares of one flat colour anywhere on the page (the cells of
   a drawn example);
 * :func:`find_example` — a lattice of flat squares of the grid's shape outside it, read as
@@ -76,23 +78,42 @@ def lattice(boxes: Sequence[Box]) -> list[list[Box]] | None:
     return [[b for b in row if b is not None] for row in table]
 
 
-def largest_lattice(boxes: Sequence[Box]) -> list[list[Box]] | None:
-    """The largest full lattice among ``boxes``: they are split into groups of neighbours
-    (boxes closer than twice their size), and the biggest group that is a lattice wins."""
+def lattices(boxes: Sequence[Box]) -> list[list[list[Box]]]:
+    """The full lattices among ``boxes``, largest first: they are split into groups of
+    neighbours (boxes closer than twice their size), and each group that is a lattice is one."""
     if not boxes:
-        return None
+        return []
     size = float(np.median([max(b[2] - b[0], b[3] - b[1]) for b in boxes]))
     groups: list[list[int]] = []
     for i, b in enumerate(boxes):
         near = [g for g in groups if any(_near(b, boxes[j], 2.0 * size) for j in g)]
         merged = [i] + [j for g in near for j in g]
         groups = [g for g in groups if g not in near] + [merged]
-    best = None
-    for g in sorted(groups, key=len, reverse=True):
-        table = lattice([boxes[j] for j in g])
-        if table is not None and (best is None or len(g) > sum(len(r) for r in best)):
-            best = table
-    return best
+    tables = [lattice([boxes[j] for j in g]) for g in sorted(groups, key=len, reverse=True)]
+    return [t for t in tables if t is not None]
+
+
+def largest_lattice(boxes: Sequence[Box]) -> list[list[Box]] | None:
+    """The largest full lattice among ``boxes`` (:func:`lattices`), or None."""
+    found = lattices(boxes)
+    return found[0] if found else None
+
+
+def checkbox_example(image: np.ndarray, tables: Sequence[list[list[Box]]]) -> tuple[
+        list[list[Box]], list[list[bool]]] | None:
+    """An example drawn as checkboxes: of two lattices of checkboxes of one shape, the one
+    with none checked is the grid to fill and the other, with some checked, the example;
+    ``(grid, on/off of the example)``, or None when no such pair is on the page."""
+    for i, a in enumerate(tables):
+        for b in tables[i + 1:]:
+            if len(a) != len(b) or len(a[0]) != len(b[0]):
+                continue
+            ca = [[is_checked(image, x) for x in row] for row in a]
+            cb = [[is_checked(image, x) for x in row] for row in b]
+            any_a, any_b = any(map(any, ca)), any(map(any, cb))
+            if any_a != any_b:
+                return (b, ca) if any_a else (a, cb)
+    return None
 
 
 def _near(a: Box, b: Box, reach: float) -> bool:

@@ -465,10 +465,11 @@ def word_runs(image: np.ndarray, region: Box) -> list[Box]:
     return text_runs(_ink(image, region), gap=2, offset=(region[0], region[1]))
 
 
-def leading_marks(image: np.ndarray, *, top: int = 0) -> list[Box]:
+def leading_marks(image: np.ndarray, *, top: int = 0, lone: bool = False) -> list[Box]:
     """Marks drawn before a label — small, squarish runs of ink (at most :data:`MARK_SIZE`
     px) with a run starting at most :data:`MARK_LABEL_GAP` px right of them on their row
-    and none just left of them: the icons of menu items, list rows, buttons."""
+    and none just left of them: the icons of menu items, list rows, buttons. With ``lone``,
+    also such runs with nothing within 6 px on either side (an icon-only button)."""
     h, w = np.asarray(image).shape[:2]
     runs = word_runs(image, (0, top, w, h))
 
@@ -482,7 +483,8 @@ def leading_marks(image: np.ndarray, *, top: int = 0) -> list[Box]:
             continue
         after = [o for o in runs if o is not r and same_row(r, o) and 0 < o[0] - r[2] <= MARK_LABEL_GAP]
         before = [o for o in runs if o is not r and same_row(r, o) and 0 <= r[0] - o[2] <= 6]
-        if after and not before:
+        close = [o for o in after if o[0] - r[2] <= 6]
+        if (after and not before) or (lone and not before and not close):
             out.append(r)
     return out
 
@@ -549,8 +551,9 @@ def _with_pairs(runs: Sequence[Box]) -> list[Box]:
 
 def pictured_mark(picture: np.ndarray, lines: Sequence[Box], image: np.ndarray, *,
                   top: int = 0) -> tuple[Box, float] | None:
-    """The mark before a label on the page (:func:`leading_marks`) that looks like a picture
-    set into the instruction's lines (``the item with the ▶ icon``), with its likeness;
+    """The mark before a label on the page, or alone (an icon-only button; see
+    :func:`leading_marks`), that looks like a picture set into the instruction's lines (``the
+    item with the ▶ icon``), with its likeness;
     None without a clear winner (:data:`PICTURE_MATCH`, :data:`PICTURE_MARGIN`).
 
     Every word-sized run of the instruction's lines is a candidate picture: words do not
@@ -563,7 +566,7 @@ def pictured_mark(picture: np.ndarray, lines: Sequence[Box], image: np.ndarray, 
         image: The screenshot to find the mark on.
         top: Rows above this (the instruction banner) are not searched.
     """
-    marks = leading_marks(image, top=top)
+    marks = leading_marks(image, top=top, lone=True)
     runs = [r for line in lines for r in _with_pairs(word_runs(picture, line))]
     if not marks or not runs:
         return None

@@ -492,3 +492,38 @@ def test_an_item_not_on_screen_opens_the_submenus_by_hover_then_by_click() -> No
     second = agent._explore(intent, parse, img)
     assert second is not None and second.action.kind == "click" and abs(second.action.y - 82) <= 1
     assert agent._explore(intent, parse, img) is None  # nothing else opens
+
+
+def test_an_example_drawn_as_a_second_grid_of_checkboxes() -> None:
+    from lavr.episodes.gui.patterns import checkbox_example, lattices
+
+    img = np.full((210, 160, 3), 255, np.uint8)
+    on = ["#.", ".#", "##"]
+
+    def box(x: int, y: int, checked: bool) -> tuple[int, int, int, int]:
+        img[y:y + 13, x:x + 13] = (118, 118, 118)
+        img[y + 1:y + 12, x + 1:x + 12] = (0, 117, 255) if checked else (255, 255, 255)
+        return (x, y, x + 13, y + 13)
+
+    boxes = [box(10 + 17 * c, 60 + 17 * r, False) for r in range(3) for c in range(2)]
+    boxes += [box(90 + 17 * c, 60 + 17 * r, on[r][c] == "#") for r in range(3) for c in range(2)]
+    tables = lattices(boxes)
+    assert len(tables) == 2
+    pair = checkbox_example(img, tables)
+    assert pair is not None
+    grid, example = pair
+    assert grid[0][0] == boxes[0]
+    assert ["".join("#" if v else "." for v in row) for row in example] == on
+    assert checkbox_example(img, tables[:1]) is None
+
+
+def test_an_icon_without_a_label_is_found_from_its_picture_too() -> None:
+    from lavr.episodes.gui.skills import leading_marks, pictured_mark
+
+    img, lines = _menu_page("play", [("disk", "Save")])
+    img = img.copy()
+    for k, icon in enumerate(("stop", "play", "zoom-in")):  # a toolbar of bare icons
+        img[150:159, 20 + 30 * k:29 + 30 * k][_icon(icon)] = (68, 68, 68)
+    assert len(leading_marks(img, top=50)) == 1 and len(leading_marks(img, top=50, lone=True)) == 4
+    found = pictured_mark(img, lines, img, top=50)
+    assert found is not None and 50 <= found[0][0] < 59 and found[0][1] >= 150
