@@ -512,8 +512,14 @@ def clean_instruction(text: str) -> str:
     text = re.sub(r"\s+([,;])", r"\1", text)  # "delighted , genuine"
     text = re.sub(r"(?<=[A-Za-z])- (?=[A-Z][a-z])", "-", text)  # "Anne- Marie" (a line break)
     text = repair_words(text)  # "vords" -> "words", "belov" -> "below", "Sth" -> "5th"
+    # "drag and drop X onto Y", "drag & drop": one gesture, the drag
+    text = re.sub(r"\b(drag)\s*(?:&|\band\b|-and-|'?n'?)\s*drop(?:s|ped)?\b", r"\1", text,
+                  flags=re.IGNORECASE)
     acts = "|".join(sorted(VERBS | DRAW_VERBS | MOVE_VERBS, key=len, reverse=True))
-    return re.sub(rf"\b({acts})\s+&\s+(?=[a-z])", r"\1 a ", text, flags=re.IGNORECASE)  # 'a' read '&'
+    # 'a' read '&' after a verb ("Drav & vertical line"); not a second verb joined by '&',
+    # whose object follows ("Click & hold the button")
+    return re.sub(rf"\b({acts})\s+&\s+(?=[a-z])(?!\w+\s+(?:the|a|an|it|this|that|its|your|"
+                  r"all|each|every)\b)", r"\1 a ", text, flags=re.IGNORECASE)
 
 
 # -- clauses -------------------------------------------------------------------

@@ -257,6 +257,13 @@ def test_ocr_slips_in_move_and_draw_instructions_are_repaired() -> None:
     assert clean_instruction("Drag Carol to the Znd position:") == "Drag Carol to the 2nd position."
     assert clean_instruction("Drav & vertical line").startswith("Draw a vertical")
     assert clean_instruction("Click salt & pepper") == "Click salt & pepper"
+    # a second verb joined by '&' keeps it; "drag and drop" is the drag
+    assert clean_instruction("Click & hold the button") == "Click & hold the button"
+    for said in ("Drag and drop the red circle onto the box", "Drag & drop the red circle onto "
+                 "the box", "Drag-and-drop the red circle onto the box"):
+        assert clean_instruction(said) == "Drag the red circle onto the box"
+        (move,) = parse_instruction(said).intents
+        assert (move.op, move.figure) == ("move", ("", "red", "circle"))
 
 
 def test_a_grid_move_across_rows_and_columns_goes_along_the_row_then_the_column() -> None:
