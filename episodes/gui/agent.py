@@ -165,6 +165,8 @@ SUBMENU_ARROW = re.compile(r"\S\s*[>›»▸▶]\s*$")
 REPEAT_WAITS = 3
 REPEAT_WAITS_MOVING = 15
 REPEAT_PAUSE_MS = 500
+#: Clicks allowed to place a square corner's point (the page's answer after each one).
+SQUARE_TRIES = 4
 #: Pixels a widget's grip is dragged to resize it (less when it would leave the screen).
 RESIZE_BY = 30.0
 #: Pause (ms) after a day is chosen, while the picker closes over what is below it.
@@ -345,10 +347,11 @@ class GuiAgent:
         self._reset_search()
         self._reset_slide()
         self._reset_reorder()
-        # a square corner's point: the screen before its click, the corner tried, the segment's
-        # ends, the point clicked, whether the other end was tried already
-        self._square: tuple[np.ndarray, int, tuple[geometry.Point, geometry.Point],
-                            geometry.Point, bool] | None = None
+        # a square corner's point: the screen before its click, the segment's ends, the
+        # (corner, point)s still to try, the one clicked, clicks so far
+        self._square: tuple[np.ndarray, tuple[geometry.Point, geometry.Point],
+                            list[tuple[int, geometry.Point]], tuple[int, geometry.Point],
+                            int] | None = None
 
         self._resized: tuple[tuple[int, int, int, int], int] | None = None  # box before, drags
         self._carried: tuple[tuple[int, int, int, int], int] | None = None  # the thing's box, drags
@@ -2912,30 +2915,37 @@ class GuiAgent:
 
     def _square_corner(self, intent: Intent, parse: ScreenParse, top: int,
                        exclude: list[tuple[int, int, int, int]]) -> StepChoice:
-        """Add a point that makes a 90-degree angle with the segment drawn on the page: click the
-        point square to it at one end; the page's answer (a line it draws from the new point
-        to the corner) says which end is the corner: the other one gets the point instead,
-        once (also when no line came at all)."""
+        """Add a point that makes a 90-degree angle with the segment drawn on the page: click a
+        point square to it at one end (:func:`geometry.square_points`, both ends' points in
+        turn); the page's answer says what happened: a line it draws from the new point to
+        that end is done; to the other end: that end is the corner, its points are tried;
+        no line at all: the point missed the canvas, the next point is tried
+        (:data:`SQUARE_TRIES` clicks at most)."""
         overlay = parse.to_detections()
         image = parse.image
         if self._square is None:
             seg = geometry.longest_segment(image, top=top, exclude=exclude)
             if seg is None:
                 return self._wait_for(f"{intent.describe()}: no segment on the screen", overlay)
-            ends = (seg.start, seg.end)
-            return self._square_click(intent, parse, ends, 0, top, exclude, retry=False)
-        before, corner, ends, point, retried = self._square
+            ends = geometry.marked_ends(seg, image, top=top, exclude=exclude)
+            cands = [(c, p) for c in (0, 1) for p in geometry.square_points(
+                ends[c], ends[1 - c], image, top=top, exclude=exclude)]
+            return self._square_click(intent, parse, ends, cands, 0, "")
+        before, ends, cands, (corner, point), tries = self._square
         changed = np.abs(image.astype(np.int16) - before.astype(np.int16)).max(axis=2) > \
             geometry.STROKE_DIFF
         fits = [geometry.joins(changed, point, e, tol=3) for e in ends]
         joined = int(np.argmax(fits))
         why = (f"{intent.describe()}: the new point's line joins end {joined + 1} "
                f"({fits[0]:.2f} / {fits[1]:.2f} of the way)")
-        if not retried and max(fits) < 0.3:  # no line came: the point missed; the other end
-            joined = 1 - corner
-        if not retried and joined != corner and (fits[joined] >= 0.6 or max(fits) < 0.3):
-            return self._square_click(intent, parse, ends, joined, top, exclude, retry=True,
-                                      why=why)
+        if max(fits) >= 0.6 and joined == corner:
+            cands = []  # done: the corner is where the point was put
+        elif max(fits) >= 0.6:
+            cands = [c for c in cands if c[0] == joined]  # that end is the corner
+        else:
+            why = f"{intent.describe()}: no line came (the point missed)"
+        if cands and tries < SQUARE_TRIES:
+            return self._square_click(intent, parse, ends, cands, tries, why)
         self._square = None
         self._intents.popleft()
         self._waits = 0
@@ -2944,21 +2954,16 @@ class GuiAgent:
         return step
 
     def _square_click(self, intent: Intent, parse: ScreenParse,
-                      ends: tuple[geometry.Point, geometry.Point], corner: int, top: int,
-                      exclude: list[tuple[int, int, int, int]], *, retry: bool,
-                      why: str = "") -> StepChoice:
+                      ends: tuple[geometry.Point, geometry.Point],
+                      cands: list[tuple[int, geometry.Point]], tries: int, why: str) -> StepChoice:
         overlay = parse.to_detections()
-        point = geometry.square_point(ends[corner], ends[1 - corner], parse.image, top=top,
-                                      exclude=exclude)
-        if point is None and not retry:  # no room at this end: the other one first
-            corner = 1 - corner
-            point = geometry.square_point(ends[corner], ends[1 - corner], parse.image, top=top,
-                                          exclude=exclude)
-        if point is None:
+        if not cands:
+            self._square = None
             self._intents.popleft()
             return StepChoice(Action("done"), f"{intent.describe()}: no room for the point",
                               overlay=overlay)
-        self._square = (parse.image, corner, ends, point, retry)
+        corner, point = cands[0]
+        self._square = (parse.image, ends, cands[1:], (corner, point), tries + 1)
         self._waits = 0
         c = ends[corner]
         x, y = point

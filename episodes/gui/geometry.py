@@ -521,28 +521,76 @@ def longest_segment(image: np.ndarray, *, top: int = 0,
     return best
 
 
-def square_point(vertex: Point, other: Point, image: np.ndarray, *, top: int = 0,
-                 exclude: Sequence[Box] = ()) -> Point | None:
-    """A point that makes a 90-degree angle at ``vertex`` with the arm to ``other``: on the line
-    square to that arm, on the side with more free room, as far from the vertex as the arm is
-    long (less where the room ends, or :data:`SCREEN_EDGE` px from the screen's edge); None
-    when neither side has 12 px of room."""
+def marked_ends(seg: Segment, image: np.ndarray, *, top: int = 0,
+                exclude: Sequence[Box] = ()) -> tuple[Point, Point]:
+    """The segment's ends, each moved to the middle of the dot drawn there if one is (where
+    the ink across the stroke is wider than the stroke, within 10 px of the end): a stroke
+    found in the ink runs on into the dots' rims."""
+    ink = stroke_mask(image, top=top, exclude=exclude)
+    h, w = ink.shape
+    out = []
+    for end, other in ((seg.start, seg.end), (seg.end, seg.start)):
+        length = math.dist(end, other)
+        if length < 1:
+            out.append(end)
+            continue
+        ux, uy = (other[0] - end[0]) / length, (other[1] - end[1]) / length
+        widths = []
+        for t in range(0, 11):
+            px, py = end[0] + ux * t, end[1] + uy * t
+            n = 0
+            for k in range(-6, 7):
+                x, y = int(round(px - uy * k)), int(round(py + ux * k))
+                n += bool(0 <= x < w and 0 <= y < h and ink[y, x])
+            widths.append(n)
+        stroke = min(widths[-3:])
+        wide = [t for t, n in enumerate(widths) if n >= stroke + 2]
+        if not wide:
+            out.append(end)
+            continue
+        t0 = (min(wide) + max(wide)) / 2.0
+        out.append((end[0] + ux * t0, end[1] + uy * t0))
+    return out[0], out[1]
+
+
+def square_points(vertex: Point, other: Point, image: np.ndarray, *, top: int = 0,
+                  exclude: Sequence[Box] = ()) -> list[Point]:
+    """Points that make a 90-degree angle at ``vertex`` with the arm to ``other``, on the line
+    square to that arm, best first: on each side with 12 px of free room, as far from the
+    vertex as the arm is long (less where the room ends, or :data:`SCREEN_EDGE` px from the
+    screen's edge), then 60 % and 35 % as far (12 px at least); points within the box the arm spans (15 px around it:
+    where a canvas that holds the arm surely is) before the others, farther ones first."""
     ax, ay = other[0] - vertex[0], other[1] - vertex[1]
     arm = math.hypot(ax, ay)
     if arm < 1:
-        return None
+        return []
     nx, ny = -ay / arm, ax / arm
-    best: tuple[float, Point] | None = None
+    x1, x2 = min(vertex[0], other[0]) - 15, max(vertex[0], other[0]) + 15
+    y1, y2 = min(vertex[1], other[1]) - 15, max(vertex[1], other[1]) + 15
+    found: list[tuple[bool, float, Point]] = []
     for sign in (1.0, -1.0):
         d = (sign * nx, sign * ny)
         room = free_reach(image, vertex, d, top=top, exclude=exclude, limit=max(arm, 12.0),
                           margin=4.0, edge=SCREEN_EDGE, skip=(int(vertex[0]) - 5, int(vertex[1]) - 5,
-                                            int(vertex[0]) + 5, int(vertex[1]) + 5))
-        if best is None or room > best[0]:
-            best = (room, (vertex[0] + d[0] * room, vertex[1] + d[1] * room))
-    if best is None or best[0] < 12:
-        return None
-    return best[1]
+                                                             int(vertex[0]) + 5, int(vertex[1]) + 5))
+        if room < 12:
+            continue
+        for reach in sorted({room, *(room * k for k in (0.6, 0.35) if room * k >= 12)}):
+            p = (vertex[0] + d[0] * reach, vertex[1] + d[1] * reach)
+            found.append((x1 <= p[0] <= x2 and y1 <= p[1] <= y2, reach, p))
+    found.sort(key=lambda t: (not t[0], -t[1]))
+    out: list[Point] = []
+    for _, _, p in found:
+        if all(math.dist(p, q) > 3 for q in out):
+            out.append(p)
+    return out
+
+
+def square_point(vertex: Point, other: Point, image: np.ndarray, *, top: int = 0,
+                 exclude: Sequence[Box] = ()) -> Point | None:
+    """The best of :func:`square_points`, or None when neither side has 12 px of room."""
+    found = square_points(vertex, other, image, top=top, exclude=exclude)
+    return found[0] if found else None
 
 
 def joins(changed: np.ndarray, a: Point, b: Point, *, tol: int = 2) -> float:

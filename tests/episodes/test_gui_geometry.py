@@ -666,3 +666,38 @@ def test_agent_draws_a_closed_circle_around_the_dot_inside_the_frame() -> None:
     radii = [math.dist(p, (80.5, 110.5)) for p in path]
     assert max(radii) - min(radii) < 1.0 and 8 < radii[0] < 55  # round, around the dot
     assert all(5 < p[0] < 155 and 55 < p[1] < 165 for p in path)  # inside the frame
+
+
+def test_agent_tries_the_next_corner_point_when_the_page_drew_nothing() -> None:
+    img, d = _canvas()
+    ends = ((30, 80), (110, 140))
+    d.line(list(ends), fill=(0, 0, 0))
+    for p in ends:
+        d.ellipse([p[0] - 3, p[1] - 3, p[0] + 3, p[1] + 3], fill=(0, 0, 0))
+    image = np.asarray(img)
+    agent = _agent()
+    agent.reset("Add a third point to create a right angle, then press submit.")
+    clicked = []
+    for _ in range(3):  # the page answers no click (the points miss its canvas)
+        step = agent.decide(_obs(image))
+        assert step.action.kind == "click"
+        clicked.append(step.action.point)
+    assert len({(round(x), round(y)) for x, y in clicked}) == 3  # a new point each time
+    for q in clicked:  # each square to the segment at one of its ends
+        e = min(ends, key=lambda e: math.dist(e, q))
+        o = ends[1] if e == ends[0] else ends[0]
+        u, v = (o[0] - e[0], o[1] - e[1]), (q[0] - e[0], q[1] - e[1])
+        assert abs(u[0] * v[0] + u[1] * v[1]) / (math.hypot(*u) * math.hypot(*v)) < 0.1
+
+
+def test_a_segments_ends_are_the_middles_of_the_dots_drawn_there() -> None:
+    img, d = _canvas()
+    ends = ((30, 80), (110, 140))
+    d.line(list(ends), fill=(0, 0, 0))
+    d.ellipse([26, 76, 34, 84], fill=(0, 0, 0))  # a dot at the first end only
+    image = np.asarray(img)
+    seg = geometry.longest_segment(image, top=50)
+    assert seg is not None
+    a, b = sorted(geometry.marked_ends(seg, image, top=50))
+    assert math.dist(a, (30, 80)) < 1.0  # (the stroke found runs on into the dot's rim)
+    assert math.dist(b, (110, 140)) < 1.5  # no dot: the stroke's own end
