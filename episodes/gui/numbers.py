@@ -231,15 +231,15 @@ def shown_numbers(parse: ScreenParse, reader: TextReader, *,
     return out
 
 
-_MAX = r"largest|biggest|greatest|highest|maximum|max|most"
-_MIN = r"smallest|lowest|least|minimum|min|fewest"
+_MAX = r"largest|biggest|greatest|highest|maximum|max|most|larger|bigger|greater|higher"
+_MIN = r"smallest|lowest|least|minimum|min|fewest|smaller|lower|lesser"
 _NUM = r"(-?\d+(?:\.\d+)?)"
 _PICKS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"\bat\s+least\s+{_NUM}", re.IGNORECASE), ">="),
     (re.compile(rf"\bat\s+most\s+{_NUM}", re.IGNORECASE), "<="),
-    (re.compile(rf"\b(?:greater|larger|bigger|more|higher|above|over)\s+(?:than\s+)?{_NUM}",
+    (re.compile(rf"\b(?:(?:greater|larger|bigger|more|higher)\s+than|above|over)\s+{_NUM}",
                 re.IGNORECASE), ">"),
-    (re.compile(rf"\b(?:less|smaller|lower|fewer|below|under)\s+(?:than\s+)?{_NUM}",
+    (re.compile(rf"\b(?:(?:less|smaller|lower|fewer)\s+than|below|under)\s+{_NUM}",
                 re.IGNORECASE), "<"),
     (re.compile(rf"\b(?:equal\s+to|exactly)\s+{_NUM}", re.IGNORECASE), "=="),
     (re.compile(rf"\b(?:{_MAX})\b", re.IGNORECASE), "max"),
@@ -248,10 +248,20 @@ _PICKS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+#: Numbers written as words, for bounds in requests (``greater than five``).
+WORD_NUMBERS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+
+
 def pick_of(text: str) -> str | None:
     """Which numbers a request picks: ``max`` / ``min`` (``the largest number``), a
-    comparison ``>5``, ``<3``, ``>=0``, ``<=9``, ``==4`` (``greater than 5``, ``at most 9``)
-    or a property word (``even``: ``all the even numbers``); None when it picks none."""
+    comparison ``>5``, ``<3``, ``>=0``, ``<=9``, ``==4`` (``greater than 5`` or ``five``,
+    ``at most 9``) or a property word (``even``: ``all the even numbers``); None when it
+    picks none."""
+    text = re.sub(r"\b(than|least|most|to|above|below|over|under|exactly)\s+(" +
+                  "|".join(WORD_NUMBERS) + r")\b",
+                  lambda m: f"{m[1]} {WORD_NUMBERS[m[2].lower()]}", text, flags=re.IGNORECASE)
     for pattern, kind in _PICKS:
         m = pattern.search(text)
         if m is None:

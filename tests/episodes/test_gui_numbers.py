@@ -421,6 +421,8 @@ def test_an_icon_pictured_in_a_request_is_no_menu_path() -> None:
     ("the largest number", "max"), ("the smallest value", "min"),
     ("every number greater than 5", ">5"), ("the numbers less than -2", "<-2"),
     ("all numbers at least 10", ">=10"), ("all the even numbers", "even"),
+    ("every number bigger than seven", ">7"), ("the larger one", "max"),
+    ("numbers under 4", "<4"), ("at most three", "<=3"),
     ("the prime numbers", "prime"), ("the numbers", None),
 ])
 def test_which_numbers_a_request_picks(text: str, pick: str | None) -> None:
