@@ -19,7 +19,7 @@ Nothing here knows a page: the input is element boxes and texts.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -303,17 +303,36 @@ class Layout:
 def find_layout(boxes: Sequence[Box], *, min_items: int = 2) -> Layout | None:
     """The largest group of boxes of one size (within :data:`SIZE_TOL`) that lie on a
     lattice — each in a row with the others' tops and a column with their left edges — or
-    None. Ties go to the group lower on the screen (a list below a title bar)."""
-    groups: list[list[Box]] = []
-    for b in sorted(set(boxes), key=lambda b: (b[1], b[0])):
-        w, h = b[2] - b[0], b[3] - b[1]
-        for g in groups:
-            gw, gh = g[0][2] - g[0][0], g[0][3] - g[0][1]
-            if abs(gw - w) <= SIZE_TOL and abs(gh - h) <= SIZE_TOL:
-                g.append(b)
-                break
-        else:
-            groups.append([b])
+    None; a column of boxes of one width whose heights differ (items whose text wraps) and a
+    row of boxes of one height whose widths differ are lists too, when no three boxes are of
+    one size or when the odd boxes lie between those that are. Ties go to the group
+    lower on the screen (a list below a title bar)."""
+
+    def grouped(same: Callable[[Box, Box], bool]) -> list[list[Box]]:
+        groups: list[list[Box]] = []
+        for b in sorted(set(boxes), key=lambda b: (b[1], b[0])):
+            for g in groups:
+                if same(g[0], b):
+                    g.append(b)
+                    break
+            else:
+                groups.append([b])
+        return groups
+
+    def near(a: int, b: int) -> bool:
+        return abs(a - b) <= SIZE_TOL
+
+    groups = grouped(lambda a, b: near(a[2] - a[0], b[2] - b[0]) and near(a[3] - a[1], b[3] - b[1]))
+    loose = [g for g in grouped(lambda a, b: near(a[0], b[0]) and near(a[2], b[2]))
+             if _stacked(g, axis=1)]  # one column, heights free
+    loose += [g for g in grouped(lambda a, b: near(a[1], b[1]) and near(a[3], b[3]))
+              if _stacked(g, axis=0)]  # one row, widths free
+    for g in loose:
+        # a loose list counts when no three boxes are of one size, or when it holds such a
+        # group with its odd boxes in between (not a button of the same width after a list)
+        equal = [e for e in groups if len(e) >= 3 and set(e) <= set(g)]
+        if not any(len(e) >= 3 for e in groups) or any(_between(set(g) - set(e), e) for e in equal):
+            groups.append(g)
     best: Layout | None = None
     for g in groups:
         if len(g) < min_items:
@@ -391,6 +410,24 @@ def next_sort_move(values: Sequence[float | str], order: str) -> tuple[int, int]
 
 def _sort_key(v: float | str) -> tuple[int, float, str]:
     return (0, float(v), "") if isinstance(v, float | int) else (1, 0.0, str(v).lower())
+
+
+def _between(odd: set[Box], group: list[Box]) -> bool:
+    """Every box of ``odd`` lies between two boxes of ``group`` (down or across)."""
+    return bool(odd) and all(
+        any(a[1] < b[1] < c[1] for a in group for c in group) or
+        any(a[0] < b[0] < c[0] for a in group for c in group) for b in odd)
+
+
+def _stacked(group: list[Box], *, axis: int) -> bool:
+    """Boxes one after the other along ``axis`` (1: down, 0: across) with gaps no larger than
+    half the smallest box: a list, not widgets strewn about."""
+    if len(group) < 3:
+        return False
+    g = sorted(group, key=lambda b: b[axis])
+    least = min(b[axis + 2] - b[axis] for b in g)
+    return all(0 <= b[axis] - a[axis + 2] <= max(least // 2, 4) for a, b in zip(g, g[1:],
+                                                                                strict=False))
 
 
 def _edges(values: list[int]) -> list[int]:

@@ -32,6 +32,20 @@ def test_layout_is_the_largest_group_of_equal_boxes_on_a_lattice() -> None:
     # boxes of one size strewn about are no list; one box is none
     assert find_layout([(0, 60, 20, 80), (37, 91, 57, 111), (90, 140, 110, 160)]) is None
     assert find_layout([submit]) is None
+    # a list whose items wrap their text: one width, heights of their own, stacked closely
+    wrapped = [(10, 57, 144, 83), (10, 86, 144, 125), (10, 128, 144, 154), (10, 157, 144, 183)]
+    lay = find_layout([submit, *wrapped])
+    assert lay is not None and lay.boxes == tuple(wrapped) and lay.describe() == "list of 4 (4x1)"
+    assert lay.cell(2) == (2, 0)
+    tabs = [(5, 60, 45, 80), (47, 60, 110, 80), (112, 60, 150, 80)]  # a row, widths free
+    lay = find_layout(tabs)
+    assert lay is not None and lay.boxes == tuple(tabs) and (len(lay.rows), len(lay.cols)) == (1, 3)
+    # a button as wide as the list right after it is no item
+    button = (10, 171 + 26 + 3, 144, 171 + 26 + 3 + 30)
+    lay = find_layout([*LIST, button])
+    assert lay is not None and lay.boxes == tuple(LIST)
+    # the same widths strewn down the page are no list
+    assert find_layout([(10, 57, 144, 83), (10, 120, 144, 130), (10, 170, 144, 200)]) is None
 
 
 # -- places and orders ---------------------------------------------------------------------
