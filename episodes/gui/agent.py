@@ -3284,7 +3284,9 @@ class GuiAgent:
             return StepChoice(Action.hover(x, y), f"{intent.describe()}: not on screen; open "
                               f"the submenu of {el.describe()}", point=(x, y),
                               target=tuple(float(v) for v in el.box))
-        for el in self._submenus(parse, "submenu-click"):  # ... a submenu that opens on a click
+        # ... a submenu that opens on a click: a menu's row (a button or link that ends with an
+        # arrow, "Next >", "Continue >", goes on rather than opens)
+        for el in (e for e in self._submenus(parse, "submenu-click") if e.kind == "text"):
             self._tried.add(f"submenu-click:{self._ident(el)}")
             self._opened = True
             x, y = el.click_point

@@ -494,6 +494,16 @@ def test_an_item_not_on_screen_opens_the_submenus_by_hover_then_by_click() -> No
     second = agent._explore(intent, parse, img)
     assert second is not None and second.action.kind == "click" and abs(second.action.y - 82) <= 1
     assert agent._explore(intent, parse, img) is None  # nothing else opens
+    # a button or link ending with an arrow is hovered, never clicked: it goes on, not opens
+    parse = ScreenParse(img, [ScreenElement("button", (10, 150, 70, 170), text="Next >"),
+                              ScreenElement("link", (90, 150, 150, 160), text="More >")],
+                        banner=(0, 0, 160, 50))
+    agent.reset('Click on the item labeled "Prev".')
+    kinds = []
+    while (step := agent._explore(intent, parse, img)) is not None and len(kinds) < 6:
+        kinds.append(step.action.kind)
+        agent._hovered = None
+    assert "move" in kinds and "click" not in kinds
 
 
 def test_an_example_drawn_as_a_second_grid_of_checkboxes() -> None:
