@@ -2799,6 +2799,15 @@ class GuiAgent:
             if self._reorder_goal is not None and src == self._reorder_goal:
                 return self._reorder_done(intent, parse, given, f"{where}: in place")
             place = arrange.Place.from_spec(intent.place)
+            if place.kind == "item" and place.n == 0 and self._reorder_goal is None:
+                # a swap: this item to the other's place, then the other to this one's
+                other = layout.resolve(place, src, names=texts)
+                if other is not None and other != src:
+                    self._intents[0] = dataclasses.replace(
+                        intent, place=arrange.Place("index", n=other + 1).spec())
+                    self._intents.insert(1, dataclasses.replace(
+                        intent, target=texts[other], place=arrange.Place("index", n=src + 1).spec()))
+                    return self._reorder(self._intents[0], parse, given)
             # (a place relative to the item is worked out once, before it moves)
             dst = self._reorder_goal if self._reorder_goal is not None else \
                 layout.resolve(place, src, names=texts)

@@ -65,7 +65,8 @@ class Place:
             ``cell`` (``row``/``col`` of 0, 1, 2 = first, middle, last: ``to the bottom
             right``; ``-9`` = the item's own row or column), ``offset`` (``row``/``col``
             steps: ``up by one`` is ``row == -1``) or ``item`` (next to the item named
-            ``name``: ``n == -1`` before it, 1 after it).
+            ``name``: ``n == -1`` before it, 1 after it; 0: in its place, it taking this
+            one's: a swap).
         n: The index (1-based) or side, by kind.
         row: Rows, by kind.
         col: Columns, by kind.
@@ -93,7 +94,8 @@ class Place:
         if self.kind == "index":
             return "the last place" if self.n == -1 else f"place #{self.n}"
         if self.kind == "item":
-            return f'{"before" if self.n < 0 else "after"} "{self.name}"'
+            side = "before" if self.n < 0 else "after" if self.n > 0 else "swapped with"
+            return f'{side} "{self.name}"'
         if self.kind == "offset":
             return f"{self.row:+d} row(s), {self.col:+d} column(s)"
         return f"{self.kind} row {self.row}, column {self.col}"
@@ -244,6 +246,8 @@ class Layout:
             score, other = max(scored)
             if score < 0.5:
                 return None
+            if place.n == 0:  # in its place (a swap: it goes on to this one's after)
+                return other
             if place.n < 0:  # just before it
                 return other if other < index else other - 1
             return other + 1 if other < index else other

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lavr.episodes.gui.arrange import parse_place, sort_order
+from lavr.episodes.gui.arrange import Place, parse_place, sort_order
 from lavr.episodes.gui.calendars import find_date, parse_date
 from lavr.episodes.gui.feedback import number_range
 from lavr.episodes.gui.language import repair_words
@@ -831,6 +831,8 @@ _SLIDER = re.compile(r"\b(?:the\s+|a\s+)?(?:range\s+)?slider\b", re.IGNORECASE)
 #: Verbs that move an item of a list or grid to another place (``drag Ann to the top``).
 REORDER_VERBS = frozenset({"drag", "move", "put", "place", "shift", "bring", "slide",
                            "relocate", "reorder", "reposition"})
+#: Verbs that swap two items of a list or grid (``swap Ann and Bo``).
+SWAP_VERBS = frozenset({"swap", "switch", "exchange", "interchange", "trade"})
 #: Verbs that sort a list (``sort the numbers in increasing order``).
 SORT_VERBS = frozenset({"sort", "order", "arrange", "rearrange", "reorder", "rank", "put",
                         "organize", "organise"})
@@ -843,7 +845,9 @@ def _reorder_intents(verb: str, obj: str, clause: str) -> list[Intent] | None:
       ``drag Ed to the bottom right``: the item's name, then a place
       (:func:`~lavr.episodes.gui.arrange.parse_place`);
     * ``sort the numbers in increasing order``, ``arrange the names alphabetically``:
-      sort the items by dragging (:func:`~lavr.episodes.gui.arrange.sort_order`).
+      sort the items by dragging (:func:`~lavr.episodes.gui.arrange.sort_order`);
+    * ``swap Ann and Bo``, ``switch the positions of Cy and Di``: each to the other's place
+      (a place next to an item, ``n == 0``).
     """
     if verb in REORDER_VERBS:
         words = obj.split()
@@ -854,6 +858,16 @@ def _reorder_intents(verb: str, obj: str, clause: str) -> list[Intent] | None:
                               " ".join(words[:k]), flags=re.IGNORECASE).strip(" ,\"'")
                 if name and name.lower() not in ("it", "this", "that", "them"):
                     return [Intent("reorder", target=name, kinds=(), place=place.spec())]
+    if verb in SWAP_VERBS:
+        m = re.fullmatch(r"(?:the\s+(?:positions?|places?|spots?)\s+of\s+)?(.+?)\s+(?:and|with)\s+"
+                         r"(.+?)(?:\s+(?:around|over|places|positions))?", obj.strip(" ."),
+                         flags=re.IGNORECASE)
+        if m:
+            a, b = (re.sub(r"^(?:the\s+)?(?:item|entry|element|name)\s+", "", v,
+                           flags=re.IGNORECASE).strip(" ,\"'") for v in (m[1], m[2]))
+            if a and b:
+                return [Intent("reorder", target=a, kinds=(),
+                               place=Place("item", n=0, name=b).spec())]
     if verb in SORT_VERBS and '"' not in obj:
         order = sort_order(clause)
         if order is not None and (verb != "put" or re.search(r"\border\b", obj)):

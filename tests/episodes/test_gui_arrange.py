@@ -309,3 +309,24 @@ def test_item_numbers_are_read_glyph_by_glyph_where_ocr_slips() -> None:
     layout, texts = agent._layout(parse)
     assert texts == ["-9", "22", "18", "-61"]
     assert agent._item_values(parse, layout, texts) == [-39.0, -2.0, 18.0, -61.0]
+
+
+def test_agent_swaps_two_items_with_two_drags() -> None:
+    said = "Swap Bo and Di."
+    (intent,) = parse_instruction(said).intents
+    assert (intent.target, Place.from_spec(intent.place)) == ("Bo", Place("item", n=0, name="Di"))
+    names = ["Ann", "Bo", "Cy", "Di", "Ed"]
+    agent = GuiAgent(text_reader=_Reader(names), semantic=False)
+    agent.reset(said)
+    step = _observe(agent, _list_screen(names), said)
+    assert step.action.kind == "drag" and step.action.point[1] == 98.0  # Bo (item 2) ...
+    assert 154 < step.action.end[1] < 168  # ... down past Di's middle (item 4)
+    moved = ["Ann", "Cy", "Di", "Bo", "Ed"]
+    agent.text_reader = _Reader(moved)
+    step = _observe(agent, _list_screen(moved), said)
+    assert step.action.kind == "drag" and step.action.point[1] == 126.0  # Di, now item 3 ...
+    assert 84 < step.action.end[1] < 98  # ... up past the middle of item 2
+    swapped = ["Ann", "Di", "Cy", "Bo", "Ed"]
+    agent.text_reader = _Reader(swapped)
+    step = _observe(agent, _list_screen(swapped), said)
+    assert step.action.kind == "done"
