@@ -318,6 +318,8 @@ class GuiAgent:
         self._repeat_waited = False  # the last step waited for more figures to click
         self._repeat_moves = False  # ... and the page changed meanwhile: it moves by itself
         self._repeat_clicked: list[tuple[int, int, int, int]] = []  # figures clicked so far
+        self._menu_click: Intent | None = None  # the plan's last click, into a menu with submenus
+        self._menu_retried = False  # ... planned again once after the menu stayed open
         self._copied_from: tuple[int, int, int, int] | None = None  # the field text was copied from
 
     def _reset_widgets(self) -> None:
@@ -492,6 +494,8 @@ class GuiAgent:
             retry = self._retry_appeared(image)
             if retry is not None:
                 return retry
+            if self._retry_menu(image):
+                return self._decide(image, given)
             if self.plan.intents:
                 submit = self._submit(image)
                 if submit is not None:
@@ -639,6 +643,9 @@ class GuiAgent:
                             overlay=overlay)
         self._intents.popleft()
         self._waits = 0
+        if not self._intents and intent.op == "click" and (intent.target or intent.pictured) \
+                and not self._menu_retried and self._submenus(parse, "menu-open"):
+            self._menu_click = intent  # the last click, into a menu with submenus
         if choice.reason.startswith("appeared") and self._opener_box is not None and \
                 self._appeared_from is not None:
             self._picked = (self._appeared_from, intent, self._opener_box)
@@ -3345,6 +3352,27 @@ class GuiAgent:
                               f"{el.describe()}", point=(x, y),
                               target=tuple(float(v) for v in el.box))
         return None
+
+    def _retry_menu(self, image: np.ndarray) -> bool:
+        """The plan ended with a click on a menu item, yet the menu is still open (an item
+        with a submenu still shows) and the item clicked is gone (its submenu closed instead
+        of taking the click: a choice made in a menu closes it): once, the click's intent is
+        planned again (its submenu is opened anew). True when it was."""
+        intent, self._menu_click = self._menu_click, None
+        if intent is None or self._menu_retried:
+            return False
+        parse = self.perceive(image)
+        if not self._submenus(parse, "menu-open"):
+            return False  # the menu closed: the click took
+        choice = self.choose(intent, parse)
+        if choice is not None and choice.score >= STRICT_MATCH:
+            return False  # the item is still there: nothing says the click failed
+        self._menu_retried = True
+        self._tried = {k for k in self._tried if not k.startswith("submenu")}
+        self._intents.append(intent)
+        logger.info("the menu is still open without the item clicked: %s again",
+                    intent.describe())
+        return True
 
     def _submenus(self, parse: ScreenParse, way: str) -> list[ScreenElement]:
         """Menu items that open a submenu (their label ends with an arrow: ``Playback ›``),

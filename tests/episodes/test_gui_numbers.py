@@ -539,3 +539,30 @@ def test_an_icon_without_a_label_is_found_from_its_picture_too() -> None:
     assert len(leading_marks(img, top=50)) == 1 and len(leading_marks(img, top=50, lone=True)) == 4
     found = pictured_mark(img, lines, img, top=50)
     assert found is not None and 50 <= found[0][0] < 59 and found[0][1] >= 150
+
+
+def test_a_menu_left_open_without_the_item_clicked_is_tried_again() -> None:
+    font = _font(FONT, 11)
+
+    def menu(submenu: bool) -> tuple[np.ndarray, list]:
+        im = Image.new("RGB", (160, 210), (255, 255, 255))
+        draw = ImageDraw.Draw(im)
+        draw.rectangle((0, 0, 159, 49), fill=(255, 255, 0))
+        rows = [((10, 60), "Save"), ((10, 80), "Playback >")] + \
+            ([((90, 80), "Next")] if submenu else [])
+        drawn = []
+        for (x, y), t in rows:
+            draw.text((x, y), t, font=font, fill=(0, 0, 0))
+            drawn.append((tuple(int(v) for v in draw.textbbox((x, y), t, font=font)), t))
+        return np.asarray(im), drawn
+
+    text = 'Click on the item labeled "Next".'
+    opened, drawn = menu(True)
+    closed, _ = menu(False)
+    agent = GuiAgent(text_reader=_Reader(drawn), semantic=False)  # type: ignore[arg-type]
+    agent.reset(text)
+    first = agent.decide(Observation(opened, text))
+    assert first.action.kind == "click" and first.action.x > 85
+    # the submenu closed instead of taking the click; the menu is still open
+    kinds = [agent.decide(Observation(closed, text)).action.kind for _ in range(3)]
+    assert "move" in kinds and "done" not in kinds  # its submenu is opened again
