@@ -3354,7 +3354,7 @@ class GuiAgent:
         return None
 
     def _retry_menu(self, image: np.ndarray) -> bool:
-        """The plan ended with a click on a menu item, yet the menu is still open (an item
+        """The plan ended by clicking a menu item, yet the menu is still open (an item
         with a submenu still shows) and the item clicked is gone (its submenu closed instead
         of taking the click: a choice made in a menu closes it): once, the click's intent is
         planned again (its submenu is opened anew). True when it was."""
