@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lavr.episodes.gui.language import NUMBER_WORDS, ORDINAL_WORDS, TIMES_WORDS
 from lavr.episodes.gui.perception import Box, boxes_overlap
 
 #: Widgets whose width and height differ by at most this many pixels are the same size.
@@ -35,10 +36,7 @@ DROP_PAST = 0.25
 #: Mean difference (0-255) below which two items' marks at one place are the same mark.
 MARK_DIFF = 20.0
 
-_ORDINAL_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
-                  "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "last": -1}
-_COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-                "eight": 8, "nine": 9, "ten": 10, "once": 1, "twice": 2}
+_COUNT_WORDS = {**{w: n for w, n in NUMBER_WORDS.items() if n > 0}, **TIMES_WORDS}
 _ROW_WORDS = {"top": 0, "upper": 0, "middle": 1, "center": 1, "centre": 1, "bottom": 2,
               "lower": 2}
 _COL_WORDS = {"left": 0, "middle": 1, "center": 1, "centre": 1, "right": 2}
@@ -46,7 +44,7 @@ _DIRECTIONS = {"up": (-1, 0), "upward": (-1, 0), "upwards": (-1, 0), "down": (1,
                "downward": (1, 0), "downwards": (1, 0), "left": (0, -1), "right": (0, 1),
                "higher": (-1, 0), "lower": (1, 0), "forward": (-1, 0), "back": (1, 0),
                "backward": (1, 0), "backwards": (1, 0)}
-_ORDINAL = r"(\d+)\s*(?:st|nd|rd|th)?|" + "|".join(_ORDINAL_WORDS)
+_ORDINAL = r"(\d+)\s*(?:st|nd|rd|th)?|" + "|".join(ORDINAL_WORDS)
 _COUNT = r"\d+|" + "|".join(_COUNT_WORDS)
 _SLOT = r"(?:position|place|spot|slot|item|element|entry|row|rank)"
 _STEPS = rf"(?:\s+(?:{_SLOT}|step|space|cell|square|time)s?)?"
@@ -119,7 +117,7 @@ def parse_place(phrase: str) -> Place | None:
                      p) or (re.fullmatch(rf"(?:the )?({_ORDINAL})(?: (?:one|item|entry))?", p)
                             if bare else None)
     if m:
-        n = m[2] or (m[3] if m.re.groups >= 3 else None) or str(_ORDINAL_WORDS.get(m[1], 0))
+        n = m[2] or (m[3] if m.re.groups >= 3 else None) or str(ORDINAL_WORDS.get(m[1], 0))
         return Place("index", n=int(n)) if int(n) != 0 else None
     m = _DIRECTION_FIRST.fullmatch(p)
     word, count = (m[1], m[2] or "1") if m else ("", "")

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 from lavr.episodes.gui.arrange import Place, parse_place, sort_order
 from lavr.episodes.gui.calendars import find_date, parse_date
 from lavr.episodes.gui.feedback import number_range
-from lavr.episodes.gui.language import repair_words
+from lavr.episodes.gui.language import NUMBER_WORDS, ORDINAL_WORDS, TIMES_WORDS, repair_words
 from lavr.episodes.gui.numbers import classes_of, order_of, pick_of
 from lavr.episodes.gui.requests import parse_item_request
 from lavr.episodes.gui.results import find_criterion, without_criterion
@@ -176,8 +176,7 @@ SIZE_WORDS = frozenset({"large", "big", "small", "little", "tiny", "huge", "larg
                         "largest", "biggest", "smaller", "smallest"})
 #: Size words that mean the large one.
 LARGE_WORDS = frozenset({"large", "big", "huge", "larger", "bigger", "largest", "biggest"})
-ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
-            "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "last": -1}
+ORDINALS = ORDINAL_WORDS
 #: Words that carry no target meaning in an object phrase.
 STOP_WORDS = frozenset({"the", "a", "an", "on", "in", "into", "onto", "to", "at", "of", "with",
                         "that", "this", "is", "which", "says", "saying", "labeled", "labelled",
@@ -1132,8 +1131,7 @@ def _scope_phrase(clause: str) -> str:
 
 
 #: Numbers written as words (how many items an action applies to).
-CARDINALS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-             "eight": 8, "nine": 9, "ten": 10}
+CARDINALS = {w: n for w, n in NUMBER_WORDS.items() if n > 0}
 _ITEMS = re.compile(r"\s*\b(?:on|in|for|to|of|from|at)\s+(?:(all|every|each|some|any|\d+|"
                     + "|".join(CARDINALS) + r")\s+)?(?:of\s+)?(?:the\s+|his\s+|her\s+|their\s+)?("
                     + "|".join(ITEM_NOUNS) + r")\s+(?:(?:written|posted|sent|made|shared)\s+)?"
@@ -1320,7 +1318,7 @@ def _key_intents(verb: str, obj: str) -> list[Intent] | None:
     key = KEY_WORDS.get(name, name if len(name) == 1 else "")
     if not key:
         return None
-    count = {"once": 1, "twice": 2, "thrice": 3}.get((m[4] or "").lower()) or \
+    count = TIMES_WORDS.get((m[4] or "").lower()) or \
         (int(m[4]) if m[4] and m[4].isdigit() else 1)
     if not 0 < count <= MAX_KEY_PRESSES:
         logger.info("%r: %d presses asked for; at most %d are made", obj, count, MAX_KEY_PRESSES)

@@ -149,6 +149,15 @@ def nth_word(text: str, n: int) -> str:
     return words[n - 1] if 0 < n <= len(words) else ""
 
 
+#: Whole numbers written as words, zero to twenty (``greater than five``, ``one of each``).
+NUMBER_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+#: Ordinal words and the place they name (``last``: -1).
+ORDINAL_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
+                 "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "last": -1}
+#: Words that say how many times (``press Tab twice``, ``up twice``).
+TIMES_WORDS = {"once": 1, "twice": 2, "thrice": 3}
 #: Letters (and dashes) OCR reads in place of digits (and a minus) in this font.
 DIGIT_LOOKALIKES = {"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1", "|": "1",
                     "i": "1", "S": "5", "s": "5", "Z": "2", "z": "2", "B": "8",

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lavr.episodes.gui.language import NUMBER_WORDS
 from lavr.episodes.gui.perception import ScreenParse, TextReader, box_within
 
 logger = logging.getLogger(__name__)
@@ -248,20 +249,14 @@ _PICKS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-#: Numbers written as words, for bounds in requests (``greater than five``).
-WORD_NUMBERS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
-
-
 def pick_of(text: str) -> str | None:
     """Which numbers a request picks: ``max`` / ``min`` (``the largest number``), a
     comparison ``>5``, ``<3``, ``>=0``, ``<=9``, ``==4`` (``greater than 5`` or ``five``,
     ``at most 9``) or a property word (``even``: ``all the even numbers``); None when it
     picks none."""
     text = re.sub(r"\b(than|least|most|to|above|below|over|under|exactly)\s+(" +
-                  "|".join(WORD_NUMBERS) + r")\b",
-                  lambda m: f"{m[1]} {WORD_NUMBERS[m[2].lower()]}", text, flags=re.IGNORECASE)
+                  "|".join(NUMBER_WORDS) + r")\b",
+                  lambda m: f"{m[1]} {NUMBER_WORDS[m[2].lower()]}", text, flags=re.IGNORECASE)
     for pattern, kind in _PICKS:
         m = pattern.search(text)
         if m is None:
