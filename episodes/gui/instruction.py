@@ -830,6 +830,14 @@ _SLIDER = re.compile(r"\b(?:the\s+|a\s+)?(?:range\s+)?slider\b", re.IGNORECASE)
 #: Verbs that move an item of a list or grid to another place (``drag Ann to the top``).
 REORDER_VERBS = frozenset({"drag", "move", "put", "place", "shift", "bring", "slide",
                            "relocate", "reorder", "reposition"})
+#: Sort verbs that mean sorting whatever follows; the others (``order``, ``rank``, ``put``)
+#: sort only with an order named (``in increasing order``, ``alphabetically``).
+ALWAYS_SORT = frozenset({"sort", "arrange", "rearrange", "reorder", "organize", "organise"})
+_ORDER_PHRASE = re.compile(
+    r"\bin\s+(?:\w+\s+){0,2}order\b|\b(?:ascending|descending|increasing|decreasing|"
+    r"alphabetical(?:ly)?|numerical(?:ly)?)\b|\bfrom\s+(?:the\s+)?(?:lowest|highest|smallest|"
+    r"largest|biggest|least|greatest|a)\s+to\b|\b(?:smallest|largest|lowest|highest|biggest)\b"
+    r".*\b(?:at\s+the\s+(?:top|bottom|start|end)|first|last)\b", re.IGNORECASE)
 #: Verbs that swap two items of a list or grid (``swap Ann and Bo``).
 SWAP_VERBS = frozenset({"swap", "switch", "exchange", "interchange", "trade"})
 #: Verbs that sort a list (``sort the numbers in increasing order``).
@@ -867,9 +875,9 @@ def _reorder_intents(verb: str, obj: str, clause: str) -> list[Intent] | None:
             if a and b:
                 return [Intent("reorder", target=a, kinds=(),
                                place=Place("item", n=0, name=b).spec())]
-    if verb in SORT_VERBS and '"' not in obj:
-        order = sort_order(clause)
-        if order is not None and (verb != "put" or re.search(r"\border\b", obj)):
+    if verb in SORT_VERBS and '"' not in obj and (verb in ALWAYS_SORT or _ORDER_PHRASE.search(obj)):
+        order = sort_order(clause)  # ("order a burger": a request; "order them by size": a sort)
+        if order is not None:
             return [Intent("reorder", kinds=(), place=f"sort:{order}")]
     return None
 

@@ -121,6 +121,11 @@ def test_grammar_of_sorting_and_what_it_leaves_alone() -> None:
     assert parse_instruction("Move the slider to 40").intents[0].kinds == ("slider",)
     assert parse_instruction('Put "abc" into the text field').intents[0].op == "type"
     assert parse_instruction("Drag it to the top").intents == ()
+    # "order" as a request, not a sort; "order" with an order named sorts
+    assert all(i.op != "reorder" for i in parse_instruction("Order a cheeseburger with fries.").intents)
+    assert all(i.op != "reorder" for i in parse_instruction("Rank the movies").intents)
+    (intent,) = parse_instruction("Rank the numbers from lowest to highest").intents
+    assert intent.place == "sort:ascending"
 
 
 # -- where an item goes and how --------------------------------------------------------------
