@@ -3083,7 +3083,8 @@ class GuiAgent:
         other zooms and a reading that agrees with the prediction wins (a misread ``11`` is
         not taken for a step backwards). The label is also read glyph by glyph
         (:func:`~lavr.episodes.gui.plots.read_label`): where it gives the prediction, or the
-        OCR number with another sign, it wins.
+        OCR number with another sign, or a negative number where OCR read a positive one (a
+        minus read as a digit: ``-3`` read ``33``), it wins.
         """
         h, w = parse.image.shape[:2]
         reach = sliders.LABEL_REACH
@@ -3107,7 +3108,8 @@ class GuiAgent:
         # the same label read glyph by glyph (a flat bar is a minus): OCR drops a lone minus
         glyphs = plots.read_label(parse.image, box)
         if glyphs is not None and glyphs != value:
-            if glyphs == expect or abs(glyphs) == abs(value):
+            # (a minus the recogniser read as a digit: "-3" read "33", "-10" read "40")
+            if glyphs == expect or abs(glyphs) == abs(value) or glyphs < 0 < value:
                 return glyphs
         at_zoom = getattr(self.text_reader, "at_zoom", None)
         if expect is not None and value != expect and at_zoom is not None:

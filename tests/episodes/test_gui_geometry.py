@@ -701,3 +701,18 @@ def test_a_segments_ends_are_the_middles_of_the_dots_drawn_there() -> None:
     a, b = sorted(geometry.marked_ends(seg, image, top=50))
     assert math.dist(a, (30, 80)) < 1.0  # (the stroke found runs on into the dot's rim)
     assert math.dist(b, (110, 140)) < 1.5  # no dot: the stroke's own end
+
+
+def test_a_negative_slider_value_the_recogniser_reads_without_its_minus() -> None:
+    """A MiniWoB++ slider showing ``-3`` as Chromium drew it: when OCR reads the minus as a
+    digit (``33``), the label read glyph by glyph (a flat bar is a minus) wins."""
+    from pathlib import Path
+
+    image = np.asarray(Image.open(Path(__file__).parent / "data" / "slider_negative_value.png")
+                       .convert("RGB"))
+    agent = _agent("33")
+    parse = agent.perceive(image)
+    top, exclude = agent._drawing_area(parse)
+    (slider,) = sliders.find_sliders(image, top=top, exclude=exclude)
+    assert agent._slider_value(parse, slider, top, None) == -3.0
+    assert _agent("3")._slider_value(parse, slider, top, None) == -3.0  # a lone minus dropped
