@@ -43,6 +43,15 @@ from lavr.episodes.gui import (
 from lavr.episodes.gui.appearance import ink_patch, quoted_word, word_box
 from lavr.episodes.gui.appearance import similarity as appearance_similarity
 from lavr.episodes.gui.board import best_move, find_board, our_turn, winner
+from lavr.episodes.gui.console import (
+    GLYPH_SHEET,
+    command_output,
+    find_console,
+    learn_glyphs,
+    parse_shell_request,
+    pick_files,
+    text_ink,
+)
 from lavr.episodes.gui.detector import TOOL_NAME as DETECTOR_TOOL
 from lavr.episodes.gui.detector import UiDetector, complement, shared_detector
 from lavr.episodes.gui.feedback import NumberSearch, read_hint
@@ -357,6 +366,9 @@ class GuiAgent:
 
         self._resized: tuple[tuple[int, int, int, int], int] | None = None  # box before, drags
         self._carried: tuple[tuple[int, int, int, int], int] | None = None  # the thing's box, drags
+        self._shell_phase = "list"  # a console request: list -> learn -> run -> try
+        self._shell_listing: np.ndarray | None = None  # the screen showing the listing
+        self._shell_tries: list[str] = []  # file names still to try, best first
 
     def _reset_reorder(self) -> None:
         self._reorder_moves = 0  # drags made for the current reorder intent
@@ -517,6 +529,8 @@ class GuiAgent:
             return self._resize(intent, parse, given)
         if intent.op == "move":
             return self._carry(intent, parse, given)
+        if intent.op == "shell":
+            return self._shell(intent, image)
         if intent.op == "set" and "slider" in intent.kinds:
             return self._slide(intent, parse, given)
         if intent.op == "date":
@@ -2672,6 +2686,45 @@ class GuiAgent:
                           target=tuple(float(v) for v in src[0]))
 
     # -- widgets resized by their grip ---------------------------------------------------
+    def _shell(self, intent: Intent, image: np.ndarray) -> StepChoice:
+        """Run a command on a file in a console on the page (:mod:`lavr.episodes.gui.console`):
+        list the files (``ls``), type every character once more at the prompt so the page
+        draws its own font, read the listing with those glyphs, erase them, then run the
+        command on each file that fits the request, best reading first (a wrong spelling
+        only gets a "not found" from the shell)."""
+        request = parse_shell_request(self.instruction)
+        top = self._first_parse.banner[3] if self._first_parse and self._first_parse.banner else 0
+        box = find_console(image, top=top)
+        if request is None or box is None:
+            self._intents.popleft()
+            return StepChoice(Action("done"), f"{intent.describe()}: no console on the screen")
+        if self._shell_phase == "list":
+            self._shell_phase = "learn"
+            cx, cy = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
+            self._pending.append(Action("type", text="ls\n", amount=300))
+            return StepChoice(Action.click(cx, cy), "console: focus it, then list the files (ls)")
+        if self._shell_phase == "learn":
+            self._shell_phase = "run"
+            self._shell_listing = image
+            return StepChoice(Action("type", text=GLYPH_SHEET, amount=100),
+                              "console: type every character once to learn its font")
+        if self._shell_phase == "run":
+            self._shell_phase = "try"
+            glyphs = learn_glyphs(text_ink(image, box))
+            listing = self._shell_listing if self._shell_listing is not None else image
+            words = command_output(text_ink(listing, box), glyphs, "ls") if glyphs else []
+            self._shell_tries = pick_files(words, request)[:3]
+            logger.info("console listing read as %s; files for %s: %s", words, request.what,
+                        self._shell_tries)
+            return StepChoice(Action("key", key="<Backspace>", amount=len(GLYPH_SHEET)),
+                              f"console: erase the typed characters; listing read as {words}")
+        if not self._shell_tries:
+            self._intents.popleft()
+            return StepChoice(Action("done"), f"console: no file {request.what} read")
+        name = self._shell_tries.pop(0)
+        return StepChoice(Action("type", text=f"{request.command} {name}\n", amount=300),
+                          f"console: {request.command} {name} ({request.what})")
+
     def _resize(self, intent: Intent, parse: ScreenParse, given: str) -> StepChoice:
         """Resize a widget by dragging its resize grip (the bottom-right corner of a text
         area): by :data:`RESIZE_BY` px along the dimension the intent names (less when it

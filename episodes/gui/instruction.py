@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from lavr.episodes.gui.arrange import Place, parse_place, sort_order
 from lavr.episodes.gui.calendars import find_date, parse_date
+from lavr.episodes.gui.console import parse_shell_request
 from lavr.episodes.gui.feedback import number_range
 from lavr.episodes.gui.language import NUMBER_WORDS, ORDINAL_WORDS, TIMES_WORDS, repair_words
 from lavr.episodes.gui.numbers import classes_of, order_of, pick_of
@@ -70,10 +71,11 @@ logger = logging.getLogger(__name__)
 #: ``scroll``: scroll the area ``target`` names (a text area, a list; the page when it names
 #: none) to its end, ``text`` = ``down`` / ``up``, until it stops moving; ``clear``: empty a
 #: field (text handled as text); ``key``: press the key or chord ``text`` (``C-c``),
-#: ``index`` times).
+#: ``index`` times); ``shell``: run the command the instruction asks for on the file it
+#: describes in a console on the page, see :mod:`lavr.episodes.gui.console`.
 OPS = ("click", "type", "fill", "hover", "set", "guess", "play", "draw", "date", "act",
        "reorder", "resize", "copy", "paste", "highlight", "style", "scroll", "clear", "key",
-       "move")
+       "move", "shell")
 
 #: Verbs that act on an element by clicking it.
 CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
@@ -1528,6 +1530,8 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
     if span is not None:  # find a number by trying: the try-and-read loop submits each try
         return GuiPlan((Intent("guess", kinds=("input",), text=f"{span[0]}..{span[1]}"),),
                        "grammar", text)
+    if parse_shell_request(text) is not None:  # a command to run in a console on the page
+        return GuiPlan((Intent("shell", kinds=()),), "grammar", text)
     mark = game_mark(text)
     if mark:  # a board game to win: each move is chosen on the board seen then
         return GuiPlan((Intent("play", kinds=("button", "input"), text=mark),), "grammar", text)
