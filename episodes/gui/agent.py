@@ -668,6 +668,8 @@ class GuiAgent:
         self._open_tab, self._tab_best = None, None
         self._scrolls, self._menu_opened, self._page, self._menu_scrolls = 0, 0, 1, 0
         self._scope_rewound = False
+        if intent.scope:  # an item of a list acted on: what comes next may be further down
+            self._scrolled_page = True
         self._last_intent = intent
         el = choice.element
         self._chosen.add(el.box)
