@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -190,17 +191,23 @@ document.addEventListener('mouseup', e => {
 
 @pytest.mark.skipif(not _BROWSER, reason="chromium/chromedriver not installed")
 def test_page_env_drags_press_moves_release(tmp_path: Path) -> None:
-    from lavr.episodes.gui.browser import DRAG_STEPS, PageEnv
+    from lavr.episodes.gui.browser import DRAG_STEP_PX, DRAG_STEPS, PageEnv
     from lavr.episodes.loop import Action
 
     page = tmp_path / "drag.html"
     page.write_text(DRAG_PAGE)
+    titles = []
     with PageEnv(page.resolve().as_uri(), "drag") as env:
-        env.reset()
-        env.step(Action.drag(20, 30, 220, 130))
-        title = env._driver.title
-    # pressed at the start, moved with the button held in steps, released at the end
-    assert title == f"down 20,30 | up 220,130 | moves {DRAG_STEPS}", title
+        for x2, y2 in ((220, 130), (30, 30)):
+            env.reset()
+            env.step(Action.drag(20, 30, x2, y2))
+            titles.append(env._driver.title)
+    # pressed at the start, moved with the button held in steps of at most DRAG_STEP_PX (and
+    # at least DRAG_STEPS of them), released at the end
+    long_moves = math.ceil(math.hypot(200, 100) / DRAG_STEP_PX)
+    assert long_moves > DRAG_STEPS
+    assert titles[0] == f"down 20,30 | up 220,130 | moves {long_moves}", titles[0]
+    assert titles[1] == f"down 20,30 | up 30,30 | moves {DRAG_STEPS}", titles[1]
 
 
 COPY_PAGE = """<!doctype html><html><body style="margin:0">
