@@ -208,6 +208,11 @@ def test_page_env_drags_press_moves_release(tmp_path: Path) -> None:
     assert long_moves > DRAG_STEPS
     assert titles[0] == f"down 20,30 | up 220,130 | moves {long_moves}", titles[0]
     assert titles[1] == f"down 20,30 | up 30,30 | moves {DRAG_STEPS}", titles[1]
+    with PageEnv(page.resolve().as_uri(), "drag") as env:  # through a point: across, then down
+        env.reset()
+        env.step(Action.drag(20, 30, 100, 150, via=((100, 30),)))
+        bent = env._driver.title
+    assert bent == f"down 20,30 | up 100,150 | moves {80 // 8 + 120 // 8}", bent
 
 
 COPY_PAGE = """<!doctype html><html><body style="margin:0">
