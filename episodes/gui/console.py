@@ -31,7 +31,7 @@ from lavr.episodes.gui.perception import Box, _runs
 GLYPH_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-$"
 #: Times the characters are typed: each copy lands at another fraction of a pixel, so the
 #: decoder has each glyph as drawn at several sub-pixel positions.
-SHEET_COPIES = 2
+SHEET_COPIES = 3
 GLYPH_SHEET = " ".join(GLYPH_CHARS * SHEET_COPIES)
 #: Grey level (0-255) a panel's pixels stay under to count as dark, and the share of them
 #: a console panel has.
@@ -47,7 +47,7 @@ TEXT_CONTRAST = 60
 #: the pixels say so).
 GAP_COST = 0.05
 #: Price of one glyph while decoding (a letter is not read as two thin ones).
-GLYPH_COST = 0.6
+GLYPH_COST = 0.3
 #: Row smoothing kernel applied to glyphs and lines before they are compared.
 BLUR = (0.25, 0.5, 0.25)
 #: Sub-pixel shifts (px) each glyph template is tried at.
@@ -336,7 +336,7 @@ def decode_line(ink: np.ndarray, line: ConsoleLine, glyphs: Glyphs) -> str:
     for x in range(width):
         if not np.isfinite(best[x]):
             continue
-        cost = best[x] + 2.0 * col_ink[x] + GAP_COST
+        cost = best[x] + 3.0 * col_ink[x] + GAP_COST
         if cost < best[x + 1]:
             best[x + 1], back[x + 1] = cost, (x, "")
         for ch, w, c in costs:
@@ -371,7 +371,8 @@ def pick_files(words: Sequence[str], request: ShellRequest) -> list[str]:
     """File names among ``words`` (read from a listing) that fit the request, in order, once
     each: the words matching its pattern in full, then words whose ending is one slip from
     the request's suffix (``trace.pv`` for ``.py``: the suffix is known, so it is typed as
-    the request spells it, ``trace.py``)."""
+    the request spells it, ``trace.py``), then the start of a word up to the suffix when
+    more follows (``trace.pytrace.zip``: two names whose space was lost)."""
     rx = re.compile(request.pattern or r"\S+")
     exact = [w for w in words if rx.fullmatch(w)]
     near: list[str] = []
@@ -384,6 +385,10 @@ def pick_files(words: Sequence[str], request: ShellRequest) -> list[str]:
                         rx.fullmatch(stem + ext):
                     near.append(stem + ext)
                     break
+        for w in words:  # two names read as one (the space between them lost)
+            i = w.find(ext)
+            if 0 < i and len(w) - i - len(ext) >= 2 and rx.fullmatch(w[:i + len(ext)]):
+                near.append(w[:i + len(ext)])
     return list(dict.fromkeys(exact + near))
 
 

@@ -52,6 +52,9 @@ def test_near_suffix_is_spelled_as_requested() -> None:
     req = ShellRequest("rm", r"\S*\.py", "ending in .py", ".py")
     assert pick_files(["trace.pv", "vim.html", "photos.py"], req) == ["photos.py", "trace.py"]
     assert pick_files(["vim.html"], req) == []
+    # two names read as one, the space between them lost
+    assert pick_files(["trace.pytrace.zip"], req) == ["trace.py"]
+    assert pick_files(["notes.txt", "py"], req) == []
 
 
 def test_cursor_and_rim_are_no_text() -> None:
@@ -71,4 +74,4 @@ def test_listing_read_with_the_panels_own_font() -> None:
     glyphs = learn_glyphs(text_ink(sheet, box))
     assert glyphs is not None
     words = command_output(text_ink(listing, box), glyphs, "ls")
-    assert words == ["digital.txt", "script.sh", "sudo.zip"]
+    assert words == ["photos.py", "trace.py", "vim.html"]
