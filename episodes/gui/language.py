@@ -131,8 +131,22 @@ def repair_words(text: str, known: frozenset[str] | None = None) -> str:
         seg = re.sub(r"(?<=[A-Za-z])wv(?=[a-z])", "w", seg)  # a w read as "wv" ("Woodwvard")
         seg = _UNIT_NUMBER.sub(  # "Sft 1Oin"
             lambda m: _unit_number(m, lexicon() if known is None else known), seg)
-        parts[i] = re.sub(r"[A-Za-z0]+", lambda m: repair_word(m[0], known), seg)
+        parts[i] = re.sub(r"[A-Za-z0]+", lambda m: _repair_in_sentence(m, known), seg)
     return "".join(parts)
+
+
+def _repair_in_sentence(m: re.Match[str], known: frozenset[str] | None) -> str:
+    """:func:`repair_word` on a matched word, but a capitalised word inside a sentence (a
+    name: ``forward it to Marna``) keeps its letters when the repair would merge or split
+    glyphs (``rn`` -> ``m``): such a slip turns many names into words; one glyph read for
+    another of its width (``Submic`` -> ``Submit``) is still undone."""
+    word = m[0]
+    fixed = repair_word(word, known)
+    before = m.string[:m.start()].rstrip()
+    inside = bool(before) and before[-1] not in ".!?:;\"'"
+    if word[:1].isupper() and inside and len(fixed) != len(word):
+        return word
+    return fixed
 
 
 # -- reading and reasoning -----------------------------------------------------

@@ -40,6 +40,14 @@ def test_repair_words_leaves_quoted_strings_and_fixes_ordinals() -> None:
     assert repair_words("the IOth and the Oth", KNOWN) == "the 10th and the Oth"  # (a 1 needed)
 
 
+def test_a_name_inside_a_sentence_keeps_its_letters() -> None:
+    known = KNOWN | {"mama", "forward", "it"}
+    # rn read as m would make the name a word: a capitalised word mid-sentence is a name
+    assert repair_words("Fonvard it to Marna", known) == "Forward it to Marna"
+    assert repair_words("Marna", known) == "Mama"  # (a sentence's first word: repaired)
+    assert repair_words("press Submic", known) == "press Submit"  # same width: repaired
+
+
 def test_the_packaged_lexicon_knows_english_when_installed() -> None:
     words = lexicon()
     if not words:
