@@ -372,21 +372,25 @@ def pick_files(words: Sequence[str], request: ShellRequest) -> list[str]:
     each: the words matching its pattern in full, then words whose ending is one slip from
     the request's suffix (``trace.pv`` for ``.py``: the suffix is known, so it is typed as
     the request spells it, ``trace.py``), then the start of a word up to the suffix when
-    more follows (``trace.pytrace.zip``: two names whose space was lost)."""
-    rx = re.compile(request.pattern or r"\S+")
+    more follows (``trace.pytrace.zip``: two names whose space was lost). Letter case does not
+    matter in the request's ending (``.pY`` read for ``.py``); a word that fits is typed as
+    the listing shows it."""
+    rx = re.compile(request.pattern or r"\S+", re.IGNORECASE)
     exact = [w for w in words if rx.fullmatch(w)]
     near: list[str] = []
     ext = request.suffix
+    if ext and not (ext.islower() or ext.isupper()):  # ".pY": a letter's case misread
+        ext = ext.lower()
     if ext:
         for w in words:
             for n in (len(ext) - 1, len(ext), len(ext) + 1):
                 stem = w[:-n]
-                if stem and n > 1 and w not in exact and _edits(w[-n:], ext) <= 1 and \
+                if stem and n > 1 and w not in exact and _edits(w[-n:].lower(), ext.lower()) <= 1 and \
                         rx.fullmatch(stem + ext):
                     near.append(stem + ext)
                     break
         for w in words:  # two names read as one (the space between them lost)
-            i = w.find(ext)
+            i = w.lower().find(ext.lower())
             if 0 < i and len(w) - i - len(ext) >= 2 and rx.fullmatch(w[:i + len(ext)]):
                 near.append(w[:i + len(ext)])
     return list(dict.fromkeys(exact + near))

@@ -55,6 +55,10 @@ def test_near_suffix_is_spelled_as_requested() -> None:
     # two names read as one, the space between them lost
     assert pick_files(["trace.pytrace.zip"], req) == ["trace.py"]
     assert pick_files(["notes.txt", "py"], req) == []
+    # an ending read with a letter in the wrong case still finds the listed file
+    misread = ShellRequest("rm", r"\S*\.pY", "ending in .pY", ".pY")
+    assert pick_files(["vim.html", "encrypted.py"], misread) == ["encrypted.py"]
+    assert pick_files(["encrypted.pv"], misread) == ["encrypted.py"]
 
 
 def test_cursor_and_rim_are_no_text() -> None:
