@@ -125,6 +125,9 @@ def _task_list(args: argparse.Namespace) -> list[str]:
         names = [args.task]
     elif args.tasks.strip() in sets:
         names = list(sets[args.tasks.strip()])
+        if not names:
+            raise InputError(f"the task set '{args.tasks.strip()}' is empty: every standard "
+                             "task has been developed on (see 'lavr gui tasks')")
     else:
         names = [t.strip() for t in args.tasks.split(",") if t.strip()]
     if not names:

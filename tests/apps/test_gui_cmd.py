@@ -164,6 +164,7 @@ def test_model_controller_on_a_page_takes_valid_choices_and_falls_back(tmp_path:
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--tasks", " , "], "--tasks names no task"),
+    (["--tasks", "evaluation"], "the task set 'evaluation' is empty"),  # all developed now
     (["--task", "click-test", "--save-html", "{file}"], "is a file, not a folder"),
     (["--task", "click-test", "--save-html", "/proc/lavr-no-such/x"], "cannot create"),
 ])
