@@ -180,9 +180,15 @@ MAX_WATCH_STEPS = 200
 WATCH_FRESH_S = 0.6
 #: A watched number that moves by itself is acted on when it passes its test by this many
 #: of its typical moves over the time a click takes to land ...
-WATCH_MARGIN = 0.7
+WATCH_MARGIN = 1.0
 #: ... which is the screen's age plus this (s).
 CLICK_LATENCY_S = 0.3
+#: Longest wait (ms) between two looks at a watched number.
+WATCH_PAUSE_MS = 500
+#: A watched number read this much (a fraction of it) away from the last reading is misread.
+MISREAD_JUMP = 0.3
+#: Shortest wait (ms) between two looks at it (the step budget lasts a few seconds longer).
+WATCH_MIN_PAUSE_MS = 100
 #: Widest gap (px) between the glyphs of one word of page text.
 WORD_GAP = 3
 #: Positions tried around the warmest one so far before it is clicked anyway.
@@ -360,6 +366,7 @@ class GuiAgent:
         self._heat_waits = 0  # steps the page's answer has been waited for
         self._watch_steps = 0  # steps spent on the current until / when intent
         self._watched: list[tuple[float, float]] = []  # (time, value) of its number, read so far
+        self._jumps = 0  # readings in a row far from the last one kept
         self._watch_box: tuple[int, int, int, int] | None = None  # where its number was read
         self._watch_at: Choice | None = None  # the control it clicks, located while watching
         self._menu_click: Intent | None = None  # the plan's last click, into a menu with submenus
@@ -1459,11 +1466,26 @@ class GuiAgent:
         found, once found) and click the target, located meanwhile, the moment it passes."""
         overlay = parse.to_detections()
         value = self._watched_value(intent, parse)
+        if intent.when and value is not None and self._watched and \
+                abs(value - self._watched[-1][1]) > MISREAD_JUMP * max(abs(self._watched[-1][1]), 1.0):
+            # a number that moves by itself moves a little at a time: this reading or the
+            # last was wrong; the one read again since is kept
+            self._jumps += 1
+            logger.info("%s read as %s after %s: a misreading", intent.watch, value,
+                        self._watched[-1][1])
+            if self._jumps == 1:
+                value = None  # (look again)
+            else:
+                self._watched, self._jumps = [], 0
+        elif value is not None:
+            self._jumps = 0
         test = _sign_free_test(intent.until or intent.when, value)
         met = value is not None and numbers.passes(value, test)
+        pause = 0
         if intent.when and value is not None:
             seen = self._decide_start
             margin = self._watch_margin(seen, value)
+            pause = self._watch_pause(seen, value, test, margin)
             self._watched.append((seen, value))
             # a number that moves by itself must pass with room to spare: it moves on
             # while the click is on its way
@@ -1480,6 +1502,10 @@ class GuiAgent:
             self._watch_at = self.choose(intent, parse)
         if self._watch_at is None:
             return self._wait_for(f"nothing matches {intent.describe()}", overlay)
+        if intent.when and met and len(self._watched) < 2:
+            # one look tells nothing of how fast it moves: look again before acting on it
+            return StepChoice(Action("wait"), f"{what} is {value}, {test}; looking again to "
+                                              f"see how fast it moves", overlay=overlay)
         if intent.when and met and time.monotonic() - self._decide_start > WATCH_FRESH_S:
             # the screen was seen a while ago (the instruction was being read): the number
             # may have moved since; look again before acting on it
@@ -1491,8 +1517,8 @@ class GuiAgent:
                 self._intents.clear()
                 return StepChoice(Action("done"), f"gave up: {what} never was {test}",
                                   overlay=overlay)
-            return StepChoice(Action("wait"), f"{what} is {value}, not {test} yet; watching",
-                              overlay=overlay)
+            return StepChoice(Action("wait", amount=pause), f"{what} is {value}, not {test} "
+                              f"yet; watching", overlay=overlay)
         el = self._watch_at.element
         x, y = el.click_point
         why = f"{intent.describe()}: {what} is {value}, {test}" + ("" if intent.until else "; now")
@@ -1505,20 +1531,38 @@ class GuiAgent:
         """The until / when intent is done: on with the plan."""
         self._intents.popleft()
         self._watch_steps, self._watch_box, self._watch_at = 0, None, None
-        self._watched = []
+        self._watched, self._jumps = [], 0
         self._waits = 0
+
+    def _watch_pause(self, seen: float, value: float, test: str, margin: float) -> int:
+        """How long (ms) to wait before the next look at a watched number that has far to go
+        (a seventh of the time a random walk of its typical moves takes to go that far, at
+        most :data:`WATCH_PAUSE_MS`, at least :data:`WATCH_MIN_PAUSE_MS`): the step budget lasts
+        while it gets there."""
+        m = re.fullmatch(r"(>=|<=|>|<)(-?\d+(?:\.\d+)?)", test)
+        reads = [*self._watched, (seen, value)]
+        moves = [abs(v2 - v1) / math.sqrt(max(t2 - t1, 1e-3))
+                 for (t1, v1), (t2, v2) in zip(reads, reads[1:], strict=False)]
+        spread = float(np.median(moves)) if moves else 0.0
+        if m is None or spread <= 0:
+            return WATCH_MIN_PAUSE_MS
+        far = max(abs(value - float(m[2])) - margin, 0.0)
+        return int(min(max(150.0 * (far / spread) ** 2, WATCH_MIN_PAUSE_MS), WATCH_PAUSE_MS))
 
     def _watch_margin(self, seen: float, value: float) -> float:
         """How far a watched number that moves by itself may move before a click decided now
         lands: :data:`WATCH_MARGIN` times its typical move per square-root second (over the
         reads so far) times the square root of the time from the screen to the click (this
-        step's age plus :data:`CLICK_LATENCY_S`); 0 before two reads."""
+        step's age plus the typical time between two looks, at least
+        :data:`CLICK_LATENCY_S`); 0 before two reads."""
         reads = [*self._watched, (seen, value)]
         moves = [abs(v2 - v1) / math.sqrt(max(t2 - t1, 1e-3))
                  for (t1, v1), (t2, v2) in zip(reads, reads[1:], strict=False)]
         if not moves:
             return 0.0
-        age = time.monotonic() - seen + CLICK_LATENCY_S
+        # a click decided now lands about one step after the screen was taken
+        step = float(np.median([t2 - t1 for (t1, _), (t2, _) in zip(reads, reads[1:], strict=False)]))
+        age = time.monotonic() - seen + max(step, CLICK_LATENCY_S)
         return WATCH_MARGIN * float(np.median(moves)) * math.sqrt(age)
 
     def _watched_value(self, intent: Intent, parse: ScreenParse) -> float | None:

@@ -283,3 +283,18 @@ def test_a_bound_read_with_its_dollar_sign_as_a_five_is_made_the_size_of_the_num
     assert _sign_free_test(">5", 3.0) == ">5"
     (buy,) = parse_instruction("Buy NXI stock 'hen the price is less than 553.60.").intents
     assert (buy.target, buy.when) == ("Buy", "<553.60")
+
+
+def test_a_watched_number_read_far_from_the_last_reading_is_read_again_not_acted_on() -> None:
+    text = "Buy ABC stock when the price is less than $45.30."
+    agent = None
+    kinds = []
+    for price in ("$46.10", "$46.00", "$3.00"):  # (OCR dropped digits of the last one)
+        img, drawn = _page([((10, 90), "Stock price:", 12), ((95, 90), price, 12)],
+                           buttons=[((50, 130, 110, 150), "Buy")])
+        if agent is None:
+            agent = GuiAgent(text_reader=_Reader(drawn), semantic=False)  # type: ignore[arg-type]
+            agent.reset(text)
+        agent.text_reader = _Reader(drawn)  # type: ignore[assignment]
+        kinds.append(agent.decide(Observation(img, text)).action.kind)
+    assert kinds == ["wait", "wait", "wait"]
