@@ -18,6 +18,7 @@ import hashlib
 import logging
 import math
 import re
+import time
 import unicodedata
 from collections import deque
 from collections.abc import Mapping
@@ -54,9 +55,15 @@ from lavr.episodes.gui.console import (
 )
 from lavr.episodes.gui.detector import TOOL_NAME as DETECTOR_TOOL
 from lavr.episodes.gui.detector import UiDetector, complement, shared_detector
-from lavr.episodes.gui.feedback import NumberSearch, read_hint
+from lavr.episodes.gui.feedback import HeatSearch, NumberSearch, read_heat, read_hint
 from lavr.episodes.gui.instruction import ANY_KIND, GuiPlan, Intent, parse_instruction
-from lavr.episodes.gui.language import assign_fields, evaluate_expression, format_number, nth_word
+from lavr.episodes.gui.language import (
+    assign_fields,
+    evaluate_expression,
+    format_number,
+    nth_word,
+    solve_equation,
+)
 from lavr.episodes.gui.perception import (
     ScreenElement,
     ScreenParse,
@@ -73,9 +80,12 @@ from lavr.episodes.gui.perception import (
 )
 from lavr.episodes.gui.reading import (
     CELL_GAP,
+    binarised,
     field_labels,
     page_cells,
     page_text,
+    read_boxes,
+    run_from,
     text_rows,
     value_of,
 )
@@ -161,6 +171,28 @@ ROUND_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0,
 PROBE_DRAG = 20
 #: Waits for what an opener showed to stop moving before choosing among it anyway.
 MAX_MOVING_WAITS = 10
+#: Clicks at most made to bring a number about (``generate an odd number``) ...
+MAX_UNTIL_CLICKS = 25
+#: ... and steps at most spent watching a number before acting on it (``buy when ...``).
+MAX_WATCH_STEPS = 200
+#: A screen seen longer ago than this (s) is looked at again before a watched number on it
+#: is acted on.
+WATCH_FRESH_S = 0.6
+#: A watched number that moves by itself is acted on when it passes its test by this many
+#: of its typical moves over the time a click takes to land ...
+WATCH_MARGIN = 1.0
+#: ... which is the screen's age plus this (s).
+CLICK_LATENCY_S = 0.3
+#: Longest wait (ms) between two looks at a watched number.
+WATCH_PAUSE_MS = 500
+#: A watched number read this much (a fraction of it) away from the last reading is misread.
+MISREAD_JUMP = 0.3
+#: Shortest wait (ms) between two looks at it (the step budget lasts a few seconds longer).
+WATCH_MIN_PAUSE_MS = 100
+#: Widest gap (px) between the glyphs of one word of page text.
+WORD_GAP = 3
+#: Positions tried around the warmest one so far before it is clicked anyway.
+REFINE_TRIES = 4
 #: Waits for a date picker to show after its field was clicked, before typing the date.
 PICKER_WAITS = 2
 #: Arrow clicks allowed per date (years of months; the header is re-read after each one).
@@ -291,6 +323,7 @@ class GuiAgent:
         self._settle_count = 0
         self._chosen: set[tuple[int, int, int, int]] = set()
         self._previous: np.ndarray | None = None  # the screen of the last step
+        self._decide_start = time.monotonic()  # when the current step began to be decided
         self._reset_skills()
         self._reset_widgets()
 
@@ -327,6 +360,15 @@ class GuiAgent:
         self._repeat_waited = False  # the last step waited for more figures to click
         self._repeat_moves = False  # ... and the page changed meanwhile: it moves by itself
         self._repeat_clicked: list[tuple[int, int, int, int]] = []  # figures clicked so far
+        self._heat: HeatSearch | None = None  # a spot sought with the pointer
+        self._heat_blank: np.ndarray | None = None  # the screen before the pointer moved
+        self._heat_at: tuple[float, float] | None = None  # where it was moved last, unanswered
+        self._heat_waits = 0  # steps the page's answer has been waited for
+        self._watch_steps = 0  # steps spent on the current until / when intent
+        self._watched: list[tuple[float, float]] = []  # (time, value) of its number, read so far
+        self._jumps = 0  # readings in a row far from the last one kept
+        self._watch_box: tuple[int, int, int, int] | None = None  # where its number was read
+        self._watch_at: Choice | None = None  # the control it clicks, located while watching
         self._menu_click: Intent | None = None  # the plan's last click, into a menu with submenus
         self._menu_retried = False  # ... planned again once after the menu stayed open
         self._copied_from: tuple[int, int, int, int] | None = None  # the field text was copied from
@@ -466,6 +508,7 @@ class GuiAgent:
     def decide(self, observation: Observation,
                percepts: Mapping[str, Percept] | None = None) -> StepChoice:
         """Choose the next action from the screenshot alone."""
+        self._decide_start = time.monotonic()
         image = observation.image
         seen = (percepts or {}).get("screen_elements")
         if seen is not None and isinstance(seen.artifact, ScreenParse) and \
@@ -521,6 +564,8 @@ class GuiAgent:
             return self._guess(intent, parse)
         if intent.op == "play":
             return self._play(intent, parse)
+        if intent.op == "seek":
+            return self._seek(intent, parse, image)
         if intent.op == "draw":
             return self._draw(intent, parse)
         if intent.op == "reorder":
@@ -535,6 +580,8 @@ class GuiAgent:
             return self._slide(intent, parse, given)
         if intent.op == "date":
             return self._pick_date(intent, parse, image)
+        if intent.until or intent.when:
+            return self._watch(intent, parse, image, given)
         if intent.repeat:
             return self._click_every(intent, parse, image)
         if intent.pattern:
@@ -1346,6 +1393,228 @@ class GuiAgent:
         return StepChoice(Action.click(x, y), f"{why} in {field.describe()}", point=(x, y),
                           overlay=overlay, target=tuple(float(v) for v in field.box))
 
+    # -- a spot found with the pointer: the page answers how near it is ---------------
+    def _seek(self, intent: Intent, parse: ScreenParse, image: np.ndarray) -> StepChoice:
+        """Find the spot of an area that the page calls hot (:attr:`Intent.text`, a heat of
+        :data:`~lavr.episodes.gui.feedback.HEAT_WORDS`): move the pointer over the area (the
+        largest frame drawn below the banner), read the page's answer (the text that
+        appeared outside the area since before the first move), narrow the search
+        (:class:`~lavr.episodes.gui.feedback.HeatSearch`), and click where the answer reached
+        the goal — or, after :data:`REFINE_TRIES` tries around the warmest spot found, there."""
+        overlay = parse.to_detections()
+        if self._heat is None:
+            top, exclude = self._drawing_area(parse)
+            frames = geometry.find_frames(image, top=top, exclude=exclude)
+            if not frames:
+                return self._wait_for("no area to search with the pointer", overlay)
+            x1, y1, x2, y2 = frames[0]
+            self._heat = HeatSearch((x1 + 2, y1 + 2, x2 - 2, y2 - 2), goal=int(intent.text))
+            self._heat_blank = image
+        search = self._heat
+        if self._heat_at is not None:
+            heat, said = self._heat_answer(image, search.area)
+            if heat is None and self._heat_waits < 2:
+                self._heat_waits += 1
+                return StepChoice(Action("wait"), f"no answer read at {self._heat_at} yet "
+                                                  f"({said!r}); waiting", overlay=overlay)
+            x, y = self._heat_at
+            search.tried.append((x, y, heat if heat is not None else -1))
+            self._heat_at, self._heat_waits = None, 0
+            logger.info("the page says %r (heat %s) at (%.0f, %.0f)", said, heat, x, y)
+        point = search.next_point()
+        best = search.best()
+        if best is not None and (search.found() or point is None or
+                                 (best[2] > min(h for *_, h in search.tried) and
+                                  search.refined() >= REFINE_TRIES)):
+            self._intents.popleft()
+            self._heat = None
+            x, y, heat = best
+            return StepChoice(Action.click(x, y), f"{intent.describe()}: the warmest spot "
+                              f"found (heat {heat} of {search.goal}, {len(search.tried)} tries)",
+                              point=(x, y), overlay=overlay)
+        if point is None:
+            self._intents.clear()
+            return StepChoice(Action("done"), "gave up: nowhere left to try", overlay=overlay)
+        self._heat_at = point
+        return StepChoice(Action.hover(*point), f"{intent.describe()}: try ({point[0]:.0f}, "
+                          f"{point[1]:.0f}), best so far {best}", point=point, overlay=overlay)
+
+    def _heat_answer(self, image: np.ndarray, area: tuple[int, int, int, int]) -> tuple[
+            int | None, str]:
+        """The heat of the page's answer to the pointer (the text drawn outside ``area`` that
+        differs from the screen before the first move, binarised and read) and the text read."""
+        blank = self._heat_blank
+        if blank is None or blank.shape != image.shape:
+            return None, ""
+        changed = np.any(np.abs(image.astype(np.int16) - blank.astype(np.int16)) > 40, axis=2)
+        x1, y1, x2, y2 = area
+        changed[max(y1 - 3, 0):y2 + 3, max(x1 - 3, 0):x2 + 3] = False
+        ys, xs = np.nonzero(changed)
+        if len(xs) < 4:
+            return None, ""
+        h, w = image.shape[:2]
+        box = (max(int(xs.min()) - 2, 0), max(int(ys.min()) - 2, 0), min(int(xs.max()) + 3, w),
+               min(int(ys.max()) + 3, h))
+        text, _ = self.text_reader.read(binarised(image, box), [box])[0]
+        return read_heat(text), text
+
+    # -- acting on a number the page shows: until / when it passes a test -----------
+    def _watch(self, intent: Intent, parse: ScreenParse, image: np.ndarray, given: str) -> StepChoice:
+        """Act on a number the page shows. ``until``: click the target again and again until
+        the number passes the test (none when it already does; given up after
+        :data:`MAX_UNTIL_CLICKS`). ``when``: read the number at every step (only where it was
+        found, once found) and click the target, located meanwhile, the moment it passes."""
+        overlay = parse.to_detections()
+        value = self._watched_value(intent, parse)
+        if intent.when and value is not None and self._watched and \
+                abs(value - self._watched[-1][1]) > MISREAD_JUMP * max(abs(self._watched[-1][1]), 1.0):
+            # a number that moves by itself moves a little at a time: this reading or the
+            # last was wrong; the one read again since is kept
+            self._jumps += 1
+            logger.info("%s read as %s after %s: a misreading", intent.watch, value,
+                        self._watched[-1][1])
+            if self._jumps == 1:
+                value = None  # (look again)
+            else:
+                self._watched, self._jumps = [], 0
+        elif value is not None:
+            self._jumps = 0
+        test = _sign_free_test(intent.until or intent.when, value)
+        met = value is not None and numbers.passes(value, test)
+        pause = 0
+        if intent.when and value is not None:
+            seen = self._decide_start
+            margin = self._watch_margin(seen, value)
+            pause = self._watch_pause(seen, value, test, margin)
+            self._watched.append((seen, value))
+            # a number that moves by itself must pass with room to spare: it moves on
+            # while the click is on its way
+            met = met and numbers.passes(value + margin * _test_side(test), test)
+        what = f"the {intent.watch}" if intent.watch else "the number shown"
+        self._watch_steps += 1
+        if intent.until and (met or self._watch_steps > MAX_UNTIL_CLICKS):
+            self._end_watch()
+            if not met:
+                logger.info("gave up bringing %s to %s: %s after %d clicks", what, test, value,
+                            MAX_UNTIL_CLICKS)
+            return self._decide(image, given)
+        if self._watch_at is None:
+            self._watch_at = self.choose(intent, parse)
+        if self._watch_at is None:
+            return self._wait_for(f"nothing matches {intent.describe()}", overlay)
+        if intent.when and met and len(self._watched) < 2:
+            # one look tells nothing of how fast it moves: look again before acting on it
+            return StepChoice(Action("wait"), f"{what} is {value}, {test}; looking again to "
+                                              f"see how fast it moves", overlay=overlay)
+        if intent.when and met and time.monotonic() - self._decide_start > WATCH_FRESH_S:
+            # the screen was seen a while ago (the instruction was being read): the number
+            # may have moved since; look again before acting on it
+            return StepChoice(Action("wait"), f"{what} was {value}, {test}, on a screen seen "
+                                              f"{time.monotonic() - self._decide_start:.1f} s "
+                                              f"ago; looking again", overlay=overlay)
+        if intent.when and not met:
+            if self._watch_steps > MAX_WATCH_STEPS:
+                self._intents.clear()
+                return StepChoice(Action("done"), f"gave up: {what} never was {test}",
+                                  overlay=overlay)
+            return StepChoice(Action("wait", amount=pause), f"{what} is {value}, not {test} "
+                              f"yet; watching", overlay=overlay)
+        el = self._watch_at.element
+        x, y = el.click_point
+        why = f"{intent.describe()}: {what} is {value}, {test}" + ("" if intent.until else "; now")
+        if intent.when:
+            self._end_watch()
+        return StepChoice(Action.click(x, y), f"{why} -> {el.describe()}", point=(x, y),
+                          overlay=overlay, target=tuple(float(v) for v in el.box))
+
+    def _end_watch(self) -> None:
+        """The until / when intent is done: on with the plan."""
+        self._intents.popleft()
+        self._watch_steps, self._watch_box, self._watch_at = 0, None, None
+        self._watched, self._jumps = [], 0
+        self._waits = 0
+
+    def _watch_pause(self, seen: float, value: float, test: str, margin: float) -> int:
+        """How long (ms) to wait before the next look at a watched number that has far to go
+        (a seventh of the time a random walk of its typical moves takes to go that far, at
+        most :data:`WATCH_PAUSE_MS`, at least :data:`WATCH_MIN_PAUSE_MS`): the step budget lasts
+        while it gets there."""
+        m = re.fullmatch(r"(>=|<=|>|<)(-?\d+(?:\.\d+)?)", test)
+        reads = [*self._watched, (seen, value)]
+        moves = [abs(v2 - v1) / math.sqrt(max(t2 - t1, 1e-3))
+                 for (t1, v1), (t2, v2) in zip(reads, reads[1:], strict=False)]
+        spread = float(np.median(moves)) if moves else 0.0
+        if m is None or spread <= 0:
+            return WATCH_MIN_PAUSE_MS
+        far = max(abs(value - float(m[2])) - margin, 0.0)
+        return int(min(max(150.0 * (far / spread) ** 2, WATCH_MIN_PAUSE_MS), WATCH_PAUSE_MS))
+
+    def _watch_margin(self, seen: float, value: float) -> float:
+        """How far a watched number that moves by itself may move before a click decided now
+        lands: :data:`WATCH_MARGIN` times its typical move per square-root second (over the
+        reads so far) times the square root of the time from the screen to the click (this
+        step's age plus the typical time between two looks, at least
+        :data:`CLICK_LATENCY_S`); 0 before two reads."""
+        reads = [*self._watched, (seen, value)]
+        moves = [abs(v2 - v1) / math.sqrt(max(t2 - t1, 1e-3))
+                 for (t1, v1), (t2, v2) in zip(reads, reads[1:], strict=False)]
+        if not moves:
+            return 0.0
+        # a click decided now lands about one step after the screen was taken
+        step = float(np.median([t2 - t1 for (t1, _), (t2, _) in zip(reads, reads[1:], strict=False)]))
+        age = time.monotonic() - seen + max(step, CLICK_LATENCY_S)
+        return WATCH_MARGIN * float(np.median(moves)) * math.sqrt(age)
+
+    def _watched_value(self, intent: Intent, parse: ScreenParse) -> float | None:
+        """The number an until / when intent watches: the value the page shows beside the
+        label :attr:`Intent.watch` (``Stock price: $45.30``; a label that ends with the word
+        named counts), else the number alone on a text row (the largest one); re-read where
+        it was found last time while it is still drawn there."""
+        image = parse.image
+        if self._watch_box is not None:
+            box = run_from(image, self._watch_box)
+            value = self._read_amount(image, box) if box is not None else None
+            if value is not None:
+                return value
+        if intent.watch:
+            cells = page_cells(parse, self.text_reader)
+            found = value_of(cells, intent.watch)
+            if found is None:  # a label that ends with the word: "Stock price:" for "price"
+                ending = re.compile(rf"\b{re.escape(intent.watch)}$", re.IGNORECASE)
+                named = [t.split(":")[0].strip() for _, t in cells
+                         if ending.search(t.split(":")[0].strip())]
+                found = value_of(cells, named[0]) if named else None
+            if found is None:
+                return None
+            text, label_box, value_box = found
+            value = numbers.money_number(text)
+            if value is not None and value_box == label_box:  # "Price: $4.50" read as one cell
+                words = text_runs(ink_mask(image[value_box[1]:value_box[3],
+                                                 value_box[0]:value_box[2]]),
+                                  gap=WORD_GAP, offset=value_box[:2])
+                value_box = words[-1] if len(words) > 1 else label_box
+            if value is not None and value_box != label_box:
+                # its digits re-read on their own, after a currency sign drawn taller
+                value = self._read_amount(image, value_box)
+                self._watch_box = value_box
+            logger.info("%s reads %r: %s", intent.watch, text, value)
+            return value
+        read = [(b, numbers.money_number(t)) for b, t in read_boxes(image, text_rows(parse),
+                                                                    self.text_reader)]
+        shown = [(b, v) for b, v in read if v is not None]
+        if not shown:
+            return None
+        return max(shown, key=lambda n: n[0][3] - n[0][1])[1]
+
+    def _read_amount(self, image: np.ndarray, box: tuple[int, int, int, int]) -> float | None:
+        """The number drawn in ``box``: a currency sign drawn before the digits
+        (:func:`~lavr.episodes.gui.numbers.currency_sign`) is cut off before they are read."""
+        start = numbers.currency_sign(image, box)
+        if start is not None:
+            box = (start, box[1], box[2], box[3])
+        read = read_boxes(image, [box], self.text_reader)
+        return numbers.money_number(read[0][1]) if read else None
+
     def _wait_for(self, missing: str, overlay: Detections) -> StepChoice:
         """Wait for what is ``missing`` from the screen; after :attr:`max_waits` waits, stop
         (the plan is dropped)."""
@@ -1677,9 +1946,14 @@ class GuiAgent:
         rows = page_text(parse, self.text_reader)
         if not rows:
             return ""
-        if source == "expression":
-            for text in [*rows, " ".join(rows)]:
-                value = evaluate_expression(text)
+        if source == "expression":  # the value of the arithmetic shown, or its unknown
+            # (a row alone, two rows together: a narrow page wraps "1 + x =" / "21")
+            pairs = [f"{a} {b}" for a, b in zip(rows, rows[1:], strict=False)]
+            texts = [*rows, *pairs, " ".join(rows)]
+            # an equation's unknown, else a calculation, else a number shown alone
+            for value in (*map(solve_equation, texts),
+                          *(evaluate_expression(t) for t in texts if not _plain_number(t)),
+                          *map(evaluate_expression, texts)):
                 if value is not None:
                     return format_number(value)
             return ""
@@ -2558,6 +2832,8 @@ class GuiAgent:
         fitted to a round figure's outline, else the centre of the matching figure's box."""
         size, colour, what = intent.figure or ("", "", "")
         top, exclude = self._drawing_area(parse)
+        if intent.geometry == "midpoint":
+            return self._choose_midpoint(intent, parse)
         if what in ("circle", "shape", "") and not colour:
             circles = geometry.find_circles(parse.image, top=top, exclude=exclude)
             if circles:
@@ -2572,6 +2848,29 @@ class GuiAgent:
         x1, y1, x2, y2 = fig.box
         return Choice(ScreenElement("figure", fig.box, anchor=((x1 + x2) / 2.0, (y1 + y2) / 2.0)),
                       0.9, f"the {intent.geometry} of the box of {fig.describe()}", sure=True)
+
+    def _choose_midpoint(self, intent: Intent, parse: ScreenParse) -> Choice | None:
+        """The point halfway between the two figures the intent describes (``the midpoint
+        between the two points``): the middle of their boxes' centres. When other than two
+        figures fit the description but two figures are drawn, those two."""
+        size, colour, what = intent.figure or ("", "", "")
+        figs = self.figures(parse)
+        fits = [f for f in figs if shapes.matches(f, size, colour, what)]
+        if len(fits) != 2 and len(figs) == 2:
+            fits = figs
+        if len(fits) > 2:  # the two most alike in size
+            pairs = [(abs(a.extent - b.extent), i, j) for i, a in enumerate(fits)
+                     for j, b in enumerate(fits) if i < j]
+            _, i, j = min(pairs)
+            fits = [fits[i], fits[j]]
+        if len(fits) != 2:
+            return None
+        (ax, ay), (bx, by) = (_centre(f.box) for f in fits)
+        mx, my = (ax + bx) / 2.0, (ay + by) / 2.0
+        box = (int(min(ax, bx)), int(min(ay, by)), int(max(ax, bx)) + 1, int(max(ay, by)) + 1)
+        return Choice(ScreenElement("figure", box, anchor=(mx, my)), 1.0,
+                      f"halfway between {fits[0].describe()} at ({ax:.0f},{ay:.0f}) and "
+                      f"{fits[1].describe()} at ({bx:.0f},{by:.0f})", sure=True)
 
     def _draw(self, intent: Intent, parse: ScreenParse) -> StepChoice:
         """Draw the line the intent names on a figure drawn on the page by dragging from its
@@ -3541,6 +3840,30 @@ def _wrapped_lines(elements: list[ScreenElement]) -> list[ScreenElement]:
                                      text_boxes=tuple(b for e in block for b in e.text_boxes),
                                      text_confidence=min(e.text_confidence for e in block)))
     return out
+
+
+def _sign_free_test(test: str, value: float | None) -> str:
+    """A test on a number whose bound was read with a currency sign taken for a leading
+    ``5`` (``<549.60`` for ``less than $49.60``): when the bound is five times the number
+    watched or more and the bound without that ``5`` is of its size, the bound without it."""
+    m = re.fullmatch(r"(>=|<=|==|>|<)5(\d+(?:\.\d+)?)", test)
+    if m is None or value is None or value <= 0:
+        return test
+    bound, rest = float(m[0].lstrip("<>=")), float(m[2])
+    if bound >= 5 * value and 0.5 * value <= rest <= 2 * value:
+        return f"{m[1]}{m[2]}"
+    return test
+
+
+def _test_side(test: str) -> int:
+    """+1 for a test a number passes by being small (``<5``), -1 by being large (``>5``), else
+    0 (``odd``, ``==4``): the way a margin is added to the number before it is tested."""
+    return 1 if test.startswith("<") else -1 if test.startswith(">") else 0
+
+
+def _plain_number(text: str) -> bool:
+    """Whether a text is one number and nothing else (``27``, ``-3 =``): no calculation."""
+    return re.fullmatch(r"\s*[-+]?\s*[\dOolISs]+(?:[.,]\d+)?\s*=?\s*\??\s*", text) is not None
 
 
 def _masked(shown: str) -> bool:

@@ -115,3 +115,107 @@ class NumberSearch:
             self.low = self.high = tried
         if self.low > self.high:  # a misread hint: widen back to the untried numbers
             self.low, self.high = min(self.low, self.high), max(self.low, self.high)
+
+
+# -- a spot found by the pointer: the page answers each position with a "temperature" ---
+#: Words a page answers a pointer position with, from far from the spot sought (0) to on it.
+HEAT_WORDS = {"freezing": 0, "frozen": 0, "ice": 0, "icy": 0, "cold": 1, "colder": 1,
+              "cool": 2, "cooler": 2, "tepid": 2, "lukewarm": 2, "warm": 3, "warmer": 3,
+              "hot": 4, "hotter": 4, "burning": 5, "boiling": 5}
+#: The heat of the word the instruction names (``the HOT area``) when it names none.
+HOT = HEAT_WORDS["hot"]
+#: A search area's cells (columns x rows) visited first: no point of the area is far from
+#: one of their centres.
+COARSE_GRID = (3, 3)
+#: Step (px) of the refinement around the warmest point, per heat below the goal.
+REFINE_STEP = 7.0
+
+
+def read_heat(text: str) -> int | None:
+    """How near a page's answer says the pointer is (:data:`HEAT_WORDS`: ``ICE COLD`` -> 0,
+    ``Warm`` -> 3, ``HOT`` -> 4), or None when the text names no temperature. A word read
+    with a zero for an ``o`` counts (``C0LD``); several words: the coldest (``ice cold``)."""
+    words = re.findall(r"[a-z0-9]+", text.lower().replace("0", "o"))
+    heats = [HEAT_WORDS[w] for w in words if w in HEAT_WORDS]
+    return min(heats) if heats else None
+
+
+def heat_goal(instruction: str) -> int | None:
+    """The heat an instruction asks to find (``click on the HOT area`` -> :data:`HOT`), or
+    None when it asks for no spot by temperature."""
+    m = re.search(r"\b(" + "|".join(HEAT_WORDS) + r")\s+(?:area|spot|zone|region|place|point|"
+                  r"location|part|square|cell)\b", instruction, re.IGNORECASE)
+    return HEAT_WORDS[m[1].lower()] if m else None
+
+
+@dataclass
+class HeatSearch:
+    """A search with the pointer for the spot a page calls hot, inside ``area``.
+
+    The area's :data:`COARSE_GRID` cell centres are visited first (the middle one first),
+    until a position is warmer than the coldest answer; then points around the warmest one
+    so far (a pattern search: the eight ways round it, :data:`REFINE_STEP` px per heat below
+    the goal, then half as far), until an answer reaches ``goal``.
+
+    Attributes:
+        area: ``(x1, y1, x2, y2)`` pixels of the area searched.
+        goal: The heat to reach (:data:`HOT`).
+        tried: ``(x, y, heat)`` of every position answered so far.
+    """
+
+    area: tuple[int, int, int, int]
+    goal: int = HOT
+    tried: list[tuple[float, float, int]] = field(default_factory=list)
+
+    def best(self) -> tuple[float, float, int] | None:
+        """The warmest position so far (the first of equally warm ones)."""
+        if not self.tried:
+            return None
+        top = max(h for _, _, h in self.tried)
+        return next(t for t in self.tried if t[2] == top)
+
+    def refined(self) -> int:
+        """Positions tried since the warmest answer so far first came."""
+        best = self.best()
+        return 0 if best is None else len(self.tried) - 1 - self.tried.index(best)
+
+    def found(self) -> bool:
+        """Whether a position reached the goal."""
+        best = self.best()
+        return best is not None and best[2] >= self.goal
+
+    def next_point(self) -> tuple[float, float] | None:
+        """The next position to try, or None when nothing is left to try."""
+        best = self.best()
+        floor = min((h for _, _, h in self.tried), default=0)
+        if best is None or best[2] <= floor and not self._refining():
+            for p in self._coarse():
+                if not self._near_tried(p, 4.0):
+                    return p
+            if best is None:
+                return None
+        step = REFINE_STEP * max(self.goal - best[2], 1)
+        for scale in (1.0, 0.5):
+            for dx, dy in ((0, -1), (1, 0), (0, 1), (-1, 0), (1, -1), (1, 1), (-1, 1), (-1, -1)):
+                p = (best[0] + dx * step * scale, best[1] + dy * step * scale)
+                if self._inside(p) and not self._near_tried(p, step * scale / 2):
+                    return p
+        return None
+
+    def _refining(self) -> bool:
+        return len({h for _, _, h in self.tried}) > 1
+
+    def _coarse(self) -> list[tuple[float, float]]:
+        x1, y1, x2, y2 = self.area
+        cols, rows = COARSE_GRID
+        pts = [(x1 + (x2 - x1) * (c + 0.5) / cols, y1 + (y2 - y1) * (r + 0.5) / rows)
+               for r in range(rows) for c in range(cols)]
+        cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+        return sorted(pts, key=lambda p: (p[0] - cx) ** 2 + (p[1] - cy) ** 2 > 1.0)
+
+    def _inside(self, p: tuple[float, float]) -> bool:
+        x1, y1, x2, y2 = self.area
+        return x1 + 2 <= p[0] <= x2 - 2 and y1 + 2 <= p[1] <= y2 - 2
+
+    def _near_tried(self, p: tuple[float, float], dist: float) -> bool:
+        return any((p[0] - x) ** 2 + (p[1] - y) ** 2 < dist * dist for x, y, _ in self.tried)

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 from lavr.episodes.gui.arrange import Place, parse_place, sort_order
 from lavr.episodes.gui.calendars import find_date, parse_date
 from lavr.episodes.gui.console import parse_shell_request
-from lavr.episodes.gui.feedback import number_range
+from lavr.episodes.gui.feedback import heat_goal, number_range
 from lavr.episodes.gui.language import NUMBER_WORDS, ORDINAL_WORDS, TIMES_WORDS, repair_words
 from lavr.episodes.gui.numbers import classes_of, order_of, pick_of
 from lavr.episodes.gui.requests import parse_item_request
@@ -72,10 +72,13 @@ logger = logging.getLogger(__name__)
 #: none) to its end, ``text`` = ``down`` / ``up``, until it stops moving; ``clear``: empty a
 #: field (text handled as text); ``key``: press the key or chord ``text`` (``C-c``),
 #: ``index`` times); ``shell``: run the command the instruction asks for on the file it
-#: describes in a console on the page, see :mod:`lavr.episodes.gui.console`.
+#: describes in a console on the page, see :mod:`lavr.episodes.gui.console`; ``seek``: find
+#: the spot of an area that the page calls ``text`` (a heat, ``4`` = hot) as the pointer
+#: moves over it, reading its answer after each move, and click there, see
+#: :class:`lavr.episodes.gui.feedback.HeatSearch`.
 OPS = ("click", "type", "fill", "hover", "set", "guess", "play", "draw", "date", "act",
        "reorder", "resize", "copy", "paste", "highlight", "style", "scroll", "clear", "key",
-       "move", "shell")
+       "move", "shell", "seek")
 
 #: Verbs that act on an element by clicking it.
 CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
@@ -165,7 +168,7 @@ SELECT_KINDS = ("checkbox", "radio", "button", "link", "text")
 #: Words that name a figure drawn on the page (not text, not a widget), and what
 #: :mod:`lavr.episodes.gui.shapes` calls it; ``item``/``shape``/``figure`` = any figure.
 FIGURE_WORDS = {"circle": "circle", "circles": "circle", "disc": "circle", "dot": "circle",
-                "dots": "circle", "discs": "circle",
+                "dots": "circle", "discs": "circle", "point": "circle", "points": "circle",
                 "rectangle": "rectangle", "rectangles": "rectangle", "square": "rectangle",
                 "squares": "rectangle", "box": "rectangle", "block": "rectangle",
                 "blocks": "rectangle", "triangle": "triangle",
@@ -247,7 +250,8 @@ class Intent:
             after the other, scrolling through the list; None: on the one item.
         geometry: A point or line worked out from a figure drawn on the page rather than the
             figure itself: ``center`` (click the centre of the ``figure``, e.g. a circle's
-            fitted centre), ``bisector`` (``op == "draw"``: the line that halves an angle).
+            fitted centre), ``midpoint`` (the point halfway between the two figures that fit
+            ``figure``: ``the mid-point between the two points``), ``bisector`` (``op == "draw"``: the line that halves an angle).
         opens: The verb opens something (``expand the menu``): when no element is labelled
             like the target, the one control without a word (a round ``+``) is clicked, and
             the next target may be among what appeared.
@@ -290,6 +294,14 @@ class Intent:
         place: With ``op == "reorder"``: where the item goes, a
             :meth:`~lavr.episodes.gui.arrange.Place.spec` (``index:3:0:0:``), or
             ``sort:ascending`` / ``sort:descending`` (sort all the items by their text).
+        until: A condition on a number the page shows (a :func:`~lavr.episodes.gui.numbers.pick_of`
+            pick: ``<7``, ``>3``, ``odd`` ...): click the target again and again until the number
+            meets it (``generate an odd number``, ``click Roll until the number is 6``); no
+            click when it already does.
+        when: A condition like ``until``: wait, reading the number, until it meets it, then
+            click the target once (``buy when the price is less than $45``).
+        watch: With ``until`` / ``when``: the label of the number read (``price``: the value
+            the page shows beside that label); ``""``: the one number the page shows alone.
     """
 
     op: str
@@ -327,6 +339,9 @@ class Intent:
     pattern: bool = False
     repeat: bool = False
     pictured: bool = False
+    until: str = ""
+    when: str = ""
+    watch: str = ""
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -368,6 +383,10 @@ class Intent:
             return "click the item whose icon looks like the one pictured in the instruction"
         if self.order:
             return f"click the {'words' if self.order == 'alphabetical' else 'numbers'} in {self.order} order"
+        if self.until or self.when:
+            what = f'the {self.watch}' if self.watch else "the number shown"
+            return f'click "{self.target}" until {what} is {self.until}' if self.until else \
+                f'click "{self.target}" when {what} is {self.when}'
         if self.pick:
             return f"click the number(s) that are {self.pick}"
         if self.classes:
@@ -394,6 +413,9 @@ class Intent:
                     "connect": f"draw a line joining the {fig}s",
                     "square-corner": "add a point that makes a square corner with the segment"
                     }[self.geometry]
+        if self.geometry == "midpoint":
+            fig = " ".join(w for w in self.figure or () if w) or "figure"
+            return f"{self.op} the midpoint between the two {fig}s"
         if self.geometry:
             fig = " ".join(w for w in self.figure or () if w) or "angle"
             verb = "draw" if self.op == "draw" else self.op
@@ -444,6 +466,8 @@ class Intent:
             return f"win the game on the board, playing {self.text}"
         if self.op == "guess":
             return f"find the number in {self.text} by trying it in the {kinds}"
+        if self.op == "seek":
+            return f"find the spot the page calls heat {self.text} with the pointer, click it"
         if self.op == "date":
             return f"choose the date {self.text} in the date picker {what}"
         return f"{self.op} {kinds} {what}"
@@ -693,6 +717,70 @@ _EXAMPLE = re.compile(r"\b(?:example|pattern|model|sample|picture|image|template
                       r"shown|given|drawn|displayed)\b", re.IGNORECASE)
 
 
+#: A clause that acts once a number the page shows meets a test: ``buy ABC stock when the
+#: price is less than $45.30``, ``press Stop as soon as the counter reaches at least 10``.
+_WHEN = re.compile(r"^(?P<act>.+?)\s+(?:[wv'\u2019]?hen(?:ever)?|once|as\s+soon\s+as|if)\s+(?:the\s+|its\s+|it\s+)?"
+                   r"(?P<what>[\w\s]*?)\s*\b(?:is|gets|goes|falls|drops|rises|climbs|becomes|"
+                   r"reaches|hits)\s+(?P<test>.+)$", re.IGNORECASE)
+#: ... or acts again and again until it does: ``click Roll until the number is even``.
+_UNTIL = re.compile(r"^(?P<act>.+?)\s+until\s+(?:the\s+|its\s+|it\s+)?(?P<what>[\w\s]*?)\s*\b"
+                    r"(?:is|shows|reads|becomes|gets)\s+(?P<test>.+)$", re.IGNORECASE)
+#: A number to bring about with the control the verb names: ``generate an odd number``, ``roll
+#: a number greater than 4``.
+_PRODUCE = re.compile(r"^(?:a|an|one|some)\s+(?P<pre>(?:[\w-]+\s+)*?)numbers?\b(?P<post>.*)$",
+                      re.IGNORECASE)
+#: Words that name the number shown itself rather than a labelled one.
+_SHOWN_WORDS = frozenset({"", "it", "number", "value", "result", "number shown", "number displayed",
+                          "displayed number", "shown number"})
+
+
+def number_test(text: str) -> str:
+    """The test on a number a phrase names (``less than $45.30`` -> ``<45.30``, ``an odd``
+    -> ``odd``; see :func:`~lavr.episodes.gui.numbers.pick_of`), or ``""``: a currency sign
+    before the number (or an ``S`` OCR reads for a ``$``) is dropped; ``largest`` and the
+    like are no test of one number."""
+    text = re.sub(r"(?:[$\u20ac\u00a3]|\bS)\s*(?=\d)", "", text)
+    pick = pick_of(text)
+    return pick if pick is not None and pick not in ("max", "min") else ""
+
+
+def _watched_intents(verb: str, obj: str, clause: str) -> list[Intent] | None:
+    """Intents that act on a number the page shows, or None: ``X when <the quantity> is
+    <test>`` waits until the number labelled by the quantity (or the number shown) passes the
+    test, then does X (``buy ...``: a verb the grammar does not know names its button);
+    ``X until <the number> is <test>`` and ``<verb> a(n) <test> number`` click again and again
+    until the number shown passes it (the button the verb names: ``generate``)."""
+    for pattern, field in ((_UNTIL, "until"), (_WHEN, "when")):
+        m = pattern.match(clause.strip().rstrip("."))
+        if m is None:
+            continue
+        test = number_test(m["test"])
+        if not test:
+            continue
+        what = m["what"].strip().lower()
+        watch = "" if what in _SHOWN_WORDS else what
+        act = re.match(r"(?:please\s+)?(\w+)\b\s*(.*)$", m["act"].strip())
+        if act is None:
+            continue
+        a_verb, a_obj = act[1].lower(), act[2].strip()
+        if a_verb in CLICK_VERBS and a_obj:
+            found = _click_intents(a_verb, a_obj, m["act"])
+            if not found:
+                continue
+            first = dataclasses.replace(found[0], **{field: test, "watch": watch})
+            return [first, *found[1:]]
+        if a_verb in VERBS or a_verb in VALUE_VERBS:
+            continue
+        return [Intent("click", target=act[1].capitalize(), kinds=("button",),
+                       **{field: test, "watch": watch})]
+    produce = _PRODUCE.match(obj.strip().rstrip("."))
+    if produce and verb not in VERBS and verb not in VALUE_VERBS:
+        test = number_test(f"{produce['pre']} {produce['post']}")
+        if test:
+            return [Intent("click", target=verb.capitalize(), kinds=("button",), until=test)]
+    return None
+
+
 def _pattern_intent(verb: str, obj: str) -> Intent | None:
     """``draw the number "0" in the checkboxes using the example on the right``: copy the
     example drawn on the page into the checkbox grid; None for other clauses."""
@@ -773,6 +861,10 @@ def _click_intents(verb: str, obj: str, clause: str) -> list[Intent]:
     if described:  # "press the label which names the drawing"
         kinds = _phrase(obj[:described.start()]).kinds or ("button",)
         return [Intent("click", kinds=kinds, describes=described[1].lower())]
+    mid = _MIDPOINT.match(obj.strip())
+    figure = _figure_phrase(mid[1], plural=True) if mid and re.search(r"s\W*$", mid[1]) else None
+    if figure is not None:  # "the midpoint between the two points": halfway between two figures
+        return [Intent("click", kinds=("figure",), figure=figure, geometry="midpoint")]
     point = _POINT_OF.match(obj.strip())
     figure = _figure_phrase(point[2]) if point else None
     if point and figure is not None:  # "the centre of the circle": a point the figure defines
@@ -822,6 +914,11 @@ def _click_intents(verb: str, obj: str, clause: str) -> list[Intent]:
 #: ``the (exact) centre of X``: a point of a figure.
 _POINT_OF = re.compile(r"(?:on\s+|at\s+|in\s+)?(?:the\s+|a\s+)?(?:exact\s+|very\s+)?(" +
                        "|".join(POINT_WORDS) + r")\s+of\s+(.+)$", re.IGNORECASE)
+#: ``the (shortest) mid-point between the two points``: the point halfway between two figures.
+_MIDPOINT = re.compile(r"(?:on\s+|at\s+|in\s+)?(?:the\s+|a\s+)?(?:(?:exact|very|shortest|true)\s+)?"
+                       r"(?:mid-?\s?point|middle|half-?\s?way\s+point|centre|center)\s+"
+                       r"(?:between|of)\s+(?:the\s+|both\s+|these\s+)?(?:two\s+|2\s+)?(.+)$",
+                       re.IGNORECASE)
 #: Words that say a line halves something.
 _HALVES = re.compile(r"\b(?:bisect(?:s|ing)?|bisector|(?:divid|split|cut)\w*\b.*\b(?:in(?:to)?\s+"
                      r"(?:two|half|halves)|evenly|equally))\b", re.IGNORECASE)
@@ -1580,6 +1677,16 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
             continue
         m = re.match(r"(?:please\s+)?(\w+)\b\s*(.*)$", clause, flags=re.IGNORECASE)
         verb, obj = (m[1].lower(), m[2].strip()) if m else ("", "")
+        heat = heat_goal(clause) if verb in CLICK_VERBS | {"find", "locate", "search"} else None
+        if heat is not None:  # "click on the HOT area": found by the page's answers to the pointer
+            intents.append(Intent("seek", kinds=(), text=str(heat)))
+            understood = True
+            continue
+        watched = _watched_intents(verb, obj, clause)
+        if watched is not None:  # act on a number the page shows: when / until it meets a test
+            intents.extend(watched)
+            understood = True
+            continue
         pattern = _pattern_intent(verb, obj)
         if pattern is not None:
             intents.append(pattern)

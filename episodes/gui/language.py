@@ -10,6 +10,8 @@
 * :func:`evaluate_expression` — the value of an arithmetic expression read from
   the screen (``7 + 3 =``, ``12 x 4``), parsed (never ``eval``-ed), OCR look-alikes
   folded (``O`` -> ``0``, ``l`` -> ``1``, ``x`` -> ``*``).
+* :func:`solve_equation` — the unknown ``x`` of a linear equation read from the screen
+  (``x - 3 = 45``, ``7 - x = 2``), parsed the same way.
 * :func:`assign_fields` — which value of a free-form request
   (``Look for jazz albums produced by Mingus from year 1959``) goes into
   which labelled field (``Style``, ``Producer``, ``Year``): a label word in the
@@ -39,7 +41,7 @@ logger = logging.getLogger(__name__)
 #: (seen -> meant).
 CONFUSIONS: tuple[tuple[str, str], ...] = (
     ("v", "w"), ("nv", "rw"), ("vv", "w"), ("c", "t"), ("c", "o"), ("0", "o"), ("l", "i"), ("rn", "m"),
-    ("ii", "u"), ("cl", "d"), ("vi", "w"),
+    ("ii", "u"), ("cl", "d"), ("vi", "w"), ("si", "sw"),
 )
 #: Words that link a label to its value in a request (``directed by X``, ``from year 1973``).
 LINK_WORDS = frozenset({"by", "from", "of", "in", "the", "a", "an", "for", "with", "on", "at",
@@ -222,6 +224,87 @@ def evaluate_expression(text: str) -> int | float | None:
     for op, num in zip(stack[1::2], stack[2::2], strict=True):
         value = value + num if op == "+" else value - num
     return int(value) if float(value).is_integer() else round(value, 4)
+
+
+#: The unknown of an equation as OCR reads it (``x``, ``X``, a times sign for an ``x``).
+_UNKNOWN = "xX\u00d7"
+_EQ_FOLD = str.maketrans({**{k: v for k, v in DIGIT_LOOKALIKES.items() if k not in _UNKNOWN},
+                          "\u2013": "-", "\u2014": "-", "\u00f7": "/"})
+Linear = tuple[float, float]  # a * unknown + b
+
+
+def solve_equation(text: str) -> int | float | None:
+    """The value of the unknown ``x`` in a linear equation read from the screen
+    (``x - 3 = 45``, ``7 + x = 2``, ``2x + 1 = 9``, ``12 = x / 3``), or None when ``text`` is
+    no such equation (no ``=``, no unknown, nothing on a side, an unknown that cancels out).
+
+    Parsed, never ``eval``-ed: ``+ - * /`` with the usual precedence, a number written
+    before the unknown multiplies it; OCR look-alikes of digits are folded (``O`` -> ``0``,
+    ``l`` -> ``1``), an ``X`` or ``×`` is the unknown.
+    """
+    if text.count("=") != 1:
+        return None
+    sides = [_linear(part) for part in text.split("=")]
+    if sides[0] is None or sides[1] is None:
+        return None
+    (a1, b1), (a2, b2) = sides
+    if a1 == a2:
+        return None  # no unknown, or one that cancels out
+    value = (b2 - b1) / (a1 - a2)
+    return int(value) if float(value).is_integer() else round(value, 4)
+
+
+def _linear(side: str) -> Linear | None:
+    """One side of an equation as ``(a, b)`` = ``a * x + b``, or None when it is none."""
+    t = re.sub(r"\s+", "", side).translate(_EQ_FOLD).rstrip(".")
+    tokens = re.findall(r"\d+(?:\.\d+)?|[xX\u00d7]|[-+*/]", t)
+    if not tokens or "".join(tokens) != t:
+        return None
+    terms: list[Linear] = []
+    sign, i = 1.0, 0
+    while i < len(tokens):
+        if tokens[i] in "+-":  # a sign before a term (several fold: "--" is "+")
+            sign = sign if tokens[i] == "+" else -sign
+            i += 1
+            continue
+        term, i = _term(tokens, i)
+        if term is None:
+            return None
+        terms.append((sign * term[0], sign * term[1]))
+        sign = 1.0
+        if i < len(tokens) and tokens[i] not in "+-":
+            return None
+    if not terms or tokens[-1] in "+-*/":
+        return None
+    return sum(a for a, _ in terms), sum(b for _, b in terms)
+
+
+def _term(tokens: list[str], i: int) -> tuple[Linear | None, int]:
+    """A product of numbers and at most one unknown from ``tokens[i]`` on (``2x``, ``x/3``)."""
+    value: Linear | None = None
+    op = "*"
+    while i < len(tokens) and tokens[i] not in "+-":
+        tok = tokens[i]
+        if tok in "*/":
+            if value is None:
+                return None, i
+            op = tok
+            i += 1
+            continue
+        factor: Linear = (1.0, 0.0) if tok in _UNKNOWN else (0.0, float(tok))
+        if value is None:
+            value = factor
+        elif op == "*":
+            if value[0] and factor[0]:
+                return None, i  # x * x: not linear
+            value = (value[0] * factor[1] + factor[0] * value[1], value[1] * factor[1])
+        else:
+            if factor[0] or factor[1] == 0:
+                return None, i  # a division by the unknown, or by zero
+            value = (value[0] / factor[1], value[1] / factor[1])
+        op = "*"  # two factors side by side multiply ("2x")
+        i += 1
+    return value, i
 
 
 def format_number(value: int | float) -> str:

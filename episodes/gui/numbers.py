@@ -7,7 +7,10 @@
   ``positive``, ``negative``, ``prime`` ...), for requests that sort numbers into classes
   (``label each number as even or odd``).
 * :func:`pick_of` / :func:`picked` — which of the numbers a request means (``the largest
-  number``, ``every number greater than 5``, ``all the even numbers``) and those numbers.
+  number``, ``every number greater than 5``, ``all the even numbers``) and those numbers;
+  :func:`passes` — whether one number passes such a test (``<45.3``, ``odd``);
+  :func:`money_number` — a price read as a number (``$45.30``); :func:`currency_sign` —
+  where the digits start after a ``$`` drawn taller than them (OCR reads it as a ``5``).
 * :func:`order_of` / :func:`in_order` — an order asked for in words (``ascending``,
   ``from largest to smallest``) and the numbers sorted by it.
 
@@ -168,6 +171,41 @@ def minus_bar(image: np.ndarray, box: Box) -> int | None:
     return None
 
 
+def currency_sign(image: np.ndarray, box: Box) -> int | None:
+    """The x where the digits start when the ink in ``box`` begins with a currency sign
+    drawn taller than the digits (a ``$``: its stroke reaches above and below them; OCR
+    reads it as a ``5`` or ``S``); else None. Glyphs are runs of inked columns; the first
+    must reach at least 1 px above and below all of the others, which are two or more."""
+    x1, y1, x2, y2 = box
+    patch = image[y1:y2, x1:x2]
+    if patch.size == 0:
+        return None
+    grey = patch.astype(np.float32).mean(axis=2)
+    bg = float(np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])))
+    ink = np.abs(grey - bg) > 60
+    cols = ink.any(axis=0)
+    glyphs: list[tuple[int, int]] = []
+    start = None
+    for x, on in enumerate([*cols, False]):
+        if on and start is None:
+            start = x
+        elif not on and start is not None:
+            glyphs.append((start, x))
+            start = None
+    if len(glyphs) < 3:
+        return None
+    spans = []
+    for a, b in glyphs:
+        rows = np.flatnonzero(ink[:, a:b].any(axis=1))
+        spans.append((int(rows[0]), int(rows[-1])))
+    top = min(t for t, _ in spans[1:])
+    bottom = max(b for _, b in spans[1:])
+    above, below = top - spans[0][0], spans[0][1] - bottom
+    if above >= 0 and below >= 0 and above + below >= 2:
+        return x1 + glyphs[1][0]
+    return None
+
+
 _NUMBER_TEXT = re.compile(r"[-+\u2212\u2013]?\d+(?:[.,]\d+)?")
 #: OCR look-alikes of digits in a text that is all one number.
 _LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "i": "1",
@@ -247,6 +285,21 @@ _PICKS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"\b(?:{_MIN})\b", re.IGNORECASE), "min"),
     (re.compile(r"\b(" + "|".join(PROPERTIES) + r")\b", re.IGNORECASE), "is"),
 )
+
+
+def money_number(text: str) -> float | None:
+    """The one number a short text shows, a currency sign and thousands commas dropped
+    (``$45.30``, ``S45.30`` as OCR reads a ``$``, ``1,250``), else None (see
+    :func:`parse_number`)."""
+    t = re.sub(r"\s+", "", text).strip(".:;'\"`")
+    t = re.sub(r"^(?:[$\u20ac\u00a3]|S(?=\d))", "", t)
+    t = re.sub(r"(?<=\d),(?=\d{3}(?:\D|$))", "", t)
+    return parse_number(t)
+
+
+def passes(value: float, pick: str) -> bool:
+    """Whether one number passes a test of :func:`pick_of` (``<7``, ``>=3``, ``odd``)."""
+    return bool(picked([ShownNumber(value, (0, 0, 0, 0), "")], pick))
 
 
 def pick_of(text: str) -> str | None:

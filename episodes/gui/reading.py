@@ -52,9 +52,34 @@ def text_rows(parse: ScreenParse) -> list[Box]:
         bx1, by1, bx2, by2 = parse.banner
         ink[by1:by2, bx1:bx2] = False
     for e in parse.of_kind("input", "button"):
+        if _large_glyphs(parse.image, e.box, ink):
+            continue  # large text taken for a widget (the loops of "44" look like a button)
         x1, y1, x2, y2 = e.box
         ink[max(y1 - 2, 0):y2 + 2, max(x1 - 2, 0):x2 + 2] = False
     return [b for b in text_runs(ink, gap=w) if b[3] - b[1] >= 4 and (b[2] - b[0]) * (b[3] - b[1]) >= 16]
+
+
+def _large_glyphs(image: np.ndarray, box: Box, ink: np.ndarray) -> bool:
+    """Whether a widget's box is large text rather than a widget: its outline (the ring just
+    outside the box) is the page's plain background all round (no frame, no face of its own)
+    and the dark ink inside is at least :data:`LARGE_TEXT` px tall."""
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = box
+    if x1 < 2 or y1 < 2 or x2 > w - 2 or y2 > h - 2:
+        return False
+    inside = ink[y1:y2, x1:x2]
+    rows = np.flatnonzero(inside.any(axis=1))
+    if len(rows) == 0 or rows[-1] - rows[0] + 1 < LARGE_TEXT:
+        return False
+    ring = np.concatenate([image[y1 - 2, x1 - 2:x2 + 2], image[y2 + 1, x1 - 2:x2 + 2],
+                           image[y1 - 2:y2 + 2, x1 - 2], image[y1 - 2:y2 + 2, x2 + 1]]).astype(int)
+    bg = np.median(ring, axis=0)
+    plain = np.abs(ring - bg).max(axis=1) <= 8
+    # the box's own edge rows and columns: a widget's frame or face differs from the page
+    edge = np.concatenate([image[y1, x1:x2], image[y2 - 1, x1:x2], image[y1:y2, x1],
+                           image[y1:y2, x2 - 1]]).astype(int)
+    same = np.abs(edge - bg).max(axis=1) <= 8
+    return bool(plain.mean() >= 0.95 and bg.min() >= 200 and same.mean() >= 0.6)
 
 
 def page_text(parse: ScreenParse, reader: TextReader) -> list[str]:
@@ -63,17 +88,36 @@ def page_text(parse: ScreenParse, reader: TextReader) -> list[str]:
     Rows of large text (:data:`LARGE_TEXT` px and taller) are read at a smaller zoom
     (:data:`LARGE_TEXT_ZOOM`), which suits the recogniser's input size better.
     """
-    rows = text_rows(parse)
-    if not rows:
+    return [text for _, text in read_boxes(parse.image, text_rows(parse), reader)]
+
+
+def read_boxes(image: np.ndarray, boxes: Sequence[Box], reader: TextReader) -> list[tuple[Box, str]]:
+    """``(box, text)`` of each box of text read by OCR (empty reads dropped), large text
+    (:data:`LARGE_TEXT` px and taller) at :data:`LARGE_TEXT_ZOOM`."""
+    if not boxes:
         return []
     large = _zoomed(reader, LARGE_TEXT_ZOOM)
     out = []
-    for row in rows:
-        r = large if row[3] - row[1] >= LARGE_TEXT else reader
-        text, _ = r.read(parse.image, [row], pad=4 if r is large else 2)[0]
+    for box in boxes:
+        r = large if box[3] - box[1] >= LARGE_TEXT else reader
+        text, _ = r.read(image, [box], pad=4 if r is large else 2)[0]
         if text:
-            out.append(text)
+            out.append((box, text))
     return out
+
+
+def run_from(image: np.ndarray, box: Box, *, gap: int = 0) -> Box | None:
+    """The run of ink that starts where ``box`` starts, on its row, as it is drawn now: a
+    value seen in ``box`` that may have grown or shrunk since (``$9.50`` -> ``$10.25``). Its
+    ink from ``box``'s left edge to the first gap wider than ``gap`` (default
+    :data:`CELL_GAP`) px; None when no ink is there."""
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = box
+    ya, yb, xa = max(y1 - 3, 0), min(y2 + 3, h), max(x1 - 2, 0)
+    ink = ink_mask(image[ya:yb, xa:])
+    runs = text_runs(ink, gap=gap or CELL_GAP, offset=(xa, ya))
+    runs = [r for r in runs if r[0] <= x2 and r[2] > x1]
+    return min(runs, key=lambda r: r[0]) if runs else None
 
 
 def _zoomed(reader: TextReader, zoom: float) -> TextReader:
