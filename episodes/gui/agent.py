@@ -2178,15 +2178,22 @@ class GuiAgent:
         lines.sort(key=lambda e: e.box[1], reverse=crit.quantity != "time")
         if crit.quantity in ("price", "number"):
             value = read_quantity(button.text, crit.quantity)
-            if value is None and isinstance(self.text_reader, TextReader) and button.text_boxes:
-                for zoom in RE_READ_ZOOMS:  # (a "$" read as a digit: another zoom may see it)
-                    again = self.text_reader.at_zoom(zoom).read(parse.image, list(button.text_boxes))
-                    value = read_quantity(" ".join(t for t, _ in again), crit.quantity)
+            texts = [button.text]
+            if value is None and isinstance(self.text_reader, TextReader):
+                x1, y1, x2, y2 = button.box
+                # (a "$" read as a digit: another zoom may see it; a label cut in two whose
+                # number was left out of its text boxes: the whole face is read)
+                faces = [list(button.text_boxes)] if button.text_boxes else []
+                faces += [[(x1 + 1, y1 + 1, x2 - 1, y2 - 1)], [button.box]]
+                for boxes, zoom in ((b, z) for b in faces for z in RE_READ_ZOOMS):
+                    again = self.text_reader.at_zoom(zoom).read(parse.image, boxes)
+                    texts.append(" ".join(t for t, _ in again))
+                    value = read_quantity(texts[-1], crit.quantity)
                     if value is not None:
                         break
             if value is None and crit.quantity == "price":  # (no currency read at any zoom:
-                digits = re.findall(r"\d[\d,]*(?:\.\d+)?", button.text)  # its last number)
-                value = float(digits[-1].replace(",", "")) if digits else None
+                found = [n for n in (re.findall(r"\d[\d,]*(?:\.\d+)?", t) for t in texts) if n]
+                value = float(found[0][-1].replace(",", "")) if found else None  # its last number)
             if value is not None:
                 return value
         for e in lines:

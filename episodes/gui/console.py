@@ -18,6 +18,7 @@ A console on a web page is a dark panel printing light text in a small font: a p
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -105,6 +106,7 @@ def parse_shell_request(text: str) -> ShellRequest | None:
     """
     if not re.search(r"\bfiles?\b", text, re.IGNORECASE):
         return None
+    text = re.sub(r"(\.[A-Za-z]\w*):(?=[A-Za-z])", r"\1.", text)  # ".tar:gz": a dot read as a colon
     low = text.lower()
     found = [(m.start(), cmd) for cmd, words in COMMANDS for w in words
              for m in re.finditer(rf"\b{re.escape(w)}\b", low)]
@@ -245,6 +247,20 @@ class Glyphs:
     descent: int
     space: int
 
+    @functools.cached_property
+    def variants(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Every template at each sub-pixel shift (:data:`SUBPIXEL_SHIFTS`) and a row up or
+        down, blurred along its rows, grouped by width: ``{width: (K x H x width inks,
+        K template indices)}`` (worked out once, for all the lines read)."""
+        groups: dict[int, list[tuple[int, np.ndarray]]] = {}
+        for k, (_, template) in enumerate(self.templates):
+            for v in _shifted(template):
+                for dy in (-1, 0, 1):
+                    t = _blur(np.roll(v, dy, axis=0))
+                    groups.setdefault(t.shape[1], []).append((k, t))
+        return {w: (np.stack([t for _, t in g]), np.array([k for k, _ in g]))
+                for w, g in groups.items()}
+
 
 def _is_cursor(ink: np.ndarray, line: ConsoleLine, cols: tuple[int, int]) -> bool:
     """A solid block (a text cursor), not a glyph."""
@@ -320,16 +336,15 @@ def decode_line(ink: np.ndarray, line: ConsoleLine, glyphs: Glyphs) -> str:
     width = band.shape[1]
     col_ink = band.sum(axis=0)
     band = _blur(band)
-    # cost of every template variant at every column: (char, width, costs[x])
-    costs: list[tuple[str, int, np.ndarray]] = []
-    for ch, template in glyphs.templates:
-        for t in (np.roll(v, dy, axis=0) for v in _shifted(template) for dy in (-1, 0, 1)):
-            w = t.shape[1]
-            if w > width:
-                continue
-            t = _blur(t)
-            windows = np.lib.stride_tricks.sliding_window_view(band, w, axis=1)  # h, n, w
-            costs.append((ch, w, np.abs(windows - t[:, None, :]).sum(axis=(0, 2)) + GLYPH_COST))
+    # the cheapest template variant of each width at every column: {width: (costs[x], template[x])}
+    cheapest: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for w, (inks, which) in glyphs.variants.items():
+        if w > width:
+            continue
+        windows = np.lib.stride_tricks.sliding_window_view(band, w, axis=1)  # h, n, w
+        c = np.abs(windows[None] - inks[:, :, None, :]).sum(axis=(1, 3)) + GLYPH_COST  # K, n
+        low = c.argmin(axis=0)
+        cheapest[w] = (c[low, np.arange(c.shape[1])], which[low])
     best = np.full(width + 1, np.inf)
     back: list[tuple[int, str]] = [(-1, "")] * (width + 1)
     best[0] = 0.0
@@ -339,9 +354,9 @@ def decode_line(ink: np.ndarray, line: ConsoleLine, glyphs: Glyphs) -> str:
         cost = best[x] + 3.0 * col_ink[x] + GAP_COST
         if cost < best[x + 1]:
             best[x + 1], back[x + 1] = cost, (x, "")
-        for ch, w, c in costs:
+        for w, (c, which) in cheapest.items():
             if x < c.size and best[x] + c[x] < best[x + w]:
-                best[x + w], back[x + w] = best[x] + c[x], (x, ch)
+                best[x + w], back[x + w] = best[x] + c[x], (x, glyphs.templates[int(which[x])][0])
     out: list[str] = []
     x, gap = width, 0
     while x > 0:
@@ -371,7 +386,9 @@ def pick_files(words: Sequence[str], request: ShellRequest) -> list[str]:
     """File names among ``words`` (read from a listing) that fit the request, in order, once
     each: the words matching its pattern in full, then words whose ending is one slip from
     the request's suffix (``trace.pv`` for ``.py``: the suffix is known, so it is typed as
-    the request spells it, ``trace.py``), then the start of a word up to the suffix when
+    the request spells it, ``trace.py``), words that end in a two-part suffix without its dots
+    (``containertargz`` for ``.tar.gz``: a dot is a small glyph), then the start of a word
+    up to the suffix when
     more follows (``trace.pytrace.zip``: two names whose space was lost). Letter case does not
     matter in the request's ending (``.pY`` read for ``.py``); a word that fits is typed as
     the listing shows it."""
@@ -389,6 +406,10 @@ def pick_files(words: Sequence[str], request: ShellRequest) -> list[str]:
                         rx.fullmatch(stem + ext):
                     near.append(stem + ext)
                     break
+        bare = ext.replace(".", "").lower()
+        for w in words if ext.count(".") > 1 else ():  # its dots lost ("containertargz": .tar.gz)
+            if len(w) > len(bare) and w.lower().endswith(bare) and rx.fullmatch(w[:-len(bare)] + ext):
+                near.append(w[:-len(bare)] + ext)
         for w in words:  # two names read as one (the space between them lost)
             i = w.lower().find(ext.lower())
             if 0 < i and len(w) - i - len(ext) >= 2 and rx.fullmatch(w[:i + len(ext)]):

@@ -3,7 +3,9 @@
 * :func:`text_rows` — the page's text (the dark ink outside the banner, text
   fields and buttons) as rows: ink that shares a line is one box, so ``7 + 3 =``
   drawn as separate glyphs is read as one line.
-* :func:`page_text` — those rows read by OCR, top to bottom.
+* :func:`page_text` — those rows read by OCR, top to bottom (a row of distorted
+  letters, each slanted on its own as a captcha draws them, is read by drawing the
+  font's letters at those slants: :mod:`~lavr.episodes.gui.distorted`).
 * :func:`field_labels` — the label of each text field wherever it is drawn: left
   of, above or below the field, dark on light or light on dark. Each field
   takes the nearest ink run outside every widget; the run is binarised (ink
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lavr.episodes.gui.distorted import read_distorted
 from lavr.episodes.gui.perception import ScreenElement, ScreenParse, TextReader, ink_mask, text_runs
 
 logger = logging.getLogger(__name__)
@@ -37,6 +40,8 @@ INK_CONTRAST = 70
 LARGE_TEXT = 16
 #: ... read at this zoom (small text needs 3x, large text reads better near 1.5x).
 LARGE_TEXT_ZOOM = 1.5
+#: Rows this tall (px) or taller may be distorted letters (:mod:`~lavr.episodes.gui.distorted`).
+DISTORTED_TEXT = 18
 #: Widget kinds whose pixels are never page text.
 WIDGET_KINDS = ("button", "input", "checkbox", "radio", "link")
 
@@ -85,10 +90,21 @@ def _large_glyphs(image: np.ndarray, box: Box, ink: np.ndarray) -> bool:
 def page_text(parse: ScreenParse, reader: TextReader) -> list[str]:
     """The page's text rows read by OCR, top to bottom (empty rows dropped).
 
+    A row of :data:`DISTORTED_TEXT` px or taller whose letters are each sheared on their own
+    (:func:`~lavr.episodes.gui.distorted.read_distorted`) is read by drawing them instead.
+
     Rows of large text (:data:`LARGE_TEXT` px and taller) are read at a smaller zoom
     (:data:`LARGE_TEXT_ZOOM`), which suits the recogniser's input size better.
     """
-    return [text for _, text in read_boxes(parse.image, text_rows(parse), reader)]
+    out = []
+    for row in text_rows(parse):
+        drawn = read_distorted(parse.image, row) if row[3] - row[1] >= DISTORTED_TEXT else None
+        if drawn:  # letters each slanted on its own (a captcha): read by drawing them
+            logger.info("row %s holds distorted letters, read as %r", row, drawn)
+            out.append(drawn)
+        else:
+            out.extend(text for _, text in read_boxes(parse.image, [row], reader))
+    return out
 
 
 def read_boxes(image: np.ndarray, boxes: Sequence[Box], reader: TextReader) -> list[tuple[Box, str]]:

@@ -81,7 +81,7 @@ def without_criterion(text: str, criterion: Criterion) -> str:
 
 _DIGITS = str.maketrans({k: v for k, v in DIGIT_LOOKALIKES.items() if k not in "sS"})
 _PRICE = re.compile(r"[$\u20ac\u00a3]\s*([\dOoIl|,]+(?:\.\d{1,2})?)|"
-                    r"(?<![A-Za-z])S\s*(\d[\dOoIl|,]*(?:\.\d{1,2})?)|"
+                    r"(?<![A-Za-z])[Ss]\s*(\d[\dOoIl|,]*(?:\.\d{1,2})?)|"
                     r"(\d[\d,]*(?:\.\d{1,2})?)\s*(?:USD|EUR|dollars?)\b")
 _DURATION = re.compile(r"(?<![\d:])(\d{1,3})\s*h(?:ours?|rs?)?\.?\s*(?:(\d{1,2})\s*m(?:in(?:utes?)?)?)?"
                        r"(?![a-z])|(?<![\d:])(\d{1,3})\s*[nb]\s*(\d{1,2})\s*m(?![a-z])|"

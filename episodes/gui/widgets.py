@@ -264,6 +264,9 @@ def augment(parse: ScreenParse) -> tuple[ScreenParse, Widgets]:
 FACE_STEP = 6
 #: Largest difference (per channel) along a row of a shaded face (dithering).
 FACE_DITHER = 2
+#: Widest gap (px) along a row of a face bridged before its label's holes are filled (glyphs
+#: such as ``7`` and ``9`` side by side may reach its top row over 10 px).
+FACE_GAP = 12
 #: Fewest distinct row colours that make a face shaded (a flat one is a colour region).
 FACE_SHADES = 3
 #: Grey-level difference from a face's row colour that is its label's ink.
@@ -295,6 +298,10 @@ def _shaded_faces(image: np.ndarray) -> list[tuple[Box, np.ndarray]]:
         part = np.isin(labels[y:y + bh, x:x + bw], ids)
         if len(ids) > 1:  # (the glyphs that cut the face in two: each row and column
             part = _span_fill(_span_fill(part).T).T  # filled between its face pixels)
+        # (a dithered top row, or glyphs reaching the top or bottom rows, leave gaps of a few px
+        # through which the label's holes would open to the outside: bridged first)
+        part = cv2.morphologyEx(part.astype(np.uint8), cv2.MORPH_CLOSE,
+                                np.ones((1, FACE_GAP + 1), np.uint8)).astype(bool)
         comp = fill_holes(part)
         if comp.mean() < 0.7:
             continue

@@ -61,6 +61,12 @@ def test_near_suffix_is_spelled_as_requested() -> None:
     assert pick_files(["encrypted.pv"], misread) == ["encrypted.py"]
 
 
+def test_a_two_part_suffix_read_with_a_colon_or_without_its_dots() -> None:
+    req = parse_shell_request("Use the terminal below to delete a file ending with the extension .tar:gz")
+    assert req is not None and req.suffix == ".tar.gz"
+    assert pick_files(["containertargz", "index.gpg", "steam.rb"], req) == ["container.tar.gz"]
+
+
 def test_cursor_and_rim_are_no_text() -> None:
     img = np.zeros((80, 80, 3), np.uint8)
     img[30:40, 10:15] = (73, 244, 104)  # a solid block cursor

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -148,6 +150,24 @@ def test_a_shaded_face_cut_in_two_by_its_label_is_one_button() -> None:
     buttons = parse.of_kind("button")
     assert len(buttons) == 2, parse.elements
     assert all(b.width >= 99 and b.box[0] <= 30 for b in buttons)
+
+
+@pytest.mark.parametrize("name", ["results-shaded-faces-a.png", "results-shaded-faces-b.png"])
+def test_a_shaded_face_whose_label_opens_its_rows_keeps_the_whole_label(name: str) -> None:
+    """Screenshots of three result cards whose shaded buttons read ``Book for $479``: a
+    dithered top row, or a glyph reaching the face's bottom rows, leaves gaps of a pixel or
+    three; each face is still a button, and its text boxes hold the price too."""
+    img = np.asarray(Image.open(Path(__file__).parent / "data" / name).convert("RGB"))
+    parse, _ = augment(find_elements(img))
+    buttons = parse.of_kind("button")
+    assert len(buttons) == 3, parse.elements
+    for b in buttons:
+        assert b.text_boxes and max(t[2] for t in b.text_boxes) >= b.box[2] - 15, b
+
+
+def test_a_price_misread_with_a_lower_case_s_for_its_dollar() -> None:
+    assert read_quantity("CBook for s897", "price") == 897.0
+    assert read_quantity("mass 5", "price") is None
 
 
 def test_vertical_shift_measures_a_scroll() -> None:
