@@ -625,3 +625,20 @@ def find_frames(image: np.ndarray, *, top: int = 0, exclude: Sequence[Box] = (),
         if min(sides) >= 0.8 and (inside.size == 0 or inside.mean() < 0.2):
             out.append((w * h, box))
     return [b for _, b in sorted(out, key=lambda t: -t[0])]
+
+
+def frame_colour(image: np.ndarray, frame: Box) -> str:
+    """The colour name of a frame's stroke (:func:`lavr.tools.colour.name_colour` of the ink
+    on its outline; a thin dark stroke's anti-aliased grey is black)."""
+    from lavr.tools.colour import name_colour
+
+    x1, y1, x2, y2 = frame
+    ink = stroke_mask(image)
+    ring = np.zeros(ink.shape, bool)
+    ring[y1:y2, x1:x2] = True
+    ring[y1 + 3:y2 - 3, x1 + 3:x2 - 3] = False
+    pixels = np.asarray(image)[ring & ink]
+    if not len(pixels):
+        return ""
+    name = name_colour(np.median(pixels.reshape(-1, pixels.shape[-1])[:, :3], axis=0))
+    return "black" if name == "grey" else name
