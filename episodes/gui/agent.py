@@ -108,6 +108,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: How far (px) a drag that turns a thing in 3-D sweeps, and how long each step of it takes.
+TURN_DRAG = 40.0
+TURN_PACE_MS = 60
+#: The least glyph score that reads the active side's mark as the wanted one.
+TURN_READ = 0.4
 #: A text match below this similarity is no match.
 MATCH_THRESHOLD = 0.5
 #: A label is this close (px) above or left of the input it names.
@@ -205,6 +210,13 @@ def _centre(box: tuple[int, int, int, int]) -> tuple[float, float]:
 
 def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
     return min(a[2], b[2]) - max(a[0], b[0]) > 2 and min(a[3], b[3]) - max(a[1], b[1]) > 2
+
+
+def _same_mark(read: str, wanted: str) -> bool:
+    """A mark read on a turned side is the wanted one (case aside; ``6`` and ``9`` are one
+    glyph turned upside down)."""
+    turned = {"6": "9", "9": "6"}
+    return read.lower() == wanted.lower() or turned.get(read) == wanted
 
 
 def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
@@ -376,6 +388,10 @@ class GuiAgent:
         self._resized: tuple[tuple[int, int, int, int], int] | None = None  # box before, drags
         self._carried: tuple[tuple[int, int, int, int], int] | None = None  # the thing's box, drags
         self._left_alone: set[tuple[int, int, int, int]] = set()  # figures that would not move
+        self._turns = 0  # drags that turned a thing in 3-D so far
+        self._turn_waits = 0  # waits for it to stop turning
+        self._active_colour = ""  # the colour the active side's mark is drawn in
+        self._turn_last = ("?", "")  # the active mark before the last sweep, and its way
         self._shell_phase = "list"  # a console request: list -> learn -> run -> try
         self._shell_listing: np.ndarray | None = None  # the screen showing the listing
         self._shell_tries: list[str] = []  # file names still to try, best first
@@ -539,6 +555,8 @@ class GuiAgent:
             return self._resize(intent, parse, given)
         if intent.op == "move":
             return self._carry(intent, parse, given)
+        if intent.op == "turn":
+            return self._turn(intent, parse, given)
         if intent.op == "shell":
             return self._shell(intent, image)
         if intent.op == "set" and "slider" in intent.kinds:
@@ -2616,6 +2634,81 @@ class GuiAgent:
                           f"drag from the vertex along the bisector to ({ex:.0f},{ey:.0f})",
                           point=(vx, vy), overlay=overlay,
                           target=tuple(float(v) for v in angle.box))
+
+    # -- a thing turned in 3-D by dragging it ------------------------------------------------
+    def _turn(self, intent: Intent, parse: ScreenParse, given: str) -> StepChoice:
+        """Turn a thing drawn in 3-D (a cube with marked sides) by dragging across it until
+        the side marked ``intent.text`` is the active one: the mark drawn in a colour none of
+        the other marks has (the only mark when one shows). Each drag is paced (the page
+        turns the thing by the pointer's speed) and the screen is let settle before it is
+        read; a drag pulls the wanted mark, when it shows, toward the active one, else sweeps
+        across the thing sideways, or down when the last sweep left the same side active."""
+        overlay = parse.to_detections()
+        if self._previous is not None and self._previous.shape == parse.image.shape and \
+                self._turns and self._turn_waits < 6 and \
+                np.abs(self._previous.astype(np.int16) - parse.image).max(axis=2).mean() > 0.2:
+            self._turn_waits += 1
+            return StepChoice(Action("wait", amount=500), f"{intent.describe()}: still turning; "
+                              "waiting", overlay=overlay)
+        self._turn_waits = 0
+        marks = [f for f in self.figures(parse) if f.shape == "glyph" and f.extent >= 8]
+        # (a mark on a turned side may be upside down or askew: read it at every turn, among
+        # the characters of the wanted mark's kind)
+        kind = "0123456789" if intent.text.isdigit() else shapes.GLYPHS
+        read = [shapes.identify_turned_glyph(parse.image, f.box, chars=kind) for f in marks]
+        marks = [dataclasses.replace(f, char=c, score=sc) for f, (c, sc) in zip(marks, read,
+                                                                              strict=True)]
+        marks = [f for f in marks if f.colour not in ("white", "grey")]  # (faint, far sides)
+        colours = [f.colour for f in marks]
+        odd = [f for f in marks if colours.count(f.colour) == 1]
+        if len(marks) >= 3 and len(odd) == 1:  # the colour that marks the active side
+            self._active_colour = odd[0].colour
+        if self._active_colour:
+            odd = [f for f in marks if f.colour == self._active_colour]
+        elif len(marks) != 1:
+            odd = odd if len(marks) >= 3 else []
+        active = odd[0] if len(odd) == 1 else None
+        seen = ", ".join(f"{f.char}:{f.colour}:{f.score:.2f}" for f in marks)
+        if active is not None and _same_mark(active.char, intent.text) and \
+                active.score >= TURN_READ:  # (a side seen askew reads poorly: turn on)
+            self._intents.popleft()
+            self._turns = 0
+            step = self._decide(parse.image, given)
+            step.summary = f"{intent.describe()}: {active.describe()} is active ({seen}); " + \
+                step.summary
+            return step
+        if not marks or self._turns >= 12:
+            self._intents.popleft()
+            self._turns = 0
+            step = self._decide(parse.image, given)
+            step.summary = f"{intent.describe()}: gave up ({seen or 'no marks'}); " + step.summary
+            return step
+        x1 = min(f.box[0] for f in marks)
+        y1 = min(f.box[1] for f in marks)
+        x2 = max(f.box[2] for f in marks)
+        y2 = max(f.box[3] for f in marks)
+        cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+        wanted = [f for f in marks if _same_mark(f.char, intent.text) and f is not active]
+        self._turns += 1
+        if wanted and active is not None:
+            (ax, ay), (bx, by) = wanted[0].point, active.point
+            d = max(math.hypot(bx - ax, by - ay), 1.0)
+            sx, sy = cx - TURN_DRAG * (bx - ax) / d / 2, cy - TURN_DRAG * (by - ay) / d / 2
+            ex, ey = cx + TURN_DRAG * (bx - ax) / d / 2, cy + TURN_DRAG * (by - ay) / d / 2
+            why = f"pull {wanted[0].describe()} toward the active {active.describe()}"
+        else:  # a sweep that left the same side active: the other way this time
+            now = active.char if active is not None else ""
+            if self._turn_last[0] == now:
+                self._turn_last = (now, "down" if self._turn_last[1] == "right" else "right")
+            way = self._turn_last[1] or "right"
+            self._turn_last = (now, way)
+            sx, sy, ex, ey = (cx, cy - TURN_DRAG / 2, cx, cy + TURN_DRAG / 2) if way == "down" \
+                else (cx - TURN_DRAG / 2, cy, cx + TURN_DRAG / 2, cy)
+            why = f"sweep {way} across it"
+        self._waits = 0
+        return StepChoice(Action.drag(sx, sy, ex, ey, pace_ms=TURN_PACE_MS),
+                          f"{intent.describe()}: marks {seen}; {why}", point=(sx, sy),
+                          overlay=overlay)
 
     # -- one thing dragged onto another ---------------------------------------------------
     def _frames(self, parse: ScreenParse) -> list[tuple[int, int, int, int]]:

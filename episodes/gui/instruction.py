@@ -75,7 +75,7 @@ logger = logging.getLogger(__name__)
 #: describes in a console on the page, see :mod:`lavr.episodes.gui.console`.
 OPS = ("click", "type", "fill", "hover", "set", "guess", "play", "draw", "date", "act",
        "reorder", "resize", "copy", "paste", "highlight", "style", "scroll", "clear", "key",
-       "move", "shell")
+       "move", "shell", "turn")
 
 #: Verbs that act on an element by clicking it.
 CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
@@ -361,6 +361,8 @@ class Intent:
             onto = f'the {" ".join(w for w in parts if w) or "figure"}' \
                 if kind == "onto-figure" else f'"{where}"'
             return f"drag {what} onto {onto}"
+        if self.op == "turn":
+            return f'turn the {self.target or "thing"} until "{self.text}" is the active side'
         if self.op == "resize":
             dim, sign = self.text.split(":")
             what = {"width": "wider" if sign == "+" else "narrower",
@@ -953,6 +955,25 @@ def _resize_intents(verb: str, clause: str) -> list[Intent] | None:
     tall = re.search(r"\b(?:height|tall\w*|short\w*|vertical\w*|high\w*|lower)\b", low)
     dim = "width" if wide and not tall else "height" if tall and not wide else "both"
     return [Intent("resize", kinds=("input",), text=f"{dim}:{sign}")]
+
+
+#: Verbs that turn a thing shown in 3-D (``rotate the cube until "3" faces you``).
+TURN_VERBS = frozenset({"move", "turn", "rotate", "spin", "roll", "drag", "flip", "twist"})
+_FACING = re.compile(r'^(?:the\s+)?(.+?)(?:\s+(?:around|round|about))?\s+(?:so\s+(?:that\s+)?|until\s+)'
+                     r'(?:the\s+)?(?:side\s+|face\s+)?"([^"]+)"\s+(?:side\s+|face\s+)?(?:is|faces|shows|'
+                     r'becomes)(?:\b|(?=the\b))(.*)$', re.IGNORECASE)  # ("isthe": OCR lost a space)
+
+
+def _turn_intents(verb: str, obj: str) -> list[Intent] | None:
+    """``move the cube around so that "4" is the active side facing the user``, ``rotate
+    the die until "6" faces you``: turn the thing by dragging it until the side marked with
+    the quoted text is the one shown as active (a ``turn`` intent: ``target`` the thing,
+    ``text`` the side's mark); None for other clauses."""
+    m = _FACING.match(obj) if verb in TURN_VERBS else None
+    if m is None or not re.search(r"\b(?:side|face|front|facing|faces|active|user|you|viewer|top)\b",
+                                  m[3] + " " + obj, flags=re.IGNORECASE):
+        return None
+    return [Intent("turn", target=m[1].strip(), kinds=("figure",), text=m[2].strip())]
 
 
 #: Verbs that carry one thing onto another (``drag the circle into the box``).
@@ -1665,7 +1686,7 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
             intents.extend(edits)
             understood = True
             continue
-        drawn = _drawn_intents(verb, obj)
+        drawn = _turn_intents(verb, obj) or _drawn_intents(verb, obj)
         if drawn is None:
             drawn = _reorder_intents(verb, obj, clause)
         if drawn is None:

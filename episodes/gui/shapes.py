@@ -251,6 +251,39 @@ def identify_glyph(coverage: np.ndarray, *, chars: str | None = None) -> tuple[s
     return best, max(best_score, 0.0)
 
 
+def identify_turned_glyph(image: np.ndarray, box: Box, *, chars: str) -> tuple[str, float]:
+    """The character among ``chars`` that the glyph in ``box`` (XYXY pixels of an ``HxWx3``
+    screenshot) looks most like at any of 16 turns (a mark on a side of a thing turned in
+    3-D, drawn upside down or askew), with its score."""
+    import cv2
+
+    x1, y1, x2, y2 = box
+    pad = max(x2 - x1, y2 - y1) // 2 + 2
+    img = np.asarray(image)
+    h, w = img.shape[:2]
+    a1, b1, a2, b2 = max(x1 - pad, 0), max(y1 - pad, 0), min(x2 + pad, w), min(y2 + pad, h)
+    crop = img[b1:b2, a1:a2]
+    bg = _background(img)
+    cov = np.clip(np.abs(crop.astype(np.int32) - bg).max(axis=2) / 255.0 * 1.6, 0, 1)
+    cov = cov.astype(np.float32)
+    cov[cov < INK_DIFF / 255.0] = 0.0
+    keep = np.zeros(cov.shape, bool)  # (only the glyph's own box: not its neighbours)
+    keep[y1 - b1:y2 - b1, x1 - a1:x2 - a1] = True
+    cov[~keep] = 0.0
+    best = ("", 0.0)
+    for angle in range(0, 360, 360 // 16):
+        m = cv2.getRotationMatrix2D((cov.shape[1] / 2.0, cov.shape[0] / 2.0), angle, 1.0)
+        turned = cv2.warpAffine(cov, m, (cov.shape[1], cov.shape[0]))
+        ys, xs = np.nonzero(turned > 0.2)
+        if len(xs) < 4:
+            continue
+        glyph = turned[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+        found = identify_glyph(glyph, chars=chars)
+        if found[1] > best[1]:
+            best = found
+    return best
+
+
 @functools.lru_cache(maxsize=1)
 def _height_templates() -> dict[str, np.ndarray]:
     """Every template scaled to the common height, its aspect ratio kept."""

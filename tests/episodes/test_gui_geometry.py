@@ -742,6 +742,37 @@ def test_agent_carries_every_figure_that_fits_into_free_room_of_the_side_asked()
     assert b.end[0] - a.end[0] >= 14 and left[0] < b.end[0] < left[2]  # beside the first
 
 
+def test_grammar_of_turning_a_thing_until_a_side_faces_the_user() -> None:
+    (turn,) = parse_instruction('Move the cube around so that "4" isthe active side facing '
+                                'the user.').intents
+    assert (turn.op, turn.target, turn.text) == ("turn", "cube", "4")
+    assert parse_instruction('Rotate the die until "6" faces you').intents[0].op == "turn"
+    assert parse_instruction("Move the slider to 4").intents[0].op == "set"
+
+
+def test_a_mark_drawn_upside_down_reads_as_itself() -> None:
+    from lavr.episodes.gui import shapes
+
+    if shapes._glyph_templates() is None:
+        pytest.skip("no system font to draw glyphs with")
+    from PIL import ImageFont
+
+    from lavr.episodes.gui.appearance import glyph_fonts
+
+    img = Image.new("RGB", (60, 60), (255, 255, 255))
+    ImageDraw.Draw(img).text((15, 5), "4", fill=(220, 30, 30),
+                             font=ImageFont.truetype(glyph_fonts()[0], 40))
+    turned = np.asarray(img.rotate(180, fillcolor=(255, 255, 255)))
+    ys, xs = np.nonzero(np.abs(turned.astype(int) - 255).max(axis=2) > 60)
+    box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    assert shapes.identify_turned_glyph(turned, box, chars="0123456789")[0] == "4"
+
+
+def test_drag_action_can_be_paced() -> None:
+    a = Action.drag(1, 2, 3, 4, pace_ms=60)
+    assert a.amount == 60 and Action.drag(1, 2, 3, 4).amount == 0
+
+
 # -- shapes drawn by hand ---------------------------------------------------------------------
 @pytest.mark.parametrize(("text", "geometry_", "figure"), [
     ("Draw a circle around the dot, then press submit.", "trace-circle", ("", "", "circle")),
