@@ -392,6 +392,7 @@ class GuiAgent:
         self._turn_waits = 0  # waits for it to stop turning
         self._active_colour = ""  # the colour the active side's mark is drawn in
         self._turn_last = ("?", "")  # the active mark before the last sweep, and its way
+        self._turn_looked = False  # the first view was looked at twice
         self._shell_phase = "list"  # a console request: list -> learn -> run -> try
         self._shell_listing: np.ndarray | None = None  # the screen showing the listing
         self._shell_tries: list[str] = []  # file names still to try, best first
@@ -2644,8 +2645,12 @@ class GuiAgent:
         read; a drag pulls the wanted mark, when it shows, toward the active one, else sweeps
         across the thing sideways, or down when the last sweep left the same side active."""
         overlay = parse.to_detections()
+        if not self._turn_looked:  # (a page may still be drawing its first view: look twice)
+            self._turn_looked = True
+            return StepChoice(Action("wait", amount=300), f"{intent.describe()}: look again "
+                              "once the page is still", overlay=overlay)
         if self._previous is not None and self._previous.shape == parse.image.shape and \
-                self._turns and self._turn_waits < 6 and \
+                self._turn_waits < 6 and \
                 np.abs(self._previous.astype(np.int16) - parse.image).max(axis=2).mean() > 0.2:
             self._turn_waits += 1
             return StepChoice(Action("wait", amount=500), f"{intent.describe()}: still turning; "
@@ -2712,11 +2717,17 @@ class GuiAgent:
 
     # -- one thing dragged onto another ---------------------------------------------------
     def _frames(self, parse: ScreenParse) -> list[tuple[int, int, int, int]]:
-        """Hollow frames drawn on the page (places to drop things into), largest first."""
+        """Hollow frames drawn on the page (places to drop things into), largest first; when
+        none is found, the empty boxes perception took for text fields."""
         top = parse.banner[3] if parse.banner is not None else 0
         widgets = [e.box for e in parse.elements if e.kind == "input" or
                    (e.kind == "button" and e.text_boxes)]
-        return geometry.find_frames(parse.image, top=top, exclude=widgets)
+        frames = geometry.find_frames(parse.image, top=top, exclude=widgets)
+        if not frames:  # an empty box taken for a text field (a figure touching its side)
+            frames = sorted((e.box for e in parse.elements if e.kind == "input" and not e.text
+                             and not e.text_boxes and min(e.width, e.height) >= 16),
+                            key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
+        return frames
 
     def _thing(self, figure: tuple[str, ...] | None, name: str, parse: ScreenParse,
                avoid: tuple[int, int, int, int] | None) -> tuple[tuple[int, int, int, int],

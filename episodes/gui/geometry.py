@@ -629,14 +629,15 @@ def find_frames(image: np.ndarray, *, top: int = 0, exclude: Sequence[Box] = (),
 
 def frame_colour(image: np.ndarray, frame: Box) -> str:
     """The colour name of a frame's stroke (:func:`lavr.tools.colour.name_colour` of the ink
-    on its outline; a thin dark stroke's anti-aliased grey is black)."""
+    within 2 px of its box's edge, either side; a thin dark stroke's anti-aliased grey is
+    black)."""
     from lavr.tools.colour import name_colour
 
     x1, y1, x2, y2 = frame
     ink = stroke_mask(image)
-    ring = np.zeros(ink.shape, bool)
-    ring[y1:y2, x1:x2] = True
-    ring[y1 + 3:y2 - 3, x1 + 3:x2 - 3] = False
+    ring = np.zeros(ink.shape, bool)  # (2 px either side of the box's edge)
+    ring[max(y1 - 2, 0):y2 + 2, max(x1 - 2, 0):x2 + 2] = True
+    ring[y1 + 2:y2 - 2, x1 + 2:x2 - 2] = False
     pixels = np.asarray(image)[ring & ink]
     if not len(pixels):
         return ""

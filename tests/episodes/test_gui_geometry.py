@@ -742,6 +742,18 @@ def test_agent_carries_every_figure_that_fits_into_free_room_of_the_side_asked()
     assert b.end[0] - a.end[0] >= 14 and left[0] < b.end[0] < left[2]  # beside the first
 
 
+def test_a_box_taken_for_a_text_field_is_still_a_place_to_drop_into() -> None:
+    img, d = _canvas()
+    d.rectangle([62, 98, 142, 143], outline=(0, 0, 0), width=2)  # the box ...
+    d.ellipse([42, 112, 61, 131], fill=(0, 128, 0))  # ... a circle touching its side
+    d.rectangle([44, 53, 60, 69], fill=(0, 0, 0))  # a black square
+    agent = _agent()
+    agent.reset("Drag all rectangles into the black box.")
+    a = agent.decide(_obs(np.asarray(img))).action
+    assert a.kind == "drag" and math.dist(a.point, (52.5, 61.5)) < 2
+    assert 64 + 8 < a.end[0] < 141 - 8 and 100 + 8 < a.end[1] < 142 - 8
+
+
 def test_grammar_of_turning_a_thing_until_a_side_faces_the_user() -> None:
     (turn,) = parse_instruction('Move the cube around so that "4" isthe active side facing '
                                 'the user.').intents
@@ -766,6 +778,33 @@ def test_a_mark_drawn_upside_down_reads_as_itself() -> None:
     ys, xs = np.nonzero(np.abs(turned.astype(int) - 255).max(axis=2) > 60)
     box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
     assert shapes.identify_turned_glyph(turned, box, chars="0123456789")[0] == "4"
+
+
+def test_agent_turns_until_the_wanted_mark_is_the_odd_coloured_one() -> None:
+    from lavr.episodes.gui import shapes
+
+    if shapes._glyph_templates() is None:
+        pytest.skip("no system font to draw glyphs with")
+    from PIL import ImageFont
+
+    from lavr.episodes.gui.appearance import glyph_fonts
+
+    font = ImageFont.truetype(glyph_fonts()[0], 30)
+    img, d = _canvas()
+    d.text((65, 90), "4", fill=(230, 20, 20), font=font)  # the active side's mark
+    d.text((30, 90), "2", fill=(30, 150, 220), font=font)
+    d.text((100, 90), "5", fill=(30, 150, 220), font=font)
+    image = np.asarray(img)
+    done = _agent()
+    done.reset('Move the cube around so that "4" is the active side facing the user.')
+    assert done.decide(_obs(image)).action.kind == "wait"  # looks twice first
+    assert done.decide(_obs(image)).action.kind == "done"
+    turn = _agent()
+    turn.reset('Rotate the cube until "2" is the active side facing you.')
+    turn.decide(_obs(image))
+    a = turn.decide(_obs(image)).action
+    assert a.kind == "drag" and a.amount > 0  # a paced drag pulling the 2 toward the 4
+    assert a.end[0] > a.point[0]
 
 
 def test_drag_action_can_be_paced() -> None:
