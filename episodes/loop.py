@@ -101,11 +101,13 @@ class Action:
 
     @classmethod
     def drag(cls, x: float, y: float, x2: float, y2: float, *,
-             via: tuple[tuple[float, float], ...] = ()) -> Action:
+             via: tuple[tuple[float, float], ...] = (), pace_ms: int = 0) -> Action:
         """Press the button at ``(x, y)``, move (through the ``via`` points) to ``(x2, y2)``
-        and release there, pixels (moves a slider's handle, draws a line, drags an item)."""
+        and release there, pixels (moves a slider's handle, draws a line, drags an item);
+        ``pace_ms``: each step of the move takes this long (a page that turns a thing by the
+        pointer's speed, sampled on a timer, sees a fast drag as no move at all)."""
         return cls("drag", x=float(x), y=float(y), x2=float(x2), y2=float(y2),
-                   via=tuple((float(a), float(b)) for a, b in via))
+                   via=tuple((float(a), float(b)) for a, b in via), amount=int(pace_ms))
 
     @classmethod
     def type_text(cls, text: str, *, pause_ms: int = 0) -> Action:

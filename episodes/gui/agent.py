@@ -110,6 +110,7 @@ from lavr.episodes.gui.widgets import (
 from lavr.episodes.loop import Action, Observation, Percept, PerceptionCall, StepChoice
 from lavr.tools.colour import nearest_colour_word
 from lavr.tools.errors import ToolError
+from lavr.tools.vocab import colour_matches
 
 if TYPE_CHECKING:
     from lavr.planners.demos.embed import TextEmbedder
@@ -117,6 +118,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: How far (px) a drag that turns a thing in 3-D sweeps, and how long each step of it takes.
+TURN_DRAG = 40.0
+TURN_PACE_MS = 60
+#: The least glyph score that reads the active side's mark as the wanted one.
+TURN_READ = 0.4
 #: A text match below this similarity is no match.
 MATCH_THRESHOLD = 0.5
 #: A label is this close (px) above or left of the input it names.
@@ -236,6 +242,21 @@ def _centre(box: tuple[int, int, int, int]) -> tuple[float, float]:
 
 def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
     return min(a[2], b[2]) - max(a[0], b[0]) > 2 and min(a[3], b[3]) - max(a[1], b[1]) > 2
+
+
+def _same_mark(read: str, wanted: str) -> bool:
+    """A mark read on a turned side is the wanted one (case aside; ``6`` and ``9`` are one
+    glyph turned upside down)."""
+    turned = {"6": "9", "9": "6"}
+    return read.lower() == wanted.lower() or turned.get(read) == wanted
+
+
+def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Intersection over union of two XYXY boxes."""
+    iw, ih = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(iw, 0) * max(ih, 0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
 
 
 def _same_column(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
@@ -408,6 +429,12 @@ class GuiAgent:
 
         self._resized: tuple[tuple[int, int, int, int], int] | None = None  # box before, drags
         self._carried: tuple[tuple[int, int, int, int], int] | None = None  # the thing's box, drags
+        self._left_alone: set[tuple[int, int, int, int]] = set()  # figures that would not move
+        self._turns = 0  # drags that turned a thing in 3-D so far
+        self._turn_waits = 0  # waits for it to stop turning
+        self._active_colour = ""  # the colour the active side's mark is drawn in
+        self._turn_last = ("?", "")  # the active mark before the last sweep, and its way
+        self._turn_looked = False  # the first view was looked at twice
         self._shell_phase = "list"  # a console request: list -> learn -> run -> try
         self._shell_listing: np.ndarray | None = None  # the screen showing the listing
         self._shell_tries: list[str] = []  # file names still to try, best first
@@ -574,6 +601,8 @@ class GuiAgent:
             return self._resize(intent, parse, given)
         if intent.op == "move":
             return self._carry(intent, parse, given)
+        if intent.op == "turn":
+            return self._turn(intent, parse, given)
         if intent.op == "shell":
             return self._shell(intent, image)
         if intent.op == "set" and "slider" in intent.kinds:
@@ -2849,6 +2878,9 @@ class GuiAgent:
                               f"the {intent.geometry} of the {c.describe()} (a circle fitted "
                               f"to its outline, {len(circles)} circle(s))", sure=True)
         fits = [f for f in self.figures(parse) if shapes.matches(f, size, colour, what)]
+        if not what:  # any figure: not a frame around others (a canvas's border)
+            fits = [f for f in fits if not any(g is not f and box_within(g.box, f.box, margin=0)
+                                               for g in fits)]
         if not fits:
             return None
         fig = max(fits, key=lambda f: f.extent) if size != "small" else min(fits, key=lambda f: f.extent)
@@ -2910,35 +2942,145 @@ class GuiAgent:
                           point=(vx, vy), overlay=overlay,
                           target=tuple(float(v) for v in angle.box))
 
+    # -- a thing turned in 3-D by dragging it ------------------------------------------------
+    def _turn(self, intent: Intent, parse: ScreenParse, given: str) -> StepChoice:
+        """Turn a thing drawn in 3-D (a cube with marked sides) by dragging across it until
+        the side marked ``intent.text`` is the active one: the mark drawn in a colour none of
+        the other marks has (the only mark when one shows). Each drag is paced (the page
+        turns the thing by the pointer's speed) and the screen is let settle before it is
+        read; a drag pulls the wanted mark, when it shows, toward the active one, else sweeps
+        across the thing sideways, or down when the last sweep left the same side active."""
+        overlay = parse.to_detections()
+        if not self._turn_looked:  # (a page may still be drawing its first view: look twice)
+            self._turn_looked = True
+            return StepChoice(Action("wait", amount=300), f"{intent.describe()}: look again "
+                              "once the page is still", overlay=overlay)
+        if self._previous is not None and self._previous.shape == parse.image.shape and \
+                self._turn_waits < 6 and \
+                np.abs(self._previous.astype(np.int16) - parse.image).max(axis=2).mean() > 0.2:
+            self._turn_waits += 1
+            return StepChoice(Action("wait", amount=500), f"{intent.describe()}: still turning; "
+                              "waiting", overlay=overlay)
+        self._turn_waits = 0
+        marks = [f for f in self.figures(parse) if f.shape == "glyph" and f.extent >= 8]
+        # (a mark on a turned side may be upside down or askew: read it at every turn, among
+        # the characters of the wanted mark's kind)
+        kind = "0123456789" if intent.text.isdigit() else shapes.GLYPHS
+        read = [shapes.identify_turned_glyph(parse.image, f.box, chars=kind) for f in marks]
+        marks = [dataclasses.replace(f, char=c, score=sc) for f, (c, sc) in zip(marks, read,
+                                                                              strict=True)]
+        marks = [f for f in marks if f.colour not in ("white", "grey")]  # (faint, far sides)
+        colours = [f.colour for f in marks]
+        odd = [f for f in marks if colours.count(f.colour) == 1]
+        if len(marks) >= 3 and len(odd) == 1:  # the colour that marks the active side
+            self._active_colour = odd[0].colour
+        if self._active_colour:
+            odd = [f for f in marks if f.colour == self._active_colour]
+        elif len(marks) != 1:
+            odd = odd if len(marks) >= 3 else []
+        active = odd[0] if len(odd) == 1 else None
+        seen = ", ".join(f"{f.char}:{f.colour}:{f.score:.2f}" for f in marks)
+        if active is not None and _same_mark(active.char, intent.text) and \
+                active.score >= TURN_READ:  # (a side seen askew reads poorly: turn on)
+            self._intents.popleft()
+            self._turns = 0
+            step = self._decide(parse.image, given)
+            step.summary = f"{intent.describe()}: {active.describe()} is active ({seen}); " + \
+                step.summary
+            return step
+        if not marks or self._turns >= 12:
+            self._intents.popleft()
+            self._turns = 0
+            step = self._decide(parse.image, given)
+            step.summary = f"{intent.describe()}: gave up ({seen or 'no marks'}); " + step.summary
+            return step
+        x1 = min(f.box[0] for f in marks)
+        y1 = min(f.box[1] for f in marks)
+        x2 = max(f.box[2] for f in marks)
+        y2 = max(f.box[3] for f in marks)
+        cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+        wanted = [f for f in marks if _same_mark(f.char, intent.text) and f is not active]
+        self._turns += 1
+        if wanted and active is not None:
+            (ax, ay), (bx, by) = wanted[0].point, active.point
+            d = max(math.hypot(bx - ax, by - ay), 1.0)
+            sx, sy = cx - TURN_DRAG * (bx - ax) / d / 2, cy - TURN_DRAG * (by - ay) / d / 2
+            ex, ey = cx + TURN_DRAG * (bx - ax) / d / 2, cy + TURN_DRAG * (by - ay) / d / 2
+            why = f"pull {wanted[0].describe()} toward the active {active.describe()}"
+        else:  # a sweep that left the same side active: the other way this time
+            now = active.char if active is not None else ""
+            if self._turn_last[0] == now:
+                self._turn_last = (now, "down" if self._turn_last[1] == "right" else "right")
+            way = self._turn_last[1] or "right"
+            self._turn_last = (now, way)
+            sx, sy, ex, ey = (cx, cy - TURN_DRAG / 2, cx, cy + TURN_DRAG / 2) if way == "down" \
+                else (cx - TURN_DRAG / 2, cy, cx + TURN_DRAG / 2, cy)
+            why = f"sweep {way} across it"
+        self._waits = 0
+        return StepChoice(Action.drag(sx, sy, ex, ey, pace_ms=TURN_PACE_MS),
+                          f"{intent.describe()}: marks {seen}; {why}", point=(sx, sy),
+                          overlay=overlay)
+
     # -- one thing dragged onto another ---------------------------------------------------
-    def _thing(self, figure: tuple[str, str, str] | None, name: str, parse: ScreenParse,
+    def _frames(self, parse: ScreenParse) -> list[tuple[int, int, int, int]]:
+        """Hollow frames drawn on the page (places to drop things into), largest first; when
+        none is found, the empty boxes perception took for text fields."""
+        top = parse.banner[3] if parse.banner is not None else 0
+        widgets = [e.box for e in parse.elements if e.kind == "input" or
+                   (e.kind == "button" and e.text_boxes)]
+        frames = geometry.find_frames(parse.image, top=top, exclude=widgets)
+        if not frames:  # an empty box taken for a text field (a figure touching its side)
+            frames = sorted((e.box for e in parse.elements if e.kind == "input" and not e.text
+                             and not e.text_boxes and min(e.width, e.height) >= 16),
+                            key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
+        return frames
+
+    def _thing(self, figure: tuple[str, ...] | None, name: str, parse: ScreenParse,
                avoid: tuple[int, int, int, int] | None) -> tuple[tuple[int, int, int, int],
                                                              str] | None:
         """The box of the figure ``figure`` describes (the largest for ``large``, the smallest
         for ``small``; a box, any shape: a hollow frame first when it is where something is
-        dropped, ``avoid`` given), else of the element whose text reads ``name``; never one
-        that overlaps ``avoid``; with a description."""
+        dropped, ``avoid`` given, of the colour named; a 4th part ``left`` / ``right`` /
+        ``top`` / ``bottom`` picks the one furthest that way), else of the element whose text
+        reads ``name``; never the one at ``avoid``, nor one that overlaps it unless a size
+        word tells them apart; with a description."""
         if figure is not None:
-            size, colour, what = figure
-            figs = [f for f in self.figures(parse) if shapes.matches(f, size, colour, what)
-                    and (avoid is None or not _overlap(f.box, avoid))]
-            if not figs and size:  # (one size on the screen: the size word says nothing)
-                figs = [f for f in self.figures(parse) if shapes.matches(f, "", colour, what)
-                        and (avoid is None or not _overlap(f.box, avoid))]
-            if (not figs or avoid is not None) and what in ("rectangle", "shape", "") and \
-                    not colour:  # (a place to drop into: a hollow box before a filled one)
-                # a hollow box: a frame (a text field is none; an empty "button" may be one)
-                top = parse.banner[3] if parse.banner is not None else 0
-                fields = [e.box for e in parse.of_kind("input")]
-                frames = [b for b in geometry.find_frames(parse.image, top=top, exclude=fields)
-                          if avoid is None or not box_within(avoid, b, margin=0)]
+            size, colour, what = figure[:3]
+            side = figure[3] if len(figure) > 3 else ""
+
+            def apart(box: tuple[int, int, int, int]) -> bool:
+                if avoid is None:
+                    return True
+                return not _overlap(box, avoid) or (bool(size) and _iou(box, avoid) < 0.5)
+
+            top = parse.banner[3] if parse.banner is not None else 0
+            boxes = shapes.coloured_boxes(parse.image, top=top) \
+                if what in ("rectangle", "shape", "") else []  # (boxes taken for buttons)
+            figs: list[shapes.Figure] = []
+            for pool, sized in ((self.figures(parse), size), (boxes, size),
+                                (self.figures(parse), ""), (boxes, "")):
+                # (one size on the screen: the size word says nothing)
+                figs = figs or [f for f in pool if shapes.matches(f, sized, colour, what)
+                                and apart(f.box)]
+            if (not figs or avoid is not None or side) and what in ("rectangle", "shape", ""):
+                # a place to drop into: a hollow box (a frame, of the colour named) before a
+                # filled one (a text field is none; an empty "button" may be one)
+                frames = [b for b in self._frames(parse)
+                          if (avoid is None or not box_within(avoid, b, margin=0)) and
+                          (not colour or colour_matches(colour,
+                                                        geometry.frame_colour(parse.image, b)))]
                 if frames:
-                    box = frames[-1] if size == "small" else frames[0]
-                    return box, f"frame {box}"
+                    box = arrange.on_side(frames, side) if side else \
+                        frames[-1] if size == "small" else frames[0]
+                    return box, f"{side + ' ' if side else ''}frame {box}"
             if not figs:
                 return None
-            fig = min(figs, key=lambda f: f.extent) if size == "small" else \
-                max(figs, key=lambda f: f.extent)
+            if side:
+                box = arrange.on_side([f.box for f in figs], side)
+                fig = next(f for f in figs if f.box == box)
+            else:
+                fig = min(figs, key=lambda f: f.extent) if size == "small" else \
+                    max(figs, key=lambda f: f.extent)
             return fig.box, fig.describe()
         if not name:
             return None
@@ -2950,12 +3092,26 @@ class GuiAgent:
             return None
         return best.element.box, best.element.describe()
 
+    def _press_point(self, image: np.ndarray, box: tuple[int, int, int, int]) -> tuple[float, float]:
+        """Where to press on a thing to drag it: the ink of it nearest its box's middle."""
+        x1, y1, x2, y2 = box
+        ink = geometry.stroke_mask(image)[y1:y2, x1:x2]
+        ys, xs = np.nonzero(ink)
+        if not len(xs):
+            return (x1 + x2) / 2.0, (y1 + y2) / 2.0
+        k = int(np.argmin((xs + 0.5 - (x2 - x1) / 2.0) ** 2 + (ys + 0.5 - (y2 - y1) / 2.0) ** 2))
+        return float(x1 + xs[k]), float(y1 + ys[k])
+
     def _carry(self, intent: Intent, parse: ScreenParse, given: str) -> StepChoice:
         """Drag one thing (a figure, or an element by its text) onto another: from the middle
-        of the one to the middle of the other; then look again: the thing has left its place
-        (done), else it is dragged once more from the ink it shows."""
+        of the one to the middle of the other (``by:``: a step in a direction; ``repeat``:
+        every figure that fits, one drag each, into free room of the place); then look
+        again: the thing has left its place (done), else it is dragged once more from the
+        ink it shows."""
         overlay = parse.to_detections()
         kind, _, where = intent.place.partition(":")
+        if intent.repeat:
+            return self._carry_every(intent, parse, given)
         src = self._thing(intent.figure, intent.target, parse, None)
         if self._carried is not None:
             before, tries = self._carried
@@ -2971,27 +3127,81 @@ class GuiAgent:
                 return step
         if src is None:
             return self._wait_for(f"{intent.describe()}: nothing to drag", overlay)
-        parts = where.split(",")
-        dest_fig = (parts[0], parts[1], parts[2]) if kind == "onto-figure" and len(parts) == 3 \
-            else None
-        dest = self._thing(dest_fig, "" if dest_fig else where, parse, src[0])
-        if dest is None:
-            return self._wait_for(f"{intent.describe()}: {src[1]}; no place to drop it", overlay)
-        (x1, y1, x2, y2), (a1, b1, a2, b2) = src[0], dest[0]
-        x, y = (x1 + x2) / 2.0, (y1 + y2) / 2.0
-        ex, ey = (a1 + a2) / 2.0, (b1 + b2) / 2.0
+        (x1, y1, x2, y2) = src[0]
         tries = self._carried[1] + 1 if self._carried is not None else 1
         if tries > 1:  # press on the thing's own ink this time
-            ink = ink_mask(parse.image)[y1:y2, x1:x2]
-            ys, xs = np.nonzero(ink)
-            if len(xs):
-                k = int(np.argmin((xs - (x2 - x1) / 2.0) ** 2 + (ys - (y2 - y1) / 2.0) ** 2))
-                x, y = float(x1 + xs[k]), float(y1 + ys[k])
+            x, y = self._press_point(parse.image, src[0])
+        else:
+            x, y = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+        if kind == "by":
+            rows, cols = (int(v) for v in where.split(":"))
+            h, w = parse.image.shape[:2]
+            top = parse.banner[3] if parse.banner is not None else 0
+            ex, ey = arrange.step_point((x, y), rows, cols, max(x2 - x1, y2 - y1),
+                                        bounds=(0, top, w, h))
+            onto = f"({ex:.0f},{ey:.0f})"
+        else:
+            parts = where.split(",")
+            dest_fig = tuple(parts) if kind == "onto-figure" and len(parts) >= 3 else None
+            dest = self._thing(dest_fig, "" if dest_fig else where, parse, src[0])
+            if dest is None:
+                return self._wait_for(f"{intent.describe()}: {src[1]}; no place to drop it",
+                                      overlay)
+            a1, b1, a2, b2 = dest[0]
+            ex, ey = (a1 + a2) / 2.0, (b1 + b2) / 2.0
+            onto = dest[1]
         self._carried = (src[0], tries)
         self._waits = 0
         return StepChoice(Action.drag(x, y, ex, ey), f"{intent.describe()}: {src[1]} onto "
-                          f"{dest[1]}", point=(x, y), overlay=overlay,
+                          f"{onto}", point=(x, y), overlay=overlay,
                           target=tuple(float(v) for v in src[0]))
+
+    def _carry_every(self, intent: Intent, parse: ScreenParse, given: str) -> StepChoice:
+        """Carry every figure that fits ``intent.figure`` (``rest``: every figure no other
+        move of the plan describes) and is not yet inside a frame into the place the intent
+        names, one drag per step, each into free room there; a figure that stays put after
+        two drags is left. Done when none is left outside."""
+        overlay = parse.to_detections()
+        kind, _, where = intent.place.partition(":")
+        frames = self._frames(parse)
+        others = [i.figure for i in self.plan.intents
+                  if i.op == "move" and i.figure is not None and not i.rest and i != intent]
+        size, colour, what = (intent.figure or ("", "", ""))[:3]
+        figs = [f for f in self.figures(parse)
+                if not any(_overlap(f.box, b) for b in frames) and f.box not in self._left_alone
+                and (not intent.rest or not any(shapes.matches(f, *o[:3]) for o in others))
+                and (intent.rest or shapes.matches(f, size, colour, what))]
+        if self._carried is not None:
+            before, tries = self._carried
+            if any(f.box == before for f in figs) and tries >= 2:
+                self._left_alone.add(before)
+                figs = [f for f in figs if f.box != before]
+        if not figs:
+            self._carried = None
+            self._left_alone = set()
+            self._intents.popleft()
+            self._waits = 0
+            step = self._decide(parse.image, given)
+            step.summary = f"{intent.describe()}: none left to carry; " + step.summary
+            return step
+        fig = min(figs, key=lambda f: (f.box[1], f.box[0]))
+        parts = where.split(",")
+        dest_fig = tuple(parts) if kind == "onto-figure" and len(parts) >= 3 else None
+        dest = self._thing(dest_fig, "" if dest_fig else where, parse, fig.box)
+        if dest is None:
+            return self._wait_for(f"{intent.describe()}: {fig.describe()}; no place to drop it",
+                                  overlay)
+        tries = self._carried[1] + 1 if self._carried is not None and \
+            self._carried[0] == fig.box else 1
+        x, y = ((fig.box[0] + fig.box[2]) / 2.0, (fig.box[1] + fig.box[3]) / 2.0) if tries == 1 \
+            else self._press_point(parse.image, fig.box)
+        ink = geometry.stroke_mask(parse.image)
+        ex, ey = arrange.frame_slot(ink, dest[0], fig.extent)
+        self._carried = (fig.box, tries)
+        self._waits = 0
+        return StepChoice(Action.drag(x, y, ex, ey), f"{intent.describe()}: {fig.describe()} "
+                          f"into {dest[1]} at ({ex:.0f},{ey:.0f})", point=(x, y),
+                          overlay=overlay, target=tuple(float(v) for v in fig.box))
 
     # -- widgets resized by their grip ---------------------------------------------------
     def _shell(self, intent: Intent, image: np.ndarray) -> StepChoice:

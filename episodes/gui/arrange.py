@@ -18,6 +18,7 @@ Nothing here knows a page: the input is element boxes and texts.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -443,3 +444,56 @@ def _edges(values: list[int]) -> list[int]:
 
 def _nearest(edges: list[int], v: int) -> int:
     return min(range(len(edges)), key=lambda i: abs(edges[i] - v))
+
+
+# -- figures carried across a free page (not items of a list) --------------------------------
+#: A figure moved "a step" in a direction travels this many times its size, at least
+#: :data:`MIN_STEP` px (far enough to be seen as moved, not so far it leaves the page).
+STEP_TIMES = 1.2
+MIN_STEP = 25.0
+#: Free pixels kept between a figure dropped into a frame and the frame's stroke or another
+#: figure there.
+SLOT_GAP = 3
+
+
+def step_point(point: tuple[float, float], rows: int, cols: int, extent: float, *,
+               bounds: Box) -> tuple[float, float]:
+    """Where to release a figure pressed at ``point`` to move it a step up (``rows == -1``),
+    down, left (``cols == -1``) or right: :data:`STEP_TIMES` its size (``extent`` px) that
+    way, at least :data:`MIN_STEP`, kept 3 px inside ``bounds`` (XYXY pixels: the page
+    below the instruction)."""
+    d = max(MIN_STEP, STEP_TIMES * extent)
+    x = min(max(point[0] + cols * d, bounds[0] + 3.0), bounds[2] - 3.0)
+    y = min(max(point[1] + rows * d, bounds[1] + 3.0), bounds[3] - 3.0)
+    return x, y
+
+
+def frame_slot(ink: np.ndarray, frame: Box, extent: float) -> tuple[float, float]:
+    """Where to drop a figure ``extent`` px across into ``frame`` (XYXY pixels) so that it
+    lies wholly inside and clear of what is there already: the first free square, in
+    reading order, of a lattice of slots :data:`SLOT_GAP` px apart and from the frame's
+    stroke (``ink``: ``HxW bool``, what is drawn on the page); the middle when none is
+    free."""
+    x1, y1, x2, y2 = frame
+    side = int(math.ceil(extent)) + SLOT_GAP
+    inner = (x1 + 2 + SLOT_GAP, y1 + 2 + SLOT_GAP, x2 - 2 - SLOT_GAP, y2 - 2 - SLOT_GAP)
+    cols = max(int((inner[2] - inner[0] + SLOT_GAP) // side), 1)
+    rows = max(int((inner[3] - inner[1] + SLOT_GAP) // side), 1)
+    for r in range(rows):
+        for c in range(cols):
+            a, b = inner[0] + c * side, inner[1] + r * side
+            patch = ink[max(b - 1, 0):b + side - SLOT_GAP + 1, max(a - 1, 0):a + side - SLOT_GAP + 1]
+            if patch.size and not patch.any():
+                return a + (side - SLOT_GAP) / 2.0, b + (side - SLOT_GAP) / 2.0
+    return (x1 + x2) / 2.0, (y1 + y2) / 2.0
+
+
+def on_side(boxes: Sequence[Box], side: str) -> Box | None:
+    """The box furthest to ``side`` (``left``, ``right``, ``top``, ``bottom``; ``""``: the
+    first), or None when there is none."""
+    if not boxes:
+        return None
+    key: dict[str, Callable[[Box], float]] = {
+        "left": lambda b: b[0] + b[2], "right": lambda b: -(b[0] + b[2]),
+        "top": lambda b: b[1] + b[3], "bottom": lambda b: -(b[1] + b[3])}
+    return min(boxes, key=key[side]) if side in key else boxes[0]

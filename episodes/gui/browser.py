@@ -148,13 +148,13 @@ DRAG_STEP_PX = 8.0
 
 
 def _pointer_drag(driver: Any, x: float, y: float, x2: float, y2: float, *,
-                  via: tuple[tuple[float, float], ...] = ()) -> None:
+                  via: tuple[tuple[float, float], ...] = (), pace_ms: int = 0) -> None:
     """Press at ``(x, y)``, move through the ``via`` points to ``(x2, y2)`` in steps of at
-    most :data:`DRAG_STEP_PX` (at least :data:`DRAG_STEPS` over the whole way), release
-    there."""
+    most :data:`DRAG_STEP_PX` (at least :data:`DRAG_STEPS` over the whole way), each taking
+    ``pace_ms`` (capped at 200), release there."""
     from selenium.webdriver.common.action_chains import ActionChains
 
-    chain = ActionChains(driver, duration=0)
+    chain = ActionChains(driver, duration=min(max(int(pace_ms), 0), 200))
     pointer = chain.w3c_actions.pointer_action
     pointer.move_to_location(int(round(x)), int(round(y)))
     pointer.click_and_hold()
@@ -360,7 +360,8 @@ class MiniWoBEnv:
             # (MiniWoB++'s own mouse-down / mouse-up actions would take two steps and
             # jump; one pointer chain moves in steps, then a no-op step reads the result)
             _pointer_drag(env.instance.driver, action.x or 0.0, action.y or 0.0,
-                          action.x2 or 0.0, action.y2 or 0.0, via=action.via)
+                          action.x2 or 0.0, action.y2 or 0.0, via=action.via,
+                          pace_ms=action.amount)
             a = env.create_action(ActionTypes.NONE)
         elif action.kind == "key" and split_chord(action.key)[0]:
             # a chord (control + c ...): W3C key actions, then a no-op step reads the result
@@ -508,7 +509,7 @@ class PageEnv:
             _pointer_click(d, action.x or 0.0, action.y or 0.0, modifier=action.key)
         elif action.kind == "drag" and action.point is not None and action.end is not None:
             _pointer_drag(d, action.x or 0.0, action.y or 0.0, action.x2 or 0.0, action.y2 or 0.0,
-                          via=action.via)
+                          via=action.via, pace_ms=action.amount)
         elif action.kind == "type":
             _type_keys(d, action.text)
             if action.amount > 0:  # a pause after typing (what it makes pop up)

@@ -625,3 +625,21 @@ def find_frames(image: np.ndarray, *, top: int = 0, exclude: Sequence[Box] = (),
         if min(sides) >= 0.8 and (inside.size == 0 or inside.mean() < 0.2):
             out.append((w * h, box))
     return [b for _, b in sorted(out, key=lambda t: -t[0])]
+
+
+def frame_colour(image: np.ndarray, frame: Box) -> str:
+    """The colour name of a frame's stroke (:func:`lavr.tools.colour.name_colour` of the ink
+    within 2 px of its box's edge, either side; a thin dark stroke's anti-aliased grey is
+    black)."""
+    from lavr.tools.colour import name_colour
+
+    x1, y1, x2, y2 = frame
+    ink = stroke_mask(image)
+    ring = np.zeros(ink.shape, bool)  # (2 px either side of the box's edge)
+    ring[max(y1 - 2, 0):y2 + 2, max(x1 - 2, 0):x2 + 2] = True
+    ring[y1 + 2:y2 - 2, x1 + 2:x2 - 2] = False
+    pixels = np.asarray(image)[ring & ink]
+    if not len(pixels):
+        return ""
+    name = name_colour(np.median(pixels.reshape(-1, pixels.shape[-1])[:, :3], axis=0))
+    return "black" if name == "grey" else name

@@ -78,7 +78,7 @@ logger = logging.getLogger(__name__)
 #: :class:`lavr.episodes.gui.feedback.HeatSearch`.
 OPS = ("click", "type", "fill", "hover", "set", "guess", "play", "draw", "date", "act",
        "reorder", "resize", "copy", "paste", "highlight", "style", "scroll", "clear", "key",
-       "move", "shell", "seek")
+       "move", "shell", "seek", "turn")
 
 #: Verbs that act on an element by clicking it.
 CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
@@ -280,7 +280,10 @@ class Intent:
             picture as a stray sign or nothing).
         repeat: With ``figure``: click every figure that fits, again and again as long as the
             page shows (or moves in) more of them (``click as many moving circles as
-            possible``); each click aims at where the figure is seen then.
+            possible``); each click aims at where the figure is seen then. With ``op ==
+            "move"``: carry every figure that fits (``drag all circles into the box``).
+        rest: With ``op == "move"`` and ``repeat``: carry every figure the plan's other moves
+            do not (``..., and everything else into the right box``).
         pattern: Copy the example drawn on the page (a picture of a grid whose cells are in
             two colours) into the grid of ``kinds`` (checkboxes): check the boxes of the cells
             that are *on*, uncheck the others (see :mod:`lavr.episodes.gui.patterns`).
@@ -294,6 +297,10 @@ class Intent:
         place: With ``op == "reorder"``: where the item goes, a
             :meth:`~lavr.episodes.gui.arrange.Place.spec` (``index:3:0:0:``), or
             ``sort:ascending`` / ``sort:descending`` (sort all the items by their text).
+            With ``op == "move"``: ``onto-figure:size,colour,what[,side]`` (into the figure
+            or frame so described; ``side``: the ``left`` / ``right`` / ``top`` / ``bottom``
+            one of them), ``onto-text:name`` (onto the element reading ``name``) or
+            ``by:rows:cols`` (a step in a direction: ``by:0:-1`` is to the left).
         until: A condition on a number the page shows (a :func:`~lavr.episodes.gui.numbers.pick_of`
             pick: ``<7``, ``>3``, ``odd`` ...): click the target again and again until the number
             meets it (``generate an odd number``, ``click Roll until the number is 6``); no
@@ -342,6 +349,7 @@ class Intent:
     until: str = ""
     when: str = ""
     watch: str = ""
+    rest: bool = False
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -355,10 +363,21 @@ class Intent:
         if self.op == "move":
             fig = " ".join(w for w in self.figure or () if w)
             what = f"the {fig or 'figure'}" if self.figure is not None else f'"{self.target}"'
+            if self.repeat:
+                what = "every other figure" if self.rest else f"every {fig or 'figure'}"
             kind, _, where = self.place.partition(":")
-            onto = f'the {" ".join(w for w in where.split(",") if w) or "figure"}' \
+            if kind == "by":
+                rows, cols = (int(v) for v in where.split(":"))
+                way = {(-1, 0): "up", (1, 0): "down", (0, -1): "left", (0, 1): "right"}.get(
+                    (rows, cols), f"by {rows:+d} row(s), {cols:+d} column(s)")
+                return f"drag {what} {way}"
+            parts = where.split(",")
+            parts = parts[3:] + parts[:3]  # (the side first: "the left black box")
+            onto = f'the {" ".join(w for w in parts if w) or "figure"}' \
                 if kind == "onto-figure" else f'"{where}"'
             return f"drag {what} onto {onto}"
+        if self.op == "turn":
+            return f'turn the {self.target or "thing"} until "{self.text}" is the active side'
         if self.op == "resize":
             dim, sign = self.text.split(":")
             what = {"width": "wider" if sign == "+" else "narrower",
@@ -944,12 +963,18 @@ SORT_VERBS = frozenset({"sort", "order", "arrange", "rearrange", "reorder", "ran
                         "organize", "organise"})
 
 
+def _sign(v: int) -> int:
+    return (v > 0) - (v < 0)
+
+
 def _reorder_intents(verb: str, obj: str, clause: str) -> list[Intent] | None:
     """Intents for clauses that reorder a list or grid by dragging, or None:
 
     * ``drag Ann to the 3rd position``, ``move "Bo" up by one``, ``put Cy below Di``,
       ``drag Ed to the bottom right``: the item's name, then a place
       (:func:`~lavr.episodes.gui.arrange.parse_place`);
+    * ``drag the circle left``, ``move the item up``: a figure drawn on the page (not an
+      item of a list) moved a step that way, a ``move`` intent (``place == "by:0:-1"``);
     * ``sort the numbers in increasing order``, ``arrange the names alphabetically``:
       sort the items by dragging (:func:`~lavr.episodes.gui.arrange.sort_order`);
     * ``swap Ann and Bo``, ``switch the positions of Cy and Di``: each to the other's place
@@ -960,8 +985,17 @@ def _reorder_intents(verb: str, obj: str, clause: str) -> list[Intent] | None:
         for k in range(1, len(words)):
             place = parse_place(" ".join(words[k:]))
             if place is not None:
+                said = " ".join(words[:k])
+                fig = _figure_phrase(said)
+                if fig is None and re.fullmatch(r"(?:the\s+|a\s+)?(?:item|object|shape|figure|"
+                                                r"thing)", said, flags=re.IGNORECASE):
+                    fig = ("", "", "")  # the one figure there is
+                if place.kind == "offset" and fig is not None and len(fig[2]) != 1:
+                    # "drag the circle left": a figure drawn on the page, a step that way
+                    return [Intent("move", kinds=(), figure=fig,
+                                   place=f"by:{_sign(place.row)}:{_sign(place.col)}")]
                 name = re.sub(r"^(?:the\s+)?(?:item|entry|element|name|box|card|tile)\s+", "",
-                              " ".join(words[:k]), flags=re.IGNORECASE).strip(" ,\"'")
+                              said, flags=re.IGNORECASE).strip(" ,\"'")
                 if name and name.lower() not in ("it", "this", "that", "them"):
                     return [Intent("reorder", target=name, kinds=(), place=place.spec())]
     if verb in SWAP_VERBS:
@@ -995,8 +1029,8 @@ def _resize_intents(verb: str, clause: str) -> list[Intent] | None:
     """Intents for clauses that resize a widget by its grip, or None: ``resize the textarea
     so that the height is smaller than its initial size``, ``make the text area wider``,
     ``enlarge the box``, ``shrink the text area horizontally``."""
-    if verb not in RESIZE_VERBS or _QUOTE.search(clause):
-        return None
+    if verb not in RESIZE_VERBS or _QUOTE.search(clause) or _SO_THAT_IN.match(clause):
+        return None  # ("drag the smaller box so that it is inside the larger box": a carry)
     if verb not in ("resize", "enlarge", "shrink", "stretch", "widen", "narrow", "lengthen",
                     "shorten") and not re.search(r"\b(?:size|width|height|wider|narrower|"
                                                  r"taller|shorter|bigger|larger|smaller)\b",
@@ -1020,33 +1054,81 @@ def _resize_intents(verb: str, clause: str) -> list[Intent] | None:
     return [Intent("resize", kinds=("input",), text=f"{dim}:{sign}")]
 
 
+#: Verbs that turn a thing shown in 3-D (``rotate the cube until "3" faces you``).
+TURN_VERBS = frozenset({"move", "turn", "rotate", "spin", "roll", "drag", "flip", "twist"})
+_FACING = re.compile(r'^(?:the\s+)?(.+?)(?:\s+(?:around|round|about))?\s+(?:so\s+(?:that\s+)?|until\s+)'
+                     r'(?:the\s+)?(?:side\s+|face\s+)?"([^"]+)"\s+(?:side\s+|face\s+)?(?:is|faces|shows|'
+                     r'becomes)(?:\b|(?=the\b))(.*)$', re.IGNORECASE)  # ("isthe": OCR lost a space)
+
+
+def _turn_intents(verb: str, obj: str) -> list[Intent] | None:
+    """``move the cube around so that "4" is the active side facing the user``, ``rotate
+    the die until "6" faces you``: turn the thing by dragging it until the side marked with
+    the quoted text is the one shown as active (a ``turn`` intent: ``target`` the thing,
+    ``text`` the side's mark); None for other clauses."""
+    m = _FACING.match(obj) if verb in TURN_VERBS else None
+    if m is None or not re.search(r"\b(?:side|face|front|facing|faces|active|user|you|viewer|top)\b",
+                                  m[3] + " " + obj, flags=re.IGNORECASE):
+        return None
+    return [Intent("turn", target=m[1].strip(), kinds=("figure",), text=m[2].strip())]
+
+
 #: Verbs that carry one thing onto another (``drag the circle into the box``).
 CARRY_VERBS = frozenset({"drag", "move", "put", "place", "drop", "bring", "slide", "carry",
                          "take", "pull", "push"})
 #: ``A into / onto / over B``.
 _ONTO = re.compile(r"^(.+?)\s+(?:into|onto|on\s+to|on\s+top\s+of|inside(?:\s+of)?|in|over|on|"
                    r"to|toward|towards|within|at)\s+(.+)$", re.IGNORECASE)
+#: ``A so that it is (completely) inside B``: the state asked for says where A goes.
+_SO_THAT_IN = re.compile(r"^(.+?)\s+(?:so\s+(?:that\s+)?(?:it|they)\s+(?:is|are|lies?|sits?|ends?"
+                         r"(?:\s+up)?)|until\s+(?:it|they)\s+(?:is|are))\s+(?:(?:completely|fully|"
+                         r"entirely|wholly|totally|all)\s+)?((?:inside|in|within|into|on\s+top\s+of|"
+                         r"over|on)\b.*)$", re.IGNORECASE)
+#: ``all circles``, ``every red shape``: each figure that fits.
+_EVERY = re.compile(r"^(?:all\s+(?:of\s+)?(?:the\s+)?|every\s+|each\s+)(.+)$", re.IGNORECASE)
+#: ``everything else``, ``all the other shapes``, ``the rest``: each figure no other move takes.
+_THE_REST = re.compile(r"^(?:everything|anything|all)\s+else|^(?:all\s+)?(?:the\s+)?(?:other|"
+                       r"remaining)\s+(?:ones|shapes|figures|items|objects|things)|^(?:the\s+)?"
+                       r"(?:rest|others)(?:\s+of\s+(?:them|the\s+\w+))?$", re.IGNORECASE)
+#: A side that tells apart places of one kind (``the left box``).
+_SIDE = re.compile(r"\b(left|right|top|bottom|upper|lower)(?:most|-hand)?\s+", re.IGNORECASE)
 
 
 def _carry_intents(verb: str, obj: str) -> list[Intent] | None:
     """Intents for clauses that drag one thing onto another, or None: ``drag the small
     circle into the large box``, ``move "Apple" onto the basket``, ``put the red square on
-    the blue one``. At least one side is a figure (:func:`_figure_phrase`) or quoted; the
-    other is a figure or a name read on the page."""
+    the blue one``, ``drag the smaller box so that it is completely inside the larger box``,
+    ``drag all circles into the left box, and everything else into the right box`` (one
+    intent per carry; ``all``: each figure that fits). At least one side is a figure
+    (:func:`_figure_phrase`) or quoted; the other is a figure or a name read on the page."""
     if verb not in CARRY_VERBS:
         return None
+    so = _SO_THAT_IN.match(obj)
+    if so:  # "X so that it is completely inside Y": X into Y
+        obj = f"{so[1]} {so[2]}"
+    parts = [p for p in re.split(r"\s*(?:[,;]\s*(?:and\s+|then\s+)?|\s+and\s+)(?=\S)", obj) if p]
+    if len(parts) > 1:  # "A into X, and B into Y": one carry each, with no verb of its own
+        each = [_carry_intents(verb, p) for p in parts]
+        if all(each):
+            return [i for it in each for i in it]
     m = _ONTO.match(obj)
     if not m:
         return None
     what, where = m[1].strip(" ,"), m[2].strip(" ,.")
     where = re.sub(r"\s+(?:area|region|zone)$", "", where, flags=re.IGNORECASE) or where
-    fig = _figure_phrase(what)
+    rest = bool(_THE_REST.match(what))
+    every = _EVERY.match(what) if not rest else None
+    fig = ("", "", "") if rest else \
+        _figure_phrase(every[1], plural=True) if every else _figure_phrase(what)
     if fig is None and re.fullmatch(r"(?:the\s+|a\s+)?(?:item|object|shape|figure|thing)", what,
                                     flags=re.IGNORECASE):
         fig = ("", "", "")  # the one figure there is
     quoted = _QUOTE.fullmatch(what)
+    # "the left box": the one of that side
+    side = _SIDE.search(where) if '"' not in where else None
+    bare = _SIDE.sub("", where, count=1) if side else where
     # "the blue one": of the kind of the thing carried
-    dest_fig = _figure_phrase(re.sub(r"\bones?$", (fig[2] if fig else "") or "figure", where))
+    dest_fig = _figure_phrase(re.sub(r"\bones?$", (fig[2] if fig else "") or "figure", bare))
     dest_quoted = _QUOTE.fullmatch(where)
     if fig is None and quoted is None and dest_fig is None and dest_quoted is None:
         return None
@@ -1058,9 +1140,13 @@ def _carry_intents(verb: str, obj: str) -> list[Intent] | None:
         return None
     if dest_fig is not None:
         place = "onto-figure:" + ",".join(dest_fig)
+        if side:
+            place += "," + {"upper": "top", "lower": "bottom"}.get(side[1].lower(),
+                                                                   side[1].lower())
     else:
         place = "onto-text:" + (dest_quoted[1] if dest_quoted else _phrase(where).words)
-    return [Intent("move", target=target, kinds=ANY_KIND, figure=fig, place=place)]
+    return [Intent("move", target=target, kinds=ANY_KIND, figure=fig, place=place,
+                   repeat=bool(every) or rest, rest=rest)]
 
 
 def _some_clause(text: str, test: Callable[[str, str, str], bool]) -> bool:
@@ -1085,6 +1171,10 @@ _SHAPE_TO_DRAW = re.compile(r"(?:a|an|one)\s+(?:(small|little|large|big)\s+)?(ci
 #: What a drawn shape goes around (``around the dot``, ``centred on the red circle``).
 _AROUND = re.compile(r"\b(?:around|round|surrounding|enclosing|encircling|about|on|over|at|"
                      r"cent(?:er|re)d?\s+(?:on|at|around))\s+(.+)$", re.IGNORECASE)
+#: A point marked on the page (``the marked point``, ``the dot``): the one figure drawn there.
+_MARKED_SPOT = re.compile(r"(?:the\s+|a\s+)?(?:(?:marked|given|highlighted|shown|indicated|"
+                          r"drawn|coloured|colored)\s+)?(?:point|spot|mark|marker|location|"
+                          r"position|place|dot)", re.IGNORECASE)
 #: A straight line, maybe of one direction (``a vertical line ...``), and the rest of the phrase.
 _LINE = re.compile(r"(?:a|an|the|one)?\s*(?:straight\s+)?(vertical|horizontal|upright|level|"
                    r"flat|perpendicular)?\s*(?:straight\s+)?(?:line|stroke|segment)\b\s*(.*)$",
@@ -1124,7 +1214,13 @@ def _drawn_intents(verb: str, obj: str) -> list[Intent] | None:
     shape = _SHAPE_TO_DRAW.match(obj) if verb in DRAW_VERBS else None
     if shape:
         around = _AROUND.search(shape[3] or "")
-        fig = _figure_phrase(around[1]) if around else None
+        # (what it goes around, without how: "... the marked point by dragging the mouse")
+        spot = re.sub(r"\s+(?:by|using|with|while)\s+\w+ing\b.*$|\s+(?:by|using|with)\s+the\s+"
+                      r"(?:mouse|pointer|cursor)\b.*$", "", around[1],
+                      flags=re.IGNORECASE) if around else ""
+        fig = _figure_phrase(spot) if spot else None
+        if fig is None and _MARKED_SPOT.fullmatch(spot.strip(" .,")):
+            fig = ("", "", "")  # "the marked point": the one figure drawn there
         return [Intent("draw", kinds=("figure",), geometry=f"trace-{FIGURE_WORDS[shape[2].lower()]}",
                        figure=fig, text=(shape[1] or "").lower())]
     line = _LINE.match(obj) if verb in DRAW_VERBS else None
@@ -1697,7 +1793,7 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
             intents.extend(edits)
             understood = True
             continue
-        drawn = _drawn_intents(verb, obj)
+        drawn = _turn_intents(verb, obj) or _drawn_intents(verb, obj)
         if drawn is None:
             drawn = _reorder_intents(verb, obj, clause)
         if drawn is None:

@@ -108,6 +108,32 @@ class Figure:
         return CLASS_NAMES[self.kind]
 
 
+#: A blob whose ink is less than this fraction of the region it encloses is an outline (a
+#: shape drawn as a thin stroke around a fill the page's colour); a glyph's ring (``O``,
+#: ``D``) is thicker.
+OUTLINE_INK = 0.3
+
+
+def _outlined_shape(mask: np.ndarray, ink: np.ndarray) -> tuple[str, float, np.ndarray] | None:
+    """``(shape, score, filled)`` when ``mask`` (``HxW bool``) is the thin outline of a
+    shape (a white disc with a black rim): its ink with the holes filled is a shape, the
+    ink is less than :data:`OUTLINE_INK` of it and nothing else is drawn inside (``ink``:
+    all the ink of the box; a frame around other figures is no shape); else None."""
+    import cv2
+
+    h, w = mask.shape
+    if min(h, w) < 8:
+        return None
+    blob = np.zeros((h + 2, w + 2), np.uint8)
+    blob[1:-1, 1:-1] = mask
+    cv2.floodFill(blob, None, (0, 0), 2)
+    filled = (blob != 2)[1:-1, 1:-1]
+    if mask.sum() >= OUTLINE_INK * filled.sum() or (ink & filled & ~mask).any():
+        return None
+    shape, score = classify_shape(filled)
+    return (shape, score, filled) if shape != "glyph" else None
+
+
 # -- ideal shapes --------------------------------------------------------------
 def _ideal_masks(w: int, h: int) -> dict[str, np.ndarray]:
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -223,6 +249,39 @@ def identify_glyph(coverage: np.ndarray, *, chars: str | None = None) -> tuple[s
         if score > best_score:
             best, best_score = ch, score
     return best, max(best_score, 0.0)
+
+
+def identify_turned_glyph(image: np.ndarray, box: Box, *, chars: str) -> tuple[str, float]:
+    """The character among ``chars`` that the glyph in ``box`` (XYXY pixels of an ``HxWx3``
+    screenshot) looks most like at any of 16 turns (a mark on a side of a thing turned in
+    3-D, drawn upside down or askew), with its score."""
+    import cv2
+
+    x1, y1, x2, y2 = box
+    pad = max(x2 - x1, y2 - y1) // 2 + 2
+    img = np.asarray(image)
+    h, w = img.shape[:2]
+    a1, b1, a2, b2 = max(x1 - pad, 0), max(y1 - pad, 0), min(x2 + pad, w), min(y2 + pad, h)
+    crop = img[b1:b2, a1:a2]
+    bg = _background(img)
+    cov = np.clip(np.abs(crop.astype(np.int32) - bg).max(axis=2) / 255.0 * 1.6, 0, 1)
+    cov = cov.astype(np.float32)
+    cov[cov < INK_DIFF / 255.0] = 0.0
+    keep = np.zeros(cov.shape, bool)  # (only the glyph's own box: not its neighbours)
+    keep[y1 - b1:y2 - b1, x1 - a1:x2 - a1] = True
+    cov[~keep] = 0.0
+    best = ("", 0.0)
+    for angle in range(0, 360, 360 // 16):
+        m = cv2.getRotationMatrix2D((cov.shape[1] / 2.0, cov.shape[0] / 2.0), angle, 1.0)
+        turned = cv2.warpAffine(cov, m, (cov.shape[1], cov.shape[0]))
+        ys, xs = np.nonzero(turned > 0.2)
+        if len(xs) < 4:
+            continue
+        glyph = turned[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+        found = identify_glyph(glyph, chars=chars)
+        if found[1] > best[1]:
+            best = found
+    return best
 
 
 @functools.lru_cache(maxsize=1)
@@ -394,6 +453,15 @@ def find_figures(image: np.ndarray, *, exclude: Sequence[Box] = (), top: int = 0
             continue  # (a sliver of anti-aliasing, not a figure)
         shape, score = classify_shape(mask)
         char = ""
+        outlined = _outlined_shape(mask, ink[y1:y2, x1:x2]) if shape == "glyph" else None
+        if outlined is not None:  # a shape drawn as a thin outline around its fill
+            shape, score, filled = outlined
+            inner = img[y1:y2, x1:x2][filled & ~mask]
+            colour = name_colour(np.median(inner, axis=0)) if len(inner) else "white"
+            ys, xs = np.nonzero(filled)
+            figures.append((box, shape, "", score, colour, (x1 + xs.mean() + 0.5,
+                                                            y1 + ys.mean() + 0.5)))
+            continue
         if shape == "glyph":
             coverage = np.clip(diff[y1:y2, x1:x2] / 255.0 * 1.6, 0, 1) * \
                 np.isin(labels[y1:y2, x1:x2], members).astype(np.float32)
@@ -431,6 +499,46 @@ def figures_on_screen(parse: ScreenParse) -> list[Figure]:
     lines = instruction_lines(parse)
     em = float(max(b[3] - b[1] for b in lines)) if lines else None
     return find_figures(parse.image, exclude=exclude, top=top, text_em=em)
+
+
+#: Smallest side (px) of a flat coloured box, and the least part of its box its colour fills
+#: (a corner hidden under another box still leaves most of it).
+BOX_SIDE = 8
+BOX_FILL = 0.75
+
+
+def coloured_boxes(image: np.ndarray, *, top: int = 0) -> list[Figure]:
+    """Flat boxes of one saturated colour below ``top`` — a red square holding a letter,
+    which perception may take for a button or a link — as ``rectangle`` figures, whatever
+    is drawn on them: the regions of one colour name (grey, white and black left out) whose
+    box they fill (holes included) for :data:`BOX_FILL` or more; size classes set against
+    each other. Reading order."""
+    import cv2
+
+    from lavr.tools.colour import name_pixels
+
+    img = np.asarray(image)[..., :3]
+    h, w = img.shape[:2]
+    names = name_pixels(img.reshape(-1, 3)).reshape(h, w)
+    names[:max(top, 0)] = "white"
+    found: list[tuple[Box, str]] = []
+    for colour in set(names.ravel().tolist()) - {"white", "grey", "black"}:
+        mask = (names == colour).astype(np.uint8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        for i in range(1, n):
+            x, y, bw, bh, _ = (int(v) for v in stats[i])
+            if min(bw, bh) < BOX_SIDE:
+                continue
+            blob = np.zeros((bh + 2, bw + 2), np.uint8)
+            blob[1:-1, 1:-1] = labels[y:y + bh, x:x + bw] == i
+            cv2.floodFill(blob, None, (0, 0), 2)
+            if (blob[1:-1, 1:-1] != 2).mean() >= BOX_FILL:
+                found.append(((x, y, x + bw, y + bh), colour))
+    sizes = _size_classes([max(b[2] - b[0], b[3] - b[1]) for b, _ in found])
+    out = [Figure(b, "rectangle", colour=c, size=size, score=0.5,
+                  point=((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0))
+           for (b, c), size in zip(found, sizes, strict=True)]
+    return sorted(out, key=lambda f: (f.box[1] // 8, f.box[0]))
 
 
 def matches(fig: Figure, size: str, colour: str, what: str) -> bool:

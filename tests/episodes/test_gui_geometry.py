@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from lavr.episodes.draw import draw_step
-from lavr.episodes.gui import geometry, sliders
+from lavr.episodes.gui import arrange, geometry, sliders
 from lavr.episodes.gui.agent import GuiAgent
 from lavr.episodes.gui.instruction import parse_instruction
 from lavr.episodes.gui.perception import ScreenElement, ScreenParse
@@ -641,6 +641,177 @@ def test_frames_are_hollow_outlines_and_take_what_is_dropped_into_a_box() -> Non
     assert step.action.kind == "drag" and math.dist(step.action.end, (40.5, 90.5)) < 1.5
 
 
+@pytest.mark.parametrize(("text", "figure", "place"), [
+    ("Drag the smaller box so that it is completely inside the larger box.",
+     ("small", "", "rectangle"), "onto-figure:large,,rectangle"),
+    ("Move the red circle until it is inside the box", ("", "red", "circle"),
+     "onto-figure:,,rectangle"),
+    ("Drag the circle left then press Submit.", ("", "", "circle"), "by:0:-1"),
+    ("Drag the item down then press Submit.", ("", "", ""), "by:1:0"),
+    ("Move the blue triangle up", ("", "blue", "triangle"), "by:-1:0"),
+])
+def test_grammar_of_carrying_into_a_place_or_a_step_away(text: str, figure, place: str) -> None:
+    first = parse_instruction(text).intents[0]
+    assert (first.op, first.figure, first.place, first.repeat) == ("move", figure, place, False)
+
+
+def test_grammar_of_carrying_every_figure_and_the_rest() -> None:
+    (one,) = parse_instruction("Drag all rectangles into the black box.").intents
+    assert (one.op, one.figure, one.place, one.repeat) == \
+        ("move", ("", "", "rectangle"), "onto-figure:,black,rectangle", True)
+    a, b = parse_instruction("Drag all red shapes into the left box, and everything else into "
+                             "the right box.").intents
+    assert (a.figure, a.place, a.repeat, a.rest) == \
+        (("", "red", "shape"), "onto-figure:,,rectangle,left", True, False)
+    assert (b.place, b.repeat, b.rest) == ("onto-figure:,,rectangle,right", True, True)
+    assert "every other figure" in b.describe() and "left" in a.describe()
+    # a list's item moved a step is still a reorder; resizing is still resizing
+    assert parse_instruction("Drag Marthena up by one.").intents[0].op == "reorder"
+    assert parse_instruction("Make the text area taller.").intents[0].op == "resize"
+
+
+def test_a_step_and_a_free_slot_in_a_frame() -> None:
+    assert arrange.step_point((50, 100), 0, -1, 30, bounds=(0, 50, 160, 210)) == (14.0, 100)
+    assert arrange.step_point((10, 100), 0, -1, 10, bounds=(0, 50, 160, 210)) == (3.0, 100)
+    ink = np.zeros((210, 160), bool)
+    frame = (20, 60, 100, 105)
+    ink[60:62, 20:100] = ink[103:105, 20:100] = ink[60:105, 20:22] = ink[60:105, 98:100] = True
+    first = arrange.frame_slot(ink, frame, 14)
+    assert 20 + 2 + 7 < first[0] < 45 and 60 + 2 + 7 < first[1] < 80
+    ink[int(first[1]) - 7:int(first[1]) + 7, int(first[0]) - 7:int(first[0]) + 7] = True
+    second = arrange.frame_slot(ink, frame, 14)
+    assert second[0] - first[0] >= 14 and second[1] == first[1]  # the next free one
+    assert arrange.on_side([(84, 5, 154, 55), (2, 5, 72, 55)], "left") == (2, 5, 72, 55)
+    assert arrange.on_side([(84, 5, 154, 55), (2, 5, 72, 55)], "right") == (84, 5, 154, 55)
+
+
+def test_agent_drags_a_figure_a_step_the_way_asked() -> None:
+    img, d = _canvas()
+    d.ellipse([60, 100, 90, 130], fill=(30, 160, 30), outline=(0, 0, 0))  # a circle at (75, 115)
+    agent = _agent()
+    agent.reset("Drag the circle left then press Submit.")
+    step = agent.decide(_obs(np.asarray(img)))
+    a = step.action
+    assert a.kind == "drag" and math.dist(a.point, (75.5, 115.5)) < 2
+    assert a.end[0] < a.point[0] - 25 and abs(a.end[1] - a.point[1]) < 1
+
+
+def test_a_shape_drawn_as_a_thin_outline_is_that_shape_and_a_frame_around_others_is_not() -> None:
+    from lavr.episodes.gui import shapes
+
+    img, d = _canvas()
+    d.ellipse([60, 100, 94, 134], fill=(255, 255, 255), outline=(0, 0, 0))  # a white disc
+    d.polygon([(20, 190), (35, 160), (50, 190)], fill=(255, 255, 255), outline=(0, 0, 0))
+    d.rectangle([100, 150, 150, 200], outline=(0, 0, 0))  # a frame ...
+    d.rectangle([115, 165, 125, 175], fill=(220, 30, 30))  # ... around a red square
+    figs = shapes.find_figures(np.asarray(img), top=50)
+    kinds = sorted((f.kind, f.colour) for f in figs)
+    assert ("circle", "white") in kinds and ("triangle", "white") in kinds
+    assert ("rectangle", "red") in kinds and len(figs) == 4
+    assert not any(f.kind == "rectangle" and f.colour == "white" for f in figs)
+    agent = _agent()
+    agent.reset("Drag the circle down then press Submit.")
+    a = agent.decide(_obs(np.asarray(img))).action
+    assert a.kind == "drag" and math.dist(a.point, (77.5, 117.5)) < 2 and a.end[1] > a.point[1] + 25
+
+
+def test_agent_carries_every_figure_that_fits_into_free_room_of_the_side_asked() -> None:
+    img, d = _canvas()
+    left, right = (2, 55, 72, 105), (84, 55, 154, 105)
+    for x1, y1, x2, y2 in (left, right):
+        d.rectangle([x1, y1, x2 - 1, y2 - 1], outline=(0, 0, 0), width=2)
+    d.ellipse([20, 130, 34, 144], fill=(220, 30, 30))  # a red circle
+    d.rectangle([60, 130, 74, 144], fill=(40, 90, 220))  # a blue square
+    d.ellipse([100, 160, 114, 174], fill=(40, 90, 220))  # a blue circle
+    agent = _agent()
+    agent.reset("Drag all circles into the left box, and everything else into the right box.")
+    step = agent.decide(_obs(np.asarray(img)))
+    a = step.action
+    assert a.kind == "drag" and math.dist(a.point, (27.5, 137.5)) < 2  # the first circle
+    assert left[0] + 9 < a.end[0] < left[2] - 9 and left[1] + 9 < a.end[1] < left[3] - 9
+    img2, d2 = _canvas()  # the red circle is in the left box now
+    for x1, y1, x2, y2 in (left, right):
+        d2.rectangle([x1, y1, x2 - 1, y2 - 1], outline=(0, 0, 0), width=2)
+    x, y = int(a.end[0]), int(a.end[1])
+    d2.ellipse([x - 7, y - 7, x + 7, y + 7], fill=(220, 30, 30))
+    d2.rectangle([60, 130, 74, 144], fill=(40, 90, 220))
+    d2.ellipse([100, 160, 114, 174], fill=(40, 90, 220))
+    step = agent.decide(_obs(np.asarray(img2)))
+    b = step.action
+    assert b.kind == "drag" and math.dist(b.point, (107.5, 167.5)) < 2  # the other circle
+    assert b.end[0] - a.end[0] >= 14 and left[0] < b.end[0] < left[2]  # beside the first
+
+
+def test_a_box_taken_for_a_text_field_is_still_a_place_to_drop_into() -> None:
+    img, d = _canvas()
+    d.rectangle([62, 98, 142, 143], outline=(0, 0, 0), width=2)  # the box ...
+    d.ellipse([42, 112, 61, 131], fill=(0, 128, 0))  # ... a circle touching its side
+    d.rectangle([44, 53, 60, 69], fill=(0, 0, 0))  # a black square
+    agent = _agent()
+    agent.reset("Drag all rectangles into the black box.")
+    a = agent.decide(_obs(np.asarray(img))).action
+    assert a.kind == "drag" and math.dist(a.point, (52.5, 61.5)) < 2
+    assert 64 + 8 < a.end[0] < 141 - 8 and 100 + 8 < a.end[1] < 142 - 8
+
+
+def test_grammar_of_turning_a_thing_until_a_side_faces_the_user() -> None:
+    (turn,) = parse_instruction('Move the cube around so that "4" isthe active side facing '
+                                'the user.').intents
+    assert (turn.op, turn.target, turn.text) == ("turn", "cube", "4")
+    assert parse_instruction('Rotate the die until "6" faces you').intents[0].op == "turn"
+    assert parse_instruction("Move the slider to 4").intents[0].op == "set"
+
+
+def test_a_mark_drawn_upside_down_reads_as_itself() -> None:
+    from lavr.episodes.gui import shapes
+
+    if shapes._glyph_templates() is None:
+        pytest.skip("no system font to draw glyphs with")
+    from PIL import ImageFont
+
+    from lavr.episodes.gui.appearance import glyph_fonts
+
+    img = Image.new("RGB", (60, 60), (255, 255, 255))
+    ImageDraw.Draw(img).text((15, 5), "4", fill=(220, 30, 30),
+                             font=ImageFont.truetype(glyph_fonts()[0], 40))
+    turned = np.asarray(img.rotate(180, fillcolor=(255, 255, 255)))
+    ys, xs = np.nonzero(np.abs(turned.astype(int) - 255).max(axis=2) > 60)
+    box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    assert shapes.identify_turned_glyph(turned, box, chars="0123456789")[0] == "4"
+
+
+def test_agent_turns_until_the_wanted_mark_is_the_odd_coloured_one() -> None:
+    from lavr.episodes.gui import shapes
+
+    if shapes._glyph_templates() is None:
+        pytest.skip("no system font to draw glyphs with")
+    from PIL import ImageFont
+
+    from lavr.episodes.gui.appearance import glyph_fonts
+
+    font = ImageFont.truetype(glyph_fonts()[0], 30)
+    img, d = _canvas()
+    d.text((65, 90), "4", fill=(230, 20, 20), font=font)  # the active side's mark
+    d.text((30, 90), "2", fill=(30, 150, 220), font=font)
+    d.text((100, 90), "5", fill=(30, 150, 220), font=font)
+    image = np.asarray(img)
+    done = _agent()
+    done.reset('Move the cube around so that "4" is the active side facing the user.')
+    assert done.decide(_obs(image)).action.kind == "wait"  # looks twice first
+    assert done.decide(_obs(image)).action.kind == "done"
+    turn = _agent()
+    turn.reset('Rotate the cube until "2" is the active side facing you.')
+    turn.decide(_obs(image))
+    a = turn.decide(_obs(image)).action
+    assert a.kind == "drag" and a.amount > 0  # a paced drag pulling the 2 toward the 4
+    assert a.end[0] > a.point[0]
+
+
+def test_drag_action_can_be_paced() -> None:
+    a = Action.drag(1, 2, 3, 4, pace_ms=60)
+    assert a.amount == 60 and Action.drag(1, 2, 3, 4).amount == 0
+
+
 # -- shapes drawn by hand ---------------------------------------------------------------------
 @pytest.mark.parametrize(("text", "geometry_", "figure"), [
     ("Draw a circle around the dot, then press submit.", "trace-circle", ("", "", "circle")),
@@ -666,6 +837,19 @@ def test_agent_draws_a_closed_circle_around_the_dot_inside_the_frame() -> None:
     radii = [math.dist(p, (80.5, 110.5)) for p in path]
     assert max(radii) - min(radii) < 1.0 and 8 < radii[0] < 55  # round, around the dot
     assert all(5 < p[0] < 155 and 55 < p[1] < 165 for p in path)  # inside the frame
+
+
+def test_agent_draws_the_circle_around_the_marked_point_not_the_frames_middle() -> None:
+    img, d = _canvas()
+    d.rectangle([5, 55, 155, 165], outline=(0, 0, 0))
+    d.ellipse([36, 76, 44, 84], fill=(0, 128, 0))  # a green dot at (40, 80), off the middle
+    agent = _agent()
+    agent.reset("Draw a circle centered around the marked point by dragging the mouse. "
+                "Press submit when done.")
+    a = agent.decide(_obs(np.asarray(img))).action
+    assert a.kind == "drag" and len(a.via) >= 12
+    radii = [math.dist(p, (40.5, 80.5)) for p in (a.point, *a.via)]
+    assert max(radii) - min(radii) < 1.5 and radii[0] >= 10  # round, around the dot
 
 
 def test_agent_tries_the_next_corner_point_when_the_page_drew_nothing() -> None:
