@@ -295,7 +295,7 @@ def _shaded_faces(image: np.ndarray) -> list[tuple[Box, np.ndarray]]:
         bh = max(int(stats[i][1] + stats[i][3]) for i in ids) - y
         if bw < 20 or not 10 <= bh <= 45 or bw * bh > 0.4 * h * w:
             continue
-        part = np.isin(labels[y:y + bh, x:x + bw], ids)
+        face = part = np.isin(labels[y:y + bh, x:x + bw], ids)
         if len(ids) > 1:  # (the glyphs that cut the face in two: each row and column
             part = _span_fill(_span_fill(part).T).T  # filled between its face pixels)
         # (a dithered top row, or glyphs reaching the top or bottom rows, leave gaps of a few px
@@ -305,7 +305,9 @@ def _shaded_faces(image: np.ndarray) -> list[tuple[Box, np.ndarray]]:
         comp = fill_holes(part)
         if comp.mean() < 0.7:
             continue
-        rows = {tuple(image[y + r, x + int(np.argmax(comp[r]))]) for r in range(bh) if comp[r].any()}
+        # (each row's colour read off the face itself: the bridging above may have spanned
+        # other ink, a figure's outline or the page)
+        rows = {tuple(image[y + r, x + int(np.argmax(face[r]))]) for r in range(bh) if face[r].any()}
         if len(rows) >= FACE_SHADES:
             out.append(((x, y, x + bw, y + bh), comp))
     return out
