@@ -73,9 +73,13 @@ from lavr.episodes.gui.perception import (
 )
 from lavr.episodes.gui.reading import (
     CELL_GAP,
+    LABEL_LEFT,
+    area_text,
     field_labels,
+    label_boxes,
     page_cells,
     page_text,
+    property_value,
     text_rows,
     value_of,
 )
@@ -149,6 +153,8 @@ CARET_PIXELS = 16
 #: Largest gap (px) between the two lines of one wrapped suggestion.
 WRAP_GAP = 8
 SCROLL_STEP = 50
+#: Most pages of a paged list turned looking for one entry.
+MAX_PAGES = 20
 #: Pixels of a scroll back to the top of a page or list (more than any page here).
 REWIND = 5000
 #: Rounds of moving a slider and reading its value again before giving up.
@@ -305,6 +311,7 @@ class GuiAgent:
         self._menu_opened = 0  # times the current intent's item menu was clicked open
         self._menu_scrolls = 0  # scroll steps taken to see the rest of an open menu
         self._page = 1  # the page of a paged list the current intent looks at
+        self._paged_from: np.ndarray | None = None  # the screen before the last page turned
         self._scrolled_from: np.ndarray | None = None  # the screen the last scroll started on
         self._items_done: list[int] = []  # list items acted on: their marker's top, page rows
         self._items_offset = 0  # rows the list has scrolled by since the intent began
@@ -323,6 +330,7 @@ class GuiAgent:
         self._scroll_box: tuple[int, int, int, int] | None = None  # the area scrolled to its end
         self._scroll_seen: np.ndarray | None = None  # ... as it was before the last scroll
         self._scroll_count = 0  # scrolls of it so far
+        self._area_box: tuple[int, int, int, int] | None = None  # the last area scrolled to its end
         self._act_filled: set[str] = set()  # what the action's form has been given
         self._repeat_waited = False  # the last step waited for more figures to click
         self._repeat_moves = False  # ... and the page changed meanwhile: it moves by itself
@@ -551,7 +559,9 @@ class GuiAgent:
             return step
         if intent.op == "fill":  # a free request: one typed value per labelled field
             self._intents.popleft()
-            self._intents.extendleft(reversed(self._fill_intents(intent, parse)))
+            fills = self._lookup_intents(parse) if intent.source == "lookup" else \
+                self._fill_intents(intent, parse)
+            self._intents.extendleft(reversed(fills))
             return self._decide(image, given)
         if intent.suggest:  # the suggestion that popped up for the value just typed
             return self._pick_suggestion(intent, parse, image, given)
@@ -559,6 +569,10 @@ class GuiAgent:
             return self._choose_best(intent, parse, image)
         if intent.op == "act":
             step = self._act(intent, parse, image)
+            step.overlay = parse.to_detections()
+            return step
+        if intent.op == "click" and intent.source == "lookup":  # "click on their address"
+            step = self._click_value(intent, parse, image)
             step.overlay = parse.to_detections()
             return step
         if intent.shades:  # every shade of a colour: one click per swatch
@@ -621,7 +635,7 @@ class GuiAgent:
             if paged is not None:
                 paged.overlay = overlay
                 return paged
-        if intent.target and not intent.similar and \
+        if intent.target and not intent.similar and intent.source != "lookup" and \
                 (choice is None or (choice.score < STRONG_MATCH and not choice.sure)):
             explore = self._explore_tabs(parse, choice, image)
             if explore is not None:
@@ -1149,6 +1163,7 @@ class GuiAgent:
             if still or self._scroll_count >= MAX_SCROLLS:
                 self._intents.popleft()
                 box, n = self._scroll_box, self._scroll_count
+                self._area_box = box
                 self._scroll_box, self._scroll_seen, self._scroll_count = None, None, 0
                 self._after_click = None
                 done = self._decide(image, given)
@@ -1525,6 +1540,9 @@ class GuiAgent:
             cands = [c for c in cands if c.icon == intent.icon]
         elif intent.require_icon is False:
             cands = [c for c in cands if not c.icon]
+        if intent.area and intent.op == "type":  # the value is read in a text area: typed elsewhere
+            area = self._text_area(parse)
+            cands = [c for c in cands if c.box != area] or cands
         if not cands:
             return None
         if intent.kinds == ("input",):
@@ -1671,9 +1689,22 @@ class GuiAgent:
             logger.info("figures fitting %s: %r = %s", intent.figure, expression, value)
             return format_number(value) if value is not None else ""
         if source == "lookup":
-            found = value_of(page_cells(parse, self.text_reader), intent.key)
+            cells = page_cells(parse, self.text_reader)
+            if intent.at is not None:  # a form's field: its own label and the fields are no source
+                cells = self._outside_form(parse, cells, intent.at)
+            found = value_of(cells, intent.key)
             logger.info("the value of %r: %s", intent.key, found)
             return found[0] if found is not None else ""
+        if intent.area:  # the words inside the area the instruction names (a text area)
+            area = self._text_area(parse)
+            if area is None:
+                return ""
+            last = source == "word:-1"
+            text = area_text(parse.image, area, self.text_reader, last=last)
+            logger.info("the text in the area at %s%s: %r", area, " (last line)" if last else "", text)
+            if source.startswith("word:"):
+                return nth_word(text, int(source.split(":", 1)[1]))
+            return text
         rows = page_text(parse, self.text_reader)
         if not rows:
             return ""
@@ -1686,6 +1717,56 @@ class GuiAgent:
         if source.startswith("word:"):
             return nth_word(" ".join(rows), int(source.split(":", 1)[1]))
         return " ".join(rows)
+
+    def _text_area(self, parse: ScreenParse) -> tuple[int, int, int, int] | None:
+        """The text area a value is read from: the area last scrolled to its end, else the
+        field with a resize grip, else the tallest field (30 px or more)."""
+        if self._area_box is not None:
+            return self._area_box
+        inputs = parse.of_kind("input")
+        grips = [e for e in inputs if e.icon == "grip"]
+        tall = grips or [e for e in inputs if e.height >= 30]
+        return max(tall, key=lambda e: e.height).box if tall else None
+
+    def _outside_form(self, parse: ScreenParse, cells: list[tuple[tuple[int, int, int, int], str]],
+                      at: tuple[float, float]) -> list[tuple[tuple[int, int, int, int], str]]:
+        """``cells`` less the text inside the page's fields and the label of the field at
+        ``at`` (a form's own label names the value to look up elsewhere on the page)."""
+        inputs = parse.of_kind("input")
+        if not inputs:
+            return cells
+        x, y = at
+        field = min(inputs, key=lambda e: float(np.hypot(max(e.box[0] - x, 0, x - e.box[2]),
+                                                         max(e.box[1] - y, 0, y - e.box[3]))))
+        own = _row_label(cells, field.box)
+        if own is None:
+            found = label_boxes(parse, [field])[0]
+            own = found[0] if found is not None else None
+        return [(b, t) for b, t in cells
+                if not any(box_within(b, e.box, margin=2) for e in inputs)
+                and (own is None or not _overlap(b, own))]
+
+    def _lookup_intents(self, parse: ScreenParse) -> list[Intent]:
+        """One ``type`` intent per empty labelled field of the form on the screen (a box showing
+        text is data, not a field to fill), its value what the page shows elsewhere for the
+        field's label (a table of labels and values). A field's label is the text left of it on
+        its row, else the nearest text around it."""
+        inputs = parse.of_kind("input")
+        ink = ink_mask(parse.image)
+        empty = [e for e in inputs if not ink[e.box[1] + 3:e.box[3] - 3, e.box[0] + 3:e.box[2] - 3].any()]
+        inputs = empty or inputs
+        cells = page_cells(parse, self.text_reader) if inputs else []
+        out = []
+        for j, field in enumerate(inputs):
+            beside = _row_label(cells, field.box)
+            label = next((t for b, t in cells if b == beside), "") if beside is not None else \
+                field_labels(parse, [field], self.text_reader)[0]
+            key = label.strip(" :;.")
+            if key:
+                out.append(Intent("type", target=key, kinds=("input",), index=j, source="lookup",
+                                  key=key, at=field.center))
+        logger.info("fields to fill from the page by their labels: %s", [i.key for i in out])
+        return out
 
     def _fill_intents(self, intent: Intent, parse: ScreenParse) -> list[Intent]:
         """``type`` intents that fill the labelled fields on screen from a free request, each
@@ -2138,6 +2219,58 @@ class GuiAgent:
         return StepChoice(Action.click(x, y), f"{intent.describe()}: {len(items)} items on this "
                           f"page; next page -> {nxt.describe()}", point=(x, y),
                           target=tuple(float(v) for v in nxt.box))
+
+    def _turn_page(self, parse: ScreenParse, image: np.ndarray, why: str) -> StepChoice | None:
+        """Open the next page of a paged list (its pager's ``>`` / ``next`` control, else the
+        next page number), unless :data:`MAX_PAGES` pages were turned or the last turn changed
+        nothing (the last page); None then."""
+        parse = self._read(parse, ("link", "button", "text"))
+        pager = skills.pager_links([e for e in parse.elements if e.kind in ("link", "button")])
+        nxt = skills.pager_next(pager, page=self._page)
+        last = self._paged_from
+        if nxt is None or self._page > MAX_PAGES or (
+                last is not None and last.shape == image.shape and np.array_equal(last, image)):
+            return None
+        self._page += 1
+        self._paged_from = image
+        self._after_click = (image, nxt.box)
+        x, y = nxt.click_point
+        return StepChoice(Action.click(x, y), f"{why}: next page ({self._page}) -> "
+                          f"{nxt.describe()}", point=(x, y), target=tuple(float(v) for v in nxt.box))
+
+    def _click_value(self, intent: Intent, parse: ScreenParse, image: np.ndarray) -> StepChoice:
+        """Click the value the page shows for the label ``intent.key`` (``click on their
+        address``: the link beside ``Address:``). With ``intent.scope``, in the entry it
+        names: the pages of a paged list are turned (or the page scrolled) until the entry
+        shows, and only the labels from its name down count."""
+        top = parse.banner[3] if parse.banner is not None else 0
+        cells = [(b, t) for b, t in page_cells(parse, self.text_reader) if b[1] >= top]
+        if intent.scope:
+            marks = [(_word_cover(t, intent.scope), b) for b, t in cells]
+            score, anchor = max(marks, key=lambda m: m[0], default=(0.0, None))
+            if anchor is None or score < STRONG_MATCH:
+                why = f'"{intent.scope}" is not on the screen'
+                step = self._turn_page(parse, image, why) or self._scroll(image, top, why)
+                if step is not None:
+                    return step
+                self._intents.clear()
+                return StepChoice(Action("done"), f"gave up: {why}, and there is no more to see")
+            cells = [(b, t) for b, t in cells if b[1] >= anchor[1] - 2 and b != anchor]
+        found = property_value(cells, intent.key)
+        if found is None:
+            self._waits += 1
+            if self._waits > self.max_waits:
+                self._intents.clear()
+                return StepChoice(Action("done"), f"gave up: no label names {intent.key!r}")
+            return StepChoice(Action("wait"), f"{intent.describe()}: no label names it yet; waiting")
+        value, label, box = found
+        self._intents.popleft()
+        self._waits, self._page, self._paged_from, self._scrolls = 0, 1, None, 0
+        self._last_intent = intent
+        x, y = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
+        self._after_click = (image, box)
+        return StepChoice(Action.click(x, y), f'{intent.describe()} -> "{value}" at {box} (beside '
+                          f"the label at {label})", point=(x, y), target=tuple(float(v) for v in box))
 
     def _scoped(self, intent: Intent, parse: ScreenParse,
                 image: np.ndarray) -> StepChoice | Choice | None:
@@ -3551,6 +3684,16 @@ def _masked(shown: str) -> bool:
 def _key(el: ScreenElement) -> tuple[int, int]:
     x, y = el.center
     return int(x) // 4, int(y) // 4
+
+
+def _row_label(cells: list[tuple[tuple[int, int, int, int], str]],
+               box: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
+    """The box of the text cell right left of ``box`` on its row (a field's label drawn before
+    it, at most :data:`lavr.episodes.gui.reading.LABEL_LEFT` px away), or None."""
+    x1, y1, x2, y2 = box
+    left = [b for b, _ in cells if b[2] <= x1 + 2 and x1 - b[2] <= LABEL_LEFT and
+            min(b[3], y2) - max(b[1], y1) >= 0.5 * min(b[3] - b[1], y2 - y1)]
+    return max(left, key=lambda b: b[2]) if left else None
 
 
 def _word_cover(text: str, target: str) -> float:

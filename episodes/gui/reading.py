@@ -17,6 +17,7 @@ XYXY pixel boxes.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -37,6 +38,8 @@ INK_CONTRAST = 70
 LARGE_TEXT = 16
 #: ... read at this zoom (small text needs 3x, large text reads better near 1.5x).
 LARGE_TEXT_ZOOM = 1.5
+#: Side (px) of the corner of a text area where its resize grip is drawn.
+GRIP_CORNER = 10
 #: Widget kinds whose pixels are never page text.
 WIDGET_KINDS = ("button", "input", "checkbox", "radio", "link")
 
@@ -74,6 +77,104 @@ def page_text(parse: ScreenParse, reader: TextReader) -> list[str]:
         if text:
             out.append(text)
     return out
+
+
+def area_lines(image: np.ndarray, box: Box, *, inset: int = 2) -> list[Box]:
+    """Boxes of the text lines shown inside a box (a text area, a panel), top to bottom.
+
+    The box's border (``inset`` px) is left out, and so is a resize grip in its bottom-right
+    corner (parallel ``/`` strokes: the anti-diagonals of the corner that hold three or more
+    ink pixels). Lines cut by the box's top or bottom edge (scrolled half out of view) are
+    dropped.
+
+    Args:
+        image: ``HxWx3 uint8 RGB`` screenshot.
+        box: XYXY pixels of the area.
+        inset: Border width (px) not searched.
+    """
+    x1, y1, x2, y2 = box
+    ax1, ay1, ax2, ay2 = x1 + inset, y1 + inset, x2 - inset, y2 - inset
+    if ax2 - ax1 < 4 or ay2 - ay1 < 4:
+        return []
+    ink = ink_mask(image)[ay1:ay2, ax1:ax2].copy()
+    side = min(GRIP_CORNER, ink.shape[0], ink.shape[1])
+    corner = ink[-side:, -side:]
+    ii, jj = np.nonzero(corner)
+    if len(ii):
+        diag, counts = np.unique(ii + jj, return_counts=True)
+        strokes = set(diag[counts >= 3].tolist())
+        if len(strokes) >= 2:  # a grip: its strokes are no text
+            on = np.array([d in strokes for d in (ii + jj)])
+            corner[ii[on], jj[on]] = False
+    rows = [b for b in text_runs(ink, gap=ax2 - ax1, offset=(ax1, ay1)) if b[3] - b[1] >= 3]
+    return [b for b in rows if b[1] > ay1 and b[3] < ay2]
+
+
+def area_text(image: np.ndarray, box: Box, reader: TextReader, *, last: bool = False) -> str:
+    """The text shown inside a box (a text area), its lines read by OCR and joined with spaces;
+    ``last``: only its last line that reads as something (where its last word is).
+
+    When the lines are set in a monospaced font (:func:`monospace_pitch`), a line whose
+    reading has fewer or more characters than its width holds (OCR merging ``rm`` into
+    ``m``) is read again at other zooms, and the reading of the right length is kept.
+    """
+    lines = area_lines(image, box)
+    if not lines:
+        return ""
+    texts = [_tidy(t) for t, _ in reader.read(image, lines)]
+    read = [(b, t) for b, t in zip(lines, texts, strict=True) if t]
+    pitch = monospace_pitch(read)
+    if pitch is not None:
+        read = [(b, _fit_length(image, b, t, pitch, reader)) for b, t in read]
+    if last:
+        return read[-1][1] if read else ""
+    return " ".join(t for _, t in read)
+
+
+#: Zooms a line is read again at when its reading does not fit its width.
+REREAD_ZOOMS = (2.0, 2.5, 3.5, 4.0)
+
+
+def _tidy(text: str) -> str:
+    """OCR's spaces before punctuation dropped (``aliquet . Id`` -> ``aliquet. Id``)."""
+    return re.sub(r"\s+([.,;:!?])", r"\1", text.strip())
+
+
+def _cells(box: Box, pitch: float) -> int:
+    """How many characters of a monospaced font a line of this width holds (the last glyph's
+    ink may be narrower than a full cell)."""
+    return int((box[2] - box[0] - 1) // pitch) + 1
+
+
+def monospace_pitch(lines: Sequence[tuple[Box, str]]) -> float | None:
+    """The character pitch (px) of text lines set in a monospaced font, or None when they are
+    not (or too few lines were read to tell): every line's width per character, from lines of
+    eight characters or more, must agree within 4 %; the pitch is their median."""
+    ratios = sorted((b[2] - b[0] - 3) / (len(t) - 1) for b, t in lines if len(t) >= 8)
+    if len(ratios) < 3:
+        return None
+    q1, med, q3 = (float(np.percentile(ratios, q)) for q in (25, 50, 75))
+    return med if q3 - q1 <= 0.04 * med else None
+
+
+def _fit_length(image: np.ndarray, box: Box, text: str, pitch: float,
+                reader: TextReader) -> str:
+    """``text``, or a reading at another zoom whose length fits the line's width in cells of
+    ``pitch`` px (the most common such reading) when ``text`` does not."""
+    want = _cells(box, pitch)
+    if len(text) == want:
+        return text
+    fits: list[str] = []
+    for zoom in REREAD_ZOOMS:
+        for pad in (2, 4):
+            again = _tidy(_zoomed(reader, zoom).read(image, [box], pad=pad)[0][0])
+            if len(again) == want:
+                fits.append(again)
+    if not fits:
+        return text
+    best = max(set(fits), key=fits.count)
+    logger.info("a monospaced line of %d characters read %r: %r fits", want, text, best)
+    return best
 
 
 def _zoomed(reader: TextReader, zoom: float) -> TextReader:
@@ -289,4 +390,19 @@ def value_of(cells: Sequence[tuple[Box, str]], key: str, *,
         if found:
             _, vb, vt = min(found, key=lambda r: r[0])
             return vt, kb, vb
+    return None
+
+
+def property_value(cells: Sequence[tuple[Box, str]], prop: str) -> tuple[str, Box, Box] | None:
+    """The value shown for a property named in free words (``phone number``, ``address``): the
+    value of the label spelling the whole name (:func:`value_of`), else of one spelling its
+    longest word that does (a label ``Phone:`` for ``phone number``); None when none does."""
+    found = value_of(cells, prop)
+    if found is not None:
+        return found
+    words = sorted((w for w in re.findall(r"[^\W_]{3,}", prop)), key=len, reverse=True)
+    for word in words if len(words) > 1 else []:
+        found = value_of(cells, word)
+        if found is not None:
+            return found
     return None
