@@ -74,12 +74,14 @@ from lavr.episodes.gui.perception import (
 from lavr.episodes.gui.reading import (
     CELL_GAP,
     LABEL_LEFT,
+    REREAD_ZOOMS,
     area_text,
     field_labels,
     label_boxes,
     page_cells,
     page_text,
     property_value,
+    reader_at_zoom,
     text_rows,
     value_of,
 )
@@ -153,6 +155,8 @@ CARET_PIXELS = 16
 #: Largest gap (px) between the two lines of one wrapped suggestion.
 WRAP_GAP = 8
 SCROLL_STEP = 50
+#: Elements read again at other zooms when no element's text matches a target well.
+REREAD_TOP = 3
 #: Most pages of a paged list turned looking for one entry.
 MAX_PAGES = 20
 #: Pixels of a scroll back to the top of a page or list (more than any page here).
@@ -1566,7 +1570,9 @@ class GuiAgent:
                     score *= 0.9  # a widget that says it beats plain text that says it
                 if intent.icon and c.icon == intent.icon:
                     score = max(score, 1.0)
-                scored.append((score, c))
+                scored.append((score * _case_fit(c.text, intent.target), c))
+            if max(t[0] for t in scored) < STRONG_MATCH:  # a weak best: read the likely ones again
+                scored = self._reread(scored, intent.target, parse)
             score, best = max(scored, key=lambda t: t[0])
             strict = intent.op == "hover" or self._path  # a menu path names items exactly
             if score < STRONG_MATCH and not strict:  # text OCR cannot read: its look
@@ -1605,6 +1611,28 @@ class GuiAgent:
             return None
         return Choice(cands[0], 1.0 if len(cands) == 1 else 0.5,
                       "the only one" if len(cands) == 1 else "the first of several")
+
+    def _reread(self, scored: list[tuple[float, ScreenElement]], target: str,
+                parse: ScreenParse) -> list[tuple[float, ScreenElement]]:
+        """``scored`` with the :data:`REREAD_TOP` best elements (scoring at least
+        :data:`MATCH_THRESHOLD`) read again at other zooms, each scored by its best reading:
+        OCR may merge or drop a letter at one zoom only (``viverra`` read ``vivena``)."""
+        order = sorted(range(len(scored)), key=lambda i: -scored[i][0])
+        out = list(scored)
+        for i in order[:REREAD_TOP]:
+            score, el = scored[i]
+            if score < MATCH_THRESHOLD or not el.text:
+                continue
+            box = _union_box(tuple(el.text_boxes)) if el.text_boxes else el.box
+            reads = [reader_at_zoom(self.text_reader, z).read(parse.image, [box], pad=pad)[0][0]
+                     for z in REREAD_ZOOMS for pad in (2, 4)]
+            again = max((text_similarity(t, target) * _case_fit(t, target), t) for t in reads if t) \
+                if any(reads) else (0.0, "")
+            if again[0] > score:
+                logger.info("%s read again as %r (%.2f, was %.2f)", el.describe(), again[1],
+                            again[0], score)
+                out[i] = (again[0], dataclasses.replace(el, text=again[1]))
+        return out
 
     def _outside_sliders(self, parse: ScreenParse,
                          cands: list[ScreenElement]) -> list[ScreenElement]:
@@ -1730,8 +1758,8 @@ class GuiAgent:
 
     def _outside_form(self, parse: ScreenParse, cells: list[tuple[tuple[int, int, int, int], str]],
                       at: tuple[float, float]) -> list[tuple[tuple[int, int, int, int], str]]:
-        """``cells`` less the text inside the page's fields and the label of the field at
-        ``at`` (a form's own label names the value to look up elsewhere on the page)."""
+        """``cells`` less the field at ``at`` and its label (a form's own label names the value
+        to look up elsewhere on the page; a table's cells may look like fields)."""
         inputs = parse.of_kind("input")
         if not inputs:
             return cells
@@ -1742,8 +1770,7 @@ class GuiAgent:
         if own is None:
             found = label_boxes(parse, [field])[0]
             own = found[0] if found is not None else None
-        return [(b, t) for b, t in cells
-                if not any(box_within(b, e.box, margin=2) for e in inputs)
+        return [(b, t) for b, t in cells if not box_within(b, field.box, margin=2)
                 and (own is None or not _overlap(b, own))]
 
     def _lookup_intents(self, parse: ScreenParse) -> list[Intent]:
@@ -2441,6 +2468,11 @@ class GuiAgent:
         if self._act_phase == "item":
             marks = [(_word_cover(e.text, intent.scope), e) for e in parse.elements if e.text]
             score, anchor = max(marks, key=lambda t: t[0], default=(0.0, None))
+            if anchor is None or score < STRONG_MATCH:  # the page's ink, inside widgets too (a
+                # row drawn highlighted under the pointer is one box, its lines unread)
+                cells = [(_word_cover(t, intent.scope), ScreenElement("text", b, text=t))
+                         for b, t in page_cells(parse, self.text_reader) if b[1] >= top]
+                score, anchor = max(cells, key=lambda t: t[0], default=(0.0, None))
             if anchor is None or score < STRONG_MATCH:
                 step = self._scroll(image, top, f'"{intent.scope}" is not on the screen')
                 return step or self._act_done(f'gave up: "{intent.scope}" is not in the list')
@@ -2542,7 +2574,7 @@ class GuiAgent:
         inside = [e for e in parse.elements if e is not exclude and e.text and
                   any(a <= e.center[1] <= b for a, b in bands) and
                   (e.kind in ("button", "link") or spec is not SEND)]  # (not a word of the text)
-        scored = [(max(text_similarity(w, v) for w in e.text.split() for v in spec.words), e)
+        scored = [(max(_names_word(w, v) for w in e.text.split() for v in spec.words), e)
                   for e in inside if e.text.split() and len(e.text.split()) <= 3]
         score, best = max(scored, key=lambda t: t[0], default=(0.0, None))
         if best is not None and score >= STRONG_MATCH:
@@ -3684,6 +3716,32 @@ def _masked(shown: str) -> bool:
 def _key(el: ScreenElement) -> tuple[int, int]:
     x, y = el.center
     return int(x) // 4, int(y) // 4
+
+
+#: Letters whose capital is drawn unlike the small letter (``f``/``F``): a word whose first
+#: letter is such a one in the other case is another word form (``Faucibus`` is not ``faucibus``).
+_CASE_SHAPED = frozenset("abdefghmnqrt")
+#: A score kept for a match whose first letter is in the other case: below a strong match, so
+#: that what else the page hides is looked at first, but still a match.
+CASE_SLIP = 0.79
+
+
+def _case_fit(seen: str, wanted: str) -> float:
+    """1.0, or :data:`CASE_SLIP` when the first letters of ``seen`` and ``wanted`` are the same
+    letter in different cases and that letter's cases look different."""
+    a = next((ch for ch in seen if ch.isalnum()), "")
+    b = next((ch for ch in wanted if ch.isalnum()), "")
+    if a and b and a != b and a.lower() == b.lower() and a.lower() in _CASE_SHAPED:
+        return CASE_SLIP
+    return 1.0
+
+
+def _names_word(seen: str, word: str) -> float:
+    """How well a word read on the screen spells ``word``: OCR-tolerant for words of four
+    letters or more; a shorter word must read exactly (``id`` is not ``rid``)."""
+    if len(word) >= 4:
+        return text_similarity(seen, word)
+    return 1.0 if normalise_text(seen) == normalise_text(word) else 0.0
 
 
 def _row_label(cells: list[tuple[tuple[int, int, int, int], str]],

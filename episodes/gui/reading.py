@@ -69,7 +69,7 @@ def page_text(parse: ScreenParse, reader: TextReader) -> list[str]:
     rows = text_rows(parse)
     if not rows:
         return []
-    large = _zoomed(reader, LARGE_TEXT_ZOOM)
+    large = reader_at_zoom(reader, LARGE_TEXT_ZOOM)
     out = []
     for row in rows:
         r = large if row[3] - row[1] >= LARGE_TEXT else reader
@@ -148,13 +148,16 @@ def _cells(box: Box, pitch: float) -> int:
 
 def monospace_pitch(lines: Sequence[tuple[Box, str]]) -> float | None:
     """The character pitch (px) of text lines set in a monospaced font, or None when they are
-    not (or too few lines were read to tell): every line's width per character, from lines of
-    eight characters or more, must agree within 4 %; the pitch is their median."""
-    ratios = sorted((b[2] - b[0] - 3) / (len(t) - 1) for b, t in lines if len(t) >= 8)
-    if len(ratios) < 3:
+    not (or too few lines were read to tell): the widths per character of the lines of twelve
+    characters or more (a line's last glyph taken as half a cell) must agree within 4 % of
+    their median for two thirds of them (a line misread by a letter is the odd one out);
+    the pitch is that median."""
+    ratios = sorted((b[2] - b[0]) / (len(t) - 0.5) for b, t in lines if len(t) >= 12)
+    if len(ratios) < 2:
         return None
-    q1, med, q3 = (float(np.percentile(ratios, q)) for q in (25, 50, 75))
-    return med if q3 - q1 <= 0.04 * med else None
+    med = float(np.median(ratios))
+    agree = sum(abs(r - med) <= 0.04 * med for r in ratios)
+    return med if agree >= max(2, 2 * len(ratios) / 3) else None
 
 
 def _fit_length(image: np.ndarray, box: Box, text: str, pitch: float,
@@ -167,7 +170,7 @@ def _fit_length(image: np.ndarray, box: Box, text: str, pitch: float,
     fits: list[str] = []
     for zoom in REREAD_ZOOMS:
         for pad in (2, 4):
-            again = _tidy(_zoomed(reader, zoom).read(image, [box], pad=pad)[0][0])
+            again = _tidy(reader_at_zoom(reader, zoom).read(image, [box], pad=pad)[0][0])
             if len(again) == want:
                 fits.append(again)
     if not fits:
@@ -177,9 +180,10 @@ def _fit_length(image: np.ndarray, box: Box, text: str, pitch: float,
     return best
 
 
-def _zoomed(reader: TextReader, zoom: float) -> TextReader:
+def reader_at_zoom(reader: TextReader, zoom: float) -> TextReader:
     """``reader`` at another zoom (``reader`` itself when it cannot change its zoom)."""
-    return reader.at_zoom(zoom) if isinstance(reader, TextReader) else reader
+    at_zoom = getattr(reader, "at_zoom", None)
+    return at_zoom(zoom) if callable(at_zoom) else reader
 
 
 def _inside(inner: Box, outer: Box, margin: int = 1) -> bool:
