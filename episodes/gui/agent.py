@@ -1545,8 +1545,9 @@ class GuiAgent:
         elif intent.require_icon is False:
             cands = [c for c in cands if not c.icon]
         if intent.area and intent.op == "type":  # the value is read in a text area: typed elsewhere
-            area = self._text_area(parse)
-            cands = [c for c in cands if c.box != area] or cands
+            area = self._text_area(parse)  # (a focus ring may have grown its box by a pixel)
+            cands = [c for c in cands if area is None or not box_within(c.box, area, margin=3)
+                     or not box_within(area, c.box, margin=3)] or cands
         if not cands:
             return None
         if intent.kinds == ("input",):

@@ -84,8 +84,8 @@ def area_lines(image: np.ndarray, box: Box, *, inset: int = 2) -> list[Box]:
 
     The box's border (``inset`` px) is left out, and so is a resize grip in its bottom-right
     corner (parallel ``/`` strokes: the anti-diagonals of the corner that hold three or more
-    ink pixels). Lines cut by the box's top or bottom edge (scrolled half out of view) are
-    dropped.
+    ink pixels). A line that touches the box's top or bottom edge and is lower than the lines
+    usually are (cut: scrolled half out of view) is dropped.
 
     Args:
         image: ``HxWx3 uint8 RGB`` screenshot.
@@ -107,7 +107,10 @@ def area_lines(image: np.ndarray, box: Box, *, inset: int = 2) -> list[Box]:
             on = np.array([d in strokes for d in (ii + jj)])
             corner[ii[on], jj[on]] = False
     rows = [b for b in text_runs(ink, gap=ax2 - ax1, offset=(ax1, ay1)) if b[3] - b[1] >= 3]
-    return [b for b in rows if b[1] > ay1 and b[3] < ay2]
+    if not rows:
+        return []
+    usual = float(np.median([b[3] - b[1] for b in rows]))
+    return [b for b in rows if (b[1] > ay1 and b[3] < ay2) or b[3] - b[1] >= usual - 1]
 
 
 def area_text(image: np.ndarray, box: Box, reader: TextReader, *, last: bool = False) -> str:
@@ -126,6 +129,7 @@ def area_text(image: np.ndarray, box: Box, reader: TextReader, *, last: bool = F
     pitch = monospace_pitch(read)
     if pitch is not None:
         read = [(b, _fit_length(image, b, t, pitch, reader)) for b, t in read]
+        read = [(b, case_by_height(image, b, t, pitch)) for b, t in read]
     if last:
         return read[-1][1] if read else ""
     return " ".join(t for _, t in read)
@@ -158,6 +162,52 @@ def monospace_pitch(lines: Sequence[tuple[Box, str]]) -> float | None:
     med = float(np.median(ratios))
     agree = sum(abs(r - med) <= 0.04 * med for r in ratios)
     return med if agree >= max(2, 2 * len(ratios) / 3) else None
+
+
+#: Letters drawn alike in both cases but for their size.
+SIZE_CASED = frozenset("cosuvwxz")
+#: Letters of x-height (no ascender) whose case OCR reads reliably.
+_SHORT = frozenset("aemnr")
+#: Letters and digits as tall as a capital.
+_TALL = frozenset("ABDEFGHKLMNPRTbdfhklt0123456789")
+
+
+def case_by_height(image: np.ndarray, box: Box, text: str, pitch: float) -> str:
+    """``text`` (one monospaced line, read with as many characters as its width holds) with the
+    first letter of each word, when it is drawn alike in both cases (``c o s u v w x z``,
+    :data:`SIZE_CASED`), set to the case its glyph's height says: as tall as the line's capitals and ascenders, or as its x-height letters
+    (OCR reads ``ut.`` as ``Ut.``). Unchanged when the length does not fit or the line shows too
+    few of either kind to tell."""
+    if len(text) != _cells(box, pitch):
+        return text
+    x1, y1, x2, y2 = box
+    lead = 3  # (the first glyph's ink may start a pixel or two into its cell)
+    ink = ink_mask(image)[y1:y2, max(x1 - lead, 0):x2]
+    lead = x1 - max(x1 - lead, 0)
+    cols = ink.any(axis=0)
+    # the cells' left edges: the shift that puts the fewest ink columns on a cell's edge
+    shift = min(range(lead + 1), key=lambda o: sum(
+        bool(cols[c]) for i in range(1, len(text)) if 0 <= (c := lead - o + int(round(i * pitch)))
+        < cols.size))
+    heights: list[int | None] = []
+    for i in range(len(text)):
+        a = lead - shift + int(round(i * pitch))
+        b = lead - shift + int(round((i + 1) * pitch))
+        rows = np.nonzero(ink[:, max(a, 0):max(b, 0)].any(axis=1))[0]
+        heights.append(None if rows.size == 0 else int(rows[-1]) - int(rows[0]) + 1)
+    tall = [h for ch, h in zip(text, heights, strict=True) if ch in _TALL and h]
+    short = [h for ch, h in zip(text, heights, strict=True) if ch in _SHORT and h]
+    if not tall or not short or np.median(tall) - np.median(short) < 2:
+        return text
+    cut = (float(np.median(tall)) + float(np.median(short))) / 2
+    # (only a word's first letter: inside a word OCR keeps the case)
+    out = [ch if ch.lower() not in SIZE_CASED or h is None or (i and text[i - 1].isalnum()) else
+           (ch.upper() if h > cut else ch.lower())
+           for i, (ch, h) in enumerate(zip(text, heights, strict=True))]
+    fixed = "".join(out)
+    if fixed != text:
+        logger.info("letter case by glyph height: %r -> %r", text, fixed)
+    return fixed
 
 
 def _fit_length(image: np.ndarray, box: Box, text: str, pitch: float,

@@ -151,7 +151,7 @@ def _text_area(lines: list[str], *, grip: bool = True) -> tuple[np.ndarray, tupl
     if grip:  # two parallel / strokes in the corner
         for off in (3, 7):
             for t in range(off):
-                d.point((box[2] - 2 - t, box[3] - 2 - off + t), fill=(102, 102, 102))
+                d.point((box[2] - 3 - t, box[3] - 3 - off + t), fill=(102, 102, 102))
     return np.asarray(img), box
 
 
@@ -161,8 +161,10 @@ def test_area_lines_leave_out_the_grip_and_lines_cut_by_the_edges() -> None:
     assert len(lines) == 3
     assert lines[-1][2] < 60  # the last line ends with its word, not at the grip
     # a first line half scrolled out of view (cut by the area's top edge) is no line
-    top = lines[0][1] + 2
+    top = lines[0][1] + 5
     assert len(area_lines(image, (box[0], top - 2, box[2], box[3]))) == 2
+    # a whole line that touches the edge is still a line
+    assert len(area_lines(image, (box[0], lines[0][1] - 2, box[2], lines[-1][3] + 2))) == 3
 
 
 def test_the_last_line_of_an_area_is_read_and_a_monospaced_misread_fixed() -> None:
@@ -347,3 +349,16 @@ def test_the_gap_between_the_lines_of_a_highlighted_item_is_no_rule() -> None:
     d.rectangle([100, 133, 120, 167], fill=(90, 90, 90))  # its icons, beside both lines
     seps = skills.separators(np.asarray(img), top=50)
     assert seps == [90, 130, 170]
+
+
+def test_a_word_initial_letter_drawn_alike_in_both_cases_takes_its_case_from_its_height() -> None:
+    from lavr.episodes.gui.reading import case_by_height
+
+    image, box = _text_area(["Aenean sit diam ut.", "Urna sed ac."])
+    lines = area_lines(image, box)
+    pitch = monospace_pitch([(lines[0], "Aenean sit diam ut."), (lines[1], "Urna sed ac. xx")]) \
+        or (lines[0][2] - lines[0][0]) / 18.5
+    assert case_by_height(image, lines[0], "Aenean sit diam Ut.", pitch) == "Aenean sit diam ut."
+    assert case_by_height(image, lines[1], "Urna Sed ac.", pitch) == "Urna sed ac."
+    assert case_by_height(image, lines[1], "urna sed ac.", pitch) == "Urna sed ac."
+    assert case_by_height(image, lines[1], "Urna sed", pitch) == "Urna sed"  # (length unfit)
