@@ -393,6 +393,36 @@ def page_cells(parse: ScreenParse, reader: TextReader) -> list[tuple[Box, str]]:
     return [(b, t) for b, (t, _) in zip(boxes, reader.read(parse.image, boxes), strict=True) if t]
 
 
+#: Largest gap between two lines of one cell whose text wraps, in heights of the upper line.
+WRAP_GAP = 0.75
+
+
+def wrapped_cells(cells: Sequence[tuple[Box, str]]) -> list[tuple[Box, str]]:
+    """``cells`` with the lines of a cell whose text wraps joined into one (``Year of`` over
+    ``Birth``): a cell right under another's last line, starting at its left edge (within 3 px),
+    at most :data:`WRAP_GAP` of that line's height below it, continues it, unless a cell of
+    another column starts on its height too (a new row of a table)."""
+    out: list[tuple[Box, str]] = []
+    last: list[Box] = []  # the last line of each cell of ``out``
+    tops = [(b[1], b[0], b[2]) for b, _ in cells]
+
+    def new_row(box: Box) -> bool:
+        return any(abs(t - box[1]) <= 3 and (x2 <= box[0] or x1 >= box[2]) for t, x1, x2 in tops)
+
+    for box, text in sorted(cells, key=lambda c: (c[0][1], c[0][0])):
+        for k, line in enumerate(last):
+            if abs(box[0] - line[0]) <= 3 and box[1] >= line[3] and \
+                    box[1] - line[3] <= WRAP_GAP * (line[3] - line[1]) and not new_row(box):
+                ob, ot = out[k]
+                out[k] = ((min(ob[0], box[0]), ob[1], max(ob[2], box[2]), box[3]), f"{ot} {text}")
+                last[k] = box
+                break
+        else:
+            out.append((box, text))
+            last.append(box)
+    return out
+
+
 def _overlap_1d(a1: int, a2: int, b1: int, b2: int) -> float:
     """Overlap of two spans as a fraction of the shorter one."""
     return max(0, min(a2, b2) - max(a1, b1)) / max(min(a2 - a1, b2 - b1), 1)
@@ -418,6 +448,7 @@ def value_of(cells: Sequence[tuple[Box, str]], key: str, *,
     """
     from lavr.episodes.gui.perception import text_similarity
 
+    cells = wrapped_cells(cells)
     scored = [(text_similarity(t.rstrip(" :"), key), b, t) for b, t in cells]
     if not scored:
         return None

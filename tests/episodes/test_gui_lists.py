@@ -362,3 +362,22 @@ def test_a_word_initial_letter_drawn_alike_in_both_cases_takes_its_case_from_its
     assert case_by_height(image, lines[1], "Urna Sed ac.", pitch) == "Urna sed ac."
     assert case_by_height(image, lines[1], "urna sed ac.", pitch) == "Urna sed ac."
     assert case_by_height(image, lines[1], "Urna sed", pitch) == "Urna sed"  # (length unfit)
+
+
+def test_a_table_cell_whose_text_wraps_is_one_cell_and_rows_stay_apart() -> None:
+    from lavr.episodes.gui.reading import value_of, wrapped_cells
+
+    cells = [((6, 58, 32, 66), "Color"), ((63, 58, 90, 66), "white"),
+             ((6, 74, 41, 82), "Year of"), ((7, 85, 30, 93), "Birth"), ((64, 80, 87, 88), "1992"),
+             ((7, 101, 27, 109), "Last"), ((7, 114, 34, 120), "name"),
+             ((64, 107, 91, 115), "Elliott"), ((6, 128, 43, 136), "Gender"),
+             ((63, 128, 86, 136), "Male"), ((6, 150, 45, 160), "Country"),
+             ((64, 144, 150, 152), "Northern Mariana"), ((64, 155, 97, 163), "Islands")]
+    joined = {t for _, t in wrapped_cells(cells)}
+    assert {"Year of Birth", "Last name", "Northern Mariana Islands", "Color", "Gender"} <= joined
+    assert value_of(cells, "Last name")[0] == "Elliott"
+    assert value_of(cells, "Country")[0] == "Northern Mariana Islands"
+    # the next row of a table (a cell of the other column starts beside it) is no continuation
+    rows = [((7, 106, 55, 116), "Language"), ((94, 106, 123, 116), "Malay"),
+            ((7, 122, 58, 130), "Last name"), ((93, 122, 137, 130), "Villarreal")]
+    assert len(wrapped_cells(rows)) == 4
