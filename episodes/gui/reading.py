@@ -401,7 +401,8 @@ def wrapped_cells(cells: Sequence[tuple[Box, str]]) -> list[tuple[Box, str]]:
     """``cells`` with the lines of a cell whose text wraps joined into one (``Year of`` over
     ``Birth``): a cell right under another's last line, starting at its left edge (within 3 px),
     at most :data:`WRAP_GAP` of that line's height below it, continues it, unless a cell of
-    another column starts on its height too (a new row of a table)."""
+    another column starts on its height too (a new row of a table) or either is a label with
+    its value (``Email: ann@x.io`` over ``Address: ...``: lines of a form, not of one cell)."""
     out: list[tuple[Box, str]] = []
     last: list[Box] = []  # the last line of each cell of ``out``
     tops = [(b[1], b[0], b[2]) for b, _ in cells]
@@ -411,6 +412,8 @@ def wrapped_cells(cells: Sequence[tuple[Box, str]]) -> list[tuple[Box, str]]:
 
     for box, text in sorted(cells, key=lambda c: (c[0][1], c[0][0])):
         for k, line in enumerate(last):
+            if ":" in text or ":" in out[k][1]:
+                continue
             if abs(box[0] - line[0]) <= 3 and box[1] >= line[3] and \
                     box[1] - line[3] <= WRAP_GAP * (line[3] - line[1]) and not new_row(box):
                 ob, ot = out[k]

@@ -381,3 +381,13 @@ def test_a_table_cell_whose_text_wraps_is_one_cell_and_rows_stay_apart() -> None
     rows = [((7, 106, 55, 116), "Language"), ((94, 106, 123, 116), "Malay"),
             ((7, 122, 58, 130), "Last name"), ((93, 122, 137, 130), "Villarreal")]
     assert len(wrapped_cells(rows)) == 4
+
+
+def test_the_label_and_value_lines_of_an_entry_are_not_one_wrapped_cell() -> None:
+    from lavr.episodes.gui.reading import property_value, wrapped_cells
+
+    cells = [((6, 96, 120, 104), "Phone: 531-159-6223"), ((6, 106, 138, 114), "Email: ann@x.io"),
+             ((6, 116, 130, 124), "Address: 4330 Garcia Ct"), ((6, 126, 40, 134), "Unit 16")]
+    assert len(wrapped_cells(cells)) == 4
+    assert property_value(cells, "address")[0] == "4330 Garcia Ct"
+    assert property_value(cells, "email")[0] == "ann@x.io"
