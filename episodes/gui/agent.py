@@ -80,11 +80,17 @@ from lavr.episodes.gui.perception import (
 )
 from lavr.episodes.gui.reading import (
     CELL_GAP,
+    LABEL_LEFT,
+    REREAD_ZOOMS,
+    area_text,
     binarised,
     field_labels,
+    label_boxes,
     page_cells,
     page_text,
+    property_value,
     read_boxes,
+    reader_at_zoom,
     run_from,
     text_rows,
     value_of,
@@ -165,6 +171,10 @@ CARET_PIXELS = 16
 #: Largest gap (px) between the two lines of one wrapped suggestion.
 WRAP_GAP = 8
 SCROLL_STEP = 50
+#: Elements read again at other zooms when no element's text matches a target well.
+REREAD_TOP = 3
+#: Most pages of a paged list turned looking for one entry.
+MAX_PAGES = 20
 #: Pixels of a scroll back to the top of a page or list (more than any page here).
 REWIND = 5000
 #: Rounds of moving a slider and reading its value again before giving up.
@@ -359,6 +369,7 @@ class GuiAgent:
         self._menu_opened = 0  # times the current intent's item menu was clicked open
         self._menu_scrolls = 0  # scroll steps taken to see the rest of an open menu
         self._page = 1  # the page of a paged list the current intent looks at
+        self._paged_from: np.ndarray | None = None  # the screen before the last page turned
         self._scrolled_from: np.ndarray | None = None  # the screen the last scroll started on
         self._items_done: list[int] = []  # list items acted on: their marker's top, page rows
         self._items_offset = 0  # rows the list has scrolled by since the intent began
@@ -377,6 +388,7 @@ class GuiAgent:
         self._scroll_box: tuple[int, int, int, int] | None = None  # the area scrolled to its end
         self._scroll_seen: np.ndarray | None = None  # ... as it was before the last scroll
         self._scroll_count = 0  # scrolls of it so far
+        self._area_box: tuple[int, int, int, int] | None = None  # the last area scrolled to its end
         self._act_filled: set[str] = set()  # what the action's form has been given
         self._repeat_waited = False  # the last step waited for more figures to click
         self._repeat_moves = False  # ... and the page changed meanwhile: it moves by itself
@@ -627,7 +639,9 @@ class GuiAgent:
             return step
         if intent.op == "fill":  # a free request: one typed value per labelled field
             self._intents.popleft()
-            self._intents.extendleft(reversed(self._fill_intents(intent, parse)))
+            fills = self._lookup_intents(parse) if intent.source == "lookup" else \
+                self._fill_intents(intent, parse)
+            self._intents.extendleft(reversed(fills))
             return self._decide(image, given)
         if intent.suggest:  # the suggestion that popped up for the value just typed
             return self._pick_suggestion(intent, parse, image, given)
@@ -635,6 +649,10 @@ class GuiAgent:
             return self._choose_best(intent, parse, image)
         if intent.op == "act":
             step = self._act(intent, parse, image)
+            step.overlay = parse.to_detections()
+            return step
+        if intent.op == "click" and intent.source == "lookup":  # "click on their address"
+            step = self._click_value(intent, parse, image)
             step.overlay = parse.to_detections()
             return step
         if intent.shades:  # every shade of a colour: one click per swatch
@@ -697,7 +715,7 @@ class GuiAgent:
             if paged is not None:
                 paged.overlay = overlay
                 return paged
-        if intent.target and not intent.similar and \
+        if intent.target and not intent.similar and intent.source != "lookup" and \
                 (choice is None or (choice.score < STRONG_MATCH and not choice.sure)):
             explore = self._explore_tabs(parse, choice, image)
             if explore is not None:
@@ -1225,6 +1243,7 @@ class GuiAgent:
             if still or self._scroll_count >= MAX_SCROLLS:
                 self._intents.popleft()
                 box, n = self._scroll_box, self._scroll_count
+                self._area_box = box
                 self._scroll_box, self._scroll_seen, self._scroll_count = None, None, 0
                 self._after_click = None
                 done = self._decide(image, given)
@@ -1823,6 +1842,10 @@ class GuiAgent:
             cands = [c for c in cands if c.icon == intent.icon]
         elif intent.require_icon is False:
             cands = [c for c in cands if not c.icon]
+        if intent.area and intent.op == "type":  # the value is read in a text area: typed elsewhere
+            area = self._text_area(parse)  # (a focus ring may have grown its box by a pixel)
+            cands = [c for c in cands if area is None or not box_within(c.box, area, margin=3)
+                     or not box_within(area, c.box, margin=3)] or cands
         if not cands:
             return None
         if intent.kinds == ("input",):
@@ -1846,7 +1869,9 @@ class GuiAgent:
                     score *= 0.9  # a widget that says it beats plain text that says it
                 if intent.icon and c.icon == intent.icon:
                     score = max(score, 1.0)
-                scored.append((score, c))
+                scored.append((score * _case_fit(c.text, intent.target), c))
+            if max(t[0] for t in scored) < STRONG_MATCH:  # a weak best: read the likely ones again
+                scored = self._reread(scored, intent.target, parse)
             score, best = max(scored, key=lambda t: t[0])
             strict = intent.op == "hover" or self._path  # a menu path names items exactly
             if score < STRONG_MATCH and not strict:  # text OCR cannot read: its look
@@ -1885,6 +1910,28 @@ class GuiAgent:
             return None
         return Choice(cands[0], 1.0 if len(cands) == 1 else 0.5,
                       "the only one" if len(cands) == 1 else "the first of several")
+
+    def _reread(self, scored: list[tuple[float, ScreenElement]], target: str,
+                parse: ScreenParse) -> list[tuple[float, ScreenElement]]:
+        """``scored`` with the :data:`REREAD_TOP` best elements (scoring at least
+        :data:`MATCH_THRESHOLD`) read again at other zooms, each scored by its best reading:
+        OCR may merge or drop a letter at one zoom only (``viverra`` read ``vivena``)."""
+        order = sorted(range(len(scored)), key=lambda i: -scored[i][0])
+        out = list(scored)
+        for i in order[:REREAD_TOP]:
+            score, el = scored[i]
+            if score < MATCH_THRESHOLD or not el.text:
+                continue
+            box = _union_box(tuple(el.text_boxes)) if el.text_boxes else el.box
+            reads = [reader_at_zoom(self.text_reader, z).read(parse.image, [box], pad=pad)[0][0]
+                     for z in REREAD_ZOOMS for pad in (2, 4)]
+            again = max((text_similarity(t, target) * _case_fit(t, target), t) for t in reads if t) \
+                if any(reads) else (0.0, "")
+            if again[0] > score:
+                logger.info("%s read again as %r (%.2f, was %.2f)", el.describe(), again[1],
+                            again[0], score)
+                out[i] = (again[0], dataclasses.replace(el, text=again[1]))
+        return out
 
     def _outside_sliders(self, parse: ScreenParse,
                          cands: list[ScreenElement]) -> list[ScreenElement]:
@@ -1969,9 +2016,22 @@ class GuiAgent:
             logger.info("figures fitting %s: %r = %s", intent.figure, expression, value)
             return format_number(value) if value is not None else ""
         if source == "lookup":
-            found = value_of(page_cells(parse, self.text_reader), intent.key)
+            cells = page_cells(parse, self.text_reader)
+            if intent.at is not None:  # a form's field: its own label and the fields are no source
+                cells = self._outside_form(parse, cells, intent.at)
+            found = value_of(cells, intent.key)
             logger.info("the value of %r: %s", intent.key, found)
             return found[0] if found is not None else ""
+        if intent.area:  # the words inside the area the instruction names (a text area)
+            area = self._text_area(parse)
+            if area is None:
+                return ""
+            last = source == "word:-1"
+            text = area_text(parse.image, area, self.text_reader, last=last)
+            logger.info("the text in the area at %s%s: %r", area, " (last line)" if last else "", text)
+            if source.startswith("word:"):
+                return nth_word(text, int(source.split(":", 1)[1]))
+            return text
         rows = page_text(parse, self.text_reader)
         if not rows:
             return ""
@@ -1989,6 +2049,55 @@ class GuiAgent:
         if source.startswith("word:"):
             return nth_word(" ".join(rows), int(source.split(":", 1)[1]))
         return " ".join(rows)
+
+    def _text_area(self, parse: ScreenParse) -> tuple[int, int, int, int] | None:
+        """The text area a value is read from: the area last scrolled to its end, else the
+        field with a resize grip, else the tallest field (30 px or more)."""
+        if self._area_box is not None:
+            return self._area_box
+        inputs = parse.of_kind("input")
+        grips = [e for e in inputs if e.icon == "grip"]
+        tall = grips or [e for e in inputs if e.height >= 30]
+        return max(tall, key=lambda e: e.height).box if tall else None
+
+    def _outside_form(self, parse: ScreenParse, cells: list[tuple[tuple[int, int, int, int], str]],
+                      at: tuple[float, float]) -> list[tuple[tuple[int, int, int, int], str]]:
+        """``cells`` less the field at ``at`` and its label (a form's own label names the value
+        to look up elsewhere on the page; a table's cells may look like fields)."""
+        inputs = parse.of_kind("input")
+        if not inputs:
+            return cells
+        x, y = at
+        field = min(inputs, key=lambda e: float(np.hypot(max(e.box[0] - x, 0, x - e.box[2]),
+                                                         max(e.box[1] - y, 0, y - e.box[3]))))
+        own = _row_label(cells, field.box)
+        if own is None:
+            found = label_boxes(parse, [field])[0]
+            own = found[0] if found is not None else None
+        return [(b, t) for b, t in cells if not box_within(b, field.box, margin=2)
+                and (own is None or not _overlap(b, own))]
+
+    def _lookup_intents(self, parse: ScreenParse) -> list[Intent]:
+        """One ``type`` intent per empty labelled field of the form on the screen (a box showing
+        text is data, not a field to fill), its value what the page shows elsewhere for the
+        field's label (a table of labels and values). A field's label is the text left of it on
+        its row, else the nearest text around it."""
+        inputs = parse.of_kind("input")
+        ink = ink_mask(parse.image)
+        empty = [e for e in inputs if not ink[e.box[1] + 3:e.box[3] - 3, e.box[0] + 3:e.box[2] - 3].any()]
+        inputs = empty or inputs
+        cells = page_cells(parse, self.text_reader) if inputs else []
+        out = []
+        for j, field in enumerate(inputs):
+            beside = _row_label(cells, field.box)
+            label = next((t for b, t in cells if b == beside), "") if beside is not None else \
+                field_labels(parse, [field], self.text_reader)[0]
+            key = label.strip(" :;.")
+            if key:
+                out.append(Intent("type", target=key, kinds=("input",), index=j, source="lookup",
+                                  key=key, at=field.center))
+        logger.info("fields to fill from the page by their labels: %s", [i.key for i in out])
+        return out
 
     def _fill_intents(self, intent: Intent, parse: ScreenParse) -> list[Intent]:
         """``type`` intents that fill the labelled fields on screen from a free request, each
@@ -2449,6 +2558,58 @@ class GuiAgent:
                           f"page; next page -> {nxt.describe()}", point=(x, y),
                           target=tuple(float(v) for v in nxt.box))
 
+    def _turn_page(self, parse: ScreenParse, image: np.ndarray, why: str) -> StepChoice | None:
+        """Open the next page of a paged list (its pager's ``>`` / ``next`` control, else the
+        next page number), unless :data:`MAX_PAGES` pages were turned or the last turn changed
+        nothing (the last page); None then."""
+        parse = self._read(parse, ("link", "button", "text"))
+        pager = skills.pager_links([e for e in parse.elements if e.kind in ("link", "button")])
+        nxt = skills.pager_next(pager, page=self._page)
+        last = self._paged_from
+        if nxt is None or self._page > MAX_PAGES or (
+                last is not None and last.shape == image.shape and np.array_equal(last, image)):
+            return None
+        self._page += 1
+        self._paged_from = image
+        self._after_click = (image, nxt.box)
+        x, y = nxt.click_point
+        return StepChoice(Action.click(x, y), f"{why}: next page ({self._page}) -> "
+                          f"{nxt.describe()}", point=(x, y), target=tuple(float(v) for v in nxt.box))
+
+    def _click_value(self, intent: Intent, parse: ScreenParse, image: np.ndarray) -> StepChoice:
+        """Click the value the page shows for the label ``intent.key`` (``click on their
+        address``: the link beside ``Address:``). With ``intent.scope``, in the entry it
+        names: the pages of a paged list are turned (or the page scrolled) until the entry
+        shows, and only the labels from its name down count."""
+        top = parse.banner[3] if parse.banner is not None else 0
+        cells = [(b, t) for b, t in page_cells(parse, self.text_reader) if b[1] >= top]
+        if intent.scope:
+            marks = [(_word_cover(t, intent.scope), b) for b, t in cells]
+            score, anchor = max(marks, key=lambda m: m[0], default=(0.0, None))
+            if anchor is None or score < STRONG_MATCH:
+                why = f'"{intent.scope}" is not on the screen'
+                step = self._turn_page(parse, image, why) or self._scroll(image, top, why)
+                if step is not None:
+                    return step
+                self._intents.clear()
+                return StepChoice(Action("done"), f"gave up: {why}, and there is no more to see")
+            cells = [(b, t) for b, t in cells if b[1] >= anchor[1] - 2 and b != anchor]
+        found = property_value(cells, intent.key)
+        if found is None:
+            self._waits += 1
+            if self._waits > self.max_waits:
+                self._intents.clear()
+                return StepChoice(Action("done"), f"gave up: no label names {intent.key!r}")
+            return StepChoice(Action("wait"), f"{intent.describe()}: no label names it yet; waiting")
+        value, label, box = found
+        self._intents.popleft()
+        self._waits, self._page, self._paged_from, self._scrolls = 0, 1, None, 0
+        self._last_intent = intent
+        x, y = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
+        self._after_click = (image, box)
+        return StepChoice(Action.click(x, y), f'{intent.describe()} -> "{value}" at {box} (beside '
+                          f"the label at {label})", point=(x, y), target=tuple(float(v) for v in box))
+
     def _scoped(self, intent: Intent, parse: ScreenParse,
                 image: np.ndarray) -> StepChoice | Choice | None:
         """The target inside the list item marked by ``intent.scope``: scroll until the item
@@ -2618,6 +2779,11 @@ class GuiAgent:
         if self._act_phase == "item":
             marks = [(_word_cover(e.text, intent.scope), e) for e in parse.elements if e.text]
             score, anchor = max(marks, key=lambda t: t[0], default=(0.0, None))
+            if anchor is None or score < STRONG_MATCH:  # the page's ink, inside widgets too (a
+                # row drawn highlighted under the pointer is one box, its lines unread)
+                cells = [(_word_cover(t, intent.scope), ScreenElement("text", b, text=t))
+                         for b, t in page_cells(parse, self.text_reader) if b[1] >= top]
+                score, anchor = max(cells, key=lambda t: t[0], default=(0.0, None))
             if anchor is None or score < STRONG_MATCH:
                 step = self._scroll(image, top, f'"{intent.scope}" is not on the screen')
                 return step or self._act_done(f'gave up: "{intent.scope}" is not in the list')
@@ -2719,7 +2885,7 @@ class GuiAgent:
         inside = [e for e in parse.elements if e is not exclude and e.text and
                   any(a <= e.center[1] <= b for a, b in bands) and
                   (e.kind in ("button", "link") or spec is not SEND)]  # (not a word of the text)
-        scored = [(max(text_similarity(w, v) for w in e.text.split() for v in spec.words), e)
+        scored = [(max(_names_word(w, v) for w in e.text.split() for v in spec.words), e)
                   for e in inside if e.text.split() and len(e.text.split()) <= 3]
         score, best = max(scored, key=lambda t: t[0], default=(0.0, None))
         if best is not None and score >= STRONG_MATCH:
@@ -4091,6 +4257,42 @@ def _masked(shown: str) -> bool:
 def _key(el: ScreenElement) -> tuple[int, int]:
     x, y = el.center
     return int(x) // 4, int(y) // 4
+
+
+#: Letters whose capital is drawn unlike the small letter (``f``/``F``): a word whose first
+#: letter is such a one in the other case is another word form (``Faucibus`` is not ``faucibus``).
+_CASE_SHAPED = frozenset("abdefghmnqrt")
+#: A score kept for a match whose first letter is in the other case: below a strong match, so
+#: that what else the page hides is looked at first, but still a match.
+CASE_SLIP = 0.79
+
+
+def _case_fit(seen: str, wanted: str) -> float:
+    """1.0, or :data:`CASE_SLIP` when the first letters of ``seen`` and ``wanted`` are the same
+    letter in different cases and that letter's cases look different."""
+    a = next((ch for ch in seen if ch.isalnum()), "")
+    b = next((ch for ch in wanted if ch.isalnum()), "")
+    if a and b and a != b and a.lower() == b.lower() and a.lower() in _CASE_SHAPED:
+        return CASE_SLIP
+    return 1.0
+
+
+def _names_word(seen: str, word: str) -> float:
+    """How well a word read on the screen spells ``word``: OCR-tolerant for words of four
+    letters or more; a shorter word must read exactly (``id`` is not ``rid``)."""
+    if len(word) >= 4:
+        return text_similarity(seen, word)
+    return 1.0 if normalise_text(seen) == normalise_text(word) else 0.0
+
+
+def _row_label(cells: list[tuple[tuple[int, int, int, int], str]],
+               box: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
+    """The box of the text cell right left of ``box`` on its row (a field's label drawn before
+    it, at most :data:`lavr.episodes.gui.reading.LABEL_LEFT` px away), or None."""
+    x1, y1, x2, y2 = box
+    left = [b for b, _ in cells if b[2] <= x1 + 2 and x1 - b[2] <= LABEL_LEFT and
+            min(b[3], y2) - max(b[1], y1) >= 0.5 * min(b[3] - b[1], y2 - y1)]
+    return max(left, key=lambda b: b[2]) if left else None
 
 
 def _word_cover(text: str, target: str) -> float:

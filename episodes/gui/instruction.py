@@ -294,6 +294,9 @@ class Intent:
             click the choice of ``kinds`` nearest to it that names the property it has.
         key: With ``source == "lookup"``: the label whose value on the page is typed
             (``enter the value of Last name ...``).
+        area: Where a ``type`` intent's worked-out value is read (``textarea``: the words
+            inside the text area, not the page's text; a ``scroll`` intent with it brings
+            the area's end into view first); the field typed into is then another one.
         place: With ``op == "reorder"``: where the item goes, a
             :meth:`~lavr.episodes.gui.arrange.Place.spec` (``index:3:0:0:``), or
             ``sort:ascending`` / ``sort:descending`` (sort all the items by their text).
@@ -350,6 +353,7 @@ class Intent:
     when: str = ""
     watch: str = ""
     rest: bool = False
+    area: str = ""
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -470,8 +474,13 @@ class Intent:
                 (" ".join(w for w in self.figure if w) or "(any)")
         if self.describes:
             return f"click the {kinds} naming the {self.describes}"
+        if self.op == "fill" and self.source == "lookup":
+            return "fill each field with the value the page shows for its label"
         if self.op == "fill":
             return f'fill the fields from "{self.text}"'
+        if self.op == "click" and self.source == "lookup":
+            return f'click the value of "{self.key}"' + (f' in the item of "{self.scope}"'
+                                                         if self.scope else "")
         if self.op == "type":
             value = f"<{self.source}>" if self.source and not self.text else f'"{self.text}"'
             if self.source == "lookup" and not self.text:
@@ -661,8 +670,14 @@ _SIMILAR = re.compile(r"(?:(?:the\s+|all\s+)?(?:words?|items?|options?|ones?|che
                       r"entries|things)\s+)?(?:that\s+(?:are|is|mean)\s+)?(?:similar|related|"
                       r"close|closest|synonyms?)\s+(?:in meaning\s+)?(?:to|of)\s+(.+)$",
                       flags=re.IGNORECASE)
-_WHEN_DONE = re.compile(r"\s+(?:when|once|after)\s+(?:you\s+are\s+|you're\s+|you\s+have\s+)?"
+_WHEN_DONE = re.compile(r"(?:^|\s+)(?:[wv]hen|once|after)\s+(?:you\s+are\s+|you're\s+|you\s+have\s+)?"
                         r"(?:done|finished|ready|through)\b.*$", flags=re.IGNORECASE)
+
+
+#: ``their address`` / ``his phone number``: a property of an item named before, i.e. the value
+#: the page shows beside that label (``Address: 12 Elm St``).
+_POSSESSED = re.compile(r"(?:on\s+|at\s+)?(?:their|his|her|its)\s+(?!own\b)(\w[\w ]*)$",
+                        re.IGNORECASE)
 
 
 #: ``(x, y)``: a point in the units of a plot's axes (OCR may read a minus as a dash).
@@ -851,6 +866,12 @@ _PICTURED = re.compile(r"\bwith\s+(?:the|a|an|this)\s+(?:\S{0,2}[^\sA-Za-z]\S{0,
 
 def _click_intents(verb: str, obj: str, clause: str) -> list[Intent]:
     obj = _WHEN_DONE.sub("", obj)
+    if verb == "submit" and not obj.strip(" .,;:"):  # "submit (when done)": the form's button
+        return [Intent("click", target="Submit", kinds=("button",))]
+    owned = _POSSESSED.match(obj.strip(" .,;:"))
+    if owned and '"' not in obj:  # "click on their address": the value shown for that label
+        prop = owned[1].strip()
+        return [Intent("click", target=prop, kinds=ANY_KIND, source="lookup", key=prop)]
     if '"' not in obj and _PICTURED.search(obj):
         return [Intent("click", kinds=ANY_KIND, pictured=True)]
     repeat = _repeat_intent(obj)
@@ -1330,7 +1351,16 @@ def _scope_phrase(clause: str) -> str:
     if m is None:
         m = re.fullmatch(rf"(?:find|locate|open)\s+(?:the\s+)?(?:{nouns})\s+(?:by|from|of)\s+(\S.*)",
                          clause.strip(), flags=re.IGNORECASE)
+    if m is None:  # "find Ann Lee in the address book": a named entry of a list or book
+        m = _FIND_NAMED.fullmatch(clause.strip(" ,.;:"))
     return m[1].strip(" ,.;:") if m else ""
+
+
+#: ``find Ann Lee in the contact list``: the entry named by capitalised words (or quoted), in a
+#: collection the page shows (a list, a book, an index; it may be paged).
+_FIND_NAMED = re.compile(r"(?i:find|locate|look\s+up|look\s+for|search\s+for)\s+"
+                         r"(\"[^\"]+\"|[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*)*)\s+"
+                         r"(?i:in|on|within|from|inside)\s+(?i:the|your|my|this|a)\s+[\w ]+")
 
 
 #: Numbers written as words (how many items an action applies to).
@@ -1392,6 +1422,13 @@ _WHERE_WORDS = re.compile(r"\s+(?:(?:row|column|field|cell|label|key|heading|hea
                           r"list|page|form|grid)\b).*$", re.IGNORECASE)
 
 
+#: ``the value that corresponds with each label``, ``every field's value``: each field of a form
+#: takes the value the page shows for the field's own label.
+_EACH_LABEL = re.compile(r"\b(?:values?|entr(?:y|ies)|data|answers?|contents?)\b.*\b(?:each|every|all"
+                         r"(?:\s+the)?)\s+(?:labels?|fields?|keys?|labell?ed\s+fields?)\b|"
+                         r"\b(?:each|every)\s+(?:label|field)'s\s+(?:value|entry)\b", re.IGNORECASE)
+
+
 def lookup_key(what: str) -> str:
     """The label a typed value is looked up by (``the value of Last name`` -> ``Last name``,
     ``the "Color" entry`` ... ``Color``), or ``""`` when ``what`` asks for no label's value."""
@@ -1420,6 +1457,8 @@ def _derived_type_intents(obj: str, start_index: int, value: str) -> list[Intent
     if figure is not None:  # "the total number of blocks": count them on the page
         return [Intent("type", target=label, kinds=("input",), index=start_index,
                        source="count", figure=figure)]
+    if _EACH_LABEL.search(what):  # "the value that goes with each label": every field's own
+        return [Intent("fill", kinds=("input",), source="lookup")]
     key = lookup_key(what)
     if key:  # "the value of Last name": what the page shows beside that label
         return [Intent("type", target=label, kinds=("input",), index=start_index,
@@ -1750,6 +1789,7 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
     typed = 0
     scope = ""
     value = ""  # what a "find ..." / "solve ..." clause worked out, for "type that"
+    area = ""  # where that value is read (a text area the clause names), see Intent.area
     clauses = []
     for clause in split_clauses(text):  # "for the post of @ann press ..." (OCR lost the comma)
         verb_alt = "|".join(sorted(VERBS, key=len, reverse=True))
@@ -1806,6 +1846,10 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
             continue
         if verb in VALUE_VERBS and _value_source(verb, obj):
             value = _value_source(verb, obj)
+            if _AREA.search(obj):  # "the last word in the text area": read inside it
+                area = "textarea"
+                if value == "word:-1":  # (its end may be scrolled out of view)
+                    intents.append(Intent("scroll", kinds=("input",), text="down", area=area))
             understood = True
             continue
         use = re.match(r"(?:the\s+)?(.+?)\s+to\s+(\w+)\b\s*(.*)$", obj, flags=re.IGNORECASE) \
@@ -1844,7 +1888,7 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
             ('"' not in obj or _LOOKUP.match(obj)) else []
         if derived:
             typed += len(derived)
-            intents.extend(derived)
+            intents.extend(dataclasses.replace(i, area=area) if i.source else i for i in derived)
         elif verb in TYPE_VERBS and '"' in obj:
             new = _type_intents(obj, typed)
             typed += len(new)

@@ -19,6 +19,7 @@ XYXY pixel boxes.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -42,6 +43,8 @@ LARGE_TEXT = 16
 LARGE_TEXT_ZOOM = 1.5
 #: Rows this tall (px) or taller may be distorted letters (:mod:`~lavr.episodes.gui.distorted`).
 DISTORTED_TEXT = 18
+#: Side (px) of the corner of a text area where its resize grip is drawn.
+GRIP_CORNER = 10
 #: Widget kinds whose pixels are never page text.
 WIDGET_KINDS = ("button", "input", "checkbox", "radio", "link")
 
@@ -112,7 +115,7 @@ def read_boxes(image: np.ndarray, boxes: Sequence[Box], reader: TextReader) -> l
     (:data:`LARGE_TEXT` px and taller) at :data:`LARGE_TEXT_ZOOM`."""
     if not boxes:
         return []
-    large = _zoomed(reader, LARGE_TEXT_ZOOM)
+    large = reader_at_zoom(reader, LARGE_TEXT_ZOOM)
     out = []
     for box in boxes:
         r = large if box[3] - box[1] >= LARGE_TEXT else reader
@@ -136,9 +139,161 @@ def run_from(image: np.ndarray, box: Box, *, gap: int = 0) -> Box | None:
     return min(runs, key=lambda r: r[0]) if runs else None
 
 
-def _zoomed(reader: TextReader, zoom: float) -> TextReader:
+def area_lines(image: np.ndarray, box: Box, *, inset: int = 2) -> list[Box]:
+    """Boxes of the text lines shown inside a box (a text area, a panel), top to bottom.
+
+    The box's border (``inset`` px) is left out, and so is a resize grip in its bottom-right
+    corner (parallel ``/`` strokes: the anti-diagonals of the corner that hold three or more
+    ink pixels). A line that touches the box's top or bottom edge and is lower than the lines
+    usually are (cut: scrolled half out of view) is dropped.
+
+    Args:
+        image: ``HxWx3 uint8 RGB`` screenshot.
+        box: XYXY pixels of the area.
+        inset: Border width (px) not searched.
+    """
+    x1, y1, x2, y2 = box
+    ax1, ay1, ax2, ay2 = x1 + inset, y1 + inset, x2 - inset, y2 - inset
+    if ax2 - ax1 < 4 or ay2 - ay1 < 4:
+        return []
+    ink = ink_mask(image)[ay1:ay2, ax1:ax2].copy()
+    side = min(GRIP_CORNER, ink.shape[0], ink.shape[1])
+    corner = ink[-side:, -side:]
+    ii, jj = np.nonzero(corner)
+    if len(ii):
+        diag, counts = np.unique(ii + jj, return_counts=True)
+        strokes = set(diag[counts >= 3].tolist())
+        if len(strokes) >= 2:  # a grip: its strokes are no text
+            on = np.array([d in strokes for d in (ii + jj)])
+            corner[ii[on], jj[on]] = False
+    rows = [b for b in text_runs(ink, gap=ax2 - ax1, offset=(ax1, ay1)) if b[3] - b[1] >= 3]
+    if not rows:
+        return []
+    usual = float(np.median([b[3] - b[1] for b in rows]))
+    return [b for b in rows if (b[1] > ay1 and b[3] < ay2) or b[3] - b[1] >= usual - 1]
+
+
+def area_text(image: np.ndarray, box: Box, reader: TextReader, *, last: bool = False) -> str:
+    """The text shown inside a box (a text area), its lines read by OCR and joined with spaces;
+    ``last``: only its last line that reads as something (where its last word is).
+
+    When the lines are set in a monospaced font (:func:`monospace_pitch`), a line whose
+    reading has fewer or more characters than its width holds (OCR merging ``rm`` into
+    ``m``) is read again at other zooms, and the reading of the right length is kept.
+    """
+    lines = area_lines(image, box)
+    if not lines:
+        return ""
+    texts = [_tidy(t) for t, _ in reader.read(image, lines)]
+    read = [(b, t) for b, t in zip(lines, texts, strict=True) if t]
+    pitch = monospace_pitch(read)
+    if pitch is not None:
+        read = [(b, _fit_length(image, b, t, pitch, reader)) for b, t in read]
+        read = [(b, case_by_height(image, b, t, pitch)) for b, t in read]
+    if last:
+        return read[-1][1] if read else ""
+    return " ".join(t for _, t in read)
+
+
+#: Zooms a line is read again at when its reading does not fit its width.
+REREAD_ZOOMS = (2.0, 2.5, 3.5, 4.0)
+
+
+def _tidy(text: str) -> str:
+    """OCR's spaces before punctuation dropped (``aliquet . Id`` -> ``aliquet. Id``)."""
+    return re.sub(r"\s+([.,;:!?])", r"\1", text.strip())
+
+
+def _cells(box: Box, pitch: float) -> int:
+    """How many characters of a monospaced font a line of this width holds (the last glyph's
+    ink may be narrower than a full cell)."""
+    return int((box[2] - box[0] - 1) // pitch) + 1
+
+
+def monospace_pitch(lines: Sequence[tuple[Box, str]]) -> float | None:
+    """The character pitch (px) of text lines set in a monospaced font, or None when they are
+    not (or too few lines were read to tell): the widths per character of the lines of twelve
+    characters or more (a line's last glyph taken as half a cell) must agree within 4 % of
+    their median for two thirds of them (a line misread by a letter is the odd one out);
+    the pitch is that median."""
+    ratios = sorted((b[2] - b[0]) / (len(t) - 0.5) for b, t in lines if len(t) >= 12)
+    if len(ratios) < 2:
+        return None
+    med = float(np.median(ratios))
+    agree = sum(abs(r - med) <= 0.04 * med for r in ratios)
+    return med if agree >= max(2, 2 * len(ratios) / 3) else None
+
+
+#: Letters drawn alike in both cases but for their size.
+SIZE_CASED = frozenset("cosuvwxz")
+#: Letters of x-height (no ascender) whose case OCR reads reliably.
+_SHORT = frozenset("aemnr")
+#: Letters and digits as tall as a capital.
+_TALL = frozenset("ABDEFGHKLMNPRTbdfhklt0123456789")
+
+
+def case_by_height(image: np.ndarray, box: Box, text: str, pitch: float) -> str:
+    """``text`` (one monospaced line, read with as many characters as its width holds) with the
+    first letter of each word, when it is drawn alike in both cases (``c o s u v w x z``,
+    :data:`SIZE_CASED`), set to the case its glyph's height says: as tall as the line's capitals and ascenders, or as its x-height letters
+    (OCR reads ``ut.`` as ``Ut.``). Unchanged when the length does not fit or the line shows too
+    few of either kind to tell."""
+    if len(text) != _cells(box, pitch):
+        return text
+    x1, y1, x2, y2 = box
+    lead = 3  # (the first glyph's ink may start a pixel or two into its cell)
+    ink = ink_mask(image)[y1:y2, max(x1 - lead, 0):x2]
+    lead = x1 - max(x1 - lead, 0)
+    cols = ink.any(axis=0)
+    # the cells' left edges: the shift that puts the fewest ink columns on a cell's edge
+    shift = min(range(lead + 1), key=lambda o: sum(
+        bool(cols[c]) for i in range(1, len(text)) if 0 <= (c := lead - o + int(round(i * pitch)))
+        < cols.size))
+    heights: list[int | None] = []
+    for i in range(len(text)):
+        a = lead - shift + int(round(i * pitch))
+        b = lead - shift + int(round((i + 1) * pitch))
+        rows = np.nonzero(ink[:, max(a, 0):max(b, 0)].any(axis=1))[0]
+        heights.append(None if rows.size == 0 else int(rows[-1]) - int(rows[0]) + 1)
+    tall = [h for ch, h in zip(text, heights, strict=True) if ch in _TALL and h]
+    short = [h for ch, h in zip(text, heights, strict=True) if ch in _SHORT and h]
+    if not tall or not short or np.median(tall) - np.median(short) < 2:
+        return text
+    cut = (float(np.median(tall)) + float(np.median(short))) / 2
+    # (only a word's first letter: inside a word OCR keeps the case)
+    out = [ch if ch.lower() not in SIZE_CASED or h is None or (i and text[i - 1].isalnum()) else
+           (ch.upper() if h > cut else ch.lower())
+           for i, (ch, h) in enumerate(zip(text, heights, strict=True))]
+    fixed = "".join(out)
+    if fixed != text:
+        logger.info("letter case by glyph height: %r -> %r", text, fixed)
+    return fixed
+
+
+def _fit_length(image: np.ndarray, box: Box, text: str, pitch: float,
+                reader: TextReader) -> str:
+    """``text``, or a reading at another zoom whose length fits the line's width in cells of
+    ``pitch`` px (the most common such reading) when ``text`` does not."""
+    want = _cells(box, pitch)
+    if len(text) == want:
+        return text
+    fits: list[str] = []
+    for zoom in REREAD_ZOOMS:
+        for pad in (2, 4):
+            again = _tidy(reader_at_zoom(reader, zoom).read(image, [box], pad=pad)[0][0])
+            if len(again) == want:
+                fits.append(again)
+    if not fits:
+        return text
+    best = max(set(fits), key=fits.count)
+    logger.info("a monospaced line of %d characters read %r: %r fits", want, text, best)
+    return best
+
+
+def reader_at_zoom(reader: TextReader, zoom: float) -> TextReader:
     """``reader`` at another zoom (``reader`` itself when it cannot change its zoom)."""
-    return reader.at_zoom(zoom) if isinstance(reader, TextReader) else reader
+    at_zoom = getattr(reader, "at_zoom", None)
+    return at_zoom(zoom) if callable(at_zoom) else reader
 
 
 def _inside(inner: Box, outer: Box, margin: int = 1) -> bool:
@@ -298,6 +453,39 @@ def page_cells(parse: ScreenParse, reader: TextReader) -> list[tuple[Box, str]]:
     return [(b, t) for b, (t, _) in zip(boxes, reader.read(parse.image, boxes), strict=True) if t]
 
 
+#: Largest gap between two lines of one cell whose text wraps, in heights of the upper line.
+WRAP_GAP = 0.75
+
+
+def wrapped_cells(cells: Sequence[tuple[Box, str]]) -> list[tuple[Box, str]]:
+    """``cells`` with the lines of a cell whose text wraps joined into one (``Year of`` over
+    ``Birth``): a cell right under another's last line, starting at its left edge (within 3 px),
+    at most :data:`WRAP_GAP` of that line's height below it, continues it, unless a cell of
+    another column starts on its height too (a new row of a table) or either is a label with
+    its value (``Email: ann@x.io`` over ``Address: ...``: lines of a form, not of one cell)."""
+    out: list[tuple[Box, str]] = []
+    last: list[Box] = []  # the last line of each cell of ``out``
+    tops = [(b[1], b[0], b[2]) for b, _ in cells]
+
+    def new_row(box: Box) -> bool:
+        return any(abs(t - box[1]) <= 3 and (x2 <= box[0] or x1 >= box[2]) for t, x1, x2 in tops)
+
+    for box, text in sorted(cells, key=lambda c: (c[0][1], c[0][0])):
+        for k, line in enumerate(last):
+            if ":" in text or ":" in out[k][1]:
+                continue
+            if abs(box[0] - line[0]) <= 3 and box[1] >= line[3] and \
+                    box[1] - line[3] <= WRAP_GAP * (line[3] - line[1]) and not new_row(box):
+                ob, ot = out[k]
+                out[k] = ((min(ob[0], box[0]), ob[1], max(ob[2], box[2]), box[3]), f"{ot} {text}")
+                last[k] = box
+                break
+        else:
+            out.append((box, text))
+            last.append(box)
+    return out
+
+
 def _overlap_1d(a1: int, a2: int, b1: int, b2: int) -> float:
     """Overlap of two spans as a fraction of the shorter one."""
     return max(0, min(a2, b2) - max(a1, b1)) / max(min(a2 - a1, b2 - b1), 1)
@@ -323,6 +511,7 @@ def value_of(cells: Sequence[tuple[Box, str]], key: str, *,
     """
     from lavr.episodes.gui.perception import text_similarity
 
+    cells = wrapped_cells(cells)
     scored = [(text_similarity(t.rstrip(" :"), key), b, t) for b, t in cells]
     if not scored:
         return None
@@ -349,4 +538,19 @@ def value_of(cells: Sequence[tuple[Box, str]], key: str, *,
         if found:
             _, vb, vt = min(found, key=lambda r: r[0])
             return vt, kb, vb
+    return None
+
+
+def property_value(cells: Sequence[tuple[Box, str]], prop: str) -> tuple[str, Box, Box] | None:
+    """The value shown for a property named in free words (``phone number``, ``address``): the
+    value of the label spelling the whole name (:func:`value_of`), else of one spelling its
+    longest word that does (a label ``Phone:`` for ``phone number``); None when none does."""
+    found = value_of(cells, prop)
+    if found is not None:
+        return found
+    words = sorted((w for w in re.findall(r"[^\W_]{3,}", prop)), key=len, reverse=True)
+    for word in words if len(words) > 1 else []:
+        found = value_of(cells, word)
+        if found is not None:
+            return found
     return None

@@ -163,13 +163,24 @@ def separators(image: np.ndarray, *, top: int = 0, min_run: float = 0.6) -> list
             j += 1
         group = found[i:j + 1]
         if len(group) <= 2:
-            out.extend(y for y, _ in group)
+            # (the gap between two text lines of a filled area, a highlighted item, is one
+            # colour across too: the rows around it are mostly that colour, around a rule not)
+            colour = group[0][1]
+            around = [_row_colour(img[y]) for y in (group[0][0] - 1, group[-1][0] + 1) if 0 <= y < h]
+            if not (around and all(c == colour for c in around)):
+                out.extend(y for y, _ in group)
         else:
             colours = [c for _, c in group]
             fill = max(set(colours), key=colours.count)
             out.extend(y for y, c in group if c != fill)
         i = j + 1
     return out
+
+
+def _row_colour(row: np.ndarray) -> tuple[int, ...]:
+    """The most common colour of an image row (``Wx3``)."""
+    colours, counts = np.unique(row.reshape(-1, row.shape[-1]), axis=0, return_counts=True)
+    return tuple(int(v) for v in colours[int(np.argmax(counts))])
 
 
 def row_band(box: Box, seps: Sequence[int], height: int, *, top: int = 0) -> tuple[int, int]:
