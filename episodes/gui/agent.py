@@ -424,6 +424,7 @@ class GuiAgent:
         self._opened = False
         self._chosen_texts: set[str] = set()  # texts of elements chosen for earlier targets
         self._appeared_from: np.ndarray | None = None  # the screen before an opening click
+        self._unfolded_for: Intent | None = None  # the intent after a hover that opened something
         self._opener_box: tuple[int, int, int, int] | None = None  # the control clicked open
         # a choice among what appeared: the screen before the opening, the intent, the opener
         self._picked: tuple[np.ndarray, Intent, tuple[int, int, int, int]] | None = None
@@ -740,7 +741,8 @@ class GuiAgent:
                     opened.overlay = overlay
                     return opened
             self._waits += 1
-            opening = self._appeared_from is not None  # what was opened may still unfold
+            # what was opened (by a click, or by the hover before) may still unfold
+            opening = self._appeared_from is not None or self._unfolded_for is intent
             if self._waits > self.max_waits + (3 if intent.starts or opening else 0):
                 self._intents.clear()
                 return StepChoice(Action("done"), f"gave up: nothing matches {intent.describe()}",
@@ -1767,6 +1769,7 @@ class GuiAgent:
                 self._hovered = None
                 if opened:  # it is still drawing: wait until two screens agree
                     self._settling, self._settle_count = image, 0
+                    self._unfolded_for = self._intents[0] if self._intents else None
                     return StepChoice(Action("wait"), "the hover opened something; waiting for "
                                                       "it to settle")
             else:
