@@ -72,7 +72,8 @@ class Action:
         amount: Scroll amount in pixels, positive scrolls down; for ``key``, how many
             times the key is pressed (0 and 1: once); for ``wait``, milliseconds to pause;
             for ``type``, milliseconds to pause after typing before the screen is seen
-            (what the typing makes pop up shows in the same step).
+            (what the typing makes pop up shows in the same step); for ``move``, milliseconds
+            the pointer rests there before the screen is seen.
         x2: Where a ``drag`` releases, pixels (None for other kinds).
         y2: Where a ``drag`` releases, pixels.
         via: Points ``(x, y)`` a ``drag`` passes through, in order, between press and
@@ -95,9 +96,10 @@ class Action:
         return cls("click", x=float(x), y=float(y))
 
     @classmethod
-    def hover(cls, x: float, y: float) -> Action:
-        """Move the pointer to ``(x, y)`` without clicking (opens menus that open on hover)."""
-        return cls("move", x=float(x), y=float(y))
+    def hover(cls, x: float, y: float, *, pause_ms: int = 0) -> Action:
+        """Move the pointer to ``(x, y)`` without clicking (opens menus that open on hover),
+        and let it rest there ``pause_ms`` before the screen is seen."""
+        return cls("move", x=float(x), y=float(y), amount=int(pause_ms))
 
     @classmethod
     def drag(cls, x: float, y: float, x2: float, y2: float, *,

@@ -181,7 +181,7 @@ SQUARE_TRIES = 4
 #: Keeping the pointer on a figure: the pause (ms) while the pointer is still on it, the
 #: steps waited without seeing it before giving up, and how far ahead (s) its motion is
 #: followed (where it will be when the pointer gets there).
-FOLLOW_PAUSE_MS = 250
+FOLLOW_PAUSE_MS = 300
 FOLLOW_WAITS = 12
 FOLLOW_LEAD_S = 0.15
 #: Colours of the figures that are not "the coloured one" (the greys of a plain drawing).
@@ -1024,8 +1024,9 @@ class GuiAgent:
                               "controls", overlay=overlay)
         watch = self._flashes
         watch.see(image, now)
-        if not watch.done(now):
-            return StepChoice(Action("wait"), f"watching: {len(watch.order)} lit up so far",
+        if not watch.done(now):  # (the next look a watching period after this one)
+            pause = int(max(0.0, timing.WATCH_PERIOD_S - self._pacer.overhead) * 1000)
+            return StepChoice(Action("wait", amount=pause), f"watching: {watch.describe(now)}",
                               overlay=overlay)
         self._intents.popleft()
         if not watch.order:
@@ -1062,7 +1063,9 @@ class GuiAgent:
         cx, cy = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
         now = time.monotonic()
         aim = (cx, cy)
-        if self._followed is not None and now > self._followed[0]:
+        if self._followed is not None and now > self._followed[0] and \
+                math.hypot(cx - self._followed[1][0], cy - self._followed[1][1]) < fig.extent:
+            # (it moved, not jumped: a jump is another figure, nothing to follow ahead)
             (t0, (px, py)), reach = self._followed, 0.35 * min(box[2] - box[0], box[3] - box[1])
             dx, dy = (cx - px) / (now - t0) * FOLLOW_LEAD_S, (cy - py) / (now - t0) * FOLLOW_LEAD_S
             scale = min(1.0, reach / max(1e-6, math.hypot(dx, dy)))
@@ -1077,7 +1080,8 @@ class GuiAgent:
                                   f"{intent.describe()}: the pointer is on the {fig.describe()}",
                                   overlay=overlay, target=target)
         self._pointer = aim
-        return StepChoice(Action.hover(*aim), f"{intent.describe()}: onto the {fig.describe()}",
+        return StepChoice(Action.hover(*aim, pause_ms=FOLLOW_PAUSE_MS),
+                          f"{intent.describe()}: onto the {fig.describe()}",
                           point=aim, overlay=overlay, target=target)
 
     def _set_colour(self, intent: Intent, parse: ScreenParse) -> StepChoice:

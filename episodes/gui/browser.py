@@ -394,8 +394,9 @@ class MiniWoBEnv:
         else:
             raise InputError(f"MiniWoB++ cannot do a {action.kind!r} action")
         obs, reward, terminated, truncated, info = self._env.step(a)
-        if action.kind == "type" and action.amount > 0 and not (terminated or truncated):
-            # a pause after typing, then a fresh screenshot (what the typing made pop up)
+        if action.kind in ("type", "move") and action.amount > 0 and not (terminated or truncated):
+            # a pause after typing, then a fresh screenshot (what the typing made pop up; a
+            # pointer resting where it was moved)
             time.sleep(min(action.amount, 2000) / 1000.0)
             obs, more, terminated, truncated, info = self._env.step(
                 env.create_action(ActionTypes.NONE))
@@ -522,6 +523,8 @@ class PageEnv:
             chain.w3c_actions.pointer_action.move_to_location(int(round(action.x or 0)),
                                                               int(round(action.y or 0)))
             chain.w3c_actions.perform()
+            if action.amount > 0:  # the pointer rests there
+                time.sleep(min(action.amount, 2000) / 1000.0)
         elif action.kind == "scroll" and action.point is not None:
             from selenium.webdriver.common.action_chains import ActionChains
 

@@ -177,8 +177,8 @@ def text_patches(image: np.ndarray, *, exclude: Sequence[Box] = ()) -> list[Text
 
 def hex_code(text: str) -> str:
     """The hex colour code a text reads as (``"AB2S67"`` -> ``"ab2567"``), or ``""``."""
-    squashed = re.sub(r"[\s.,:;'\"]", "", text)
-    for candidate in (squashed, squashed.translate(_HEX_LOOKALIKES)):
+    squashed = re.sub(r"[^0-9A-Za-z#|]", "", text)  # (a field's edge read as a bracket)
+    for candidate in (squashed, squashed.strip("|"), squashed.translate(_HEX_LOOKALIKES)):
         if HEX_CODE.fullmatch(candidate):
             return candidate.lstrip("#").lower()
     return ""

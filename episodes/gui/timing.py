@@ -115,9 +115,12 @@ _REPLAY = re.compile(r"^(?:the\s+|all\s+the\s+)?(?:colou?red\s+)?(?:buttons?|key
 #: A flash: the control's colour is at least this far (CIE Lab distance) from its resting one.
 FLASH_DISTANCE = 12.0
 #: Watching ends once something flashed and nothing has for this long (s) ...
-QUIET_S = 1.2
+QUIET_S = 0.9
 #: ... or when nothing flashed at all for this long (s) since watching began.
 WATCH_LIMIT_S = 5.0
+#: One look at the controls this often (s) while watching: a flash of a quarter of a second
+#: is seen, and the watching does not spend many steps.
+WATCH_PERIOD_S = 0.16
 
 
 def replay_phrase(verb: str, obj: str) -> bool:
@@ -173,6 +176,11 @@ class Flashes:
             self.last_change = now
         self.lit = lit
 
+    def describe(self, now: float) -> str:
+        """E.g. ``2 lit up so far (1, 3), 1.4 s``."""
+        order = ", ".join(str(i + 1) for i in self.order)
+        return f"{len(self.order)} lit up so far ({order}), {now - self.start:.1f} s"
+
     def done(self, now: float) -> bool:
         """Whether the sequence is over (something flashed, then a quiet while), or nothing
         is going to show."""
@@ -221,7 +229,7 @@ class Pacer:
         now = self.clock()
         if kind not in ("wait", "done"):
             self.sent_at = now
-        self._returned = (now, amount / 1000.0 if kind == "wait" else 0.0)
+        self._returned = (now, amount / 1000.0 if kind in ("wait", "move", "type") else 0.0)
 
     def start(self, seconds: float) -> None:
         """A pause of ``seconds`` after the last action sent (or from now)."""

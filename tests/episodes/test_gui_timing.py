@@ -233,6 +233,8 @@ def test_hex_codes_read_from_a_field() -> None:
     assert swatches.hex_code("AB2S67") == "ab2567"
     assert swatches.hex_code("#00ff7F") == "00ff7f"
     assert swatches.hex_code("Submit") == ""
+    assert swatches.hex_code("(0198E3") == "0198e3"  # the field's edge read as a bracket
+    assert swatches.hex_code("|0198E3") == "0198e3"  # ... or its text cursor as a bar
     assert swatches.rgb_hex((171, 37, 103)) == "ab2567"
 
 
@@ -299,3 +301,11 @@ def test_the_picker_is_closed_with_a_click_on_nothing_before_the_submit() -> Non
     x, y = int(step.action.x), int(step.action.y)
     assert step.action.kind == "click" and y > 50
     assert (image[max(0, y - 4):y + 5, max(0, x - 4):x + 5] == 255).all()  # on nothing
+
+
+def test_a_pointer_move_may_rest_before_the_screen_is_seen() -> None:
+    from lavr.episodes.loop import Action
+
+    rest = Action.hover(10, 20, pause_ms=300)
+    assert rest.kind == "move" and rest.amount == 300 and rest.to_json()["amount"] == 300
+    assert Action.hover(10, 20).amount == 0
