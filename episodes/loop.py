@@ -48,7 +48,7 @@ from lavr.tools.trace import TraceEvent
 logger = logging.getLogger(__name__)
 
 #: Action kinds of the GUI agent; embodied agents use their own names.
-GUI_ACTIONS = ("click", "move", "drag", "type", "key", "scroll", "wait", "done")
+GUI_ACTIONS = ("click", "move", "drag", "type", "key", "scroll", "wait", "watch", "done")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ class Action:
         kind: ``click``, ``move`` (the pointer only: hover), ``drag`` (press at ``(x, y)``,
             move to ``(x2, y2)``, release there), ``type``, ``key``, ``scroll``, ``wait`` or
             ``done`` for
-            the GUI; ``left``, ``right``, ``forward``, ``pickup``, ``drop``,
+            the GUI (``watch``: look at the page for ``amount`` ms, keeping every screen seen,
+            :attr:`Observation.frames`); ``left``, ``right``, ``forward``, ``pickup``, ``drop``,
             ``toggle`` or ``done`` for embodied agents.
         x: Click/scroll point, or where a drag presses, pixels (None for others).
         y: Click/scroll point, or where a drag presses, pixels.
@@ -70,7 +71,7 @@ class Action:
             ``click``, a modifier held during the click (``"C-"``: control, which adds to a
             list's selection; ``"S-"``: shift, which extends a text selection).
         amount: Scroll amount in pixels, positive scrolls down; for ``key``, how many
-            times the key is pressed (0 and 1: once); for ``wait``, milliseconds to pause;
+            times the key is pressed (0 and 1: once); for ``wait``, milliseconds to pause; for ``watch``, milliseconds to look;
             for ``type``, milliseconds to pause after typing before the screen is seen
             (what the typing makes pop up shows in the same step); for ``move``, milliseconds
             the pointer rests there before the screen is seen.
@@ -121,6 +122,12 @@ class Action:
         return cls("key", key=key, amount=int(times) if times > 1 else 0)
 
     @classmethod
+    def watch(cls, ms: int) -> Action:
+        """Look at the page for ``ms`` milliseconds, as many screenshots as the page gives,
+        all kept (what flashes or moves meanwhile is seen, in one step)."""
+        return cls("watch", amount=int(ms))
+
+    @classmethod
     def scroll(cls, x: float, y: float, amount: int) -> Action:
         """Scroll at ``(x, y)`` by ``amount`` pixels (positive: down)."""
         return cls("scroll", x=float(x), y=float(y), amount=int(amount))
@@ -148,8 +155,8 @@ class Action:
             return f"type({self.text!r})"
         if self.kind == "key":
             return f"key({self.key!r})" + (f" x{self.amount}" if self.amount > 1 else "")
-        if self.kind == "wait" and self.amount > 0:
-            return f"wait({self.amount} ms)"
+        if self.kind in ("wait", "watch") and self.amount > 0:
+            return f"{self.kind}({self.amount} ms)"
         return self.kind
 
     def to_json(self) -> dict[str, Any]:
@@ -177,10 +184,14 @@ class Observation:
     Attributes:
         image: ``HxWx3 uint8 RGB`` screenshot or rendered frame.
         instruction: The task in words (MiniWoB++ utterance, BabyAI mission, user text).
+        frames: The screens seen while the last action watched the page (``watch``), oldest
+            first, each ``HxWx3 uint8 RGB`` like ``image`` (which comes after them); empty
+            after other actions.
     """
 
     image: np.ndarray
     instruction: str
+    frames: tuple[np.ndarray, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -345,6 +345,7 @@ class GuiAgent:
         self._pointer: tuple[float, float] | None = None  # where the pointer was moved last
         self._followed: tuple[float, tuple[float, float]] | None = None  # (when, where) seen
         self._flashes: timing.Flashes | None = None  # controls watched lighting up
+        self._frames: tuple[np.ndarray, ...] = ()  # the screens the last watch saw
         self._colour_typed = False  # the colour field's value was typed (its picker is open)
 
     def _reset_widgets(self) -> None:
@@ -484,6 +485,7 @@ class GuiAgent:
         """Choose the next action from the screenshot alone."""
         self._pacer.asked()
         image = observation.image
+        self._frames = observation.frames
         seen = (percepts or {}).get("screen_elements")
         if seen is not None and isinstance(seen.artifact, ScreenParse) and \
                 seen.artifact.image.shape == image.shape:
@@ -502,7 +504,7 @@ class GuiAgent:
         if self._read_note:
             decision.summary, self._read_note = self._read_note + decision.summary, ""
         kind = decision.action.kind
-        if kind not in ("wait", "done"):
+        if kind not in ("wait", "watch", "done"):
             hold = self._pacer.hold()  # a stated pause before this action: go on time
             if hold > 0:
                 time.sleep(hold)
@@ -1020,14 +1022,13 @@ class GuiAgent:
                                   overlay=overlay)
             self._waits = 0
             self._flashes = timing.Flashes(found, timing.Flashes.colours(image, found), now)
-            return StepChoice(Action("wait"), f"{intent.describe()}: watching {len(found)} "
-                              "controls", overlay=overlay)
+            return StepChoice(Action.watch(timing.FIRST_LOOK_MS), f"{intent.describe()}: "
+                              f"watching {len(found)} controls", overlay=overlay)
         watch = self._flashes
-        watch.see(image, now)
-        if not watch.done(now):  # (the next look a watching period after this one)
-            pause = int(max(0.0, timing.WATCH_PERIOD_S - self._pacer.overhead) * 1000)
-            return StepChoice(Action("wait", amount=pause), f"watching: {watch.describe(now)}",
-                              overlay=overlay)
+        watch.look([*self._frames, image])
+        if not watch.done(now):
+            return StepChoice(Action.watch(timing.NEXT_LOOK_MS), f"watching: {watch.describe(now)} "
+                              f"({len(self._frames)} screens in the last look)", overlay=overlay)
         self._intents.popleft()
         if not watch.order:
             return StepChoice(Action("done"), f"{intent.describe()}: nothing lit up", overlay=overlay)

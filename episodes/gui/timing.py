@@ -8,10 +8,10 @@ Two skills a GUI agent needs when a page is timed rather than still:
   after it goes when the stated time is up — not after the time plus however long the
   screenshots and perception of the steps between took;
 * **a sequence shown, then repeated** (``push the buttons in the order displayed``):
-  :func:`replay_phrase` recognises the request; the agent watches the buttons, one
-  screenshot per step, notes each one that lights up (its colour leaves the colour it
-  rests in) in order, and once they have been still for a while clicks them in that order
-  (:class:`Flashes`);
+  :func:`replay_phrase` recognises the request; the agent watches the buttons (a ``watch``
+  action: screenshots as fast as the browser gives them for a few seconds, in one step),
+  notes each one that lights up (gets lighter than the colour it rests in) in order, and
+  once a look sees nothing new clicks them in that order (:class:`Flashes`);
 * **the pointer kept on a figure** (``keep your mouse inside the circle as it moves``,
   ``keep the mouse hovered over the coloured square``): :func:`follow_phrase` finds the
   figure words; the agent then moves the pointer onto the figure wherever it is seen, step
@@ -114,13 +114,12 @@ _REPLAY = re.compile(r"^(?:the\s+|all\s+the\s+)?(?:colou?red\s+)?(?:buttons?|key
                      r"presented|demonstrated)\b", re.IGNORECASE)
 #: A flash: the control's colour is at least this far (CIE Lab distance) from its resting one.
 FLASH_DISTANCE = 12.0
-#: Watching ends once something flashed and nothing has for this long (s) ...
-QUIET_S = 0.9
-#: ... or when nothing flashed at all for this long (s) since watching began.
+#: Watching ends when nothing flashed at all for this long (s) since it began.
 WATCH_LIMIT_S = 5.0
-#: One look at the controls this often (s) while watching: a flash of a quarter of a second
-#: is seen, and the watching does not spend many steps.
-WATCH_PERIOD_S = 0.16
+#: The first look at the page (ms: a sequence of flashes a few seconds long is seen whole,
+#: in one step), and each look after it (until one sees nothing new).
+FIRST_LOOK_MS = 3000
+NEXT_LOOK_MS = 800
 
 
 def replay_phrase(verb: str, obj: str) -> bool:
@@ -145,7 +144,7 @@ class Flashes:
         self.start = start
         self.order: list[int] = []  # indexes of the boxes, in the order they lit up
         self.lit: set[int] = set()
-        self.last_change = start
+        self.changed = False  # the last look saw something light up or go out
 
     @staticmethod
     def colours(image: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> list[np.ndarray]:
@@ -157,8 +156,14 @@ class Flashes:
             out.append(patch.astype(np.float32).mean(axis=0))
         return out
 
-    def see(self, image: np.ndarray, now: float) -> None:
-        """Look at one screenshot taken at ``now``: note the controls that just lit up."""
+    def look(self, frames: list[np.ndarray] | tuple[np.ndarray, ...]) -> None:
+        """One look: the screenshots seen since the last one, oldest first."""
+        self.changed = False
+        for frame in frames:
+            self.see(frame)
+
+    def see(self, image: np.ndarray) -> None:
+        """One screenshot: note the controls that just lit up."""
         from lavr.tools.colour import lab
 
         shown = lab(np.asarray(self.colours(image, self.boxes)))
@@ -173,7 +178,7 @@ class Flashes:
         for i in sorted(lit - self.lit, key=lambda i: -dist[i]):
             self.order.append(i)
         if lit != self.lit:
-            self.last_change = now
+            self.changed = True
         self.lit = lit
 
     def describe(self, now: float) -> str:
@@ -182,10 +187,10 @@ class Flashes:
         return f"{len(self.order)} lit up so far ({order}), {now - self.start:.1f} s"
 
     def done(self, now: float) -> bool:
-        """Whether the sequence is over (something flashed, then a quiet while), or nothing
-        is going to show."""
+        """Whether the sequence is over (something flashed, then a look saw nothing new), or
+        nothing is going to show."""
         if self.order:
-            return not self.lit and now - self.last_change >= QUIET_S
+            return not self.lit and not self.changed
         return now - self.start >= WATCH_LIMIT_S
 
 
@@ -227,9 +232,9 @@ class Pacer:
     def sent(self, kind: str, amount: int = 0) -> None:
         """An action of ``kind`` leaves the agent now (``amount``: a pause's milliseconds)."""
         now = self.clock()
-        if kind not in ("wait", "done"):
+        if kind not in ("wait", "watch", "done"):
             self.sent_at = now
-        self._returned = (now, amount / 1000.0 if kind in ("wait", "move", "type") else 0.0)
+        self._returned = (now, amount / 1000.0 if kind in ("wait", "watch", "move", "type") else 0.0)
 
     def start(self, seconds: float) -> None:
         """A pause of ``seconds`` after the last action sent (or from now)."""
