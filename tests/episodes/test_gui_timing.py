@@ -297,3 +297,73 @@ def test_a_pointer_move_may_rest_before_the_screen_is_seen() -> None:
     rest = Action.hover(10, 20, pause_ms=300)
     assert rest.kind == "move" and rest.amount == 300 and rest.to_json()["amount"] == 300
     assert Action.hover(10, 20).amount == 0
+
+
+# -- on a local page in Chromium ---------------------------------------------------------------
+FLASH_PAGE = """<!doctype html><html><body style="margin:20px">
+<style>button{width:50px;height:50px;border:0;margin:3px}</style>
+<button id="b1" style="background:#4286f4"></button><button id="b2" style="background:#f44242"></button><br>
+<button id="b3" style="background:#42f47d"></button><button id="b4" style="background:#e7f215"></button>
+<script>
+var light = {b1: '#93deff', b2: '#ffa0a0', b3: '#bcffa0', b4: '#faffaa'};
+var seq = ['b3', 'b1', 'b3', 'b4'], pushed = [];
+seq.forEach(function(id, i) { setTimeout(function() {
+  var b = document.getElementById(id), rest = b.style.background;
+  b.style.background = light[id];
+  setTimeout(function() { b.style.background = rest; }, 250); }, 600 * (i + 1)); });
+document.querySelectorAll('button').forEach(function(b) { b.onclick = function() {
+  pushed.push(b.id); document.title = pushed.join(','); }; });
+</script></body></html>"""
+
+PAUSE_PAGE = """<!doctype html><html><body style="margin:20px;font-family:sans-serif">
+<button id="one" style="font-size:16px">ONE</button><br><br><br>
+<button id="two" style="font-size:16px;margin-left:60px">TWO</button>
+<script>
+var t0 = null;
+document.getElementById('one').onclick = function() { t0 = Date.now(); };
+document.getElementById('two').onclick = function() { document.title = 'gap ' + (Date.now() - t0); };
+</script></body></html>"""
+
+
+def _browser() -> bool:
+    from lavr.episodes.gui.browser import BrowserUnavailableError, chromium_paths
+
+    try:
+        chromium_paths()
+    except BrowserUnavailableError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+def test_a_page_that_flashes_its_buttons_is_watched_and_replayed(tmp_path: Path) -> None:
+    if not _browser():
+        pytest.skip("chromium/chromedriver not installed")
+    from lavr.episodes.gui.browser import PageEnv
+    from lavr.episodes.loop import run_episode
+
+    page = tmp_path / "flash.html"
+    page.write_text(FLASH_PAGE)
+    text = "Push the buttons in the order displayed."
+    agent = GuiAgent(semantic=False)
+    with PageEnv(page.resolve().as_uri(), text, settle_s=0.05) as env:
+        run_episode(env, agent, max_steps=12)
+        title = env._driver.title
+    assert title == "b3,b1,b3,b4", title
+
+
+@pytest.mark.slow
+def test_a_stated_pause_between_two_clicks_on_a_page(tmp_path: Path) -> None:
+    if not _browser():
+        pytest.skip("chromium/chromedriver not installed")
+    from lavr.episodes.gui.browser import PageEnv
+    from lavr.episodes.loop import run_episode
+
+    page = tmp_path / "pause.html"
+    page.write_text(PAUSE_PAGE)
+    text = 'Click the button "ONE", wait 2 seconds, then click the button "TWO".'
+    with PageEnv(page.resolve().as_uri(), text) as env:
+        run_episode(env, GuiAgent(semantic=False), max_steps=10)
+        title = env._driver.title
+    assert title.startswith("gap "), title
+    assert abs(int(title.split()[1]) - 2000) <= 250, title
