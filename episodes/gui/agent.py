@@ -345,6 +345,7 @@ class GuiAgent:
         self._pointer: tuple[float, float] | None = None  # where the pointer was moved last
         self._followed: tuple[float, tuple[float, float]] | None = None  # (when, where) seen
         self._flashes: timing.Flashes | None = None  # controls watched lighting up
+        self._weak_box: tuple[int, int, int, int] | None = None  # a weak match, no opener
         self._frames: tuple[np.ndarray, ...] = ()  # the screens the last watch saw
         self._colour_typed = False  # the colour field's value was typed (its picker is open)
 
@@ -662,8 +663,11 @@ class GuiAgent:
                 explore.overlay = overlay
                 return explore
         if choice is not None and choice.score < STRICT_MATCH:
-            # a weak match while more can be uncovered: look further first
+            # a weak match while more can be uncovered: look further first (not by opening
+            # the very element matched)
+            self._weak_box = choice.element.box
             explored = self._explore(intent, parse, image)
+            self._weak_box = None
             if explored is not None:
                 self._waits = 0
                 explored.overlay = overlay
@@ -1103,6 +1107,10 @@ class GuiAgent:
             return self._decide(parse.image, "")
         ref = self._reference_colour(intent.colour)
         patches = swatches.text_patches(parse.image, exclude=[parse.banner] if parse.banner else [])
+        # (a field drawn white on the white page is a text field like any other)
+        patches += [swatches.TextPatch(e.box, (255, 255, 255), _union_box(tuple(e.text_boxes)))
+                    for e in parse.of_kind("input") if e.text_boxes and
+                    not any(_overlap(e.box, p.box) for p in patches)]
         read = self.text_reader.read(parse.image, [p.ink for p in patches]) if patches else []
         fields = [(p, swatches.hex_code(t)) for p, (t, _) in zip(patches, read, strict=True)]
         shown = [(p, code) for p, code in fields if code]
@@ -1741,6 +1749,11 @@ class GuiAgent:
                 return meant
             # (a label of a few words: a box holding sentences is a panel, not a button)
             buttons = [c for c in cands if c.kind == "button" and c.text and len(c.text.split()) <= 3]
+            # (a button another step of the plan names is that step's, not this one's)
+            others = [i.target for i in self._intents if i.target and i is not intent and
+                      normalise_text(i.target) != normalise_text(intent.target)]
+            buttons = [c for c in buttons if not any(
+                text_similarity(c.text, t) >= self.match_threshold for t in others)]
             if len(buttons) == 1 and intent.index is None and intent.op == "click" and \
                     not skills.tab_bar(parse.elements):
                 return Choice(buttons[0], score, "the only button: it does what the page offers "
@@ -3363,7 +3376,9 @@ class GuiAgent:
         if self._banner is not None:
             image, banner = self._banner
             shown = swatches.find_swatches(image, within=banner.banner) if banner.banner else []
-            named = [s for s in shown if nearest_colour_word(s.rgb) == word]
+            # (no word: the one swatch shown is the colour)
+            named = [s for s in shown if nearest_colour_word(s.rgb) == word or
+                     (not word and len(shown) == 1)]
             if named:
                 return tuple(float(v) for v in named[0].rgb), "the swatch in the instruction"
         rgb = swatches.reference_colour(word)
@@ -3646,9 +3661,14 @@ class GuiAgent:
         expanders = {e.box for e in self._widgets.expanders}
         if stacked or expanders:
             parse = self._read(parse, ("button", "checkbox"))
+        # a control the plan names (now or later) is a target, not a section to open
+        named = [i.target for i in self._intents if i.target]
         return [e for e in parse.elements
                 if (e.box in expanders or (e.kind == "button" and e.box in stacked))
-                and self._ident(e) not in self._tried and self._place(e) not in self._tried]
+                and e.box != self._weak_box
+                and self._ident(e) not in self._tried and self._place(e) not in self._tried
+                and not (e.text and any(text_similarity(e.text, t) >= self.match_threshold
+                                        for t in named))]
 
     @staticmethod
     def _place(el: ScreenElement) -> str:

@@ -44,7 +44,7 @@ from lavr.episodes.gui.requests import parse_item_request
 from lavr.episodes.gui.results import find_criterion, without_criterion
 from lavr.episodes.gui.timing import PAUSE_VERBS, follow_phrase, pause_seconds, replay_phrase
 from lavr.tools.colour import colour_rgb
-from lavr.tools.vocab import COLOUR_WORDS
+from lavr.tools.vocab import COLOUR_RGB, COLOUR_WORDS
 
 if TYPE_CHECKING:
     from lavr.planners.demos.embed import TextEmbedder
@@ -352,7 +352,8 @@ class Intent:
             fig = " ".join(w for w in self.figure or () if w) or "figure"
             return f"keep the pointer on the {fig} until the page ends the task"
         if self.op == "colour":
-            return f'set the colour field to "{self.colour}"'
+            return f'set the colour field to "{self.colour}"' if self.colour else \
+                "set the colour field to the colour shown in the instruction"
         if self.op == "move":
             fig = " ".join(w for w in self.figure or () if w)
             what = f"the {fig or 'figure'}" if self.figure is not None else f'"{self.target}"'
@@ -709,7 +710,13 @@ def _picker_intent(verb: str, obj: str) -> Intent | None:
         return None
     words = re.findall(r"[a-z]+", _PICKER.sub(" ", obj).lower())
     named = [w for w in words if colour_rgb(w) is not None]
-    return Intent("colour", kinds=("input",), colour=named[-1]) if named else None
+    if not named and words:  # a colour word OCR misspelled ("nawy"): the one spelled closest
+        import difflib
+
+        close = difflib.get_close_matches(words[-1], list(COLOUR_RGB), n=1, cutoff=0.7)
+        named = close[:1]
+    # no colour word at all: the colour is the swatch shown in the instruction
+    return Intent("colour", kinds=("input",), colour=named[-1] if named else "")
 
 
 def _number_intents(obj: str) -> list[Intent] | None:

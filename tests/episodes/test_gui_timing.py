@@ -367,3 +367,33 @@ def test_a_stated_pause_between_two_clicks_on_a_page(tmp_path: Path) -> None:
         title = env._driver.title
     assert title.startswith("gap "), title
     assert abs(int(title.split()[1]) - 2000) <= 250, title
+
+
+def test_a_colour_word_misread_or_missing_still_makes_a_picker_request() -> None:
+    (intent, _) = parse_instruction("Select nawy with the color picker and hit Submit.").intents
+    assert intent.op == "colour" and intent.colour == "navy"
+    (intent, _) = parse_instruction("Select the following color with the color picker and "
+                                    "hit Submit.").intents
+    assert intent.op == "colour" and intent.colour == ""  # the swatch shown says which
+
+
+def test_a_button_another_step_names_is_not_taken_for_a_hidden_label() -> None:
+    """Button ONE half covered by button TWO (its label unreadable): ONE is the button whose
+    label is hidden, not "the only button" (TWO is the next step's), and it is clicked, not
+    opened like a section."""
+    im = Image.new("RGB", (160, 210), (255, 255, 255))
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((0, 0, 159, 49), fill=(255, 255, 0))
+    draw.rectangle((40, 120, 80, 160), fill=(220, 220, 220), outline=(120, 120, 120))  # ONE
+    draw.rectangle((60, 90, 100, 130), fill=(220, 220, 220), outline=(120, 120, 120))  # TWO
+    if not Path(FONT).is_file():
+        pytest.skip(f"{FONT} not installed")
+    draw.text((68, 104), "TWO", font=ImageFont.truetype(FONT, 11), fill=(0, 0, 0))
+    image = np.asarray(im)
+    text = "Click button ONE, wait 1 seconds, then click button TWO."
+    agent = GuiAgent(text_reader=_Reader([((68, 104, 92, 116), "TWO")]), semantic=False)  # type: ignore[arg-type]
+    agent.reset(text)
+    step = agent.decide(Observation(image, text))
+    assert step.action.kind == "click"
+    assert step.action.y > 131 or step.action.x < 59  # on ONE's uncovered part
+    assert "ONE" in step.summary and "open" not in step.summary
