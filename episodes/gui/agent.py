@@ -663,8 +663,8 @@ class GuiAgent:
                 explore.overlay = overlay
                 return explore
         if choice is not None and choice.score < STRICT_MATCH:
-            # a weak match while more can be uncovered: look further first (not by opening
-            # the very element matched)
+            # a weak match while more can be uncovered: look further first (unless the
+            # controls to open are of the kind matched: then it is the one)
             self._weak_box = choice.element.box
             explored = self._explore(intent, parse, image)
             self._weak_box = None
@@ -3591,7 +3591,10 @@ class GuiAgent:
                                   f"{intent.describe()}: not on screen; scroll the list "
                                   f"{'down' if direction > 0 else 'up'} at ({x:.0f},{y:.0f})",
                                   point=(x, y), target=tuple(float(v) for v in box))
-        for el in self._openers(parse):
+        openers = self._openers(parse)
+        if any(e.box == self._weak_box for e in openers):
+            return None  # the control weakly matched is one of them: it is the target
+        for el in openers:
             self._tried.add(self._ident(el))
             x, y = el.click_point
             self._opened = True
@@ -3661,11 +3664,12 @@ class GuiAgent:
         expanders = {e.box for e in self._widgets.expanders}
         if stacked or expanders:
             parse = self._read(parse, ("button", "checkbox"))
-        # a control the plan names (now or later) is a target, not a section to open
-        named = [i.target for i in self._intents if i.target]
+        # a control a later step of the plan names is that step's target, not a section to open
+        now = normalise_text(self._intents[0].target) if self._intents else ""
+        named = [i.target for i in list(self._intents)[1:]
+                 if i.target and normalise_text(i.target) != now]
         return [e for e in parse.elements
                 if (e.box in expanders or (e.kind == "button" and e.box in stacked))
-                and e.box != self._weak_box
                 and self._ident(e) not in self._tried and self._place(e) not in self._tried
                 and not (e.text and any(text_similarity(e.text, t) >= self.match_threshold
                                         for t in named))]
