@@ -397,3 +397,39 @@ def test_a_button_another_step_names_is_not_taken_for_a_hidden_label() -> None:
     assert step.action.kind == "click"
     assert step.action.y > 131 or step.action.x < 59  # on ONE's uncovered part
     assert "ONE" in step.summary and "open" not in step.summary
+
+
+def test_the_picker_is_closed_with_a_click_on_nothing_before_the_submit() -> None:
+    image, drawn = _colour_field_page((171, 37, 103), "AB2567")
+    text = "Select aqua with the color picker and hit Submit."
+    agent = GuiAgent(text_reader=_Reader(drawn), semantic=False)  # type: ignore[arg-type]
+    agent.reset(text)
+    agent.decide(Observation(image, text))
+    for _ in agent.pending:
+        agent.decide(Observation(image, text))
+    step = agent.decide(Observation(image, text))
+    x, y = int(step.action.x), int(step.action.y)
+    assert step.action.kind == "click" and y > 50
+    assert (image[max(0, y - 4):y + 5, max(0, x - 4):x + 5] == 255).all()  # on nothing
+
+
+def test_a_weak_match_among_buttons_alike_is_clicked_not_opened() -> None:
+    """Two buttons of one look (as section headers are), the target's label read with noise
+    ("ONEI Ch" for ONE): the weakly matched button is the target, not a section to open
+    before looking further (which opened the other button)."""
+    if not Path(FONT).is_file():
+        pytest.skip(f"{FONT} not installed")
+    im = Image.new("RGB", (160, 210), (255, 255, 255))
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((0, 0, 159, 49), fill=(255, 255, 0))
+    font = ImageFont.truetype(FONT, 11)
+    for (x, y), label in (((20, 110), "TWO"), ((90, 70), "ONE")):
+        draw.rectangle((x, y, x + 40, y + 40), fill=(220, 220, 220), outline=(120, 120, 120))
+        draw.text((x + 8, y + 14), label, font=font, fill=(0, 0, 0))
+    image = np.asarray(im)
+    drawn = [((28, 124, 52, 136), "TWe"), ((98, 84, 122, 96), "ONEI Ch")]
+    text = "Click button ONE."
+    agent = GuiAgent(text_reader=_Reader(drawn), semantic=False)  # type: ignore[arg-type]
+    agent.reset(text)
+    step = agent.decide(Observation(image, text))
+    assert step.action.kind == "click" and step.action.x > 85 and "open" not in step.summary
