@@ -48,7 +48,7 @@ from lavr.tools.trace import TraceEvent
 logger = logging.getLogger(__name__)
 
 #: Action kinds of the GUI agent; embodied agents use their own names.
-GUI_ACTIONS = ("click", "move", "drag", "type", "key", "scroll", "wait", "done")
+GUI_ACTIONS = ("click", "move", "drag", "type", "key", "scroll", "wait", "watch", "done")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ class Action:
         kind: ``click``, ``move`` (the pointer only: hover), ``drag`` (press at ``(x, y)``,
             move to ``(x2, y2)``, release there), ``type``, ``key``, ``scroll``, ``wait`` or
             ``done`` for
-            the GUI; ``left``, ``right``, ``forward``, ``pickup``, ``drop``,
+            the GUI (``watch``: look at the page for ``amount`` ms, keeping every screen seen,
+            :attr:`Observation.frames`); ``left``, ``right``, ``forward``, ``pickup``, ``drop``,
             ``toggle`` or ``done`` for embodied agents.
         x: Click/scroll point, or where a drag presses, pixels (None for others).
         y: Click/scroll point, or where a drag presses, pixels.
@@ -70,9 +71,10 @@ class Action:
             ``click``, a modifier held during the click (``"C-"``: control, which adds to a
             list's selection; ``"S-"``: shift, which extends a text selection).
         amount: Scroll amount in pixels, positive scrolls down; for ``key``, how many
-            times the key is pressed (0 and 1: once); for ``wait``, milliseconds to pause;
+            times the key is pressed (0 and 1: once); for ``wait``, milliseconds to pause; for ``watch``, milliseconds to look;
             for ``type``, milliseconds to pause after typing before the screen is seen
-            (what the typing makes pop up shows in the same step).
+            (what the typing makes pop up shows in the same step); for ``move``, milliseconds
+            the pointer rests there before the screen is seen.
         x2: Where a ``drag`` releases, pixels (None for other kinds).
         y2: Where a ``drag`` releases, pixels.
         via: Points ``(x, y)`` a ``drag`` passes through, in order, between press and
@@ -95,9 +97,10 @@ class Action:
         return cls("click", x=float(x), y=float(y))
 
     @classmethod
-    def hover(cls, x: float, y: float) -> Action:
-        """Move the pointer to ``(x, y)`` without clicking (opens menus that open on hover)."""
-        return cls("move", x=float(x), y=float(y))
+    def hover(cls, x: float, y: float, *, pause_ms: int = 0) -> Action:
+        """Move the pointer to ``(x, y)`` without clicking (opens menus that open on hover),
+        and let it rest there ``pause_ms`` before the screen is seen."""
+        return cls("move", x=float(x), y=float(y), amount=int(pause_ms))
 
     @classmethod
     def drag(cls, x: float, y: float, x2: float, y2: float, *,
@@ -119,6 +122,12 @@ class Action:
         """Press one key or chord (``"<Enter>"``, ``"<Tab>"``, ``"a"``, ``"C-c"`` ...),
         ``times`` times."""
         return cls("key", key=key, amount=int(times) if times > 1 else 0)
+
+    @classmethod
+    def watch(cls, ms: int) -> Action:
+        """Look at the page for ``ms`` milliseconds, as many screenshots as the page gives,
+        all kept (what flashes or moves meanwhile is seen, in one step)."""
+        return cls("watch", amount=int(ms))
 
     @classmethod
     def scroll(cls, x: float, y: float, amount: int) -> Action:
@@ -148,8 +157,8 @@ class Action:
             return f"type({self.text!r})"
         if self.kind == "key":
             return f"key({self.key!r})" + (f" x{self.amount}" if self.amount > 1 else "")
-        if self.kind == "wait" and self.amount > 0:
-            return f"wait({self.amount} ms)"
+        if self.kind in ("wait", "watch") and self.amount > 0:
+            return f"{self.kind}({self.amount} ms)"
         return self.kind
 
     def to_json(self) -> dict[str, Any]:
@@ -177,10 +186,14 @@ class Observation:
     Attributes:
         image: ``HxWx3 uint8 RGB`` screenshot or rendered frame.
         instruction: The task in words (MiniWoB++ utterance, BabyAI mission, user text).
+        frames: The screens seen while the last action watched the page (``watch``), oldest
+            first, each ``HxWx3 uint8 RGB`` like ``image`` (which comes after them); empty
+            after other actions.
     """
 
     image: np.ndarray
     instruction: str
+    frames: tuple[np.ndarray, ...] = ()
 
 
 @dataclass(frozen=True)

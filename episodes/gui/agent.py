@@ -40,6 +40,7 @@ from lavr.episodes.gui import (
     skills,
     sliders,
     swatches,
+    timing,
 )
 from lavr.episodes.gui.appearance import ink_patch, quoted_word, word_box
 from lavr.episodes.gui.appearance import similarity as appearance_similarity
@@ -224,6 +225,14 @@ REPEAT_WAITS_MOVING = 15
 REPEAT_PAUSE_MS = 500
 #: Clicks allowed to place a square corner's point (the page's answer after each one).
 SQUARE_TRIES = 4
+#: Keeping the pointer on a figure: the pause (ms) while the pointer is still on it, the
+#: steps waited without seeing it before giving up, and how far ahead (s) its motion is
+#: followed (where it will be when the pointer gets there).
+FOLLOW_PAUSE_MS = 300
+FOLLOW_WAITS = 12
+FOLLOW_LEAD_S = 0.15
+#: Colours of the figures that are not "the coloured one" (the greys of a plain drawing).
+UNCOLOURED = frozenset({"black", "grey", "gray", "white"})
 #: Pixels a widget's grip is dragged to resize it (less when it would leave the screen).
 RESIZE_BY = 30.0
 #: Pause (ms) after a day is chosen, while the picker closes over what is below it.
@@ -405,6 +414,14 @@ class GuiAgent:
         self._menu_click: Intent | None = None  # the plan's last click, into a menu with submenus
         self._menu_retried = False  # ... planned again once after the menu stayed open
         self._copied_from: tuple[int, int, int, int] | None = None  # the field text was copied from
+        self._pacer = timing.Pacer()  # a stated pause timed from the action before it
+        self._pause_started = False  # ... the current wait intent started its deadline
+        self._pointer: tuple[float, float] | None = None  # where the pointer was moved last
+        self._followed: tuple[float, tuple[float, float]] | None = None  # (when, where) seen
+        self._flashes: timing.Flashes | None = None  # controls watched lighting up
+        self._weak_box: tuple[int, int, int, int] | None = None  # a weak match, no opener
+        self._frames: tuple[np.ndarray, ...] = ()  # the screens the last watch saw
+        self._colour_typed = False  # the colour field's value was typed (its picker is open)
 
     def _reset_widgets(self) -> None:
         self._widgets = Widgets()
@@ -549,7 +566,9 @@ class GuiAgent:
                percepts: Mapping[str, Percept] | None = None) -> StepChoice:
         """Choose the next action from the screenshot alone."""
         self._decide_start = time.monotonic()
+        self._pacer.asked()
         image = observation.image
+        self._frames = observation.frames
         seen = (percepts or {}).get("screen_elements")
         if seen is not None and isinstance(seen.artifact, ScreenParse) and \
                 seen.artifact.image.shape == image.shape:
@@ -567,6 +586,13 @@ class GuiAgent:
         self._previous = image
         if self._read_note:
             decision.summary, self._read_note = self._read_note + decision.summary, ""
+        kind = decision.action.kind
+        if kind not in ("wait", "watch", "done"):
+            hold = self._pacer.hold()  # a stated pause before this action: go on time
+            if hold > 0:
+                time.sleep(hold)
+                decision.summary += f" (held {hold * 1000:.0f} ms: the pause asked for)"
+        self._pacer.sent(kind, decision.action.amount)
         return decision
 
     def _decide(self, image: np.ndarray, given: str) -> StepChoice:
@@ -599,7 +625,13 @@ class GuiAgent:
                 f"the grammar does not understand {self.instruction!r}"
             return StepChoice(Action("done"), why)
         intent = self._intents[0]
+        if intent.op == "wait":
+            return self._pause(intent, image, given)
         parse = self.perceive(image)
+        if intent.op == "follow":
+            return self._follow(intent, parse)
+        if intent.op == "colour":
+            return self._set_colour(intent, parse)
         if intent.op == "guess":
             return self._guess(intent, parse)
         if intent.op == "play":
@@ -630,6 +662,8 @@ class GuiAgent:
             return self._copy_pattern(intent, parse)
         if intent.op == "scroll":
             return self._scroll_to_end(intent, parse, image, given)
+        if intent.order == "shown":
+            return self._replay(intent, parse, image)
         if intent.order or intent.pick:
             return self._click_in_order(intent, parse)
         if intent.classes:
@@ -723,8 +757,11 @@ class GuiAgent:
                 explore.overlay = overlay
                 return explore
         if choice is not None and choice.score < STRICT_MATCH:
-            # a weak match while more can be uncovered: look further first
+            # a weak match while more can be uncovered: look further first (unless the
+            # controls to open are of the kind matched: then it is the one)
+            self._weak_box = choice.element.box
             explored = self._explore(intent, parse, image)
+            self._weak_box = None
             if explored is not None:
                 self._waits = 0
                 explored.overlay = overlay
@@ -808,7 +845,9 @@ class GuiAgent:
         self._scrolled_out = []  # a new target: every list may be searched again
         if self._submit_like(el):
             self._submitted = True
-        self._after_click = None if intent.op == "hover" else (image, el.box)
+        # (a stated pause after the click: no waiting for the screen, the pause is timed)
+        pause_next = bool(self._intents) and self._intents[0].op == "wait"
+        self._after_click = None if intent.op == "hover" or pause_next else (image, el.box)
         if intent.opens:  # what this click opens holds the next choices
             self._appeared_from, self._opener_box = image, el.box
         return StepChoice(action,
@@ -1047,6 +1086,149 @@ class GuiAgent:
         return StepChoice(Action.click(x, y), f"{intent.describe()}: {fig.describe()} "
                           f"({len(fits)} fit)", point=(x, y), overlay=overlay,
                           target=tuple(float(v) for v in fig.box))
+
+    # -- time: a stated pause, the pointer kept on a moving figure ---------------------------
+    def _pause(self, intent: Intent, image: np.ndarray, given: str) -> StepChoice:
+        """Pause ``intent.seconds`` after the action before it: waits while the deadline is
+        far, then the next intent's action, held back until the deadline (see
+        :class:`~lavr.episodes.gui.timing.Pacer`)."""
+        if not self._pause_started:
+            self._pause_started = True
+            self._pacer.start(intent.seconds)
+        ms = self._pacer.wait_ms()
+        if ms > 0:
+            return StepChoice(Action("wait", amount=ms), f"{intent.describe()}: pausing {ms} ms")
+        self._intents.popleft()
+        self._pause_started = False
+        return self._decide(image, given)
+
+    def _replay(self, intent: Intent, parse: ScreenParse, image: np.ndarray) -> StepChoice:
+        """Watch the page's controls (flat patches of colour) light up, one screenshot per
+        step, then click them in the order they lit up (see
+        :class:`~lavr.episodes.gui.timing.Flashes`)."""
+        overlay = parse.to_detections()
+        now = time.monotonic()
+        if self._flashes is None:
+            found = [s.box for s in self._page_swatches(parse)
+                     if min(s.box[2] - s.box[0], s.box[3] - s.box[1]) >= 12]
+            if not found:
+                self._waits += 1
+                if self._waits > self.max_waits:
+                    self._intents.popleft()
+                    return StepChoice(Action("done"), f"gave up: no controls for {intent.describe()}",
+                                      overlay=overlay)
+                return StepChoice(Action("wait"), f"{intent.describe()}: no controls seen yet",
+                                  overlay=overlay)
+            self._waits = 0
+            self._flashes = timing.Flashes(found, timing.Flashes.colours(image, found), now)
+            return StepChoice(Action.watch(timing.FIRST_LOOK_MS), f"{intent.describe()}: "
+                              f"watching {len(found)} controls", overlay=overlay)
+        watch = self._flashes
+        watch.look([*self._frames, image])
+        if not watch.done(now):
+            return StepChoice(Action.watch(timing.NEXT_LOOK_MS), f"watching: {watch.describe(now)} "
+                              f"({len(self._frames)} screens in the last look)", overlay=overlay)
+        self._intents.popleft()
+        if not watch.order:
+            return StepChoice(Action("done"), f"{intent.describe()}: nothing lit up", overlay=overlay)
+        points = [_centre(watch.boxes[i]) for i in watch.order]
+        self._pending.extend(Action.click(x, y) for x, y in points[1:])
+        x, y = points[0]
+        return StepChoice(Action.click(x, y), f"{intent.describe()}: {len(points)} in the order "
+                          f"{', '.join(str(i + 1) for i in watch.order)}", point=(x, y), overlay=overlay)
+
+    def _follow(self, intent: Intent, parse: ScreenParse) -> StepChoice:
+        """Keep the pointer on the figure the intent describes: move it to where the figure
+        will be (its motion between the last two screens followed a little ahead) when the
+        pointer is not on it, else pause; the page ends the task."""
+        overlay = parse.to_detections()
+        assert intent.figure is not None
+        size, colour, what = intent.figure
+        figs = self.figures(parse)
+        if colour == "coloured":  # the one drawn in colour among grey ones
+            figs, colour = [f for f in figs if f.colour not in UNCOLOURED], ""
+        fits = [f for f in figs if shapes.matches(f, size, colour, what)] or \
+            [f for f in figs if shapes.matches(f, size, colour, "")]
+        if not fits:
+            self._waits += 1
+            if self._waits > FOLLOW_WAITS:
+                self._intents.popleft()
+                return StepChoice(Action("done"), f"{intent.describe()}: no such figure seen",
+                                  overlay=overlay)
+            return StepChoice(Action("wait", amount=FOLLOW_PAUSE_MS),
+                              f"{intent.describe()}: not on the screen now; waiting", overlay=overlay)
+        self._waits = 0
+        fig = max(fits, key=lambda f: f.extent)
+        box = fig.box
+        cx, cy = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
+        now = time.monotonic()
+        aim = (cx, cy)
+        if self._followed is not None and now > self._followed[0] and \
+                math.hypot(cx - self._followed[1][0], cy - self._followed[1][1]) < fig.extent:
+            # (it moved, not jumped: a jump is another figure, nothing to follow ahead)
+            (t0, (px, py)), reach = self._followed, 0.35 * min(box[2] - box[0], box[3] - box[1])
+            dx, dy = (cx - px) / (now - t0) * FOLLOW_LEAD_S, (cy - py) / (now - t0) * FOLLOW_LEAD_S
+            scale = min(1.0, reach / max(1e-6, math.hypot(dx, dy)))
+            aim = (cx + dx * scale, cy + dy * scale)
+        self._followed = (now, (cx, cy))
+        target = tuple(float(v) for v in box)
+        if self._pointer is not None:
+            x, y = self._pointer
+            inner = 0.2 * min(box[2] - box[0], box[3] - box[1])
+            if box[0] + inner <= x <= box[2] - inner and box[1] + inner <= y <= box[3] - inner:
+                return StepChoice(Action("wait", amount=FOLLOW_PAUSE_MS),
+                                  f"{intent.describe()}: the pointer is on the {fig.describe()}",
+                                  overlay=overlay, target=target)
+        self._pointer = aim
+        return StepChoice(Action.hover(*aim, pause_ms=FOLLOW_PAUSE_MS),
+                          f"{intent.describe()}: onto the {fig.describe()}",
+                          point=aim, overlay=overlay, target=target)
+
+    def _set_colour(self, intent: Intent, parse: ScreenParse) -> StepChoice:
+        """Set a colour field to the intent's colour: the field is a box drawn on its colour
+        that shows that colour's hex code (as colour pickers draw their input); it is
+        clicked, its text selected and the wanted colour's hex code typed over it; then a
+        click on the emptiest spot of the page closes the picker the field opened. The colour
+        is the swatch shown in the instruction when there is one (its exact pixels), else
+        the colour word's prototype."""
+        overlay = parse.to_detections()
+        if self._colour_typed:  # close the picker it opened: a click on nothing
+            self._colour_typed = False
+            self._intents.popleft()
+            spot = skills.blank_point(parse.image, top=parse.banner[3] if parse.banner else 0)
+            if spot is not None:
+                return StepChoice(Action.click(*spot), f"{intent.describe()}: close the picker "
+                                  "with a click on nothing", point=spot, overlay=overlay)
+            return self._decide(parse.image, "")
+        ref = self._reference_colour(intent.colour)
+        patches = swatches.text_patches(parse.image, exclude=[parse.banner] if parse.banner else [])
+        # (a field drawn white on the white page is a text field like any other)
+        patches += [swatches.TextPatch(e.box, (255, 255, 255), _union_box(tuple(e.text_boxes)))
+                    for e in parse.of_kind("input") if e.text_boxes and
+                    not any(_overlap(e.box, p.box) for p in patches)]
+        read = self.text_reader.read(parse.image, [p.ink for p in patches]) if patches else []
+        fields = [(p, swatches.hex_code(t)) for p, (t, _) in zip(patches, read, strict=True)]
+        shown = [(p, code) for p, code in fields if code]
+        if ref is None or not shown:
+            self._waits += 1
+            if self._waits > self.max_waits:
+                self._intents.popleft()
+                self._waits = 0
+                return StepChoice(Action("done"), f"gave up: no colour field for {intent.describe()}",
+                                  overlay=overlay)
+            return StepChoice(Action("wait"), f"{intent.describe()}: no colour field seen yet",
+                              overlay=overlay)
+        self._waits = 0
+        self._colour_typed = True
+        # the field whose colour is the code it shows (else the first showing a code)
+        field, code = min(shown, key=lambda t: swatches.colour_distance(
+            t[0].rgb, tuple(int(t[1][i:i + 2], 16) for i in (0, 2, 4))))
+        want = swatches.rgb_hex(ref[0])
+        x, y = (field.box[0] + field.box[2]) / 2.0, (field.box[1] + field.box[3]) / 2.0
+        self._pending.extend([Action.press("C-a"), Action.type_text(want.upper())])
+        return StepChoice(Action.click(x, y), f'{intent.describe()}: the field showing "{code}" '
+                          f"-> #{want} ({ref[1]})", point=(x, y), overlay=overlay,
+                          target=tuple(float(v) for v in field.box))
 
     # -- a pattern copied into a grid of checkboxes ----------------------------------------
     def _copy_pattern(self, intent: Intent, parse: ScreenParse) -> StepChoice:
@@ -1892,6 +2074,11 @@ class GuiAgent:
                 return meant
             # (a label of a few words: a box holding sentences is a panel, not a button)
             buttons = [c for c in cands if c.kind == "button" and c.text and len(c.text.split()) <= 3]
+            # (a button another step of the plan names is that step's, not this one's)
+            others = [i.target for i in self._intents if i.target and i is not intent and
+                      normalise_text(i.target) != normalise_text(intent.target)]
+            buttons = [c for c in buttons if not any(
+                text_similarity(c.text, t) >= self.match_threshold for t in others)]
             if len(buttons) == 1 and intent.index is None and intent.op == "click" and \
                     not skills.tab_bar(parse.elements):
                 return Choice(buttons[0], score, "the only button: it does what the page offers "
@@ -3873,7 +4060,9 @@ class GuiAgent:
         if self._banner is not None:
             image, banner = self._banner
             shown = swatches.find_swatches(image, within=banner.banner) if banner.banner else []
-            named = [s for s in shown if nearest_colour_word(s.rgb) == word]
+            # (no word: the one swatch shown is the colour)
+            named = [s for s in shown if nearest_colour_word(s.rgb) == word or
+                     (not word and len(shown) == 1)]
             if named:
                 return tuple(float(v) for v in named[0].rgb), "the swatch in the instruction"
         rgb = swatches.reference_colour(word)
@@ -4086,7 +4275,10 @@ class GuiAgent:
                                   f"{intent.describe()}: not on screen; scroll the list "
                                   f"{'down' if direction > 0 else 'up'} at ({x:.0f},{y:.0f})",
                                   point=(x, y), target=tuple(float(v) for v in box))
-        for el in self._openers(parse):
+        openers = self._openers(parse)
+        if any(e.box == self._weak_box for e in openers):
+            return None  # the control weakly matched is one of them: it is the target
+        for el in openers:
             self._tried.add(self._ident(el))
             x, y = el.click_point
             self._opened = True
@@ -4156,9 +4348,15 @@ class GuiAgent:
         expanders = {e.box for e in self._widgets.expanders}
         if stacked or expanders:
             parse = self._read(parse, ("button", "checkbox"))
+        # a control a later step of the plan names is that step's target, not a section to open
+        now = normalise_text(self._intents[0].target) if self._intents else ""
+        named = [i.target for i in list(self._intents)[1:]
+                 if i.target and normalise_text(i.target) != now]
         return [e for e in parse.elements
                 if (e.box in expanders or (e.kind == "button" and e.box in stacked))
-                and self._ident(e) not in self._tried and self._place(e) not in self._tried]
+                and self._ident(e) not in self._tried and self._place(e) not in self._tried
+                and not (e.text and any(text_similarity(e.text, t) >= self.match_threshold
+                                        for t in named))]
 
     @staticmethod
     def _place(el: ScreenElement) -> str:

@@ -142,6 +142,8 @@ def _pointer_click(driver: Any, x: float, y: float, *, modifier: str = "") -> No
 
 #: Fewest pointer moves a drag is cut into between press and release (widgets that follow the
 #: pointer see it travel, not jump) ...
+#: Longest a ``watch`` action looks at the page, milliseconds.
+MAX_WATCH_MS = 3000
 DRAG_STEPS = 5
 #: ... and the longest move (px): a sortable list reorders by one item per move it sees.
 DRAG_STEP_PX = 8.0
@@ -336,9 +338,24 @@ class MiniWoBEnv:
         logger.info("MiniWoB++ %s: Chromium started in %.1f s", self.task, time.perf_counter() - start)
         return env
 
-    def _observation(self, obs: dict[str, Any]) -> Observation:
+    def _observation(self, obs: dict[str, Any], frames: tuple[np.ndarray, ...] = ()) -> Observation:
         return Observation(image=np.asarray(obs["screenshot"], dtype=np.uint8),
-                           instruction=self.utterance if self.give_instruction else "")
+                           instruction=self.utterance if self.give_instruction else "",
+                           frames=frames)
+
+    def _watch(self, ms: int) -> tuple[np.ndarray, ...]:
+        """Screenshots of the task, as fast as the browser gives them, for ``ms`` ms."""
+        from miniwob.screenshot import get_screenshot
+
+        inst = self._env.unwrapped.instance
+        frames = []
+        end = time.perf_counter() + min(ms, MAX_WATCH_MS) / 1000.0
+        while time.perf_counter() < end:
+            img = get_screenshot(inst.driver, true_width=inst.inner_width,
+                                 true_height=inst.inner_height, crop_width=inst.task_width,
+                                 crop_height=inst.task_height)
+            frames.append(np.asarray(img.convert("RGB"), dtype=np.uint8))
+        return tuple(frames)
 
     def reset(self, *, seed: int | None = None) -> Observation:
         """Start an episode with ``seed`` (MiniWoB++ seeds its page's random generator)."""
@@ -351,6 +368,7 @@ class MiniWoBEnv:
         from miniwob.action import ActionTypes
 
         env = self._env.unwrapped
+        frames: tuple[np.ndarray, ...] = ()
         if action.kind == "click" and action.key:
             self._modifier_click(action)
             a = env.create_action(ActionTypes.NONE)
@@ -392,11 +410,15 @@ class MiniWoBEnv:
             if action.amount > 0:  # a timed wait (what a hover opens appears after a delay)
                 time.sleep(min(action.amount, 2000) / 1000.0)
             a = env.create_action(ActionTypes.NONE)
+        elif action.kind == "watch":  # look for a while: every screen seen is kept
+            frames = self._watch(action.amount)
+            a = env.create_action(ActionTypes.NONE)
         else:
             raise InputError(f"MiniWoB++ cannot do a {action.kind!r} action")
         obs, reward, terminated, truncated, info = self._env.step(a)
-        if action.kind == "type" and action.amount > 0 and not (terminated or truncated):
-            # a pause after typing, then a fresh screenshot (what the typing made pop up)
+        if action.kind in ("type", "move") and action.amount > 0 and not (terminated or truncated):
+            # a pause after typing, then a fresh screenshot (what the typing made pop up; a
+            # pointer resting where it was moved)
             time.sleep(min(action.amount, 2000) / 1000.0)
             obs, more, terminated, truncated, info = self._env.step(
                 env.create_action(ActionTypes.NONE))
@@ -406,7 +428,7 @@ class MiniWoBEnv:
         book = {"success": done and raw > 0, "raw_reward": raw,
                 "reason": info.get("reason"), "elapsed": info.get("elapsed"),
                 "dom_elements": len(obs.get("dom_elements", ())) if not done else 0}
-        return Transition(self._observation(obs), float(reward), done, book)
+        return Transition(self._observation(obs, frames), float(reward), done, book)
 
     def _modifier_click(self, action: Action) -> None:
         """A click at a pixel point with a modifier key held (``C-`` control, ``S-`` shift)."""
@@ -523,6 +545,8 @@ class PageEnv:
             chain.w3c_actions.pointer_action.move_to_location(int(round(action.x or 0)),
                                                               int(round(action.y or 0)))
             chain.w3c_actions.perform()
+            if action.amount > 0:  # the pointer rests there
+                time.sleep(min(action.amount, 2000) / 1000.0)
         elif action.kind == "scroll" and action.point is not None:
             from selenium.webdriver.common.action_chains import ActionChains
 
@@ -532,6 +556,14 @@ class PageEnv:
             chain.w3c_actions.perform()
         elif action.kind == "wait" and action.amount > 0:
             time.sleep(min(action.amount, 2000) / 1000.0)
+        elif action.kind == "watch":  # look for a while: every screen seen is kept
+            frames = []
+            end = time.perf_counter() + min(action.amount, MAX_WATCH_MS) / 1000.0
+            while time.perf_counter() < end:
+                frames.append(self._screenshot().image)
+            seen = self._screenshot()
+            return Transition(Observation(seen.image, seen.instruction, tuple(frames)), 0.0, False,
+                              {"url": d.current_url})
         elif action.kind != "wait":
             raise InputError(f"a page cannot do a {action.kind!r} action")
         time.sleep(self.settle_s)

@@ -42,8 +42,9 @@ from lavr.episodes.gui.language import NUMBER_WORDS, ORDINAL_WORDS, TIMES_WORDS,
 from lavr.episodes.gui.numbers import classes_of, order_of, pick_of
 from lavr.episodes.gui.requests import parse_item_request
 from lavr.episodes.gui.results import find_criterion, without_criterion
+from lavr.episodes.gui.timing import PAUSE_VERBS, follow_phrase, pause_seconds, replay_phrase
 from lavr.tools.colour import colour_rgb
-from lavr.tools.vocab import COLOUR_WORDS
+from lavr.tools.vocab import COLOUR_RGB, COLOUR_WORDS
 
 if TYPE_CHECKING:
     from lavr.planners.demos.embed import TextEmbedder
@@ -75,10 +76,15 @@ logger = logging.getLogger(__name__)
 #: describes in a console on the page, see :mod:`lavr.episodes.gui.console`; ``seek``: find
 #: the spot of an area that the page calls ``text`` (a heat, ``4`` = hot) as the pointer
 #: moves over it, reading its answer after each move, and click there, see
-#: :class:`lavr.episodes.gui.feedback.HeatSearch`.
+#: :class:`lavr.episodes.gui.feedback.HeatSearch`; ``turn``: turn a thing shown in 3-D until the
+#: side marked ``text`` faces the user; ``wait``: pause :attr:`Intent.seconds` after the
+#: action before it, so the action after it goes on time;
+#: ``follow``: keep the pointer on the ``figure`` wherever it moves until the page ends the
+#: task (see :mod:`lavr.episodes.gui.timing`); ``colour``: set a colour field (a field
+#: showing its colour's hex code on that colour, as colour pickers draw it) to ``colour``.
 OPS = ("click", "type", "fill", "hover", "set", "guess", "play", "draw", "date", "act",
        "reorder", "resize", "copy", "paste", "highlight", "style", "scroll", "clear", "key",
-       "move", "shell", "seek", "turn")
+       "move", "shell", "seek", "turn", "wait", "follow", "colour")
 
 #: Verbs that act on an element by clicking it.
 CLICK_VERBS = frozenset({"click", "press", "hit", "tap", "push", "select", "choose", "check",
@@ -272,7 +278,9 @@ class Intent:
         order: Click every number shown on the page (as text or on ``kinds``), one after
             the other, in this order (``ascending`` or ``descending``; ``alphabetical``: every
             word shown on ``kinds``, see
-            :func:`lavr.episodes.gui.numbers.order_of`); the numbers are read once, before
+            :func:`lavr.episodes.gui.numbers.order_of`; ``shown``: the controls in the order the
+            page lights them up, watched first, see :class:`lavr.episodes.gui.timing.Flashes`);
+            the numbers are read once, before
             the first click, and clicked where they were (a page may hide them once the
             clicking starts).
         pictured: Click the item whose mark (the icon before its label) looks like the
@@ -297,6 +305,7 @@ class Intent:
         area: Where a ``type`` intent's worked-out value is read (``textarea``: the words
             inside the text area, not the page's text; a ``scroll`` intent with it brings
             the area's end into view first); the field typed into is then another one.
+        seconds: With ``op == "wait"``: how long to pause after the action before it.
         place: With ``op == "reorder"``: where the item goes, a
             :meth:`~lavr.episodes.gui.arrange.Place.spec` (``index:3:0:0:``), or
             ``sort:ascending`` / ``sort:descending`` (sort all the items by their text).
@@ -354,6 +363,7 @@ class Intent:
     watch: str = ""
     rest: bool = False
     area: str = ""
+    seconds: float = 0.0
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -364,6 +374,14 @@ class Intent:
 
     def describe(self) -> str:
         """Short human text, e.g. ``type "abc" into input "username"``."""
+        if self.op == "wait":
+            return f"wait {self.seconds:g} s after the last action"
+        if self.op == "follow":
+            fig = " ".join(w for w in self.figure or () if w) or "figure"
+            return f"keep the pointer on the {fig} until the page ends the task"
+        if self.op == "colour":
+            return f'set the colour field to "{self.colour}"' if self.colour else \
+                "set the colour field to the colour shown in the instruction"
         if self.op == "move":
             fig = " ".join(w for w in self.figure or () if w)
             what = f"the {fig or 'figure'}" if self.figure is not None else f'"{self.target}"'
@@ -404,6 +422,8 @@ class Intent:
             return f"copy the example into the {'/'.join(self.kinds)} grid"
         if self.pictured:
             return "click the item whose icon looks like the one pictured in the instruction"
+        if self.order == "shown":
+            return "click the controls in the order the page lights them up"
         if self.order:
             return f"click the {'words' if self.order == 'alphabetical' else 'numbers'} in {self.order} order"
         if self.until or self.when:
@@ -596,7 +616,7 @@ def _restore(text: str, quoted: list[str]) -> str:
 def split_clauses(text: str) -> list[str]:
     """Clauses of an instruction, each starting with its verb when it has one."""
     body, quoted = _protect(text)
-    verb_alt = "|".join(sorted(VERBS | EDIT_VERBS, key=len, reverse=True))
+    verb_alt = "|".join(sorted(VERBS | EDIT_VERBS | PAUSE_VERBS, key=len, reverse=True))
     # (a '.' before a lower-case word that is no verb ends a word, not a sentence: 'eget. the')
     parts = re.split(rf"(?:[.!?](?:\s(?!(?-i:[a-z])(?!(?:{verb_alt})\b))|$))|(?:,?\s*\bthen\b\s*)|(?:[,;]\s*to\s+(?=\w))|"
                      rf"(?:(?:[,;]|\band\b)\s*(?=(?:{verb_alt})\b))", body + " ",
@@ -717,6 +737,45 @@ _NUMBERS = re.compile(r"\b(?:numbers?|digits?|numerals?|integers?|values?|them)\
 
 #: Kinds a number to click may be shown on (as text, or as a control's label).
 NUMBER_KINDS = ("text", "button", "link", "checkbox", "radio")
+
+
+def _timed_intent(verb: str, obj: str) -> Intent | None:
+    """A pause of a stated length (``wait 2 seconds``), or the pointer kept on a figure
+    (``keep your mouse inside the circle as it moves``); None for another clause."""
+    if replay_phrase(verb, obj):  # "push the buttons in the order displayed"
+        return Intent("click", kinds=("button",), order="shown")
+    seconds = pause_seconds(verb, obj)
+    if seconds is not None:
+        return Intent("wait", kinds=(), seconds=seconds)
+    follow = follow_phrase(verb, obj)
+    if follow is None:
+        return None
+    what, coloured = follow
+    size, colour, kind = _figure_phrase(what) or ("", "", "")
+    return Intent("follow", kinds=("figure",),
+                  figure=(size, "coloured" if coloured and not colour else colour, kind))
+
+
+#: ``with the colour picker``: the widget a colour is chosen with.
+_PICKER = re.compile(r"\s*\b(?:w?ith|using|in|on|from|via)\s+(?:the\s+|a\s+)?colou?r[\s-]*(?:picker|"
+                     r"wheel|chooser|selector|input|field|dialog)\b", re.IGNORECASE)
+
+
+def _picker_intent(verb: str, obj: str) -> Intent | None:
+    """``select aqua with the colour picker``, ``choose the following colour lime using the
+    colour wheel``: set the colour field to the colour named (a swatch shown in the
+    instruction is read as the name of its colour); None for another clause."""
+    if verb not in CLICK_VERBS | MOVE_VERBS | {"use", "set"} or not _PICKER.search(obj):
+        return None
+    words = re.findall(r"[a-z]+", _PICKER.sub(" ", obj).lower())
+    named = [w for w in words if colour_rgb(w) is not None]
+    if not named and words:  # a colour word OCR misspelled ("nawy"): the one spelled closest
+        import difflib
+
+        close = difflib.get_close_matches(words[-1], list(COLOUR_RGB), n=1, cutoff=0.7)
+        named = close[:1]
+    # no colour word at all: the colour is the swatch shown in the instruction
+    return Intent("colour", kinds=("input",), colour=named[-1] if named else "")
 
 
 def _number_intents(obj: str) -> list[Intent] | None:
@@ -1821,6 +1880,16 @@ def parse_instruction(instruction: str, *, embedder: TextEmbedder | None = None)
         watched = _watched_intents(verb, obj, clause)
         if watched is not None:  # act on a number the page shows: when / until it meets a test
             intents.extend(watched)
+            understood = True
+            continue
+        timed = _timed_intent(verb, obj)
+        if timed is not None:  # "wait 2 seconds", "keep the mouse on the circle"
+            intents.append(timed)
+            understood = True
+            continue
+        picked = _picker_intent(verb, obj)
+        if picked is not None:  # "select aqua with the colour picker"
+            intents.append(picked)
             understood = True
             continue
         pattern = _pattern_intent(verb, obj)

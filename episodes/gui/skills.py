@@ -436,6 +436,25 @@ def blank_area(image: np.ndarray, *, top: int = 0, min_rows: int = 20) -> Box | 
     return (0, best[0], w, best[1]) if best else None
 
 
+#: A blank spot is at least this far (px) from anything drawn.
+BLANK_CLEARANCE = 5
+
+
+def blank_point(image: np.ndarray, *, top: int = 0) -> tuple[float, float] | None:
+    """The emptiest spot of the page below ``top``: the point farthest from anything drawn
+    (where a click lands on nothing, e.g. to close a popup that closes on a click outside
+    it); None when no spot is :data:`BLANK_CLEARANCE` px clear."""
+    import cv2
+
+    drawn = _drawn(image)
+    free = (~drawn).astype(np.uint8)
+    free[:top] = 0
+    free[:, 0] = free[:, -1] = free[-1, :] = 0  # (the edges of the view count as drawn)
+    dist = cv2.distanceTransform(free, cv2.DIST_L2, 3)
+    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    return (float(x), float(y)) if dist[y, x] >= BLANK_CLEARANCE else None
+
+
 # -- a picture in the instruction found on the page ------------------------------------------
 #: Grey-level difference from the local background that is ink of a mark.
 MARK_INK = 60

@@ -24,6 +24,7 @@ here knows a page.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -114,6 +115,78 @@ def find_swatches(image: np.ndarray, *, within: Box | None = None,
             continue
         out.append(Swatch(box, r.fill, r.area))
     return sorted(out, key=lambda s: (s.box[1] // 4, s.box[0]))
+
+
+#: A colour field (a box of one colour holding a line of text) is at least this wide and
+#: tall (px), and at most this many times as wide as tall.
+FIELD_MIN_WIDTH = 30
+FIELD_MIN_HEIGHT = 10
+FIELD_MAX_ASPECT = 10.0
+#: Share of a colour field's box that its text (the holes of its colour) covers, at least.
+FIELD_MIN_TEXT = 0.02
+#: A hex colour code as a colour field shows it (``AB2567``, ``#ab2567``).
+HEX_CODE = re.compile(r"#?[0-9a-f]{6}", re.IGNORECASE)
+#: What OCR reads for hex digits.
+_HEX_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "Q": "0", "I": "1", "l": "1",
+                                 "|": "1", "S": "5", "s": "5", "Z": "2", "z": "2", "G": "6",
+                                 "g": "9", "T": "7"})
+
+
+@dataclass(frozen=True)
+class TextPatch:
+    """A box of one colour holding text (a field drawn on its colour, a coloured button).
+
+    Attributes:
+        box: ``(x1, y1, x2, y2)`` pixels of the patch, exclusive ends.
+        rgb: The patch's colour.
+        ink: The box of the text inside it.
+    """
+
+    box: Box
+    rgb: tuple[int, int, int]
+    ink: Box
+
+
+def text_patches(image: np.ndarray, *, exclude: Sequence[Box] = ()) -> list[TextPatch]:
+    """Boxes of one exact colour with a line of text inside (the page background and
+    regions around ``exclude`` boxes are not), in reading order: where a colour field shows
+    its value on that colour (see :func:`hex_code`)."""
+    regions = colour_regions(np.ascontiguousarray(image), min_pixels=FIELD_MIN_WIDTH * FIELD_MIN_HEIGHT // 2)
+    if not regions:
+        return []
+    background = max(regions, key=lambda r: r.area)
+    out = []
+    for r in regions:
+        x1, y1, x2, y2 = r.box
+        w, h = x2 - x1, y2 - y1
+        if r is background or w < FIELD_MIN_WIDTH or h < FIELD_MIN_HEIGHT or w > FIELD_MAX_ASPECT * h:
+            continue
+        filled = fill_holes(r.mask)
+        if filled.sum() < MIN_SOLIDITY * w * h:
+            continue
+        holes = filled & ~r.mask
+        if holes.sum() < FIELD_MIN_TEXT * w * h:
+            continue
+        ys, xs = np.nonzero(holes)
+        if any(_inside(e, r.box) or _inside(r.box, e) for e in exclude):
+            continue
+        ink = (x1 + int(xs.min()), y1 + int(ys.min()), x1 + int(xs.max()) + 1, y1 + int(ys.max()) + 1)
+        out.append(TextPatch(r.box, r.fill, ink))
+    return sorted(out, key=lambda p: (p.box[1] // 4, p.box[0]))
+
+
+def hex_code(text: str) -> str:
+    """The hex colour code a text reads as (``"AB2S67"`` -> ``"ab2567"``), or ``""``."""
+    squashed = re.sub(r"[^0-9A-Za-z#|]", "", text)  # (a field's edge read as a bracket)
+    for candidate in (squashed, squashed.strip("|"), squashed.translate(_HEX_LOOKALIKES)):
+        if HEX_CODE.fullmatch(candidate):
+            return candidate.lstrip("#").lower()
+    return ""
+
+
+def rgb_hex(rgb: Sequence[float]) -> str:
+    """``(171, 37, 103)`` -> ``"ab2567"``."""
+    return "".join(f"{int(round(min(255.0, max(0.0, float(v))))):02x}" for v in rgb)
 
 
 def _inside(inner: Box, outer: Box) -> bool:

@@ -71,7 +71,8 @@ def test_agent_never_sees_the_dom(gui_agent) -> None:
 
     with MiniWoBEnv("click-button") as env:
         obs = env.reset(seed=3)
-        assert set(vars(obs)) == {"image", "instruction"}
+        assert set(vars(obs)) == {"image", "instruction", "frames"}
+        assert obs.frames == ()  # (screenshots only, after a look at the page)
         assert obs.image.shape == (210, 160, 3)
         assert obs.instruction == ""  # pixels only: the agent reads the banner
         assert env.utterance  # kept for scoring the reading, never handed to the agent
