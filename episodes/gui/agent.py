@@ -420,7 +420,7 @@ class GuiAgent:
         self._followed: tuple[float, tuple[float, float]] | None = None  # (when, where) seen
         self._flashes: timing.Flashes | None = None  # controls watched lighting up
         self._weak_box: tuple[int, int, int, int] | None = None  # a weak match, no opener
-        self._frames: tuple[np.ndarray, ...] = ()  # the screens the last watch saw
+        self._looked: tuple[np.ndarray, ...] = ()  # the screens the last watch saw
         self._colour_typed = False  # the colour field's value was typed (its picker is open)
 
     def _reset_widgets(self) -> None:
@@ -568,7 +568,7 @@ class GuiAgent:
         self._decide_start = time.monotonic()
         self._pacer.asked()
         image = observation.image
-        self._frames = observation.frames
+        self._looked = observation.frames
         seen = (percepts or {}).get("screen_elements")
         if seen is not None and isinstance(seen.artifact, ScreenParse) and \
                 seen.artifact.image.shape == image.shape:
@@ -1124,10 +1124,10 @@ class GuiAgent:
             return StepChoice(Action.watch(timing.FIRST_LOOK_MS), f"{intent.describe()}: "
                               f"watching {len(found)} controls", overlay=overlay)
         watch = self._flashes
-        watch.look([*self._frames, image])
+        watch.look([*self._looked, image])
         if not watch.done(now):
             return StepChoice(Action.watch(timing.NEXT_LOOK_MS), f"watching: {watch.describe(now)} "
-                              f"({len(self._frames)} screens in the last look)", overlay=overlay)
+                              f"({len(self._looked)} screens in the last look)", overlay=overlay)
         self._intents.popleft()
         if not watch.order:
             return StepChoice(Action("done"), f"{intent.describe()}: nothing lit up", overlay=overlay)
