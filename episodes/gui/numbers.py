@@ -138,17 +138,26 @@ class ShownNumber:
         return (self.box[0] + self.box[2]) / 2.0, (self.box[1] + self.box[3]) / 2.0
 
 
-def minus_bar(image: np.ndarray, box: Box) -> int | None:
-    """The x where the digits start when the ink in ``box`` begins with a minus sign — a
-    flat bar (at least twice as wide as tall, at most a third of the ink's height, about
-    halfway down it) apart from the ink to its right; else None."""
+def _ink_in(image: np.ndarray, box: Box, contrast: float) -> np.ndarray | None:
+    """Ink of ``box``: pixels whose grey differs from the box's border (its background) by
+    more than ``contrast``; None for an empty box."""
     x1, y1, x2, y2 = box
     patch = image[y1:y2, x1:x2]
     if patch.size == 0:
         return None
     grey = patch.astype(np.float32).mean(axis=2)
     bg = float(np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])))
-    ink = np.abs(grey - bg) > 80
+    return np.abs(grey - bg) > contrast
+
+
+def minus_bar(image: np.ndarray, box: Box) -> int | None:
+    """The x where the digits start when the ink in ``box`` begins with a minus sign — a
+    flat bar (at least twice as wide as tall, at most a third of the ink's height, about
+    halfway down it) apart from the ink to its right; else None."""
+    x1 = box[0]
+    ink = _ink_in(image, box, 80)
+    if ink is None:
+        return None
     cols = np.flatnonzero(ink.any(axis=0))
     rows = np.flatnonzero(ink.any(axis=1))
     if len(cols) < 3 or len(rows) < 3:
@@ -176,13 +185,10 @@ def currency_sign(image: np.ndarray, box: Box) -> int | None:
     drawn taller than the digits (a ``$``: its stroke reaches above and below them; OCR
     reads it as a ``5`` or ``S``); else None. Glyphs are runs of inked columns; the first
     must reach at least 1 px above and below all of the others, which are two or more."""
-    x1, y1, x2, y2 = box
-    patch = image[y1:y2, x1:x2]
-    if patch.size == 0:
+    x1 = box[0]
+    ink = _ink_in(image, box, 60)
+    if ink is None:
         return None
-    grey = patch.astype(np.float32).mean(axis=2)
-    bg = float(np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])))
-    ink = np.abs(grey - bg) > 60
     cols = ink.any(axis=0)
     glyphs: list[tuple[int, int]] = []
     start = None
