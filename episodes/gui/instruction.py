@@ -1698,6 +1698,8 @@ def _edit_intents(verb: str, obj: str) -> list[Intent] | None:
         return [Intent("paste", kinds=("input",),
                        index=None if pp.ordinal is None else pp.ordinal - 1 if pp.ordinal > 0 else -1,
                        icon="grip" if area else "", require_icon=area)]
+    if verb == "select" and _SIMILAR.match(bare.strip()):
+        return None  # a choice by meaning ("select the ones close to A, B"), no text to select
     named = re.match(r"(?:the\s+)?(?:words?|phrase|text)\s+(?!(?:in|of|from|on|inside|at|that|"
                      r"which|fields?|box|input|area|entry|below|above|shown|here|displayed|there)\b)(.+?)(?:\s+(?:in|of|from|inside)\s+the\s+.*)?$",
                      bare.strip(), flags=re.IGNORECASE)

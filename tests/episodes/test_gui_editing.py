@@ -348,3 +348,14 @@ def test_words_to_select_and_a_field_retyped_are_understood(text: str, want: lis
 ])
 def test_choices_and_page_text_typing_stay_as_they_were(text: str, op: str) -> None:
     assert [i.op for i in parse_instruction(text).intents] == [op]
+
+
+def test_selecting_words_similar_to_others_is_a_choice_by_meaning_not_a_highlight() -> None:
+    """'select words similar to A, B' clicks the checkboxes closest in meaning (the editing
+    grammar once took it for selecting the text 'similar to A, B'); 'highlight' still selects."""
+    from lavr.episodes.gui.instruction import parse_instruction
+
+    intents = parse_instruction("Select vords similar t0 murder, adore and click Submit.").intents
+    assert [(i.op, i.target, i.similar) for i in intents[:2]] == [
+        ("click", "murder", True), ("click", "adore", True)]
+    assert parse_instruction("Select the words lorem ipsum").intents[0].op == "highlight"
