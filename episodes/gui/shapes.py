@@ -498,7 +498,16 @@ def figures_on_screen(parse: ScreenParse) -> list[Figure]:
     # the instruction's text sets the scale: its tallest line (ascender to descender) ~ 1 em
     lines = instruction_lines(parse)
     em = float(max(b[3] - b[1] for b in lines)) if lines else None
-    return find_figures(parse.image, exclude=exclude, top=top, text_em=em)
+    figures = find_figures(parse.image, exclude=exclude, top=top, text_em=em)
+    # an empty text field is drawn as a white box in a thin frame: no figure drawn on the page
+    fields = [e.box for e in parse.elements if e.kind == "input"]
+    return [f for f in figures if not (f.shape == "rectangle" and f.colour == "white" and
+                                       any(_same_box(f.box, b) for b in fields))]
+
+
+def _same_box(a: Box, b: Box, *, slack: int = 2) -> bool:
+    """Whether two boxes are the same within ``slack`` px on every side."""
+    return all(abs(p - q) <= slack for p, q in zip(a, b, strict=True))
 
 
 #: Smallest side (px) of a flat coloured box, and the least part of its box its colour fills

@@ -900,3 +900,20 @@ def test_a_negative_slider_value_the_recogniser_reads_without_its_minus() -> Non
     (slider,) = sliders.find_sliders(image, top=top, exclude=exclude)
     assert agent._slider_value(parse, slider, top, None) == -3.0
     assert _agent("3")._slider_value(parse, slider, top, None) == -3.0  # a lone minus dropped
+
+
+def test_an_empty_text_field_is_no_rectangle_figure() -> None:
+    """A white box in a thin frame that perception takes for a text field is not counted
+    among the figures drawn on the page (the blocks to add up); the blocks are."""
+    from lavr.episodes.gui.perception import find_elements
+    from lavr.episodes.gui.shapes import figures_on_screen
+
+    img, d = _canvas()
+    d.rectangle([45, 87, 56, 98], fill=(0, 0, 0))
+    d.rectangle([103, 87, 114, 98], fill=(0, 0, 0))
+    d.rectangle([66, 133, 108, 157], fill=(255, 255, 255), outline=(120, 120, 120))  # a field
+    parse = find_elements(np.asarray(img))
+    assert any(e.kind == "input" for e in parse.elements)
+    figs = figures_on_screen(parse)
+    assert [f.shape for f in figs] == ["rectangle", "rectangle"]
+    assert all(f.box[1] < 100 for f in figs)
