@@ -232,7 +232,7 @@ FOLLOW_PAUSE_MS = 300
 FOLLOW_WAITS = 12
 FOLLOW_LEAD_S = 0.15
 #: Colours of the figures that are not "the coloured one" (the greys of a plain drawing).
-UNCOLOURED = frozenset({"black", "grey", "gray", "white"})
+UNCOLOURED = frozenset({"black", "grey", "white"})  # (vocabulary names)
 #: Pixels a widget's grip is dragged to resize it (less when it would leave the screen).
 RESIZE_BY = 30.0
 #: Pause (ms) after a day is chosen, while the picker closes over what is below it.
