@@ -524,6 +524,7 @@ def coloured_boxes(image: np.ndarray, *, top: int = 0) -> list[Figure]:
     each other. Reading order."""
     import cv2
 
+    from lavr.episodes.gui.perception import fill_holes
     from lavr.tools.colour import name_pixels
 
     img = np.asarray(image)[..., :3]
@@ -538,10 +539,7 @@ def coloured_boxes(image: np.ndarray, *, top: int = 0) -> list[Figure]:
             x, y, bw, bh, _ = (int(v) for v in stats[i])
             if min(bw, bh) < BOX_SIDE:
                 continue
-            blob = np.zeros((bh + 2, bw + 2), np.uint8)
-            blob[1:-1, 1:-1] = labels[y:y + bh, x:x + bw] == i
-            cv2.floodFill(blob, None, (0, 0), 2)
-            if (blob[1:-1, 1:-1] != 2).mean() >= BOX_FILL:
+            if fill_holes(labels[y:y + bh, x:x + bw] == i).mean() >= BOX_FILL:
                 found.append(((x, y, x + bw, y + bh), colour))
     sizes = _size_classes([max(b[2] - b[0], b[3] - b[1]) for b, _ in found])
     out = [Figure(b, "rectangle", colour=c, size=size, score=0.5,

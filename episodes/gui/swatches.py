@@ -95,15 +95,11 @@ def find_swatches(image: np.ndarray, *, within: Box | None = None,
         img, ox, oy = img[y1:y2, x1:x2], x1, y1
     if img.size == 0:
         return []
-    regions = colour_regions(np.ascontiguousarray(img), min_pixels=MIN_SIDE * MIN_SIDE)
-    if not regions:
-        return []
-    background = max(regions, key=lambda r: r.area)
     out = []
-    for r in regions:
+    for r in _foreground_regions(img, MIN_SIDE * MIN_SIDE):
         x1, y1, x2, y2 = r.box
         w, h = x2 - x1, y2 - y1
-        if r is background or min(w, h) < MIN_SIDE or max(w, h) > MAX_ASPECT * min(w, h):
+        if min(w, h) < MIN_SIDE or max(w, h) > MAX_ASPECT * min(w, h):
             continue
         if r.solidity < MIN_SOLIDITY:
             continue
@@ -147,19 +143,25 @@ class TextPatch:
     ink: Box
 
 
+def _foreground_regions(image: np.ndarray, min_pixels: int) -> list:
+    """The regions of one exact colour of ``image`` (at least ``min_pixels``), the largest
+    (the page's background) left out."""
+    regions = colour_regions(np.ascontiguousarray(image), min_pixels=min_pixels)
+    if not regions:
+        return []
+    background = max(regions, key=lambda r: r.area)
+    return [r for r in regions if r is not background]
+
+
 def text_patches(image: np.ndarray, *, exclude: Sequence[Box] = ()) -> list[TextPatch]:
     """Boxes of one exact colour with a line of text inside (the page background and
     regions around ``exclude`` boxes are not), in reading order: where a colour field shows
     its value on that colour (see :func:`hex_code`)."""
-    regions = colour_regions(np.ascontiguousarray(image), min_pixels=FIELD_MIN_WIDTH * FIELD_MIN_HEIGHT // 2)
-    if not regions:
-        return []
-    background = max(regions, key=lambda r: r.area)
     out = []
-    for r in regions:
+    for r in _foreground_regions(image, FIELD_MIN_WIDTH * FIELD_MIN_HEIGHT // 2):
         x1, y1, x2, y2 = r.box
         w, h = x2 - x1, y2 - y1
-        if r is background or w < FIELD_MIN_WIDTH or h < FIELD_MIN_HEIGHT or w > FIELD_MAX_ASPECT * h:
+        if w < FIELD_MIN_WIDTH or h < FIELD_MIN_HEIGHT or w > FIELD_MAX_ASPECT * h:
             continue
         filled = fill_holes(r.mask)
         if filled.sum() < MIN_SOLIDITY * w * h:
